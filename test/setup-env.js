@@ -1,0 +1,10 @@
+// Any SDK client that escapes its mock must fail fast here, never reach AWS or the metadata service.
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+process.env.AWS_REGION = 'us-east-1';
+process.env.AWS_ACCESS_KEY_ID = 'AKIATESTTESTTESTTEST';
+process.env.AWS_SECRET_ACCESS_KEY = 'test-secret-not-real';
+delete process.env.AWS_PROFILE;
+delete process.env.AWS_SESSION_TOKEN;
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_DEV = 'false';
