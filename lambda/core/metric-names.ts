@@ -1,6 +1,11 @@
 /**
  * Fleet metric names: a fixed set whose size does not grow with the fleet (no InstanceId dimension).
  * The Lambdas emit them (EMF through Powertools), the construct alarms and graphs them.
+ *
+ * Why so few: a custom metric published every hour costs $0.30/month whatever N, so the check's set
+ * is kept to ten (≈ $3/month), and everything else per instance goes to the structured log record.
+ * Remediation metrics are published once a night; CloudWatch prorates custom metrics by the hour,
+ * so each costs ~1/24 of a full metric.
  */
 
 /** The one dimension set every metric carries (Powertools' `service` dimension). */
@@ -8,28 +13,33 @@ export const METRIC_SERVICE = 'timesync-guard';
 export const METRIC_DIMENSIONS = { service: METRIC_SERVICE } as const;
 
 export const CHECK_METRICS = {
-  /** Heartbeat: 1 per completed check run. Missing data breaches the heartbeat alarm. */
-  checkCompleted: 'CheckCompleted',
-  checkDurationSeconds: 'CheckDurationSeconds',
+  /**
+   * Instances running in the region, opted-out ones included. Emitted (even as 0) once per
+   * completed check run, so it doubles as the heartbeat: its SampleCount missing means the
+   * check did not run or did not finish.
+   */
   instancesSeen: 'InstancesSeen',
+  /** Instances whose guest was checked this run. */
   instancesChecked: 'InstancesChecked',
-  instancesOk: 'InstancesOk',
+  /** Instances with status at-risk (any at-risk finding, guest or IMDS). */
   instancesAtRisk: 'InstancesAtRisk',
-  instancesOptedOut: 'InstancesOptedOut',
-  instancesUnmanaged: 'InstancesUnmanaged',
-  /** Managed but not checked this run: SSM offline, command failed/timed out/undeliverable, unreadable output, vanished. */
-  instancesUnreachable: 'InstancesUnreachable',
-  /** Unmanaged + unreachable: every instance that is neither checked nor opted out. */
+  /** Neither checked nor opted out: unmanaged, SSM offline, command failed/timed out/undeliverable, unreadable, vanished. */
   instancesNotChecked: 'InstancesNotChecked',
+  /** Checked, and the selected time source is not Amazon Time Sync (IPv4, IPv6 or PHC). */
   notOnAmazonTimeSync: 'NotOnAmazonTimeSync',
+  /** Checked, and not synchronised (no selected source, source lost, free-running, daemon down). */
   notSynchronized: 'NotSynchronized',
-  offsetOverThreshold: 'OffsetOverThreshold',
+  /** Checked, and |offset| or the clock error bound is over its threshold. */
   clockErrorBoundOverThreshold: 'ClockErrorBoundOverThreshold',
+  /** Hop limit below the target on an instance whose guest runs containers. */
   hopLimitTooLowForContainers: 'HopLimitTooLowForContainers',
+  /** Metadata endpoint disabled on an instance with an instance profile. */
   metadataEndpointDisabled: 'MetadataEndpointDisabled',
-  maxClockErrorBoundSeconds: 'MaxClockErrorBoundSeconds',
-  p99ClockErrorBoundSeconds: 'P99ClockErrorBoundSeconds',
-  maxAbsOffsetSeconds: 'MaxAbsOffsetSeconds',
+  /**
+   * One value per checked instance with a known bound (EMF values arrays), so CloudWatch computes
+   * Maximum and p99 itself from a single metric.
+   */
+  clockErrorBoundSeconds: 'ClockErrorBoundSeconds',
 } as const;
 
 export const REMEDIATION_METRICS = {
