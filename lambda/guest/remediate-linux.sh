@@ -1,0 +1,606 @@
+#!/bin/sh
+# timesync-guard: point this Linux host's time daemon at the Amazon Time Sync Service.
+#
+# Runs as root, POSIX sh, idempotent. Run by hand:
+#   npx timesync-guard remediation-script linux | sudo sh -s -- --dry-run true
+# Options (`--name value`; an SSM document prepends `set -- ...`; an empty value means the default):
+#   --dry-run true|false         report what would change, change nothing        (default false)
+#   --endpoint auto|ipv4|ipv6    auto: IPv6 only when the host has no IPv4        (default auto)
+#   --use-phc true|false         also add the ENA PTP hardware clock if present   (default false)
+#   --install-chrony true|false  install chrony when no time daemon runs          (default false)
+#   --step true|false            chronyc makestep when the offset is large        (default false)
+#   --verify-seconds N           bounded wait for the Amazon source to be selected (default 60)
+# Every path and command can be overridden through TSG_* environment variables (tests use them);
+# the defaults are right for Amazon Linux 2/2023, RHEL, Ubuntu/Debian and SUSE.
+# The last stdout line is always:
+#   TSG-REMEDIATE v1 result=<...> daemon=<...> action=<...> reason=<...>
+# Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
+# What is changed and how to undo it by hand: docs/remediation-guest.md.
+
+ROOT=${TSG_ROOT:-}
+CHRONYC=${TSG_CHRONYC:-chronyc}
+CHRONYD=${TSG_CHRONYD:-chronyd}
+NTPQ=${TSG_NTPQ:-ntpq}
+TIMEDATECTL=${TSG_TIMEDATECTL:-timedatectl}
+AMAZON_IPV4=${TSG_AMAZON_IPV4:-169.254.169.123}
+AMAZON_IPV6=${TSG_AMAZON_IPV6:-fd00:ec2::123}
+# The AWS-documented options; tests may shorten the polls, hosts never need to.
+SERVER_OPTIONS=${TSG_SERVER_OPTIONS:-prefer iburst minpoll 4 maxpoll 4}
+POLL_SECONDS=${TSG_POLL_SECONDS:-2}
+# Step only when the clock is off by more than this (seconds) after the Amazon source is selected.
+STEP_THRESHOLD=${TSG_STEP_THRESHOLD:-1.0}
+DROPIN_NAME=aws-time-sync
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+
+OUT_LEN=0
+OUT_TRUNCATED=0
+DAEMON=unknown
+WORK=""
+
+# SSM keeps only the first 2,500 characters of stdout: progress is capped well below that so
+# the final machine-readable line always survives.
+say() {
+  _line="tsg: $*"
+  _n=${#_line}
+  if [ $((OUT_LEN + _n + 1)) -le 2000 ]; then
+    printf '%s\n' "$_line"
+    OUT_LEN=$((OUT_LEN + _n + 1))
+  elif [ "$OUT_TRUNCATED" = 0 ]; then
+    printf '%s\n' 'tsg: ... (further progress lines omitted)'
+    OUT_TRUNCATED=1
+  fi
+}
+
+# First line of a command's output, shortened, for progress lines.
+first_line() {
+  printf '%s\n' "$1" | sed -n '/./{p;q;}' | cut -c1-160
+}
+
+token() {
+  printf '%s' "$1" | tr -c 'A-Za-z0-9._~-' '-' | cut -c1-80
+}
+
+cleanup() {
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
+}
+
+finish() {
+  _result=$1 _action=$2 _reason=$3
+  cleanup
+  printf 'TSG-REMEDIATE v1 result=%s daemon=%s action=%s reason=%s\n' \
+    "$_result" "$DAEMON" "$(token "$_action")" "$(token "$_reason")"
+  case "$_result" in
+    already-compliant | changed | would-change | skipped) exit 0 ;;
+    rolled-back) exit 2 ;;
+    *) exit 1 ;;
+  esac
+}
+
+trap cleanup EXIT
+trap 'finish failed interrupted signal' HUP INT TERM
+
+# ---------------------------------------------------------------- options
+DRY_RUN=false
+ENDPOINT=auto
+USE_PHC=false
+INSTALL_CHRONY=false
+STEP=false
+VERIFY_SECONDS=60
+
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+
+# Sets the named variable from a true/false option value ('' keeps the default).
+bool_opt() {
+  case "$(lower "$3")" in
+    true | yes | 1) eval "$1=true" ;;
+    false | no | 0) eval "$1=false" ;;
+    '') ;;
+    *) finish failed parse-options "bad-value-for-$2" ;;
+  esac
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --*=*) _opt=${1%%=*} _val=${1#*=}; shift ;;
+    --*)
+      [ $# -ge 2 ] || finish failed parse-options "missing-value-for-$1"
+      _opt=$1 _val=$2; shift 2 ;;
+    *) finish failed parse-options "unexpected-argument" ;;
+  esac
+  case "$_opt" in
+    --dry-run) bool_opt DRY_RUN dry-run "$_val" ;;
+    --use-phc) bool_opt USE_PHC use-phc "$_val" ;;
+    --install-chrony) bool_opt INSTALL_CHRONY install-chrony "$_val" ;;
+    --step) bool_opt STEP step "$_val" ;;
+    --endpoint)
+      case "$(lower "$_val")" in
+        '' | auto) ENDPOINT=auto ;;
+        ipv4 | ipv6) ENDPOINT=$(lower "$_val") ;;
+        *) finish failed parse-options bad-value-for-endpoint ;;
+      esac ;;
+    --verify-seconds)
+      case "$_val" in
+        '') VERIFY_SECONDS=60 ;;
+        *[!0-9]*) finish failed parse-options bad-value-for-verify-seconds ;;
+        *)
+          if [ "${#_val}" -gt 4 ] || [ "$_val" -lt 1 ] || [ "$_val" -gt 3600 ]; then
+            finish failed parse-options bad-value-for-verify-seconds
+          fi
+          VERIFY_SECONDS=$_val ;;
+      esac ;;
+    *) finish failed parse-options "unknown-option-$_opt" ;;
+  esac
+done
+
+say "options: dry-run=$DRY_RUN endpoint=$ENDPOINT use-phc=$USE_PHC install-chrony=$INSTALL_CHRONY step=$STEP verify-seconds=$VERIFY_SECONDS"
+
+if [ "$DRY_RUN" = false ] && [ "$(id -u)" != 0 ] && [ -z "${TSG_ALLOW_NON_ROOT:-}" ]; then
+  finish failed preflight must-run-as-root
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsg-remediate.XXXXXX") || finish failed preflight no-temp-dir
+
+# ---------------------------------------------------------------- services
+# One entry point for the service manager, so a test (or an unusual host) can supply a shim:
+# TSG_SERVICE_CMD is called as `<cmd> is-active|start|stop|restart|enable|disable <unit>`.
+have() { command -v "$1" >/dev/null 2>&1; }
+
+svc() {
+  if [ -n "${TSG_SERVICE_CMD:-}" ]; then
+    sh -c "$TSG_SERVICE_CMD \"\$1\" \"\$2\"" tsg-service "$1" "$2" >/dev/null 2>&1
+    return $?
+  fi
+  if have systemctl && [ -d /run/systemd/system ]; then
+    case "$1" in
+      is-active) systemctl is-active --quiet "$2" ;;
+      *) systemctl "$1" "$2" >/dev/null 2>&1 ;;
+    esac
+    return $?
+  fi
+  # No systemd: SysV/OpenRC hosts, containers.
+  case "$1" in
+    is-active)
+      case "$2" in
+        chronyd | chrony) pgrep -x chronyd >/dev/null 2>&1 ;;
+        ntpd | ntp | ntpsec) [ -e "/etc/init.d/$2" ] && pgrep -x ntpd >/dev/null 2>&1 ;;
+        *) pgrep -x "$2" >/dev/null 2>&1 ;;
+      esac ;;
+    enable | disable)
+      if have chkconfig; then chkconfig "$2" "$([ "$1" = enable ] && echo on || echo off)" >/dev/null 2>&1
+      elif have update-rc.d; then update-rc.d "$2" "$1" >/dev/null 2>&1
+      elif have rc-update; then rc-update "$([ "$1" = enable ] && echo add || echo del)" "$2" >/dev/null 2>&1
+      else return 1; fi ;;
+    *) service "$2" "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+words() { printf '%s' "$*"; }
+
+# First active unit of a daemon family, or nothing.
+active_unit() {
+  for _u in "$@"; do
+    if svc is-active "$_u"; then printf '%s' "$_u"; return 0; fi
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------- endpoint
+has_ipv4() {
+  have ip || return 0
+  [ -n "$(ip -4 route show default 2>/dev/null)" ] && return 0
+  ip -4 addr show scope global 2>/dev/null | grep -q inet
+}
+
+case "$ENDPOINT" in
+  ipv4) EP=$AMAZON_IPV4 ;;
+  ipv6) EP=$AMAZON_IPV6 ;;
+  auto) if has_ipv4; then EP=$AMAZON_IPV4; else EP=$AMAZON_IPV6; fi ;;
+esac
+
+# The ENA PTP hardware clock: the udev symlink where it exists, else the ptp device whose
+# clock_name says ena (not every AMI ships the udev rule).
+find_phc() {
+  if [ -n "${TSG_PTP_DEVICE:-}" ]; then
+    [ -e "$TSG_PTP_DEVICE" ] && printf '%s' "$TSG_PTP_DEVICE"
+    return
+  fi
+  if [ -e "$ROOT/dev/ptp_ena" ]; then printf '%s' /dev/ptp_ena; return; fi
+  for _c in "$ROOT"/sys/class/ptp/ptp*/clock_name; do
+    [ -r "$_c" ] || continue
+    if grep -qi ena "$_c"; then
+      _d=${_c%/clock_name}
+      printf '/dev/%s' "${_d##*/}"
+      return
+    fi
+  done
+}
+
+PHC_DEV=""
+if [ "$USE_PHC" = true ]; then
+  PHC_DEV=$(find_phc)
+  if [ -n "$PHC_DEV" ]; then say "PTP hardware clock: $PHC_DEV"; else say "no ENA PTP hardware clock here; NTP endpoint only"; fi
+fi
+say "Amazon endpoint: $EP"
+
+# ---------------------------------------------------------------- detection
+if [ -r "$ROOT/etc/os-release" ] && grep -q '^ID=\"\{0,1\}bottlerocket' "$ROOT/etc/os-release"; then
+  say "Bottlerocket: time servers are set through the settings API (settings.ntp.time-servers), not files"
+  finish skipped report-only bottlerocket-settings-api
+fi
+
+CHRONY_UNIT=$(active_unit chronyd chrony)
+NTP_UNIT=$(active_unit ntpd ntp ntpsec)
+TIMESYNCD_UNIT=$(active_unit systemd-timesyncd)
+OPENNTPD_UNIT=$(active_unit openntpd)
+say "active daemons: chrony=${CHRONY_UNIT:--} ntp=${NTP_UNIT:--} timesyncd=${TIMESYNCD_UNIT:--} openntpd=${OPENNTPD_UNIT:--}"
+
+# ---------------------------------------------------------------- file helpers
+BACKUPS=""        # lines "target<TAB>backup-or-dash", for rollback
+TAB=$(printf '\t')
+
+# Put a validated candidate in place, keeping a timestamped backup of what was there.
+install_file() {
+  _cand=$1 _target=$2
+  if [ -e "$_target" ]; then
+    _bak="$_target.tsg-backup.$STAMP"
+    cp -p "$_target" "$_bak" || return 1
+    say "backup: $_bak"
+    # cat keeps the target's owner, mode and SELinux label.
+    cat "$_cand" >"$_target" || return 1
+  else
+    _bak=-
+    mkdir -p "$(dirname "$_target")" && cp "$_cand" "$_target" && chmod 0644 "$_target" || return 1
+  fi
+  BACKUPS="$BACKUPS$_target$TAB$_bak
+"
+  say "wrote: $_target"
+}
+
+restore_files() {
+  printf '%s' "$BACKUPS" | while IFS="$TAB" read -r _t _b; do
+    [ -n "$_t" ] || continue
+    if [ "$_b" = - ]; then rm -f "$_t"; say "removed: $_t"
+    else cat "$_b" >"$_t"; say "restored: $_t from $_b"; fi
+  done
+}
+
+# ---------------------------------------------------------------- other daemons
+# Several daemons fight over the clock; the kept one wins only after it is verified.
+OTHERS_STOPPED=""
+stop_others() {
+  # shellcheck disable=SC2086 # OTHERS holds single-word unit names
+  for _u in $OTHERS; do
+    [ -n "$_u" ] || continue
+    if [ "$DRY_RUN" = true ]; then say "would stop and disable $_u"; continue; fi
+    if svc stop "$_u"; then
+      svc disable "$_u" || say "warning: could not disable $_u"
+      say "stopped and disabled $_u"
+      OTHERS_STOPPED="$OTHERS_STOPPED${OTHERS_STOPPED:+-}$_u"
+    else
+      say "could not stop $_u"
+      finish failed stop-others "could-not-stop-$_u"
+    fi
+  done
+}
+
+# ---------------------------------------------------------------- chrony
+chrony_sources() { $CHRONYC -n -c sources 2>/dev/null; }
+
+# A selected (`*`) source that is the Amazon endpoint or a PHC refclock.
+chrony_amazon_selected() {
+  chrony_sources | awk -F, -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" \
+    '$2 == "*" && ($3 == a || $3 == b || $3 ~ /^PHC/) { f = 1 } END { exit !f }'
+}
+
+chrony_amazon_loaded() {
+  chrony_sources | awk -F, -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" \
+    '$3 == a || $3 == b { f = 1 } END { exit !f }'
+}
+
+# Every file chronyd reads sources from: the main config, include/confdir *.conf, sourcedir *.sources.
+chrony_config_files() {
+  printf '%s\n' "$CONF"
+  awk '$1 == "include" || $1 == "confdir" || $1 == "sourcedir" { print $1, $2 }' "$CONF" |
+    while read -r _k _p; do
+      case "$_k" in
+        include) for _f in $_p; do [ -f "$_f" ] && printf '%s\n' "$_f"; done ;;
+        confdir) for _f in "$_p"/*.conf; do [ -f "$_f" ] && printf '%s\n' "$_f"; done ;;
+        sourcedir) for _f in "$_p"/*.sources; do [ -f "$_f" ] && printf '%s\n' "$_f"; done ;;
+      esac
+    done
+}
+
+chrony_amazon_in_files() {
+  chrony_config_files | while read -r _f; do
+    awk -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" \
+      '($1 == "server" || $1 == "pool" || $1 == "peer") && ($2 == a || $2 == b) { f = 1 } END { exit !f }' "$_f" &&
+      { printf '%s\n' "$_f"; break; }
+  done | grep -q .
+}
+
+# A sourcedir under /etc survives reboots; /run ones are refilled by DHCP hooks and generators.
+persistent_sourcedir() {
+  awk '$1 == "sourcedir" { print $2 }' "$CONF" | while read -r _d; do
+    case "$_d" in
+      "$ROOT"/etc/*) if [ -d "$_d" ]; then printf '%s' "$_d"; break; fi ;;
+    esac
+  done
+}
+
+chrony_validate() {
+  _v=$($CHRONYD -p -f "$1" 2>&1 >/dev/null)
+  _rc=$?
+  if [ $_rc -ne 0 ]; then
+    say "validation failed ($_rc): $(first_line "$_v")"
+    return 1
+  fi
+}
+
+restart_chrony() {
+  if [ -n "${TSG_RESTART_CHRONY:-}" ]; then sh -c "$TSG_RESTART_CHRONY" >/dev/null 2>&1
+  else svc restart "$CHRONY_UNIT"; fi
+}
+
+reload_chrony_sources() {
+  if [ -n "${TSG_RELOAD_CHRONY:-}" ]; then sh -c "$TSG_RELOAD_CHRONY" >/dev/null 2>&1
+  else $CHRONYC reload sources >/dev/null 2>&1; fi
+}
+
+wait_chrony_selected() {
+  _deadline=$(($(date +%s) + VERIFY_SECONDS))
+  while :; do
+    if chrony_amazon_selected; then return 0; fi
+    [ "$(date +%s)" -ge "$_deadline" ] && return 1
+    sleep "$POLL_SECONDS"
+  done
+}
+
+chrony_step_if_needed() {
+  [ "$STEP" = true ] || return 0
+  _off=$($CHRONYC -c tracking 2>/dev/null | awk -F, '{ print $5 }')
+  if [ -z "$_off" ]; then say "step: no tracking data"; return 0; fi
+  if awk -v o="$_off" -v t="$STEP_THRESHOLD" 'BEGIN { if (o < 0) o = -o; exit !(o > t) }'; then
+    if $CHRONYC makestep >/dev/null 2>&1; then say "stepped the clock (offset was ${_off}s)"
+    else say "warning: chronyc makestep refused (offset ${_off}s)"; fi
+  else
+    say "offset ${_off}s within ${STEP_THRESHOLD}s: no step"
+  fi
+}
+
+remediate_chrony() {
+  DAEMON=chrony
+  # shellcheck disable=SC2086 # unit names are single words; empty ones vanish
+  OTHERS=$(words $NTP_UNIT $TIMESYNCD_UNIT $OPENNTPD_UNIT)
+  if [ -n "${TSG_CHRONY_CONF:-}" ]; then CONF=$TSG_CHRONY_CONF
+  elif [ -f "$ROOT/etc/chrony.conf" ]; then CONF=$ROOT/etc/chrony.conf
+  elif [ -f "$ROOT/etc/chrony/chrony.conf" ]; then CONF=$ROOT/etc/chrony/chrony.conf
+  else finish failed find-config chrony-conf-not-found; fi
+  [ -r "$CONF" ] || finish failed find-config "chrony-conf-unreadable"
+  say "chrony config: $CONF"
+
+  if chrony_amazon_selected; then
+    say "chrony already selects the Amazon source"
+    if [ -z "$OTHERS" ]; then finish already-compliant none amazon-source-selected; fi
+    [ "$DRY_RUN" = true ] && { stop_others; finish would-change stop-others "other-daemons-running"; }
+    stop_others
+    finish changed stop-others "stopped-$OTHERS_STOPPED"
+  fi
+
+  if chrony_amazon_in_files; then
+    # Configured already: adding it again would only duplicate it. Give it the bounded wait.
+    say "the Amazon source is configured but not selected"
+    [ "$DRY_RUN" = true ] && finish would-change verify configured-not-selected
+    if ! chrony_amazon_loaded; then
+      say "not loaded by the running chronyd: restarting it"
+      restart_chrony || finish failed restart restart-failed
+    fi
+    if wait_chrony_selected; then
+      stop_others
+      finish already-compliant none selected-after-wait
+    fi
+    finish failed verify configured-not-selected
+  fi
+
+  LINES="server $EP $SERVER_OPTIONS"
+  if [ -n "$PHC_DEV" ]; then LINES="$LINES
+refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
+
+  # The Amazon NTP endpoint smears leap seconds; leapsectz would make chronyd insert the same
+  # second again on top of the smear, so it goes when (and only when) we add the smeared source.
+  LEAP=0
+  if awk '$1 == "leapsectz" { f = 1 } END { exit !f }' "$CONF"; then LEAP=1; fi
+
+  DIR=$(persistent_sourcedir)
+  MAIN_CAND="$WORK/main.conf"
+  awk -v lines="$LINES" -v adding="$([ -z "$DIR" ] && echo 1 || echo 0)" -v leap="$LEAP" '
+    BEGIN { block = "# Amazon Time Sync Service (added by timesync-guard)\n" lines }
+    adding && !done && ($1 == "server" || $1 == "pool" || $1 == "peer") { print block; done = 1 }
+    leap && $1 == "leapsectz" {
+      print "# timesync-guard: disabled, the Amazon Time Sync NTP source is leap-smeared"
+      print "#" $0
+      next
+    }
+    { print }
+    END { if (adding && !done) print block }
+  ' "$CONF" >"$MAIN_CAND" || finish failed build-candidate awk-failed
+  if [ -n "${TSG_TEST_CANDIDATE_EXTRA:-}" ]; then printf '%s\n' "$TSG_TEST_CANDIDATE_EXTRA" >>"$MAIN_CAND"; fi
+
+  if [ -n "$DIR" ]; then
+    VARIANT=drop-in
+    TARGET="$DIR/$DROPIN_NAME.sources"
+    DROP_CAND="$WORK/$DROPIN_NAME.sources"
+    printf '# Amazon Time Sync Service (added by timesync-guard)\n%s\n' "$LINES" >"$DROP_CAND"
+    say "plan: drop-in $TARGET"
+    # chronyd -p does not read sourcedir files: check the drop-in on its own.
+    chrony_validate "$DROP_CAND" || finish failed validate drop-in-invalid
+  else
+    VARIANT=main-config
+    say "plan: add the source to $CONF ahead of other server/pool lines"
+  fi
+  _nl='
+'
+  _rest="$LINES$_nl"
+  while [ -n "$_rest" ]; do say "line: ${_rest%%"$_nl"*}"; _rest=${_rest#*"$_nl"}; done
+  MAIN_CHANGED=0
+  cmp -s "$MAIN_CAND" "$CONF" || MAIN_CHANGED=1
+  [ "$LEAP" = 1 ] && say "plan: comment out leapsectz in $CONF (leap-smeared source)"
+  if [ "$MAIN_CHANGED" = 1 ]; then
+    chrony_validate "$MAIN_CAND" || finish failed validate main-config-invalid
+  fi
+
+  if [ "$DRY_RUN" = true ]; then
+    stop_others
+    finish would-change "add-source-$VARIANT" "dry-run"
+  fi
+
+  [ "$MAIN_CHANGED" = 1 ] && { install_file "$MAIN_CAND" "$CONF" || { restore_files; finish failed write write-failed; }; }
+  [ "$VARIANT" = drop-in ] && { install_file "$DROP_CAND" "$TARGET" || { restore_files; finish failed write write-failed; }; }
+
+  if [ "$MAIN_CHANGED" = 1 ]; then
+    say "restarting chronyd"
+    restart_chrony
+    _applied=$?
+  else
+    say "chronyc reload sources"
+    reload_chrony_sources
+    _applied=$?
+  fi
+
+  if [ $_applied -eq 0 ] && wait_chrony_selected; then
+    say "verified: the Amazon source is selected"
+    chrony_step_if_needed
+    stop_others
+    finish changed "add-source-$VARIANT" "${OTHERS_STOPPED:+stopped-$OTHERS_STOPPED}"
+  fi
+
+  if [ $_applied -ne 0 ]; then _why=apply-failed; else _why=not-selected-within-${VERIFY_SECONDS}s; fi
+  say "rolling back: $_why"
+  restore_files
+  if [ "$MAIN_CHANGED" = 1 ]; then restart_chrony; else reload_chrony_sources || restart_chrony; fi || say "warning: chronyd did not come back"
+  finish rolled-back "add-source-$VARIANT" "$_why"
+}
+
+# ---------------------------------------------------------------- systemd-timesyncd
+remediate_timesyncd() {
+  DAEMON=systemd-timesyncd
+  TARGET=${TSG_TIMESYNCD_DROPIN:-$ROOT/etc/systemd/timesyncd.conf.d/$DROPIN_NAME.conf}
+  _addr=$($TIMEDATECTL show-timesync -p ServerAddress --value 2>/dev/null)
+  _sync=$($TIMEDATECTL show -p NTPSynchronized --value 2>/dev/null)
+  if [ "$_addr" = "$EP" ] && [ "$_sync" = yes ]; then
+    finish already-compliant none amazon-source-synchronized
+  fi
+  CAND="$WORK/timesyncd.conf"
+  printf '# Amazon Time Sync Service (added by timesync-guard)\n[Time]\nNTP=%s\n' "$EP" >"$CAND"
+  if [ -f "$TARGET" ] && cmp -s "$CAND" "$TARGET"; then
+    [ "$DRY_RUN" = true ] && finish would-change none configured-not-synchronized
+    svc restart "$TIMESYNCD_UNIT"
+  else
+    say "plan: drop-in $TARGET with NTP=$EP"
+    [ "$DRY_RUN" = true ] && finish would-change add-source-drop-in dry-run
+    install_file "$CAND" "$TARGET" || { restore_files; finish failed write write-failed; }
+    svc restart "$TIMESYNCD_UNIT"
+  fi
+  _deadline=$(($(date +%s) + VERIFY_SECONDS))
+  while :; do
+    _addr=$($TIMEDATECTL show-timesync -p ServerAddress --value 2>/dev/null)
+    _sync=$($TIMEDATECTL show -p NTPSynchronized --value 2>/dev/null)
+    if [ "$_addr" = "$EP" ] && [ "$_sync" = yes ]; then
+      say "verified: timesyncd synchronised to $EP"
+      finish changed add-source-drop-in ""
+    fi
+    [ "$(date +%s)" -ge "$_deadline" ] && break
+    sleep "$POLL_SECONDS"
+  done
+  say "rolling back: not synchronised to $EP within ${VERIFY_SECONDS}s (server=${_addr:-none} synced=${_sync:-unknown})"
+  [ -n "$BACKUPS" ] || finish failed verify configured-not-synchronized
+  restore_files
+  svc restart "$TIMESYNCD_UNIT"
+  finish rolled-back add-source-drop-in "not-synchronized-within-${VERIFY_SECONDS}s"
+}
+
+# ---------------------------------------------------------------- ntpd / ntpsec
+ntp_amazon_selected() {
+  $NTPQ -pn 2>/dev/null | awk -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" \
+    '{ r = $1 } r == "*" a || r == "*" b { f = 1 } END { exit !f }'
+}
+
+remediate_ntpd() {
+  DAEMON=ntpd
+  if [ -n "${TSG_NTP_CONF:-}" ]; then CONF=$TSG_NTP_CONF
+  elif [ -f "$ROOT/etc/ntpsec/ntp.conf" ]; then CONF=$ROOT/etc/ntpsec/ntp.conf
+  elif [ -f "$ROOT/etc/ntp.conf" ]; then CONF=$ROOT/etc/ntp.conf
+  else finish failed find-config ntp-conf-not-found; fi
+  say "ntp config: $CONF"
+  # shellcheck disable=SC2086
+  OTHERS=$(words $TIMESYNCD_UNIT $OPENNTPD_UNIT)
+  if ntp_amazon_selected; then
+    [ -z "$OTHERS" ] && finish already-compliant none amazon-source-selected
+    [ "$DRY_RUN" = true ] && { stop_others; finish would-change stop-others other-daemons-running; }
+    stop_others
+    finish changed stop-others "stopped-$OTHERS_STOPPED"
+  fi
+  if awk -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" '($1 == "server" || $1 == "pool") && ($2 == a || $2 == b) { f = 1 } END { exit !f }' "$CONF"; then
+    finish failed verify configured-not-selected
+  fi
+  CAND="$WORK/ntp.conf"
+  awk -v line="server $EP $SERVER_OPTIONS" '
+    !done && ($1 == "server" || $1 == "pool" || $1 == "peer") { print "# Amazon Time Sync Service (added by timesync-guard)"; print line; done = 1 }
+    { print }
+    END { if (!done) { print "# Amazon Time Sync Service (added by timesync-guard)"; print line } }
+  ' "$CONF" >"$CAND" || finish failed build-candidate awk-failed
+  say "plan: add server $EP to $CONF ahead of other server/pool lines"
+  [ "$DRY_RUN" = true ] && finish would-change add-source-main-config dry-run
+  install_file "$CAND" "$CONF" || { restore_files; finish failed write write-failed; }
+  svc restart "$NTP_UNIT"
+  _deadline=$(($(date +%s) + VERIFY_SECONDS))
+  while :; do
+    if ntp_amazon_selected; then
+      say "verified: ntpd selects $EP"
+      stop_others
+      finish changed add-source-main-config "${OTHERS_STOPPED:+stopped-$OTHERS_STOPPED}"
+    fi
+    [ "$(date +%s)" -ge "$_deadline" ] && break
+    sleep "$POLL_SECONDS"
+  done
+  say "rolling back: $EP not selected within ${VERIFY_SECONDS}s"
+  restore_files
+  svc restart "$NTP_UNIT"
+  finish rolled-back add-source-main-config "not-selected-within-${VERIFY_SECONDS}s"
+}
+
+# ---------------------------------------------------------------- no daemon
+install_chrony() {
+  if have dnf; then dnf -y install chrony
+  elif have yum; then yum -y install chrony
+  elif have apt-get; then DEBIAN_FRONTEND=noninteractive apt-get -y install chrony
+  elif have zypper; then zypper --non-interactive install chrony
+  else return 3; fi
+}
+
+# ---------------------------------------------------------------- dispatch
+if [ -n "$CHRONY_UNIT" ]; then remediate_chrony; fi
+if [ -n "$NTP_UNIT" ]; then remediate_ntpd; fi
+if [ -n "$TIMESYNCD_UNIT" ]; then remediate_timesyncd; fi
+if [ -n "$OPENNTPD_UNIT" ]; then
+  DAEMON=openntpd
+  say "openntpd is not changed by this script; install chrony to use the Amazon Time Sync Service"
+  finish skipped none openntpd-not-supported
+fi
+
+DAEMON=none
+if [ "$INSTALL_CHRONY" != true ]; then
+  say "no time daemon is running; --install-chrony true would install chrony"
+  finish skipped none no-time-daemon
+fi
+[ "$DRY_RUN" = true ] && finish would-change install-chrony dry-run
+if ! have "$CHRONYD"; then
+  say "installing chrony with the OS package manager"
+  _o=$(install_chrony 2>&1)
+  _rc=$?
+  [ $_rc -eq 0 ] || { say "install failed: $(first_line "$_o")"; finish failed install-chrony package-install-failed; }
+fi
+CHRONY_UNIT=chronyd
+svc enable chronyd || { CHRONY_UNIT=chrony; svc enable chrony; }
+svc start "$CHRONY_UNIT" || finish failed install-chrony chrony-did-not-start
+sleep 1
+remediate_chrony
