@@ -1,0 +1,187 @@
+/**
+ * The in-guest verdict: collector report text in, {@link Verdict} out. Pure and total: it never
+ * throws; whatever it cannot read becomes status `unknown` with a finding, never `ok`.
+ *
+ * Sign convention of every offset here: **positive = the instance clock is AHEAD of true time**.
+ */
+import { FINDING_EFFECTS, finding, type FindingCode } from './findings';
+import { evaluateChrony } from './evaluate/chrony';
+import { type ClockReading, unknownReading } from './evaluate/reading';
+import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError } from './report';
+import { DEFAULTS } from './settings';
+import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from './types';
+
+export { ReportFormatError } from './report';
+export type { ParsedReport } from './report';
+
+/** The thresholds diagnose applies when the caller passes none. */
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  maxOffsetSeconds: DEFAULTS.maxOffsetSeconds,
+  maxClockErrorBoundSeconds: DEFAULTS.maxClockErrorBoundSeconds,
+};
+
+/**
+ * Parses a report and throws {@link ReportFormatError} when it is not a report at all (empty,
+ * no magic line) or has a version this code does not know. What the CLI uses to exit non-zero.
+ */
+export function parseReportStrict(report: string): ParsedReport {
+  const parsed = parseReport(report);
+  if (parsed.version > REPORT_VERSION || parsed.version < 1) {
+    throw new ReportFormatError(`report version v${parsed.version} is not supported (this build reads v1..v${REPORT_VERSION})`);
+  }
+  return parsed;
+}
+
+/** Maps a collector's daemon name to the verdict's. */
+const DAEMON_NAMES: Record<string, Daemon> = {
+  chronyd: 'chrony',
+  chrony: 'chrony',
+  ntpd: 'ntpd',
+  ntpsec: 'ntpd',
+  'systemd-timesyncd': 'systemd-timesyncd',
+  timesyncd: 'systemd-timesyncd',
+  openntpd: 'openntpd',
+  w32time: 'w32time',
+};
+
+function statusOf(findings: readonly Finding[], reading: ClockReading): VerdictStatus {
+  const effects = findings.map((f) => FINDING_EFFECTS[f.code as FindingCode] ?? 'unknown');
+  if (effects.includes('at-risk')) return 'at-risk';
+  if (effects.includes('unknown')) return 'unknown';
+  const amazon = reading.timeSource === 'amazon-ipv4' || reading.timeSource === 'amazon-ipv6' || reading.timeSource === 'amazon-phc';
+  if (reading.synchronized === true && amazon && reading.offsetSeconds !== null && reading.clockErrorBoundSeconds !== null) return 'ok';
+  return 'unknown';
+}
+
+function unreadable(code: FindingCode, message: string, extra: Record<string, unknown> = {}): Verdict {
+  return {
+    platform: null,
+    daemon: 'unknown',
+    timeSource: 'unknown',
+    synchronized: null,
+    offsetSeconds: null,
+    clockErrorBoundSeconds: null,
+    containers: null,
+    status: 'unknown',
+    findings: [finding(code, message)],
+    ...extra,
+  };
+}
+
+function validThresholds(t: Thresholds | undefined): Thresholds {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  return {
+    maxOffsetSeconds: ok(t?.maxOffsetSeconds) ? t.maxOffsetSeconds : DEFAULT_THRESHOLDS.maxOffsetSeconds,
+    maxClockErrorBoundSeconds: ok(t?.maxClockErrorBoundSeconds) ? t.maxClockErrorBoundSeconds : DEFAULT_THRESHOLDS.maxClockErrorBoundSeconds,
+  };
+}
+
+/** Epoch seconds from the header `now=`; null when absent or absurd. */
+function guestNow(p: ParsedReport): number | null {
+  const raw = p.header['now'];
+  if (raw === undefined || !/^\d{1,12}(\.\d+)?$/.test(raw)) return null;
+  return Number(raw);
+}
+
+/**
+ * Judges a collector report. Never throws: unreadable input gives status `unknown` with a
+ * `report-unreadable` / `unknown-format` finding.
+ * @param report the collector's stdout (CRLF, a BOM and a few leading banner lines are tolerated)
+ * @param thresholds limits for offset and clock error bound; defaults from settings.ts DEFAULTS
+ */
+export function diagnose(report: string, thresholds?: Thresholds): Verdict {
+  try {
+    return diagnoseUnsafe(report, validThresholds(thresholds));
+  } catch (e) {
+    if (e instanceof ReportFormatError) {
+      return unreadable(/version/.test(e.message) ? 'unknown-format' : 'report-unreadable', e.message);
+    }
+    // A bug must not turn into a crash of the fleet check, nor into "ok".
+    return unreadable('report-unreadable', `internal error while reading the report: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
+  const p = parseReportStrict(text);
+  const findings: Finding[] = [];
+  if (!p.complete) findings.push(finding('report-truncated', 'the report has no TSG-END line: it was cut before its end'));
+
+  const running = headerList(p, 'daemons');
+  const runningDaemons = running === undefined ? undefined : [...new Set(running.map((d) => DAEMON_NAMES[d] ?? 'unknown'))];
+  const now = guestNow(p);
+
+  let reading: ClockReading;
+  if (p.platform === 'linux') {
+    reading = evaluateLinux(p, runningDaemons, now);
+  } else if (p.platform === 'windows') {
+    reading = unknownReading('w32time', [finding('unknown-format', 'Windows reports are not evaluated by this build')]);
+  } else {
+    reading = unknownReading('unknown', [finding('unknown-format', 'the report names no known platform (linux or windows)')]);
+  }
+  findings.push(...reading.findings);
+
+  if (runningDaemons !== undefined && runningDaemons.length > 1) {
+    findings.push(finding('multiple-daemons', `several time daemons run at once: ${running!.join(', ')}`));
+  }
+  if (reading.offsetSeconds !== null && Math.abs(reading.offsetSeconds) > t.maxOffsetSeconds) {
+    findings.push(
+      finding('offset-over-threshold', `the clock is ${Math.abs(reading.offsetSeconds)} s ${reading.offsetSeconds > 0 ? 'ahead' : 'behind'} (max ${t.maxOffsetSeconds} s)`),
+    );
+  }
+  if (reading.clockErrorBoundSeconds !== null && reading.clockErrorBoundSeconds > t.maxClockErrorBoundSeconds) {
+    findings.push(finding('clock-error-bound-over-threshold', `clock error bound ${reading.clockErrorBoundSeconds} s (max ${t.maxClockErrorBoundSeconds} s)`));
+  }
+  if (reading.synchronized === true && (reading.timeSource === 'other')) {
+    findings.push(finding('not-amazon-time-sync', `synchronised to ${reading.sourceAddress ?? 'another source'}, not to the Amazon Time Sync Service`));
+  }
+
+  const containersList = headerList(p, 'containers');
+  const containers = containersList === undefined ? null : containersList.length > 0;
+  findings.push(...proxyFindings(p));
+
+  const status = statusOf(findings, reading);
+  return {
+    platform: p.platform,
+    daemon: reading.daemon,
+    timeSource: reading.timeSource,
+    synchronized: reading.synchronized,
+    offsetSeconds: reading.offsetSeconds,
+    clockErrorBoundSeconds: reading.clockErrorBoundSeconds,
+    containers,
+    status,
+    findings,
+    reportVersion: p.version,
+    ...(p.header['os'] !== undefined ? { os: p.header['os'] } : {}),
+    ...(running !== undefined ? { daemonsRunning: running } : {}),
+    ...(containersList !== undefined && containersList.length > 0 ? { containerRuntimes: containersList } : {}),
+    ...(reading.sourceAddress !== undefined ? { sourceAddress: reading.sourceAddress } : {}),
+    ...(p.cuts.length > 0 ? { reportCuts: p.cuts } : {}),
+    ...(now !== null ? { guestTime: now } : {}),
+    ...reading.extra,
+  };
+}
+
+function evaluateLinux(p: ParsedReport, running: readonly Daemon[] | undefined, now: number | null): ClockReading {
+  const hasChrony = p.sections.some((s) => s.name === 'chrony-tracking');
+  const runsChrony = running?.includes('chrony') ?? false;
+  if (runsChrony || (hasChrony && (running === undefined || running.length === 0))) {
+    return evaluateChrony(p, runsChrony || running === undefined, now);
+  }
+  if (running !== undefined && running.length === 0) {
+    return {
+      daemon: 'none',
+      timeSource: 'none',
+      synchronized: false,
+      offsetSeconds: null,
+      clockErrorBoundSeconds: null,
+      findings: [finding('no-daemon', 'no time daemon (chronyd, ntpd, systemd-timesyncd, openntpd) runs')],
+      extra: {},
+    };
+  }
+  return unknownReading('unknown', [finding('unknown-daemon-state', 'the report holds no usable output from any time daemon')]);
+}
+
+/** Placeholder replaced by the proxy evaluator. */
+function proxyFindings(_p: ParsedReport): Finding[] {
+  return [];
+}
