@@ -1,0 +1,421 @@
+/**
+ * Running an SSM document on many instances and reading back every instance's output, cheaply:
+ * ≤ 50 ids per SendCommand, ListCommands polling on the injected clock (one call covers up to 50
+ * commands), ListCommandInvocations `Details: true` pages once per command when it is terminal, and
+ * GetCommandInvocation only for an output that was cut. The check and the remediation engines both
+ * use {@link RunCommandPort.runDocument}; they differ only in document, parameters and parsing.
+ */
+import {
+  type CommandInvocation,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  type ListCommandInvocationsCommandOutput,
+  paginateListCommandInvocations,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { chunk, mapLimit } from '../core/batching';
+import type { Clock } from './clock';
+import { paginateWithRetry, withRetry, type RetryOptions } from './retry';
+
+/** SendCommand accepts at most 50 instance ids. */
+export const MAX_IDS_PER_SEND = 50;
+/** ListCommandInvocations with Details returns at most this many characters of a plugin's output. */
+export const DETAILS_OUTPUT_LIMIT = 2500;
+
+/** One document run over a set of instances. */
+export interface RunDocumentRequest {
+  readonly instanceIds: readonly string[];
+  readonly documentName: string;
+  readonly parameters?: Readonly<Record<string, readonly string[]>>;
+  /** SendCommand Comment (truncated to 100 characters). */
+  readonly comment?: string;
+  /** SSM MaxConcurrency (number or percent). */
+  readonly maxConcurrency: string;
+  /** SSM MaxErrors (number or percent). */
+  readonly maxErrors: string;
+  /** SSM delivery timeout, seconds (30 – 2,592,000). */
+  readonly timeoutSeconds: number;
+  /**
+   * Absolute time (clock ms) after which waiting stops: commands still running are listed as they
+   * are and unfinished instances become `timed-out` / `no-invocation`.
+   * @default - start + timeoutSeconds × 1000 + 60 s
+   */
+  readonly deadline?: number;
+  /**
+   * A complete output contains this text (the report's end marker); an output without it, or at the
+   * Details limit, is fetched again with GetCommandInvocation.
+   * @default - only the length rule applies
+   */
+  readonly endMarker?: string;
+}
+
+/** Where one instance's invocation ended. Anything but `success` is not a clean run. */
+export type InvocationState =
+  | 'success'
+  | 'failed'
+  | 'timed-out'
+  | 'undeliverable'
+  | 'cancelled'
+  | 'terminated'
+  /** SendCommand rejected the id (InvalidInstanceId): stopped, terminated or no longer managed. */
+  | 'gone'
+  /** The command ended (or the deadline hit) with no invocation for this instance. */
+  | 'no-invocation'
+  /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
+  | 'send-failed';
+
+/** One instance's result. */
+export interface InvocationResult {
+  readonly instanceId: string;
+  readonly state: InvocationState;
+  readonly commandId?: string;
+  /** SSM invocation Status / StatusDetails, or the error name for `gone` / `send-failed`. */
+  readonly status?: string;
+  readonly detail?: string;
+  /** Standard output (all plugins that produced any, joined by newlines). */
+  readonly output?: string;
+  readonly responseCode?: number;
+  /** True when the output came from the GetCommandInvocation fallback. */
+  readonly refetched?: boolean;
+}
+
+/** API call counters of one run (the cost model and the benchmark read them). */
+export interface RunCommandStats {
+  sendCommand: number;
+  listCommands: number;
+  listCommandInvocationsPages: number;
+  getCommandInvocation: number;
+  throttled: number;
+  polls: number;
+}
+
+/** The outcome of {@link RunCommandPort.runDocument}. */
+export interface RunDocumentResult {
+  /** Exactly one entry per requested instance id. */
+  readonly results: Map<string, InvocationResult>;
+  readonly commandIds: readonly string[];
+  /** Errors that are not about an instance (access denied, missing document…): the run is broken. */
+  readonly errors: readonly string[];
+  readonly stats: RunCommandStats;
+}
+
+/** What the engines need from Run Command. */
+export interface RunCommandPort {
+  /** Runs one document on the instances and returns one result per instance; never throws for an instance's failure. */
+  runDocument(request: RunDocumentRequest): Promise<RunDocumentResult>;
+}
+
+/** Tuning of {@link SsmRunCommand}. */
+export interface SsmRunCommandOptions {
+  readonly ssm: SSMClient;
+  readonly clock: Clock;
+  readonly retry?: RetryOptions;
+  /** First wait between polls. @default 2000 */
+  readonly pollIntervalMs?: number;
+  /** Longest wait between polls (the interval grows ×1.5). @default 15000 */
+  readonly maxPollIntervalMs?: number;
+  /** API calls in flight at once (sends, listings). @default 4 */
+  readonly concurrency?: number;
+  /** Extra SendCommand calls allowed per batch to isolate InvalidInstanceId ids. @default 24 */
+  readonly bisectBudget?: number;
+}
+
+const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
+
+/** SSM Run Command implementation of {@link RunCommandPort}. */
+export class SsmRunCommand implements RunCommandPort {
+  constructor(private readonly options: SsmRunCommandOptions) {}
+
+  async runDocument(request: RunDocumentRequest): Promise<RunDocumentResult> {
+    const { clock } = this.options;
+    const stats: RunCommandStats = {
+      sendCommand: 0,
+      listCommands: 0,
+      listCommandInvocationsPages: 0,
+      getCommandInvocation: 0,
+      throttled: 0,
+      polls: 0,
+    };
+    const retry: RetryOptions = {
+      ...this.options.retry,
+      onRetry: (info) => {
+        stats.throttled++;
+        this.options.retry?.onRetry?.(info);
+      },
+    };
+    const results = new Map<string, InvocationResult>();
+    const errors = new Set<string>();
+    const ids = [...new Set(request.instanceIds)];
+    const start = clock.now();
+    const deadline = request.deadline ?? start + request.timeoutSeconds * 1000 + 60_000;
+    // Only commands issued by this run are waited for: id → the instance ids it targets.
+    const commands = new Map<string, readonly string[]>();
+    const concurrency = this.options.concurrency ?? 4;
+
+    await mapLimit(chunk(ids, MAX_IDS_PER_SEND), concurrency, async (batch) => {
+      await this.sendBatch(request, batch, this.options.bisectBudget ?? 24, commands, results, errors, stats, retry);
+    });
+
+    // Poll until every command is terminal or the deadline; list each command's invocations once.
+    const pending = new Set(commands.keys());
+    const listed = new Set<string>();
+    let interval = this.options.pollIntervalMs ?? 2000;
+    const maxInterval = this.options.maxPollIntervalMs ?? 15_000;
+    while (pending.size > 0) {
+      const wait = Math.min(interval, Math.max(0, deadline - clock.now()));
+      await clock.sleep(wait);
+      interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+      stats.polls++;
+      const terminal = await this.terminalCommands(pending, start, stats, retry);
+      const atDeadline = clock.now() >= deadline;
+      const toList = atDeadline ? [...pending] : [...terminal];
+      await mapLimit(toList, concurrency, async (commandId) => {
+        pending.delete(commandId);
+        listed.add(commandId);
+        await this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry);
+      });
+      if (atDeadline) break;
+    }
+    for (const id of ids) {
+      if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline' });
+    }
+    return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
+  }
+
+  /** Sends one batch; on InvalidInstanceId bisects (bounded) to isolate the ids that are gone. */
+  private async sendBatch(
+    request: RunDocumentRequest,
+    batch: readonly string[],
+    budget: number,
+    commands: Map<string, readonly string[]>,
+    results: Map<string, InvocationResult>,
+    errors: Set<string>,
+    stats: RunCommandStats,
+    retry: RetryOptions,
+  ): Promise<number> {
+    const { ssm, clock } = this.options;
+    try {
+      stats.sendCommand++;
+      const out = await withRetry(
+        () =>
+          ssm.send(
+            new SendCommandCommand({
+              DocumentName: request.documentName,
+              InstanceIds: [...batch],
+              Parameters: request.parameters as Record<string, string[]> | undefined,
+              MaxConcurrency: request.maxConcurrency,
+              MaxErrors: request.maxErrors,
+              TimeoutSeconds: request.timeoutSeconds,
+              ...(request.comment ? { Comment: request.comment.slice(0, 100) } : {}),
+            }),
+          ),
+        clock,
+        { operation: 'SendCommand', ...retry },
+      );
+      const commandId = out.Command?.CommandId;
+      if (!commandId) {
+        for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', detail: 'SendCommand returned no CommandId' });
+        errors.add('SendCommand returned no CommandId');
+        return budget;
+      }
+      commands.set(commandId, batch);
+      return budget;
+    } catch (err) {
+      const name = errorName(err);
+      if (name === 'InvalidInstanceId') {
+        if (batch.length === 1) {
+          results.set(batch[0] as string, { instanceId: batch[0] as string, state: 'gone', status: name, detail: errorMessage(err) });
+          return budget;
+        }
+        if (budget < 2) {
+          for (const id of batch) {
+            results.set(id, { instanceId: id, state: 'gone', status: name, detail: 'InvalidInstanceId in its batch; not isolated (bisection budget spent)' });
+          }
+          return 0;
+        }
+        const mid = Math.ceil(batch.length / 2);
+        let left = budget - 2;
+        left = await this.sendBatch(request, batch.slice(0, mid), left, commands, results, errors, stats, retry);
+        return this.sendBatch(request, batch.slice(mid), left, commands, results, errors, stats, retry);
+      }
+      const detail = `SendCommand failed: ${name}: ${errorMessage(err)}`;
+      errors.add(detail);
+      for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', status: name, detail });
+      return budget;
+    }
+  }
+
+  /** One poll: which of the pending commands are terminal. */
+  private async terminalCommands(pending: ReadonlySet<string>, start: number, stats: RunCommandStats, retry: RetryOptions): Promise<Set<string>> {
+    const { ssm, clock } = this.options;
+    const terminal = new Set<string>();
+    if (pending.size <= 2) {
+      // One or two commands: asking by id is as cheap as a filtered listing, and exact.
+      for (const commandId of pending) {
+        stats.listCommands++;
+        const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
+        const status = out.Commands?.[0]?.Status;
+        if (status && TERMINAL_COMMAND.has(status)) terminal.add(commandId);
+      }
+      return terminal;
+    }
+    // Many commands: one filtered listing (50 per page) covers them all. Commands of other runs are ignored.
+    const invokedAfter = new Date(start - 5 * 60_000);
+    let token: string | undefined;
+    do {
+      stats.listCommands++;
+      const out = await withRetry(
+        () =>
+          ssm.send(
+            new ListCommandsCommand({
+              Filters: [{ key: 'InvokedAfter', value: invokedAfter.toISOString() }],
+              MaxResults: 50,
+              NextToken: token,
+            }),
+          ),
+        clock,
+        { operation: 'ListCommands', ...retry },
+      );
+      for (const c of out.Commands ?? []) {
+        if (c.CommandId && pending.has(c.CommandId) && c.Status && TERMINAL_COMMAND.has(c.Status)) terminal.add(c.CommandId);
+      }
+      token = out.NextToken;
+    } while (token);
+    return terminal;
+  }
+
+  /** Lists a command's invocations once (Details pages) and records one result per instance. */
+  private async collectCommand(
+    request: RunDocumentRequest,
+    commandId: string,
+    targets: readonly string[],
+    unfinished: boolean,
+    results: Map<string, InvocationResult>,
+    stats: RunCommandStats,
+    retry: RetryOptions,
+  ): Promise<void> {
+    const { ssm, clock } = this.options;
+    const targetSet = new Set(targets);
+    const pages = paginateWithRetry<ListCommandInvocationsCommandOutput>(
+      (startingToken) => paginateListCommandInvocations({ client: ssm, startingToken }, { CommandId: commandId, Details: true, MaxResults: 50 }),
+      (p) => p.NextToken,
+      clock,
+      { operation: 'ListCommandInvocations', ...retry },
+    );
+    const cut: { id: string; plugin?: string; base: InvocationResult }[] = [];
+    for await (const page of pages) {
+      stats.listCommandInvocationsPages++;
+      for (const inv of page.CommandInvocations ?? []) {
+        const id = inv.InstanceId;
+        if (!id || !targetSet.has(id)) continue;
+        const r = toResult(inv, commandId, unfinished);
+        results.set(id, r);
+        if (r.output !== undefined && (r.state === 'success' || r.state === 'failed') && isCut(r.output, request.endMarker)) {
+          cut.push({ id, plugin: cutPlugin(inv, request.endMarker), base: r });
+        }
+      }
+    }
+    for (const id of targets) {
+      if (!results.has(id)) {
+        results.set(id, {
+          instanceId: id,
+          state: 'no-invocation',
+          commandId,
+          detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
+        });
+      }
+    }
+    // The exception path: per-instance calls only for outputs that were cut.
+    await mapLimit(cut, this.options.concurrency ?? 4, async ({ id, plugin, base }) => {
+      stats.getCommandInvocation++;
+      try {
+        const out = await withRetry(
+          () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id, ...(plugin ? { PluginName: plugin } : {}) })),
+          clock,
+          { operation: 'GetCommandInvocation', ...retry },
+        );
+        if (typeof out.StandardOutputContent === 'string' && out.StandardOutputContent.length >= (base.output?.length ?? 0)) {
+          results.set(id, { ...base, output: out.StandardOutputContent, refetched: true });
+        }
+      } catch (err) {
+        // Keep the cut output: the diagnosis reports a truncated report rather than losing the instance.
+        results.set(id, { ...base, detail: `${base.detail ?? ''}${base.detail ? '; ' : ''}GetCommandInvocation failed: ${errorName(err)}` });
+      }
+    });
+  }
+}
+
+/** Output at the Details limit, or missing the end marker, was (probably) cut. */
+export function isCut(output: string, endMarker?: string): boolean {
+  if (output.length >= DETAILS_OUTPUT_LIMIT) return true;
+  if (endMarker !== undefined && output.trim() !== '' && !output.includes(endMarker)) return true;
+  return false;
+}
+
+function cutPlugin(inv: CommandInvocation, endMarker?: string): string | undefined {
+  const plugins = (inv.CommandPlugins ?? []).filter((p) => (p.Output ?? '') !== '');
+  if (plugins.length <= 1 && (inv.CommandPlugins ?? []).length <= 1) return undefined;
+  return plugins.find((p) => isCut(p.Output ?? '', endMarker))?.Name ?? plugins[0]?.Name;
+}
+
+/** Maps an invocation (Status + StatusDetails) to a state; exported for tests. */
+export function invocationState(status: string | undefined, details: string | undefined): InvocationState {
+  switch (details) {
+    case 'Undeliverable':
+    case 'InvalidPlatform':
+      return 'undeliverable';
+    case 'Terminated':
+      return 'terminated';
+    case 'DeliveryTimedOut':
+    case 'ExecutionTimedOut':
+      return 'timed-out';
+    default:
+      break;
+  }
+  switch (status) {
+    case 'Success':
+      return 'success';
+    case 'Failed':
+      return 'failed';
+    case 'TimedOut':
+      return 'timed-out';
+    case 'Cancelled':
+    case 'Cancelling':
+      return 'cancelled';
+    default:
+      // Pending / InProgress / Delayed after the command is terminal or past the deadline: it never finished.
+      return 'timed-out';
+  }
+}
+
+function toResult(inv: CommandInvocation, commandId: string, unfinished: boolean): InvocationResult {
+  const outputs = (inv.CommandPlugins ?? []).map((p) => p.Output ?? '').filter((o) => o !== '');
+  const output = outputs.length > 0 ? outputs.join('\n') : undefined;
+  const status = inv.Status;
+  const state = invocationState(status, inv.StatusDetails);
+  const responseCode = (inv.CommandPlugins ?? []).find((p) => typeof p.ResponseCode === 'number' && p.ResponseCode !== 0)?.ResponseCode ??
+    inv.CommandPlugins?.[0]?.ResponseCode;
+  return {
+    instanceId: inv.InstanceId ?? '',
+    state,
+    commandId,
+    ...(status ? { status } : {}),
+    detail: [inv.StatusDetails, unfinished && state === 'timed-out' ? 'still running at the deadline' : undefined].filter(Boolean).join('; ') || undefined,
+    ...(output !== undefined ? { output } : {}),
+    ...(typeof responseCode === 'number' ? { responseCode } : {}),
+  };
+}
+
+function errorName(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { name?: unknown; Code?: unknown };
+    if (typeof e.name === 'string' && e.name !== 'Error') return e.name;
+    if (typeof e.Code === 'string') return e.Code;
+  }
+  return 'Error';
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
