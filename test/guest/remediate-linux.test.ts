@@ -1,0 +1,375 @@
+/**
+ * The Linux remediation script against real chronyd.
+ *
+ * Each scenario runs in a private network namespace (`unshare -n`) whose loopback carries
+ * 169.254.169.123: a server chronyd answers there (or nothing does, for the rollback cases), a
+ * client chronyd runs with a temp config, and the script runs against that client with its paths
+ * and commands pointed at the temp dir. Nothing leaves the namespace. Every daemon is stopped by
+ * PID, in the scenario's own trap and again in afterAll.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { guestScriptPath } from '../../lambda/guest/scripts';
+
+const SCRIPT = guestScriptPath('remediate-linux.sh');
+const FINAL = /^TSG-REMEDIATE v1 result=(\S+) daemon=(\S+) action=(\S*) reason=(\S*)$/;
+const dirs: string[] = [];
+
+interface Scenario {
+  /** The client's main config, `$D` replaced by the scenario dir. */
+  readonly clientConf: string;
+  /** Serve 169.254.169.123 from a local chronyd. */
+  readonly serve: boolean;
+  /** Run a harmless process named `ntpd` that the service shim reports as active. */
+  readonly fakeNtpd?: boolean;
+  /** Shell steps run inside the namespace once the client is up (helpers: rem, snap, alive). */
+  readonly steps: string;
+  /** Extra environment for the script. */
+  readonly env?: Record<string, string>;
+}
+
+interface Run {
+  readonly dir: string;
+  readonly conf: string;
+  file(name: string): string;
+  out(step: string): string;
+  rc(step: string): number;
+  final(step: string): { result: string; daemon: string; action: string; reason: string };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Stops what a scenario may have left: only PIDs it recorded, and only if they are ours. */
+function stopLeftovers(dir: string): void {
+  for (const name of ['client.pid', 'server.pid', 'ntpd.pid']) {
+    const p = join(dir, name);
+    if (!existsSync(p)) continue;
+    const pid = Number(readFileSync(p, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1 || !pidAlive(pid)) continue;
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (comm === 'chronyd' || comm === 'ntpd') process.kill(pid, 'SIGTERM');
+  }
+}
+
+function scenario(s: Scenario): Run {
+  const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-'));
+  dirs.push(dir);
+  const conf = join(dir, 'etc/chrony/chrony.conf');
+  mkdirSync(join(dir, 'etc/chrony/sources.d'), { recursive: true });
+  mkdirSync(join(dir, 'csock'), { mode: 0o700 });
+  chmodSync(join(dir, 'csock'), 0o700);
+  writeFileSync(conf, s.clientConf.replaceAll('$D', dir));
+  writeFileSync(
+    join(dir, 'server.conf'),
+    [
+      'bindaddress 169.254.169.123',
+      'port 123',
+      'allow all',
+      'local stratum 3',
+      'cmdport 0',
+      `pidfile ${dir}/server.pid`,
+      `driftfile ${dir}/server.drift`,
+      '',
+    ].join('\n'),
+  );
+  // What systemctl restart does, for a chronyd outside systemd: stop this PID, start the same config.
+  writeFileSync(
+    join(dir, 'restart.sh'),
+    `p=$(cat ${dir}/client.pid 2>/dev/null)
+if [ -n "$p" ]; then kill "$p"; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; fi
+echo restart >> ${dir}/restarts.log
+exec chronyd -x -u root -f ${conf}
+`,
+  );
+  // The service manager shim: is-active/stop/disable for the client chronyd and the fake ntpd.
+  writeFileSync(
+    join(dir, 'svc.sh'),
+    `alive() { [ -f "$1" ] && p=$(cat "$1") && kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$p"/status; }
+echo "$1 $2" >> ${dir}/svc.log
+case "$1 $2" in
+  "is-active chronyd") alive ${dir}/client.pid ;;
+  "is-active ntpd") alive ${dir}/ntpd.pid ;;
+  "stop ntpd") kill "$(cat ${dir}/ntpd.pid)" ;;
+  "disable ntpd") : ;;
+  *) exit 3 ;;
+esac
+`,
+  );
+  const env = {
+    TSG_ROOT: dir,
+    TSG_CHRONY_CONF: conf,
+    TSG_CHRONYC: `chronyc -h ${dir}/csock/chronyd.sock`,
+    TSG_RESTART_CHRONY: `sh ${dir}/restart.sh`,
+    TSG_SERVICE_CMD: `sh ${dir}/svc.sh`,
+    TSG_POLL_SECONDS: '0.2',
+    ...s.env,
+  };
+  const exports = Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v}'`)
+    .join('\n');
+  writeFileSync(
+    join(dir, 'run.sh'),
+    `D=${dir}
+stop() {
+  for f in $D/client.pid $D/server.pid $D/ntpd.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+  sleep 0.2
+}
+trap stop EXIT
+ip link set lo up || exit 90
+ip addr add 169.254.169.123/32 dev lo || exit 91
+${s.serve ? `chronyd -x -u root -f $D/server.conf || exit 92` : ''}
+chronyd -x -u root -f ${conf} || exit 93
+${s.fakeNtpd ? `cp "$(command -v sleep)" $D/ntpd && $D/ntpd 120 & echo $! > $D/ntpd.pid` : ''}
+i=0; while [ ! -S $D/csock/chronyd.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+${exports}
+rem() { n=$1; shift; sh ${SCRIPT} "$@" > $D/$n.out 2> $D/$n.err; echo $? > $D/$n.rc; }
+snap() { chronyc -h $D/csock/chronyd.sock -n -c sources > $D/$1.sources 2>&1; }
+alive() { if [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$(cat "$1")"/status; then echo yes; else echo no; fi; }
+${s.steps}
+`,
+  );
+  const r = spawnSync('unshare', ['-n', 'sh', join(dir, 'run.sh')], { encoding: 'utf8', timeout: 60_000 });
+  stopLeftovers(dir);
+  if (r.status !== 0) throw new Error(`scenario driver failed (${r.status}): ${r.stderr}`);
+  const file = (name: string): string => readFileSync(join(dir, name), 'utf8');
+  return {
+    dir,
+    conf,
+    file,
+    out: (step) => file(`${step}.out`),
+    rc: (step) => Number(file(`${step}.rc`).trim()),
+    final: (step) => {
+      const text = file(`${step}.out`);
+      // SSM keeps 2,500 characters of stdout; the final line must be inside them.
+      expect(text.length).toBeLessThanOrEqual(2500);
+      const lines = text.trimEnd().split('\n');
+      const m = FINAL.exec(lines[lines.length - 1] ?? '');
+      if (!m) throw new Error(`no final line in ${step}:\n${file(`${step}.out`)}\n${file(`${step}.err`)}`);
+      return { result: m[1]!, daemon: m[2]!, action: m[3]!, reason: m[4]! };
+    },
+  };
+}
+
+/** Runs the script on the host network with a shim that reports no daemon at all. */
+function hostRun(args: string[], env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-host-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'svc.sh'), 'exit 3\n');
+  const r = spawnSync('sh', [SCRIPT, ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { PATH: process.env.PATH, TSG_ROOT: dir, TSG_SERVICE_CMD: `sh ${dir}/svc.sh`, ...env },
+  });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { dir, status: r.status, stdout: r.stdout, last: lines[lines.length - 1] ?? '' };
+}
+
+const backups = (dir: string): string[] =>
+  readdirSync(join(dir, 'etc/chrony')).filter((f) => f.includes('.tsg-backup.'));
+
+const CLIENT_TAIL = `port 0
+cmdport 0
+bindcmdaddress $D/csock/chronyd.sock
+pidfile $D/client.pid
+driftfile $D/client.drift
+`;
+const FAST = 'prefer iburst minpoll -2 maxpoll 0';
+
+afterAll(() => {
+  for (const d of dirs) {
+    stopLeftovers(d);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+describe('remediate-linux.sh on real chronyd', () => {
+  it('adds the AWS line ahead of existing servers, gets it selected, and a second run changes nothing', () => {
+    const original = `# test client\nserver 192.0.2.10 iburst\npool 192.0.2.20 iburst\nleapsectz right/UTC\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      steps: `rem dry --dry-run true; cp ${'$D'}/etc/chrony/chrony.conf $D/after-dry.conf
+rem first; snap first; cp $D/etc/chrony/chrony.conf $D/after-first.conf
+rem second; cp $D/etc/chrony/chrony.conf $D/after-second.conf`,
+    });
+    const orig = original.replaceAll('$D', run.dir);
+
+    expect(run.final('dry')).toEqual({ result: 'would-change', daemon: 'chrony', action: 'add-source-main-config', reason: 'dry-run' });
+    expect(run.rc('dry')).toBe(0);
+    expect(run.file('after-dry.conf')).toBe(orig);
+
+    expect(run.final('first')).toMatchObject({ result: 'changed', daemon: 'chrony', action: 'add-source-main-config' });
+    expect(run.rc('first')).toBe(0);
+    expect(run.file('first.sources')).toMatch(/^\^,\*,169\.254\.169\.123,/m);
+    const lines = run.file('after-first.conf').split('\n');
+    const amazon = lines.indexOf('server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4');
+    expect(amazon).toBeGreaterThan(-1);
+    expect(amazon).toBeLessThan(lines.indexOf('server 192.0.2.10 iburst'));
+    expect(amazon).toBeLessThan(lines.indexOf('pool 192.0.2.20 iburst'));
+    expect(lines).toContain('#leapsectz right/UTC');
+    expect(lines).not.toContain('leapsectz right/UTC');
+    const [backup] = backups(run.dir);
+    expect(readFileSync(join(run.dir, 'etc/chrony', backup!), 'utf8')).toBe(orig);
+
+    expect(run.final('second')).toEqual({ result: 'already-compliant', daemon: 'chrony', action: 'none', reason: 'amazon-source-selected' });
+    expect(run.rc('second')).toBe(0);
+    expect(run.file('after-second.conf')).toBe(run.file('after-first.conf'));
+    expect(backups(run.dir)).toHaveLength(1);
+  }, 60_000);
+
+  it('uses a drop-in in a persistent sourcedir and reloads sources without a restart', () => {
+    const original = `sourcedir /run/tsg-h2-not-here\nsourcedir $D/etc/chrony/sources.d\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `cat $D/client.pid > $D/pid.before; rem first; snap first; cat $D/client.pid > $D/pid.after; rem second`,
+    });
+    expect(run.final('first')).toMatchObject({ result: 'changed', action: 'add-source-drop-in' });
+    expect(run.file('etc/chrony/sources.d/aws-time-sync.sources')).toBe(
+      `# Amazon Time Sync Service (added by timesync-guard)\nserver 169.254.169.123 ${FAST}\n`,
+    );
+    expect(readFileSync(run.conf, 'utf8')).toBe(original.replaceAll('$D', run.dir));
+    expect(run.file('pid.after')).toBe(run.file('pid.before'));
+    expect(existsSync(join(run.dir, 'restarts.log'))).toBe(false);
+    expect(run.file('first.sources')).toMatch(/^\^,\*,169\.254\.169\.123,/m);
+    expect(run.final('second').result).toBe('already-compliant');
+  }, 60_000);
+
+  it('never applies a config that fails validation and leaves the daemon running', () => {
+    const run = scenario({
+      clientConf: `server 192.0.2.10 iburst\n${CLIENT_TAIL}`,
+      serve: true,
+      steps: `rem v6 --dry-run true --endpoint ipv6 --use-phc true
+echo 'bogusdirective 1' >> $D/etc/chrony/chrony.conf; cp $D/etc/chrony/chrony.conf $D/before.conf
+cat $D/client.pid > $D/pid.before; rem bad; cat $D/client.pid > $D/pid.after; alive $D/client.pid > $D/alive`,
+      env: { TSG_PTP_DEVICE: '/dev/null' },
+    });
+    // The dry run shows the IPv6 endpoint and the PHC refclock, validated by chronyd -p.
+    expect(run.final('v6')).toMatchObject({ result: 'would-change' });
+    expect(run.out('v6')).toContain('line: server fd00:ec2::123 prefer iburst minpoll 4 maxpoll 4');
+    expect(run.out('v6')).toContain('line: refclock PHC /dev/null poll 0 delay 0.000010 prefer');
+
+    expect(run.final('bad')).toEqual({ result: 'failed', daemon: 'chrony', action: 'validate', reason: 'main-config-invalid' });
+    expect(run.rc('bad')).not.toBe(0);
+    expect(run.out('bad')).toMatch(/validation failed .*Invalid directive/);
+    expect(readFileSync(run.conf, 'utf8')).toBe(run.file('before.conf'));
+    expect(backups(run.dir)).toEqual([]);
+    expect(run.file('pid.after')).toBe(run.file('pid.before'));
+    expect(run.file('alive').trim()).toBe('yes');
+  }, 60_000);
+
+  it('restores the backup and restarts chronyd when no Amazon source is selected in time', () => {
+    const original = `server 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: false,
+      fakeNtpd: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `cat $D/client.pid > $D/pid.before; rem first --verify-seconds 2; cat $D/client.pid > $D/pid.after
+alive $D/client.pid > $D/alive; alive $D/ntpd.pid > $D/ntpd.alive`,
+    });
+    expect(run.final('first')).toEqual({
+      result: 'rolled-back',
+      daemon: 'chrony',
+      action: 'add-source-main-config',
+      reason: 'not-selected-within-2s',
+    });
+    expect(run.rc('first')).toBe(2);
+    const [backup] = backups(run.dir);
+    expect(readFileSync(run.conf, 'utf8')).toBe(readFileSync(join(run.dir, 'etc/chrony', backup!), 'utf8'));
+    expect(readFileSync(run.conf, 'utf8')).toBe(original.replaceAll('$D', run.dir));
+    // Restarted twice (apply, then rollback), and running again on the restored config.
+    expect(run.file('restarts.log')).toBe('restart\nrestart\n');
+    expect(run.file('pid.after')).not.toBe(run.file('pid.before'));
+    expect(run.file('alive').trim()).toBe('yes');
+    // The other daemon is left alone when chrony is not verified.
+    expect(run.file('ntpd.alive').trim()).toBe('yes');
+  }, 60_000);
+
+  it('removes its drop-in and reloads when the drop-in source is not selected in time', () => {
+    const original = `sourcedir $D/etc/chrony/sources.d\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: false,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `rem first --verify-seconds 2; snap after; alive $D/client.pid > $D/alive`,
+    });
+    expect(run.final('first')).toMatchObject({ result: 'rolled-back', action: 'add-source-drop-in' });
+    expect(existsSync(join(run.dir, 'etc/chrony/sources.d/aws-time-sync.sources'))).toBe(false);
+    expect(readFileSync(run.conf, 'utf8')).toBe(original.replaceAll('$D', run.dir));
+    // Reloaded: the running daemon no longer has the Amazon source.
+    expect(run.file('after.sources')).not.toContain('169.254.169.123');
+    expect(run.file('alive').trim()).toBe('yes');
+  }, 60_000);
+
+  it('keeps chrony and stops and disables a second daemon once chrony is verified', () => {
+    const run = scenario({
+      clientConf: `server 192.0.2.10 iburst\n${CLIENT_TAIL}`,
+      serve: true,
+      fakeNtpd: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `rem first; sleep 0.2; alive $D/ntpd.pid > $D/ntpd.alive; rem second`,
+    });
+    expect(run.out('first')).toContain('active daemons: chrony=chronyd ntp=ntpd');
+    expect(run.final('first')).toEqual({ result: 'changed', daemon: 'chrony', action: 'add-source-main-config', reason: 'stopped-ntpd' });
+    expect(run.file('ntpd.alive').trim()).toBe('no');
+    const svcLog = run.file('svc.log');
+    expect(svcLog).toContain('stop ntpd\n');
+    expect(svcLog).toContain('disable ntpd\n');
+    expect(svcLog.indexOf('stop ntpd')).toBeLessThan(svcLog.indexOf('disable ntpd'));
+    expect(run.final('second')).toMatchObject({ result: 'already-compliant', reason: 'amazon-source-selected' });
+  }, 60_000);
+});
+
+describe('remediate-linux.sh without a daemon to talk to', () => {
+  it.each([
+    [['--endpoint', 'carrier-pigeon'], 'bad-value-for-endpoint'],
+    [['--dry-run', 'maybe'], 'bad-value-for-dry-run'],
+    [['--verify-seconds', '-5'], 'bad-value-for-verify-seconds'],
+    [['--verify-seconds', '99999'], 'bad-value-for-verify-seconds'],
+    [['--colour', 'blue'], 'unknown-option---colour'],
+    [['--step'], 'missing-value-for---step'],
+    [['stray'], 'unexpected-argument'],
+  ])('rejects %j with a failed result and a reason', (args, reason) => {
+    const r = hostRun(args);
+    expect(r.last).toBe(`TSG-REMEDIATE v1 result=failed daemon=unknown action=parse-options reason=${reason}`);
+    expect(r.status).toBe(1);
+  });
+
+  it('reports skipped when no daemon runs and installing chrony is not allowed', () => {
+    const r = hostRun(['--dry-run', 'false']);
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=skipped daemon=none action=none reason=no-time-daemon');
+    expect(r.status).toBe(0);
+  });
+
+  it('plans a chrony install in dry run when allowed, installing nothing', () => {
+    const r = hostRun(['--dry-run', 'true', '--install-chrony', 'true'], { TSG_CHRONYD: 'tsg-no-such-chronyd' });
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=would-change daemon=none action=install-chrony reason=dry-run');
+  });
+
+  it('leaves Bottlerocket to its settings API', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-br-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc/os-release'), 'NAME=Bottlerocket\nID=bottlerocket\n');
+    const r = hostRun([], { TSG_ROOT: dir });
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=skipped daemon=unknown action=report-only reason=bottlerocket-settings-api');
+  });
+
+  it('accepts empty option values from a document as the defaults', () => {
+    const r = hostRun(['--dry-run', '', '--endpoint', '', '--verify-seconds', '']);
+    expect(r.stdout).toContain('dry-run=false endpoint=auto');
+    expect(r.last).toContain('result=skipped');
+  });
+});
