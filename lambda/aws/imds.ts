@@ -1,0 +1,164 @@
+/**
+ * ModifyInstanceMetadataOptions, paced to EC2's token bucket for that action (100 burst, 5/s) on the
+ * injected clock, with bounded retries of throttling, plus the fresh reads (DescribeInstances by
+ * `instance-id` filter, batched, on the non-mutating bucket) that the engine uses before a change and
+ * to verify that it reached state `applied`.
+ */
+import {
+  DescribeInstancesCommand,
+  ModifyInstanceMetadataOptionsCommand,
+  type EC2Client,
+  type Instance,
+  type ModifyInstanceMetadataOptionsCommandInput,
+} from '@aws-sdk/client-ec2';
+import type { ImdsOptions } from '../core/types';
+import {
+  MODIFY_METADATA_BUCKET,
+  NON_MUTATING_BUCKET,
+  TokenBucket,
+  type TokenBucketOptions,
+  type TokenBucketState,
+} from '../core/token-bucket';
+import type { Clock } from './clock';
+import { isThrottlingError, withRetry } from './retry';
+
+/** One change request: only the options that change are present. */
+export interface ImdsModifyRequest {
+  readonly instanceId: string;
+  /** New hop limit; the caller guarantees it is higher than the current one. */
+  readonly hopLimit?: number;
+  /** Set `HttpEndpoint: 'enabled'`. */
+  readonly enableEndpoint?: boolean;
+}
+
+export type ImdsModifyResult =
+  | { readonly outcome: 'requested'; readonly state?: string; readonly attempts: number }
+  /** The instance no longer exists (terminated between check and change). */
+  | { readonly outcome: 'gone'; readonly error: string; readonly attempts: number }
+  /** Still throttled after every attempt: not done, not failed — the engine queues it again. */
+  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
+  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
+
+/** What the remediation engine needs from EC2 for IMDS changes. */
+export interface ImdsPort {
+  /** Fresh IMDS options for these ids; an id absent from the map no longer exists (or is terminated). */
+  describe(ids: readonly string[]): Promise<Map<string, ImdsOptions>>;
+  /** One paced, retried ModifyInstanceMetadataOptions. Never throws. */
+  modify(request: ImdsModifyRequest): Promise<ImdsModifyResult>;
+  /** Milliseconds the next modify would wait for a token (for deadline planning). */
+  modifyWaitMs(): number;
+  /** The modify bucket's state, to carry across a continuation. */
+  bucketState(): TokenBucketState;
+}
+
+export interface Ec2ImdsPortOptions {
+  readonly ec2: Pick<EC2Client, 'send'>;
+  readonly clock: Clock;
+  /** Resume the modify bucket from a continuation; default a full bucket. */
+  readonly bucketState?: TokenBucketState;
+  /** @default MODIFY_METADATA_BUCKET (100, 5/s) */
+  readonly modifyBucket?: TokenBucketOptions;
+  /** @default NON_MUTATING_BUCKET (100, 20/s) */
+  readonly describeBucket?: TokenBucketOptions;
+  /** Attempts per call, throttling included. @default 8 */
+  readonly maxAttempts?: number;
+  /** Ids per DescribeInstances (`instance-id` filter takes ≤ 200 values). @default 200 */
+  readonly describeBatchSize?: number;
+}
+
+function isGone(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name ?? '';
+  return name.startsWith('InvalidInstanceID') || name === 'IncorrectInstanceState';
+}
+
+function errText(err: unknown): string {
+  const e = err as { name?: string; message?: string } | null;
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.slice(0, 300);
+}
+
+/** Maps EC2's metadata options to the seam type. */
+export function toImdsOptions(i: Instance): ImdsOptions {
+  const m = i.MetadataOptions ?? {};
+  return {
+    httpEndpoint: m.HttpEndpoint as ImdsOptions['httpEndpoint'],
+    httpTokens: m.HttpTokens as ImdsOptions['httpTokens'],
+    hopLimit: m.HttpPutResponseHopLimit,
+    state: m.State as ImdsOptions['state'],
+    httpProtocolIpv6: m.HttpProtocolIpv6 as ImdsOptions['httpProtocolIpv6'],
+  };
+}
+
+/** The EC2-backed port. */
+export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
+  const { ec2, clock } = options;
+  const now = (): number => clock.now();
+  const sleep = (ms: number): Promise<void> => clock.sleep(ms);
+  const modifyBucket = new TokenBucket(options.modifyBucket ?? MODIFY_METADATA_BUCKET, now, options.bucketState);
+  const describeBucket = new TokenBucket(options.describeBucket ?? NON_MUTATING_BUCKET, now);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+  const batchSize = Math.min(200, Math.max(1, options.describeBatchSize ?? 200));
+
+  async function describeBatch(ids: readonly string[], out: Map<string, ImdsOptions>): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      const res = await withRetry(
+        async () => {
+          await describeBucket.take(sleep);
+          return ec2.send(
+            new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [...ids] }], MaxResults: 1000, NextToken: nextToken }),
+          );
+        },
+        clock,
+        { maxAttempts, operation: 'DescribeInstances', onRetry: () => describeBucket.drain() },
+      );
+      for (const r of res.Reservations ?? []) {
+        for (const i of r.Instances ?? []) {
+          const state = i.State?.Name;
+          if (!i.InstanceId || state === 'terminated' || state === 'shutting-down') continue;
+          out.set(i.InstanceId, toImdsOptions(i));
+        }
+      }
+      nextToken = res.NextToken;
+    } while (nextToken);
+  }
+
+  return {
+    async describe(ids) {
+      const out = new Map<string, ImdsOptions>();
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += batchSize) await describeBatch(unique.slice(i, i + batchSize), out);
+      return out;
+    },
+
+    async modify(request) {
+      const input: ModifyInstanceMetadataOptionsCommandInput = { InstanceId: request.instanceId };
+      // Only the options that change: anything omitted keeps its current value on EC2's side.
+      if (request.hopLimit !== undefined) input.HttpPutResponseHopLimit = request.hopLimit;
+      if (request.enableEndpoint) input.HttpEndpoint = 'enabled';
+      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined) {
+        return { outcome: 'failed', error: 'nothing to change', attempts: 0 };
+      }
+      let attempts = 0;
+      try {
+        const res = await withRetry(
+          async () => {
+            attempts++;
+            await modifyBucket.take(sleep);
+            return ec2.send(new ModifyInstanceMetadataOptionsCommand(input));
+          },
+          clock,
+          // Throttled: the shared account bucket is empty whatever ours believed.
+          { maxAttempts, operation: 'ModifyInstanceMetadataOptions', onRetry: () => modifyBucket.drain() },
+        );
+        return { outcome: 'requested', state: res.InstanceMetadataOptions?.State, attempts };
+      } catch (err) {
+        if (isGone(err)) return { outcome: 'gone', error: errText(err), attempts };
+        if (isThrottlingError(err)) return { outcome: 'throttled', error: errText(err), attempts };
+        return { outcome: 'failed', error: errText(err), attempts };
+      }
+    },
+
+    modifyWaitMs: () => modifyBucket.waitMs(1),
+    bucketState: () => modifyBucket.state(),
+  };
+}

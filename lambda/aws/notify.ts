@@ -1,0 +1,31 @@
+/** The per-run remediation summary to the stack's SNS topic. */
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+
+/** Sends a run summary to people. */
+export interface Notifier {
+  /** Never throws: a summary that could not be sent is reported as `false` (the caller logs it). */
+  publish(subject: string, summary: Record<string, unknown>): Promise<boolean>;
+}
+
+/** SNS-backed notifier; with no topic configured it does nothing and returns false. */
+export function createSnsNotifier(options: { readonly sns: Pick<SNSClient, 'send'>; readonly topicArn?: string }): Notifier {
+  return {
+    async publish(subject, summary) {
+      if (!options.topicArn) return false;
+      // SNS subjects: ≤ 100 chars, ASCII printable, no newlines.
+      const safeSubject = subject.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100);
+      try {
+        await options.sns.send(
+          new PublishCommand({
+            TopicArn: options.topicArn,
+            Subject: safeSubject,
+            Message: JSON.stringify(summary, null, 2),
+          }),
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

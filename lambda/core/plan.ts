@@ -1,0 +1,195 @@
+/**
+ * The nightly remediation plan: pure, deterministic, and conservative. From fresh check evaluations
+ * and the settings it decides, per instance, which changes to make and — for everything it will not
+ * touch — why. Nothing here talks to AWS; the engine executes the plan.
+ */
+import type { Settings } from './settings';
+import type { InstanceEvaluation, Platform } from './types';
+
+/** Every change the remediation can make, as named in the audit events. */
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';
+
+/** Why an action was not taken (planning time; the engine adds execution-time reasons). */
+export type PlanSkipReason =
+  /** The instance carries the opt-out tag. */
+  | 'opted-out'
+  /** The guest was not checked this run: its state is unknown and we never act blind. */
+  | 'not-checked'
+  /** The per-run cap (count or percent, the smaller) was reached. */
+  | 'cap-reached'
+  /** Dry run: planned and reported, not executed. */
+  | 'dry-run';
+
+/** One instance the engine will change (or would, in dry run). */
+export interface PlannedInstance {
+  readonly instanceId: string;
+  readonly platform: Platform;
+  /** The instance has no IPv4 address: the guest must use fd00:ec2::123. */
+  readonly ipv6Only: boolean;
+  /** Raise the hop limit from `from` (undefined when the API did not report one) to `to`. Never lower. */
+  readonly hopLimit?: { readonly from?: number; readonly to: number };
+  /** Set `HttpEndpoint: 'enabled'`. */
+  readonly enableEndpoint: boolean;
+  /** Run the stack's remediation document in the guest. */
+  readonly guest: boolean;
+  /** The actions above, in execution order. */
+  readonly actions: readonly RemediationAction[];
+}
+
+/** An action the plan will not execute, with the reason. */
+export interface PlanSkip {
+  readonly instanceId: string;
+  readonly action: RemediationAction;
+  readonly reason: PlanSkipReason;
+  /** The change that was wanted (for the audit record). */
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/** The plan for one run. */
+export interface Plan {
+  /** Instances to change, in deterministic order (by instance id). Empty in dry run. */
+  readonly instances: readonly PlannedInstance[];
+  /** In dry run: what would have been changed (subject to the same caps). Otherwise empty. */
+  readonly wouldChange: readonly PlannedInstance[];
+  readonly skipped: readonly PlanSkip[];
+  /** The effective per-run cap on instances changed: min(maxChangesPerRun, ⌊percent × fleet⌋). */
+  readonly cap: number;
+  readonly fleetSize: number;
+  readonly dryRun: boolean;
+}
+
+/** Optional facts the evaluations do not carry. */
+export interface PlanOptions {
+  /** Instance ids that have no IPv4 address (from the inventory). */
+  readonly ipv6Only?: ReadonlySet<string>;
+}
+
+/**
+ * Verdict finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so
+ * the in-guest remediation is worth running even when the time source reads as Amazon.
+ */
+export const GUEST_FIX_FINDINGS: ReadonlySet<string> = new Set([
+  'not-amazon-time-sync',
+  'not-synchronized',
+  'source-lost',
+  'free-running',
+  'multiple-daemons',
+  'no-daemon',
+  'daemon-not-responding',
+  'local-cmos-clock',
+]);
+
+const AMAZON_SOURCES = new Set(['amazon-ipv4', 'amazon-ipv6', 'amazon-phc']);
+
+/** The effective cap: the smaller of the count cap and the percent of instances seen (rounded down). */
+export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxChangesPercent'>, fleetSize: number): number {
+  const n = Number.isFinite(fleetSize) && fleetSize > 0 ? Math.floor(fleetSize) : 0;
+  const byPercent = Math.floor((n * settings.maxChangesPercent) / 100 + 1e-9);
+  return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent));
+}
+
+/** Whether the guest needs the time-sync fix, judged only from a completed check. */
+export function guestNeedsFix(e: InstanceEvaluation): boolean {
+  const v = e.verdict;
+  if (e.checkState !== 'checked' || !v) return false;
+  if (!AMAZON_SOURCES.has(v.timeSource)) return true;
+  if (v.synchronized === false) return true;
+  return (v.findings ?? []).some((f) => GUEST_FIX_FINDINGS.has(f.code)) || e.findings.some((f) => GUEST_FIX_FINDINGS.has(f.code));
+}
+
+/**
+ * Plans one run. Rules:
+ * - hop limit: raised to `hopLimitTarget` only where the current value is lower (an unreported value
+ *   counts as 1, EC2's default) and the scope matches (`containers`: the verdict says containers;
+ *   `all`: every instance). Never lowered.
+ * - metadata endpoint: enabled only if `enableMetadataEndpoint`, the endpoint is disabled and the
+ *   instance has a profile (credentials it cannot otherwise reach).
+ * - guest: only if `fixTimeSync` and the check ran in the guest and found it off Amazon Time Sync
+ *   or unsynchronised. An unchecked guest is skipped (`not-checked`), never acted on blind.
+ * - opted-out instances: every wanted action is skipped (`opted-out`).
+ * - caps: instances are taken in instance-id order until the cap; the rest are `cap-reached`.
+ * - dry run: the capped selection is reported as `wouldChange` and each action skipped `dry-run`.
+ */
+export function planRemediation(
+  evaluations: readonly InstanceEvaluation[],
+  settings: Settings,
+  fleetSize: number,
+  options: PlanOptions = {},
+): Plan {
+  const cap = effectiveCap(settings, fleetSize);
+  const skipped: PlanSkip[] = [];
+  const candidates: PlannedInstance[] = [];
+  const seen = new Set<string>();
+  const sorted = [...evaluations].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+
+  for (const e of sorted) {
+    if (!e || typeof e.instanceId !== 'string' || seen.has(e.instanceId)) continue;
+    seen.add(e.instanceId);
+    const wanted: { action: RemediationAction; before?: unknown; after?: unknown }[] = [];
+    const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
+
+    // Hop limit. The API reports it for every instance; treat a missing value as EC2's default (1).
+    const current = typeof e.imds?.hopLimit === 'number' && Number.isFinite(e.imds.hopLimit) ? e.imds.hopLimit : undefined;
+    const effective = current ?? 1;
+    let hopLimit: PlannedInstance['hopLimit'];
+    if (effective < settings.hopLimitTarget) {
+      const containers = e.verdict?.containers;
+      const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
+      if (settings.hopLimitScope === 'all' || containers === true) {
+        hopLimit = { from: current, to: settings.hopLimitTarget };
+        wanted.push({ action: 'raise-hop-limit', before, after });
+      } else if (e.checkState !== 'checked' && containers == null) {
+        // We do not know whether containers run there; a later check will tell.
+        blocked.push({ action: 'raise-hop-limit', reason: 'not-checked', before, after });
+      }
+    }
+
+    const enableEndpoint = settings.enableMetadataEndpoint && e.imds?.httpEndpoint === 'disabled' && e.hasInstanceProfile === true;
+    if (enableEndpoint) wanted.push({ action: 'enable-metadata-endpoint', before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
+
+    let guest = false;
+    if (settings.fixTimeSync) {
+      if (guestNeedsFix(e)) {
+        guest = true;
+        wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
+      } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
+        blocked.push({ action: 'enable-amazon-time-sync', reason: 'not-checked' });
+      }
+    }
+
+    if (e.status === 'opted-out' || e.checkState === 'opted-out') {
+      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'opted-out', before: w.before, after: w.after });
+      continue;
+    }
+    for (const b of blocked) skipped.push({ instanceId: e.instanceId, ...b });
+    if (wanted.length === 0) continue;
+
+    const p: PlannedInstance = {
+      instanceId: e.instanceId,
+      platform: e.platform === 'windows' ? 'windows' : 'linux',
+      ipv6Only: options.ipv6Only?.has(e.instanceId) ?? false,
+      hopLimit,
+      enableEndpoint,
+      guest,
+      actions: wanted.map((w) => w.action),
+    };
+    if (candidates.length >= cap) {
+      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'cap-reached', before: w.before, after: w.after });
+      continue;
+    }
+    candidates.push(p);
+    if (settings.dryRun) {
+      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'dry-run', before: w.before, after: w.after });
+    }
+  }
+
+  return {
+    instances: settings.dryRun ? [] : candidates,
+    wouldChange: settings.dryRun ? candidates : [],
+    skipped,
+    cap,
+    fleetSize,
+    dryRun: settings.dryRun,
+  };
+}
