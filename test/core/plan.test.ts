@@ -1,0 +1,221 @@
+import { effectiveCap, guestNeedsFix, planRemediation } from '../../lambda/core/plan';
+import { parseSettings, type Settings } from '../../lambda/core/settings';
+import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
+
+const base: Settings = parseSettings({});
+
+function verdict(over: Partial<Verdict> = {}): Verdict {
+  return {
+    platform: 'linux',
+    daemon: 'chrony',
+    timeSource: 'amazon-ipv4',
+    synchronized: true,
+    offsetSeconds: 0.0001,
+    clockErrorBoundSeconds: 0.001,
+    containers: false,
+    status: 'ok',
+    findings: [],
+    ...over,
+  };
+}
+
+function ev(id: string, o: {
+  hop?: number;
+  containers?: boolean | null;
+  timeSource?: TimeSource;
+  synchronized?: boolean | null;
+  checkState?: CheckState;
+  optedOut?: boolean;
+  endpoint?: 'enabled' | 'disabled';
+  profile?: boolean;
+  findings?: string[];
+  platform?: 'linux' | 'windows';
+} = {}): InstanceEvaluation {
+  const checkState = o.optedOut ? 'opted-out' : (o.checkState ?? 'checked');
+  return {
+    instanceId: id,
+    platform: o.platform ?? 'linux',
+    status: o.optedOut ? 'opted-out' : 'ok',
+    checkState,
+    findings: [],
+    imds: { hopLimit: o.hop ?? 2, httpEndpoint: o.endpoint ?? 'enabled', httpTokens: 'required', state: 'applied' },
+    hasInstanceProfile: o.profile ?? true,
+    verdict:
+      checkState === 'checked'
+        ? verdict({
+            containers: o.containers === undefined ? false : o.containers,
+            timeSource: o.timeSource ?? 'amazon-ipv4',
+            synchronized: o.synchronized === undefined ? true : o.synchronized,
+            findings: (o.findings ?? []).map((code) => ({ code, message: code })),
+          })
+        : undefined,
+  };
+}
+
+const s = (over: Partial<Settings> = {}): Settings => ({ ...base, maxChangesPercent: 100, ...over });
+
+describe('planRemediation: hop limit', () => {
+  it.each`
+    hop  | containers | scope           | target | raised
+    ${1} | ${true}    | ${'containers'} | ${2}   | ${true}
+    ${1} | ${false}   | ${'containers'} | ${2}   | ${false}
+    ${1} | ${null}    | ${'containers'} | ${2}   | ${false}
+    ${1} | ${false}   | ${'all'}        | ${2}   | ${true}
+    ${2} | ${true}    | ${'containers'} | ${2}   | ${false}
+    ${3} | ${true}    | ${'containers'} | ${2}   | ${false}
+    ${3} | ${true}    | ${'all'}        | ${2}   | ${false}
+    ${2} | ${true}    | ${'all'}        | ${4}   | ${true}
+    ${64} | ${true}   | ${'all'}        | ${4}   | ${false}
+  `('hop $hop, containers $containers, scope $scope, target $target → raised: $raised', ({ hop, containers, scope, target, raised }) => {
+    const plan = planRemediation([ev('i-1', { hop, containers })], s({ hopLimitScope: scope, hopLimitTarget: target, fixTimeSync: false }), 1);
+    const p = plan.instances.find((x) => x.instanceId === 'i-1');
+    expect(p?.hopLimit !== undefined).toBe(raised);
+    if (raised) expect(p?.hopLimit).toEqual({ from: hop, to: target });
+  });
+
+  it('never lowers a hop limit, whatever the scope and target', () => {
+    for (const scope of ['containers', 'all'] as const) {
+      for (let hop = 1; hop <= 64; hop++) {
+        const plan = planRemediation([ev('i-1', { hop, containers: true })], s({ hopLimitScope: scope, hopLimitTarget: 2, fixTimeSync: false }), 1);
+        for (const p of plan.instances) if (p.hopLimit) expect(p.hopLimit.to).toBeGreaterThan(hop);
+      }
+    }
+  });
+
+  it('an unchecked guest is not raised under scope containers (unknown), and says why', () => {
+    const plan = planRemediation([ev('i-1', { hop: 1, checkState: 'ssm-offline' })], s({ fixTimeSync: false }), 1);
+    expect(plan.instances).toEqual([]);
+    expect(plan.skipped).toEqual([expect.objectContaining({ instanceId: 'i-1', action: 'raise-hop-limit', reason: 'not-checked' })]);
+  });
+
+  it('under scope all an unchecked guest is still raised: the hop limit comes from the EC2 API, not the guest', () => {
+    const plan = planRemediation([ev('i-1', { hop: 1, checkState: 'unmanaged' })], s({ hopLimitScope: 'all', fixTimeSync: false }), 1);
+    expect(plan.instances.map((p) => p.actions)).toEqual([['raise-hop-limit']]);
+  });
+});
+
+describe('planRemediation: metadata endpoint', () => {
+  it.each`
+    enable   | endpoint      | profile  | planned
+    ${true}  | ${'disabled'} | ${true}  | ${true}
+    ${false} | ${'disabled'} | ${true}  | ${false}
+    ${true}  | ${'disabled'} | ${false} | ${false}
+    ${true}  | ${'enabled'}  | ${true}  | ${false}
+  `('enableMetadataEndpoint $enable, endpoint $endpoint, profile $profile → $planned', ({ enable, endpoint, profile, planned }) => {
+    const plan = planRemediation([ev('i-1', { endpoint, profile })], s({ enableMetadataEndpoint: enable, fixTimeSync: false }), 1);
+    expect(plan.instances.some((p) => p.enableEndpoint)).toBe(planned);
+  });
+});
+
+describe('planRemediation: guest time sync', () => {
+  it.each`
+    timeSource       | synchronized | findings                  | checkState        | fix      | planned  | skipReason
+    ${'other'}       | ${true}      | ${[]}                     | ${'checked'}      | ${true}  | ${true}  | ${undefined}
+    ${'none'}        | ${false}     | ${[]}                     | ${'checked'}      | ${true}  | ${true}  | ${undefined}
+    ${'amazon-ipv4'} | ${true}      | ${[]}                     | ${'checked'}      | ${true}  | ${false} | ${undefined}
+    ${'amazon-phc'}  | ${false}     | ${[]}                     | ${'checked'}      | ${true}  | ${true}  | ${undefined}
+    ${'amazon-ipv4'} | ${true}      | ${['multiple-daemons']}   | ${'checked'}      | ${true}  | ${true}  | ${undefined}
+    ${'amazon-ipv4'} | ${true}      | ${['proxy-without-no-proxy']} | ${'checked'}  | ${true}  | ${false} | ${undefined}
+    ${'other'}       | ${true}      | ${[]}                     | ${'checked'}      | ${false} | ${false} | ${undefined}
+    ${'other'}       | ${true}      | ${[]}                     | ${'ssm-offline'}  | ${true}  | ${false} | ${'not-checked'}
+    ${'other'}       | ${true}      | ${[]}                     | ${'timed-out'}    | ${true}  | ${false} | ${'not-checked'}
+    ${'other'}       | ${true}      | ${[]}                     | ${'unmanaged'}    | ${true}  | ${false} | ${'not-checked'}
+  `(
+    'source $timeSource, synchronized $synchronized, findings $findings, $checkState, fixTimeSync $fix → planned $planned',
+    ({ timeSource, synchronized, findings, checkState, fix, planned, skipReason }) => {
+      const plan = planRemediation([ev('i-1', { timeSource, synchronized, findings, checkState })], s({ fixTimeSync: fix }), 1);
+      expect(plan.instances.some((p) => p.guest)).toBe(planned);
+      const skip = plan.skipped.find((x) => x.action === 'enable-amazon-time-sync');
+      expect(skip?.reason).toBe(skipReason);
+    },
+  );
+
+  it('never acts blind: an instance without a verdict is never planned for the guest', () => {
+    const e = { ...ev('i-1', { timeSource: 'other' }), verdict: undefined };
+    expect(guestNeedsFix(e)).toBe(false);
+  });
+
+  it('carries the platform and the IPv6-only fact for the document parameters', () => {
+    const plan = planRemediation(
+      [ev('i-w', { timeSource: 'other', platform: 'windows' }), ev('i-6', { timeSource: 'other' })],
+      s(),
+      2,
+      { ipv6Only: new Set(['i-6']) },
+    );
+    expect(plan.instances.map((p) => [p.instanceId, p.platform, p.ipv6Only])).toEqual([
+      ['i-6', 'linux', true],
+      ['i-w', 'windows', false],
+    ]);
+  });
+});
+
+describe('planRemediation: guardrails', () => {
+  it('an opted-out instance is never changed, and every wanted action is skipped as opted-out', () => {
+    const plan = planRemediation([ev('i-1', { hop: 1, containers: true, optedOut: true })], s({ hopLimitScope: 'all' }), 1);
+    expect(plan.instances).toEqual([]);
+    expect(plan.skipped).toEqual([expect.objectContaining({ instanceId: 'i-1', action: 'raise-hop-limit', reason: 'opted-out' })]);
+  });
+
+  it.each`
+    count  | percent | fleet   | cap
+    ${500} | ${20}   | ${100}  | ${20}
+    ${500} | ${20}   | ${10000} | ${500}
+    ${5}   | ${100}  | ${10}   | ${5}
+    ${500} | ${0}    | ${10}   | ${0}
+    ${0}   | ${100}  | ${10}   | ${0}
+    ${500} | ${15}   | ${7}    | ${1}
+    ${500} | ${10}   | ${5}    | ${0}
+  `('cap: count $count, percent $percent, fleet $fleet → $cap (the smaller wins)', ({ count, percent, fleet, cap }) => {
+    expect(effectiveCap({ maxChangesPerRun: count, maxChangesPercent: percent }, fleet)).toBe(cap);
+  });
+
+  it('takes instances in instance-id order up to the cap, the rest skipped cap-reached', () => {
+    const evs = ['i-c', 'i-a', 'i-e', 'i-b', 'i-d'].map((id) => ev(id, { hop: 1, containers: true }));
+    const plan = planRemediation(evs, s({ maxChangesPerRun: 2, fixTimeSync: false }), 5);
+    expect(plan.instances.map((p) => p.instanceId)).toEqual(['i-a', 'i-b']);
+    expect(plan.skipped.filter((x) => x.reason === 'cap-reached').map((x) => x.instanceId)).toEqual(['i-c', 'i-d', 'i-e']);
+  });
+
+  it('counts an instance once against the cap even with several actions', () => {
+    const evs = [ev('i-a', { hop: 1, containers: true, timeSource: 'other' }), ev('i-b', { hop: 1, containers: true })];
+    const plan = planRemediation(evs, s({ maxChangesPerRun: 2 }), 2);
+    expect(plan.instances).toHaveLength(2);
+    expect(plan.instances[0]!.actions).toEqual(['raise-hop-limit', 'enable-amazon-time-sync']);
+  });
+
+  it('the percent cap is of instances seen, opted-out included', () => {
+    const evs = [
+      ...Array.from({ length: 8 }, (_, i) => ev(`i-o${i}`, { optedOut: true })),
+      ev('i-a', { hop: 1, containers: true }),
+      ev('i-b', { hop: 1, containers: true }),
+    ];
+    const plan = planRemediation(evs, s({ maxChangesPercent: 10, fixTimeSync: false }), 10);
+    expect(plan.cap).toBe(1);
+    expect(plan.instances.map((p) => p.instanceId)).toEqual(['i-a']);
+  });
+
+  it('dry run plans the same capped selection but executes nothing', () => {
+    const evs = ['i-a', 'i-b', 'i-c'].map((id) => ev(id, { hop: 1, containers: true }));
+    const plan = planRemediation(evs, s({ dryRun: true, maxChangesPerRun: 2, fixTimeSync: false }), 3);
+    expect(plan.instances).toEqual([]);
+    expect(plan.wouldChange.map((p) => p.instanceId)).toEqual(['i-a', 'i-b']);
+    expect(plan.skipped.map((x) => [x.instanceId, x.reason])).toEqual([
+      ['i-a', 'dry-run'],
+      ['i-b', 'dry-run'],
+      ['i-c', 'cap-reached'],
+    ]);
+  });
+
+  it('is deterministic: input order does not change the plan', () => {
+    const evs = Array.from({ length: 30 }, (_, i) => ev(`i-${String(i).padStart(3, '0')}`, { hop: 1, containers: i % 2 === 0, timeSource: i % 3 ? 'other' : 'amazon-ipv4' }));
+    const a = planRemediation(evs, s({ maxChangesPerRun: 7 }), 30);
+    const b = planRemediation([...evs].reverse(), s({ maxChangesPerRun: 7 }), 30);
+    expect(b).toEqual(a);
+  });
+
+  it('bad input gets a clear result: duplicates and an empty fleet plan nothing twice and never throw', () => {
+    const plan = planRemediation([ev('i-a', { hop: 1, containers: true }), ev('i-a', { hop: 1, containers: true })], s({ fixTimeSync: false }), 2);
+    expect(plan.instances).toHaveLength(1);
+    expect(planRemediation([], s(), 0)).toEqual(expect.objectContaining({ instances: [], skipped: [], cap: 0 }));
+  });
+});
