@@ -78,6 +78,8 @@ export interface InvocationResult {
   readonly responseCode?: number;
   /** True when the output came from the GetCommandInvocation fallback. */
   readonly refetched?: boolean;
+  /** True when waiting stopped at the deadline with this instance unfinished (alive but slow, not gone). */
+  readonly atDeadline?: boolean;
 }
 
 /** API call counters of one run (the cost model and the benchmark read them). */
@@ -178,7 +180,7 @@ export class SsmRunCommand implements RunCommandPort {
       if (atDeadline) break;
     }
     for (const id of ids) {
-      if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline' });
+      if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
     }
     return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
   }
@@ -323,6 +325,7 @@ export class SsmRunCommand implements RunCommandPort {
           state: 'no-invocation',
           commandId,
           detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
+          ...(unfinished ? { atDeadline: true } : {}),
         });
       }
     }
@@ -404,6 +407,7 @@ function toResult(inv: CommandInvocation, commandId: string, unfinished: boolean
     detail: [inv.StatusDetails, unfinished && state === 'timed-out' ? 'still running at the deadline' : undefined].filter(Boolean).join('; ') || undefined,
     ...(output !== undefined ? { output } : {}),
     ...(typeof responseCode === 'number' ? { responseCode } : {}),
+    ...(unfinished && state === 'timed-out' ? { atDeadline: true } : {}),
   };
 }
 

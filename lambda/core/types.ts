@@ -89,7 +89,9 @@ export type CheckState =
   | 'timed-out'
   | 'undeliverable'
   | 'gone'
-  | 'output-unreadable';
+  | 'output-unreadable'
+  /** The run did not ask for the in-guest check (CLI `--no-guest`): only IMDS findings apply. */
+  | 'not-requested';
 
 export type InstanceStatus = 'ok' | 'at-risk' | 'unknown' | 'opted-out';
 

@@ -1,0 +1,267 @@
+/**
+ * The hourly fleet check, independent of Lambda: inventory → collector through Run Command on the
+ * reachable guests → diagnose → evaluate → aggregate. All waiting goes through `deps.clock`, all AWS
+ * access through the two ports, so the same engine serves the handler, the CLI, the tests and the
+ * benchmark. A single instance failing is data (a check state), never an exception.
+ */
+import { aggregate, type FleetSummary } from '../core/aggregate';
+import { diagnose as realDiagnose } from '../core/diagnose';
+import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/evaluate';
+import { REPORT_END, REPORT_MAGIC } from '../core/report';
+import type { Settings } from '../core/settings';
+import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
+import type { Clock } from '../aws/clock';
+import type { InstanceInventory } from '../aws/inventory';
+import type { InvocationResult, RunCommandPort, RunCommandStats, RunDocumentRequest } from '../aws/run-command';
+
+/** The pure diagnosis seam: report text in, verdict out (never throws). */
+export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
+
+/** The subset of a Powertools Logger the engines use. */
+export interface EngineLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** What `runCheck` needs from the world. */
+export interface CheckDeps {
+  readonly inventory: InstanceInventory;
+  readonly runCommand: RunCommandPort;
+  readonly clock: Clock;
+  /** @default - the real `diagnose` of lambda/core/diagnose.ts */
+  readonly diagnose?: DiagnoseFn;
+  /** @default - silent */
+  readonly logger?: EngineLogger;
+}
+
+/** SSM's own documents the CLI uses before anything is deployed. */
+export const AWS_RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
+export const AWS_RUN_POWERSHELL_SCRIPT = 'AWS-RunPowerShellScript';
+
+/**
+ * How a script reaches the guests:
+ * - `document`: one SSM document that handles both platforms (the stack's, with platform preconditions);
+ * - `scripts`: the script text sent through AWS-RunShellScript / AWS-RunPowerShellScript (the CLI).
+ */
+export type DocumentStrategy =
+  | { readonly kind: 'document'; readonly documentName: string; readonly parameters?: Readonly<Record<string, readonly string[]>> }
+  | { readonly kind: 'scripts'; readonly linux: string; readonly windows: string; readonly executionTimeoutSeconds?: number };
+
+/** Options of one check run. */
+export interface CheckOptions {
+  /** Run the collector in the guests. @default true */
+  readonly guest?: boolean;
+  /** @default - `{ kind: 'document', documentName: settings.collectorDocument }` */
+  readonly collector?: DocumentStrategy;
+  /**
+   * Absolute clock time after which the run stops waiting for guests.
+   * @default - start + settings.commandTimeoutSeconds × 1000 + 60 s
+   */
+  readonly deadline?: number;
+}
+
+/** Timings of one run (clock ms). */
+export interface CheckTimings {
+  readonly inventoryMs: number;
+  readonly collectMs: number;
+  readonly evaluateMs: number;
+}
+
+/** The outcome of one check run. */
+export interface CheckRun {
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  /** False when the run itself failed (e.g. SendCommand denied): its metrics must not pass for a healthy heartbeat. */
+  readonly completed: boolean;
+  /** Run-level errors (not about one instance). */
+  readonly errors: readonly string[];
+  /** One evaluation per running instance, inventory order. */
+  readonly evaluations: readonly InstanceEvaluation[];
+  readonly summary: FleetSummary;
+  readonly timings: CheckTimings;
+  /** API call counters of the Run Command part (summed over platforms). */
+  readonly commandStats: RunCommandStats;
+}
+
+/** Result of {@link runDocumentOnInstances}. */
+export interface CollectResult {
+  readonly results: Map<string, InvocationResult>;
+  readonly errors: readonly string[];
+  readonly stats: RunCommandStats;
+}
+
+/** Settings the Run Command part reads. */
+export type CommandSettings = Pick<Settings, 'commandMaxConcurrency' | 'commandMaxErrors' | 'commandTimeoutSeconds'>;
+
+/** Options of {@link runDocumentOnInstances}. */
+export interface RunOnInstancesOptions {
+  readonly deadline?: number;
+  /** A complete output contains this marker (else the GetCommandInvocation fallback runs). */
+  readonly endMarker?: string;
+  readonly comment?: string;
+}
+
+function emptyStats(): RunCommandStats {
+  return { sendCommand: 0, listCommands: 0, listCommandInvocationsPages: 0, getCommandInvocation: 0, throttled: 0, polls: 0 };
+}
+
+function addStats(a: RunCommandStats, b: RunCommandStats): void {
+  for (const k of Object.keys(a) as (keyof RunCommandStats)[]) a[k] += b[k];
+}
+
+/**
+ * Runs a document (or per-platform script) on instances and returns one result per instance.
+ * The remediation engine reuses this with its own document; batching, polling, the cut-output
+ * fallback and the failure states are the adapter's.
+ *
+ * @param instances the targets with their platform (the `scripts` strategy splits by platform)
+ */
+export async function runDocumentOnInstances(
+  runCommand: RunCommandPort,
+  instances: readonly Pick<InstanceRecord, 'instanceId' | 'platform'>[],
+  strategy: DocumentStrategy,
+  settings: CommandSettings,
+  options: RunOnInstancesOptions = {},
+): Promise<CollectResult> {
+  const common = {
+    maxConcurrency: settings.commandMaxConcurrency,
+    maxErrors: settings.commandMaxErrors,
+    timeoutSeconds: settings.commandTimeoutSeconds,
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    ...(options.endMarker !== undefined ? { endMarker: options.endMarker } : {}),
+    ...(options.comment !== undefined ? { comment: options.comment } : {}),
+  };
+  const requests: RunDocumentRequest[] = [];
+  if (strategy.kind === 'document') {
+    const ids = instances.map((i) => i.instanceId);
+    if (ids.length > 0) {
+      requests.push({ ...common, instanceIds: ids, documentName: strategy.documentName, ...(strategy.parameters ? { parameters: strategy.parameters } : {}) });
+    }
+  } else {
+    const byPlatform: Record<Platform, string[]> = { linux: [], windows: [] };
+    for (const i of instances) byPlatform[i.platform].push(i.instanceId);
+    const executionTimeout = [String(strategy.executionTimeoutSeconds ?? 120)];
+    if (byPlatform.linux.length > 0) {
+      requests.push({ ...common, instanceIds: byPlatform.linux, documentName: AWS_RUN_SHELL_SCRIPT, parameters: { commands: [strategy.linux], executionTimeout } });
+    }
+    if (byPlatform.windows.length > 0) {
+      requests.push({
+        ...common,
+        instanceIds: byPlatform.windows,
+        documentName: AWS_RUN_POWERSHELL_SCRIPT,
+        parameters: { commands: [strategy.windows], executionTimeout },
+      });
+    }
+  }
+  const results = new Map<string, InvocationResult>();
+  const errors: string[] = [];
+  const stats = emptyStats();
+  const outs = await Promise.all(requests.map((r) => runCommand.runDocument(r)));
+  for (const out of outs) {
+    for (const [id, r] of out.results) results.set(id, r);
+    errors.push(...out.errors);
+    addStats(stats, out.stats);
+  }
+  return { results, errors, stats };
+}
+
+/**
+ * Turns one invocation result into a collection outcome. A Failed collector that still printed a
+ * report is diagnosed (its report says why it failed); nothing else that went wrong is ever "checked".
+ */
+export function outcomeOf(result: InvocationResult | undefined, diagnose: DiagnoseFn, thresholds: Thresholds): CollectionOutcome {
+  if (!result) return { kind: 'not-checked', checkState: 'gone', code: 'instance-gone', detail: 'no result for this instance' };
+  const detail = [result.status, result.detail].filter(Boolean).join(': ') || undefined;
+  const d = detail !== undefined ? { detail } : {};
+  switch (result.state) {
+    case 'success':
+    case 'failed': {
+      const output = result.output ?? '';
+      if (output.includes(REPORT_MAGIC)) {
+        const verdict = diagnose(output, thresholds);
+        return { kind: 'report', verdict, ...(result.state === 'failed' ? { detail: `collector Failed (rc ${result.responseCode ?? '?'}) but printed a report` } : {}) };
+      }
+      return result.state === 'success'
+        ? { kind: 'not-checked', checkState: 'output-unreadable', code: 'output-unreadable', detail: output === '' ? 'empty output' : 'output is not a collector report' }
+        : { kind: 'not-checked', checkState: 'command-failed', code: 'command-failed', ...d };
+    }
+    case 'timed-out':
+      return { kind: 'not-checked', checkState: 'timed-out', code: 'command-timed-out', ...d };
+    case 'undeliverable':
+      return { kind: 'not-checked', checkState: 'undeliverable', code: 'command-undeliverable', ...d };
+    case 'cancelled':
+      return { kind: 'not-checked', checkState: 'command-failed', code: 'command-cancelled', ...d };
+    case 'send-failed':
+      return { kind: 'not-checked', checkState: 'command-failed', code: 'command-not-sent', ...d };
+    case 'no-invocation':
+      // At the deadline the instance may just be slow; after a terminal command it has vanished.
+      return result.atDeadline
+        ? { kind: 'not-checked', checkState: 'timed-out', code: 'command-timed-out', ...d }
+        : { kind: 'not-checked', checkState: 'gone', code: 'instance-gone', ...d };
+    case 'terminated':
+    case 'gone':
+      return { kind: 'not-checked', checkState: 'gone', code: 'instance-gone', ...d };
+    default:
+      return { kind: 'not-checked', checkState: 'command-failed', code: 'command-failed', ...d };
+  }
+}
+
+/**
+ * Runs one fleet check. Throws only when the inventory cannot be read (nothing to report);
+ * any later run-level failure returns `completed: false` with `errors`.
+ */
+export async function runCheck(deps: CheckDeps, settings: Settings, options: CheckOptions = {}): Promise<CheckRun> {
+  const { clock } = deps;
+  const diagnose = deps.diagnose ?? realDiagnose;
+  const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
+  const startedAt = clock.now();
+  const records = await deps.inventory.listInstances();
+  const inventoryDone = clock.now();
+
+  const guest = options.guest ?? true;
+  const targets: InstanceRecord[] = [];
+  if (guest) {
+    for (const r of records) if (preCollectionOutcome(r) === undefined) targets.push(r);
+  }
+  const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
+  const collected =
+    targets.length > 0
+      ? await runDocumentOnInstances(deps.runCommand, targets, strategy, settings, {
+          deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
+          endMarker: REPORT_END,
+          comment: 'timesync-guard check',
+        })
+      : { results: new Map<string, InvocationResult>(), errors: [], stats: emptyStats() };
+  const collectDone = clock.now();
+
+  const evaluations: InstanceEvaluation[] = [];
+  for (const r of records) {
+    let outcome: CollectionOutcome;
+    const pre = preCollectionOutcome(r);
+    if (pre === 'opted-out') outcome = { kind: 'not-requested' };
+    else if (pre) outcome = pre;
+    else if (!guest) outcome = { kind: 'not-requested' };
+    else {
+      outcome = outcomeOf(collected.results.get(r.instanceId), diagnose, thresholds);
+      // Bounded memory at fleet scale: drop the raw output once it is judged.
+      collected.results.delete(r.instanceId);
+    }
+    evaluations.push(evaluateInstance(r, outcome, settings));
+  }
+  const summary = aggregate(evaluations, thresholds);
+  const finishedAt = clock.now();
+  if (collected.errors.length > 0) deps.logger?.error('check run errors', { errors: collected.errors });
+  return {
+    startedAt,
+    finishedAt,
+    durationMs: finishedAt - startedAt,
+    completed: collected.errors.length === 0,
+    errors: collected.errors,
+    evaluations,
+    summary,
+    timings: { inventoryMs: inventoryDone - startedAt, collectMs: collectDone - inventoryDone, evaluateMs: finishedAt - collectDone },
+    commandStats: collected.stats,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Lambda handler of the hourly check (EventBridge Scheduler → here). Thin: settings parsed once at
+ * cold start, real adapters wired, the engine run, one log record per instance, one run summary,
+ * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
+ * instance that could not be checked is data, not an error.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { publishCheckMetrics } from '../aws/metrics';
+import { clients } from '../aws/clients';
+import { type Clock, realClock } from '../aws/clock';
+import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
+import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
+import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
+import { parseSettings, type Settings } from '../core/settings';
+import type { InstanceEvaluation } from '../core/types';
+import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
+
+/** The bits of the Lambda context the handler reads. */
+export interface CheckContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What the handler returns (also the Lambda's result, visible in a test invoke). */
+export interface CheckResult {
+  readonly completed: boolean;
+  readonly durationMs: number;
+  readonly counts: CheckRun['summary']['counts'];
+  readonly byCheckState: CheckRun['summary']['byCheckState'];
+}
+
+/** Everything the handler needs, injectable for tests. */
+export interface CheckHandlerDeps {
+  readonly settings: Settings;
+  readonly inventory: InstanceInventory;
+  readonly runCommand: RunCommandPort;
+  readonly clock: Clock;
+  readonly logger: EngineLogger;
+  readonly metrics: Metrics;
+  readonly diagnose?: DiagnoseFn;
+  /**
+   * Time kept back from the Lambda timeout for evaluation, logging and metrics after the guests' deadline.
+   * @default 60000
+   */
+  readonly reserveMs?: number;
+}
+
+/** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
+export class CheckRunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckRunError';
+  }
+}
+
+/**
+ * One flat, queryable log record per instance (Logs Insights fields). `findings` is the codes
+ * joined by commas so `filter findings like /not-synchronized/` works.
+ */
+export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown> {
+  const v = e.verdict;
+  return {
+    instanceId: e.instanceId,
+    name: e.name ?? null,
+    platform: e.platform,
+    status: e.status,
+    checkState: e.checkState,
+    findings: e.findings.map((f) => f.code).join(','),
+    findingCount: e.findings.length,
+    timeSource: v?.timeSource ?? null,
+    synchronized: v?.synchronized ?? null,
+    offsetSeconds: v?.offsetSeconds ?? null,
+    clockErrorBoundSeconds: v?.clockErrorBoundSeconds ?? null,
+    daemon: v?.daemon ?? null,
+    containers: v?.containers ?? null,
+    hopLimit: e.imds.hopLimit ?? null,
+    httpTokens: e.imds.httpTokens ?? null,
+    httpEndpoint: e.imds.httpEndpoint ?? null,
+    hasInstanceProfile: e.hasInstanceProfile,
+    detail: e.detail ?? null,
+  };
+}
+
+/** Builds the handler over injected dependencies (the module's `handler` wires the real ones). */
+export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, context?: CheckContext) => Promise<CheckResult> {
+  return async (_event?: unknown, context?: CheckContext): Promise<CheckResult> => {
+    const { clock, logger } = deps;
+    const reserve = deps.reserveMs ?? 60_000;
+    const remaining = context?.getRemainingTimeInMillis();
+    const deadline = typeof remaining === 'number' && Number.isFinite(remaining) ? clock.now() + Math.max(0, remaining - reserve) : undefined;
+    let run: CheckRun;
+    try {
+      run = await runCheck(
+        { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+        deps.settings,
+        deadline !== undefined ? { deadline } : {},
+      );
+    } catch (err) {
+      logger.error('check-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      throw new CheckRunError('the check could not run', { cause: err });
+    }
+    for (const e of run.evaluations) logger.info('instance-evaluation', instanceLogRecord(e));
+    // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
+    // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
+    if (run.completed) publishCheckMetrics(deps.metrics, run.summary);
+    logger.info('check-summary', {
+      completed: run.completed,
+      errors: run.errors,
+      durationMs: run.durationMs,
+      ...run.summary.counts,
+      byStatus: run.summary.byStatus,
+      byCheckState: run.summary.byCheckState,
+      maxClockErrorBoundSeconds: run.summary.maxClockErrorBoundSeconds,
+      p99ClockErrorBoundSeconds: run.summary.p99ClockErrorBoundSeconds,
+      maxAbsOffsetSeconds: run.summary.maxAbsOffsetSeconds,
+      timings: run.timings,
+      commandStats: run.commandStats,
+    });
+    if (!run.completed) throw new CheckRunError(`the check run failed: ${run.errors.join('; ')}`);
+    return { completed: run.completed, durationMs: run.durationMs, counts: run.summary.counts, byCheckState: run.summary.byCheckState };
+  };
+}
+
+// Cold start: a bad setting fails here, naming the variable.
+const settings = parseSettings(process.env);
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = createCheckHandler({
+  settings,
+  inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
+  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
+  clock: realClock,
+  logger: defaultLogger,
+  metrics: defaultMetrics,
+});
