@@ -1,0 +1,301 @@
+/**
+ * The simulated fleet: N instances with a deterministic, documented mix of platforms, SSM states,
+ * time-sync situations and IMDS settings, plus the text each one's guest prints when the real
+ * collector (or remediation script) runs on it.
+ *
+ * Guest outputs use the REAL report format (`TSG-REPORT v1 …` header lines, `[section rc=N]`
+ * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/report.ts) and the real final line
+ * of the remediation script (`TSG-REMEDIATE v1 result=… daemon=… action=… reason=…`), so the
+ * engines' real parsers (`diagnose`, `parseRemediationOutput`) run on them. The chronyc lines are
+ * modelled on the captured outputs in /work/shared/fixtures (Debian 12, chrony 4.3).
+ */
+
+/** What the instance's clock situation is (drives its collector report). */
+export type Scenario =
+  | 'chrony-amazon'
+  | 'chrony-amazon-phc'
+  | 'chrony-amazon-ipv6'
+  | 'chrony-amazon-long'
+  | 'chrony-other-source'
+  | 'chrony-not-synchronized'
+  | 'chrony-source-lost'
+  | 'chrony-big-offset'
+  | 'ntpd'
+  | 'timesyncd'
+  | 'two-daemons'
+  | 'no-daemon'
+  | 'windows-amazon'
+  | 'windows-cmos'
+  | 'windows-domain';
+
+/** How the SSM agent sees the instance. */
+export type SsmState = 'Online' | 'ConnectionLost' | 'unmanaged';
+
+/** What happens to a Run Command invocation on this instance (beyond delivery). */
+export type GuestBehaviour = 'normal' | 'fails' | 'times-out' | 'garbled';
+
+/** One simulated instance; mutable where the simulated APIs change it. */
+export interface SimInstance {
+  readonly id: string;
+  readonly name: string;
+  readonly platform: 'linux' | 'windows';
+  readonly ssm: SsmState;
+  readonly scenario: Scenario;
+  readonly containers: boolean;
+  readonly hasProfile: boolean;
+  readonly optedOut: boolean;
+  readonly ipv6Only: boolean;
+  readonly guest: GuestBehaviour;
+  /** Virtual ms (relative to the run start) at which the instance is terminated; undefined = never. */
+  readonly vanishAfterMs?: number;
+  hopLimit: number;
+  httpEndpoint: 'enabled' | 'disabled';
+  httpTokens: 'optional' | 'required';
+  metadataState: 'pending' | 'applied';
+  /** Virtual ms at which a pending metadata change becomes applied. */
+  appliedAtMs?: number;
+  /** Set once the in-guest remediation made the instance compliant. */
+  timeSyncFixed?: boolean;
+}
+
+/** Knobs of the generated fleet. Shares are fractions; the remainder of each draw is the default case. */
+export interface FleetOptions {
+  /** Seed of the deterministic generator. @default 42 */
+  readonly seed?: number;
+  /** Every instance has hop limit 1 (a fleet where every instance needs the IMDS change). @default false */
+  readonly allHopLimitOne?: boolean;
+  /** Number of instances terminated mid-run. @default max(1, N/1000) */
+  readonly vanishing?: number;
+}
+
+/**
+ * The mix (A10 in bench/README.md; illustrative, not measured from a real fleet):
+ * 80 % Linux / 20 % Windows; 85 % SSM Online, 5 % ConnectionLost, 10 % unmanaged; 2 % opted out;
+ * Linux: 55 % chrony on 169.254.169.123 (+5 % PHC, +3 % IPv6, +5 % with a report longer than
+ * 2,500 chars), then each finding; 35 % of Linux run containers; hop limit 1 on 40 %; the endpoint
+ * disabled on 2 % (with an instance profile); 0.5 % of collectors fail, 0.3 % time out,
+ * 0.2 % print garbage.
+ */
+const LINUX_SCENARIOS: readonly [Scenario, number][] = [
+  ['chrony-amazon', 0.55],
+  ['chrony-amazon-phc', 0.05],
+  ['chrony-amazon-ipv6', 0.03],
+  ['chrony-amazon-long', 0.05],
+  ['chrony-other-source', 0.07],
+  ['chrony-not-synchronized', 0.03],
+  ['chrony-source-lost', 0.03],
+  ['chrony-big-offset', 0.02],
+  ['ntpd', 0.05],
+  ['timesyncd', 0.06],
+  ['two-daemons', 0.03],
+  ['no-daemon', 0.03],
+];
+const WINDOWS_SCENARIOS: readonly [Scenario, number][] = [
+  ['windows-amazon', 0.7],
+  ['windows-cmos', 0.1],
+  ['windows-domain', 0.2],
+];
+
+/** mulberry32: tiny, fast, deterministic. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick<T>(r: number, table: readonly [T, number][]): T {
+  let acc = 0;
+  for (const [v, w] of table) {
+    acc += w;
+    if (r < acc) return v;
+  }
+  return table[table.length - 1]![0];
+}
+
+/** Builds N instances deterministically (same seed → same fleet). */
+export function generateFleet(n: number, options: FleetOptions = {}): SimInstance[] {
+  const rnd = prng(options.seed ?? 42);
+  const fleet: SimInstance[] = [];
+  for (let i = 0; i < n; i++) {
+    const platform = rnd() < 0.8 ? 'linux' : 'windows';
+    const s = rnd();
+    const ssm: SsmState = s < 0.85 ? 'Online' : s < 0.9 ? 'ConnectionLost' : 'unmanaged';
+    const scenario = platform === 'linux' ? pick(rnd(), LINUX_SCENARIOS) : pick(rnd(), WINDOWS_SCENARIOS);
+    const g = rnd();
+    const guest: GuestBehaviour = g < 0.005 ? 'fails' : g < 0.008 ? 'times-out' : g < 0.01 ? 'garbled' : 'normal';
+    const endpointDisabled = rnd() < 0.02;
+    fleet.push({
+      id: `i-${(0x10000000 + i).toString(16).padStart(17, '0')}`,
+      name: `${platform === 'linux' ? 'web' : 'win'}-${i}`,
+      platform,
+      ssm,
+      scenario,
+      containers: platform === 'linux' && rnd() < 0.35,
+      hasProfile: endpointDisabled || rnd() < 0.9,
+      optedOut: rnd() < 0.02,
+      ipv6Only: scenario === 'chrony-amazon-ipv6',
+      guest,
+      hopLimit: options.allHopLimitOne || rnd() < 0.4 ? 1 : 2,
+      httpEndpoint: endpointDisabled ? 'disabled' : 'enabled',
+      httpTokens: rnd() < 0.7 ? 'required' : 'optional',
+      metadataState: 'applied',
+    });
+  }
+  // A few instances are terminated while a run is under way (spread over the first 60 s).
+  const vanishing = Math.min(n, options.vanishing ?? Math.max(1, Math.floor(n / 1000)));
+  for (let k = 0; k < vanishing; k++) {
+    const idx = Math.floor(rnd() * n);
+    fleet[idx] = { ...fleet[idx]!, vanishAfterMs: 5_000 + Math.floor(rnd() * 55_000) };
+  }
+  return fleet;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest outputs
+
+const AMAZON_V4_HEX = 'A9FEA97B';
+const PHC_REFID = '50484330';
+
+function trackingCsv(refId: string, address: string, stratum: number, refTime: number, systemTimeSlow: number, rootDelay: number, rootDispersion: number, leap = 'Normal'): string {
+  // chronyc -c tracking: refid,address,stratum,reftime,system time,last offset,rms offset,freq,resid freq,skew,root delay,root dispersion,update interval,leap
+  return [refId, address, stratum, refTime.toFixed(9), systemTimeSlow.toFixed(9), (-systemTimeSlow / 2).toFixed(9), '0.000000040', '-0.010', '0.001', '0.097', rootDelay.toFixed(9), rootDispersion.toFixed(9), '16.0', leap].join(',');
+}
+
+function sourceCsv(mode: string, state: string, address: string, stratum: number, reach: number, lastRx: number, offset: number): string {
+  return [mode, state, address, stratum, 4, reach.toString(8), lastRx, offset.toFixed(9), offset.toFixed(9), '0.000005934'].join(',');
+}
+
+function header(inst: SimInstance, nowSec: number, daemons: string): string[] {
+  return [
+    `TSG-REPORT v1 ${inst.platform}`,
+    `now=${nowSec}`,
+    inst.platform === 'linux' ? 'os=amzn 2023' : 'os=windows 10.0.20348',
+    `daemons=${daemons}`,
+    `containers=${inst.containers ? 'docker,containerd' : 'none'}`,
+    'proxy=none',
+    `ptp=${inst.scenario === 'chrony-amazon-phc' ? '/dev/ptp0:ena-ptp-0' : 'none'}`,
+  ];
+}
+
+/**
+ * The collector's stdout on this instance at guest time `nowSec` (epoch seconds). Mirrors what
+ * lambda/guest/collect-linux.sh prints; `chrony-amazon-long` has 60 sources, which makes the
+ * report longer than the 2,500-character Details cap as older collectors or unusual configs do.
+ */
+export function collectorReport(inst: SimInstance, nowSec: number): string {
+  if (inst.guest === 'garbled') return 'bash: line 1: /var/lib/amazon/ssm/…/_script.sh: Permission denied\n';
+  const lines: string[] = [];
+  const ref = nowSec - 8;
+  const scenario = inst.timeSyncFixed ? (inst.platform === 'linux' ? 'chrony-amazon' : 'windows-amazon') : inst.scenario;
+  const chrony = (tracking: string, sources: string[]): void => {
+    lines.push('[chrony-tracking rc=0]', tracking, '[chrony-sources rc=0]', ...sources);
+  };
+  switch (scenario) {
+    case 'chrony-amazon':
+    case 'chrony-amazon-long': {
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      const extra: string[] = [];
+      if (scenario === 'chrony-amazon-long') {
+        for (let k = 0; k < 60; k++) extra.push(sourceCsv('^', '-', `10.${k}.${k * 3 % 250}.${(k * 7) % 250}`, 3, 255, 40 + k, 0.00012 * (k % 7)));
+      }
+      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, -0.000004, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, 0.000004), ...extra]);
+      break;
+    }
+    case 'chrony-amazon-phc':
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv(PHC_REFID, 'PHC0', 1, ref, 0.0000001, 0.0000001, 0.000011), [sourceCsv('#', '*', 'PHC0', 0, 255, 1, 0.0000001), sourceCsv('^', '-', '169.254.169.123', 3, 255, 9, 0.000012)]);
+      break;
+    case 'chrony-amazon-ipv6':
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv('FD00EC20', 'fd00:ec2::123', 4, ref, 0.000006, 0.000402, 0.000173), [sourceCsv('^', '*', 'fd00:ec2::123', 3, 255, 7, -0.000006)]);
+      break;
+    case 'chrony-other-source':
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv('C0A80001', '192.168.0.1', 3, ref, 0.0021, 0.0124, 0.0041), [sourceCsv('^', '*', '192.168.0.1', 2, 255, 30, -0.0021)]);
+      break;
+    case 'chrony-not-synchronized':
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv('00000000', '', 0, 0, 0, 0, 0, 'Not synchronised').replace(',16.0,', ',0.0,'), [sourceCsv('^', '?', '169.254.169.123', 0, 0, 4294967295, 0)]);
+      break;
+    case 'chrony-source-lost':
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, nowSec - 3600, 0.0000006, 0.000321, 0.0127), [sourceCsv('^', '?', '169.254.169.123', 3, 0, 3600, -0.0000006)]);
+      break;
+    case 'chrony-big-offset':
+      // Source minutes ahead: the instance clock is BEHIND (chrony's System time + = slow).
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, 300.2, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, -300.2)]);
+      break;
+    case 'ntpd':
+      lines.push(...header(inst, nowSec, 'ntpd'), '[ntpq-pn rc=0]',
+        '     remote           refid      st t when poll reach   delay   offset  jitter',
+        '==============================================================================',
+        '*169.254.169.123 .GPS.            1 u   12   64  377    0.321   -0.004   0.012');
+      break;
+    case 'timesyncd':
+      lines.push(...header(inst, nowSec, 'systemd-timesyncd'), '[timedatectl-show rc=0]', 'NTP=yes', 'NTPSynchronized=yes', '[timedatectl-show-timesync rc=0]', 'ServerName=ntp.ubuntu.com', 'ServerAddress=185.125.190.56', 'PollIntervalUSec=34min 8s');
+      break;
+    case 'two-daemons':
+      lines.push(...header(inst, nowSec, 'chronyd,ntpd'));
+      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, -0.000004, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, 0.000004)]);
+      break;
+    case 'no-daemon':
+      lines.push(...header(inst, nowSec, 'none'), '[chrony-tracking rc=1]', '506 Cannot talk to daemon');
+      break;
+    case 'windows-amazon':
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 4 (secondary reference - syncd by (S)NTP)', 'Precision: -23 (119.209ns per tick)', 'Root Delay: 0.0003210s', 'Root Dispersion: 0.0101542s', 'ReferenceId: 0xA9FEA97B (source IP:  169.254.169.123)', 'Last Successful Sync Time: 1/1/2026 12:00:00 AM', 'Source: 169.254.169.123,0x9', 'Poll Interval: 10 (1024s)', '[w32tm-registry rc=0]', 'NtpServer=169.254.169.123,0x9', 'Type=NTP');
+      break;
+    case 'windows-cmos':
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 3(not synchronized)', 'Stratum: 0 (unspecified)', 'ReferenceId: 0x00000000 (unspecified)', 'Source: Local CMOS Clock', '[w32tm-registry rc=0]', 'NtpServer=time.windows.com,0x9', 'Type=NTP');
+      break;
+    case 'windows-domain':
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 3 (secondary reference - syncd by (S)NTP)', 'ReferenceId: 0x0A000005 (source IP:  10.0.0.5)', 'Source: dc01.corp.example.com', '[w32tm-registry rc=0]', 'NtpServer=', 'Type=NT5DS');
+      break;
+  }
+  lines.push('TSG-END');
+  return lines.join('\n') + '\n';
+}
+
+/** The remediation script's stdout on this instance (progress lines, then the one final line). */
+export function remediationOutput(inst: SimInstance, dryRun: boolean): { output: string; exitCode: number } {
+  const daemon = inst.platform === 'windows' ? 'w32time' : inst.scenario === 'ntpd' ? 'ntpd' : inst.scenario === 'timesyncd' ? 'systemd-timesyncd' : inst.scenario === 'no-daemon' ? 'none' : 'chrony';
+  const compliant = inst.timeSyncFixed || ['chrony-amazon', 'chrony-amazon-phc', 'chrony-amazon-ipv6', 'chrony-amazon-long', 'windows-amazon'].includes(inst.scenario);
+  const progress = [`tsg-remediate: platform=${inst.platform} daemon=${daemon}`, 'tsg-remediate: checking the selected source'];
+  let result: string;
+  let action: string;
+  let reason = '';
+  let exitCode = 0;
+  if (compliant) {
+    result = 'already-compliant';
+    action = 'none';
+  } else if (inst.scenario === 'no-daemon') {
+    result = 'skipped';
+    action = 'none';
+    reason = 'no-daemon-install-disabled';
+  } else if (inst.scenario === 'windows-domain') {
+    result = 'skipped';
+    action = 'none';
+    reason = 'domain-member';
+  } else if (dryRun) {
+    result = 'would-change';
+    action = daemon === 'w32time' ? 'set-ntpserver' : 'add-server';
+  } else if (inst.scenario === 'chrony-source-lost') {
+    // The Amazon source stays unreachable from this guest: verification fails, the backup is restored.
+    result = 'rolled-back';
+    action = 'add-server';
+    reason = 'verify-timeout';
+    exitCode = 1;
+  } else {
+    result = 'changed';
+    action = daemon === 'w32time' ? 'set-ntpserver' : inst.scenario === 'two-daemons' ? 'stop-other-daemons' : 'add-server';
+    inst.timeSyncFixed = true;
+    progress.push('tsg-remediate: validated candidate configuration', 'tsg-remediate: selected source 169.254.169.123');
+  }
+  progress.push(`TSG-REMEDIATE v1 result=${result} daemon=${daemon} action=${action} reason=${reason}`);
+  return { output: progress.join('\n') + '\n', exitCode };
+}
