@@ -1,0 +1,158 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+
+/** Props of {@link GuardAlarms}. */
+export interface GuardAlarmsProps {
+  readonly metricNamespace: string;
+  /** Interval between checks: the period of every check-metric alarm; the heartbeat window is twice it. */
+  readonly checkInterval: Duration;
+  /** InstancesNotChecked alarms above this count. */
+  readonly notCheckedThreshold: number;
+  /** Window of the RemediationCompleted heartbeat; undefined = no remediation heartbeat (schedule disabled). */
+  readonly remediationHeartbeatWindow?: Duration;
+  readonly topic: ITopic;
+  readonly checkFunction: IFunction;
+  readonly remediateFunction: IFunction;
+  readonly stateMachine: IStateMachine;
+  readonly deadLetterQueue: IQueue;
+}
+
+/** Every alarm of the guard, by a stable key (also used in tests, docs and the dashboard). */
+export interface GuardAlarmSet {
+  readonly notOnAmazonTimeSync: cw.Alarm;
+  readonly notSynchronized: cw.Alarm;
+  readonly clockErrorBoundOverThreshold: cw.Alarm;
+  readonly hopLimitTooLowForContainers: cw.Alarm;
+  readonly metadataEndpointDisabled: cw.Alarm;
+  readonly instancesNotChecked: cw.Alarm;
+  readonly checkHeartbeat: cw.Alarm;
+  readonly checkErrors: cw.Alarm;
+  readonly remediateErrors: cw.Alarm;
+  readonly remediationExecutionsFailed: cw.Alarm;
+  readonly schedulerDeadLetters: cw.Alarm;
+  readonly remediationFailed: cw.Alarm;
+  /** Only when the remediation schedule is enabled. */
+  readonly remediationHeartbeat?: cw.Alarm;
+}
+
+/** Alarms to the topic (alarm and OK actions). */
+export class GuardAlarms extends Construct {
+  public readonly alarms: GuardAlarmSet;
+  /** Fleet metric of this guard (namespace + the single `service` dimension). */
+  public readonly metric: (name: string, statistic: string, period: Duration) => cw.Metric;
+
+  constructor(scope: Construct, id: string, props: GuardAlarmsProps) {
+    super(scope, id);
+    const action = new SnsAction(props.topic);
+    this.metric = (metricName, statistic, period) =>
+      new cw.Metric({ namespace: props.metricNamespace, metricName, dimensionsMap: { ...METRIC_DIMENSIONS }, statistic, period });
+
+    const alarm = (
+      alarmId: string,
+      metric: cw.IMetric,
+      threshold: number,
+      comparisonOperator: cw.ComparisonOperator,
+      treatMissingData: cw.TreatMissingData,
+      description: string,
+    ): cw.Alarm => {
+      const a = new cw.Alarm(this, alarmId, {
+        metric,
+        threshold,
+        comparisonOperator,
+        treatMissingData,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        alarmDescription: `timesync-guard: ${description}`,
+      });
+      a.addAlarmAction(action);
+      a.addOkAction(action);
+      return a;
+    };
+
+    // Finding counts are emitted on every check; silence is the heartbeat's business, so missing
+    // data here is not breaching (else one missed run would fire every alarm at once).
+    const finding = (alarmId: string, metricName: string, threshold: number, description: string): cw.Alarm =>
+      alarm(
+        alarmId,
+        this.metric(metricName, cw.Stats.MAXIMUM, props.checkInterval),
+        threshold,
+        cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        cw.TreatMissingData.NOT_BREACHING,
+        description,
+      );
+    const GTE = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    const notBreaching = cw.TreatMissingData.NOT_BREACHING;
+    const hour = Duration.hours(1);
+
+    const failedExecutions = new cw.MathExpression({
+      expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+      usingMetrics: {
+        failed: props.stateMachine.metricFailed({ period: hour, statistic: cw.Stats.SUM }),
+        timedOut: props.stateMachine.metricTimedOut({ period: hour, statistic: cw.Stats.SUM }),
+        aborted: props.stateMachine.metricAborted({ period: hour, statistic: cw.Stats.SUM }),
+      },
+      period: hour,
+      label: 'Remediation executions failed, timed out or aborted',
+    });
+
+    this.alarms = {
+      notOnAmazonTimeSync: finding('NotOnAmazonTimeSync', CHECK_METRICS.notOnAmazonTimeSync, 0, 'instances whose clock is not synchronised to the Amazon Time Sync Service'),
+      notSynchronized: finding('NotSynchronized', CHECK_METRICS.notSynchronized, 0, 'instances whose clock is not synchronised at all'),
+      clockErrorBoundOverThreshold: finding('ClockErrorBoundOverThreshold', CHECK_METRICS.clockErrorBoundOverThreshold, 0, 'instances whose clock offset or clock error bound is over its threshold'),
+      hopLimitTooLowForContainers: finding('HopLimitTooLowForContainers', CHECK_METRICS.hopLimitTooLowForContainers, 0, 'instances running containers with an IMDS PUT response hop limit below 2 (no role credentials in containers)'),
+      metadataEndpointDisabled: finding('MetadataEndpointDisabled', CHECK_METRICS.metadataEndpointDisabled, 0, 'instances with an instance profile whose metadata endpoint is disabled'),
+      instancesNotChecked: finding('InstancesNotChecked', CHECK_METRICS.instancesNotChecked, props.notCheckedThreshold, 'instances that could not be checked (unmanaged, SSM offline, command failed)'),
+      checkHeartbeat: alarm(
+        'CheckHeartbeat',
+        // InstancesSeen is emitted (even as 0) once per completed run: its SampleCount is the heartbeat.
+        this.metric(CHECK_METRICS.instancesSeen, cw.Stats.SAMPLE_COUNT, props.checkInterval.plus(props.checkInterval)),
+        1,
+        cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+        cw.TreatMissingData.BREACHING,
+        'the fleet check has not completed within two check intervals',
+      ),
+      checkErrors: alarm('CheckErrors', props.checkFunction.metricErrors({ period: props.checkInterval, statistic: cw.Stats.SUM }), 1, GTE, notBreaching, 'the check Lambda failed'),
+      remediateErrors: alarm('RemediateErrors', props.remediateFunction.metricErrors({ period: hour, statistic: cw.Stats.SUM }), 1, GTE, notBreaching, 'the remediate Lambda failed'),
+      remediationExecutionsFailed: alarm('RemediationExecutionsFailed', failedExecutions, 1, GTE, notBreaching, 'a remediation run (state machine execution) failed, timed out or was aborted'),
+      schedulerDeadLetters: alarm(
+        'SchedulerDeadLetters',
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cw.Stats.MAXIMUM }),
+        1,
+        GTE,
+        notBreaching,
+        'a scheduled run could not be started (message in the scheduler dead-letter queue)',
+      ),
+      remediationFailed: alarm(
+        'RemediationFailed',
+        this.metric(REMEDIATION_METRICS.failed, cw.Stats.SUM, hour),
+        1,
+        GTE,
+        notBreaching,
+        'a remediation action failed (see the audit events for which and why)',
+      ),
+      remediationHeartbeat:
+        props.remediationHeartbeatWindow === undefined
+          ? undefined
+          : alarm(
+              'RemediationHeartbeat',
+              this.metric(REMEDIATION_METRICS.remediationCompleted, cw.Stats.SUM, props.remediationHeartbeatWindow),
+              1,
+              cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+              cw.TreatMissingData.BREACHING,
+              'no remediation run completed within the remediation heartbeat window',
+            ),
+    };
+  }
+
+  /** The alarms as a list (omitting the ones not created). */
+  public list(): cw.Alarm[] {
+    return Object.values(this.alarms).filter((a): a is cw.Alarm => a !== undefined);
+  }
+}

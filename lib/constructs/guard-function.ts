@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { METRIC_SERVICE } from '../../lambda/core/metric-names';
+
+/** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
+export const PROJECT_ROOT = join(__dirname, '..', '..');
+
+/**
+ * Lambda sizing. The benchmark (bench/) sizes these; the lead updates the figures from its
+ * measurements. 512 MB gives the arm64 function enough CPU for JSON parsing of a 10,000-instance
+ * fleet's collector output; the timeouts are Lambda's maximum because a large fleet's SSM
+ * collection and paced ModifyInstanceMetadataOptions calls are bounded by API rates, not by CPU,
+ * and the remediate handler returns a continuation well before it (the state machine loops).
+ */
+export const FUNCTION_MEMORY_MB = 512;
+export const CHECK_TIMEOUT = Duration.minutes(15);
+export const REMEDIATE_TIMEOUT = Duration.minutes(15);
+
+/** Props of {@link GuardFunction}. */
+export interface GuardFunctionProps {
+  /** Handler file name under `lambda/handlers/`, e.g. `check.ts` (it exports `handler`). */
+  readonly entryFile: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+  /** Sets POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricNamespace: string;
+}
+
+/**
+ * One Lambda of the guard: NodejsFunction bundled locally with esbuild (SDK included, so the
+ * versions tested are the versions deployed), arm64, Node.js 24, reserved concurrency 1 so runs
+ * never overlap, its own log group and its own role with no managed policy.
+ */
+export class GuardFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly role: Role;
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: GuardFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (timesync-guard)`,
+    });
+    // Logs only to its own group (instead of AWSLambdaBasicExecutionRole's logs:* on every group).
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Resource', {
+      entry: join(PROJECT_ROOT, 'lambda', 'handlers', props.entryFile),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: FUNCTION_MEMORY_MB,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: 1,
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        externalModules: [],
+        format: OutputFormat.CJS,
+      },
+    });
+  }
+}

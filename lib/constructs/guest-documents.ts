@@ -1,0 +1,131 @@
+import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
+
+/**
+ * The SSM Run Command timeout of each platform step. The collector is written to finish in well
+ * under 10 s; 60 s leaves room for a slow first start of the SSM agent's shell without letting a
+ * hung tool hold the invocation for the SSM default of an hour.
+ */
+export const COLLECTOR_STEP_TIMEOUT_SECONDS = 60;
+/** Remediation verifies with a bounded wait (VerifySeconds ≤ 999) after a package install at most. */
+export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
+
+/** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
+export const LINUX_REMEDIATION_ARGS_LINE =
+  "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}'";
+/** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
+export const WINDOWS_REMEDIATION_ARGS_LINE =
+  "$TsgArgs = @{ DryRun = '{{ DryRun }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }";
+
+/** Props of {@link GuestDocuments}. */
+export interface GuestDocumentsProps {
+  /**
+   * Default of the remediation document's `DryRun` parameter (the Lambda always passes it explicitly).
+   * @default false
+   */
+  readonly dryRun?: boolean;
+}
+
+const BOOL = { type: 'String', allowedValues: ['true', 'false'] } as const;
+
+function lines(script: string): string[] {
+  // runCommand takes a list of lines; a trailing newline would add an empty one.
+  return script.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+}
+
+function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
+  return [
+    {
+      action: 'aws:runShellScript',
+      name: 'linux',
+      precondition: { StringEquals: ['platformType', 'Linux'] },
+      inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: linux },
+    },
+    {
+      action: 'aws:runPowerShellScript',
+      name: 'windows',
+      precondition: { StringEquals: ['platformType', 'Windows'] },
+      inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: windows },
+    },
+  ];
+}
+
+/** Builds the collector document content (schema 2.2) from the guest script files. */
+export function collectorDocumentContent(): Record<string, unknown> {
+  return {
+    schemaVersion: '2.2',
+    description: 'timesync-guard collector: reports the time source, sync state, offset and clock error bound (read-only).',
+    mainSteps: platformSteps(
+      lines(readGuestScript(GUEST_SCRIPTS.collectLinux)),
+      lines(readGuestScript(GUEST_SCRIPTS.collectWindows)),
+      COLLECTOR_STEP_TIMEOUT_SECONDS,
+    ),
+  };
+}
+
+/**
+ * Builds the remediation document content. Every parameter is closed by `allowedValues` or an
+ * anchored `allowedPattern`, so no value can break out of the single-quoted argument line.
+ */
+export function remediationDocumentContent(dryRun = false): Record<string, unknown> {
+  return {
+    schemaVersion: '2.2',
+    description: 'timesync-guard remediation: points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.',
+    parameters: {
+      DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
+      Endpoint: {
+        type: 'String',
+        allowedValues: ['auto', 'ipv4', 'ipv6'],
+        default: 'auto',
+        description: 'Amazon Time Sync endpoint: auto picks fd00:ec2::123 only on IPv6-only instances.',
+      },
+      UsePhc: { ...BOOL, default: 'false', description: 'Add the PTP hardware clock refclock where /dev/ptp_ena exists.' },
+      InstallChrony: { ...BOOL, default: 'false', description: 'Install chrony with the OS package manager when no daemon is present.' },
+      StepLargeOffset: { ...BOOL, default: 'false', description: 'Step the clock (chronyc makestep) when the offset is large.' },
+      ForceDomainMembers: { ...BOOL, default: 'false', description: 'Windows: also reconfigure domain members (normally left to the domain hierarchy).' },
+      VerifySeconds: {
+        type: 'String',
+        allowedPattern: '^\\d{1,3}$',
+        default: '60',
+        description: 'Bounded wait for the Amazon source to be selected before rolling back.',
+      },
+    },
+    mainSteps: platformSteps(
+      [LINUX_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
+      [WINDOWS_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
+      REMEDIATION_STEP_TIMEOUT_SECONDS,
+    ),
+  };
+}
+
+/**
+ * The two SSM Command documents of the stack. CloudFormation names them (stack name + id + suffix),
+ * which keeps them unique per stack and per construct instance; the Lambdas get the names via env.
+ */
+export class GuestDocuments extends Construct {
+  /** Collector document (its name is what `SendCommand` takes). */
+  public readonly collector: CfnDocument;
+  /** Remediation document. */
+  public readonly remediation: CfnDocument;
+
+  constructor(scope: Construct, id: string, props: GuestDocumentsProps = {}) {
+    super(scope, id);
+    this.collector = new CfnDocument(this, 'Collector', {
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      content: collectorDocumentContent(),
+    });
+    this.remediation = new CfnDocument(this, 'Remediation', {
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      content: remediationDocumentContent(props.dryRun ?? false),
+    });
+  }
+
+  /** ARN of a document of this construct, as `ssm:SendCommand` wants it as a resource. */
+  public static documentArn(doc: CfnDocument): string {
+    return Stack.of(doc).formatArn({ service: 'ssm', resource: 'document', resourceName: doc.ref, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  }
+}
