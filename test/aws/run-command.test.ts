@@ -1,0 +1,260 @@
+import {
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { invocationState, isCut, type RunDocumentRequest, SsmRunCommand } from '../../lambda/aws/run-command';
+import { chronyReport } from '../engine/reports';
+import { awsError, type SimInstance, simulateSsm } from './ssm-sim';
+
+const ssmMock = mockClient(SSMClient);
+const ssm = new SSMClient({});
+
+function ids(n: number, prefix = 'i-0'): string[] {
+  return Array.from({ length: n }, (_, k) => `${prefix}${String(k).padStart(16, '0')}`);
+}
+
+function request(instanceIds: string[], extra: Partial<RunDocumentRequest> = {}): RunDocumentRequest {
+  return {
+    instanceIds,
+    documentName: 'TimeSyncGuard-Collect',
+    maxConcurrency: '50%',
+    maxErrors: '100%',
+    timeoutSeconds: 600,
+    endMarker: 'TSG-END',
+    ...extra,
+  };
+}
+
+function fleet(list: string[], make: (id: string, k: number) => SimInstance = () => ({ output: chronyReport() })): Map<string, SimInstance> {
+  return new Map(list.map((id, k) => [id, make(id, k)]));
+}
+
+beforeEach(() => {
+  ssmMock.reset();
+});
+
+describe('SsmRunCommand.runDocument', () => {
+  it('sends 120 instances as 3 SendCommand calls of at most 50 ids with the settings', async () => {
+    const list = ids(120);
+    simulateSsm(ssmMock, fleet(list));
+    const rc = new SsmRunCommand({ ssm, clock: new VirtualClock() });
+    const out = await rc.runDocument(request(list));
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 3);
+    for (const call of ssmMock.commandCalls(SendCommandCommand)) {
+      expect(call.args[0].input.InstanceIds!.length).toBeLessThanOrEqual(50);
+    }
+    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'TimeSyncGuard-Collect',
+      MaxConcurrency: '50%',
+      MaxErrors: '100%',
+      TimeoutSeconds: 600,
+    });
+    expect(out.results.size).toBe(120);
+    expect([...out.results.values()].every((r) => r.state === 'success' && r.output?.includes('TSG-END'))).toBe(true);
+    expect(out.errors).toEqual([]);
+  });
+
+  it('lists a terminal command once with Details and 50 per page, with no per-instance call', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list));
+    const rc = new SsmRunCommand({ ssm, clock: new VirtualClock() });
+    const out = await rc.runDocument(request(list));
+    expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { Details: true, MaxResults: 50 });
+    expect(out.stats.listCommandInvocationsPages).toBe(1);
+    expect(out.stats.getCommandInvocation).toBe(0);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+  });
+
+  it('follows NextToken across invocation pages without losing an instance', async () => {
+    const list = ids(3);
+    const sim = simulateSsm(ssmMock, fleet(list));
+    // Re-route the listing to serve 2 per page.
+    ssmMock.on(ListCommandInvocationsCommand).callsFake((input: { CommandId: string; NextToken?: string }) => {
+      const c = sim.commands.get(input.CommandId)!;
+      const start = Number(input.NextToken ?? 0);
+      const page = c.ids.slice(start, start + 2).map((id) => ({
+        CommandId: input.CommandId,
+        InstanceId: id,
+        Status: 'Success',
+        StatusDetails: 'Success',
+        CommandPlugins: [{ Name: 'aws:runShellScript', Output: chronyReport(), ResponseCode: 0 }],
+      }));
+      return { CommandInvocations: page, ...(start + 2 < c.ids.length ? { NextToken: String(start + 2) } : {}) };
+    });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.listCommandInvocationsPages).toBe(2);
+    expect([...out.results.values()].map((r) => r.state)).toEqual(['success', 'success', 'success']);
+  });
+
+  it('polls ListCommands on the injected clock, not with real sleeps, and waits for the command to be terminal', async () => {
+    const list = ids(10);
+    simulateSsm(ssmMock, fleet(list), { pollsUntilDone: 4 });
+    const clock = new VirtualClock();
+    const t0 = clock.now();
+    const out = await new SsmRunCommand({ ssm, clock }).runDocument(request(list));
+    expect(out.stats.polls).toBe(4);
+    expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
+    // 2 s, 3 s, 4.5 s, 6.75 s: growing intervals, all virtual.
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(2000 + 3000 + 4500 + 6750);
+    expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
+  });
+
+  it('polls many commands with one filtered ListCommands listing instead of one call per command', async () => {
+    const list = ids(200);
+    simulateSsm(ssmMock, fleet(list));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBe(4);
+    expect(out.stats.listCommands).toBe(1);
+    const call = ssmMock.commandCalls(ListCommandsCommand)[0]!.args[0].input;
+    expect(call.Filters?.[0]?.key).toBe('InvokedAfter');
+    expect(call.CommandId).toBeUndefined();
+  });
+
+  it('fetches a cut output (at the Details limit) with GetCommandInvocation, and only that one', async () => {
+    const list = ids(5);
+    const long = chronyReport({ padTo: 4000 });
+    simulateSsm(ssmMock, fleet(list, (_id, k) => ({ output: k === 2 ? long : chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { InstanceId: list[2] });
+    const r = out.results.get(list[2]!)!;
+    expect(r.refetched).toBe(true);
+    expect(r.output).toBe(long);
+    expect(r.output!.trimEnd().endsWith('TSG-END')).toBe(true);
+  });
+
+  it('fetches an output whose end marker is missing even when it is short', async () => {
+    const list = ids(2);
+    const instances = fleet(list);
+    simulateSsm(ssmMock, instances);
+    // The listing shows a cut text; GetCommandInvocation has the whole report.
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: list.map((id, k) => ({
+        CommandId: 'cmd-1',
+        InstanceId: id,
+        Status: 'Success',
+        StatusDetails: 'Success',
+        CommandPlugins: [{ Name: 'aws:runShellScript', Output: k === 0 ? chronyReport({ end: false }) : chronyReport(), ResponseCode: 0 }],
+      })),
+    });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(out.results.get(list[0]!)!.output).toContain('TSG-END');
+  });
+
+  it('keeps the cut output when the fallback itself fails', async () => {
+    const list = ids(1);
+    simulateSsm(ssmMock, fleet(list, () => ({ output: chronyReport({ padTo: 3000 }) })), {
+      failures: { GetCommandInvocation: [awsError('InvocationDoesNotExist')] },
+    });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    const r = out.results.get(list[0]!)!;
+    expect(r.state).toBe('success');
+    expect(r.output!.length).toBe(2500);
+    expect(r.detail).toMatch(/GetCommandInvocation failed: InvocationDoesNotExist/);
+  });
+
+  it.each([
+    ['Success', 'Success', 'success'],
+    ['Failed', 'Failed', 'failed'],
+    ['TimedOut', 'DeliveryTimedOut', 'timed-out'],
+    ['TimedOut', 'ExecutionTimedOut', 'timed-out'],
+    ['Failed', 'Undeliverable', 'undeliverable'],
+    ['Failed', 'InvalidPlatform', 'undeliverable'],
+    ['Cancelled', 'Canceled', 'cancelled'],
+    ['Failed', 'Terminated', 'terminated'],
+  ])('maps invocation %s / %s to %s', async (status, details, expected) => {
+    const list = ids(1);
+    simulateSsm(ssmMock, fleet(list, () => ({ status, statusDetails: details, output: status === 'Success' ? chronyReport() : '' })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.results.get(list[0]!)!.state).toBe(expected);
+    expect(invocationState(status, details)).toBe(expected);
+  });
+
+  it('reports an instance without any invocation as no-invocation once the command is terminal', async () => {
+    const list = ids(3);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 1 ? { noInvocation: true } : { output: chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    const r = out.results.get(list[1]!)!;
+    expect(r.state).toBe('no-invocation');
+    expect(r.atDeadline).toBeUndefined();
+    expect(out.results.get(list[0]!)!.state).toBe('success');
+  });
+
+  it('isolates a vanished instance (InvalidInstanceId) by bisecting, and still runs the rest of its batch', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 37 ? { gone: true } : { output: chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.results.get(list[37]!)!.state).toBe('gone');
+    expect(out.results.get(list[37]!)!.status).toBe('InvalidInstanceId');
+    const others = list.filter((_, k) => k !== 37).map((id) => out.results.get(id)!.state);
+    expect(new Set(others)).toEqual(new Set(['success']));
+    // One failed send + ~2 per halving level (log2 50 ≈ 6): bounded, never one call per instance.
+    expect(out.stats.sendCommand).toBeLessThanOrEqual(1 + 2 * 6 + 1);
+    expect(out.errors).toEqual([]);
+  });
+
+  it('stops bisecting when the budget is spent and marks the unresolved ids gone', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, () => ({ gone: true })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock(), bisectBudget: 4 }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBeLessThanOrEqual(5);
+    expect([...out.results.values()].every((r) => r.state === 'gone')).toBe(true);
+  });
+
+  it('turns a SendCommand failure that is not about an instance into a run error and send-failed results', async () => {
+    const list = ids(3);
+    simulateSsm(ssmMock, fleet(list), { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.errors[0]).toMatch(/AccessDeniedException/);
+    expect([...out.results.values()].map((r) => r.state)).toEqual(['send-failed', 'send-failed', 'send-failed']);
+  });
+
+  it('retries ThrottlingException on ListCommandInvocations and SendCommand on the clock, losing nothing', async () => {
+    const list = ids(60);
+    const throttles = () => [awsError('ThrottlingException'), awsError('ThrottlingException'), awsError('ThrottlingException')];
+    simulateSsm(ssmMock, fleet(list), { failures: { ListCommandInvocations: throttles(), SendCommand: [awsError('ThrottlingException', 429)] } });
+    const clock = new VirtualClock();
+    const out = await new SsmRunCommand({ ssm, clock, retry: { random: () => 0.5 } }).runDocument(request(list));
+    expect(out.stats.throttled).toBe(4);
+    expect(out.results.size).toBe(60);
+    expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
+  });
+
+  it('stops waiting at the deadline: listed once, unfinished invocations are timed-out at the deadline', async () => {
+    const list = ids(4);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 0 ? { hang: true } : { output: chronyReport() })));
+    const clock = new VirtualClock();
+    const deadline = clock.now() + 120_000;
+    const out = await new SsmRunCommand({ ssm, clock }).runDocument(request(list, { deadline }));
+    expect(clock.now()).toBeGreaterThanOrEqual(deadline);
+    expect(clock.now()).toBeLessThan(deadline + 20_000);
+    expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
+    const hung = out.results.get(list[0]!)!;
+    expect(hung.state).toBe('timed-out');
+    expect(hung.atDeadline).toBe(true);
+  });
+
+  it('sends nothing for an empty id list', async () => {
+    simulateSsm(ssmMock, new Map());
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request([]));
+    expect(out.results.size).toBe(0);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+  });
+});
+
+describe('isCut', () => {
+  it.each([
+    { what: 'short and complete', output: 'TSG-REPORT v1 linux\nTSG-END\n', cut: false },
+    { what: 'missing its end marker', output: 'TSG-REPORT v1 linux\nnow=1\n', cut: true },
+    { what: 'at the Details limit', output: 'x'.repeat(2500), cut: true },
+    { what: 'empty (nothing to refetch)', output: '', cut: false },
+  ])('an output $what is cut: $cut', ({ output, cut }) => {
+    expect(isCut(output, 'TSG-END')).toBe(cut);
+  });
+});

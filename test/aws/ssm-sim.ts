@@ -1,0 +1,135 @@
+/**
+ * A small simulated SSM account behind aws-sdk-client-mock: SendCommand creates commands that finish
+ * after a few polls, ListCommands / ListCommandInvocations (Details, paged) / GetCommandInvocation
+ * answer from per-instance scripts of what happened. Tests describe instances, not call sequences.
+ */
+import {
+  type CommandInvocation,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { AwsStub } from 'aws-sdk-client-mock';
+
+/** What happens on one instance when a command reaches it. */
+export interface SimInstance {
+  /** Invocation Status. @default 'Success' */
+  status?: string;
+  statusDetails?: string;
+  /** Full stdout; the Details listing returns at most 2,500 characters of it. */
+  output?: string;
+  responseCode?: number;
+  /** SendCommand rejects any batch containing this id (InvalidInstanceId). */
+  gone?: boolean;
+  /** The command ends without an invocation for this instance. */
+  noInvocation?: boolean;
+  /** The invocation never finishes (stays InProgress). */
+  hang?: boolean;
+}
+
+export interface SimOptions {
+  /** ListCommands polls before a command is terminal. @default 1 */
+  pollsUntilDone?: number;
+  /** Throw these errors (in order) from the named operation before answering normally. */
+  failures?: Partial<Record<'SendCommand' | 'ListCommands' | 'ListCommandInvocations' | 'GetCommandInvocation', Error[]>>;
+}
+
+export interface Sim {
+  instances: Map<string, SimInstance>;
+  commands: Map<string, { ids: string[]; polls: number; documentName?: string; parameters?: Record<string, string[]> }>;
+}
+
+/** An AWS-style service error (name + $metadata), as the SDK would throw. */
+export function awsError(name: string, httpStatusCode = 400, message = name): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+}
+
+const DETAILS_LIMIT = 2500;
+
+export function simulateSsm(mock: AwsStub<object, object, SSMClient['config']>, instances: Map<string, SimInstance>, options: SimOptions = {}): Sim {
+  const sim: Sim = { instances, commands: new Map() };
+  const failures = { ...options.failures };
+  const maybeFail = (op: keyof NonNullable<SimOptions['failures']>): void => {
+    const list = failures[op];
+    if (list && list.length > 0) throw list.shift();
+  };
+  let seq = 0;
+  const invocationOf = (commandId: string, id: string, done: boolean): CommandInvocation | undefined => {
+    const i = instances.get(id) ?? {};
+    if (i.noInvocation) return undefined;
+    const status = !done || i.hang ? 'InProgress' : i.status ?? 'Success';
+    const full = i.output ?? '';
+    return {
+      CommandId: commandId,
+      InstanceId: id,
+      Status: status as CommandInvocation['Status'],
+      StatusDetails: !done || i.hang ? 'InProgress' : i.statusDetails ?? status,
+      CommandPlugins: [
+        {
+          Name: 'aws:runShellScript',
+          Status: status as CommandInvocation['Status'],
+          Output: status === 'InProgress' ? '' : full.slice(0, DETAILS_LIMIT),
+          ResponseCode: i.responseCode ?? (status === 'Success' ? 0 : status === 'InProgress' ? -1 : 1),
+        },
+      ],
+    };
+  };
+
+  mock.on(SendCommandCommand).callsFake((input: { InstanceIds?: string[]; DocumentName?: string; Parameters?: Record<string, string[]> }) => {
+    maybeFail('SendCommand');
+    const ids = input.InstanceIds ?? [];
+    if (ids.length > 50) throw awsError('ValidationException');
+    if (ids.some((id) => instances.get(id)?.gone)) throw awsError('InvalidInstanceId');
+    const commandId = `cmd-${++seq}`;
+    sim.commands.set(commandId, { ids: [...ids], polls: 0, documentName: input.DocumentName, parameters: input.Parameters });
+    return { Command: { CommandId: commandId, Status: 'Pending' } };
+  });
+  const statusOf = (commandId: string): string => {
+    const c = sim.commands.get(commandId)!;
+    if (c.polls < (options.pollsUntilDone ?? 1)) return 'InProgress';
+    if (c.ids.some((id) => instances.get(id)?.hang)) return 'InProgress';
+    return 'Success';
+  };
+  mock.on(ListCommandsCommand).callsFake((input: { CommandId?: string; NextToken?: string; MaxResults?: number }) => {
+    maybeFail('ListCommands');
+    if (input.CommandId) {
+      const c = sim.commands.get(input.CommandId);
+      if (!c) return { Commands: [] };
+      c.polls++;
+      return { Commands: [{ CommandId: input.CommandId, Status: statusOf(input.CommandId) }] };
+    }
+    const all = [...sim.commands.keys()];
+    const start = Number(input.NextToken ?? 0);
+    const size = input.MaxResults ?? 50;
+    const page = all.slice(start, start + size);
+    for (const id of page) sim.commands.get(id)!.polls++;
+    return {
+      Commands: page.map((id) => ({ CommandId: id, Status: statusOf(id) })),
+      ...(start + size < all.length ? { NextToken: String(start + size) } : {}),
+    };
+  });
+  mock.on(ListCommandInvocationsCommand).callsFake((input: { CommandId?: string; NextToken?: string; MaxResults?: number; Details?: boolean }) => {
+    maybeFail('ListCommandInvocations');
+    const c = sim.commands.get(input.CommandId ?? '');
+    if (!c) return { CommandInvocations: [] };
+    const done = statusOf(input.CommandId!) === 'Success' || c.polls >= (options.pollsUntilDone ?? 1);
+    const all = c.ids.map((id) => invocationOf(input.CommandId!, id, done)).filter((x): x is CommandInvocation => x !== undefined);
+    const start = Number(input.NextToken ?? 0);
+    const size = input.MaxResults ?? 50;
+    const page = all.slice(start, start + size).map((inv) => (input.Details ? inv : { ...inv, CommandPlugins: [] }));
+    return { CommandInvocations: page, ...(start + size < all.length ? { NextToken: String(start + size) } : {}) };
+  });
+  mock.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string; InstanceId?: string }) => {
+    maybeFail('GetCommandInvocation');
+    const i = instances.get(input.InstanceId ?? '') ?? {};
+    return {
+      CommandId: input.CommandId,
+      InstanceId: input.InstanceId,
+      Status: i.status ?? 'Success',
+      StandardOutputContent: (i.output ?? '').slice(0, 24_000),
+    };
+  });
+  return sim;
+}
