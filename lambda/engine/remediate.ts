@@ -37,9 +37,9 @@ export interface RemediationCheckResult {
 
 /** Structured logger (Powertools' Logger fits). */
 export interface EngineLogger {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 /** Metric values of a finished run (names: REMEDIATION_METRICS). */

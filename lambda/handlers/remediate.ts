@@ -1,0 +1,166 @@
+/**
+ * Lambda handler of the nightly remediation, invoked in a loop by the stack's state machine:
+ * `{ continuation? }` in → `{ done, continuation?, summary }` out. Thin: settings parsed once at cold
+ * start, real adapters wired, the deadline taken from the Lambda context minus a safety margin.
+ * The first invocation of a run checks the fleet first (fresh data); later ones resume.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createEventBridgeAudit } from '../aws/audit';
+import { clients } from '../aws/clients';
+import { type Clock, realClock } from '../aws/clock';
+import { createEc2ImdsPort } from '../aws/imds';
+import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
+import { createSnsNotifier, type Notifier } from '../aws/notify';
+import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
+import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
+import { REMEDIATION_METRICS } from '../core/metric-names';
+import { parseRemediationOutput } from '../core/remediation-result';
+import { parseSettings, type Settings } from '../core/settings';
+import type { InstanceRecord } from '../core/types';
+import { type DiagnoseFn, runCheck } from '../engine/check';
+import {
+  type EngineLogger,
+  type GuestOutcome,
+  type RemediationMetricValues,
+  type RemediationOptions,
+  type RemediationResult,
+  runRemediation,
+} from '../engine/remediate';
+
+/** The state machine's input. */
+export interface RemediateEvent {
+  readonly continuation?: string | null;
+}
+
+/** The bits of the Lambda context the handler reads. */
+export interface RemediateContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Everything the handler needs, injectable for tests. */
+export interface RemediateHandlerDeps {
+  readonly settings: Settings;
+  readonly clock: Clock;
+  readonly logger: EngineLogger;
+  readonly metrics: Metrics;
+  readonly ec2: Pick<EC2Client, 'send'>;
+  readonly eventbridge: Pick<EventBridgeClient, 'send'>;
+  readonly inventory: InstanceInventory;
+  readonly runCommand: RunCommandPort;
+  readonly notifier?: Notifier;
+  readonly diagnose?: DiagnoseFn;
+  /**
+   * Time kept back from the Lambda's remaining time: the engine returns its continuation this long
+   * before the Lambda would be killed. @default 45000
+   */
+  readonly safetyMarginMs?: number;
+  /** Engine timing knobs other than the deadline (tests shrink them). */
+  readonly engine?: Omit<RemediationOptions, 'deadline'>;
+}
+
+/** The check part of a run failed: remediation never acts on stale or partial data. */
+export class RemediationRunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RemediationRunError';
+  }
+}
+
+/** Without a Lambda context (a test invoke, a local run) the handler gives itself this much time. */
+const NO_CONTEXT_BUDGET_MS = 14 * 60_000;
+
+/** Emits the remediation metric set (EMF, the `service` dimension only) in one flush. */
+export function publishRemediationMetrics(metrics: Metrics, v: RemediationMetricValues): void {
+  metrics.addMetric(REMEDIATION_METRICS.attempted, MetricUnit.Count, v.attempted);
+  metrics.addMetric(REMEDIATION_METRICS.succeeded, MetricUnit.Count, v.succeeded);
+  metrics.addMetric(REMEDIATION_METRICS.failed, MetricUnit.Count, v.failed);
+  metrics.addMetric(REMEDIATION_METRICS.rolledBack, MetricUnit.Count, v.rolledBack);
+  metrics.addMetric(REMEDIATION_METRICS.skipped, MetricUnit.Count, v.skipped);
+  metrics.addMetric(REMEDIATION_METRICS.remediationCompleted, MetricUnit.Count, v.completed);
+  metrics.publishStoredMetrics();
+}
+
+/** Builds the handler over injected dependencies (the module's `handler` wires the real ones). */
+export function createRemediateHandler(
+  deps: RemediateHandlerDeps,
+): (event?: RemediateEvent | null, context?: RemediateContext) => Promise<RemediationResult> {
+  return async (event, context) => {
+    const { clock, logger, settings } = deps;
+    const margin = deps.safetyMarginMs ?? 45_000;
+    const remaining = context?.getRemainingTimeInMillis();
+    const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : NO_CONTEXT_BUDGET_MS;
+    const deadline = clock.now() + Math.max(0, budget - margin);
+    const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
+
+    const check = async () => {
+      // The inventory's records carry what evaluations do not (IPv6-only): keep them from this run.
+      let records: InstanceRecord[] = [];
+      const inventory: InstanceInventory = {
+        listInstances: async () => (records = await deps.inventory.listInstances()),
+      };
+      let run;
+      try {
+        run = await runCheck(
+          { inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+          settings,
+          // The check may use at most half of this invocation; acting needs the rest.
+          { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2) },
+        );
+      } catch (err) {
+        throw new RemediationRunError('the fleet check before remediation could not run', { cause: err });
+      }
+      if (!run.completed) throw new RemediationRunError(`the fleet check before remediation failed: ${run.errors.join('; ')}`);
+      return {
+        evaluations: run.evaluations,
+        fleetSize: run.evaluations.length,
+        ipv6Only: new Set(records.filter((r) => r.ipv6Only === true).map((r) => r.instanceId)),
+      };
+    };
+
+    try {
+      return await runRemediation(
+        {
+          clock,
+          check,
+          imds: (bucketState) => createEc2ImdsPort({ ec2: deps.ec2, clock, ...(bucketState ? { bucketState } : {}) }),
+          runCommand: deps.runCommand,
+          parseOutput: (text: string): GuestOutcome => parseRemediationOutput(text),
+          audit: createEventBridgeAudit({
+            events: deps.eventbridge,
+            source: settings.eventSource,
+            sleep: (ms) => clock.sleep(ms),
+            onLost: (entry, error) => logger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
+          }),
+          ...(deps.notifier ? { notifier: deps.notifier } : {}),
+          metrics: (v) => publishRemediationMetrics(deps.metrics, v),
+          logger,
+        },
+        settings,
+        { continuation },
+        { ...deps.engine, deadline },
+      );
+    } catch (err) {
+      logger.error('remediation-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      throw err;
+    }
+  };
+}
+
+// Cold start: a bad setting fails here, naming the variable.
+const settings = parseSettings(process.env);
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = createRemediateHandler({
+  settings,
+  clock: realClock,
+  logger: defaultLogger,
+  metrics: defaultMetrics,
+  ec2: clients.ec2,
+  eventbridge: clients.eventbridge,
+  inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
+  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
+  notifier: createSnsNotifier({ sns: new SNSClient({ retryMode: 'adaptive', maxAttempts: 3 }), topicArn: settings.topicArn }),
+});
