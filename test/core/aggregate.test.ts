@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { aggregate, percentile, toMetricData } from '../../lambda/core/aggregate';
+import { diagnose } from '../../lambda/core/diagnose';
+import { evaluateInstance } from '../../lambda/core/evaluate';
+import { CHECK_METRICS } from '../../lambda/core/metric-names';
+import type { InstanceEvaluation, InstanceRecord, Verdict } from '../../lambda/core/types';
+import { chronyReport, daemonDownReport } from '../engine/reports';
+
+const thresholds = { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 };
+const settings = { hopLimitTarget: 2 };
+
+function rec(id: string, extra: Partial<InstanceRecord> = {}): InstanceRecord {
+  return { instanceId: id, platform: 'linux', hasInstanceProfile: true, optedOut: false, imds: { hopLimit: 2, httpEndpoint: 'enabled' }, ssm: { pingStatus: 'Online' }, ...extra };
+}
+const checked = (id: string, v: Verdict, extra: Partial<InstanceRecord> = {}): InstanceEvaluation => evaluateInstance(rec(id, extra), { kind: 'report', verdict: v }, settings);
+
+const ALL_NAMES = Object.values(CHECK_METRICS).sort();
+
+describe('aggregate + toMetricData', () => {
+  it('emits exactly the CHECK_METRICS names, all zero, for an empty fleet', () => {
+    const s = aggregate([], thresholds);
+    const data = toMetricData(s);
+    expect(data.map((d) => d.name).sort()).toEqual(ALL_NAMES);
+    for (const d of data) {
+      if (d.unit === 'Count') expect(d.values).toEqual([0]);
+      else expect(d.values).toEqual([]);
+    }
+    expect(s.maxClockErrorBoundSeconds).toBeNull();
+    expect(s.p99ClockErrorBoundSeconds).toBeNull();
+  });
+
+  it('counts a mixed fleet into the per-finding metrics', () => {
+    const evals: InstanceEvaluation[] = [
+      checked('ok', diagnose(chronyReport())),
+      checked('other', diagnose(chronyReport({ address: '127.0.0.1' }))),
+      checked('behind', diagnose(chronyReport({ offset: 5 }))),
+      checked('nodaemon', diagnose(daemonDownReport())),
+      checked('hop', diagnose(chronyReport({ containers: 'docker' })), { imds: { hopLimit: 1 } }),
+      evaluateInstance(rec('endpoint', { imds: { httpEndpoint: 'disabled' }, ssm: undefined }), { kind: 'not-checked', checkState: 'unmanaged', code: 'ssm-unmanaged' }, settings),
+      evaluateInstance(rec('lost', { ssm: { pingStatus: 'ConnectionLost' } }), { kind: 'not-checked', checkState: 'ssm-offline', code: 'ssm-connection-lost' }, settings),
+      evaluateInstance(rec('opt', { optedOut: true }), { kind: 'not-requested' }, settings),
+    ];
+    const s = aggregate(evals, thresholds);
+    expect(s.counts).toEqual({
+      instancesSeen: 8,
+      instancesChecked: 5,
+      instancesAtRisk: 5,
+      instancesNotChecked: 2,
+      notOnAmazonTimeSync: 2, // 127.0.0.1 and no daemon at all
+      notSynchronized: 1,
+      clockErrorBoundOverThreshold: 1,
+      hopLimitTooLowForContainers: 1,
+      metadataEndpointDisabled: 1,
+    });
+    expect(s.byStatus).toEqual({ ok: 1, 'at-risk': 5, unknown: 1, 'opted-out': 1 });
+    expect(s.maxAbsOffsetSeconds).toBeCloseTo(5, 5);
+    expect(s.maxClockErrorBoundSeconds).toBeGreaterThan(5);
+    expect(s.clockErrorBounds).toHaveLength(4);
+  });
+
+  it('keeps the metric set fixed whatever the fleet size (no per-instance metric)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), (n) => {
+        const v = diagnose(chronyReport());
+        const data = toMetricData(aggregate(Array.from({ length: n }, (_, i) => checked(`i-${i}`, v)), thresholds));
+        expect(data).toHaveLength(ALL_NAMES.length);
+        expect(data.find((d) => d.name === 'InstancesSeen')!.values).toEqual([n]);
+        expect(data.find((d) => d.name === 'ClockErrorBoundSeconds')!.values).toHaveLength(n);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('percentile', () => {
+  it.each([
+    [[], 99, null],
+    [[3], 99, 3],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
+    [Array.from({ length: 1000 }, (_, i) => 1000 - i), 99, 990],
+    [[5, 1, 3], 50, 3],
+  ])('nearest-rank percentile, case %#', (values, p, expected) => {
+    expect(percentile(values as number[], p)).toBe(expected);
+  });
+});
