@@ -260,6 +260,9 @@ export class SimAccount {
   /** ModifyInstanceMetadataOptions calls that changed something, per instance. */
   readonly modified = new Map<string, number>();
   readonly commands = new Map<string, SimCommand>();
+  /** Virtual ms of the first / last request of each action. */
+  readonly firstAt: Record<string, number> = {};
+  readonly lastAt: Record<string, number> = {};
 
   private readonly byId = new Map<string, SimInstance>();
   private readonly sortedIds: string[];
@@ -347,6 +350,11 @@ export class SimAccount {
     this.stubs = [];
   }
 
+  /** Drops the mocks' recorded call arguments (sinon keeps them all): memory that is not the engine's. */
+  trimHistory(): void {
+    for (const s of this.stubs) s.resetHistory();
+  }
+
   /** Total calls over all actions. */
   totalCalls(): number {
     return Object.values(this.stats.calls).reduce((a, b) => a + b, 0);
@@ -354,7 +362,7 @@ export class SimAccount {
 
   /** Resets the counters (between phases). */
   resetStats(): void {
-    for (const m of [this.stats.calls, this.stats.throttled, this.stats.errors]) for (const k of Object.keys(m)) delete m[k];
+    for (const m of [this.stats.calls, this.stats.throttled, this.stats.errors, this.firstAt, this.lastAt]) for (const k of Object.keys(m)) delete m[k];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -383,6 +391,9 @@ export class SimAccount {
   /** Counts, throttles, waits the call's virtual latency, then answers (state read at answer time). */
   private async call<T>(action: string, input: unknown, answer: () => { result: T; latency: number }): Promise<T> {
     bump(this.stats.calls, action);
+    const t = this.clock.now();
+    if (this.firstAt[action] === undefined) this.firstAt[action] = t;
+    this.lastAt[action] = t;
     const bucket = this.bucketFor(action, input);
     if (bucket && !bucket.take()) {
       bump(this.stats.throttled, action);

@@ -1,0 +1,343 @@
+/**
+ * Drives the REAL handlers (`createCheckHandler`, `createRemediateHandler`: the code the Lambdas
+ * run, with the real inventory, Run Command, IMDS, audit and notifier adapters and the real
+ * Powertools Logger/Metrics) against the simulated account on the discrete-event clock, and
+ * measures calls, virtual time, CPU, memory, log bytes and the distinct EMF metrics.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Ec2SsmInventory } from '../lambda/aws/inventory';
+import { createSnsNotifier } from '../lambda/aws/notify';
+import { SsmRunCommand } from '../lambda/aws/run-command';
+import { METRIC_SERVICE } from '../lambda/core/metric-names';
+import { parseSettings, type Settings } from '../lambda/core/settings';
+import { createCheckHandler } from '../lambda/handlers/check';
+import { createRemediateHandler } from '../lambda/handlers/remediate';
+import { SimAccount, type SimAccountOptions } from './sim/account';
+import { generateFleet, prng, type FleetOptions, type SimInstance } from './sim/fleet';
+import { DiscreteEventClock } from './sim/virtual-clock';
+
+/** Lambda's maximum timeout, the stack's setting for both functions (lib/constructs/guard-function.ts). */
+export const LAMBDA_TIMEOUT_MS = 900_000;
+
+/** What one captured run wrote to stdout (the Lambda's log stream). */
+export interface Captured {
+  /** Bytes of log output (structured records + EMF). */
+  bytes: number;
+  /** Log records (lines). */
+  lines: number;
+  /** Distinct `namespace/metric/dimensions` in the EMF records. */
+  metrics: Set<string>;
+  /** Metric values emitted (sum of values-array lengths). */
+  metricValues: number;
+}
+
+/**
+ * Replaces process.stdout.write (where Powertools' Logger and Metrics print) while `fn` runs:
+ * counts bytes, parses EMF records, swallows the text so the benchmark's own output stays readable.
+ */
+export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; captured: Captured }> {
+  const captured: Captured = { bytes: 0, lines: 0, metrics: new Set(), metricValues: 0 };
+  const original = process.stdout.write.bind(process.stdout);
+  const originalErr = process.stderr.write.bind(process.stderr);
+  let partial = '';
+  const onLine = (line: string): void => {
+    if (line.trim() === '') return;
+    captured.lines++;
+    captured.bytes += Buffer.byteLength(line, 'utf8') + 1;
+    if (!line.includes('"_aws"')) return;
+    try {
+      const rec = JSON.parse(line) as { _aws?: { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+      for (const d of rec._aws?.CloudWatchMetrics ?? []) {
+        for (const m of d.Metrics) {
+          const v = rec[m.Name];
+          captured.metricValues += Array.isArray(v) ? v.length : 1;
+          for (const dims of d.Dimensions) {
+            const dimText = dims.map((k) => `${k}=${String(rec[k])}`).join(',');
+            captured.metrics.add(`${d.Namespace}/${m.Name}/${dimText}`);
+          }
+        }
+      }
+    } catch {
+      // not JSON: a plain log line
+    }
+  };
+  const sink = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    partial += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      onLine(partial.slice(0, nl));
+      partial = partial.slice(nl + 1);
+    }
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  }) as typeof process.stdout.write;
+  // Lambda ships stdout and stderr to the same log stream; both are billed as ingestion.
+  process.stdout.write = sink;
+  process.stderr.write = sink;
+  try {
+    const result = await fn();
+    if (partial) onLine(partial);
+    return { result, captured };
+  } finally {
+    process.stdout.write = original;
+    process.stderr.write = originalErr;
+  }
+}
+
+/** Peak memory seen by the sampler. */
+export class MemorySampler {
+  peakRss = 0;
+  peakHeapUsed = 0;
+  sample = (): void => {
+    const m = process.memoryUsage();
+    if (m.rss > this.peakRss) this.peakRss = m.rss;
+    if (m.heapUsed > this.peakHeapUsed) this.peakHeapUsed = m.heapUsed;
+  };
+}
+
+/** One driven run's figures. */
+export interface RunMeasure {
+  /** API calls by action (every request, throttled ones included). */
+  apiCalls: Record<string, number>;
+  apiCallsTotal: number;
+  throttled: Record<string, number>;
+  errors: Record<string, number>;
+  simulatedSeconds: number;
+  cpuSeconds: number;
+  peakRssMB: number;
+  peakHeapUsedMB: number;
+  logBytes: number;
+  logLines: number;
+  distinctMetrics: string[];
+  metricValues: number;
+  /** Wall milliseconds the simulation took. */
+  wallMs: number;
+}
+
+function measure(account: SimAccount, seconds: number, cpu: NodeJS.CpuUsage, mem: MemorySampler, cap: Captured, wall0: number): RunMeasure {
+  const apiCalls = { ...account.stats.calls };
+  return {
+    apiCalls,
+    apiCallsTotal: Object.values(apiCalls).reduce((a, b) => a + b, 0),
+    throttled: { ...account.stats.throttled },
+    errors: { ...account.stats.errors },
+    simulatedSeconds: seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMB: mem.peakRss / 2 ** 20,
+    peakHeapUsedMB: mem.peakHeapUsed / 2 ** 20,
+    logBytes: cap.bytes,
+    logLines: cap.lines,
+    distinctMetrics: [...cap.metrics].sort(),
+    metricValues: cap.metricValues,
+    wallMs: Date.now() - wall0,
+  };
+}
+
+/** A fresh simulated world. */
+export interface World {
+  readonly clock: DiscreteEventClock;
+  readonly account: SimAccount;
+  readonly fleet: SimInstance[];
+  readonly mem: MemorySampler;
+  readonly clients: { ec2: EC2Client; ssm: SSMClient; eventbridge: EventBridgeClient; sns: SNSClient };
+  /** Deterministic jitter for the engines' retry layer. */
+  readonly random: () => number;
+}
+
+/** Builds fleet, clock and account and installs the mocks (call `world.account.restore()` after). */
+export function createWorld(n: number, fleetOptions: FleetOptions = {}, accountOptions: SimAccountOptions = {}): World {
+  const mem = new MemorySampler();
+  let ticks = 0;
+  // eslint-disable-next-line prefer-const
+  let account: SimAccount;
+  const clock = new DiscreteEventClock({
+    onTick: () => {
+      mem.sample();
+      // aws-sdk-client-mock (sinon) keeps every call's arguments; drop them so they do not count as engine memory.
+      if (++ticks % 10 === 0) account.trimHistory();
+    },
+    sampleEvery: 100,
+  });
+  const fleet = generateFleet(n, fleetOptions);
+  account = new SimAccount(fleet, clock, accountOptions).install();
+  const region = { region: 'us-east-1' };
+  return {
+    clock,
+    account,
+    fleet,
+    mem,
+    clients: { ec2: new EC2Client(region), ssm: new SSMClient(region), eventbridge: new EventBridgeClient(region), sns: new SNSClient(region) },
+    random: prng(7),
+  };
+}
+
+function powertools(settings: Settings): { logger: Logger; metrics: Metrics } {
+  // The same configuration as lambda/aws/powertools.ts; new instances so nothing leaks between runs.
+  return {
+    logger: new Logger({ serviceName: METRIC_SERVICE, logLevel: 'INFO' }),
+    metrics: new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace }),
+  };
+}
+
+function lambdaContext(clock: DiscreteEventClock): { getRemainingTimeInMillis(): number } {
+  const start = clock.now();
+  return { getRemainingTimeInMillis: () => Math.max(0, LAMBDA_TIMEOUT_MS - (clock.now() - start)) };
+}
+
+/** Figures of one check run. */
+export interface CheckMeasure extends RunMeasure {
+  readonly completed: boolean;
+  readonly counts: Record<string, number>;
+  readonly byCheckState: Record<string, number>;
+  /** Instances the check was expected to account for (running at its start) vs evaluated. */
+  readonly instancesSeen: number;
+  readonly onlineTargets: number;
+  readonly cutOutputs: number;
+}
+
+/** Runs the real check handler once over a fresh world of N instances. */
+export async function benchCheck(n: number, settingsEnv: Record<string, string> = {}, fleetOptions: FleetOptions = {}, accountOptions: SimAccountOptions = {}): Promise<{ measure: CheckMeasure; world: World }> {
+  const world = createWorld(n, fleetOptions, accountOptions);
+  const { clock, account, clients } = world;
+  const settings = parseSettings(settingsEnv);
+  const { logger, metrics } = powertools(settings);
+  const retry = { random: world.random };
+  const handler = createCheckHandler({
+    settings,
+    inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock, optOutTagKey: settings.optOutTagKey, retry }),
+    runCommand: new SsmRunCommand({ ssm: clients.ssm, clock, retry }),
+    clock,
+    logger,
+    metrics,
+  });
+  account.startRun();
+  const t0 = clock.now();
+  const wall0 = Date.now();
+  world.mem.sample();
+  const cpu0 = process.cpuUsage();
+  let completed = true;
+  const { result, captured } = await captureStdout(() =>
+    clock.run(async () => {
+      try {
+        return await handler({}, lambdaContext(clock));
+      } catch (e) {
+        completed = false;
+        return { error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  world.mem.sample();
+  const seconds = (clock.now() - t0) / 1000;
+  const r = result as { counts?: Record<string, number>; byCheckState?: Record<string, number> };
+  const onlineTargets = world.fleet.filter((x) => x.ssm === 'Online' && !x.optedOut).length;
+  const cutOutputs = account.stats.calls['GetCommandInvocation'] ?? 0;
+  return {
+    measure: {
+      ...measure(account, seconds, cpu, world.mem, captured, wall0),
+      completed,
+      counts: r.counts ?? {},
+      byCheckState: r.byCheckState ?? {},
+      instancesSeen: (r.counts as Record<string, number> | undefined)?.['instancesSeen'] ?? 0,
+      onlineTargets,
+      cutOutputs,
+    },
+    world,
+  };
+}
+
+/** Figures of one remediation run (all its Lambda invocations). */
+export interface RemediationMeasure extends RunMeasure {
+  readonly invocations: number;
+  readonly done: boolean;
+  /** Hop-limit changes the fleet needed / the account saw. */
+  readonly hopLimitChangesNeeded: number;
+  readonly modifyCalls: number;
+  readonly instancesModified: number;
+  readonly lowered: number;
+  readonly auditEvents: number;
+  readonly summary: Record<string, unknown>;
+  readonly checkSeconds: number;
+}
+
+/** A5b: Step Functions hands the continuation to the next Lambda invocation in this long. */
+export const SFN_HOP_MS = 100;
+
+/**
+ * Runs the real remediate handler in the state machine's loop until done, over a fleet where every
+ * instance needs its hop limit raised (scope `all`, caps lifted): the worst night.
+ */
+export async function benchRemediation(n: number, extraEnv: Record<string, string> = {}): Promise<{ measure: RemediationMeasure; world: World }> {
+  const world = createWorld(n, { allHopLimitOne: true });
+  const { clock, account, clients } = world;
+  const settings = parseSettings({
+    TSG_HOP_LIMIT_SCOPE: 'all',
+    TSG_MAX_CHANGES_PER_RUN: String(Math.max(n, 1)),
+    TSG_MAX_CHANGES_PERCENT: '100',
+    TSG_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:timesync-guard',
+    ...extraEnv,
+  });
+  const { logger, metrics } = powertools(settings);
+  const retry = { random: world.random };
+  const runCommand = new SsmRunCommand({ ssm: clients.ssm, clock, retry });
+  const handler = createRemediateHandler({
+    settings,
+    clock,
+    logger,
+    metrics,
+    ec2: clients.ec2,
+    eventbridge: clients.eventbridge,
+    inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock, optOutTagKey: settings.optOutTagKey, retry }),
+    runCommand,
+    notifier: createSnsNotifier({ sns: clients.sns, topicArn: settings.topicArn }),
+  });
+  const needed = world.fleet.filter((x) => !x.optedOut && x.hopLimit < settings.hopLimitTarget && !(x.vanishAfterMs !== undefined)).length;
+  account.startRun();
+  const t0 = clock.now();
+  const wall0 = Date.now();
+  world.mem.sample();
+  const cpu0 = process.cpuUsage();
+  let invocations = 0;
+  let last: { done: boolean; continuation?: string; summary: unknown } | undefined;
+  let checkSeconds = 0;
+  const { captured } = await captureStdout(() =>
+    clock.run(async () => {
+      let continuation: string | undefined;
+      for (let k = 0; k < 50; k++) {
+        invocations++;
+        const before = clock.now();
+        last = await handler(continuation ? { continuation } : {}, lambdaContext(clock));
+        if (clock.now() - before > LAMBDA_TIMEOUT_MS) throw new Error(`invocation ${invocations} ran ${(clock.now() - before) / 1000} s, past the Lambda timeout`);
+        if (last.done) break;
+        continuation = last.continuation;
+        await clock.sleep(SFN_HOP_MS);
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  world.mem.sample();
+  // The check ends where the first IMDS change starts (the engine acts only on fresh data).
+  const firstModify = account.firstAt['ModifyInstanceMetadataOptions'];
+  checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
+  return {
+    measure: {
+      ...measure(account, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0),
+      invocations,
+      done: last?.done ?? false,
+      hopLimitChangesNeeded: needed,
+      modifyCalls: account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0,
+      instancesModified: account.modified.size,
+      lowered: account.lowered,
+      auditEvents: account.events.length,
+      summary: (last?.summary ?? {}) as Record<string, unknown>,
+      checkSeconds,
+    },
+    world,
+  };
+}
