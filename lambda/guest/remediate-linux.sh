@@ -355,13 +355,14 @@ wait_chrony_selected() {
   done
 }
 
+STEP_NOTE=""
 chrony_step_if_needed() {
   [ "$STEP" = true ] || return 0
   _off=$($CHRONYC -c tracking 2>/dev/null | awk -F, '{ print $5 }')
   if [ -z "$_off" ]; then say "step: no tracking data"; return 0; fi
   if awk -v o="$_off" -v t="$STEP_THRESHOLD" 'BEGIN { if (o < 0) o = -o; exit !(o > t) }'; then
-    if $CHRONYC makestep >/dev/null 2>&1; then say "stepped the clock (offset was ${_off}s)"
-    else say "warning: chronyc makestep refused (offset ${_off}s)"; fi
+    if $CHRONYC makestep >/dev/null 2>&1; then say "stepped the clock (offset was ${_off}s)"; STEP_NOTE=stepped
+    else say "warning: chronyc makestep refused (offset ${_off}s)"; STEP_NOTE=step-refused; fi
   else
     say "offset ${_off}s within ${STEP_THRESHOLD}s: no step"
   fi
@@ -423,7 +424,6 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
     { print }
     END { if (adding && !done) print block }
   ' "$CONF" >"$MAIN_CAND" || finish failed build-candidate awk-failed
-  if [ -n "${TSG_TEST_CANDIDATE_EXTRA:-}" ]; then printf '%s\n' "$TSG_TEST_CANDIDATE_EXTRA" >>"$MAIN_CAND"; fi
 
   if [ -n "$DIR" ]; then
     VARIANT=drop-in
@@ -470,7 +470,8 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
     say "verified: the Amazon source is selected"
     chrony_step_if_needed
     stop_others
-    finish changed "add-source-$VARIANT" "${OTHERS_STOPPED:+stopped-$OTHERS_STOPPED}"
+    _r="${OTHERS_STOPPED:+stopped-$OTHERS_STOPPED}"
+    finish changed "add-source-$VARIANT" "$_r${_r:+${STEP_NOTE:+.}}$STEP_NOTE"
   fi
 
   if [ $_applied -ne 0 ]; then _why=apply-failed; else _why=not-selected-within-${VERIFY_SECONDS}s; fi

@@ -23,6 +23,8 @@ interface Scenario {
   readonly clientConf: string;
   /** Serve 169.254.169.123 from a local chronyd. */
   readonly serve: boolean;
+  /** Command prefix for the server chronyd (e.g. faketime, for a server whose time is off). */
+  readonly serverPrefix?: string;
   /** Run a harmless process named `ntpd` that the service shim reports as active. */
   readonly fakeNtpd?: boolean;
   /** Shell steps run inside the namespace once the client is up (helpers: rem, snap, alive). */
@@ -127,7 +129,7 @@ stop() {
 trap stop EXIT
 ip link set lo up || exit 90
 ip addr add 169.254.169.123/32 dev lo || exit 91
-${s.serve ? `chronyd -x -u root -f $D/server.conf || exit 92` : ''}
+${s.serve ? `${s.serverPrefix ?? ''} chronyd -x -u root -f $D/server.conf || exit 92` : ''}
 chronyd -x -u root -f ${conf} || exit 93
 ${s.fakeNtpd ? `cp "$(command -v sleep)" $D/ntpd && $D/ntpd 120 & echo $! > $D/ntpd.pid` : ''}
 i=0; while [ ! -S $D/csock/chronyd.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -233,8 +235,13 @@ rem second; cp $D/etc/chrony/chrony.conf $D/after-second.conf`,
       clientConf: original,
       serve: true,
       env: { TSG_SERVER_OPTIONS: FAST },
-      steps: `cat $D/client.pid > $D/pid.before; rem first; snap first; cat $D/client.pid > $D/pid.after; rem second`,
+      steps: `(export TSG_SERVER_OPTIONS='prefer nonsense'; rem invalid)
+cat $D/client.pid > $D/pid.before; rem first; snap first; cat $D/client.pid > $D/pid.after; rem second`,
     });
+    // A drop-in chronyd -p rejects is never written.
+    expect(run.final('invalid')).toEqual({ result: 'failed', daemon: 'chrony', action: 'validate', reason: 'drop-in-invalid' });
+    expect(run.out('invalid')).toMatch(/validation failed/);
+
     expect(run.final('first')).toMatchObject({ result: 'changed', action: 'add-source-drop-in' });
     expect(run.file('etc/chrony/sources.d/aws-time-sync.sources')).toBe(
       `# Amazon Time Sync Service (added by timesync-guard)\nserver 169.254.169.123 ${FAST}\n`,
@@ -329,6 +336,32 @@ alive $D/client.pid > $D/alive; alive $D/ntpd.pid > $D/ntpd.alive`,
     expect(svcLog).toContain('disable ntpd\n');
     expect(svcLog.indexOf('stop ntpd')).toBeLessThan(svcLog.indexOf('disable ntpd'));
     expect(run.final('second')).toMatchObject({ result: 'already-compliant', reason: 'amazon-source-selected' });
+  }, 60_000);
+});
+
+describe('remediate-linux.sh stepping a large offset', () => {
+  it('asks chronyd to step when the verified source is far off', () => {
+    const run = scenario({
+      clientConf: `server 192.0.2.10 iburst\n${CLIENT_TAIL}`,
+      serve: true,
+      serverPrefix: "faketime -f '+600s'",
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `rem step --step true`,
+    });
+    expect(run.out('step')).toMatch(/offset 600\.\d+s\)/);
+    // chronyd -x (tests never touch the host clock) refuses the step; the script says so.
+    expect(run.final('step')).toEqual({ result: 'changed', daemon: 'chrony', action: 'add-source-main-config', reason: 'step-refused' });
+  }, 60_000);
+
+  it('does not step a clock that is already close', () => {
+    const run = scenario({
+      clientConf: `server 192.0.2.10 iburst\n${CLIENT_TAIL}`,
+      serve: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `rem step --step true`,
+    });
+    expect(run.out('step')).toMatch(/within 1\.0s: no step/);
+    expect(run.final('step')).toMatchObject({ result: 'changed', reason: '' });
   }, 60_000);
 });
 
