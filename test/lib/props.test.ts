@@ -1,0 +1,120 @@
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Stack } from 'aws-cdk-lib';
+import { guardPropsFromContext, ContextError, DEFAULT_STACK_NAME } from '../../lib/context';
+import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
+import { rateInterval, validateTimeSyncGuardProps } from '../../lib/time-sync-guard-props';
+import { testApp } from './util';
+
+function build(props: TimeSyncGuardProps): () => void {
+  return () => new TimeSyncGuard(new Stack(testApp(), 'S'), 'Guard', props);
+}
+
+describe('TimeSyncGuard prop validation', () => {
+  it.each<[string, TimeSyncGuardProps, RegExp]>([
+    ['hop limit below 2', { hopLimitTarget: 1 }, /hopLimitTarget must be an integer in \[2, 64\], got 1/],
+    ['hop limit above 64', { hopLimitTarget: 65 }, /hopLimitTarget/],
+    ['fractional hop limit', { hopLimitTarget: 2.5 }, /hopLimitTarget/],
+    ['percent above 100', { maxChangesPercent: 101 }, /maxChangesPercent must be a number in \[0, 100\]/],
+    ['negative cap', { maxChangesPerRun: -1 }, /maxChangesPerRun/],
+    ['zero offset threshold', { maxOffsetSeconds: 0 }, /maxOffsetSeconds/],
+    ['NaN bound threshold', { maxClockErrorBoundSeconds: Number.NaN }, /maxClockErrorBoundSeconds/],
+    ['concurrency 0', { commandMaxConcurrency: '0' }, /commandMaxConcurrency/],
+    ['concurrency 101%', { commandMaxConcurrency: '101%' }, /commandMaxConcurrency/],
+    ['errors as words', { commandMaxErrors: 'ten' }, /commandMaxErrors/],
+    ['command timeout too short', { commandTimeoutSeconds: 10 }, /commandTimeoutSeconds/],
+    ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be 'containers' or 'all'/],
+    ['bad e-mail', { alarmEmails: ['ops@example.com', 'not-an-address'] }, /alarmEmails must be a list of e-mail addresses, got "not-an-address"/],
+    ['AWS/ namespace', { metricNamespace: 'AWS/EC2' }, /metricNamespace must not start with AWS\//],
+    ['namespace with spaces', { metricNamespace: 'Time Sync' }, /metricNamespace/],
+    ['aws: tag key', { optOutTagKey: 'aws:x' }, /optOutTagKey must not start with aws:/],
+    ['empty tag key', { optOutTagKey: '' }, /optOutTagKey/],
+    ['aws. event source', { eventSource: 'aws.ec2' }, /eventSource/],
+    ['bad schedule', { checkSchedule: 'every hour' }, /checkSchedule must be/],
+    ['rate 0', { checkSchedule: 'rate(0 hours)' }, /checkSchedule must be/],
+    ['five-field cron', { remediationSchedule: 'cron(0 2 * * *)' }, /remediationSchedule must be/],
+    ['cron check without interval', { checkSchedule: 'cron(0 * * * ? *)' }, /checkInterval is required when checkSchedule is not a rate/],
+    ['interval over 12 h', { checkSchedule: 'rate(1 day)' }, /checkSchedule \(its rate\) must be whole minutes between 1 minute and 12 hours/],
+    ['interval in seconds', { checkInterval: Duration.seconds(90) }, /checkInterval must be whole minutes/],
+    ['heartbeat window over a day', { remediationHeartbeatWindow: Duration.days(2) }, /remediationHeartbeatWindow/],
+    ['unknown time zone', { timeZone: TimeZone.of('Mars/Olympus_Mons') }, /timeZone must be an IANA time zone name/],
+    ['zero iterations', { remediationMaxIterations: 0 }, /remediationMaxIterations/],
+    ['negative not-checked threshold', { notCheckedThreshold: -1 }, /notCheckedThreshold/],
+  ])('rejects %s', (_what, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+
+  it('names both props when alarmEmails and alarmTopic are given together', () => {
+    const stack = new Stack(testApp(), 'S');
+    const topic = Topic.fromTopicArn(stack, 'T', 'arn:aws:sns:us-east-1:123456789012:t');
+    expect(() => new TimeSyncGuard(stack, 'Guard', { alarmEmails: ['a@example.com'], alarmTopic: topic })).toThrow(/alarmEmails and alarmTopic are mutually exclusive/);
+  });
+
+  it.each<[string, TimeSyncGuardProps]>([
+    ['the defaults', {}],
+    ['the edges of every range', { hopLimitTarget: 64, maxChangesPercent: 0, maxChangesPerRun: 0, maxOffsetSeconds: 300, commandMaxConcurrency: '100%', commandMaxErrors: '0', commandTimeoutSeconds: 30 }],
+    ['a cron check with its interval', { checkSchedule: 'cron(0 */6 * * ? *)', checkInterval: Duration.hours(6) }],
+    ['a time zone and a weekly remediation', { timeZone: TimeZone.AMERICA_NEW_YORK, remediationSchedule: 'cron(0 3 ? * SAT *)' }],
+  ])('accepts %s', (_what, props) => {
+    expect(build(props)).not.toThrow();
+  });
+
+  it('derives the check interval from a rate expression', () => {
+    expect(rateInterval('rate(1 hour)')?.toMinutes()).toBe(60);
+    expect(rateInterval('rate(15 minutes)')?.toMinutes()).toBe(15);
+    expect(rateInterval('cron(0 * * * ? *)')).toBeUndefined();
+    expect(validateTimeSyncGuardProps({}).toMinutes()).toBe(60);
+    expect(validateTimeSyncGuardProps({ checkSchedule: 'rate(2 hours)', checkInterval: Duration.minutes(90) }).toMinutes()).toBe(90);
+  });
+});
+
+describe('guardPropsFromContext', () => {
+  const ctx = (values: Record<string, unknown>) => (key: string) => values[key];
+
+  it('returns no props and the default stack name for an empty context', () => {
+    expect(guardPropsFromContext(ctx({}))).toEqual({ stackName: DEFAULT_STACK_NAME, alarmTopicArn: undefined, props: {} });
+  });
+
+  it('converts -c strings into typed props', () => {
+    const { stackName, props } = guardPropsFromContext(
+      ctx({
+        stackName: 'TimeSyncGuardProd',
+        dryRun: 'true',
+        remediationEnabled: 'FALSE',
+        hopLimitTarget: '3',
+        maxChangesPercent: '7.5',
+        alarmEmails: 'a@example.com, b@example.com',
+        timeZone: 'Europe/Paris',
+        checkIntervalMinutes: '30',
+        checkSchedule: 'rate(30 minutes)',
+        logRetentionDays: '365',
+        hopLimitScope: 'all',
+      }),
+    );
+    expect(stackName).toBe('TimeSyncGuardProd');
+    expect(props).toMatchObject({ dryRun: true, remediationEnabled: false, hopLimitTarget: 3, maxChangesPercent: 7.5, alarmEmails: ['a@example.com', 'b@example.com'], hopLimitScope: 'all', logRetention: 365 });
+    expect(props.timeZone?.timezoneName).toBe('Europe/Paris');
+    expect(props.checkInterval?.toMinutes()).toBe(30);
+  });
+
+  it('accepts typed cdk.json values', () => {
+    const { props } = guardPropsFromContext(ctx({ dryRun: false, hopLimitTarget: 2, alarmEmails: ['x@example.com'] }));
+    expect(props).toEqual({ dryRun: false, hopLimitTarget: 2, alarmEmails: ['x@example.com'] });
+  });
+
+  it.each([
+    [{ dryRun: 'yes please' }, /context dryRun="yes please": expected true or false/],
+    [{ hopLimitTarget: 'two' }, /context hopLimitTarget="two": expected a number/],
+    [{ logRetentionDays: '42' }, /context logRetentionDays="42": expected one of 1, 3, 5/],
+    [{ alarmTopicArn: 'my-topic' }, /context alarmTopicArn="my-topic": expected an SNS topic ARN/],
+    [{ stackName: '1bad name' }, /context stackName/],
+    [{ alarmEmails: 42 }, /context alarmEmails=42/],
+  ])('rejects %j with the key named', (values, message) => {
+    expect(() => guardPropsFromContext(ctx(values))).toThrow(ContextError);
+    expect(() => guardPropsFromContext(ctx(values))).toThrow(message);
+  });
+
+  it('returns an alarm topic ARN for the stack to import', () => {
+    expect(guardPropsFromContext(ctx({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' })).alarmTopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:ops');
+  });
+});

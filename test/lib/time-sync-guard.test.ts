@@ -1,0 +1,455 @@
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { DEFAULTS, ENV, parseSettings } from '../../lambda/core/settings';
+import { actions, flat, guardTemplate, logicalId, policyStatements, stackTemplate, statementsFor } from './util';
+
+describe('TimeSyncGuardStack with defaults', () => {
+  let template: Template;
+  beforeAll(() => {
+    ({ template } = stackTemplate({ guard: { alarmEmails: ['ops@example.com', 'oncall@example.org'] } }));
+  });
+
+  describe('schedules', () => {
+    it('checks hourly in UTC with retries and a dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(1 hour)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardCheckHandler'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardScheduleDeadLetterQueue'), 'Arn'] } },
+        },
+      });
+    });
+
+    it('starts the remediation state machine nightly at 02:00 with retries and the dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(0 2 * * ? *)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        Target: {
+          Arn: { Ref: Match.stringLikeRegexp('^GuardRemediation') },
+          Input: '{}',
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardScheduleDeadLetterQueue'), 'Arn'] } },
+        },
+      });
+    });
+
+    it('encrypts the dead-letter queue and refuses plain HTTP to it', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('Lambda functions', () => {
+    it('runs both on arm64 Node.js 24 with 512 MB, reserved concurrency 1 and 15-minute timeouts', () => {
+      const fns = template.findResources('AWS::Lambda::Function');
+      expect(Object.keys(fns)).toHaveLength(2);
+      for (const fn of Object.values(fns)) {
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          MemorySize: 512,
+          Timeout: 900,
+          ReservedConcurrentExecutions: 1,
+          Handler: 'index.handler',
+        });
+        expect(fn.Properties.Environment.Variables).toMatchObject({
+          POWERTOOLS_SERVICE_NAME: 'timesync-guard',
+          POWERTOOLS_METRICS_NAMESPACE: 'TimeSyncGuard',
+        });
+      }
+    });
+
+    it('gives each function its own log group kept for three months', () => {
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
+      for (const prefix of ['GuardCheckHandler', 'GuardRemediateHandler']) {
+        const fnId = logicalId(template, 'AWS::Lambda::Function', `${prefix}`);
+        const fn = template.toJSON().Resources[fnId];
+        expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(template, 'AWS::Logs::LogGroup', `${prefix}Logs`) });
+      }
+    });
+
+    it('passes every setting as an environment variable the Lambda parser accepts', () => {
+      const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardRemediateHandler');
+      const env = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
+      for (const key of Object.values(ENV)) expect(env).toHaveProperty([key]);
+      expect(env[ENV.collectorDocument]).toEqual({ Ref: logicalId(template, 'AWS::SSM::Document', 'GuardDocumentsCollector') });
+      expect(env[ENV.remediationDocument]).toEqual({ Ref: logicalId(template, 'AWS::SSM::Document', 'GuardDocumentsRemediation') });
+      expect(env[ENV.topicArn]).toEqual({ Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') });
+      const literal = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : 'from-token']));
+      const settings = parseSettings(literal);
+      expect(settings).toMatchObject({
+        metricNamespace: DEFAULTS.metricNamespace,
+        optOutTagKey: DEFAULTS.optOutTagKey,
+        dryRun: false,
+        hopLimitTarget: 2,
+        hopLimitScope: 'containers',
+        maxChangesPerRun: 500,
+        maxChangesPercent: 20,
+        eventSource: DEFAULTS.eventSource,
+      });
+    });
+
+    it('does not give the check function the remediation-only settings', () => {
+      const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardCheckHandler');
+      const env = template.toJSON().Resources[fnId].Properties.Environment.Variables;
+      expect(env).not.toHaveProperty([ENV.dryRun]);
+      expect(env).not.toHaveProperty([ENV.hopLimitTarget]);
+      expect(env[ENV.collectorDocument]).toBeDefined();
+    });
+
+    it('uses roles without managed policies', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('IAM', () => {
+    const instanceArn = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*';
+
+    it('lets the check function send only the collector document, and only to instances', () => {
+      const st = policyStatements(template, 'GuardCheckHandlerRoleDefaultPolicy');
+      const send = statementsFor(st, 'ssm:SendCommand');
+      expect(send).toHaveLength(1);
+      const resources = (send[0].Resource as unknown[]).map(flat);
+      expect(resources).toEqual([
+        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/\${${logicalId(template, 'AWS::SSM::Document', 'GuardDocumentsCollector')}}`,
+        instanceArn,
+      ]);
+      expect(st.flatMap(actions)).not.toContain('ec2:ModifyInstanceMetadataOptions');
+      expect(st.flatMap(actions)).not.toContain('cloudwatch:PutMetricData');
+    });
+
+    it('keeps wildcard resources to the actions that support no resource-level permissions', () => {
+      for (const prefix of ['GuardCheckHandlerRoleDefaultPolicy', 'GuardRemediateHandlerRoleDefaultPolicy']) {
+        const star = policyStatements(template, prefix).filter((s) => s.Resource === '*');
+        expect(star.flatMap(actions).sort()).toEqual(
+          ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
+        );
+      }
+    });
+
+    it('writes logs only to the function\'s own log group', () => {
+      const st = policyStatements(template, 'GuardCheckHandlerRoleDefaultPolicy');
+      const logs = st.filter((s) => actions(s).some((a) => a.startsWith('logs:')));
+      expect(logs).toHaveLength(1);
+      expect(logs[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'GuardCheckHandlerLogs'), 'Arn'] });
+    });
+
+    it('lets the remediate function send both documents to instances, denying opted-out instances', () => {
+      const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
+      const send = statementsFor(st, 'ssm:SendCommand');
+      expect((send[0].Resource as unknown[]).map(flat)).toEqual([
+        expect.stringMatching(/:document\/\$\{GuardDocumentsCollector/),
+        expect.stringMatching(/:document\/\$\{GuardDocumentsRemediation/),
+        instanceArn,
+      ]);
+      const deny = statementsFor(st, 'ssm:SendCommand', 'Deny');
+      expect(deny).toHaveLength(1);
+      expect(flat(deny[0].Resource)).toBe(instanceArn);
+      expect(deny[0].Condition).toEqual({
+        Null: { 'ssm:resourceTag/timesync-guard:opt-out': 'false' },
+        StringNotEqualsIgnoreCase: { 'ssm:resourceTag/timesync-guard:opt-out': 'false' },
+      });
+    });
+
+    it('allows ModifyInstanceMetadataOptions on instances and denies it when the opt-out tag is present and not false', () => {
+      const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
+      const allow = statementsFor(st, 'ec2:ModifyInstanceMetadataOptions');
+      expect(allow).toHaveLength(1);
+      expect(actions(allow[0])).toEqual(['ec2:ModifyInstanceMetadataOptions']);
+      expect(flat(allow[0].Resource)).toBe(instanceArn);
+      const deny = statementsFor(st, 'ec2:ModifyInstanceMetadataOptions', 'Deny');
+      expect(deny).toHaveLength(1);
+      expect(flat(deny[0].Resource)).toBe(instanceArn);
+      expect(deny[0].Condition).toEqual({
+        Null: { 'aws:ResourceTag/timesync-guard:opt-out': 'false' },
+        StringNotEqualsIgnoreCase: { 'aws:ResourceTag/timesync-guard:opt-out': 'false' },
+      });
+    });
+
+    it('lets the remediate function put events only on the default bus with its own source', () => {
+      const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
+      const put = statementsFor(st, 'events:PutEvents');
+      expect(put).toHaveLength(1);
+      expect(flat(put[0].Resource)).toBe('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
+      expect(put[0].Condition).toEqual({ StringEquals: { 'events:source': 'timesync-guard' } });
+    });
+
+    it('lets the remediate function publish to the topic and use only its key', () => {
+      const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
+      expect(statementsFor(st, 'sns:Publish')[0].Resource).toEqual({ Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') });
+      expect(statementsFor(st, 'kms:GenerateDataKey*')[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'GuardTopicKey'), 'Arn'] });
+    });
+
+    it('lets the state machine list executions of itself only and invoke only the remediate function', () => {
+      const st = policyStatements(template, 'GuardRemediationRoleDefaultPolicy');
+      const list = statementsFor(st, 'states:ListExecutions');
+      expect(list).toHaveLength(1);
+      const name = template.findResources('AWS::StepFunctions::StateMachine');
+      const smName = Object.values(name)[0].Properties.StateMachineName as string;
+      expect(flat(list[0].Resource)).toBe(`arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${smName}`);
+      const invoke = statementsFor(st, 'lambda:InvokeFunction');
+      expect(flat(invoke[0].Resource)).toMatch(/^\$\{GuardRemediateHandler[0-9A-F]+\.Arn\}\|\$\{GuardRemediateHandler[0-9A-F]+\.Arn\}:\*$/);
+    });
+
+    it('lets the scheduler invoke the check, start the state machine and write the dead-letter queue, nothing else', () => {
+      const st = policyStatements(template, 'GuardSchedulerRoleDefaultPolicy');
+      expect(st.flatMap(actions).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage', 'states:StartExecution']);
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } })],
+        },
+      });
+    });
+  });
+
+  describe('alarm topic', () => {
+    it('encrypts the topic with a rotating customer-managed key that CloudWatch and EventBridge may use', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardTopicKey'), 'Arn'] } });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+            Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+          ]),
+        },
+      });
+    });
+
+    it('denies non-TLS publishing and allows this account\'s alarms', () => {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish' }),
+          ]),
+        },
+      });
+    });
+
+    it('subscribes every configured e-mail address', () => {
+      template.resourceCountIs('AWS::SNS::Subscription', 2);
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org' });
+    });
+  });
+
+  describe('alarms', () => {
+    type Alarm = { Properties: Record<string, unknown> };
+    const byMetric = (name: string): Alarm => {
+      const found = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === name);
+      expect(found).toHaveLength(1);
+      return found[0] as Alarm;
+    };
+
+    it.each([
+      CHECK_METRICS.notOnAmazonTimeSync,
+      CHECK_METRICS.notSynchronized,
+      CHECK_METRICS.clockErrorBoundOverThreshold,
+      CHECK_METRICS.hopLimitTooLowForContainers,
+      CHECK_METRICS.metadataEndpointDisabled,
+      CHECK_METRICS.instancesNotChecked,
+    ])('alarms on %s > 0 per check interval, missing data not breaching', (name) => {
+      expect(byMetric(name).Properties).toMatchObject({
+        Namespace: 'TimeSyncGuard',
+        Dimensions: [{ Name: 'service', Value: METRIC_DIMENSIONS.service }],
+        Statistic: 'Maximum',
+        Period: 3600,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        EvaluationPeriods: 1,
+      });
+    });
+
+    it('breaches the check heartbeat when no run completed in two check intervals', () => {
+      expect(byMetric(CHECK_METRICS.instancesSeen).Properties).toMatchObject({
+        Statistic: 'SampleCount',
+        Period: 7200,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it('breaches the remediation heartbeat when no run completed in a day', () => {
+      expect(byMetric(REMEDIATION_METRICS.remediationCompleted).Properties).toMatchObject({
+        Statistic: 'Sum',
+        Period: 86400,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it.each([
+      ['Errors', 'AWS/Lambda'],
+      [REMEDIATION_METRICS.failed, 'TimeSyncGuard'],
+      ['ApproximateNumberOfMessagesVisible', 'AWS/SQS'],
+    ])('alarms on %s >= 1', (name, namespace) => {
+      const found = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === name);
+      expect(found.length).toBeGreaterThanOrEqual(1);
+      for (const a of found) {
+        expect(a.Properties).toMatchObject({ Namespace: namespace, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      }
+    });
+
+    it('alarms on failed, timed-out or aborted remediation executions', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' }),
+          Match.objectLike({ Id: 'timedOut', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' }) }) }),
+        ]),
+      });
+    });
+
+    it('sends every alarm and its recovery to the topic', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms).toHaveLength(13);
+      const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
+      for (const a of alarms) {
+        expect(a.Properties.AlarmActions).toEqual([topic]);
+        expect(a.Properties.OKActions).toEqual([topic]);
+      }
+    });
+  });
+
+  describe('remediation state machine', () => {
+    type Asl = { StartAt: string; TimeoutSeconds: number; States: Record<string, Record<string, unknown>> };
+    let asl: Asl;
+    beforeAll(() => {
+      const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+      // Replace the tokens by placeholders so the definition parses as JSON.
+      const def = flat(sm.Properties.DefinitionString);
+      asl = JSON.parse(def) as Asl;
+    });
+
+    it('is a standard workflow with ALL logging to its own group and X-Ray tracing', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: {
+          Level: 'ALL',
+          IncludeExecutionData: true,
+          Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardRemediationLogs'), 'Arn'] } } }],
+        },
+      });
+      expect(asl.TimeoutSeconds).toBe(23 * 3600);
+    });
+
+    it('first lists its own RUNNING executions and skips the run when another one is going', () => {
+      const first = asl.States[asl.States[asl.StartAt].Next as string];
+      expect(first.Resource).toBe('arn:${AWS::Partition}:states:::aws-sdk:sfn:listExecutions');
+      expect(first.Parameters).toEqual({ 'StateMachineArn.$': '$$.StateMachine.Id', StatusFilter: 'RUNNING', MaxResults: 2 });
+      const guard = asl.States[first.Next as string] as { Choices: Array<Record<string, unknown>>; Default: string };
+      expect(guard.Choices[0]).toMatchObject({ Variable: '$.guard.running', NumericGreaterThan: 1 });
+      expect(asl.States[guard.Choices[0].Next as string].Parameters).toMatchObject({ skipped: 'overlap' });
+      expect(guard.Default).toBe('Remediate');
+    });
+
+    it('loops the remediate Lambda on its continuation until done, failing after 60 invocations', () => {
+      const invoke = asl.States.Remediate;
+      expect(invoke.Resource).toBe('arn:${AWS::Partition}:states:::lambda:invoke');
+      expect(invoke.Parameters).toMatchObject({ 'Payload.$': '$.request' });
+      expect(JSON.stringify(invoke.Retry)).toContain('Lambda.ServiceException');
+      const isDone = asl.States[invoke.Next as string] as { Choices: Array<Record<string, unknown>>; Default: string };
+      expect(isDone.Choices[0]).toMatchObject({ Variable: '$.result.response.done', BooleanEquals: true });
+      expect(asl.States[isDone.Choices[0].Next as string].Type).toBe('Succeed');
+      expect(isDone.Choices[1]).toMatchObject({ Variable: '$.iteration', NumericGreaterThanEquals: 59 });
+      expect(asl.States[isDone.Choices[1].Next as string].Type).toBe('Fail');
+      const next = asl.States[isDone.Default];
+      expect(next.Parameters).toEqual({ 'iteration.$': 'States.MathAdd($.iteration, 1)', request: { 'continuation.$': '$.result.response.continuation' } });
+      expect(next.Next).toBe('Remediate');
+    });
+  });
+
+  it('builds a dashboard with an alarm status widget and the clock error bound p99', () => {
+    const body = flat(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    expect(body).toContain('"type":"alarm"');
+    expect(body).toContain('"stat":"p99"');
+    expect(body).toContain(CHECK_METRICS.clockErrorBoundSeconds);
+  });
+});
+
+describe('TimeSyncGuard configured', () => {
+  it('uses the configured schedules and time zone for both schedules', () => {
+    const { template } = guardTemplate({
+      checkSchedule: 'rate(30 minutes)',
+      remediationSchedule: 'cron(30 1 ? * SUN *)',
+      timeZone: TimeZone.EUROPE_BERLIN,
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 ? * SUN *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    // Alarm periods follow the interval; the heartbeat covers two.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.notSynchronized, Period: 1800 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesSeen, Period: 3600 });
+  });
+
+  it('sizes alarms from checkInterval when the check schedule is a cron expression', () => {
+    const { template } = guardTemplate({ checkSchedule: 'cron(0 */6 * * ? *)', checkInterval: Duration.hours(6) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesSeen, Period: 43200 });
+  });
+
+  it('deploys without the remediation schedule and heartbeat when remediation is disabled', () => {
+    const { template, guard } = guardTemplate({ remediationEnabled: false });
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    expect(guard.remediationSchedule).toBeUndefined();
+    expect(guard.alarms.remediationHeartbeat).toBeUndefined();
+    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName)).not.toContain(REMEDIATION_METRICS.remediationCompleted);
+  });
+
+  it('passes dry run, hop-limit and cap settings to the remediate function and the document default', () => {
+    const { template } = guardTemplate({ dryRun: true, hopLimitTarget: 3, hopLimitScope: 'all', maxChangesPerRun: 10, maxChangesPercent: 5, optOutTagKey: 'NoTouch', eventSource: 'acme.timesync' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.dryRun]: 'true',
+          [ENV.hopLimitTarget]: '3',
+          [ENV.hopLimitScope]: 'all',
+          [ENV.maxChangesPerRun]: '10',
+          [ENV.maxChangesPercent]: '5',
+          [ENV.optOutTagKey]: 'NoTouch',
+          [ENV.eventSource]: 'acme.timesync',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::SSM::Document', { Content: Match.objectLike({ parameters: Match.objectLike({ DryRun: Match.objectLike({ default: 'true' }) }) }) });
+    const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
+    expect(statementsFor(st, 'ec2:ModifyInstanceMetadataOptions', 'Deny')[0].Condition).toEqual({
+      Null: { 'aws:ResourceTag/NoTouch': 'false' },
+      StringNotEqualsIgnoreCase: { 'aws:ResourceTag/NoTouch': 'false' },
+    });
+    expect(statementsFor(st, 'events:PutEvents')[0].Condition).toEqual({ StringEquals: { 'events:source': 'acme.timesync' } });
+  });
+
+  it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
+    const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
+    const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
+    expect(custom.length).toBe(9);
+    for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);
+  });
+
+  it('uses an existing topic instead of creating one', () => {
+    const { template } = stackTemplate({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-alarms' });
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops-alarms'] });
+  });
+});
