@@ -2,7 +2,8 @@
 #
 # Windows PowerShell 5.1, run as Administrator. Idempotent. No param() block: an SSM document
 # prepends `$TsgArgs = @{ DryRun = '...'; ForceDomainMembers = '...'; VerifySeconds = '...' }`;
-# by hand the defaults apply (or set $TsgArgs first). An empty value means the default.
+# by hand the defaults apply, or set $TsgArgs first and call the script with `&` (not dot-sourced:
+# its `exit` would close your session). An empty value means the default.
 #   DryRun              true|false  report what would change, change nothing          (default false)
 #   ForceDomainMembers  true|false  also change domain members (normally left to the DC) (default false)
 #   VerifySeconds       1..3600     bounded wait for a sync from the Amazon endpoint    (default 60)
@@ -54,11 +55,13 @@ function Get-TsgArg([string]$Name, [string]$Default) {
     return $Default
 }
 
+# $true/$false, or $null for a value it does not understand. It never calls Finish itself: it is
+# used in assignments, which would swallow the final line.
 function Get-TsgBool([string]$Name, [string]$Default) {
     $v = (Get-TsgArg $Name $Default).ToLowerInvariant()
     if (@('true', 'yes', '1') -contains $v) { return $true }
     if (@('false', 'no', '0') -contains $v) { return $false }
-    Finish 'failed' 'parse-options' "bad-value-for-$Name"
+    return $null
 }
 
 # Runs w32tm and returns its output as one string; $LASTEXITCODE is left for the caller.
@@ -92,7 +95,9 @@ function Test-SyncedToAmazon {
 
 # ---------------------------------------------------------------- options
 $DryRun = Get-TsgBool 'DryRun' 'false'
+if ($null -eq $DryRun) { Finish 'failed' 'parse-options' 'bad-value-for-DryRun' }
 $ForceDomain = Get-TsgBool 'ForceDomainMembers' 'false'
+if ($null -eq $ForceDomain) { Finish 'failed' 'parse-options' 'bad-value-for-ForceDomainMembers' }
 $VerifyText = Get-TsgArg 'VerifySeconds' '60'
 $VerifySeconds = 0
 if (-not [int]::TryParse($VerifyText, [ref]$VerifySeconds) -or $VerifySeconds -lt 1 -or $VerifySeconds -gt 3600) {

@@ -4,6 +4,7 @@ import {
   parseRemediationOutput,
   REMEDIATION_RESULTS,
 } from '../../lambda/core/remediation-result';
+import { readGuestScript, type GuestScriptName } from '../../lambda/guest/scripts';
 
 const CHANGED = [
   'tsg: options: dry-run=false endpoint=auto use-phc=false install-chrony=false step=false verify-seconds=60',
@@ -91,5 +92,30 @@ describe('isHealthyResult', () => {
     ['unknown', false],
   ] as const)('%s → %s (matches the script exit codes)', (result, healthy) => {
     expect(isHealthyResult(result)).toBe(healthy);
+  });
+});
+
+describe('the guest scripts and the parser agree', () => {
+  const read = (name: string): string => readGuestScript(name as GuestScriptName);
+
+  it.each([
+    ['remediate-linux.sh', /\bfinish ([a-z-]+) /g],
+    ['remediate-windows.ps1', /\bFinish '([a-z-]+)'/g],
+  ])('%s only reports results the parser knows', (name, pattern) => {
+    const used = [...read(name).matchAll(pattern)].map((m) => m[1]);
+    expect(used.length).toBeGreaterThan(5);
+    for (const r of used) expect(REMEDIATION_RESULTS).toContain(r);
+  });
+
+  it('the Linux script can report every result', () => {
+    const used = new Set([...read('remediate-linux.sh').matchAll(/\bfinish ([a-z-]+) /g)].map((m) => m[1]));
+    for (const r of REMEDIATION_RESULTS) expect(used).toContain(r);
+  });
+
+  it.each([
+    ['remediate-linux.sh', "printf 'TSG-REMEDIATE v1 result=%s daemon=%s action=%s reason=%s\\n'"],
+    ['remediate-windows.ps1', '"TSG-REMEDIATE v1 result={0} daemon=w32time action={1} reason={2}"'],
+  ])('%s prints the v1 final line format', (name, format) => {
+    expect(read(name)).toContain(format);
   });
 });

@@ -25,6 +25,8 @@ interface Scenario {
   readonly serve: boolean;
   /** Command prefix for the server chronyd (e.g. faketime, for a server whose time is off). */
   readonly serverPrefix?: string;
+  /** An IPv6-only namespace: the endpoint is fd00:ec2::123 and there is no IPv4 address at all. */
+  readonly ipv6Only?: boolean;
   /** Run a harmless process named `ntpd` that the service shim reports as active. */
   readonly fakeNtpd?: boolean;
   /** Shell steps run inside the namespace once the client is up (helpers: rem, snap, alive). */
@@ -74,7 +76,7 @@ function scenario(s: Scenario): Run {
   writeFileSync(
     join(dir, 'server.conf'),
     [
-      'bindaddress 169.254.169.123',
+      s.ipv6Only ? 'bindaddress fd00:ec2::123' : 'bindaddress 169.254.169.123',
       'port 123',
       'allow all',
       'local stratum 3',
@@ -128,7 +130,7 @@ stop() {
 }
 trap stop EXIT
 ip link set lo up || exit 90
-ip addr add 169.254.169.123/32 dev lo || exit 91
+${s.ipv6Only ? 'ip -6 addr add fd00:ec2::123/128 dev lo nodad || exit 91' : 'ip addr add 169.254.169.123/32 dev lo || exit 91'}
 ${s.serve ? `${s.serverPrefix ?? ''} chronyd -x -u root -f $D/server.conf || exit 92` : ''}
 chronyd -x -u root -f ${conf} || exit 93
 ${s.fakeNtpd ? `cp "$(command -v sleep)" $D/ntpd && $D/ntpd 120 & echo $! > $D/ntpd.pid` : ''}
@@ -336,6 +338,24 @@ alive $D/client.pid > $D/alive; alive $D/ntpd.pid > $D/ntpd.alive`,
     expect(svcLog).toContain('disable ntpd\n');
     expect(svcLog.indexOf('stop ntpd')).toBeLessThan(svcLog.indexOf('disable ntpd'));
     expect(run.final('second')).toMatchObject({ result: 'already-compliant', reason: 'amazon-source-selected' });
+  }, 60_000);
+});
+
+describe('remediate-linux.sh on an IPv6-only host', () => {
+  it('picks fd00:ec2::123 on its own and gets it selected', () => {
+    const run = scenario({
+      clientConf: `server 192.0.2.10 iburst\n${CLIENT_TAIL}`,
+      serve: true,
+      ipv6Only: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `rem first --endpoint auto; snap first; rem second`,
+    });
+    expect(run.out('first')).toContain('Amazon endpoint: fd00:ec2::123');
+    expect(run.final('first')).toMatchObject({ result: 'changed', action: 'add-source-main-config' });
+    expect(readFileSync(run.conf, 'utf8')).toContain(`server fd00:ec2::123 ${FAST}\n`);
+    expect(readFileSync(run.conf, 'utf8')).not.toContain('169.254.169.123');
+    expect(run.file('first.sources')).toMatch(/^\^,\*,fd00:ec2::123,/m);
+    expect(run.final('second').result).toBe('already-compliant');
   }, 60_000);
 });
 
