@@ -1,0 +1,533 @@
+import 'aws-sdk-client-mock-jest';
+import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AUDIT_DETAIL_TYPES, createEventBridgeAudit } from '../../lambda/aws/audit';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { createEc2ImdsPort } from '../../lambda/aws/imds';
+import { createSnsNotifier } from '../../lambda/aws/notify';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { formatRemediationLine, parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { parseSettings, type Settings } from '../../lambda/core/settings';
+import type { CheckState, InstanceEvaluation, TimeSource } from '../../lambda/core/types';
+import {
+  ContinuationError,
+  decodeContinuation,
+  encodeContinuation,
+  maxErrorsCount,
+  type RemediationDeps,
+  type RemediationOptions,
+  runRemediation,
+} from '../../lambda/engine/remediate';
+import { type SimInstance, simulateSsm } from '../aws/ssm-sim';
+import { type SimEc2Instance, simulateEc2 } from './remediate-ec2-sim';
+
+const ec2Mock = mockClient(EC2Client);
+const ebMock = mockClient(EventBridgeClient);
+const snsMock = mockClient(SNSClient);
+const ssmMock = mockClient(SSMClient);
+const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:tsg';
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ebMock.reset();
+  snsMock.reset();
+  ssmMock.reset();
+  ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) =>
+    Promise.resolve({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })) }),
+  );
+  snsMock.on(PublishCommand).resolves({ MessageId: 'm1' });
+});
+
+const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+
+function ev(
+  instanceId: string,
+  o: { hop?: number; containers?: boolean; timeSource?: TimeSource; checkState?: CheckState; optedOut?: boolean; endpoint?: 'enabled' | 'disabled' } = {},
+): InstanceEvaluation {
+  const checkState = o.optedOut ? 'opted-out' : (o.checkState ?? 'checked');
+  return {
+    instanceId,
+    platform: 'linux',
+    status: o.optedOut ? 'opted-out' : 'at-risk',
+    checkState,
+    findings: [],
+    imds: { hopLimit: o.hop ?? 1, httpEndpoint: o.endpoint ?? 'enabled', httpTokens: 'required', state: 'applied' },
+    hasInstanceProfile: true,
+    verdict:
+      checkState === 'checked'
+        ? {
+            platform: 'linux',
+            daemon: 'chrony',
+            timeSource: o.timeSource ?? 'amazon-ipv4',
+            synchronized: true,
+            offsetSeconds: 0,
+            clockErrorBoundSeconds: 0.001,
+            containers: o.containers ?? true,
+            status: 'ok',
+            findings: [],
+          }
+        : undefined,
+  };
+}
+
+function settings(over: Partial<Settings> = {}): Settings {
+  return { ...parseSettings({ TSG_TOPIC_ARN: TOPIC }), maxChangesPercent: 100, maxChangesPerRun: 100_000, fixTimeSync: false, ...over };
+}
+
+function ec2Fleet(n: number, make: (k: number) => Partial<SimEc2Instance> = () => ({})): Map<string, SimEc2Instance> {
+  return new Map(Array.from({ length: n }, (_, k) => [id(k), { hop: 1, endpoint: 'enabled' as const, state: 'applied' as const, ...make(k) }]));
+}
+
+function deps(clock: VirtualClock, evaluations: InstanceEvaluation[], over: Partial<RemediationDeps> = {}) {
+  const ec2 = new EC2Client({});
+  const metrics = jest.fn();
+  const check = jest.fn(async () => ({ evaluations }));
+  const d: RemediationDeps = {
+    clock,
+    check,
+    imds: (bucketState) => createEc2ImdsPort({ ec2, clock, ...(bucketState ? { bucketState } : {}) }),
+    runCommand: new SsmRunCommand({ ssm: new SSMClient({}), clock }),
+    parseOutput: parseRemediationOutput,
+    audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+    notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: TOPIC }),
+    metrics,
+    newRunId: () => 'run-1',
+    ...over,
+  };
+  return { d, metrics, check };
+}
+
+const far = (clock: VirtualClock, extra: Partial<RemediationOptions> = {}): RemediationOptions => ({ deadline: clock.now() + 3_600_000, ...extra });
+
+function auditEntries(): PutEventsRequestEntry[] {
+  return ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+}
+function actions(): Record<string, unknown>[] {
+  return auditEntries()
+    .filter((e) => e.DetailType === AUDIT_DETAIL_TYPES.action)
+    .map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+}
+function modifyInputs(): Record<string, unknown>[] {
+  return ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input as unknown as Record<string, unknown>);
+}
+
+describe('runRemediation: IMDS hop limit', () => {
+  it('raises only, never lowers: hop 1 → 2, hop 3 with target 2 untouched', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, new Map([
+      ['i-low', { hop: 1, endpoint: 'enabled', state: 'applied' }],
+      ['i-high', { hop: 3, endpoint: 'enabled', state: 'applied' }],
+    ]));
+    const { d } = deps(clock, [ev('i-low', { hop: 1 }), ev('i-high', { hop: 3 })]);
+    const out = await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
+    expect(out.done).toBe(true);
+    expect(sim.modified).toEqual(['i-low']);
+    expect(sim.instances.get('i-high')!.hop).toBe(3);
+    expect(sim.instances.get('i-low')!.hop).toBe(2);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 1, succeeded: 1, failed: 0 }));
+  });
+
+  it('never lowers even when the hop limit rose between the check and the change (fresh data wins)', async () => {
+    const clock = new VirtualClock();
+    // The check saw 1; by the time we act someone set 5.
+    const sim = simulateEc2(ec2Mock, new Map([['i-a', { hop: 5, endpoint: 'enabled', state: 'applied' }]]));
+    const { d } = deps(clock, [ev('i-a', { hop: 1 })]);
+    const out = await runRemediation(d, settings(), {}, far(clock));
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.instances.get('i-a')!.hop).toBe(5);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: 'i-a', action: 'raise-hop-limit', outcome: 'skipped', reason: 'already-compliant' }));
+    expect(out.summary.counts.attempted).toBe(0);
+  });
+
+  it('passes only the option that changes', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([
+      ['i-hop', { hop: 1, endpoint: 'enabled', state: 'applied' }],
+      ['i-ep', { hop: 2, endpoint: 'disabled', state: 'applied' }],
+    ]));
+    const { d } = deps(clock, [ev('i-hop', { hop: 1 }), ev('i-ep', { hop: 2, endpoint: 'disabled' })]);
+    await runRemediation(d, settings({ enableMetadataEndpoint: true }), {}, far(clock));
+    expect(ec2Mock).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-hop', HttpPutResponseHopLimit: 2 });
+    expect(ec2Mock).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-ep', HttpEndpoint: 'enabled' });
+    const byId = new Map(modifyInputs().map((i) => [i.InstanceId, i]));
+    expect(Object.keys(byId.get('i-hop')!).sort()).toEqual(['HttpPutResponseHopLimit', 'InstanceId']);
+    expect(Object.keys(byId.get('i-ep')!).sort()).toEqual(['HttpEndpoint', 'InstanceId']);
+    for (const i of modifyInputs()) {
+      for (const k of ['HttpTokens', 'HttpProtocolIpv6', 'InstanceMetadataTags', 'DryRun']) expect(i).not.toHaveProperty(k);
+    }
+  });
+
+  it('verifies that each change reached state applied before calling it a success', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(3, () => ({ applyAfter: 3 })));
+    const { d } = deps(clock, [0, 1, 2].map((k) => ev(id(k))));
+    const out = await runRemediation(d, settings(), {}, far(clock));
+    expect(out.summary.counts.succeeded).toBe(3);
+    const verified = actions().filter((a) => a.outcome === 'verified');
+    expect(verified).toHaveLength(3);
+    expect(verified[0]).toEqual(expect.objectContaining({ after: expect.objectContaining({ hopLimit: 2, state: 'applied' }) }));
+  });
+
+  it('a change that stays pending past the bounded wait is a failure, reported as one', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([
+      ['i-stuck', { hop: 1, endpoint: 'enabled', state: 'applied', applyAfter: Infinity }],
+      ['i-ok', { hop: 1, endpoint: 'enabled', state: 'applied' }],
+    ]));
+    const { d, metrics } = deps(clock, [ev('i-stuck'), ev('i-ok')]);
+    const start = clock.now();
+    const out = await runRemediation(d, settings(), {}, far(clock, { verifyTimeoutMs: 60_000, verifyPollMs: 5_000 }));
+    expect(out.done).toBe(true);
+    expect(actions()).toContainEqual(
+      expect.objectContaining({ instanceId: 'i-stuck', outcome: 'failed', reason: 'not-applied', after: expect.objectContaining({ state: 'pending' }) }),
+    );
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: 'i-ok', outcome: 'verified' }));
+    expect(out.summary.counts).toEqual(expect.objectContaining({ succeeded: 1, failed: 1 }));
+    // Bounded: it gave up about when the wait ran out, not later.
+    expect(clock.now() - start).toBeGreaterThanOrEqual(60_000);
+    expect(clock.now() - start).toBeLessThan(60_000 + 15_000);
+    expect(metrics).toHaveBeenCalledWith(expect.objectContaining({ failed: 1, succeeded: 1, completed: 1 }));
+  });
+
+  it('absorbs RequestLimitExceeded bursts without losing an instance or changing one twice', async () => {
+    const clock = new VirtualClock();
+    const n = 150;
+    // Bursts: 12 throttles in a row out of every 20 calls, and one instance throttled 10 times in a row (past one retry budget).
+    let stubborn = 0;
+    const throttle = (call: number, instanceId: string): boolean => {
+      if (instanceId === id(7) && stubborn < 10) {
+        stubborn++;
+        return true;
+      }
+      return call % 20 < 12 && call < 400;
+    };
+    const sim2 = simulateEc2(ec2Mock, ec2Fleet(n), { throttle });
+    const { d } = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
+    const out = await runRemediation(d, settings(), {}, far(clock));
+    expect(out.done).toBe(true);
+    expect(sim2.throttled).toBeGreaterThan(100);
+    expect(new Set(sim2.modified).size).toBe(n);
+    expect(sim2.modified).toHaveLength(n);
+    expect([...sim2.instances.values()].every((i) => i.hop === 2)).toBe(true);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: n, succeeded: n, failed: 0 }));
+  });
+
+  it('paces Modify calls to the token bucket: 300 changes take ≥ (300 − 100)/5 = 40 s of clock time', async () => {
+    const clock = new VirtualClock();
+    const times: number[] = [];
+    simulateEc2(ec2Mock, ec2Fleet(300));
+    const { d } = deps(clock, Array.from({ length: 300 }, (_, k) => ev(id(k))), {
+      imds: (b) => {
+        const port = createEc2ImdsPort({ ec2: new EC2Client({}), clock, ...(b ? { bucketState: b } : {}) });
+        return { ...port, modify: async (r) => { const res = await port.modify(r); times.push(clock.now()); return res; } };
+      },
+    });
+    await runRemediation(d, settings(), {}, far(clock));
+    expect(times).toHaveLength(300);
+    expect(times[299]! - times[0]!).toBeGreaterThanOrEqual(39_800);
+    // Never more than capacity + rate × window in any window.
+    for (let i = 0; i < times.length; i++) {
+      const windowEnd = times[i]! + 10_000;
+      const inWindow = times.filter((t) => t >= times[i]! && t < windowEnd).length;
+      expect(inWindow).toBeLessThanOrEqual(100 + 50 + 1);
+    }
+  });
+
+  it('an instance terminated since the check is skipped as gone, not failed and not retried forever', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([['i-gone', { hop: 1, endpoint: 'enabled', state: 'applied', gone: true }]]));
+    const { d } = deps(clock, [ev('i-gone')]);
+    const out = await runRemediation(d, settings(), {}, far(clock));
+    expect(out.done).toBe(true);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: 'i-gone', outcome: 'skipped', reason: 'instance-gone' }));
+  });
+
+  it('describes in batches of at most 200 ids (the non-mutating bucket, not one call per instance)', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(450));
+    const { d } = deps(clock, Array.from({ length: 450 }, (_, k) => ev(id(k))));
+    await runRemediation(d, settings(), {}, far(clock, { imdsChunkSize: 150 }));
+    for (const c of ec2Mock.commandCalls(DescribeInstancesCommand)) {
+      expect(c.args[0].input.Filters![0]!.Values!.length).toBeLessThanOrEqual(200);
+    }
+    expect(sim.describeCalls).toBeLessThan(450 / 10);
+  });
+});
+
+describe('runRemediation: guardrails', () => {
+  it.each`
+    count   | percent | fleet  | changed
+    ${7}    | ${100}  | ${20}  | ${7}
+    ${500}  | ${25}   | ${20}  | ${5}
+    ${3}    | ${25}   | ${20}  | ${3}
+    ${0}    | ${100}  | ${20}  | ${0}
+  `('caps: count $count, percent $percent of $fleet → $changed changes', async ({ count, percent, fleet, changed }) => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(fleet));
+    const { d } = deps(clock, Array.from({ length: fleet }, (_, k) => ev(id(k))));
+    const out = await runRemediation(d, settings({ maxChangesPerRun: count, maxChangesPercent: percent }), {}, far(clock));
+    expect(sim.modified).toHaveLength(changed);
+    expect(sim.modified).toEqual(Array.from({ length: changed }, (_, k) => id(k)));
+    expect(actions().filter((a) => a.reason === 'cap-reached')).toHaveLength(fleet - changed);
+    expect(out.summary.cap).toBe(changed);
+  });
+
+  it('dry run: zero Modify calls, zero SendCommand, every would-be action audited as planned and skipped(dry-run)', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(4));
+    simulateSsm(ssmMock, new Map());
+    const evs = [ev(id(0)), ev(id(1), { timeSource: 'other' }), ev(id(2), { hop: 2, timeSource: 'other' }), ev(id(3), { optedOut: true })];
+    const { d, metrics } = deps(clock, evs);
+    const out = await runRemediation(d, settings({ dryRun: true, fixTimeSync: true }), {}, far(clock));
+    expect(out.done).toBe(true);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    const a = actions();
+    expect(a.every((x) => x.dryRun === true)).toBe(true);
+    expect(a.filter((x) => x.outcome === 'planned').map((x) => [x.instanceId, x.action])).toEqual([
+      [id(0), 'raise-hop-limit'],
+      [id(1), 'raise-hop-limit'],
+      [id(1), 'enable-amazon-time-sync'],
+      [id(2), 'enable-amazon-time-sync'],
+    ]);
+    expect(a.filter((x) => x.reason === 'dry-run')).toHaveLength(4);
+    expect(out.summary).toEqual(expect.objectContaining({ dryRun: true, plannedInstances: 3 }));
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 0, succeeded: 0 }));
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC, Subject: expect.stringContaining('dry run') });
+    expect(metrics).toHaveBeenCalledWith(expect.objectContaining({ attempted: 0, completed: 1 }));
+  });
+
+  it('opted-out instances are never touched and the skip says why', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const { d } = deps(clock, [ev(id(0), { optedOut: true }), ev(id(1))]);
+    await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
+    expect(sim.modified).toEqual([id(1)]);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(0), outcome: 'skipped', reason: 'opted-out' }));
+  });
+});
+
+describe('runRemediation: audit', () => {
+  it('emits every action as an EventBridge event on the default bus, ≤ 10 entries per call, with the documented detail', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(23));
+    const { d } = deps(clock, Array.from({ length: 23 }, (_, k) => ev(id(k))));
+    await runRemediation(d, settings(), {}, far(clock));
+    for (const c of ebMock.commandCalls(PutEventsCommand)) {
+      expect(c.args[0].input.Entries!.length).toBeLessThanOrEqual(10);
+      for (const e of c.args[0].input.Entries!) {
+        expect(e.Source).toBe('timesync-guard');
+        expect(e.EventBusName).toBeUndefined();
+      }
+    }
+    const a = actions();
+    // planned, applied, verified for each of 23 instances.
+    expect(a).toHaveLength(69);
+    const first = a.find((x) => x.instanceId === id(0) && x.outcome === 'applied')!;
+    expect(first).toEqual({
+      runId: 'run-1',
+      instanceId: id(0),
+      action: 'raise-hop-limit',
+      outcome: 'applied',
+      before: { hopLimit: 1, httpEndpoint: 'enabled' },
+      after: { hopLimit: 2 },
+      dryRun: false,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    const summaries = auditEntries().filter((e) => e.DetailType === AUDIT_DETAIL_TYPES.summary);
+    expect(summaries).toHaveLength(1);
+    expect(JSON.parse(summaries[0]!.Detail!)).toEqual(expect.objectContaining({ runId: 'run-1', done: true, counts: expect.objectContaining({ succeeded: 23 }) }));
+  });
+
+  it('retries entries EventBridge rejected and counts what is finally lost instead of hiding it', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(1));
+    let calls = 0;
+    ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => {
+      calls++;
+      // The first call rejects its second entry once; later, everything is accepted.
+      const failSecond = calls === 1 && input.Entries.length > 1;
+      return Promise.resolve({
+        FailedEntryCount: failSecond ? 1 : 0,
+        Entries: input.Entries.map((_, i) => (failSecond && i === 1 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' } : { EventId: `e${i}` })),
+      });
+    });
+    const { d } = deps(clock, [ev(id(0)), ev(id(1), { optedOut: true })]);
+    const out = await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
+    expect(out.summary.auditLost).toBe(0);
+    const resent = ebMock.commandCalls(PutEventsCommand)[1]!.args[0].input.Entries!;
+    expect(resent).toHaveLength(1);
+  });
+});
+
+describe('runRemediation: continuation', () => {
+  it('a run that would exceed the Lambda time stops cleanly and continues; no change is made twice and the check runs once', async () => {
+    const clock = new VirtualClock();
+    const n = 300;
+    const sim = simulateEc2(ec2Mock, ec2Fleet(n));
+    const { d, check, metrics } = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
+    const s = settings();
+    // 100 burst + 5/s: 300 changes need ≥ 40 s; give the first invocation 25 s.
+    const first = await runRemediation(d, s, {}, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+    expect(first.done).toBe(false);
+    expect(first.continuation).toEqual(expect.any(String));
+    expect(first.summary.pending.imds).toBeGreaterThan(0);
+    expect(metrics).not.toHaveBeenCalled();
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 0);
+    const doneFirst = sim.modified.length;
+    expect(doneFirst).toBeGreaterThan(100);
+    expect(doneFirst).toBeLessThan(n);
+
+    let result = first;
+    let invocations = 1;
+    while (!result.done && invocations < 10) {
+      result = await runRemediation(d, s, { continuation: result.continuation }, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+      invocations++;
+    }
+    expect(result.done).toBe(true);
+    expect(check).toHaveBeenCalledTimes(1);
+    expect(sim.modified).toHaveLength(n);
+    expect(new Set(sim.modified).size).toBe(n);
+    expect(result.summary.counts).toEqual(expect.objectContaining({ planned: n, attempted: n, succeeded: n, failed: 0 }));
+    expect(result.summary.invocations).toBe(invocations);
+    expect(metrics).toHaveBeenCalledTimes(1);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(actions().filter((a) => a.outcome === 'planned')).toHaveLength(n);
+  });
+
+  it('never overruns its deadline while pacing', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(400));
+    const { d } = deps(clock, Array.from({ length: 400 }, (_, k) => ev(id(k))));
+    const deadline = clock.now() + 30_000;
+    const r = await runRemediation(d, settings(), {}, { deadline, reserveMs: 3_000 });
+    expect(r.done).toBe(false);
+    expect(clock.now()).toBeLessThanOrEqual(deadline);
+  });
+
+  it('the continuation for 10,000 pending instances stays well under the 256 KB Step Functions payload', () => {
+    const state = decodeContinuation(
+      encodeContinuation({
+        runId: 'x', startedAt: 0, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
+        counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [], guest: [],
+        guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
+      }),
+    );
+    const rnd = (): string => `i-0${Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')}`;
+    const ids = Array.from({ length: 10_000 }, rnd);
+    state.imds = ids.map((i) => ({ id: i, hop: 2, from: 1, endpoint: false }));
+    state.guest = ids.map((i) => ({ id: i, platform: 'linux', ipv6: false }));
+    state.verifying = ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 }));
+    state.reasons = { 'skipped:cap-reached': 3 };
+    const text = encodeContinuation(state);
+    // Every instance pending in both phases, with random ids (no compression luck).
+    console.info(`continuation for 10,000 pending instances: ${text.length} bytes`);
+    expect(text.length).toBeLessThan(160_000);
+    expect(decodeContinuation(text)).toEqual(state);
+    expect(decodeContinuation(text).imds).toHaveLength(10_000);
+    expect(decodeContinuation(text).guest[9_999]!.id).toBe(ids[9_999]);
+  });
+
+  it.each([['not base64 at all'], [Buffer.from('{"v":1}').toString('base64')], ['']])('a malformed continuation %p is refused with a clear error, never guessed at', async (bad) => {
+    if (bad === '') return; // empty means "start a new run" (the state machine's first call)
+    const clock = new VirtualClock();
+    const { d } = deps(clock, []);
+    await expect(runRemediation(d, settings(), { continuation: bad }, far(clock))).rejects.toThrow(ContinuationError);
+  });
+});
+
+describe('runRemediation: in-guest step', () => {
+  const line = (result: string, reason = ''): string =>
+    `progress…\n${formatRemediationLine({ result: result as 'changed', daemon: 'chrony', action: 'add-source', reason })}\n`;
+
+  it.each`
+    output                               | status      | outcome          | reason
+    ${line('changed')}                   | ${'Success'} | ${'verified'}    | ${undefined}
+    ${line('already-compliant')}         | ${'Success'} | ${'skipped'}     | ${'already-compliant'}
+    ${line('skipped', 'no-daemon')}      | ${'Success'} | ${'skipped'}     | ${'no-daemon'}
+    ${line('rolled-back', 'not-synced')} | ${'Failed'}  | ${'rolled-back'} | ${'not-synced'}
+    ${line('failed', 'validation')}      | ${'Failed'}  | ${'failed'}      | ${'validation'}
+    ${'Segmentation fault\n'}            | ${'Failed'}  | ${'failed'}      | ${'unknown-result:no-result-line'}
+    ${'TSG-REMEDIATE v1 result=changed'} | ${'Success'} | ${'failed'}      | ${'unknown-result:garbled-result-line'}
+    ${undefined}                         | ${'TimedOut'} | ${'failed'}     | ${'invocation-timed-out'}
+  `('guest output → $outcome ($reason)', async ({ output, status, outcome, reason }) => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map());
+    const sim: SimInstance = { status, ...(output !== undefined ? { output } : {}) };
+    simulateSsm(ssmMock, new Map([['i-g', sim]]));
+    const { d } = deps(clock, [ev('i-g', { hop: 2, timeSource: 'other' })]);
+    const out = await runRemediation(d, settings({ fixTimeSync: true }), {}, far(clock, { guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
+    expect(out.done).toBe(true);
+    const a = actions().filter((x) => x.action === 'enable-amazon-time-sync' && x.outcome !== 'planned');
+    expect(a).toEqual([expect.objectContaining({ instanceId: 'i-g', outcome, ...(reason ? { reason } : {}) })]);
+    const c = out.summary.counts;
+    expect(c.attempted).toBe(1);
+    if (outcome === 'verified') expect(c.succeeded).toBe(1);
+    if (outcome === 'rolled-back') expect(c.rolledBack).toBe(1);
+    if (outcome === 'failed') expect(c.failed).toBe(1);
+  });
+
+  it('sends the stack document with the settings as parameters, Endpoint ipv6 only for IPv6-only instances, ≤ 50 ids per call', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map());
+    const ids = Array.from({ length: 70 }, (_, k) => id(k));
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: line('changed') }])));
+    const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
+      check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
+    });
+    const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', commandMaxConcurrency: '10', commandMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
+    expect(out.summary.counts.succeeded).toBe(70);
+    const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(sends.every((s) => s.DocumentName === 'Stack-Remediate' && s.InstanceIds!.length <= 50 && s.MaxConcurrency === '10' && s.MaxErrors === '5')).toBe(true);
+    const v6 = sends.filter((s) => s.Parameters!.Endpoint![0] === 'ipv6');
+    expect(v6.map((s) => s.InstanceIds)).toEqual([[id(3)]]);
+    expect(sends[0]!.Parameters).toEqual({
+      DryRun: ['false'],
+      Endpoint: ['auto'],
+      UsePhc: ['true'],
+      InstallChrony: ['false'],
+      StepLargeOffset: ['false'],
+      ForceDomainMembers: ['false'],
+      VerifySeconds: ['30'],
+    });
+  });
+
+  it('stops sending new batches once failures pass MaxErrors; the rest are skipped, not attempted', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map());
+    const ids = Array.from({ length: 150 }, (_, k) => id(k));
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { status: 'Failed', output: line('rolled-back', 'not-synced') }])));
+    const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
+    const out = await runRemediation(d, settings({ fixTimeSync: true, commandMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
+    expect(out.done).toBe(true);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(out.summary.guestStoppedAtMaxErrors).toBe(true);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 50, rolledBack: 50 }));
+    expect(actions().filter((a) => a.reason === 'max-errors-reached')).toHaveLength(100);
+  });
+
+  it('acts on fresh data: the check runs first, and a failing check means no action at all', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(1));
+    const { d } = deps(clock, [], { check: async () => { throw new Error('DescribeInstances denied'); } });
+    await expect(runRemediation(d, settings(), {}, far(clock))).rejects.toThrow(/denied/);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+  });
+});
+
+describe('maxErrorsCount', () => {
+  it.each([
+    ['0', 100, 0],
+    ['5', 100, 5],
+    ['10%', 150, 15],
+    ['100%', 7, 7],
+    ['1%', 50, 0],
+    ['garbage', 10, 0],
+  ])('%s of %d planned → %d', (m, planned, expected) => {
+    expect(maxErrorsCount(m, planned)).toBe(expected);
+  });
+});
