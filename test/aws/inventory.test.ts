@@ -1,3 +1,4 @@
+import 'aws-sdk-client-mock-jest';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -137,6 +138,6 @@ describe('platformOf', () => {
     [{ PlatformDetails: 'Red Hat Enterprise Linux' }, 'linux'],
     [{}, 'linux'],
   ])('%p → %s', (i, expected) => {
-    expect(platformOf(i)).toBe(expected);
+    expect(platformOf(i as Pick<Instance, 'Platform' | 'PlatformDetails'>)).toBe(expected);
   });
 });

@@ -9,9 +9,14 @@ import {
   ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
-  type SSMClient,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  type SSMClientResolvedConfig,
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
+
+/** The stub type `mockClient(SSMClient)` returns. */
+export type SsmStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>;
 
 /** What happens on one instance when a command reaches it. */
 export interface SimInstance {
@@ -48,7 +53,7 @@ export function awsError(name: string, httpStatusCode = 400, message = name): Er
 
 const DETAILS_LIMIT = 2500;
 
-export function simulateSsm(mock: AwsStub<object, object, SSMClient['config']>, instances: Map<string, SimInstance>, options: SimOptions = {}): Sim {
+export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, options: SimOptions = {}): Sim {
   const sim: Sim = { instances, commands: new Map() };
   const failures = { ...options.failures };
   const maybeFail = (op: keyof NonNullable<SimOptions['failures']>): void => {
@@ -69,7 +74,7 @@ export function simulateSsm(mock: AwsStub<object, object, SSMClient['config']>, 
       CommandPlugins: [
         {
           Name: 'aws:runShellScript',
-          Status: status as CommandInvocation['Status'],
+          Status: status as NonNullable<CommandInvocation['CommandPlugins']>[number]['Status'],
           Output: status === 'InProgress' ? '' : full.slice(0, DETAILS_LIMIT),
           ResponseCode: i.responseCode ?? (status === 'Success' ? 0 : status === 'InProgress' ? -1 : 1),
         },

@@ -1,0 +1,222 @@
+import 'aws-sdk-client-mock-jest';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { parseSettings } from '../../lambda/core/settings';
+import type { Verdict } from '../../lambda/core/types';
+import { type CheckDeps, outcomeOf, runCheck, runDocumentOnInstances } from '../../lambda/engine/check';
+import { awsError } from '../aws/ssm-sim';
+import { type FleetMember, idOf, member, simulateFleet } from './fleet-sim';
+import { chronyReport } from './reports';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const settings = parseSettings({});
+
+function deps(clock = new VirtualClock(), extra: Partial<CheckDeps> = {}): CheckDeps {
+  const ssm = new SSMClient({});
+  return {
+    inventory: new Ec2SsmInventory({ ec2: new EC2Client({}), ssm, clock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock }),
+    clock,
+    ...extra,
+  };
+}
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+});
+
+describe('runCheck', () => {
+  it('checks only online, managed, not-opted-out instances and accounts for every instance', async () => {
+    const fleet: FleetMember[] = [
+      member(idOf(1)),
+      member(idOf(2), { run: { output: chronyReport({ address: '127.0.0.1' }) } }),
+      member(idOf(3), { ping: undefined }),
+      member(idOf(4), { ping: 'ConnectionLost' }),
+      member(idOf(5), { ping: 'Inactive' }),
+      member(idOf(6), { ec2: { Tags: [{ Key: settings.optOutTagKey, Value: 'true' }] } }),
+    ];
+    simulateFleet(ec2Mock, ssmMock, fleet);
+    const run = await runCheck(deps(), settings);
+    expect(run.completed).toBe(true);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.InstanceIds).toEqual([idOf(1), idOf(2)]);
+    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: settings.collectorDocument });
+    const byId = new Map(run.evaluations.map((e) => [e.instanceId, e]));
+    expect(byId.get(idOf(1))).toMatchObject({ status: 'ok', checkState: 'checked' });
+    expect(byId.get(idOf(2))).toMatchObject({ status: 'at-risk', checkState: 'checked' });
+    expect(byId.get(idOf(3))).toMatchObject({ status: 'unknown', checkState: 'unmanaged' });
+    expect(byId.get(idOf(4))!.findings.map((f) => f.code)).toEqual(['ssm-connection-lost']);
+    expect(byId.get(idOf(5))).toMatchObject({ status: 'unknown', checkState: 'ssm-offline' });
+    expect(byId.get(idOf(6))).toMatchObject({ status: 'opted-out', checkState: 'opted-out' });
+    expect(run.summary.counts).toMatchObject({ instancesSeen: 6, instancesChecked: 2, instancesNotChecked: 3, instancesAtRisk: 1, notOnAmazonTimeSync: 1 });
+  });
+
+  it('uses the injected diagnose on the collected report text', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    const seen: string[] = [];
+    const fake: Verdict = {
+      platform: 'linux', daemon: 'chrony', timeSource: 'amazon-phc', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.00001, containers: false, status: 'ok', findings: [],
+    };
+    const run = await runCheck(deps(undefined, { diagnose: (r) => (seen.push(r), fake) }), settings);
+    expect(seen).toEqual([chronyReport()]);
+    expect(run.evaluations[0]!.verdict).toBe(fake);
+  });
+
+  it('reports instances that stop mid-run as gone, never as compliant', async () => {
+    simulateFleet(ec2Mock, ssmMock, [
+      member(idOf(1)),
+      member(idOf(2), { run: { gone: true } }),
+      member(idOf(3), { run: { status: 'Failed', statusDetails: 'Terminated' } }),
+      member(idOf(4), { run: { noInvocation: true } }),
+    ]);
+    const run = await runCheck(deps(), settings);
+    const states = run.evaluations.map((e) => [e.checkState, e.status]);
+    expect(states).toEqual([
+      ['checked', 'ok'],
+      ['gone', 'unknown'],
+      ['gone', 'unknown'],
+      ['gone', 'unknown'],
+    ]);
+    expect(run.summary.counts.instancesNotChecked).toBe(3);
+    expect(run.completed).toBe(true);
+  });
+
+  it.each([
+    [{ status: 'TimedOut', statusDetails: 'ExecutionTimedOut' }, 'timed-out', 'command-timed-out'],
+    [{ status: 'TimedOut', statusDetails: 'DeliveryTimedOut' }, 'timed-out', 'command-timed-out'],
+    [{ status: 'Failed', statusDetails: 'Undeliverable' }, 'undeliverable', 'command-undeliverable'],
+    [{ status: 'Failed', statusDetails: 'Failed', output: 'sh: 1: cannot create /tmp: Read-only file system' }, 'command-failed', 'command-failed'],
+    [{ status: 'Cancelled', statusDetails: 'Cancelled' }, 'command-failed', 'command-cancelled'],
+    [{ status: 'Success', output: 'hello' }, 'output-unreadable', 'output-unreadable'],
+    [{ status: 'Success', output: '' }, 'output-unreadable', 'output-unreadable'],
+  ])('an invocation %p becomes check state %s with finding %s', async (run, checkState, code) => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run })]);
+    const out = await runCheck(deps(), settings);
+    expect(out.evaluations[0]).toMatchObject({ status: 'unknown', checkState });
+    expect(out.evaluations[0]!.findings.map((f) => f.code)).toEqual([code]);
+  });
+
+  it('still diagnoses a collector that Failed but printed a report', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run: { status: 'Failed', statusDetails: 'Failed', responseCode: 2, output: chronyReport({ address: '127.0.0.1' }) } })]);
+    const run = await runCheck(deps(), settings);
+    expect(run.evaluations[0]).toMatchObject({ checkState: 'checked', status: 'at-risk', detail: 'collector Failed (rc 2) but printed a report' });
+  });
+
+  it('diagnoses a cut report after fetching it whole', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run: { output: chronyReport({ padTo: 3200 }) } })]);
+    const run = await runCheck(deps(), settings);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(run.evaluations[0]).toMatchObject({ checkState: 'checked', status: 'ok' });
+  });
+
+  it('handles an empty fleet: no command sent, all-zero summary, completed', async () => {
+    simulateFleet(ec2Mock, ssmMock, []);
+    const run = await runCheck(deps(), settings);
+    expect(run.completed).toBe(true);
+    expect(run.evaluations).toEqual([]);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(Object.values(run.summary.counts).every((v) => v === 0)).toBe(true);
+  });
+
+  it('skips the guest when asked, keeping the IMDS findings', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { ec2: { MetadataOptions: { HttpEndpoint: 'disabled' } } }), member(idOf(2))]);
+    const run = await runCheck(deps(), settings, { guest: false });
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(run.evaluations.map((e) => [e.checkState, e.status])).toEqual([
+      ['not-requested', 'at-risk'],
+      ['not-requested', 'unknown'],
+    ]);
+  });
+
+  it('sends the script text through AWS-RunShellScript / AWS-RunPowerShellScript per platform in scripts mode', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { windows: true }), member(idOf(3))]);
+    await runCheck(deps(), settings, { collector: { kind: 'scripts', linux: '#!/bin/sh\necho linux', windows: 'Write-Output win' } });
+    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [idOf(1), idOf(3)],
+      Parameters: { commands: ['#!/bin/sh\necho linux'], executionTimeout: ['120'] },
+    });
+    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'AWS-RunPowerShellScript',
+      InstanceIds: [idOf(2)],
+      Parameters: { commands: ['Write-Output win'], executionTimeout: ['120'] },
+    });
+  });
+
+  it('marks the run failed (but keeps every evaluation) when SendCommand is denied', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    const run = await runCheck(deps(), settings);
+    expect(run.completed).toBe(false);
+    expect(run.errors[0]).toMatch(/AccessDeniedException/);
+    expect(run.evaluations[0]).toMatchObject({ checkState: 'command-failed', status: 'unknown' });
+  });
+
+  it('throws when the inventory cannot be read', async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation'));
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({});
+    await expect(runCheck(deps(), settings)).rejects.toThrow('UnauthorizedOperation');
+  });
+
+  it('stops waiting at the deadline and reports the slow guests as timed out', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { hang: true } })]);
+    const clock = new VirtualClock();
+    const run = await runCheck(deps(clock), settings, { deadline: clock.now() + 90_000 });
+    expect(run.evaluations.map((e) => e.checkState)).toEqual(['checked', 'timed-out']);
+    expect(run.durationMs).toBeLessThan(120_000);
+  });
+
+  it('checks 10,000 instances with O(N/50) calls and no per-instance call', async () => {
+    const fleet = Array.from({ length: 10_000 }, (_, k) => member(idOf(k)));
+    simulateFleet(ec2Mock, ssmMock, fleet);
+    const clock = new VirtualClock();
+    const started = Date.now();
+    const run = await runCheck(deps(clock), settings);
+    const wallMs = Date.now() - started;
+    expect(run.summary.counts.instancesChecked).toBe(10_000);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 10);
+    expect(ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 200);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 200);
+    expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 200);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+    expect(run.commandStats.listCommands).toBeLessThanOrEqual(4 * run.commandStats.polls);
+    // Recorded for the report: wall time of the whole engine over the mocks.
+    process.stdout.write(`10k check: wall ${wallMs} ms, virtual ${run.durationMs} ms, stats ${JSON.stringify(run.commandStats)}\n`);
+    expect(wallMs).toBeLessThan(30_000);
+  });
+});
+
+describe('runDocumentOnInstances', () => {
+  it('sends one stack document to both platforms in document mode', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { windows: true })]);
+    const out = await runDocumentOnInstances(
+      new SsmRunCommand({ ssm: new SSMClient({}), clock: new VirtualClock() }),
+      [
+        { instanceId: idOf(1), platform: 'linux' },
+        { instanceId: idOf(2), platform: 'windows' },
+      ],
+      { kind: 'document', documentName: 'TimeSyncGuard-Remediate', parameters: { DryRun: ['true'] } },
+      settings,
+    );
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Remediate', Parameters: { DryRun: ['true'] } });
+    expect(out.results.size).toBe(2);
+  });
+});
+
+describe('outcomeOf', () => {
+  it('treats a missing result as gone', () => {
+    expect(outcomeOf(undefined, () => { throw new Error('not called'); }, settings)).toMatchObject({ kind: 'not-checked', checkState: 'gone' });
+  });
+});
