@@ -368,7 +368,8 @@ describe('remediate-linux.sh stepping a large offset', () => {
       env: { TSG_SERVER_OPTIONS: FAST },
       steps: `rem step --step true`,
     });
-    expect(run.out('step')).toMatch(/offset 600\.\d+s\)/);
+    const offset = Number(/makestep refused \(offset (-?[\d.]+)s\)/.exec(run.out('step'))?.[1]);
+    expect(Math.abs(Math.abs(offset) - 600)).toBeLessThan(1);
     // chronyd -x (tests never touch the host clock) refuses the step; the script says so.
     expect(run.final('step')).toEqual({ result: 'changed', daemon: 'chrony', action: 'add-source-main-config', reason: 'step-refused' });
   }, 60_000);
