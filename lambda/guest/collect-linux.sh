@@ -1,0 +1,291 @@
+#!/bin/sh
+# timesync-guard collector for Linux (report format v1).
+#
+# Read-only: it changes nothing, opens no network connection (chronyc/ntpq talk to the local
+# daemon only) and needs neither systemd nor bash. It prints one compact report on stdout that
+# `npx timesync-guard diagnose` (and the hourly check) judges; all judgement happens there.
+# Every probe runs under a timeout and the whole run keeps to a ~9 s budget, so a hung daemon
+# cannot hold the SSM command.
+#
+# Overrides (for tests; the defaults are right for real hosts):
+#   TSG_ROOT            prefix for /etc, /proc, /sys, /dev, /run, /var (default: empty)
+#   TSG_CHRONYC         chronyc command and options, e.g. "chronyc -h /tmp/x/chronyd.sock"
+#   TSG_NTPQ, TSG_NTPCTL, TSG_TIMEDATECTL, TSG_SYSTEMCTL   the other tools ("none" = absent)
+#   TSG_PROBE_TIMEOUT   seconds per probe (default 2); TSG_BUDGET seconds for all probes (default 9)
+#   TSG_MAX_CHARS       size budget of the report (default 2400)
+
+set -u
+export LC_ALL=C
+R="${TSG_ROOT:-}"
+CHRONYC="${TSG_CHRONYC:-chronyc}"
+NTPQ="${TSG_NTPQ:-ntpq}"
+NTPCTL="${TSG_NTPCTL:-ntpctl}"
+TIMEDATECTL="${TSG_TIMEDATECTL:-timedatectl}"
+SYSTEMCTL="${TSG_SYSTEMCTL:-systemctl}"
+PROBE_TIMEOUT="${TSG_PROBE_TIMEOUT:-2}"
+BUDGET="${TSG_BUDGET:-9}"
+MAX_CHARS="${TSG_MAX_CHARS:-2400}"
+START=$(date +%s)
+
+OUT=$(mktemp 2>/dev/null || echo "/tmp/tsg-collect.$$")
+: >"$OUT" || exit 3
+trap 'rm -f "$OUT" "$OUT.p"' EXIT HUP INT TERM
+
+emit() { printf '%s\n' "$*" >>"$OUT"; }
+
+# has CMD: the first word of a command string names an executable.
+has() {
+  [ "$1" != none ] || return 1
+  # shellcheck disable=SC2086 # split the command string into words
+  set -- $1
+  command -v "$1" >/dev/null 2>&1
+}
+
+if timeout 5 true >/dev/null 2>&1; then HAVE_TIMEOUT=1; else HAVE_TIMEOUT=; fi
+
+# run_to SECONDS CMD...: runs CMD with a timeout; rc 124 when it was killed.
+run_to() {
+  t=$1
+  shift
+  if [ -n "$HAVE_TIMEOUT" ]; then
+    timeout -k 1 "$t" "$@"
+    return $?
+  fi
+  # No timeout(1) (old busybox, minimal images): a watcher kills the probe.
+  "$@" &
+  rt_pid=$!
+  (
+    sleep "$t"
+    kill -TERM "$rt_pid" 2>/dev/null && touch "$OUT.p"
+    sleep 1
+    kill -KILL "$rt_pid" 2>/dev/null
+  ) >/dev/null 2>&1 &
+  rt_watch=$!
+  wait "$rt_pid"
+  rt_rc=$?
+  kill "$rt_watch" 2>/dev/null
+  if [ -e "$OUT.p" ]; then
+    rm -f "$OUT.p"
+    return 124
+  fi
+  return $rt_rc
+}
+
+# probe NAME MAXLINES CMD...: one report section holding CMD's stdout (and stderr, where tools
+# such as chronyc print "506 Cannot talk to daemon"), capped in lines and line length.
+probe() {
+  p_name=$1
+  p_max=$2
+  shift 2
+  p_left=$((BUDGET - ($(date +%s) - START)))
+  if [ "$p_left" -le 0 ]; then
+    emit "[$p_name rc=124]"
+    emit "skipped: collector time budget spent"
+    return
+  fi
+  [ "$p_left" -lt "$PROBE_TIMEOUT" ] || p_left=$PROBE_TIMEOUT
+  p_out=$(run_to "$p_left" "$@" 2>&1 </dev/null)
+  p_rc=$?
+  emit "[$p_name rc=$p_rc]"
+  [ -z "$p_out" ] || printf '%s\n' "$p_out" | cut -c1-200 | sed -e '/^[[:space:]]*$/d' -e '/^TSG-/d' | head -n "$p_max" >>"$OUT"
+}
+
+# --- header ---------------------------------------------------------------------------------
+emit "TSG-REPORT v1 linux"
+emit "collector=1"
+emit "now=$START"
+os_id=unknown
+os_ver=
+if [ -r "$R/etc/os-release" ]; then
+  os_id=$(sed -n 's/^ID=//p' "$R/etc/os-release" | tr -d '"'"'" | head -n 1)
+  os_ver=$(sed -n 's/^VERSION_ID=//p' "$R/etc/os-release" | tr -d '"'"'" | head -n 1)
+fi
+emit "os=$(printf '%s %s' "${os_id:-unknown}" "$os_ver" | tr -cd 'A-Za-z0-9._ -' | cut -c1-60)"
+
+# Time daemons: systemd's view when systemd runs, plus a process scan that works everywhere
+# (containers, sysvinit, daemons started by hand).
+daemons=
+add_daemon() {
+  case ",$daemons," in *",$1,"*) ;; *) daemons="${daemons:+$daemons,}$1" ;; esac
+}
+detect=proc
+if [ -d "$R/run/systemd/system" ] && has "$SYSTEMCTL"; then
+  detect=systemctl+proc
+  for u in chronyd chrony ntpd ntp ntpsec systemd-timesyncd openntpd; do
+    # shellcheck disable=SC2086
+    if [ "$(run_to 2 $SYSTEMCTL is-active "$u" 2>/dev/null)" = active ]; then
+      case $u in
+        chrony | chronyd) add_daemon chronyd ;;
+        ntp | ntpd) add_daemon ntpd ;;
+        *) add_daemon "$u" ;;
+      esac
+    fi
+  done
+fi
+comms=
+if [ -d "$R/proc" ]; then
+  # One grep over all comm files: only the processes we care about are looked at further.
+  # shellcheck disable=SC2013 # /proc paths have no spaces; a pipe would lose the variables set in the loop
+  for f in $(grep -lE '^(chronyd|ntpd|ntpsec|systemd-timesyn.*|openntpd|dockerd|containerd|containerd-shim.*|podman|conmon|kubelet|amazon-ecs-agen.*)$' "$R"/proc/[0-9]*/comm 2>/dev/null); do
+    d=${f%/comm}
+    c=$(cat "$f" 2>/dev/null) || continue
+    # Zombies keep their name but run nothing.
+    case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$d/status" 2>/dev/null) in Z | X) continue ;; esac
+    case $c in
+      chronyd) add_daemon chronyd ;;
+      ntpd)
+        # OpenNTPD also calls itself ntpd; its children retitle themselves "ntpd: ntp engine".
+        if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q 'ntpd: '; then add_daemon openntpd; else add_daemon ntpd; fi
+        ;;
+      ntpsec) add_daemon ntpsec ;;
+      systemd-timesyn*) add_daemon systemd-timesyncd ;;
+      openntpd) add_daemon openntpd ;;
+      dockerd | containerd | podman | conmon | kubelet | amazon-ecs-agen* | containerd-shim*)
+        case " $comms " in *" $c "*) ;; *) comms="$comms $c" ;; esac
+        ;;
+    esac
+  done
+else
+  detect=none
+fi
+[ -n "$daemons" ] || daemons=none
+[ "$detect" != none ] || daemons=
+emit "detect=$detect"
+[ -z "$daemons" ] || emit "daemons=$daemons"
+
+# Container runtimes: processes and their sockets/config (a socket alone means a runtime is installed and can start).
+containers=
+add_ct() {
+  case ",$containers," in *",$1,"*) ;; *) containers="${containers:+$containers,}$1" ;; esac
+}
+for c in $comms; do
+  case $c in
+    dockerd) add_ct docker ;;
+    containerd | containerd-shim*) add_ct containerd ;;
+    podman | conmon) add_ct podman ;;
+    kubelet) add_ct kubelet ;;
+    amazon-ecs-agen*) add_ct ecs ;;
+  esac
+done
+{ [ -S "$R/run/docker.sock" ] || [ -S "$R/var/run/docker.sock" ]; } && add_ct docker
+[ -S "$R/run/containerd/containerd.sock" ] && add_ct containerd
+[ -S "$R/run/podman/podman.sock" ] && add_ct podman
+{ [ -e "$R/etc/ecs/ecs.config" ] || [ -d "$R/var/lib/ecs/data" ]; } && add_ct ecs
+[ -e "$R/var/lib/kubelet/config.yaml" ] && add_ct kubelet
+emit "containers=${containers:-none}"
+
+# PTP hardware clock (the ENA PHC is "ena-ptp"; newer AMIs add a /dev/ptp_ena symlink).
+ptp=
+for p in "$R"/sys/class/ptp/ptp*; do
+  [ -r "$p/clock_name" ] || continue
+  n=$(head -n 1 "$p/clock_name" 2>/dev/null | tr -c 'A-Za-z0-9._\n-' '_')
+  ptp="${ptp:+$ptp,}${p##*/}:$n"
+done
+[ -e "$R/dev/ptp_ena" ] && ptp="${ptp:+$ptp,}ptp_ena"
+emit "ptp=${ptp:-none}"
+
+# System-wide proxy settings (IMDS requests must bypass any proxy). Credentials are redacted.
+proxy_files=
+for f in "$R/etc/environment" "$R"/etc/profile.d/*.sh "$R/etc/systemd/system.conf" "$R"/etc/systemd/system.conf.d/*.conf; do
+  [ -r "$f" ] && proxy_files="$proxy_files $f"
+done
+if [ -n "$proxy_files" ]; then
+  # shellcheck disable=SC2086 # word splitting of the file list is intended
+  plines=$(grep -iHE '(https?|no)_proxy' $proxy_files 2>/dev/null | grep -vE '^[^:]*:[[:space:]]*#' |
+    sed -e "s#^$R##" -e 's#://[^/@[:space:]]*@#://***@#g' | cut -c1-200 | head -n 8)
+  if [ -n "$plines" ]; then
+    emit "[proxy rc=0]"
+    printf '%s\n' "$plines" >>"$OUT"
+  fi
+fi
+
+# --- time daemons -------------------------------------------------------------------------------
+case ",$daemons," in
+  *,chronyd,* | ,,) run_chrony=1 ;;
+  *) run_chrony= ;;
+esac
+# With no time daemon seen, still ask chronyc when it is installed: its "506 Cannot talk to daemon" is the evidence.
+[ "$daemons" != none ] || run_chrony=1
+if [ -n "$run_chrony" ] && has "$CHRONYC"; then
+  # shellcheck disable=SC2086 # CHRONYC is a command with options
+  probe chrony-tracking 5 $CHRONYC -n -c tracking
+  case $(tail -n 1 "$OUT") in
+    506* | *"Could not open"*) ;;
+    *)
+      # shellcheck disable=SC2086
+      probe chrony-sources 40 $CHRONYC -n -c sources
+      ;;
+  esac
+fi
+case ",$daemons," in
+  *,ntpd,* | *,ntpsec,*)
+    if has "$NTPQ"; then
+      # shellcheck disable=SC2086
+      probe ntpq 40 $NTPQ -pn
+    fi
+    ;;
+esac
+case ",$daemons," in
+  *,openntpd,*)
+    if has "$NTPCTL"; then
+      # shellcheck disable=SC2086
+      probe ntpctl 20 $NTPCTL -s all
+    fi
+    ;;
+esac
+if [ -d "$R/run/systemd/system" ] && has "$TIMEDATECTL"; then
+  # shellcheck disable=SC2086
+  probe timedatectl 8 $TIMEDATECTL show -p NTP -p NTPSynchronized -p CanNTP -p LocalRTC
+  case ",$daemons," in
+    *,systemd-timesyncd,*)
+      # shellcheck disable=SC2086
+      probe timesync 8 $TIMEDATECTL show-timesync -p ServerName -p ServerAddress -p NTPMessage -p PollIntervalUSec
+      # shellcheck disable=SC2086
+      probe timesync-status 16 $TIMEDATECTL timesync-status
+      ;;
+  esac
+fi
+
+# --- size budget ----------------------------------------------------------------------------------
+# SSM returns at most 2,500 characters of output inline: drop the least useful lines first
+# (chrony/ntpq sources that are neither selected nor candidates, beyond a few) and say so.
+shrink() {
+  awk -v max="$MAX_CHARS" '
+    { line[NR] = $0; total += length($0) + 1 }
+    /^\[/ { sec = $0; sub(/^\[/, "", sec); sub(/ .*/, "", sec); secof[NR] = ""; next }
+    { secof[NR] = sec }
+    END {
+      over = total + 40 - max
+      # Pass 1: unusable chrony sources (state ?) and rejected ntpq rows beyond the first 3.
+      for (i = 1; i <= NR && over > 0; i++) {
+        s = secof[i]
+        if ((s == "chrony-sources" && line[i] ~ /^.,[?x~],/) || (s == "ntpq" && line[i] ~ /^[ x.-][0-9a-f]/)) {
+          seen[s]++
+          if (seen[s] > 3) { drop[i] = 1; cut[s]++; over -= length(line[i]) + 1 }
+        }
+      }
+      # Pass 2: any source row beyond the first 6 that is not selected.
+      for (i = NR; i >= 1 && over > 0; i--) {
+        s = secof[i]
+        if (drop[i] || (s != "chrony-sources" && s != "ntpq")) continue
+        if (line[i] ~ /^.\*/ || line[i] ~ /^\*/) continue
+        n[s]++
+      }
+      for (i = NR; i >= 1 && over > 0; i--) {
+        s = secof[i]
+        if (drop[i] || (s != "chrony-sources" && s != "ntpq") || line[i] ~ /^.\*/ || line[i] ~ /^\*/) continue
+        if (n[s] > 6) { drop[i] = 1; cut[s]++; n[s]--; over -= length(line[i]) + 1 }
+      }
+      # Pass 3 (should not happen in practice): drop lines from the end of the report.
+      for (i = NR; i >= 1 && over > 0; i--) {
+        if (drop[i] || i == 1 || line[i] ~ /^\[/ || secof[i] == "") continue
+        drop[i] = 1; cut[secof[i]]++; over -= length(line[i]) + 1
+      }
+      for (i = 1; i <= NR; i++) if (!drop[i]) print line[i]
+      for (s in cut) print "TSG-CUT " s " " cut[s]
+    }
+  ' "$OUT"
+}
+shrink
+echo "TSG-END"
+exit 0
