@@ -1,0 +1,187 @@
+import 'aws-sdk-client-mock-jest';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/metric-names';
+import { parseSettings } from '../../lambda/core/settings';
+import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
+import { awsError } from '../aws/ssm-sim';
+import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { chronyReport } from '../engine/reports';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+
+interface Emf {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+/** A real Powertools Metrics whose EMF lines are captured instead of printed. */
+function capturingMetrics(namespace: string): { metrics: Metrics; emf: Emf[] } {
+  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace });
+  process.env.POWERTOOLS_METRICS_DISABLED = saved;
+  const emf: Emf[] = [];
+  (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Emf) };
+  return { metrics, emf };
+}
+
+interface LogCall {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+function capturingLogger(): { logger: { info: (m: string, e?: Record<string, unknown>) => void; warn: (m: string, e?: Record<string, unknown>) => void; error: (m: string, e?: Record<string, unknown>) => void }; calls: LogCall[] } {
+  const calls: LogCall[] = [];
+  const at = (level: LogCall['level']) => (message: string, extra: Record<string, unknown> = {}) => calls.push({ level, message, extra });
+  return { logger: { info: at('info'), warn: at('warn'), error: at('error') }, calls };
+}
+
+function setup(env: Record<string, string> = {}) {
+  const settings = parseSettings(env);
+  const clock = new VirtualClock();
+  const ssm = new SSMClient({});
+  const { metrics, emf } = capturingMetrics(settings.metricNamespace);
+  const { logger, calls } = capturingLogger();
+  const handler = createCheckHandler({
+    settings,
+    inventory: new Ec2SsmInventory({ ec2: new EC2Client({}), ssm, clock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock }),
+    clock,
+    logger,
+    metrics,
+  });
+  return { handler, emf, calls, clock, settings };
+}
+
+const metricNames = (emf: Emf[]): string[] => emf.flatMap((e) => e._aws.CloudWatchMetrics.flatMap((d) => d.Metrics.map((m) => m.Name)));
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+});
+
+describe('check handler', () => {
+  it('logs one flat record per instance and publishes the fleet metrics as EMF with only the service dimension', async () => {
+    simulateFleet(ec2Mock, ssmMock, [
+      member(idOf(1)),
+      member(idOf(2), { run: { output: chronyReport({ containers: 'docker' }) }, ec2: { MetadataOptions: { HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' } } }),
+      member(idOf(3), { ping: 'ConnectionLost' }),
+    ]);
+    const { handler, emf, calls } = setup({ TSG_METRIC_NAMESPACE: 'Acme/TimeSync' });
+    const result = await handler({}, { getRemainingTimeInMillis: () => 900_000 });
+    expect(result.completed).toBe(true);
+    const records = calls.filter((c) => c.message === 'instance-evaluation');
+    expect(records).toHaveLength(3);
+    expect(records[1]!.extra).toMatchObject({
+      instanceId: idOf(2),
+      status: 'at-risk',
+      checkState: 'checked',
+      findings: 'imds-hop-limit-too-low-for-containers',
+      timeSource: 'amazon-ipv4',
+      hopLimit: 1,
+      containers: true,
+      platform: 'linux',
+      daemon: 'chrony',
+    });
+    expect(records[2]!.extra).toMatchObject({ checkState: 'ssm-offline', findings: 'ssm-connection-lost', status: 'unknown' });
+    for (const r of records) for (const v of Object.values(r.extra)) expect(typeof v === 'object' && v !== null).toBe(false);
+
+    expect(emf).toHaveLength(1);
+    const doc = emf[0]!;
+    expect(doc._aws.CloudWatchMetrics[0]!.Namespace).toBe('Acme/TimeSync');
+    expect(doc._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+    expect(doc.service).toBe(METRIC_SERVICE);
+    expect(JSON.stringify(doc)).not.toMatch(/InstanceId|i-0/);
+    expect(metricNames(emf).sort()).toEqual(Object.values(CHECK_METRICS).sort());
+    expect(doc).toMatchObject({ InstancesSeen: 3, InstancesChecked: 2, InstancesAtRisk: 1, InstancesNotChecked: 1, HopLimitTooLowForContainers: 1 });
+    expect(doc.ClockErrorBoundSeconds).toHaveLength(2);
+    expect(calls.find((c) => c.message === 'check-summary')!.extra).toMatchObject({ completed: true, instancesSeen: 3 });
+  });
+
+  it('publishes the heartbeat and every count as 0 for an empty fleet', async () => {
+    simulateFleet(ec2Mock, ssmMock, []);
+    const { handler, emf } = setup();
+    await handler({}, { getRemainingTimeInMillis: () => 900_000 });
+    expect(emf).toHaveLength(1);
+    const counts = Object.entries(CHECK_METRICS).filter(([k]) => k !== 'clockErrorBoundSeconds').map(([, n]) => n);
+    // No checked instance, no bound to report: a 0 would pass for a perfect clock.
+    expect(metricNames(emf).sort()).toEqual([...counts].sort());
+    for (const n of counts) expect(emf[0]![n]).toBe(0);
+  });
+
+  it('splits 250 bound values over EMF records of at most 100 values, counts once', async () => {
+    simulateFleet(ec2Mock, ssmMock, Array.from({ length: 250 }, (_, k) => member(idOf(k))));
+    const { handler, emf } = setup();
+    await handler({}, { getRemainingTimeInMillis: () => 900_000 });
+    expect(emf).toHaveLength(3);
+    const values = emf.map((e) => (Array.isArray(e.ClockErrorBoundSeconds) ? e.ClockErrorBoundSeconds.length : e.ClockErrorBoundSeconds === undefined ? 0 : 1));
+    expect(values).toEqual([100, 100, 50]);
+    expect(emf.filter((e) => e.InstancesSeen !== undefined)).toHaveLength(1);
+    expect(emf[0]!.InstancesSeen).toBe(250);
+    for (const e of emf) expect(e._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+  });
+
+  it('treats one instance failing as data, not as a Lambda error', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { status: 'Failed', statusDetails: 'Undeliverable' } })]);
+    const { handler, emf } = setup();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).resolves.toMatchObject({ completed: true });
+    expect(emf[0]).toMatchObject({ InstancesSeen: 2, InstancesNotChecked: 1 });
+  });
+
+  it('throws at the end of a failed run, after logging every instance, and publishes no heartbeat', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    const { handler, emf, calls } = setup();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(CheckRunError);
+    expect(emf).toHaveLength(0);
+    expect(calls.filter((c) => c.message === 'instance-evaluation')).toHaveLength(1);
+    expect(calls.find((c) => c.message === 'check-summary')!.extra).toMatchObject({ completed: false });
+  });
+
+  it('throws when the inventory cannot be read', async () => {
+    simulateFleet(ec2Mock, ssmMock, []);
+    ec2Mock.rejects(awsError('UnauthorizedOperation'));
+    const { handler, emf, calls } = setup();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(CheckRunError);
+    expect(emf).toHaveLength(0);
+    expect(calls.find((c) => c.message === 'check-failed')!.extra.error).toMatch(/UnauthorizedOperation/);
+  });
+
+  it('stops waiting for guests in time to finish within the Lambda timeout', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { hang: true } })]);
+    const { handler, clock } = setup();
+    const t0 = clock.now();
+    const result = await handler({}, { getRemainingTimeInMillis: () => 300_000 });
+    expect(clock.now() - t0).toBeLessThanOrEqual(300_000 - 60_000 + 1);
+    expect(result.byCheckState).toMatchObject({ checked: 1, 'timed-out': 1 });
+  });
+
+  it('fails the cold start on a bad setting, naming the variable', () => {
+    const saved = process.env.TSG_COMMAND_TIMEOUT_SECONDS;
+    process.env.TSG_COMMAND_TIMEOUT_SECONDS = 'soon';
+    try {
+      jest.isolateModules(() => {
+        expect(() => require('../../lambda/handlers/check')).toThrow(/TSG_COMMAND_TIMEOUT_SECONDS/);
+      });
+    } finally {
+      if (saved === undefined) delete process.env.TSG_COMMAND_TIMEOUT_SECONDS;
+      else process.env.TSG_COMMAND_TIMEOUT_SECONDS = saved;
+    }
+  });
+});
+
+describe('instanceLogRecord', () => {
+  it('gives null, not a missing key, for what a not-checked instance does not know', () => {
+    const r = instanceLogRecord({
+      instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: [{ code: 'ssm-unmanaged', message: 'x' }], imds: {}, hasInstanceProfile: false,
+    });
+    expect(r).toMatchObject({ instanceId: 'i-1', timeSource: null, offsetSeconds: null, clockErrorBoundSeconds: null, hopLimit: null, name: null, findings: 'ssm-unmanaged' });
+  });
+});
