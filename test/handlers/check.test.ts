@@ -168,6 +168,7 @@ describe('check handler', () => {
     process.env.TSG_COMMAND_TIMEOUT_SECONDS = 'soon';
     try {
       jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module load is the cold start
         expect(() => require('../../lambda/handlers/check')).toThrow(/TSG_COMMAND_TIMEOUT_SECONDS/);
       });
     } finally {
