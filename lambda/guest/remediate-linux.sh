@@ -176,10 +176,19 @@ svc() {
 
 words() { printf '%s' "$*"; }
 
-# First active unit of a daemon family, or nothing.
+# First active unit of a daemon family, or nothing. Under systemd the alias is resolved to the
+# real unit (Debian: chronyd -> chrony.service), since `systemctl disable` refuses aliases.
 active_unit() {
   for _u in "$@"; do
-    if svc is-active "$_u"; then printf '%s' "$_u"; return 0; fi
+    if svc is-active "$_u"; then
+      if [ -z "${TSG_SERVICE_CMD:-}" ] && have systemctl && [ -d /run/systemd/system ]; then
+        _id=$(systemctl show -p Id "$_u" 2>/dev/null)
+        _id=${_id#Id=}
+        [ -n "$_id" ] && _u=$_id
+      fi
+      printf '%s' "$_u"
+      return 0
+    fi
   done
   return 1
 }
@@ -260,7 +269,8 @@ restore_files() {
   printf '%s' "$BACKUPS" | while IFS="$TAB" read -r _t _b; do
     [ -n "$_t" ] || continue
     if [ "$_b" = - ]; then rm -f "$_t"; say "removed: $_t"
-    else cat "$_b" >"$_t"; say "restored: $_t from $_b"; fi
+    elif cat "$_b" >"$_t"; then say "restored: $_t from $_b"
+    else say "ERROR: could not restore $_t: copy $_b back by hand"; fi
   done
 }
 
@@ -482,18 +492,35 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
 }
 
 # ---------------------------------------------------------------- systemd-timesyncd
+# "<server address> <synchronised yes|no>". `timedatectl show*` needs systemd >= 239 (Ubuntu
+# 18.04 has 237): older ones only say whether the clock is synchronised, the address is "?".
+timesyncd_state() {
+  if _sync=$($TIMEDATECTL show -p NTPSynchronized --value 2>/dev/null) && [ -n "$_sync" ]; then
+    _addr=$($TIMEDATECTL show-timesync -p ServerAddress --value 2>/dev/null)
+    printf '%s %s' "${_addr:--}" "$_sync"
+  elif $TIMEDATECTL status 2>/dev/null | grep -Eq 'synchronized: yes'; then
+    printf '? yes'
+  else
+    printf '? no'
+  fi
+}
+
 remediate_timesyncd() {
   DAEMON=systemd-timesyncd
+  OTHERS=$OPENNTPD_UNIT
   TARGET=${TSG_TIMESYNCD_DROPIN:-$ROOT/etc/systemd/timesyncd.conf.d/$DROPIN_NAME.conf}
-  _addr=$($TIMEDATECTL show-timesync -p ServerAddress --value 2>/dev/null)
-  _sync=$($TIMEDATECTL show -p NTPSynchronized --value 2>/dev/null)
-  if [ "$_addr" = "$EP" ] && [ "$_sync" = yes ]; then
+  CAND="$WORK/timesyncd.conf"
+  # The empty NTP= resets the list, so servers from timesyncd.conf are not combined with ours.
+  printf '# Amazon Time Sync Service (added by timesync-guard)\n[Time]\nNTP=\nNTP=%s\n' "$EP" >"$CAND"
+  _dropin_ok=0
+  if [ -f "$TARGET" ] && cmp -s "$CAND" "$TARGET"; then _dropin_ok=1; fi
+  _st=$(timesyncd_state)
+  say "timesyncd: server=${_st% *} synchronized=${_st#* }"
+  if [ "$_st" = "$EP yes" ] || { [ "$_st" = "? yes" ] && [ "$_dropin_ok" = 1 ]; }; then
     finish already-compliant none amazon-source-synchronized
   fi
-  CAND="$WORK/timesyncd.conf"
-  printf '# Amazon Time Sync Service (added by timesync-guard)\n[Time]\nNTP=%s\n' "$EP" >"$CAND"
-  if [ -f "$TARGET" ] && cmp -s "$CAND" "$TARGET"; then
-    [ "$DRY_RUN" = true ] && finish would-change none configured-not-synchronized
+  if [ "$_dropin_ok" = 1 ]; then
+    [ "$DRY_RUN" = true ] && finish would-change verify configured-not-synchronized
     svc restart "$TIMESYNCD_UNIT"
   else
     say "plan: drop-in $TARGET with NTP=$EP"
@@ -503,16 +530,19 @@ remediate_timesyncd() {
   fi
   _deadline=$(($(date +%s) + VERIFY_SECONDS))
   while :; do
-    _addr=$($TIMEDATECTL show-timesync -p ServerAddress --value 2>/dev/null)
-    _sync=$($TIMEDATECTL show -p NTPSynchronized --value 2>/dev/null)
-    if [ "$_addr" = "$EP" ] && [ "$_sync" = yes ]; then
-      say "verified: timesyncd synchronised to $EP"
-      finish changed add-source-drop-in ""
+    _st=$(timesyncd_state)
+    if [ "$_st" = "$EP yes" ] || [ "$_st" = "? yes" ]; then
+      say "verified: timesyncd synchronised (server ${_st% *})"
+      stop_others
+      _r="${OTHERS_STOPPED:+stopped-$OTHERS_STOPPED}"
+      [ -n "$BACKUPS" ] && finish changed add-source-drop-in "$_r"
+      [ -n "$_r" ] && finish changed stop-others "$_r"
+      finish already-compliant none selected-after-wait
     fi
     [ "$(date +%s)" -ge "$_deadline" ] && break
     sleep "$POLL_SECONDS"
   done
-  say "rolling back: not synchronised to $EP within ${VERIFY_SECONDS}s (server=${_addr:-none} synced=${_sync:-unknown})"
+  say "not synchronised to $EP within ${VERIFY_SECONDS}s (server=${_st% *} synchronized=${_st#* })"
   [ -n "$BACKUPS" ] || finish failed verify configured-not-synchronized
   restore_files
   svc restart "$TIMESYNCD_UNIT"

@@ -427,3 +427,80 @@ describe('remediate-linux.sh without a daemon to talk to', () => {
     expect(r.last).toContain('result=skipped');
   });
 });
+
+/**
+ * systemd-timesyncd cannot run here (no systemd as PID 1), so these drive the script's timesyncd
+ * branch through a timedatectl shim and a service shim whose "restart" reads the drop-in the
+ * script wrote: they prove the files written, the verification logic and the rollback, not the
+ * daemon itself.
+ */
+describe('remediate-linux.sh systemd-timesyncd branch (shims: no systemd on this machine)', () => {
+  function timesyncd(reachable: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-tsd-'));
+    dirs.push(dir);
+    const dropin = join(dir, 'etc/systemd/timesyncd.conf.d/aws-time-sync.conf');
+    writeFileSync(join(dir, 'state'), '192.0.2.1 no\n');
+    writeFileSync(
+      join(dir, 'timedatectl.sh'),
+      `read addr sync < ${dir}/state
+case "$*" in
+  "show -p NTPSynchronized --value") echo "$sync" ;;
+  "show-timesync -p ServerAddress --value") echo "$addr" ;;
+  *) exit 1 ;;
+esac
+`,
+    );
+    // "restart": timesyncd reads its config; the Amazon server answers only when reachable.
+    writeFileSync(
+      join(dir, 'svc.sh'),
+      `echo "$1 $2" >> ${dir}/svc.log
+case "$1 $2" in
+  "is-active systemd-timesyncd") exit 0 ;;
+  "restart systemd-timesyncd")
+    if grep -qx 'NTP=169.254.169.123' ${dropin} 2>/dev/null && ${reachable ? 'true' : 'false'}; then echo '169.254.169.123 yes' > ${dir}/state
+    else echo '192.0.2.1 no' > ${dir}/state; fi ;;
+  *) exit 3 ;;
+esac
+`,
+    );
+    const run = (...args: string[]) => {
+      const r = spawnSync('sh', [SCRIPT, ...args], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: {
+          PATH: process.env.PATH,
+          TSG_ROOT: dir,
+          TSG_SERVICE_CMD: `sh ${dir}/svc.sh`,
+          TSG_TIMEDATECTL: `sh ${dir}/timedatectl.sh`,
+          TSG_POLL_SECONDS: '0.2',
+        },
+      });
+      return { status: r.status, stdout: r.stdout, last: r.stdout.trimEnd().split('\n').pop() ?? '' };
+    };
+    return { dir, dropin, run };
+  }
+
+  it('writes a drop-in that resets NTP= to the Amazon endpoint, restarts, verifies, then is compliant', () => {
+    const t = timesyncd(true);
+    const dry = t.run('--dry-run', 'true');
+    expect(dry.last).toBe('TSG-REMEDIATE v1 result=would-change daemon=systemd-timesyncd action=add-source-drop-in reason=dry-run');
+    expect(existsSync(t.dropin)).toBe(false);
+
+    const first = t.run();
+    expect(first.last).toBe('TSG-REMEDIATE v1 result=changed daemon=systemd-timesyncd action=add-source-drop-in reason=');
+    expect(readFileSync(t.dropin, 'utf8')).toBe('# Amazon Time Sync Service (added by timesync-guard)\n[Time]\nNTP=\nNTP=169.254.169.123\n');
+
+    const second = t.run();
+    expect(second.last).toBe('TSG-REMEDIATE v1 result=already-compliant daemon=systemd-timesyncd action=none reason=amazon-source-synchronized');
+    expect(readFileSync(join(t.dir, 'svc.log'), 'utf8').match(/^restart /gm)).toHaveLength(1);
+  });
+
+  it('removes its drop-in and restarts again when timesyncd does not synchronise in time', () => {
+    const t = timesyncd(false);
+    const r = t.run('--verify-seconds', '1');
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=rolled-back daemon=systemd-timesyncd action=add-source-drop-in reason=not-synchronized-within-1s');
+    expect(r.status).toBe(2);
+    expect(existsSync(t.dropin)).toBe(false);
+    expect(readFileSync(join(t.dir, 'svc.log'), 'utf8').match(/^restart /gm)).toHaveLength(2);
+  });
+});
