@@ -256,14 +256,33 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
 export interface RemediationMeasure extends RunMeasure {
   readonly invocations: number;
   readonly done: boolean;
-  /** Hop-limit changes the fleet needed / the account saw. */
+  /** Hop-limit changes needed by instances that stay for the whole run (not opted out, below the target). */
   readonly hopLimitChangesNeeded: number;
   readonly modifyCalls: number;
   readonly instancesModified: number;
   readonly lowered: number;
   readonly auditEvents: number;
   readonly summary: Record<string, unknown>;
+  /** Seconds from the run start to the check's end (the first IMDS change). */
   readonly checkSeconds: number;
+  /** Seconds from the run start until EC2 applied the last hop-limit change. */
+  readonly hopLimitsAppliedSeconds: number;
+  /** Longest continuation handed to the state machine (characters). */
+  readonly maxContinuationChars: number;
+  readonly snsPublishes: number;
+  /** The next night on the now-fixed fleet (the steady state the monthly cost uses). */
+  readonly nextNight: NightMeasure;
+}
+
+/** The steady-state night. */
+export interface NightMeasure {
+  readonly simulatedSeconds: number;
+  readonly invocations: number;
+  readonly logBytes: number;
+  readonly auditEvents: number;
+  readonly apiCallsTotal: number;
+  readonly modifyCalls: number;
+  readonly distinctMetrics: string[];
 }
 
 /** A5b: Step Functions hands the continuation to the next Lambda invocation in this long. */
@@ -303,40 +322,69 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   const wall0 = Date.now();
   world.mem.sample();
   const cpu0 = process.cpuUsage();
-  let invocations = 0;
-  let last: { done: boolean; continuation?: string; summary: unknown } | undefined;
-  let checkSeconds = 0;
-  const { captured } = await captureStdout(() =>
-    clock.run(async () => {
-      let continuation: string | undefined;
-      for (let k = 0; k < 50; k++) {
-        invocations++;
-        const before = clock.now();
-        last = await handler(continuation ? { continuation } : {}, lambdaContext(clock));
-        if (clock.now() - before > LAMBDA_TIMEOUT_MS) throw new Error(`invocation ${invocations} ran ${(clock.now() - before) / 1000} s, past the Lambda timeout`);
-        if (last.done) break;
-        continuation = last.continuation;
-        await clock.sleep(SFN_HOP_MS);
-      }
-    }),
-  );
+  let maxContinuationChars = 0;
+  // The state machine's loop: invoke, and while not done pass the continuation to the next invocation.
+  const stateMachine = async (): Promise<{ invocations: number; last?: { done: boolean; summary: unknown } }> => {
+    let invocations = 0;
+    let last: { done: boolean; continuation?: string; summary: unknown } | undefined;
+    let continuation: string | undefined;
+    for (let k = 0; k < 50; k++) {
+      invocations++;
+      const before = clock.now();
+      last = await handler(continuation ? { continuation } : {}, lambdaContext(clock));
+      if (clock.now() - before > LAMBDA_TIMEOUT_MS) throw new Error(`invocation ${invocations} ran ${(clock.now() - before) / 1000} s, past the Lambda timeout`);
+      if (last.done) break;
+      continuation = last.continuation;
+      maxContinuationChars = Math.max(maxContinuationChars, continuation?.length ?? 0);
+      await clock.sleep(SFN_HOP_MS);
+    }
+    return { invocations, last };
+  };
+  const { result: run1, captured } = await captureStdout(() => clock.run(stateMachine));
+  const { invocations, last } = run1;
   const cpu = process.cpuUsage(cpu0);
   world.mem.sample();
   // The check ends where the first IMDS change starts (the engine acts only on fresh data).
   const firstModify = account.firstAt['ModifyInstanceMetadataOptions'];
-  checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
+  const checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
+  const lastApplied = Math.max(t0, ...world.fleet.map((x) => x.appliedAtMs ?? t0));
+  const first = measure(account, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0);
+  const modifyCalls = account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0;
+  const auditEvents = account.eventCount;
+  const snsPublishes = account.notifications.length;
+
+  // The next night, same fleet (fixed by now): what a normal night costs.
+  account.resetStats();
+  const events0 = account.eventCount;
+  await clock.run(() => clock.sleep(3_600_000));
+  account.startRun();
+  const n0 = clock.now();
+  const { result: run2, captured: cap2 } = await captureStdout(() => clock.run(stateMachine));
+  const nextNight: NightMeasure = {
+    simulatedSeconds: (clock.now() - n0) / 1000,
+    invocations: run2.invocations,
+    logBytes: cap2.bytes,
+    auditEvents: account.eventCount - events0,
+    apiCallsTotal: account.totalCalls(),
+    modifyCalls: account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0,
+    distinctMetrics: [...cap2.metrics].sort(),
+  };
   return {
     measure: {
-      ...measure(account, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0),
+      ...first,
       invocations,
       done: last?.done ?? false,
       hopLimitChangesNeeded: needed,
-      modifyCalls: account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0,
+      modifyCalls,
       instancesModified: account.modified.size,
       lowered: account.lowered,
-      auditEvents: account.events.length,
+      auditEvents,
       summary: (last?.summary ?? {}) as Record<string, unknown>,
       checkSeconds,
+      hopLimitsAppliedSeconds: (lastApplied - t0) / 1000,
+      maxContinuationChars,
+      snsPublishes,
+      nextNight,
     },
     world,
   };

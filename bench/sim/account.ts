@@ -101,6 +101,29 @@ export const DEFAULT_RUN_COMMAND_MODEL: RunCommandModel = {
   metadataApplyMs: 2000,
 };
 
+/**
+ * Milliseconds from a command's delivery start until its last invocation ends, for `count`
+ * invocations of `guestMs` each under the ramp and MaxConcurrency `mc`: the same rules as
+ * {@link SimAccount}'s SendCommand (wave w opens at w × round and admits 2^(w+1) − 1 in total; a new
+ * invocation takes the slot of the earliest one to finish). Used for the lower bounds.
+ */
+export function deliveryMakespanMs(count: number, mc: number, model: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL): number {
+  const inFlight: number[] = [];
+  let last = 0;
+  for (let k = 0; k < count; k++) {
+    const rampStart = Math.floor(Math.log2(k + 1)) * model.rampRoundMs;
+    let slotFree = 0;
+    if (inFlight.length >= Math.max(1, mc)) {
+      inFlight.sort((a, b) => a - b);
+      slotFree = inFlight.shift()!;
+    }
+    const end = Math.max(rampStart, slotFree) + model.guestMs;
+    inFlight.push(end);
+    last = Math.max(last, end);
+  }
+  return last;
+}
+
 /** SSM `Details` output cap of ListCommandInvocations. */
 export const DETAILS_OUTPUT_CAP = 2500;
 /** GetCommandInvocation's StandardOutputContent cap. */
@@ -216,7 +239,8 @@ function bump(m: Record<string, number>, k: string, by = 1): void {
   m[k] = (m[k] ?? 0) + by;
 }
 
-function percentOrCount(spec: string | undefined, of: number, dflt: number): number {
+/** SSM `MaxConcurrency` / `MaxErrors` (a count or a percent of the targets) as a count. */
+export function percentOrCount(spec: string | undefined, of: number, dflt: number): number {
   if (spec === undefined || spec === '') return dflt;
   const m = /^(\d+)%$/.exec(spec.trim());
   if (m) return Math.ceil((of * Number(m[1])) / 100);
@@ -251,8 +275,12 @@ function pageAfter<T>(items: readonly T[], key: (t: T) => string, token: string 
  */
 export class SimAccount {
   readonly stats: CallStats = { calls: {}, throttled: {}, errors: {} };
-  /** Every audit event sent (PutEvents entries). */
-  readonly events: NonNullable<PutEventsCommandInput['Entries']> = [];
+  /** Audit events received (PutEvents entries), by DetailType; entries are not kept (memory). */
+  readonly eventsByType: Record<string, number> = {};
+  /** Audit events received in total. */
+  eventCount = 0;
+  /** Bytes of the events' Detail (EventBridge bills per 64 KB chunk; all here are far smaller). */
+  eventDetailBytes = 0;
   /** SNS messages published. */
   readonly notifications: string[] = [];
   /** Hop limits ever lowered by a ModifyInstanceMetadataOptions call (must stay 0). */
@@ -296,14 +324,29 @@ export class SimAccount {
     this.runStart = clock.now();
   }
 
-  /** Marks the start of a run: instances' `vanishAfterMs` count from here. */
+  /**
+   * Marks the start of a run. The first call fixes when the vanishing instances are terminated
+   * (`vanishAfterMs` after it); a terminated instance stays terminated in later runs.
+   */
   startRun(): void {
     this.runStart = this.clock.now();
+    if (!this.terminationsFixed) {
+      this.terminationsFixed = true;
+      for (const x of this.fleet) if (x.vanishAfterMs !== undefined) this.terminatedAt.set(x.id, this.runStart + x.vanishAfterMs);
+    }
+  }
+  private terminationsFixed = false;
+  private readonly terminatedAt = new Map<string, number>();
+
+  /** Virtual ms at which the instance is (or was) terminated; +∞ when never. */
+  terminationTime(inst: SimInstance): number {
+    if (!this.terminationsFixed) this.startRun();
+    return this.terminatedAt.get(inst.id) ?? Number.POSITIVE_INFINITY;
   }
 
   /** True when the instance has been terminated by now. */
   isGone(inst: SimInstance): boolean {
-    return inst.vanishAfterMs !== undefined && this.clock.now() >= this.runStart + inst.vanishAfterMs;
+    return this.clock.now() >= this.terminationTime(inst);
   }
 
   /** Mocks every SDK client the engines use. Call {@link restore} when done. */
@@ -631,7 +674,7 @@ export class SimAccount {
         return;
       }
       let inv: Invocation;
-      const vanishAt = x.vanishAfterMs === undefined ? Number.POSITIVE_INFINITY : this.runStart + x.vanishAfterMs;
+      const vanishAt = this.terminationTime(x);
       if (x.ssm === 'ConnectionLost') {
         inv = { instanceId: id, startAt, endAt: t0 + timeoutSeconds * 1000, terminal: 'TimedOut', terminalDetails: 'DeliveryTimedOut', responseCode: -1, output: '' };
       } else if (vanishAt <= startAt + this.rc.guestMs) {
@@ -823,7 +866,11 @@ export class SimAccount {
     if (entries.length < 1 || entries.length > 10) {
       throw new SimAwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
     }
-    this.events.push(...entries);
-    return { result: { FailedEntryCount: 0, Entries: entries.map((_, k) => ({ EventId: `sim-${this.events.length - entries.length + k}` })) }, latency: this.lat.other };
+    for (const e of entries) {
+      bump(this.eventsByType, e.DetailType ?? '');
+      this.eventDetailBytes += (e.Detail ?? '').length;
+    }
+    this.eventCount += entries.length;
+    return { result: { FailedEntryCount: 0, Entries: entries.map((_, k) => ({ EventId: `sim-${this.eventCount - entries.length + k}` })) }, latency: this.lat.other };
   }
 }

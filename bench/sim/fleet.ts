@@ -64,7 +64,7 @@ export interface FleetOptions {
   readonly seed?: number;
   /** Every instance has hop limit 1 (a fleet where every instance needs the IMDS change). @default false */
   readonly allHopLimitOne?: boolean;
-  /** Number of instances terminated mid-run. @default max(1, N/1000) */
+  /** Number of instances terminated mid-run. @default max(1, round(N/5000)) (A11) */
   readonly vanishing?: number;
 }
 
@@ -146,8 +146,9 @@ export function generateFleet(n: number, options: FleetOptions = {}): SimInstanc
       metadataState: 'applied',
     });
   }
-  // A few instances are terminated while a run is under way (spread over the first 60 s).
-  const vanishing = Math.min(n, options.vanishing ?? Math.max(1, Math.floor(n / 1000)));
+  // A few instances are terminated while a run is under way (spread over the first 60 s). A11: an
+  // auto-scaled fleet replacing ~15 % of its instances a day loses ~1 in 10,000 per minute.
+  const vanishing = Math.min(n, options.vanishing ?? Math.max(1, Math.round(n / 5000)));
   for (let k = 0; k < vanishing; k++) {
     const idx = Math.floor(rnd() * n);
     fleet[idx] = { ...fleet[idx]!, vanishAfterMs: 5_000 + Math.floor(rnd() * 55_000) };

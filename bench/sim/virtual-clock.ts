@@ -99,6 +99,8 @@ export class DiscreteEventClock implements Clock {
   private readonly settleTurns: number;
   /** Timers fired so far (a measure of simulation work). */
   public fired = 0;
+  /** Times the driver found no timer and waited for real I/O (should stay near 0). */
+  public idleWaits = 0;
 
   constructor(private readonly options: DiscreteEventClockOptions = {}) {
     this.t = options.startMs ?? Date.UTC(2026, 0, 1);
@@ -158,6 +160,7 @@ export class DiscreteEventClock implements Clock {
       const next = this.timers.pop();
       if (!next) {
         // Something may be waiting on real I/O (zlib, fs); give it real time before calling it a deadlock.
+        this.idleWaits++;
         if (++idle > 200) throw new DeadlockError('work is pending but no virtual timer is set (a promise that never settles?)');
         await new Promise((resolve) => setTimeout(resolve, 2));
         continue;

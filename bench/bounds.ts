@@ -1,0 +1,141 @@
+/**
+ * Lower bounds: the fewest API calls and the least time any engine could need for the same fleet
+ * under the same limits and the same simulation assumptions. Derivations in bench/README.md.
+ */
+import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, DEFAULT_SSM_BUCKET, deliveryMakespanMs, EC2_BUCKETS, percentOrCount, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
+import { collectorReport, type SimInstance } from './sim/fleet';
+import { DETAILS_OUTPUT_CAP } from './sim/account';
+
+/** What the bounds need to know about the fleet. */
+export interface FleetShape {
+  /** Running instances at the start of the run. */
+  readonly n: number;
+  /** SSM managed nodes (Online + ConnectionLost). */
+  readonly managed: number;
+  /** Online, not opted out, still there when the batch is sent: the collector's targets. */
+  readonly targets: number;
+  /** Targets whose output is longer than the Details cap (one GetCommandInvocation each). */
+  readonly cutOutputs: number;
+  /** Targets whose script hangs until the step timeout. */
+  readonly hung: number;
+}
+
+/** Counts the shape of a generated fleet. */
+export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
+  let managed = 0;
+  let targets = 0;
+  let cut = 0;
+  let hung = 0;
+  for (const x of fleet) {
+    if (x.ssm !== 'unmanaged') managed++;
+    if (x.ssm !== 'Online' || x.optedOut) continue;
+    // Vanishing instances are targets too: SendCommand must at least try them.
+    targets++;
+    if (x.guest === 'times-out') hung++;
+    else if (x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP) cut++;
+  }
+  return { n: fleet.length, managed, targets, cutOutputs: cut, hung };
+}
+
+/** Per-action minimum calls of one check. */
+export interface CheckCallBounds {
+  readonly DescribeInstances: number;
+  readonly DescribeInstanceInformation: number;
+  readonly SendCommand: number;
+  /** One completion poll covering every command (50 commands per ListCommands page). */
+  readonly ListCommands: number;
+  readonly ListCommandInvocations: number;
+  readonly GetCommandInvocation: number;
+  readonly total: number;
+}
+
+/** The call bounds of one check. */
+export function checkCallBounds(s: FleetShape): CheckCallBounds {
+  const sends = Math.ceil(s.targets / 50);
+  const b = {
+    DescribeInstances: Math.max(1, Math.ceil(s.n / 1000)),
+    DescribeInstanceInformation: Math.max(1, Math.ceil(s.managed / 50)),
+    SendCommand: sends,
+    ListCommands: Math.ceil(sends / 50),
+    // One Details page per command: a command targets ≤ 50 instances, a page holds 50 invocations.
+    ListCommandInvocations: sends,
+    GetCommandInvocation: s.cutOutputs,
+  };
+  return { ...b, total: Object.values(b).reduce((a, c) => a + c, 0) };
+}
+
+/** Parameters of the time bounds (the simulator's defaults). */
+export interface TimeModel {
+  readonly latencies: Latencies;
+  readonly runCommand: RunCommandModel;
+  readonly ssmBucket: BucketSpec;
+  /** MaxConcurrency setting (number or percent). */
+  readonly maxConcurrency: string;
+}
+
+export const DEFAULT_TIME_MODEL: TimeModel = {
+  latencies: DEFAULT_LATENCIES,
+  runCommand: DEFAULT_RUN_COMMAND_MODEL,
+  ssmBucket: DEFAULT_SSM_BUCKET,
+  maxConcurrency: '50%',
+};
+
+/** The check's time bound and its parts (seconds). */
+export interface CheckTimeBound {
+  readonly seconds: number;
+  /** max(DescribeInstances pages, DescribeInstanceInformation pages), which can run side by side. */
+  readonly inventory: number;
+  /** From the first SendCommand to the last invocation's end (SSM rate, ramp, guest time, hung scripts). */
+  readonly runCommand: number;
+  /** One Details page and, if any output was cut, one GetCommandInvocation after the last invocation ends. */
+  readonly tail: number;
+  /** All SSM calls of the call bound through the SSM bucket (an independent lower bound). */
+  readonly ssmRate: number;
+}
+
+/** Lower bound of a check's duration. */
+export function checkTimeBound(s: FleetShape, m: TimeModel = DEFAULT_TIME_MODEL): CheckTimeBound {
+  const lat = m.latencies;
+  const calls = checkCallBounds(s);
+  // Describe pages are sequential (each needs the previous token); so are the SSM listing pages.
+  let describe = 0;
+  for (let left = s.n; left > 0 || describe === 0; left -= 1000) describe += lat.describeInstancesBase + lat.describeInstancesPerItem * Math.max(0, Math.min(1000, left));
+  const dii = calls.DescribeInstanceInformation * lat.ssmListPage;
+  const inventory = Math.max(describe, dii);
+  let runCommand = 0;
+  if (s.targets > 0) {
+    const full = Math.min(50, s.targets);
+    const last = s.targets - 50 * (calls.SendCommand - 1);
+    const mcOf = (b: number) => Math.max(1, percentOrCount(m.maxConcurrency, b, 50));
+    // Sends beyond the SSM burst go out at the refill rate (the DII pages before them only lower the burst).
+    const lastSendAt = Math.max(0, (calls.SendCommand - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000;
+    runCommand =
+      lat.other +
+      Math.max(
+        deliveryMakespanMs(full, mcOf(full), m.runCommand),
+        lastSendAt + deliveryMakespanMs(last, mcOf(last), m.runCommand),
+        // A hung script holds its invocation until the document's step timeout.
+        s.hung > 0 ? m.runCommand.defaultExecutionTimeoutMs : 0,
+      );
+  }
+  const tail = s.targets > 0 ? lat.ssmListPage + (s.cutOutputs > 0 ? lat.other : 0) : 0;
+  const ssmCalls = calls.DescribeInstanceInformation + calls.SendCommand + calls.ListCommands + calls.ListCommandInvocations + calls.GetCommandInvocation;
+  const ssmRate = Math.max(0, (ssmCalls - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000 + lat.other;
+  const seconds = Math.max(inventory + runCommand + tail, ssmRate) / 1000;
+  return { seconds, inventory: inventory / 1000, runCommand: runCommand / 1000, tail: tail / 1000, ssmRate: ssmRate / 1000 };
+}
+
+/**
+ * ModifyInstanceMetadataOptions has no batch form and its own bucket (100 burst, 5/s): M changes
+ * need at least (M − 100)/5 s after the first.
+ */
+export function modifyPacingSeconds(changes: number, bucket: BucketSpec = EC2_BUCKETS.modifyInstanceMetadataOptions): number {
+  return Math.max(0, (changes - bucket.capacity) / bucket.refillPerSecond);
+}
+
+/** Remediation bound: the check it must run first (fresh data), then the paced IMDS changes. */
+export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = DEFAULT_TIME_MODEL): { seconds: number; check: number; pacing: number } {
+  const check = checkTimeBound(s, m).seconds;
+  const pacing = modifyPacingSeconds(changes);
+  return { seconds: check + pacing, check, pacing };
+}

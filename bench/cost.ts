@@ -1,0 +1,153 @@
+/**
+ * Modelled monthly cost at us-east-1 list prices, no free tier (aws-limits.md): hourly checks and
+ * nightly remediation, from the benchmark's measured log bytes, durations and metric counts.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** List prices used (USD). */
+export const PRICES = {
+  /** Custom metric-month, tiered: first 10,000, next 240,000, next 750,000, beyond. */
+  metricTiers: [
+    { upTo: 10_000, usd: 0.3 },
+    { upTo: 250_000, usd: 0.1 },
+    { upTo: 1_000_000, usd: 0.05 },
+    { upTo: Number.POSITIVE_INFINITY, usd: 0.02 },
+  ],
+  alarmStandard: 0.1,
+  /** CloudWatch Logs ingestion per GB (2^30 bytes). */
+  logIngestPerGB: 0.5,
+  /** Lambda arm64 per GB-second, and per request. */
+  lambdaArmGbSecond: 0.0000133334,
+  lambdaRequest: 0.2 / 1e6,
+  /** Step Functions standard, per state transition. */
+  sfnTransition: 0.025 / 1000,
+  /** EventBridge custom events (PutEvents) per event. */
+  eventBridgeEvent: 1.0 / 1e6,
+  /** SNS publish per request (beyond the free million). */
+  snsPublish: 0.5 / 1e6,
+} as const;
+
+/** Hours in a month (730) and nights (30). */
+export const HOURS_PER_MONTH = 730;
+export const NIGHTS_PER_MONTH = 30;
+/** Lambda's START/END/REPORT platform lines per invocation (≈ 350 bytes, A12). */
+export const LAMBDA_PLATFORM_LOG_BYTES = 350;
+/** Memory of both functions (lib/constructs/guard-function.ts FUNCTION_MEMORY_MB). */
+export const FUNCTION_MEMORY_MB = 512;
+
+/**
+ * Alarms of the stack when no synthesized template is around: GuardAlarmSet in
+ * lib/constructs/guard-alarms.ts has 12 alarms + the optional remediation heartbeat = 13.
+ */
+export const ALARMS_FALLBACK = 13;
+
+/** Monthly price of `count` custom metrics published every hour of the month. */
+export function metricsMonthlyUSD(count: number): number {
+  let left = count;
+  let prev = 0;
+  let usd = 0;
+  for (const t of PRICES.metricTiers) {
+    const inTier = Math.max(0, Math.min(left, t.upTo - prev));
+    usd += inTier * t.usd;
+    left -= inTier;
+    prev = t.upTo;
+    if (left <= 0) break;
+  }
+  return usd;
+}
+
+/** Alarms in the synthesized stack (cdk.out/*.template.json) if present, else {@link ALARMS_FALLBACK}. */
+export function countAlarms(root: string): { count: number; source: string } {
+  const out = join(root, 'cdk.out');
+  if (existsSync(out)) {
+    let count = 0;
+    let found = false;
+    for (const f of readdirSync(out)) {
+      if (!f.endsWith('.template.json')) continue;
+      found = true;
+      const t = JSON.parse(readFileSync(join(out, f), 'utf8')) as { Resources?: Record<string, { Type?: string }> };
+      for (const r of Object.values(t.Resources ?? {})) if (r.Type === 'AWS::CloudWatch::Alarm') count++;
+    }
+    if (found) return { count, source: 'cdk.out templates' };
+  }
+  return { count: ALARMS_FALLBACK, source: 'constant (no cdk.out): GuardAlarmSet, 12 + remediation heartbeat' };
+}
+
+/** What one run costs in the units the model prices. */
+export interface RunUsage {
+  readonly seconds: number;
+  readonly logBytes: number;
+  readonly invocations: number;
+  readonly auditEvents?: number;
+  readonly sfnTransitions?: number;
+  readonly snsPublishes?: number;
+}
+
+/** Inputs of the monthly model. */
+export interface CostInputs {
+  readonly hourlyCheck: RunUsage;
+  readonly nightlyRemediation: RunUsage;
+  /** Distinct metrics emitted by the hourly check (each a full metric-month). */
+  readonly checkMetrics: number;
+  /** Distinct metrics emitted once a night (CloudWatch prorates by the hour: 1/24 each). */
+  readonly remediationMetrics: number;
+  readonly alarms: number;
+  readonly memoryMB?: number;
+}
+
+/** The monthly bill by line. */
+export interface MonthlyCost {
+  readonly metrics: number;
+  readonly alarms: number;
+  readonly logs: number;
+  readonly lambda: number;
+  readonly stepFunctions: number;
+  readonly eventBridge: number;
+  readonly sns: number;
+  readonly total: number;
+  readonly logGBPerMonth: number;
+}
+
+const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+
+/** Monthly cost of hourly checks + nightly remediation. */
+export function monthlyCost(i: CostInputs): MonthlyCost {
+  const gb = (i.memoryMB ?? FUNCTION_MEMORY_MB) / 1024;
+  const checks = HOURS_PER_MONTH;
+  const nights = NIGHTS_PER_MONTH;
+  const metrics = metricsMonthlyUSD(i.checkMetrics) + metricsMonthlyUSD(i.remediationMetrics) / 24;
+  const alarms = i.alarms * PRICES.alarmStandard;
+  const logBytes =
+    checks * (i.hourlyCheck.logBytes + i.hourlyCheck.invocations * LAMBDA_PLATFORM_LOG_BYTES) +
+    nights * (i.nightlyRemediation.logBytes + i.nightlyRemediation.invocations * LAMBDA_PLATFORM_LOG_BYTES);
+  const logGB = logBytes / 2 ** 30;
+  const logs = logGB * PRICES.logIngestPerGB;
+  const lambda =
+    checks * (i.hourlyCheck.seconds * gb * PRICES.lambdaArmGbSecond + i.hourlyCheck.invocations * PRICES.lambdaRequest) +
+    nights * (i.nightlyRemediation.seconds * gb * PRICES.lambdaArmGbSecond + i.nightlyRemediation.invocations * PRICES.lambdaRequest);
+  const stepFunctions = nights * (i.nightlyRemediation.sfnTransitions ?? 0) * PRICES.sfnTransition;
+  const eventBridge = nights * (i.nightlyRemediation.auditEvents ?? 0) * PRICES.eventBridgeEvent;
+  const sns = nights * (i.nightlyRemediation.snsPublishes ?? 0) * PRICES.snsPublish;
+  const total = metrics + alarms + logs + lambda + stepFunctions + eventBridge + sns;
+  return {
+    metrics: round(metrics),
+    alarms: round(alarms),
+    logs: round(logs),
+    lambda: round(lambda),
+    stepFunctions: round(stepFunctions, 4),
+    eventBridge: round(eventBridge),
+    sns: round(sns, 4),
+    total: round(total),
+    logGBPerMonth: round(logGB, 3),
+  };
+}
+
+/**
+ * Step Functions transitions of one remediation run in the stack's state machine
+ * (lib/constructs/remediation-state-machine.ts): start → Init → OverlapGuard task → OverlapGuard
+ * choice, then per invocation Remediate + IsDone (+ NextIteration when looping), then Done.
+ */
+export function sfnTransitions(invocations: number): number {
+  return 4 + 2 * invocations + Math.max(0, invocations - 1) + 1;
+}

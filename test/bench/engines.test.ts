@@ -1,0 +1,58 @@
+/**
+ * A tiny end-to-end run of both real engines on the simulated account: every instance is
+ * accounted for, nothing is lowered, nothing is lost to throttling. (The benchmark proper runs
+ * N = 1,000 and 10,000 with `npm run bench`.)
+ */
+import { benchCheck, benchRemediation } from '../../bench/drive';
+
+// The benchmark captures Powertools output itself; the test setup's silencing would hide the EMF it counts.
+const saved = { log: process.env['POWERTOOLS_LOG_LEVEL'], metrics: process.env['POWERTOOLS_METRICS_DISABLED'] };
+beforeAll(() => {
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'INFO';
+  delete process.env['POWERTOOLS_METRICS_DISABLED'];
+});
+afterAll(() => {
+  if (saved.log === undefined) delete process.env['POWERTOOLS_LOG_LEVEL'];
+  else process.env['POWERTOOLS_LOG_LEVEL'] = saved.log;
+  if (saved.metrics !== undefined) process.env['POWERTOOLS_METRICS_DISABLED'] = saved.metrics;
+});
+
+describe('the real engines on a simulated fleet of 200', () => {
+  it('check: evaluates every running instance once and emits the fixed fleet metric set', async () => {
+    const { measure, world } = await benchCheck(200);
+    world.account.restore();
+    expect(measure.completed).toBe(true);
+    const states = Object.values(measure.byCheckState).reduce((a, b) => a + b, 0);
+    expect(measure.instancesSeen).toBe(200);
+    expect(states).toBe(200);
+    // No instance is both unmanaged and checked: checked ≤ online targets.
+    expect(measure.byCheckState['checked'] ?? 0).toBeLessThanOrEqual(measure.onlineTargets);
+    expect(measure.byCheckState['checked'] ?? 0).toBeGreaterThan(150);
+    expect(measure.distinctMetrics).toHaveLength(10);
+    expect(measure.distinctMetrics.every((m) => m.endsWith('/service=timesync-guard'))).toBe(true);
+    // One structured record per instance reached the log.
+    expect(measure.logLines).toBeGreaterThanOrEqual(200);
+    // Cut outputs were fetched again, and only those (plus outputs with no end marker).
+    expect(measure.apiCalls['GetCommandInvocation'] ?? 0).toBeGreaterThan(0);
+    expect(measure.apiCalls['GetCommandInvocation'] ?? 0).toBeLessThan(30);
+    expect(measure.simulatedSeconds).toBeLessThan(900);
+  });
+
+  it('remediation: raises every hop limit it must, lowers none, finishes, and audits every action', async () => {
+    const { measure, world } = await benchRemediation(200);
+    world.account.restore();
+    expect(measure.done).toBe(true);
+    expect(measure.lowered).toBe(0);
+    // Every instance that needed the change got exactly one modification (one that vanished mid-run may or may not).
+    const vanishing = world.fleet.filter((x) => x.vanishAfterMs !== undefined).length;
+    expect(measure.instancesModified).toBeGreaterThanOrEqual(measure.hopLimitChangesNeeded);
+    expect(measure.instancesModified).toBeLessThanOrEqual(measure.hopLimitChangesNeeded + vanishing);
+    expect(measure.modifyCalls - (measure.throttled['ModifyInstanceMetadataOptions'] ?? 0)).toBe(measure.instancesModified);
+    const stillLow = world.fleet.filter((x) => !x.optedOut && !world.account.isGone(x) && x.hopLimit < 2);
+    expect(stillLow).toEqual([]);
+    expect(measure.auditEvents).toBeGreaterThanOrEqual(measure.instancesModified);
+    // The next night finds nothing left to change on the IMDS side.
+    expect(measure.nextNight.modifyCalls).toBe(0);
+    expect(measure.nextNight.distinctMetrics).toHaveLength(6);
+  });
+});
