@@ -504,3 +504,69 @@ esac
     expect(readFileSync(join(t.dir, 'svc.log'), 'utf8').match(/^restart /gm)).toHaveLength(2);
   });
 });
+
+/** ntpd cannot be installed beside chrony on Debian (they conflict): ntpq and the service are shims. */
+describe('remediate-linux.sh ntpd branch (shims: ntpd conflicts with chrony on this machine)', () => {
+  function ntp(reachable: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-ntp-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'etc'));
+    const conf = join(dir, 'etc/ntp.conf');
+    const original = 'driftfile /var/lib/ntp/ntp.drift\nrestrict default nomodify\npool 0.debian.pool.ntp.org iburst\nserver 192.0.2.5 iburst\n';
+    writeFileSync(conf, original);
+    writeFileSync(join(dir, 'state'), 'other\n');
+    writeFileSync(
+      join(dir, 'ntpq.sh'),
+      `[ "$*" = "-pn" ] || exit 1
+echo '     remote           refid      st t when poll reach   delay   offset  jitter'
+echo '=============================================================================='
+if grep -q selected ${dir}/state; then echo '*169.254.169.123 .GPS.  1 u  3 16 377 0.2 0.01 0.01'; echo '+192.0.2.5 .GPS. 2 u 3 64 377 1 0.1 0.1'
+else echo '*192.0.2.5 .GPS. 2 u 3 64 377 1 0.1 0.1'; fi
+`,
+    );
+    writeFileSync(
+      join(dir, 'svc.sh'),
+      `echo "$1 $2" >> ${dir}/svc.log
+case "$1 $2" in
+  "is-active ntpd") exit 0 ;;
+  "is-active systemd-timesyncd") [ ! -f ${dir}/timesyncd.stopped ] ;;
+  "stop systemd-timesyncd") touch ${dir}/timesyncd.stopped ;;
+  "disable systemd-timesyncd") : ;;
+  "restart ntpd")
+    if grep -q '^server 169.254.169.123 ' ${conf} && ${reachable ? 'true' : 'false'}; then echo selected > ${dir}/state; else echo other > ${dir}/state; fi ;;
+  *) exit 3 ;;
+esac
+`,
+    );
+    const run = (...args: string[]) => {
+      const r = spawnSync('sh', [SCRIPT, ...args], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { PATH: process.env.PATH, TSG_ROOT: dir, TSG_SERVICE_CMD: `sh ${dir}/svc.sh`, TSG_NTPQ: `sh ${dir}/ntpq.sh`, TSG_POLL_SECONDS: '0.2' },
+      });
+      return { status: r.status, stdout: r.stdout, last: r.stdout.trimEnd().split('\n').pop() ?? '' };
+    };
+    return { dir, conf, original, run };
+  }
+
+  it('adds the server line ahead of pool/server lines, verifies with ntpq, then stops timesyncd', () => {
+    const t = ntp(true);
+    const first = t.run();
+    expect(first.last).toBe('TSG-REMEDIATE v1 result=changed daemon=ntpd action=add-source-main-config reason=stopped-systemd-timesyncd');
+    const lines = readFileSync(t.conf, 'utf8').split('\n');
+    const amazon = lines.indexOf('server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4');
+    expect(amazon).toBeGreaterThan(-1);
+    expect(amazon).toBeLessThan(lines.indexOf('pool 0.debian.pool.ntp.org iburst'));
+    expect(existsSync(join(t.dir, 'timesyncd.stopped'))).toBe(true);
+    expect(t.run().last).toBe('TSG-REMEDIATE v1 result=already-compliant daemon=ntpd action=none reason=amazon-source-selected');
+  });
+
+  it('restores ntp.conf byte for byte when ntpd does not select the Amazon server in time', () => {
+    const t = ntp(false);
+    const r = t.run('--verify-seconds', '1');
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=rolled-back daemon=ntpd action=add-source-main-config reason=not-selected-within-1s');
+    expect(r.status).toBe(2);
+    expect(readFileSync(t.conf, 'utf8')).toBe(t.original);
+    expect(existsSync(join(t.dir, 'timesyncd.stopped'))).toBe(false);
+  });
+});
