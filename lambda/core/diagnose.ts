@@ -6,6 +6,11 @@
  */
 import { FINDING_EFFECTS, finding, type FindingCode } from './findings';
 import { evaluateChrony } from './evaluate/chrony';
+import { evaluateNtpd } from './evaluate/ntpd';
+import { evaluateOpenntpd } from './evaluate/openntpd';
+import { evaluateTimesyncd } from './evaluate/timesyncd';
+import { evaluateW32time } from './evaluate/w32time';
+import { proxyFindings } from './proxy';
 import { type ClockReading, unknownReading } from './evaluate/reading';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError } from './report';
 import { DEFAULTS } from './settings';
@@ -114,7 +119,7 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
   if (p.platform === 'linux') {
     reading = evaluateLinux(p, runningDaemons, now);
   } else if (p.platform === 'windows') {
-    reading = unknownReading('w32time', [finding('unknown-format', 'Windows reports are not evaluated by this build')]);
+    reading = evaluateW32time(p);
   } else {
     reading = unknownReading('unknown', [finding('unknown-format', 'the report names no known platform (linux or windows)')]);
   }
@@ -137,7 +142,8 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
 
   const containersList = headerList(p, 'containers');
   const containers = containersList === undefined ? null : containersList.length > 0;
-  findings.push(...proxyFindings(p));
+  const proxy = proxyFindings(p);
+  findings.push(...proxy.findings);
 
   const status = statusOf(findings, reading);
   return {
@@ -153,6 +159,7 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     reportVersion: p.version,
     ...(p.header['os'] !== undefined ? { os: p.header['os'] } : {}),
     ...(running !== undefined ? { daemonsRunning: running } : {}),
+    ...(proxy.proxy !== null ? { systemProxy: proxy.proxy } : {}),
     ...(containersList !== undefined && containersList.length > 0 ? { containerRuntimes: containersList } : {}),
     ...(reading.sourceAddress !== undefined ? { sourceAddress: reading.sourceAddress } : {}),
     ...(p.cuts.length > 0 ? { reportCuts: p.cuts } : {}),
@@ -162,12 +169,16 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
 }
 
 function evaluateLinux(p: ParsedReport, running: readonly Daemon[] | undefined, now: number | null): ClockReading {
-  const hasChrony = p.sections.some((s) => s.name === 'chrony-tracking');
-  const runsChrony = running?.includes('chrony') ?? false;
-  if (runsChrony || (hasChrony && (running === undefined || running.length === 0))) {
-    return evaluateChrony(p, runsChrony || running === undefined, now);
+  const has = (name: string) => p.sections.some((s) => s.name === name);
+  const none = running !== undefined && running.length === 0;
+  // Order of preference when several run (multiple-daemons is flagged anyway): the one most likely steering the clock.
+  if (running?.includes('chrony') || (has('chrony-tracking') && (running === undefined || none))) {
+    return evaluateChrony(p, running?.includes('chrony') ?? running === undefined, now);
   }
-  if (running !== undefined && running.length === 0) {
+  if (running?.includes('ntpd') || (running === undefined && has('ntpq'))) return evaluateNtpd(p);
+  if (running?.includes('systemd-timesyncd') || (running === undefined && has('timesync-status'))) return evaluateTimesyncd(p);
+  if (running?.includes('openntpd') || (running === undefined && has('ntpctl'))) return evaluateOpenntpd(p);
+  if (none) {
     return {
       daemon: 'none',
       timeSource: 'none',
@@ -179,9 +190,4 @@ function evaluateLinux(p: ParsedReport, running: readonly Daemon[] | undefined, 
     };
   }
   return unknownReading('unknown', [finding('unknown-daemon-state', 'the report holds no usable output from any time daemon')]);
-}
-
-/** Placeholder replaced by the proxy evaluator. */
-function proxyFindings(_p: ParsedReport): Finding[] {
-  return [];
 }

@@ -222,6 +222,8 @@ case ",$daemons," in
     if has "$NTPQ"; then
       # shellcheck disable=SC2086
       probe ntpq 40 $NTPQ -pn
+      # shellcheck disable=SC2086
+      probe ntpq-rv 4 $NTPQ -n -c 'rv 0 leap,stratum,rootdelay,rootdisp,refid,offset'
     fi
     ;;
 esac

@@ -1,0 +1,65 @@
+/** System-wide proxy settings that would send IMDS (169.254.169.254) requests to a proxy. */
+import { finding } from './findings';
+import { type ParsedReport, section } from './report';
+import type { Finding } from './types';
+
+const IMDS = '169.254.169.254';
+
+/** True when one NO_PROXY entry exempts the IMDS address (exact IP, `*`, or a CIDR/suffix covering it). */
+export function noProxyCoversImds(noProxy: string): boolean {
+  return noProxy
+    .split(/[,\s]+/)
+    .map((e) => e.trim().replace(/^["']|["']$/g, ''))
+    .filter((e) => e !== '')
+    .some((e) => {
+      if (e === '*' || e === IMDS) return true;
+      const cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(e);
+      if (cidr) {
+        const bits = Number(cidr[5]);
+        if (bits > 32) return false;
+        const toInt = (a: number[]) => a.reduce((acc, x) => acc * 256 + x, 0);
+        const net = toInt(cidr.slice(1, 5).map(Number));
+        const ip = toInt(IMDS.split('.').map(Number));
+        const size = 2 ** (32 - bits);
+        return Math.floor(net / size) === Math.floor(ip / size);
+      }
+      // Prefix forms ("169.254.") are honoured by few clients (curl and the AWS SDKs do not): not a cover.
+      return false;
+    });
+}
+
+/**
+ * Reads the `[proxy]` section (`<file>:<line>` as grep prints it, or `env:NAME=value` on Windows)
+ * and flags an HTTP(S) proxy without a NO_PROXY that covers 169.254.169.254.
+ */
+export function proxyFindings(p: ParsedReport): { findings: Finding[]; proxy: boolean | null } {
+  const s = section(p, 'proxy');
+  if (s === undefined) return { findings: [], proxy: p.header['collector'] !== undefined ? false : null };
+  const proxies: string[] = [];
+  const noProxies: string[] = [];
+  for (const raw of s.lines) {
+    // Drop the "file:" prefix grep adds, and shell syntax around the assignment.
+    const line = raw.replace(/^[^:=\s]*:/, '').replace(/^\s*(export\s+)?/, '');
+    const de = /DefaultEnvironment=(.*)$/.exec(line);
+    const assignments = de ? de[1]!.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, '')) ?? [] : [line];
+    for (const a of assignments) {
+      const m = /^\s*(https?_proxy|no_proxy)\s*=\s*(.*?)\s*$/i.exec(a);
+      if (!m) continue;
+      const value = m[2]!.replace(/^["']|["']$/g, '');
+      if (value === '') continue;
+      if (/^no_proxy$/i.test(m[1]!)) noProxies.push(value);
+      else proxies.push(`${m[1]}`);
+    }
+  }
+  if (proxies.length === 0) return { findings: [], proxy: false };
+  if (noProxies.some(noProxyCoversImds)) return { findings: [], proxy: true };
+  return {
+    findings: [
+      finding(
+        'proxy-without-no-proxy',
+        `${[...new Set(proxies)].join(', ')} set system-wide and NO_PROXY does not cover ${IMDS}: instance-metadata requests would go to the proxy`,
+      ),
+    ],
+    proxy: true,
+  };
+}
