@@ -1,0 +1,203 @@
+import 'aws-sdk-client-mock-jest';
+import { EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
+import { VirtualClock } from '../../lambda/aws/clock';
+import type { InstanceInventory } from '../../lambda/aws/inventory';
+import { createSnsNotifier } from '../../lambda/aws/notify';
+import type { InvocationResult, RunCommandPort, RunDocumentRequest } from '../../lambda/aws/run-command';
+import { REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { formatRemediationLine } from '../../lambda/core/remediation-result';
+import { parseSettings } from '../../lambda/core/settings';
+import type { InstanceRecord, Verdict } from '../../lambda/core/types';
+import { ContinuationError } from '../../lambda/engine/remediate';
+import { createRemediateHandler, handler, RemediationRunError, type RemediateHandlerDeps } from '../../lambda/handlers/remediate';
+import { simulateEc2 } from '../engine/remediate-ec2-sim';
+
+const ec2Mock = mockClient(EC2Client);
+const ebMock = mockClient(EventBridgeClient);
+const snsMock = mockClient(SNSClient);
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ebMock.reset();
+  snsMock.reset();
+  ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) =>
+    Promise.resolve({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'x' })) }),
+  );
+  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
+});
+
+const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+
+function record(instanceId: string, over: Partial<InstanceRecord> = {}): InstanceRecord {
+  return {
+    instanceId,
+    platform: 'linux',
+    hasInstanceProfile: true,
+    optedOut: false,
+    imds: { hopLimit: 1, httpEndpoint: 'enabled', httpTokens: 'required', state: 'applied' },
+    ssm: { pingStatus: 'Online', platformType: 'Linux' },
+    ...over,
+  };
+}
+
+/** A Run Command port that answers by document: a collector report, or the remediation script's final line. */
+class FakeRunCommand implements RunCommandPort {
+  requests: RunDocumentRequest[] = [];
+  constructor(private readonly remediationDoc: string) {}
+  async runDocument(request: RunDocumentRequest) {
+    this.requests.push(request);
+    const results = new Map<string, InvocationResult>();
+    for (const i of request.instanceIds) {
+      const output =
+        request.documentName === this.remediationDoc
+          ? `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source-drop-in', reason: '' })}\n`
+          : 'TSG-REPORT v1 linux\n(the fake diagnose ignores the body)\nTSG-END\n';
+      results.set(i, { instanceId: i, state: 'success', output, commandId: 'c1' });
+    }
+    return { results, commandIds: ['c1'], errors: [], stats: { sendCommand: 1, listCommands: 1, listCommandInvocationsPages: 1, getCommandInvocation: 0, throttled: 0, polls: 1 } };
+  }
+}
+
+const offAmazonWithContainers: Verdict = {
+  platform: 'linux',
+  daemon: 'chrony',
+  timeSource: 'other',
+  synchronized: true,
+  offsetSeconds: 0.001,
+  clockErrorBoundSeconds: 0.01,
+  containers: true,
+  status: 'at-risk',
+  findings: [{ code: 'not-amazon-time-sync', message: 'x' }],
+};
+
+function setup(n: number, env: Record<string, string> = {}) {
+  const clock = new VirtualClock();
+  const settings = parseSettings({
+    TSG_REMEDIATION_DOCUMENT: 'Stack-Remediate',
+    TSG_EVENT_SOURCE: 'acme.timesync',
+    TSG_MAX_CHANGES_PERCENT: '100',
+    TSG_MAX_CHANGES_PER_RUN: '100000',
+    TSG_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:t',
+    ...env,
+  });
+  const records = Array.from({ length: n }, (_, k) => record(id(k), k === 0 ? { ipv6Only: true } : {}));
+  const inventory: InstanceInventory & { calls: number } = {
+    calls: 0,
+    async listInstances() {
+      this.calls++;
+      return records;
+    },
+  };
+  const sim = simulateEc2(ec2Mock, new Map(records.map((r) => [r.instanceId, { hop: 1, endpoint: 'enabled' as const, state: 'applied' as const }])));
+  const runCommand = new FakeRunCommand('Stack-Remediate');
+  const metrics = new Metrics({ namespace: 'TimeSyncGuard', serviceName: 'timesync-guard' });
+  const added: [string, number][] = [];
+  jest.spyOn(metrics, 'addMetric').mockImplementation((name: string, _unit, value: number) => {
+    added.push([name, value]);
+    return metrics;
+  });
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+  const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+  const deps: RemediateHandlerDeps = {
+    settings,
+    clock,
+    logger,
+    metrics,
+    ec2: new EC2Client({}),
+    eventbridge: new EventBridgeClient({}),
+    inventory,
+    runCommand,
+    notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: settings.topicArn }),
+    diagnose: () => offAmazonWithContainers,
+    engine: { guestVerifySeconds: 10, guestWaveBudgetMs: 60_000 },
+  };
+  return { clock, deps, sim, runCommand, inventory, added, logger };
+}
+
+const ctx = (ms: number) => ({ getRemainingTimeInMillis: () => ms });
+
+describe('remediate handler', () => {
+  it('exports the Lambda entry point the state machine invokes', () => {
+    expect(typeof handler).toBe('function');
+  });
+
+  it('checks, plans and acts in one invocation when there is time: IMDS raised, guest fixed, audited, metrics and summary out', async () => {
+    const { deps, sim, runCommand, added } = setup(3);
+    const out = await createRemediateHandler(deps)({}, ctx(900_000));
+    expect(out.done).toBe(true);
+    expect(out.continuation).toBeUndefined();
+    expect(sim.modified).toEqual([id(0), id(1), id(2)]);
+    const guest = runCommand.requests.filter((r) => r.documentName === 'Stack-Remediate');
+    expect(guest.flatMap((r) => r.instanceIds).sort()).toEqual([id(0), id(1), id(2)]);
+    expect(guest.find((r) => r.instanceIds.includes(id(0)))!.parameters!.Endpoint).toEqual(['ipv6']);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 6, succeeded: 6, failed: 0 }));
+    const sources = new Set(ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => e.Source)));
+    expect([...sources]).toEqual(['acme.timesync']);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(Object.fromEntries(added)).toEqual({
+      [REMEDIATION_METRICS.attempted]: 6,
+      [REMEDIATION_METRICS.succeeded]: 6,
+      [REMEDIATION_METRICS.failed]: 0,
+      [REMEDIATION_METRICS.rolledBack]: 0,
+      [REMEDIATION_METRICS.skipped]: 0,
+      [REMEDIATION_METRICS.remediationCompleted]: 1,
+    });
+    // The state machine's output stays small.
+    expect(JSON.stringify(out).length).toBeLessThan(4_000);
+  });
+
+  it('takes its deadline from the Lambda context minus the margin, returns a continuation, and the loop finishes the run', async () => {
+    const { deps, sim, inventory, clock, added } = setup(300, { TSG_FIX_TIME_SYNC: 'false' });
+    const h = createRemediateHandler({ ...deps, safetyMarginMs: 45_000 });
+    const start = clock.now();
+    let out = await h({}, ctx(70_000));
+    expect(out.done).toBe(false);
+    expect(clock.now() - start).toBeLessThanOrEqual(70_000 - 45_000);
+    expect(added).toEqual([]); // metrics only when the run is finished
+    let loops = 1;
+    while (!out.done && loops < 20) {
+      out = await h({ continuation: out.continuation }, ctx(70_000));
+      loops++;
+    }
+    expect(out.done).toBe(true);
+    expect(loops).toBeGreaterThan(1);
+    expect(inventory.calls).toBe(1);
+    expect(sim.modified).toHaveLength(300);
+    expect(new Set(sim.modified).size).toBe(300);
+    expect(out.summary.invocations).toBe(loops);
+  });
+
+  it.each([[undefined], [null], [{}], [{ continuation: null }], [{ continuation: '' }]])('starts a new run for the state machine’s first input %p', async (event) => {
+    const { deps, inventory } = setup(1);
+    const out = await createRemediateHandler(deps)(event as never, ctx(900_000));
+    expect(out.done).toBe(true);
+    expect(inventory.calls).toBe(1);
+  });
+
+  it('a check that cannot run fails the invocation (Lambda error → alarm) and changes nothing', async () => {
+    const { deps } = setup(2);
+    const broken: InstanceInventory = { listInstances: () => Promise.reject(new Error('UnauthorizedOperation')) };
+    await expect(createRemediateHandler({ ...deps, inventory: broken })({}, ctx(900_000))).rejects.toThrow(RemediationRunError);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+  });
+
+  it('a garbled continuation fails loudly with a clear error instead of starting over', async () => {
+    const { deps, inventory, logger } = setup(2);
+    await expect(createRemediateHandler(deps)({ continuation: 'garbage!' }, ctx(900_000))).rejects.toThrow(ContinuationError);
+    expect(inventory.calls).toBe(0);
+    expect(logger.error).toHaveBeenCalledWith('remediation-failed', expect.objectContaining({ error: expect.stringContaining('ContinuationError') }));
+  });
+
+  it('dry run from the environment: plans and reports, changes nothing', async () => {
+    const { deps, sim, runCommand } = setup(3, { TSG_DRY_RUN: 'true' });
+    const out = await createRemediateHandler(deps)({}, ctx(900_000));
+    expect(out.done).toBe(true);
+    expect(out.summary.dryRun).toBe(true);
+    expect(sim.modified).toEqual([]);
+    expect(runCommand.requests.filter((r) => r.documentName === 'Stack-Remediate')).toEqual([]);
+  });
+});
