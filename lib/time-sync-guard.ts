@@ -117,6 +117,13 @@ export class TimeSyncGuard extends Construct {
       logRetention,
       metricNamespace,
     });
+    // The scheduler invokes asynchronously: Lambda's own queue absorbs the reserved-concurrency
+    // throttle. A failed check is not retried (the next scheduled check is the retry, and the
+    // Errors alarm reports it); a queued check older than one interval is superseded.
+    this.checkFunction.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: checkInterval.toSeconds() > 6 * 3600 ? Duration.hours(6) : checkInterval,
+    });
     this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
     this.grantCheck(this.remediateFunction, optOutTagKey, [
       GuestDocuments.documentArn(this.documents.collector),

@@ -108,6 +108,15 @@ describe('TimeSyncGuardStack with defaults', () => {
       expect(env[ENV.collectorDocument]).toBeDefined();
     });
 
+    it('does not retry a failed asynchronous check and drops one older than the interval', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', 'GuardCheckHandler') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 3600,
+      });
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    });
+
     it('uses roles without managed policies', () => {
       for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
         expect(role.Properties.ManagedPolicyArns).toBeUndefined();

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
+
+const script = join(__dirname, '..', '..', 'bin', 'synth-summary.js');
+let outdir: string;
+
+function summary(dir: string): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [script, dir], { encoding: 'utf8' });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function report(violations: unknown[]): void {
+  writeFileSync(
+    join(outdir, 'validation-report.json'),
+    JSON.stringify({ version: '55.0.0', title: 'Validation Report', pluginReports: violations.length ? [{ pluginName: 'AwsSolutions', conclusion: 'failure', violations }] : [] }),
+  );
+}
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'tsg-summary-'));
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  new TimeSyncGuardStack(app, 'Summary', { guard: { checkSchedule: 'rate(30 minutes)' } });
+  app.synth();
+});
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('bin/synth-summary.js', () => {
+  it('summarises resources, schedules, functions and alarms and passes with no finding', () => {
+    report([]);
+    const { code, out } = summary(outdir);
+    expect(code).toBe(0);
+    expect(out).toMatch(/Stack Summary \(aws:\/\/unknown-account\/unknown-region\): \d+ resources/);
+    expect(out).toMatch(/ 2 {2}AWS::Lambda::Function/);
+    expect(out).toContain('rate(30 minutes) tz=Etc/UTC ENABLED');
+    expect(out).toContain('cron(0 2 * * ? *) tz=Etc/UTC');
+    expect(out).toMatch(/nodejs24\.x arm64 512 MB timeout 900 s reserved concurrency 1/);
+    expect(out).toContain('Alarms (13):');
+    expect(out).toMatch(/InstancesSeen SampleCount 3600s < 1, missing=breaching/);
+    expect(out).toContain('cdk-nag: 0 unacknowledged finding(s)');
+  });
+
+  it('fails and lists each unacknowledged finding', () => {
+    report([{ ruleName: 'AwsSolutions-IAM5[Resource::*]', violatingConstructs: [{ constructPath: 'Summary/Extra/DefaultPolicy/Resource' }] }]);
+    const { code, out } = summary(outdir);
+    expect(code).toBe(1);
+    expect(out).toContain('cdk-nag: 1 unacknowledged finding(s) (AwsSolutions)');
+    expect(out).toContain('AwsSolutions-IAM5[Resource::*] at Summary/Extra/DefaultPolicy/Resource');
+  });
+
+  it('fails when no validation report was written (nag did not run)', () => {
+    rmSync(join(outdir, 'validation-report.json'), { force: true });
+    expect(summary(outdir).code).toBe(1);
+  });
+
+  it('fails clearly without a cloud assembly', () => {
+    const { code, out } = summary(join(outdir, 'nope'));
+    expect(code).toBe(2);
+    expect(out).toContain('no cloud assembly');
+  });
+});
