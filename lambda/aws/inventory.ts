@@ -110,11 +110,15 @@ export function platformOf(i: Pick<Instance, 'Platform' | 'PlatformDetails'>, in
   return 'linux';
 }
 
-/** Opt-out: the tag key is present and its value is anything but `false` (case-insensitive, trimmed). */
+/**
+ * Opt-out: the tag key is present and its value is anything but `false` (case-insensitive, not
+ * trimmed). Exactly the stack's IAM Deny (`Null` false + `StringNotEqualsIgnoreCase` "false"): were
+ * the two to disagree, one tagged instance would get a whole SendCommand batch denied.
+ */
 export function isOptedOut(tags: Instance['Tags'], optOutTagKey: string): boolean {
   const tag = (tags ?? []).find((t) => t.Key === optOutTagKey);
   if (!tag) return false;
-  return (tag.Value ?? '').trim().toLowerCase() !== 'false';
+  return (tag.Value ?? '').toLowerCase() !== 'false';
 }
 
 function imdsOf(i: Instance): ImdsOptions {

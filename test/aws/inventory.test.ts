@@ -122,7 +122,8 @@ describe('isOptedOut', () => {
     ['true', true],
     ['yes', true],
     ['False', false],
-    [' FALSE ', false],
+    ['FALSE', false],
+    [' false ', true], // as the IAM condition sees it: not the literal false
     ['false', false],
   ])('tag value %p → opted out %p', (value, expected) => {
     const tags = value === undefined ? [{ Key: 'other', Value: 'x' }] : [{ Key: TAG, Value: value }];
