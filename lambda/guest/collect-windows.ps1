@@ -1,0 +1,135 @@
+# timesync-guard collector for Windows (report format v1). PowerShell 5.1 compatible.
+#
+# Read-only: it changes nothing and opens no network connection. It prints the same report
+# structure as collect-linux.sh (magic line, key=value header, [section rc=N] blocks, TSG-END),
+# and `npx timesync-guard diagnose` judges it. w32tm text is localized: it is passed through raw,
+# together with language-neutral registry values, and the parser decides what it can read.
+# Every probe runs with a timeout so a hung w32tm cannot hold the SSM command.
+#
+# No param() block: an SSM document may prepend `$TsgArgs = @{ ... }`; by hand, defaults apply.
+# Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400).
+
+$ErrorActionPreference = 'SilentlyContinue'
+$ProgressPreference = 'SilentlyContinue'
+if ($null -eq $TsgArgs) { $TsgArgs = @{} }
+$ProbeTimeoutMs = 4000
+if ($TsgArgs.ContainsKey('ProbeTimeoutSeconds')) { $ProbeTimeoutMs = [int]$TsgArgs['ProbeTimeoutSeconds'] * 1000 }
+$MaxChars = 2400
+if ($TsgArgs.ContainsKey('MaxChars')) { $MaxChars = [int]$TsgArgs['MaxChars'] }
+
+$out = New-Object System.Collections.Generic.List[string]
+
+function Invoke-Probe([string]$Name, [string]$Exe, [string]$Arguments, [int]$MaxLines) {
+  $rc = 0
+  $text = ''
+  try {
+    $psi = New-Object System.Diagnostics.ProcessStartInfo
+    $psi.FileName = $Exe
+    $psi.Arguments = $Arguments
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.CreateNoWindow = $true
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $stdout = $p.StandardOutput.ReadToEndAsync()
+    $stderr = $p.StandardError.ReadToEndAsync()
+    if ($p.WaitForExit($ProbeTimeoutMs)) {
+      $rc = $p.ExitCode
+      $text = $stdout.Result + $stderr.Result
+    } else {
+      try { $p.Kill() } catch { }
+      $rc = 124
+      $text = 'probe timed out'
+    }
+  } catch {
+    $rc = 127
+    $text = "cannot run ${Exe}: $($_.Exception.Message)"
+  }
+  $out.Add("[$Name rc=$rc]")
+  $n = 0
+  foreach ($line in ($text -split "`r?`n")) {
+    $l = $line.TrimEnd()
+    if ($l -eq '' -or $l.StartsWith('TSG-')) { continue }
+    if ($l.Length -gt 200) { $l = $l.Substring(0, 200) }
+    $out.Add($l)
+    $n++
+    if ($n -ge $MaxLines) { break }
+  }
+}
+
+# --- header ---------------------------------------------------------------------------------
+$now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+$out.Add('TSG-REPORT v1 windows')
+$out.Add('collector=1')
+$out.Add("now=$now")
+$osv = [Environment]::OSVersion.Version
+$out.Add("os=windows $($osv.Major).$($osv.Minor).$($osv.Build)")
+
+$svc = Get-Service -Name W32Time -ErrorAction SilentlyContinue
+if ($svc -and $svc.Status -eq 'Running') { $out.Add('daemons=w32time') } else { $out.Add('daemons=none') }
+$out.Add('detect=service')
+
+$cs = Get-CimInstance -ClassName Win32_ComputerSystem -ErrorAction SilentlyContinue
+if ($null -eq $cs) { $cs = Get-WmiObject -Class Win32_ComputerSystem -ErrorAction SilentlyContinue }
+if ($null -ne $cs) { $out.Add("domain=$(([bool]$cs.PartOfDomain).ToString().ToLower())") }
+
+$ct = @()
+foreach ($s in @('docker', 'containerd', 'kubelet', 'AmazonECS')) {
+  $x = Get-Service -Name $s -ErrorAction SilentlyContinue
+  if ($x -and $x.Status -eq 'Running') { $ct += ($s.ToLower() -replace 'amazonecs', 'ecs') }
+}
+foreach ($pn in @('dockerd', 'containerd', 'kubelet')) {
+  if ((Get-Process -Name $pn -ErrorAction SilentlyContinue) -and ($ct -notcontains ($pn -replace 'dockerd', 'docker'))) { $ct += ($pn -replace 'dockerd', 'docker') }
+}
+if ($ct.Count -gt 0) { $out.Add("containers=$($ct -join ',')") } else { $out.Add('containers=none') }
+$out.Add('ptp=none')
+
+# Machine-wide proxy variables (IMDS requests must bypass any proxy). Credentials are redacted.
+$envKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment'
+$proxyLines = @()
+foreach ($v in @('HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy')) {
+  $val = (Get-ItemProperty -Path $envKey -Name $v -ErrorAction SilentlyContinue).$v
+  if ($val) { $proxyLines += ("env:$v=" + ($val -replace '://[^/@\s]*@', '://***@')) }
+}
+if ($proxyLines.Count -gt 0) {
+  $out.Add('[proxy rc=0]')
+  foreach ($l in ($proxyLines | Select-Object -Unique)) { $out.Add($l) }
+}
+
+# --- Windows Time -----------------------------------------------------------------------------
+$w32tm = Join-Path $env:SystemRoot 'System32\w32tm.exe'
+Invoke-Probe 'w32tm-status' $w32tm '/query /status /verbose' 30
+
+# Registry values are language-neutral: the configured peers and the client type.
+$reg = @()
+$par = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' -ErrorAction SilentlyContinue
+if ($par) { $reg += "NtpServer=$($par.NtpServer)"; $reg += "Type=$($par.Type)" }
+$cli = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\TimeProviders\NtpClient' -ErrorAction SilentlyContinue
+if ($cli) { $reg += "SpecialPollInterval=$($cli.SpecialPollInterval)"; $reg += "NtpClientEnabled=$($cli.Enabled)" }
+$pol = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Policies\Microsoft\W32Time\Parameters' -ErrorAction SilentlyContinue
+if ($pol -and $pol.NtpServer) { $reg += "PolicyNtpServer=$($pol.NtpServer)"; $reg += "PolicyType=$($pol.Type)" }
+$out.Add('[w32time-reg rc=0]')
+foreach ($l in $reg) { $out.Add($l) }
+
+# /configuration is long: keep only the language-neutral value lines that matter.
+$cfgStart = $out.Count
+Invoke-Probe 'w32tm-config' $w32tm '/query /configuration' 200
+$keep = '^(NtpServer|Type|SpecialPollInterval|AnnounceFlags|MaxPosPhaseCorrection|MaxNegPhaseCorrection|UpdateInterval)\s*:'
+$filtered = New-Object System.Collections.Generic.List[string]
+for ($i = 0; $i -lt $out.Count; $i++) {
+  if ($i -le $cfgStart -or $out[$i] -match $keep) { $filtered.Add($out[$i]) }
+}
+$out = $filtered
+
+# --- size budget ----------------------------------------------------------------------------------
+$total = ($out | Measure-Object -Property Length -Sum).Sum + $out.Count
+$cut = 0
+while ($total -gt ($MaxChars - 40) -and $out.Count -gt 1) {
+  $last = $out[$out.Count - 1]
+  $out.RemoveAt($out.Count - 1)
+  $total -= ($last.Length + 1)
+  $cut++
+}
+foreach ($l in $out) { Write-Output $l }
+if ($cut -gt 0) { Write-Output "TSG-CUT report $cut" }
+Write-Output 'TSG-END'
