@@ -118,10 +118,16 @@ export interface RunMeasure {
   metricValues: number;
   /** Wall milliseconds the simulation took. */
   wallMs: number;
+  /** RSS when the run started (modules loaded, fleet and mocks built). */
+  startRssMB: number;
+  /** Seconds from the run start to the first and last request of each action. */
+  timeline: Record<string, [number, number]>;
 }
 
-function measure(account: SimAccount, seconds: number, cpu: NodeJS.CpuUsage, mem: MemorySampler, cap: Captured, wall0: number): RunMeasure {
+function measure(account: SimAccount, t0: number, seconds: number, cpu: NodeJS.CpuUsage, mem: MemorySampler, cap: Captured, wall0: number, startRss: number): RunMeasure {
   const apiCalls = { ...account.stats.calls };
+  const timeline: Record<string, [number, number]> = {};
+  for (const [k, v] of Object.entries(account.firstAt)) timeline[k] = [Math.round(v - t0) / 1000, Math.round((account.lastAt[k] ?? v) - t0) / 1000];
   return {
     apiCalls,
     apiCallsTotal: Object.values(apiCalls).reduce((a, b) => a + b, 0),
@@ -136,6 +142,8 @@ function measure(account: SimAccount, seconds: number, cpu: NodeJS.CpuUsage, mem
     distinctMetrics: [...cap.metrics].sort(),
     metricValues: cap.metricValues,
     wallMs: Date.now() - wall0,
+    startRssMB: startRss / 2 ** 20,
+    timeline,
   };
 }
 
@@ -219,6 +227,7 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
   account.startRun();
   const t0 = clock.now();
   const wall0 = Date.now();
+  const startRss = process.memoryUsage.rss();
   world.mem.sample();
   const cpu0 = process.cpuUsage();
   let completed = true;
@@ -240,7 +249,7 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
   const cutOutputs = account.stats.calls['GetCommandInvocation'] ?? 0;
   return {
     measure: {
-      ...measure(account, seconds, cpu, world.mem, captured, wall0),
+      ...measure(account, t0, seconds, cpu, world.mem, captured, wall0, startRss),
       completed,
       counts: r.counts ?? {},
       byCheckState: r.byCheckState ?? {},
@@ -320,6 +329,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   account.startRun();
   const t0 = clock.now();
   const wall0 = Date.now();
+  const startRss = process.memoryUsage.rss();
   world.mem.sample();
   const cpu0 = process.cpuUsage();
   let maxContinuationChars = 0;
@@ -348,7 +358,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   const firstModify = account.firstAt['ModifyInstanceMetadataOptions'];
   const checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
   const lastApplied = Math.max(t0, ...world.fleet.map((x) => x.appliedAtMs ?? t0));
-  const first = measure(account, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0);
+  const first = measure(account, t0, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0, startRss);
   const modifyCalls = account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0;
   const auditEvents = account.eventCount;
   const snsPublishes = account.notifications.length;

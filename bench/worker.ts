@@ -1,7 +1,9 @@
 /**
- * One measurement in its own process, so that its peak memory is its own: `check`, `remediation`
- * (the full run and the next, steady-state night) or `polling` (the peer design), for one fleet
- * size. Started by bench/run.ts; by hand: `npx tsx bench/worker.ts check 1000 out.json`.
+ * Measurements for one fleet size in a fresh process, so that peak memory is not inherited from a
+ * bigger run: any of `check`, `remediation` (the full run and the next, steady-state night) and
+ * `polling` (the peer design), in that order. RSS never shrinks, so a measurement's memory figure
+ * is only its own when it comes first in its process. Started by bench/run.ts; by hand:
+ * `npx tsx bench/worker.ts check,polling 1000 out.json`.
  */
 import './env';
 import { writeFileSync } from 'node:fs';
@@ -11,11 +13,18 @@ import { pollingPeer } from './peers';
 import { generateFleet } from './sim/fleet';
 
 async function main(): Promise<void> {
-  const [mode, nText, out] = process.argv.slice(2);
+  const [modesText, nText, out] = process.argv.slice(2);
   const n = Number(nText);
-  if (!Number.isInteger(n) || n < 1 || !out || !['check', 'remediation', 'polling'].includes(mode ?? '')) {
-    throw new Error('usage: worker.ts check|remediation|polling N OUT.json');
+  const modes = (modesText ?? '').split(',');
+  if (!Number.isInteger(n) || n < 1 || !out || modes.some((m) => !['check', 'remediation', 'polling'].includes(m))) {
+    throw new Error('usage: worker.ts check,remediation,polling N OUT.json');
   }
+  const all: Record<string, unknown> = {};
+  for (const mode of modes) all[mode] = await measureOne(mode, n);
+  writeFileSync(out, JSON.stringify(all));
+}
+
+async function measureOne(mode: string, n: number): Promise<unknown> {
   let result: unknown;
   if (mode === 'check') {
     const shape = fleetShape(generateFleet(n));
@@ -35,7 +44,7 @@ async function main(): Promise<void> {
   } else {
     result = await pollingPeer(n);
   }
-  writeFileSync(out, JSON.stringify(result));
+  return result;
 }
 
 main().catch((e: unknown) => {
