@@ -45,7 +45,7 @@ function parseArgs(argv: string[]): Args {
 /** Runs worker.ts in a fresh Node process (tsx loader) and returns its JSON (one key per mode). */
 function worker(modes: string, n: number, dir: string): Record<string, Json> {
   const out = join(dir, `${modes.replace(/,/g, '-')}-${n}.json`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'worker.ts'), mode, String(n), out], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'worker.ts'), modes, String(n), out], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
