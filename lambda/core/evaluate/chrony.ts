@@ -94,7 +94,8 @@ export function evaluateChrony(p: ParsedReport, daemonRuns: boolean, now: number
     synchronized = false;
   }
   if (now !== null && tracking.refTime !== null) {
-    const age = now - tracking.refTime;
+    // ref time is on chrony's corrected (NTP) time scale; with -x or a big offset the raw guest clock is not.
+    const age = now + tracking.systemTimeSlow - tracking.refTime;
     if (age > 8 * tracking.updateInterval + FREE_RUNNING_SLACK_SECONDS) {
       findings.push(finding('free-running', `last clock update ${Math.round(age)} s ago, more than 8 × the ${tracking.updateInterval} s update interval`));
       synchronized = false;

@@ -122,7 +122,8 @@ export function parseSourcesCsv(lines: readonly string[]): ChronySource[] | null
 const UNIT: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1 };
 
 function withUnit(v: string, u: string): number {
-  return Number(v) * UNIT[u]!;
+  // toPrecision: "-30us" must read as -0.00003, not -0.000029999999999999997.
+  return Number((Number(v) * UNIT[u]!).toPrecision(12));
 }
 
 function lastRxText(s: string): number | null {

@@ -33,7 +33,7 @@ export function parseTimespan(text: string): number | null {
     if (!pm || UNITS[pm[2]!] === undefined) return null;
     total += Number(pm[1]) * UNITS[pm[2]!]!;
   }
-  return sign * total;
+  return Number((sign * total).toPrecision(12));
 }
 
 /** A plain decimal number (optionally signed); null for anything else. */
