@@ -313,7 +313,8 @@ export class SsmRunCommand implements RunCommandPort {
         if (!id || !targetSet.has(id)) continue;
         const r = toResult(inv, commandId, unfinished);
         results.set(id, r);
-        if (r.output !== undefined && (r.state === 'success' || r.state === 'failed') && isCut(r.output, request.endMarker)) {
+        const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
+        if (r.output !== undefined && (r.state === 'success' || r.state === 'failed') && (atLimit || isCut(r.output, request.endMarker))) {
           cut.push({ id, plugin: cutPlugin(inv, request.endMarker), base: r });
         }
       }
@@ -356,9 +357,30 @@ export function isCut(output: string, endMarker?: string): boolean {
   return false;
 }
 
+/** SSM's text for a step whose platform precondition did not match (the other platform's step). */
+const SKIPPED_STEP = /^\s*Step execution skipped/i;
+/** SSM appends stderr to a plugin's Details output after this line. */
+export const STDERR_SEPARATOR = '----------ERROR-------';
+
+/** The plugins that produced real output: not empty, not a skipped step's notice. */
+function outputPlugins(inv: CommandInvocation): NonNullable<CommandInvocation['CommandPlugins']> {
+  return (inv.CommandPlugins ?? []).filter((p) => (p.Output ?? '').trim() !== '' && !SKIPPED_STEP.test(p.Output ?? ''));
+}
+
+/**
+ * Splits a plugin's Details output into stdout and stderr. Only stdout is a report; stderr goes to
+ * the result's detail.
+ */
+export function splitOutput(output: string): { stdout: string; stderr?: string } {
+  const i = output.indexOf(STDERR_SEPARATOR);
+  if (i < 0) return { stdout: output };
+  return { stdout: output.slice(0, i).replace(/\n$/, ''), stderr: output.slice(i + STDERR_SEPARATOR.length).trim() };
+}
+
 function cutPlugin(inv: CommandInvocation, endMarker?: string): string | undefined {
-  const plugins = (inv.CommandPlugins ?? []).filter((p) => (p.Output ?? '') !== '');
-  if (plugins.length <= 1 && (inv.CommandPlugins ?? []).length <= 1) return undefined;
+  // GetCommandInvocation needs the step name only when the document has several steps.
+  if ((inv.CommandPlugins ?? []).length <= 1) return undefined;
+  const plugins = outputPlugins(inv);
   return plugins.find((p) => isCut(p.Output ?? '', endMarker))?.Name ?? plugins[0]?.Name;
 }
 
@@ -393,18 +415,29 @@ export function invocationState(status: string | undefined, details: string | un
 }
 
 function toResult(inv: CommandInvocation, commandId: string, unfinished: boolean): InvocationResult {
-  const outputs = (inv.CommandPlugins ?? []).map((p) => p.Output ?? '').filter((o) => o !== '');
-  const output = outputs.length > 0 ? outputs.join('\n') : undefined;
+  const plugins = outputPlugins(inv);
+  const parts = plugins.map((p) => splitOutput(p.Output ?? ''));
+  const stdout = parts.map((p) => p.stdout).filter((o) => o !== '');
+  const stderr = parts.map((p) => p.stderr).filter((e): e is string => e !== undefined && e !== '');
+  // Keep the raw text when it has no stdout at all: a failed step's stderr is all there is to show.
+  const output = stdout.length > 0 ? stdout.join('\n') : plugins.length > 0 ? plugins.map((p) => p.Output ?? '').join('\n') : undefined;
   const status = inv.Status;
   const state = invocationState(status, inv.StatusDetails);
-  const responseCode = (inv.CommandPlugins ?? []).find((p) => typeof p.ResponseCode === 'number' && p.ResponseCode !== 0)?.ResponseCode ??
+  const responseCode = (plugins.length > 0 ? plugins : inv.CommandPlugins ?? []).find((p) => typeof p.ResponseCode === 'number' && p.ResponseCode !== 0)?.ResponseCode ??
     inv.CommandPlugins?.[0]?.ResponseCode;
+  const detail = [
+    inv.StatusDetails,
+    unfinished && state === 'timed-out' ? 'still running at the deadline' : undefined,
+    stderr.length > 0 ? `stderr: ${stderr.join(' | ').slice(0, 300)}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('; ');
   return {
     instanceId: inv.InstanceId ?? '',
     state,
     commandId,
     ...(status ? { status } : {}),
-    detail: [inv.StatusDetails, unfinished && state === 'timed-out' ? 'still running at the deadline' : undefined].filter(Boolean).join('; ') || undefined,
+    ...(detail !== '' ? { detail } : {}),
     ...(output !== undefined ? { output } : {}),
     ...(typeof responseCode === 'number' ? { responseCode } : {}),
     ...(unfinished && state === 'timed-out' ? { atDeadline: true } : {}),

@@ -259,3 +259,45 @@ describe('isCut', () => {
     expect(isCut(output, 'TSG-END')).toBe(cut);
   });
 });
+
+describe('plugin outputs of a two-platform document', () => {
+  const invocation = (plugins: { Name: string; Output: string; ResponseCode?: number }[]) => ({
+    CommandInvocations: [{ CommandId: 'cmd-1', InstanceId: 'i-1', Status: 'Success', StatusDetails: 'Success', CommandPlugins: plugins }],
+  });
+
+  it('takes the report from the step that ran and ignores the skipped step notice', async () => {
+    simulateSsm(ssmMock, new Map([['i-1', {}]]));
+    ssmMock.on(ListCommandInvocationsCommand).resolves(
+      invocation([
+        { Name: 'linux', Output: chronyReport(), ResponseCode: 0 },
+        { Name: 'windows', Output: "Step execution skipped due to unsatisfied preconditions: '\"StringEquals\" : [platformType, Windows]'. Step name: windows", ResponseCode: 0 },
+      ]),
+    );
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(['i-1']));
+    expect(out.results.get('i-1')!.output).toBe(chronyReport());
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+  });
+
+  it('keeps stderr out of the report and in the detail', async () => {
+    simulateSsm(ssmMock, new Map([['i-1', {}]]));
+    ssmMock.on(ListCommandInvocationsCommand).resolves(invocation([{ Name: 'aws:runShellScript', Output: `${chronyReport()}\n----------ERROR-------\nsh: 3: ntpq: not found\n` }]));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(['i-1']));
+    const r = out.results.get('i-1')!;
+    expect(r.output!.trimEnd().endsWith('TSG-END')).toBe(true);
+    expect(r.detail).toMatch(/stderr: sh: 3: ntpq: not found/);
+  });
+
+  it('refetches stdout, naming the step, when stdout plus stderr hit the Details limit', async () => {
+    simulateSsm(ssmMock, new Map([['i-1', { output: chronyReport() }]]));
+    const raw = `${chronyReport()}\n----------ERROR-------\n${'warning: noisy\n'.repeat(200)}`.slice(0, 2500);
+    ssmMock.on(ListCommandInvocationsCommand).resolves(
+      invocation([
+        { Name: 'linux', Output: raw },
+        { Name: 'windows', Output: 'Step execution skipped due to unsatisfied preconditions.' },
+      ]),
+    );
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(['i-1']));
+    expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { InstanceId: 'i-1', PluginName: 'linux' });
+    expect(out.results.get('i-1')!.refetched).toBe(true);
+  });
+});
