@@ -45,7 +45,8 @@ export class GuardFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
     super(scope, id);
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // Retained when the stack is deleted: the per-instance records and the audit log outlive it.
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.description} (timesync-guard)`,

@@ -108,7 +108,15 @@ export class RemediationStateMachine extends Construct {
           .otherwise(invoke.next(afterInvoke)),
       );
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch Logs
+    // resource policy (10 per region, 5,120 characters) for every log group it delivers to.
+    // Deleted with the stack (unlike the function logs, which hold the audit trail): a retained log
+    // group with this fixed name would make re-creating a stack of the same name fail.
+    this.logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,

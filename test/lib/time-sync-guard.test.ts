@@ -70,7 +70,11 @@ describe('TimeSyncGuardStack with defaults', () => {
       }
     });
 
-    it('gives each function its own log group kept for three months', () => {
+    it('gives each function its own log group, kept for three months and retained when the stack is deleted', () => {
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', {}, 3);
+      for (const prefix of ['GuardCheckHandlerLogs', 'GuardRemediateHandlerLogs']) {
+        expect(template.toJSON().Resources[logicalId(template, 'AWS::Logs::LogGroup', prefix)].DeletionPolicy).toBe('Retain');
+      }
       template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
       for (const prefix of ['GuardCheckHandler', 'GuardRemediateHandler']) {
         const fnId = logicalId(template, 'AWS::Lambda::Function', `${prefix}`);
@@ -358,6 +362,7 @@ describe('TimeSyncGuardStack with defaults', () => {
         },
       });
       expect(asl.TimeoutSeconds).toBe(23 * 3600);
+      template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/Test-Guard-Remediation-') });
     });
 
     it('first lists its own RUNNING executions and skips the run when another one is going', () => {
