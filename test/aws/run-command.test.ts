@@ -2,6 +2,7 @@ import 'aws-sdk-client-mock-jest';
 import {
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  type ListCommandInvocationsCommandOutput,
   ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
@@ -261,7 +262,8 @@ describe('isCut', () => {
 });
 
 describe('plugin outputs of a two-platform document', () => {
-  const invocation = (plugins: { Name: string; Output: string; ResponseCode?: number }[]) => ({
+  const invocation = (plugins: { Name: string; Output: string; ResponseCode?: number }[]): ListCommandInvocationsCommandOutput => ({
+    $metadata: {},
     CommandInvocations: [{ CommandId: 'cmd-1', InstanceId: 'i-1', Status: 'Success', StatusDetails: 'Success', CommandPlugins: plugins }],
   });
 
