@@ -56,9 +56,9 @@ function worker(modes: string, n: number, dir: string): Record<string, Json> {
 }
 
 /** Bundles a handler as the stack does (NodejsFunction: minify, CJS, node target, all deps inside). */
-async function bundleFigures(): Promise<Record<string, { bytes: number; sourceMapBytes: number; coldLoadMs: number }>> {
+async function bundleFigures(): Promise<Record<string, BundleFigures>> {
   const dir = mkdtempSync(join(tmpdir(), 'tsg-bench-bundle-'));
-  const figures: Record<string, { bytes: number; sourceMapBytes: number; coldLoadMs: number }> = {};
+  const figures: Record<string, BundleFigures> = {};
   try {
     const baseline = median(Array.from({ length: 3 }, () => timeNode('0')));
     for (const name of ['check', 'remediate']) {
@@ -76,12 +76,32 @@ async function bundleFigures(): Promise<Record<string, { bytes: number; sourceMa
         logLevel: 'silent',
       });
       const load = median(Array.from({ length: 3 }, () => timeNode(`require(${JSON.stringify(outfile)})`)));
-      figures[name] = { bytes: statSync(outfile).size, sourceMapBytes: statSync(`${outfile}.map`).size, coldLoadMs: Math.max(0, Math.round(load - baseline)) };
+      // RSS of a Node process with the bundle loaded: the Lambda's starting point before any work.
+      const rss = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(outfile)}); process.stdout.write(String(process.memoryUsage.rss()))`], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+      });
+      figures[name] = {
+        bytes: statSync(outfile).size,
+        sourceMapBytes: statSync(`${outfile}.map`).size,
+        coldLoadMs: Math.max(0, Math.round(load - baseline)),
+        loadedRssMB: r1(Number(rss.stdout) / 2 ** 20),
+      };
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;
+}
+
+/** One bundled Lambda. */
+interface BundleFigures {
+  bytes: number;
+  sourceMapBytes: number;
+  /** `node -e "require(bundle)"` minus a bare `node -e 0`, median of 3. */
+  coldLoadMs: number;
+  /** RSS of a Node process right after loading the bundle. */
+  loadedRssMB: number;
 }
 
 function timeNode(code: string): number {
@@ -130,6 +150,17 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const bundles = args.bundle ? await bundleFigures() : undefined;
+  if (bundles) {
+    // The Lambda's peak ≈ its loaded bundle + what the run added. The run's growth is measured in the
+    // benchmark process, so it also holds the simulator's growth (server-side state): an upper bound.
+    for (const s of perN) {
+      const c = s['check'] as Json;
+      const r = s['remediation'] as Json;
+      const est = Math.max(bundles['check']!.loadedRssMB + c['peakRssMB'] - c['startRssMB'], bundles['remediate']!.loadedRssMB + r['peakRssMB'] - r['startRssMB']);
+      s['peakMemoryMB'] = r1(est);
+      s['peakMemoryBasis'] = 'loaded bundle RSS + RSS growth of the run in the benchmark process (engine + simulator)';
+    }
+  }
   const targets = evaluateTargets(perN);
   const results = {
     generatedAt: new Date().toISOString(),
@@ -233,6 +264,8 @@ function assemble(n: number, c: Json, r: Json, p: Json, alarms: number): Json {
     },
     cpuSeconds: r2(c['cpuSeconds'] + r['cpuSeconds']),
     peakMemoryMB: r1(peakRss),
+    peakMemoryBasis: 'RSS of the benchmark process (engine + simulator + tsx)',
+    benchmarkProcessPeakRssMB: r1(peakRss),
     peakHeapUsedMB: r1(Math.max(c['peakHeapUsedMB'], r['peakHeapUsedMB'])),
     distinctMetrics: checkMetrics + remMetrics,
     distinctMetricNames: { check: c['distinctMetrics'], remediation: night['distinctMetrics'] },
@@ -281,7 +314,7 @@ function evaluateTargets(perN: Json[]): Target[] {
         note: 'from the run start (check included) to EC2 applying the last change',
       });
       t.push({ n, name: 'whole remediation within one night (8 h)', value: `${r['simulatedSeconds']} s`, limit: `${NIGHT_S} s`, pass: r['simulatedSeconds'] <= NIGHT_S && r['hopLimitsLowered'] === 0 });
-      t.push({ n, name: 'peak memory ≤ 256 MB', value: `${s['peakMemoryMB']} MB RSS (heap ${s['peakHeapUsedMB']} MB)`, limit: '256 MB', pass: s['peakMemoryMB'] <= 256, note: 'RSS of the measuring process: engine + simulator + tsx' });
+      t.push({ n, name: 'peak memory ≤ 256 MB', value: `${s['peakMemoryMB']} MB (heap ${s['peakHeapUsedMB']} MB)`, limit: '256 MB', pass: s['peakMemoryMB'] <= 256, note: s['peakMemoryBasis'] });
       t.push({ n, name: 'monthly cost ≤ $6', value: `$${s['monthlyCostUSD']}`, limit: '$6', pass: s['monthlyCostUSD'] <= 6 });
     }
   }
@@ -294,7 +327,7 @@ function pad(s: string, w: number): string {
   return s.length >= w ? s : s + ' '.repeat(w - s.length);
 }
 
-function render(perN: Json[], targets: Target[], bundles?: Record<string, { bytes: number; sourceMapBytes: number; coldLoadMs: number }>): string {
+function render(perN: Json[], targets: Target[], bundles?: Record<string, BundleFigures>): string {
   const lines: string[] = [];
   const row = (cells: string[], widths: number[]) => lines.push('| ' + cells.map((c, i) => pad(c, widths[i]!)).join(' | ') + ' |');
   const head = ['figure', ...perN.map((s) => `N = ${(s['n'] as number).toLocaleString('en-US')}`)];
@@ -314,7 +347,7 @@ function render(perN: Json[], targets: Target[], bundles?: Record<string, { byte
   f('  Lambda invocations, audit events', (s) => `${s['remediation']['invocations']}, ${s['remediation']['auditEvents']}`);
   f('  next night: s, calls, events', (s) => `${r1(s['remediation']['nextNight']['simulatedSeconds'])}, ${s['remediation']['nextNight']['apiCallsTotal']}, ${s['remediation']['nextNight']['auditEvents']}`);
   f('CPU s (check + remediation)', (s) => `${s['check']['cpuSeconds']} + ${s['remediation']['cpuSeconds']}`);
-  f('peak RSS MB (heap MB)', (s) => `${s['peakMemoryMB']} (${s['peakHeapUsedMB']})`);
+  f('peak memory MB: Lambda est. (bench RSS)', (s) => `${s['peakMemoryMB']} (${s['benchmarkProcessPeakRssMB']})`);
   f('distinct metrics (check + nightly)', (s) => `${s['distinctMetrics']}`);
   f('log bytes per check', (s) => `${s['check']['logBytes']}`);
   f('monthly $: metrics/alarms/logs/Lambda/other', (s) => {
@@ -329,7 +362,7 @@ function render(perN: Json[], targets: Target[], bundles?: Record<string, { byte
   lines.push('');
   if (bundles) {
     for (const [name, b] of Object.entries(bundles)) {
-      lines.push(`bundle ${name}: ${(b.bytes / 1024).toFixed(0)} KiB (+ ${(b.sourceMapBytes / 1024).toFixed(0)} KiB source map), cold load ${b.coldLoadMs} ms (node -e "require(bundle)" minus bare node)`);
+      lines.push(`bundle ${name}: ${(b.bytes / 1024).toFixed(0)} KiB (+ ${(b.sourceMapBytes / 1024).toFixed(0)} KiB source map), cold load ${b.coldLoadMs} ms (node -e "require(bundle)" minus bare node), RSS after load ${b.loadedRssMB} MB`);
     }
     lines.push('');
   }
