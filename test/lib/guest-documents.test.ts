@@ -88,6 +88,10 @@ describe('SSM documents', () => {
     });
   });
 
+  it.each(Object.values(GUEST_SCRIPTS))('keeps %s free of {{ }} (SSM would read it as a document parameter)', (name) => {
+    expect(readGuestScript(name)).not.toMatch(/\{\{/);
+  });
+
   it('stays within the SSM document size limit (64 KB)', () => {
     expect(JSON.stringify(collectorDocumentContent()).length).toBeLessThan(64 * 1024);
     expect(JSON.stringify(remediationDocumentContent()).length).toBeLessThan(64 * 1024);
