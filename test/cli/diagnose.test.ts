@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../bin/commands/diagnose';
+import type { CliIo } from '../../bin/commands/io';
+import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport } from '../core/report-builder';
+
+function io(stdin = '', env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cli: CliIo = { out: (s) => out.push(s), err: (s) => err.push(s), readStdin: async () => stdin, env };
+  return { cli, out, err };
+}
+
+const report = buildReport({ header: { now: '1795914100' }, sections: [['chrony-tracking', [AMAZON_TRACKING_CSV]], ['chrony-sources', AMAZON_SOURCES_CSV]] });
+const dir = mkdtempSync(join(tmpdir(), 'tsg-h1-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('timesync-guard diagnose', () => {
+  it('prints one JSON verdict for a report file and exits 0', async () => {
+    const f = join(dir, 'report.txt');
+    writeFileSync(f, report);
+    const t = io();
+    expect(await run([f], t.cli)).toBe(0);
+    expect(t.out).toHaveLength(1);
+    expect(JSON.parse(t.out[0]!)).toMatchObject({ status: 'ok', timeSource: 'amazon-ipv4' });
+    expect(t.err).toEqual([]);
+  });
+
+  it('reads stdin with - or without a file, and exits 0 for an at-risk verdict too', async () => {
+    const atRisk = report.replace(/169\.254\.169\.123/g, '192.0.2.1');
+    for (const args of [['-'], []]) {
+      const t = io(atRisk);
+      expect(await run(args, t.cli)).toBe(0);
+      expect(JSON.parse(t.out[0]!).status).toBe('at-risk');
+    }
+  });
+
+  it('exits 0 with status unknown for a truncated report', async () => {
+    const t = io(report.replace('TSG-END\n', ''));
+    expect(await run(['-'], t.cli)).toBe(0);
+    expect(JSON.parse(t.out[0]!).findings[0].code).toBe('report-truncated');
+  });
+
+  it.each([
+    ['empty input', ''],
+    ['something that is not a report', 'Reference ID : A9FEA97B (169.254.169.123)\n'],
+  ])('exits 1 with a clear message on stderr for %s', async (_l, stdin) => {
+    const t = io(stdin);
+    expect(await run([], t.cli)).toBe(1);
+    expect(t.out).toEqual([]);
+    expect(t.err.join('')).toMatch(/not a timesync-guard collector report/);
+  });
+
+  it('exits 1 for a missing file', async () => {
+    const t = io();
+    expect(await run([join(dir, 'nope.txt')], t.cli)).toBe(1);
+    expect(t.err.join('')).toMatch(/cannot read/);
+  });
+
+  it('applies --max-offset and the TSG_MAX_* environment variables', async () => {
+    let t = io(report);
+    await run(['--max-offset', '0.00001'], t.cli);
+    expect(JSON.parse(t.out[0]!).findings.map((f: { code: string }) => f.code)).toEqual(['offset-over-threshold']);
+    t = io(report, { TSG_MAX_CLOCK_ERROR_BOUND_SECONDS: '0.001' });
+    await run([], t.cli);
+    expect(JSON.parse(t.out[0]!).findings.map((f: { code: string }) => f.code)).toEqual(['clock-error-bound-over-threshold']);
+  });
+
+  it.each([[['--max-offset', 'x']], [['--bogus']], [['a', 'b']]])('exits 2 on a usage error %j', async (args) => {
+    const t = io(report);
+    expect(await run(args, t.cli)).toBe(2);
+    expect(t.err.join('')).toMatch(/Usage/);
+  });
+});
