@@ -1,6 +1,7 @@
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Stack } from 'aws-cdk-lib';
+import fc from 'fast-check';
+import { ENV, parseSettings } from '../../lambda/core/settings';
 import { guardPropsFromContext, ContextError, DEFAULT_STACK_NAME } from '../../lib/context';
 import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
 import { rateInterval, validateTimeSyncGuardProps } from '../../lib/time-sync-guard-props';
@@ -116,5 +117,62 @@ describe('guardPropsFromContext', () => {
 
   it('returns an alarm topic ARN for the stack to import', () => {
     expect(guardPropsFromContext(ctx({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' })).alarmTopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:ops');
+  });
+});
+
+describe('prop validation agrees with the Lambda settings parser', () => {
+  // The construct validates at synth what parseSettings validates at cold start: a value must never
+  // deploy and then fail every Lambda start. fast-check searches for a disagreement.
+  const accepts = (props: TimeSyncGuardProps): boolean => {
+    try {
+      validateTimeSyncGuardProps(props);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const parses = (env: Record<string, string>): boolean => {
+    try {
+      parseSettings(env);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const countOrPercent = fc.oneof(
+    fc.integer({ min: -5, max: 120_000 }).map(String),
+    fc.integer({ min: -5, max: 120 }).map((n) => `${n}%`),
+    fc.string({ maxLength: 6 }),
+  );
+
+  it('accepts exactly the MaxConcurrency and MaxErrors values the parser accepts', () => {
+    fc.assert(
+      fc.property(countOrPercent, countOrPercent, (concurrency, errors) => {
+        expect(accepts({ commandMaxConcurrency: concurrency })).toBe(parses({ [ENV.commandMaxConcurrency]: concurrency }) && concurrency.trim() === concurrency && concurrency !== '');
+        expect(accepts({ commandMaxErrors: errors })).toBe(parses({ [ENV.commandMaxErrors]: errors }) && errors.trim() === errors && errors !== '');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never accepts a number the parser rejects', () => {
+    const num = fc.oneof(fc.double({ min: -10, max: 2e6, noNaN: false }), fc.integer({ min: -10, max: 2_000_000 }));
+    fc.assert(
+      fc.property(num, num, num, num, num, (hop, percent, cap, offset, timeout) => {
+        const props: TimeSyncGuardProps = { hopLimitTarget: hop, maxChangesPercent: percent, maxChangesPerRun: cap, maxOffsetSeconds: offset, commandTimeoutSeconds: timeout };
+        if (accepts(props)) {
+          expect(
+            parses({
+              [ENV.hopLimitTarget]: String(hop),
+              [ENV.maxChangesPercent]: String(percent),
+              [ENV.maxChangesPerRun]: String(cap),
+              [ENV.maxOffsetSeconds]: String(offset),
+              [ENV.commandTimeoutSeconds]: String(timeout),
+            }),
+          ).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
