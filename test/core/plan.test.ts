@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { effectiveCap, guestNeedsFix, planRemediation } from '../../lambda/core/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
@@ -217,5 +218,53 @@ describe('planRemediation: guardrails', () => {
     const plan = planRemediation([ev('i-a', { hop: 1, containers: true }), ev('i-a', { hop: 1, containers: true })], s({ fixTimeSync: false }), 2);
     expect(plan.instances).toHaveLength(1);
     expect(planRemediation([], s(), 0)).toEqual(expect.objectContaining({ instances: [], skipped: [], cap: 0 }));
+  });
+});
+
+describe('planRemediation: properties', () => {
+  // fast-check: for any fleet and settings, the plan's invariants hold.
+  const arbEval = fc.record({
+    k: fc.integer({ min: 0, max: 60 }),
+    hop: fc.integer({ min: 1, max: 64 }),
+    containers: fc.constantFrom(true, false, null),
+    timeSource: fc.constantFrom<TimeSource>('amazon-ipv4', 'amazon-ipv6', 'amazon-phc', 'other', 'none', 'unknown'),
+    synchronized: fc.constantFrom(true, false, null),
+    checkState: fc.constantFrom<CheckState>('checked', 'checked', 'unmanaged', 'ssm-offline', 'timed-out', 'output-unreadable'),
+    optedOut: fc.boolean(),
+    endpoint: fc.constantFrom<'enabled' | 'disabled'>('enabled', 'disabled'),
+    profile: fc.boolean(),
+  });
+  const arbSettings = fc.record({
+    hopLimitTarget: fc.integer({ min: 2, max: 64 }),
+    hopLimitScope: fc.constantFrom<'containers' | 'all'>('containers', 'all'),
+    maxChangesPerRun: fc.integer({ min: 0, max: 80 }),
+    maxChangesPercent: fc.integer({ min: 0, max: 100 }),
+    dryRun: fc.boolean(),
+    enableMetadataEndpoint: fc.boolean(),
+    fixTimeSync: fc.boolean(),
+  });
+
+  it('never lowers, never exceeds the cap, never touches opted-out or unchecked guests, never plans a no-op', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(arbEval, { selector: (r) => r.k, maxLength: 60 }), arbSettings, (raw, over) => {
+        const evs = raw.map((r) => ev(`i-${String(r.k).padStart(3, '0')}`, r));
+        const byId = new Map(evs.map((e) => [e.instanceId, e]));
+        const settings = { ...base, ...over };
+        const plan = planRemediation(evs, settings, evs.length);
+        const acted = [...plan.instances, ...plan.wouldChange];
+        if (acted.length > plan.cap) return false;
+        if (settings.dryRun && plan.instances.length > 0) return false;
+        for (const p of acted) {
+          const e = byId.get(p.instanceId)!;
+          if (e.checkState === 'opted-out') return false;
+          if (p.actions.length === 0) return false;
+          if (p.hopLimit && !(p.hopLimit.to > (e.imds.hopLimit ?? 1))) return false;
+          if (p.guest && (e.checkState !== 'checked' || !e.verdict)) return false;
+          if (p.enableEndpoint && (!settings.enableMetadataEndpoint || !e.hasInstanceProfile)) return false;
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
   });
 });
