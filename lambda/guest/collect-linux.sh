@@ -51,12 +51,14 @@ run_to() {
     timeout -k 1 "$t" "$@"
     return $?
   fi
-  # No timeout(1) (old busybox, minimal images): a watcher kills the probe.
+  # No timeout(1) (old busybox, minimal images): a watcher kills the probe and leaves a mark.
+  rm -f "$OUT.p"
   "$@" &
   rt_pid=$!
   (
     sleep "$t"
-    kill -TERM "$rt_pid" 2>/dev/null && touch "$OUT.p"
+    touch "$OUT.p"
+    kill -TERM "$rt_pid" 2>/dev/null
     sleep 1
     kill -KILL "$rt_pid" 2>/dev/null
   ) >/dev/null 2>&1 &
@@ -64,7 +66,7 @@ run_to() {
   wait "$rt_pid"
   rt_rc=$?
   kill "$rt_watch" 2>/dev/null
-  if [ -e "$OUT.p" ]; then
+  if [ -e "$OUT.p" ] && [ "$rt_rc" -gt 128 ]; then
     rm -f "$OUT.p"
     return 124
   fi
@@ -81,13 +83,18 @@ probe() {
   if [ "$p_left" -le 0 ]; then
     emit "[$p_name rc=124]"
     emit "skipped: collector time budget spent"
+    p_rc=124
     return
   fi
   [ "$p_left" -lt "$PROBE_TIMEOUT" ] || p_left=$PROBE_TIMEOUT
   p_out=$(run_to "$p_left" "$@" 2>&1 </dev/null)
   p_rc=$?
   emit "[$p_name rc=$p_rc]"
-  [ -z "$p_out" ] || printf '%s\n' "$p_out" | cut -c1-200 | sed -e '/^[[:space:]]*$/d' -e '/^TSG-/d' | head -n "$p_max" >>"$OUT"
+  [ -n "$p_out" ] || return 0
+  p_out=$(printf '%s\n' "$p_out" | cut -c1-200 | sed -e '/^[[:space:]]*$/d' -e '/^TSG-/d')
+  printf '%s\n' "$p_out" | head -n "$p_max" >>"$OUT"
+  p_n=$(printf '%s\n' "$p_out" | wc -l)
+  [ "$p_n" -le "$p_max" ] || emit "TSG-CUT $p_name $((p_n - p_max))"
 }
 
 # --- header ---------------------------------------------------------------------------------
@@ -209,19 +216,17 @@ esac
 if [ -n "$run_chrony" ] && has "$CHRONYC"; then
   # shellcheck disable=SC2086 # CHRONYC is a command with options
   probe chrony-tracking 5 $CHRONYC -n -c tracking
-  case $(tail -n 1 "$OUT") in
-    506* | *"Could not open"*) ;;
-    *)
-      # shellcheck disable=SC2086
-      probe chrony-sources 40 $CHRONYC -n -c sources
-      ;;
-  esac
+  # No sources query when tracking failed (506, timeout): it would fail the same way and spend the budget.
+  if [ "$p_rc" -eq 0 ]; then
+    # shellcheck disable=SC2086
+    probe chrony-sources 200 $CHRONYC -n -c sources
+  fi
 fi
 case ",$daemons," in
   *,ntpd,* | *,ntpsec,*)
     if has "$NTPQ"; then
       # shellcheck disable=SC2086
-      probe ntpq 40 $NTPQ -pn
+      probe ntpq 200 $NTPQ -pn
       # shellcheck disable=SC2086
       probe ntpq-rv 4 $NTPQ -n -c 'rv 0 leap,stratum,rootdelay,rootdisp,refid,offset'
     fi
@@ -254,6 +259,7 @@ fi
 shrink() {
   awk -v max="$MAX_CHARS" '
     { line[NR] = $0; total += length($0) + 1 }
+    /^TSG-CUT / { secof[NR] = ""; next }
     /^\[/ { sec = $0; sub(/^\[/, "", sec); sub(/ .*/, "", sec); secof[NR] = ""; next }
     { secof[NR] = sec }
     END {

@@ -98,6 +98,7 @@ let loopServer: ReturnType<typeof chronyd>;
 let loopClient: ReturnType<typeof chronyd>;
 let neverClient: ReturnType<typeof chronyd>;
 let skewClient: ReturnType<typeof chronyd>;
+let behindClient: ReturnType<typeof chronyd>;
 
 beforeAll(async () => {
   loopServer = chronyd('loop-server', ['port 11101', 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 8', 'cmdport 0']);
@@ -108,8 +109,11 @@ beforeAll(async () => {
     faketime: '+300s',
   });
   skewClient = chronyd('skew-client', ['server 127.0.0.1 port 11106 iburst minpoll -2 maxpoll 0', 'port 0', 'cmdport 0']);
+  chronyd('behind-server', ['port 11107', 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 8', 'cmdport 0'], { faketime: '-300s' });
+  behindClient = chronyd('behind-client', ['server 127.0.0.1 port 11107 iburst minpoll -2 maxpoll 0', 'port 0', 'cmdport 0']);
   await waitFor('loopback client to select its source', () => /^\^,\*,127\.0\.0\.1,/m.test(chronyc(loopClient.sock, 'sources')));
   await waitFor('skewed client to select its source', () => /^\^,\*,127\.0\.0\.1,/m.test(chronyc(skewClient.sock, 'sources')));
+  await waitFor('behind client to select its source', () => /^\^,\*,127\.0\.0\.1,/m.test(chronyc(behindClient.sock, 'sources')));
 }, 45000);
 
 afterAll(async () => {
@@ -197,6 +201,14 @@ describe('collect-linux.sh on real chronyd', () => {
     expect(v.offsetSeconds).toBeGreaterThan(-310);
     expect(v.status).toBe('at-risk');
     expect(v.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['offset-over-threshold', 'clock-error-bound-over-threshold']));
+  });
+
+  it('reports the clock as ahead (positive offset) when its source is 300 s behind, and not as free-running', () => {
+    const v = diagnose(collect(chronyRoot(), `chronyc -h ${behindClient.sock}`).out);
+    expect(v.offsetSeconds).toBeGreaterThan(290);
+    expect(v.offsetSeconds).toBeLessThan(310);
+    expect(v.synchronized).toBe(true);
+    expect(v.findings.map((f) => f.code)).not.toContain('free-running');
   });
 
   it('reports no daemon when chronyd does not run (chronyc: 506 Cannot talk to daemon)', () => {

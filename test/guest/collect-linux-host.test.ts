@@ -1,0 +1,139 @@
+/**
+ * The real Linux collector on a fake host (TSG_ROOT) with stand-in tools: detection of daemons,
+ * containers, proxies and the PTP clock; the size budget; the timeout fallback without timeout(1).
+ * No daemon runs here (the real-chrony cases are in collect-linux.test.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diagnose } from '../../lambda/core/diagnose';
+import { parseReport, section } from '../../lambda/core/report';
+import { guestScriptPath } from '../../lambda/guest/scripts';
+
+const SCRIPT = guestScriptPath('collect-linux.sh');
+const dir = mkdtempSync(join(tmpdir(), 'tsg-h1-host-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(path: string, text: string, mode?: number): string {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  if (mode !== undefined) chmodSync(path, mode);
+  return path;
+}
+
+function proc(root: string, pid: number, comm: string, cmdline = comm, state = 'S (sleeping)'): void {
+  file(join(root, 'proc', String(pid), 'comm'), `${comm}\n`);
+  file(join(root, 'proc', String(pid), 'status'), `Name:\t${comm}\nState:\t${state}\n`);
+  file(join(root, 'proc', String(pid), 'cmdline'), `${cmdline.split(' ').join('\0')}\0`);
+}
+
+/** A stand-in chronyc printing canned CSV (the real one is exercised against real chronyd elsewhere). */
+function fakeChronyc(name: string, tracking: string, sources: string[]): string {
+  return file(
+    join(dir, `${name}.sh`),
+    `#!/bin/sh\ncase "$*" in\n  *tracking*) echo "${tracking.replace('REFTIME', '$(date +%s)')}" ;;\n  *sources*) cat <<'X'\n${sources.join('\n')}\nX\n ;;\nesac\n`,
+    0o755,
+  );
+}
+
+function collect(root: string, env: Record<string, string>): string {
+  return execFileSync('sh', [SCRIPT], {
+    encoding: 'utf8',
+    timeout: 20000,
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', ...env },
+  });
+}
+
+const TRACKING = 'A9FEA97B,169.254.169.123,4,REFTIME.000000000,0.000000626,0.000002852,0.000002852,1.187,0.020,0.388,0.000504752,0.001112565,16.0,Normal';
+const SELECTED = '^,*,169.254.169.123,3,4,377,5,-0.000030000,-0.000226000,0.000287000';
+
+describe('collect-linux.sh on a fake host', () => {
+  it('detects daemons, container runtimes, the PTP clock and a proxy without NO_PROXY', () => {
+    const root = join(dir, 'busy');
+    proc(root, 10, 'chronyd');
+    proc(root, 11, 'ntpd', 'ntpd: ntp engine'); // OpenNTPD's child
+    proc(root, 12, 'chronyd', 'chronyd', 'Z (zombie)');
+    proc(root, 20, 'dockerd');
+    proc(root, 21, 'containerd-shim', 'containerd-shim-runc-v2');
+    proc(root, 22, 'bash');
+    file(join(root, 'etc', 'os-release'), 'NAME="Amazon Linux"\nID="amzn"\nVERSION_ID="2023"\n');
+    file(join(root, 'sys', 'class', 'ptp', 'ptp0', 'clock_name'), 'ena-ptp\n');
+    file(join(root, 'dev', 'ptp_ena'), '');
+    file(join(root, 'etc', 'environment'), 'PATH=/usr/bin\nHTTPS_PROXY=http://user:secret@proxy.corp:3128\n# http_proxy=commented\n');
+    const out = collect(root, { TSG_CHRONYC: fakeChronyc('busy', TRACKING, [SELECTED]) });
+    const p = parseReport(out);
+    expect(p.header).toMatchObject({ os: 'amzn 2023', daemons: 'chronyd,openntpd', containers: 'docker,containerd', ptp: 'ptp0:ena-ptp,ptp_ena' });
+    expect(section(p, 'proxy')?.lines).toEqual(['/etc/environment:HTTPS_PROXY=http://***@proxy.corp:3128']);
+    expect(out).not.toContain('secret');
+    const v = diagnose(out);
+    expect(v.containers).toBe(true);
+    expect(v.findings.map((f) => f.code).sort()).toEqual(['multiple-daemons', 'proxy-without-no-proxy']);
+  });
+
+  it('cuts unselected sources beyond a few to stay within 2,500 characters, keeps the selected one and marks the cut', () => {
+    const root = join(dir, 'many');
+    proc(root, 10, 'chronyd');
+    const unusable = Array.from({ length: 30 }, (_, i) => `^,?,2a05:d018:c43:e312:ce77:6a1b:${i.toString(16)}:1,0,6,0,4294967295,0.000000000,0.000000000,0.000000000`);
+    const combined = Array.from({ length: 10 }, (_, i) => `^,+,203.0.113.${i},2,6,377,40,0.000100000,0.000100000,0.010000000`);
+    const out = collect(root, { TSG_CHRONYC: fakeChronyc('many', TRACKING, [...combined.slice(0, 5), SELECTED, ...unusable, ...combined.slice(5)]) });
+    expect(out.length).toBeLessThanOrEqual(2500);
+    const p = parseReport(out);
+    expect(p.cuts.length).toBeGreaterThan(0);
+    expect(p.cuts.every((c) => c.section === 'chrony-sources')).toBe(true);
+    const rows = section(p, 'chrony-sources')!.lines;
+    expect(rows).toContain(SELECTED);
+    // Unusable (?) sources go first: every candidate (+) survives.
+    expect(rows.filter((r) => r.startsWith('^,+,'))).toHaveLength(10);
+    expect(rows.filter((r) => r.startsWith('^,?,')).length).toBeLessThan(30);
+    expect(rows.length + p.cuts.reduce((n, c) => n + c.lines, 0)).toBe(41);
+    const v = diagnose(out, { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 });
+    expect(v.timeSource).toBe('amazon-ipv4');
+    expect(v['reportCuts']).toEqual(p.cuts);
+  });
+
+  it('keeps to its time budget without timeout(1) (busybox-style hosts)', () => {
+    // A PATH holding every tool but timeout.
+    const bin = join(dir, 'bin-no-timeout');
+    mkdirSync(bin, { recursive: true });
+    for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(d);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        if (n === 'timeout') continue;
+        try {
+          symlinkSync(join(d, n), join(bin, n));
+        } catch {
+          /* first one wins */
+        }
+      }
+    }
+    const root = join(dir, 'hang');
+    proc(root, 10, 'chronyd');
+    const hang = file(join(dir, 'hang.sh'), '#!/bin/sh\nexec sleep 30\n', 0o755);
+    const t0 = Date.now();
+    const out = execFileSync(join(bin, 'sh'), [SCRIPT], {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: hang },
+    });
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect(out).toContain('[chrony-tracking rc=124]');
+    expect(out).toMatch(/TSG-END\n$/);
+    expect(diagnose(out).status).toBe('unknown');
+  });
+
+  it('prints a report without /proc (detection unavailable) that is never ok', () => {
+    const root = join(dir, 'noproc');
+    mkdirSync(root, { recursive: true });
+    const out = collect(root, { TSG_CHRONYC: 'none' });
+    const p = parseReport(out);
+    expect(p.header['detect']).toBe('none');
+    expect(p.header['daemons']).toBeUndefined();
+    expect(diagnose(out).status).toBe('unknown');
+  });
+});
