@@ -172,21 +172,42 @@ function sourceCsv(mode: string, state: string, address: string, stratum: number
 }
 
 function header(inst: SimInstance, nowSec: number, daemons: string): string[] {
+  // The header lines of lambda/guest/collect-linux.sh and collect-windows.ps1, in their order.
+  if (inst.platform === 'windows') {
+    return [
+      'TSG-REPORT v1 windows',
+      'collector=1',
+      `now=${nowSec}`,
+      'os=windows 10.0.20348',
+      `daemons=${daemons}`,
+      'detect=service',
+      `domain=${inst.scenario === 'windows-domain'}`,
+      'containers=none',
+      'ptp=none',
+    ];
+  }
   return [
-    `TSG-REPORT v1 ${inst.platform}`,
+    'TSG-REPORT v1 linux',
+    'collector=1',
     `now=${nowSec}`,
-    inst.platform === 'linux' ? 'os=amzn 2023' : 'os=windows 10.0.20348',
+    'os=amzn 2023',
+    'detect=proc',
     `daemons=${daemons}`,
     `containers=${inst.containers ? 'docker,containerd' : 'none'}`,
-    'proxy=none',
-    `ptp=${inst.scenario === 'chrony-amazon-phc' ? '/dev/ptp0:ena-ptp-0' : 'none'}`,
+    `ptp=${inst.scenario === 'chrony-amazon-phc' ? 'ptp0:ena-ptp-0' : 'none'}`,
   ];
+}
+
+/** `timedatectl show -p NTP -p NTPSynchronized -p CanNTP -p LocalRTC` (every systemd host). */
+function timedatectl(synced: boolean): string[] {
+  return ['[timedatectl rc=0]', 'NTP=yes', `NTPSynchronized=${synced ? 'yes' : 'no'}`, 'CanNTP=yes', 'LocalRTC=no'];
 }
 
 /**
  * The collector's stdout on this instance at guest time `nowSec` (epoch seconds). Mirrors what
- * lambda/guest/collect-linux.sh prints; `chrony-amazon-long` has 60 sources, which makes the
- * report longer than the 2,500-character Details cap as older collectors or unusual configs do.
+ * lambda/guest/collect-linux.sh / collect-windows.ps1 print (same header keys, section names and
+ * per-section line caps); `chrony-amazon-long` has the 40 source lines the collector keeps at most,
+ * which makes the report longer than the 2,500-character Details cap.
  */
 export function collectorReport(inst: SimInstance, nowSec: number): string {
   if (inst.guest === 'garbled') return 'bash: line 1: /var/lib/amazon/ssm/…/_script.sh: Permission denied\n';
@@ -195,6 +216,7 @@ export function collectorReport(inst: SimInstance, nowSec: number): string {
   const scenario = inst.timeSyncFixed ? (inst.platform === 'linux' ? 'chrony-amazon' : 'windows-amazon') : inst.scenario;
   const chrony = (tracking: string, sources: string[]): void => {
     lines.push('[chrony-tracking rc=0]', tracking, '[chrony-sources rc=0]', ...sources);
+    lines.push(...timedatectl(true));
   };
   switch (scenario) {
     case 'chrony-amazon':
@@ -202,7 +224,7 @@ export function collectorReport(inst: SimInstance, nowSec: number): string {
       lines.push(...header(inst, nowSec, 'chronyd'));
       const extra: string[] = [];
       if (scenario === 'chrony-amazon-long') {
-        for (let k = 0; k < 60; k++) extra.push(sourceCsv('^', '-', `10.${k}.${k * 3 % 250}.${(k * 7) % 250}`, 3, 255, 40 + k, 0.00012 * (k % 7)));
+        for (let k = 0; k < 39; k++) extra.push(sourceCsv('^', '-', `10.${k}.${k * 3 % 250}.${(k * 7) % 250}`, 3, 255, 40 + k, 0.00012 * (k % 7)));
       }
       chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, -0.000004, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, 0.000004), ...extra]);
       break;
@@ -230,32 +252,43 @@ export function collectorReport(inst: SimInstance, nowSec: number): string {
     case 'chrony-big-offset':
       // Source minutes ahead: the instance clock is BEHIND (chrony's System time + = slow).
       lines.push(...header(inst, nowSec, 'chronyd'));
-      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, 300.2, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, -300.2)]);
+      // chrony's reference time is true time: the guest's own clock reads 300 s less.
+      chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref + 300, 300.2, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, -300.2)]);
       break;
     case 'ntpd':
-      lines.push(...header(inst, nowSec, 'ntpd'), '[ntpq-pn rc=0]',
+      // ntpd synchronised, but to a pool server: the Amazon endpoint is not configured.
+      lines.push(...header(inst, nowSec, 'ntpd'), '[ntpq rc=0]',
         '     remote           refid      st t when poll reach   delay   offset  jitter',
         '==============================================================================',
-        '*169.254.169.123 .GPS.            1 u   12   64  377    0.321   -0.004   0.012');
+        ' 0.amazon.pool.n .POOL.          16 p    -   64    0    0.000   +0.000   0.000',
+        '*203.0.113.10    .GPS.            1 u   37   64  377   10.123   +1.234   0.456',
+        '+198.51.100.7    192.0.2.1        2 u   40   64  377   25.710   -4.907   1.203',
+        '[ntpq-rv rc=0]',
+        'leap=00, stratum=2, rootdelay=10.123, rootdisp=12.402, refid=203.0.113.10,',
+        'offset=+1.234',
+        ...timedatectl(true));
       break;
     case 'timesyncd':
-      lines.push(...header(inst, nowSec, 'systemd-timesyncd'), '[timedatectl-show rc=0]', 'NTP=yes', 'NTPSynchronized=yes', '[timedatectl-show-timesync rc=0]', 'ServerName=ntp.ubuntu.com', 'ServerAddress=185.125.190.56', 'PollIntervalUSec=34min 8s');
+      lines.push(...header(inst, nowSec, 'systemd-timesyncd'), ...timedatectl(true), '[timesync rc=0]', 'ServerName=ntp.ubuntu.com', 'ServerAddress=185.125.190.56', 'PollIntervalUSec=34min 8s',
+        'NTPMessage={ Leap=0, Version=4, Mode=4, Stratum=2, Precision=-25, RootDelay=1.234ms, RootDispersion=2.345ms, Reference=C0248F97, Ignored=no, PacketCount=12, Jitter=312us }',
+        '[timesync-status rc=0]', '       Server: 185.125.190.56 (ntp.ubuntu.com)', 'Poll interval: 34min 8s (min: 32s; max 34min 8s)', '         Leap: normal', '      Version: 4', '      Stratum: 2',
+        '    Reference: C0248F97', '    Precision: 1us (-25)', 'Root distance: 2.962ms (max: 5s)', '       Offset: +1.902ms', '        Delay: 18.204ms', '       Jitter: 312us', ' Packet count: 12', '    Frequency: +3.118ppm');
       break;
     case 'two-daemons':
       lines.push(...header(inst, nowSec, 'chronyd,ntpd'));
       chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref, -0.000004, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, 0.000004)]);
       break;
     case 'no-daemon':
-      lines.push(...header(inst, nowSec, 'none'), '[chrony-tracking rc=1]', '506 Cannot talk to daemon');
+      lines.push(...header(inst, nowSec, 'none'), '[chrony-tracking rc=1]', '506 Cannot talk to daemon', ...timedatectl(false));
       break;
     case 'windows-amazon':
-      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 4 (secondary reference - syncd by (S)NTP)', 'Precision: -23 (119.209ns per tick)', 'Root Delay: 0.0003210s', 'Root Dispersion: 0.0101542s', 'ReferenceId: 0xA9FEA97B (source IP:  169.254.169.123)', 'Last Successful Sync Time: 1/1/2026 12:00:00 AM', 'Source: 169.254.169.123,0x9', 'Poll Interval: 10 (1024s)', '[w32tm-registry rc=0]', 'NtpServer=169.254.169.123,0x9', 'Type=NTP');
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 4 (secondary reference - syncd by (S)NTP)', 'Precision: -23 (119.209ns per tick)', 'Root Delay: 0.0003210s', 'Root Dispersion: 0.0101542s', 'ReferenceId: 0xA9FEA97B (source IP:  169.254.169.123)', 'Last Successful Sync Time: 1/1/2026 12:00:00 AM', 'Source: 169.254.169.123,0x9', 'Poll Interval: 10 (1024s)', 'Phase Offset: -0.0000361s', 'State Machine: 2 (Sync)', 'Last Sync Error: 0 (The command completed successfully.)', '[w32time-reg rc=0]', 'NtpServer=169.254.169.123,0x9', 'Type=NTP', 'SpecialPollInterval=1024', 'NtpClientEnabled=1');
       break;
     case 'windows-cmos':
-      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 3(not synchronized)', 'Stratum: 0 (unspecified)', 'ReferenceId: 0x00000000 (unspecified)', 'Source: Local CMOS Clock', '[w32tm-registry rc=0]', 'NtpServer=time.windows.com,0x9', 'Type=NTP');
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 3(not synchronized)', 'Stratum: 0 (unspecified)', 'ReferenceId: 0x00000000 (unspecified)', 'Source: Local CMOS Clock', '[w32time-reg rc=0]', 'NtpServer=time.windows.com,0x9', 'Type=NTP');
       break;
     case 'windows-domain':
-      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 3 (secondary reference - syncd by (S)NTP)', 'ReferenceId: 0x0A000005 (source IP:  10.0.0.5)', 'Source: dc01.corp.example.com', '[w32tm-registry rc=0]', 'NtpServer=', 'Type=NT5DS');
+      lines.push(...header(inst, nowSec, 'w32time'), '[w32tm-status rc=0]', 'Leap Indicator: 0(no warning)', 'Stratum: 3 (secondary reference - syncd by (S)NTP)', 'Precision: -23 (119.209ns per tick)', 'Root Delay: 0.0312500s', 'Root Dispersion: 0.1093750s', 'ReferenceId: 0x0A000005 (source IP:  10.0.0.5)', 'Last Successful Sync Time: 1/1/2026 12:00:00 AM', 'Source: dc01.corp.example.com', 'Poll Interval: 10 (1024s)', 'Phase Offset: 0.0021352s', 'State Machine: 2 (Sync)', '[w32time-reg rc=0]', 'NtpServer=', 'Type=NT5DS');
       break;
   }
   lines.push('TSG-END');

@@ -39,6 +39,43 @@ afterEach(() => {
   current = undefined;
 });
 
+describe('simulated guest reports', () => {
+  // The simulated fleet is only realistic if the real diagnosis reads each scenario as intended.
+  it.each([
+    ['chrony-amazon', 'ok', 'amazon-ipv4', undefined],
+    ['chrony-amazon-phc', 'ok', 'amazon-phc', undefined],
+    ['chrony-amazon-ipv6', 'ok', 'amazon-ipv6', undefined],
+    ['chrony-amazon-long', 'ok', 'amazon-ipv4', undefined],
+    ['chrony-other-source', 'at-risk', 'other', 'not-amazon-time-sync'],
+    ['chrony-not-synchronized', 'at-risk', 'none', 'not-synchronized'],
+    ['chrony-source-lost', 'at-risk', 'none', 'source-lost'],
+    ['chrony-big-offset', 'at-risk', 'amazon-ipv4', 'offset-over-threshold'],
+    ['ntpd', 'at-risk', 'other', 'not-amazon-time-sync'],
+    ['timesyncd', 'at-risk', 'other', 'not-amazon-time-sync'],
+    ['two-daemons', 'at-risk', 'amazon-ipv4', 'multiple-daemons'],
+    ['no-daemon', 'at-risk', 'none', 'no-daemon'],
+    ['windows-amazon', 'ok', 'amazon-ipv4', undefined],
+    ['windows-cmos', 'at-risk', 'none', 'local-cmos-clock'],
+    ['windows-domain', 'at-risk', 'other', 'not-amazon-time-sync'],
+  ] as const)('%s reads as %s / %s', (scenario, status, timeSource, code) => {
+    const inst = generateFleet(3000, { vanishing: 0 }).find((x) => x.scenario === scenario && x.guest === 'normal')!;
+    const v = diagnose(collectorReport(inst, 1_767_225_600));
+    expect(v.status).toBe(status);
+    expect(v.timeSource).toBe(timeSource);
+    if (code) expect(v.findings.map((f) => f.code)).toContain(code);
+    else expect(v.findings).toEqual([]);
+  });
+
+  it('keeps realistic reports under the Details cap and only the 40-source one over it', () => {
+    const fleet = generateFleet(3000, { vanishing: 0 }).filter((x) => x.guest === 'normal');
+    for (const x of fleet) {
+      const len = collectorReport(x, 1_767_225_600).length;
+      if (x.scenario === 'chrony-amazon-long') expect(len).toBeGreaterThan(DETAILS_OUTPUT_CAP);
+      else expect(len).toBeLessThan(DETAILS_OUTPUT_CAP);
+    }
+  });
+});
+
 describe('DiscreteEventClock', () => {
   it('overlaps concurrent sleeps instead of adding them up', async () => {
     const clock = new DiscreteEventClock();
