@@ -43,6 +43,11 @@ export interface RetryOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   /** Operation name for `onRetry` and the final error. */
   readonly operation?: string;
+  /**
+   * Awaited before every attempt, the first included: the hook for a client-side rate limiter
+   * (e.g. taking a token bucket's token on the same clock).
+   */
+  readonly beforeAttempt?: () => Promise<void>;
 }
 
 /** What a retry callback learns. */
@@ -69,6 +74,7 @@ export async function withRetry<T>(fn: () => Promise<T>, clock: Clock, options: 
   const random = options.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (options.beforeAttempt) await options.beforeAttempt();
       return await fn();
     } catch (err) {
       if (!isThrottlingError(err) || attempt >= maxAttempts) throw err;

@@ -15,6 +15,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { chunk, mapLimit } from '../core/batching';
+import { TokenBucket, type TokenBucketOptions } from '../core/token-bucket';
 import type { Clock } from './clock';
 import { paginateWithRetry, withRetry, type RetryOptions } from './retry';
 
@@ -48,6 +49,12 @@ export interface RunDocumentRequest {
    * @default - only the length rule applies
    */
   readonly endMarker?: string;
+  /**
+   * With `endMarker`: the missing-end rule applies only to outputs that contain this text (the
+   * report's first line), so a short shell error is not refetched for nothing.
+   * @default - every output without the end marker is refetched
+   */
+  readonly startMarker?: string;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -113,10 +120,21 @@ export interface SsmRunCommandOptions {
   readonly ssm: SSMClient;
   readonly clock: Clock;
   readonly retry?: RetryOptions;
-  /** First wait between polls. @default 2000 */
+  /**
+   * First wait before polling. Delivery ramps up (1, 3, 7, 15… instances) and the collector needs
+   * seconds in the guest, so an earlier poll only finds running commands.
+   * @default 5000
+   */
   readonly pollIntervalMs?: number;
-  /** Longest wait between polls (the interval grows ×1.5). @default 15000 */
+  /** Longest wait between polls (the interval grows ×1.5). @default 20000 */
   readonly maxPollIntervalMs?: number;
+  /**
+   * Client-side token bucket for every SSM call this adapter makes, so a fleet-scale run waits on its
+   * own side instead of collecting ThrottlingException (SSM publishes no rate; a throttle empties the
+   * bucket). `false` turns it off.
+   * @default SSM_CLIENT_BUCKET
+   */
+  readonly rateLimit?: TokenBucketOptions | false;
   /** API calls in flight at once (sends, listings). @default 4 */
   readonly concurrency?: number;
   /** Extra SendCommand calls allowed per batch to isolate InvalidInstanceId ids. @default 24 */
@@ -125,9 +143,26 @@ export interface SsmRunCommandOptions {
 
 const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 
+/**
+ * Default client-side SSM rate: 10 calls/s, burst 20. SSM's limits are unpublished and shared by
+ * the account; a run of 10,000 instances needs ≈ 420 Run Command calls, ≈ 40 s at this rate, well
+ * inside the Lambda timeout, and leaves room for other SSM users of the account.
+ */
+export const SSM_CLIENT_BUCKET: TokenBucketOptions = { capacity: 20, refillPerSecond: 10 };
+
+/** Instance ids SSM names in an InvalidInstanceId message (`Instances [[i-1, i-2]] not in a valid state…`). */
+export function invalidIdsFromMessage(message: string): string[] {
+  return [...new Set(message.match(/\b(?:i|mi)-[0-9a-f]{8,17}\b/g) ?? [])];
+}
+
 /** SSM Run Command implementation of {@link RunCommandPort}. */
 export class SsmRunCommand implements RunCommandPort {
-  constructor(private readonly options: SsmRunCommandOptions) {}
+  private readonly bucket: TokenBucket | undefined;
+
+  constructor(private readonly options: SsmRunCommandOptions) {
+    const rate = options.rateLimit ?? SSM_CLIENT_BUCKET;
+    this.bucket = rate === false ? undefined : new TokenBucket(rate, () => options.clock.now());
+  }
 
   async runDocument(request: RunDocumentRequest): Promise<RunDocumentResult> {
     const { clock } = this.options;
@@ -139,10 +174,14 @@ export class SsmRunCommand implements RunCommandPort {
       throttled: 0,
       polls: 0,
     };
+    const bucket = this.bucket;
     const retry: RetryOptions = {
       ...this.options.retry,
+      ...(bucket ? { beforeAttempt: async () => void (await bucket.take((ms) => clock.sleep(ms))) } : {}),
       onRetry: (info) => {
         stats.throttled++;
+        // The account's bucket is empty whatever ours believes: wait for a real refill.
+        bucket?.drain();
         this.options.retry?.onRetry?.(info);
       },
     };
@@ -162,8 +201,8 @@ export class SsmRunCommand implements RunCommandPort {
     // Poll until every command is terminal or the deadline; list each command's invocations once.
     const pending = new Set(commands.keys());
     const listed = new Set<string>();
-    let interval = this.options.pollIntervalMs ?? 2000;
-    const maxInterval = this.options.maxPollIntervalMs ?? 15_000;
+    let interval = this.options.pollIntervalMs ?? 5000;
+    const maxInterval = this.options.maxPollIntervalMs ?? 20_000;
     while (pending.size > 0) {
       const wait = Math.min(interval, Math.max(0, deadline - clock.now()));
       await clock.sleep(wait);
@@ -226,6 +265,17 @@ export class SsmRunCommand implements RunCommandPort {
     } catch (err) {
       const name = errorName(err);
       if (name === 'InvalidInstanceId') {
+        // SSM names the bad ids in its message: drop them and resend once instead of bisecting.
+        const named = invalidIdsFromMessage(errorMessage(err)).filter((id) => batch.includes(id));
+        if (named.length > 0 && named.length < batch.length && budget >= 1) {
+          for (const id of named) results.set(id, { instanceId: id, state: 'gone', status: name, detail: errorMessage(err) });
+          const rest = batch.filter((id) => !named.includes(id));
+          return this.sendBatch(request, rest, budget - 1, commands, results, errors, stats, retry);
+        }
+        if (named.length === batch.length) {
+          for (const id of batch) results.set(id, { instanceId: id, state: 'gone', status: name, detail: errorMessage(err) });
+          return budget;
+        }
         if (batch.length === 1) {
           results.set(batch[0] as string, { instanceId: batch[0] as string, state: 'gone', status: name, detail: errorMessage(err) });
           return budget;
@@ -314,7 +364,12 @@ export class SsmRunCommand implements RunCommandPort {
         const r = toResult(inv, commandId, unfinished);
         results.set(id, r);
         const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
-        if (r.output !== undefined && (r.state === 'success' || r.state === 'failed') && (atLimit || isCut(r.output, request.endMarker))) {
+        const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
+        if (
+          r.output !== undefined &&
+          (r.state === 'success' || r.state === 'failed') &&
+          (atLimit || isCut(r.output, endRuleApplies ? request.endMarker : undefined))
+        ) {
           cut.push({ id, plugin: cutPlugin(inv, request.endMarker), base: r });
         }
       }

@@ -100,6 +100,8 @@ export interface RunOnInstancesOptions {
   readonly deadline?: number;
   /** A complete output contains this marker (else the GetCommandInvocation fallback runs). */
   readonly endMarker?: string;
+  /** With `endMarker`: only outputs containing this text are refetched for a missing end. */
+  readonly startMarker?: string;
   readonly comment?: string;
 }
 
@@ -131,6 +133,7 @@ export async function runDocumentOnInstances(
     timeoutSeconds: settings.commandTimeoutSeconds,
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     ...(options.endMarker !== undefined ? { endMarker: options.endMarker } : {}),
+    ...(options.startMarker !== undefined ? { startMarker: options.startMarker } : {}),
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
   };
   const requests: RunDocumentRequest[] = [];
@@ -231,6 +234,7 @@ export async function runCheck(deps: CheckDeps, settings: Settings, options: Che
       ? await runDocumentOnInstances(deps.runCommand, targets, strategy, settings, {
           deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
           endMarker: REPORT_END,
+          startMarker: REPORT_MAGIC,
           comment: 'timesync-guard check',
         })
       : { results: new Map<string, InvocationResult>(), errors: [], stats: emptyStats() };

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
-import { invocationState, isCut, type RunDocumentRequest, SsmRunCommand } from '../../lambda/aws/run-command';
+import { invalidIdsFromMessage, invocationState, isCut, type RunDocumentRequest, SsmRunCommand } from '../../lambda/aws/run-command';
 import { chronyReport } from '../engine/reports';
 import { awsError, type SimInstance, simulateSsm } from './ssm-sim';
 
@@ -101,8 +101,9 @@ describe('SsmRunCommand.runDocument', () => {
     const out = await new SsmRunCommand({ ssm, clock }).runDocument(request(list));
     expect(out.stats.polls).toBe(4);
     expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
-    // 2 s, 3 s, 4.5 s, 6.75 s: growing intervals, all virtual.
-    expect(clock.now() - t0).toBeGreaterThanOrEqual(2000 + 3000 + 4500 + 6750);
+    // 5 s, 7.5 s, 11.25 s, 16.875 s: growing intervals, all virtual.
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(5000 + 7500 + 11250 + 16875);
+    expect(clock.now() - t0).toBeLessThan(5000 + 7500 + 11250 + 16875 + 1000);
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
   });
 
@@ -201,6 +202,16 @@ describe('SsmRunCommand.runDocument', () => {
     expect(out.errors).toEqual([]);
   });
 
+  it('drops the ids SSM names in its InvalidInstanceId message and resends once, without bisecting', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 3 || k === 41 ? { gone: true } : { output: chronyReport() })), { namedInvalid: true });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBe(2);
+    expect(out.results.get(list[3]!)!.state).toBe('gone');
+    expect(out.results.get(list[41]!)!.state).toBe('gone');
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(48);
+  });
+
   it('stops bisecting when the budget is spent and marks the unresolved ids gone', async () => {
     const list = ids(50);
     simulateSsm(ssmMock, fleet(list, () => ({ gone: true })));
@@ -240,6 +251,32 @@ describe('SsmRunCommand.runDocument', () => {
     const hung = out.results.get(list[0]!)!;
     expect(hung.state).toBe('timed-out');
     expect(hung.atDeadline).toBe(true);
+  });
+
+  it('paces its SSM calls with a client-side token bucket on the injected clock', async () => {
+    const list = ids(150);
+    simulateSsm(ssmMock, fleet(list));
+    const clock = new VirtualClock();
+    const t0 = clock.now();
+    const times: number[] = [];
+    ssmMock.on(SendCommandCommand).callsFake(() => {
+      times.push(clock.now() - t0);
+      return { Command: { CommandId: `c-${times.length}` } };
+    });
+    // One call in flight: this simple virtual clock advances on each sleep, so overlapping sleeps would add up.
+    await new SsmRunCommand({ ssm, clock, concurrency: 1, rateLimit: { capacity: 1, refillPerSecond: 1 } }).runDocument(request(list, { deadline: t0 + 10_000 }));
+    expect(times).toHaveLength(3);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1000);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('does not refetch a short output that is not a report when a start marker is given', async () => {
+    const list = ids(2);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 0 ? { status: 'Failed', output: 'sh: 1: /tmp/x: Permission denied' } : { output: chronyReport({ end: false }) })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list, { startMarker: 'TSG-REPORT' }));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { InstanceId: list[1] });
+    expect(out.results.get(list[0]!)!.state).toBe('failed');
   });
 
   it('sends nothing for an empty id list', async () => {
@@ -301,5 +338,15 @@ describe('plugin outputs of a two-platform document', () => {
     const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(['i-1']));
     expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { InstanceId: 'i-1', PluginName: 'linux' });
     expect(out.results.get('i-1')!.refetched).toBe(true);
+  });
+});
+
+describe('invalidIdsFromMessage', () => {
+  it.each([
+    ['Instances [[i-0123456789abcdef0, i-0fedcba9876543210]] not in a valid state for account 111122223333', ['i-0123456789abcdef0', 'i-0fedcba9876543210']],
+    ['Instances [[mi-0123456789abcdef0]] not in a valid state for account 1', ['mi-0123456789abcdef0']],
+    ['InvalidInstanceId', []],
+  ])('%s → %p', (message, expected) => {
+    expect(invalidIdsFromMessage(message)).toEqual(expected);
   });
 });

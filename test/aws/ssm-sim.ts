@@ -37,6 +37,8 @@ export interface SimInstance {
 export interface SimOptions {
   /** ListCommands polls before a command is terminal. @default 1 */
   pollsUntilDone?: number;
+  /** InvalidInstanceId names the bad ids in its message, as SSM does (`Instances [[i-…]] not in a valid state…`). */
+  namedInvalid?: boolean;
   /** Throw these errors (in order) from the named operation before answering normally. */
   failures?: Partial<Record<'SendCommand' | 'ListCommands' | 'ListCommandInvocations' | 'GetCommandInvocation', Error[]>>;
 }
@@ -86,7 +88,10 @@ export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, 
     maybeFail('SendCommand');
     const ids = input.InstanceIds ?? [];
     if (ids.length > 50) throw awsError('ValidationException');
-    if (ids.some((id) => instances.get(id)?.gone)) throw awsError('InvalidInstanceId');
+    const bad = ids.filter((id) => instances.get(id)?.gone);
+    if (bad.length > 0) {
+      throw awsError('InvalidInstanceId', 400, options.namedInvalid ? `Instances [[${bad.join(', ')}]] not in a valid state for account 111122223333` : 'InvalidInstanceId');
+    }
     const commandId = `cmd-${++seq}`;
     sim.commands.set(commandId, { ids: [...ids], polls: 0, documentName: input.DocumentName, parameters: input.Parameters });
     return { Command: { CommandId: commandId, Status: 'Pending' } };
