@@ -19,6 +19,7 @@ export interface TimeSyncGuardStackProps extends StackProps {
 
 /** The deployable app's stack: one {@link TimeSyncGuard} and outputs naming what to look at. */
 export class TimeSyncGuardStack extends Stack {
+  /** The guard construct of this stack. */
   public readonly guard: TimeSyncGuard;
 
   constructor(scope: Construct, id: string, props: TimeSyncGuardStackProps = {}) {

@@ -10,6 +10,7 @@ import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lam
 
 /** Props of {@link GuardAlarms}. */
 export interface GuardAlarmsProps {
+  /** Namespace of the fleet metrics. */
   readonly metricNamespace: string;
   /** Interval between checks: the period of every check-metric alarm; the heartbeat window is twice it. */
   readonly checkInterval: Duration;
@@ -17,10 +18,15 @@ export interface GuardAlarmsProps {
   readonly notCheckedThreshold: number;
   /** Window of the RemediationCompleted heartbeat; undefined = no remediation heartbeat (schedule disabled). */
   readonly remediationHeartbeatWindow?: Duration;
+  /** Receives every alarm's ALARM and OK notifications. */
   readonly topic: ITopic;
+  /** Its Errors are alarmed. */
   readonly checkFunction: IFunction;
+  /** Its Errors are alarmed. */
   readonly remediateFunction: IFunction;
+  /** Its failed, timed-out and aborted executions are alarmed. */
   readonly stateMachine: IStateMachine;
+  /** The schedules' dead-letter queue: any visible message is alarmed. */
   readonly deadLetterQueue: IQueue;
 }
 
@@ -44,6 +50,7 @@ export interface GuardAlarmSet {
 
 /** Alarms to the topic (alarm and OK actions). */
 export class GuardAlarms extends Construct {
+  /** Every alarm, by key. */
   public readonly alarms: GuardAlarmSet;
   /** Fleet metric of this guard (namespace + the single `service` dimension). */
   public readonly metric: (name: string, statistic: string, period: Duration) => cw.Metric;

@@ -25,9 +25,13 @@ export const REMEDIATE_TIMEOUT = Duration.minutes(15);
 export interface GuardFunctionProps {
   /** Handler file name under `lambda/handlers/`, e.g. `check.ts` (it exports `handler`). */
   readonly entryFile: string;
+  /** Lambda description (also used in the role's description). */
   readonly description: string;
+  /** Function timeout. */
   readonly timeout: Duration;
+  /** Settings as environment variables (names from `ENV`); Powertools variables are added. */
   readonly environment: Record<string, string>;
+  /** Retention of the function's own log group. */
   readonly logRetention: RetentionDays;
   /** Sets POWERTOOLS_METRICS_NAMESPACE. */
   readonly metricNamespace: string;
@@ -39,8 +43,11 @@ export interface GuardFunctionProps {
  * never overlap, its own log group and its own role with no managed policy.
  */
 export class GuardFunction extends Construct {
+  /** The function. */
   public readonly function: NodejsFunction;
+  /** Its execution role (logs to its own group only; callers add the least-privilege statements). */
   public readonly role: Role;
+  /** Its log group (per-instance records, EMF metrics). */
   public readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
