@@ -4,7 +4,7 @@
  * No daemon runs here (the real-chrony cases are in collect-linux.test.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diagnose } from '../../lambda/core/diagnose';
@@ -97,12 +97,7 @@ describe('collect-linux.sh on a fake host', () => {
     const bin = join(dir, 'bin-no-timeout');
     mkdirSync(bin, { recursive: true });
     for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(d);
-      } catch {
-        continue;
-      }
+      const names = existsSync(d) ? readdirSync(d) : [];
       for (const n of names) {
         if (n === 'timeout') continue;
         try {
