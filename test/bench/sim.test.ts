@@ -12,8 +12,9 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { diagnose } from '../../lambda/core/diagnose';
+import { parseRemediationOutput } from '../../lambda/core/remediation-result';
 import { SimAccount, DETAILS_OUTPUT_CAP, type BucketSpec } from '../../bench/sim/account';
-import { collectorReport, generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import { collectorReport, generateFleet, remediationOutput, type SimInstance } from '../../bench/sim/fleet';
 import { DeadlockError, DiscreteEventClock } from '../../bench/sim/virtual-clock';
 
 function setup(n: number, opts: { ssmBucket?: BucketSpec; mutate?: (f: SimInstance[]) => void } = {}) {
@@ -64,6 +65,20 @@ describe('simulated guest reports', () => {
     expect(v.timeSource).toBe(timeSource);
     if (code) expect(v.findings.map((f) => f.code)).toContain(code);
     else expect(v.findings).toEqual([]);
+  });
+
+  it.each([
+    ['chrony-amazon', 'already-compliant', 0],
+    ['chrony-other-source', 'changed', 0],
+    ['chrony-source-lost', 'rolled-back', 1],
+    ['no-daemon', 'skipped', 0],
+    ['windows-domain', 'skipped', 0],
+    ['windows-cmos', 'changed', 0],
+  ] as const)('remediation output of %s parses as %s with the real parser', (scenario, result, exitCode) => {
+    const inst = { ...generateFleet(3000, { vanishing: 0 }).find((x) => x.scenario === scenario)! };
+    const out = remediationOutput(inst, false);
+    expect(out.exitCode).toBe(exitCode);
+    expect(parseRemediationOutput(out.output).result).toBe(result);
   });
 
   it('keeps realistic reports under the Details cap and only the 40-source one over it', () => {
