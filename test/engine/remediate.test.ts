@@ -531,3 +531,72 @@ describe('maxErrorsCount', () => {
     expect(maxErrorsCount(m, planned)).toBe(expected);
   });
 });
+
+describe('runRemediation: continuation across phases', () => {
+  const changed = `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n`;
+
+  it('the guest step continues in the next invocation when the next wave would not fit; each instance is sent once', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map());
+    const ids = Array.from({ length: 120 }, (_, k) => id(k));
+    // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest step does.
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 6 });
+    const { d, check } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
+    const s = settings({ fixTimeSync: true });
+    const engine = { guestWaveBatches: 1, guestWaveBudgetMs: 100_000, reserveMs: 1_000 };
+    // Room for one wave only.
+    let out = await runRemediation(d, s, {}, { deadline: clock.now() + 150_000, ...engine });
+    expect(out.done).toBe(false);
+    expect(out.summary.phase).toBe('guest');
+    expect(out.summary.pending.guest).toBe(70);
+    let n = 1;
+    while (!out.done && n < 10) {
+      out = await runRemediation(d, s, { continuation: out.continuation }, { deadline: clock.now() + 150_000, ...engine });
+      n++;
+    }
+    expect(out.done).toBe(true);
+    expect(check).toHaveBeenCalledTimes(1);
+    const sent = ssmMock.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds ?? []);
+    expect(sent.sort()).toEqual([...ids].sort());
+    expect(out.summary.reasons).toEqual({});
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 120, succeeded: 120 }));
+  });
+
+  it('changes still being verified when the time runs out are verified by the next invocation, not redone', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(5, () => ({ applyAfter: 1_000 })));
+    const { d } = deps(clock, Array.from({ length: 5 }, (_, k) => ev(id(k))));
+    const s = settings();
+    const first = await runRemediation(d, s, {}, { deadline: clock.now() + 30_000, reserveMs: 1_000, verifyPollMs: 5_000, verifyTimeoutMs: 600_000 });
+    expect(first.done).toBe(false);
+    expect(first.summary.phase).toBe('imds-verify');
+    expect(first.summary.pending.verifying).toBe(5);
+    for (const i of sim.instances.values()) i.applyAfter = 0; // EC2 catches up
+    const second = await runRemediation(d, s, { continuation: first.continuation }, { deadline: clock.now() + 60_000, reserveMs: 1_000, verifyPollMs: 5_000 });
+    expect(second.done).toBe(true);
+    expect(sim.modified).toHaveLength(5);
+    expect(second.summary.counts).toEqual(expect.objectContaining({ attempted: 5, succeeded: 5, failed: 0 }));
+  });
+
+  it('hop limit and endpoint on one instance: one Modify call carrying both, each action audited', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([['i-both', { hop: 1, endpoint: 'disabled', state: 'applied' }]]));
+    const { d } = deps(clock, [ev('i-both', { hop: 1, endpoint: 'disabled' })]);
+    const out = await runRemediation(d, settings({ enableMetadataEndpoint: true }), {}, far(clock));
+    expect(modifyInputs()).toEqual([{ InstanceId: 'i-both', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' }]);
+    const verified = actions().filter((a) => a.outcome === 'verified').map((a) => a.action);
+    expect(verified.sort()).toEqual(['enable-metadata-endpoint', 'raise-hop-limit']);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 2, succeeded: 2 }));
+  });
+
+  it('an API error other than throttling fails that instance only; the others proceed', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(3));
+    ec2Mock.on(ModifyInstanceMetadataOptionsCommand, { InstanceId: id(1) }).rejects(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }));
+    const { d } = deps(clock, [0, 1, 2].map((k) => ev(id(k))));
+    const out = await runRemediation(d, settings(), {}, far(clock));
+    expect(out.done).toBe(true);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(1), outcome: 'failed', reason: 'modify-failed' }));
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 3, succeeded: 2, failed: 1 }));
+  });
+});
