@@ -34,7 +34,7 @@ const CODES = {
   'multiple-daemons': { meaning: 'More than one time daemon runs; they fight over the clock.', effect: 'at-risk' },
   'no-daemon': { meaning: 'No time daemon runs: nothing keeps the clock synchronised.', effect: 'at-risk' },
   'daemon-not-responding': {
-    meaning: 'The time daemon did not answer its query tool (e.g. chronyc "506 Cannot talk to daemon", ntpq timeout).',
+    meaning: 'The time daemon runs but did not answer its query tool (chronyc "506 Cannot talk to daemon" while chronyd runs, ntpq refused or timed out).',
     effect: 'unknown',
   },
   'probe-timed-out': { meaning: 'A probe in the collector hit its timeout; its data is missing.', effect: 'unknown' },
