@@ -118,15 +118,21 @@ add_daemon() {
 detect=proc
 if [ -d "$R/run/systemd/system" ] && has "$SYSTEMCTL"; then
   detect=systemctl+proc
-  for u in chronyd chrony ntpd ntp ntpsec systemd-timesyncd openntpd; do
-    # shellcheck disable=SC2086
-    if [ "$(run_to 2 $SYSTEMCTL is-active "$u" 2>/dev/null)" = active ]; then
+  # One call, one line per unit in order (a hung systemd costs one timeout, not seven).
+  units="chronyd chrony ntpd ntp ntpsec systemd-timesyncd openntpd"
+  # shellcheck disable=SC2086
+  states=$(run_to 2 $SYSTEMCTL is-active $units 2>/dev/null)
+  # shellcheck disable=SC2086 # one word per unit
+  set -- $states
+  for u in $units; do
+    if [ "${1:-}" = active ]; then
       case $u in
         chrony | chronyd) add_daemon chronyd ;;
         ntp | ntpd) add_daemon ntpd ;;
         *) add_daemon "$u" ;;
       esac
     fi
+    [ $# -eq 0 ] || shift
   done
 fi
 comms=

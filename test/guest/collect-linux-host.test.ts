@@ -4,7 +4,7 @@
  * No daemon runs here (the real-chrony cases are in collect-linux.test.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diagnose } from '../../lambda/core/diagnose';
@@ -120,6 +120,19 @@ describe('collect-linux.sh on a fake host', () => {
     expect(out).toContain('[chrony-tracking rc=124]');
     expect(out).toMatch(/TSG-END\n$/);
     expect(diagnose(out).status).toBe('unknown');
+  });
+
+  it('asks systemd in one call where systemd runs, and adds what the process scan sees', () => {
+    const root = join(dir, 'systemd');
+    mkdirSync(join(root, 'run', 'systemd', 'system'), { recursive: true });
+    proc(root, 10, 'bash');
+    // is-active prints one state per unit, in order: chronyd chrony ntpd ntp ntpsec systemd-timesyncd openntpd
+    const systemctl = file(join(dir, 'systemctl.sh'), '#!/bin/sh\necho "$*" >> ' + join(dir, 'systemctl.calls') + '\nprintf "active\\nactive\\ninactive\\ninactive\\ninactive\\nactive\\ninactive\\n"\n', 0o755);
+    const out = collect(root, { TSG_SYSTEMCTL: systemctl, TSG_CHRONYC: 'none' });
+    const p = parseReport(out);
+    expect(p.header).toMatchObject({ detect: 'systemctl+proc', daemons: 'chronyd,systemd-timesyncd' });
+    expect(readFileSync(join(dir, 'systemctl.calls'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(diagnose(out).findings.map((f) => f.code)).toContain('multiple-daemons');
   });
 
   it('prints a report without /proc (detection unavailable) that is never ok', () => {
