@@ -58,7 +58,8 @@ function Invoke-Probe([string]$Name, [string]$Exe, [string]$Arguments, [int]$Max
 }
 
 # --- header ---------------------------------------------------------------------------------
-$now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+# Not [DateTimeOffset]::ToUnixTimeSeconds(): that needs .NET 4.6, absent on older Windows Server images.
+$now = [int64][Math]::Floor(([DateTime]::UtcNow - [DateTime]::new(1970, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)).TotalSeconds)
 $out.Add('TSG-REPORT v1 windows')
 $out.Add('collector=1')
 $out.Add("now=$now")
