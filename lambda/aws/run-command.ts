@@ -126,7 +126,11 @@ export interface SsmRunCommandOptions {
    * @default 5000
    */
   readonly pollIntervalMs?: number;
-  /** Longest wait between polls (the interval grows ×1.5). @default 20000 */
+  /**
+   * Longest wait between polls (the interval grows ×1.5). A finished run is noticed at most this
+   * late; each poll costs one call per 50 commands.
+   * @default 10000
+   */
   readonly maxPollIntervalMs?: number;
   /**
    * Client-side token bucket for every SSM call this adapter makes, so a fleet-scale run waits on its
@@ -202,13 +206,15 @@ export class SsmRunCommand implements RunCommandPort {
     const pending = new Set(commands.keys());
     const listed = new Set<string>();
     let interval = this.options.pollIntervalMs ?? 5000;
-    const maxInterval = this.options.maxPollIntervalMs ?? 20_000;
+    const maxInterval = this.options.maxPollIntervalMs ?? 10_000;
+    // Polls run on a fixed schedule: time spent listing finished commands does not delay the next poll.
+    let nextPoll = clock.now() + interval;
     while (pending.size > 0) {
-      const wait = Math.min(interval, Math.max(0, deadline - clock.now()));
-      await clock.sleep(wait);
+      await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
       interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+      nextPoll = clock.now() + interval;
       stats.polls++;
-      const terminal = await this.terminalCommands(pending, start, stats, retry);
+      const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
       const atDeadline = clock.now() >= deadline;
       const toList = atDeadline ? [...pending] : [...terminal];
       await mapLimit(toList, concurrency, async (commandId) => {
@@ -299,11 +305,17 @@ export class SsmRunCommand implements RunCommandPort {
   }
 
   /** One poll: which of the pending commands are terminal. */
-  private async terminalCommands(pending: ReadonlySet<string>, start: number, stats: RunCommandStats, retry: RetryOptions): Promise<Set<string>> {
+  private async terminalCommands(
+    pending: ReadonlySet<string>,
+    issued: number,
+    start: number,
+    stats: RunCommandStats,
+    retry: RetryOptions,
+  ): Promise<Set<string>> {
     const { ssm, clock } = this.options;
     const terminal = new Set<string>();
-    if (pending.size <= 2) {
-      // One or two commands: asking by id is as cheap as a filtered listing, and exact.
+    if (pending.size <= Math.max(2, Math.ceil(issued / 50))) {
+      // Few commands left: asking by id costs no more calls than the listing's pages, and is exact.
       for (const commandId of pending) {
         stats.listCommands++;
         const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
