@@ -2,7 +2,7 @@
  * Lower bounds: the fewest API calls and the least time any engine could need for the same fleet
  * under the same limits and the same simulation assumptions. Derivations in bench/README.md.
  */
-import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, DEFAULT_SSM_BUCKET, deliveryMakespanMs, EC2_BUCKETS, percentOrCount, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
+import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, deliveryMakespanMs, ssmBucketFromEnv, EC2_BUCKETS, percentOrCount, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
 import { collectorReport, type SimInstance } from './sim/fleet';
 import { DETAILS_OUTPUT_CAP } from './sim/account';
 
@@ -73,12 +73,10 @@ export interface TimeModel {
   readonly maxConcurrency: string;
 }
 
-export const DEFAULT_TIME_MODEL: TimeModel = {
-  latencies: DEFAULT_LATENCIES,
-  runCommand: DEFAULT_RUN_COMMAND_MODEL,
-  ssmBucket: DEFAULT_SSM_BUCKET,
-  maxConcurrency: '50%',
-};
+/** The simulator's defaults, with the SSM bucket of this process (A1 or `--ssm-rate`). */
+export function defaultTimeModel(): TimeModel {
+  return { latencies: DEFAULT_LATENCIES, runCommand: DEFAULT_RUN_COMMAND_MODEL, ssmBucket: ssmBucketFromEnv(), maxConcurrency: '50%' };
+}
 
 /** The check's time bound and its parts (seconds). */
 export interface CheckTimeBound {
@@ -94,7 +92,7 @@ export interface CheckTimeBound {
 }
 
 /** Lower bound of a check's duration. */
-export function checkTimeBound(s: FleetShape, m: TimeModel = DEFAULT_TIME_MODEL): CheckTimeBound {
+export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel()): CheckTimeBound {
   const lat = m.latencies;
   const calls = checkCallBounds(s);
   // Describe pages are sequential (each needs the previous token); so are the SSM listing pages.
@@ -134,7 +132,7 @@ export function modifyPacingSeconds(changes: number, bucket: BucketSpec = EC2_BU
 }
 
 /** Remediation bound: the check it must run first (fresh data), then the paced IMDS changes. */
-export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = DEFAULT_TIME_MODEL): { seconds: number; check: number; pacing: number } {
+export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = defaultTimeModel()): { seconds: number; check: number; pacing: number } {
   const check = checkTimeBound(s, m).seconds;
   const pacing = modifyPacingSeconds(changes);
   return { seconds: check + pacing, check, pacing };

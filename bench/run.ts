@@ -4,7 +4,9 @@
  * see worker.ts), the polling peer, bundles the two Lambdas once, prices a month, prints a table
  * with PASS/MISS per target, writes bench/results.json and refreshes the figures in bench/README.md.
  *
- * Options: `--n 1000,10000`, `--no-bundle`, `--no-write` (print only).
+ * Options: `--n 1000,10000`, `--ssm-rate RATE[,BURST]` (the simulated SSM request rate, A1),
+ * `--no-bundle`, `--no-write` (print only). Only a default run (default sizes and model) rewrites
+ * results.json and the README figures.
  */
 import './env';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
-import { DEFAULT_SSM_BUCKET, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL } from './sim/account';
+import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -29,6 +31,9 @@ interface Args {
   write: boolean;
 }
 
+/** Whether results.json / README may be rewritten: only by a run with the default model. */
+let defaultModel = true;
+
 function parseArgs(argv: string[]): Args {
   const a: Args = { sizes: [1000, 10_000], bundle: true, write: true };
   for (let i = 0; i < argv.length; i++) {
@@ -36,7 +41,11 @@ function parseArgs(argv: string[]): Args {
     if (v === '--n') a.sizes = (argv[++i] ?? '').split(',').map(Number).filter((x) => Number.isInteger(x) && x > 0);
     else if (v === '--no-bundle') a.bundle = false;
     else if (v === '--no-write') a.write = false;
-    else throw new Error(`unknown option ${v} (use --n 1000,10000 --no-bundle --no-write)`);
+    else if (v === '--ssm-rate') {
+      process.env[SSM_BUCKET_ENV] = argv[++i] ?? '';
+      ssmBucketFromEnv(); // validates
+      defaultModel = false;
+    } else throw new Error(`unknown option ${v} (use --n 1000,10000 --ssm-rate RATE[,BURST] --no-bundle --no-write)`);
   }
   if (a.sizes.length === 0) throw new Error('--n needs at least one positive integer');
   return a;
@@ -166,7 +175,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     node: process.version,
     model: {
-      ssmBucket: DEFAULT_SSM_BUCKET,
+      ssmBucket: ssmBucketFromEnv(),
       latenciesMs: DEFAULT_LATENCIES,
       runCommand: DEFAULT_RUN_COMMAND_MODEL,
       alarms,
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
   };
   const table = render(perN, targets, bundles);
   process.stdout.write(table + `\nbench wall time: ${results.benchWallSeconds} s\n`);
-  if (args.write) {
+  if (args.write && defaultModel && args.sizes.join(',') === '1000,10000') {
     writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     updateReadme(table);
     process.stdout.write('wrote bench/results.json and the figures in bench/README.md\n');

@@ -61,6 +61,18 @@ export const EC2_BUCKETS = {
 /** A1: SSM publishes no API rate; one shared bucket of 20 requests/s with a burst of 40. */
 export const DEFAULT_SSM_BUCKET: BucketSpec = { capacity: 40, refillPerSecond: 20 };
 
+/** Environment variable that sets the SSM bucket of a benchmark run: `RATE` or `RATE,BURST` (run.ts --ssm-rate). */
+export const SSM_BUCKET_ENV = 'TSG_BENCH_SSM_BUCKET';
+
+/** The SSM bucket of this process: from {@link SSM_BUCKET_ENV} when set (burst defaults to 2 × rate), else A1. */
+export function ssmBucketFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): BucketSpec {
+  const raw = env[SSM_BUCKET_ENV];
+  if (!raw) return DEFAULT_SSM_BUCKET;
+  const [rate, burst] = raw.split(',').map(Number);
+  if (!(rate! > 0) || (burst !== undefined && !(burst > 0))) throw new Error(`${SSM_BUCKET_ENV}=${raw}: expected RATE or RATE,BURST (positive numbers)`);
+  return { refillPerSecond: rate!, capacity: burst ?? 2 * rate! };
+}
+
 /** Virtual latency of each call, in ms (A2–A5). */
 export interface Latencies {
   /** A2: DescribeInstances: 200 ms + 0.8 ms per instance returned (a full page of 1,000 ≈ 1 s). */
@@ -319,7 +331,7 @@ export class SimAccount {
       nonMutating: new SimBucket(EC2_BUCKETS.nonMutating, now),
       unfiltered: new SimBucket(EC2_BUCKETS.unfilteredNonMutating, now),
       modifyMetadata: new SimBucket(EC2_BUCKETS.modifyInstanceMetadataOptions, now),
-      ssm: new SimBucket(options.ssmBucket ?? DEFAULT_SSM_BUCKET, now),
+      ssm: new SimBucket(options.ssmBucket ?? ssmBucketFromEnv(), now),
     };
     this.runStart = clock.now();
   }
