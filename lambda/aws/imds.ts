@@ -60,7 +60,11 @@ export interface Ec2ImdsPortOptions {
   readonly modifyBucket?: TokenBucketOptions;
   /** @default NON_MUTATING_BUCKET (100, 20/s) */
   readonly describeBucket?: TokenBucketOptions;
-  /** Attempts per call, throttling included. @default 8 */
+  /**
+   * Attempts per call, throttling included. Kept small (the waits stay within seconds, so the
+   * engine's deadline holds): a modify still throttled is queued again by the engine, not lost.
+   * @default 5
+   */
   readonly maxAttempts?: number;
   /** Ids per DescribeInstances (`instance-id` filter takes ≤ 200 values). @default 200 */
   readonly describeBatchSize?: number;
@@ -95,7 +99,7 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
   const sleep = (ms: number): Promise<void> => clock.sleep(ms);
   const modifyBucket = new TokenBucket(options.modifyBucket ?? MODIFY_METADATA_BUCKET, now, options.bucketState);
   const describeBucket = new TokenBucket(options.describeBucket ?? NON_MUTATING_BUCKET, now);
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const batchSize = Math.min(200, Math.max(1, options.describeBatchSize ?? 200));
 
   async function describeBatch(ids: readonly string[], out: Map<string, ImdsOptions>): Promise<void> {

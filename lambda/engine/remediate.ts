@@ -16,6 +16,7 @@ import type { AuditActionDetail, AuditOutcome, AuditSink } from '../aws/audit';
 import type { Clock } from '../aws/clock';
 import type { ImdsPort } from '../aws/imds';
 import type { Notifier } from '../aws/notify';
+import { isThrottlingError } from '../aws/retry';
 import type { InvocationResult, RunCommandPort } from '../aws/run-command';
 
 /** What the in-guest script reported, as the engine needs it (a subset of H2's parsed result). */
@@ -404,8 +405,8 @@ export async function runRemediation(
     const runId = deps.newRunId?.() ?? newRunIdDefault(clock);
     const checked = await deps.check();
     const evaluations = Array.isArray(checked?.evaluations) ? checked.evaluations : [];
-    const fleetSize = checked.fleetSize ?? evaluations.length;
-    const plan: Plan = planRemediation(evaluations, settings, fleetSize, { ipv6Only: checked.ipv6Only });
+    const fleetSize = checked?.fleetSize ?? evaluations.length;
+    const plan: Plan = planRemediation(evaluations, settings, fleetSize, checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {});
     const selected = plan.dryRun ? plan.wouldChange : plan.instances;
     state = {
       runId,
@@ -459,13 +460,25 @@ export async function runRemediation(
   const imds = deps.imds(state.bucket);
 
   // ---- IMDS: verification ------------------------------------------------------------------------
+  /** Fresh IMDS options, or undefined when EC2 kept throttling past the retries (any other error is run-level: thrown). */
+  async function describeOrWait(ids: readonly string[]): Promise<Map<string, ImdsOptions> | undefined> {
+    try {
+      return await imds.describe(ids);
+    } catch (err) {
+      if (!isThrottlingError(err)) throw err;
+      log?.warn('remediation-describe-throttled', { runId: state.runId, instances: ids.length });
+      return undefined;
+    }
+  }
+
   let lastVerifyAt = clock.now();
   async function verifyPass(): Promise<void> {
     const now = clock.now();
     lastVerifyAt = now;
     const due = state.verifying.filter((v) => now - v.at >= o.verifyMinAgeMs);
     if (due.length === 0) return;
-    const fresh = await imds.describe(due.map((v) => v.id));
+    const fresh = await describeOrWait(due.map((v) => v.id));
+    if (!fresh) return; // throttled past the retries: look again at the next pass
     const t = clock.now();
     const resolved = new Set<VerifyItem>();
     for (const v of due) {
@@ -503,7 +516,14 @@ export async function runRemediation(
       // A chunk needs at least one describe and one modify; do not start one we cannot finish.
       if (timeLeft() < 2_000 + imds.modifyWaitMs()) return false;
       const chunk = state.imds.splice(0, o.imdsChunkSize);
-      const fresh = await imds.describe(chunk.map((i) => i.id));
+      const fresh = await describeOrWait(chunk.map((i) => i.id));
+      if (!fresh) {
+        // Sustained Describe throttling: nothing is lost, the chunk waits for the next round.
+        state.imds.unshift(...chunk);
+        if (timeLeft() < o.verifyPollMs + 2_000) return false;
+        await clock.sleep(o.verifyPollMs);
+        continue;
+      }
       for (let k = 0; k < chunk.length; k++) {
         const item = chunk[k]!;
         // Paced: stop before a token wait (or the call) would cross the deadline; the rest waits for the next invocation.

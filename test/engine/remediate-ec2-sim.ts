@@ -43,12 +43,13 @@ export function awsError(name: string, httpStatusCode = 400): Error {
 export function simulateEc2(
   mock: AwsStub<ServiceInputTypes, ServiceOutputTypes, EC2ClientResolvedConfig>,
   instances: Map<string, SimEc2Instance>,
-  options: { throttle?: (call: number, instanceId: string) => boolean } = {},
+  options: { throttle?: (call: number, instanceId: string) => boolean; describeThrottle?: (call: number) => boolean } = {},
 ): SimEc2 {
   const sim: SimEc2 = { instances, modified: [], throttled: 0, describeCalls: 0 };
   let modifyCalls = 0;
   mock.on(DescribeInstancesCommand).callsFake((input: { Filters?: { Name?: string; Values?: string[] }[]; InstanceIds?: string[] }) => {
     sim.describeCalls++;
+    if (options.describeThrottle?.(sim.describeCalls - 1)) return Promise.reject(awsError('RequestLimitExceeded', 503));
     const f = input.Filters?.find((x) => x.Name === 'instance-id');
     if (!f || input.InstanceIds) throw new Error('the remediation must describe by instance-id filter');
     if ((f.Values ?? []).length > 200) throw awsError('InvalidParameterValue');

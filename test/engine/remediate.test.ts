@@ -215,6 +215,27 @@ describe('runRemediation: IMDS hop limit', () => {
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: n, succeeded: n, failed: 0 }));
   });
 
+  it('sustained DescribeInstances throttling delays the work but loses nothing', async () => {
+    const clock = new VirtualClock();
+    // The first 12 describes (more than one call's retry budget) and every third one later are throttled.
+    const sim = simulateEc2(ec2Mock, ec2Fleet(120), { describeThrottle: (call) => call < 12 || call % 3 === 0 });
+    const { d } = deps(clock, Array.from({ length: 120 }, (_, k) => ev(id(k))));
+    const out = await runRemediation(d, settings(), {}, far(clock, { imdsChunkSize: 50 }));
+    expect(out.done).toBe(true);
+    expect(new Set(sim.modified).size).toBe(120);
+    expect(sim.modified).toHaveLength(120);
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 120, succeeded: 120, failed: 0 }));
+  });
+
+  it('a Describe error that is not throttling (e.g. access denied) fails the run loudly instead of guessing', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(2));
+    ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    const { d } = deps(clock, [ev(id(0)), ev(id(1))]);
+    await expect(runRemediation(d, settings(), {}, far(clock))).rejects.toThrow(/no/);
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+  });
+
   it('paces Modify calls to the token bucket: 300 changes take ≥ (300 − 100)/5 = 40 s of clock time', async () => {
     const clock = new VirtualClock();
     const times: number[] = [];
