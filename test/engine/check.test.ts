@@ -16,7 +16,7 @@ import type { Verdict } from '../../lambda/core/types';
 import { type CheckDeps, outcomeOf, runCheck, runDocumentOnInstances } from '../../lambda/engine/check';
 import { awsError } from '../aws/ssm-sim';
 import { type FleetMember, idOf, member, simulateFleet } from './fleet-sim';
-import { chronyReport } from './reports';
+import { chronyReport, fixtureReport, windowsAmazonReport } from './reports';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -218,5 +218,33 @@ describe('runDocumentOnInstances', () => {
 describe('outcomeOf', () => {
   it('treats a missing result as gone', () => {
     expect(outcomeOf(undefined, () => { throw new Error('not called'); }, settings)).toMatchObject({ kind: 'not-checked', checkState: 'gone' });
+  });
+});
+
+describe('runCheck on real collector output', () => {
+  it('judges the real Linux reports and a Windows report through one two-platform document', async () => {
+    simulateFleet(ec2Mock, ssmMock, [
+      member(idOf(1), { run: { output: fixtureReport('reports/linux-chrony-loopback-synced.txt') } }),
+      member(idOf(2), { run: { output: fixtureReport('reports/linux-chrony-loopback-skew.txt') } }),
+      member(idOf(3), { run: { output: fixtureReport('reports/linux-chrony-loopback-lost.txt') } }),
+      member(idOf(4), { windows: true, run: { output: windowsAmazonReport() } }),
+    ]);
+    const run = await runCheck(deps(), settings);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    const [synced, skew, lost, win] = run.evaluations;
+    expect(synced).toMatchObject({ status: 'at-risk', checkState: 'checked', verdict: { timeSource: 'other', synchronized: true } });
+    // The source is 300 s ahead, so this clock is 300 s behind: negative offset.
+    expect(skew!.verdict!.offsetSeconds).toBeCloseTo(-300, 0);
+    expect(skew!.findings.map((f) => f.code)).toContain('offset-over-threshold');
+    expect(lost!.status).toBe('at-risk');
+    expect(win).toMatchObject({ platform: 'windows', status: 'ok', verdict: { timeSource: 'amazon-ipv4' } });
+    expect(run.summary.counts).toMatchObject({
+      instancesSeen: 4,
+      instancesChecked: 4,
+      instancesAtRisk: 3,
+      clockErrorBoundOverThreshold: 1,
+      notOnAmazonTimeSync: 3,
+    });
+    expect(run.summary.maxAbsOffsetSeconds).toBeCloseTo(300, 0);
   });
 });

@@ -4,6 +4,9 @@
  * (# source: real output captured on Debian 12, chrony 4.3, chronyd -x client synced to a loopback
  * chronyd); only the server address is replaced where a test needs the Amazon endpoint.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 const NOW = 1795914071;
 
 /** A chrony report synchronised to `address` (169.254.169.123 → Amazon Time Sync over IPv4). */
@@ -47,6 +50,39 @@ export function daemonDownReport(): string {
     'ptp=none',
     '[chrony-tracking rc=1]',
     '506 Cannot talk to daemon',
+    'TSG-END',
+    '',
+  ].join('\n');
+}
+
+/** A collector report fixture of test/fixtures (its `# source:` line removed, as SSM would return it). */
+export function fixtureReport(relativePath: string): string {
+  const text = readFileSync(join(__dirname, '..', 'fixtures', relativePath), 'utf8');
+  return text.replace(/^# source:[^\n]*\n/, '');
+}
+
+/**
+ * A Windows report in the collector's format around the hand-made w32tm output
+ * (test/fixtures/handmade/w32tm-status-amazon-en.txt: hand-made, modelled on public captures).
+ */
+export function windowsAmazonReport(): string {
+  const status = fixtureReport('handmade/w32tm-status-amazon-en.txt').trimEnd();
+  return [
+    'TSG-REPORT v1 windows',
+    'collector=1',
+    `now=${NOW}`,
+    'os=windows 10.0.20348',
+    'detect=service',
+    'daemons=w32time',
+    'domain=false',
+    'containers=none',
+    '[w32tm-status rc=0]',
+    status,
+    '[w32time-reg rc=0]',
+    'NtpServer=169.254.169.123,0x9',
+    'Type=NTP',
+    'SpecialPollInterval=900',
+    'NtpClientEnabled=1',
     'TSG-END',
     '',
   ].join('\n');
