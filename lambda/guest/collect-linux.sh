@@ -1,7 +1,7 @@
 #!/bin/sh
 # timesync-guard collector for Linux (report format v1).
 #
-# Read-only: it changes nothing, opens no network connection (chronyc/ntpq talk to the local
+# Read-only: it changes nothing (one temporary file in $TMPDIR, removed on exit), opens no network connection (chronyc/ntpq talk to the local
 # daemon only) and needs neither systemd nor bash. It prints one compact report on stdout that
 # `npx timesync-guard diagnose` (and the hourly check) judges; all judgement happens there.
 # Every probe runs under a timeout and the whole run keeps to a ~9 s budget, so a hung daemon
@@ -29,7 +29,8 @@ START=$(date +%s)
 
 OUT=$(mktemp 2>/dev/null || echo "/tmp/tsg-collect.$$")
 : >"$OUT" || exit 3
-trap 'rm -f "$OUT" "$OUT.p"' EXIT HUP INT TERM
+trap 'rm -f "$OUT" "$OUT.p"' EXIT
+trap 'exit 143' HUP INT TERM
 
 emit() { printf '%s\n' "$*" >>"$OUT"; }
 

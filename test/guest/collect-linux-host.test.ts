@@ -138,7 +138,10 @@ describe('collect-linux.sh on a fake host', () => {
   it('prints a report without /proc (detection unavailable) that is never ok', () => {
     const root = join(dir, 'noproc');
     mkdirSync(root, { recursive: true });
-    const out = collect(root, { TSG_CHRONYC: 'none' });
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const out = collect(root, { TSG_CHRONYC: 'none', TMPDIR: tmp });
+    expect(readdirSync(tmp)).toEqual([]); // its one temporary file is gone
     const p = parseReport(out);
     expect(p.header['detect']).toBe('none');
     expect(p.header['daemons']).toBeUndefined();
