@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { diagnose } from '../../lambda/core/diagnose';
 import { type CollectionOutcome, evaluateInstance, INSTANCE_FINDING_CODES, preCollectionOutcome } from '../../lambda/core/evaluate';
 import { DEFAULTS } from '../../lambda/core/settings';
@@ -125,5 +126,39 @@ describe('INSTANCE_FINDING_CODES', () => {
       expect(code).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(meaning.length).toBeGreaterThan(20);
     }
+  });
+});
+
+describe('evaluateInstance properties', () => {
+  const checkStates = ['unmanaged', 'ssm-offline', 'command-failed', 'timed-out', 'undeliverable', 'gone', 'output-unreadable'] as const;
+  const codes = Object.keys(INSTANCE_FINDING_CODES) as (keyof typeof INSTANCE_FINDING_CODES)[];
+  const arbRecord = fc.record({
+    optedOut: fc.boolean(),
+    hasInstanceProfile: fc.boolean(),
+    hopLimit: fc.option(fc.integer({ min: 1, max: 64 }), { nil: undefined }),
+    endpoint: fc.constantFrom('enabled', 'disabled', undefined),
+  });
+  const arbOutcome: fc.Arbitrary<CollectionOutcome> = fc.oneof(
+    fc.record({ kind: fc.constant('not-checked' as const), checkState: fc.constantFrom(...checkStates), code: fc.constantFrom(...codes) }),
+    fc.constant({ kind: 'not-requested' as const }),
+    fc.constantFrom(ok, okContainers, otherSource, diagnose(daemonDownReport()), diagnose('garbage'), diagnose(chronyReport({ end: false }))).map((verdict) => ({ kind: 'report' as const, verdict })),
+  );
+
+  it('is ok only when checked with an ok verdict and no IMDS finding, and never loses an IMDS finding', () => {
+    fc.assert(
+      fc.property(arbRecord, arbOutcome, (r, outcome) => {
+        const rec = record({ optedOut: r.optedOut, hasInstanceProfile: r.hasInstanceProfile, imds: { hopLimit: r.hopLimit, httpEndpoint: r.endpoint } });
+        const e = evaluateInstance(rec, outcome, settings);
+        if (e.status === 'ok') {
+          expect(outcome.kind).toBe('report');
+          expect(e.checkState).toBe('checked');
+          expect(e.verdict?.status).toBe('ok');
+        }
+        if (r.optedOut) expect(e.status).toBe('opted-out');
+        else if (r.endpoint === 'disabled' && r.hasInstanceProfile) expect(e.status).toBe('at-risk');
+        if (e.checkState !== 'checked' && !r.optedOut) expect(['unknown', 'at-risk']).toContain(e.status);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
