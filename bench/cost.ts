@@ -37,10 +37,12 @@ export const LAMBDA_PLATFORM_LOG_BYTES = 350;
 export const FUNCTION_MEMORY_MB = 512;
 
 /**
- * Alarms of the stack when no synthesized template is around: GuardAlarmSet in
- * lib/constructs/guard-alarms.ts has 12 alarms + the optional remediation heartbeat = 13.
+ * Billed alarm metrics of the stack when no synthesized template is around: GuardAlarmSet in
+ * lib/constructs/guard-alarms.ts has 12 alarms + the remediation heartbeat (on by default) = 13,
+ * one of which (RemediationExecutionsFailed) is a metric-math alarm over 3 metrics, billed per
+ * metric: 15 × $0.10.
  */
-export const ALARMS_FALLBACK = 13;
+export const ALARMS_FALLBACK = 15;
 
 /** Monthly price of `count` custom metrics published every hour of the month. */
 export function metricsMonthlyUSD(count: number): number {
@@ -57,7 +59,10 @@ export function metricsMonthlyUSD(count: number): number {
   return usd;
 }
 
-/** Alarms in the synthesized stack (cdk.out/*.template.json) if present, else {@link ALARMS_FALLBACK}. */
+/**
+ * Billed alarm metrics in the synthesized stack (cdk.out/*.template.json) if present, else
+ * {@link ALARMS_FALLBACK}. A standard alarm is one; a metric-math alarm counts each metric it reads.
+ */
 export function countAlarms(root: string): { count: number; source: string } {
   const out = join(root, 'cdk.out');
   if (existsSync(out)) {
@@ -67,11 +72,15 @@ export function countAlarms(root: string): { count: number; source: string } {
       if (!f.endsWith('.template.json')) continue;
       found = true;
       const t = JSON.parse(readFileSync(join(out, f), 'utf8')) as { Resources?: Record<string, { Type?: string }> };
-      for (const r of Object.values(t.Resources ?? {})) if (r.Type === 'AWS::CloudWatch::Alarm') count++;
+      for (const r of Object.values(t.Resources ?? {}) as { Type?: string; Properties?: { Metrics?: { MetricStat?: unknown }[] } }[]) {
+        if (r.Type !== 'AWS::CloudWatch::Alarm') continue;
+        const m = r.Properties?.Metrics;
+        count += Array.isArray(m) ? Math.max(1, m.filter((x) => x.MetricStat !== undefined).length) : 1;
+      }
     }
     if (found) return { count, source: 'cdk.out templates' };
   }
-  return { count: ALARMS_FALLBACK, source: 'constant (no cdk.out): GuardAlarmSet, 12 + remediation heartbeat' };
+  return { count: ALARMS_FALLBACK, source: 'constant (no cdk.out): GuardAlarmSet, 13 alarms, one metric-math over 3 metrics = 15 billed' };
 }
 
 /** What one run costs in the units the model prices. */
