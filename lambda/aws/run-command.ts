@@ -14,7 +14,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { chunk, mapLimit } from '../core/batching';
+import { mapLimit } from '../core/batching';
 import { TokenBucket, type TokenBucketOptions } from '../core/token-bucket';
 import type { Clock } from './clock';
 import { paginateWithRetry, withRetry, type RetryOptions } from './retry';
@@ -109,10 +109,23 @@ export interface RunDocumentResult {
   readonly stats: RunCommandStats;
 }
 
+/** A document run whose targets are added over time (see {@link SsmRunCommand.startSession}). */
+export type RunSessionRequest = Omit<RunDocumentRequest, 'instanceIds'>;
+
+/** An open document run. */
+export interface RunSession {
+  /** Adds targets; full batches of 50 are sent in the background at once. Duplicates are ignored. */
+  add(instanceIds: readonly string[]): void;
+  /** Sends what is buffered, waits for every command (or the deadline), one result per added id. */
+  finish(): Promise<RunDocumentResult>;
+}
+
 /** What the engines need from Run Command. */
 export interface RunCommandPort {
   /** Runs one document on the instances and returns one result per instance; never throws for an instance's failure. */
   runDocument(request: RunDocumentRequest): Promise<RunDocumentResult>;
+  /** Optional: the same run with targets added over time, so sending overlaps the inventory. */
+  startSession?(request: RunSessionRequest): RunSession;
 }
 
 /** Tuning of {@link SsmRunCommand}. */
@@ -169,6 +182,17 @@ export class SsmRunCommand implements RunCommandPort {
   }
 
   async runDocument(request: RunDocumentRequest): Promise<RunDocumentResult> {
+    const session = this.startSession(request);
+    session.add(request.instanceIds);
+    return session.finish();
+  }
+
+  /**
+   * Starts a run whose targets arrive over time (e.g. page by page from the inventory): ids are
+   * buffered into batches of 50 and sent in the background as soon as a batch is full, so the
+   * guests work while the inventory is still listing. `finish()` sends the rest and waits.
+   */
+  startSession(request: RunSessionRequest): RunSession {
     const { clock } = this.options;
     const stats: RunCommandStats = {
       sendCommand: 0,
@@ -191,48 +215,94 @@ export class SsmRunCommand implements RunCommandPort {
     };
     const results = new Map<string, InvocationResult>();
     const errors = new Set<string>();
-    const ids = [...new Set(request.instanceIds)];
     const start = clock.now();
-    const deadline = request.deadline ?? start + request.timeoutSeconds * 1000 + 60_000;
     // Only commands issued by this run are waited for: id → the instance ids it targets.
     const commands = new Map<string, readonly string[]>();
     const concurrency = this.options.concurrency ?? 4;
+    const seen = new Set<string>();
+    let buffer: string[] = [];
+    const queue: string[][] = [];
+    let workers = 0;
+    const idle: (() => void)[] = [];
+    let finished = false;
+    let firstSentAt: number | undefined;
 
-    await mapLimit(chunk(ids, MAX_IDS_PER_SEND), concurrency, async (batch) => {
-      await this.sendBatch(request, batch, this.options.bisectBudget ?? 24, commands, results, errors, stats, retry);
-    });
-
-    // Poll until every command is terminal or the deadline; list each command's invocations once.
-    const pending = new Set(commands.keys());
-    const listed = new Set<string>();
-    let interval = this.options.pollIntervalMs ?? 5000;
-    const maxInterval = this.options.maxPollIntervalMs ?? 10_000;
-    // Polls run on a fixed schedule: time spent listing finished commands does not delay the next poll.
-    let nextPoll = clock.now() + interval;
-    while (pending.size > 0) {
-      await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
-      interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
-      nextPoll = clock.now() + interval;
-      stats.polls++;
-      const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
-      const atDeadline = clock.now() >= deadline;
-      const toList = atDeadline ? [...pending] : [...terminal];
-      await mapLimit(toList, concurrency, async (commandId) => {
-        pending.delete(commandId);
-        listed.add(commandId);
-        await this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry);
-      });
-      if (atDeadline) break;
-    }
-    for (const id of ids) {
-      if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
-    }
-    return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
+    const work = async (): Promise<void> => {
+      workers++;
+      try {
+        for (let batch = queue.shift(); batch; batch = queue.shift()) {
+          try {
+            await this.sendBatch(request, batch, this.options.bisectBudget ?? 24, commands, results, errors, stats, retry);
+          } catch (err) {
+            const detail = `SendCommand failed: ${errorName(err)}: ${errorMessage(err)}`;
+            errors.add(detail);
+            for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', detail });
+          }
+        }
+      } finally {
+        workers--;
+        if (workers === 0) idle.splice(0).forEach((resolve) => resolve());
+      }
+    };
+    const enqueue = (batch: string[]): void => {
+      firstSentAt ??= clock.now();
+      queue.push(batch);
+      if (workers < concurrency) void work();
+    };
+    const add = (instanceIds: readonly string[]): void => {
+      if (finished) throw new Error('RunSession.add after finish()');
+      for (const id of instanceIds) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        buffer.push(id);
+        if (buffer.length === MAX_IDS_PER_SEND) {
+          enqueue(buffer);
+          buffer = [];
+        }
+      }
+    };
+    const finish = async (): Promise<RunDocumentResult> => {
+      finished = true;
+      if (buffer.length > 0) enqueue(buffer);
+      buffer = [];
+      if (workers > 0) await new Promise<void>((resolve) => idle.push(resolve));
+      const ids = [...seen];
+      const deadline = request.deadline ?? start + request.timeoutSeconds * 1000 + 60_000;
+      // Poll until every command is terminal or the deadline; list each command's invocations once.
+      const pending = new Set(commands.keys());
+      const listed = new Set<string>();
+      let interval = this.options.pollIntervalMs ?? 5000;
+      const maxInterval = this.options.maxPollIntervalMs ?? 10_000;
+      // Polls run on a fixed schedule: time spent listing finished commands does not delay the next
+      // poll. The first is due one interval after the first send, which may be long past when the
+      // targets came in page by page.
+      let nextPoll = Math.max(clock.now(), (firstSentAt ?? clock.now()) + interval);
+      while (pending.size > 0) {
+        await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
+        interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+        nextPoll = clock.now() + interval;
+        stats.polls++;
+        const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
+        const atDeadline = clock.now() >= deadline;
+        const toList = atDeadline ? [...pending] : [...terminal];
+        await mapLimit(toList, concurrency, async (commandId) => {
+          pending.delete(commandId);
+          listed.add(commandId);
+          await this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry);
+        });
+        if (atDeadline) break;
+      }
+      for (const id of ids) {
+        if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
+      }
+      return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
+    };
+    return { add, finish };
   }
 
   /** Sends one batch; on InvalidInstanceId bisects (bounded) to isolate the ids that are gone. */
   private async sendBatch(
-    request: RunDocumentRequest,
+    request: RunSessionRequest,
     batch: readonly string[],
     budget: number,
     commands: Map<string, readonly string[]>,
@@ -351,7 +421,7 @@ export class SsmRunCommand implements RunCommandPort {
 
   /** Lists a command's invocations once (Details pages) and records one result per instance. */
   private async collectCommand(
-    request: RunDocumentRequest,
+    request: RunSessionRequest,
     commandId: string,
     targets: readonly string[],
     unfinished: boolean,
