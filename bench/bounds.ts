@@ -78,28 +78,42 @@ export function defaultTimeModel(): TimeModel {
   return { latencies: DEFAULT_LATENCIES, runCommand: DEFAULT_RUN_COMMAND_MODEL, ssmBucket: ssmBucketFromEnv(), maxConcurrency: '50%' };
 }
 
-/** The check's time bound and its parts (seconds). */
+/** The check's time bounds and their parts (seconds). */
 export interface CheckTimeBound {
+  /** The lower bound for any design: max of the three constraints below. */
   readonly seconds: number;
+  /** The inventory's last page (which may reveal a target) + one send + a 1-instance run + tail. */
+  readonly afterInventory: number;
+  /** The first pages + one send + a hung script's step timeout + tail (0 when nothing hangs). */
+  readonly hungPath: number;
+  /** All SSM calls of the call bound through the SSM bucket. */
+  readonly ssmRate: number;
+  /**
+   * The bound of a list-then-run design (every page listed before the first SendCommand):
+   * inventory + Run Command + tail. It is a lower bound only for such designs; a design that
+   * sends while it still lists can go below it.
+   */
+  readonly listThenRun: number;
   /** max(DescribeInstances pages, DescribeInstanceInformation pages), which can run side by side. */
   readonly inventory: number;
   /** From the first SendCommand to the last invocation's end (SSM rate, ramp, guest time, hung scripts). */
   readonly runCommand: number;
   /** One Details page and, if any output was cut, one GetCommandInvocation after the last invocation ends. */
   readonly tail: number;
-  /** All SSM calls of the call bound through the SSM bucket (an independent lower bound). */
-  readonly ssmRate: number;
 }
 
-/** Lower bound of a check's duration. */
+/** Lower bounds of a check's duration. */
 export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel()): CheckTimeBound {
   const lat = m.latencies;
   const calls = checkCallBounds(s);
   // Describe pages are sequential (each needs the previous token); so are the SSM listing pages.
+  const pageMs = (items: number) => lat.describeInstancesBase + lat.describeInstancesPerItem * Math.max(0, Math.min(1000, items));
   let describe = 0;
-  for (let left = s.n; left > 0 || describe === 0; left -= 1000) describe += lat.describeInstancesBase + lat.describeInstancesPerItem * Math.max(0, Math.min(1000, left));
+  for (let left = s.n; left > 0 || describe === 0; left -= 1000) describe += pageMs(left);
   const dii = calls.DescribeInstanceInformation * lat.ssmListPage;
   const inventory = Math.max(describe, dii);
+  const firstPages = Math.max(pageMs(s.n), lat.ssmListPage);
+  const tail = s.targets > 0 ? lat.ssmListPage + (s.cutOutputs > 0 ? lat.other : 0) : 0;
   let runCommand = 0;
   if (s.targets > 0) {
     const full = Math.min(50, s.targets);
@@ -116,11 +130,22 @@ export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel())
         s.hung > 0 ? m.runCommand.defaultExecutionTimeoutMs : 0,
       );
   }
-  const tail = s.targets > 0 ? lat.ssmListPage + (s.cutOutputs > 0 ? lat.other : 0) : 0;
+  const listThenRun = inventory + runCommand + tail;
+  const afterInventory = s.targets > 0 ? inventory + lat.other + m.runCommand.guestMs + tail : inventory;
+  const hungPath = s.hung > 0 ? firstPages + lat.other + m.runCommand.defaultExecutionTimeoutMs + tail : 0;
   const ssmCalls = calls.DescribeInstanceInformation + calls.SendCommand + calls.ListCommands + calls.ListCommandInvocations + calls.GetCommandInvocation;
   const ssmRate = Math.max(0, (ssmCalls - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000 + lat.other;
-  const seconds = Math.max(inventory + runCommand + tail, ssmRate) / 1000;
-  return { seconds, inventory: inventory / 1000, runCommand: runCommand / 1000, tail: tail / 1000, ssmRate: ssmRate / 1000 };
+  const sec = (ms: number) => Math.round(ms) / 1000;
+  return {
+    seconds: sec(Math.max(afterInventory, hungPath, ssmRate)),
+    afterInventory: sec(afterInventory),
+    hungPath: sec(hungPath),
+    ssmRate: sec(ssmRate),
+    listThenRun: sec(listThenRun),
+    inventory: sec(inventory),
+    runCommand: sec(runCommand),
+    tail: sec(tail),
+  };
 }
 
 /**
@@ -131,9 +156,29 @@ export function modifyPacingSeconds(changes: number, bucket: BucketSpec = EC2_BU
   return Math.max(0, (changes - bucket.capacity) / bucket.refillPerSecond);
 }
 
-/** Remediation bound: the check it must run first (fresh data), then the paced IMDS changes. */
-export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = defaultTimeModel()): { seconds: number; check: number; pacing: number } {
-  const check = checkTimeBound(s, m).seconds;
+/** Remediation bounds (seconds). */
+export interface RemediationTimeBound {
+  /** max(pacing path, guest path): the lower bound for any design. */
+  readonly seconds: number;
+  /** First DescribeInstances page + one Modify + (K − 100)/5 s + the apply delay. */
+  readonly pacingPath: number;
+  /** The check (a guest is only fixed after it was checked) + one remediation script run + tail. */
+  readonly guestPath: number;
+  readonly pacing: number;
+  /** A check-then-act design: the list-then-run check bound, then the pacing. */
+  readonly checkThenAct: number;
+}
+
+/**
+ * Remediation bound. IMDS changes need only EC2 data, so they can start after the first describe
+ * page; the guest step needs the guest checked first. Both must finish.
+ */
+export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = defaultTimeModel()): RemediationTimeBound {
+  const check = checkTimeBound(s, m);
   const pacing = modifyPacingSeconds(changes);
-  return { seconds: check + pacing, check, pacing };
+  const firstPage = (m.latencies.describeInstancesBase + m.latencies.describeInstancesPerItem * Math.min(1000, s.n)) / 1000;
+  const pacingPath = changes > 0 ? firstPage + m.latencies.other / 1000 + pacing + m.runCommand.metadataApplyMs / 1000 : 0;
+  const guestPath = check.seconds + (m.latencies.other + m.runCommand.guestMs + m.latencies.ssmListPage) / 1000;
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return { seconds: r(Math.max(pacingPath, guestPath)), pacingPath: r(pacingPath), guestPath: r(guestPath), pacing: r(pacing), checkThenAct: r(check.listThenRun + pacing) };
 }

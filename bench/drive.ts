@@ -207,6 +207,8 @@ export interface CheckMeasure extends RunMeasure {
   readonly instancesSeen: number;
   readonly onlineTargets: number;
   readonly cutOutputs: number;
+  /** Seconds from the run start until the last collector invocation ended in the simulated SSM. */
+  readonly lastInvocationEndSeconds: number;
 }
 
 /** Runs the real check handler once over a fresh world of N instances. */
@@ -256,6 +258,7 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
       instancesSeen: (r.counts as Record<string, number> | undefined)?.['instancesSeen'] ?? 0,
       onlineTargets,
       cutOutputs,
+      lastInvocationEndSeconds: ((account.lastInvocationEnd() ?? t0) - t0) / 1000,
     },
     world,
   };

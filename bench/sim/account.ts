@@ -410,6 +410,13 @@ export class SimAccount {
     for (const s of this.stubs) s.resetHistory();
   }
 
+  /** Virtual ms at which the last invocation of any command so far ended (reached a terminal status). */
+  lastInvocationEnd(): number | undefined {
+    let last: number | undefined;
+    for (const c of this.commands.values()) for (const inv of c.invocations.values()) if (last === undefined || inv.endAt > last) last = inv.endAt;
+    return last;
+  }
+
   /** Total calls over all actions. */
   totalCalls(): number {
     return Object.values(this.stats.calls).reduce((a, b) => a + b, 0);

@@ -34,7 +34,18 @@ describe('lower bounds', () => {
   it('lets a hung collector hold the check for the 60 s step timeout', () => {
     const healthy = checkTimeBound(shape(1000));
     const hung = checkTimeBound(shape(1000, { hung: 1 }));
-    expect(hung.seconds - healthy.seconds).toBeCloseTo(60 - 14, 0);
+    // First describe page (1 s) + SendCommand (0.1 s) + 60 s + one Details page (0.3 s).
+    expect(hung.seconds).toBeCloseTo(61.4, 6);
+    expect(healthy.seconds).toBeLessThan(hung.seconds);
+    // A list-then-run design waits for the whole inventory first, then the same 60 s instead of a 14 s batch.
+    expect(hung.listThenRun - healthy.listThenRun).toBeCloseTo(60 - 14, 6);
+  });
+
+  it('bounds a check by its inventory for any design, and by inventory + Run Command for a list-then-run one', () => {
+    const b = checkTimeBound(shape(10_000, { managed: 9000, targets: 8309 }));
+    expect(b.inventory).toBeCloseTo(54, 6); // 180 DescribeInstanceInformation pages × 0.3 s
+    expect(b.seconds).toBeCloseTo(54 + 0.1 + 5 + 0.3, 6);
+    expect(b.listThenRun).toBeGreaterThan(b.seconds);
   });
 });
 
