@@ -22,6 +22,13 @@ import { paginateWithRetry, type RetryOptions } from './retry';
 export interface InstanceInventory {
   /** Every running instance, each exactly once, joined with SSM status. */
   listInstances(): Promise<InstanceRecord[]>;
+  /**
+   * Optional: the same listing, handing over records as soon as each is complete (a managed
+   * instance once both listings have shown it; unmanaged ones at the end), so the caller can start
+   * work while the listing goes on. `onRecords` must not block. Resolves to the full list, as
+   * `listInstances` does; every record is handed over exactly once.
+   */
+  streamInstances?(onRecords: (records: InstanceRecord[]) => void): Promise<InstanceRecord[]>;
 }
 
 /** Construction options of {@link Ec2SsmInventory}. */
@@ -48,10 +55,44 @@ export class Ec2SsmInventory implements InstanceInventory {
   constructor(private readonly options: Ec2SsmInventoryOptions) {}
 
   async listInstances(): Promise<InstanceRecord[]> {
+    return this.streamInstances(() => undefined);
+  }
+
+  async streamInstances(onRecords: (records: InstanceRecord[]) => void): Promise<InstanceRecord[]> {
     this.stats.describeInstancesPages = 0;
     this.stats.describeInstanceInformationPages = 0;
-    const [instances, managed] = await Promise.all([this.listEc2(), this.listManaged()]);
-    return instances.map((i) => toRecord(i, managed.get(i.InstanceId ?? ''), this.options.optOutTagKey));
+    const key = this.options.optOutTagKey;
+    const emitted = new Set<string>();
+    let ec2: Map<string, Instance> | undefined;
+    // SSM pages that arrive before the EC2 listing is complete wait here (EC2 is usually first: 1,000 per page).
+    let early: InstanceInformation[] = [];
+    const emit = (infos: readonly InstanceInformation[]): void => {
+      if (!ec2) return;
+      const out: InstanceRecord[] = [];
+      for (const info of infos) {
+        const i = info.InstanceId ? ec2.get(info.InstanceId) : undefined;
+        if (!i || emitted.has(info.InstanceId!)) continue;
+        emitted.add(info.InstanceId!);
+        out.push(toRecord(i, info, key));
+      }
+      if (out.length > 0) onRecords(out);
+    };
+    const [instances, managed] = await Promise.all([
+      this.listEc2().then((list) => {
+        ec2 = new Map(list.map((i) => [i.InstanceId!, i]));
+        emit(early);
+        early = [];
+        return list;
+      }),
+      this.listManaged((page) => {
+        if (ec2) emit(page);
+        else early.push(...page);
+      }),
+    ]);
+    const records = instances.map((i) => toRecord(i, managed.get(i.InstanceId ?? ''), key));
+    const rest = records.filter((r) => !emitted.has(r.instanceId));
+    if (rest.length > 0) onRecords(rest);
+    return records;
   }
 
   private async listEc2(): Promise<Instance[]> {
@@ -83,7 +124,7 @@ export class Ec2SsmInventory implements InstanceInventory {
     return out;
   }
 
-  private async listManaged(): Promise<Map<string, InstanceInformation>> {
+  private async listManaged(onPage: (infos: InstanceInformation[]) => void): Promise<Map<string, InstanceInformation>> {
     const { ssm, clock, retry } = this.options;
     const out = new Map<string, InstanceInformation>();
     const pages = paginateWithRetry<DescribeInstanceInformationCommandOutput>(
@@ -94,9 +135,9 @@ export class Ec2SsmInventory implements InstanceInventory {
     );
     for await (const page of pages) {
       this.stats.describeInstanceInformationPages++;
-      for (const info of page.InstanceInformationList ?? []) {
-        if (info.InstanceId) out.set(info.InstanceId, info);
-      }
+      const infos = (page.InstanceInformationList ?? []).filter((info) => info.InstanceId);
+      for (const info of infos) out.set(info.InstanceId!, info);
+      onPage(infos);
     }
     return out;
   }

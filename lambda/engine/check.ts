@@ -12,7 +12,7 @@ import type { Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock } from '../aws/clock';
 import type { InstanceInventory } from '../aws/inventory';
-import type { InvocationResult, RunCommandPort, RunCommandStats, RunDocumentRequest } from '../aws/run-command';
+import type { InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from '../aws/run-command';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -127,6 +127,30 @@ export async function runDocumentOnInstances(
   settings: CommandSettings,
   options: RunOnInstancesOptions = {},
 ): Promise<CollectResult> {
+  const run = openDocumentRun(runCommand, strategy, settings, options);
+  run.add(instances);
+  return run.finish();
+}
+
+/** A document run fed with targets over time (see {@link openDocumentRun}). */
+export interface DocumentRun {
+  /** Adds targets; with a session-capable port they are sent at once, in batches of 50. */
+  add(instances: readonly Pick<InstanceRecord, 'instanceId' | 'platform'>[]): void;
+  /** Sends the rest and waits: one result per added instance. */
+  finish(): Promise<CollectResult>;
+}
+
+/**
+ * Opens a document run whose targets arrive page by page (the check feeds it from the inventory, so
+ * the guests already work while SSM is still listing). Falls back to one `runDocument` per request
+ * at `finish()` when the port has no sessions (fakes, other adapters).
+ */
+export function openDocumentRun(
+  runCommand: RunCommandPort,
+  strategy: DocumentStrategy,
+  settings: CommandSettings,
+  options: RunOnInstancesOptions = {},
+): DocumentRun {
   const common = {
     maxConcurrency: settings.commandMaxConcurrency,
     maxErrors: settings.commandMaxErrors,
@@ -136,38 +160,56 @@ export async function runDocumentOnInstances(
     ...(options.startMarker !== undefined ? { startMarker: options.startMarker } : {}),
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
   };
-  const requests: RunDocumentRequest[] = [];
-  if (strategy.kind === 'document') {
-    const ids = instances.map((i) => i.instanceId);
-    if (ids.length > 0) {
-      requests.push({ ...common, instanceIds: ids, documentName: strategy.documentName, ...(strategy.parameters ? { parameters: strategy.parameters } : {}) });
+  const requestFor = (platform: Platform): RunSessionRequest => {
+    if (strategy.kind === 'document') {
+      return { ...common, documentName: strategy.documentName, ...(strategy.parameters ? { parameters: strategy.parameters } : {}) };
     }
-  } else {
-    const byPlatform: Record<Platform, string[]> = { linux: [], windows: [] };
-    for (const i of instances) byPlatform[i.platform].push(i.instanceId);
     const executionTimeout = [String(strategy.executionTimeoutSeconds ?? 120)];
-    if (byPlatform.linux.length > 0) {
-      requests.push({ ...common, instanceIds: byPlatform.linux, documentName: AWS_RUN_SHELL_SCRIPT, parameters: { commands: [strategy.linux], executionTimeout } });
-    }
-    if (byPlatform.windows.length > 0) {
-      requests.push({
-        ...common,
-        instanceIds: byPlatform.windows,
-        documentName: AWS_RUN_POWERSHELL_SCRIPT,
-        parameters: { commands: [strategy.windows], executionTimeout },
-      });
-    }
-  }
-  const results = new Map<string, InvocationResult>();
-  const errors: string[] = [];
-  const stats = emptyStats();
-  const outs = await Promise.all(requests.map((r) => runCommand.runDocument(r)));
-  for (const out of outs) {
-    for (const [id, r] of out.results) results.set(id, r);
-    errors.push(...out.errors);
-    addStats(stats, out.stats);
-  }
-  return { results, errors, stats };
+    return platform === 'windows'
+      ? { ...common, documentName: AWS_RUN_POWERSHELL_SCRIPT, parameters: { commands: [strategy.windows], executionTimeout } }
+      : { ...common, documentName: AWS_RUN_SHELL_SCRIPT, parameters: { commands: [strategy.linux], executionTimeout } };
+  };
+  // One run per document: both platforms share the stack document; scripts need one per platform.
+  const keyOf = (platform: Platform): string => (strategy.kind === 'document' ? 'all' : platform);
+  const sessions = new Map<string, RunSession>();
+  const buffered = new Map<string, { request: RunSessionRequest; ids: string[] }>();
+  return {
+    add(instances) {
+      for (const i of instances) {
+        const key = keyOf(i.platform);
+        if (runCommand.startSession) {
+          let session = sessions.get(key);
+          if (!session) {
+            session = runCommand.startSession(requestFor(i.platform));
+            sessions.set(key, session);
+          }
+          session.add([i.instanceId]);
+        } else {
+          let b = buffered.get(key);
+          if (!b) {
+            b = { request: requestFor(i.platform), ids: [] };
+            buffered.set(key, b);
+          }
+          b.ids.push(i.instanceId);
+        }
+      }
+    },
+    async finish() {
+      const outs = await Promise.all([
+        ...[...sessions.values()].map((session) => session.finish()),
+        ...[...buffered.values()].map((b) => runCommand.runDocument({ ...b.request, instanceIds: b.ids })),
+      ]);
+      const results = new Map<string, InvocationResult>();
+      const errors: string[] = [];
+      const stats = emptyStats();
+      for (const out of outs) {
+        for (const [id, r] of out.results) results.set(id, r);
+        errors.push(...out.errors);
+        addStats(stats, out.stats);
+      }
+      return { results, errors, stats };
+    },
+  };
 }
 
 /**
@@ -220,24 +262,23 @@ export async function runCheck(deps: CheckDeps, settings: Settings, options: Che
   const diagnose = deps.diagnose ?? realDiagnose;
   const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
   const startedAt = clock.now();
-  const records = await deps.inventory.listInstances();
-  const inventoryDone = clock.now();
-
   const guest = options.guest ?? true;
-  const targets: InstanceRecord[] = [];
-  if (guest) {
-    for (const r of records) if (preCollectionOutcome(r) === undefined) targets.push(r);
-  }
   const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
-  const collected =
-    targets.length > 0
-      ? await runDocumentOnInstances(deps.runCommand, targets, strategy, settings, {
-          deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
-          endMarker: REPORT_END,
-          startMarker: REPORT_MAGIC,
-          comment: 'timesync-guard check',
-        })
-      : { results: new Map<string, InvocationResult>(), errors: [], stats: emptyStats() };
+  const run = openDocumentRun(deps.runCommand, strategy, settings, {
+    deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
+    endMarker: REPORT_END,
+    startMarker: REPORT_MAGIC,
+    comment: 'timesync-guard check',
+  });
+  const addTargets = (batch: readonly InstanceRecord[]): void => {
+    if (guest) run.add(batch.filter((r) => preCollectionOutcome(r) === undefined));
+  };
+  // Streaming inventory: the collector goes out page by page while SSM is still listing.
+  const records = deps.inventory.streamInstances
+    ? await deps.inventory.streamInstances(addTargets)
+    : await deps.inventory.listInstances().then((all) => (addTargets(all), all));
+  const inventoryDone = clock.now();
+  const collected = await run.finish();
   const collectDone = clock.now();
 
   const evaluations: InstanceEvaluation[] = [];
