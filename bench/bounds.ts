@@ -18,6 +18,12 @@ export interface FleetShape {
   readonly cutOutputs: number;
   /** Targets whose script hangs until the step timeout. */
   readonly hung: number;
+  /**
+   * Where each target appears in the API's listing order (by instance id): its DescribeInstances
+   * page (1,000 per page) and DescribeInstanceInformation page (50 per page), 0-based, and whether
+   * its script hangs. No design can target an instance before the pages that list it have arrived.
+   */
+  readonly targetPages?: readonly { readonly describePage: number; readonly diiPage: number; readonly hung: boolean }[];
 }
 
 /** Counts the shape of a generated fleet. */
@@ -26,15 +32,18 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
   let targets = 0;
   let cut = 0;
   let hung = 0;
-  for (const x of fleet) {
+  const targetPages: { describePage: number; diiPage: number; hung: boolean }[] = [];
+  const sorted = [...fleet].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  sorted.forEach((x, k) => {
     if (x.ssm !== 'unmanaged') managed++;
-    if (x.ssm !== 'Online' || x.optedOut) continue;
+    if (x.ssm !== 'Online' || x.optedOut) return;
+    targetPages.push({ describePage: Math.floor(k / 1000), diiPage: Math.floor((managed - 1) / 50), hung: x.guest === 'times-out' });
     // Vanishing instances are targets too: SendCommand must at least try them.
     targets++;
     if (x.guest === 'times-out') hung++;
     else if (x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP) cut++;
-  }
-  return { n: fleet.length, managed, targets, cutOutputs: cut, hung };
+  });
+  return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages };
 }
 
 /** Per-action minimum calls of one check. */
@@ -84,8 +93,11 @@ export interface CheckTimeBound {
   readonly seconds: number;
   /** The inventory's last page (which may reveal a target) + one send + a 1-instance run + tail. */
   readonly afterInventory: number;
-  /** The first pages + one send + a hung script's step timeout + tail (0 when nothing hangs). */
-  readonly hungPath: number;
+  /**
+   * max over targets of: the arrival of the pages that list it + one send + its script's run
+   * (5 s, or the 60 s step timeout for a hung one) + tail. Without page positions: the first pages.
+   */
+  readonly listingOrderPath: number;
   /** All SSM calls of the call bound through the SSM bucket. */
   readonly ssmRate: number;
   /**
@@ -132,14 +144,26 @@ export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel())
   }
   const listThenRun = inventory + runCommand + tail;
   const afterInventory = s.targets > 0 ? inventory + lat.other + m.runCommand.guestMs + tail : inventory;
-  const hungPath = s.hung > 0 ? firstPages + lat.other + m.runCommand.defaultExecutionTimeoutMs + tail : 0;
+  let listingOrderPath = s.hung > 0 ? firstPages + lat.other + m.runCommand.defaultExecutionTimeoutMs + tail : 0;
+  if (s.targetPages) {
+    // Arrival of DescribeInstances page p: the sum of the latencies of pages 0..p.
+    const describeArrival: number[] = [];
+    let acc = 0;
+    for (let p = 0, left = s.n; left > 0; p++, left -= 1000) describeArrival[p] = acc += pageMs(left);
+    listingOrderPath = 0;
+    for (const t of s.targetPages) {
+      const known = Math.max(describeArrival[t.describePage] ?? describe, (t.diiPage + 1) * lat.ssmListPage);
+      const run = t.hung ? m.runCommand.defaultExecutionTimeoutMs : m.runCommand.guestMs;
+      listingOrderPath = Math.max(listingOrderPath, known + lat.other + run + tail);
+    }
+  }
   const ssmCalls = calls.DescribeInstanceInformation + calls.SendCommand + calls.ListCommands + calls.ListCommandInvocations + calls.GetCommandInvocation;
   const ssmRate = Math.max(0, (ssmCalls - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000 + lat.other;
   const sec = (ms: number) => Math.round(ms) / 1000;
   return {
-    seconds: sec(Math.max(afterInventory, hungPath, ssmRate)),
+    seconds: sec(Math.max(afterInventory, listingOrderPath, ssmRate)),
     afterInventory: sec(afterInventory),
-    hungPath: sec(hungPath),
+    listingOrderPath: sec(listingOrderPath),
     ssmRate: sec(ssmRate),
     listThenRun: sec(listThenRun),
     inventory: sec(inventory),

@@ -30,13 +30,15 @@ async function measureOne(mode: string, n: number): Promise<unknown> {
     const shape = fleetShape(generateFleet(n));
     const { measure, world } = await benchCheck(n);
     world.account.restore();
-    result = { shape, ...measure, callBounds: checkCallBounds(shape), timeBound: checkTimeBound(shape) };
+    const { targetPages: _pages, ...shapeCounts } = shape;
+    result = { shape: shapeCounts, ...measure, callBounds: checkCallBounds(shape), timeBound: checkTimeBound(shape) };
   } else if (mode === 'remediation') {
     const shape = fleetShape(generateFleet(n, { allHopLimitOne: true }));
     const { measure, world } = await benchRemediation(n);
     world.account.restore();
+    const { targetPages: _pages, ...shapeCounts } = shape;
     result = {
-      shape,
+      shape: shapeCounts,
       ...measure,
       timeBound: remediationTimeBound(shape, measure.hopLimitChangesNeeded),
       pacingSeconds: modifyPacingSeconds(measure.hopLimitChangesNeeded),

@@ -41,6 +41,16 @@ describe('lower bounds', () => {
     expect(hung.listThenRun - healthy.listThenRun).toBeCloseTo(60 - 14, 6);
   });
 
+  it('cannot target a hung instance before the listing page that names it has arrived', () => {
+    const late = checkTimeBound(shape(10_000, { managed: 9000, targets: 2, hung: 1, targetPages: [
+      { describePage: 0, diiPage: 0, hung: false },
+      { describePage: 9, diiPage: 179, hung: true },
+    ] }));
+    // Page 180 of DescribeInstanceInformation arrives at 54 s; then SendCommand, 60 s, one Details page.
+    expect(late.listingOrderPath).toBeCloseTo(54 + 0.1 + 60 + 0.3, 6);
+    expect(late.seconds).toBe(late.listingOrderPath);
+  });
+
   it('bounds a check by its inventory for any design, and by inventory + Run Command for a list-then-run one', () => {
     const b = checkTimeBound(shape(10_000, { managed: 9000, targets: 8309 }));
     expect(b.inventory).toBeCloseTo(54, 6); // 180 DescribeInstanceInformation pages × 0.3 s
