@@ -142,3 +142,19 @@ describe('platformOf', () => {
     expect(platformOf(i as Pick<Instance, 'Platform' | 'PlatformDetails'>)).toBe(expected);
   });
 });
+
+describe('Ec2SsmInventory.streamInstances', () => {
+  it('hands every record over exactly once: managed ones page by page, unmanaged ones at the end', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: ['i-1', 'i-2', 'i-3', 'i-4'].map((id) => instance(id)) }] });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-3', PingStatus: 'Online' }, { InstanceId: 'mi-0hybrid', PingStatus: 'Online' }], NextToken: 't' })
+      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-1', PingStatus: 'ConnectionLost' }] });
+    const handed: string[][] = [];
+    const all = await inventory().streamInstances((records) => handed.push(records.map((r) => r.instanceId)));
+    expect(all.map((r) => r.instanceId)).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
+    expect(handed.flat().sort()).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
+    expect(handed.at(-1)).toEqual(['i-2', 'i-4']);
+    expect(handed.slice(0, -1).flat()).toEqual(['i-3', 'i-1']);
+  });
+});

@@ -248,3 +248,27 @@ describe('runCheck on real collector output', () => {
     expect(run.summary.maxAbsOffsetSeconds).toBeCloseTo(300, 0);
   });
 });
+
+describe('runCheck with a streaming inventory', () => {
+  it('sends the collector while SSM is still listing managed nodes', async () => {
+    const fleet = Array.from({ length: 150 }, (_, k) => member(idOf(k)));
+    simulateFleet(ec2Mock, ssmMock, fleet);
+    const order: string[] = [];
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { NextToken?: string }) => {
+      const start = Number(input.NextToken ?? 0);
+      order.push(`list@${start}`);
+      const page = fleet.slice(start, start + 50).map((m) => ({ InstanceId: m.id, PingStatus: 'Online', PlatformType: 'Linux' }));
+      return { InstanceInformationList: page, ...(start + 50 < fleet.length ? { NextToken: String(start + 50) } : {}) };
+    });
+    let n = 0;
+    ssmMock.on(SendCommandCommand).callsFake(() => {
+      order.push('send');
+      return { Command: { CommandId: `cmd-${++n}` } };
+    });
+    const clock = new VirtualClock();
+    await runCheck(deps(clock), settings, { deadline: clock.now() + 30_000 });
+    // The first batch goes out before the last page of managed nodes is even requested.
+    expect(order.indexOf('send')).toBeLessThan(order.indexOf('list@100'));
+    expect(order.filter((o) => o === 'send')).toHaveLength(3);
+  });
+});
