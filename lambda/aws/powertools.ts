@@ -3,13 +3,31 @@
  * same environment variable the settings read (the construct writes it), so the metrics land where
  * the alarms look.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRIC_SERVICE } from '../core/metric-names';
 import { DEFAULTS, ENV } from '../core/settings';
 
+/**
+ * Powertools' record without its constant keys (`service`, `sampling_rate`): the log group already
+ * names the service, and the check writes one record per instance per hour, so constant keys are
+ * paid for 10,000 times an hour. Level, message, timestamp and the X-Ray trace id stay.
+ */
+export class CompactLogFormatter extends LogFormatter {
+  public formatAttributes(attributes: UnformattedAttributes, additionalLogAttributes: LogAttributes): LogItem {
+    const base: LogAttributes = {
+      level: attributes.logLevel,
+      message: attributes.message,
+      timestamp: this.formatTimestamp(attributes.timestamp),
+      xray_trace_id: attributes.xRayTraceId,
+    };
+    return new LogItem({ attributes: base }).addAttributes(additionalLogAttributes);
+  }
+}
+
 /** Structured JSON logger; the per-instance records and the run summary go through it. */
-export const logger = new Logger({ serviceName: METRIC_SERVICE });
+export const logger = new Logger({ serviceName: METRIC_SERVICE, logFormatter: new CompactLogFormatter() });
 
 /** EMF metrics with the single `service` dimension (no per-instance dimension, ever). */
 export const metrics = new Metrics({

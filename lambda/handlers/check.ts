@@ -54,30 +54,33 @@ export class CheckRunError extends Error {
 
 /**
  * One flat, queryable log record per instance (Logs Insights fields). `findings` is the codes
- * joined by commas so `filter findings like /not-synchronized/` works.
+ * joined by commas so `filter findings like /not-synchronized/` works. Fields with no value are
+ * left out rather than written as null: at 10,000 instances an hour, every byte of this record is
+ * ~$0.004 a month of log ingestion, and Logs Insights treats a missing field like a null one.
  */
 export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown> {
   const v = e.verdict;
-  return {
+  const record: Record<string, unknown> = {
     instanceId: e.instanceId,
-    name: e.name ?? null,
+    name: e.name,
     platform: e.platform,
     status: e.status,
     checkState: e.checkState,
-    findings: e.findings.map((f) => f.code).join(','),
-    findingCount: e.findings.length,
-    timeSource: v?.timeSource ?? null,
-    synchronized: v?.synchronized ?? null,
-    offsetSeconds: v?.offsetSeconds ?? null,
-    clockErrorBoundSeconds: v?.clockErrorBoundSeconds ?? null,
-    daemon: v?.daemon ?? null,
-    containers: v?.containers ?? null,
-    hopLimit: e.imds.hopLimit ?? null,
-    httpTokens: e.imds.httpTokens ?? null,
-    httpEndpoint: e.imds.httpEndpoint ?? null,
+    findings: e.findings.length > 0 ? e.findings.map((f) => f.code).join(',') : undefined,
+    timeSource: v?.timeSource,
+    synchronized: v?.synchronized,
+    offsetSeconds: v?.offsetSeconds,
+    clockErrorBoundSeconds: v?.clockErrorBoundSeconds,
+    daemon: v?.daemon,
+    containers: v?.containers,
+    hopLimit: e.imds.hopLimit,
+    httpTokens: e.imds.httpTokens,
+    httpEndpoint: e.imds.httpEndpoint,
     hasInstanceProfile: e.hasInstanceProfile,
-    detail: e.detail ?? null,
+    detail: e.detail,
   };
+  for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
+  return record;
 }
 
 /** Builds the handler over injected dependencies (the module's `handler` wires the real ones). */

@@ -179,10 +179,19 @@ describe('check handler', () => {
 });
 
 describe('instanceLogRecord', () => {
-  it('gives null, not a missing key, for what a not-checked instance does not know', () => {
+  it('leaves out, rather than writes null for, what a not-checked instance does not know', () => {
     const r = instanceLogRecord({
       instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: [{ code: 'ssm-unmanaged', message: 'x' }], imds: {}, hasInstanceProfile: false,
     });
-    expect(r).toMatchObject({ instanceId: 'i-1', timeSource: null, offsetSeconds: null, clockErrorBoundSeconds: null, hopLimit: null, name: null, findings: 'ssm-unmanaged' });
+    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged', hasInstanceProfile: false });
+  });
+
+  it('writes no findings field for an instance without findings, and keeps false and 0 values', () => {
+    const r = instanceLogRecord({
+      instanceId: 'i-2', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2 }, hasInstanceProfile: true,
+      verdict: { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.0001, containers: false, status: 'ok', findings: [] },
+    });
+    expect(r).not.toHaveProperty('findings');
+    expect(r).toMatchObject({ offsetSeconds: 0, containers: false, hopLimit: 2 });
   });
 });
