@@ -8,12 +8,12 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { Ec2SsmInventory } from '../lambda/aws/inventory';
+import { logger as lambdaLogger, metrics as lambdaMetrics } from '../lambda/aws/powertools';
 import { createSnsNotifier } from '../lambda/aws/notify';
 import { SsmRunCommand } from '../lambda/aws/run-command';
-import { METRIC_SERVICE } from '../lambda/core/metric-names';
 import { parseSettings, type Settings } from '../lambda/core/settings';
 import { createCheckHandler } from '../lambda/handlers/check';
 import { createRemediateHandler } from '../lambda/handlers/remediate';
@@ -185,12 +185,11 @@ export function createWorld(n: number, fleetOptions: FleetOptions = {}, accountO
   };
 }
 
-function powertools(settings: Settings): { logger: Logger; metrics: Metrics } {
-  // The same configuration as lambda/aws/powertools.ts; new instances so nothing leaks between runs.
-  return {
-    logger: new Logger({ serviceName: METRIC_SERVICE, logLevel: 'INFO' }),
-    metrics: new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace }),
-  };
+function powertools(): { logger: Logger; metrics: Metrics } {
+  // The Lambda's own instances (its formatter and options), so the log bytes are what the Lambda writes.
+  // (bench/env.ts makes sure Powertools is neither silenced nor disabled when they are created.)
+  lambdaLogger.setLogLevel('INFO');
+  return { logger: lambdaLogger, metrics: lambdaMetrics };
 }
 
 function lambdaContext(clock: DiscreteEventClock): { getRemainingTimeInMillis(): number } {
@@ -216,7 +215,7 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
   const world = createWorld(n, fleetOptions, accountOptions);
   const { clock, account, clients } = world;
   const settings = parseSettings(settingsEnv);
-  const { logger, metrics } = powertools(settings);
+  const { logger, metrics } = powertools();
   const retry = { random: world.random };
   const handler = createCheckHandler({
     settings,
@@ -314,7 +313,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
     TSG_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:timesync-guard',
     ...extraEnv,
   });
-  const { logger, metrics } = powertools(settings);
+  const { logger, metrics } = powertools();
   const retry = { random: world.random };
   const runCommand = new SsmRunCommand({ ssm: clients.ssm, clock, retry });
   const handler = createRemediateHandler({
