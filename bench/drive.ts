@@ -14,7 +14,7 @@ import { Ec2SsmInventory } from '../lambda/aws/inventory';
 import { logger as lambdaLogger, metrics as lambdaMetrics } from '../lambda/aws/powertools';
 import { createSnsNotifier } from '../lambda/aws/notify';
 import { SsmRunCommand } from '../lambda/aws/run-command';
-import { parseSettings, type Settings } from '../lambda/core/settings';
+import { parseSettings } from '../lambda/core/settings';
 import { createCheckHandler } from '../lambda/handlers/check';
 import { createRemediateHandler } from '../lambda/handlers/remediate';
 import { SimAccount, type SimAccountOptions } from './sim/account';
