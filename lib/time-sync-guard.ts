@@ -192,9 +192,7 @@ export class TimeSyncGuard extends Construct {
       remediationHeartbeatWindow: remediationEnabled ? (props.remediationHeartbeatWindow ?? Duration.days(1)) : undefined,
       topic: this.topic,
       checkFunction: this.checkFunction.function,
-      remediateFunction: this.remediateFunction.function,
       stateMachine: this.remediation.stateMachine,
-      deadLetterQueue: this.deadLetterQueue,
     });
     this.alarms = alarms.alarms;
     this.dashboard = new GuardDashboard(this, 'Dashboard', {

@@ -10,16 +10,16 @@ import { METRIC_SERVICE } from '../core/metric-names';
 import { DEFAULTS, ENV } from '../core/settings';
 
 /**
- * Powertools' record without its constant keys (`service`, `sampling_rate`): the log group already
- * names the service, and the check writes one record per instance per hour, so constant keys are
- * paid for 10,000 times an hour. Level, message, timestamp and the X-Ray trace id stay.
+ * Powertools' record without its constant or redundant keys (`service`, `sampling_rate`,
+ * `timestamp`): the log group already names the service, CloudWatch stamps every event with its
+ * own `@timestamp`, and the check writes one record per instance per hour, so such keys are paid
+ * for 10,000 times an hour. Level, message and the X-Ray trace id stay.
  */
 export class CompactLogFormatter extends LogFormatter {
   public formatAttributes(attributes: UnformattedAttributes, additionalLogAttributes: LogAttributes): LogItem {
     const base: LogAttributes = {
       level: attributes.logLevel,
       message: attributes.message,
-      timestamp: this.formatTimestamp(attributes.timestamp),
       xray_trace_id: attributes.xRayTraceId,
     };
     return new LogItem({ attributes: base }).addAttributes(additionalLogAttributes);

@@ -3,7 +3,6 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
@@ -22,12 +21,8 @@ export interface GuardAlarmsProps {
   readonly topic: ITopic;
   /** Its Errors are alarmed. */
   readonly checkFunction: IFunction;
-  /** Its Errors are alarmed. */
-  readonly remediateFunction: IFunction;
-  /** Its failed, timed-out and aborted executions are alarmed. */
+  /** Its failed executions are alarmed (a remediate Lambda that fails after its retries fails the execution). */
   readonly stateMachine: IStateMachine;
-  /** The schedules' dead-letter queue: any visible message is alarmed. */
-  readonly deadLetterQueue: IQueue;
 }
 
 /** Every alarm of the guard, by a stable key (also used in tests, docs and the dashboard). */
@@ -40,15 +35,23 @@ export interface GuardAlarmSet {
   readonly instancesNotChecked: cw.Alarm;
   readonly checkHeartbeat: cw.Alarm;
   readonly checkErrors: cw.Alarm;
-  readonly remediateErrors: cw.Alarm;
   readonly remediationExecutionsFailed: cw.Alarm;
-  readonly schedulerDeadLetters: cw.Alarm;
-  readonly remediationFailed: cw.Alarm;
   /** Only when the remediation schedule is enabled. */
   readonly remediationHeartbeat?: cw.Alarm;
 }
 
-/** Alarms to the topic (alarm and OK actions). */
+/**
+ * Alarms to the topic (alarm and OK actions).
+ *
+ * Each alarm costs $0.10 a month per metric it reads, whatever the fleet size, so the set is the
+ * smallest that still tells every failure: one per finding, the instances not checked, both
+ * heartbeats and the two places a run can fail. Left out on purpose, because another alarm already
+ * fires for the same event: the remediate Lambda's Errors (a Lambda that fails after the state
+ * machine's retries fails the execution), executions timed out (the 23 h run timeout also leaves
+ * the remediation heartbeat empty) or aborted (a person did it), messages in the schedules'
+ * dead-letter queue (the heartbeat of that schedule fires), and RemediationFailed (every night's
+ * summary on the topic names each failed action and why).
+ */
 export class GuardAlarms extends Construct {
   /** Every alarm, by key. */
   public readonly alarms: GuardAlarmSet;
@@ -98,17 +101,6 @@ export class GuardAlarms extends Construct {
     const notBreaching = cw.TreatMissingData.NOT_BREACHING;
     const hour = Duration.hours(1);
 
-    const failedExecutions = new cw.MathExpression({
-      expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
-      usingMetrics: {
-        failed: props.stateMachine.metricFailed({ period: hour, statistic: cw.Stats.SUM }),
-        timedOut: props.stateMachine.metricTimedOut({ period: hour, statistic: cw.Stats.SUM }),
-        aborted: props.stateMachine.metricAborted({ period: hour, statistic: cw.Stats.SUM }),
-      },
-      period: hour,
-      label: 'Remediation executions failed, timed out or aborted',
-    });
-
     this.alarms = {
       notOnAmazonTimeSync: finding('NotOnAmazonTimeSync', CHECK_METRICS.notOnAmazonTimeSync, 0, 'instances whose clock is not synchronised to the Amazon Time Sync Service'),
       notSynchronized: finding('NotSynchronized', CHECK_METRICS.notSynchronized, 0, 'instances whose clock is not synchronised at all'),
@@ -126,23 +118,13 @@ export class GuardAlarms extends Construct {
         'the fleet check has not completed within two check intervals',
       ),
       checkErrors: alarm('CheckErrors', props.checkFunction.metricErrors({ period: props.checkInterval, statistic: cw.Stats.SUM }), 1, GTE, notBreaching, 'the check Lambda failed'),
-      remediateErrors: alarm('RemediateErrors', props.remediateFunction.metricErrors({ period: hour, statistic: cw.Stats.SUM }), 1, GTE, notBreaching, 'the remediate Lambda failed'),
-      remediationExecutionsFailed: alarm('RemediationExecutionsFailed', failedExecutions, 1, GTE, notBreaching, 'a remediation run (state machine execution) failed, timed out or was aborted'),
-      schedulerDeadLetters: alarm(
-        'SchedulerDeadLetters',
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cw.Stats.MAXIMUM }),
+      remediationExecutionsFailed: alarm(
+        'RemediationExecutionsFailed',
+        props.stateMachine.metricFailed({ period: hour, statistic: cw.Stats.SUM }),
         1,
         GTE,
         notBreaching,
-        'a scheduled run could not be started (message in the scheduler dead-letter queue)',
-      ),
-      remediationFailed: alarm(
-        'RemediationFailed',
-        this.metric(REMEDIATION_METRICS.failed, cw.Stats.SUM, hour),
-        1,
-        GTE,
-        notBreaching,
-        'a remediation action failed (see the audit events for which and why)',
+        'a remediation run (state machine execution) failed',
       ),
       remediationHeartbeat:
         props.remediationHeartbeatWindow === undefined

@@ -309,8 +309,7 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it.each([
       ['Errors', 'AWS/Lambda'],
-      [REMEDIATION_METRICS.failed, 'TimeSyncGuard'],
-      ['ApproximateNumberOfMessagesVisible', 'AWS/SQS'],
+      ['ExecutionsFailed', 'AWS/States'],
     ])('alarms on %s >= 1', (name, namespace) => {
       const found = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === name);
       expect(found.length).toBeGreaterThanOrEqual(1);
@@ -319,20 +318,22 @@ describe('TimeSyncGuardStack with defaults', () => {
       }
     });
 
-    it('alarms on failed, timed-out or aborted remediation executions', () => {
+    it('alarms on failed remediation executions with a single metric (one alarm-metric of cost)', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Metrics: Match.arrayWith([
-          Match.objectLike({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' }),
-          Match.objectLike({ Id: 'timedOut', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' }) }) }),
-        ]),
+        MetricName: 'ExecutionsFailed',
+        Namespace: 'AWS/States',
       });
+      for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+        expect(a.Properties.Metrics).toBeUndefined();
+      }
     });
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(13);
+      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions: $1.00 a month at any fleet size.
+      expect(alarms).toHaveLength(10);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -454,7 +455,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(9);
+    expect(custom.length).toBe(8);
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);
