@@ -37,12 +37,36 @@ export const LAMBDA_PLATFORM_LOG_BYTES = 350;
 export const FUNCTION_MEMORY_MB = 512;
 
 /**
- * Billed alarm metrics of the stack when no synthesized template is around: GuardAlarmSet in
- * lib/constructs/guard-alarms.ts has 12 alarms + the remediation heartbeat (on by default) = 13,
- * one of which (RemediationExecutionsFailed) is a metric-math alarm over 3 metrics, billed per
- * metric: 15 × $0.10.
+ * Billed alarm metrics when neither cdk.out nor an in-process synth is available: GuardAlarmSet in
+ * lib/constructs/guard-alarms.ts had 10 standard alarms on 2026-11-29 (9 + the remediation heartbeat).
  */
-export const ALARMS_FALLBACK = 15;
+export const ALARMS_FALLBACK = 10;
+
+/**
+ * Billed alarm metrics of the stack: from cdk.out/*.template.json when a synth left one, else from
+ * an in-process synth of the default stack (bench/alarms.ts), else {@link ALARMS_FALLBACK}.
+ */
+export async function countAlarms(root: string): Promise<{ count: number; source: string }> {
+  const { billedAlarmMetrics, stackAlarms } = await import('./alarms');
+  const out = join(root, 'cdk.out');
+  if (existsSync(out)) {
+    let billed = 0;
+    let found = false;
+    for (const f of readdirSync(out)) {
+      if (!f.endsWith('.template.json')) continue;
+      found = true;
+      const t = JSON.parse(readFileSync(join(out, f), 'utf8')) as { Resources?: Parameters<typeof billedAlarmMetrics>[0] };
+      billed += billedAlarmMetrics(t.Resources ?? {}).billed;
+    }
+    if (found) return { count: billed, source: 'cdk.out templates' };
+  }
+  try {
+    const a = stackAlarms();
+    return { count: a.billed, source: `in-process synth of the default stack: ${a.alarms} alarms, ${a.billed} billed metrics` };
+  } catch (e) {
+    return { count: ALARMS_FALLBACK, source: `constant (synth failed: ${e instanceof Error ? e.message : String(e)})` };
+  }
+}
 
 /** Monthly price of `count` custom metrics published every hour of the month. */
 export function metricsMonthlyUSD(count: number): number {
@@ -57,30 +81,6 @@ export function metricsMonthlyUSD(count: number): number {
     if (left <= 0) break;
   }
   return usd;
-}
-
-/**
- * Billed alarm metrics in the synthesized stack (cdk.out/*.template.json) if present, else
- * {@link ALARMS_FALLBACK}. A standard alarm is one; a metric-math alarm counts each metric it reads.
- */
-export function countAlarms(root: string): { count: number; source: string } {
-  const out = join(root, 'cdk.out');
-  if (existsSync(out)) {
-    let count = 0;
-    let found = false;
-    for (const f of readdirSync(out)) {
-      if (!f.endsWith('.template.json')) continue;
-      found = true;
-      const t = JSON.parse(readFileSync(join(out, f), 'utf8')) as { Resources?: Record<string, { Type?: string }> };
-      for (const r of Object.values(t.Resources ?? {}) as { Type?: string; Properties?: { Metrics?: { MetricStat?: unknown }[] } }[]) {
-        if (r.Type !== 'AWS::CloudWatch::Alarm') continue;
-        const m = r.Properties?.Metrics;
-        count += Array.isArray(m) ? Math.max(1, m.filter((x) => x.MetricStat !== undefined).length) : 1;
-      }
-    }
-    if (found) return { count, source: 'cdk.out templates' };
-  }
-  return { count: ALARMS_FALLBACK, source: 'constant (no cdk.out): GuardAlarmSet, 13 alarms, one metric-math over 3 metrics = 15 billed' };
 }
 
 /** What one run costs in the units the model prices. */

@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const wall0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'tsg-bench-'));
-  const alarms = countAlarms(ROOT);
+  const alarms = await countAlarms(ROOT);
   const perN: Json[] = [];
   try {
     for (const n of args.sizes) {
