@@ -95,7 +95,7 @@ export interface CheckTimeBound {
   readonly afterInventory: number;
   /**
    * max over targets of: the arrival of the pages that list it + one send + its script's run
-   * (5 s, or the 60 s step timeout for a hung one) + tail. Without page positions: the first pages.
+   * (5 s, or the collector step timeout for a hung one) + tail. Without page positions: the first pages.
    */
   readonly listingOrderPath: number;
   /** All SSM calls of the call bound through the SSM bucket. */

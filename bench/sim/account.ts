@@ -12,6 +12,7 @@
  *
  * Assumptions are numbered A1… and listed in bench/README.md.
  */
+import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
@@ -109,7 +110,7 @@ export interface RunCommandModel {
 export const DEFAULT_RUN_COMMAND_MODEL: RunCommandModel = {
   rampRoundMs: 1000,
   guestMs: 5000,
-  defaultExecutionTimeoutMs: 60_000,
+  defaultExecutionTimeoutMs: COLLECTOR_STEP_TIMEOUT_SECONDS * 1000,
   metadataApplyMs: 2000,
 };
 

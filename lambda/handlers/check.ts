@@ -57,6 +57,8 @@ export class CheckRunError extends Error {
  * joined by commas so `filter findings like /not-synchronized/` works. Fields with no value are
  * left out rather than written as null: at 10,000 instances an hour, every byte of this record is
  * ~$0.004 a month of log ingestion, and Logs Insights treats a missing field like a null one.
+ * Whether the instance has a profile is not repeated here: it matters only with a disabled
+ * endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
 export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown> {
   const v = e.verdict;
@@ -76,7 +78,6 @@ export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown
     hopLimit: e.imds.hopLimit,
     httpTokens: e.imds.httpTokens,
     httpEndpoint: e.imds.httpEndpoint,
-    hasInstanceProfile: e.hasInstanceProfile,
     detail: e.detail,
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
@@ -101,7 +102,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       logger.error('check-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
       throw new CheckRunError('the check could not run', { cause: err });
     }
-    for (const e of run.evaluations) logger.info('instance-evaluation', instanceLogRecord(e));
+    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e));
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) publishCheckMetrics(deps.metrics, run.summary);

@@ -5,7 +5,7 @@ describe('CompactLogFormatter', () => {
     const item = new CompactLogFormatter().formatAttributes(
       {
         logLevel: 'INFO',
-        message: 'instance-evaluation',
+        message: 'instance',
         timestamp: new Date('2026-11-29T01:00:00Z'),
         serviceName: 'timesync-guard',
         sampleRateValue: 0,
@@ -16,6 +16,6 @@ describe('CompactLogFormatter', () => {
       { instanceId: 'i-1', status: 'ok' },
     );
     const json = JSON.parse(JSON.stringify(item.getAttributes()));
-    expect(json).toEqual({ level: 'INFO', message: 'instance-evaluation', instanceId: 'i-1', status: 'ok' });
+    expect(json).toEqual({ level: 'INFO', message: 'instance', instanceId: 'i-1', status: 'ok' });
   });
 });

@@ -5,6 +5,9 @@
 import { checkCallBounds, checkTimeBound, modifyPacingSeconds, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
+import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
+
+const STEP = COLLECTOR_STEP_TIMEOUT_SECONDS;
 
 const shape = (n: number, extra: Partial<FleetShape> = {}): FleetShape => ({ n, managed: n, targets: n, cutOutputs: 0, hung: 0, ...extra });
 
@@ -31,14 +34,14 @@ describe('lower bounds', () => {
     expect(modifyPacingSeconds(100)).toBe(0);
   });
 
-  it('lets a hung collector hold the check for the 60 s step timeout', () => {
+  it('lets a hung collector hold the check for the collector step timeout', () => {
     const healthy = checkTimeBound(shape(1000));
     const hung = checkTimeBound(shape(1000, { hung: 1 }));
-    // First describe page (1 s) + SendCommand (0.1 s) + 60 s + one Details page (0.3 s).
-    expect(hung.seconds).toBeCloseTo(61.4, 6);
+    // First describe page (1 s) + SendCommand (0.1 s) + the step timeout + one Details page (0.3 s).
+    expect(hung.seconds).toBeCloseTo(1.4 + STEP, 6);
     expect(healthy.seconds).toBeLessThan(hung.seconds);
-    // A list-then-run design waits for the whole inventory first, then the same 60 s instead of a 14 s batch.
-    expect(hung.listThenRun - healthy.listThenRun).toBeCloseTo(60 - 14, 6);
+    // A list-then-run design waits for the whole inventory first, then the step timeout instead of a 14 s batch.
+    expect(hung.listThenRun - healthy.listThenRun).toBeCloseTo(STEP - 14, 6);
   });
 
   it('cannot target a hung instance before the listing page that names it has arrived', () => {
@@ -46,8 +49,8 @@ describe('lower bounds', () => {
       { describePage: 0, diiPage: 0, hung: false },
       { describePage: 9, diiPage: 179, hung: true },
     ] }));
-    // Page 180 of DescribeInstanceInformation arrives at 54 s; then SendCommand, 60 s, one Details page.
-    expect(late.listingOrderPath).toBeCloseTo(54 + 0.1 + 60 + 0.3, 6);
+    // Page 180 of DescribeInstanceInformation arrives at 54 s; then SendCommand, the step timeout, one Details page.
+    expect(late.listingOrderPath).toBeCloseTo(54 + 0.1 + STEP + 0.3, 6);
     expect(late.seconds).toBe(late.listingOrderPath);
   });
 

@@ -78,7 +78,7 @@ describe('check handler', () => {
     const { handler, emf, calls } = setup({ TSG_METRIC_NAMESPACE: 'Acme/TimeSync' });
     const result = await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     expect(result.completed).toBe(true);
-    const records = calls.filter((c) => c.message === 'instance-evaluation');
+    const records = calls.filter((c) => c.message === 'instance');
     expect(records).toHaveLength(3);
     expect(records[1]!.extra).toMatchObject({
       instanceId: idOf(2),
@@ -141,7 +141,7 @@ describe('check handler', () => {
     const { handler, emf, calls } = setup();
     await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(CheckRunError);
     expect(emf).toHaveLength(0);
-    expect(calls.filter((c) => c.message === 'instance-evaluation')).toHaveLength(1);
+    expect(calls.filter((c) => c.message === 'instance')).toHaveLength(1);
     expect(calls.find((c) => c.message === 'check-summary')!.extra).toMatchObject({ completed: false });
   });
 
@@ -183,7 +183,7 @@ describe('instanceLogRecord', () => {
     const r = instanceLogRecord({
       instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: [{ code: 'ssm-unmanaged', message: 'x' }], imds: {}, hasInstanceProfile: false,
     });
-    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged', hasInstanceProfile: false });
+    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged' });
   });
 
   it('writes no findings field for an instance without findings, and keeps false and 0 values', () => {

@@ -27,7 +27,7 @@ describe('SSM documents', () => {
   });
 
   it.each([
-    ['collector', collectorDocumentContent() as unknown as Doc, 60],
+    ['collector', collectorDocumentContent() as unknown as Doc, 30],
     ['remediation', remediationDocumentContent() as unknown as Doc, 1800],
   ])('runs the %s on Linux and Windows only, each under its platform precondition and a timeout', (_name, doc, timeout) => {
     expect(doc.schemaVersion).toBe('2.2');
