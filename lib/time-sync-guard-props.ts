@@ -37,7 +37,8 @@ export interface TimeSyncGuardProps {
    */
   readonly maxClockErrorBoundSeconds?: number;
   /**
-   * SSM Run Command MaxConcurrency for both documents: a count (1–99999) or a percent (1%–100%).
+   * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).
+   * The read-only collector always runs at 100%: it changes nothing and ends in seconds.
    * @default '50%'
    */
   readonly commandMaxConcurrency?: string;

@@ -40,9 +40,9 @@ export interface Settings extends Thresholds {
   readonly optOutTagKey: string;
   readonly collectorDocument: string;
   readonly remediationDocument: string;
-  /** SSM MaxConcurrency for both documents (number or percent). */
+  /** SSM MaxConcurrency of the remediation document (number or percent); the read-only collector always runs at 100%. */
   readonly commandMaxConcurrency: string;
-  /** SSM MaxErrors for both documents (number or percent). */
+  /** SSM MaxErrors of both documents (number or percent). */
   readonly commandMaxErrors: string;
   /** SSM delivery timeout for one command. */
   readonly commandTimeoutSeconds: number;

@@ -254,6 +254,13 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
 }
 
 /**
+ * The collector runs on every target of a command at once. It is read-only and ends in seconds, so
+ * holding some targets back (SSM's MaxConcurrency) protects nothing and only delays the fleet
+ * check behind its slowest guest; `commandMaxConcurrency` keeps governing the remediation document.
+ */
+export const COLLECTOR_MAX_CONCURRENCY = '100%';
+
+/**
  * Runs one fleet check. Throws only when the inventory cannot be read (nothing to report);
  * any later run-level failure returns `completed: false` with `errors`.
  */
@@ -264,7 +271,7 @@ export async function runCheck(deps: CheckDeps, settings: Settings, options: Che
   const startedAt = clock.now();
   const guest = options.guest ?? true;
   const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
-  const run = openDocumentRun(deps.runCommand, strategy, settings, {
+  const run = openDocumentRun(deps.runCommand, strategy, { ...settings, commandMaxConcurrency: COLLECTOR_MAX_CONCURRENCY }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
     startMarker: REPORT_MAGIC,
