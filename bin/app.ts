@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The CDK app: one TimeSyncGuardStack configured from context (see docs/deploy.md), with cdk-nag
+ * The CDK app: one TimeSyncGuardStack configured from context (see README.md, "Configuration"), with cdk-nag
  * AwsSolutions on every synth. Env-agnostic unless CDK_DEFAULT_ACCOUNT/REGION are set, so
  * `cdk synth` works with no credentials.
  */

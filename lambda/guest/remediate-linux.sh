@@ -15,7 +15,7 @@
 # The last stdout line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=<...> action=<...> reason=<...>
 # Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
-# What is changed and how to undo it by hand: docs/remediation-guest.md.
+# What is changed and how to undo it by hand: README.md, "In-guest remediation".
 
 ROOT=${TSG_ROOT:-}
 CHRONYC=${TSG_CHRONYC:-chronyc}

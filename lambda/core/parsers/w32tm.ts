@@ -20,7 +20,7 @@ export interface W32tmStatus {
   /** The Source line's value (`169.254.169.123,0x9`, `Local CMOS Clock`, `dc01.corp`, …), English only. */
   readonly source?: string;
   readonly pollIntervalSeconds?: number;
-  /** Verbose only; w32tm's phase offset in seconds (sign convention: see docs/diagnosis.md). */
+  /** Verbose only; w32tm's phase offset in seconds (sign convention: see README.md, "Sign conventions and traps handled"). */
   readonly phaseOffset?: number;
   readonly lastSyncErrorCode?: number;
   readonly sinceLastGoodSync?: number;
