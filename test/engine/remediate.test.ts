@@ -561,7 +561,7 @@ describe('runRemediation: continuation across phases', () => {
     simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 120 }, (_, k) => id(k));
     // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest step does.
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 6 });
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 12 });
     const { d, check } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
     const s = settings({ fixTimeSync: true });
     const engine = { guestWaveBatches: 1, guestWaveBudgetMs: 100_000, reserveMs: 1_000 };
