@@ -11,11 +11,16 @@ import { METRIC_SERVICE } from '../../lambda/core/metric-names';
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
 /**
- * Lambda sizing. The benchmark (bench/) sizes these; the lead updates the figures from its
- * measurements. 512 MB gives the arm64 function enough CPU for JSON parsing of a 10,000-instance
- * fleet's collector output; the timeouts are Lambda's maximum because a large fleet's SSM
- * collection and paced ModifyInstanceMetadataOptions calls are bounded by API rates, not by CPU,
- * and the remediate handler returns a continuation well before it (the state machine loops).
+ * Lambda sizing, from the benchmark (`npm run bench`, bench/README.md):
+ * - memory 512 MB: a 10,000-instance check peaks at an estimated ≈ 250 MB (the bundle alone is
+ *   ≈ 140 MB resident), so 256 MB would fail and 512 MB leaves room for larger fleets;
+ * - check timeout 15 min: the 10,000-instance check takes ≈ 102 s of API time (1.2× its lower
+ *   bound), ≈ 11 % of this; the maximum is kept so that fleets several times larger, or an SSM
+ *   that throttles harder, still finish, and the engine stops collecting 60 s before the timeout
+ *   so that every instance is still reported (not-checked ones as such);
+ * - remediate timeout 15 min: 10,000 hop-limit changes need ≈ 33 min of ModifyInstanceMetadataOptions
+ *   tokens; the handler returns a continuation 45 s before the timeout and the state machine loops
+ *   (4 invocations in the benchmark).
  */
 export const FUNCTION_MEMORY_MB = 512;
 export const CHECK_TIMEOUT = Duration.minutes(15);
