@@ -11,7 +11,7 @@ import { evaluateOpenntpd } from './evaluate/openntpd';
 import { evaluateTimesyncd } from './evaluate/timesyncd';
 import { evaluateW32time } from './evaluate/w32time';
 import { proxyFindings } from './proxy';
-import { type ClockReading, unknownReading } from './evaluate/reading';
+import { type ClockReading, noDaemonReading, unknownReading } from './evaluate/reading';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError } from './report';
 import { DEFAULTS } from './settings';
 import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from './types';
@@ -179,15 +179,7 @@ function evaluateLinux(p: ParsedReport, running: readonly Daemon[] | undefined, 
   if (running?.includes('systemd-timesyncd') || (running === undefined && has('timesync-status'))) return evaluateTimesyncd(p);
   if (running?.includes('openntpd') || (running === undefined && has('ntpctl'))) return evaluateOpenntpd(p);
   if (none) {
-    return {
-      daemon: 'none',
-      timeSource: 'none',
-      synchronized: false,
-      offsetSeconds: null,
-      clockErrorBoundSeconds: null,
-      findings: [finding('no-daemon', 'no time daemon (chronyd, ntpd, systemd-timesyncd, openntpd) runs')],
-      extra: {},
-    };
+    return noDaemonReading('no time daemon (chronyd, ntpd, systemd-timesyncd, openntpd) runs');
   }
   return unknownReading('unknown', [finding('unknown-daemon-state', 'the report holds no usable output from any time daemon')]);
 }

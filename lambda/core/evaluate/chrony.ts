@@ -4,7 +4,7 @@ import { chronycFailure, parseSourcesCsv, parseSourcesText, parseTrackingCsv, pa
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
 import type { Finding } from '../types';
-import { type ClockReading, ns, unknownReading } from './reading';
+import { type ClockReading, noDaemonReading, ns, unknownReading } from './reading';
 
 /**
  * Seconds of slack on top of ClockBound's 8 × update interval: the guest's `now` is whole seconds
@@ -31,15 +31,7 @@ export function evaluateChrony(p: ParsedReport, daemonRuns: boolean, now: number
   if (failure !== null) {
     const msg = failure === 'cannot-talk' ? '506 Cannot talk to daemon' : 'Could not open connection to daemon';
     if (!daemonRuns) {
-      return {
-        daemon: 'none',
-        timeSource: 'none',
-        synchronized: false,
-        offsetSeconds: null,
-        clockErrorBoundSeconds: null,
-        findings: [finding('no-daemon', `chronyd is not running (chronyc: ${msg})`)],
-        extra: {},
-      };
+      return noDaemonReading(`chronyd is not running (chronyc: ${msg})`);
     }
     return unknownReading('chrony', [finding('daemon-not-responding', `chronyd runs but chronyc says: ${msg}`)]);
   }

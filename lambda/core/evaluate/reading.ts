@@ -1,4 +1,5 @@
 /** What one daemon evaluator extracts from a report, before thresholds and cross-daemon checks. */
+import { finding } from '../findings';
 import type { Daemon, Finding, TimeSource } from '../types';
 
 export interface ClockReading {
@@ -18,6 +19,19 @@ export interface ClockReading {
 /** A reading that judges nothing. */
 export function unknownReading(daemon: Daemon, findings: readonly Finding[]): ClockReading {
   return { daemon, timeSource: 'unknown', synchronized: null, offsetSeconds: null, clockErrorBoundSeconds: null, findings, extra: {} };
+}
+
+/** No time daemon runs: nothing keeps the clock, which is a finding of its own (`no-daemon`). */
+export function noDaemonReading(message: string, extra: Readonly<Record<string, unknown>> = {}): ClockReading {
+  return {
+    daemon: 'none',
+    timeSource: 'none',
+    synchronized: false,
+    offsetSeconds: null,
+    clockErrorBoundSeconds: null,
+    findings: [finding('no-daemon', message)],
+    extra,
+  };
 }
 
 /** Rounds to nanoseconds so JSON shows 0.000001299, not 0.0000012990000000001. */

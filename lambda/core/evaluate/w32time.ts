@@ -5,7 +5,7 @@ import { type ParsedReport, headerList, section } from '../report';
 import { classifySource } from '../time-source';
 import type { Finding } from '../types';
 import { FREE_RUNNING_SLACK_SECONDS } from './chrony';
-import { type ClockReading, ns, unknownReading } from './reading';
+import { type ClockReading, noDaemonReading, ns, unknownReading } from './reading';
 
 /** HRESULT of "The service has not been started". */
 const SERVICE_NOT_STARTED = '0x80070426';
@@ -27,15 +27,7 @@ export function evaluateW32time(p: ParsedReport): ClockReading {
   const running = headerList(p, 'daemons');
   const status = st ? parseW32tmStatus(st.lines) : null;
   if ((running !== undefined && running.length === 0) || status?.error === SERVICE_NOT_STARTED) {
-    return {
-      daemon: 'none',
-      timeSource: 'none',
-      synchronized: false,
-      offsetSeconds: null,
-      clockErrorBoundSeconds: null,
-      findings: [finding('no-daemon', 'the Windows Time service (W32Time) is not running')],
-      extra,
-    };
+    return noDaemonReading('the Windows Time service (W32Time) is not running', extra);
   }
   if (st === undefined) return unknownReading('w32time', [finding('unknown-format', 'the report holds no w32tm-status section')]);
   if (st.rc === 124) return unknownReading('w32time', [finding('probe-timed-out', 'w32tm /query /status did not answer in time')]);
