@@ -43,8 +43,10 @@ export interface TimeSyncGuardProps {
    */
   readonly commandMaxConcurrency?: string;
   /**
-   * SSM Run Command MaxErrors for both documents: a count (0–99999) or a percent (0%–100%).
-   * @default '100%'
+   * SSM Run Command MaxErrors of the remediation document: a count (0–99999) or a percent (0%–100%).
+   * Past it, SSM stops the command and the engine sends no further wave: the automatic brake on a
+   * bad night. The read-only collector always runs with 100%.
+   * @default '10%'
    */
   readonly commandMaxErrors?: string;
   /**
@@ -105,13 +107,14 @@ export interface TimeSyncGuardProps {
    */
   readonly fixTimeSync?: boolean;
   /**
-   * Cap on instances changed per run (count, integer 0–1,000,000).
-   * @default 500
+   * Cap on instances changed per run (count, integer 0–1,000,000). The default lets one night fix a
+   * 10,000-instance fleet; lower it to roll out gradually.
+   * @default 10000
    */
   readonly maxChangesPerRun?: number;
   /**
    * Cap on instances changed per run (percent of the fleet, 0–100).
-   * @default 20
+   * @default 100
    */
   readonly maxChangesPercent?: number;
   /**

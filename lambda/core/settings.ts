@@ -42,7 +42,7 @@ export interface Settings extends Thresholds {
   readonly remediationDocument: string;
   /** SSM MaxConcurrency of the remediation document (number or percent); the read-only collector always runs at 100%. */
   readonly commandMaxConcurrency: string;
-  /** SSM MaxErrors of both documents (number or percent). */
+  /** SSM MaxErrors of the remediation document (number or percent); the read-only collector always runs with 100%. */
   readonly commandMaxErrors: string;
   /** SSM delivery timeout for one command. */
   readonly commandTimeoutSeconds: number;
@@ -73,7 +73,12 @@ export interface Settings extends Thresholds {
  * - hopLimitTarget 2: one extra hop for a container bridge network (AWS's documented fix).
  * - dryRun false: the product promise is "fixed after one night"; caps, opt-out tag and verification bound the risk,
  *   and the README shows how to dry-run first.
- * - maxChangesPerRun 500 / maxChangesPercent 20: a bad night touches a bounded part of the fleet.
+ * - maxChangesPerRun 10,000 / maxChangesPercent 100: the promise is that one night fixes every
+ *   instance that can be fixed, and the benchmark shows 10,000 hop limits fit in one night. The
+ *   automatic brake on a bad night is commandMaxErrors instead: the guest step stops once more than
+ *   10 % of its instances fail or roll back. Tighten the caps to roll out gradually.
+ * - commandMaxErrors 10%: SSM stops a remediation command, and the engine stops sending new waves,
+ *   past 10 % failures or rollbacks (the read-only collector always runs with 100%).
  */
 export const DEFAULTS = {
   metricNamespace: 'TimeSyncGuard',
@@ -83,15 +88,15 @@ export const DEFAULTS = {
   maxOffsetSeconds: 1,
   maxClockErrorBoundSeconds: 1,
   commandMaxConcurrency: '50%',
-  commandMaxErrors: '100%',
+  commandMaxErrors: '10%',
   commandTimeoutSeconds: 600,
   dryRun: false,
   hopLimitTarget: 2,
   hopLimitScope: 'containers' as HopLimitScope,
   enableMetadataEndpoint: false,
   fixTimeSync: true,
-  maxChangesPerRun: 500,
-  maxChangesPercent: 20,
+  maxChangesPerRun: 10_000,
+  maxChangesPercent: 100,
   installChrony: false,
   forceDomainMembers: false,
   stepLargeOffset: false,

@@ -260,6 +260,9 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
  */
 export const COLLECTOR_MAX_CONCURRENCY = '100%';
 
+/** Nor does one guest's failure stop the others from being checked: every instance gets its record. */
+export const COLLECTOR_MAX_ERRORS = '100%';
+
 /**
  * Runs one fleet check. Throws only when the inventory cannot be read (nothing to report);
  * any later run-level failure returns `completed: false` with `errors`.
@@ -271,7 +274,7 @@ export async function runCheck(deps: CheckDeps, settings: Settings, options: Che
   const startedAt = clock.now();
   const guest = options.guest ?? true;
   const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
-  const run = openDocumentRun(deps.runCommand, strategy, { ...settings, commandMaxConcurrency: COLLECTOR_MAX_CONCURRENCY }, {
+  const run = openDocumentRun(deps.runCommand, strategy, { ...settings, commandMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, commandMaxErrors: COLLECTOR_MAX_ERRORS }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
     startMarker: REPORT_MAGIC,

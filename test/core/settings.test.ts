@@ -13,8 +13,8 @@ describe('parseSettings', () => {
       hopLimitScope: 'containers',
       enableMetadataEndpoint: false,
       installChrony: false,
-      maxChangesPerRun: 500,
-      maxChangesPercent: 20,
+      maxChangesPerRun: 10000,
+      maxChangesPercent: 100,
     });
     expect(s.topicArn).toBeUndefined();
   });

@@ -98,8 +98,8 @@ describe('TimeSyncGuardStack with defaults', () => {
         dryRun: false,
         hopLimitTarget: 2,
         hopLimitScope: 'containers',
-        maxChangesPerRun: 500,
-        maxChangesPercent: 20,
+        maxChangesPerRun: 10000,
+        maxChangesPercent: 100,
         eventSource: DEFAULTS.eventSource,
       });
     });
