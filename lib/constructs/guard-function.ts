@@ -20,7 +20,7 @@ export const PROJECT_ROOT = join(__dirname, '..', '..');
  *   so that every instance is still reported (not-checked ones as such);
  * - remediate timeout 15 min: 10,000 hop-limit changes need ≈ 33 min of ModifyInstanceMetadataOptions
  *   tokens; the handler returns a continuation 45 s before the timeout and the state machine loops
- *   (4 invocations in the benchmark).
+ *   (3 invocations in the benchmark).
  */
 export const FUNCTION_MEMORY_MB = 512;
 export const CHECK_TIMEOUT = Duration.minutes(15);
