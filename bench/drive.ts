@@ -124,7 +124,28 @@ export interface RunMeasure {
   timeline: Record<string, [number, number]>;
 }
 
-function measure(account: SimAccount, t0: number, seconds: number, cpu: NodeJS.CpuUsage, mem: MemorySampler, cap: Captured, wall0: number, startRss: number): RunMeasure {
+/** Where a measured run starts: virtual and wall time, RSS and CPU. */
+interface RunStart {
+  readonly t0: number;
+  readonly wall0: number;
+  readonly startRss: number;
+  readonly cpu0: NodeJS.CpuUsage;
+}
+
+/** Opens a measured run on the account (counters reset to this run). */
+function startMeasuredRun(world: World): RunStart {
+  world.account.startRun();
+  const start = { t0: world.clock.now(), wall0: Date.now(), startRss: process.memoryUsage.rss(), cpu0: process.cpuUsage() };
+  world.mem.sample();
+  return start;
+}
+
+function measure(world: World, start: RunStart, cap: Captured): RunMeasure {
+  const { account, mem } = world;
+  const { t0, wall0, startRss } = start;
+  const cpu = process.cpuUsage(start.cpu0);
+  mem.sample();
+  const seconds = (world.clock.now() - t0) / 1000;
   const apiCalls = { ...account.stats.calls };
   const timeline: Record<string, [number, number]> = {};
   for (const [k, v] of Object.entries(account.firstAt)) timeline[k] = [Math.round(v - t0) / 1000, Math.round((account.lastAt[k] ?? v) - t0) / 1000];
@@ -225,12 +246,8 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
     logger,
     metrics,
   });
-  account.startRun();
-  const t0 = clock.now();
-  const wall0 = Date.now();
-  const startRss = process.memoryUsage.rss();
-  world.mem.sample();
-  const cpu0 = process.cpuUsage();
+  const start = startMeasuredRun(world);
+  const { t0 } = start;
   let completed = true;
   const { result, captured } = await captureStdout(() =>
     clock.run(async () => {
@@ -242,15 +259,12 @@ export async function benchCheck(n: number, settingsEnv: Record<string, string> 
       }
     }),
   );
-  const cpu = process.cpuUsage(cpu0);
-  world.mem.sample();
-  const seconds = (clock.now() - t0) / 1000;
   const r = result as { counts?: Record<string, number>; byCheckState?: Record<string, number> };
   const onlineTargets = world.fleet.filter((x) => x.ssm === 'Online' && !x.optedOut).length;
   const cutOutputs = account.stats.calls['GetCommandInvocation'] ?? 0;
   return {
     measure: {
-      ...measure(account, t0, seconds, cpu, world.mem, captured, wall0, startRss),
+      ...measure(world, start, captured),
       completed,
       counts: r.counts ?? {},
       byCheckState: r.byCheckState ?? {},
@@ -328,12 +342,8 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
     notifier: createSnsNotifier({ sns: clients.sns, topicArn: settings.topicArn }),
   });
   const needed = world.fleet.filter((x) => !x.optedOut && x.hopLimit < settings.hopLimitTarget && !(x.vanishAfterMs !== undefined)).length;
-  account.startRun();
-  const t0 = clock.now();
-  const wall0 = Date.now();
-  const startRss = process.memoryUsage.rss();
-  world.mem.sample();
-  const cpu0 = process.cpuUsage();
+  const start = startMeasuredRun(world);
+  const { t0 } = start;
   let maxContinuationChars = 0;
   // The state machine's loop: invoke, and while not done pass the continuation to the next invocation.
   const stateMachine = async (): Promise<{ invocations: number; last?: { done: boolean; summary: unknown } }> => {
@@ -354,13 +364,11 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   };
   const { result: run1, captured } = await captureStdout(() => clock.run(stateMachine));
   const { invocations, last } = run1;
-  const cpu = process.cpuUsage(cpu0);
-  world.mem.sample();
+  const first = measure(world, start, captured);
   // The check ends where the first IMDS change starts (the engine acts only on fresh data).
   const firstModify = account.firstAt['ModifyInstanceMetadataOptions'];
   const checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
   const lastApplied = Math.max(t0, ...world.fleet.map((x) => x.appliedAtMs ?? t0));
-  const first = measure(account, t0, (clock.now() - t0) / 1000, cpu, world.mem, captured, wall0, startRss);
   const modifyCalls = account.stats.calls['ModifyInstanceMetadataOptions'] ?? 0;
   const auditEvents = account.eventCount;
   const snsPublishes = account.notifications.length;
