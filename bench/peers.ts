@@ -46,7 +46,7 @@ export async function pollingPeer(n: number, options: { pollers?: number; pollIn
       await mapLimit(chunk(targets, 50), 4, async (batch) => {
         try {
           const out = await withRetry(
-            () => clients.ssm.send(new SendCommandCommand({ DocumentName: DEFAULTS.collectorDocument, InstanceIds: batch, MaxConcurrency: DEFAULTS.commandMaxConcurrency, MaxErrors: '100%' })),
+            () => clients.ssm.send(new SendCommandCommand({ DocumentName: DEFAULTS.collectorDocument, InstanceIds: batch, MaxConcurrency: DEFAULTS.remediationMaxConcurrency, MaxErrors: '100%' })),
             clock,
             retry,
           );

@@ -2,10 +2,21 @@
  * `timesync-guard` command-line entry: dispatches to one module per sub-command in bin/commands/.
  * Each module exports `run(args: string[], io: CliIo): Promise<number>` and `summary`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CliIo } from './commands/io';
 
-const COMMANDS = ['check', 'diagnose', 'collector', 'remediation-script'] as const;
-type CommandName = (typeof COMMANDS)[number];
+/**
+ * The commands and their one-line summaries. The summaries are here, not read from the modules,
+ * so `--help` loads no command (and `check`'s AWS SDK clients are never built just to print help).
+ */
+const COMMANDS = {
+  check: 'Check every running instance in a region now (read-only; --publish to send metrics)',
+  diagnose: 'Judge a collector report (FILE or - for stdin) and print the verdict as JSON',
+  collector: 'Print the in-guest collector script (linux: POSIX sh, windows: PowerShell)',
+  'remediation-script': 'Print the in-guest remediation script (linux|windows) that the SSM document runs',
+} as const;
+type CommandName = keyof typeof COMMANDS;
 
 interface CommandModule {
   readonly summary: string;
@@ -18,9 +29,23 @@ function load(name: CommandName): CommandModule {
   return require(`./commands/${name}`) as CommandModule;
 }
 
+/** The package version (package.json is the one source). */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function usage(): string {
-  const lines = COMMANDS.map((c) => `  ${c.padEnd(20)} ${load(c).summary}`);
-  return ['Usage: timesync-guard <command> [options]', '', 'Commands:', ...lines, ''].join('\n');
+  const lines = Object.entries(COMMANDS).map(([c, s]) => `  ${c.padEnd(20)} ${s}`);
+  return [
+    'Usage: npx timesync-guard <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options: --help (also after a command), --version',
+    'Example: npx timesync-guard collector linux > c.sh   (then on the instance: sudo sh c.sh > report.txt)',
+    '',
+  ].join('\n');
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
@@ -29,7 +54,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     io.out(usage());
     return name === undefined ? 2 : 0;
   }
-  if (!(COMMANDS as readonly string[]).includes(name)) {
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`timesync-guard ${version()}`);
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
     io.err(`timesync-guard: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
@@ -45,6 +74,7 @@ function defaultIo(): CliIo {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     },
+    stdinIsTerminal: process.stdin.isTTY === true,
     env: process.env,
   };
 }

@@ -1,12 +1,28 @@
 #!/usr/bin/env node
-// Prints what `cdk synth` produced in cdk.out: resources by type, schedules, alarms, Lambda
-// functions, and the cdk-nag verdict. Exits non-zero if any validation finding is unacknowledged
-// or the cloud assembly is missing. Plain Node (no TypeScript, no dependencies) so it runs anywhere.
+// Prints what `cdk synth` produced: first what the deploy will do (check schedule, remediation
+// live or dry run, caps, what gets fixed, alarm e-mails, opt-out tag, deprecation warnings), then
+// resources by type, schedules, Lambda functions, alarms and the cdk-nag verdict. Exits non-zero if
+// any validation finding is unacknowledged or the cloud assembly is missing. Plain Node (no
+// TypeScript, no dependencies) so it runs anywhere.
+//
+// Usage: node bin/synth-summary.js [ASSEMBLY_DIR] — or the cdk arguments themselves, from which it
+// takes -o/--output (default cdk.out), so `npm run synth -- -c k=v -o out` finds what cdk wrote.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
-const outdir = path.resolve(process.argv[2] || 'cdk.out');
+/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
+function outdirOf(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-o' || a === '--output') return args[i + 1] || 'cdk.out';
+    if (a.startsWith('--output=')) return a.slice('--output='.length);
+  }
+  const positional = args.length === 1 && !args[0].startsWith('-') ? args[0] : undefined;
+  return positional || 'cdk.out';
+}
+
+const outdir = path.resolve(outdirOf(process.argv.slice(2)));
 
 function readJson(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -36,6 +52,33 @@ function kib(n) {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
+/** The settings a user must see before deploying, read back from the template. */
+function whatItDoes(name, resources, artifact) {
+  const fns = resources.filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([, r]) => (r.Properties.Environment || {}).Variables || {});
+  const remediate = fns.find((v) => 'TSG_DRY_RUN' in v) || {};
+  const check = fns.find((v) => 'TSG_COLLECTOR_DOCUMENT' in v && !('TSG_DRY_RUN' in v)) || {};
+  const schedules = resources.filter(([, r]) => r.Type === 'AWS::Scheduler::Schedule').map(([, r]) => r.Properties);
+  const checkSchedule = schedules.find((p) => /check/.test(p.Description || ''));
+  const remediationSchedule = schedules.find((p) => /remediation/.test(p.Description || ''));
+  const emails = resources.filter(([, r]) => r.Type === 'AWS::SNS::Subscription' && r.Properties.Protocol === 'email').map(([, r]) => flat(r.Properties.Endpoint));
+  const when = (p) => (p ? `${p.ScheduleExpression} (${p.ScheduleExpressionTimezone || 'UTC'})` : 'none');
+  const dryRun = remediate.TSG_DRY_RUN === 'true';
+  const yes = (v) => (v === 'true' ? 'yes' : 'no');
+  console.log(`What stack ${name} will do:`);
+  console.log(`  check:          ${when(checkSchedule)}, read-only; offset/bound thresholds ${check.TSG_MAX_OFFSET_SECONDS ?? '?'} s / ${check.TSG_MAX_CLOCK_ERROR_BOUND_SECONDS ?? '?'} s`);
+  if (!remediationSchedule) console.log('  remediation:    OFF (no schedule; the state machine can be started by hand)');
+  else console.log(`  remediation:    ON ${when(remediationSchedule)}, ${dryRun ? 'DRY RUN (plans and reports, changes nothing)' : 'LIVE (changes instances)'}`);
+  console.log(`  caps:           at most ${remediate.TSG_MAX_CHANGES_PER_RUN ?? '?'} instances and ${remediate.TSG_MAX_CHANGES_PERCENT ?? '?'}% of the fleet per run; SSM MaxConcurrency ${remediate.TSG_REMEDIATION_MAX_CONCURRENCY ?? '?'}, MaxErrors ${remediate.TSG_REMEDIATION_MAX_ERRORS ?? '?'}`);
+  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${remediate.TSG_HOP_LIMIT_SCOPE === 'all' ? 'all instances' : `${remediate.TSG_HOP_LIMIT_SCOPE ?? '?'} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
+  console.log(`  alarm e-mails:  ${emails.length ? `${emails.join(', ')} (each confirms the subscription by e-mail)` : 'none (alarms reach only the topic)'}`);
+  console.log(`  opt-out tag:    ${check.TSG_OPT_OUT_TAG_KEY ?? remediate.TSG_OPT_OUT_TAG_KEY ?? '?'} (instances carrying it are never checked nor changed)`);
+  const warnings = [];
+  for (const entries of Object.values(artifact.metadata || {})) {
+    for (const m of entries) if (m.type === 'aws:cdk:warning') warnings.push(String(m.data).replace(/ \[ack: [^\]]*\]$/, ''));
+  }
+  for (const w of warnings) console.log(`  WARNING:        ${w}`);
+}
+
 function main() {
   const manifestFile = path.join(outdir, 'manifest.json');
   if (!fs.existsSync(manifestFile)) {
@@ -52,6 +95,7 @@ function main() {
     const template = readJson(path.join(outdir, artifact.properties.templateFile));
     const resources = Object.entries(template.Resources || {});
     const env = artifact.environment || 'unknown';
+    whatItDoes(name, resources, artifact);
     console.log(`Stack ${name} (${env}): ${resources.length} resources`);
     const byType = {};
     for (const [, r] of resources) byType[r.Type] = (byType[r.Type] || 0) + 1;

@@ -1,108 +1,111 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { contextKey, DEFAULTS, fromString, problemWith, propName, rows, type SettingRow, SettingsError, unknownProblem } from '../lambda/core/settings';
 import type { TimeSyncGuardProps } from './time-sync-guard-props';
 
-/** Context keys that hold a string as-is. */
-const STRING_KEYS = ['metricNamespace', 'optOutTagKey', 'commandMaxConcurrency', 'commandMaxErrors', 'checkSchedule', 'remediationSchedule', 'eventSource', 'hopLimitScope'] as const;
-/** Context keys that hold a number. */
-const NUMBER_KEYS = ['maxOffsetSeconds', 'maxClockErrorBoundSeconds', 'commandTimeoutSeconds', 'hopLimitTarget', 'maxChangesPerRun', 'maxChangesPercent', 'remediationMaxIterations', 'notCheckedThreshold'] as const;
-/** Context keys that hold true/false. */
-const BOOLEAN_KEYS = ['remediationEnabled', 'dryRun', 'enableMetadataEndpoint', 'fixTimeSync', 'installChrony', 'forceDomainMembers', 'stepLargeOffset', 'usePhc'] as const;
-/** Keys that differ from the construct props (units or references). */
-const OTHER_KEYS = ['stackName', 'timeZone', 'checkIntervalMinutes', 'remediationHeartbeatWindowMinutes', 'logRetentionDays', 'alarmEmails', 'alarmTopicArn'] as const;
+/** Context keys kept from earlier versions outside the schema: accepted, checked, and warned about by the construct. */
+const LEGACY_KEYS: Readonly<Record<string, string>> = { checkIntervalMinutes: 'checkInterval' };
 
-/** Every context key the app reads (`-c key=value` or cdk.json `context`). */
-export const CONTEXT_KEYS: readonly string[] = [...STRING_KEYS, ...NUMBER_KEYS, ...BOOLEAN_KEYS, ...OTHER_KEYS];
+/** Every context key the app reads (`-c key=value` or cdk.json `context`), from the settings schema. */
+export const CONTEXT_KEYS: readonly string[] = rows().flatMap((r) => {
+  const key = contextKey(r.key);
+  return key === undefined ? [] : [key];
+});
+
+/** Former names still accepted (with a deprecation warning from the construct). */
+const FORMER_KEYS: readonly string[] = [...rows().flatMap((r) => (contextKey(r.key) === undefined ? [] : (r.formerly ?? []))), ...Object.keys(LEGACY_KEYS)];
+
+/** Context keys the CDK itself or its CLI sets without a `:` or `@` (those are always the CDK's). */
+const CDK_KEYS: ReadonlySet<string> = new Set(['cli-telemetry', 'acknowledged-issue-numbers', 'notices']);
 
 /** Default stack name of the app. */
-export const DEFAULT_STACK_NAME = 'TimeSyncGuard';
+export const DEFAULT_STACK_NAME = DEFAULTS.stackName;
 
-/** A context value the app cannot use. */
-export class ContextError extends Error {
-  constructor(key: string, value: unknown, expected: string) {
-    super(`context ${key}=${JSON.stringify(value)}: expected ${expected}`);
+/** A context value or key the app cannot use. */
+export class ContextError extends SettingsError {
+  constructor(key: string, value: unknown, problem: string) {
+    // The message shows the value beside the key, so "must be X, got V" shortens to "expected X".
+    const p = problem.startsWith('must be ') ? `expected ${problem.slice('must be '.length).replace(/, got .*$/s, '')}` : problem;
+    super(key, p.startsWith('expected ') ? `${p}, got ${JSON.stringify(value)}` : p, `context ${key}=${JSON.stringify(value)}: ${p}`);
     this.name = 'ContextError';
   }
 }
 
 type Get = (key: string) => unknown;
 
-function present(v: unknown): boolean {
-  return v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
+/**
+ * Throws for the first context key the app does not read, naming the nearest known one
+ * (`dryrun` → "did you mean dryRun?"). Keys with `:` or a leading `@` are the CDK's own.
+ */
+export function rejectUnknownContextKeys(keys: readonly string[]): void {
+  const known = [...CONTEXT_KEYS, ...FORMER_KEYS];
+  for (const key of keys) {
+    if (key.includes(':') || key.startsWith('@') || CDK_KEYS.has(key) || known.includes(key)) continue;
+    throw new SettingsError(key, unknownProblem('context key', key, CONTEXT_KEYS), `context ${key}: ${unknownProblem('context key', key, CONTEXT_KEYS)}`);
+  }
 }
 
-function toNumber(key: string, v: unknown): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
-  if (!Number.isFinite(n)) throw new ContextError(key, v, 'a number');
-  return n;
+/** A context value in the row's type: `-c` gives strings, cdk.json gives typed values. */
+function typed(row: SettingRow, key: string, v: unknown): unknown {
+  if (typeof v === 'string') {
+    const read = fromString(row, v);
+    if ('problem' in read) throw new ContextError(key, v, read.problem);
+    return read.value;
+  }
+  if (row.type === 'string' && typeof v === 'number') return String(v);
+  if (row.type === 'list' && Array.isArray(v)) return v.map((x: unknown) => (typeof x === 'string' ? x.trim() : x)).filter((x) => x !== '');
+  return v;
 }
 
-function toBoolean(key: string, v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
-  throw new ContextError(key, v, 'true or false');
-}
-
-function toStringList(key: string, v: unknown): string[] {
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((x: string) => x.trim()).filter((x) => x !== '');
-  if (typeof v === 'string') return v.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  throw new ContextError(key, v, 'a comma-separated string or a list of strings');
+function checked(row: SettingRow, key: string, raw: unknown): unknown {
+  const v = typed(row, key, raw);
+  const problem = problemWith(row, v);
+  if (problem !== undefined) throw new ContextError(key, raw, problem);
+  return v;
 }
 
 const RETENTION_VALUES = new Set<number>(Object.values(RetentionDays).filter((x): x is number => typeof x === 'number'));
 
 /**
- * Reads the app's configuration from CDK context (`-c key=value` strings or typed cdk.json values)
- * into construct props; unknown values fail synth with the key named. The props' own validation
- * (ranges, patterns, exclusivity) runs in the TimeSyncGuard constructor.
- * `alarmTopicArn` is returned apart: the stack imports it (an import needs a stack scope).
+ * Reads the app's configuration from CDK context into construct props by the settings schema:
+ * unknown keys, empty values and bad values fail synth with the key named. The props' own checks
+ * (schedules, exclusivity) run in the TimeSyncGuard constructor. `alarmTopicArn` and `stackName`
+ * are returned apart: the stack imports the topic (an import needs a stack scope).
+ *
+ * @param keys every context key present, for the unknown-key check (`app.node.getAllContext()`)
  */
-export function guardPropsFromContext(get: Get): { stackName: string; alarmTopicArn?: string; props: TimeSyncGuardProps } {
+export function guardPropsFromContext(get: Get, keys: readonly string[] = []): { stackName: string; alarmTopicArn?: string; props: TimeSyncGuardProps } {
+  rejectUnknownContextKeys(keys);
   const props: Record<string, unknown> = {};
-  for (const key of STRING_KEYS) {
-    const v = get(key);
-    if (!present(v)) continue;
-    if (typeof v !== 'string') throw new ContextError(key, v, 'a string');
-    props[key] = v.trim();
-  }
-  for (const key of NUMBER_KEYS) {
-    const v = get(key);
-    if (present(v)) props[key] = toNumber(key, v);
-  }
-  for (const key of BOOLEAN_KEYS) {
-    const v = get(key);
-    if (present(v)) props[key] = toBoolean(key, v);
-  }
-  const tz = get('timeZone');
-  if (present(tz)) {
-    if (typeof tz !== 'string') throw new ContextError('timeZone', tz, 'an IANA time zone name');
-    props.timeZone = TimeZone.of(tz.trim());
-  }
-  const interval = get('checkIntervalMinutes');
-  if (present(interval)) props.checkInterval = Duration.minutes(toNumber('checkIntervalMinutes', interval));
-  const window = get('remediationHeartbeatWindowMinutes');
-  if (present(window)) props.remediationHeartbeatWindow = Duration.minutes(toNumber('remediationHeartbeatWindowMinutes', window));
-  const retention = get('logRetentionDays');
-  if (present(retention)) {
-    const days = toNumber('logRetentionDays', retention);
-    if (!RETENTION_VALUES.has(days)) {
-      throw new ContextError('logRetentionDays', retention, `one of ${[...RETENTION_VALUES].sort((a, b) => a - b).join(', ')}`);
-    }
-    props.logRetention = days as RetentionDays;
-  }
-  const emails = get('alarmEmails');
-  if (present(emails)) props.alarmEmails = toStringList('alarmEmails', emails);
-  const topicArn = get('alarmTopicArn');
+  let stackName: string = DEFAULT_STACK_NAME;
   let alarmTopicArn: string | undefined;
-  if (present(topicArn)) {
-    if (typeof topicArn !== 'string' || !/^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w-]{1,256}$/.test(topicArn.trim())) {
-      throw new ContextError('alarmTopicArn', topicArn, 'an SNS topic ARN');
+  for (const row of rows()) {
+    const key = contextKey(row.key);
+    if (key === undefined) continue;
+    for (const name of [key, ...(row.formerly ?? [])]) {
+      const raw = get(name);
+      if (raw === undefined || raw === null) continue;
+      const v = checked(row, name, raw);
+      // A former key keeps its former prop name, so the construct warns about it.
+      const prop = name === key ? propName(row.key) : name;
+      switch (row.key) {
+        case 'stackName': stackName = v as string; break;
+        case 'alarmTopicArn': alarmTopicArn = v as string; break;
+        case 'timeZone': props.timeZone = TimeZone.of(v as string); break;
+        case 'remediationHeartbeatWindowMinutes': props.remediationHeartbeatWindow = Duration.minutes(v as number); break;
+        case 'logRetentionDays':
+          if (!RETENTION_VALUES.has(v as number)) throw new ContextError(name, raw, `expected one of ${[...RETENTION_VALUES].sort((a, b) => a - b).join(', ')}`);
+          props.logRetention = v as RetentionDays;
+          break;
+        default: props[prop!] = v;
+      }
     }
-    alarmTopicArn = topicArn.trim();
   }
-  const stackName = get('stackName');
-  if (present(stackName) && (typeof stackName !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))) {
-    throw new ContextError('stackName', stackName, 'a CloudFormation stack name');
+  for (const [key, prop] of Object.entries(LEGACY_KEYS)) {
+    const raw = get(key);
+    if (raw === undefined || raw === null) continue;
+    const minutes = checked({ type: 'number', scope: 'stack', doc: '', min: 1, max: 720, integer: true }, key, raw) as number;
+    props[prop] = Duration.minutes(minutes);
   }
-  return { stackName: present(stackName) ? (stackName as string) : DEFAULT_STACK_NAME, alarmTopicArn, props: props as TimeSyncGuardProps };
+  return { stackName, alarmTopicArn, props: props as TimeSyncGuardProps };
 }

@@ -1,18 +1,29 @@
 import { Duration, TimeZone, Token } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { HopLimitScope } from '../lambda/core/settings';
+import {
+  DEFAULTS,
+  type HopLimitScope,
+  problemWith,
+  propName,
+  rows,
+  type SettingKey,
+  SettingsError,
+  scheduleIntervalMinutes,
+  scheduleProblem,
+} from '../lambda/core/settings';
 
 /** Default check schedule: hourly. */
-export const DEFAULT_CHECK_SCHEDULE = 'rate(1 hour)';
+export const DEFAULT_CHECK_SCHEDULE = DEFAULTS.checkSchedule;
 /** Default remediation schedule: 02:00 every day, in {@link TimeSyncGuardProps.timeZone}. */
-export const DEFAULT_REMEDIATION_SCHEDULE = 'cron(0 2 * * ? *)';
+export const DEFAULT_REMEDIATION_SCHEDULE = DEFAULTS.remediationSchedule;
 /** Default cap on remediate invocations per run: 60 × 15 min = 15 h, inside the 23 h run timeout. */
-export const DEFAULT_REMEDIATION_MAX_ITERATIONS = 60;
+export const DEFAULT_REMEDIATION_MAX_ITERATIONS = DEFAULTS.remediationMaxIterations;
 
 /**
- * Configuration of {@link TimeSyncGuard}. Every field mirrors a setting of `lambda/core/settings.ts`
- * (passed to the Lambdas as environment variables) or sizes the infrastructure around them.
+ * Configuration of {@link TimeSyncGuard}. Every field is a row of the settings schema
+ * (`lambda/core/settings/schema.ts`): validated by that row, passed to the Lambdas as its
+ * environment variable, or sizing the infrastructure around them.
  */
 export interface TimeSyncGuardProps {
   /**
@@ -41,12 +52,22 @@ export interface TimeSyncGuardProps {
    * The read-only collector always runs at 100%: it changes nothing and ends in seconds.
    * @default '50%'
    */
-  readonly commandMaxConcurrency?: string;
+  readonly remediationMaxConcurrency?: string;
   /**
    * SSM Run Command MaxErrors of the remediation document: a count (0–99999) or a percent (0%–100%).
    * Past it, SSM stops the command and the engine sends no further wave: the automatic brake on a
    * bad night. The read-only collector always runs with 100%.
    * @default '10%'
+   */
+  readonly remediationMaxErrors?: string;
+  /**
+   * @deprecated use `remediationMaxConcurrency` (it only ever governed the remediation document).
+   * @default - `remediationMaxConcurrency`
+   */
+  readonly commandMaxConcurrency?: string;
+  /**
+   * @deprecated use `remediationMaxErrors` (it only ever governed the remediation document).
+   * @default - `remediationMaxErrors`
    */
   readonly commandMaxErrors?: string;
   /**
@@ -55,14 +76,15 @@ export interface TimeSyncGuardProps {
    */
   readonly commandTimeoutSeconds?: number;
   /**
-   * EventBridge Scheduler expression of the fleet check: `rate(…)` or `cron(…)`.
+   * EventBridge Scheduler expression of the fleet check: `rate(…)` or a `cron(…)` that fires every
+   * day at evenly spaced times. Its interval (whole minutes, at most 12 hours) sizes the alarm
+   * periods and the heartbeat window (twice it).
    * @default 'rate(1 hour)'
    */
   readonly checkSchedule?: string;
   /**
-   * Time between two checks; sizes the alarm periods (and the heartbeat window, twice it).
-   * Required when `checkSchedule` is a `cron(…)` expression. Whole minutes, at most 12 hours.
-   * @default - derived from the `rate(…)` of `checkSchedule`
+   * @deprecated the interval is derived from `checkSchedule`; a value that differs from it is rejected.
+   * @default - derived from `checkSchedule`
    */
   readonly checkInterval?: Duration;
   /**
@@ -175,121 +197,107 @@ export interface TimeSyncGuardProps {
   readonly logRetention?: RetentionDays;
 }
 
-/** A props value the constructor rejects. */
-export class TimeSyncGuardPropsError extends Error {
-  constructor(message: string) {
-    super(`TimeSyncGuard: ${message}`);
+/** A props value the constructor rejects; `setting` names the prop. */
+export class TimeSyncGuardPropsError extends SettingsError {
+  constructor(setting: string, problem: string, message = `${setting} ${problem}`) {
+    super(setting, problem, `TimeSyncGuard: ${message}`);
     this.name = 'TimeSyncGuardPropsError';
   }
 }
 
-// Same grammar as parseSettings (lambda/core/settings.ts) so a deploy never ships a value the Lambda rejects.
-const CONCURRENCY = /^([1-9]\d{0,4}|([1-9]\d?|100)%)$/;
-const ERRORS = /^(\d{1,5}|(\d{1,2}|100)%)$/;
-const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
-const TAG_KEY = /^[\p{L}\p{N}_.:/=+\-@]{1,128}$/u;
-const NAMESPACE = /^[A-Za-z0-9._\-/#]{1,255}$/;
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const CRON = /^cron\(\s*\S+(\s+\S+){5}\s*\)$/;
+/** Props renamed since they were introduced: old name → new name. Accepted with a warning. */
+export const RENAMED_PROPS: Readonly<Record<string, string>> = Object.fromEntries(
+  rows().flatMap((r) => (r.formerly ?? []).map((old) => [old, propName(r.key) ?? r.key])),
+);
+
+/** Props given under a former name, as `old → new` pairs (the construct warns for each). */
+export function deprecatedProps(props: TimeSyncGuardProps): { readonly old: string; readonly now: string }[] {
+  const given = props as Record<string, unknown>;
+  const out = Object.entries(RENAMED_PROPS).filter(([old]) => given[old] !== undefined).map(([old, now]) => ({ old, now }));
+  if (props.checkInterval !== undefined) out.push({ old: 'checkInterval', now: 'checkSchedule (the interval is derived from it)' });
+  return out;
+}
+
+/** The props with former names moved to the current ones; both at once is an error. */
+export function currentProps(props: TimeSyncGuardProps): TimeSyncGuardProps {
+  const out: Record<string, unknown> = { ...props };
+  for (const [old, now] of Object.entries(RENAMED_PROPS)) {
+    if (out[old] === undefined) continue;
+    if (out[now] !== undefined) throw new TimeSyncGuardPropsError(old, `is the former name of ${now}: give only ${now}`);
+    out[now] = out[old];
+    delete out[old];
+  }
+  return out as TimeSyncGuardProps;
+}
 
 const unresolved = (v: unknown): boolean => Token.isUnresolved(v);
-
-function range(name: string, v: number | undefined, min: number, max: number, integer: boolean): void {
-  if (v === undefined || unresolved(v)) return;
-  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new TimeSyncGuardPropsError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${v}`);
-  }
-}
-
-function match(name: string, v: string | undefined, re: RegExp, what: string): void {
-  if (v === undefined || unresolved(v)) return;
-  if (!re.test(v)) throw new TimeSyncGuardPropsError(`${name} must be ${what}, got ${JSON.stringify(v)}`);
-}
 
 function wholeMinutes(name: string, d: Duration | undefined, max: Duration): void {
   if (d === undefined || d.isUnresolved()) return;
   const s = d.toSeconds();
   if (s < 60 || s % 60 !== 0 || s > max.toSeconds()) {
-    throw new TimeSyncGuardPropsError(`${name} must be whole minutes between 1 minute and ${max.toHumanString()}, got ${d.toHumanString()}`);
+    throw new TimeSyncGuardPropsError(name, `must be whole minutes between 1 minute and ${max.toHumanString()}, got ${d.toHumanString()}`);
   }
 }
 
 /** The interval of a `rate(…)` expression; undefined for cron. */
 export function rateInterval(expression: string): Duration | undefined {
-  const m = RATE.exec(expression);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (m[2].startsWith('minute')) return Duration.minutes(n);
-  if (m[2].startsWith('hour')) return Duration.hours(n);
-  return Duration.days(n);
-}
-
-function scheduleExpression(name: string, v: string | undefined): void {
-  if (v === undefined || unresolved(v)) return;
-  const rate = RATE.exec(v);
-  if (rate && Number(rate[1]) >= 1) return;
-  if (CRON.test(v)) return;
-  throw new TimeSyncGuardPropsError(`${name} must be 'rate(N minutes|hours|days)' with N ≥ 1 or 'cron(m h dom mon dow year)', got ${JSON.stringify(v)}`);
+  if (!expression.startsWith('rate(') || scheduleProblem(expression) !== undefined) return undefined;
+  const r = scheduleIntervalMinutes(expression);
+  return 'minutes' in r ? Duration.minutes(r.minutes) : undefined;
 }
 
 /** Maximum check interval: the heartbeat window is twice it, and an alarm window cannot exceed a day. */
 export const MAX_CHECK_INTERVAL = Duration.hours(12);
 
+/** Props whose value is not the row's plain type: validated below by their own rule. */
+const SPECIAL: ReadonlySet<SettingKey> = new Set(['checkSchedule', 'remediationSchedule', 'timeZone', 'remediationHeartbeatWindowMinutes', 'logRetentionDays']);
+
 /**
- * Validates props (skipping CDK tokens) and returns the check interval the alarms use.
- * Throws {@link TimeSyncGuardPropsError} naming the offending prop(s).
+ * Validates props (skipping CDK tokens) by the settings schema and returns the check interval the
+ * alarms use, derived from the check schedule. Throws {@link TimeSyncGuardPropsError} naming the prop.
  */
-export function validateTimeSyncGuardProps(props: TimeSyncGuardProps): Duration {
-  match('metricNamespace', props.metricNamespace, NAMESPACE, 'a CloudWatch namespace (letters, digits, . - _ / #; 1–255 characters)');
-  if (props.metricNamespace !== undefined && !unresolved(props.metricNamespace) && props.metricNamespace.startsWith('AWS/')) {
-    throw new TimeSyncGuardPropsError('metricNamespace must not start with AWS/ (reserved for AWS services)');
-  }
-  match('optOutTagKey', props.optOutTagKey, TAG_KEY, 'a tag key (1–128 letters, digits, _ . : / = + - @)');
-  if (props.optOutTagKey !== undefined && !unresolved(props.optOutTagKey) && props.optOutTagKey.toLowerCase().startsWith('aws:')) {
-    throw new TimeSyncGuardPropsError('optOutTagKey must not start with aws: (reserved)');
-  }
-  range('maxOffsetSeconds', props.maxOffsetSeconds, 0.001, 300, false);
-  range('maxClockErrorBoundSeconds', props.maxClockErrorBoundSeconds, 0.001, 300, false);
-  match('commandMaxConcurrency', props.commandMaxConcurrency, CONCURRENCY, "a count 1–99999 or a percent 1%–100% (e.g. '50%')");
-  match('commandMaxErrors', props.commandMaxErrors, ERRORS, "a count 0–99999 or a percent 0%–100% (e.g. '10')");
-  range('commandTimeoutSeconds', props.commandTimeoutSeconds, 30, 2_592_000, true);
-  range('hopLimitTarget', props.hopLimitTarget, 2, 64, true);
-  if (props.hopLimitScope !== undefined && !unresolved(props.hopLimitScope) && props.hopLimitScope !== 'containers' && props.hopLimitScope !== 'all') {
-    throw new TimeSyncGuardPropsError(`hopLimitScope must be 'containers' or 'all', got ${JSON.stringify(props.hopLimitScope)}`);
-  }
-  range('maxChangesPerRun', props.maxChangesPerRun, 0, 1_000_000, true);
-  range('maxChangesPercent', props.maxChangesPercent, 0, 100, false);
-  range('remediationMaxIterations', props.remediationMaxIterations, 1, 1000, true);
-  range('notCheckedThreshold', props.notCheckedThreshold, 0, 1_000_000, true);
-  if (props.eventSource !== undefined && !unresolved(props.eventSource)) {
-    if (props.eventSource.length < 1 || props.eventSource.length > 256 || /\s/.test(props.eventSource) || props.eventSource.startsWith('aws.')) {
-      throw new TimeSyncGuardPropsError(`eventSource must be 1–256 characters without spaces and not start with aws., got ${JSON.stringify(props.eventSource)}`);
-    }
+export function validateTimeSyncGuardProps(given: TimeSyncGuardProps): Duration {
+  const props = currentProps(given);
+  const values = props as Record<string, unknown>;
+  for (const row of rows()) {
+    const prop = propName(row.key);
+    if (prop === undefined || SPECIAL.has(row.key)) continue;
+    const v = values[prop];
+    if (v === undefined || unresolved(v) || (Array.isArray(v) && v.some(unresolved))) continue;
+    const problem = problemWith(row, v);
+    if (problem !== undefined) throw new TimeSyncGuardPropsError(prop, problem);
   }
   if (props.alarmEmails !== undefined && props.alarmTopic !== undefined) {
-    throw new TimeSyncGuardPropsError('alarmEmails and alarmTopic are mutually exclusive: subscribe the addresses to your own topic, or let the construct create one');
-  }
-  for (const email of props.alarmEmails ?? []) {
-    match('alarmEmails', email, EMAIL, 'a list of e-mail addresses');
+    throw new TimeSyncGuardPropsError('alarmEmails, alarmTopic', 'are mutually exclusive', 'alarmEmails and alarmTopic are mutually exclusive: subscribe the addresses to your own topic, or let the construct create one');
   }
   if (props.timeZone !== undefined && !unresolved(props.timeZone.timezoneName)) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: props.timeZone.timezoneName });
     } catch {
-      throw new TimeSyncGuardPropsError(`timeZone must be an IANA time zone name, got ${JSON.stringify(props.timeZone.timezoneName)}`);
+      throw new TimeSyncGuardPropsError('timeZone', `must be an IANA time zone name, got ${JSON.stringify(props.timeZone.timezoneName)}`);
     }
   }
-  scheduleExpression('checkSchedule', props.checkSchedule);
-  scheduleExpression('remediationSchedule', props.remediationSchedule);
-  wholeMinutes('checkInterval', props.checkInterval, MAX_CHECK_INTERVAL);
-  wholeMinutes('remediationHeartbeatWindow', props.remediationHeartbeatWindow, Duration.days(1));
-
-  if (props.checkInterval !== undefined) return props.checkInterval;
-  const schedule = props.checkSchedule ?? DEFAULT_CHECK_SCHEDULE;
-  const derived = unresolved(schedule) ? undefined : rateInterval(schedule);
-  if (derived === undefined) {
-    throw new TimeSyncGuardPropsError('checkInterval is required when checkSchedule is not a rate(…) expression (it sizes the alarm periods and the heartbeat)');
+  for (const name of ['checkSchedule', 'remediationSchedule'] as const) {
+    const v = props[name];
+    if (v === undefined || unresolved(v)) continue;
+    const problem = typeof v === 'string' ? scheduleProblem(v) : 'expected a string';
+    if (problem !== undefined) throw new TimeSyncGuardPropsError(name, `must be a valid schedule expression: ${problem}, got ${JSON.stringify(v)}`);
   }
-  wholeMinutes('checkSchedule (its rate)', derived, MAX_CHECK_INTERVAL);
-  return derived;
+  wholeMinutes('remediationHeartbeatWindow', props.remediationHeartbeatWindow, Duration.days(1));
+  wholeMinutes('checkInterval', props.checkInterval, MAX_CHECK_INTERVAL);
+
+  const schedule = props.checkSchedule ?? DEFAULT_CHECK_SCHEDULE;
+  if (unresolved(schedule)) {
+    if (props.checkInterval === undefined) throw new TimeSyncGuardPropsError('checkSchedule', 'is a token: give checkInterval as well (the alarms need the interval at synth time)');
+    return props.checkInterval;
+  }
+  const derived = scheduleIntervalMinutes(schedule);
+  if ('problem' in derived) throw new TimeSyncGuardPropsError('checkSchedule', derived.problem);
+  const interval = Duration.minutes(derived.minutes);
+  wholeMinutes(`checkSchedule (its interval, ${interval.toHumanString()})`, interval, MAX_CHECK_INTERVAL);
+  if (props.checkInterval !== undefined && !props.checkInterval.isUnresolved() && props.checkInterval.toMinutes() !== derived.minutes) {
+    throw new TimeSyncGuardPropsError('checkInterval', `contradicts checkSchedule: ${props.checkInterval.toHumanString()} given, the schedule runs every ${interval.toHumanString()} (remove checkInterval; it is derived)`);
+  }
+  return interval;
 }

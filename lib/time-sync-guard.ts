@@ -1,4 +1,4 @@
-import { ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -9,16 +9,18 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../lambda/core/settings';
+import { DEFAULTS, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { GuestDocuments } from './constructs/guest-documents';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import {
+  currentProps,
   DEFAULT_CHECK_SCHEDULE,
   DEFAULT_REMEDIATION_MAX_ITERATIONS,
   DEFAULT_REMEDIATION_SCHEDULE,
+  deprecatedProps,
   type TimeSyncGuardProps,
   validateTimeSyncGuardProps,
 } from './time-sync-guard-props';
@@ -58,9 +60,13 @@ export class TimeSyncGuard extends Construct {
   /** Resolved settings passed to the Lambdas (env var name → value). */
   public readonly environment: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, id: string, props: TimeSyncGuardProps = {}) {
+  constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
-    const checkInterval = validateTimeSyncGuardProps(props);
+    const checkInterval = validateTimeSyncGuardProps(given);
+    for (const { old, now } of deprecatedProps(given)) {
+      Annotations.of(this).addWarningV2(`timesync-guard:deprecated-${old}`, `${old} is deprecated: use ${now}`);
+    }
+    const props = currentProps(given);
     const stack = Stack.of(this);
     const metricNamespace = props.metricNamespace ?? DEFAULTS.metricNamespace;
     const optOutTagKey = props.optOutTagKey ?? DEFAULTS.optOutTagKey;
@@ -73,39 +79,19 @@ export class TimeSyncGuard extends Construct {
     this.topic = props.alarmTopic ?? this.createTopic(props.alarmEmails ?? []);
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
 
-    const common: Record<string, string> = {
-      [ENV.metricNamespace]: metricNamespace,
-      [ENV.optOutTagKey]: optOutTagKey,
-      [ENV.collectorDocument]: this.documents.collector.ref,
-      [ENV.remediationDocument]: this.documents.remediation.ref,
-      [ENV.maxOffsetSeconds]: String(props.maxOffsetSeconds ?? DEFAULTS.maxOffsetSeconds),
-      [ENV.maxClockErrorBoundSeconds]: String(props.maxClockErrorBoundSeconds ?? DEFAULTS.maxClockErrorBoundSeconds),
-      [ENV.commandMaxConcurrency]: props.commandMaxConcurrency ?? DEFAULTS.commandMaxConcurrency,
-      [ENV.commandMaxErrors]: props.commandMaxErrors ?? DEFAULTS.commandMaxErrors,
-      [ENV.commandTimeoutSeconds]: String(props.commandTimeoutSeconds ?? DEFAULTS.commandTimeoutSeconds),
-      [ENV.topicArn]: this.topic.topicArn,
-      [ENV.eventSource]: eventSource,
+    // Values the construct sets itself; every other row comes from its prop or its default.
+    const fixed: Partial<Record<SettingKey, string>> = {
+      collectorDocument: this.documents.collector.ref,
+      remediationDocument: this.documents.remediation.ref,
+      topicArn: this.topic.topicArn,
     };
-    const remediationOnly: Record<string, string> = {
-      [ENV.dryRun]: String(dryRun),
-      [ENV.hopLimitTarget]: String(props.hopLimitTarget ?? DEFAULTS.hopLimitTarget),
-      [ENV.hopLimitScope]: props.hopLimitScope ?? DEFAULTS.hopLimitScope,
-      [ENV.enableMetadataEndpoint]: String(props.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint),
-      [ENV.fixTimeSync]: String(props.fixTimeSync ?? DEFAULTS.fixTimeSync),
-      [ENV.maxChangesPerRun]: String(props.maxChangesPerRun ?? DEFAULTS.maxChangesPerRun),
-      [ENV.maxChangesPercent]: String(props.maxChangesPercent ?? DEFAULTS.maxChangesPercent),
-      [ENV.installChrony]: String(props.installChrony ?? DEFAULTS.installChrony),
-      [ENV.forceDomainMembers]: String(props.forceDomainMembers ?? DEFAULTS.forceDomainMembers),
-      [ENV.stepLargeOffset]: String(props.stepLargeOffset ?? DEFAULTS.stepLargeOffset),
-      [ENV.usePhc]: String(props.usePhc ?? DEFAULTS.usePhc),
-    };
-    this.environment = { ...common, ...remediationOnly };
+    this.environment = settingsEnvironment('remediation', props, fixed);
 
     this.checkFunction = new GuardFunction(this, 'CheckHandler', {
       entryFile: 'check.ts',
       description: 'timesync-guard hourly fleet check',
       timeout: CHECK_TIMEOUT,
-      environment: common,
+      environment: settingsEnvironment('check', props, fixed),
       logRetention,
       metricNamespace,
     });
@@ -310,6 +296,23 @@ export class TimeSyncGuard extends Construct {
       reason: 'sns:Publish to the KMS-encrypted alarm topic needs GenerateDataKey* on its one key (granted by Topic.grantPublish, resource = that key).',
     });
   }
+}
+
+/**
+ * The environment of one function, from the settings schema: every row that reaches it, valued by
+ * the construct (documents, topic), the prop, or the row's default. The check function gets only
+ * the check's settings, so it never holds a remediation value it could misread.
+ */
+function settingsEnvironment(fn: 'check' | 'remediation', props: TimeSyncGuardProps, fixed: Partial<Record<SettingKey, string>>): Record<string, string> {
+  const values = props as Record<string, unknown>;
+  const env: Record<string, string> = {};
+  for (const row of rows()) {
+    if (!reaches(row, fn)) continue;
+    const prop = propName(row.key);
+    const v = fixed[row.key] ?? (prop === undefined ? undefined : values[prop]) ?? ('default' in row ? row.default : undefined);
+    if (v !== undefined) env[row.env!] = String(v);
+  }
+  return env;
 }
 
 /** Tag present and its value anything but `false` (case-insensitive): both conditions in one block, ANDed. */

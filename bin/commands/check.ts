@@ -5,23 +5,23 @@
  *
  * Exit codes: 0 no instance at risk; 1 at least one instance at risk; 2 usage error; 3 the check could not run.
  */
-import { fromIni } from '@aws-sdk/credential-providers';
-import { type AwsClients, type ClientOptions, createClients } from '../../lambda/aws/clients';
+import type { AwsClients, ClientOptions } from '../../lambda/aws/clients';
 import { type Clock, realClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { putCheckMetrics } from '../../lambda/aws/metrics';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { parseSettings, SettingsError } from '../../lambda/core/settings';
+import { type CheckSettings, parseCheckSettings, SettingsError } from '../../lambda/core/settings';
 import type { InstanceEvaluation } from '../../lambda/core/types';
 import { type CheckRun, type DocumentStrategy, runCheck } from '../../lambda/engine/check';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
+import { ArgReader } from './args';
 import type { CliIo } from './io';
 
 export const summary = 'Check every running instance in a region now (read-only; --publish to send metrics)';
 
-const USAGE = `Usage: timesync-guard check [--region R] [--profile P] [--json] [--no-guest] [--publish] [--document NAME]
+const USAGE = `Usage: npx timesync-guard check [--region R] [--profile P] [--json] [--no-guest] [--publish] [--document NAME]
 
-  --region R       AWS region (default: AWS_REGION / the profile's region)
+  --region R       AWS region (default: AWS_REGION / the profile's region); --region=R works too
   --profile P      named profile from ~/.aws/config and ~/.aws/credentials
   --json           print one JSON document (summary + one record per instance) instead of a table
   --no-guest       skip the in-guest collector (no SSM Run Command): IMDS findings only
@@ -44,23 +44,17 @@ export interface CheckArgs {
 /** Parses the arguments; throws a message for a usage error. */
 export function parseArgs(args: readonly string[]): CheckArgs {
   const out: { -readonly [K in keyof CheckArgs]: CheckArgs[K] } = { json: false, guest: true, publish: false, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === '' || (inline === undefined && v.startsWith('--'))) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--region': out.region = value(); break;
-      case '--profile': out.profile = value(); break;
-      case '--document': out.document = value(); break;
+  const r = new ArgReader(args);
+  while (r.next()) {
+    switch (r.flag) {
+      case '--region': out.region = r.value(); break;
+      case '--profile': out.profile = r.value(); break;
+      case '--document': out.document = r.value(); break;
       case '--json': out.json = true; break;
       case '--no-guest': out.guest = false; break;
       case '--publish': out.publish = true; break;
       case '--help': case '-h': out.help = true; break;
-      default: throw new Error(`unknown option ${JSON.stringify(a)}`);
+      default: throw new Error(`unknown option ${JSON.stringify(r.arg)}`);
     }
   }
   return out;
@@ -70,6 +64,8 @@ export function parseArgs(args: readonly string[]): CheckArgs {
 export interface CheckCommandDeps {
   readonly clock: Clock;
   readonly makeClients: (options: ClientOptions) => AwsClients;
+  /** Credentials of a named profile (`--profile`). */
+  readonly profileCredentials?: (profile: string) => ClientOptions['credentials'];
 }
 
 const fmt = (x: number | null | undefined, digits = 6): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-');
@@ -131,19 +127,19 @@ export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) =
       io.out(USAGE);
       return 0;
     }
-    let settings;
+    let settings: CheckSettings;
     try {
-      settings = parseSettings(io.env);
+      settings = parseCheckSettings(io.env);
     } catch (e) {
       if (e instanceof SettingsError) {
-        io.err(`timesync-guard check: ${e.message}`);
+        io.err(`timesync-guard check: ${e.setting}: ${e.problem}`);
         return 2;
       }
       throw e;
     }
     const clients = deps.makeClients({
       ...(parsed.region ? { region: parsed.region } : {}),
-      ...(parsed.profile ? { credentials: fromIni({ profile: parsed.profile }) } : {}),
+      ...(parsed.profile && deps.profileCredentials ? { credentials: deps.profileCredentials(parsed.profile) } : {}),
     });
     const { clock } = deps;
     let run: CheckRun;
@@ -186,5 +182,14 @@ export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) =
   };
 }
 
-/** The CLI entry (`bin/cli.ts` loads it). */
-export const run = createRun({ clock: realClock, makeClients: createClients });
+/**
+ * The CLI entry (`bin/cli.ts` loads it). The SDK clients are built only when a check runs: building
+ * them prints the SDK's Node-version notice, which `--help` must not.
+ */
+export const run = createRun({
+  clock: realClock,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  makeClients: (options) => (require('../../lambda/aws/clients') as typeof import('../../lambda/aws/clients')).createClients(options),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  profileCredentials: (profile) => (require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers')).fromIni({ profile }),
+});

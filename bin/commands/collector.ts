@@ -7,12 +7,12 @@ import type { CliIo } from './io';
 
 export const summary = 'Print the in-guest collector script (linux: POSIX sh, windows: PowerShell)';
 
-const USAGE = `Usage: timesync-guard collector linux|windows
+const USAGE = `Usage: npx timesync-guard collector linux|windows
 
 Prints the read-only collector script on stdout. On the instance:
   Linux:    sudo sh collect.sh > report.txt
   Windows:  powershell -NoProfile -ExecutionPolicy Bypass -File collect.ps1 > report.txt
-Then: timesync-guard diagnose report.txt`;
+Then: npx timesync-guard diagnose report.txt`;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const [platform, ...rest] = args;

@@ -6,16 +6,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnose';
-import { ENV, parseSettings, SettingsError } from '../../lambda/core/settings';
+import { ENV, parseCheckSettings, rejectUnknownVariables } from '../../lambda/core/settings';
 import type { Thresholds } from '../../lambda/core/types';
+import { ArgReader } from './args';
 import type { CliIo } from './io';
 
 export const summary = 'Judge a collector report (FILE or - for stdin) and print the verdict as JSON';
 
-const USAGE = `Usage: timesync-guard diagnose [FILE|-] [--max-offset SECONDS] [--max-bound SECONDS] [--pretty]
+const USAGE = `Usage: npx timesync-guard diagnose [FILE|-] [--max-offset SECONDS] [--max-bound SECONDS] [--pretty]
 
-Reads a report written by the collector (timesync-guard collector linux|windows) from FILE,
-or from stdin when FILE is - or absent, and prints one JSON verdict.
+Reads a report written by the collector from FILE, or from stdin when FILE is - (or absent and
+piped), and prints one JSON verdict. Thresholds: 0.001–300 s (default 1, or TSG_MAX_OFFSET_SECONDS /
+TSG_MAX_CLOCK_ERROR_BOUND_SECONDS).
+Make a report on the instance:
+  npx timesync-guard collector linux > c.sh      (copy c.sh to the instance)
+  sudo sh c.sh > report.txt                      (copy report.txt back)
+  npx timesync-guard diagnose report.txt
 Exit codes: 0 a verdict was printed (whatever its status), 1 the input is not a readable report, 2 usage error.`;
 
 interface DiagnoseArgs {
@@ -27,19 +33,14 @@ interface DiagnoseArgs {
 
 function parseArgs(args: readonly string[]): DiagnoseArgs {
   const out: DiagnoseArgs = { pretty: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const seconds = (): number => {
-      const v = Number(args[++i]);
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${a} needs a positive number of seconds`);
-      return v;
-    };
-    if (a === '--max-offset') out.maxOffset = seconds();
-    else if (a === '--max-bound') out.maxBound = seconds();
-    else if (a === '--pretty') out.pretty = true;
-    else if (a.startsWith('--') && a !== '--') throw new Error(`unknown option ${a}`);
-    else if (out.file === undefined) out.file = a;
-    else throw new Error(`unexpected argument ${JSON.stringify(a)}`);
+  const r = new ArgReader(args);
+  while (r.next()) {
+    if (r.flag === '--max-offset') out.maxOffset = r.setting('maxOffsetSeconds') as number;
+    else if (r.flag === '--max-bound') out.maxBound = r.setting('maxClockErrorBoundSeconds') as number;
+    else if (r.arg === '--pretty') out.pretty = true;
+    else if (r.arg.startsWith('--') && r.arg !== '--') throw new Error(`unknown option ${r.arg}`);
+    else if (out.file === undefined) out.file = r.arg;
+    else throw new Error(`unexpected argument ${JSON.stringify(r.arg)}`);
   }
   return out;
 }
@@ -53,13 +54,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   let thresholds: Thresholds;
   try {
     parsed = parseArgs(args);
-    const s = parseSettings({ [ENV.maxOffsetSeconds]: io.env[ENV.maxOffsetSeconds], [ENV.maxClockErrorBoundSeconds]: io.env[ENV.maxClockErrorBoundSeconds] });
+    rejectUnknownVariables(io.env);
+    // Only the two thresholds: the other settings mean nothing to a report judged by hand.
+    const s = parseCheckSettings({ [ENV.maxOffsetSeconds]: io.env[ENV.maxOffsetSeconds], [ENV.maxClockErrorBoundSeconds]: io.env[ENV.maxClockErrorBoundSeconds] });
     thresholds = {
       maxOffsetSeconds: parsed.maxOffset ?? s.maxOffsetSeconds,
       maxClockErrorBoundSeconds: parsed.maxBound ?? s.maxClockErrorBoundSeconds,
     };
   } catch (e) {
-    io.err(`timesync-guard diagnose: ${e instanceof SettingsError || e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    io.err(`timesync-guard diagnose: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.file === undefined && io.stdinIsTerminal) {
+    io.err(`timesync-guard diagnose: no report given (stdin is a terminal).\n\n${USAGE}`);
     return 2;
   }
   const from = parsed.file === undefined || parsed.file === '-' ? 'stdin' : parsed.file;
@@ -76,7 +83,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     if (e instanceof ReportFormatError) {
       io.err(
         `timesync-guard diagnose: ${from} is not a timesync-guard collector report (${e.message}).\n` +
-          'Produce one on the instance with: timesync-guard collector linux > c.sh && sudo sh c.sh > report.txt',
+          'Produce one: npx timesync-guard collector linux > c.sh, then on the instance: sudo sh c.sh > report.txt',
       );
       return 1;
     }

@@ -3,5 +3,7 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readStdin(): Promise<string>;
+  /** stdin is a terminal: nobody is piping a report in, so waiting on it would hang silently. */
+  readonly stdinIsTerminal?: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
 }

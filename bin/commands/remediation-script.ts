@@ -13,7 +13,7 @@ const SCRIPTS = {
   windows: GUEST_SCRIPTS.remediateWindows,
 } as const;
 
-const USAGE = 'Usage: timesync-guard remediation-script linux|windows';
+const USAGE = 'Usage: npx timesync-guard remediation-script linux|windows';
 
 /** Prints the script for the named platform; exit 2 on a missing or unknown platform. */
 export async function run(args: string[], io: CliIo): Promise<number> {

@@ -8,7 +8,7 @@ import { aggregate, type FleetSummary } from '../core/aggregate';
 import { diagnose as realDiagnose } from '../core/diagnose';
 import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/evaluate';
 import { REPORT_END, REPORT_MAGIC } from '../core/report';
-import type { Settings } from '../core/settings';
+import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock } from '../aws/clock';
 import type { InstanceInventory } from '../aws/inventory';
@@ -93,7 +93,7 @@ export interface CollectResult {
 }
 
 /** Settings the Run Command part reads. */
-export type CommandSettings = Pick<Settings, 'commandMaxConcurrency' | 'commandMaxErrors' | 'commandTimeoutSeconds'>;
+export type CommandSettings = Pick<Settings, 'remediationMaxConcurrency' | 'remediationMaxErrors' | 'commandTimeoutSeconds'>;
 
 /** Options of {@link runDocumentOnInstances}. */
 export interface RunOnInstancesOptions {
@@ -152,8 +152,8 @@ export function openDocumentRun(
   options: RunOnInstancesOptions = {},
 ): DocumentRun {
   const common = {
-    maxConcurrency: settings.commandMaxConcurrency,
-    maxErrors: settings.commandMaxErrors,
+    maxConcurrency: settings.remediationMaxConcurrency,
+    maxErrors: settings.remediationMaxErrors,
     timeoutSeconds: settings.commandTimeoutSeconds,
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     ...(options.endMarker !== undefined ? { endMarker: options.endMarker } : {}),
@@ -256,7 +256,7 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
 /**
  * The collector runs on every target of a command at once. It is read-only and ends in seconds, so
  * holding some targets back (SSM's MaxConcurrency) protects nothing and only delays the fleet
- * check behind its slowest guest; `commandMaxConcurrency` keeps governing the remediation document.
+ * check behind its slowest guest; `remediationMaxConcurrency` keeps governing the remediation document.
  */
 export const COLLECTOR_MAX_CONCURRENCY = '100%';
 
@@ -267,14 +267,14 @@ export const COLLECTOR_MAX_ERRORS = '100%';
  * Runs one fleet check. Throws only when the inventory cannot be read (nothing to report);
  * any later run-level failure returns `completed: false` with `errors`.
  */
-export async function runCheck(deps: CheckDeps, settings: Settings, options: CheckOptions = {}): Promise<CheckRun> {
+export async function runCheck(deps: CheckDeps, settings: CheckSettings, options: CheckOptions = {}): Promise<CheckRun> {
   const { clock } = deps;
   const diagnose = deps.diagnose ?? realDiagnose;
   const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
   const startedAt = clock.now();
   const guest = options.guest ?? true;
   const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
-  const run = openDocumentRun(deps.runCommand, strategy, { ...settings, commandMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, commandMaxErrors: COLLECTOR_MAX_ERRORS }, {
+  const run = openDocumentRun(deps.runCommand, strategy, { ...settings, remediationMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, remediationMaxErrors: COLLECTOR_MAX_ERRORS }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
     startMarker: REPORT_MAGIC,

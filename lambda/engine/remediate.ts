@@ -644,7 +644,7 @@ export async function runRemediation(
   }
 
   async function guestPhase(): Promise<boolean> {
-    const threshold = maxErrorsCount(settings.commandMaxErrors, state.guestPlanned);
+    const threshold = maxErrorsCount(settings.remediationMaxErrors, state.guestPlanned);
     while (state.guest.length > 0) {
       if (state.guestStopped || state.guestFailures > threshold) {
         state.guestStopped = true;
@@ -670,8 +670,8 @@ export async function runRemediation(
                 documentName: settings.remediationDocument,
                 parameters: guestParams(g.endpoint),
                 comment: `timesync-guard remediation ${state.runId}`,
-                maxConcurrency: settings.commandMaxConcurrency,
-                maxErrors: settings.commandMaxErrors,
+                maxConcurrency: settings.remediationMaxConcurrency,
+                maxErrors: settings.remediationMaxErrors,
                 timeoutSeconds: settings.commandTimeoutSeconds,
                 deadline: waveDeadline,
               });

@@ -11,7 +11,7 @@ import { type Clock, realClock } from '../aws/clock';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
-import { parseSettings, type Settings } from '../core/settings';
+import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
 
@@ -30,7 +30,7 @@ export interface CheckResult {
 
 /** Everything the handler needs, injectable for tests. */
 export interface CheckHandlerDeps {
-  readonly settings: Settings;
+  readonly settings: CheckSettings;
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly clock: Clock;
@@ -125,7 +125,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
 }
 
 // Cold start: a bad setting fails here, naming the variable.
-const settings = parseSettings(process.env);
+const settings = parseCheckSettings(process.env);
 
 /** The Lambda entry point (`handler`), wired to the real AWS adapters. */
 export const handler = createCheckHandler({

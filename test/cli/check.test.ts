@@ -125,7 +125,7 @@ describe('timesync-guard check', () => {
   it.each([[['--bogus']], [['--region']], [['--profile', '--json']]])('rejects %p with usage and exit 2', async (args) => {
     const out = io();
     expect(await virtualRun(args, out)).toBe(2);
-    expect(out.stderr.join('\n')).toMatch(/Usage: timesync-guard check/);
+    expect(out.stderr.join('\n')).toMatch(/Usage: npx timesync-guard check/);
   });
 
   it('exits 2 naming a bad TSG_ setting', async () => {

@@ -59,8 +59,13 @@ describe('timesync-guard diagnose', () => {
   });
 
   it('applies --max-offset and the TSG_MAX_* environment variables', async () => {
-    let t = io(report);
-    await run(['--max-offset', '0.00001'], t.cli);
+    // 5 ms off: over a 1 ms threshold, the smallest the stack accepts.
+    const off = report.replace('0.000000626', '0.005000000');
+    let t = io(off);
+    await run(['--max-offset', '0.001'], t.cli);
+    expect(JSON.parse(t.out[0]!).findings.map((f: { code: string }) => f.code)).toEqual(['offset-over-threshold']);
+    t = io(off);
+    await run(['--max-offset=0.001'], t.cli);
     expect(JSON.parse(t.out[0]!).findings.map((f: { code: string }) => f.code)).toEqual(['offset-over-threshold']);
     t = io(report, { TSG_MAX_CLOCK_ERROR_BOUND_SECONDS: '0.001' });
     await run([], t.cli);

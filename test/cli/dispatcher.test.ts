@@ -23,7 +23,7 @@ describe('timesync-guard CLI dispatcher', () => {
   it('prints usage and exits 2 without a command', async () => {
     const io = captureIo();
     expect(await main([], io)).toBe(2);
-    expect(io.stdout).toContain('Usage: timesync-guard');
+    expect(io.stdout).toContain('Usage: npx timesync-guard');
   });
 
   it('rejects an unknown command on stderr with exit 2', async () => {

@@ -47,7 +47,7 @@ describe('timesync-guard remediation-script', () => {
       const io = captureIo();
       expect(await run(args, io)).toBe(2);
       expect(io.stdout).toBe('');
-      expect(io.stderr).toContain('Usage: timesync-guard remediation-script linux|windows');
+      expect(io.stderr).toContain('Usage: npx timesync-guard remediation-script linux|windows');
     },
   );
 

@@ -63,9 +63,9 @@ describe('runCheck', () => {
     expect(run.summary.counts).toMatchObject({ instancesSeen: 6, instancesChecked: 2, instancesNotChecked: 3, instancesAtRisk: 1, notOnAmazonTimeSync: 1 });
   });
 
-  it('runs the read-only collector on every target at once and to the end, whatever commandMaxConcurrency and commandMaxErrors say', async () => {
+  it('runs the read-only collector on every target at once and to the end, whatever remediationMaxConcurrency and remediationMaxErrors say', async () => {
     simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2))]);
-    const run = await runCheck(deps(), parseSettings({ TSG_COMMAND_MAX_CONCURRENCY: '1', TSG_COMMAND_MAX_ERRORS: '3' }));
+    const run = await runCheck(deps(), parseSettings({ TSG_REMEDIATION_MAX_CONCURRENCY: '1', TSG_REMEDIATION_MAX_ERRORS: '3' }));
     expect(run.completed).toBe(true);
     expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { MaxConcurrency: '100%', MaxErrors: '100%' });
   });

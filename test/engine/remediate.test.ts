@@ -500,7 +500,7 @@ describe('runRemediation: in-guest step', () => {
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
       check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
     });
-    const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', commandMaxConcurrency: '10', commandMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
+    const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', remediationMaxConcurrency: '10', remediationMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
     expect(out.summary.counts.succeeded).toBe(70);
     const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
     expect(sends.every((s) => s.DocumentName === 'Stack-Remediate' && s.InstanceIds!.length <= 50 && s.MaxConcurrency === '10' && s.MaxErrors === '5')).toBe(true);
@@ -523,7 +523,7 @@ describe('runRemediation: in-guest step', () => {
     const ids = Array.from({ length: 150 }, (_, k) => id(k));
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { status: 'Failed', output: line('rolled-back', 'not-synced') }])));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
-    const out = await runRemediation(d, settings({ fixTimeSync: true, commandMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
+    const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
     expect(out.done).toBe(true);
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(out.summary.guestStoppedAtMaxErrors).toBe(true);

@@ -1,4 +1,5 @@
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
 import { ENV, parseSettings } from '../../lambda/core/settings';
@@ -20,9 +21,9 @@ describe('TimeSyncGuard prop validation', () => {
     ['negative cap', { maxChangesPerRun: -1 }, /maxChangesPerRun/],
     ['zero offset threshold', { maxOffsetSeconds: 0 }, /maxOffsetSeconds/],
     ['NaN bound threshold', { maxClockErrorBoundSeconds: Number.NaN }, /maxClockErrorBoundSeconds/],
-    ['concurrency 0', { commandMaxConcurrency: '0' }, /commandMaxConcurrency/],
-    ['concurrency 101%', { commandMaxConcurrency: '101%' }, /commandMaxConcurrency/],
-    ['errors as words', { commandMaxErrors: 'ten' }, /commandMaxErrors/],
+    ['concurrency 0', { remediationMaxConcurrency: '0' }, /remediationMaxConcurrency/],
+    ['concurrency 101%', { remediationMaxConcurrency: '101%' }, /remediationMaxConcurrency/],
+    ['errors as words', { remediationMaxErrors: 'ten' }, /remediationMaxErrors/],
     ['command timeout too short', { commandTimeoutSeconds: 10 }, /commandTimeoutSeconds/],
     ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be 'containers' or 'all'/],
     ['bad e-mail', { alarmEmails: ['ops@example.com', 'not-an-address'] }, /alarmEmails must be a list of e-mail addresses, got "not-an-address"/],
@@ -34,8 +35,10 @@ describe('TimeSyncGuard prop validation', () => {
     ['bad schedule', { checkSchedule: 'every hour' }, /checkSchedule must be/],
     ['rate 0', { checkSchedule: 'rate(0 hours)' }, /checkSchedule must be/],
     ['five-field cron', { remediationSchedule: 'cron(0 2 * * *)' }, /remediationSchedule must be/],
-    ['cron check without interval', { checkSchedule: 'cron(0 * * * ? *)' }, /checkInterval is required when checkSchedule is not a rate/],
-    ['interval over 12 h', { checkSchedule: 'rate(1 day)' }, /checkSchedule \(its rate\) must be whole minutes between 1 minute and 12 hours/],
+    ['a cron check at uneven intervals', { checkSchedule: 'cron(0 9-17 * * ? *)' }, /checkSchedule fires at uneven intervals \(60, 960 minutes apart\)/],
+    ['a cron check not every day', { checkSchedule: 'cron(0 * ? * MON-FRI *)' }, /checkSchedule a cron check schedule must fire every day/],
+    ['a check interval that contradicts the schedule', { checkInterval: Duration.minutes(5) }, /checkInterval contradicts checkSchedule: 5 minutes given, the schedule runs every 1 hour/],
+    ['interval over 12 h', { checkSchedule: 'rate(1 day)' }, /checkSchedule \(its interval, 1 day\) must be whole minutes between 1 minute and 12 hours/],
     ['interval in seconds', { checkInterval: Duration.seconds(90) }, /checkInterval must be whole minutes/],
     ['heartbeat window over a day', { remediationHeartbeatWindow: Duration.days(2) }, /remediationHeartbeatWindow/],
     ['unknown time zone', { timeZone: TimeZone.of('Mars/Olympus_Mons') }, /timeZone must be an IANA time zone name/],
@@ -53,8 +56,9 @@ describe('TimeSyncGuard prop validation', () => {
 
   it.each<[string, TimeSyncGuardProps]>([
     ['the defaults', {}],
-    ['the edges of every range', { hopLimitTarget: 64, maxChangesPercent: 0, maxChangesPerRun: 0, maxOffsetSeconds: 300, commandMaxConcurrency: '100%', commandMaxErrors: '0', commandTimeoutSeconds: 30 }],
+    ['the edges of every range', { hopLimitTarget: 64, maxChangesPercent: 0, maxChangesPerRun: 0, maxOffsetSeconds: 300, remediationMaxConcurrency: '100%', remediationMaxErrors: '0', commandTimeoutSeconds: 30 }],
     ['a cron check with its interval', { checkSchedule: 'cron(0 */6 * * ? *)', checkInterval: Duration.hours(6) }],
+    ['a cron check without an interval', { checkSchedule: 'cron(0 * * * ? *)' }],
     ['a time zone and a weekly remediation', { timeZone: TimeZone.AMERICA_NEW_YORK, remediationSchedule: 'cron(0 3 ? * SAT *)' }],
   ])('accepts %s', (_what, props) => {
     expect(build(props)).not.toThrow();
@@ -65,7 +69,8 @@ describe('TimeSyncGuard prop validation', () => {
     expect(rateInterval('rate(15 minutes)')?.toMinutes()).toBe(15);
     expect(rateInterval('cron(0 * * * ? *)')).toBeUndefined();
     expect(validateTimeSyncGuardProps({}).toMinutes()).toBe(60);
-    expect(validateTimeSyncGuardProps({ checkSchedule: 'rate(2 hours)', checkInterval: Duration.minutes(90) }).toMinutes()).toBe(90);
+    expect(validateTimeSyncGuardProps({ checkSchedule: 'cron(*/15 * * * ? *)' }).toMinutes()).toBe(15);
+    expect(validateTimeSyncGuardProps({ checkSchedule: 'cron(30 0/6 ? * * *)' }).toMinutes()).toBe(360);
   });
 });
 
@@ -105,7 +110,7 @@ describe('guardPropsFromContext', () => {
 
   it.each([
     [{ dryRun: 'yes please' }, /context dryRun="yes please": expected true or false/],
-    [{ hopLimitTarget: 'two' }, /context hopLimitTarget="two": expected a number/],
+    [{ hopLimitTarget: 'two' }, /context hopLimitTarget="two": expected an integer in \[2, 64\]/],
     [{ logRetentionDays: '42' }, /context logRetentionDays="42": expected one of 1, 3, 5/],
     [{ alarmTopicArn: 'my-topic' }, /context alarmTopicArn="my-topic": expected an SNS topic ARN/],
     [{ stackName: '1bad name' }, /context stackName/],
@@ -113,6 +118,48 @@ describe('guardPropsFromContext', () => {
   ])('rejects %j with the key named', (values, message) => {
     expect(() => guardPropsFromContext(ctx(values))).toThrow(ContextError);
     expect(() => guardPropsFromContext(ctx(values))).toThrow(message);
+  });
+
+  it.each([
+    ['dryrun', /context dryrun: unknown context key; did you mean dryRun\?/],
+    ['dry-run', /did you mean dryRun\?/],
+    ['DryRun', /did you mean dryRun\?/],
+    ['alarmEmail', /did you mean alarmEmails\?/],
+    ['frobnicate', /context frobnicate: unknown context key$/],
+  ])('stops at the unknown context key %s, naming the nearest known one', (key, message) => {
+    expect(() => guardPropsFromContext(ctx({ [key]: 'true' }), [key])).toThrow(message);
+  });
+
+  it("leaves the CDK's own context keys alone", () => {
+    const keys = ['@aws-cdk/core:checkSecretUsage', 'aws:cdk:bundling-stacks', 'cli-telemetry', 'availability-zones:account=1:region=x', 'dryRun'];
+    expect(() => guardPropsFromContext(ctx({ dryRun: 'true' }), keys)).not.toThrow();
+  });
+
+  it.each(['dryRun', 'alarmEmails', 'maxChangesPercent', 'checkSchedule', 'stackName'])('rejects an empty %s instead of using the default', (key) => {
+    expect(() => guardPropsFromContext(ctx({ [key]: ' ' }))).toThrow(new RegExp(`context ${key}=" ": is empty`));
+  });
+
+  it('rejects a value out of its schema range at the context, naming the key', () => {
+    expect(() => guardPropsFromContext(ctx({ maxChangesPercent: '150' }))).toThrow(/context maxChangesPercent="150": expected a number in \[0, 100\]/);
+  });
+
+  it('accepts the former names of the remediation knobs, and the construct warns', () => {
+    const { props } = guardPropsFromContext(ctx({ commandMaxConcurrency: '5', commandMaxErrors: '1' }), ['commandMaxConcurrency', 'commandMaxErrors']);
+    const stack = new Stack(testApp(), 'S');
+    const guard = new TimeSyncGuard(stack, 'Guard', props);
+    expect(guard.environment[ENV.remediationMaxConcurrency]).toBe('5');
+    expect(guard.environment[ENV.remediationMaxErrors]).toBe('1');
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('commandMaxConcurrency is deprecated: use remediationMaxConcurrency'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('refuses a former name and its new name together', () => {
+    expect(build({ commandMaxErrors: '1', remediationMaxErrors: '2' })).toThrow(/commandMaxErrors is the former name of remediationMaxErrors/);
+  });
+
+  it('accepts checkIntervalMinutes only when it agrees with the schedule', () => {
+    expect(build(guardPropsFromContext(ctx({ checkIntervalMinutes: '60' })).props)).not.toThrow();
+    expect(build(guardPropsFromContext(ctx({ checkIntervalMinutes: '5' })).props)).toThrow(/checkInterval contradicts checkSchedule/);
   });
 
   it('returns an alarm topic ARN for the stack to import', () => {
@@ -148,8 +195,8 @@ describe('prop validation agrees with the Lambda settings parser', () => {
   it('accepts exactly the MaxConcurrency and MaxErrors values the parser accepts', () => {
     fc.assert(
       fc.property(countOrPercent, countOrPercent, (concurrency, errors) => {
-        expect(accepts({ commandMaxConcurrency: concurrency })).toBe(parses({ [ENV.commandMaxConcurrency]: concurrency }) && concurrency.trim() === concurrency && concurrency !== '');
-        expect(accepts({ commandMaxErrors: errors })).toBe(parses({ [ENV.commandMaxErrors]: errors }) && errors.trim() === errors && errors !== '');
+        expect(accepts({ remediationMaxConcurrency: concurrency })).toBe(parses({ [ENV.remediationMaxConcurrency]: concurrency }) && concurrency.trim() === concurrency && concurrency !== '');
+        expect(accepts({ remediationMaxErrors: errors })).toBe(parses({ [ENV.remediationMaxErrors]: errors }) && errors.trim() === errors && errors !== '');
       }),
       { numRuns: 500 },
     );

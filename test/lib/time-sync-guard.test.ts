@@ -2,7 +2,7 @@ import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
-import { DEFAULTS, ENV, parseSettings } from '../../lambda/core/settings';
+import { DEFAULTS, ENV, parseCheckSettings, parseSettings, reaches, rows } from '../../lambda/core/settings';
 import { actions, flat, guardTemplate, logicalId, policyStatements, stackTemplate, statementsFor } from './util';
 
 describe('TimeSyncGuardStack with defaults', () => {
@@ -104,12 +104,23 @@ describe('TimeSyncGuardStack with defaults', () => {
       });
     });
 
-    it('does not give the check function the remediation-only settings', () => {
+    it('gives the check function exactly the check settings, by the schema', () => {
       const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardCheckHandler');
-      const env = template.toJSON().Resources[fnId].Properties.Environment.Variables;
+      const env = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
+      const tsg = Object.keys(env).filter((k) => k.startsWith('TSG_')).sort();
+      expect(tsg).toEqual(rows().filter((r) => reaches(r, 'check')).map((r) => r.env).sort());
       expect(env).not.toHaveProperty([ENV.dryRun]);
-      expect(env).not.toHaveProperty([ENV.hopLimitTarget]);
-      expect(env[ENV.collectorDocument]).toBeDefined();
+      expect(env).not.toHaveProperty([ENV.remediationMaxErrors]);
+      // The check judges HopLimitTooLowForContainers against the same target the remediation raises to.
+      expect(env[ENV.hopLimitTarget]).toBe('2');
+      const literal = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : 'from-token']));
+      expect(() => parseCheckSettings(literal)).not.toThrow();
+    });
+
+    it('gives the remediate function every setting that has a variable', () => {
+      const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardRemediateHandler');
+      const env = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env).filter((k) => k.startsWith('TSG_')).sort()).toEqual(rows().filter((r) => r.env).map((r) => r.env).sort());
     });
 
     it('does not retry a failed asynchronous check and drops one older than the interval', () => {

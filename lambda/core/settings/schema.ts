@@ -1,0 +1,301 @@
+/**
+ * The settings schema: one row per setting, and everything else derived from it — the Lambda
+ * parser (`parse.ts`), the construct's prop validation and context keys (`lib/`), each function's
+ * environment, and the configuration table in docs/configuration.md (a test compares them).
+ *
+ * Adding a setting is one row here (plus its use). Pure data: no SDK, no CDK, no I/O.
+ */
+
+/**
+ * Which code reads a setting: the check, the remediation, or both. Every row with an environment
+ * variable reaches the remediate function (it re-checks before it fixes); the check function gets
+ * only `check` and `both` rows. `stack` rows size the infrastructure and never reach a function.
+ */
+export type Scope = 'check' | 'remediation' | 'both' | 'stack';
+
+interface RowBase {
+  readonly scope: Scope;
+  /** One line for the docs table and error messages. */
+  readonly doc: string;
+  /** Environment variable the construct writes and the Lambdas/CLI read; absent for `stack` rows. */
+  readonly env?: `TSG_${string}`;
+  /** CDK context key (`-c key=value`); `false` when the construct sets it itself. Default: the row's key. */
+  readonly context?: string | false;
+  /** Construct prop; `false` when the construct sets it itself. Default: the row's key. */
+  readonly prop?: string | false;
+  /** Former context keys and props, still accepted with a deprecation warning. */
+  readonly formerly?: readonly string[];
+  /** Unit shown in the docs table. */
+  readonly unit?: string;
+}
+
+export interface NumberRow extends RowBase {
+  readonly type: 'number';
+  readonly default?: number;
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
+}
+export interface BooleanRow extends RowBase {
+  readonly type: 'boolean';
+  readonly default?: boolean;
+}
+export interface StringRow extends RowBase {
+  readonly type: 'string';
+  readonly default?: string;
+  readonly pattern?: RegExp;
+  /** What a valid value looks like, for messages ("a tag key (1–128 …)"). */
+  readonly expected?: string;
+  /** Further rule: returns the problem ("must not start with aws:") or undefined. */
+  readonly check?: (value: string) => string | undefined;
+}
+export interface EnumRow<T extends string = string> extends RowBase {
+  readonly type: 'enum';
+  readonly values: readonly T[];
+  readonly default: T;
+}
+export interface ListRow extends RowBase {
+  readonly type: 'list';
+  readonly pattern: RegExp;
+  readonly expected: string;
+}
+export type SettingRow = NumberRow | BooleanRow | StringRow | EnumRow | ListRow;
+
+/** MaxConcurrency of SSM Run Command: a count 1–99999 or a percent 1%–100%. */
+const CONCURRENCY = /^([1-9]\d{0,4}|([1-9]\d?|100)%)$/;
+/** MaxErrors of SSM Run Command: a count 0–99999 or a percent 0%–100%. */
+const ERRORS = /^(\d{1,5}|(\d{1,2}|100)%)$/;
+const TAG_KEY = /^[\p{L}\p{N}_.:/=+\-@]{1,128}$/u;
+const NAMESPACE = /^[A-Za-z0-9._\-/#]{1,255}$/;
+const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
+const SNS_TOPIC_ARN = /^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w-]{1,256}$/;
+
+/** Values of `hopLimitScope`. */
+export const HOP_LIMIT_SCOPES = ['containers', 'all'] as const;
+export type HopLimitScope = (typeof HOP_LIMIT_SCOPES)[number];
+
+/** CloudWatch Logs retention values (days) the API accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/**
+ * The table. Defaults, justified:
+ * - maxOffsetSeconds 1: SigV4 rejects requests ~300 s off and IMDS credentials are refreshed 300 s
+ *   before expiry, so anything near minutes is an outage. A host on Amazon Time Sync sits within
+ *   a millisecond; 1 s is far above healthy noise, far below the outage, and is the threshold at
+ *   which distributions' chrony (`makestep 1 3`) already steps the clock.
+ * - maxClockErrorBoundSeconds 1: same reasoning for the bound (|offset| + dispersion + delay/2);
+ *   a free-running or badly served clock crosses it long before it reaches 300 s.
+ * - hopLimitTarget 2: one extra hop for a container bridge network (AWS's documented fix).
+ * - dryRun false: the product promise is "fixed after one night"; caps, opt-out tag and
+ *   verification bound the risk, and the README shows how to dry-run first.
+ * - maxChangesPerRun 10,000 / maxChangesPercent 100: the promise is that one night fixes every
+ *   instance that can be fixed, and the benchmark shows 10,000 hop limits fit in one night. The
+ *   automatic brake on a bad night is remediationMaxErrors instead: the guest step stops once more
+ *   than 10 % of its instances fail or roll back. Tighten the caps to roll out gradually.
+ * - remediationMaxErrors 10%: SSM stops a remediation command, and the engine stops sending new
+ *   waves, past 10 % failures or rollbacks (the read-only collector always runs with 100%).
+ */
+export const SETTINGS = {
+  // ── read by the check (and by the remediation's check-before-fix) ──────────────────────────
+  metricNamespace: {
+    type: 'string', scope: 'check', env: 'TSG_METRIC_NAMESPACE', default: 'TimeSyncGuard',
+    pattern: NAMESPACE, expected: 'a CloudWatch namespace (letters, digits, . - _ / #; 1–255 characters)',
+    check: (v) => (v.startsWith('AWS/') ? 'must not start with AWS/ (reserved for AWS services)' : undefined),
+    doc: 'CloudWatch namespace of the fleet metrics (dimension `service=timesync-guard` only).',
+  },
+  optOutTagKey: {
+    type: 'string', scope: 'check', env: 'TSG_OPT_OUT_TAG_KEY', default: 'timesync-guard:opt-out',
+    pattern: TAG_KEY, expected: 'a tag key (1–128 letters, digits, _ . : / = + - @)',
+    check: (v) => (v.toLowerCase().startsWith('aws:') ? 'must not start with aws: (reserved)' : undefined),
+    doc: 'Instances with this tag key (any value but `false`) are counted, never checked or changed; IAM denies changes on them too.',
+  },
+  collectorDocument: {
+    type: 'string', scope: 'check', env: 'TSG_COLLECTOR_DOCUMENT', default: 'TimeSyncGuard-Collect', context: false, prop: false,
+    doc: 'Name of the SSM collector document (set by the construct).',
+  },
+  maxOffsetSeconds: {
+    type: 'number', scope: 'check', env: 'TSG_MAX_OFFSET_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
+    doc: '|offset| above this is the finding `OffsetOverThreshold`.',
+  },
+  maxClockErrorBoundSeconds: {
+    type: 'number', scope: 'check', env: 'TSG_MAX_CLOCK_ERROR_BOUND_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
+    doc: 'Clock error bound above this is the finding `ClockErrorBoundOverThreshold`.',
+  },
+  commandTimeoutSeconds: {
+    type: 'number', scope: 'both', env: 'TSG_COMMAND_TIMEOUT_SECONDS', default: 600, min: 30, max: 2_592_000, integer: true, unit: 's',
+    doc: 'SSM Run Command delivery timeout of one command (collector and remediation).',
+  },
+  hopLimitTarget: {
+    type: 'number', scope: 'both', env: 'TSG_HOP_LIMIT_TARGET', default: 2, min: 2, max: 64, integer: true,
+    doc: 'IMDS PUT response hop limit the check requires for container hosts and the remediation raises to (never lowers).',
+  },
+  // ── read only by the remediation ───────────────────────────────────────────────────────────
+  remediationDocument: {
+    type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
+    doc: 'Name of the SSM remediation document (set by the construct).',
+  },
+  remediationMaxConcurrency: {
+    type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_MAX_CONCURRENCY', default: '50%', formerly: ['commandMaxConcurrency'],
+    pattern: CONCURRENCY, expected: "a count 1–99999 or a percent 1%–100% (e.g. '50%')",
+    doc: 'SSM MaxConcurrency of the remediation document (the read-only collector always runs at 100%).',
+  },
+  remediationMaxErrors: {
+    type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_MAX_ERRORS', default: '10%', formerly: ['commandMaxErrors'],
+    pattern: ERRORS, expected: "a count 0–99999 or a percent 0%–100% (e.g. '10')",
+    doc: 'SSM MaxErrors of the remediation document: past it SSM stops the command and no further wave is sent (the brake on a bad night).',
+  },
+  dryRun: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_DRY_RUN', default: false,
+    doc: 'Plan and report (audit events, summary) but change nothing.',
+  },
+  hopLimitScope: {
+    type: 'enum', scope: 'remediation', env: 'TSG_HOP_LIMIT_SCOPE', values: HOP_LIMIT_SCOPES, default: 'containers',
+    doc: 'Which instances get the hop limit raised: those whose guest runs containers, or all.',
+  } satisfies EnumRow<HopLimitScope>,
+  enableMetadataEndpoint: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
+    doc: 'Enable the metadata endpoint where it is disabled on an instance with an instance profile.',
+  },
+  fixTimeSync: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_TIME_SYNC', default: true,
+    doc: 'Run the in-guest time-sync remediation document.',
+  },
+  maxChangesPerRun: {
+    type: 'number', scope: 'remediation', env: 'TSG_MAX_CHANGES_PER_RUN', default: 10_000, min: 0, max: 1_000_000, integer: true,
+    doc: 'Cap on instances changed per run (count); lower it to roll out gradually.',
+  },
+  maxChangesPercent: {
+    type: 'number', scope: 'remediation', env: 'TSG_MAX_CHANGES_PERCENT', default: 100, min: 0, max: 100, unit: '%',
+    doc: 'Cap on instances changed per run (percent of the fleet).',
+  },
+  installChrony: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_INSTALL_CHRONY', default: false,
+    doc: 'Install chrony with the OS package manager on Linux instances with no time daemon.',
+  },
+  forceDomainMembers: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_FORCE_DOMAIN_MEMBERS', default: false,
+    doc: 'Windows: also reconfigure domain members (normally left to the domain time hierarchy).',
+  },
+  stepLargeOffset: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_STEP_LARGE_OFFSET', default: false,
+    doc: 'Step a large offset (`chronyc makestep`) after switching to Amazon Time Sync.',
+  },
+  usePhc: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_USE_PHC', default: false,
+    doc: 'Add the PTP hardware clock refclock where the device exists.',
+  },
+  topicArn: {
+    type: 'string', scope: 'remediation', env: 'TSG_TOPIC_ARN', context: false, prop: false,
+    doc: 'Topic of the run summary (set by the construct).',
+  },
+  eventSource: {
+    type: 'string', scope: 'remediation', env: 'TSG_EVENT_SOURCE', default: 'timesync-guard',
+    pattern: /^\S{1,256}$/, expected: '1–256 characters without spaces',
+    check: (v) => (v.startsWith('aws.') ? 'must not start with aws.' : undefined),
+    doc: 'EventBridge `source` of the audit events on the default bus.',
+  },
+  // ── infrastructure only (never reach a function) ───────────────────────────────────────────
+  checkSchedule: {
+    type: 'string', scope: 'stack', default: 'rate(1 hour)',
+    doc: 'EventBridge Scheduler expression of the fleet check; the alarm periods and heartbeat follow its interval (regular, at most 12 hours).',
+  },
+  remediationSchedule: {
+    type: 'string', scope: 'stack', default: 'cron(0 2 * * ? *)',
+    doc: 'EventBridge Scheduler expression of the nightly remediation.',
+  },
+  timeZone: {
+    type: 'string', scope: 'stack', default: 'Etc/UTC',
+    doc: 'IANA time zone of both schedules.',
+  },
+  remediationEnabled: {
+    type: 'boolean', scope: 'stack', default: true,
+    doc: 'false: no remediation schedule nor its heartbeat (the state machine can still be started by hand).',
+  },
+  remediationMaxIterations: {
+    type: 'number', scope: 'stack', default: 60, min: 1, max: 1000, integer: true,
+    doc: 'Remediate invocations per run after which the run fails (60 × 15 min = 15 h).',
+  },
+  remediationHeartbeatWindowMinutes: {
+    type: 'number', scope: 'stack', default: 1440, min: 1, max: 1440, integer: true, prop: 'remediationHeartbeatWindow', unit: 'min',
+    doc: 'Window of the RemediationCompleted heartbeat alarm.',
+  },
+  notCheckedThreshold: {
+    type: 'number', scope: 'stack', default: 0, min: 0, max: 1_000_000, integer: true,
+    doc: 'InstancesNotChecked alarms above this count.',
+  },
+  logRetentionDays: {
+    type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
+    doc: `Retention of the function and state machine log groups; one of ${LOG_RETENTION_DAYS.join(', ')}.`,
+  },
+  alarmEmails: {
+    type: 'list', scope: 'stack', pattern: EMAIL, expected: 'a list of e-mail addresses',
+    doc: 'E-mail addresses subscribed to the alarm topic (comma-separated in context); excludes alarmTopicArn.',
+  },
+  alarmTopicArn: {
+    type: 'string', scope: 'stack', pattern: SNS_TOPIC_ARN, expected: 'an SNS topic ARN', prop: false,
+    doc: 'An existing SNS topic for alarms and run summaries instead of a new one (the construct prop is `alarmTopic`).',
+  },
+  stackName: {
+    type: 'string', scope: 'stack', default: 'TimeSyncGuard', pattern: /^[A-Za-z][A-Za-z0-9-]{0,127}$/, expected: 'a CloudFormation stack name', prop: false,
+    doc: 'Name of the app\'s stack (two names, two independent guards).',
+  },
+} as const satisfies Record<string, SettingRow>;
+
+export type SettingKey = keyof typeof SETTINGS;
+type Rows = typeof SETTINGS;
+
+type ValueOf<R> = R extends { type: 'number' } ? number
+  : R extends { type: 'boolean' } ? boolean
+  : R extends { type: 'enum'; values: readonly (infer T)[] } ? T
+  : R extends { type: 'list' } ? readonly string[]
+  : string;
+type EnvKeys<S extends Scope> = { [K in SettingKey]: Rows[K] extends { env: string; scope: S } ? K : never }[SettingKey];
+type Typed<K extends SettingKey> = { readonly [P in K as Rows[P] extends { default: unknown } ? P : never]: ValueOf<Rows[P]> } & {
+  readonly [P in K as Rows[P] extends { default: unknown } ? never : P]?: ValueOf<Rows[P]>;
+};
+
+/** What the check reads (the check function's environment holds exactly these). */
+export type CheckSettings = Typed<EnvKeys<'check' | 'both'>>;
+/** What the remediation reads besides the check settings. */
+export type RemediationSettings = Typed<EnvKeys<'remediation' | 'both'>>;
+/** The remediate function's settings: it re-checks before it fixes. */
+export type Settings = CheckSettings & RemediationSettings;
+
+/** Rows with an environment variable, by key. */
+export const ENV = Object.fromEntries(
+  Object.entries(SETTINGS as Record<string, SettingRow>).flatMap(([k, r]) => (r.env ? [[k, r.env]] : [])),
+) as { readonly [K in EnvKeys<Scope>]: Rows[K] extends { env: infer E } ? E : never };
+
+/** Defaults of every row that has one, by key. */
+export const DEFAULTS = Object.fromEntries(
+  Object.entries(SETTINGS as Record<string, SettingRow>).flatMap(([k, r]) => ('default' in r && r.default !== undefined ? [[k, r.default]] : [])),
+) as { readonly [K in SettingKey as Rows[K] extends { default: unknown } ? K : never]: ValueOf<Rows[K]> };
+
+/** Every row, with its key. */
+export function rows(): readonly (SettingRow & { readonly key: SettingKey })[] {
+  return (Object.entries(SETTINGS) as [SettingKey, SettingRow][]).map(([key, r]) => ({ ...r, key }));
+}
+
+/** The context key of a row, or undefined. */
+export function contextKey(key: SettingKey): string | undefined {
+  const r: SettingRow = SETTINGS[key];
+  return r.context === false ? undefined : (r.context ?? key);
+}
+
+/** The construct prop of a row, or undefined. */
+export function propName(key: SettingKey): string | undefined {
+  const r: SettingRow = SETTINGS[key];
+  return r.prop === false ? undefined : (r.prop ?? key);
+}
+
+/** Does a function of this scope receive the row? */
+export function reaches(row: SettingRow, fn: 'check' | 'remediation'): boolean {
+  if (!row.env) return false;
+  return fn === 'remediation' || row.scope === 'check' || row.scope === 'both';
+}
+
+/**
+ * `TSG_*` variables that are not settings but are read elsewhere on purpose, so they are not
+ * reported as unknown: the error-stack switch, and the benchmark's SSM rate override.
+ */
+export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET'] as const;
