@@ -69,11 +69,17 @@ function whatItDoes(name, resources, artifact) {
   if (!remediationSchedule) console.log('  remediation:    OFF (no schedule; the state machine can be started by hand)');
   else console.log(`  remediation:    ON ${when(remediationSchedule)}, ${dryRun ? 'DRY RUN (plans and reports, changes nothing)' : 'LIVE (changes instances)'}`);
   console.log(`  caps:           at most ${remediate.TSG_MAX_CHANGES_PER_RUN ?? '?'} instances and ${remediate.TSG_MAX_CHANGES_PERCENT ?? '?'}% of the fleet per run; SSM MaxConcurrency ${remediate.TSG_REMEDIATION_MAX_CONCURRENCY ?? '?'}, MaxErrors ${remediate.TSG_REMEDIATION_MAX_ERRORS ?? '?'}`);
-  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${remediate.TSG_HOP_LIMIT_SCOPE === 'all' ? 'all instances' : `${remediate.TSG_HOP_LIMIT_SCOPE ?? '?'} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
+  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${remediate.TSG_HOP_LIMIT_SCOPE === 'all' ? 'all instances' : `${remediate.TSG_HOP_LIMIT_SCOPE === 'containers' ? 'container' : (remediate.TSG_HOP_LIMIT_SCOPE ?? '?')} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
   console.log(`  alarm e-mails:  ${emails.length ? `${emails.join(', ')} (each confirms the subscription by e-mail)` : 'none (alarms reach only the topic)'}`);
   console.log(`  opt-out tag:    ${check.TSG_OPT_OUT_TAG_KEY ?? remediate.TSG_OPT_OUT_TAG_KEY ?? '?'} (instances carrying it are never checked nor changed)`);
   const warnings = [];
-  for (const entries of Object.values(artifact.metadata || {})) {
+  // Recent cdk versions move the metadata into a side file (additionalMetadataFile).
+  const metadata = { ...(artifact.metadata || {}) };
+  if (artifact.additionalMetadataFile && fs.existsSync(path.join(outdir, artifact.additionalMetadataFile))) {
+    Object.assign(metadata, readJson(path.join(outdir, artifact.additionalMetadataFile)));
+  }
+  for (const entries of Object.values(metadata)) {
+    if (!Array.isArray(entries)) continue;
     for (const m of entries) if (m.type === 'aws:cdk:warning') warnings.push(String(m.data).replace(/ \[ack: [^\]]*\]$/, ''));
   }
   for (const w of warnings) console.log(`  WARNING:        ${w}`);

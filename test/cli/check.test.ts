@@ -128,6 +128,12 @@ describe('timesync-guard check', () => {
     expect(out.stderr.join('\n')).toMatch(/Usage: npx timesync-guard check/);
   });
 
+  it('exits 2 naming a mistyped TSG_ variable and the nearest known one', async () => {
+    const out = io({ TSG_OPT_OUT_TAG: 'x' });
+    expect(await virtualRun([], out)).toBe(2);
+    expect(out.stderr.join('\n')).toContain('TSG_OPT_OUT_TAG: unknown variable; did you mean TSG_OPT_OUT_TAG_KEY?');
+  });
+
   it('exits 2 naming a bad TSG_ setting', async () => {
     const out = io({ TSG_MAX_OFFSET_SECONDS: 'lots' });
     expect(await virtualRun([], out)).toBe(2);

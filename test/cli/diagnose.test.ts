@@ -78,3 +78,37 @@ describe('timesync-guard diagnose', () => {
     expect(t.err.join('')).toMatch(/Usage/);
   });
 });
+
+describe('timesync-guard diagnose manners', () => {
+  it('says what it expects instead of waiting when no file is given on a terminal', async () => {
+    const t = io(report);
+    const cli = { ...t.cli, stdinIsTerminal: true, readStdin: () => Promise.reject(new Error('must not read a terminal')) };
+    expect(await run([], cli)).toBe(2);
+    expect(t.err.join('')).toContain('no report given (stdin is a terminal)');
+    expect(t.err.join('')).toContain('npx timesync-guard collector linux > c.sh');
+    expect(t.err.join('')).toContain('npx timesync-guard diagnose report.txt');
+  });
+
+  it.each([
+    [['--max-offset', '1e9'], /--max-offset: must be a number in \[0\.001, 300\], got 1000000000/],
+    [['--max-offset=0'], /--max-offset: must be a number in \[0\.001, 300\], got 0/],
+    [['--max-bound', '301'], /--max-bound: must be a number in \[0\.001, 300\]/],
+    [['--max-bound='], /--max-bound needs a value/],
+  ])('holds %j to the stack\'s range', async (args, message) => {
+    const t = io(report);
+    expect(await run(args, t.cli)).toBe(2);
+    expect(t.err.join('')).toMatch(message);
+  });
+
+  it('rejects a mistyped TSG_ variable, naming the nearest one', async () => {
+    const t = io(report, { TSG_MAX_OFSET_SECONDS: '2' });
+    expect(await run([], t.cli)).toBe(2);
+    expect(t.err.join('')).toContain('TSG_MAX_OFSET_SECONDS: unknown variable; did you mean TSG_MAX_OFFSET_SECONDS?');
+  });
+
+  it('hints a pasteable command for something that is not a report', async () => {
+    const t = io('hello');
+    expect(await run([], t.cli)).toBe(1);
+    expect(t.err.join('')).toContain('npx timesync-guard collector linux > c.sh');
+  });
+});

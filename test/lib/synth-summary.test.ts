@@ -56,6 +56,35 @@ describe('bin/synth-summary.js', () => {
     expect(summary(outdir).code).toBe(1);
   });
 
+  it('says first what the deploy will do: schedules, live or dry run, caps, fixes, e-mails, opt-out tag', () => {
+    report([]);
+    const { out } = summary(outdir);
+    expect(out).toContain('check:          rate(30 minutes) (Etc/UTC)');
+    expect(out).toContain('remediation:    ON cron(0 2 * * ? *) (Etc/UTC), LIVE (changes instances)');
+    expect(out).toContain('caps:           at most 10000 instances and 100% of the fleet per run; SSM MaxConcurrency 50%, MaxErrors 10%');
+    expect(out).toContain('fixes:          hop limit raised to 2 on container hosts; time sync yes');
+    expect(out).toContain('alarm e-mails:  none');
+    expect(out).toContain('opt-out tag:    timesync-guard:opt-out');
+  });
+
+  it('shows a dry run, the e-mails, a disabled remediation and each deprecation warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-summary-'));
+    try {
+      const app = new App({ outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new TimeSyncGuardStack(app, 'Dry', { guard: { dryRun: true, alarmEmails: ['ops@example.com'], commandMaxErrors: '5' } });
+      new TimeSyncGuardStack(app, 'Off', { guard: { remediationEnabled: false } });
+      app.synth();
+      const r = spawnSync(process.execPath, [script, 'synth', '-q', '-c', 'dryRun=true', '-o', dir], { encoding: 'utf8' });
+      expect(r.stdout).toContain('DRY RUN (plans and reports, changes nothing)');
+      expect(r.stdout).toContain('alarm e-mails:  ops@example.com');
+      expect(r.stdout).toContain('MaxErrors 5');
+      expect(r.stdout).toContain('WARNING:        commandMaxErrors is deprecated: use remediationMaxErrors');
+      expect(r.stdout).toContain('remediation:    OFF');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails clearly without a cloud assembly', () => {
     const { code, out } = summary(join(outdir, 'nope'));
     expect(code).toBe(2);
