@@ -1,6 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { main } from '../../bin/cli';
+import * as check from '../../bin/commands/check';
+import * as collector from '../../bin/commands/collector';
+import * as diagnose from '../../bin/commands/diagnose';
+import * as remediationScript from '../../bin/commands/remediation-script';
+import pkg from '../../package.json';
 import type { CliIo } from '../../bin/commands/io';
 
 function captureIo(): CliIo & { stdout: string; stderr: string } {
@@ -39,14 +44,14 @@ describe('timesync-guard CLI manners', () => {
   it('prints the package version on --version', async () => {
     const io = captureIo();
     expect(await main(['--version'], io)).toBe(0);
-    expect(io.stdout.trim()).toBe(`timesync-guard ${(require('../../package.json') as { version: string }).version}`);
+    expect(io.stdout.trim()).toBe(`timesync-guard ${pkg.version}`);
   });
 
   it('lists each command with the summary its module exports', async () => {
     const io = captureIo();
     await main(['--help'], io);
-    for (const c of ['check', 'diagnose', 'collector', 'remediation-script']) {
-      expect(io.stdout).toContain(`${c.padEnd(20)} ${(require(`../../bin/commands/${c}`) as { summary: string }).summary}`);
+    for (const [c, summary] of Object.entries({ check: check.summary, diagnose: diagnose.summary, collector: collector.summary, 'remediation-script': remediationScript.summary })) {
+      expect(io.stdout).toContain(`${c.padEnd(20)} ${summary}`);
     }
   });
 
