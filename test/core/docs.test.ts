@@ -1,52 +1,177 @@
 /**
- * The README is the manual: every finding code, verdict field, setting, metric and alarm the code
- * defines must be documented there, so a new code cannot ship undocumented.
+ * The README gets a new user to a safe first deploy; docs/ is the reference. Every finding code,
+ * verdict field, setting, metric, audit detail-type, alarm and check state the code defines must be
+ * documented there, no heading may appear twice, and the generated blocks (settings table, bench
+ * figures, cost) must match their sources — so nothing ships undocumented and no figure is typed by hand.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { generatedFiles } from '../../bin/docs';
 import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { INSTANCE_FINDING_CODES } from '../../lambda/core/evaluate';
 import { FINDING_CODES } from '../../lambda/core/findings';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
-import { DEFAULTS } from '../../lambda/core/settings';
+import { contextKey, rows } from '../../lambda/core/settings';
 
-const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const root = join(__dirname, '..', '..');
+const read = (f: string): string => readFileSync(join(root, f), 'utf8');
+const docFiles = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const text: Record<string, string> = Object.fromEntries(docFiles.map((f) => [f, read(f)]));
+const readme = text['README.md']!;
+const doc = (name: string): string => text[`docs/${name}`] ?? '';
+
+/** Markdown headings outside fenced code blocks. */
+function headings(md: string): string[] {
+  let fenced = false;
+  const out: string[] = [];
+  for (const line of md.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    else if (!fenced && /^#{1,6} /.test(line)) out.push(line.replace(/^#+ /, '').trim());
+  }
+  return out;
+}
+
+/** GitHub's anchor of a heading. */
+const slug = (h: string): string => h.toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-');
+
+/** Pages other branches add; linked already, not required to exist here. */
+const PAGES_ADDED_ELSEWHERE = new Set(['docs/windows.md', 'docs/security.md', 'docs/remediation-safety.md']);
 
 describe('README.md', () => {
-  it.each(Object.keys(FINDING_CODES))('documents guest finding code %s', (code) => {
-    expect(readme).toContain(`| \`${code}\` |`);
-  });
-
-  it.each(Object.keys(INSTANCE_FINDING_CODES))('documents instance finding code %s', (code) => {
-    expect(readme).toContain(`\`${code}\``);
-  });
-
-  it.each(['platform', 'daemon', 'timeSource', 'synchronized', 'offsetSeconds', 'clockErrorBoundSeconds', 'containers', 'status', 'findings'])(
-    'documents verdict field %s',
-    (field) => {
-      expect(readme).toContain(`| \`${field}\` |`);
-    },
-  );
-
-  it.each(Object.keys(DEFAULTS).filter((k) => k !== 'collectorDocument' && k !== 'remediationDocument'))('documents setting %s', (key) => {
-    expect(readme).toContain(`\`${key}\``);
-  });
-
-  it.each([...Object.values(CHECK_METRICS), ...Object.values(REMEDIATION_METRICS).filter((m) => m !== REMEDIATION_METRICS.remediationCompleted)])(
-    'documents metric %s',
-    (metric) => {
-      expect(readme).toContain(metric.replace(/^Remediation/, ''));
-    },
-  );
-
-  it.each(Object.values(AUDIT_DETAIL_TYPES))('documents the audit detail-type %s', (detailType) => {
-    expect(readme).toContain(detailType);
+  it('stays short enough to read: at most 15,000 characters', () => {
+    expect(readme.length).toBeLessThanOrEqual(15_000);
   });
 
   it('gives the two set-up commands and how to diagnose a box by hand', () => {
-    expect(readme).toContain('npm ci && npm run synth');
-    expect(readme).toContain('npm ci && npm test');
+    expect(readme).toContain('`npm ci && npm run synth`');
+    expect(readme).toContain('`npm ci && npm test`');
     expect(readme).toContain('npx timesync-guard collector linux');
     expect(readme).toContain('npx timesync-guard diagnose report.txt');
+  });
+
+  it('gets a new user to a safe first deploy: e-mails and dry run in cdk.json, one deploy, run the check now', () => {
+    const first = readme.slice(readme.indexOf('## Safe first deploy'), readme.indexOf('## Where to look after deploying'));
+    const snippet = /```json\n([\s\S]*?)```/.exec(first)?.[1];
+    expect(JSON.parse(snippet!)).toEqual({ context: { alarmEmails: [expect.stringContaining('@')], dryRun: true } });
+    expect(first.match(/npx cdk deploy/g)).toHaveLength(2); // the one deploy, and the one that turns it live
+    expect(first).not.toMatch(/cdk deploy -c/);
+    expect(first).toContain('aws lambda invoke --function-name');
+    expect(first).toContain('CheckFunctionName');
+    for (const field of ['completed', 'durationMs', 'counts', 'byCheckState']) expect(first).toContain(`\`${field}\``);
+  });
+
+  it('says how to upgrade and uninstall, and what stays after cdk destroy', () => {
+    expect(readme).toMatch(/## Upgrade[\s\S]*npx cdk deploy/);
+    expect(readme).toMatch(/## Uninstall[\s\S]*npx cdk destroy[\s\S]*log groups[\s\S]*KMS key[\s\S]*pending window/);
+  });
+
+  it('quotes the monthly cost at 100, 1,000 and 10,000 instances including the KMS key and the dashboard', () => {
+    expect(readme).toMatch(/\| 100 instances \| 1,000 instances \| 10,000 instances \|/);
+    expect(readme).toContain('| KMS key of the alarm topic | $1.00 |');
+    expect(readme).toContain('| dashboard | $3.00 |');
+  });
+
+  it('links the reference pages, including those other branches add', () => {
+    for (const page of ['configuration', 'operations', 'diagnosis', 'remediation', 'guest-scripts', 'development', 'decisions', 'windows', 'security', 'remediation-safety']) {
+      expect(readme).toContain(`(docs/${page}.md`);
+    }
+  });
+});
+
+describe('README.md and docs/', () => {
+  it('never uses the same heading twice', () => {
+    const seen = new Map<string, string>();
+    const dupes: string[] = [];
+    for (const [file, md] of Object.entries(text)) {
+      for (const h of headings(md)) {
+        const key = h.toLowerCase();
+        if (seen.has(key)) dupes.push(`"${h}" in ${seen.get(key)} and ${file}`);
+        else seen.set(key, file);
+      }
+    }
+    expect(dupes).toEqual([]);
+  });
+
+  it('has every generated block up to date (npm run docs)', () => {
+    for (const [file, render] of Object.entries(generatedFiles())) {
+      expect({ file, text: render(text[file]!) }).toEqual({ file, text: text[file] });
+    }
+  });
+
+  it('has no broken relative link or anchor', () => {
+    const broken: string[] = [];
+    for (const [file, md] of Object.entries(text)) {
+      for (const m of md.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) continue;
+        const [path, anchor] = target.split('#') as [string, string | undefined];
+        const resolved = path === '' ? file : join(dirname(file), path).replace(/\\/g, '/');
+        if (PAGES_ADDED_ELSEWHERE.has(resolved)) continue;
+        if (!existsSync(resolve(root, resolved))) {
+          broken.push(`${file}: ${target}`);
+          continue;
+        }
+        if (anchor && resolved.endsWith('.md') && !headings(text[resolved] ?? read(resolved)).map(slug).includes(anchor)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it.each(Object.keys(FINDING_CODES))('documents guest finding code %s (diagnosis.md)', (code) => {
+    expect(doc('diagnosis.md')).toContain(`| \`${code}\` |`);
+  });
+
+  it.each(Object.keys(INSTANCE_FINDING_CODES))('documents instance finding code %s (operations.md)', (code) => {
+    expect(doc('operations.md')).toContain(`| \`${code}\` |`);
+  });
+
+  it.each(['platform', 'daemon', 'timeSource', 'synchronized', 'offsetSeconds', 'clockErrorBoundSeconds', 'containers', 'status', 'findings'])(
+    'documents verdict field %s (diagnosis.md)',
+    (field) => {
+      expect(doc('diagnosis.md')).toContain(`| \`${field}\` |`);
+    },
+  );
+
+  it.each(rows().map((r) => [r.key, r] as const))('documents setting %s in the configuration table', (_key, r) => {
+    const ctx = contextKey(r.key);
+    expect(doc('configuration.md')).toContain(ctx ? `| \`${ctx}\`` : `| \`${r.key}\` (not a context key)`);
+    if (r.env) expect(doc('configuration.md')).toContain(`\`${r.env}\``);
+  });
+
+  it.each([...Object.values(CHECK_METRICS), ...Object.values(REMEDIATION_METRICS).filter((m) => m !== REMEDIATION_METRICS.remediationCompleted)])(
+    'documents metric %s (operations.md)',
+    (metric) => {
+      expect(doc('operations.md')).toContain(metric.replace(/^Remediation/, ''));
+    },
+  );
+
+  it.each(Object.values(AUDIT_DETAIL_TYPES))('documents the audit detail-type %s (operations.md)', (detailType) => {
+    expect(doc('operations.md')).toContain(detailType);
+  });
+
+  const alarmKeys = [...read('lib/constructs/guard-alarms.ts').matchAll(/readonly (\w+)\??: cw\.Alarm;/g)].map((m) => m[1]!);
+  it('finds the alarms to check', () => {
+    expect(alarmKeys.length).toBeGreaterThanOrEqual(10);
+  });
+  it.each(alarmKeys)('troubleshoots alarm %s: what it means and three things to check', (key) => {
+    const row = doc('operations.md').split('\n').find((l) => l.startsWith(`| \`${key}\` |`) && l.includes('1. '));
+    expect(row).toMatch(/1\. .*2\. .*3\. /);
+  });
+
+  const checkStates = [.../export type CheckState =([^;]*);/.exec(read('lambda/core/types.ts'))![1]!.matchAll(/'([a-z-]+)'/g)].map((m) => m[1]!);
+  it('finds the check states to document', () => {
+    expect(checkStates).toEqual(expect.arrayContaining(['ssm-offline', 'unmanaged', 'timed-out', 'output-unreadable']));
+  });
+  it.each(checkStates)('says what to do for check state %s', (state) => {
+    const section = doc('operations.md').slice(doc('operations.md').indexOf('### What to do for each check state'));
+    expect(section).toMatch(new RegExp(`^\\| \`${state}\` \\| \\S`, 'm'));
+  });
+
+  it('mentions no renamed setting under its old name except where it says so', () => {
+    for (const [file, md] of Object.entries(text)) {
+      for (const line of md.split('\n').filter((l) => /commandMax(Concurrency|Errors)|TSG_COMMAND_MAX/.test(l))) {
+        expect({ file, line }).toEqual({ file, line: expect.stringMatching(/formerly|→|Renamed|renamed/) });
+      }
+    }
   });
 });

@@ -115,11 +115,11 @@ export const SETTINGS = {
   },
   maxOffsetSeconds: {
     type: 'number', scope: 'check', env: 'TSG_MAX_OFFSET_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
-    doc: '|offset| above this is the finding `OffsetOverThreshold`.',
+    doc: '|offset| above this is the finding `offset-over-threshold`.',
   },
   maxClockErrorBoundSeconds: {
     type: 'number', scope: 'check', env: 'TSG_MAX_CLOCK_ERROR_BOUND_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
-    doc: 'Clock error bound above this is the finding `ClockErrorBoundOverThreshold`.',
+    doc: 'Clock error bound above this is the finding `clock-error-bound-over-threshold`.',
   },
   commandTimeoutSeconds: {
     type: 'number', scope: 'both', env: 'TSG_COMMAND_TIMEOUT_SECONDS', default: 600, min: 30, max: 2_592_000, integer: true, unit: 's',
@@ -196,15 +196,15 @@ export const SETTINGS = {
   },
   // ── infrastructure only (never reach a function) ───────────────────────────────────────────
   checkSchedule: {
-    type: 'string', scope: 'stack', default: 'rate(1 hour)',
+    type: 'string', scope: 'stack', default: 'rate(1 hour)', expected: 'rate(N unit) or cron(6 fields), as EventBridge Scheduler accepts them',
     doc: 'EventBridge Scheduler expression of the fleet check; the alarm periods and heartbeat follow its interval (regular, at most 12 hours).',
   },
   remediationSchedule: {
-    type: 'string', scope: 'stack', default: 'cron(0 2 * * ? *)',
+    type: 'string', scope: 'stack', default: 'cron(0 2 * * ? *)', expected: 'rate(N unit) or cron(6 fields), as EventBridge Scheduler accepts them',
     doc: 'EventBridge Scheduler expression of the nightly remediation.',
   },
   timeZone: {
-    type: 'string', scope: 'stack', default: 'Etc/UTC',
+    type: 'string', scope: 'stack', default: 'Etc/UTC', expected: 'an IANA time zone name',
     doc: 'IANA time zone of both schedules.',
   },
   remediationEnabled: {

@@ -1,0 +1,154 @@
+/**
+ * `npm run docs`: rewrites the generated blocks of README.md and docs/*.md — the settings table
+ * (from the settings schema), the benchmark figures and the monthly cost (from bench/results.json) —
+ * so no figure or setting is ever typed by hand. test/core/docs.test.ts fails when a block drifts.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
+
+const ROOT = join(__dirname, '..');
+
+/**
+ * Fixed monthly costs outside the benchmark's usage model (us-east-1 list prices): the alarm
+ * topic's customer-managed KMS key, and the dashboard (beyond an account's three free ones).
+ */
+export const FIXED_MONTHLY_USD = { kmsKey: 1, dashboard: 3 } as const;
+
+const code = (s: string): string => `\`${s}\``;
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
+
+function defaultText(r: SettingRow): string {
+  if (!('default' in r) || r.default === undefined) return r.type === 'list' ? 'none' : r.scope === 'stack' ? 'none' : 'set by the construct';
+  return code(String(r.default));
+}
+
+function rangeText(r: SettingRow): string {
+  if (r.type === 'string' && !r.expected) return '';
+  return cell(expected(r, true)) + (r.unit ? ` ${r.unit}` : '');
+}
+
+/** The configuration table: one line per schema row. */
+export function settingsTable(): string {
+  const lines = ['| Setting (context key) | Prop | Variable | Scope | Default | Valid values | Meaning |', '|---|---|---|---|---|---|---|'];
+  for (const r of rows()) {
+    const ctx = contextKey(r.key);
+    const prop = propName(r.key);
+    const formerly = r.formerly?.length ? ` (formerly ${r.formerly.map(code).join(', ')})` : '';
+    lines.push(
+      `| ${ctx ? code(ctx) : `${code(r.key)} (not a context key)`}${formerly} | ${prop ? code(prop) : '—'} | ${r.env ? code(r.env) : '—'} | ${r.scope} | ${defaultText(r)} | ${rangeText(r)} | ${cell(r.doc)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+interface Size {
+  readonly n: number;
+  readonly check: { apiCalls: number; apiCallsLowerBound: number; apiCallsRatio: number; simulatedSeconds: number; simulatedSecondsLowerBound: number; simulatedSecondsRatio: number };
+  readonly remediation: { hopLimitsAppliedSeconds: number; hopLimitTargetSeconds: number; invocations: number };
+  readonly peakMemoryMB: number;
+  readonly distinctMetrics: number;
+  readonly monthlyCost: { metrics: number; alarms: number; logs: number; lambda: number; stepFunctions: number; eventBridge: number; sns: number; total: number };
+  readonly peers: { perInstancePolling: { apiCalls: number; simulatedSeconds: number }; perInstanceMetrics: { monthlyCostUSD: number } };
+}
+interface Results {
+  readonly generatedAt: string;
+  readonly model: { readonly alarms: { readonly count: number } };
+  readonly sizes: readonly Size[];
+}
+
+export function readResults(): Results {
+  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+}
+
+const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+const usd = (v: number): string => `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The benchmark figures table, one column per measured fleet size. */
+export function benchTable(results: Results): string {
+  const sizes = results.sizes;
+  const row = (label: string, f: (s: Size) => string): string => `| ${label} | ${sizes.map(f).join(' | ')} |`;
+  return [
+    `| | ${sizes.map((s) => `N = ${int(s.n)}`).join(' | ')} |`,
+    `|---|${sizes.map(() => '---').join('|')}|`,
+    row('check API calls (lower bound)', (s) => `${int(s.check.apiCalls)} (${int(s.check.apiCallsLowerBound)}): ${s.check.apiCallsRatio}×`),
+    row('check simulated time (lower bound)', (s) => `${s.check.simulatedSeconds} s (${s.check.simulatedSecondsLowerBound} s): ${s.check.simulatedSecondsRatio}×`),
+    row('hop limits applied from the run start (target)', (s) => `${int(s.remediation.hopLimitsAppliedSeconds)} s (${int(s.remediation.hopLimitTargetSeconds)} s)`),
+    row('remediate invocations', (s) => String(s.remediation.invocations)),
+    row('peak memory, Lambda estimate', (s) => `${Math.round(s.peakMemoryMB)} MB`),
+    row('distinct CloudWatch metrics', (s) => String(s.distinctMetrics)),
+    row('modelled usage cost a month (hourly checks + nightly remediation)', (s) => usd(s.monthlyCost.total)),
+    row('peer: per-instance GetCommandInvocation polling', (s) => `${int(s.peers.perInstancePolling.apiCalls)} calls, ${int(s.peers.perInstancePolling.simulatedSeconds)} s`),
+    row('peer: per-instance custom metrics', (s) => `${usd(s.peers.perInstanceMetrics.monthlyCostUSD)}/month`),
+    '',
+    `(from \`bench/results.json\`, ${results.generatedAt.slice(0, 10)})`,
+  ].join('\n');
+}
+
+/** Fleet sizes of the cost table. */
+export const COST_SIZES = [100, 1000, 10_000] as const;
+
+/**
+ * Monthly cost by line at 100 / 1,000 / 10,000 instances. Measured sizes are taken as they are; any
+ * other size is interpolated (or extended) line by line through the two measured sizes, every line
+ * being linear in the fleet (metrics and alarms are flat).
+ */
+export function costTable(results: Results): string {
+  const measured = [...results.sizes].sort((a, b) => a.n - b.n);
+  const lo = measured[0]!;
+  const hi = measured[measured.length - 1]!;
+  const at = (n: number, f: (s: Size) => number): number => {
+    const exact = measured.find((s) => s.n === n);
+    if (exact) return f(exact);
+    return Math.max(0, f(lo) + ((f(hi) - f(lo)) * (n - lo.n)) / (hi.n - lo.n));
+  };
+  const lines: [string, (n: number) => number][] = [
+    [`fleet metrics (${hi.distinctMetrics}, flat)`, (n) => at(n, (s) => s.monthlyCost.metrics)],
+    [`alarms (${results.model.alarms.count}, flat)`, (n) => at(n, (s) => s.monthlyCost.alarms)],
+    ['log ingestion', (n) => at(n, (s) => s.monthlyCost.logs)],
+    ['Lambda', (n) => at(n, (s) => s.monthlyCost.lambda)],
+    ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost.stepFunctions + s.monthlyCost.eventBridge + s.monthlyCost.sns)],
+    ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
+    ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
+  ];
+  const total = (n: number): number => lines.reduce((sum, [, f]) => sum + f(n), 0);
+  const interpolated = COST_SIZES.filter((n) => !measured.some((s) => s.n === n));
+  return [
+    `| a month, us-east-1 list prices | ${COST_SIZES.map((n) => `${int(n)} instances`).join(' | ')} |`,
+    `|---|${COST_SIZES.map(() => '---:').join('|')}|`,
+    ...lines.map(([label, f]) => `| ${label} | ${COST_SIZES.map((n) => usd(f(n))).join(' | ')} |`),
+    `| **total** | ${COST_SIZES.map((n) => `**${usd(total(n))}**`).join(' | ')} |`,
+    '',
+    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}); the KMS key and the dashboard are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
+  ].join('\n');
+}
+
+/** Replaces the block between `<!-- NAME:begin … -->` and `<!-- NAME:end -->` (the begin comment stays as it is). */
+export function replaceBlock(text: string, name: string, content: string): string {
+  const begin = new RegExp(`<!-- ${name}:begin[^>]*-->`);
+  const m = begin.exec(text);
+  const endTag = `<!-- ${name}:end -->`;
+  const end = text.indexOf(endTag);
+  if (!m || end < m.index) return text;
+  return `${text.slice(0, m.index + m[0].length)}\n${content}\n${text.slice(end)}`;
+}
+
+/** Every generated block, by file. */
+export function generatedFiles(): Record<string, (text: string) => string> {
+  const results = readResults();
+  return {
+    'docs/configuration.md': (t) => replaceBlock(t, 'settings-table', settingsTable()),
+    'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
+    'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
+  };
+}
+
+if (require.main === module) {
+  for (const [file, render] of Object.entries(generatedFiles())) {
+    const path = join(ROOT, file);
+    const before = readFileSync(path, 'utf8');
+    const after = render(before);
+    if (after !== before) writeFileSync(path, after);
+    process.stdout.write(`${after === before ? 'up to date' : 'rewrote   '} ${file}\n`);
+  }
+}
