@@ -2,7 +2,7 @@ import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
-import { ENV, parseSettings } from '../../lambda/core/settings';
+import { ENV, parseSettings, type SchemaPropName } from '../../lambda/core/settings';
 import { guardPropsFromContext, ContextError, DEFAULT_STACK_NAME } from '../../lib/context';
 import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
 import { rateInterval, validateTimeSyncGuardProps } from '../../lib/time-sync-guard-props';
@@ -71,6 +71,13 @@ describe('TimeSyncGuard prop validation', () => {
     expect(validateTimeSyncGuardProps({}).toMinutes()).toBe(60);
     expect(validateTimeSyncGuardProps({ checkSchedule: 'cron(*/15 * * * ? *)' }).toMinutes()).toBe(15);
     expect(validateTimeSyncGuardProps({ checkSchedule: 'cron(30 0/6 ? * * *)' }).toMinutes()).toBe(360);
+  });
+});
+
+describe('TimeSyncGuardProps and the settings schema', () => {
+  it('declares a prop for every schema row that has one (a new row without its prop does not compile)', () => {
+    const missing: [Exclude<SchemaPropName, keyof TimeSyncGuardProps>] extends [never] ? 'none' : 'some' = 'none';
+    expect(missing).toBe('none');
   });
 });
 

@@ -254,6 +254,9 @@ type Typed<K extends SettingKey> = { readonly [P in K as Rows[P] extends { defau
   readonly [P in K as Rows[P] extends { default: unknown } ? never : P]?: ValueOf<Rows[P]>;
 };
 
+/** Construct prop names the schema declares (a test checks `TimeSyncGuardProps` has each). */
+export type SchemaPropName = { [K in SettingKey]: Rows[K] extends { prop: false } ? never : Rows[K] extends { prop: infer P extends string } ? P : K }[SettingKey];
+
 /** What the check reads (the check function's environment holds exactly these). */
 export type CheckSettings = Typed<EnvKeys<'check' | 'both'>>;
 /** What the remediation reads besides the check settings. */
