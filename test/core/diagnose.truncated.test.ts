@@ -7,11 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { diagnose } from '../../lambda/core/diagnose';
-import { evaluateInstance } from '../../lambda/core/evaluate';
-import { guestNeedsFix, planRemediation } from '../../lambda/core/plan';
-import { parseSettings } from '../../lambda/core/settings';
-import type { InstanceRecord, Verdict } from '../../lambda/core/types';
+import { guestNeedsFix } from '../../lambda/core/plan';
+import type { Verdict } from '../../lambda/core/types';
 import { buildReport } from './report-builder';
+import { planForVerdict } from './verdict-plan';
 
 const realReport = (name: string) =>
   readFileSync(join(__dirname, '..', 'fixtures', 'reports', name), 'utf8').replace(/^# source:.*\n/, '');
@@ -31,19 +30,9 @@ const REPORTS: Record<string, string> = {
   }),
 };
 
-const settings = { ...parseSettings({}), maxChangesPercent: 100, fixTimeSync: true, dryRun: false };
-const record: InstanceRecord = {
-  instanceId: 'i-0123456789abcdef0',
-  platform: 'linux',
-  hasInstanceProfile: true,
-  optedOut: false,
-  imds: { hopLimit: 1, httpEndpoint: 'enabled', httpTokens: 'required', state: 'applied' },
-  ssm: { pingStatus: 'Online' },
-};
-
 function planFor(v: Verdict) {
-  const e = evaluateInstance(record, { kind: 'report', verdict: v }, settings);
-  return { e, plan: planRemediation([e], settings, 1) };
+  const { evaluation, plan } = planForVerdict(v);
+  return { e: evaluation, plan };
 }
 
 /** Every cut that leaves the end marker incomplete: 1 … up to "TSG-EN". */
