@@ -12,7 +12,7 @@ import { evaluateTimesyncd } from './evaluate/timesyncd';
 import { evaluateW32time } from './evaluate/w32time';
 import { proxyFindings } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './evaluate/reading';
-import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError } from './report';
+import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
 import { DEFAULTS } from './settings';
 import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from './types';
 
@@ -30,11 +30,25 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
  * no magic line) or has a version this code does not know. What the CLI uses to exit non-zero.
  */
 export function parseReportStrict(report: string): ParsedReport {
-  const parsed = parseReport(report);
+  return checkVersion(parseReport(report));
+}
+
+function checkVersion(parsed: ParsedReport): ParsedReport {
   if (parsed.version > REPORT_VERSION || parsed.version < 1) {
     throw new ReportFormatError(`report version v${parsed.version} is not supported (this build reads v1..v${REPORT_VERSION})`);
   }
   return parsed;
+}
+
+const TRUNCATED_MESSAGE = 'the report has no TSG-END line: it was cut before its end, so nothing in it is judged';
+
+/**
+ * A cut report says nothing about the guest: whatever it holds (a header cut after `daemons=`, half
+ * a sources table) is not judged, so no finding but `report-truncated` and no reading. Only the
+ * magic line's version and platform, which were read whole, are kept.
+ */
+function truncatedVerdict(p: ParsedReport): Verdict {
+  return unreadable('report-truncated', TRUNCATED_MESSAGE, { platform: p.platform, reportVersion: p.version });
 }
 
 /** Maps a collector's daemon name to the verdict's. */
@@ -98,6 +112,7 @@ export function diagnose(report: string, thresholds?: Thresholds): Verdict {
   try {
     return diagnoseUnsafe(report, validThresholds(thresholds));
   } catch (e) {
+    if (e instanceof ReportTruncatedError) return unreadable('report-truncated', `${TRUNCATED_MESSAGE} (${e.message})`);
     if (e instanceof ReportFormatError) {
       return unreadable(/version/.test(e.message) ? 'unknown-format' : 'report-unreadable', e.message);
     }
@@ -107,9 +122,10 @@ export function diagnose(report: string, thresholds?: Thresholds): Verdict {
 }
 
 function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
-  const p = parseReportStrict(text);
+  const parsed = parseReport(text);
+  if (!parsed.complete) return truncatedVerdict(parsed);
+  const p = checkVersion(parsed);
   const findings: Finding[] = [];
-  if (!p.complete) findings.push(finding('report-truncated', 'the report has no TSG-END line: it was cut before its end'));
 
   const running = headerList(p, 'daemons');
   const runningDaemons = running === undefined ? undefined : [...new Set(running.map((d) => DAEMON_NAMES[d] ?? 'unknown'))];
@@ -181,5 +197,8 @@ function evaluateLinux(p: ParsedReport, running: readonly Daemon[] | undefined, 
   if (none) {
     return noDaemonReading('no time daemon (chronyd, ntpd, systemd-timesyncd, openntpd) runs');
   }
-  return unknownReading('unknown', [finding('unknown-daemon-state', 'the report holds no usable output from any time daemon')]);
+  // The collector says why it probed nothing (e.g. mktemp failed): pass its words on.
+  const why = p.sections.find((s) => s.name === 'collector-error')?.lines[0]?.trim().slice(0, 200);
+  const message = why ? `the collector probed nothing: ${why}` : 'the report holds no usable output from any time daemon';
+  return unknownReading('unknown', [finding('unknown-daemon-state', message)]);
 }

@@ -111,7 +111,9 @@ export function evaluateInstance(
   }
   if (collection.kind === 'report') {
     const v = collection.verdict;
-    const imds = imdsFindings(record, v.containers, settings);
+    // A cut report's header is not evidence (diagnose already gives it containers null): no hop-limit finding from it.
+    const cut = v.findings.some((f) => f.code === 'report-truncated');
+    const imds = imdsFindings(record, cut ? null : v.containers, settings);
     const findings = [...v.findings, ...imds];
     const status: InstanceStatus = imds.length > 0 || v.status === 'at-risk' ? 'at-risk' : v.status === 'ok' ? 'ok' : 'unknown';
     return {

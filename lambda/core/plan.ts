@@ -89,10 +89,18 @@ export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxC
   return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent));
 }
 
-/** Whether the guest needs the time-sync fix, judged only from a completed check. */
+/** Findings that say the report itself could not be read whole: nothing in it may be acted on. */
+const UNREAD_REPORT_FINDINGS: ReadonlySet<string> = new Set(['report-truncated', 'report-unreadable', 'unknown-format']);
+
+/**
+ * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
+ * `at-risk`: an `unknown` verdict (cut or unreadable report, daemon not answering, probe timed out)
+ * is never fixed blind — the next check looks again.
+ */
 export function guestNeedsFix(e: InstanceEvaluation): boolean {
   const v = e.verdict;
-  if (e.checkState !== 'checked' || !v) return false;
+  if (e.checkState !== 'checked' || !v || v.status !== 'at-risk') return false;
+  if ((v.findings ?? []).some((f) => UNREAD_REPORT_FINDINGS.has(f.code))) return false;
   if (!AMAZON_SOURCES.has(v.timeSource)) return true;
   if (v.synchronized === false) return true;
   return (v.findings ?? []).some((f) => GUEST_FIX_FINDINGS.has(f.code)) || e.findings.some((f) => GUEST_FIX_FINDINGS.has(f.code));
@@ -105,8 +113,9 @@ export function guestNeedsFix(e: InstanceEvaluation): boolean {
  *   `all`: every instance). Never lowered.
  * - metadata endpoint: enabled only if `enableMetadataEndpoint`, the endpoint is disabled and the
  *   instance has a profile (credentials it cannot otherwise reach).
- * - guest: only if `fixTimeSync` and the check ran in the guest and found it off Amazon Time Sync
- *   or unsynchronised. An unchecked guest is skipped (`not-checked`), never acted on blind.
+ * - guest: only if `fixTimeSync` and the check ran in the guest and judged it `at-risk`: off Amazon
+ *   Time Sync or unsynchronised. An unchecked guest is skipped (`not-checked`), an `unknown`
+ *   verdict is not planned at all: neither is ever acted on blind.
  * - opted-out instances: every wanted action is skipped (`opted-out`).
  * - caps: instances are taken in instance-id order until the cap; the rest are `cap-reached`.
  * - dry run: the capped selection is reported as `wouldChange` and each action skipped `dry-run`.

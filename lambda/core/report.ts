@@ -54,6 +54,14 @@ export class ReportFormatError extends Error {
   }
 }
 
+/** Thrown by {@link parseReport} when the text was cut inside the report's first (magic) line. */
+export class ReportTruncatedError extends ReportFormatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReportTruncatedError';
+  }
+}
+
 const MAGIC_RE = /^TSG-REPORT v(\d{1,4})(?: (\S+))?\s*$/;
 const SECTION_RE = /^\[([a-z0-9][a-z0-9._-]{0,40})(?: rc=(-?\d{1,5}))?\]\s*$/;
 const CUT_RE = /^TSG-CUT (\S+) (\d{1,6})\s*$/;
@@ -69,6 +77,10 @@ export function parseReport(text: string): ParsedReport {
   const clean = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (clean.trim() === '') throw new ReportFormatError('report is empty');
   const all = clean.split('\n');
+  // Text after the last newline is a line the collector had not finished when the output was cut
+  // ("daemons=chro"): never data. Only the end marker itself may lack its newline.
+  const tail = all[all.length - 1]!;
+  if (tail.trim() !== REPORT_END) all.pop();
   let start = -1;
   let m: RegExpExecArray | null = null;
   for (let i = 0; i < Math.min(all.length, MAX_LEADING_LINES + 1); i++) {
@@ -79,6 +91,10 @@ export function parseReport(text: string): ParsedReport {
     }
   }
   if (start < 0 || m === null) {
+    const t = tail.trim();
+    if (t !== '' && (t.startsWith(`${REPORT_MAGIC} v`) || `${REPORT_MAGIC} v`.startsWith(t))) {
+      throw new ReportTruncatedError('the report was cut inside its first line');
+    }
     throw new ReportFormatError(`not a timesync-guard report: no "${REPORT_MAGIC} v<N>" line at the top`);
   }
   const version = Number(m[1]);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # timesync-guard collector for Linux (report format v1).
 #
-# Read-only: it changes nothing (one temporary file in $TMPDIR, removed on exit), opens no network connection (chronyc/ntpq talk to the local
+# Read-only: it changes nothing (one mktemp directory in $TMPDIR, removed on exit), opens no network connection (chronyc/ntpq talk to the local
 # daemon only) and needs neither systemd nor bash. It prints one compact report on stdout that
 # `npx timesync-guard diagnose` (and the hourly check) judges; all judgement happens there.
 # Every probe runs under a timeout and the whole run keeps to a ~9 s budget, so a hung daemon
@@ -13,6 +13,7 @@
 #   TSG_NTPQ, TSG_NTPCTL, TSG_TIMEDATECTL, TSG_SYSTEMCTL   the other tools ("none" = absent)
 #   TSG_PROBE_TIMEOUT   seconds per probe (default 2); TSG_BUDGET seconds for all probes (default 9)
 #   TSG_MAX_CHARS       size budget of the report (default 2400)
+# Under TSG_ROOT, /proc/1/ns (else /proc/self/ns) names the host's namespaces; absent, every process counts.
 
 set -u
 export LC_ALL=C
@@ -27,10 +28,17 @@ BUDGET="${TSG_BUDGET:-9}"
 MAX_CHARS="${TSG_MAX_CHARS:-2400}"
 START=$(date +%s)
 
-OUT=$(mktemp 2>/dev/null || echo "/tmp/tsg-collect.$$")
-: >"$OUT" || exit 3
-trap 'rm -f "$OUT" "$OUT.p"' EXIT
+# A private directory from mktemp, or no probe at all: a predictable name in /tmp could be a
+# symlink someone planted for root to follow.
+if ! TMPD=$(mktemp -d 2>/dev/null) || [ -z "$TMPD" ] || [ ! -d "$TMPD" ]; then
+  printf '%s\n' "TSG-REPORT v1 linux" "now=$START" "[collector-error rc=1]" \
+    "cannot create a temporary directory (mktemp -d failed in ${TMPDIR:-/tmp}): nothing was probed" "TSG-END"
+  exit 1
+fi
+OUT=$TMPD/report
+trap 'rm -rf "$TMPD"' EXIT
 trap 'exit 143' HUP INT TERM
+: >"$OUT" || exit 3
 
 emit() { printf '%s\n' "$*" >>"$OUT"; }
 
@@ -53,12 +61,12 @@ run_to() {
     return $?
   fi
   # No timeout(1) (old busybox, minimal images): a watcher kills the probe and leaves a mark.
-  rm -f "$OUT.p"
+  rm -f "$TMPD/timed-out"
   "$@" &
   rt_pid=$!
   (
     sleep "$t"
-    touch "$OUT.p"
+    touch "$TMPD/timed-out"
     kill -TERM "$rt_pid" 2>/dev/null
     sleep 1
     kill -KILL "$rt_pid" 2>/dev/null
@@ -67,8 +75,8 @@ run_to() {
   wait "$rt_pid"
   rt_rc=$?
   kill "$rt_watch" 2>/dev/null
-  if [ -e "$OUT.p" ] && [ "$rt_rc" -gt 128 ]; then
-    rm -f "$OUT.p"
+  if [ -e "$TMPD/timed-out" ] && [ "$rt_rc" -gt 128 ]; then
+    rm -f "$TMPD/timed-out"
     return 124
   fi
   return $rt_rc
@@ -136,6 +144,12 @@ if [ -d "$R/run/systemd/system" ] && has "$SYSTEMCTL"; then
     [ $# -eq 0 ] || shift
   done
 fi
+# Only processes in the host's own mount and network namespaces count: a chronyd or dockerd inside
+# a container (or any other namespace) is visible in /proc but is not this host's daemon.
+ns_of() { printf '%s:%s' "$(readlink "$1/ns/mnt" 2>/dev/null)" "$(readlink "$1/ns/net" 2>/dev/null)"; }
+HOST_NS=$(ns_of "$R/proc/1")
+# Not root: PID 1's links are unreadable, ours are the host's (the agent runs in them).
+[ "$HOST_NS" != ":" ] || HOST_NS=$(ns_of "$R/proc/self")
 comms=
 if [ -d "$R/proc" ]; then
   # One grep over all comm files: only the processes we care about are looked at further.
@@ -145,6 +159,11 @@ if [ -d "$R/proc" ]; then
     c=$(cat "$f" 2>/dev/null) || continue
     # Zombies keep their name but run nothing.
     case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$d/status" 2>/dev/null) in Z | X) continue ;; esac
+    if [ "$HOST_NS" != ":" ]; then
+      # Unreadable links (not root) cannot tell: the process counts, as it did before this check.
+      p_ns=$(ns_of "$d")
+      [ "$p_ns" = ":" ] || [ "$p_ns" = "$HOST_NS" ] || continue
+    fi
     case $c in
       chronyd) add_daemon chronyd ;;
       ntpd)
@@ -199,6 +218,43 @@ done
 emit "ptp=${ptp:-none}"
 
 # System-wide proxy settings (IMDS requests must bypass any proxy). Credentials are redacted.
+# SSM output is readable account-wide: in every *_PROXY value, everything before the value's LAST
+# "@" (user, user:password, whatever the password holds: "/", "@", ":", "%40") becomes "***",
+# with or without a scheme. A value runs to its closing quote, else to the next "NAME=" or the end
+# of the line, so a password with a space or a quote cannot end it early.
+redact_proxy_credentials() {
+  awk '
+    function redact(v,   i, p, s) {
+      i = 0
+      while ((p = index(substr(v, i + 1), "@")) > 0) i += p
+      if (i == 0) return v
+      s = ""
+      if (match(v, /^[A-Za-z][A-Za-z0-9+.-]*:\/\//) && RLENGTH < i) s = substr(v, 1, RLENGTH)
+      return s "***" substr(v, i)
+    }
+    {
+      out = ""; rest = $0
+      while (match(rest, /[A-Za-z0-9_]*[Pp][Rr][Oo][Xx][Yy][ \t]*=[ \t]*/)) {
+        q = RSTART > 1 ? substr(rest, RSTART - 1, 1) : ""
+        out = out substr(rest, 1, RSTART + RLENGTH - 1)
+        rest = substr(rest, RSTART + RLENGTH)
+        c = substr(rest, 1, 1)
+        if (c == "\"" || c == "\047") { out = out c; rest = substr(rest, 2); q = c }
+        if (q == "\"" || q == "\047") {
+          e = index(rest, q)
+          if (e == 0) e = length(rest) + 1
+        } else if (match(rest, /[ \t]+[A-Za-z_][A-Za-z0-9_]*=/)) {
+          e = RSTART
+        } else {
+          e = length(rest) + 1
+        }
+        out = out redact(substr(rest, 1, e - 1))
+        rest = substr(rest, e)
+      }
+      print out rest
+    }
+  '
+}
 proxy_files=
 for f in "$R/etc/environment" "$R"/etc/profile.d/*.sh "$R/etc/systemd/system.conf" "$R"/etc/systemd/system.conf.d/*.conf; do
   [ -r "$f" ] && proxy_files="$proxy_files $f"
@@ -206,7 +262,7 @@ done
 if [ -n "$proxy_files" ]; then
   # shellcheck disable=SC2086 # word splitting of the file list is intended
   plines=$(grep -iHE '(https?|no)_proxy' $proxy_files 2>/dev/null | grep -vE '^[^:]*:[[:space:]]*#' |
-    sed -e "s#^$R##" -e 's#://[^/@[:space:]]*@#://***@#g' | cut -c1-200 | head -n 8)
+    sed -e "s#^$R##" | redact_proxy_credentials | cut -c1-200 | head -n 8)
   if [ -n "$plines" ]; then
     emit "[proxy rc=0]"
     printf '%s\n' "$plines" >>"$OUT"

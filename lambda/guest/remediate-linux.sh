@@ -12,6 +12,11 @@
 #   --verify-seconds N           bounded wait for the Amazon source to be selected (default 60)
 # Every path and command can be overridden through TSG_* environment variables (tests use them);
 # the defaults are right for Amazon Linux 2/2023, RHEL, Ubuntu/Debian and SUSE.
+# Test hook: TSG_PAUSE_AT=<step> stops at that step (detect, plan, write, write-drop-in, apply,
+# verify, step, stop-others), creates $TSG_PAUSE_FILE and waits for a signal.
+# Interrupted (HUP/INT/TERM): every file written is restored from its backup (a new one removed),
+# the daemon restarted if it had been, stopped daemons started again: `rolled-back` with
+# reason=interrupted-<signal> (or `failed` ...-nothing-changed / ...-restore-incomplete).
 # The last stdout line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=<...> action=<...> reason=<...>
 # Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
@@ -36,6 +41,9 @@ OUT_LEN=0
 OUT_TRUNCATED=0
 DAEMON=unknown
 WORK=""
+STEP_NAME=preflight
+APPLIED=""        # set once the daemon was restarted/reloaded onto a changed config
+STOPPED_UNITS=""  # other daemons stopped (and disabled) by this run, space-separated
 
 # SSM keeps only the first 2,500 characters of stdout: progress is capped well below that so
 # the final machine-readable line always survives.
@@ -65,6 +73,8 @@ cleanup() {
 }
 
 finish() {
+  # The outcome is decided: a signal now must not undo it nor print a second result line.
+  trap '' HUP INT TERM
   _result=$1 _action=$2 _reason=$3
   cleanup
   printf 'TSG-REMEDIATE v1 result=%s daemon=%s action=%s reason=%s\n' \
@@ -76,8 +86,41 @@ finish() {
   esac
 }
 
+# A named point of the run: what an interruption reports, and where TSG_PAUSE_AT stops (tests).
+checkpoint() {
+  STEP_NAME=$1
+  [ "${TSG_PAUSE_AT:-}" = "$1" ] || return 0
+  : >"${TSG_PAUSE_FILE:-${TMPDIR:-/tmp}/tsg-remediate.paused}"
+  while :; do sleep 0.1; done
+}
+
+# Undo whatever this run changed, then report the interruption. Never leaves a half-applied config.
+# shellcheck disable=SC2317 # reached through the traps below
+on_signal() {
+  trap '' HUP INT TERM
+  _sig=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
+  say "interrupted by SIG$1 at step $STEP_NAME"
+  if [ -z "$BACKUPS" ] && [ -z "$APPLIED" ] && [ -z "$STOPPED_UNITS" ]; then
+    finish failed "$STEP_NAME" "interrupted-$_sig-nothing-changed"
+  fi
+  _undo=0
+  restore_files || _undo=1
+  if [ -n "$APPLIED" ]; then
+    say "restarting $DAEMON on the restored config"
+    reapply_restored || { _undo=1; say "ERROR: $DAEMON did not come back on the restored config"; }
+  fi
+  for _u in $STOPPED_UNITS; do
+    svc enable "$_u" || say "warning: could not enable $_u again"
+    if svc start "$_u"; then say "started $_u again"; else _undo=1; say "ERROR: could not start $_u again"; fi
+  done
+  [ "$_undo" = 0 ] && finish rolled-back "$STEP_NAME" "interrupted-$_sig"
+  finish failed "$STEP_NAME" "interrupted-$_sig-restore-incomplete"
+}
+
 trap cleanup EXIT
-trap 'finish failed interrupted signal' HUP INT TERM
+trap 'on_signal HUP' HUP
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
 
 # ---------------------------------------------------------------- options
 DRY_RUN=false
@@ -139,6 +182,7 @@ if [ "$DRY_RUN" = false ] && [ "$(id -u)" != 0 ] && [ -z "${TSG_ALLOW_NON_ROOT:-
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsg-remediate.XXXXXX") || finish failed preflight no-temp-dir
+checkpoint detect
 
 # ---------------------------------------------------------------- services
 # One entry point for the service manager, so a test (or an unusual host) can supply a shim:
@@ -248,30 +292,55 @@ BACKUPS=""        # lines "target<TAB>backup-or-dash", for rollback
 TAB=$(printf '\t')
 
 # Put a validated candidate in place, keeping a timestamped backup of what was there.
+# Recorded for rollback BEFORE the write: a signal between two commands still finds it.
 install_file() {
   _cand=$1 _target=$2
   if [ -e "$_target" ]; then
     _bak="$_target.tsg-backup.$STAMP"
     cp -p "$_target" "$_bak" || return 1
     say "backup: $_bak"
+    BACKUPS="$BACKUPS$_target$TAB$_bak
+"
     # cat keeps the target's owner, mode and SELinux label.
     cat "$_cand" >"$_target" || return 1
   else
-    _bak=-
+    BACKUPS="$BACKUPS$_target$TAB-
+"
     mkdir -p "$(dirname "$_target")" && cp "$_cand" "$_target" && chmod 0644 "$_target" || return 1
   fi
-  BACKUPS="$BACKUPS$_target$TAB$_bak
-"
   say "wrote: $_target"
 }
 
+# Writes every backup back (byte for byte, checked) and removes files that did not exist.
+# Returns non-zero if any file could not be restored.
 restore_files() {
-  printf '%s' "$BACKUPS" | while IFS="$TAB" read -r _t _b; do
+  _rf=0
+  _ifs=$IFS
+  IFS='
+'
+  set -f
+  for _e in $BACKUPS; do
+    _t=${_e%%"$TAB"*} _b=${_e#*"$TAB"}
     [ -n "$_t" ] || continue
-    if [ "$_b" = - ]; then rm -f "$_t"; say "removed: $_t"
-    elif cat "$_b" >"$_t"; then say "restored: $_t from $_b"
-    else say "ERROR: could not restore $_t: copy $_b back by hand"; fi
+    if [ "$_b" = - ]; then
+      if rm -f "$_t"; then say "removed: $_t"; else _rf=1; say "ERROR: could not remove $_t"; fi
+    elif cat "$_b" >"$_t" && cmp -s "$_b" "$_t"; then say "restored: $_t from $_b"
+    else _rf=1; say "ERROR: could not restore $_t: copy $_b back by hand"; fi
   done
+  set +f
+  IFS=$_ifs
+  return $_rf
+}
+
+# After restore_files: make the daemon run on the restored config again.
+# shellcheck disable=SC2317 # reached through on_signal
+reapply_restored() {
+  case "$DAEMON" in
+    chrony) if [ "${MAIN_CHANGED:-1}" = 1 ]; then restart_chrony; else reload_chrony_sources || restart_chrony; fi ;;
+    systemd-timesyncd) svc restart "$TIMESYNCD_UNIT" ;;
+    ntpd) svc restart "$NTP_UNIT" ;;
+    *) return 1 ;;
+  esac
 }
 
 # ---------------------------------------------------------------- other daemons
@@ -282,6 +351,8 @@ stop_others() {
   for _u in $OTHERS; do
     [ -n "$_u" ] || continue
     if [ "$DRY_RUN" = true ]; then say "would stop and disable $_u"; continue; fi
+    # Recorded before the call: an interruption during it starts the unit again.
+    STOPPED_UNITS="$STOPPED_UNITS $_u"
     if svc stop "$_u"; then
       svc disable "$_u" || say "warning: could not disable $_u"
       say "stopped and disabled $_u"
@@ -291,6 +362,7 @@ stop_others() {
       finish failed stop-others "could-not-stop-$_u"
     fi
   done
+  checkpoint stop-others
 }
 
 # ---------------------------------------------------------------- chrony
@@ -357,6 +429,7 @@ reload_chrony_sources() {
 }
 
 wait_chrony_selected() {
+  checkpoint verify
   _deadline=$(($(date +%s) + VERIFY_SECONDS))
   while :; do
     if chrony_amazon_selected; then return 0; fi
@@ -368,6 +441,7 @@ wait_chrony_selected() {
 STEP_NOTE=""
 chrony_step_if_needed() {
   [ "$STEP" = true ] || return 0
+  checkpoint step
   _off=$($CHRONYC -c tracking 2>/dev/null | awk -F, '{ print $5 }')
   if [ -z "$_off" ]; then say "step: no tracking data"; return 0; fi
   if awk -v o="$_off" -v t="$STEP_THRESHOLD" 'BEGIN { if (o < 0) o = -o; exit !(o > t) }'; then
@@ -463,9 +537,11 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
     finish would-change "add-source-$VARIANT" "dry-run"
   fi
 
-  [ "$MAIN_CHANGED" = 1 ] && { install_file "$MAIN_CAND" "$CONF" || { restore_files; finish failed write write-failed; }; }
-  [ "$VARIANT" = drop-in ] && { install_file "$DROP_CAND" "$TARGET" || { restore_files; finish failed write write-failed; }; }
+  checkpoint plan
+  [ "$MAIN_CHANGED" = 1 ] && { install_file "$MAIN_CAND" "$CONF" || { restore_files; finish failed write write-failed; }; checkpoint write; }
+  [ "$VARIANT" = drop-in ] && { install_file "$DROP_CAND" "$TARGET" || { restore_files; finish failed write write-failed; }; checkpoint write-drop-in; }
 
+  APPLIED=1
   if [ "$MAIN_CHANGED" = 1 ]; then
     say "restarting chronyd"
     restart_chrony
@@ -475,6 +551,7 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
     reload_chrony_sources
     _applied=$?
   fi
+  checkpoint apply
 
   if [ $_applied -eq 0 ] && wait_chrony_selected; then
     say "verified: the Amazon source is selected"
@@ -525,9 +602,13 @@ remediate_timesyncd() {
   else
     say "plan: drop-in $TARGET with NTP=$EP"
     [ "$DRY_RUN" = true ] && finish would-change add-source-drop-in dry-run
+    checkpoint plan
     install_file "$CAND" "$TARGET" || { restore_files; finish failed write write-failed; }
+    checkpoint write
+    APPLIED=1
     svc restart "$TIMESYNCD_UNIT"
   fi
+  checkpoint apply
   _deadline=$(($(date +%s) + VERIFY_SECONDS))
   while :; do
     _st=$(timesyncd_state)
@@ -581,8 +662,12 @@ remediate_ntpd() {
   ' "$CONF" >"$CAND" || finish failed build-candidate awk-failed
   say "plan: add server $EP to $CONF ahead of other server/pool lines"
   [ "$DRY_RUN" = true ] && finish would-change add-source-main-config dry-run
+  checkpoint plan
   install_file "$CAND" "$CONF" || { restore_files; finish failed write write-failed; }
+  checkpoint write
+  APPLIED=1
   svc restart "$NTP_UNIT"
+  checkpoint apply
   _deadline=$(($(date +%s) + VERIFY_SECONDS))
   while :; do
     if ntp_amazon_selected; then
@@ -600,11 +685,15 @@ remediate_ntpd() {
 }
 
 # ---------------------------------------------------------------- no daemon
+# Package metadata is refreshed first: a fresh instance's index may be empty or stale (apt-get
+# then finds no chrony at all). A failed refresh is said, and the install still tried from the cache.
 install_chrony() {
-  if have dnf; then dnf -y install chrony
-  elif have yum; then yum -y install chrony
-  elif have apt-get; then DEBIAN_FRONTEND=noninteractive apt-get -y install chrony
-  elif have zypper; then zypper --non-interactive install chrony
+  if have dnf; then dnf -y makecache || echo "dnf makecache failed: installing from the cached metadata"; dnf -y install chrony
+  elif have yum; then yum -y makecache || echo "yum makecache failed: installing from the cached metadata"; yum -y install chrony
+  elif have apt-get; then
+    DEBIAN_FRONTEND=noninteractive apt-get update || echo "apt-get update failed: installing from the cached index"
+    DEBIAN_FRONTEND=noninteractive apt-get -y install chrony
+  elif have zypper; then zypper --non-interactive refresh || echo "zypper refresh failed: installing from the cached metadata"; zypper --non-interactive install chrony
   else return 3; fi
 }
 
@@ -628,6 +717,7 @@ if ! have "$CHRONYD"; then
   say "installing chrony with the OS package manager"
   _o=$(install_chrony 2>&1)
   _rc=$?
+  case "$_o" in *"failed: installing from the cache"*) say "$(printf '%s\n' "$_o" | grep -m 1 'failed: installing from the cache')" ;; esac
   [ $_rc -eq 0 ] || { say "install failed: $(first_line "$_o")"; finish failed install-chrony package-install-failed; }
 fi
 CHRONY_UNIT=chronyd

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/findings';
 import { effectiveCap, guestNeedsFix, planRemediation } from '../../lambda/core/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
@@ -31,6 +32,7 @@ function ev(id: string, o: {
   profile?: boolean;
   findings?: string[];
   platform?: 'linux' | 'windows';
+  verdictStatus?: Verdict['status'];
 } = {}): InstanceEvaluation {
   const checkState = o.optedOut ? 'opted-out' : (o.checkState ?? 'checked');
   return {
@@ -48,9 +50,17 @@ function ev(id: string, o: {
             timeSource: o.timeSource ?? 'amazon-ipv4',
             synchronized: o.synchronized === undefined ? true : o.synchronized,
             findings: (o.findings ?? []).map((code) => ({ code, message: code })),
+            status: o.verdictStatus ?? statusOf(o),
           })
         : undefined,
   };
+}
+
+/** The status diagnose would give such a verdict: at risk off Amazon, unsynchronised or with an at-risk finding. */
+function statusOf(o: { timeSource?: TimeSource; synchronized?: boolean | null; findings?: string[] }): Verdict['status'] {
+  const effects = (o.findings ?? []).map((c) => FINDING_EFFECTS[c as FindingCode] ?? 'unknown');
+  if (effects.includes('at-risk') || !/^amazon-/.test(o.timeSource ?? 'amazon-ipv4') || o.synchronized === false) return 'at-risk';
+  return effects.includes('unknown') ? 'unknown' : 'ok';
 }
 
 const s = (over: Partial<Settings> = {}): Settings => ({ ...base, maxChangesPercent: 100, ...over });
@@ -130,6 +140,26 @@ describe('planRemediation: guest time sync', () => {
       expect(skip?.reason).toBe(skipReason);
     },
   );
+
+  it.each`
+    timeSource       | synchronized | findings
+    ${'unknown'}     | ${null}      | ${['daemon-not-responding']}
+    ${'unknown'}     | ${null}      | ${['report-truncated']}
+    ${'unknown'}     | ${null}      | ${['report-unreadable']}
+    ${'other'}       | ${true}      | ${['probe-timed-out']}
+    ${'unknown'}     | ${null}      | ${['unknown-daemon-state']}
+  `('never plans a guest fix from an unknown verdict ($findings)', ({ timeSource, synchronized, findings }) => {
+    const e = ev('i-1', { timeSource, synchronized, findings, verdictStatus: 'unknown' });
+    expect(guestNeedsFix(e)).toBe(false);
+    const plan = planRemediation([e], s(), 1);
+    expect(plan.instances).toEqual([]);
+    expect(plan.skipped).toEqual([]);
+  });
+
+  it('never plans a guest fix from a verdict that carries report-truncated, whatever its status says', () => {
+    const e = ev('i-1', { timeSource: 'other', findings: ['report-truncated', 'not-amazon-time-sync'], verdictStatus: 'at-risk' });
+    expect(guestNeedsFix(e)).toBe(false);
+  });
 
   it('never acts blind: an instance without a verdict is never planned for the guest', () => {
     const e = { ...ev('i-1', { timeSource: 'other' }), verdict: undefined };

@@ -1,4 +1,4 @@
-import { headerList, parseReport, ReportFormatError, section } from '../../lambda/core/report';
+import { headerList, parseReport, ReportFormatError, ReportTruncatedError, section } from '../../lambda/core/report';
 
 describe('parseReport', () => {
   const text = [
@@ -41,6 +41,24 @@ describe('parseReport', () => {
 
   it('marks a report without its end marker as incomplete', () => {
     expect(parseReport(text.replace('\nTSG-END', '')).complete).toBe(false);
+  });
+
+  it('never takes the unfinished last line of a cut report as data', () => {
+    const p = parseReport(text.slice(0, text.indexOf('daemons=chronyd') + 'daemons=chro'.length));
+    expect(p.complete).toBe(false);
+    expect(p.header['daemons']).toBeUndefined();
+    expect(p.header['now']).toBe('1795914071');
+    const q = parseReport(text.slice(0, text.indexOf('\nTSG-CUT') + 4));
+    expect(section(q, 'chrony-sources')?.lines).toEqual(['row']);
+  });
+
+  it('reads an end marker that lost only its newline as the end', () => {
+    expect(parseReport(`${text}`).complete).toBe(true);
+    expect(text.endsWith('TSG-END')).toBe(true);
+  });
+
+  it.each(['T', 'TSG-REP', 'TSG-REPORT v1 lin', 'TSG-REPORT v1 linux', 'banner\nTSG-REPORT v'])('throws ReportTruncatedError for a cut inside the magic line (%j)', (input) => {
+    expect(() => parseReport(input)).toThrow(ReportTruncatedError);
   });
 
   it.each([

@@ -3,7 +3,7 @@
  * containers, proxies and the PTP clock; the size budget; the timeout fallback without timeout(1).
  * No daemon runs here (the real-chrony cases are in collect-linux.test.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,5 +146,92 @@ describe('collect-linux.sh on a fake host', () => {
     expect(p.header['detect']).toBe('none');
     expect(p.header['daemons']).toBeUndefined();
     expect(diagnose(out).status).toBe('unknown');
+  });
+});
+
+describe('collect-linux.sh redacts proxy credentials whatever the password holds', () => {
+  it.each([
+    ['no scheme, user:password', 'HTTPS_PROXY=bob:hunter2@proxy:3128', 'HTTPS_PROXY=***@proxy:3128', ['bob', 'hunter2']],
+    ['a slash in the password', 'http_proxy=http://carol:pa/ss@proxy', 'http_proxy=http://***@proxy', ['carol', 'pa/ss', 'pa']],
+    ['@ and : in user and password', 'HTTPS_PROXY=http://d%40n:p@ss:w@rd@host:8080', 'HTTPS_PROXY=http://***@host:8080', ['d%40n', 'p@ss', 'w@rd', 'ss:w']],
+    ['a user without password', 'https_proxy=http://frank@proxy:3128', 'https_proxy=http://***@proxy:3128', ['frank']],
+    ['a quoted value with a space', 'export HTTPS_PROXY="http://eve:s3 cr@t@proxy:8080"', 'export HTTPS_PROXY="http://***@proxy:8080"', ['eve', 's3', 'cr@t']],
+    ['no scheme, user only', 'HTTP_PROXY=grace@proxy', 'HTTP_PROXY=***@proxy', ['grace']],
+    [
+      'two assignments on one line',
+      'HTTPS_PROXY=http://hal:x9@h1:3128 NO_PROXY=localhost,169.254.169.254',
+      'HTTPS_PROXY=http://***@h1:3128 NO_PROXY=localhost,169.254.169.254',
+      ['hal', 'x9'],
+    ],
+    [
+      'systemd DefaultEnvironment',
+      'DefaultEnvironment="HTTPS_PROXY=http://ivy:o p@h2" "NO_PROXY=169.254.169.254"',
+      'DefaultEnvironment="HTTPS_PROXY=http://***@h2" "NO_PROXY=169.254.169.254"',
+      ['ivy', 'o p'],
+    ],
+  ])('%s', (_label, line, expected, secrets) => {
+    const root = join(dir, `proxy-${secrets[0]}`);
+    proc(root, 10, 'bash');
+    file(join(root, 'etc', line.startsWith('Default') ? 'systemd/system.conf' : 'environment'), `${line}\n`);
+    const out = collect(root, { TSG_CHRONYC: 'none' });
+    const lines = section(parseReport(out), 'proxy')?.lines ?? [];
+    expect(lines).toEqual([`${line.startsWith('Default') ? '/etc/systemd/system.conf' : '/etc/environment'}:${expected}`]);
+    for (const s of secrets) expect(out).not.toContain(s);
+    // The names survive redaction, so the proxy finding is still judged.
+    expect(diagnose(out)['systemProxy']).toBe(true);
+  });
+});
+
+describe('collect-linux.sh without a private temporary directory', () => {
+  it('probes nothing and says why when mktemp fails, and never falls back to a predictable /tmp name', () => {
+    const bin = join(dir, 'bin-bad-mktemp');
+    file(join(bin, 'mktemp'), '#!/bin/sh\necho "mktemp: failed to create directory" >&2\nexit 1\n', 0o755);
+    const root = join(dir, 'nomktemp');
+    proc(root, 10, 'chronyd');
+    const r = spawnSync('sh', [SCRIPT], {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'none' },
+    });
+    expect(r.status).toBe(1);
+    expect(existsSync(`/tmp/tsg-collect.${r.pid}`)).toBe(false);
+    expect(r.stdout).toContain('[collector-error rc=1]');
+    expect(r.stdout).toContain('mktemp -d failed');
+    expect(r.stdout).not.toContain('daemons=');
+    const v = diagnose(r.stdout);
+    expect(v.status).toBe('unknown');
+    expect(v.findings).toEqual([expect.objectContaining({ code: 'unknown-daemon-state', message: expect.stringMatching(/collector probed nothing: cannot create a temporary directory/) })]);
+  });
+});
+
+describe('collect-linux.sh counts only the host namespace processes', () => {
+  function ns(root: string, pid: number | string, mnt: string, net: string): void {
+    mkdirSync(join(root, 'proc', String(pid), 'ns'), { recursive: true });
+    symlinkSync(`mnt:[${mnt}]`, join(root, 'proc', String(pid), 'ns', 'mnt'));
+    symlinkSync(`net:[${net}]`, join(root, 'proc', String(pid), 'ns', 'net'));
+  }
+
+  it('skips daemons whose mount or network namespace differs from PID 1, and counts those it cannot tell', () => {
+    const root = join(dir, 'ns');
+    proc(root, 1, 'systemd');
+    ns(root, 1, '4026531841', '4026531840');
+    proc(root, 10, 'chronyd');
+    ns(root, 10, '4026531841', '4026532999'); // a test's or a container's private network namespace
+    proc(root, 11, 'ntpd');
+    ns(root, 11, '4026532888', '4026531840'); // another mount namespace (a container)
+    proc(root, 12, 'dockerd');
+    ns(root, 12, '4026532777', '4026532777');
+    proc(root, 13, 'systemd-timesyncd');
+    ns(root, 13, '4026531841', '4026531840'); // the host's own
+    proc(root, 14, 'containerd'); // namespace links unreadable: counted, as before
+    const p = parseReport(collect(root, { TSG_CHRONYC: 'none' }));
+    expect(p.header).toMatchObject({ daemons: 'systemd-timesyncd', containers: 'containerd' });
+  });
+
+  it('without namespace links for PID 1 (a fake root, an old kernel) counts every process as before', () => {
+    const root = join(dir, 'ns-none');
+    proc(root, 10, 'chronyd');
+    ns(root, 10, '1', '2');
+    expect(parseReport(collect(root, { TSG_CHRONYC: 'none' })).header['daemons']).toBe('chronyd');
   });
 });

@@ -7,8 +7,11 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { diagnose } from '../../lambda/core/diagnose';
+import type { Verdict } from '../../lambda/core/types';
 import { guestScriptPath } from '../../lambda/guest/scripts';
+import { planForVerdict } from '../core/verdict-plan';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
 const dir = mkdtempSync(join(tmpdir(), 'tsg-h1-collect-'));
@@ -94,6 +97,12 @@ function collect(root: string, chronycCmd: string): { out: string; ms: number } 
 }
 
 const chronyRoot = () => fakeRoot('chrony', ['chronyd', 'bash']);
+let amazonReport = '';
+/** The check's status and the nightly plan for one instance with this verdict. */
+function planFor(v: Verdict) {
+  const { evaluation, plan } = planForVerdict(v);
+  return { status: evaluation.status, plan };
+}
 let loopServer: ReturnType<typeof chronyd>;
 let loopClient: ReturnType<typeof chronyd>;
 let neverClient: ReturnType<typeof chronyd>;
@@ -183,9 +192,67 @@ describe('collect-linux.sh on real chronyd', () => {
     const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 40000 });
     if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
     expect(r.status).toBe(0);
+    amazonReport = r.stdout;
     const v = diagnose(r.stdout);
     expect(v).toMatchObject({ daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, status: 'ok', findings: [] });
     expect(v['sourceAddress']).toBe('169.254.169.123');
+  });
+
+  it('a cut of a live report (line boundaries and mid-line) is never judged nor planned', () => {
+    const skewed = collect(chronyRoot(), `chronyc -h ${skewClient.sock}`).out;
+    // Whole, they are judged: ok, and at risk with a planned fix (so the property can fail).
+    expect(planFor(diagnose(amazonReport)).status).toBe('ok');
+    expect(planFor(diagnose(skewed)).plan.instances).toHaveLength(1);
+    for (const text of [amazonReport, skewed]) {
+      const last = text.indexOf('TSG-END') + 'TSG-END'.length - 1;
+      const boundaries = [...text.slice(0, last)].flatMap((c, i) => (c === '\n' ? [i + 1] : []));
+      fc.assert(
+        fc.property(fc.oneof(fc.constantFrom(...boundaries), fc.integer({ min: 1, max: last })), (n) => {
+          const v = diagnose(text.slice(0, n));
+          expect(v.status).toBe('unknown');
+          expect(v.findings.map((f) => f.code)).toEqual(['report-truncated']);
+          expect(v['daemonsRunning']).toBeUndefined();
+          expect(planFor(v).plan.instances).toEqual([]);
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+
+  it('counts a chronyd in another network or mount namespace as not the host daemon (real chronyd, private PID namespace)', () => {
+    const nsd = join(dir, 'nsdaemons');
+    const conf = (name: string) => {
+      mkdirSync(join(nsd, `${name}-sock`), { recursive: true });
+      chmodSync(join(nsd, `${name}-sock`), 0o700);
+      writeFileSync(
+        join(nsd, `${name}.conf`),
+        ['port 0', 'cmdport 0', `bindcmdaddress ${nsd}/${name}-sock/chronyd.sock`, `pidfile ${nsd}/${name}.pid`, `driftfile ${nsd}/${name}.drift`, ''].join('\n'),
+      );
+      return join(nsd, `${name}.conf`);
+    };
+    const [otherNet, otherMnt, host] = [conf('other-net'), conf('other-mnt'), conf('host')];
+    // --mount-proc: /proc shows only this PID namespace, not the chronyds other tests run meanwhile.
+    const script = `
+      set -u
+      P=
+      trap 'kill $P 2>/dev/null; wait' EXIT INT TERM
+      waitpid() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; }
+      col() { TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
+      unshare -n chronyd -x -d -u root -f ${otherNet} 2>/dev/null & P="$P $!"
+      unshare -m chronyd -x -d -u root -f ${otherMnt} 2>/dev/null & P="$P $!"
+      waitpid ${nsd}/other-net.pid; waitpid ${nsd}/other-mnt.pid
+      echo "--- foreign"; ps -o comm= -p "$(echo $P | tr ' ' ',')" | sort | uniq -c; col
+      chronyd -x -d -u root -f ${host} 2>/dev/null & P="$P $!"
+      waitpid ${nsd}/host.pid
+      echo "--- host"; col
+    `;
+    const r = spawnSync('unshare', ['-mpf', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 30000 });
+    expect(r.status).toBe(0);
+    const [foreign, hostPart] = r.stdout.split('--- host');
+    expect(foreign).toMatch(/^\s*2 chronyd$/m); // both foreign chronyds run and are visible in /proc
+    expect(foreign).toMatch(/^detect=proc$/m);
+    expect(foreign).toMatch(/^daemons=none$/m);
+    expect(hostPart).toMatch(/^daemons=chronyd$/m);
   });
 
   it('never reports ok for a client whose only source never answered', () => {

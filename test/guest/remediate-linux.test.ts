@@ -8,7 +8,7 @@
  * PID, in the scenario's own trap and again in afterAll.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -104,7 +104,8 @@ case "$1 $2" in
   "is-active chronyd") alive ${dir}/client.pid ;;
   "is-active ntpd") alive ${dir}/ntpd.pid ;;
   "stop ntpd") kill "$(cat ${dir}/ntpd.pid)" ;;
-  "disable ntpd") : ;;
+  "disable ntpd" | "enable ntpd") : ;;
+  "start ntpd") ${dir}/ntpd 120 >/dev/null 2>&1 & echo $! > ${dir}/ntpd.pid ;;
   *) exit 3 ;;
 esac
 `,
@@ -568,5 +569,118 @@ esac
     expect(r.status).toBe(2);
     expect(readFileSync(t.conf, 'utf8')).toBe(t.original);
     expect(existsSync(join(t.dir, 'timesyncd.stopped'))).toBe(false);
+  });
+});
+
+/**
+ * TERM (HUP, INT) at each named step of a real run: TSG_PAUSE_AT stops the script there, the driver
+ * signals it, and then every file chronyd reads is byte-identical to before, chronyd runs on the old
+ * config, a stopped second daemon runs again, and the result says what happened.
+ */
+describe('remediate-linux.sh interrupted at each step (real chronyd)', () => {
+  const INTERRUPT = `tree() { (cd $D/etc && find . -type f | sort | while read -r f; do printf '%s %s\n' "$f" "$(cksum < "$f")"; done) > $D/$1.tree; }
+int() { n=$1 sig=$2; shift 2; rm -f $D/paused
+  # A background job of a non-interactive shell starts with SIGINT ignored: give it the default back.
+  TSG_PAUSE_AT=$n TSG_PAUSE_FILE=$D/paused env --default-signal=INT sh ${SCRIPT} "$@" > $D/$n.out 2> $D/$n.err & p=$!
+  i=0; while [ ! -e $D/paused ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  [ -e $D/paused ] && echo yes > $D/$n.reached
+  kill -$sig $p; wait $p; echo $? > $D/$n.rc
+  tree $n; snap $n; alive $D/client.pid > $D/$n.alive; alive $D/ntpd.pid > $D/$n.ntpd
+}
+tree before`;
+
+  /** Files under etc/ with their checksums, backups left out (they are kept, as on a rollback). */
+  const configTree = (run: Run, name: string) => run.file(`${name}.tree`).split('\n').filter((l) => l !== '' && !l.includes('.tsg-backup.'));
+
+  function expectRestored(run: Run, step: string, original: string, changed: boolean, signal = 'term') {
+    expect(run.file(`${step}.reached`).trim()).toBe('yes');
+    expect(run.final(step)).toEqual({
+      result: changed ? 'rolled-back' : 'failed',
+      daemon: step === 'detect' ? 'unknown' : 'chrony',
+      action: step,
+      reason: changed ? `interrupted-${signal}` : `interrupted-${signal}-nothing-changed`,
+    });
+    expect(run.rc(step)).toBe(changed ? 2 : 1);
+    expect(run.out(step)).toContain(`interrupted by SIG${signal.toUpperCase()} at step ${step}`);
+    expect(configTree(run, step)).toEqual(configTree(run, 'before'));
+    expect(readFileSync(run.conf, 'utf8')).toBe(original);
+    for (const b of backups(run.dir)) expect(readFileSync(join(run.dir, 'etc/chrony', b), 'utf8')).toBe(original);
+    expect(run.file(`${step}.alive`).trim()).toBe('yes');
+    const sources = run.file(`${step}.sources`);
+    expect(sources).toMatch(/^\^,.,192\.0\.2\.10,/m);
+    expect(sources).not.toContain('169.254.169.123');
+  }
+
+  it('main config: restores the file, restarts chronyd on it and starts the stopped ntpd again', () => {
+    const original = `# test client\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const steps = ['detect', 'plan', 'write', 'apply', 'verify', 'step', 'stop-others'];
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      fakeNtpd: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `${INTERRUPT}\n${steps.map((n) => `int ${n} TERM --step true`).join('\n')}`,
+    });
+    const orig = original.replaceAll('$D', run.dir);
+    for (const n of steps) expectRestored(run, n, orig, !['detect', 'plan'].includes(n));
+    // The file was restored before chronyd ever loaded it: no restart for `write`.
+    expect(run.out('write')).not.toContain('restarting chrony on the restored config');
+    expect(run.out('apply')).toContain('restarting chrony on the restored config');
+    expect(run.out('stop-others')).toContain('started ntpd again');
+    expect(run.file('stop-others.ntpd').trim()).toBe('yes');
+    expect(run.file('svc.log')).toMatch(/stop ntpd\n(.*\n)*start ntpd\n/);
+  }, 120_000);
+
+  it('drop-in and main config: removes the new drop-in, restores the main config, on TERM, HUP and INT', () => {
+    const original = `sourcedir $D/etc/chrony/sources.d\nleapsectz right/UTC\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const steps: [string, string][] = [['write', 'TERM'], ['write-drop-in', 'TERM'], ['apply', 'HUP'], ['verify', 'INT']];
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      env: { TSG_SERVER_OPTIONS: FAST },
+      steps: `${INTERRUPT}\n${steps.map(([n, sig]) => `int ${n} ${sig}`).join('\n')}`,
+    });
+    const orig = original.replaceAll('$D', run.dir);
+    for (const [n, sig] of steps) expectRestored(run, n, orig, true, sig.toLowerCase());
+    expect(run.out('write-drop-in')).toMatch(/removed: .*aws-time-sync\.sources/);
+    expect(existsSync(join(run.dir, 'etc/chrony/sources.d/aws-time-sync.sources'))).toBe(false);
+  }, 120_000);
+});
+
+/** Package managers are stand-ins that record their calls: nothing is installed on this machine. */
+describe('remediate-linux.sh --install-chrony refreshes package metadata first', () => {
+  const TOOLS = ['sh', 'cat', 'cp', 'mkdir', 'chmod', 'dirname', 'mktemp', 'date', 'tr', 'cut', 'sed', 'awk', 'grep', 'id', 'rm', 'cmp', 'sleep', 'head'];
+
+  function withManager(manager: string, failRefresh = false) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-h2-pkg-'));
+    dirs.push(dir);
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const t of TOOLS) {
+      const where = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(where, join(bin, t));
+    }
+    const refresh = failRefresh ? `case "$1 $2" in update*|"-y makecache"|"--non-interactive refresh") exit 100 ;; esac\n` : '';
+    writeFileSync(join(bin, manager), `#!/bin/sh\necho "${manager} $* DEBIAN_FRONTEND=\${DEBIAN_FRONTEND:-}" >> ${dir}/calls.log\n${refresh}exit 0\n`, { mode: 0o755 });
+    const r = hostRun(['--install-chrony', 'true'], { PATH: bin, TSG_CHRONYD: 'tsg-no-such-chronyd', TSG_ROOT: dir });
+    return { r, calls: readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n') };
+  }
+
+  it.each([
+    ['apt-get', ['apt-get update DEBIAN_FRONTEND=noninteractive', 'apt-get -y install chrony DEBIAN_FRONTEND=noninteractive']],
+    ['dnf', ['dnf -y makecache DEBIAN_FRONTEND=', 'dnf -y install chrony DEBIAN_FRONTEND=']],
+    ['yum', ['yum -y makecache DEBIAN_FRONTEND=', 'yum -y install chrony DEBIAN_FRONTEND=']],
+    ['zypper', ['zypper --non-interactive refresh DEBIAN_FRONTEND=', 'zypper --non-interactive install chrony DEBIAN_FRONTEND=']],
+  ])('%s: refresh, then install', (manager, calls) => {
+    const { r, calls: got } = withManager(manager);
+    expect(got).toEqual(calls);
+    // The stand-in installs nothing, so the service does not start: said, not hidden.
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=failed daemon=none action=install-chrony reason=chrony-did-not-start');
+  });
+
+  it('a failed refresh is said and the install still tried from the cache', () => {
+    const { r, calls } = withManager('apt-get', true);
+    expect(calls).toHaveLength(2);
+    expect(r.stdout).toContain('tsg: apt-get update failed: installing from the cached index');
   });
 });
