@@ -1,7 +1,7 @@
 import { Duration, TimeZone, Token } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { HopLimitScope } from '../lambda/core/settings';
+import { HOP_LIMIT_SCOPES, type HopLimitScope } from '../lambda/core/settings';
 
 /** Default check schedule: hourly. */
 export const DEFAULT_CHECK_SCHEDULE = 'rate(1 hour)';
@@ -92,7 +92,10 @@ export interface TimeSyncGuardProps {
    */
   readonly hopLimitTarget?: number;
   /**
-   * Which instances get the hop limit raised: those whose guest runs containers, or all.
+   * Which instances get the hop limit raised: `containers` (guests that run containers, except
+   * Kubernetes nodes and ECS container instances: they are reported with the finding
+   * `imds-hop-limit-orchestrator-node` and keep hop limit 1, as the EKS best practices ask with
+   * IRSA / Pod Identity), `containers-and-orchestrators` (those nodes too) or `all`.
    * @default 'containers'
    */
   readonly hopLimitScope?: HopLimitScope;
@@ -254,8 +257,8 @@ export function validateTimeSyncGuardProps(props: TimeSyncGuardProps): Duration 
   match('commandMaxErrors', props.commandMaxErrors, ERRORS, "a count 0–99999 or a percent 0%–100% (e.g. '10')");
   range('commandTimeoutSeconds', props.commandTimeoutSeconds, 30, 2_592_000, true);
   range('hopLimitTarget', props.hopLimitTarget, 2, 64, true);
-  if (props.hopLimitScope !== undefined && !unresolved(props.hopLimitScope) && props.hopLimitScope !== 'containers' && props.hopLimitScope !== 'all') {
-    throw new TimeSyncGuardPropsError(`hopLimitScope must be 'containers' or 'all', got ${JSON.stringify(props.hopLimitScope)}`);
+  if (props.hopLimitScope !== undefined && !unresolved(props.hopLimitScope) && !HOP_LIMIT_SCOPES.includes(props.hopLimitScope)) {
+    throw new TimeSyncGuardPropsError(`hopLimitScope must be one of ${HOP_LIMIT_SCOPES.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(props.hopLimitScope)}`);
   }
   range('maxChangesPerRun', props.maxChangesPerRun, 0, 1_000_000, true);
   range('maxChangesPercent', props.maxChangesPercent, 0, 100, false);

@@ -31,7 +31,15 @@ export const ENV = {
   eventSource: 'TSG_EVENT_SOURCE',
 } as const;
 
-export type HopLimitScope = 'containers' | 'all';
+/**
+ * Which instances get the hop limit raised: `containers` (guests running containers, except
+ * Kubernetes nodes and ECS container instances, which keep hop limit 1 as EKS/ECS guidance asks),
+ * `containers-and-orchestrators` (those too), `all` (every instance).
+ */
+export type HopLimitScope = 'containers' | 'containers-and-orchestrators' | 'all';
+
+/** Every accepted {@link HopLimitScope}, for the parsers on both sides of the seam. */
+export const HOP_LIMIT_SCOPES: readonly HopLimitScope[] = ['containers', 'containers-and-orchestrators', 'all'];
 
 export interface Settings extends Thresholds {
   /** CloudWatch namespace of the fleet metrics. */
@@ -149,8 +157,8 @@ function pattern(env: Env, key: string, dflt: string, re: RegExp, what: string):
 /** Parses and validates settings once; a bad value fails the cold start with a message naming it. */
 export function parseSettings(env: Env = process.env): Settings {
   const scope = str(env, ENV.hopLimitScope, DEFAULTS.hopLimitScope);
-  if (scope !== 'containers' && scope !== 'all') {
-    throw new SettingsError(`${ENV.hopLimitScope}=${JSON.stringify(scope)}: expected containers or all`);
+  if (!(HOP_LIMIT_SCOPES as readonly string[]).includes(scope)) {
+    throw new SettingsError(`${ENV.hopLimitScope}=${JSON.stringify(scope)}: expected ${HOP_LIMIT_SCOPES.join(', ')}`);
   }
   const topicArn = str(env, ENV.topicArn, '');
   return {
@@ -165,7 +173,7 @@ export function parseSettings(env: Env = process.env): Settings {
     commandTimeoutSeconds: num(env, ENV.commandTimeoutSeconds, DEFAULTS.commandTimeoutSeconds, 30, 2592000, true),
     dryRun: bool(env, ENV.dryRun, DEFAULTS.dryRun),
     hopLimitTarget: num(env, ENV.hopLimitTarget, DEFAULTS.hopLimitTarget, 2, 64, true),
-    hopLimitScope: scope,
+    hopLimitScope: scope as HopLimitScope,
     enableMetadataEndpoint: bool(env, ENV.enableMetadataEndpoint, DEFAULTS.enableMetadataEndpoint),
     fixTimeSync: bool(env, ENV.fixTimeSync, DEFAULTS.fixTimeSync),
     maxChangesPerRun: num(env, ENV.maxChangesPerRun, DEFAULTS.maxChangesPerRun, 0, 1_000_000, true),

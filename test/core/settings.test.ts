@@ -42,7 +42,7 @@ describe('parseSettings', () => {
     [ENV.maxOffsetSeconds, 'abc', /TSG_MAX_OFFSET_SECONDS/],
     [ENV.maxChangesPercent, '101', /TSG_MAX_CHANGES_PERCENT/],
     [ENV.dryRun, 'maybe', /TSG_DRY_RUN.*true or false/],
-    [ENV.hopLimitScope, 'some', /containers or all/],
+    [ENV.hopLimitScope, 'some', /containers, containers-and-orchestrators, all/],
     [ENV.commandMaxConcurrency, '0', /TSG_COMMAND_MAX_CONCURRENCY/],
     [ENV.commandMaxConcurrency, '150%', /TSG_COMMAND_MAX_CONCURRENCY/],
     [ENV.commandMaxErrors, '-1', /TSG_COMMAND_MAX_ERRORS/],

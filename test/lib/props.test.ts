@@ -24,7 +24,7 @@ describe('TimeSyncGuard prop validation', () => {
     ['concurrency 101%', { commandMaxConcurrency: '101%' }, /commandMaxConcurrency/],
     ['errors as words', { commandMaxErrors: 'ten' }, /commandMaxErrors/],
     ['command timeout too short', { commandTimeoutSeconds: 10 }, /commandTimeoutSeconds/],
-    ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be 'containers' or 'all'/],
+    ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be one of 'containers', 'containers-and-orchestrators', 'all'/],
     ['bad e-mail', { alarmEmails: ['ops@example.com', 'not-an-address'] }, /alarmEmails must be a list of e-mail addresses, got "not-an-address"/],
     ['AWS/ namespace', { metricNamespace: 'AWS/EC2' }, /metricNamespace must not start with AWS\//],
     ['namespace with spaces', { metricNamespace: 'Time Sync' }, /metricNamespace/],
