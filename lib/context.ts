@@ -5,7 +5,7 @@ import type { TimeSyncGuardProps } from './time-sync-guard-props';
 /** Context keys that hold a string as-is. */
 const STRING_KEYS = ['metricNamespace', 'optOutTagKey', 'commandMaxConcurrency', 'commandMaxErrors', 'checkSchedule', 'remediationSchedule', 'eventSource', 'hopLimitScope'] as const;
 /** Context keys that hold a number. */
-const NUMBER_KEYS = ['maxOffsetSeconds', 'maxClockErrorBoundSeconds', 'commandTimeoutSeconds', 'hopLimitTarget', 'maxChangesPerRun', 'maxChangesPercent', 'remediationMaxIterations', 'notCheckedThreshold'] as const;
+const NUMBER_KEYS = ['maxOffsetSeconds', 'maxClockErrorBoundSeconds', 'commandTimeoutSeconds', 'hopLimitTarget', 'maxChangesPerRun', 'maxChangesPercent', 'remediationMaxIterations', 'notCheckedThreshold', 'reservedConcurrency'] as const;
 /** Context keys that hold true/false. */
 const BOOLEAN_KEYS = ['remediationEnabled', 'dryRun', 'enableMetadataEndpoint', 'fixTimeSync', 'installChrony', 'forceDomainMembers', 'stepLargeOffset', 'usePhc'] as const;
 /** Keys that differ from the construct props (units or references). */

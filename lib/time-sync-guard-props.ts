@@ -1,6 +1,7 @@
 import { Duration, TimeZone, Token } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { CHECK_TIMEOUT } from './constructs/guard-function';
 import { HOP_LIMIT_SCOPES, type HopLimitScope } from '../lambda/core/settings';
 
 /** Default check schedule: hourly. */
@@ -172,6 +173,16 @@ export interface TimeSyncGuardProps {
    */
   readonly notCheckedThreshold?: number;
   /**
+   * Reserved concurrency of each of the two Lambdas (integer 1–1000), e.g. 1 to make even a manual
+   * invocation wait for a running one. Without it the stack deploys on accounts still at the
+   * new-account concurrency quota of 10 (where any reservation fails: unreserved concurrency may
+   * not drop below 10). Overlap stays impossible without it: the nightly runs have the state
+   * machine's overlap guard, and scheduled checks cannot overlap because the check interval must
+   * then be at least the check timeout (15 min; validated).
+   * @default - no reservation
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Retention of the Lambda and state machine log groups (the per-instance records live there).
    * @default RetentionDays.THREE_MONTHS
    */
@@ -264,6 +275,7 @@ export function validateTimeSyncGuardProps(props: TimeSyncGuardProps): Duration 
   range('maxChangesPercent', props.maxChangesPercent, 0, 100, false);
   range('remediationMaxIterations', props.remediationMaxIterations, 1, 1000, true);
   range('notCheckedThreshold', props.notCheckedThreshold, 0, 1_000_000, true);
+  range('reservedConcurrency', props.reservedConcurrency, 1, 1000, true);
   if (props.eventSource !== undefined && !unresolved(props.eventSource)) {
     if (props.eventSource.length < 1 || props.eventSource.length > 256 || /\s/.test(props.eventSource) || props.eventSource.startsWith('aws.')) {
       throw new TimeSyncGuardPropsError(`eventSource must be 1–256 characters without spaces and not start with aws., got ${JSON.stringify(props.eventSource)}`);
@@ -287,6 +299,19 @@ export function validateTimeSyncGuardProps(props: TimeSyncGuardProps): Duration 
   wholeMinutes('checkInterval', props.checkInterval, MAX_CHECK_INTERVAL);
   wholeMinutes('remediationHeartbeatWindow', props.remediationHeartbeatWindow, Duration.days(1));
 
+  const interval = checkIntervalOf(props);
+  if (props.reservedConcurrency === undefined && !interval.isUnresolved() && interval.toSeconds() < MIN_UNRESERVED_CHECK_INTERVAL.toSeconds()) {
+    throw new TimeSyncGuardPropsError(
+      `a check interval of ${interval.toHumanString()} is shorter than the check timeout (${MIN_UNRESERVED_CHECK_INTERVAL.toHumanString()}), so two scheduled checks could overlap: set reservedConcurrency (e.g. 1) or checkSchedule/checkInterval to at least ${MIN_UNRESERVED_CHECK_INTERVAL.toHumanString()}`,
+    );
+  }
+  return interval;
+}
+
+/** Without reserved concurrency a scheduled check must not start before the previous one timed out. */
+export const MIN_UNRESERVED_CHECK_INTERVAL = CHECK_TIMEOUT;
+
+function checkIntervalOf(props: TimeSyncGuardProps): Duration {
   if (props.checkInterval !== undefined) return props.checkInterval;
   const schedule = props.checkSchedule ?? DEFAULT_CHECK_SCHEDULE;
   const derived = unresolved(schedule) ? undefined : rateInterval(schedule);
