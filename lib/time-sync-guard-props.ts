@@ -1,6 +1,7 @@
 import { Duration, TimeZone, Token } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { CHECK_TIMEOUT } from './constructs/guard-function';
 import {
   DEFAULTS,
   type HopLimitScope,
@@ -114,7 +115,10 @@ export interface TimeSyncGuardProps {
    */
   readonly hopLimitTarget?: number;
   /**
-   * Which instances get the hop limit raised: those whose guest runs containers, or all.
+   * Which instances get the hop limit raised: `containers` (guests that run containers, except
+   * Kubernetes nodes and ECS container instances: they are reported with the finding
+   * `imds-hop-limit-orchestrator-node` and keep hop limit 1, as the EKS best practices ask with
+   * IRSA / Pod Identity), `containers-and-orchestrators` (those nodes too) or `all`.
    * @default 'containers'
    */
   readonly hopLimitScope?: HopLimitScope;
@@ -190,6 +194,16 @@ export interface TimeSyncGuardProps {
    * @default 0
    */
   readonly notCheckedThreshold?: number;
+  /**
+   * Reserved concurrency of each of the two Lambdas (integer 1–1000), e.g. 1 to make even a manual
+   * invocation wait for a running one. Without it the stack deploys on accounts still at the
+   * new-account concurrency quota of 10 (where any reservation fails: unreserved concurrency may
+   * not drop below 10). Overlap stays impossible without it: the nightly runs have the state
+   * machine's overlap guard, and scheduled checks cannot overlap because the check interval must
+   * then be at least the check timeout (15 min; validated).
+   * @default - no reservation
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Retention of the Lambda and state machine log groups (the per-instance records live there).
    * @default RetentionDays.THREE_MONTHS
@@ -299,5 +313,14 @@ export function validateTimeSyncGuardProps(given: TimeSyncGuardProps): Duration 
   if (props.checkInterval !== undefined && !props.checkInterval.isUnresolved() && props.checkInterval.toMinutes() !== derived.minutes) {
     throw new TimeSyncGuardPropsError('checkInterval', `contradicts checkSchedule: ${props.checkInterval.toHumanString()} given, the schedule runs every ${interval.toHumanString()} (remove checkInterval; it is derived)`);
   }
+  if (props.reservedConcurrency === undefined && interval.toSeconds() < MIN_UNRESERVED_CHECK_INTERVAL.toSeconds()) {
+    throw new TimeSyncGuardPropsError(
+      'checkSchedule',
+      `runs every ${interval.toHumanString()}, less than the check timeout (${MIN_UNRESERVED_CHECK_INTERVAL.toHumanString()}), so two scheduled checks could overlap: set reservedConcurrency (e.g. 1) or a schedule of at least ${MIN_UNRESERVED_CHECK_INTERVAL.toHumanString()}`,
+    );
+  }
   return interval;
 }
+
+/** Without reserved concurrency a scheduled check must not start before the previous one timed out. */
+export const MIN_UNRESERVED_CHECK_INTERVAL = CHECK_TIMEOUT;

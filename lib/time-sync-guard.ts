@@ -59,6 +59,8 @@ export class TimeSyncGuard extends Construct {
   public readonly dashboard: cw.Dashboard;
   /** Resolved settings passed to the Lambdas (env var name → value). */
   public readonly environment: Readonly<Record<string, string>>;
+  /** The alarm topic's key; undefined when `alarmTopic` was given. */
+  private topicKey?: Key;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -75,6 +77,9 @@ export class TimeSyncGuard extends Construct {
     const timeZone = props.timeZone ?? TimeZone.ETC_UTC;
     const remediationEnabled = props.remediationEnabled ?? true;
     const dryRun = props.dryRun ?? DEFAULTS.dryRun;
+    const hopLimitTarget = props.hopLimitTarget ?? DEFAULTS.hopLimitTarget;
+    const enableMetadataEndpoint = props.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint;
+    const reservedConcurrency = props.reservedConcurrency;
 
     this.topic = props.alarmTopic ?? this.createTopic(props.alarmEmails ?? []);
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
@@ -94,6 +99,7 @@ export class TimeSyncGuard extends Construct {
       environment: settingsEnvironment('check', props, fixed),
       logRetention,
       metricNamespace,
+      reservedConcurrency,
     });
     this.remediateFunction = new GuardFunction(this, 'RemediateHandler', {
       entryFile: 'remediate.ts',
@@ -102,6 +108,7 @@ export class TimeSyncGuard extends Construct {
       environment: this.environment,
       logRetention,
       metricNamespace,
+      reservedConcurrency,
     });
     // The scheduler invokes asynchronously: Lambda's own queue absorbs the reserved-concurrency
     // throttle. A failed check is not retried (the next scheduled check is the retry, and the
@@ -115,7 +122,7 @@ export class TimeSyncGuard extends Construct {
       GuestDocuments.documentArn(this.documents.collector),
       GuestDocuments.documentArn(this.documents.remediation),
     ]);
-    this.grantRemediate(this.remediateFunction, optOutTagKey, eventSource);
+    this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
 
     this.remediation = new RemediationStateMachine(this, 'Remediation', {
       handler: this.remediateFunction.function,
@@ -192,23 +199,27 @@ export class TimeSyncGuard extends Construct {
   }
 
   private createTopic(emails: string[]): Topic {
+    const stack = Stack.of(this);
     const key = new Key(this, 'TopicKey', {
       enableKeyRotation: true,
       description: 'timesync-guard alarm topic',
     });
-    // Alarms (CloudWatch) and EventBridge rules publish as services; without these the encrypted topic drops their messages.
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      key.addToResourcePolicy(
-        new PolicyStatement({
-          sid: `Allow${service.split('.')[0]}ToUseKey`,
-          principals: [new ServicePrincipal(service)],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'],
-        }),
-      );
-    }
+    // CloudWatch alarms are the only service that publishes to this topic (the remediate Lambda
+    // publishes with its role, granted below). They need exactly GenerateDataKey + Decrypt, and only
+    // for this account's alarms (confused-deputy guard).
+    const alarms = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const fromOurAlarms = { ArnLike: { 'aws:SourceArn': alarms }, StringEquals: { 'aws:SourceAccount': stack.account } };
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseKey',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: [...SNS_PUBLISH_KMS_ACTIONS],
+        resources: ['*'],
+        conditions: fromOurAlarms,
+      }),
+    );
     const topic = new Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'timesync-guard alarms' });
-    const stack = Stack.of(this);
+    this.topicKey = key;
     // The enforceSSL topic policy replaces the default one: allow this account's alarms explicitly.
     topic.addToResourcePolicy(
       new PolicyStatement({
@@ -216,10 +227,7 @@ export class TimeSyncGuard extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-          StringEquals: { 'aws:SourceAccount': stack.account },
-        },
+        conditions: fromOurAlarms,
       }),
     );
     for (const email of emails) topic.addSubscription(new EmailSubscription(email));
@@ -262,24 +270,28 @@ export class TimeSyncGuard extends Construct {
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-        reason: 'The fleet is every instance of the region by design; SendCommand is also limited to this stack\'s documents, ModifyInstanceMetadataOptions to this one action, and opted-out instances are denied.',
+        reason:
+          fn === this.remediateFunction
+            ? 'The fleet is every instance of the region by design. ssm:SendCommand also needs one of this stack\'s two documents (no other document is granted); ec2:ModifyInstanceMetadataOptions is conditioned to raise the hop limit to at least the target (and to enable the endpoint only when enableMetadataEndpoint is on), with explicit Denies on disabling the endpoint, making tokens optional and lowering the hop limit; opted-out instances are denied both actions.'
+            : 'The fleet is every instance of the region by design. ssm:SendCommand also needs this stack\'s read-only collector document (no other document is granted), and opted-out instances are denied.',
       },
     );
   }
 
-  private grantRemediate(fn: GuardFunction, optOutTagKey: string, eventSource: string): void {
+  private grantRemediate(
+    fn: GuardFunction,
+    o: { optOutTagKey: string; eventSource: string; hopLimitTarget: number; enableMetadataEndpoint: boolean },
+  ): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    fn.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'RaiseHopLimit', actions: ['ec2:ModifyInstanceMetadataOptions'], resources: [instances] }),
-    );
+    for (const statement of imdsStatements(instances, o.hopLimitTarget, o.enableMetadataEndpoint)) fn.role.addToPrincipalPolicy(statement);
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'NeverModifyOptedOutInstances',
         effect: Effect.DENY,
         actions: ['ec2:ModifyInstanceMetadataOptions'],
         resources: [instances],
-        conditions: optOutConditions(`aws:ResourceTag/${optOutTagKey}`),
+        conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
       }),
     );
     fn.role.addToPrincipalPolicy(
@@ -287,14 +299,17 @@ export class TimeSyncGuard extends Construct {
         sid: 'AuditEvents',
         actions: ['events:PutEvents'],
         resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-        conditions: { StringEquals: { 'events:source': eventSource } },
+        // events:source is multi-valued (one value per entry of the PutEvents batch): every entry must
+        // carry our source, and the Null guard stops ForAllValues from matching a request without one.
+        conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
       }),
     );
-    this.topic.grantPublish(fn.role);
-    Validations.of(fn.role.node.tryFindChild('DefaultPolicy') ?? fn.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: 'sns:Publish to the KMS-encrypted alarm topic needs GenerateDataKey* on its one key (granted by Topic.grantPublish, resource = that key).',
-    });
+    fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'PublishRunSummary', actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    // A topic we created is encrypted with our key: publishing needs exactly these two on that key.
+    // An existing topic (alarmTopic) brings its own key policy; the README says what it must allow.
+    if (this.topicKey) {
+      fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'EncryptRunSummary', actions: [...SNS_PUBLISH_KMS_ACTIONS], resources: [this.topicKey.keyArn] }));
+    }
   }
 }
 
@@ -313,6 +328,49 @@ function settingsEnvironment(fn: 'check' | 'remediation', props: TimeSyncGuardPr
     if (v !== undefined) env[row.env!] = String(v);
   }
   return env;
+}
+
+/** KMS actions a publisher to an SSE-KMS topic needs (Amazon SNS key management): no wildcard. */
+const SNS_PUBLISH_KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
+
+/**
+ * The remediate role's IMDS grant, safe even if the code is wrong. On ModifyInstanceMetadataOptions
+ * the requested values are in `ec2:Attribute/<Parameter>`, present only when the request sets that
+ * parameter (AWS's own "deny opt-out of IMDSv2" example pairs it with a Null guard); the
+ * `ec2:MetadataHttp*` keys describe the instance resource and are documented for RunInstances, so
+ * they cannot tell a raise from a downgrade here. The code sends only `HttpPutResponseHopLimit`
+ * and/or `HttpEndpoint=enabled` (lambda/aws/imds.ts), hence:
+ * - Allow: the hop limit, when set, is at least the target (`…IfExists`: an endpoint-only request
+ *   omits it); the endpoint only when `enableMetadataEndpoint` (else it must be absent); HttpTokens,
+ *   HttpProtocolIpv6 and InstanceMetadataTags never in the request.
+ * - Deny (stands even if the Allow is widened later): endpoint `disabled`, tokens `optional`, a hop
+ *   limit below the target.
+ */
+export function imdsStatements(instances: string, hopLimitTarget: number, enableMetadataEndpoint: boolean): PolicyStatement[] {
+  const action = 'ec2:ModifyInstanceMetadataOptions';
+  const allow = new PolicyStatement({
+    sid: 'RaiseHopLimitOnly',
+    actions: [action],
+    resources: [instances],
+    conditions: {
+      NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) },
+      ...(enableMetadataEndpoint ? { StringEqualsIfExists: { 'ec2:Attribute/HttpEndpoint': 'enabled' } } : {}),
+      Null: {
+        'ec2:Attribute/HttpTokens': 'true',
+        'ec2:Attribute/HttpProtocolIpv6': 'true',
+        'ec2:Attribute/InstanceMetadataTags': 'true',
+        ...(enableMetadataEndpoint ? {} : { 'ec2:Attribute/HttpEndpoint': 'true' }),
+      },
+    },
+  });
+  const deny = (sid: string, conditions: Record<string, Record<string, string>>): PolicyStatement =>
+    new PolicyStatement({ sid, effect: Effect.DENY, actions: [action], resources: [instances], conditions });
+  return [
+    allow,
+    deny('NeverDisableMetadataEndpoint', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpEndpoint': 'disabled' } }),
+    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } }),
+    deny('NeverLowerHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } }),
+  ];
 }
 
 /** Tag present and its value anything but `false` (case-insensitive): both conditions in one block, ANDed. */

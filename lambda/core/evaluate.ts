@@ -2,7 +2,8 @@
  * Pure per-instance evaluation: the guest verdict (from `diagnose`), the IMDS options from the EC2
  * API and how far the check got, judged into one {@link InstanceEvaluation}. No SDK, no I/O.
  *
- * Status precedence: opted-out → `opted-out`; any at-risk finding (guest or IMDS) → `at-risk`;
+ * Status precedence: opted-out → `opted-out`; any at-risk finding (guest or IMDS) → `at-risk`
+ * (`imds-hop-limit-orchestrator-node` is a report, not a risk);
  * guest not checked → `unknown`; else the verdict's status. IMDS findings need no guest check
  * (endpoint disabled), or only the guest's `containers` answer (hop limit).
  */
@@ -13,6 +14,8 @@ import type { CheckState, Finding, InstanceEvaluation, InstanceRecord, InstanceS
 export const INSTANCE_FINDING_CODES = {
   'imds-hop-limit-too-low-for-containers':
     'The IMDS PUT response hop limit is below the target (default 2) and the guest runs containers: containers on a bridge network get no IMDSv2 token, hence no role credentials.',
+  'imds-hop-limit-orchestrator-node':
+    'Kubernetes node (kubelet) or ECS container instance with a hop limit below the target: left as it is under hopLimitScope `containers` (the default). Raising it lets every pod or task reach the node role\'s credentials: the EKS best practices keep hop limit 1 and give pods IRSA / EKS Pod Identity; ECS asks to block task access to IMDS (awsvpc mode / ECS_AWSVPC_BLOCK_IMDS). Opt in with hopLimitScope `containers-and-orchestrators` only for workloads that need the node role.',
   'imds-endpoint-disabled':
     'The instance metadata endpoint is disabled on an instance with an instance profile: nothing on it can obtain the role credentials.',
   'ssm-connection-lost':
@@ -38,6 +41,16 @@ export const AT_RISK_INSTANCE_CODES: ReadonlySet<InstanceFindingCode> = new Set(
   'imds-endpoint-disabled',
 ]);
 
+/** Container runtimes (as the collectors name them) that make a host an orchestrator node. */
+export const ORCHESTRATOR_RUNTIMES: ReadonlySet<string> = new Set(['kubelet', 'ecs']);
+
+/** The orchestrators the guest reported (`containerRuntimes` of the verdict), e.g. `['kubelet']`; empty when none or unknown. */
+export function orchestratorsOf(verdict: Verdict | undefined): string[] {
+  const runtimes = verdict?.['containerRuntimes'];
+  if (!Array.isArray(runtimes)) return [];
+  return runtimes.filter((r): r is string => typeof r === 'string' && ORCHESTRATOR_RUNTIMES.has(r));
+}
+
 /** How the collection went on one instance, as the engine saw it. */
 export type CollectionOutcome =
   /** The guest produced a report, judged into `verdict` (a Failed collector that printed a report counts too). */
@@ -51,6 +64,10 @@ export type CollectionOutcome =
     }
   /** The run did not ask for a guest check (CLI --no-guest); IMDS findings still apply. */
   | { readonly kind: 'not-requested' };
+
+function atRisk(f: Finding): boolean {
+  return AT_RISK_INSTANCE_CODES.has(f.code as InstanceFindingCode);
+}
 
 function instanceFinding(code: InstanceFindingCode, message: string): Finding {
   return { code, message };
@@ -72,11 +89,32 @@ export function preCollectionOutcome(record: InstanceRecord): CollectionOutcome 
   return undefined;
 }
 
-/** IMDS findings from the API; `containers` is the guest's answer (null/undefined when unknown). */
-export function imdsFindings(record: InstanceRecord, containers: boolean | null | undefined, settings: Pick<Settings, 'hopLimitTarget'>): Finding[] {
+/** The settings the evaluation reads. */
+export type EvaluationSettings = Pick<Settings, 'hopLimitTarget'> & Partial<Pick<Settings, 'hopLimitScope'>>;
+
+/**
+ * IMDS findings from the API; `containers` is the guest's answer (null/undefined when unknown),
+ * `orchestrators` the orchestrator runtimes it reported (kubelet, ecs). Under scope `containers`
+ * (the default) an orchestrator node below the target is reported, not judged at risk: hop limit 1
+ * is the guidance there.
+ */
+export function imdsFindings(
+  record: InstanceRecord,
+  containers: boolean | null | undefined,
+  settings: EvaluationSettings,
+  orchestrators: readonly string[] = [],
+): Finding[] {
   const out: Finding[] = [];
   const hop = record.imds.hopLimit;
-  if (containers === true && typeof hop === 'number' && hop < settings.hopLimitTarget) {
+  const scope = settings.hopLimitScope ?? 'containers';
+  if (containers === true && typeof hop === 'number' && hop < settings.hopLimitTarget && orchestrators.length > 0 && scope === 'containers') {
+    out.push(
+      instanceFinding(
+        'imds-hop-limit-orchestrator-node',
+        `IMDS hop limit ${hop} < ${settings.hopLimitTarget} on a ${orchestrators.join('/')} node: left as it is (hopLimitScope containers); pods/tasks should use IRSA / Pod Identity / task roles`,
+      ),
+    );
+  } else if (containers === true && typeof hop === 'number' && hop < settings.hopLimitTarget) {
     out.push(
       instanceFinding(
         'imds-hop-limit-too-low-for-containers',
@@ -97,7 +135,7 @@ export function imdsFindings(record: InstanceRecord, containers: boolean | null 
 export function evaluateInstance(
   record: InstanceRecord,
   collection: CollectionOutcome,
-  settings: Pick<Settings, 'hopLimitTarget'>,
+  settings: EvaluationSettings,
 ): InstanceEvaluation {
   const base = {
     instanceId: record.instanceId,
@@ -113,9 +151,9 @@ export function evaluateInstance(
     const v = collection.verdict;
     // A cut report's header is not evidence (diagnose already gives it containers null): no hop-limit finding from it.
     const cut = v.findings.some((f) => f.code === 'report-truncated');
-    const imds = imdsFindings(record, cut ? null : v.containers, settings);
+    const imds = imdsFindings(record, cut ? null : v.containers, settings, cut ? [] : orchestratorsOf(v));
     const findings = [...v.findings, ...imds];
-    const status: InstanceStatus = imds.length > 0 || v.status === 'at-risk' ? 'at-risk' : v.status === 'ok' ? 'ok' : 'unknown';
+    const status: InstanceStatus = imds.some(atRisk) || v.status === 'at-risk' ? 'at-risk' : v.status === 'ok' ? 'ok' : 'unknown';
     return {
       ...base,
       status,
@@ -126,7 +164,7 @@ export function evaluateInstance(
     };
   }
   const imds = imdsFindings(record, null, settings);
-  const status: InstanceStatus = imds.length > 0 ? 'at-risk' : 'unknown';
+  const status: InstanceStatus = imds.some(atRisk) ? 'at-risk' : 'unknown';
   if (collection.kind === 'not-requested') {
     return {
       ...base,

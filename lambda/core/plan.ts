@@ -3,6 +3,7 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
+import { orchestratorsOf } from './evaluate';
 import type { Settings } from './settings';
 import type { InstanceEvaluation, Platform } from './types';
 
@@ -89,6 +90,16 @@ export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxC
   return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent));
 }
 
+/**
+ * Whether a container host is in the hop-limit scope: under `containers` a Kubernetes node or ECS
+ * container instance is left at its hop limit (pods/tasks would reach the node role's credentials);
+ * `containers-and-orchestrators` and `all` include it.
+ */
+export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: InstanceEvaluation): boolean {
+  return scope !== 'containers' || orchestratorsOf(e.verdict).length === 0;
+}
+
+
 /** Findings that say the report itself could not be read whole: nothing in it may be acted on. */
 const UNREAD_REPORT_FINDINGS: ReadonlySet<string> = new Set(['report-truncated', 'report-unreadable', 'unknown-format']);
 
@@ -109,7 +120,8 @@ export function guestNeedsFix(e: InstanceEvaluation): boolean {
 /**
  * Plans one run. Rules:
  * - hop limit: raised to `hopLimitTarget` only where the current value is lower (an unreported value
- *   counts as 1, EC2's default) and the scope matches (`containers`: the verdict says containers;
+ *   counts as 1, EC2's default) and the scope matches (`containers`: the verdict says containers and
+ *   the host is no Kubernetes/ECS node; `containers-and-orchestrators`: containers, nodes included;
  *   `all`: every instance). Never lowered.
  * - metadata endpoint: enabled only if `enableMetadataEndpoint`, the endpoint is disabled and the
  *   instance has a profile (credentials it cannot otherwise reach).
@@ -145,7 +157,7 @@ export function planRemediation(
     if (effective < settings.hopLimitTarget) {
       const containers = e.verdict?.containers;
       const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
-      if (settings.hopLimitScope === 'all' || containers === true) {
+      if (settings.hopLimitScope === 'all' || (containers === true && hopLimitScopeCovers(settings.hopLimitScope, e))) {
         hopLimit = { from: current, to: settings.hopLimitTarget };
         wanted.push({ action: 'raise-hop-limit', before, after });
       } else if (e.checkState !== 'checked' && containers == null) {

@@ -40,12 +40,17 @@ export interface GuardFunctionProps {
   readonly logRetention: RetentionDays;
   /** Sets POWERTOOLS_METRICS_NAMESPACE. */
   readonly metricNamespace: string;
+  /**
+   * Reserved concurrency of the function.
+   * @default - none: the function uses the account's unreserved pool (see TimeSyncGuardProps.reservedConcurrency)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
  * One Lambda of the guard: NodejsFunction bundled locally with esbuild (SDK included, so the
- * versions tested are the versions deployed), arm64, Node.js 24, reserved concurrency 1 so runs
- * never overlap, its own log group and its own role with no managed policy.
+ * versions tested are the versions deployed), arm64, Node.js 24, optional reserved concurrency,
+ * its own log group and its own role with no managed policy.
  */
 export class GuardFunction extends Construct {
   /** The function. */
@@ -75,7 +80,7 @@ export class GuardFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout,
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       description: props.description,
       role: this.role,
       logGroup: this.logGroup,

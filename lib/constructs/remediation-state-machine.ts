@@ -78,7 +78,8 @@ export class RemediationStateMachine extends Construct {
       resultPath: '$.result',
       retryOnServiceExceptions: true,
     });
-    // Reserved concurrency 1: a manual invocation in flight throttles us; wait for it rather than fail.
+    // Throttled (reservedConcurrency set and a manual invocation in flight, or the account pool
+    // exhausted): wait for it rather than fail.
     invoke.addRetry({ errors: ['Lambda.TooManyRequestsException'], interval: Duration.seconds(30), maxAttempts: 6, backoffRate: 2 });
 
     const done = new sfn.Succeed(this, 'Done', { outputPath: '$.result.response' });
@@ -130,7 +131,8 @@ export class RemediationStateMachine extends Construct {
     Validations.of(policy ?? this.stateMachine.role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/GetSampling* and CloudWatch Logs vended-delivery actions (CreateLogDelivery, …) support no resource-level permissions.',
+        reason:
+          'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the CloudWatch Logs log-delivery actions Step Functions documents for execution logging (CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) on "*": the delivery actions have no resource-level permissions, and PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups are what lets the log delivery create the log group resource policy for delivery.logs.amazonaws.com the first time (CloudWatch Logs, "Logs sent to CloudWatch Logs").',
       },
       {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.handler.node.defaultChild as CfnElement)}.Arn>:*]`,

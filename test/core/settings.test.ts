@@ -42,7 +42,7 @@ describe('parseSettings', () => {
     [ENV.maxOffsetSeconds, 'abc', /TSG_MAX_OFFSET_SECONDS/],
     [ENV.maxChangesPercent, '101', /TSG_MAX_CHANGES_PERCENT/],
     [ENV.dryRun, 'maybe', /TSG_DRY_RUN.*true or false/],
-    [ENV.hopLimitScope, 'some', /containers or all/],
+    [ENV.hopLimitScope, 'some', /expected containers or containers-and-orchestrators or all/],
     [ENV.remediationMaxConcurrency, '0', /TSG_REMEDIATION_MAX_CONCURRENCY/],
     [ENV.remediationMaxConcurrency, '150%', /TSG_REMEDIATION_MAX_CONCURRENCY/],
     [ENV.remediationMaxErrors, '-1', /TSG_REMEDIATION_MAX_ERRORS/],

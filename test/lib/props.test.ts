@@ -1,5 +1,5 @@
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
 import { ENV, parseSettings, type SchemaPropName } from '../../lambda/core/settings';
@@ -25,7 +25,7 @@ describe('TimeSyncGuard prop validation', () => {
     ['concurrency 101%', { remediationMaxConcurrency: '101%' }, /remediationMaxConcurrency/],
     ['errors as words', { remediationMaxErrors: 'ten' }, /remediationMaxErrors/],
     ['command timeout too short', { commandTimeoutSeconds: 10 }, /commandTimeoutSeconds/],
-    ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be 'containers' or 'all'/],
+    ['bad scope', { hopLimitScope: 'everything' as never }, /hopLimitScope must be 'containers' or 'containers-and-orchestrators' or 'all'/],
     ['bad e-mail', { alarmEmails: ['ops@example.com', 'not-an-address'] }, /alarmEmails must be a list of e-mail addresses, got "not-an-address"/],
     ['AWS/ namespace', { metricNamespace: 'AWS/EC2' }, /metricNamespace must not start with AWS\//],
     ['namespace with spaces', { metricNamespace: 'Time Sync' }, /metricNamespace/],
@@ -228,5 +228,35 @@ describe('prop validation agrees with the Lambda settings parser', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('reservedConcurrency', () => {
+  const fns = (props: TimeSyncGuardProps) => {
+    const stack = new Stack(testApp(), 'S');
+    new TimeSyncGuard(stack, 'Guard', props);
+    return Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions);
+  };
+
+  it('reserves nothing by default, so the stack deploys on an account at the new-account quota of 10', () => {
+    expect(fns({})).toEqual([undefined, undefined]);
+  });
+
+  it('reserves the given concurrency on both functions', () => {
+    expect(fns({ reservedConcurrency: 1 })).toEqual([1, 1]);
+  });
+
+  it.each([0, 1.5, 1001])('rejects reservedConcurrency %p', (n) => {
+    expect(build({ reservedConcurrency: n })).toThrow(/reservedConcurrency must be an integer in \[1, 1000\]/);
+  });
+
+  it('refuses a check interval shorter than the check timeout without reserved concurrency (two scheduled checks could overlap)', () => {
+    expect(build({ checkSchedule: 'rate(10 minutes)' })).toThrow(/less than the check timeout \(15 minutes\).*set reservedConcurrency/);
+    expect(build({ checkSchedule: 'rate(10 minutes)', reservedConcurrency: 1 })).not.toThrow();
+    expect(build({ checkSchedule: 'rate(15 minutes)' })).not.toThrow();
+  });
+
+  it('is read from the context key reservedConcurrency', () => {
+    expect(guardPropsFromContext((k) => (k === 'reservedConcurrency' ? '1' : undefined)).props).toMatchObject({ reservedConcurrency: 1 });
   });
 });

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
 import { DEFAULTS, ENV, parseCheckSettings, parseSettings, reaches, rows } from '../../lambda/core/settings';
-import { actions, flat, guardTemplate, logicalId, policyStatements, stackTemplate, statementsFor } from './util';
+import { actions, flat, guardTemplate, logicalId, policyStatements, type Statement, stackTemplate, statementsFor } from './util';
 
 describe('TimeSyncGuardStack with defaults', () => {
   let template: Template;
@@ -51,7 +51,7 @@ describe('TimeSyncGuardStack with defaults', () => {
   });
 
   describe('Lambda functions', () => {
-    it('runs both on arm64 Node.js 24 with 512 MB, reserved concurrency 1 and 15-minute timeouts', () => {
+    it('runs both on arm64 Node.js 24 with 512 MB, no reserved concurrency by default and 15-minute timeouts', () => {
       const fns = template.findResources('AWS::Lambda::Function');
       expect(Object.keys(fns)).toHaveLength(2);
       for (const fn of Object.values(fns)) {
@@ -60,9 +60,9 @@ describe('TimeSyncGuardStack with defaults', () => {
           Architectures: ['arm64'],
           MemorySize: 512,
           Timeout: 900,
-          ReservedConcurrentExecutions: 1,
           Handler: 'index.handler',
         });
+        expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
         expect(fn.Properties.Environment.Variables).toMatchObject({
           POWERTOOLS_SERVICE_NAME: 'timesync-guard',
           POWERTOOLS_METRICS_NAMESPACE: 'TimeSyncGuard',
@@ -112,7 +112,7 @@ describe('TimeSyncGuardStack with defaults', () => {
       expect(env).not.toHaveProperty([ENV.dryRun]);
       expect(env).not.toHaveProperty([ENV.remediationMaxErrors]);
       // The check judges HopLimitTooLowForContainers against the same target the remediation raises to.
-      expect(env[ENV.hopLimitTarget]).toBe('2');
+      expect(env).toMatchObject({ [ENV.hopLimitTarget]: '2', [ENV.hopLimitScope]: 'containers' });
       const literal = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : 'from-token']));
       expect(() => parseCheckSettings(literal)).not.toThrow();
     });
@@ -188,16 +188,17 @@ describe('TimeSyncGuardStack with defaults', () => {
       });
     });
 
-    it('allows ModifyInstanceMetadataOptions on instances and denies it when the opt-out tag is present and not false', () => {
+    it('allows ModifyInstanceMetadataOptions on instances only under conditions and denies it when the opt-out tag is present and not false', () => {
       const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
       const allow = statementsFor(st, 'ec2:ModifyInstanceMetadataOptions');
       expect(allow).toHaveLength(1);
       expect(actions(allow[0])).toEqual(['ec2:ModifyInstanceMetadataOptions']);
       expect(flat(allow[0].Resource)).toBe(instanceArn);
+      expect(allow[0].Condition).toBeDefined();
       const deny = statementsFor(st, 'ec2:ModifyInstanceMetadataOptions', 'Deny');
-      expect(deny).toHaveLength(1);
-      expect(flat(deny[0].Resource)).toBe(instanceArn);
-      expect(deny[0].Condition).toEqual({
+      expect(deny.map((d) => d.Sid)).toEqual(['NeverDisableMetadataEndpoint', 'NeverMakeTokensOptional', 'NeverLowerHopLimit', 'NeverModifyOptedOutInstances']);
+      for (const d of deny) expect(flat(d.Resource)).toBe(instanceArn);
+      expect(deny[3].Condition).toEqual({
         Null: { 'aws:ResourceTag/timesync-guard:opt-out': 'false' },
         StringNotEqualsIgnoreCase: { 'aws:ResourceTag/timesync-guard:opt-out': 'false' },
       });
@@ -208,13 +209,17 @@ describe('TimeSyncGuardStack with defaults', () => {
       const put = statementsFor(st, 'events:PutEvents');
       expect(put).toHaveLength(1);
       expect(flat(put[0].Resource)).toBe('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
-      expect(put[0].Condition).toEqual({ StringEquals: { 'events:source': 'timesync-guard' } });
+      expect(put[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': ['timesync-guard'] }, Null: { 'events:source': 'false' } });
     });
 
     it('lets the remediate function publish to the topic and use only its key', () => {
       const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
       expect(statementsFor(st, 'sns:Publish')[0].Resource).toEqual({ Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') });
-      expect(statementsFor(st, 'kms:GenerateDataKey*')[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'GuardTopicKey'), 'Arn'] });
+      const kms = statementsFor(st, 'kms:GenerateDataKey');
+      expect(kms).toHaveLength(1);
+      expect(actions(kms[0]).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(kms[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'GuardTopicKey'), 'Arn'] });
+      expect(st.flatMap(actions)).not.toContain('kms:GenerateDataKey*');
     });
 
     it('lets the state machine list executions of itself only and invoke only the remediate function', () => {
@@ -240,17 +245,22 @@ describe('TimeSyncGuardStack with defaults', () => {
   });
 
   describe('alarm topic', () => {
-    it('encrypts the topic with a rotating customer-managed key that CloudWatch and EventBridge may use', () => {
+    it("encrypts the topic with a rotating customer-managed key that only this account's alarms may use as a service", () => {
       template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardTopicKey'), 'Arn'] } });
-      template.hasResourceProperties('AWS::KMS::Key', {
-        EnableKeyRotation: true,
-        KeyPolicy: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
-            Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
-          ]),
-        },
-      });
+      const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+      const services = (key.Properties.KeyPolicy.Statement as Statement[]).filter((x) => x.Principal?.Service);
+      expect(services).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Condition: {
+            ArnLike: { 'aws:SourceArn': expect.anything() },
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          },
+        }),
+      ]);
+      expect(flat(services[0].Condition!.ArnLike['aws:SourceArn'])).toBe('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*');
     });
 
     it('denies non-TLS publishing and allows this account\'s alarms', () => {
@@ -456,11 +466,11 @@ describe('TimeSyncGuard configured', () => {
     });
     template.hasResourceProperties('AWS::SSM::Document', { Content: Match.objectLike({ parameters: Match.objectLike({ DryRun: Match.objectLike({ default: 'true' }) }) }) });
     const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
-    expect(statementsFor(st, 'ec2:ModifyInstanceMetadataOptions', 'Deny')[0].Condition).toEqual({
+    expect(statementsFor(st, 'ec2:ModifyInstanceMetadataOptions', 'Deny').find((d) => d.Sid === 'NeverModifyOptedOutInstances')?.Condition).toEqual({
       Null: { 'aws:ResourceTag/NoTouch': 'false' },
       StringNotEqualsIgnoreCase: { 'aws:ResourceTag/NoTouch': 'false' },
     });
-    expect(statementsFor(st, 'events:PutEvents')[0].Condition).toEqual({ StringEquals: { 'events:source': 'acme.timesync' } });
+    expect(statementsFor(st, 'events:PutEvents')[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': ['acme.timesync'] }, Null: { 'events:source': 'false' } });
   });
 
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {

@@ -19,7 +19,14 @@ export function guardTemplate(props: TimeSyncGuardProps = {}): { guard: TimeSync
   return { guard, template: Template.fromStack(stack) };
 }
 
-type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };
+export type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: { Service?: string | string[]; AWS?: unknown };
+  Condition?: Record<string, Record<string, unknown>>;
+};
 
 /** Statements of the one IAM policy whose logical id starts with `prefix`. */
 export function policyStatements(template: Template, prefix: string): Statement[] {

