@@ -29,6 +29,7 @@ export const ENV = {
   usePhc: 'TSG_USE_PHC',
   topicArn: 'TSG_TOPIC_ARN',
   eventSource: 'TSG_EVENT_SOURCE',
+  continuationKeySecret: 'TSG_CONTINUATION_KEY_SECRET',
 } as const;
 
 export type HopLimitScope = 'containers' | 'all';
@@ -60,6 +61,8 @@ export interface Settings extends Thresholds {
   readonly topicArn?: string;
   /** EventBridge `source` of the audit events. */
   readonly eventSource: string;
+  /** ARN of the secret whose value signs remediation continuations (remediate function only). */
+  readonly continuationKeySecret?: string;
 }
 
 /**
@@ -153,6 +156,7 @@ export function parseSettings(env: Env = process.env): Settings {
     throw new SettingsError(`${ENV.hopLimitScope}=${JSON.stringify(scope)}: expected containers or all`);
   }
   const topicArn = str(env, ENV.topicArn, '');
+  const continuationKeySecret = str(env, ENV.continuationKeySecret, '');
   return {
     metricNamespace: str(env, ENV.metricNamespace, DEFAULTS.metricNamespace),
     optOutTagKey: str(env, ENV.optOutTagKey, DEFAULTS.optOutTagKey),
@@ -176,5 +180,6 @@ export function parseSettings(env: Env = process.env): Settings {
     usePhc: bool(env, ENV.usePhc, DEFAULTS.usePhc),
     topicArn: topicArn === '' ? undefined : topicArn,
     eventSource: str(env, ENV.eventSource, DEFAULTS.eventSource),
+    ...(continuationKeySecret === '' ? {} : { continuationKeySecret }),
   };
 }

@@ -42,6 +42,11 @@ beforeEach(() => {
 });
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+const KEY = Buffer.from('test-continuation-key-0123456789abcdef0123456789abcdef');
+const OPT_OUT = 'timesync-guard:opt-out';
+/** Running instances as DescribeInstances sees them (the guest step re-reads them before each wave). */
+const running = (ids: readonly string[]): Map<string, SimEc2Instance> =>
+  new Map(ids.map((i) => [i, { hop: 2, endpoint: 'enabled' as const, state: 'applied' as const }]));
 
 function ev(
   instanceId: string,
@@ -88,10 +93,11 @@ function deps(clock: VirtualClock, evaluations: InstanceEvaluation[], over: Part
   const d: RemediationDeps = {
     clock,
     check,
-    imds: (bucketState) => createEc2ImdsPort({ ec2, clock, ...(bucketState ? { bucketState } : {}) }),
+    imds: (bucketState) => createEc2ImdsPort({ ec2, clock, optOutTagKey: OPT_OUT, ...(bucketState ? { bucketState } : {}) }),
     runCommand: new SsmRunCommand({ ssm: new SSMClient({}), clock }),
     parseOutput: parseRemediationOutput,
     audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+    continuationKey: async () => KEY,
     notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: TOPIC }),
     metrics,
     newRunId: () => 'run-1',
@@ -431,26 +437,30 @@ describe('runRemediation: continuation', () => {
   });
 
   it('the continuation for 10,000 pending instances stays well under the 256 KB Step Functions payload', () => {
+    const now = 1_800_000_000_000;
     const state = decodeContinuation(
       encodeContinuation({
-        runId: 'x', startedAt: 0, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
+        runId: 'x', startedAt: now - 3_600_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
         counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [], guest: [],
         guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
-      }),
+      }, KEY, now),
+      KEY,
+      now,
     );
     const rnd = (): string => `i-0${Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')}`;
     const ids = Array.from({ length: 10_000 }, rnd);
-    state.imds = ids.map((i) => ({ id: i, hop: 2, from: 1, endpoint: false }));
+    // Pending hop raises carry no target (1 = "raise to the configured one"), so the round trip keeps 1.
+    state.imds = ids.map((i) => ({ id: i, hop: 1, from: 1, endpoint: false }));
     state.guest = ids.map((i) => ({ id: i, platform: 'linux', ipv6: false }));
     state.verifying = ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 }));
     state.reasons = { 'skipped:cap-reached': 3 };
-    const text = encodeContinuation(state);
+    const text = encodeContinuation(state, KEY, now);
     // Every instance pending in both phases, with random ids (no compression luck).
     console.info(`continuation for 10,000 pending instances: ${text.length} bytes`);
     expect(text.length).toBeLessThan(160_000);
-    expect(decodeContinuation(text)).toEqual(state);
-    expect(decodeContinuation(text).imds).toHaveLength(10_000);
-    expect(decodeContinuation(text).guest[9_999]!.id).toBe(ids[9_999]);
+    expect(decodeContinuation(text, KEY, now)).toEqual(state);
+    expect(decodeContinuation(text, KEY, now).imds).toHaveLength(10_000);
+    expect(decodeContinuation(text, KEY, now).guest[9_999]!.id).toBe(ids[9_999]);
   });
 
   it.each([['not base64 at all'], [Buffer.from('{"v":1}').toString('base64')], ['']])('a malformed continuation %p is refused with a clear error, never guessed at', async (bad) => {
@@ -477,7 +487,7 @@ describe('runRemediation: in-guest step', () => {
     ${undefined}                         | ${'TimedOut'} | ${'failed'}     | ${'invocation-timed-out'}
   `('guest output → $outcome ($reason)', async ({ output, status, outcome, reason }) => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
+    simulateEc2(ec2Mock, running(['i-g']));
     const sim: SimInstance = { status, ...(output !== undefined ? { output } : {}) };
     simulateSsm(ssmMock, new Map([['i-g', sim]]));
     const { d } = deps(clock, [ev('i-g', { hop: 2, timeSource: 'other' })]);
@@ -494,8 +504,8 @@ describe('runRemediation: in-guest step', () => {
 
   it('sends the stack document with the settings as parameters, Endpoint ipv6 only for IPv6-only instances, ≤ 50 ids per call', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 70 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: line('changed') }])));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
       check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
@@ -519,8 +529,8 @@ describe('runRemediation: in-guest step', () => {
 
   it('stops sending new batches once failures pass MaxErrors; the rest are skipped, not attempted', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 150 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { status: 'Failed', output: line('rolled-back', 'not-synced') }])));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
     const out = await runRemediation(d, settings({ fixTimeSync: true, commandMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
@@ -558,8 +568,8 @@ describe('runRemediation: continuation across phases', () => {
 
   it('the guest step continues in the next invocation when the next wave would not fit; each instance is sent once', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 120 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest step does.
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 12 });
     const { d, check } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));

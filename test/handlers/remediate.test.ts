@@ -31,6 +31,7 @@ beforeEach(() => {
 });
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+const KEY = Buffer.from('handler-test-continuation-key-0123456789abcdef');
 
 function record(instanceId: string, over: Partial<InstanceRecord> = {}): InstanceRecord {
   return {
@@ -113,6 +114,7 @@ function setup(n: number, env: Record<string, string> = {}) {
     runCommand,
     notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: settings.topicArn }),
     diagnose: () => offAmazonWithContainers,
+    continuationKey: async () => KEY,
     engine: { guestVerifySeconds: 10, guestWaveBudgetMs: 60_000 },
   };
   return { clock, deps, sim, runCommand, inventory, added, logger };
