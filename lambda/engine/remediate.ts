@@ -232,6 +232,11 @@ function mac(key: Uint8Array, payload: string): Buffer {
   return createHmac('sha256', key).update(MAC_CONTEXT).update(payload).digest();
 }
 
+/** Signs an encoded payload: `payload.mac` (exported so tests can sign payloads the encoder would never write). */
+export function signContinuationPayload(payload: string, key: Uint8Array): string {
+  return `${payload}.${mac(key, payload).toString('base64url')}`;
+}
+
 /** A short fingerprint of a refused continuation for the audit record (the text itself is not kept). */
 export function continuationFingerprint(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -294,8 +299,7 @@ export function encodeContinuation(s: State, key: Uint8Array, issuedAt: number):
     gs: s.guestStopped ? 1 : 0,
     al: s.auditLost,
   };
-  const payload = gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64');
-  return `${payload}.${mac(key, payload).toString('base64url')}`;
+  return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64'), key);
 }
 
 function list(s: unknown, table: readonly string[]): { id: string; f: string[] }[] {
