@@ -23,9 +23,11 @@ it('wire level: the SSM client parses IAM’s 400 AccessDeniedException body int
       body: Readable.from([Buffer.from(JSON.stringify(o))]),
     },
   });
-  const handle = async (req: { headers: Record<string, string>; body?: string }) => {
+  const handle = async (req: { headers: Record<string, string>; body?: Uint8Array | string }) => {
     const op = req.headers['x-amz-target']!.split('.')[1]!;
-    const input = JSON.parse(req.body ?? '{}') as { InstanceIds?: string[]; CommandId?: string };
+    // The JSON protocol serializes the body to bytes.
+    const text = typeof req.body === 'string' ? req.body : new TextDecoder().decode(req.body);
+    const input = JSON.parse(text || '{}') as { InstanceIds?: string[]; CommandId?: string };
     calls.push(op);
     if (op === 'SendCommand') {
       if (input.InstanceIds!.includes(deniedId)) {

@@ -728,6 +728,7 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     expect(json.q).toBe('1.1.1.0,1.1.1.0');
     json.q = '1.64.1.0,1.64.1.0';
     const stretched = signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(json))).toString('base64'), KEY);
+    expect(decodeContinuation(stretched, KEY, clock.now()).imds.map((i) => i.hop)).toEqual([1, 1]);
     const out = await runRemediation(d, settings({ hopLimitTarget: 3 }), { continuation: stretched }, far(clock));
     expect(out.done).toBe(true);
     expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([3, 3]);
