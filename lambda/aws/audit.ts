@@ -10,6 +10,8 @@ import { isThrottlingError } from './retry';
 export const AUDIT_DETAIL_TYPES = {
   action: 'TimeSync Guard Remediation Action',
   summary: 'TimeSync Guard Remediation Run Summary',
+  /** A remediate invocation refused its continuation (forged, edited, expired): nothing was done. */
+  continuationRefused: 'TimeSync Guard Continuation Refused',
 } as const;
 
 /** The outcome of one action, as recorded. */
@@ -30,12 +32,26 @@ export interface AuditActionDetail {
   readonly at: string;
 }
 
+/** `detail` of a `TimeSync Guard Continuation Refused` event. */
+export interface ContinuationRefusedDetail {
+  /** `forged` (signature missing or wrong), `expired`, or `malformed`. */
+  readonly reason: string;
+  readonly message: string;
+  /** Length and SHA-256 prefix of the refused text (the text itself is not recorded). */
+  readonly continuationChars: number;
+  readonly continuationSha256: string;
+  /** ISO-8601 time of the refusal. */
+  readonly at: string;
+}
+
 /** Where audit records go. */
 export interface AuditSink {
   /** Sends action events; resolves when sent (or given up on: counted in `failedEntries`). */
   actions(details: readonly AuditActionDetail[]): Promise<void>;
   /** Sends the run summary event. */
   summary(detail: Record<string, unknown>): Promise<void>;
+  /** Sends the event of a refused continuation. */
+  refused(detail: ContinuationRefusedDetail): Promise<void>;
   /** Entries EventBridge did not accept after every retry. */
   failedEntries(): number;
 }
@@ -113,6 +129,7 @@ export function createEventBridgeAudit(options: EventBridgeAuditOptions): AuditS
   return {
     actions: (details) => put(AUDIT_DETAIL_TYPES.action, details),
     summary: (detail) => put(AUDIT_DETAIL_TYPES.summary, [detail]),
+    refused: (detail) => put(AUDIT_DETAIL_TYPES.continuationRefused, [detail]),
     failedEntries: () => lost,
   };
 }

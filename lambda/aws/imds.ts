@@ -11,6 +11,7 @@ import {
   type Instance,
   type ModifyInstanceMetadataOptionsCommandInput,
 } from '@aws-sdk/client-ec2';
+import { isOptedOut } from '../core/plan';
 import type { ImdsOptions } from '../core/types';
 import {
   MODIFY_METADATA_BUCKET,
@@ -39,10 +40,16 @@ export type ImdsModifyResult =
   | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
   | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
 
+/** Fresh IMDS options plus the opt-out as read in the same DescribeInstances (tags included). */
+export interface FreshImdsOptions extends ImdsOptions {
+  /** The instance carries the opt-out tag now (only when the port knows the tag key). */
+  readonly optedOut?: boolean;
+}
+
 /** What the remediation engine needs from EC2 for IMDS changes. */
 export interface ImdsPort {
   /** Fresh IMDS options for these ids; an id absent from the map no longer exists (or is terminated). */
-  describe(ids: readonly string[]): Promise<Map<string, ImdsOptions>>;
+  describe(ids: readonly string[]): Promise<Map<string, FreshImdsOptions>>;
   /** One paced, retried ModifyInstanceMetadataOptions. Never throws. */
   modify(request: ImdsModifyRequest): Promise<ImdsModifyResult>;
   /** Milliseconds the next modify would wait for a token (for deadline planning). */
@@ -68,6 +75,12 @@ export interface Ec2ImdsPortOptions {
   readonly maxAttempts?: number;
   /** Ids per DescribeInstances (`instance-id` filter takes ≤ 200 values). @default 200 */
   readonly describeBatchSize?: number;
+  /**
+   * Opt-out tag key: each fresh read then says whether the instance is opted out NOW, so a tag set
+   * after the run started is honoured at the point of action.
+   * @default - `optedOut` is not reported
+   */
+  readonly optOutTagKey?: string;
 }
 
 function isGone(err: unknown): boolean {
@@ -102,7 +115,7 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const batchSize = Math.min(200, Math.max(1, options.describeBatchSize ?? 200));
 
-  async function describeBatch(ids: readonly string[], out: Map<string, ImdsOptions>): Promise<void> {
+  async function describeBatch(ids: readonly string[], out: Map<string, FreshImdsOptions>): Promise<void> {
     let nextToken: string | undefined;
     do {
       const res = await withRetry(
@@ -119,7 +132,8 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
         for (const i of r.Instances ?? []) {
           const state = i.State?.Name;
           if (!i.InstanceId || state === 'terminated' || state === 'shutting-down') continue;
-          out.set(i.InstanceId, toImdsOptions(i));
+          const key = options.optOutTagKey;
+          out.set(i.InstanceId, key === undefined ? toImdsOptions(i) : { ...toImdsOptions(i), optedOut: isOptedOut(i.Tags, key) });
         }
       }
       nextToken = res.NextToken;
@@ -128,7 +142,7 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
 
   return {
     async describe(ids) {
-      const out = new Map<string, ImdsOptions>();
+      const out = new Map<string, FreshImdsOptions>();
       const unique = [...new Set(ids)];
       for (let i = 0; i < unique.length; i += batchSize) await describeBatch(unique.slice(i, i + batchSize), out);
       return out;

@@ -14,6 +14,7 @@ import {
   paginateDescribeInstanceInformation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { isOptedOut as matchOptOut } from '../core/plan';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
 import type { Clock } from './clock';
 import { paginateWithRetry, type RetryOptions } from './retry';
@@ -151,15 +152,9 @@ export function platformOf(i: Pick<Instance, 'Platform' | 'PlatformDetails'>, in
   return 'linux';
 }
 
-/**
- * Opt-out: the tag key is present and its value is anything but `false` (case-insensitive, not
- * trimmed). Exactly the stack's IAM Deny (`Null` false + `StringNotEqualsIgnoreCase` "false"): were
- * the two to disagree, one tagged instance would get a whole SendCommand batch denied.
- */
+/** Opt-out as the stack's IAM Deny matches it (key case-insensitive): see {@link matchOptOut}. */
 export function isOptedOut(tags: Instance['Tags'], optOutTagKey: string): boolean {
-  const tag = (tags ?? []).find((t) => t.Key === optOutTagKey);
-  if (!tag) return false;
-  return (tag.Value ?? '').toLowerCase() !== 'false';
+  return matchOptOut(tags, optOutTagKey);
 }
 
 function imdsOf(i: Instance): ImdsOptions {

@@ -67,6 +67,8 @@ export type InvocationState =
   | 'terminated'
   /** SendCommand rejected the id (InvalidInstanceId): stopped, terminated or no longer managed. */
   | 'gone'
+  /** IAM denied SendCommand on this instance (e.g. the opt-out Deny): isolated, the rest of its batch ran. */
+  | 'denied'
   /** The command ended (or the deadline hit) with no invocation for this instance. */
   | 'no-invocation'
   /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
@@ -156,7 +158,7 @@ export interface SsmRunCommandOptions {
   readonly rateLimit?: TokenBucketOptions | false;
   /** API calls in flight at once (sends, listings). @default 4 */
   readonly concurrency?: number;
-  /** Extra SendCommand calls allowed per batch to isolate InvalidInstanceId ids. @default 24 */
+  /** Extra SendCommand calls allowed per batch to isolate InvalidInstanceId ids and instances IAM denies. @default 24 */
   readonly bisectBudget?: number;
 }
 
@@ -172,6 +174,23 @@ export const SSM_CLIENT_BUCKET: TokenBucketOptions = { capacity: 20, refillPerSe
 /** Instance ids SSM names in an InvalidInstanceId message (`Instances [[i-1, i-2]] not in a valid state…`). */
 export function invalidIdsFromMessage(message: string): string[] {
   return [...new Set(message.match(/\b(?:i|mi)-[0-9a-f]{8,17}\b/g) ?? [])];
+}
+
+/**
+ * The resource IAM names in an AccessDenied message (`… is not authorized to perform:
+ * ssm:SendCommand on resource: arn:aws:ec2:…:instance/i-… with an explicit deny …`), if any.
+ */
+export function deniedResourceFromMessage(message: string): string | undefined {
+  return /\bon resource: (arn:[^\s,;]+)/.exec(message)?.[1]?.replace(/[.)]+$/, '');
+}
+
+/** The instance id of an EC2 instance or SSM managed-instance ARN; undefined for any other resource. */
+export function instanceIdFromArn(arn: string): string | undefined {
+  return /^arn:[^:]+:(?:ec2|ssm):[^:]*:[^:]*:(?:instance|managed-instance)\/((?:i|mi)-[0-9a-f]{8,17})$/.exec(arn)?.[1];
+}
+
+function isAccessDenied(name: string): boolean {
+  return name === 'AccessDeniedException' || name === 'AccessDenied';
 }
 
 /** SSM Run Command implementation of {@link RunCommandPort}. */
@@ -268,6 +287,16 @@ export class SsmRunCommand implements RunCommandPort {
       if (buffer.length > 0) enqueue(buffer);
       buffer = [];
       if (workers > 0) await new Promise<void>((resolve) => idle.push(resolve));
+      // A denial that names no resource says nothing about one instance unless some send was accepted:
+      // with none accepted it is the run's (a role without the grant), not the instances'.
+      if (commands.size === 0) {
+        for (const [id, r] of results) {
+          if (r.state !== 'denied' || deniedResourceFromMessage(r.detail ?? '') !== undefined) continue;
+          const detail = `SendCommand failed: ${r.status}: ${r.detail}`;
+          errors.add(detail);
+          results.set(id, { ...r, state: 'send-failed', detail });
+        }
+      }
       const ids = [...seen];
       const deadline = request.deadline ?? start + request.timeoutSeconds * 1000 + 60_000;
       // Poll until every command is terminal or the deadline; list each command's invocations once.
@@ -302,7 +331,10 @@ export class SsmRunCommand implements RunCommandPort {
     return { add, finish };
   }
 
-  /** Sends one batch; on InvalidInstanceId bisects (bounded) to isolate the ids that are gone. */
+  /**
+   * Sends one batch; on InvalidInstanceId bisects (bounded) to isolate the ids that are gone, and on
+   * AccessDenied isolates the instances IAM denies (see {@link isolateDenied}).
+   */
   private async sendBatch(
     request: RunSessionRequest,
     batch: readonly string[],
@@ -369,11 +401,62 @@ export class SsmRunCommand implements RunCommandPort {
         left = await this.sendBatch(request, batch.slice(0, mid), left, commands, results, errors, stats, retry);
         return this.sendBatch(request, batch.slice(mid), left, commands, results, errors, stats, retry);
       }
+      if (isAccessDenied(name)) {
+        const resend = (ids: readonly string[], left: number): Promise<number> => this.sendBatch(request, ids, left, commands, results, errors, stats, retry);
+        return this.isolateDenied(batch, budget, name, errorMessage(err), results, errors, resend);
+      }
       const detail = `SendCommand failed: ${name}: ${errorMessage(err)}`;
       errors.add(detail);
       for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', status: name, detail });
       return budget;
     }
+  }
+
+  /**
+   * One instance IAM denies (an opt-out tag IAM sees, a tag-based Deny) must not fail the 49 others.
+   * IAM names the denied resource in its message: an instance of the batch is set `denied` and the
+   * rest resent once; any other resource (the document, `*`) is a run-level error for the whole
+   * batch. Without a named resource the batch is bisected, bounded by `budget` (≤ 2 calls a level,
+   * log2(50) ≈ 6 levels for one denied id); what the budget cannot isolate is `send-failed`.
+   */
+  private async isolateDenied(
+    batch: readonly string[],
+    budget: number,
+    name: string,
+    message: string,
+    results: Map<string, InvocationResult>,
+    errors: Set<string>,
+    resend: (ids: readonly string[], budget: number) => Promise<number>,
+  ): Promise<number> {
+    const denied = (id: string): void => void results.set(id, { instanceId: id, state: 'denied', status: name, detail: message });
+    const resource = deniedResourceFromMessage(message);
+    if (resource !== undefined) {
+      const id = instanceIdFromArn(resource);
+      if (id === undefined || !batch.includes(id)) {
+        const detail = `SendCommand failed: ${name}: ${message}`;
+        errors.add(detail);
+        for (const b of batch) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail });
+        return budget;
+      }
+      denied(id);
+      const rest = batch.filter((b) => b !== id);
+      if (rest.length === 0) return budget;
+      if (budget < 1) {
+        for (const b of rest) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail: `not sent: another instance of its batch was denied (${id}); isolation budget spent` });
+        return 0;
+      }
+      return resend(rest, budget - 1);
+    }
+    if (batch.length === 1) {
+      denied(batch[0] as string);
+      return budget;
+    }
+    if (budget < 2) {
+      for (const b of batch) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail: `${name} in its batch; not isolated (bisection budget spent): ${message}` });
+      return 0;
+    }
+    const mid = Math.ceil(batch.length / 2);
+    return resend(batch.slice(mid), await resend(batch.slice(0, mid), budget - 2));
   }
 
   /** One poll: which of the pending commands are terminal. */

@@ -83,6 +83,27 @@ export const GUEST_FIX_FINDINGS: ReadonlySet<string> = new Set([
 
 const AMAZON_SOURCES = new Set(['amazon-ipv4', 'amazon-ipv6', 'amazon-phc']);
 
+/** An EC2 tag as DescribeInstances returns it (the SDK's `Tag`, without importing the SDK here). */
+export interface TagLike {
+  readonly Key?: string;
+  readonly Value?: string;
+}
+
+/**
+ * Opt-out, matched exactly as the stack's IAM Deny matches it, so that the code never plans what IAM
+ * refuses (one such instance used to sink its whole SendCommand batch of 50):
+ * - the KEY is compared case-insensitively, as IAM compares the key in `aws:ResourceTag/<key>` and
+ *   `ssm:resourceTag/<key>` (`TimeSync-Guard:Opt-Out` opts out under the default key);
+ * - the VALUE opts out unless it is `false` in any letter case (`StringNotEqualsIgnoreCase "false"`),
+ *   not trimmed: `" false "`, `""`, `no`, `0` all opt out — the conservative reading, and IAM's;
+ * - EC2 keys are case-sensitive, so two keys may differ only in case: any one of them that opts out
+ *   wins (never touch an instance that IAM might deny or whose owner meant to opt out).
+ */
+export function isOptedOut(tags: readonly TagLike[] | undefined, optOutTagKey: string): boolean {
+  const key = optOutTagKey.toLowerCase();
+  return (tags ?? []).some((t) => typeof t.Key === 'string' && t.Key.toLowerCase() === key && (t.Value ?? '').toLowerCase() !== 'false');
+}
+
 /** The effective cap: the smaller of the count cap and the percent of instances seen (rounded down). */
 export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxChangesPercent'>, fleetSize: number): number {
   const n = Number.isFinite(fleetSize) && fleetSize > 0 ? Math.floor(fleetSize) : 0;

@@ -7,14 +7,15 @@
  *
  * Every wait goes through the injected `Clock`, so the benchmark can run it on a virtual clock.
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { planRemediation, type Plan, type PlannedInstance, type RemediationAction } from '../core/plan';
 import type { Settings } from '../core/settings';
 import type { TokenBucketState } from '../core/token-bucket';
-import type { ImdsOptions, InstanceEvaluation, Platform } from '../core/types';
+import type { InstanceEvaluation, Platform } from '../core/types';
 import type { AuditActionDetail, AuditOutcome, AuditSink } from '../aws/audit';
 import type { Clock } from '../aws/clock';
-import type { ImdsPort } from '../aws/imds';
+import type { FreshImdsOptions, ImdsPort } from '../aws/imds';
 import type { Notifier } from '../aws/notify';
 import { isThrottlingError } from '../aws/retry';
 import type { InvocationResult, RunCommandPort } from '../aws/run-command';
@@ -65,6 +66,11 @@ export interface RemediationDeps {
   /** Parses the remediation script's output (H2's `parseRemediationOutput`); must never throw. */
   readonly parseOutput: (text: string) => GuestOutcome;
   readonly audit: AuditSink;
+  /**
+   * The HMAC-SHA256 key that signs and verifies continuations (the stack's generated secret, read
+   * once per container). A continuation without a valid MAC under this key is refused.
+   */
+  readonly continuationKey: () => Promise<Uint8Array>;
   readonly notifier?: Notifier;
   /** Emits the run's metrics (final invocation only). */
   readonly metrics?: (values: RemediationMetricValues) => void | Promise<void>;
@@ -139,17 +145,29 @@ export interface RemediationResult {
   readonly summary: RemediationSummary;
 }
 
-/** A continuation that cannot be decoded: the state machine must fail loudly, never guess. */
+/**
+ * Why a continuation was refused: `forged` (no MAC, or a MAC that does not verify under this stack's
+ * key: edited, made up, or signed by another stack), `expired` (issued too long ago, or its run is
+ * older than a run may be), `malformed` (authentic but undecodable: a bug, never guessed around).
+ */
+export type ContinuationRefusal = 'forged' | 'expired' | 'malformed';
+
+/** A continuation that is refused: the state machine must fail loudly, never guess. */
 export class ContinuationError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly reason: ContinuationRefusal;
+  constructor(message: string, options?: { cause?: unknown; reason?: ContinuationRefusal }) {
     super(message, options);
     this.name = 'ContinuationError';
+    this.reason = options?.reason ?? 'malformed';
   }
 }
 
 interface ImdsItem {
   id: string;
-  /** Target hop limit, 0 = no hop change. */
+  /**
+   * > 0: raise the hop limit (to the CURRENT `hopLimitTarget`, read at the point of action; the
+   * continuation carries only 1/0), 0: no hop change.
+   */
   hop: number;
   /** Hop limit the plan saw (−1 = unreported). */
   from: number;
@@ -191,7 +209,38 @@ interface State {
   auditLost: number;
 }
 
-const CONTINUATION_VERSION = 1;
+const CONTINUATION_VERSION = 2;
+
+/** Domain separation for the MAC: this key signs nothing else, but the prefix says what is signed. */
+const MAC_CONTEXT = 'timesync-guard remediation continuation v2\n';
+/**
+ * A continuation is accepted this long after it was issued. The state machine hands it on within
+ * seconds; its longest wait is the Lambda throttle retry (30 s × 2^k, 6 attempts ≈ 32 min). Two
+ * hours bounds how long a leaked continuation (e.g. from the execution log) can be replayed.
+ */
+export const CONTINUATION_MAX_AGE_MS = 2 * 3_600_000;
+/** A run older than this (the state machine's 23 h timeout, plus slack) is never resumed. */
+export const RUN_MAX_AGE_MS = 24 * 3_600_000;
+/** Issue times this far in the future are clock skew between containers; more is refused. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+/** Step Functions passes at most 256 KB; anything longer is not ours (and is never gunzipped). */
+const MAX_CONTINUATION_CHARS = 262_144;
+/** A signed payload expands to well under this; a bound keeps gunzip from being a memory bomb. */
+const MAX_DECODED_BYTES = 16 * 1024 * 1024;
+
+function mac(key: Uint8Array, payload: string): Buffer {
+  return createHmac('sha256', key).update(MAC_CONTEXT).update(payload).digest();
+}
+
+/** Signs an encoded payload: `payload.mac` (exported so tests can sign payloads the encoder would never write). */
+export function signContinuationPayload(payload: string, key: Uint8Array): string {
+  return `${payload}.${mac(key, payload).toString('base64url')}`;
+}
+
+/** A short fingerprint of a refused continuation for the audit record (the text itself is not kept). */
+export function continuationFingerprint(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
 
 /** The "i-" prefix is the same for every id: leave it out of the continuation. */
 const ID_PREFIX = 'i-';
@@ -204,7 +253,7 @@ const restoreId = (s: string): string => (s.startsWith('!') ? s.slice(1) : `${ID
  * in plan order are runs of "1" that compress to almost nothing. Measured: ≈ 13 bytes per pending
  * instance with random ids, far under Step Functions' 256 KB payload at 10,000 instances.
  */
-export function encodeContinuation(s: State): string {
+export function encodeContinuation(s: State, key: Uint8Array, issuedAt: number): string {
   const table: string[] = [];
   const index = new Map<string, number>();
   const ref = (id: string): number => {
@@ -229,18 +278,19 @@ export function encodeContinuation(s: State): string {
   };
   const compact = {
     v: CONTINUATION_VERSION,
+    ia: issuedAt,
     r: s.runId,
     s: s.startedAt,
     n: s.invocations,
     p: s.phase,
-    d: s.dryRun ? 1 : 0,
     f: s.fleetSize,
     c: s.cap,
     pi: s.plannedInstances,
     k: s.counts,
     why: s.reasons,
     b: s.bucket,
-    q: deltas(s.imds, (i) => `.${i.hop}.${i.from}.${i.endpoint ? 1 : 0}`),
+    // Settings are never carried: no dry-run flag, no hop target (1 = "raise to the configured one").
+    q: deltas(s.imds, (i) => `.${i.hop > 0 ? 1 : 0}.${i.from}.${i.endpoint ? 1 : 0}`),
     w: deltas(s.verifying, (i) => `.${i.hop}.${i.endpoint ? 1 : 0}.${i.at}.${i.seen}`),
     g: deltas(s.guest, (i) => `.${i.platform === 'windows' ? 'w' : 'l'}.${i.ipv6 ? 1 : 0}`),
     t: table.join(','),
@@ -249,7 +299,7 @@ export function encodeContinuation(s: State): string {
     gs: s.guestStopped ? 1 : 0,
     al: s.auditLost,
   };
-  return gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64');
+  return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64'), key);
 }
 
 function list(s: unknown, table: readonly string[]): { id: string; f: string[] }[] {
@@ -271,11 +321,27 @@ function int(v: unknown, what: string): number {
   return n;
 }
 
-/** Decodes a continuation; throws {@link ContinuationError} with a clear message on anything malformed. */
-export function decodeContinuation(text: string): State {
+/**
+ * Verifies and decodes a continuation. The MAC is checked first (constant time), before anything of
+ * the text is decompressed or parsed; then its age. Throws {@link ContinuationError} (`reason`
+ * forged / expired / malformed) with a clear message. `dryRun` in the result is always false: the
+ * caller applies the CURRENT settings.
+ */
+export function decodeContinuation(text: string, key: Uint8Array, now: number): State {
+  if (typeof text !== 'string' || text.length > MAX_CONTINUATION_CHARS) {
+    throw new ContinuationError('continuation refused: not a string of at most 256 KB', { reason: 'forged' });
+  }
+  const dot = text.lastIndexOf('.');
+  if (dot < 0) throw new ContinuationError('continuation refused: it carries no signature (not issued by this stack)', { reason: 'forged' });
+  const payload = text.slice(0, dot);
+  const given = Buffer.from(text.slice(dot + 1), 'base64url');
+  const expected = mac(key, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected) || text.slice(dot + 1) !== expected.toString('base64url')) {
+    throw new ContinuationError('continuation refused: its signature does not verify (edited, forged, or signed by another stack)', { reason: 'forged' });
+  }
   let o: Record<string, unknown>;
   try {
-    o = JSON.parse(gunzipSync(Buffer.from(text, 'base64')).toString('utf8')) as Record<string, unknown>;
+    o = JSON.parse(gunzipSync(Buffer.from(payload, 'base64'), { maxOutputLength: MAX_DECODED_BYTES }).toString('utf8')) as Record<string, unknown>;
   } catch (err) {
     throw new ContinuationError('continuation: not a timesync-guard continuation (gzip/base64/JSON)', { cause: err });
   }
@@ -283,6 +349,15 @@ export function decodeContinuation(text: string): State {
   const phases: RemediationPhase[] = ['imds', 'imds-verify', 'guest', 'done'];
   if (!phases.includes(o.p as RemediationPhase)) throw new ContinuationError(`continuation: unknown phase ${JSON.stringify(o.p)}`);
   if (typeof o.r !== 'string' || o.r === '') throw new ContinuationError('continuation: missing run id');
+  const issuedAt = int(o.ia, 'issuedAt');
+  if (now - issuedAt > CONTINUATION_MAX_AGE_MS || issuedAt - now > FUTURE_SKEW_MS) {
+    throw new ContinuationError(`continuation refused: issued ${new Date(issuedAt).toISOString()}, outside the ${CONTINUATION_MAX_AGE_MS / 3_600_000} h it is valid`, {
+      reason: 'expired',
+    });
+  }
+  if (now - int(o.s, 'startedAt') > RUN_MAX_AGE_MS) {
+    throw new ContinuationError(`continuation refused: its run started more than ${RUN_MAX_AGE_MS / 3_600_000} h ago`, { reason: 'expired' });
+  }
   const k = (o.k ?? {}) as Partial<RemediationCounts>;
   const b = o.b as TokenBucketState | undefined;
   const table = typeof o.t === 'string' && o.t !== '' ? o.t.split(',') : [];
@@ -291,7 +366,7 @@ export function decodeContinuation(text: string): State {
     startedAt: int(o.s, 'startedAt'),
     invocations: int(o.n, 'invocations'),
     phase: o.p as RemediationPhase,
-    dryRun: o.d === 1,
+    dryRun: false,
     fleetSize: int(o.f, 'fleetSize'),
     cap: int(o.c, 'cap'),
     plannedInstances: int(o.pi, 'plannedInstances'),
@@ -305,7 +380,7 @@ export function decodeContinuation(text: string): State {
     },
     reasons: typeof o.why === 'object' && o.why !== null ? (o.why as Record<string, number>) : {},
     bucket: b && Number.isFinite(b.tokens) && Number.isFinite(b.at) ? b : undefined,
-    imds: list(o.q, table).map(({ id, f: [hop, from, e] }) => ({ id, hop: int(hop, 'hop'), from: int(from, 'from'), endpoint: e === '1' })),
+    imds: list(o.q, table).map(({ id, f: [hop, from, e] }) => ({ id, hop: int(hop, 'hop') > 0 ? 1 : 0, from: int(from, 'from'), endpoint: e === '1' })),
     verifying: list(o.w, table).map(({ id, f: [hop, e, at, seen] }) => ({ id, hop: int(hop, 'hop'), endpoint: e === '1', at: int(at, 'at'), seen: int(seen, 'seen') })),
     guest: list(o.g, table).map(({ id, f: [p, v6] }) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' })),
     guestPlanned: int(o.gp, 'guestPlanned'),
@@ -396,10 +471,19 @@ export async function runRemediation(
   };
 
   // ---- start or resume -------------------------------------------------------------------------
+  // Read before any work: a run that could not hand on its continuation must not start acting.
+  const key = await deps.continuationKey();
   if (input.continuation !== undefined && input.continuation !== null && input.continuation !== '') {
-    state = decodeContinuation(input.continuation);
+    try {
+      state = decodeContinuation(input.continuation, key, clock.now());
+    } catch (err) {
+      await refuse(input.continuation, err);
+      throw err;
+    }
     state.invocations++;
     log?.info('remediation-resume', { runId: state.runId, phase: state.phase, invocation: state.invocations });
+    applyCurrentSettings();
+    await flushAudit();
   } else {
     const startedAt = clock.now();
     const runId = deps.newRunId?.() ?? newRunIdDefault(clock);
@@ -451,6 +535,46 @@ export async function runRemediation(
     await flushAudit();
   }
 
+  /** Audits and logs a refused continuation; the caller rethrows (the run fails loudly). */
+  async function refuse(text: unknown, err: unknown): Promise<void> {
+    const e = err instanceof ContinuationError ? err : new ContinuationError(String(err), { cause: err });
+    const detail = {
+      reason: e.reason,
+      message: e.message,
+      continuationChars: typeof text === 'string' ? text.length : 0,
+      continuationSha256: continuationFingerprint(typeof text === 'string' ? text : String(text)),
+      at: new Date(clock.now()).toISOString(),
+    };
+    log?.error('remediation-continuation-refused', detail);
+    await deps.audit.refused(detail);
+  }
+
+  /**
+   * On every resume the CURRENT settings win over the plan carried in the continuation: a run that
+   * is now a dry run applies nothing more, an action whose switch is now off is dropped, and the hop
+   * target is always read from the settings at the point of action (the continuation carries none).
+   * Opt-out tags are re-read at the point of action (IMDS and guest), not here.
+   */
+  function applyCurrentSettings(): void {
+    state.dryRun = settings.dryRun;
+    if (settings.dryRun) {
+      for (const i of state.imds.splice(0)) for (const a of actionsOf(i)) audit(i.id, a, 'skipped', { reason: 'dry-run' });
+      for (const g of state.guest.splice(0)) audit(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'dry-run' });
+      return;
+    }
+    if (!settings.enableMetadataEndpoint) {
+      for (const i of state.imds) {
+        if (!i.endpoint) continue;
+        i.endpoint = false;
+        audit(i.id, 'enable-metadata-endpoint', 'skipped', { reason: 'setting-off' });
+      }
+      state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
+    }
+    if (!settings.fixTimeSync) {
+      for (const g of state.guest.splice(0)) audit(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
+    }
+  }
+
   function auditPlanned(p: PlannedInstance): void {
     if (p.hopLimit) audit(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
     if (p.enableEndpoint) audit(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
@@ -461,7 +585,7 @@ export async function runRemediation(
 
   // ---- IMDS: verification ------------------------------------------------------------------------
   /** Fresh IMDS options, or undefined when EC2 kept throttling past the retries (any other error is run-level: thrown). */
-  async function describeOrWait(ids: readonly string[]): Promise<Map<string, ImdsOptions> | undefined> {
+  async function describeOrWait(ids: readonly string[]): Promise<Map<string, FreshImdsOptions> | undefined> {
     try {
       return await imds.describe(ids);
     } catch (err) {
@@ -542,15 +666,21 @@ export async function runRemediation(
     return true;
   }
 
-  async function modifyOne(item: ImdsItem, cur: ImdsOptions | undefined): Promise<void> {
+  async function modifyOne(item: ImdsItem, cur: FreshImdsOptions | undefined): Promise<void> {
     const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint } : undefined;
     if (!cur) {
       for (const a of actionsOf(item)) audit(item.id, a, 'skipped', { reason: 'instance-gone' });
       return;
     }
-    // Fresh data decides: the request only ever raises, and skips what is already right.
+    // Tagged since the plan (or since the previous invocation): the owner's word wins.
+    if (cur.optedOut) {
+      for (const a of actionsOf(item)) audit(item.id, a, 'skipped', { reason: 'opted-out', before });
+      return;
+    }
+    // Fresh data decides: the request only ever raises, to the configured target, and skips what is already right.
     const currentHop = cur.hopLimit ?? 1;
-    const hop = item.hop > 0 && currentHop < item.hop ? item.hop : undefined;
+    const target = settings.hopLimitTarget;
+    const hop = item.hop > 0 && currentHop < target ? target : undefined;
     if (item.hop > 0 && hop === undefined) audit(item.id, 'raise-hop-limit', 'skipped', { reason: 'already-compliant', before });
     const endpoint = item.endpoint && cur.httpEndpoint === 'disabled';
     if (item.endpoint && !endpoint) audit(item.id, 'enable-metadata-endpoint', 'skipped', { reason: 'already-compliant', before });
@@ -606,6 +736,12 @@ export async function runRemediation(
       audit(item.id, a, 'failed', { reason: 'no-result' });
       return true;
     }
+    if (r.state === 'denied') {
+      // IAM refused this one instance (the opt-out Deny, e.g. a tag set after our fresh read): its
+      // owner's word, not a failure of the fix, so it does not count toward MaxErrors.
+      audit(item.id, a, 'skipped', { reason: 'access-denied', after: { status: r.status, detail: r.detail } });
+      return false;
+    }
     if (r.output !== undefined && r.output !== '' && (r.state === 'success' || r.state === 'failed')) {
       let g: GuestOutcome;
       try {
@@ -653,7 +789,26 @@ export async function runRemediation(
         break;
       }
       if (timeLeft() < waveBudgetMs) return false;
-      const wave = state.guest.splice(0, o.guestWaveBatches * 50);
+      const picked = state.guest.splice(0, o.guestWaveBatches * 50);
+      // Opt-out re-read at the point of action: one batched DescribeInstances per wave.
+      const fresh = await describeOrWait(picked.map((g) => g.id));
+      if (!fresh) {
+        state.guest.unshift(...picked);
+        if (timeLeft() < o.verifyPollMs + waveBudgetMs) return false;
+        await clock.sleep(o.verifyPollMs);
+        continue;
+      }
+      const wave: GuestItem[] = [];
+      for (const g of picked) {
+        const cur = fresh.get(g.id);
+        if (!cur) audit(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'instance-gone' });
+        else if (cur.optedOut) audit(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'opted-out' });
+        else wave.push(g);
+      }
+      if (wave.length === 0) {
+        await flushAudit();
+        continue;
+      }
       const waveDeadline = clock.now() + waveBudgetMs;
       const groups: { endpoint: 'auto' | 'ipv6'; items: GuestItem[] }[] = [
         { endpoint: 'auto', items: wave.filter((g) => !g.ipv6) },
@@ -728,7 +883,7 @@ export async function runRemediation(
   };
 
   if (!done) {
-    const continuation = encodeContinuation(state);
+    const continuation = encodeContinuation(state, key, clock.now());
     log?.info('remediation-continue', { ...summary, continuationBytes: continuation.length });
     return { done: false, continuation, summary };
   }

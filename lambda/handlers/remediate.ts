@@ -2,7 +2,9 @@
  * Lambda handler of the nightly remediation, invoked in a loop by the stack's state machine:
  * `{ continuation? }` in → `{ done, continuation?, summary }` out. Thin: settings parsed once at cold
  * start, real adapters wired, the deadline taken from the Lambda context minus a safety margin.
- * The first invocation of a run checks the fleet first (fresh data); later ones resume.
+ * The first invocation of a run checks the fleet first (fresh data); later ones resume from a
+ * continuation only if its signature verifies under the stack's key (anything else is refused and
+ * audited), and always under the current settings.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -11,6 +13,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
 import { clients } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
+import { secretContinuationKey } from '../aws/continuation-key';
 import { createEc2ImdsPort } from '../aws/imds';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { createSnsNotifier, type Notifier } from '../aws/notify';
@@ -51,6 +54,8 @@ export interface RemediateHandlerDeps {
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly notifier?: Notifier;
+  /** The continuation signing key (the stack's secret; tests pass a fixed key). */
+  readonly continuationKey: () => Promise<Uint8Array>;
   readonly diagnose?: DiagnoseFn;
   /**
    * Time kept back from the Lambda's remaining time: the engine returns its continuation this long
@@ -125,7 +130,7 @@ export function createRemediateHandler(
         {
           clock,
           check,
-          imds: (bucketState) => createEc2ImdsPort({ ec2: deps.ec2, clock, ...(bucketState ? { bucketState } : {}) }),
+          imds: (bucketState) => createEc2ImdsPort({ ec2: deps.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
           runCommand: deps.runCommand,
           parseOutput: (text: string): GuestOutcome => parseRemediationOutput(text),
           audit: createEventBridgeAudit({
@@ -134,6 +139,7 @@ export function createRemediateHandler(
             sleep: (ms) => clock.sleep(ms),
             onLost: (entry, error) => logger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
           }),
+          continuationKey: deps.continuationKey,
           ...(deps.notifier ? { notifier: deps.notifier } : {}),
           metrics: (v) => publishRemediationMetrics(deps.metrics, v),
           logger,
@@ -163,4 +169,5 @@ export const handler = createRemediateHandler({
   inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
   runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
   notifier: createSnsNotifier({ sns: new SNSClient({ retryMode: 'adaptive', maxAttempts: 3 }), topicArn: settings.topicArn }),
+  continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
 });

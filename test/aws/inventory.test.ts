@@ -129,6 +129,10 @@ describe('isOptedOut', () => {
     const tags = value === undefined ? [{ Key: 'other', Value: 'x' }] : [{ Key: TAG, Value: value }];
     expect(isOptedOut(tags, TAG)).toBe(expected);
   });
+
+  it('matches the tag key case-insensitively, as the IAM Deny does (TimeSync-Guard:Opt-Out=true is opted out)', () => {
+    expect(isOptedOut([{ Key: TAG.toUpperCase(), Value: 'true' }], TAG)).toBe(true);
+  });
 });
 
 describe('platformOf', () => {

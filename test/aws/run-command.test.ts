@@ -9,28 +9,21 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
-import { invalidIdsFromMessage, invocationState, isCut, type RunDocumentRequest, SsmRunCommand } from '../../lambda/aws/run-command';
+import {
+  deniedResourceFromMessage,
+  instanceIdFromArn,
+  invalidIdsFromMessage,
+  invocationState,
+  isCut,
+  SsmRunCommand,
+} from '../../lambda/aws/run-command';
+import { outcomeOf } from '../../lambda/engine/check';
 import { chronyReport } from '../engine/reports';
-import { awsError, type SimInstance, simulateSsm } from './ssm-sim';
+import { accessDenied, awsError, ids, instanceArn, request, type SimInstance, simulateSsm } from './ssm-sim';
 
 const ssmMock = mockClient(SSMClient);
 const ssm = new SSMClient({});
 
-function ids(n: number, prefix = 'i-0'): string[] {
-  return Array.from({ length: n }, (_, k) => `${prefix}${String(k).padStart(16, '0')}`);
-}
-
-function request(instanceIds: string[], extra: Partial<RunDocumentRequest> = {}): RunDocumentRequest {
-  return {
-    instanceIds,
-    documentName: 'TimeSyncGuard-Collect',
-    maxConcurrency: '50%',
-    maxErrors: '100%',
-    timeoutSeconds: 600,
-    endMarker: 'TSG-END',
-    ...extra,
-  };
-}
 
 function fleet(list: string[], make: (id: string, k: number) => SimInstance = () => ({ output: chronyReport() })): Map<string, SimInstance> {
   return new Map(list.map((id, k) => [id, make(id, k)]));
@@ -222,7 +215,8 @@ describe('SsmRunCommand.runDocument', () => {
 
   it('turns a SendCommand failure that is not about an instance into a run error and send-failed results', async () => {
     const list = ids(3);
-    simulateSsm(ssmMock, fleet(list), { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    const documentDenied = accessDenied('arn:aws:ssm:eu-west-1:111122223333:document/TimeSyncGuard-Collect', 'because no identity-based policy allows the ssm:SendCommand action');
+    simulateSsm(ssmMock, fleet(list), { failures: { SendCommand: [documentDenied] } });
     const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
     expect(out.errors[0]).toMatch(/AccessDeniedException/);
     expect([...out.results.values()].map((r) => r.state)).toEqual(['send-failed', 'send-failed', 'send-failed']);
@@ -338,6 +332,105 @@ describe('plugin outputs of a two-platform document', () => {
     const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(['i-1']));
     expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, { InstanceId: 'i-1', PluginName: 'linux' });
     expect(out.results.get('i-1')!.refetched).toBe(true);
+  });
+});
+
+describe('SendCommand denied by IAM for one instance', () => {
+  it('isolates the instance IAM names in its AccessDeniedException and runs the 49 others in one resend', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 17 ? { denied: true } : { output: chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBe(2);
+    const denied = out.results.get(list[17]!)!;
+    expect(denied).toEqual(expect.objectContaining({ state: 'denied', status: 'AccessDeniedException' }));
+    expect(denied.detail).toContain(`on resource: ${instanceArn(list[17]!)}`);
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(49);
+    expect(out.errors).toEqual([]);
+  });
+
+  it('isolates several denied instances, one resend each, and never sends to them', async () => {
+    const list = ids(50);
+    const deniedAt = new Set([2, 30, 49]);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (deniedAt.has(k) ? { denied: true } : { output: chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBe(4);
+    expect(list.filter((id) => out.results.get(id)!.state === 'denied')).toEqual([...deniedAt].map((k) => list[k]));
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(47);
+    const sentOk = ssmMock.commandCalls(SendCommandCommand).at(-1)!.args[0].input.InstanceIds!;
+    for (const k of deniedAt) expect(sentOk).not.toContain(list[k]);
+  });
+
+  it('bisects a generic AccessDenied that names no resource, within log2(50) levels, and isolates the one instance', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 33 ? { denied: true } : { output: chronyReport() })), { deniedMessage: 'generic' });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.results.get(list[33]!)!.state).toBe('denied');
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(49);
+    // One failed send + 2 per halving level (⌈log2 50⌉ = 6).
+    expect(out.stats.sendCommand).toBeLessThanOrEqual(1 + 2 * 6);
+    expect(out.errors).toEqual([]);
+  });
+
+  it('stops bisecting a generic AccessDenied when the budget is spent: the rest is send-failed, never success', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, () => ({ denied: true })), { deniedMessage: 'generic' });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock(), bisectBudget: 4 }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBeLessThanOrEqual(5);
+    expect([...out.results.values()].every((r) => r.state === 'send-failed' || r.state === 'denied')).toBe(true);
+  });
+
+  it('a generic AccessDenied on every send (no send accepted) is a run error, not 50 denied instances', async () => {
+    const list = ids(3);
+    simulateSsm(ssmMock, fleet(list, () => ({ denied: true })), { deniedMessage: 'generic' });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.errors[0]).toMatch(/^SendCommand failed: AccessDeniedException: User: .* is not authorized to perform: ssm:SendCommand/);
+    expect(new Set([...out.results.values()].map((r) => r.state))).toEqual(new Set(['send-failed']));
+  });
+
+  it('a denial of the document (not an instance) is a run error for the whole batch, with no resends', async () => {
+    const list = ids(50);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 5 ? { denied: true } : { output: chronyReport() })), { deniedMessage: 'document' });
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(out.stats.sendCommand).toBe(1);
+    expect(out.errors[0]).toMatch(/AccessDeniedException: .*document\/TimeSyncGuard-Collect/);
+    expect(new Set([...out.results.values()].map((r) => r.state))).toEqual(new Set(['send-failed']));
+  });
+
+  it('the check engine reports a denied instance as not checked (never ok), and checks the rest', async () => {
+    const list = ids(4);
+    simulateSsm(ssmMock, fleet(list, (_id, k) => (k === 1 ? { denied: true } : { output: chronyReport() })));
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
+    expect(list.map((id) => out.results.get(id)!.state)).toEqual(['success', 'denied', 'success', 'success']);
+    const diagnose = jest.fn();
+    expect(outcomeOf(out.results.get(list[1]!), diagnose, { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 })).toEqual(
+      expect.objectContaining({ kind: 'not-checked', detail: expect.stringContaining('AccessDeniedException') }),
+    );
+    expect(diagnose).not.toHaveBeenCalled();
+  });
+});
+
+describe('deniedResourceFromMessage / instanceIdFromArn', () => {
+  it.each([
+    [
+      'User: arn:aws:sts::111122223333:assumed-role/R/s is not authorized to perform: ssm:SendCommand on resource: arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0 with an explicit deny in an identity-based policy',
+      'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0',
+      'i-0123456789abcdef0',
+    ],
+    [
+      'User: arn:aws:sts::111122223333:assumed-role/R/s is not authorized to perform: ssm:SendCommand on resource: arn:aws-us-gov:ssm:us-gov-west-1:111122223333:managed-instance/mi-0123456789abcdef0 because no identity-based policy allows the ssm:SendCommand action',
+      'arn:aws-us-gov:ssm:us-gov-west-1:111122223333:managed-instance/mi-0123456789abcdef0',
+      'mi-0123456789abcdef0',
+    ],
+    [
+      'User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: ssm:SendCommand on resource: arn:aws:ssm:eu-west-1:1:document/TimeSyncGuard-Remediate because no identity-based policy allows the ssm:SendCommand action',
+      'arn:aws:ssm:eu-west-1:1:document/TimeSyncGuard-Remediate',
+      undefined,
+    ],
+    ['User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: ssm:SendCommand with an explicit deny in an identity-based policy', undefined, undefined],
+    ['AccessDeniedException', undefined, undefined],
+  ])('%s', (message, resource, instance) => {
+    expect(deniedResourceFromMessage(message)).toBe(resource);
+    if (resource) expect(instanceIdFromArn(resource)).toBe(instance);
   });
 });
 

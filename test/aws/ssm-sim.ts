@@ -4,6 +4,7 @@
  * answer from per-instance scripts of what happened. Tests describe instances, not call sequences.
  */
 import {
+  AccessDeniedException,
   type CommandInvocation,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
@@ -14,6 +15,7 @@ import {
   type SSMClientResolvedConfig,
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import type { RunDocumentRequest } from '../../lambda/aws/run-command';
 
 /** The stub type `mockClient(SSMClient)` returns. */
 export type SsmStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>;
@@ -28,6 +30,8 @@ export interface SimInstance {
   responseCode?: number;
   /** SendCommand rejects any batch containing this id (InvalidInstanceId). */
   gone?: boolean;
+  /** IAM denies SendCommand on this instance (e.g. the opt-out Deny): any batch containing it is refused. */
+  denied?: boolean;
   /** The command ends without an invocation for this instance. */
   noInvocation?: boolean;
   /** The invocation never finishes (stays InProgress). */
@@ -39,6 +43,12 @@ export interface SimOptions {
   pollsUntilDone?: number;
   /** InvalidInstanceId names the bad ids in its message, as SSM does (`Instances [[i-…]] not in a valid state…`). */
   namedInvalid?: boolean;
+  /**
+   * How IAM's AccessDeniedException reads: `named` (IAM's real text, naming the first denied instance
+   * ARN), `generic` (no resource named), or `document` (the document ARN is the denied resource).
+   * @default 'named'
+   */
+  deniedMessage?: 'named' | 'generic' | 'document';
   /** Throw these errors (in order) from the named operation before answering normally. */
   failures?: Partial<Record<'SendCommand' | 'ListCommands' | 'ListCommandInvocations' | 'GetCommandInvocation', Error[]>>;
 }
@@ -47,6 +57,43 @@ export interface Sim {
   instances: Map<string, SimInstance>;
   commands: Map<string, { ids: string[]; polls: number; documentName?: string; parameters?: Record<string, string[]> }>;
 }
+
+const CALLER = 'arn:aws:sts::111122223333:assumed-role/TimeSyncGuard-RemediateHandlerRole-AbC123/TimeSyncGuard-RemediateHandler-XyZ';
+
+/**
+ * IAM's AccessDeniedException as the SSM client builds it (its own exception class, `$fault`,
+ * `$metadata`), with IAM's message format.
+ */
+export function accessDenied(resource?: string, why = 'with an explicit deny in an identity-based policy'): AccessDeniedException {
+  const message = `User: ${CALLER} is not authorized to perform: ssm:SendCommand${resource ? ` on resource: ${resource}` : ''} ${why}`;
+  // The deserializer passes the body's `Message` and the base class's `message` (see run-command-wire.test.ts).
+  return new AccessDeniedException({
+    $metadata: { httpStatusCode: 400, requestId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', attempts: 1, totalRetryDelay: 0 },
+    Message: message,
+    message,
+  });
+}
+
+/** `n` distinct instance ids. */
+export function ids(n: number, prefix = 'i-0'): string[] {
+  return Array.from({ length: n }, (_, k) => `${prefix}${String(k).padStart(16, '0')}`);
+}
+
+/** A collector run request over these instances. */
+export function request(instanceIds: string[], extra: Partial<RunDocumentRequest> = {}): RunDocumentRequest {
+  return {
+    instanceIds,
+    documentName: 'TimeSyncGuard-Collect',
+    maxConcurrency: '50%',
+    maxErrors: '100%',
+    timeoutSeconds: 600,
+    endMarker: 'TSG-END',
+    ...extra,
+  };
+}
+
+/** The ARN IAM names for an instance in SendCommand denials. */
+export const instanceArn = (id: string): string => `arn:aws:ec2:eu-west-1:111122223333:instance/${id}`;
 
 /** An AWS-style service error (name + $metadata), as the SDK would throw. */
 export function awsError(name: string, httpStatusCode = 400, message = name): Error {
@@ -88,6 +135,13 @@ export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, 
     maybeFail('SendCommand');
     const ids = input.InstanceIds ?? [];
     if (ids.length > 50) throw awsError('ValidationException');
+    // IAM decides before SSM looks at the instances' state.
+    const denied = ids.filter((id) => instances.get(id)?.denied);
+    if (denied.length > 0) {
+      const how = options.deniedMessage ?? 'named';
+      if (how === 'document') throw accessDenied(`arn:aws:ssm:eu-west-1:111122223333:document/${input.DocumentName}`, 'because no identity-based policy allows the ssm:SendCommand action');
+      throw accessDenied(how === 'named' ? instanceArn(denied[0]!) : undefined);
+    }
     const bad = ids.filter((id) => instances.get(id)?.gone);
     if (bad.length > 0) {
       throw awsError('InvalidInstanceId', 400, options.namedInvalid ? `Instances [[${bad.join(', ')}]] not in a valid state for account 111122223333` : 'InvalidInstanceId');

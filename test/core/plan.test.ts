@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/findings';
-import { effectiveCap, guestNeedsFix, planRemediation } from '../../lambda/core/plan';
+import { effectiveCap, guestNeedsFix, isOptedOut, planRemediation } from '../../lambda/core/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
 
@@ -248,6 +248,49 @@ describe('planRemediation: guardrails', () => {
     const plan = planRemediation([ev('i-a', { hop: 1, containers: true }), ev('i-a', { hop: 1, containers: true })], s({ fixTimeSync: false }), 2);
     expect(plan.instances).toHaveLength(1);
     expect(planRemediation([], s(), 0)).toEqual(expect.objectContaining({ instances: [], skipped: [], cap: 0 }));
+  });
+});
+
+describe('isOptedOut: matched as IAM matches aws:ResourceTag/<key> and ssm:resourceTag/<key>', () => {
+  const KEY = 'timesync-guard:opt-out';
+  it.each([
+    // key case: IAM compares the tag key case-insensitively
+    ['timesync-guard:opt-out', 'true', true],
+    ['TimeSync-Guard:Opt-Out', 'true', true],
+    ['TIMESYNC-GUARD:OPT-OUT', 'yes', true],
+    ['timesync-guard:opt-out ', 'true', false], // a different key (trailing space), as for IAM
+    ['timesync-guard:optout', 'true', false],
+    ['other', 'true', false],
+    // value: anything but "false" in any letter case opts out (StringNotEqualsIgnoreCase "false")
+    ['timesync-guard:opt-out', '', true],
+    ['timesync-guard:opt-out', 'no', true],
+    ['timesync-guard:opt-out', '0', true],
+    ['timesync-guard:opt-out', ' false ', true],
+    ['timesync-guard:opt-out', 'false', false],
+    ['TimeSync-Guard:Opt-Out', 'False', false],
+    ['timesync-guard:opt-out', 'FALSE', false],
+  ])('key %p value %p → opted out %p', (key, value, expected) => {
+    expect(isOptedOut([{ Key: 'Name', Value: 'web-1' }, { Key: key, Value: value }], KEY)).toBe(expected);
+  });
+
+  it('a configured key in any case matches a tag in any case', () => {
+    expect(isOptedOut([{ Key: 'team:Opt-Out', Value: 'true' }], 'TEAM:opt-out')).toBe(true);
+  });
+
+  it('two keys that differ only in case: the one that opts out wins (IAM may see either)', () => {
+    const tags = [
+      { Key: 'timesync-guard:opt-out', Value: 'false' },
+      { Key: 'TimeSync-Guard:Opt-Out', Value: 'true' },
+    ];
+    expect(isOptedOut(tags, KEY)).toBe(true);
+    expect(isOptedOut([...tags].reverse(), KEY)).toBe(true);
+  });
+
+  it('no tags, a tag without a key, or a tag without a value', () => {
+    expect(isOptedOut(undefined, KEY)).toBe(false);
+    expect(isOptedOut([], KEY)).toBe(false);
+    expect(isOptedOut([{ Value: 'true' }], KEY)).toBe(false);
+    expect(isOptedOut([{ Key: KEY }], KEY)).toBe(true); // present with an empty value: IAM's Null is false
   });
 });
 

@@ -22,6 +22,8 @@ export interface SimEc2Instance {
   /** Gone (terminated): absent from DescribeInstances, Modify fails InvalidInstanceID.NotFound. */
   gone?: boolean;
   pendingDescribes?: number;
+  /** Tags as DescribeInstances returns them (e.g. an opt-out tag set between invocations). */
+  tags?: { Key: string; Value: string }[];
 }
 
 export interface SimEc2 {
@@ -65,6 +67,7 @@ export function simulateEc2(
         InstanceId: id,
         State: { Name: 'running' },
         MetadataOptions: { HttpPutResponseHopLimit: i.hop, HttpEndpoint: i.endpoint, HttpTokens: 'required', State: i.state },
+        ...(i.tags ? { Tags: i.tags } : {}),
       });
     }
     return Promise.resolve({ Reservations: out.length ? [{ Instances: out }] : [] });

@@ -50,6 +50,7 @@ it('10,000 hop-limit changes finish in one night across 15-minute invocations: e
     runCommand: new SsmRunCommand({ ssm: new SSMClient({}), clock }),
     parseOutput: parseRemediationOutput,
     audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+    continuationKey: async () => Buffer.from('scale-test-continuation-key-0123456789abcdef'),
   };
   const settings = { ...parseSettings({}), hopLimitScope: 'all' as const, maxChangesPerRun: n, maxChangesPercent: 100, fixTimeSync: false };
   const start = clock.now();

@@ -1,4 +1,5 @@
 import 'aws-sdk-client-mock-jest';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -16,10 +17,12 @@ import {
   ContinuationError,
   decodeContinuation,
   encodeContinuation,
+  CONTINUATION_MAX_AGE_MS,
   maxErrorsCount,
   type RemediationDeps,
   type RemediationOptions,
   runRemediation,
+  signContinuationPayload,
 } from '../../lambda/engine/remediate';
 import { type SimInstance, simulateSsm } from '../aws/ssm-sim';
 import { type SimEc2Instance, simulateEc2 } from './remediate-ec2-sim';
@@ -42,6 +45,11 @@ beforeEach(() => {
 });
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+const KEY = Buffer.from('test-continuation-key-0123456789abcdef0123456789abcdef');
+const OPT_OUT = 'timesync-guard:opt-out';
+/** Running instances as DescribeInstances sees them (the guest step re-reads them before each wave). */
+const running = (ids: readonly string[]): Map<string, SimEc2Instance> =>
+  new Map(ids.map((i) => [i, { hop: 2, endpoint: 'enabled' as const, state: 'applied' as const }]));
 
 function ev(
   instanceId: string,
@@ -89,10 +97,11 @@ function deps(clock: VirtualClock, evaluations: InstanceEvaluation[], over: Part
   const d: RemediationDeps = {
     clock,
     check,
-    imds: (bucketState) => createEc2ImdsPort({ ec2, clock, ...(bucketState ? { bucketState } : {}) }),
+    imds: (bucketState) => createEc2ImdsPort({ ec2, clock, optOutTagKey: OPT_OUT, ...(bucketState ? { bucketState } : {}) }),
     runCommand: new SsmRunCommand({ ssm: new SSMClient({}), clock }),
     parseOutput: parseRemediationOutput,
     audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+    continuationKey: async () => KEY,
     notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: TOPIC }),
     metrics,
     newRunId: () => 'run-1',
@@ -432,26 +441,30 @@ describe('runRemediation: continuation', () => {
   });
 
   it('the continuation for 10,000 pending instances stays well under the 256 KB Step Functions payload', () => {
+    const now = 1_800_000_000_000;
     const state = decodeContinuation(
       encodeContinuation({
-        runId: 'x', startedAt: 0, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
+        runId: 'x', startedAt: now - 3_600_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
         counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [], guest: [],
         guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
-      }),
+      }, KEY, now),
+      KEY,
+      now,
     );
     const rnd = (): string => `i-0${Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')}`;
     const ids = Array.from({ length: 10_000 }, rnd);
-    state.imds = ids.map((i) => ({ id: i, hop: 2, from: 1, endpoint: false }));
+    // Pending hop raises carry no target (1 = "raise to the configured one"), so the round trip keeps 1.
+    state.imds = ids.map((i) => ({ id: i, hop: 1, from: 1, endpoint: false }));
     state.guest = ids.map((i) => ({ id: i, platform: 'linux', ipv6: false }));
     state.verifying = ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 }));
     state.reasons = { 'skipped:cap-reached': 3 };
-    const text = encodeContinuation(state);
+    const text = encodeContinuation(state, KEY, now);
     // Every instance pending in both phases, with random ids (no compression luck).
     console.info(`continuation for 10,000 pending instances: ${text.length} bytes`);
     expect(text.length).toBeLessThan(160_000);
-    expect(decodeContinuation(text)).toEqual(state);
-    expect(decodeContinuation(text).imds).toHaveLength(10_000);
-    expect(decodeContinuation(text).guest[9_999]!.id).toBe(ids[9_999]);
+    expect(decodeContinuation(text, KEY, now)).toEqual(state);
+    expect(decodeContinuation(text, KEY, now).imds).toHaveLength(10_000);
+    expect(decodeContinuation(text, KEY, now).guest[9_999]!.id).toBe(ids[9_999]);
   });
 
   it.each([['not base64 at all'], [Buffer.from('{"v":1}').toString('base64')], ['']])('a malformed continuation %p is refused with a clear error, never guessed at', async (bad) => {
@@ -478,7 +491,7 @@ describe('runRemediation: in-guest step', () => {
     ${undefined}                         | ${'TimedOut'} | ${'failed'}     | ${'invocation-timed-out'}
   `('guest output → $outcome ($reason)', async ({ output, status, outcome, reason }) => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
+    simulateEc2(ec2Mock, running(['i-g']));
     const sim: SimInstance = { status, ...(output !== undefined ? { output } : {}) };
     simulateSsm(ssmMock, new Map([['i-g', sim]]));
     const { d } = deps(clock, [ev('i-g', { hop: 2, timeSource: 'other' })]);
@@ -495,8 +508,8 @@ describe('runRemediation: in-guest step', () => {
 
   it('sends the stack document with the settings as parameters, Endpoint ipv6 only for IPv6-only instances, ≤ 50 ids per call', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 70 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: line('changed') }])));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
       check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
@@ -520,8 +533,8 @@ describe('runRemediation: in-guest step', () => {
 
   it('stops sending new batches once failures pass MaxErrors; the rest are skipped, not attempted', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 150 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { status: 'Failed', output: line('rolled-back', 'not-synced') }])));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
     const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
@@ -559,8 +572,8 @@ describe('runRemediation: continuation across phases', () => {
 
   it('the guest step continues in the next invocation when the next wave would not fit; each instance is sent once', async () => {
     const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map());
     const ids = Array.from({ length: 120 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
     // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest step does.
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 12 });
     const { d, check } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
@@ -620,5 +633,174 @@ describe('runRemediation: continuation across phases', () => {
     expect(out.done).toBe(true);
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(1), outcome: 'failed', reason: 'modify-failed' }));
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 3, succeeded: 2, failed: 1 }));
+  });
+});
+
+describe('runRemediation: a continuation that cannot be forged or stretched', () => {
+  type State = Parameters<typeof encodeContinuation>[0];
+  const OTHER_KEY = Buffer.from('another-stacks-continuation-key-0123456789abcdef');
+  const zero = { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 };
+  const crafted = (clock: VirtualClock, over: Partial<State> = {}): State => ({
+    runId: 'run-1', startedAt: clock.now() - 60_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10, cap: 10, plannedInstances: 2,
+    counts: { ...zero }, reasons: {}, imds: [], verifying: [], guest: [], guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
+    ...over,
+  });
+  const refusals = (): Record<string, unknown>[] =>
+    auditEntries().filter((e) => e.DetailType === AUDIT_DETAIL_TYPES.continuationRefused).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+  /** A real first invocation that stops with work pending: 300 hop raises, 25 s of deadline. */
+  async function genuine(clock: VirtualClock, tags?: (k: number) => SimEc2Instance['tags']) {
+    const n = 300;
+    const sim = simulateEc2(ec2Mock, ec2Fleet(n, (k) => (tags?.(k) ? { tags: tags(k) } : {})));
+    const ctx = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
+    const first = await runRemediation(ctx.d, settings(), {}, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+    expect(first.done).toBe(false);
+    return { ...ctx, sim, n, first, modifiedFirst: sim.modified.length };
+  }
+  async function expectRefused(text: string, reason: string) {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, ec2Fleet(3));
+    const { d, check } = deps(clock, [ev(id(0))]);
+    await expect(runRemediation(d, settings(), { continuation: text }, far(clock))).rejects.toMatchObject({ name: 'ContinuationError', reason });
+    expect(check).not.toHaveBeenCalled();
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(refusals()).toEqual([expect.objectContaining({ reason, continuationChars: text.length, continuationSha256: expect.stringMatching(/^[0-9a-f]{16}$/) })]);
+  }
+
+  it('refuses a forged (unsigned) continuation with a ContinuationError and audits the refusal', async () => {
+    const forged = gzipSync(Buffer.from(JSON.stringify({ v: 2, ia: Date.now(), r: 'evil', s: 0, n: 1, p: 'imds', q: '1.64.1.1', t: '0123456789abcdef0' }))).toString('base64');
+    await expectRefused(forged, 'forged');
+    expect(refusals()[0]!.message).toMatch(/no signature/);
+  });
+
+  it('refuses a genuine continuation with one byte edited, in the payload or in the signature', async () => {
+    const clock = new VirtualClock();
+    const { first } = await genuine(clock);
+    const text = first.continuation!;
+    const flip = (t: string, at: number): string => `${t.slice(0, at)}${t[at] === 'A' ? 'B' : 'A'}${t.slice(at + 1)}`;
+    ebMock.resetHistory();
+    ec2Mock.resetHistory();
+    await expectRefused(flip(text, Math.floor(text.indexOf('.') / 2)), 'forged');
+    ebMock.resetHistory();
+    ec2Mock.resetHistory();
+    await expectRefused(flip(text, text.length - 3), 'forged');
+  });
+
+  it('refuses a continuation signed with another key (another stack, or a guessed key)', async () => {
+    const clock = new VirtualClock();
+    await expectRefused(encodeContinuation(crafted(clock, { imds: [{ id: id(0), hop: 1, from: 1, endpoint: false }] }), OTHER_KEY, clock.now()), 'forged');
+  });
+
+  it('refuses a genuine continuation replayed after its validity, and one of a run older than a day', async () => {
+    const clock = new VirtualClock();
+    await expectRefused(encodeContinuation(crafted(clock), KEY, clock.now() - CONTINUATION_MAX_AGE_MS - 1), 'expired');
+    ebMock.resetHistory();
+    await expectRefused(encodeContinuation(crafted(clock, { startedAt: clock.now() - 25 * 3_600_000 }), KEY, clock.now()), 'expired');
+  });
+
+  it('current dry run wins: a live run resumed after dryRun was switched on applies nothing more', async () => {
+    const clock = new VirtualClock();
+    const { d, sim, first, modifiedFirst } = await genuine(clock);
+    const out = await runRemediation(d, settings({ dryRun: true }), { continuation: first.continuation }, far(clock));
+    expect(out.done).toBe(true);
+    expect(out.summary.dryRun).toBe(true);
+    expect(sim.modified).toHaveLength(modifiedFirst);
+    expect(out.summary.reasons['skipped:dry-run']).toBe(first.summary.pending.imds);
+  });
+
+  it('a continuation carried from a dry run is resumed under the current (live) settings: it follows them', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const { d } = deps(clock, []);
+    const state = crafted(clock, { dryRun: true, imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) });
+    const out = await runRemediation(d, settings(), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    expect(out.summary.dryRun).toBe(false);
+    expect(sim.modified).toEqual([id(0), id(1)]);
+    expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([2, 2]);
+  });
+
+  it('the hop-limit target cannot be carried: a signed continuation asking for 64 raises to the configured target only', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const { d } = deps(clock, []);
+    // A payload the encoder would never write (hop 64), signed with the stack's own key.
+    const text = encodeContinuation(crafted(clock, { imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) }), KEY, clock.now());
+    const json = JSON.parse(gunzipSync(Buffer.from(text.split('.')[0]!, 'base64')).toString()) as { q: string };
+    expect(json.q).toBe('1.1.1.0,1.1.1.0');
+    json.q = '1.64.1.0,1.64.1.0';
+    const stretched = signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(json))).toString('base64'), KEY);
+    expect(decodeContinuation(stretched, KEY, clock.now()).imds.map((i) => i.hop)).toEqual([1, 1]);
+    const out = await runRemediation(d, settings({ hopLimitTarget: 3 }), { continuation: stretched }, far(clock));
+    expect(out.done).toBe(true);
+    expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([3, 3]);
+    expect([...sim.instances.values()].map((i) => i.hop)).toEqual([3, 3]);
+  });
+
+  it('an instance opted out between invocations is not touched on resume (the tag key in any case)', async () => {
+    const clock = new VirtualClock();
+    const { d, sim, n, first } = await genuine(clock);
+    const pending = Array.from({ length: n }, (_, k) => id(k)).filter((i) => !sim.modified.includes(i));
+    const tagged = pending[pending.length - 1]!;
+    sim.instances.get(tagged)!.tags = [{ Key: 'TimeSync-Guard:Opt-Out', Value: 'true' }];
+    let out = first;
+    while (!out.done) out = await runRemediation(d, settings(), { continuation: out.continuation }, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+    expect(sim.modified).not.toContain(tagged);
+    expect(sim.modified).toHaveLength(n - 1);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: tagged, action: 'raise-hop-limit', outcome: 'skipped', reason: 'opted-out' }));
+  });
+
+  it('the guest step re-reads opt-out before each wave: an instance tagged since the plan is never sent the document', async () => {
+    const clock = new VirtualClock();
+    const ids2 = [id(0), id(1), id(2)];
+    const fleet = running(ids2);
+    fleet.get(id(1))!.tags = [{ Key: OPT_OUT, Value: 'yes' }];
+    fleet.delete(id(2)); // terminated since the plan
+    simulateEc2(ec2Mock, fleet);
+    simulateSsm(ssmMock, new Map(ids2.map((i) => [i, { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` }])));
+    const { d } = deps(clock, []);
+    const state = crafted(clock, { phase: 'guest', guest: ids2.map((i) => ({ id: i, platform: 'linux' as const, ipv6: false })), guestPlanned: 3 });
+    const out = await runRemediation(d, settings({ fixTimeSync: true }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    expect(out.done).toBe(true);
+    expect(ssmMock.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds)).toEqual([id(0)]);
+    expect(actions()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ instanceId: id(1), outcome: 'skipped', reason: 'opted-out' }),
+        expect.objectContaining({ instanceId: id(2), outcome: 'skipped', reason: 'instance-gone' }),
+        expect.objectContaining({ instanceId: id(0), outcome: 'verified' }),
+      ]),
+    );
+    expect(out.summary.counts.attempted).toBe(1);
+  });
+
+  it('switches turned off since the run started win: no endpoint change, no guest step', async () => {
+    const clock = new VirtualClock();
+    const sim = simulateEc2(ec2Mock, ec2Fleet(2, () => ({ endpoint: 'disabled' })));
+    const { d } = deps(clock, []);
+    const state = crafted(clock, {
+      imds: [{ id: id(0), hop: 0, from: 2, endpoint: true }, { id: id(1), hop: 1, from: 1, endpoint: true }],
+      guest: [{ id: id(0), platform: 'linux', ipv6: false }],
+      guestPlanned: 1,
+    });
+    const out = await runRemediation(d, settings({ enableMetadataEndpoint: false, fixTimeSync: false }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    expect(out.done).toBe(true);
+    expect(modifyInputs()).toEqual([{ InstanceId: id(1), HttpPutResponseHopLimit: 2 }]);
+    expect([...sim.instances.values()].map((i) => i.endpoint)).toEqual(['disabled', 'disabled']);
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(out.summary.reasons).toEqual(expect.objectContaining({ 'skipped:setting-off': 3 }));
+  });
+
+  it('an instance IAM denies in the guest step is skipped (access-denied) and does not count toward MaxErrors', async () => {
+    const clock = new VirtualClock();
+    const list = [id(0), id(1)];
+    simulateEc2(ec2Mock, running(list));
+    simulateSsm(ssmMock, new Map([
+      [id(0), { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` }],
+      [id(1), { denied: true }],
+    ]));
+    const { d } = deps(clock, list.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
+    const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '0' }), {}, far(clock));
+    expect(out.summary.guestStoppedAtMaxErrors).toBe(false);
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(1), outcome: 'skipped', reason: 'access-denied' }));
+    expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(0), outcome: 'verified' }));
   });
 });

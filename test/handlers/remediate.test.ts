@@ -4,6 +4,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
+import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { InstanceInventory } from '../../lambda/aws/inventory';
 import { createSnsNotifier } from '../../lambda/aws/notify';
@@ -31,6 +32,7 @@ beforeEach(() => {
 });
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
+const KEY = Buffer.from('handler-test-continuation-key-0123456789abcdef');
 
 function record(instanceId: string, over: Partial<InstanceRecord> = {}): InstanceRecord {
   return {
@@ -113,6 +115,7 @@ function setup(n: number, env: Record<string, string> = {}) {
     runCommand,
     notifier: createSnsNotifier({ sns: new SNSClient({}), topicArn: settings.topicArn }),
     diagnose: () => offAmazonWithContainers,
+    continuationKey: async () => KEY,
     engine: { guestVerifySeconds: 10, guestWaveBudgetMs: 60_000 },
   };
   return { clock, deps, sim, runCommand, inventory, added, logger };
@@ -190,6 +193,31 @@ describe('remediate handler', () => {
     await expect(createRemediateHandler(deps)({ continuation: 'garbage!' }, ctx(900_000))).rejects.toThrow(ContinuationError);
     expect(inventory.calls).toBe(0);
     expect(logger.error).toHaveBeenCalledWith('remediation-failed', expect.objectContaining({ error: expect.stringContaining('ContinuationError') }));
+  });
+
+  it('a direct invoke with an edited continuation is refused (ContinuationError), audited on the bus, and changes nothing', async () => {
+    const { deps, sim, inventory, logger } = setup(300);
+    const h = createRemediateHandler(deps);
+    const first = await h({}, ctx(70_000));
+    expect(first.done).toBe(false);
+    const modified = sim.modified.length;
+    const [payload, mac] = first.continuation!.split('.');
+    const edited = `${payload!.slice(0, 40)}${payload![40] === 'x' ? 'y' : 'x'}${payload!.slice(41)}.${mac}`;
+    ebMock.resetHistory();
+    await expect(h({ continuation: edited }, ctx(900_000))).rejects.toMatchObject({ name: 'ContinuationError', reason: 'forged' });
+    expect(sim.modified).toHaveLength(modified);
+    expect(inventory.calls).toBe(1);
+    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!);
+    expect(events).toEqual([expect.objectContaining({ Source: deps.settings.eventSource, DetailType: AUDIT_DETAIL_TYPES.continuationRefused })]);
+    expect(JSON.parse(events[0]!.Detail!)).toEqual(expect.objectContaining({ reason: 'forged', continuationChars: edited.length }));
+    expect(logger.error).toHaveBeenCalledWith('remediation-continuation-refused', expect.objectContaining({ reason: 'forged' }));
+  });
+
+  it('a continuation signed by another stack (another key) is refused', async () => {
+    const { deps } = setup(300);
+    const other = createRemediateHandler({ ...deps, continuationKey: async () => Buffer.from('a-different-stacks-key-0123456789abcdef0123') });
+    const first = await other({}, ctx(70_000));
+    await expect(createRemediateHandler(deps)({ continuation: first.continuation }, ctx(900_000))).rejects.toMatchObject({ reason: 'forged' });
   });
 
   it('dry run from the environment: plans and reports, changes nothing', async () => {

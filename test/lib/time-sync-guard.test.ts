@@ -489,3 +489,40 @@ describe('TimeSyncGuard configured', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops-alarms'] });
   });
 });
+
+describe('continuation key', () => {
+  let template: Template;
+  beforeAll(() => {
+    ({ template } = stackTemplate());
+  });
+
+  it('generates one secret (64 characters, no punctuation) for the continuation MAC', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+    });
+  });
+
+  it('passes its ARN to the remediate function only', () => {
+    const secret = logicalId(template, 'AWS::SecretsManager::Secret', 'GuardContinuationKey');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'timesync-guard nightly remediation step',
+      Environment: { Variables: Match.objectLike({ [ENV.continuationKeySecret]: { Ref: secret } }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'timesync-guard hourly fleet check',
+      Environment: { Variables: Match.objectLike({ [ENV.continuationKeySecret]: Match.absent() }) },
+    });
+  });
+
+  it('lets only the remediate role read it: no other policy in the stack names secretsmanager', () => {
+    const secret = logicalId(template, 'AWS::SecretsManager::Secret', 'GuardContinuationKey');
+    const read = statementsFor(policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy'), 'secretsmanager:GetSecretValue');
+    expect(read).toEqual([expect.objectContaining({ Resource: { Ref: secret } })]);
+    const policies = template.findResources('AWS::IAM::Policy');
+    const readers = Object.entries(policies)
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:'))
+      .map(([id]) => id);
+    expect(readers).toEqual([expect.stringMatching(/^GuardRemediateHandlerRoleDefaultPolicy/)]);
+  });
+});

@@ -192,6 +192,10 @@ export const SETTINGS = {
     type: 'string', scope: 'remediation', env: 'TSG_TOPIC_ARN', context: false, prop: false,
     doc: 'Topic of the run summary (set by the construct).',
   },
+  continuationKeySecret: {
+    type: 'string', scope: 'remediation', env: 'TSG_CONTINUATION_KEY_SECRET', context: false, prop: false,
+    doc: 'ARN of the secret whose value signs remediation continuations (set by the construct; remediate function only).',
+  },
   eventSource: {
     type: 'string', scope: 'remediation', env: 'TSG_EVENT_SOURCE', default: 'timesync-guard',
     pattern: /^\S{1,256}$/, expected: '1–256 characters without spaces',
