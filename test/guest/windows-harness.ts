@@ -134,7 +134,7 @@ export function fakeWindows(initial: FakeState): FakeWindows {
       const table = Object.entries(args ?? {})
         .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
         .join('; ');
-      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, args ? `$TsgArgs = @{ ${table} }` : '', `. '${join(GUEST, script)}'`].join('\n'));
+      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'));
       const t0 = Date.now();
       const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
         encoding: 'utf8',
