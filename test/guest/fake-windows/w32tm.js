@@ -5,6 +5,8 @@
  * small "world" (which peers answer, clock too far off, output language, hang). Like the real
  * service, it reads its configuration only on `/config /update` or a service (re)start.
  */
+/* global require, process, setInterval */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain Node script run as an executable, not a module */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
