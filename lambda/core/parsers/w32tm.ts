@@ -142,6 +142,37 @@ function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/**
+ * English output in another layout (older builds, a tool that printed a subset): read by label,
+ * each value still checked against the shape of its position.
+ */
+function englishByLabel(values: readonly LabelledValue[]): W32tmStatus | null {
+  const kv = new Map<string, string>();
+  for (const v of values) {
+    const i = (ENGLISH as readonly string[]).indexOf(v.label);
+    if (i >= 0 && SHAPES[i]!(v.value) && !kv.has(v.label)) kv.set(v.label, v.value);
+  }
+  if (!kv.has('Leap Indicator') || !kv.has('Stratum') || !kv.has('Source') || !kv.has('ReferenceId')) return null;
+  const ref = refid(kv.get('ReferenceId'))!;
+  return compact({
+    english: true,
+    readable: true,
+    verbose: kv.has('Phase Offset'),
+    leap: int(kv.get('Leap Indicator')),
+    stratum: int(kv.get('Stratum')),
+    rootDelay: secs(kv.get('Root Delay')),
+    rootDispersion: secs(kv.get('Root Dispersion')),
+    referenceId: ref.id,
+    referenceIp: ref.ip,
+    source: kv.get('Source'),
+    pollIntervalSeconds: poll(kv.get('Poll Interval')),
+    phaseOffset: secs(kv.get('Phase Offset')),
+    stateMachine: int(kv.get('State Machine')),
+    lastSyncErrorCode: int(kv.get('Last Sync Error')),
+    sinceLastGoodSync: secs(kv.get('Time since Last Good Sync Time')),
+  });
+}
+
 /** Parses `w32tm /query /status [/verbose]`; null when the lines hold nothing w32tm-like. */
 export function parseW32tmStatus(lines: readonly string[]): W32tmStatus | null {
   const values = labelledValues(lines);
@@ -156,6 +187,8 @@ export function parseW32tmStatus(lines: readonly string[]): W32tmStatus | null {
   const readable = count > 0 && values.slice(0, count).every((v, i) => SHAPES[i]!(v.value));
   const ref = refid(values[5]?.value) ?? values.map((v) => refid(v.value)).find((r) => r !== undefined);
   if (!readable) {
+    const byLabel = englishByLabel(values);
+    if (byLabel !== null) return byLabel;
     if (ref === undefined && error === undefined) return null;
     return compact({ english, readable: false, referenceId: ref?.id, referenceIp: ref?.ip, error });
   }
