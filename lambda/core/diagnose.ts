@@ -68,7 +68,9 @@ function statusOf(findings: readonly Finding[], reading: ClockReading): VerdictS
   if (effects.includes('at-risk')) return 'at-risk';
   if (effects.includes('unknown')) return 'unknown';
   const amazon = reading.timeSource === 'amazon-ipv4' || reading.timeSource === 'amazon-ipv6' || reading.timeSource === 'amazon-phc';
-  if (reading.synchronized === true && amazon && reading.offsetSeconds !== null && reading.clockErrorBoundSeconds !== null) return 'ok';
+  // W32Time has no clock error bound (docs/windows.md): its offset and sync state decide alone.
+  const bound = reading.clockErrorBoundSeconds !== null || reading.daemon === 'w32time';
+  if (reading.synchronized === true && amazon && reading.offsetSeconds !== null && bound) return 'ok';
   return 'unknown';
 }
 
@@ -152,7 +154,7 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
   if (reading.clockErrorBoundSeconds !== null && reading.clockErrorBoundSeconds > t.maxClockErrorBoundSeconds) {
     findings.push(finding('clock-error-bound-over-threshold', `clock error bound ${reading.clockErrorBoundSeconds} s (max ${t.maxClockErrorBoundSeconds} s)`));
   }
-  if (reading.synchronized === true && (reading.timeSource === 'other')) {
+  if (reading.synchronized === true && reading.timeSource === 'other' && !findings.some((f) => f.code === 'not-amazon-time-sync')) {
     findings.push(finding('not-amazon-time-sync', `synchronised to ${reading.sourceAddress ?? 'another source'}, not to the Amazon Time Sync Service`));
   }
 

@@ -63,7 +63,8 @@ export class ReportTruncatedError extends ReportFormatError {
 }
 
 const MAGIC_RE = /^TSG-REPORT v(\d{1,4})(?: (\S+))?\s*$/;
-const SECTION_RE = /^\[([a-z0-9][a-z0-9._-]{0,40})(?: rc=(-?\d{1,5}))?\]\s*$/;
+// rc up to 10 digits: w32tm exits with an HRESULT (e.g. -2147023834 = 0x80070426).
+const SECTION_RE = /^\[([a-z0-9][a-z0-9._-]{0,40})(?: rc=(-?\d{1,10}))?\]\s*$/;
 const CUT_RE = /^TSG-CUT (\S+) (\d{1,6})\s*$/;
 const HEADER_RE = /^([a-z0-9][a-z0-9._-]{0,40})=(.*)$/;
 

@@ -8,6 +8,7 @@
 #
 # No param() block: an SSM document may prepend `$TsgArgs = @{ ... }`; by hand, defaults apply.
 # Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400).
+# PowerShell 4.0 compatible where it costs nothing (no ::new, no classes); tests run it under pwsh.
 
 $ErrorActionPreference = 'SilentlyContinue'
 $ProgressPreference = 'SilentlyContinue'
@@ -34,10 +35,12 @@ function Invoke-Probe([string]$Name, [string]$Exe, [string]$Arguments, [int]$Max
     $stdout = $p.StandardOutput.ReadToEndAsync()
     $stderr = $p.StandardError.ReadToEndAsync()
     if ($p.WaitForExit($ProbeTimeoutMs)) {
+      # Any exit code is printed as is: w32tm exits with an HRESULT such as -2147023834.
       $rc = $p.ExitCode
       $text = $stdout.Result + $stderr.Result
     } else {
-      try { $p.Kill() } catch { }
+      # By PID: the hung process and nothing else.
+      try { Stop-Process -Id $p.Id -Force -ErrorAction Stop } catch { try { $p.Kill() } catch { } }
       $rc = 124
       $text = 'probe timed out'
     }
@@ -59,7 +62,9 @@ function Invoke-Probe([string]$Name, [string]$Exe, [string]$Arguments, [int]$Max
 
 # --- header ---------------------------------------------------------------------------------
 # Not [DateTimeOffset]::ToUnixTimeSeconds(): that needs .NET 4.6, absent on older Windows Server images.
-$now = [int64][Math]::Floor(([DateTime]::UtcNow - [DateTime]::new(1970, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)).TotalSeconds)
+# Not [DateTime]::new either: PowerShell 4.0 (Server 2012 R2) has no ::new.
+$epoch = New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc)
+$now = [int64][Math]::Floor(([DateTime]::UtcNow - $epoch).TotalSeconds)
 $out.Add('TSG-REPORT v1 windows')
 $out.Add('collector=1')
 $out.Add("now=$now")
@@ -70,9 +75,13 @@ $svc = Get-Service -Name W32Time -ErrorAction SilentlyContinue
 if ($svc -and $svc.Status -eq 'Running') { $out.Add('daemons=w32time') } else { $out.Add('daemons=none') }
 $out.Add('detect=service')
 
-$cs = Get-CimInstance -ClassName Win32_ComputerSystem -ErrorAction SilentlyContinue
+# CIM with a timeout: a wedged WMI repository must not hold the probe budget.
+$cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 5 -ErrorAction SilentlyContinue
 if ($null -eq $cs) { $cs = Get-WmiObject -Class Win32_ComputerSystem -ErrorAction SilentlyContinue }
-if ($null -ne $cs) { $out.Add("domain=$(([bool]$cs.PartOfDomain).ToString().ToLower())") }
+if ($null -ne $cs) {
+  $out.Add("domain=$(([bool]$cs.PartOfDomain).ToString().ToLower())")
+  if ($null -ne $cs.DomainRole) { $out.Add("domainrole=$([int]$cs.DomainRole)") }
+}
 
 $ct = @()
 foreach ($s in @('docker', 'containerd', 'kubelet', 'AmazonECS')) {
@@ -101,16 +110,31 @@ if ($proxyLines.Count -gt 0) {
 $w32tm = Join-Path $env:SystemRoot 'System32\w32tm.exe'
 Invoke-Probe 'w32tm-status' $w32tm '/query /status /verbose' 30
 
-# Registry values are language-neutral: the configured peers and the client type.
-$reg = @()
-$par = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' -ErrorAction SilentlyContinue
-if ($par) { $reg += "NtpServer=$($par.NtpServer)"; $reg += "Type=$($par.Type)" }
-$cli = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\TimeProviders\NtpClient' -ErrorAction SilentlyContinue
-if ($cli) { $reg += "SpecialPollInterval=$($cli.SpecialPollInterval)"; $reg += "NtpClientEnabled=$($cli.Enabled)" }
-$pol = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Policies\Microsoft\W32Time\Parameters' -ErrorAction SilentlyContinue
-if ($pol -and $pol.NtpServer) { $reg += "PolicyNtpServer=$($pol.NtpServer)"; $reg += "PolicyType=$($pol.Type)" }
+# Registry values are language-neutral. Only values that exist are printed (an empty NtpServer on a
+# domain member is no value); Group Policy values (HKLM\SOFTWARE\Policies) win over the service
+# key and are printed with a Policy prefix.
+function Add-RegValue([string]$Key, [string]$Name, [string]$As) {
+  $item = Get-ItemProperty -Path $Key -Name $Name -ErrorAction SilentlyContinue
+  if ($null -eq $item) { return }
+  $v = [string]$item.$Name
+  if ($v.Trim() -ne '') { $script:reg += "$As=$($v.Trim())" }
+}
+$script:reg = @()
+$svcKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time'
+$polKey = 'HKLM:\SOFTWARE\Policies\Microsoft\W32Time'
+Add-RegValue "$svcKey\Parameters" 'NtpServer' 'NtpServer'
+Add-RegValue "$svcKey\Parameters" 'Type' 'Type'
+Add-RegValue "$svcKey\TimeProviders\NtpClient" 'SpecialPollInterval' 'SpecialPollInterval'
+Add-RegValue "$svcKey\TimeProviders\NtpClient" 'Enabled' 'NtpClientEnabled'
+Add-RegValue "$svcKey\Config" 'MaxPosPhaseCorrection' 'MaxPosPhaseCorrection'
+Add-RegValue "$svcKey\Config" 'MaxNegPhaseCorrection' 'MaxNegPhaseCorrection'
+Add-RegValue $svcKey 'Start' 'ServiceStart'
+Add-RegValue "$polKey\Parameters" 'NtpServer' 'PolicyNtpServer'
+Add-RegValue "$polKey\Parameters" 'Type' 'PolicyType'
+Add-RegValue "$polKey\TimeProviders\NtpClient" 'SpecialPollInterval' 'PolicySpecialPollInterval'
+Add-RegValue "$polKey\TimeProviders\NtpClient" 'Enabled' 'PolicyNtpClientEnabled'
 $out.Add('[w32time-reg rc=0]')
-foreach ($l in $reg) { $out.Add($l) }
+foreach ($l in $script:reg) { $out.Add($l) }
 
 # /configuration is long: keep only the language-neutral value lines that matter.
 $cfgStart = $out.Count

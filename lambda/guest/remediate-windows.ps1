@@ -1,22 +1,27 @@
-# timesync-guard: point Windows Time (w32time) at the Amazon Time Sync Service.
+# timesync-guard: point Windows Time (w32time) at the Amazon Time Sync Service, as AWS's Windows
+# AMIs ship it (docs/windows.md lists every value and how to undo it).
 #
-# Windows PowerShell 5.1, run as Administrator. Idempotent. No param() block: an SSM document
-# prepends `$TsgArgs = @{ DryRun = '...'; ForceDomainMembers = '...'; VerifySeconds = '...' }`;
+# Windows PowerShell 5.1, run as Administrator; PowerShell 4.0 compatible where it costs nothing
+# (no ::new, no classes, no ternary). Idempotent. No param() block: an SSM document prepends
+# `$TsgArgs = @{ DryRun = '...'; Endpoint = '...'; ForceDomainMembers = '...'; VerifySeconds = '...' }`;
 # by hand the defaults apply, or set $TsgArgs first and call the script with `&` (not dot-sourced:
 # its `exit` would close your session). An empty value means the default.
-#   DryRun              true|false  report what would change, change nothing          (default false)
-#   ForceDomainMembers  true|false  also change domain members (normally left to the DC) (default false)
-#   VerifySeconds       1..3600     bounded wait for a sync from the Amazon endpoint    (default 60)
-# Checks are language-neutral: registry values, `w32tm /query /source` and the endpoint address
-# in `w32tm /query /status`, never the (localised) label text.
+#   DryRun              true|false       report what would change, change nothing         (default false)
+#   Endpoint            auto|ipv4|ipv6   169.254.169.123 or fd00:ec2::123; auto = IPv6 only
+#                                        when the host has no IPv4 address                   (default auto)
+#   ForceDomainMembers  true|false       also change domain members and the PDC emulator     (default false)
+#   VerifySeconds       1..3600          bounded wait for a sync from the Amazon endpoint   (default 60)
+# Checks are language-neutral: registry values, exit codes, the hex reference id and values read
+# by position from `w32tm /query /status /verbose`, never the (localized) label text. Every
+# external call (w32tm, CIM) runs under a timeout.
 # The last output line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=w32time action=<...> reason=<...>
 # Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
 
 $ErrorActionPreference = 'Continue'
-$AmazonIp = '169.254.169.123'
-$PeerList = '169.254.169.123,0x9'
-$ParamKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters'
+$SvcKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time'
+$PolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\W32Time'
+$CallTimeoutSeconds = 30
 $script:OutLen = 0
 $script:Truncated = $false
 
@@ -64,33 +69,101 @@ function Get-TsgBool([string]$Name, [string]$Default) {
     return $null
 }
 
-# Runs w32tm and returns its output as one string; $LASTEXITCODE is left for the caller.
-function Invoke-W32tm([string[]]$Arguments) {
-    $o = & w32tm.exe @Arguments 2>&1 | Out-String
-    return $o
-}
-
-function Get-ParamValue([string]$Name) {
-    $p = Get-ItemProperty -Path $ParamKey -Name $Name -ErrorAction SilentlyContinue
-    if ($null -eq $p) { return $null }
-    return [string]$p.$Name
-}
-
-# NtpServer is a space-separated list of `host,flags`: the Amazon endpoint must be in it.
-function Test-AmazonPeer([string]$NtpServer) {
-    if ([string]::IsNullOrEmpty($NtpServer)) { return $false }
-    foreach ($peer in ($NtpServer -split '\s+')) {
-        if (($peer -split ',')[0] -eq $AmazonIp) { return $true }
+# Runs w32tm under a timeout; a hung w32tm is killed by its PID. Returns Code (null on timeout) and Out.
+function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) {
+    if ($TimeoutSeconds -lt 1) { $TimeoutSeconds = $CallTimeoutSeconds }
+    $exe = Join-Path $env:SystemRoot 'System32\w32tm.exe'
+    $r = @{ Code = $null; Out = '' }
+    try {
+        $psi = New-Object System.Diagnostics.ProcessStartInfo
+        $psi.FileName = $exe
+        $psi.Arguments = $Arguments
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.CreateNoWindow = $true
+        $p = [System.Diagnostics.Process]::Start($psi)
+        $so = $p.StandardOutput.ReadToEndAsync()
+        $se = $p.StandardError.ReadToEndAsync()
+        if ($p.WaitForExit($TimeoutSeconds * 1000)) {
+            $r.Code = $p.ExitCode
+            $r.Out = $so.Result + $se.Result
+        } else {
+            try { Stop-Process -Id $p.Id -Force -ErrorAction Stop } catch { try { $p.Kill() } catch { } }
+            $r.Out = "w32tm $Arguments timed out after ${TimeoutSeconds}s"
+        }
+    } catch {
+        $r.Out = "cannot run w32tm: $($_.Exception.Message)"
     }
-    return $false
+    return $r
 }
 
-function Test-SyncedToAmazon {
-    $source = (Invoke-W32tm @('/query', '/source')).Trim()
-    if (-not $source.StartsWith($AmazonIp)) { return $false }
-    # The reference id of the last good sync names the source IP (label text is localised).
-    $status = Invoke-W32tm @('/query', '/status')
-    return ($LASTEXITCODE -eq 0) -and ($status.Contains($AmazonIp) -or $status.ToUpperInvariant().Contains('0XA9FEA97B'))
+# The value lines of `/query /status /verbose` by position (labels are localized, the order is not):
+# 0 leap, 1 stratum, 5 reference id, 7 source, 9 phase offset, 14 last sync error. Lines without a
+# colon continue the previous value (wrapped messages).
+function Get-StatusValues {
+    $r = Invoke-W32tm '/query /status /verbose' $CallTimeoutSeconds
+    $vals = New-Object System.Collections.Generic.List[string]
+    foreach ($line in ($r.Out -split "`r?`n")) {
+        $l = $line.Trim()
+        if ($l -eq '') { continue }
+        $i = $l.IndexOfAny([char[]]@(':', [char]0xFF1A))
+        if ($i -ge 0) { $vals.Add($l.Substring($i + 1).Trim()) }
+        elseif ($vals.Count -gt 0) { $vals[$vals.Count - 1] = $vals[$vals.Count - 1] + ' ' + $l }
+    }
+    return @{ Code = $r.Code; Values = $vals }
+}
+
+function Get-RegValue([string]$Key, [string]$Name) {
+    $item = Get-ItemProperty -Path $Key -Name $Name -ErrorAction SilentlyContinue
+    if ($null -eq $item) { return $null }
+    return $item.$Name
+}
+
+# What is written, in order. Kind is the registry type the value gets when it must be created.
+function Get-DesiredValues([string]$Peer, [int]$SpecialPoll, [bool]$Pdc) {
+    $d = @(
+        @{ Key = "$SvcKey\Parameters"; Name = 'NtpServer'; Value = "$Peer,0x9"; Kind = 'String' },
+        @{ Key = "$SvcKey\Parameters"; Name = 'Type'; Value = 'NTP'; Kind = 'String' },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'Enabled'; Value = 1; Kind = 'DWord' },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'InputProvider'; Value = 1; Kind = 'DWord' },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'SpecialPollInterval'; Value = $SpecialPoll; Kind = 'DWord' },
+        @{ Key = "$SvcKey\Config"; Name = 'UpdateInterval'; Value = 120; Kind = 'DWord' },
+        # Automatic start: a Manual or trigger-only service loses the fix at the next reboot.
+        @{ Key = $SvcKey; Name = 'Start'; Value = 2; Kind = 'DWord' }
+    )
+    # The PDC emulator serves the domain: it must announce itself as reliable (what /reliable:yes writes).
+    if ($Pdc) { $d += @{ Key = "$SvcKey\Config"; Name = 'AnnounceFlags'; Value = 5; Kind = 'DWord' } }
+    return $d
+}
+
+function Test-ValueEqual($Current, $Wanted) {
+    if ($null -eq $Current) { return $false }
+    return ([string]$Current) -eq ([string]$Wanted)
+}
+
+function Test-Administrator {
+    try {
+        $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+        return ([Security.Principal.WindowsPrincipal]$identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    } catch [System.PlatformNotSupportedException] {
+        # Only the project's tests run this script off Windows (pwsh on Linux, registry stand-ins).
+        return $true
+    } catch {
+        return $false
+    }
+}
+
+function Test-Ipv6Only {
+    try {
+        foreach ($nic in [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces()) {
+            if ($nic.NetworkInterfaceType -eq 'Loopback') { continue }
+            foreach ($a in $nic.GetIPProperties().UnicastAddresses) {
+                if ($a.Address.AddressFamily -eq 'InterNetwork' -and -not $a.Address.ToString().StartsWith('169.254.')) { return $false }
+            }
+        }
+        return $true
+    } catch { return $false }
 }
 
 # ---------------------------------------------------------------- options
@@ -103,101 +176,172 @@ $VerifySeconds = 0
 if (-not [int]::TryParse($VerifyText, [ref]$VerifySeconds) -or $VerifySeconds -lt 1 -or $VerifySeconds -gt 3600) {
     Finish 'failed' 'parse-options' 'bad-value-for-VerifySeconds'
 }
-Say "options: DryRun=$DryRun ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds"
+$EndpointArg = (Get-TsgArg 'Endpoint' 'auto').ToLowerInvariant()
+if (@('auto', 'ipv4', 'ipv6') -notcontains $EndpointArg) { Finish 'failed' 'parse-options' 'bad-value-for-Endpoint' }
+if ($EndpointArg -eq 'auto') { if (Test-Ipv6Only) { $EndpointArg = 'ipv6' } else { $EndpointArg = 'ipv4' } }
+if ($EndpointArg -eq 'ipv6') { $Peer = 'fd00:ec2::123' } else { $Peer = '169.254.169.123' }
+Say "options: DryRun=$DryRun Endpoint=$Peer ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds"
 
 # ---------------------------------------------------------------- preflight
-try {
-    $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
-    $isAdmin = ([Security.Principal.WindowsPrincipal]$identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
-} catch { $isAdmin = $false }
-if (-not $isAdmin -and -not $DryRun) { Finish 'failed' 'preflight' 'must-run-as-administrator' }
+if (-not $DryRun -and -not (Test-Administrator)) { Finish 'failed' 'preflight' 'must-run-as-administrator' }
 
-$partOfDomain = $false
-try {
-    $partOfDomain = [bool](Get-CimInstance -ClassName Win32_ComputerSystem -ErrorAction Stop).PartOfDomain
-} catch {
-    try { $partOfDomain = [bool](Get-WmiObject -Class Win32_ComputerSystem -ErrorAction Stop).PartOfDomain }
-    catch { Finish 'failed' 'preflight' 'domain-membership-unknown' }
+$cs = $null
+try { $cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 15 -ErrorAction Stop }
+catch {
+    try { $cs = Get-WmiObject -Class Win32_ComputerSystem -ErrorAction Stop } catch { $cs = $null }
 }
-if ($partOfDomain -and -not $ForceDomain) {
+if ($null -eq $cs -or $null -eq $cs.DomainRole) { Finish 'failed' 'preflight' 'domain-role-unknown' }
+# Win32_ComputerSystem.DomainRole: 0/2 standalone, 1/3 member, 4 backup DC, 5 primary DC (PDC emulator).
+$role = [int]$cs.DomainRole
+if ($role -eq 4) {
+    Say 'backup domain controller: it serves the domain hierarchy and is never reconfigured'
+    Finish 'skipped' 'none' 'domain-controller'
+}
+if (($role -eq 1 -or $role -eq 3 -or $role -eq 5) -and -not $ForceDomain) {
     Say 'domain member: time comes from the domain hierarchy; set ForceDomainMembers=true to override'
+    if ($role -eq 5) { Finish 'skipped' 'none' 'pdc-emulator' }
     Finish 'skipped' 'none' 'domain-member'
+}
+$pdc = ($role -eq 5)
+
+# Group Policy values override the service key: writing there would be undone by the next refresh.
+$policy = @()
+foreach ($pair in @(@("$PolicyKey\Parameters", 'NtpServer'), @("$PolicyKey\Parameters", 'Type'), @("$PolicyKey\TimeProviders\NtpClient", 'SpecialPollInterval'), @("$PolicyKey\TimeProviders\NtpClient", 'Enabled'))) {
+    $v = Get-RegValue $pair[0] $pair[1]
+    if ($null -ne $v -and ([string]$v).Trim() -ne '') { $policy += "$($pair[1])=$v" }
+}
+if ($policy.Count -gt 0) {
+    Say "Group Policy manages W32Time ($($policy -join ' ')): change the GPO, not this host"
+    Finish 'skipped' 'none' 'group-policy-managed'
 }
 
 $svc = Get-Service -Name W32Time -ErrorAction SilentlyContinue
 if ($null -eq $svc) { Finish 'failed' 'preflight' 'w32time-service-missing' }
 
 # ---------------------------------------------------------------- state
-$prevNtpServer = Get-ParamValue 'NtpServer'
-$prevType = Get-ParamValue 'Type'
-Say "current: NtpServer=$prevNtpServer Type=$prevType service=$($svc.Status)"
+$build = [Environment]::OSVersion.Version.Build
+$cur = Get-RegValue 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' 'CurrentBuildNumber'
+if ($null -ne $cur) { $b = 0; if ([int]::TryParse([string]$cur, [ref]$b)) { $build = $b } }
+# AWS's AMIs: 900 s, 1024 s from Windows Server 2025 (build 26100).
+if ($build -ge 26100) { $specialPoll = 1024 } else { $specialPoll = 900 }
+$desired = Get-DesiredValues $Peer $specialPoll $pdc
 
-$configured = (Test-AmazonPeer $prevNtpServer) -and ($prevType -eq 'NTP')
-if ($configured -and $svc.Status -eq 'Running' -and (Test-SyncedToAmazon)) {
+$previous = @()
+$diff = @()
+foreach ($d in $desired) {
+    $v = Get-RegValue $d.Key $d.Name
+    $previous += @{ Key = $d.Key; Name = $d.Name; Exists = ($null -ne $v); Value = $v; Kind = $d.Kind }
+    if (-not (Test-ValueEqual $v $d.Value)) { $diff += $d }
+}
+foreach ($p in $previous) {
+    if ($p.Exists) { Say "before: $($p.Name)=$($p.Value)" } else { Say "before: $($p.Name) absent" }
+}
+
+# Verified when the reference id is the Amazon endpoint's (0xA9FEA97B = 169.254.169.123); IPv6
+# reference ids are hashes, so there the Source position must name fd00:ec2::123.
+function Test-SyncedToAmazon {
+    $s = Get-StatusValues
+    if ($s.Code -ne 0 -or $s.Values.Count -lt 9) { return $false }
+    if ($Peer -eq '169.254.169.123') { return $s.Values[5].ToUpperInvariant().StartsWith('0XA9FEA97B') }
+    return $s.Values[7].ToLowerInvariant().StartsWith('fd00:ec2::123')
+}
+
+$running = ($svc.Status -eq 'Running')
+if ($diff.Count -eq 0 -and $running -and (Test-SyncedToAmazon)) {
     Finish 'already-compliant' 'none' 'amazon-source-selected'
 }
 
 if ($DryRun) {
-    if ($configured) { Finish 'would-change' 'resync' 'configured-not-synchronized' }
-    Say "would run: w32tm /config /manualpeerlist:`"$PeerList`" /syncfromflags:manual /update, then resync"
-    Finish 'would-change' 'set-manual-peer' 'dry-run'
+    foreach ($d in $diff) { Say "would set $($d.Name)=$($d.Value)" }
+    if ($diff.Count -eq 0) { Finish 'would-change' 'resync' 'configured-not-synchronized' }
+    Finish 'would-change' 'set-amazon-time-sync' 'dry-run'
 }
 
 # ---------------------------------------------------------------- apply
-function Restore-Previous {
-    Say "restoring NtpServer=$prevNtpServer Type=$prevType"
-    foreach ($pair in @(@('NtpServer', $prevNtpServer), @('Type', $prevType))) {
-        if ($null -eq $pair[1]) {
-            Remove-ItemProperty -Path $ParamKey -Name $pair[0] -ErrorAction SilentlyContinue
-        } else {
-            Set-ItemProperty -Path $ParamKey -Name $pair[0] -Value $pair[1] -ErrorAction SilentlyContinue
-        }
+function Set-RegValue($Key, $Name, $Value, $Kind) {
+    if ($null -eq (Get-ItemProperty -Path $Key -Name $Name -ErrorAction SilentlyContinue)) {
+        New-ItemProperty -Path $Key -Name $Name -Value $Value -PropertyType $Kind -Force -ErrorAction Stop | Out-Null
+    } else {
+        Set-ItemProperty -Path $Key -Name $Name -Value $Value -ErrorAction Stop
     }
-    Invoke-W32tm @('/config', '/update') | Out-Null
-    Restart-Service -Name W32Time -ErrorAction SilentlyContinue
-    Invoke-W32tm @('/resync', '/nowait') | Out-Null
 }
 
-if ($svc.Status -ne 'Running') {
+# Restores every recorded value exactly (a value that did not exist is deleted), then re-reads them.
+function Restore-Previous([string]$Action, [string]$Reason) {
+    Say 'rolling back to the recorded values'
+    foreach ($p in $previous) {
+        try {
+            if ($p.Exists) { Set-RegValue $p.Key $p.Name $p.Value $p.Kind }
+            elseif ($null -ne (Get-ItemProperty -Path $p.Key -Name $p.Name -ErrorAction SilentlyContinue)) {
+                Remove-ItemProperty -Path $p.Key -Name $p.Name -ErrorAction Stop
+            }
+        } catch { Say "rollback write of $($p.Name) failed: $($_.Exception.Message)" }
+    }
+    Invoke-W32tm '/config /update' $CallTimeoutSeconds | Out-Null
+    try { Restart-Service -Name W32Time -ErrorAction Stop } catch { Say 'W32Time did not restart after the rollback' }
+    $bad = @()
+    foreach ($p in $previous) {
+        $v = Get-RegValue $p.Key $p.Name
+        if ($p.Exists) { if (-not (Test-ValueEqual $v $p.Value)) { $bad += $p.Name } }
+        elseif ($null -ne $v) { $bad += $p.Name }
+    }
+    if ($bad.Count -gt 0) {
+        Say "rollback incomplete: $($bad -join ', ') differ from the recorded values"
+        Finish 'failed' $Action "rollback-failed-after-$Reason"
+    }
+    Finish 'rolled-back' $Action $Reason
+}
+
+$action = 'set-amazon-time-sync'
+if ($diff.Count -eq 0) { $action = 'resync' }
+foreach ($d in $diff) {
+    try { Set-RegValue $d.Key $d.Name $d.Value $d.Kind; Say "set $($d.Name)=$($d.Value)" }
+    catch { Say "writing $($d.Name) failed: $($_.Exception.Message)"; Restore-Previous $action 'registry-write-failed' }
+}
+foreach ($d in $diff) {
+    if (-not (Test-ValueEqual (Get-RegValue $d.Key $d.Name) $d.Value)) { Restore-Previous $action 'registry-not-updated' }
+}
+
+if (-not $running) {
     Say 'starting W32Time'
-    try { Start-Service -Name W32Time -ErrorAction Stop }
-    catch { Finish 'failed' 'start-service' 'w32time-did-not-start' }
+    try { Start-Service -Name W32Time -ErrorAction Stop } catch { Restore-Previous $action 'w32time-did-not-start' }
 }
+$u = Invoke-W32tm '/config /update' $CallTimeoutSeconds
+if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $($u.Out.Trim())"; Restore-Previous $action 'w32tm-config-update-failed' }
 
-$action = 'set-manual-peer'
-if (-not $configured) {
-    $o = Invoke-W32tm @('/config', "/manualpeerlist:$PeerList", '/syncfromflags:manual', '/update')
-    if ($LASTEXITCODE -ne 0) {
-        Say "w32tm /config failed ($LASTEXITCODE): $($o.Trim())"
-        Restore-Previous
-        Finish 'rolled-back' $action 'w32tm-config-failed'
-    }
-    # /update does not always rewrite both values when policy or an odd prior state interferes.
-    if (-not ((Test-AmazonPeer (Get-ParamValue 'NtpServer')) -and ((Get-ParamValue 'Type') -eq 'NTP'))) {
-        Restore-Previous
-        Finish 'rolled-back' $action 'registry-not-updated'
-    }
-    Say "set NtpServer=$PeerList Type=NTP (previous values are in this output for a manual undo)"
-} else {
-    $action = 'resync'
-}
-
-Invoke-W32tm @('/resync', '/rediscover', '/nowait') | Out-Null
+# Verify: a blocking /resync (its exit code is language-neutral), then the reference id. One
+# service restart before giving up. A clock beyond MaxPos/NegPhaseCorrection is refused by
+# W32Time (last sync error 3): that is its own reason, not a plain failure.
 $deadline = (Get-Date).AddSeconds($VerifySeconds)
-$nextResync = (Get-Date).AddSeconds(10)
-while ((Get-Date) -lt $deadline) {
-    if (Test-SyncedToAmazon) {
-        Say "verified: synchronised from $AmazonIp"
+$restarted = $false
+$tooFar = $false
+Invoke-W32tm '/resync /rediscover /nowait' 10 | Out-Null
+while ($true) {
+    $left = [int][Math]::Ceiling(($deadline - (Get-Date)).TotalSeconds)
+    if ($left -lt 1) { break }
+    $t = $left
+    if ($t -gt $CallTimeoutSeconds) { $t = $CallTimeoutSeconds }
+    $r = Invoke-W32tm '/resync' $t
+    if ($r.Code -eq 0 -and (Test-SyncedToAmazon)) {
+        Say "verified: reference id of $Peer"
         Finish 'changed' $action ''
     }
-    if ((Get-Date) -ge $nextResync) {
-        Invoke-W32tm @('/resync', '/nowait') | Out-Null
-        $nextResync = (Get-Date).AddSeconds(10)
+    $s = Get-StatusValues
+    if ($s.Values.Count -ge 15 -and $s.Values[14] -match '^3\b') { $tooFar = $true; break }
+    if (-not $restarted -and (Get-Date) -ge $deadline.AddSeconds(-$VerifySeconds / 2)) {
+        Say 'not yet synchronised: restarting W32Time once'
+        try { Restart-Service -Name W32Time -ErrorAction Stop } catch { Say 'W32Time restart failed' }
+        $restarted = $true
+        continue
     }
-    Start-Sleep -Seconds 2
+    Start-Sleep -Seconds 1
 }
 
-Say "not synchronised from $AmazonIp within ${VerifySeconds}s"
-if ($action -eq 'resync') { Finish 'failed' 'verify' 'configured-not-synchronized' }
-Restore-Previous
-Finish 'rolled-back' $action "not-synchronized-within-${VerifySeconds}s"
+if ($tooFar) {
+    Say 'W32Time refuses the correction: the clock is further off than MaxPosPhaseCorrection/MaxNegPhaseCorrection allow; set the clock first'
+    Restore-Previous $action 'clock-too-far-off'
+}
+Say "not synchronised from $Peer within ${VerifySeconds}s"
+# Nothing was written: nothing to roll back.
+if ($diff.Count -eq 0) { Finish 'failed' 'verify' 'configured-not-synchronized' }
+Restore-Previous $action "not-synchronized-within-${VerifySeconds}s"

@@ -19,7 +19,7 @@ export const LINUX_REMEDIATION_ARGS_LINE =
   "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}'";
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
 export const WINDOWS_REMEDIATION_ARGS_LINE =
-  "$TsgArgs = @{ DryRun = '{{ DryRun }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }";
+  "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }";
 
 /** Props of {@link GuestDocuments}. */
 export interface GuestDocumentsProps {

@@ -54,7 +54,7 @@ describe('SSM documents', () => {
     expect(linux[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
     expect(linux.slice(1).join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.remediateLinux).replace(/\n+$/, ''));
     const windows = doc.mainSteps[1].inputs.runCommand;
-    expect(windows[0]).toBe("$TsgArgs = @{ DryRun = '{{ DryRun }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }");
+    expect(windows[0]).toBe("$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }");
     expect(windows[0]).toBe(WINDOWS_REMEDIATION_ARGS_LINE);
   });
 

@@ -87,9 +87,9 @@ describe('w32tm', () => {
     });
   });
 
-  it('reads only language-neutral values from localized output', () => {
+  it('reads localized output by position', () => {
     const s = parseW32tmStatus(fixtureLines('handmade/w32tm-status-amazon-de.txt'))!;
-    expect(s).toEqual({ english: false, referenceId: 'A9FEA97B', referenceIp: '169.254.169.123' });
+    expect(s).toMatchObject({ english: false, readable: true, verbose: false, referenceId: 'A9FEA97B', referenceIp: '169.254.169.123', source: '169.254.169.123,0x9', pollIntervalSeconds: 1024 });
   });
 
   it('reads the HRESULT of a stopped service', () => {

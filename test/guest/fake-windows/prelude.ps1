@@ -1,0 +1,84 @@
+# Test-only stand-ins for the Windows cmdlets Linux pwsh lacks (never shipped). A function shadows
+# a cmdlet of the same name, so the real guest script, run after this prelude, talks to an
+# in-memory registry and service table persisted in $env:TSG_FAKE_STATE (JSON), which the
+# stand-in w32tm.exe reads too.
+
+function Read-FakeState { Get-Content -Raw -LiteralPath $env:TSG_FAKE_STATE | ConvertFrom-Json -AsHashtable }
+function Write-FakeState($s) { $s | ConvertTo-Json -Depth 20 | Set-Content -LiteralPath $env:TSG_FAKE_STATE }
+function Get-FakeKey([string]$Path) { return $Path.ToLowerInvariant().TrimEnd('\') }
+
+function Get-ItemProperty {
+    param([string]$Path, [string[]]$Name, $ErrorAction)
+    $s = Read-FakeState
+    $key = $s.registry[(Get-FakeKey $Path)]
+    if ($null -eq $key) { return $null }
+    $o = [ordered]@{}
+    foreach ($n in $key.Keys) { if ($null -eq $Name -or $Name -contains $n) { $o[$n] = $key[$n].value } }
+    if ($o.Count -eq 0) { return $null }
+    return [pscustomobject]$o
+}
+
+function Set-FakeValue([string]$Path, [string]$Name, $Value, [string]$Kind) {
+    $s = Read-FakeState
+    if (($s.failWrites -as [string[]]) -contains $Name) { throw "Requested registry access is not allowed ($Name)" }
+    $k = Get-FakeKey $Path
+    if ($null -eq $s.registry[$k]) { $s.registry[$k] = @{} }
+    $old = $s.registry[$k][$Name]
+    if (-not $Kind) { if ($null -ne $old) { $Kind = $old.kind } else { $Kind = 'String' } }
+    if ($Kind -eq 'DWord') { $Value = [int64]$Value } else { $Value = [string]$Value }
+    $s.registry[$k][$Name] = @{ value = $Value; kind = $Kind }
+    $s.writes = [int]$s.writes + 1
+    Write-FakeState $s
+}
+
+function Set-ItemProperty {
+    param([string]$Path, [string]$Name, $Value, [string]$Type, $ErrorAction)
+    Set-FakeValue $Path $Name $Value $Type
+}
+
+function New-ItemProperty {
+    param([string]$Path, [string]$Name, $Value, [string]$PropertyType, [switch]$Force, $ErrorAction)
+    Set-FakeValue $Path $Name $Value $PropertyType
+}
+
+function Remove-ItemProperty {
+    param([string]$Path, [string]$Name, $ErrorAction)
+    $s = Read-FakeState
+    if ((($s.failWrites -as [string[]]) + ($s.failRemoves -as [string[]])) -contains $Name) { throw "Requested registry access is not allowed ($Name)" }
+    $k = Get-FakeKey $Path
+    if ($null -ne $s.registry[$k]) { $s.registry[$k].Remove($Name) }
+    $s.writes = [int]$s.writes + 1
+    Write-FakeState $s
+}
+
+function Get-Service {
+    param([string]$Name, $ErrorAction)
+    $s = Read-FakeState
+    $svc = $s.services[$Name.ToLowerInvariant()]
+    if ($null -eq $svc) { return $null }
+    return [pscustomobject]@{ Name = $Name; Status = $svc.status }
+}
+
+function Set-FakeService([string]$Name, [string]$Status) {
+    $s = Read-FakeState
+    $svc = $s.services[$Name.ToLowerInvariant()]
+    if ($null -eq $svc) { throw "Cannot find any service with service name '$Name'." }
+    if ($Status -eq 'Running' -and $svc.startFails) { throw "Service '$Name' cannot be started." }
+    $svc.status = $Status
+    # W32Time reads its registry configuration when it starts.
+    if ($Status -eq 'Running') { $s.reloadOnNext = $true; $s.restarts = [int]$s.restarts + 1 }
+    Write-FakeState $s
+}
+function Start-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Running' }
+function Restart-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Running' }
+function Stop-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Stopped' }
+
+function Get-FakeComputerSystem([string]$Via, $Timeout) {
+    $s = Read-FakeState
+    $s.cimCalls += @("$Via timeout=$Timeout")
+    Write-FakeState $s
+    if ($s.cimFails) { throw 'The WS-Management service cannot process the request.' }
+    return [pscustomobject]@{ DomainRole = $s.computer.DomainRole; PartOfDomain = $s.computer.PartOfDomain }
+}
+function Get-CimInstance { param([string]$ClassName, [int]$OperationTimeoutSec, $ErrorAction) Get-FakeComputerSystem 'cim' $OperationTimeoutSec }
+function Get-WmiObject { param([string]$Class, $ErrorAction) Get-FakeComputerSystem 'wmi' $null }

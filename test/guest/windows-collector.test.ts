@@ -1,0 +1,63 @@
+/** The real collect-windows.ps1 under pwsh against a fake Windows, its report judged by the real diagnose. */
+import { readFileSync } from 'node:fs';
+import { diagnose } from '../../lambda/core/diagnose';
+import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, stockWindows } from './windows-harness';
+
+jest.setTimeout(180_000);
+
+function collect(state: FakeState, args?: Record<string, string>) {
+  const w = fakeWindows(state);
+  try {
+    const r = w.run('collect-windows.ps1', args);
+    return { ...r, verdict: diagnose(r.stdout), after: w.state() };
+  } finally {
+    w.cleanup();
+  }
+}
+const codes = (v: { findings: readonly { code: string }[] }) => v.findings.map((f) => f.code);
+
+describeWithPwsh('collect-windows.ps1 on a fake Windows (real pwsh)', () => {
+  it('reports a host synced to Amazon as ok, with CIM under a timeout and only existing registry values', () => {
+    const r = collect(amazonWindows());
+    expect(r.code).toBe(0);
+    expect(r.verdict).toMatchObject({ status: 'ok', timeSource: 'amazon-ipv4', synchronized: true, clockErrorBoundSeconds: null });
+    expect(r.stdout).toMatch(/^domainrole=2$/m);
+    expect(r.stdout).not.toMatch(/^PolicyNtpServer=/m);
+    expect(r.after.cimCalls[0]).toMatch(/^cim timeout=\d+$/);
+  });
+
+  it.each(['de', 'fr', 'ja'] as const)('judges %s output the same as English', (lang) => {
+    const r = collect(amazonWindows({ world: { reachable: ['169.254.169.123'], lang } }));
+    expect(r.verdict).toMatchObject({ status: 'ok', timeSource: 'amazon-ipv4' });
+  });
+
+  it('reports time.windows.com as synchronised but at-risk', () => {
+    const r = collect(stockWindows());
+    expect(r.verdict).toMatchObject({ status: 'at-risk', synchronized: true, timeSource: 'other' });
+    expect(codes(r.verdict)).toEqual(['not-amazon-time-sync']);
+  });
+
+  it('reports the Local CMOS clock (leap 0, stratum 1, LOCL) as never ok', () => {
+    const r = collect(stockWindows({ world: { cmosLocl: true } }));
+    expect(codes(r.verdict)).toEqual(['local-cmos-clock']);
+  });
+
+  it('reports a stopped service as no-daemon', () => {
+    const r = collect(stockWindows({ services: { w32time: { status: 'Stopped' } } }));
+    expect(r.verdict).toMatchObject({ status: 'at-risk', daemon: 'none' });
+  });
+
+  it('holds its probe timeout when w32tm hangs, and kills the hung process', () => {
+    const w = fakeWindows(amazonWindows({ world: { hang: true } }));
+    try {
+      const r = w.run('collect-windows.ps1', { ProbeTimeoutSeconds: '2' });
+      expect(r.stdout).toMatch(/^\[w32tm-status rc=124\]$/m);
+      expect(r.stdout).toMatch(/TSG-END/);
+      expect(codes(diagnose(r.stdout))).toContain('probe-timed-out');
+      const pid = Number(readFileSync(`${w.statePath}.hang.pid`, 'utf8'));
+      expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      w.cleanup();
+    }
+  });
+});

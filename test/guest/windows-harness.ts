@@ -1,0 +1,163 @@
+/**
+ * A fake Windows for running the real guest PowerShell scripts under pwsh on Linux: a temp
+ * SystemRoot whose System32/w32tm.exe is the stand-in in fake-windows/w32tm.js, a prelude of
+ * cmdlet stand-ins (fake-windows/prelude.ps1) and a JSON state file both read and write.
+ * Test code only: nothing here is shipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export const INSTALL_PWSH = 'dotnet tool install --global PowerShell --version 7.6.9 (then add ~/.dotnet/tools to PATH)';
+
+function findPwsh(): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.dotnet', 'tools'), '/root/.dotnet/tools'];
+  for (const d of dirs) {
+    if (d !== '' && existsSync(join(d, 'pwsh'))) return join(d, 'pwsh');
+  }
+  return null;
+}
+
+/** The pwsh binary, or null where it is not installed. */
+export const PWSH = findPwsh();
+
+/**
+ * Registers the suite, or where pwsh is absent one skipped test whose title says how to install
+ * it; with CI=true a missing pwsh is a failing test instead.
+ */
+export function describeWithPwsh(name: string, body: () => void): void {
+  if (PWSH !== null) {
+    describe(name, body);
+  } else if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('has pwsh (required in CI)', () => {
+        throw new Error(`pwsh not found; install it: ${INSTALL_PWSH}`);
+      });
+    });
+  } else {
+    describe(name, () => {
+      it.skip(`SKIPPED: pwsh not found; install: ${INSTALL_PWSH}`, () => undefined);
+    });
+  }
+}
+
+const ROOT = join(__dirname, '..', '..');
+export const GUEST = join(ROOT, 'lambda', 'guest');
+const FAKE = join(__dirname, 'fake-windows');
+
+export const SVC = 'hklm:\\system\\currentcontrolset\\services\\w32time';
+export const POLICY = 'hklm:\\software\\policies\\microsoft\\w32time';
+
+type RegValue = { value: string | number; kind: 'String' | 'DWord' };
+export interface FakeState {
+  registry: Record<string, Record<string, RegValue>>;
+  services: Record<string, { status: 'Running' | 'Stopped'; startFails?: boolean }>;
+  computer: { DomainRole: number; PartOfDomain: boolean };
+  world: {
+    reachable?: string[];
+    addresses?: Record<string, string>;
+    lang?: 'en' | 'de' | 'fr' | 'ja';
+    hang?: boolean;
+    tooFar?: boolean;
+    cmosLocl?: boolean;
+    dc?: string;
+    ageSeconds?: number;
+  };
+  synced?: { peer: string; at: number };
+  failWrites?: string[];
+  cimFails?: boolean;
+  cimCalls: string[];
+  writes?: number;
+  restarts?: number;
+  [k: string]: unknown;
+}
+
+/** A stand-alone Windows Server 2022 as Microsoft ships it: time.windows.com, weekly poll, trigger start. */
+export function stockWindows(over: Partial<FakeState> = {}): FakeState {
+  return {
+    registry: {
+      [`${SVC}\\parameters`]: { NtpServer: { value: 'time.windows.com,0x9', kind: 'String' }, Type: { value: 'NTP', kind: 'String' } },
+      // InputProvider deliberately absent: a rollback must delete what it created.
+      [`${SVC}\\timeproviders\\ntpclient`]: { Enabled: { value: 1, kind: 'DWord' }, SpecialPollInterval: { value: 604800, kind: 'DWord' } },
+      [`${SVC}\\config`]: { UpdateInterval: { value: 360000, kind: 'DWord' }, MaxPosPhaseCorrection: { value: 54000, kind: 'DWord' }, MaxNegPhaseCorrection: { value: 54000, kind: 'DWord' } },
+      [SVC]: { Start: { value: 3, kind: 'DWord' } },
+      'hklm:\\software\\microsoft\\windows nt\\currentversion': { CurrentBuildNumber: { value: '20348', kind: 'String' } },
+    },
+    services: { w32time: { status: 'Running' } },
+    computer: { DomainRole: 2, PartOfDomain: false },
+    world: { reachable: ['169.254.169.123', 'fd00:ec2::123', 'time.windows.com'], addresses: { 'time.windows.com': '20.101.57.9' }, lang: 'en' },
+    synced: { peer: 'time.windows.com', at: Date.now() / 1000 - 300 },
+    cimCalls: [],
+    ...over,
+  };
+}
+
+/** A host already configured as AWS's AMIs are, synced to 169.254.169.123. */
+export function amazonWindows(over: Partial<FakeState> = {}): FakeState {
+  const s = stockWindows(over);
+  s.registry[`${SVC}\\parameters`] = { NtpServer: { value: '169.254.169.123,0x9', kind: 'String' }, Type: { value: 'NTP', kind: 'String' } };
+  s.registry[`${SVC}\\timeproviders\\ntpclient`] = {
+    Enabled: { value: 1, kind: 'DWord' },
+    InputProvider: { value: 1, kind: 'DWord' },
+    SpecialPollInterval: { value: 900, kind: 'DWord' },
+  };
+  s.registry[`${SVC}\\config`]!['UpdateInterval'] = { value: 120, kind: 'DWord' };
+  s.registry[SVC] = { Start: { value: 2, kind: 'DWord' } };
+  s.synced = over.synced ?? { peer: '169.254.169.123', at: Date.now() / 1000 - 300 };
+  return s;
+}
+
+export interface FakeWindows {
+  readonly dir: string;
+  readonly statePath: string;
+  state(): FakeState;
+  /** Runs a guest script after the prelude; `args` becomes the `$TsgArgs` hashtable. */
+  run(script: string, args?: Record<string, string>, timeoutMs?: number): { stdout: string; stderr: string; code: number | null; ms: number };
+  cleanup(): void;
+}
+
+export function fakeWindows(initial: FakeState): FakeWindows {
+  const dir = mkdtempSync(join(tmpdir(), 'tsg-win-'));
+  mkdirSync(join(dir, 'System32'));
+  const w32tm = join(dir, 'System32', 'w32tm.exe');
+  copyFileSync(join(FAKE, 'w32tm.js'), w32tm);
+  chmodSync(w32tm, 0o755);
+  const statePath = join(dir, 'state.json');
+  writeFileSync(statePath, JSON.stringify(initial, null, 1));
+  return {
+    dir,
+    statePath,
+    state: () => JSON.parse(readFileSync(statePath, 'utf8')) as FakeState,
+    run(script, args, timeoutMs = 90_000) {
+      const wrapper = join(dir, `run-${Date.now()}.ps1`);
+      const table = Object.entries(args ?? {})
+        .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
+        .join('; ');
+      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'));
+      const t0 = Date.now();
+      const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
+        encoding: 'utf8',
+        timeout: timeoutMs,
+        env: { ...process.env, SystemRoot: dir, TSG_FAKE_STATE: statePath, TSG_FAKE_FIXTURES: join(ROOT, 'test', 'fixtures') },
+      });
+      return { stdout: r.stdout, stderr: r.stderr, code: r.status, ms: Date.now() - t0 };
+    },
+    cleanup() {
+      const pidFile = `${statePath}.hang.pid`;
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          // already gone: what the probe timeout promises
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A registry value of a state, or undefined. */
+export function reg(s: FakeState, key: string, name: string): string | number | undefined {
+  return s.registry[key]?.[name]?.value;
+}

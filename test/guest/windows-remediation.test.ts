@@ -1,0 +1,99 @@
+/** The real remediate-windows.ps1 under pwsh against a fake Windows (registry, service, w32tm stand-ins). */
+import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { describeWithPwsh, type FakeState, fakeWindows, POLICY, reg, stockWindows, SVC } from './windows-harness';
+
+jest.setTimeout(300_000);
+
+function remediate(state: FakeState, args: Record<string, string> = {}) {
+  const w = fakeWindows(state);
+  try {
+    const r = w.run('remediate-windows.ps1', { VerifySeconds: '4', ...args });
+    return { ...r, outcome: parseRemediationOutput(r.stdout), after: w.state(), w };
+  } finally {
+    w.cleanup();
+  }
+}
+
+describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
+  it('fixes a stock host as AWS AMIs ship it, verifies by reference id, and a second run changes nothing', () => {
+    const w = fakeWindows(stockWindows());
+    try {
+      const first = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
+      expect(parseRemediationOutput(first.stdout)).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
+      expect(first.code).toBe(0);
+      const s = w.state();
+      expect(reg(s, `${SVC}\\parameters`, 'NtpServer')).toBe('169.254.169.123,0x9');
+      expect(reg(s, `${SVC}\\parameters`, 'Type')).toBe('NTP');
+      expect(reg(s, `${SVC}\\timeproviders\\ntpclient`, 'SpecialPollInterval')).toBe(900);
+      expect(reg(s, `${SVC}\\timeproviders\\ntpclient`, 'InputProvider')).toBe(1);
+      expect(reg(s, `${SVC}\\timeproviders\\ntpclient`, 'Enabled')).toBe(1);
+      expect(reg(s, `${SVC}\\config`, 'UpdateInterval')).toBe(120);
+      expect(reg(s, SVC, 'Start')).toBe(2);
+      expect(s.cimCalls[0]).toMatch(/^cim timeout=\d+$/);
+      const second = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
+      expect(parseRemediationOutput(second.stdout)).toMatchObject({ result: 'already-compliant' });
+      expect(w.state().registry).toEqual(s.registry);
+      expect(w.state().writes).toBe(s.writes);
+    } finally {
+      w.cleanup();
+    }
+  });
+
+  it('rolls every value back exactly when verification fails (an absent value is deleted again)', () => {
+    const before = stockWindows({ world: { reachable: ['time.windows.com'] } });
+    const r = remediate(before);
+    expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'not-synchronized-within-4s' });
+    expect(r.code).toBe(2);
+    expect(r.after.registry).toEqual(before.registry);
+  });
+
+  it('says rollback-failed when a restored value does not read back', () => {
+    // InputProvider did not exist: the fix creates it, the rollback cannot delete it.
+    const r = remediate(stockWindows({ world: { reachable: ['time.windows.com'] }, failRemoves: ['InputProvider'] }));
+    expect(r.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
+    expect(r.code).toBe(1);
+  });
+
+  it('reports a clock too far off as its own reason', () => {
+    const r = remediate(stockWindows({ world: { reachable: ['169.254.169.123'], tooFar: true } }));
+    expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'clock-too-far-off' });
+  });
+
+  it('changes nothing in a dry run', () => {
+    const before = stockWindows();
+    const r = remediate(before, { DryRun: 'true' });
+    expect(r.outcome).toMatchObject({ result: 'would-change' });
+    expect(r.after.registry).toEqual(before.registry);
+    expect(r.after.writes).toBeUndefined();
+  });
+
+  it('writes fd00:ec2::123 with Endpoint=ipv6 and verifies by the Source position', () => {
+    const r = remediate(stockWindows(), { Endpoint: 'ipv6', VerifySeconds: '10' });
+    expect(r.outcome).toMatchObject({ result: 'changed' });
+    expect(reg(r.after, `${SVC}\\parameters`, 'NtpServer')).toBe('fd00:ec2::123,0x9');
+  });
+
+  it('leaves a domain member alone unless forced', () => {
+    const member = () => stockWindows({ computer: { DomainRole: 3, PartOfDomain: true } });
+    const left = remediate(member());
+    expect(left.outcome).toMatchObject({ result: 'skipped', reason: 'domain-member' });
+    expect(left.after.writes).toBeUndefined();
+    const forced = remediate(member(), { ForceDomainMembers: 'true', VerifySeconds: '10' });
+    expect(forced.outcome).toMatchObject({ result: 'changed' });
+  });
+
+  it('never touches a backup domain controller, and the PDC emulator only when forced, as reliable', () => {
+    expect(remediate(stockWindows({ computer: { DomainRole: 4, PartOfDomain: true } }), { ForceDomainMembers: 'true' }).outcome).toMatchObject({ result: 'skipped', reason: 'domain-controller' });
+    const pdc = remediate(stockWindows({ computer: { DomainRole: 5, PartOfDomain: true } }), { ForceDomainMembers: 'true', VerifySeconds: '10' });
+    expect(pdc.outcome).toMatchObject({ result: 'changed' });
+    expect(reg(pdc.after, `${SVC}\\config`, 'AnnounceFlags')).toBe(5);
+  });
+
+  it('reports a Group-Policy-managed host and writes nothing', () => {
+    const s = stockWindows();
+    s.registry[`${POLICY}\\parameters`] = { NtpServer: { value: 'ntp.corp.example.com,0x9', kind: 'String' } };
+    const r = remediate(s);
+    expect(r.outcome).toMatchObject({ result: 'skipped', reason: 'group-policy-managed' });
+    expect(r.after.writes).toBeUndefined();
+  });
+});
