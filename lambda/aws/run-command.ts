@@ -134,9 +134,10 @@ export interface SsmRunCommandOptions {
   readonly clock: Clock;
   readonly retry?: RetryOptions;
   /**
-   * First wait before polling. Delivery ramps up (1, 3, 7, 15… instances) and the collector needs
-   * seconds in the guest, so an earlier poll only finds running commands.
-   * @default 5000
+   * First wait before polling, from the first send. Delivery ramps up (1, 3, 7, 15, 31… instances a
+   * second: the 50th target of a command starts ≈ 5 s after the send) and the script then needs its
+   * seconds in the guest, so an earlier poll only finds running commands and costs a call.
+   * @default 10000
    */
   readonly pollIntervalMs?: number;
   /**
@@ -323,7 +324,8 @@ export class SsmRunCommand implements RunCommandPort {
       // Poll until every command is terminal or the deadline; list each command's invocations once.
       const pending = new Set(commands.keys());
       const listed = new Set<string>();
-      let interval = this.options.pollIntervalMs ?? 5000;
+      const collecting: Promise<unknown>[] = [];
+      let interval = this.options.pollIntervalMs ?? 10_000;
       const maxInterval = this.options.maxPollIntervalMs ?? 5_000;
       // Polls run on a fixed schedule: time spent listing finished commands does not delay the next
       // poll. The first is due one interval after the first send, which may be long past when the
@@ -337,13 +339,20 @@ export class SsmRunCommand implements RunCommandPort {
         const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
         const atDeadline = clock.now() >= deadline;
         const toList = atDeadline ? [...pending] : [...terminal];
-        await mapLimit(toList, concurrency, async (commandId) => {
+        for (const commandId of toList) {
           pending.delete(commandId);
           listed.add(commandId);
-          await this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry);
-        });
+        }
+        // Reading results back waits its turn at the SSM rate; polling goes on meanwhile on its schedule,
+        // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
+        collecting.push(
+          mapLimit(toList, concurrency, (commandId) =>
+            this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry),
+          ),
+        );
         if (atDeadline) break;
       }
+      await Promise.all(collecting);
       for (const id of ids) {
         if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
       }
@@ -436,14 +445,15 @@ export class SsmRunCommand implements RunCommandPort {
   ): Promise<Set<string>> {
     const { ssm, clock } = this.options;
     const terminal = new Set<string>();
-    if (pending.size <= Math.max(2, Math.ceil(issued / 50))) {
+    if (pending.size <= Math.ceil(issued / 50)) {
       // Few commands left: asking by id costs no more calls than the listing's pages, and is exact.
-      for (const commandId of pending) {
+      // Side by side: the last hung command is noticed one call after the poll, not after the others.
+      await mapLimit([...pending], this.options.concurrency ?? DEFAULT_CONCURRENCY, async (commandId) => {
         stats.listCommands++;
         const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
         const status = out.Commands?.[0]?.Status;
         if (status && TERMINAL_COMMAND.has(status)) terminal.add(commandId);
-      }
+      });
       return terminal;
     }
     // Many commands: one filtered listing (50 per page) covers them all. Commands of other runs are ignored.
