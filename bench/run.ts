@@ -486,7 +486,7 @@ function render(perN: Json[], targets: Target[], bundles?: Record<string, Bundle
     const m = s['monthlyCost'] as MonthlyCost;
     return `${m.metrics}/${m.alarms}/${m.logs}/${m.lambda}/${r2(m.stepFunctions + m.eventBridge + m.sns)}`;
   });
-  f('monthly cost USD', (s) => `$${s['monthlyCostUSD']}`);
+  f('monthly cost USD', (s) => (s['monthlyCostUSD'] === undefined ? '–' : `$${s['monthlyCostUSD']}`));
   f('peer: per-instance polling calls, s', (s) => `${s['peers']['perInstancePolling']['apiCalls']}, ${s['peers']['perInstancePolling']['simulatedSeconds']} s`);
   f('peer: per-instance polling $/month', (s) => `$${s['peers']['perInstancePolling']['monthlyCostUSD']}`);
   f('peer: per-instance metrics (metrics, alarms)', (s) => `${s['peers']['perInstanceMetrics']['metrics']}, ${s['peers']['perInstanceMetrics']['alarms']}`);

@@ -13,6 +13,7 @@
  * Assumptions are numbered A1… and listed in bench/README.md.
  */
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
+import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
@@ -137,8 +138,8 @@ export function deliveryMakespanMs(count: number, mc: number, model: RunCommandM
   return last;
 }
 
-/** SSM `Details` output cap of ListCommandInvocations. */
-export const DETAILS_OUTPUT_CAP = 2500;
+/** SSM `Details` output cap of ListCommandInvocations: the one definition the engine and every simulator use. */
+export const DETAILS_OUTPUT_CAP = DETAILS_OUTPUT_LIMIT;
 /** GetCommandInvocation's StandardOutputContent cap. */
 export const GET_OUTPUT_CAP = 24_000;
 
