@@ -1,10 +1,38 @@
 /**
- * Lower bounds: the fewest API calls and the least time any engine could need for the same fleet
- * under the same limits and the same simulation assumptions. Derivations in bench/README.md.
+ * Lower bounds: the fewest API calls and the least time ANY engine could need for the same fleet
+ * under the same AWS limits and the same simulated account. Every term comes from an AWS limit
+ * (page sizes, id caps, token buckets) or from the simulation's model (latencies A2–A5, the
+ * delivery ramp A6, the guest run time A7, what the modelled guests print A10), never from a
+ * constant of the engine being judged (its poll interval, its document's step timeout, its batch
+ * sizes, its rate limiter). Derivations in bench/README.md.
  */
-import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, deliveryMakespanMs, ssmBucketFromEnv, EC2_BUCKETS, percentOrCount, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
+import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, ssmBucketFromEnv, EC2_BUCKETS, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
 import { collectorReport, type SimInstance } from './sim/fleet';
 import { DETAILS_OUTPUT_CAP } from './sim/account';
+
+/** AWS page sizes and id caps the bounds use (aws-limits.md). */
+export const AWS_LIMITS = {
+  /** DescribeInstances MaxResults. */
+  describeInstancesPage: 1000,
+  /** DescribeInstanceInformation MaxResults (also the most results one filtered call returns). */
+  instanceInformationPage: 50,
+  /** SendCommand InstanceIds. */
+  idsPerSendCommand: 50,
+  /** ListCommandInvocations MaxResults. */
+  invocationsPerPage: 50,
+} as const;
+
+/** Where one collector target sits in the listings, and what its guest does. */
+export interface TargetPosition {
+  /** Its DescribeInstances page (1,000 per page, instance-id order), 0-based. */
+  readonly describePage: number;
+  /** Its page in the unfiltered DescribeInstanceInformation listing (50 managed nodes per page, id order), 0-based. */
+  readonly diiPage: number;
+  /** Its script never finishes (A10: 0.3 % of collectors). */
+  readonly hung: boolean;
+  /** Its output is longer than the 2,500-character Details cap (one GetCommandInvocation). */
+  readonly cut?: boolean;
+}
 
 /** What the bounds need to know about the fleet. */
 export interface FleetShape {
@@ -16,14 +44,10 @@ export interface FleetShape {
   readonly targets: number;
   /** Targets whose output is longer than the Details cap (one GetCommandInvocation each). */
   readonly cutOutputs: number;
-  /** Targets whose script hangs until the step timeout. */
+  /** Targets whose script hangs. */
   readonly hung: number;
-  /**
-   * Where each target appears in the API's listing order (by instance id): its DescribeInstances
-   * page (1,000 per page) and DescribeInstanceInformation page (50 per page), 0-based, and whether
-   * its script hangs. No design can target an instance before the pages that list it have arrived.
-   */
-  readonly targetPages?: readonly { readonly describePage: number; readonly diiPage: number; readonly hung: boolean }[];
+  /** Each target's position, in instance-id order (both APIs list in that order). */
+  readonly targetPages?: readonly TargetPosition[];
 }
 
 /** Counts the shape of a generated fleet. */
@@ -32,16 +56,19 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
   let targets = 0;
   let cut = 0;
   let hung = 0;
-  const targetPages: { describePage: number; diiPage: number; hung: boolean }[] = [];
+  const targetPages: TargetPosition[] = [];
   const sorted = [...fleet].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   sorted.forEach((x, k) => {
     if (x.ssm !== 'unmanaged') managed++;
     if (x.ssm !== 'Online' || x.optedOut) return;
-    targetPages.push({ describePage: Math.floor(k / 1000), diiPage: Math.floor((managed - 1) / 50), hung: x.guest === 'times-out' });
     // Vanishing instances are targets too: SendCommand must at least try them.
     targets++;
-    if (x.guest === 'times-out') hung++;
-    else if (x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP) cut++;
+    const isHung = x.guest === 'times-out';
+    // What the modelled guest prints (A10) decides whether Details cuts it; the length is the model's, not the engine's.
+    const isCut = !isHung && x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP;
+    if (isHung) hung++;
+    if (isCut) cut++;
+    targetPages.push({ describePage: Math.floor(k / AWS_LIMITS.describeInstancesPage), diiPage: Math.floor((managed - 1) / AWS_LIMITS.instanceInformationPage), hung: isHung, cut: isCut });
   });
   return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages };
 }
@@ -51,124 +78,204 @@ export interface CheckCallBounds {
   readonly DescribeInstances: number;
   readonly DescribeInstanceInformation: number;
   readonly SendCommand: number;
-  /** One completion poll covering every command (50 commands per ListCommands page). */
+  /** 0: completion can be learnt without polling (EventBridge "EC2 Command Status-change Notification"). */
   readonly ListCommands: number;
   readonly ListCommandInvocations: number;
   readonly GetCommandInvocation: number;
   readonly total: number;
 }
 
-/** The call bounds of one check. */
+/** SSM calls among the call bounds (the ones the SSM bucket paces). */
+export function ssmCalls(c: CheckCallBounds): number {
+  return c.DescribeInstanceInformation + c.SendCommand + c.ListCommands + c.ListCommandInvocations + c.GetCommandInvocation;
+}
+
+/** The call bounds of one check: the fewest calls any design needs. */
 export function checkCallBounds(s: FleetShape): CheckCallBounds {
-  const sends = Math.ceil(s.targets / 50);
+  const sends = Math.ceil(s.targets / AWS_LIMITS.idsPerSendCommand);
   const b = {
-    DescribeInstances: Math.max(1, Math.ceil(s.n / 1000)),
-    DescribeInstanceInformation: Math.max(1, Math.ceil(s.managed / 50)),
+    // One listing of every running instance; MaxResults is at most 1,000.
+    DescribeInstances: Math.max(1, Math.ceil(s.n / AWS_LIMITS.describeInstancesPage)),
+    // Every managed node must be seen to tell Online from ConnectionLost from unmanaged; 50 per page.
+    DescribeInstanceInformation: Math.max(1, Math.ceil(s.managed / AWS_LIMITS.instanceInformationPage)),
     SendCommand: sends,
-    ListCommands: Math.ceil(sends / 50),
-    // One Details page per command: a command targets ≤ 50 instances, a page holds 50 invocations.
-    ListCommandInvocations: sends,
+    ListCommands: 0,
+    // Every target's invocation must be read; a Details page holds 50 (with or without a CommandId).
+    ListCommandInvocations: Math.ceil(s.targets / AWS_LIMITS.invocationsPerPage),
+    // Only GetCommandInvocation returns more than the 2,500 Details characters.
     GetCommandInvocation: s.cutOutputs,
   };
   return { ...b, total: Object.values(b).reduce((a, c) => a + c, 0) };
 }
 
-/** Parameters of the time bounds (the simulator's defaults). */
+/** Parameters of the time bounds (the simulator's model). */
 export interface TimeModel {
   readonly latencies: Latencies;
   readonly runCommand: RunCommandModel;
   readonly ssmBucket: BucketSpec;
-  /** MaxConcurrency setting (number or percent). */
-  readonly maxConcurrency: string;
+  /**
+   * How long a hung script costs the bound. A design cannot tell a hung script from a healthy one
+   * before a healthy one would have finished (A7's guest time), and need not wait longer: that is
+   * the default. The engine waits for SSM's own TimedOut verdict, which comes at its document's
+   * step timeout; the bound for designs that wait for it is computed with that value instead
+   * (`waitsForSsmVerdict`).
+   * @default runCommand.guestMs
+   */
+  readonly hungMs?: number;
 }
 
-/** The simulator's defaults, with the SSM bucket of this process (A1 or `--ssm-rate`). */
+/** The simulator's model, with the SSM bucket of this process (A1 or `--ssm-rate`). */
 export function defaultTimeModel(): TimeModel {
-  return { latencies: DEFAULT_LATENCIES, runCommand: DEFAULT_RUN_COMMAND_MODEL, ssmBucket: ssmBucketFromEnv(), maxConcurrency: '50%' };
+  return { latencies: DEFAULT_LATENCIES, runCommand: DEFAULT_RUN_COMMAND_MODEL, ssmBucket: ssmBucketFromEnv() };
 }
 
 /** The check's time bounds and their parts (seconds). */
 export interface CheckTimeBound {
-  /** The lower bound for any design: max of the three constraints below. */
+  /** The lower bound for any design: the max of the paths below. */
   readonly seconds: number;
-  /** The inventory's last page (which may reveal a target) + one send + a 1-instance run + tail. */
-  readonly afterInventory: number;
   /**
-   * max over targets of: the arrival of the pages that list it + one send + its script's run
-   * (5 s, or the collector step timeout for a hung one) + tail. Without page positions: the first pages.
+   * Listing order: max over targets of the earliest moment its listings can have arrived (its
+   * DescribeInstances page, then one filtered DescribeInstanceInformation call; or its page of the
+   * unfiltered SSM listing if sooner) + one SendCommand + its script + one Details page (+ one
+   * GetCommandInvocation if its output is cut).
    */
   readonly listingOrderPath: number;
-  /** All SSM calls of the call bound through the SSM bucket. */
-  readonly ssmRate: number;
   /**
-   * The bound of a list-then-run design (every page listed before the first SendCommand):
-   * inventory + Run Command + tail. It is a lower bound only for such designs; a design that
-   * sends while it still lists can go below it.
+   * Delivery: for each DescribeInstances page p, the targets listed on p or later cannot be sent
+   * before p's listings arrive; with the SSM bucket full at that moment and SSM's delivery ramp
+   * (A6), no choice of command sizes starts all of them sooner than `deliveryRampSeconds` later.
+   * + one SendCommand latency + the guest time + one Details page. Max over p.
    */
-  readonly listThenRun: number;
-  /** max(DescribeInstances pages, DescribeInstanceInformation pages), which can run side by side. */
-  readonly inventory: number;
-  /** From the first SendCommand to the last invocation's end (SSM rate, ramp, guest time, hung scripts). */
-  readonly runCommand: number;
-  /** One Details page and, if any output was cut, one GetCommandInvocation after the last invocation ends. */
-  readonly tail: number;
+  readonly deliveryPath: number;
+  /** The ramp-and-bucket part of the delivery path at the page that decides it. */
+  readonly deliveryRampSeconds: number;
+  /** Every SSM call of the call bound through the SSM bucket, + the last call's latency. */
+  readonly ssmRate: number;
+  /** The SSM calls of the call bound. */
+  readonly ssmCalls: number;
+  /** The last DescribeInstances page's arrival (pages are sequential). */
+  readonly describeListing: number;
+  /** The same bound for a design that waits for SSM's TimedOut verdict on a hung script (A8: step timeout). */
+  readonly waitsForSsmVerdict: number;
+}
+
+const sec = (ms: number): number => Math.round(ms) / 1000;
+
+/** Latency of a DescribeInstances page of `items` instances (A2). */
+function describePageMs(lat: Latencies, items: number): number {
+  return lat.describeInstancesBase + lat.describeInstancesPerItem * Math.max(0, Math.min(AWS_LIMITS.describeInstancesPage, items));
+}
+
+/** Arrival (ms from the start) of each DescribeInstances page: sequential, each needs the last token. */
+export function describeArrivals(n: number, lat: Latencies = DEFAULT_LATENCIES): number[] {
+  const out: number[] = [];
+  let acc = 0;
+  for (let left = n; left > 0 || out.length === 0; left -= AWS_LIMITS.describeInstancesPage) out.push((acc += describePageMs(lat, left)));
+  return out;
+}
+
+/**
+ * Invocations one command can have started within `x` ms of its delivery start under the ramp of A6
+ * (wave w opens at w rounds and admits 2^(w+1) − 1 in total), at most the 50 ids of one SendCommand.
+ */
+export function rampCapacity(x: number, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL): number {
+  if (x < 0) return 0;
+  const waves = Math.floor(x / m.rampRoundMs);
+  return waves >= 6 ? AWS_LIMITS.idsPerSendCommand : Math.min(AWS_LIMITS.idsPerSendCommand, 2 ** (waves + 1) - 1);
+}
+
+/**
+ * The least time after a moment t0 by which `count` targets can all have started, for any choice
+ * of command sizes: SendCommand j (1-based, in time order) goes out no sooner than t0 + (j − burst)/rate
+ * (the bucket at most full at t0), and a command sent at τ starts at most rampCapacity(F − τ) targets
+ * by t0 + F. Binary search on F (ms).
+ */
+export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL): number {
+  if (count <= 0) return 0;
+  const sendAt = (j: number): number => Math.max(0, ((j - bucket.capacity) / bucket.refillPerSecond) * 1000);
+  const startedBy = (f: number): number => {
+    let total = 0;
+    for (let j = 1; total < count; j++) {
+      const t = sendAt(j);
+      if (t > f) break;
+      total += rampCapacity(f - t, m);
+    }
+    return total;
+  };
+  let lo = 0;
+  let hi = sendAt(count) + 6 * m.rampRoundMs;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) / 2;
+    if (startedBy(mid) >= count) hi = mid;
+    else lo = mid;
+  }
+  return Math.ceil(hi);
 }
 
 /** Lower bounds of a check's duration. */
 export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel()): CheckTimeBound {
+  const strict = checkTimeBoundWith(s, m, m.hungMs ?? m.runCommand.guestMs);
+  const waiting = checkTimeBoundWith(s, m, m.runCommand.defaultExecutionTimeoutMs);
+  return { ...strict, waitsForSsmVerdict: waiting.seconds };
+}
+
+function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<CheckTimeBound, 'waitsForSsmVerdict'> {
   const lat = m.latencies;
   const calls = checkCallBounds(s);
-  // Describe pages are sequential (each needs the previous token); so are the SSM listing pages.
-  const pageMs = (items: number) => lat.describeInstancesBase + lat.describeInstancesPerItem * Math.max(0, Math.min(1000, items));
-  let describe = 0;
-  for (let left = s.n; left > 0 || describe === 0; left -= 1000) describe += pageMs(left);
-  const dii = calls.DescribeInstanceInformation * lat.ssmListPage;
-  const inventory = Math.max(describe, dii);
-  const firstPages = Math.max(pageMs(s.n), lat.ssmListPage);
-  const tail = s.targets > 0 ? lat.ssmListPage + (s.cutOutputs > 0 ? lat.other : 0) : 0;
-  let runCommand = 0;
-  if (s.targets > 0) {
-    const full = Math.min(50, s.targets);
-    const last = s.targets - 50 * (calls.SendCommand - 1);
-    const mcOf = (b: number) => Math.max(1, percentOrCount(m.maxConcurrency, b, 50));
-    // Sends beyond the SSM burst go out at the refill rate (the DII pages before them only lower the burst).
-    const lastSendAt = Math.max(0, (calls.SendCommand - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000;
-    runCommand =
-      lat.other +
-      Math.max(
-        deliveryMakespanMs(full, mcOf(full), m.runCommand),
-        lastSendAt + deliveryMakespanMs(last, mcOf(last), m.runCommand),
-        // A hung script holds its invocation until the document's step timeout.
-        s.hung > 0 ? m.runCommand.defaultExecutionTimeoutMs : 0,
-      );
+  const arrivals = describeArrivals(s.n, lat);
+  const describeListing = arrivals[arrivals.length - 1]!;
+  const read = lat.ssmListPage; // one Details page reads a finished invocation
+  // When a target's listings can have arrived: its EC2 page + one filtered SSM call, or its unfiltered SSM page.
+  const knownAt = (t: TargetPosition): number => Math.min((arrivals[t.describePage] ?? describeListing) + lat.ssmListPage, Math.max(arrivals[t.describePage] ?? describeListing, (t.diiPage + 1) * lat.ssmListPage));
+  const positions: readonly TargetPosition[] =
+    s.targetPages ??
+    // Without positions: every target on the first page, one hung and one cut if there are any (still a valid bound).
+    Array.from({ length: Math.min(s.targets, 2) }, (_, k) => ({ describePage: 0, diiPage: 0, hung: k === 0 && s.hung > 0, cut: k === 1 && s.cutOutputs > 0 }));
+
+  let listingOrderPath = 0;
+  for (const t of positions) {
+    const run = t.hung ? hungMs : m.runCommand.guestMs;
+    listingOrderPath = Math.max(listingOrderPath, knownAt(t) + lat.other + run + read + (t.cut ? lat.other : 0));
   }
-  const listThenRun = inventory + runCommand + tail;
-  const afterInventory = s.targets > 0 ? inventory + lat.other + m.runCommand.guestMs + tail : inventory;
-  let listingOrderPath = s.hung > 0 ? firstPages + lat.other + m.runCommand.defaultExecutionTimeoutMs + tail : 0;
-  if (s.targetPages) {
-    // Arrival of DescribeInstances page p: the sum of the latencies of pages 0..p.
-    const describeArrival: number[] = [];
-    let acc = 0;
-    for (let p = 0, left = s.n; left > 0; p++, left -= 1000) describeArrival[p] = acc += pageMs(left);
-    listingOrderPath = 0;
-    for (const t of s.targetPages) {
-      const known = Math.max(describeArrival[t.describePage] ?? describe, (t.diiPage + 1) * lat.ssmListPage);
-      const run = t.hung ? m.runCommand.defaultExecutionTimeoutMs : m.runCommand.guestMs;
-      listingOrderPath = Math.max(listingOrderPath, known + lat.other + run + tail);
+
+  // Delivery path: targets on page p or later, all known no sooner than the earliest of them.
+  let deliveryPath = 0;
+  let deliveryRamp = 0;
+  if (positions.length > 0) {
+    const byPage = new Map<number, { count: number; earliest: number }>();
+    for (const t of positions) {
+      const e = byPage.get(t.describePage) ?? { count: 0, earliest: Number.POSITIVE_INFINITY };
+      e.count++;
+      e.earliest = Math.min(e.earliest, knownAt(t));
+      byPage.set(t.describePage, e);
+    }
+    const pages = [...byPage.keys()].sort((a, b) => b - a);
+    let later = 0;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const p of pages) {
+      const e = byPage.get(p)!;
+      later += e.count;
+      earliest = Math.min(earliest, e.earliest);
+      const ramp = deliveryRampMs(later, m.ssmBucket, m.runCommand);
+      const path = earliest + ramp + lat.other + m.runCommand.guestMs + read;
+      if (path > deliveryPath) {
+        deliveryPath = path;
+        deliveryRamp = ramp;
+      }
     }
   }
-  const ssmCalls = calls.DescribeInstanceInformation + calls.SendCommand + calls.ListCommands + calls.ListCommandInvocations + calls.GetCommandInvocation;
-  const ssmRate = Math.max(0, (ssmCalls - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000 + lat.other;
-  const sec = (ms: number) => Math.round(ms) / 1000;
+
+  const ssm = ssmCalls(calls);
+  // The last call reads a result: at least the shorter of the two read latencies after it leaves.
+  const ssmRate = Math.max(0, ((ssm - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000) + Math.min(lat.other, lat.ssmListPage);
   return {
-    seconds: sec(Math.max(afterInventory, listingOrderPath, ssmRate)),
-    afterInventory: sec(afterInventory),
+    seconds: sec(Math.max(listingOrderPath, deliveryPath, ssmRate, describeListing)),
     listingOrderPath: sec(listingOrderPath),
+    deliveryPath: sec(deliveryPath),
+    deliveryRampSeconds: sec(deliveryRamp),
     ssmRate: sec(ssmRate),
-    listThenRun: sec(listThenRun),
-    inventory: sec(inventory),
-    runCommand: sec(runCommand),
-    tail: sec(tail),
+    ssmCalls: ssm,
+    describeListing: sec(describeListing),
   };
 }
 
@@ -186,11 +293,11 @@ export interface RemediationTimeBound {
   readonly seconds: number;
   /** First DescribeInstances page + one Modify + (K − 100)/5 s + the apply delay. */
   readonly pacingPath: number;
-  /** The check (a guest is only fixed after it was checked) + one remediation script run + tail. */
+  /** The check bound (a guest is only fixed after it was checked) + one SendCommand + the script + one Details page. */
   readonly guestPath: number;
   readonly pacing: number;
-  /** A check-then-act design: the list-then-run check bound, then the pacing. */
-  readonly checkThenAct: number;
+  /** The check's bound inside it. */
+  readonly check: number;
 }
 
 /**
@@ -200,9 +307,9 @@ export interface RemediationTimeBound {
 export function remediationTimeBound(s: FleetShape, changes: number, m: TimeModel = defaultTimeModel()): RemediationTimeBound {
   const check = checkTimeBound(s, m);
   const pacing = modifyPacingSeconds(changes);
-  const firstPage = (m.latencies.describeInstancesBase + m.latencies.describeInstancesPerItem * Math.min(1000, s.n)) / 1000;
+  const firstPage = describePageMs(m.latencies, s.n) / 1000;
   const pacingPath = changes > 0 ? firstPage + m.latencies.other / 1000 + pacing + m.runCommand.metadataApplyMs / 1000 : 0;
   const guestPath = check.seconds + (m.latencies.other + m.runCommand.guestMs + m.latencies.ssmListPage) / 1000;
   const r = (v: number) => Math.round(v * 1000) / 1000;
-  return { seconds: r(Math.max(pacingPath, guestPath)), pacingPath: r(pacingPath), guestPath: r(guestPath), pacing: r(pacing), checkThenAct: r(check.listThenRun + pacing) };
+  return { seconds: r(Math.max(pacingPath, guestPath)), pacingPath: r(pacingPath), guestPath: r(guestPath), pacing: r(pacing), check: check.seconds };
 }

@@ -13,6 +13,7 @@
  * Assumptions are numbered A1… and listed in bench/README.md.
  */
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
+import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
@@ -137,8 +138,8 @@ export function deliveryMakespanMs(count: number, mc: number, model: RunCommandM
   return last;
 }
 
-/** SSM `Details` output cap of ListCommandInvocations. */
-export const DETAILS_OUTPUT_CAP = 2500;
+/** SSM `Details` output cap of ListCommandInvocations: the one definition the engine and every simulator use. */
+export const DETAILS_OUTPUT_CAP = DETAILS_OUTPUT_LIMIT;
 /** GetCommandInvocation's StandardOutputContent cap. */
 export const GET_OUTPUT_CAP = 24_000;
 
@@ -261,25 +262,50 @@ export function percentOrCount(spec: string | undefined, of: number, dflt: numbe
   return Number.isFinite(v) ? v : dflt;
 }
 
+/**
+ * Index of the first item after the page token (0 without a token). Items are sorted by key; a
+ * token is the last key returned, so a listing resumes correctly even when items vanish between pages.
+ */
+function afterToken(length: number, keyAt: (k: number) => string, token: string | undefined): number {
+  if (token === undefined) return 0;
+  if (!token.startsWith('sim:')) throw new SimAwsError('InvalidNextToken', 'The specified token is invalid');
+  const after = token.slice(4);
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keyAt(mid) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** ids and tokens are opaque strings; a token is the last key returned. */
 function pageAfter<T>(items: readonly T[], key: (t: T) => string, token: string | undefined, size: number): { page: T[]; next?: string } {
-  let start = 0;
-  if (token !== undefined) {
-    if (!token.startsWith('sim:')) throw new SimAwsError('InvalidNextToken', 'The specified token is invalid');
-    const after = token.slice(4);
-    // Items are sorted by key; resume after the last key (robust to items vanishing between pages).
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (key(items[mid]!) <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
-  }
+  const start = afterToken(items.length, (k) => key(items[k]!), token);
   const page = items.slice(start, start + size);
   const more = start + size < items.length;
   return more ? { page, next: `sim:${key(page[page.length - 1]!)}` } : { page };
+}
+
+/**
+ * One page of the items whose keys are `sorted`, from the token on, keeping those `keep` accepts:
+ * O(page + skipped), never a pass over the whole list (the listing stays linear at 50,000 instances).
+ */
+function indexedPage<T>(sorted: readonly string[], token: string | undefined, size: number, keep: (key: string) => T | undefined): { page: T[]; next?: string } {
+  const page: T[] = [];
+  let k = afterToken(sorted.length, (i) => sorted[i]!, token);
+  let lastKey = '';
+  for (; k < sorted.length && page.length < size; k++) {
+    const t = keep(sorted[k]!);
+    if (t !== undefined) {
+      page.push(t);
+      lastKey = sorted[k]!;
+    }
+  }
+  // More only if another kept item follows (AWS may also return a token with an empty last page; we do not).
+  for (; k < sorted.length; k++) if (keep(sorted[k]!) !== undefined) return { page, next: `sim:${lastKey}` };
+  return { page };
 }
 
 /**
@@ -307,6 +333,8 @@ export class SimAccount {
 
   private readonly byId = new Map<string, SimInstance>();
   private readonly sortedIds: string[];
+  /** Managed nodes (Online or ConnectionLost) in id order: DescribeInstanceInformation's listing, built once. */
+  private readonly sortedManaged: string[];
   private readonly lat: Latencies;
   private readonly rc: RunCommandModel;
   private readonly documents: Readonly<Record<string, DocumentKind>>;
@@ -323,6 +351,7 @@ export class SimAccount {
   ) {
     for (const i of fleet) this.byId.set(i.id, i);
     this.sortedIds = [...this.byId.keys()].sort();
+    this.sortedManaged = this.sortedIds.filter((id) => this.byId.get(id)!.ssm !== 'unmanaged');
     this.lat = { ...DEFAULT_LATENCIES, ...options.latencies };
     this.rc = { ...DEFAULT_RUN_COMMAND_MODEL, ...options.runCommand };
     this.documents = { 'TimeSyncGuard-Collect': 'collect', 'TimeSyncGuard-Remediate': 'remediate', ...options.documents };
@@ -547,8 +576,10 @@ export class SimAccount {
       selected = i.InstanceIds.map((id) => this.byId.get(id)!).filter((x) => this.matches(x, i.Filters));
     } else {
       const size = i.MaxResults ?? 1000;
-      const candidates = this.sortedIds.map((id) => this.byId.get(id)!).filter((x) => this.matches(x, i.Filters));
-      const p = pageAfter(candidates, (x) => x.id, i.NextToken, size);
+      const p = indexedPage(this.sortedIds, i.NextToken, size, (id) => {
+        const x = this.byId.get(id)!;
+        return this.matches(x, i.Filters) ? x : undefined;
+      });
       selected = p.page;
       next = p.next;
     }
@@ -611,13 +642,16 @@ export class SimAccount {
       else if (f.key === 'InstanceIds') ids = f.valueSet;
       else throw new InvalidFilterKey({ message: `The filter key ${f.key} is not valid (not modelled by the simulator)`, ...ssmMeta });
     }
-    const idSet = ids ? new Set(ids) : undefined;
-    const managed = this.sortedIds
-      .map((id) => this.byId.get(id)!)
-      .filter((x) => x.ssm !== 'unmanaged')
-      .map((x) => ({ x, status: x.ssm === 'Online' && !this.isGone(x) ? 'Online' : 'ConnectionLost' }))
-      .filter(({ x, status }) => (!ping || ping.includes(status)) && (!platforms || platforms.includes(x.platform === 'windows' ? 'Windows' : 'Linux')) && (!idSet || idSet.has(x.id)));
-    const p = pageAfter(managed, (m) => m.x.id, i.NextToken, size);
+    const keep = (id: string): { x: SimInstance; status: string } | undefined => {
+      const x = this.byId.get(id);
+      if (!x || x.ssm === 'unmanaged') return undefined;
+      const status = x.ssm === 'Online' && !this.isGone(x) ? 'Online' : 'ConnectionLost';
+      if (ping && !ping.includes(status)) return undefined;
+      if (platforms && !platforms.includes(x.platform === 'windows' ? 'Windows' : 'Linux')) return undefined;
+      return { x, status };
+    };
+    // An InstanceIds filter walks only the ids asked for; otherwise the managed-node index from the token on.
+    const p = ids ? indexedPage([...new Set(ids)].sort(), i.NextToken, size, keep) : indexedPage(this.sortedManaged, i.NextToken, size, keep);
     return {
       result: {
         InstanceInformationList: p.page.map(({ x, status }) => ({

@@ -6,6 +6,7 @@
  * for longer than that. This layer waits on the injected `Clock`, so the benchmark (whose mocked
  * clients bypass SDK middleware) exercises exactly this code. Non-throttling errors are never retried.
  */
+import { AdaptiveTokenBucket, type AdaptiveRateOptions } from '../core/token-bucket';
 import type { Clock } from './clock';
 
 /** Error codes/names the AWS APIs use for throttling (EC2, SSM, CloudWatch, generic 429). */
@@ -45,9 +46,10 @@ export interface RetryOptions {
   readonly operation?: string;
   /**
    * Awaited before every attempt, the first included: the hook for a client-side rate limiter
-   * (e.g. taking a token bucket's token on the same clock).
+   * (e.g. taking a token bucket's token on the same clock). Gets the operation name, so one
+   * limiter can serve calls of different urgency.
    */
-  readonly beforeAttempt?: () => Promise<void>;
+  readonly beforeAttempt?: (operation: string) => Promise<void>;
 }
 
 /** What a retry callback learns. */
@@ -74,7 +76,7 @@ export async function withRetry<T>(fn: () => Promise<T>, clock: Clock, options: 
   const random = options.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     try {
-      if (options.beforeAttempt) await options.beforeAttempt();
+      if (options.beforeAttempt) await options.beforeAttempt(options.operation ?? 'call');
       return await fn();
     } catch (err) {
       if (!isThrottlingError(err) || attempt >= maxAttempts) throw err;
@@ -117,5 +119,86 @@ export async function* paginateWithRetry<P>(
     yield page.value;
     token = nextToken(page.value);
     if (!token) done = true;
+  }
+}
+
+interface Waiter {
+  readonly priority: number;
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
+/**
+ * One client-side limiter for every call a run makes to a service whose account-wide request rate
+ * is one shared bucket (SSM): an {@link AdaptiveTokenBucket} on the injected clock, handing its
+ * tokens to waiting calls most urgent first (lowest priority number; FIFO within a priority). The
+ * urgency order is what lets a fleet check keep its guests busy: calls that start work (listing
+ * which instances are managed, SendCommand) go before calls that only read results back.
+ */
+export class PriorityRateLimiter {
+  private readonly queue: Waiter[] = [];
+  private seq = 0;
+  private pumping = false;
+  readonly bucket: AdaptiveTokenBucket;
+
+  constructor(
+    options: AdaptiveRateOptions,
+    private readonly clock: Clock,
+    private readonly priorityOf: (operation: string) => number = () => 0,
+  ) {
+    this.bucket = new AdaptiveTokenBucket(options, () => clock.now());
+  }
+
+  /** Resolves when this call may go out. */
+  acquire(operation: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.queue.push({ priority: this.priorityOf(operation), seq: this.seq++, resolve });
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  /** The server throttled a call: slow down (see {@link AdaptiveTokenBucket.throttled}). */
+  throttled(): void {
+    this.bucket.throttled();
+  }
+
+  /** Calls waiting for a token. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Retry options that route every attempt through this limiter and report throttles to it. */
+  retryOptions(base: RetryOptions = {}): RetryOptions {
+    return {
+      ...base,
+      beforeAttempt: (operation) => this.acquire(operation),
+      onRetry: (info) => {
+        this.throttled();
+        base.onRetry?.(info);
+      },
+    };
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const wait = this.bucket.waitMs();
+        if (wait > 0) {
+          await this.clock.sleep(wait);
+          continue;
+        }
+        if (!this.bucket.tryTake()) continue;
+        let best = 0;
+        for (let k = 1; k < this.queue.length; k++) {
+          const w = this.queue[k]!;
+          const b = this.queue[best]!;
+          if (w.priority < b.priority || (w.priority === b.priority && w.seq < b.seq)) best = k;
+        }
+        this.queue.splice(best, 1)[0]!.resolve();
+      }
+    } finally {
+      this.pumping = false;
+    }
   }
 }

@@ -15,9 +15,9 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mapLimit } from '../core/batching';
-import { TokenBucket, type TokenBucketOptions } from '../core/token-bucket';
+import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/token-bucket';
 import type { Clock } from './clock';
-import { paginateWithRetry, withRetry, type RetryOptions } from './retry';
+import { paginateWithRetry, PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
 
 /** SendCommand accepts at most 50 instance ids. */
 export const MAX_IDS_PER_SEND = 50;
@@ -136,9 +136,10 @@ export interface SsmRunCommandOptions {
   readonly clock: Clock;
   readonly retry?: RetryOptions;
   /**
-   * First wait before polling. Delivery ramps up (1, 3, 7, 15… instances) and the collector needs
-   * seconds in the guest, so an earlier poll only finds running commands.
-   * @default 5000
+   * First wait before polling, from the first send. Delivery ramps up (1, 3, 7, 15, 31… instances a
+   * second: the 50th target of a command starts ≈ 5 s after the send) and the script then needs its
+   * seconds in the guest, so an earlier poll only finds running commands and costs a call.
+   * @default 10000
    */
   readonly pollIntervalMs?: number;
   /**
@@ -150,26 +151,79 @@ export interface SsmRunCommandOptions {
    */
   readonly maxPollIntervalMs?: number;
   /**
-   * Client-side token bucket for every SSM call this adapter makes, so a fleet-scale run waits on its
-   * own side instead of collecting ThrottlingException (SSM publishes no rate; a throttle empties the
-   * bucket). `false` turns it off.
-   * @default SSM_CLIENT_BUCKET
+   * Client-side rate for every SSM call this adapter makes, so a fleet-scale run waits on its own
+   * side instead of collecting ThrottlingException. It adapts (AIMD): starts at this rate, halves on
+   * a throttle, climbs back while none comes. A plain `{ capacity, refillPerSecond }` starts (and
+   * tops out) at `refillPerSecond`. `false` turns it off.
+   * @default SSM_ASSUMED_RATE, shared with every other user of the same SSM client (see ssmLimiter)
    */
-  readonly rateLimit?: TokenBucketOptions | false;
-  /** API calls in flight at once (sends, listings). @default 4 */
+  readonly rateLimit?: AdaptiveRateOptions | TokenBucketOptions | false;
+  /**
+   * The limiter to share (e.g. with the inventory's DescribeInstanceInformation calls); overrides `rateLimit`.
+   * @default - ssmLimiter(ssm, clock)
+   */
+  readonly limiter?: PriorityRateLimiter;
+  /**
+   * API calls in flight at once (sends, listings). The rate limiter, not this, paces the calls; it
+   * only has to be high enough to use the rate: 20 calls/s of 300 ms listings need 6 in flight.
+   * @default 8
+   */
   readonly concurrency?: number;
   /** Extra SendCommand calls allowed per batch to isolate InvalidInstanceId ids and instances IAM denies. @default 24 */
   readonly bisectBudget?: number;
 }
 
+const DEFAULT_CONCURRENCY = 8;
+
 const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 
 /**
- * Default client-side SSM rate: 10 calls/s, burst 20. SSM's limits are unpublished and shared by
- * the account; a run of 10,000 instances needs ≈ 420 Run Command calls, ≈ 40 s at this rate, well
- * inside the Lambda timeout, and leaves room for other SSM users of the account.
+ * The SSM request rate a run starts from: 20 calls/s with a burst of 40. SSM publishes no rate (it
+ * is one bucket per account and region, shared by every SSM action and every caller); this is the
+ * benchmark's assumption A1. The limiter adapts from here: it halves on a throttle (another user of
+ * the account, a lower real limit) and climbs back by 2 calls/s per second without one, never above
+ * this rate.
  */
-export const SSM_CLIENT_BUCKET: TokenBucketOptions = { capacity: 20, refillPerSecond: 10 };
+export const SSM_ASSUMED_RATE: AdaptiveRateOptions = { capacity: 40, initialRate: 20, minRate: 1, increasePerSecond: 2, decreaseFactor: 0.5 };
+
+/**
+ * Urgency of each SSM call under the shared limiter (lower goes first). Listing which instances are
+ * managed and sending commands start guest work, so they go first; polls, listings of results and
+ * refetches only read back, and a guest that started sooner finishes sooner.
+ */
+export function ssmPriority(operation: string): number {
+  switch (operation) {
+    case 'DescribeInstanceInformation':
+      return 0;
+    case 'SendCommand':
+      return 1;
+    default:
+      return 2;
+  }
+}
+
+const sharedLimiters = new WeakMap<object, { clock: Clock; limiter: PriorityRateLimiter }>();
+
+/**
+ * The SSM limiter shared by every adapter that uses this client on this clock (the inventory's
+ * DescribeInstanceInformation and Run Command): SSM's rate is one bucket for all of them.
+ */
+export function ssmLimiter(ssm: SSMClient, clock: Clock, rate: AdaptiveRateOptions = SSM_ASSUMED_RATE): PriorityRateLimiter {
+  const found = sharedLimiters.get(ssm);
+  if (found && found.clock === clock) return found.limiter;
+  const limiter = new PriorityRateLimiter(rate, clock, ssmPriority);
+  sharedLimiters.set(ssm, { clock, limiter });
+  return limiter;
+}
+
+function limiterOf(options: SsmRunCommandOptions): PriorityRateLimiter | undefined {
+  if (options.limiter) return options.limiter;
+  const rate = options.rateLimit;
+  if (rate === false) return undefined;
+  if (rate === undefined) return ssmLimiter(options.ssm, options.clock);
+  const adaptive: AdaptiveRateOptions = 'refillPerSecond' in rate ? { capacity: rate.capacity, initialRate: rate.refillPerSecond } : rate;
+  return new PriorityRateLimiter(adaptive, options.clock, ssmPriority);
+}
 
 /** Instance ids SSM names in an InvalidInstanceId message (`Instances [[i-1, i-2]] not in a valid state…`). */
 export function invalidIdsFromMessage(message: string): string[] {
@@ -195,11 +249,10 @@ function isAccessDenied(name: string): boolean {
 
 /** SSM Run Command implementation of {@link RunCommandPort}. */
 export class SsmRunCommand implements RunCommandPort {
-  private readonly bucket: TokenBucket | undefined;
+  private readonly limiter: PriorityRateLimiter | undefined;
 
   constructor(private readonly options: SsmRunCommandOptions) {
-    const rate = options.rateLimit ?? SSM_CLIENT_BUCKET;
-    this.bucket = rate === false ? undefined : new TokenBucket(rate, () => options.clock.now());
+    this.limiter = limiterOf(options);
   }
 
   async runDocument(request: RunDocumentRequest): Promise<RunDocumentResult> {
@@ -223,23 +276,21 @@ export class SsmRunCommand implements RunCommandPort {
       throttled: 0,
       polls: 0,
     };
-    const bucket = this.bucket;
-    const retry: RetryOptions = {
+    const counted: RetryOptions = {
       ...this.options.retry,
-      ...(bucket ? { beforeAttempt: async () => void (await bucket.take((ms) => clock.sleep(ms))) } : {}),
       onRetry: (info) => {
         stats.throttled++;
-        // The account's bucket is empty whatever ours believes: wait for a real refill.
-        bucket?.drain();
         this.options.retry?.onRetry?.(info);
       },
     };
+    // Every attempt waits for the shared limiter; a throttle slows it down for every caller.
+    const retry: RetryOptions = this.limiter ? this.limiter.retryOptions(counted) : counted;
     const results = new Map<string, InvocationResult>();
     const errors = new Set<string>();
     const start = clock.now();
     // Only commands issued by this run are waited for: id → the instance ids it targets.
     const commands = new Map<string, readonly string[]>();
-    const concurrency = this.options.concurrency ?? 4;
+    const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const seen = new Set<string>();
     let buffer: string[] = [];
     const queue: string[][] = [];
@@ -302,7 +353,8 @@ export class SsmRunCommand implements RunCommandPort {
       // Poll until every command is terminal or the deadline; list each command's invocations once.
       const pending = new Set(commands.keys());
       const listed = new Set<string>();
-      let interval = this.options.pollIntervalMs ?? 5000;
+      const collecting: Promise<unknown>[] = [];
+      let interval = this.options.pollIntervalMs ?? 10_000;
       const maxInterval = this.options.maxPollIntervalMs ?? 5_000;
       // Polls run on a fixed schedule: time spent listing finished commands does not delay the next
       // poll. The first is due one interval after the first send, which may be long past when the
@@ -316,13 +368,20 @@ export class SsmRunCommand implements RunCommandPort {
         const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
         const atDeadline = clock.now() >= deadline;
         const toList = atDeadline ? [...pending] : [...terminal];
-        await mapLimit(toList, concurrency, async (commandId) => {
+        for (const commandId of toList) {
           pending.delete(commandId);
           listed.add(commandId);
-          await this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry);
-        });
+        }
+        // Reading results back waits its turn at the SSM rate; polling goes on meanwhile on its schedule,
+        // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
+        collecting.push(
+          mapLimit(toList, concurrency, (commandId) =>
+            this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry),
+          ),
+        );
         if (atDeadline) break;
       }
+      await Promise.all(collecting);
       for (const id of ids) {
         if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
       }
@@ -469,14 +528,15 @@ export class SsmRunCommand implements RunCommandPort {
   ): Promise<Set<string>> {
     const { ssm, clock } = this.options;
     const terminal = new Set<string>();
-    if (pending.size <= Math.max(2, Math.ceil(issued / 50))) {
+    if (pending.size <= Math.ceil(issued / 50)) {
       // Few commands left: asking by id costs no more calls than the listing's pages, and is exact.
-      for (const commandId of pending) {
+      // Side by side: the last hung command is noticed one call after the poll, not after the others.
+      await mapLimit([...pending], this.options.concurrency ?? DEFAULT_CONCURRENCY, async (commandId) => {
         stats.listCommands++;
         const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
         const status = out.Commands?.[0]?.Status;
         if (status && TERMINAL_COMMAND.has(status)) terminal.add(commandId);
-      }
+      });
       return terminal;
     }
     // Many commands: one filtered listing (50 per page) covers them all. Commands of other runs are ignored.
@@ -553,7 +613,7 @@ export class SsmRunCommand implements RunCommandPort {
       }
     }
     // The exception path: per-instance calls only for outputs that were cut.
-    await mapLimit(cut, this.options.concurrency ?? 4, async ({ id, plugin, base }) => {
+    await mapLimit(cut, this.options.concurrency ?? DEFAULT_CONCURRENCY, async ({ id, plugin, base }) => {
       stats.getCommandInvocation++;
       try {
         const out = await withRetry(

@@ -112,3 +112,106 @@ export class TokenBucket {
     return { tokens: this.tokens, at: this.at };
   }
 }
+
+/** Tuning of {@link AdaptiveTokenBucket}. */
+export interface AdaptiveRateOptions {
+  /** Maximum tokens (the burst). */
+  readonly capacity: number;
+  /** Rate to start from (tokens per second): the documented or assumed rate of the API. */
+  readonly initialRate: number;
+  /**
+   * Highest rate it recovers to.
+   * @default initialRate
+   */
+  readonly maxRate?: number;
+  /** Lowest rate a run of throttles can push it to. @default 1 */
+  readonly minRate?: number;
+  /** Additive increase: tokens per second added to the rate per throttle-free second. @default 2 */
+  readonly increasePerSecond?: number;
+  /** Multiplicative decrease on a throttle, in (0, 1). @default 0.5 */
+  readonly decreaseFactor?: number;
+  /**
+   * Throttles within this long of the last decrease count as the same event: requests sent
+   * together are throttled together, and one overshoot must not halve the rate five times.
+   * @default 1000
+   */
+  readonly decreaseCooldownMs?: number;
+}
+
+/**
+ * A client-side token bucket whose refill rate adapts AIMD-style (as TCP's congestion window and
+ * the SDK's adaptive retry mode do): it starts at the assumed rate, halves on a throttle (and empties,
+ * because the server's bucket is empty whatever ours believes: the account's other callers share it),
+ * and climbs back linearly while no throttle comes. Pure: time from an injected `now()`.
+ */
+export class AdaptiveTokenBucket {
+  private tokens: number;
+  private at: number;
+  private currentRate: number;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
+  private readonly o: Required<AdaptiveRateOptions>;
+  /** Throttles seen (each counted, even those inside the cooldown). */
+  public throttles = 0;
+
+  constructor(options: AdaptiveRateOptions, private readonly now: () => number) {
+    const o = {
+      maxRate: options.initialRate,
+      minRate: 1,
+      increasePerSecond: 2,
+      decreaseFactor: 0.5,
+      decreaseCooldownMs: 1000,
+      ...options,
+    };
+    const positive = [o.capacity, o.initialRate, o.maxRate, o.minRate, o.increasePerSecond].every((v) => Number.isFinite(v) && v > 0);
+    if (!positive || !(o.decreaseFactor > 0 && o.decreaseFactor < 1) || o.minRate > o.maxRate || !(o.decreaseCooldownMs >= 0)) {
+      throw new RangeError(`adaptive token bucket: invalid options ${JSON.stringify(options)}`);
+    }
+    this.o = o;
+    this.currentRate = Math.min(o.maxRate, Math.max(o.minRate, o.initialRate));
+    this.tokens = o.capacity;
+    this.at = now();
+  }
+
+  /** The refill rate now (tokens per second). */
+  get rate(): number {
+    this.refill();
+    return this.currentRate;
+  }
+
+  private refill(): void {
+    const t = this.now();
+    if (t > this.at) {
+      const dt = (t - this.at) / 1000;
+      // Tokens at the old rate over the interval, then the additive increase: a conservative order.
+      this.tokens = Math.min(this.o.capacity, this.tokens + dt * this.currentRate);
+      this.currentRate = Math.min(this.o.maxRate, this.currentRate + dt * this.o.increasePerSecond);
+    }
+    this.at = Math.max(this.at, t);
+  }
+
+  /** Milliseconds until a token is available (0 when one is now). */
+  waitMs(): number {
+    this.refill();
+    if (this.tokens >= 1) return 0;
+    return Math.max(1, Math.ceil(((1 - this.tokens) / this.currentRate) * 1000));
+  }
+
+  /** Takes a token if one is available now. */
+  tryTake(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** The server throttled a request: multiplicative decrease (once per cooldown) and an empty bucket. */
+  throttled(): void {
+    this.refill();
+    this.throttles++;
+    this.tokens = 0;
+    const t = this.now();
+    if (t - this.lastDecrease < this.o.decreaseCooldownMs) return;
+    this.lastDecrease = t;
+    this.currentRate = Math.max(this.o.minRate, this.currentRate * this.o.decreaseFactor);
+  }
+}

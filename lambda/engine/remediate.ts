@@ -847,15 +847,24 @@ export async function runRemediation(
   }
 
   // ---- drive the phases -------------------------------------------------------------------------
-  try {
+  // The IMDS changes wait on EC2's ModifyInstanceMetadataOptions bucket (5/s: ≈ 33 min for 10,000),
+  // the guest waves on Run Command and SSM's rate: independent limits, and the in-guest scripts use
+  // neither IMDS nor its settings. So the guest waves go out while the IMDS changes are paced, instead
+  // of after them. `phase` stays the IMDS side's progress; `state.guest` holds the guest side's, so a
+  // continuation resumes both wherever each stopped.
+  const imdsSide = async (): Promise<void> => {
     if (state.phase === 'imds') {
-      if (await imdsPhase()) state.phase = 'imds-verify';
+      if (!(await imdsPhase())) return;
+      state.phase = 'imds-verify';
     }
     if (state.phase === 'imds-verify') {
       if (await imdsVerifyPhase()) state.phase = 'guest';
     }
-    if (state.phase === 'guest') {
-      if (await guestPhase()) state.phase = 'done';
+  };
+  try {
+    if (state.phase !== 'done') {
+      const [, guestDone] = await Promise.all([imdsSide(), guestPhase()]);
+      if (state.phase === 'guest' && guestDone) state.phase = 'done';
     }
   } finally {
     await flushAudit();

@@ -33,15 +33,18 @@ beforeEach(() => {
 });
 
 describe('Ec2SsmInventory', () => {
-  it('pages through DescribeInstances (running, 1000 per page) and DescribeInstanceInformation (50 per page) and joins them', async () => {
+  it('pages through DescribeInstances (running, 1000 per page) and asks SSM about each page\'s ids, 50 per call, and joins them', async () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolvesOnce({ Reservations: [{ Instances: [instance('i-1'), instance('i-2')] }], NextToken: 'e2' })
       .resolvesOnce({ Reservations: [{ Instances: [instance('i-3')] }, { Instances: [instance('i-4')] }] });
-    ssmMock
-      .on(DescribeInstanceInformationCommand)
-      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-1', PingStatus: 'Online', PlatformType: 'Linux', AgentVersion: '3.3.0' }], NextToken: 's2' })
-      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-3', PingStatus: 'ConnectionLost', PlatformType: 'Linux' }, { InstanceId: 'mi-0hybrid', PingStatus: 'Online' }] });
+    const managed = [
+      { InstanceId: 'i-1', PingStatus: 'Online' as const, PlatformType: 'Linux' as const, AgentVersion: '3.3.0' },
+      { InstanceId: 'i-3', PingStatus: 'ConnectionLost' as const, PlatformType: 'Linux' as const },
+    ];
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { Filters?: { Key?: string; Values?: string[] }[] }) => ({
+      InstanceInformationList: managed.filter((m) => input.Filters?.[0]?.Values?.includes(m.InstanceId)),
+    }));
     const inv = inventory();
     const records = await inv.listInstances();
     expect(records.map((r) => r.instanceId)).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
@@ -54,8 +57,37 @@ describe('Ec2SsmInventory', () => {
       MaxResults: 1000,
     });
     expect(ec2Mock).toHaveReceivedNthCommandWith(2, DescribeInstancesCommand, { NextToken: 'e2' });
-    expect(ssmMock).toHaveReceivedCommandWith(DescribeInstanceInformationCommand, { MaxResults: 50 });
-    expect(ssmMock).toHaveReceivedNthCommandWith(2, DescribeInstanceInformationCommand, { NextToken: 's2' });
+    expect(ssmMock).toHaveReceivedNthCommandWith(1, DescribeInstanceInformationCommand, { MaxResults: 50, Filters: [{ Key: 'InstanceIds', Values: ['i-1', 'i-2'] }] });
+    expect(ssmMock).toHaveReceivedNthCommandWith(2, DescribeInstanceInformationCommand, { MaxResults: 50, Filters: [{ Key: 'InstanceIds', Values: ['i-3', 'i-4'] }] });
+  });
+
+  it('asks SSM about at most 50 ids per call: one call per slice of an EC2 page of 1,000', async () => {
+    const ids = Array.from({ length: 1000 }, (_, k) => `i-${k.toString(16).padStart(17, '0')}`);
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: ids.map((id) => instance(id)) }] });
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { Filters?: { Values?: string[] }[] }) => ({
+      InstanceInformationList: (input.Filters?.[0]?.Values ?? []).map((id) => ({ InstanceId: id, PingStatus: 'Online' })),
+    }));
+    const records = await inventory().listInstances();
+    expect(records).toHaveLength(1000);
+    expect(records.every((r) => r.ssm?.pingStatus === 'Online')).toBe(true);
+    const calls = ssmMock.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input.Filters?.[0]?.Values?.length);
+    expect(calls).toEqual(Array(20).fill(50));
+  });
+
+  it('falls back to the unfiltered listing once when SSM refuses the InstanceIds filter', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance('i-1'), instance('i-2')] }] });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .callsFake((input: { Filters?: unknown[]; NextToken?: string }) => {
+        if (input.Filters) throw awsError('InvalidInstanceInformationFilterValue');
+        return input.NextToken ? { InstanceInformationList: [{ InstanceId: 'i-2', PingStatus: 'Online' }] } : { InstanceInformationList: [{ InstanceId: 'i-1', PingStatus: 'Online' }], NextToken: 'n' };
+      });
+    const records = await inventory().listInstances();
+    expect(records.map((r) => [r.instanceId, r.ssm?.pingStatus])).toEqual([
+      ['i-1', 'Online'],
+      ['i-2', 'Online'],
+    ]);
+    expect(ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 3);
   });
 
   it('maps name, IMDS options, instance profile and IPv6-only from the EC2 record', async () => {
@@ -148,17 +180,20 @@ describe('platformOf', () => {
 });
 
 describe('Ec2SsmInventory.streamInstances', () => {
-  it('hands every record over exactly once: managed ones page by page, unmanaged ones at the end', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: ['i-1', 'i-2', 'i-3', 'i-4'].map((id) => instance(id)) }] });
-    ssmMock
-      .on(DescribeInstanceInformationCommand)
-      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-3', PingStatus: 'Online' }, { InstanceId: 'mi-0hybrid', PingStatus: 'Online' }], NextToken: 't' })
-      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-1', PingStatus: 'ConnectionLost' }] });
+  it('hands every record over exactly once, managed or not, as soon as SSM has answered for its slice of the page', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: ['i-1', 'i-2'].map((id) => instance(id)) }], NextToken: 'p2' })
+      .resolvesOnce({ Reservations: [{ Instances: ['i-3', 'i-4'].map((id) => instance(id)) }] });
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { Filters?: { Values?: string[] }[] }) => ({
+      InstanceInformationList: [{ InstanceId: 'i-3', PingStatus: 'Online' }, { InstanceId: 'i-1', PingStatus: 'ConnectionLost' }].filter((i) => input.Filters?.[0]?.Values?.includes(i.InstanceId)),
+    }));
     const handed: string[][] = [];
     const all = await inventory().streamInstances((records) => handed.push(records.map((r) => r.instanceId)));
     expect(all.map((r) => r.instanceId)).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
-    expect(handed.flat().sort()).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
-    expect(handed.at(-1)).toEqual(['i-2', 'i-4']);
-    expect(handed.slice(0, -1).flat()).toEqual(['i-3', 'i-1']);
+    expect(handed).toEqual([
+      ['i-1', 'i-2'],
+      ['i-3', 'i-4'],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { VirtualClock } from '../../lambda/aws/clock';
-import { isThrottlingError, paginateWithRetry, withRetry } from '../../lambda/aws/retry';
+import { isThrottlingError, paginateWithRetry, PriorityRateLimiter, withRetry } from '../../lambda/aws/retry';
 import { awsError } from './ssm-sim';
 
 describe('isThrottlingError', () => {
@@ -105,5 +105,47 @@ describe('paginateWithRetry', () => {
     expect(got).toEqual([1, 2, 3, 4, 5]);
     // Never restarted from the first page after the throttle.
     expect(tokens.filter((t) => t === undefined)).toHaveLength(1);
+  });
+});
+
+describe('PriorityRateLimiter', () => {
+  it('hands tokens to the most urgent waiting call first, in arrival order within an urgency', async () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    const limiter = new PriorityRateLimiter({ capacity: 1, initialRate: 10 }, clock, (op) => (op === 'urgent' ? 0 : 1));
+    await limiter.acquire('first');
+    const calls = ['late-1', 'urgent', 'late-2', 'urgent'].map((op, k) => limiter.acquire(op).then(() => order.push(`${op}#${k}`)));
+    await Promise.all(calls);
+    expect(order).toEqual(['urgent#1', 'urgent#3', 'late-1#0', 'late-2#2']);
+  });
+
+  it('paces calls at its rate on the injected clock and slows down when the server throttles', async () => {
+    const clock = new VirtualClock();
+    const limiter = new PriorityRateLimiter({ capacity: 2, initialRate: 10 }, clock);
+    const t0 = clock.now();
+    for (let k = 0; k < 12; k++) await limiter.acquire('call');
+    // 2 from the burst, 10 more at 10/s.
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(clock.now() - t0).toBeLessThan(1100);
+    limiter.throttled();
+    expect(limiter.bucket.rate).toBeCloseTo(5, 1);
+  });
+
+  it('routes retries through the limiter: every attempt takes a token, every throttle slows it', async () => {
+    const clock = new VirtualClock();
+    const limiter = new PriorityRateLimiter({ capacity: 10, initialRate: 10 }, clock);
+    let attempts = 0;
+    const out = await withRetry(
+      async () => {
+        attempts++;
+        if (attempts < 3) throw awsError('ThrottlingException');
+        return 'ok';
+      },
+      clock,
+      limiter.retryOptions({ random: () => 0, operation: 'SendCommand' }),
+    );
+    expect(out).toBe('ok');
+    expect(limiter.bucket.throttles).toBe(2);
+    expect(limiter.bucket.rate).toBeLessThan(10);
   });
 });

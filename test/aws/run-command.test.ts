@@ -94,9 +94,9 @@ describe('SsmRunCommand.runDocument', () => {
     const out = await new SsmRunCommand({ ssm, clock }).runDocument(request(list));
     expect(out.stats.polls).toBe(4);
     expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
-    // 5 s, then capped at 5 s (the default cap): four polls, all virtual.
-    expect(clock.now() - t0).toBeGreaterThanOrEqual(4 * 5000);
-    expect(clock.now() - t0).toBeLessThan(4 * 5000 + 1000);
+    // 10 s after the send (the ramp and the guest's run first), then every 5 s (the default cap): four polls, all virtual.
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(10_000 + 3 * 5000);
+    expect(clock.now() - t0).toBeLessThan(10_000 + 3 * 5000 + 1000);
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
   });
 

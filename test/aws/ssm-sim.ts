@@ -15,7 +15,7 @@ import {
   type SSMClientResolvedConfig,
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import type { RunDocumentRequest } from '../../lambda/aws/run-command';
+import { DETAILS_OUTPUT_LIMIT, type RunDocumentRequest } from '../../lambda/aws/run-command';
 
 /** The stub type `mockClient(SSMClient)` returns. */
 export type SsmStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>;
@@ -100,7 +100,6 @@ export function awsError(name: string, httpStatusCode = 400, message = name): Er
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
 }
 
-const DETAILS_LIMIT = 2500;
 
 export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, options: SimOptions = {}): Sim {
   const sim: Sim = { instances, commands: new Map() };
@@ -124,7 +123,7 @@ export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, 
         {
           Name: 'aws:runShellScript',
           Status: status as NonNullable<CommandInvocation['CommandPlugins']>[number]['Status'],
-          Output: status === 'InProgress' ? '' : full.slice(0, DETAILS_LIMIT),
+          Output: status === 'InProgress' ? '' : full.slice(0, DETAILS_OUTPUT_LIMIT),
           ResponseCode: i.responseCode ?? (status === 'Success' ? 0 : status === 'InProgress' ? -1 : 1),
         },
       ],

@@ -2,7 +2,7 @@
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
  * (bench/README.md, /work/shared/reference/aws-limits.md), or every ratio it prints is wrong.
  */
-import { checkCallBounds, checkTimeBound, modifyPacingSeconds, type FleetShape } from '../../bench/bounds';
+import { checkCallBounds, checkTimeBound, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
@@ -12,15 +12,16 @@ const STEP = COLLECTOR_STEP_TIMEOUT_SECONDS;
 const shape = (n: number, extra: Partial<FleetShape> = {}): FleetShape => ({ n, managed: n, targets: n, cutOutputs: 0, hung: 0, ...extra });
 
 describe('lower bounds', () => {
-  it('derives the call bound of a check from page sizes and the 50-id cap', () => {
+  it('derives the call bound of a check from page sizes and the 50-id cap, with no completion poll', () => {
     expect(checkCallBounds(shape(10_000, { managed: 9000, targets: 8309, cutOutputs: 311 }))).toEqual({
       DescribeInstances: 10,
       DescribeInstanceInformation: 180,
       SendCommand: 167,
-      ListCommands: 4,
+      // Completion can come from the EventBridge status-change event: no design must poll.
+      ListCommands: 0,
       ListCommandInvocations: 167,
       GetCommandInvocation: 311,
-      total: 839,
+      total: 835,
     });
   });
 
@@ -29,36 +30,56 @@ describe('lower bounds', () => {
     expect(deliveryMakespanMs(1, 25)).toBe(5_000);
   });
 
+  it('lets one command start 1, 3, 7, 15, 31 targets within 0–4 ramp rounds and all 50 from the fifth', () => {
+    expect([0, 999, 1000, 2000, 3000, 4000, 4999, 5000].map((x) => rampCapacity(x))).toEqual([1, 1, 3, 7, 15, 31, 31, 50]);
+    expect(rampCapacity(-1)).toBe(0);
+  });
+
+  it('finds the fastest start of N targets over any command sizes under the SSM bucket', () => {
+    const bucket = { capacity: 40, refillPerSecond: 20 };
+    // 50 single-id commands: 40 from the burst at once, 10 more at 20/s (0.5 s); no ramp.
+    expect(deliveryRampMs(50, bucket)).toBeCloseTo(500, -1);
+    // 843 targets (the 1,000-instance fleet): commands of 15 three rounds in, the bucket refilling meanwhile.
+    expect(deliveryRampMs(843, bucket)).toBeGreaterThan(3000);
+    expect(deliveryRampMs(843, bucket)).toBeLessThan(3200);
+    expect(deliveryRampMs(0, bucket)).toBe(0);
+  });
+
+  it('lists DescribeInstances pages one after another: 1 s per full page (A2)', () => {
+    expect(describeArrivals(2500)).toEqual([1000, 2000, 2600]);
+  });
+
   it('needs (M − 100)/5 s of ModifyInstanceMetadataOptions pacing: 1,980 s for 10,000, none for 100', () => {
     expect(modifyPacingSeconds(10_000)).toBe(1980);
     expect(modifyPacingSeconds(100)).toBe(0);
   });
 
-  it('lets a hung collector hold the check for the collector step timeout', () => {
+  it('charges a hung script the guest time in the bound for any design, and the step timeout only for designs that wait for SSM', () => {
     const healthy = checkTimeBound(shape(1000));
     const hung = checkTimeBound(shape(1000, { hung: 1 }));
-    // First describe page (1 s) + SendCommand (0.1 s) + the step timeout + one Details page (0.3 s).
-    expect(hung.seconds).toBeCloseTo(1.4 + STEP, 6);
-    expect(healthy.seconds).toBeLessThan(hung.seconds);
-    // A list-then-run design waits for the whole inventory first, then the step timeout instead of a 14 s batch.
-    expect(hung.listThenRun - healthy.listThenRun).toBeCloseTo(STEP - 14, 6);
+    // No design can tell a hung script from a healthy one sooner than a healthy one ends, nor has to wait longer.
+    expect(hung.seconds).toBe(healthy.seconds);
+    // First describe page (1 s; the first unfiltered SSM page is there at 0.3 s) + SendCommand (0.1 s) + the step timeout + one Details page (0.3 s).
+    expect(hung.waitsForSsmVerdict).toBeCloseTo(1 + 0.1 + STEP + 0.3, 6);
   });
 
-  it('cannot target a hung instance before the listing page that names it has arrived', () => {
-    const late = checkTimeBound(shape(10_000, { managed: 9000, targets: 2, hung: 1, targetPages: [
+  it('cannot target an instance before its EC2 page and one filtered SSM call have answered', () => {
+    const late = checkTimeBound(shape(10_000, { managed: 9000, targets: 2, targetPages: [
       { describePage: 0, diiPage: 0, hung: false },
-      { describePage: 9, diiPage: 179, hung: true },
+      { describePage: 9, diiPage: 179, hung: false, cut: true },
     ] }));
-    // Page 180 of DescribeInstanceInformation arrives at 54 s; then SendCommand, the step timeout, one Details page.
-    expect(late.listingOrderPath).toBeCloseTo(54 + 0.1 + STEP + 0.3, 6);
+    // Page 10 of DescribeInstances arrives at 10 s (the unfiltered SSM listing would reach page 180 only at 54 s);
+    // then one filtered DescribeInstanceInformation, SendCommand, the script, one Details page, one GetCommandInvocation.
+    expect(late.listingOrderPath).toBeCloseTo(10 + 0.3 + 0.1 + 5 + 0.3 + 0.1, 6);
     expect(late.seconds).toBe(late.listingOrderPath);
   });
 
-  it('bounds a check by its inventory for any design, and by inventory + Run Command for a list-then-run one', () => {
-    const b = checkTimeBound(shape(10_000, { managed: 9000, targets: 8309 }));
-    expect(b.inventory).toBeCloseTo(54, 6); // 180 DescribeInstanceInformation pages × 0.3 s
-    expect(b.seconds).toBeCloseTo(54 + 0.1 + 5 + 0.3, 6);
-    expect(b.listThenRun).toBeGreaterThan(b.seconds);
+  it('bounds a large check by the SSM rate: every call of the call bound through the 40/20 bucket', () => {
+    const s = shape(10_000, { managed: 9000, targets: 8309, cutOutputs: 311 });
+    const b = checkTimeBound(s);
+    expect(b.ssmCalls).toBe(180 + 167 + 167 + 311);
+    expect(b.ssmRate).toBeCloseTo((825 - 40) / 20 + 0.1, 6);
+    expect(b.seconds).toBe(b.ssmRate);
   });
 });
 

@@ -191,6 +191,30 @@ describe('pagination sizes', () => {
     expect(total).toBe(managed);
     expect(pages).toBe(Math.ceil(managed / 50));
   });
+
+  it('answers an InstanceIds filter with the managed nodes among those ids only, in one page of at most 50', async () => {
+    const { clock, account, ssm, fleet } = setup(300);
+    current = account;
+    const ids = fleet.slice(100, 150).map((x) => x.id);
+    const page = await clock.run(() => ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 50, Filters: [{ Key: 'InstanceIds', Values: ids }] })));
+    const expected = fleet.slice(100, 150).filter((x) => x.ssm !== 'unmanaged').map((x) => x.id).sort();
+    expect(page.InstanceInformationList!.map((i) => i.InstanceId).sort()).toEqual(expected);
+    expect(expected.length).toBeLessThan(50);
+    expect(page.NextToken).toBeUndefined();
+  });
+
+  it('pages DescribeInstances from the token on, each running instance once, however the filter thins the list', async () => {
+    const { clock, account, ec2, fleet } = setup(2500);
+    current = account;
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await clock.run(() => ec2.send(new DescribeInstancesCommand({ MaxResults: 1000, NextToken: token, Filters: [{ Name: 'platform', Values: ['windows'] }] })));
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) seen.push(i.InstanceId!);
+      token = page.NextToken;
+    } while (token);
+    expect(seen).toEqual(fleet.filter((x) => x.platform === 'windows').map((x) => x.id).sort());
+  });
 });
 
 describe('Run Command', () => {

@@ -1,4 +1,4 @@
-import { MODIFY_METADATA_BUCKET, TokenBucket } from '../../lambda/core/token-bucket';
+import { AdaptiveTokenBucket, MODIFY_METADATA_BUCKET, TokenBucket } from '../../lambda/core/token-bucket';
 
 function fakeTime(start = 1_000_000) {
   let t = start;
@@ -78,5 +78,59 @@ describe('TokenBucket', () => {
   it('ignores a corrupt saved state and starts full', () => {
     const b = new TokenBucket({ capacity: 7, refillPerSecond: 1 }, () => 0, { tokens: Number.NaN, at: 0 });
     expect(b.available()).toBe(7);
+  });
+});
+
+describe('AdaptiveTokenBucket', () => {
+  const opts = { capacity: 40, initialRate: 20 };
+
+  it('starts at the assumed rate with a full burst, and paces at that rate after it', () => {
+    const c = fakeTime();
+    const b = new AdaptiveTokenBucket(opts, c.now);
+    for (let i = 0; i < 40; i++) expect(b.tryTake()).toBe(true);
+    expect(b.tryTake()).toBe(false);
+    expect(b.waitMs()).toBe(50);
+    c.set(c.now() + 1000);
+    expect(b.rate).toBe(20);
+    let taken = 0;
+    while (b.tryTake()) taken++;
+    expect(taken).toBe(20);
+  });
+
+  it('halves its rate and empties on a throttle, once per cooldown however many calls were throttled together', () => {
+    const c = fakeTime();
+    const b = new AdaptiveTokenBucket(opts, c.now);
+    b.throttled();
+    b.throttled();
+    b.throttled();
+    expect(b.rate).toBe(10);
+    expect(b.throttles).toBe(3);
+    expect(b.tryTake()).toBe(false);
+    c.set(c.now() + 1500);
+    b.throttled();
+    expect(b.rate).toBeCloseTo((10 + 1.5 * 2) / 2, 6);
+  });
+
+  it('climbs back linearly while no throttle comes, never above the assumed rate, never below the floor', () => {
+    const c = fakeTime();
+    const b = new AdaptiveTokenBucket({ ...opts, minRate: 2 }, c.now);
+    for (let k = 0; k < 10; k++) {
+      b.throttled();
+      c.set(c.now() + 1000);
+    }
+    expect(b.rate).toBeGreaterThanOrEqual(2);
+    c.set(c.now() + 3000);
+    const r = b.rate;
+    c.set(c.now() + 1000);
+    expect(b.rate).toBeCloseTo(Math.min(20, r + 2), 6);
+    c.set(c.now() + 60_000);
+    expect(b.rate).toBe(20);
+  });
+
+  it('refuses options it could not honour', () => {
+    const c = fakeTime();
+    expect(() => new AdaptiveTokenBucket({ capacity: 0, initialRate: 20 }, c.now)).toThrow(RangeError);
+    expect(() => new AdaptiveTokenBucket({ capacity: 40, initialRate: 20, decreaseFactor: 1 }, c.now)).toThrow(RangeError);
+    expect(() => new AdaptiveTokenBucket({ capacity: 40, initialRate: 20, minRate: 30 }, c.now)).toThrow(RangeError);
   });
 });

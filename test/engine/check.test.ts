@@ -257,25 +257,30 @@ describe('runCheck on real collector output', () => {
 });
 
 describe('runCheck with a streaming inventory', () => {
-  it('sends the collector while SSM is still listing managed nodes', async () => {
+  it('sends the collector while EC2 is still listing instances', async () => {
     const fleet = Array.from({ length: 150 }, (_, k) => member(idOf(k)));
-    simulateFleet(ec2Mock, ssmMock, fleet);
+    simulateFleet(ec2Mock, ssmMock, fleet, { ec2PageSize: 50 });
     const order: string[] = [];
-    ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { NextToken?: string }) => {
+    let firstSend!: () => void;
+    const sent = new Promise<void>((resolve) => (firstSend = resolve));
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string }) => {
       const start = Number(input.NextToken ?? 0);
-      order.push(`list@${start}`);
-      const page = fleet.slice(start, start + 50).map((m) => ({ InstanceId: m.id, PingStatus: 'Online', PlatformType: 'Linux' }));
-      return { InstanceInformationList: page, ...(start + 50 < fleet.length ? { NextToken: String(start + 50) } : {}) };
+      // A later page waits (briefly, in real time) for a send: an engine that lists everything first never sends in time.
+      if (start > 0) await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 200))]);
+      order.push(`ec2@${start}`);
+      const page = fleet.slice(start, start + 50).map((m) => ({ InstanceId: m.id, State: { Name: 'running' as const }, PrivateIpAddress: '10.0.0.1', Tags: [] }));
+      return { Reservations: [{ Instances: page }], ...(start + 50 < fleet.length ? { NextToken: String(start + 50) } : {}) };
     });
     let n = 0;
     ssmMock.on(SendCommandCommand).callsFake(() => {
       order.push('send');
+      firstSend();
       return { Command: { CommandId: `cmd-${++n}` } };
     });
     const clock = new VirtualClock();
     await runCheck(deps(clock), settings, { deadline: clock.now() + 30_000 });
-    // The first batch goes out before the last page of managed nodes is even requested.
-    expect(order.indexOf('send')).toBeLessThan(order.indexOf('list@100'));
+    // The first page's batch goes out before the last EC2 page is even answered.
+    expect(order.indexOf('send')).toBeLessThan(order.indexOf('ec2@100'));
     expect(order.filter((o) => o === 'send')).toHaveLength(3);
   });
 });

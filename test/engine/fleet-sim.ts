@@ -55,12 +55,16 @@ export function simulateFleet(
     const page = instances.slice(start, start + size);
     return { Reservations: [{ Instances: page }], ...(start + size < instances.length ? { NextToken: String(start + size) } : {}) };
   });
-  ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { NextToken?: string; MaxResults?: number }) => {
+  ssmMock.on(DescribeInstanceInformationCommand).callsFake((input: { NextToken?: string; MaxResults?: number; Filters?: { Key?: string; Values?: string[] }[] }) => {
+    // As SSM does: an InstanceIds filter lists only those of the ids that are managed nodes.
+    const ids = input.Filters?.find((f) => f.Key === 'InstanceIds')?.Values;
+    const wanted = ids ? new Set(ids) : undefined;
+    const listed = wanted ? infos.filter((i) => wanted.has(i.InstanceId!)) : infos;
     const start = Number(input.NextToken ?? 0);
     const size = input.MaxResults ?? 50;
     return {
-      InstanceInformationList: infos.slice(start, start + size),
-      ...(start + size < infos.length ? { NextToken: String(start + size) } : {}),
+      InstanceInformationList: listed.slice(start, start + size),
+      ...(start + size < listed.length ? { NextToken: String(start + size) } : {}),
     };
   });
   return simulateSsm(ssmMock, new Map(fleet.map((m) => [m.id, m.run ?? {}])), options);

@@ -597,6 +597,25 @@ describe('runRemediation: continuation across phases', () => {
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 120, succeeded: 120 }));
   });
 
+  it('sends the guest waves while the IMDS changes are still being paced, not after them', async () => {
+    const clock = new VirtualClock();
+    // 300 hop-limit changes: (300 − 100)/5 = 40 s of ModifyInstanceMetadataOptions pacing.
+    simulateEc2(ec2Mock, ec2Fleet(300));
+    const ids = Array.from({ length: 300 }, (_, k) => id(k));
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])));
+    const { d } = deps(clock, ids.map((i) => ev(i, { timeSource: 'other' })));
+    const out = await runRemediation(d, settings({ hopLimitScope: 'all', fixTimeSync: true }), {}, far(clock));
+    expect(out.done).toBe(true);
+    const modifies = ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand);
+    const sends = ssmMock.commandCalls(SendCommandCommand);
+    expect(modifies).toHaveLength(300);
+    // sinon orders calls across all mocks: the first guest batch went out before the last IMDS change.
+    expect(sends[0]!.calledBefore(modifies.at(-1)!)).toBe(true);
+    // Both sides finished, each instance once; nothing was lowered or skipped for lack of time.
+    expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 600, succeeded: 600, failed: 0 }));
+    expect(out.summary.pending).toEqual({ imds: 0, verifying: 0, guest: 0 });
+  });
+
   it('changes still being verified when the time runs out are verified by the next invocation, not redone', async () => {
     const clock = new VirtualClock();
     const sim = simulateEc2(ec2Mock, ec2Fleet(5, () => ({ applyAfter: 1_000 })));
