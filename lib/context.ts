@@ -5,9 +5,9 @@ import type { TimeSyncGuardProps } from './time-sync-guard-props';
 /** Context keys that hold a string as-is. */
 const STRING_KEYS = ['metricNamespace', 'optOutTagKey', 'commandMaxConcurrency', 'commandMaxErrors', 'checkSchedule', 'remediationSchedule', 'eventSource', 'hopLimitScope'] as const;
 /** Context keys that hold a number. */
-const NUMBER_KEYS = ['maxOffsetSeconds', 'maxClockErrorBoundSeconds', 'commandTimeoutSeconds', 'hopLimitTarget', 'maxChangesPerRun', 'maxChangesPercent', 'remediationMaxIterations', 'notCheckedThreshold'] as const;
+const NUMBER_KEYS = ['maxOffsetSeconds', 'maxClockErrorBoundSeconds', 'commandTimeoutSeconds', 'hopLimitTarget', 'maxChangesPerRun', 'maxChangesPercent', 'remediationMaxIterations', 'notCheckedThreshold', 'launchSsmWaitSeconds'] as const;
 /** Context keys that hold true/false. */
-const BOOLEAN_KEYS = ['remediationEnabled', 'dryRun', 'enableMetadataEndpoint', 'fixTimeSync', 'installChrony', 'forceDomainMembers', 'stepLargeOffset', 'usePhc'] as const;
+const BOOLEAN_KEYS = ['remediationEnabled', 'dryRun', 'enableMetadataEndpoint', 'fixTimeSync', 'installChrony', 'forceDomainMembers', 'stepLargeOffset', 'usePhc', 'launchCheck', 'remediateOnLaunch'] as const;
 /** Keys that differ from the construct props (units or references). */
 const OTHER_KEYS = ['stackName', 'timeZone', 'checkIntervalMinutes', 'remediationHeartbeatWindowMinutes', 'logRetentionDays', 'alarmEmails', 'alarmTopicArn'] as const;
 

@@ -14,6 +14,7 @@ import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { GuestDocuments } from './constructs/guest-documents';
+import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import {
   DEFAULT_CHECK_SCHEDULE,
@@ -57,6 +58,8 @@ export class TimeSyncGuard extends Construct {
   public readonly dashboard: cw.Dashboard;
   /** Resolved settings passed to the Lambdas (env var name → value). */
   public readonly environment: Readonly<Record<string, string>>;
+  /** The launch-time check; undefined when `launchCheck` is false. */
+  public readonly launchCheck?: LaunchCheck;
 
   constructor(scope: Construct, id: string, props: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -98,6 +101,9 @@ export class TimeSyncGuard extends Construct {
       [ENV.forceDomainMembers]: String(props.forceDomainMembers ?? DEFAULTS.forceDomainMembers),
       [ENV.stepLargeOffset]: String(props.stepLargeOffset ?? DEFAULTS.stepLargeOffset),
       [ENV.usePhc]: String(props.usePhc ?? DEFAULTS.usePhc),
+      // Read only by the launch function; recorded here so `environment` holds every setting.
+      [ENV.launchSsmWaitSeconds]: String(props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds),
+      [ENV.remediateOnLaunch]: String(props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch),
     };
     this.environment = { ...common, ...remediationOnly };
 
@@ -178,6 +184,18 @@ export class TimeSyncGuard extends Construct {
           input: ScheduleTargetInput.fromObject({}),
         }),
       });
+    }
+
+    if (props.launchCheck ?? false) {
+      this.launchCheck = new LaunchCheck(this, 'LaunchCheck', {
+        environment: common,
+        logRetention,
+        metricNamespace,
+        eventSource,
+        ssmWaitSeconds: props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+        ...((props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.remediation.stateMachine } : {}),
+      });
+      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
     }
 
     Validations.of(schedulerRole).acknowledge({

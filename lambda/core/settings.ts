@@ -29,6 +29,8 @@ export const ENV = {
   usePhc: 'TSG_USE_PHC',
   topicArn: 'TSG_TOPIC_ARN',
   eventSource: 'TSG_EVENT_SOURCE',
+  launchSsmWaitSeconds: 'TSG_LAUNCH_SSM_WAIT_SECONDS',
+  remediateOnLaunch: 'TSG_REMEDIATE_ON_LAUNCH',
 } as const;
 
 export type HopLimitScope = 'containers' | 'all';
@@ -60,6 +62,10 @@ export interface Settings extends Thresholds {
   readonly topicArn?: string;
   /** EventBridge `source` of the audit events. */
   readonly eventSource: string;
+  /** Launch check: how long after the `running` event the guest check waits for SSM `Online` (re-queued with backoff). */
+  readonly launchSsmWaitSeconds: number;
+  /** Launch check: ask the remediation state machine to fix what the launch check found. */
+  readonly remediateOnLaunch: boolean;
 }
 
 /**
@@ -77,6 +83,10 @@ export interface Settings extends Thresholds {
  *   instance that can be fixed, and the benchmark shows 10,000 hop limits fit in one night. The
  *   automatic brake on a bad night is commandMaxErrors instead: the guest step stops once more than
  *   10 % of its instances fail or roll back. Tighten the caps to roll out gradually.
+ * - launchSsmWaitSeconds 600: an SSM agent registers within one to three minutes of boot on a
+ *   healthy instance; ten minutes covers slow Windows boots, and past it the instance is reported
+ *   as not reachable rather than waited for.
+ * - remediateOnLaunch false: a launch check reports; fixing stays the nightly run's unless asked.
  * - commandMaxErrors 10%: SSM stops a remediation command, and the engine stops sending new waves,
  *   past 10 % failures or rollbacks (the read-only collector always runs with 100%).
  */
@@ -102,6 +112,8 @@ export const DEFAULTS = {
   stepLargeOffset: false,
   usePhc: false,
   eventSource: 'timesync-guard',
+  launchSsmWaitSeconds: 600,
+  remediateOnLaunch: false,
 } as const;
 
 export class SettingsError extends Error {
@@ -176,5 +188,7 @@ export function parseSettings(env: Env = process.env): Settings {
     usePhc: bool(env, ENV.usePhc, DEFAULTS.usePhc),
     topicArn: topicArn === '' ? undefined : topicArn,
     eventSource: str(env, ENV.eventSource, DEFAULTS.eventSource),
+    launchSsmWaitSeconds: num(env, ENV.launchSsmWaitSeconds, DEFAULTS.launchSsmWaitSeconds, 0, 3600, true),
+    remediateOnLaunch: bool(env, ENV.remediateOnLaunch, DEFAULTS.remediateOnLaunch),
   };
 }
