@@ -45,11 +45,11 @@ export function settingsTable(): string {
 interface Size {
   readonly n: number;
   readonly check: { apiCalls: number; apiCallsLowerBound: number; apiCallsRatio: number; simulatedSeconds: number; simulatedSecondsLowerBound: number; simulatedSecondsRatio: number };
-  readonly remediation: { hopLimitsAppliedSeconds: number; hopLimitTargetSeconds: number; invocations: number };
+  readonly remediation?: { hopLimitsAppliedSeconds: number; hopLimitTargetSeconds: number; invocations: number };
   readonly peakMemoryMB: number;
   readonly distinctMetrics: number;
-  readonly monthlyCost: { metrics: number; alarms: number; logs: number; lambda: number; stepFunctions: number; eventBridge: number; sns: number; total: number };
-  readonly peers: { perInstancePolling: { apiCalls: number; simulatedSeconds: number }; perInstanceMetrics: { monthlyCostUSD: number } };
+  readonly monthlyCost?: { metrics: number; alarms: number; logs: number; lambda: number; stepFunctions: number; eventBridge: number; sns: number; total: number };
+  readonly peers?: { perInstancePolling: { apiCalls: number; simulatedSeconds: number }; perInstanceMetrics: { monthlyCostUSD: number } };
 }
 interface Results {
   readonly generatedAt: string;
@@ -61,6 +61,8 @@ export function readResults(): Results {
   return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
 }
 
+/** A figure the benchmark does not measure at that size (only the check runs at 50,000). */
+const NOT_RUN = 'not run';
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const usd = (v: number): string => `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
@@ -73,13 +75,13 @@ export function benchTable(results: Results): string {
     `|---|${sizes.map(() => '---').join('|')}|`,
     row('check API calls (lower bound)', (s) => `${int(s.check.apiCalls)} (${int(s.check.apiCallsLowerBound)}): ${s.check.apiCallsRatio}×`),
     row('check simulated time (lower bound)', (s) => `${s.check.simulatedSeconds} s (${s.check.simulatedSecondsLowerBound} s): ${s.check.simulatedSecondsRatio}×`),
-    row('hop limits applied from the run start (target)', (s) => `${int(s.remediation.hopLimitsAppliedSeconds)} s (${int(s.remediation.hopLimitTargetSeconds)} s)`),
-    row('remediate invocations', (s) => String(s.remediation.invocations)),
+    row('hop limits applied from the run start (target)', (s) => (s.remediation ? `${int(s.remediation.hopLimitsAppliedSeconds)} s (${int(s.remediation.hopLimitTargetSeconds)} s)` : NOT_RUN)),
+    row('remediate invocations', (s) => (s.remediation ? String(s.remediation.invocations) : NOT_RUN)),
     row('peak memory, Lambda estimate', (s) => `${Math.round(s.peakMemoryMB)} MB`),
     row('distinct CloudWatch metrics', (s) => String(s.distinctMetrics)),
-    row('modelled usage cost a month (hourly checks + nightly remediation)', (s) => usd(s.monthlyCost.total)),
-    row('peer: per-instance GetCommandInvocation polling', (s) => `${int(s.peers.perInstancePolling.apiCalls)} calls, ${int(s.peers.perInstancePolling.simulatedSeconds)} s`),
-    row('peer: per-instance custom metrics', (s) => `${usd(s.peers.perInstanceMetrics.monthlyCostUSD)}/month`),
+    row('modelled usage cost a month (hourly checks + nightly remediation)', (s) => (s.monthlyCost ? usd(s.monthlyCost.total) : NOT_RUN)),
+    row('peer: per-instance GetCommandInvocation polling', (s) => (s.peers ? `${int(s.peers.perInstancePolling.apiCalls)} calls, ${int(s.peers.perInstancePolling.simulatedSeconds)} s` : NOT_RUN)),
+    row('peer: per-instance custom metrics', (s) => (s.peers ? `${usd(s.peers.perInstanceMetrics.monthlyCostUSD)}/month` : NOT_RUN)),
     '',
     `(from \`bench/results.json\`, ${results.generatedAt.slice(0, 10)})`,
   ].join('\n');
@@ -94,7 +96,7 @@ export const COST_SIZES = [100, 1000, 10_000] as const;
  * being linear in the fleet (metrics and alarms are flat).
  */
 export function costTable(results: Results): string {
-  const measured = [...results.sizes].sort((a, b) => a.n - b.n);
+  const measured = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n);
   const lo = measured[0]!;
   const hi = measured[measured.length - 1]!;
   const at = (n: number, f: (s: Size) => number): number => {
@@ -103,11 +105,11 @@ export function costTable(results: Results): string {
     return Math.max(0, f(lo) + ((f(hi) - f(lo)) * (n - lo.n)) / (hi.n - lo.n));
   };
   const lines: [string, (n: number) => number][] = [
-    [`fleet metrics (${hi.distinctMetrics}, flat)`, (n) => at(n, (s) => s.monthlyCost.metrics)],
-    [`alarms (${results.model.alarms.count}, flat)`, (n) => at(n, (s) => s.monthlyCost.alarms)],
-    ['log ingestion', (n) => at(n, (s) => s.monthlyCost.logs)],
-    ['Lambda', (n) => at(n, (s) => s.monthlyCost.lambda)],
-    ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost.stepFunctions + s.monthlyCost.eventBridge + s.monthlyCost.sns)],
+    [`fleet metrics (${hi.distinctMetrics}, flat)`, (n) => at(n, (s) => s.monthlyCost!.metrics)],
+    [`alarms (${results.model.alarms.count}, flat)`, (n) => at(n, (s) => s.monthlyCost!.alarms)],
+    ['log ingestion', (n) => at(n, (s) => s.monthlyCost!.logs)],
+    ['Lambda', (n) => at(n, (s) => s.monthlyCost!.lambda)],
+    ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost!.stepFunctions + s.monthlyCost!.eventBridge + s.monthlyCost!.sns)],
     ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
     ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
   ];

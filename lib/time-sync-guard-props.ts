@@ -174,6 +174,25 @@ export interface TimeSyncGuardProps {
    */
   readonly remediationMaxIterations?: number;
   /**
+   * Check every instance within minutes of its launch (EC2 `running` events → SQS → a launch-check
+   * Lambda running the hourly check's engine on just those instances). See docs/launch-check.md.
+   * Off by default so that an existing deployment changes only when asked.
+   * @default false
+   */
+  readonly launchCheck?: boolean;
+  /**
+   * Seconds the launch check waits, from the `running` event, for the instance's SSM agent to come
+   * Online (retries with backoff); after it the instance is reported as not reachable. Integer 0–3600.
+   * @default 600
+   */
+  readonly launchSsmWaitSeconds?: number;
+  /**
+   * Start the remediation state machine (the nightly plan, caps and pacing) for launches the check
+   * finds at risk. Off: a launch check only reports.
+   * @default false
+   */
+  readonly remediateOnLaunch?: boolean;
+  /**
    * Window of the RemediationCompleted heartbeat alarm (whole minutes, at most 1 day).
    * @default Duration.days(1)
    */

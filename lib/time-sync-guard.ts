@@ -15,6 +15,7 @@ import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { GuestDocuments } from './constructs/guest-documents';
+import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import {
   currentProps,
@@ -64,6 +65,8 @@ export class TimeSyncGuard extends Construct {
   public readonly environment: Readonly<Record<string, string>>;
   /** The alarm topic's key; undefined when `alarmTopic` was given. */
   private topicKey?: Key;
+  /** The launch-time check; undefined when `launchCheck` is false. */
+  public readonly launchCheck?: LaunchCheck;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -175,6 +178,18 @@ export class TimeSyncGuard extends Construct {
           input: ScheduleTargetInput.fromObject({}),
         }),
       });
+    }
+
+    if (props.launchCheck ?? false) {
+      this.launchCheck = new LaunchCheck(this, 'LaunchCheck', {
+        environment: settingsEnvironment('launch', props, fixed),
+        logRetention,
+        metricNamespace,
+        eventSource,
+        ssmWaitSeconds: props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+        ...((props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.remediation.stateMachine } : {}),
+      });
+      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
     }
 
     Validations.of(schedulerRole).acknowledge({
@@ -344,7 +359,7 @@ export class TimeSyncGuard extends Construct {
  * the construct (documents, topic), the prop, or the row's default. The check function gets only
  * the check's settings, so it never holds a remediation value it could misread.
  */
-function settingsEnvironment(fn: 'check' | 'remediation', props: TimeSyncGuardProps, fixed: Partial<Record<SettingKey, string>>): Record<string, string> {
+function settingsEnvironment(fn: 'check' | 'remediation' | 'launch', props: TimeSyncGuardProps, fixed: Partial<Record<SettingKey, string>>): Record<string, string> {
   const values = props as Record<string, unknown>;
   const env: Record<string, string> = {};
   for (const row of rows()) {

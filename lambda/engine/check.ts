@@ -59,6 +59,13 @@ export interface CheckOptions {
    * @default - start + settings.commandTimeoutSeconds × 1000 + 60 s
    */
   readonly deadline?: number;
+  /**
+   * Restricts the run to these instances (the launch check): records of any other id are neither
+   * collected nor evaluated, whichever inventory is used; an id the inventory does not return is
+   * simply absent from `evaluations` (the caller decides whether it is gone or not yet visible).
+   * @default - every instance the inventory returns
+   */
+  readonly instanceIds?: readonly string[];
 }
 
 /** Timings of one run (clock ms). */
@@ -280,13 +287,16 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     startMarker: REPORT_MAGIC,
     comment: 'timesync-guard check',
   });
+  const only = options.instanceIds ? new Set(options.instanceIds) : undefined;
+  const wanted = (r: InstanceRecord): boolean => !only || only.has(r.instanceId);
   const addTargets = (batch: readonly InstanceRecord[]): void => {
-    if (guest) run.add(batch.filter((r) => preCollectionOutcome(r) === undefined));
+    if (guest) run.add(batch.filter((r) => wanted(r) && preCollectionOutcome(r) === undefined));
   };
   // Streaming inventory: the collector goes out page by page while SSM is still listing.
-  const records = deps.inventory.streamInstances
+  const listed = deps.inventory.streamInstances
     ? await deps.inventory.streamInstances(addTargets)
     : await deps.inventory.listInstances().then((all) => (addTargets(all), all));
+  const records = only ? listed.filter(wanted) : listed;
   const inventoryDone = clock.now();
   const collected = await run.finish();
   const collectDone = clock.now();

@@ -93,7 +93,7 @@ describe('nearest', () => {
 describe('check and remediation settings', () => {
   it('gives the check only the rows it reads, and the remediation every row with a variable', () => {
     const check = parseCheckSettings({});
-    expect(Object.keys(check).sort()).toEqual(rows().filter((r) => r.env && r.scope !== 'remediation' && 'default' in r).map((r) => r.key).sort());
+    expect(Object.keys(check).sort()).toEqual(rows().filter((r) => r.env && (r.scope === 'check' || r.scope === 'both') && 'default' in r).map((r) => r.key).sort());
     expect(check).not.toHaveProperty('dryRun');
     expect(parseSettings({})).toHaveProperty('dryRun', false);
   });

@@ -10,6 +10,7 @@ import {
   reaches,
   type SettingKey,
   type SettingRow,
+  type LaunchSettings,
   type Settings,
   SETTINGS,
 } from './schema';
@@ -143,7 +144,7 @@ function asVariableProblem(row: SettingRow, problem: string | undefined): string
   return problem?.startsWith('must be ') ? `expected ${expected(row)}` : problem;
 }
 
-function parseFor(fn: 'check' | 'remediation', env: Env): Record<string, unknown> {
+function parseFor(fn: 'check' | 'remediation' | 'launch', env: Env): Record<string, unknown> {
   rejectUnknownVariables(env);
   const out: Record<string, unknown> = {};
   for (const row of rows()) {
@@ -170,6 +171,11 @@ export function parseCheckSettings(env: Env = process.env): CheckSettings {
 /** Parses and validates every setting (the remediate function's: it re-checks before it fixes). */
 export function parseSettings(env: Env = process.env): Settings {
   return parseFor('remediation', env) as unknown as Settings;
+}
+
+/** Parses the launch-check function's settings (the check's and the launch rows). */
+export function parseLaunchSettings(env: Env = process.env): LaunchSettings {
+  return parseFor('launch', env) as unknown as LaunchSettings;
 }
 
 /** The row of a key (typed access for callers outside this folder). */

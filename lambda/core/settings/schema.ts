@@ -11,7 +11,7 @@
  * variable reaches the remediate function (it re-checks before it fixes); the check function gets
  * only `check` and `both` rows. `stack` rows size the infrastructure and never reach a function.
  */
-export type Scope = 'check' | 'remediation' | 'both' | 'stack';
+export type Scope = 'check' | 'remediation' | 'both' | 'launch' | 'stack';
 
 interface RowBase {
   readonly scope: Scope;
@@ -202,7 +202,24 @@ export const SETTINGS = {
     check: (v) => (v.startsWith('aws.') ? 'must not start with aws.' : undefined),
     doc: 'EventBridge `source` of the audit events on the default bus.',
   },
+  // ── launch-time check (docs/launch-check.md) ───────────────────────────────────────────────
+  launchSsmWaitSeconds: {
+    type: 'number', scope: 'launch', env: 'TSG_LAUNCH_SSM_WAIT_SECONDS', default: 600, min: 0, max: 3600, integer: true, unit: 's',
+    doc: 'How long after its `running` event a new instance is waited for to be SSM `Online` (re-queued with backoff) before it is reported as not reachable.',
+  },
+  remediateOnLaunch: {
+    type: 'boolean', scope: 'launch', env: 'TSG_REMEDIATE_ON_LAUNCH', default: false,
+    doc: 'Start the remediation state machine when a launch check finds something to fix (same plan, caps and pacing as the nightly run).',
+  },
+  launchQueueUrl: {
+    type: 'string', scope: 'launch', env: 'TSG_LAUNCH_QUEUE_URL', context: false, prop: false,
+    doc: 'Queue of the launch check (set by the construct), where instances not yet Online are re-queued.',
+  },
   // ── infrastructure only (never reach a function) ───────────────────────────────────────────
+  launchCheck: {
+    type: 'boolean', scope: 'stack', default: false,
+    doc: 'Check new instances within minutes of their `running` event (EventBridge rule → SQS → launch-check Lambda).',
+  },
   checkSchedule: {
     type: 'string', scope: 'stack', default: 'rate(1 hour)', expected: 'rate(N unit) or cron(6 fields), as EventBridge Scheduler accepts them',
     doc: 'EventBridge Scheduler expression of the fleet check; the alarm periods and heartbeat follow its interval (regular, at most 12 hours).',
@@ -275,6 +292,8 @@ export type CheckSettings = Typed<EnvKeys<'check' | 'both'>>;
 export type RemediationSettings = Typed<EnvKeys<'remediation' | 'both'>>;
 /** The remediate function's settings: it re-checks before it fixes. */
 export type Settings = CheckSettings & RemediationSettings;
+/** The launch-check function's settings: every setting (it may start a remediation) and its own. */
+export type LaunchSettings = Settings & Typed<EnvKeys<'launch'>>;
 
 /** Rows with an environment variable, by key. */
 export const ENV = Object.fromEntries(
@@ -304,9 +323,12 @@ export function propName(key: SettingKey): string | undefined {
 }
 
 /** Does a function of this scope receive the row? */
-export function reaches(row: SettingRow, fn: 'check' | 'remediation'): boolean {
+export function reaches(row: SettingRow, fn: 'check' | 'remediation' | 'launch'): boolean {
   if (!row.env) return false;
-  return fn === 'remediation' || row.scope === 'check' || row.scope === 'both';
+  if (row.scope === 'check' || row.scope === 'both') return true;
+  if (row.scope === 'remediation') return fn !== 'check';
+  // The launch check may start a remediation with the same settings, so it reads those and its own.
+  return row.scope === 'launch' && fn === 'launch';
 }
 
 /**

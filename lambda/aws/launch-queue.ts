@@ -1,0 +1,32 @@
+/**
+ * The launch check's retry path: instances whose SSM agent is not Online yet go back on the launch
+ * queue with an SQS delivery delay (the backoff), instead of a Lambda waiting while it is billed.
+ */
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { LAUNCH_RETRY_KIND, type LaunchTarget } from '../core/launch';
+import type { Clock } from './clock';
+import { withRetry } from './retry';
+
+/** Where retries go. */
+export interface LaunchRequeue {
+  /** Puts the targets back, to be delivered after `delaySeconds`; rejects when they could not be queued. */
+  requeue(targets: readonly LaunchTarget[], delaySeconds: number): Promise<void>;
+}
+
+/** Targets per message: ≈ 80 bytes each keeps a message far below the SQS size limit. */
+export const TARGETS_PER_MESSAGE = 500;
+
+/** SQS-backed requeue (SendMessage with DelaySeconds, ≤ 900 s). */
+export function createSqsLaunchRequeue(options: { readonly sqs: Pick<SQSClient, 'send'>; readonly queueUrl: string; readonly clock: Clock }): LaunchRequeue {
+  return {
+    async requeue(targets, delaySeconds) {
+      const delay = Math.max(0, Math.min(900, Math.round(delaySeconds)));
+      for (let k = 0; k < targets.length; k += TARGETS_PER_MESSAGE) {
+        const body = JSON.stringify({ kind: LAUNCH_RETRY_KIND, targets: targets.slice(k, k + TARGETS_PER_MESSAGE) });
+        await withRetry(() => options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body, DelaySeconds: delay })), options.clock, {
+          operation: 'SendMessage',
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The organization hub's contract: its settings (environment of the hub Lambdas, same parser style
+ * as settings.ts), the item the Map state hands to the item handler and what it returns, and the
+ * run totals. Pure: no SDK, no I/O.
+ */
+import { SettingsError } from './settings';
+
+/** Environment variables of the hub Lambdas (in addition to settings.ts's ENV). */
+export const HUB_ENV = {
+  spokeRoleName: 'TSG_SPOKE_ROLE_NAME',
+  organizationalUnits: 'TSG_HUB_OUS',
+  accounts: 'TSG_HUB_ACCOUNTS',
+  regions: 'TSG_HUB_REGIONS',
+  slicePages: 'TSG_HUB_SLICE_PAGES',
+} as const;
+
+/**
+ * - slicePages 10: one slice lists 10 EC2 pages (10,000 instances); the benchmark checks 10,000 in
+ *   ≈ 102 s, far inside half of a 15-minute invocation, so a slice never needs more than half.
+ */
+export const HUB_DEFAULTS = { spokeRoleName: 'TimeSyncGuardSpoke', slicePages: 10 } as const;
+
+export interface HubSettings {
+  readonly spokeRoleName: string;
+  readonly organizationalUnits: readonly string[];
+  readonly accounts: readonly string[];
+  readonly regions: readonly string[];
+  readonly slicePages: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+
+/** Parses the hub settings; a bad value fails the cold start naming the variable. */
+export function parseHubSettings(env: Env, defaultRegion: string | undefined): HubSettings {
+  const accounts = list(env[HUB_ENV.accounts]);
+  for (const a of accounts) if (!/^\d{12}$/.test(a)) throw new SettingsError(HUB_ENV.accounts, `${JSON.stringify(a)} is not a 12-digit account id`);
+  const ous = list(env[HUB_ENV.organizationalUnits]);
+  for (const o of ous) if (!/^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/.test(o)) throw new SettingsError(HUB_ENV.organizationalUnits, `${JSON.stringify(o)} is not an OU or root id`);
+  const regions = list(env[HUB_ENV.regions]);
+  for (const r of regions) if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) throw new SettingsError(HUB_ENV.regions, `${JSON.stringify(r)} is not a region`);
+  const role = (env[HUB_ENV.spokeRoleName] ?? '').trim() || HUB_DEFAULTS.spokeRoleName;
+  if (!/^[\w+=,.@-]{1,64}$/.test(role)) throw new SettingsError(HUB_ENV.spokeRoleName, `${JSON.stringify(role)} is not a role name`);
+  const pagesRaw = (env[HUB_ENV.slicePages] ?? '').trim();
+  const slicePages = pagesRaw === '' ? HUB_DEFAULTS.slicePages : Number(pagesRaw);
+  if (!Number.isInteger(slicePages) || slicePages < 1 || slicePages > 100) throw new SettingsError(HUB_ENV.slicePages, `${JSON.stringify(pagesRaw)}: expected an integer in [1, 100]`);
+  return { spokeRoleName: role, organizationalUnits: ous, accounts, regions: regions.length > 0 ? regions : defaultRegion ? [defaultRegion] : [], slicePages };
+}
+
+/** What the Map state hands the item handler (and the loop hands back for the next slice). */
+export interface HubItemEvent {
+  readonly accountId: string;
+  readonly region: string;
+  readonly mode: 'check' | 'remediate';
+  /** EC2 page token where this slice starts (null: the first page). */
+  readonly sliceToken?: string | null;
+  /** Remediation continuation (null: a new run). */
+  readonly continuation?: string | null;
+  /** Counts of the earlier slices of this account-region. */
+  readonly carry?: Readonly<Record<string, number>> | null;
+  readonly slices?: number;
+}
+
+/** Why an account-region was not covered. */
+export type HubItemFailure = 'access-denied' | 'throttled' | 'region-disabled' | 'check-failed' | 'remediation-failed' | 'error';
+
+/** The item handler's answer. Every key is always present (null when empty): the state machine's paths need them. */
+export interface HubItemResult {
+  readonly accountId: string;
+  readonly region: string;
+  readonly mode: 'check' | 'remediate';
+  readonly status: 'ok' | 'failed';
+  readonly reason: HubItemFailure | null;
+  readonly detail: string | null;
+  /** false: call again with `sliceToken` / `continuation`. */
+  readonly done: boolean;
+  readonly sliceToken: string | null;
+  readonly continuation: string | null;
+  /** Check counts summed over the slices so far (CHECK_METRICS keys), or remediation counts. */
+  readonly counts: Readonly<Record<string, number>> | null;
+  readonly slices: number;
+}
+
+/** Adds count records key by key. */
+export function addCounts(a: Readonly<Record<string, number>> | null | undefined, b: Readonly<Record<string, number>> | null | undefined): Record<string, number> {
+  const out: Record<string, number> = { ...(a ?? {}) };
+  for (const [k, v] of Object.entries(b ?? {})) if (typeof v === 'number' && Number.isFinite(v)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** Per-account metrics: only these carry an `AccountId` dimension (cost grows with accounts, so they are few). */
+export const HUB_ACCOUNT_METRICS = {
+  instancesAtRisk: 'InstancesAtRisk',
+  instancesNotChecked: 'InstancesNotChecked',
+  /** 1 for an account-region the hub could not cover (role missing, SCP, throttled, check failed). */
+  accountNotCovered: 'AccountNotCovered',
+} as const;
+
+/** `detail-type` of the hub's run summary on the central bus. */
+export const HUB_SUMMARY_DETAIL_TYPE = 'TimeSync Guard Organization Run Summary';
+
+/** Run totals: fleet counts summed over covered account-regions, and the ones not covered. */
+export interface HubRunTotals {
+  readonly accountRegions: number;
+  readonly covered: number;
+  readonly notCovered: readonly { readonly accountId: string; readonly region: string; readonly reason: string; readonly detail: string | null }[];
+  readonly counts: Record<string, number>;
+  readonly byAccount: Record<string, Record<string, number>>;
+}
+
+/** Flattens the Map's nested results (accounts × regions) and sums them; anything unreadable counts as not covered. */
+export function totalsOf(results: unknown): HubRunTotals {
+  const flat: unknown[] = Array.isArray(results) ? results.flat(2) : [];
+  const notCovered: { accountId: string; region: string; reason: string; detail: string | null }[] = [];
+  let counts: Record<string, number> = {};
+  const byAccount: Record<string, Record<string, number>> = {};
+  let covered = 0;
+  for (const x of flat) {
+    const r = (x ?? {}) as Partial<HubItemResult>;
+    const accountId = typeof r.accountId === 'string' ? r.accountId : 'unknown';
+    const region = typeof r.region === 'string' ? r.region : 'unknown';
+    if (r.status !== 'ok') {
+      notCovered.push({ accountId, region, reason: typeof r.reason === 'string' ? r.reason : 'error', detail: typeof r.detail === 'string' ? r.detail : null });
+      continue;
+    }
+    covered++;
+    counts = addCounts(counts, r.counts);
+    byAccount[accountId] = addCounts(byAccount[accountId], r.counts);
+  }
+  return { accountRegions: flat.length, covered, notCovered, counts, byAccount };
+}

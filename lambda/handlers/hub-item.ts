@@ -1,0 +1,141 @@
+/**
+ * The organization hub's item handler: one (account, region) — or one slice of it — per invocation,
+ * under the assumed spoke role. The check and remediation engines are the single-account ones; only
+ * the clients differ (spoke credentials, the item's region). An account that cannot be entered or
+ * checked is returned as data (`status: failed`, `reason`), never thrown: one account never fails
+ * the organization's run.
+ */
+import { secretContinuationKey } from '../aws/continuation-key';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { type AwsClients, type ClientOptions, clients as hubClients, createClients } from '../aws/clients';
+import { type Clock, realClock } from '../aws/clock';
+import { InstanceSubsetInventory } from '../aws/instance-subset';
+import { Ec2SsmInventory } from '../aws/inventory';
+import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
+import { SsmRunCommand } from '../aws/run-command';
+import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
+import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings } from '../core/hub';
+import { parseSettings, type Settings } from '../core/settings';
+import { type EngineLogger, runCheck } from '../engine/check';
+import { instanceLogRecord } from './check';
+import { createRemediateHandler } from './remediate';
+
+export interface HubItemDeps {
+  readonly settings: Settings;
+  readonly hub: HubSettings;
+  readonly partition: string;
+  readonly clock: Clock;
+  readonly logger: EngineLogger;
+  readonly metrics: Metrics;
+  readonly sts: Pick<STSClient, 'send'>;
+  /** Clients of one account-region under the spoke credentials. */
+  readonly clientsFor: (region: string, credentials: ClientOptions['credentials']) => AwsClients;
+  /** The hub's own EventBridge client: audit events go to the central bus. */
+  readonly centralEvents: Pick<EventBridgeClient, 'send'>;
+  /** The HMAC key of remediation continuations (the hub's secret; docs/remediation-safety.md). */
+  readonly continuationKey: () => Promise<Uint8Array>;
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/**
+ * Audit events from a member account's remediation, sent on the central bus with the account and
+ * region added to every detail (the single-account audit records have no account: they never needed one).
+ */
+export function tagAuditEvents(events: Pick<EventBridgeClient, 'send'>, accountId: string, region: string): Pick<EventBridgeClient, 'send'> {
+  return {
+    send: ((command: PutEventsCommand) => {
+      for (const e of command.input.Entries ?? []) {
+        try {
+          e.Detail = JSON.stringify({ ...(JSON.parse(e.Detail ?? '{}') as object), accountId, region });
+        } catch {
+          // A detail that is not JSON is sent as it is.
+        }
+      }
+      return events.send(command);
+    }) as Pick<EventBridgeClient, 'send'>['send'],
+  };
+}
+
+export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, context?: { getRemainingTimeInMillis(): number }) => Promise<HubItemResult> {
+  return async (event, context) => {
+    const { clock, logger, settings } = deps;
+    const accountId = String(event?.accountId ?? '');
+    const region = String(event?.region ?? '');
+    const mode = event?.mode === 'remediate' ? 'remediate' : 'check';
+    const slices = (typeof event?.slices === 'number' ? event.slices : 0) + 1;
+    const base = { accountId, region, mode, sliceToken: null, continuation: null, slices } as const;
+    const failed = (reason: HubItemResult['reason'], detail: string): HubItemResult => {
+      logger.warn('account-not-covered', { accountId, region, mode, reason, detail });
+      return { ...base, status: 'failed', reason, detail, done: true, counts: event?.carry ?? null };
+    };
+    if (!/^\d{12}$/.test(accountId) || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) return failed('error', 'the item names no valid account and region');
+
+    const assumed = await assumeSpokeRole(deps.sts, spokeRoleArn(deps.partition, accountId, deps.hub.spokeRoleName), `timesync-guard-${mode}`, clock);
+    if (!assumed.ok) return failed(assumed.reason, assumed.detail);
+    const spoke = deps.clientsFor(region, assumed.credentials);
+    const runCommand = new SsmRunCommand({ ssm: spoke.ssm, clock });
+    const remaining = context?.getRemainingTimeInMillis();
+    const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : 14 * 60_000;
+
+    if (mode === 'remediate') {
+      const remediate = createRemediateHandler({
+        settings,
+        clock,
+        logger,
+        metrics: deps.metrics,
+        ec2: spoke.ec2,
+        eventbridge: tagAuditEvents(deps.centralEvents, accountId, region),
+        inventory: new Ec2SsmInventory({ ec2: spoke.ec2, ssm: spoke.ssm, clock, optOutTagKey: settings.optOutTagKey }),
+        runCommand,
+        continuationKey: deps.continuationKey,
+      });
+      try {
+        const r = await remediate({ continuation: event.continuation ?? null }, { getRemainingTimeInMillis: () => budget });
+        return { ...base, status: 'ok', reason: null, detail: null, done: r.done, continuation: r.continuation ?? null, counts: { ...r.summary.counts } as Record<string, number> };
+      } catch (err) {
+        return failed('remediation-failed', errorText(err));
+      }
+    }
+
+    // One slice: at most `slicePages` EC2 pages, checked within half of this invocation.
+    const inventory = new InstanceSubsetInventory({
+      ec2: spoke.ec2,
+      ssm: spoke.ssm,
+      clock,
+      optOutTagKey: settings.optOutTagKey,
+      selection: { kind: 'pages', ...(event.sliceToken ? { startToken: event.sliceToken } : {}), pages: deps.hub.slicePages },
+    });
+    let run;
+    try {
+      run = await runCheck({ inventory, runCommand, clock, logger }, settings, { deadline: clock.now() + budget / 2 });
+    } catch (err) {
+      return failed('check-failed', errorText(err));
+    }
+    if (!run.completed) return failed('check-failed', run.errors.join('; '));
+    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e), accountId, region });
+    const counts = addCounts(event.carry, run.summary.counts);
+    const done = inventory.nextToken === undefined;
+    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts });
+    return { ...base, status: 'ok', reason: null, detail: null, done, sliceToken: inventory.nextToken ?? null, counts };
+  };
+}
+
+const settings = parseSettings(process.env);
+const hub = parseHubSettings(process.env, process.env.AWS_REGION);
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = createHubItemHandler({
+  settings,
+  hub,
+  partition: process.env.AWS_PARTITION ?? (process.env.AWS_REGION?.startsWith('cn-') ? 'aws-cn' : process.env.AWS_REGION?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws'),
+  clock: realClock,
+  logger: defaultLogger,
+  metrics: defaultMetrics,
+  sts: new STSClient({ retryMode: 'adaptive', maxAttempts: 3 }),
+  clientsFor: (region, credentials) => createClients({ region, ...(credentials ? { credentials } : {}) }),
+  centralEvents: hubClients.eventbridge,
+  continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+});
