@@ -4,12 +4,13 @@
  * start, real adapters wired, the deadline taken from the Lambda context minus a safety margin.
  * The first invocation of a run checks the fleet first (fresh data); later ones resume.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
-import { clients } from '../aws/clients';
+import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
@@ -152,15 +153,22 @@ export function createRemediateHandler(
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseSettings(process.env);
 
-/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
-export const handler = createRemediateHandler({
-  settings,
-  clock: realClock,
-  logger: defaultLogger,
-  metrics: defaultMetrics,
-  ec2: clients.ec2,
-  eventbridge: clients.eventbridge,
-  inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
-  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
-  notifier: createSnsNotifier({ sns: new SNSClient({ retryMode: 'adaptive', maxAttempts: 3 }), topicArn: settings.topicArn }),
+/** The real wiring, built at the first invocation (the cold start constructs no SDK client). */
+const wired = lazy(() => {
+  const ec2 = createClient(EC2Client, 'ec2');
+  const ssm = createClient(SSMClient, 'ssm');
+  return createRemediateHandler({
+    settings,
+    clock: realClock,
+    logger: defaultLogger,
+    metrics: defaultMetrics,
+    ec2,
+    eventbridge: createClient(EventBridgeClient, 'eventbridge'),
+    inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock: realClock }),
+    notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
+  });
 });
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = (event?: RemediateEvent | null, context?: RemediateContext): Promise<RemediationResult> => wired()(event, context);

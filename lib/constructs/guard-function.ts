@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/metric-names';
+import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../function-bundling';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -83,13 +84,15 @@ export class GuardFunction extends Construct {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
       },
       bundling: {
         forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourcemap,
+        sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+        target: FUNCTION_BUNDLING.target,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
         externalModules: [],
         format: OutputFormat.CJS,
       },
