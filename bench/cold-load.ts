@@ -58,14 +58,16 @@ export async function bundleNaive(outfile: string): Promise<Metafile> {
   return r.metafile;
 }
 
-/** The SDK client packages a bundle contains (from its metafile). */
+/** The SDK client packages with code in a bundle (from its metafile; tree-shaken-away files contribute 0 bytes), with their bytes. */
 export function clientPackages(meta: Metafile): string[] {
-  const found = new Set<string>();
-  for (const input of Object.keys(meta.inputs)) {
-    const m = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(input);
-    if (m) found.add(m[1]!);
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(input);
+      if (m && bytesInOutput > 0) bytes.set(m[1]!, (bytes.get(m[1]!) ?? 0) + bytesInOutput);
+    }
   }
-  return [...found].sort();
+  return [...bytes.keys()].sort();
 }
 
 /** The environment of a measured process: what Lambda sets that the code reads, plus the deployed NODE_OPTIONS. */
