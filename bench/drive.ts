@@ -18,6 +18,7 @@ import { parseSettings } from '../lambda/core/settings';
 import { createCheckHandler } from '../lambda/handlers/check';
 import { createRemediateHandler } from '../lambda/handlers/remediate';
 import { SimAccount, type SimAccountOptions } from './sim/account';
+import { wireClients } from './wire/clients';
 import { generateFleet, prng, type FleetOptions, type SimInstance } from './sim/fleet';
 import { DiscreteEventClock } from './sim/virtual-clock';
 
@@ -179,8 +180,14 @@ export interface World {
   readonly random: () => number;
 }
 
+/**
+ * How the engines' clients reach the simulated account: `mock` (aws-sdk-client-mock replaces `send`)
+ * or `wire` (the real clients, serialization and parsing included, through bench/wire).
+ */
+export type Transport = 'mock' | 'wire';
+
 /** Builds fleet, clock and account and installs the mocks (call `world.account.restore()` after). */
-export function createWorld(n: number, fleetOptions: FleetOptions = {}, accountOptions: SimAccountOptions = {}): World {
+export function createWorld(n: number, fleetOptions: FleetOptions = {}, accountOptions: SimAccountOptions = {}, transport: Transport = 'mock'): World {
   const mem = new MemorySampler();
   let ticks = 0;
   // eslint-disable-next-line prefer-const
@@ -194,14 +201,18 @@ export function createWorld(n: number, fleetOptions: FleetOptions = {}, accountO
     sampleEvery: 100,
   });
   const fleet = generateFleet(n, fleetOptions);
-  account = new SimAccount(fleet, clock, accountOptions).install();
+  account = new SimAccount(fleet, clock, accountOptions);
+  if (transport === 'mock') account.install();
   const region = { region: 'us-east-1' };
   return {
     clock,
     account,
     fleet,
     mem,
-    clients: { ec2: new EC2Client(region), ssm: new SSMClient(region), eventbridge: new EventBridgeClient(region), sns: new SNSClient(region) },
+    clients:
+      transport === 'wire'
+        ? wireClients(account)
+        : { ec2: new EC2Client(region), ssm: new SSMClient(region), eventbridge: new EventBridgeClient(region), sns: new SNSClient(region) },
     random: prng(7),
   };
 }
@@ -232,8 +243,14 @@ export interface CheckMeasure extends RunMeasure {
 }
 
 /** Runs the real check handler once over a fresh world of N instances. */
-export async function benchCheck(n: number, settingsEnv: Record<string, string> = {}, fleetOptions: FleetOptions = {}, accountOptions: SimAccountOptions = {}): Promise<{ measure: CheckMeasure; world: World }> {
-  const world = createWorld(n, fleetOptions, accountOptions);
+export async function benchCheck(
+  n: number,
+  settingsEnv: Record<string, string> = {},
+  fleetOptions: FleetOptions = {},
+  accountOptions: SimAccountOptions = {},
+  transport: Transport = 'mock',
+): Promise<{ measure: CheckMeasure; world: World }> {
+  const world = createWorld(n, fleetOptions, accountOptions, transport);
   const { clock, account, clients } = world;
   const settings = parseSettings(settingsEnv);
   const { logger, metrics } = powertools();
@@ -317,8 +334,8 @@ export const SFN_HOP_MS = 100;
  * Runs the real remediate handler in the state machine's loop until done, over a fleet where every
  * instance needs its hop limit raised (scope `all`, caps lifted): the worst night.
  */
-export async function benchRemediation(n: number, extraEnv: Record<string, string> = {}): Promise<{ measure: RemediationMeasure; world: World }> {
-  const world = createWorld(n, { allHopLimitOne: true });
+export async function benchRemediation(n: number, extraEnv: Record<string, string> = {}, transport: Transport = 'mock'): Promise<{ measure: RemediationMeasure; world: World }> {
+  const world = createWorld(n, { allHopLimitOne: true }, {}, transport);
   const { clock, account, clients } = world;
   const settings = parseSettings({
     TSG_HOP_LIMIT_SCOPE: 'all',

@@ -16,6 +16,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { measureColdLoad } from './cold-load';
+import { measureMemory } from './memory';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
@@ -222,6 +224,11 @@ async function main(): Promise<void> {
     }
   }
   const targets = evaluateTargets(perN);
+  // Measured in processes of their own with the deployed bundling and NODE_OPTIONS (cold-load.ts, memory.ts).
+  const coldLoad = args.bundle ? await measureColdLoad() : undefined;
+  const memory = args.bundle ? await measureMemory(args.sizes) : undefined;
+  if (coldLoad) for (const [name, a] of Object.entries(coldLoad.assets)) targets.push({ n: 'all', name: `cold load ${name} ≤ 0.7× naive time, ≤ 0.8× RSS`, value: `${a.timeRatio}× / ${a.rssRatio}×`, limit: '0.7× / 0.8×', pass: a.pass });
+  if (memory) targets.push({ n: 'all', name: 'measured peak RSS ≤ configured Lambda memory', value: `${String(memory['largestPeakRssMiB'])} MiB`, limit: `${String(memory['configuredMemoryMB'])} MB`, pass: memory['withinConfiguredMemory'] === true });
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,
@@ -234,11 +241,17 @@ async function main(): Promise<void> {
     },
     sizes: perN,
     bundles,
+    coldLoad,
+    memory,
     targets,
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, bundles);
   process.stdout.write(table + `\nbench wall time: ${results.benchWallSeconds} s\n`);
+  if (memory && memory['withinConfiguredMemory'] !== true) {
+    process.stderr.write(`bench: a measured peak (${String(memory['largestPeakRssMiB'])} MiB) exceeds the configured Lambda memory\n`);
+    process.exitCode = 1;
+  }
   if (args.write && defaultModel && args.sizes.join(',') === DEFAULT_SIZES.join(',')) {
     writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     updateReadme(table);

@@ -429,6 +429,32 @@ export class SimAccount {
     return this;
   }
 
+  /**
+   * Answers one request by action name, exactly as the mocks do (same counters, buckets and virtual
+   * latency), for a transport other than aws-sdk-client-mock: bench/wire answers the real SDK
+   * clients' HTTP requests through this.
+   */
+  answer(action: string, input: any): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const handlers: Record<string, () => { result: unknown; latency: number }> = {
+      DescribeInstances: () => this.describeInstances(input),
+      ModifyInstanceMetadataOptions: () => this.modifyMetadata(input),
+      DescribeInstanceInformation: () => this.describeInstanceInformation(input),
+      SendCommand: () => this.sendCommand(input),
+      ListCommands: () => this.listCommands(input),
+      ListCommandInvocations: () => this.listCommandInvocations(input),
+      GetCommandInvocation: () => this.getCommandInvocation(input),
+      CancelCommand: () => this.cancelCommand(input),
+      PutEvents: () => this.putEvents(input),
+      Publish: () => {
+        this.notifications.push(input.Message ?? '');
+        return { result: { MessageId: `sim-${this.notifications.length}` }, latency: this.lat.other };
+      },
+    };
+    const h = handlers[action];
+    if (!h) return Promise.reject(new SimAwsError('UnsupportedOperation', `the simulated account does not implement ${action}`));
+    return this.call(action, input, h);
+  }
+
   /** Removes the mocks. */
   restore(): void {
     for (const s of this.stubs) s.restore();

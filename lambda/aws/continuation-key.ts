@@ -4,6 +4,7 @@
  * read is not cached, so the next invocation tries again.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createClient } from './clients';
 
 /** A key shorter than this is not the generated one (64 characters): refuse to sign with it. */
 export const MIN_KEY_CHARS = 32;
@@ -19,17 +20,14 @@ export class ContinuationKeyError extends Error {
 export interface SecretContinuationKeyOptions {
   /** ARN (or name) of the secret. */
   readonly secretId: string;
-  /** @default - one SecretsManagerClient with standard retries and bounded waits, created on first use */
+  /** @default - one SecretsManagerClient from `createClient` (adaptive retries, bounded waits), created on first use */
   readonly client?: Pick<SecretsManagerClient, 'send'>;
 }
 
 let defaultClient: SecretsManagerClient | undefined;
 function client(): SecretsManagerClient {
-  defaultClient ??= new SecretsManagerClient({
-    retryMode: 'standard',
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  });
+  // The same bounded waits and endpoint-naming timeout errors as every other client.
+  defaultClient ??= createClient(SecretsManagerClient, 'secretsmanager');
   return defaultClient;
 }
 

@@ -4,9 +4,11 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { publishCheckMetrics } from '../aws/metrics';
-import { clients } from '../aws/clients';
+import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
@@ -127,12 +129,22 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseCheckSettings(process.env);
 
-/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
-export const handler = createCheckHandler({
-  settings,
-  inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
-  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
-  clock: realClock,
-  logger: defaultLogger,
-  metrics: defaultMetrics,
+/**
+ * The real wiring, built at the first invocation: the cold start constructs no SDK client, and this
+ * handler builds only the two it uses (no CloudWatch, EventBridge or SNS client: metrics go out as EMF).
+ */
+const wired = lazy(() => {
+  const ec2 = createClient(EC2Client, 'ec2');
+  const ssm = createClient(SSMClient, 'ssm');
+  return createCheckHandler({
+    settings,
+    inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock: realClock }),
+    clock: realClock,
+    logger: defaultLogger,
+    metrics: defaultMetrics,
+  });
 });
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = (event?: unknown, context?: CheckContext): Promise<CheckResult> => wired()(event, context);

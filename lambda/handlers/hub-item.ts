@@ -7,9 +7,9 @@
  */
 import { secretContinuationKey } from '../aws/continuation-key';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { type AwsClients, type ClientOptions, clients as hubClients, createClients } from '../aws/clients';
+import { type AwsClients, type ClientOptions, createClient, createClients } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { InstanceSubsetInventory } from '../aws/instance-subset';
 import { Ec2SsmInventory } from '../aws/inventory';
@@ -134,8 +134,8 @@ export const handler = createHubItemHandler({
   clock: realClock,
   logger: defaultLogger,
   metrics: defaultMetrics,
-  sts: new STSClient({ retryMode: 'adaptive', maxAttempts: 3 }),
+  sts: createClient(STSClient, 'sts'),
   clientsFor: (region, credentials) => createClients({ region, ...(credentials ? { credentials } : {}) }),
-  centralEvents: hubClients.eventbridge,
+  centralEvents: createClient(EventBridgeClient, 'eventbridge'),
   continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
 });

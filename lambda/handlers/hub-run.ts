@@ -4,10 +4,10 @@
  * the central bus and to SNS). Accounts that failed are in the summary by name and reason.
  */
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { clients } from '../aws/clients';
+import { createClient } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createSnsNotifier, type Notifier } from '../aws/notify';
 import { listAccountsOfOus } from '../aws/organizations';
@@ -97,7 +97,7 @@ export const handler = createHubRunHandler({
   logger: defaultLogger,
   metrics: defaultMetrics,
   // Organizations is a global service answered in us-east-1 (aws partition).
-  organizations: new OrganizationsClient({ retryMode: 'adaptive', maxAttempts: 3 }),
-  events: clients.eventbridge,
-  notifier: createSnsNotifier({ sns: new SNSClient({ retryMode: 'adaptive', maxAttempts: 3 }), topicArn: settings.topicArn }),
+  organizations: createClient(OrganizationsClient, 'organizations'),
+  events: createClient(EventBridgeClient, 'eventbridge'),
+  notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
 });

@@ -6,12 +6,12 @@
  * a growing delay until `launchSsmWaitSeconds` after their event, then are reported as they are.
  * Records, metric names and the run summary are the hourly run's, marked `trigger: launch`.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { clients } from '../aws/clients';
+import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { InstanceSubsetInventory } from '../aws/instance-subset';
 import type { InstanceInventory } from '../aws/inventory';
@@ -204,15 +204,21 @@ const launchMetrics = new Metrics({
   defaultDimensions: LAUNCH_METRIC_DIMENSION,
 });
 
-/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
-export const handler = createLaunchHandler({
-  settings,
-  clock: realClock,
-  logger: defaultLogger,
-  metrics: launchMetrics,
-  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
-  inventoryFor: (instanceIds) =>
-    new InstanceSubsetInventory({ ec2: clients.ec2 as Pick<EC2Client, 'send'>, ssm: clients.ssm as Pick<SSMClient, 'send'>, clock: realClock, optOutTagKey: settings.optOutTagKey, selection: { kind: 'ids', instanceIds } }),
-  requeue: createSqsLaunchRequeue({ sqs: new SQSClient({ retryMode: 'adaptive', maxAttempts: 3 }), queueUrl: process.env[LAUNCH_QUEUE_URL_ENV] ?? '', clock: realClock }),
-  eventbridge: clients.eventbridge,
+/** The real wiring, built at the first invocation (the cold start constructs no SDK client). */
+const wired = lazy(() => {
+  const ec2 = createClient(EC2Client, 'ec2');
+  const ssm = createClient(SSMClient, 'ssm');
+  return createLaunchHandler({
+    settings,
+    clock: realClock,
+    logger: defaultLogger,
+    metrics: launchMetrics,
+    runCommand: new SsmRunCommand({ ssm, clock: realClock }),
+    inventoryFor: (instanceIds) => new InstanceSubsetInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey, selection: { kind: 'ids', instanceIds } }),
+    requeue: createSqsLaunchRequeue({ sqs: createClient(SQSClient, 'sqs'), queueUrl: process.env[LAUNCH_QUEUE_URL_ENV] ?? '', clock: realClock }),
+    eventbridge: createClient(EventBridgeClient, 'eventbridge'),
+  });
 });
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler: ReturnType<typeof createLaunchHandler> = (...args) => wired()(...args);

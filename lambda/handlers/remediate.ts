@@ -6,12 +6,13 @@
  * continuation only if its signature verifies under the stack's key (anything else is refused and
  * audited), and always under the current settings.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
-import { clients } from '../aws/clients';
+import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
 import { createEc2ImdsPort } from '../aws/imds';
@@ -158,16 +159,23 @@ export function createRemediateHandler(
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseSettings(process.env);
 
-/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
-export const handler = createRemediateHandler({
-  settings,
-  clock: realClock,
-  logger: defaultLogger,
-  metrics: defaultMetrics,
-  ec2: clients.ec2,
-  eventbridge: clients.eventbridge,
-  inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
-  runCommand: new SsmRunCommand({ ssm: clients.ssm, clock: realClock }),
-  notifier: createSnsNotifier({ sns: new SNSClient({ retryMode: 'adaptive', maxAttempts: 3 }), topicArn: settings.topicArn }),
-  continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+/** The real wiring, built at the first invocation (the cold start constructs no SDK client). */
+const wired = lazy(() => {
+  const ec2 = createClient(EC2Client, 'ec2');
+  const ssm = createClient(SSMClient, 'ssm');
+  return createRemediateHandler({
+    settings,
+    clock: realClock,
+    logger: defaultLogger,
+    metrics: defaultMetrics,
+    ec2,
+    eventbridge: createClient(EventBridgeClient, 'eventbridge'),
+    inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock: realClock }),
+    notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
+    continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+  });
 });
+
+/** The Lambda entry point (`handler`), wired to the real AWS adapters. */
+export const handler = (event?: RemediateEvent | null, context?: RemediateContext): Promise<RemediationResult> => wired()(event, context);

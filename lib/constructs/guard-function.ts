@@ -6,14 +6,17 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/metric-names';
+import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../function-bundling';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
 /**
  * Lambda sizing, from the benchmark (`npm run bench`, bench/README.md):
- * - memory 512 MB: a 10,000-instance check peaks at an estimated ≈ 250 MB (the bundle alone is
- *   ≈ 140 MB resident), so 256 MB would fail and 512 MB leaves room for larger fleets;
+ * - memory 512 MB: the largest peak RSS measured by bench/memory.ts (bundled as deployed, started
+ *   with the functions' NODE_OPTIONS, real SDK parsing of wire-format answers, simulator included:
+ *   ≈ 398 MiB for the 10,000-instance remediation) with ≥ 25 % headroom, rounded up to 64 MB; the
+ *   benchmark fails when a measured peak exceeds this (bench/README.md, "Memory and CPU");
  * - check timeout 15 min: the 10,000-instance check takes ≈ 102 s of API time (1.2× its lower
  *   bound), ≈ 11 % of this; the maximum is kept so that fleets several times larger, or an SSM
  *   that throttles harder, still finish, and the engine stops collecting 60 s before the timeout
@@ -88,13 +91,15 @@ export class GuardFunction extends Construct {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
       },
       bundling: {
         forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourcemap,
+        sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+        target: FUNCTION_BUNDLING.target,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
         externalModules: [],
         format: OutputFormat.CJS,
       },

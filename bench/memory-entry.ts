@@ -1,0 +1,40 @@
+/**
+ * One measured run for bench/memory.ts, bundled like a Lambda asset and run in a fresh `node` with
+ * the functions' NODE_OPTIONS: the real handler, the real SDK clients, wire-format answers from the
+ * simulated account (`transport: 'wire'`). Prints one JSON line after the run. The simulated
+ * account lives in the same process, so the peak is an upper bound of the Lambda's own.
+ * Usage: `node memory-entry.js check|remediation N`.
+ */
+import './env';
+import { benchCheck, benchRemediation } from './drive';
+
+async function main(): Promise<void> {
+  const [mode, nText] = process.argv.slice(2);
+  const n = Number(nText);
+  if ((mode !== 'check' && mode !== 'remediation') || !Number.isInteger(n) || n < 1) throw new Error('usage: memory-entry.js check|remediation N');
+  const loadedRssMiB = process.memoryUsage.rss() / 2 ** 20;
+  const cpu0 = process.cpuUsage();
+  const { measure, world } = mode === 'check' ? await benchCheck(n, {}, {}, {}, 'wire') : await benchRemediation(n, {}, 'wire');
+  const cpu = process.cpuUsage(cpu0);
+  const wire = (world.clients as { wire?: { stats: unknown } }).wire?.stats;
+  process.stdout.write(
+    `${JSON.stringify({
+      mode,
+      n,
+      completed: 'completed' in measure ? measure.completed : (measure as { done?: boolean }).done,
+      simulatedSeconds: measure.simulatedSeconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      loadedRssMiB,
+      // The kernel's high-water mark of the process (every byte ever resident, not a sample).
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      sampledPeakHeapUsedMiB: measure.peakHeapUsedMB,
+      apiCalls: measure.apiCallsTotal,
+      wire,
+    })}\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`memory run failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+/**
+ * How the guard's Lambdas are bundled and started, as plain data: the construct
+ * (`constructs/guard-function.ts`) maps it onto NodejsFunction, and the benchmark (bench/cold-load.ts,
+ * bench/memory.ts) builds and runs the same bundles from it, so what is measured cannot drift from
+ * what is deployed. No aws-cdk-lib import: a benchmark process loads this without the CDK.
+ */
+
+/** esbuild options of every guard function (NodejsFunction passes these to the local esbuild). */
+export const FUNCTION_BUNDLING = {
+  platform: 'node',
+  /** The runtime's Node.js major (Runtime.NODEJS_24_X). */
+  target: 'node24',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  /**
+   * ES-module builds first: the SDK's `dist-es` tree-shakes (only the commands and schemas a handler
+   * uses stay), where its CommonJS build pulls each client whole. bench/README.md "Cold load" has
+   * the measured effect.
+   */
+  mainFields: ['module', 'main'],
+} as const;
+
+/** NODE_OPTIONS of every guard function: readable stack traces in the logs (costs load time and RSS, measured with it). */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';

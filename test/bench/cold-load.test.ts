@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleAsDeployed, bundleNaive, clientPackages, loadOnce } from '../../bench/cold-load';
+import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../../lib/function-bundling';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('bundles as deployed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsg-cold-load-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('bundles ES-module-first and runs with source maps, as the construct deploys', () => {
+    expect(FUNCTION_BUNDLING.mainFields).toEqual(['module', 'main']);
+    expect(FUNCTION_NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('the check bundle carries only the EC2 and SSM clients; the naive one carries CloudWatch too', async () => {
+    const check = await bundleAsDeployed(join(ROOT, 'lambda', 'handlers', 'check.ts'), join(dir, 'check.js'));
+    expect(clientPackages(check)).toEqual(['client-ec2', 'client-ssm']);
+    const naive = await bundleNaive(join(dir, 'naive.js'));
+    expect(clientPackages(naive)).toEqual(['client-cloudwatch', 'client-ec2', 'client-ssm']);
+  });
+
+  it('the bundled check handler loads in a fresh process with the deployed NODE_OPTIONS and exports handler', () => {
+    const sample = loadOnce(join(dir, 'check.js'));
+    expect(sample.loadMs).toBeGreaterThan(0);
+    expect(sample.rssMiB).toBeGreaterThan(10);
+  });
+});
