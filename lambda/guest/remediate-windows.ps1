@@ -69,10 +69,11 @@ function Get-TsgBool([string]$Name, [string]$Default) {
     return $null
 }
 
-# Runs w32tm under a timeout; a hung w32tm is killed by its PID. Returns Code (null on timeout) and Out.
-function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) {
+# Runs an executable from System32 under a timeout; a hung one is killed by its PID. Returns Code
+# (null on timeout) and Out.
+function Invoke-System32([string]$Name, [string]$Arguments, [int]$TimeoutSeconds) {
     if ($TimeoutSeconds -lt 1) { $TimeoutSeconds = $CallTimeoutSeconds }
-    $exe = Join-Path $env:SystemRoot 'System32\w32tm.exe'
+    $exe = Join-Path $env:SystemRoot "System32\$Name"
     $r = @{ Code = $null; Out = '' }
     try {
         $psi = New-Object System.Diagnostics.ProcessStartInfo
@@ -90,13 +91,15 @@ function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) {
             $r.Out = $so.Result + $se.Result
         } else {
             try { Stop-Process -Id $p.Id -Force -ErrorAction Stop } catch { try { $p.Kill() } catch { } }
-            $r.Out = "w32tm $Arguments timed out after ${TimeoutSeconds}s"
+            $r.Out = "$Name $Arguments timed out after ${TimeoutSeconds}s"
         }
     } catch {
-        $r.Out = "cannot run w32tm: $($_.Exception.Message)"
+        $r.Out = "cannot run ${Name}: $($_.Exception.Message)"
     }
     return $r
 }
+
+function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) { return (Invoke-System32 'w32tm.exe' $Arguments $TimeoutSeconds) }
 
 # The value lines of `/query /status /verbose` by position (labels are localized, the order is not):
 # 0 leap, 1 stratum, 5 reference id, 7 source, 9 phase offset, 14 last sync error. Lines without a
@@ -140,6 +143,67 @@ function Get-DesiredValues([string]$Peer, [int]$SpecialPoll, [bool]$Pdc) {
 function Test-ValueEqual($Current, $Wanted) {
     if ($null -eq $Current) { return $false }
     return ([string]$Current) -eq ([string]$Wanted)
+}
+
+# The service's network triggers, as AWS's AMIs set them (`sc.exe triggerinfo w32time
+# start/networkon stop/networkoff`): IP address availability (trigger type 2), start on the first IP
+# address arrival, stop on the last IP address removal. Written with sc.exe, so the SCM's live
+# configuration and its registry copy change together. Read, recorded, compared and restored as the
+# registry subkeys the SCM keeps them in (TriggerInfo\0, \1, ...: Action, Type, Guid and any Data
+# values), not as sc.exe's text: that text is localized and cannot express every trigger sc.exe can
+# show, while the subkeys are language-neutral and hold every byte, so a restore is exact and is
+# re-read value by value. Rollback first lets sc.exe delete the triggers (SCM live state and
+# registry: exact at once when there were none before), then writes the recorded subkeys back; the
+# SCM loads restored subkeys at the next boot, as it does the Start value this script also restores.
+$TriggerKey = "$SvcKey\TriggerInfo"
+$WantedTriggers = '1/2/4f27f2de-14e2-430b-a549-7cd48cbc8245 2/2/cc4ba62a-162e-4648-847a-b6bdf993e335'
+
+function Format-RegData($Value) {
+    if ($null -eq $Value) { return '<null>' }
+    if ($Value -is [array]) { return (($Value | ForEach-Object { [string]$_ }) -join ',') }
+    return [string]$Value
+}
+
+# Every trigger subkey with every value and its registry kind, in index order.
+function Read-Triggers {
+    $list = @()
+    for ($i = 0; $i -lt 64; $i++) {
+        $k = Get-Item -Path "$TriggerKey\$i" -ErrorAction SilentlyContinue
+        if ($null -eq $k) { break }
+        $vals = @()
+        foreach ($n in @($k.GetValueNames())) {
+            $vals += @{ Name = [string]$n; Kind = [string]$k.GetValueKind($n); Value = $k.GetValue($n, $null, 'DoNotExpandEnvironmentNames') }
+        }
+        $list += @{ Sub = [string]$i; Values = $vals }
+    }
+    return , $list
+}
+
+# The exact text of a trigger set: compared on rollback.
+function Format-Triggers($Triggers) {
+    $parts = @()
+    foreach ($t in $Triggers) {
+        $v = @($t.Values | Sort-Object { $_.Name } | ForEach-Object { "$($_.Name)=$($_.Kind):$(Format-RegData $_.Value)" })
+        $parts += "$($t.Sub){$($v -join ';')}"
+    }
+    if ($parts.Count -eq 0) { return 'none' }
+    return ($parts -join ' ')
+}
+
+# Action/Type/subtype GUID of each trigger, sorted: compared with $WantedTriggers.
+function Get-TriggerSignature($Triggers) {
+    $sig = @()
+    foreach ($t in $Triggers) {
+        $h = @{}
+        foreach ($v in $t.Values) { $h[$v.Name] = $v.Value }
+        $g = 'no-guid'
+        try { if ($null -ne $h['Guid']) { $g = (New-Object System.Guid -ArgumentList (, [byte[]]$h['Guid'])).ToString() } } catch { $g = 'bad-guid' }
+        $one = "$($h['Action'])/$($h['Type'])/$g"
+        if (@($t.Values).Count -ne 3) { $one += '+data' }
+        $sig += $one
+    }
+    if ($sig.Count -eq 0) { return 'none' }
+    return ((@($sig | Sort-Object)) -join ' ')
 }
 
 function Test-Administrator {
@@ -236,6 +300,20 @@ foreach ($d in $desired) {
 foreach ($p in $previous) {
     if ($p.Exists) { Say "before: $($p.Name)=$($p.Value)" } else { Say "before: $($p.Name) absent" }
 }
+# The SCM must answer for the service before its triggers are judged: what could not be read is
+# never acted on.
+$q = Invoke-System32 'sc.exe' 'qtriggerinfo w32time' $CallTimeoutSeconds
+if ($q.Code -ne 0) {
+    Say "sc.exe qtriggerinfo w32time: $($q.Code) $($q.Out.Trim())"
+    Finish 'failed' 'preflight' 'service-triggers-unreadable'
+}
+$prevTriggers = Read-Triggers
+$prevTriggerText = Format-Triggers $prevTriggers
+$prevTriggerSig = Get-TriggerSignature $prevTriggers
+$triggersDiffer = ($prevTriggerSig -ne $WantedTriggers)
+Say "before: triggers (action/type/guid)=$prevTriggerSig"
+$changes = $diff.Count
+if ($triggersDiffer) { $changes += 1 }
 
 # Verified when the reference id is the Amazon endpoint's (0xA9FEA97B = 169.254.169.123); IPv6
 # reference ids are hashes, so there the Source position must name fd00:ec2::123.
@@ -247,13 +325,14 @@ function Test-SyncedToAmazon {
 }
 
 $running = ($svc.Status -eq 'Running')
-if ($diff.Count -eq 0 -and $running -and (Test-SyncedToAmazon)) {
+if ($changes -eq 0 -and $running -and (Test-SyncedToAmazon)) {
     Finish 'already-compliant' 'none' 'amazon-source-selected'
 }
 
 if ($DryRun) {
     foreach ($d in $diff) { Say "would set $($d.Name)=$($d.Value)" }
-    if ($diff.Count -eq 0) { Finish 'would-change' 'resync' 'configured-not-synchronized' }
+    if ($triggersDiffer) { Say 'would set triggers start/networkon stop/networkoff' }
+    if ($changes -eq 0) { Finish 'would-change' 'resync' 'configured-not-synchronized' }
     Finish 'would-change' 'set-amazon-time-sync' 'dry-run'
 }
 
@@ -263,6 +342,23 @@ function Set-RegValue($Key, $Name, $Value, $Kind) {
         New-ItemProperty -Path $Key -Name $Name -Value $Value -PropertyType $Kind -Force -ErrorAction Stop | Out-Null
     } else {
         Set-ItemProperty -Path $Key -Name $Name -Value $Value -ErrorAction Stop
+    }
+}
+
+# sc.exe deletes the triggers (live and registry), then the recorded subkeys are written back.
+function Restore-Triggers {
+    $r = Invoke-System32 'sc.exe' 'triggerinfo w32time delete' $CallTimeoutSeconds
+    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time delete: $($r.Code) $($r.Out.Trim())" }
+    foreach ($t in $prevTriggers) {
+        $k = "$TriggerKey\$($t.Sub)"
+        try {
+            if ($null -eq (Get-Item -Path $k -ErrorAction SilentlyContinue)) { New-Item -Path $k -Force -ErrorAction Stop | Out-Null }
+            foreach ($v in $t.Values) {
+                $val = $v.Value
+                if ($v.Kind -eq 'Binary') { $val = [byte[]]$val }
+                Set-RegValue $k $v.Name $val $v.Kind
+            }
+        } catch { Say "rollback write of trigger $($t.Sub) failed: $($_.Exception.Message)" }
     }
 }
 
@@ -277,6 +373,7 @@ function Restore-Previous([string]$Action, [string]$Reason) {
             }
         } catch { Say "rollback write of $($p.Name) failed: $($_.Exception.Message)" }
     }
+    if ($script:TriggersTouched) { Restore-Triggers }
     Invoke-W32tm '/config /update' $CallTimeoutSeconds | Out-Null
     try { Restart-Service -Name W32Time -ErrorAction Stop } catch { Say 'W32Time did not restart after the rollback' }
     $bad = @()
@@ -285,6 +382,7 @@ function Restore-Previous([string]$Action, [string]$Reason) {
         if ($p.Exists) { if (-not (Test-ValueEqual $v $p.Value)) { $bad += $p.Name } }
         elseif ($null -ne $v) { $bad += $p.Name }
     }
+    if ($script:TriggersTouched -and (Format-Triggers (Read-Triggers)) -ne $prevTriggerText) { $bad += 'TriggerInfo' }
     if ($bad.Count -gt 0) {
         Say "rollback incomplete: $($bad -join ', ') differ from the recorded values"
         Finish 'failed' $Action "rollback-failed-after-$Reason"
@@ -293,13 +391,21 @@ function Restore-Previous([string]$Action, [string]$Reason) {
 }
 
 $action = 'set-amazon-time-sync'
-if ($diff.Count -eq 0) { $action = 'resync' }
+if ($changes -eq 0) { $action = 'resync' }
 foreach ($d in $diff) {
     try { Set-RegValue $d.Key $d.Name $d.Value $d.Kind; Say "set $($d.Name)=$($d.Value)" }
     catch { Say "writing $($d.Name) failed: $($_.Exception.Message)"; Restore-Previous $action 'registry-write-failed' }
 }
 foreach ($d in $diff) {
     if (-not (Test-ValueEqual (Get-RegValue $d.Key $d.Name) $d.Value)) { Restore-Previous $action 'registry-not-updated' }
+}
+$script:TriggersTouched = $false
+if ($triggersDiffer) {
+    $script:TriggersTouched = $true
+    $r = Invoke-System32 'sc.exe' 'triggerinfo w32time start/networkon stop/networkoff' $CallTimeoutSeconds
+    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time: $($r.Code) $($r.Out.Trim())"; Restore-Previous $action 'service-triggers-not-set' }
+    if ((Get-TriggerSignature (Read-Triggers)) -ne $WantedTriggers) { Restore-Previous $action 'service-triggers-not-updated' }
+    Say 'set triggers start/networkon stop/networkoff'
 }
 
 if (-not $running) {
@@ -343,5 +449,5 @@ if ($tooFar) {
 }
 Say "not synchronised from $Peer within ${VerifySeconds}s"
 # Nothing was written: nothing to roll back.
-if ($diff.Count -eq 0) { Finish 'failed' 'verify' 'configured-not-synchronized' }
+if ($changes -eq 0) { Finish 'failed' 'verify' 'configured-not-synchronized' }
 Restore-Previous $action "not-synchronized-within-${VerifySeconds}s"

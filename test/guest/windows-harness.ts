@@ -1,6 +1,6 @@
 /**
  * A fake Windows for running the real guest PowerShell scripts under pwsh on Linux: a temp
- * SystemRoot whose System32/w32tm.exe is the stand-in in fake-windows/w32tm.js, a prelude of
+ * SystemRoot whose System32/w32tm.exe and sc.exe are the stand-ins in fake-windows/, a prelude of
  * cmdlet stand-ins (fake-windows/prelude.ps1) and a JSON state file both read and write.
  * Test code only: nothing here is shipped.
  */
@@ -49,7 +49,31 @@ const FAKE = join(__dirname, 'fake-windows');
 export const SVC = 'hklm:\\system\\currentcontrolset\\services\\w32time';
 export const POLICY = 'hklm:\\software\\policies\\microsoft\\w32time';
 
-type RegValue = { value: string | number; kind: 'String' | 'DWord' };
+type RegValue = { value: string | number | number[]; kind: 'String' | 'DWord' | 'Binary' };
+
+/** Where the SCM keeps a service's triggers, one subkey per trigger (\\0, \\1, ...). */
+export const TRIGGERS = `${SVC}\\triggerinfo`;
+
+/** System.Guid.ToByteArray order, as the SCM stores a trigger's subtype GUID (REG_BINARY). */
+function guidBytes(g: string): number[] {
+  const b = (g.replace(/-/g, '').match(/../g) ?? []).map((x) => parseInt(x, 16));
+  return [b[3]!, b[2]!, b[1]!, b[0]!, b[5]!, b[4]!, b[7]!, b[6]!, ...b.slice(8)];
+}
+
+/** One TriggerInfo subkey: action 1 start / 2 stop, trigger type, subtype GUID. */
+export function trigger(action: 1 | 2, type: number, guid: string): Record<string, RegValue> {
+  return { Action: { value: action, kind: 'DWord' }, Type: { value: type, kind: 'DWord' }, Guid: { value: guidBytes(guid), kind: 'Binary' } };
+}
+
+/** What `sc.exe triggerinfo w32time start/networkon stop/networkoff` leaves (AWS's AMIs). */
+export function networkTriggers(): Record<string, Record<string, RegValue>> {
+  return { [`${TRIGGERS}\\0`]: trigger(1, 2, '4f27f2de-14e2-430b-a549-7cd48cbc8245'), [`${TRIGGERS}\\1`]: trigger(2, 2, 'cc4ba62a-162e-4648-847a-b6bdf993e335') };
+}
+
+/** Stock W32Time on a workgroup server: start when domain joined, stop when not (trigger type 3). */
+export function domainJoinTriggers(): Record<string, Record<string, RegValue>> {
+  return { [`${TRIGGERS}\\0`]: trigger(1, 3, '1ce20aba-9851-4421-9430-1ddeb766e809'), [`${TRIGGERS}\\1`]: trigger(2, 3, 'ddaf516e-58c2-4866-9574-c3b615d42ea1') };
+}
 export interface FakeState {
   registry: Record<string, Record<string, RegValue>>;
   services: Record<string, { status: 'Running' | 'Stopped'; startFails?: boolean }>;
@@ -63,6 +87,9 @@ export interface FakeState {
     cmosLocl?: boolean;
     dc?: string;
     ageSeconds?: number;
+    /** sc.exe triggerinfo argument lists (after the service name) that fail with access denied. */
+    scFails?: string[];
+    scQueryFails?: boolean;
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
@@ -82,6 +109,7 @@ export function stockWindows(over: Partial<FakeState> = {}): FakeState {
       [`${SVC}\\timeproviders\\ntpclient`]: { Enabled: { value: 1, kind: 'DWord' }, SpecialPollInterval: { value: 604800, kind: 'DWord' } },
       [`${SVC}\\config`]: { UpdateInterval: { value: 360000, kind: 'DWord' }, MaxPosPhaseCorrection: { value: 54000, kind: 'DWord' }, MaxNegPhaseCorrection: { value: 54000, kind: 'DWord' } },
       [SVC]: { Start: { value: 3, kind: 'DWord' } },
+      ...domainJoinTriggers(),
       'hklm:\\software\\microsoft\\windows nt\\currentversion': { CurrentBuildNumber: { value: '20348', kind: 'String' } },
     },
     services: { w32time: { status: 'Running' } },
@@ -104,6 +132,8 @@ export function amazonWindows(over: Partial<FakeState> = {}): FakeState {
   };
   s.registry[`${SVC}\\config`]!['UpdateInterval'] = { value: 120, kind: 'DWord' };
   s.registry[SVC] = { Start: { value: 2, kind: 'DWord' } };
+  for (const k of Object.keys(s.registry)) if (k.startsWith(`${TRIGGERS}\\`)) delete s.registry[k];
+  Object.assign(s.registry, networkTriggers());
   s.synced = over.synced ?? { peer: '169.254.169.123', at: Date.now() / 1000 - 300 };
   return s;
 }
@@ -120,9 +150,14 @@ export interface FakeWindows {
 export function fakeWindows(initial: FakeState): FakeWindows {
   const dir = mkdtempSync(join(tmpdir(), 'tsg-win-'));
   mkdirSync(join(dir, 'System32'));
-  const w32tm = join(dir, 'System32', 'w32tm.exe');
-  copyFileSync(join(FAKE, 'w32tm.js'), w32tm);
-  chmodSync(w32tm, 0o755);
+  for (const [exe, js] of [
+    ['w32tm.exe', 'w32tm.js'],
+    ['sc.exe', 'sc.js'],
+  ]) {
+    const target = join(dir, 'System32', exe!);
+    copyFileSync(join(FAKE, js!), target);
+    chmodSync(target, 0o755);
+  }
   const statePath = join(dir, 'state.json');
   writeFileSync(statePath, JSON.stringify(initial, null, 1));
   return {
@@ -158,6 +193,6 @@ export function fakeWindows(initial: FakeState): FakeWindows {
 }
 
 /** A registry value of a state, or undefined. */
-export function reg(s: FakeState, key: string, name: string): string | number | undefined {
+export function reg(s: FakeState, key: string, name: string): string | number | number[] | undefined {
   return s.registry[key]?.[name]?.value;
 }

@@ -1,6 +1,18 @@
 /** The real remediate-windows.ps1 under pwsh against a fake Windows (registry, service, w32tm stand-ins). */
 import { parseRemediationOutput } from '../../lambda/core/remediation-result';
-import { describeWithPwsh, type FakeState, fakeWindows, POLICY, reg, stockWindows, SVC } from './windows-harness';
+import { amazonWindows, describeWithPwsh, domainJoinTriggers, type FakeState, fakeWindows, networkTriggers, POLICY, reg, stockWindows, SVC, TRIGGERS } from './windows-harness';
+
+/** The TriggerInfo subkeys of a state. */
+function triggers(s: FakeState) {
+  return Object.fromEntries(Object.entries(s.registry).filter(([k]) => k.startsWith(`${TRIGGERS}\\`)));
+}
+
+/** A stock host without any service trigger. */
+function noTriggers(over: Partial<FakeState> = {}): FakeState {
+  const s = stockWindows(over);
+  for (const k of Object.keys(triggers(s))) delete s.registry[k];
+  return s;
+}
 
 jest.setTimeout(300_000);
 
@@ -14,14 +26,28 @@ function remediate(state: FakeState, args: Record<string, string> = {}) {
   }
 }
 
+/** Runs the fix (`check` sees the first run), then again: the second run is already-compliant and writes nothing. */
+function fixThenRerun(state: FakeState, check: (stdout: string, after: FakeState) => void): FakeState {
+  const w = fakeWindows(state);
+  try {
+    const first = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
+    expect(parseRemediationOutput(first.stdout)).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
+    expect(first.code).toBe(0);
+    const s = w.state();
+    check(first.stdout, s);
+    const second = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
+    expect(parseRemediationOutput(second.stdout)).toMatchObject({ result: 'already-compliant' });
+    expect(w.state().registry).toEqual(s.registry);
+    expect(w.state().writes).toBe(s.writes);
+    return w.state();
+  } finally {
+    w.cleanup();
+  }
+}
+
 describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
   it('fixes a stock host as AWS AMIs ship it, verifies by reference id, and a second run changes nothing', () => {
-    const w = fakeWindows(stockWindows());
-    try {
-      const first = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
-      expect(parseRemediationOutput(first.stdout)).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
-      expect(first.code).toBe(0);
-      const s = w.state();
+    const end = fixThenRerun(stockWindows(), (_stdout, s) => {
       expect(reg(s, `${SVC}\\parameters`, 'NtpServer')).toBe('169.254.169.123,0x9');
       expect(reg(s, `${SVC}\\parameters`, 'Type')).toBe('NTP');
       expect(reg(s, `${SVC}\\timeproviders\\ntpclient`, 'SpecialPollInterval')).toBe(900);
@@ -29,14 +55,10 @@ describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
       expect(reg(s, `${SVC}\\timeproviders\\ntpclient`, 'Enabled')).toBe(1);
       expect(reg(s, `${SVC}\\config`, 'UpdateInterval')).toBe(120);
       expect(reg(s, SVC, 'Start')).toBe(2);
+      expect(triggers(s)).toEqual(networkTriggers());
       expect(s.cimCalls[0]).toMatch(/^cim timeout=\d+$/);
-      const second = w.run('remediate-windows.ps1', { VerifySeconds: '10' });
-      expect(parseRemediationOutput(second.stdout)).toMatchObject({ result: 'already-compliant' });
-      expect(w.state().registry).toEqual(s.registry);
-      expect(w.state().writes).toBe(s.writes);
-    } finally {
-      w.cleanup();
-    }
+    });
+    expect((end['scCalls'] as string[]).filter((c) => c.startsWith('triggerinfo'))).toEqual(['triggerinfo w32time start/networkon stop/networkoff']);
   });
 
   it('rolls every value back exactly when verification fails (an absent value is deleted again)', () => {
@@ -65,6 +87,58 @@ describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
     expect(r.outcome).toMatchObject({ result: 'would-change' });
     expect(r.after.registry).toEqual(before.registry);
     expect(r.after.writes).toBeUndefined();
+  });
+
+  it('sets the network triggers on a host with Start=2 but no triggers, then a second run changes nothing', () => {
+    const s = amazonWindows();
+    for (const k of Object.keys(triggers(s))) delete s.registry[k];
+    fixThenRerun(s, (stdout, after) => {
+      expect(stdout).toContain('before: triggers (action/type/guid)=none');
+      expect(triggers(after)).toEqual(networkTriggers());
+    });
+  });
+
+  it('rolls back to no triggers at all when there were none and verification fails', () => {
+    const before = noTriggers({ world: { reachable: ['time.windows.com'] } });
+    const r = remediate(before);
+    expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'not-synchronized-within-4s' });
+    expect(triggers(r.after)).toEqual({});
+    expect(r.after.registry).toEqual(before.registry);
+    expect(r.after['scCalls']).toContain('triggerinfo w32time delete');
+  });
+
+  it('rolls the stock domain-join triggers back byte for byte when verification fails', () => {
+    const before = stockWindows({ world: { reachable: ['time.windows.com'] } });
+    expect(triggers(before)).toEqual(domainJoinTriggers());
+    const r = remediate(before);
+    expect(r.outcome).toMatchObject({ result: 'rolled-back' });
+    expect(triggers(r.after)).toEqual(domainJoinTriggers());
+    expect(r.after.registry).toEqual(before.registry);
+  });
+
+  it('rolls back when sc.exe cannot set the triggers, and reports rollback-failed when the old triggers do not come back', () => {
+    const denied = stockWindows({ world: { reachable: ['169.254.169.123'], scFails: ['start/networkon stop/networkoff'] } });
+    const r = remediate(denied);
+    expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'service-triggers-not-set' });
+    expect(r.after.registry).toEqual(denied.registry);
+    // sc.exe deletes the new triggers, then the old Guid values cannot be written back.
+    const stuck = remediate(stockWindows({ world: { reachable: ['time.windows.com'] }, failWrites: ['Guid'] }));
+    expect(stuck.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
+  });
+
+  it('does not act when the triggers cannot be read', () => {
+    const r = remediate(stockWindows({ world: { scQueryFails: true } }));
+    expect(r.outcome).toMatchObject({ result: 'failed', reason: 'service-triggers-unreadable' });
+    expect(r.after.writes).toBeUndefined();
+  });
+
+  it('leaves the triggers alone in a dry run and says it would set them', () => {
+    const before = noTriggers();
+    const r = remediate(before, { DryRun: 'true' });
+    expect(r.outcome).toMatchObject({ result: 'would-change' });
+    expect(r.stdout).toContain('would set triggers start/networkon stop/networkoff');
+    expect(r.after.registry).toEqual(before.registry);
+    expect(r.after['scCalls']).toEqual(['qtriggerinfo w32time']);
   });
 
   it('writes fd00:ec2::123 with Endpoint=ipv6 and verifies by the Source position', () => {

@@ -25,8 +25,39 @@ function Set-FakeValue([string]$Path, [string]$Name, $Value, [string]$Kind) {
     if ($null -eq $s.registry[$k]) { $s.registry[$k] = @{} }
     $old = $s.registry[$k][$Name]
     if (-not $Kind) { if ($null -ne $old) { $Kind = $old.kind } else { $Kind = 'String' } }
-    if ($Kind -eq 'DWord') { $Value = [int64]$Value } else { $Value = [string]$Value }
+    if ($Kind -eq 'DWord') { $Value = [int64]$Value }
+    elseif ($Kind -eq 'Binary') { $Value = [int64[]]@($Value) }
+    elseif ($Kind -eq 'MultiString') { $Value = [string[]]@($Value) }
+    else { $Value = [string]$Value }
     $s.registry[$k][$Name] = @{ value = $Value; kind = $Kind }
+    $s.writes = [int]$s.writes + 1
+    Write-FakeState $s
+}
+
+# A registry key as Get-Item gives it (Microsoft.Win32.RegistryKey): its value names, kinds and values.
+function Get-Item {
+    param([string]$Path, $ErrorAction)
+    $s = Read-FakeState
+    $key = $s.registry[(Get-FakeKey $Path)]
+    if ($null -eq $key) { return $null }
+    $o = [pscustomobject]@{ Values = $key }
+    $o | Add-Member -MemberType ScriptMethod -Name GetValueNames -Value { return [string[]]@($this.Values.Keys) }
+    $o | Add-Member -MemberType ScriptMethod -Name GetValueKind -Value { param($n) return $this.Values[$n].kind }
+    $o | Add-Member -MemberType ScriptMethod -Name GetValue -Value {
+        param($n, $default, $options)
+        $e = $this.Values[$n]
+        if ($null -eq $e) { return $default }
+        if ($e.kind -eq 'Binary') { return , [byte[]]@($e.value) }
+        return $e.value
+    }
+    return $o
+}
+
+function New-Item {
+    param([string]$Path, [switch]$Force, $ErrorAction)
+    $s = Read-FakeState
+    $k = Get-FakeKey $Path
+    if ($null -eq $s.registry[$k]) { $s.registry[$k] = @{} }
     $s.writes = [int]$s.writes + 1
     Write-FakeState $s
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/*
+ * Test stand-in for sc.exe (never shipped): `qtriggerinfo w32time` and `triggerinfo w32time
+ * start/networkon stop/networkoff | delete` over the fake Windows state file ($TSG_FAKE_STATE). Like
+ * the SCM, it keeps the triggers in the registry subkeys Services\W32Time\TriggerInfo\<n> (Action,
+ * Type, Guid as REG_BINARY in System.Guid.ToByteArray order).
+ */
+/* global require, process */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain Node script run as an executable, not a module */
+'use strict';
+const fs = require('node:fs');
+
+const statePath = process.env.TSG_FAKE_STATE;
+const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+const args = process.argv.slice(2).map((a) => a.toLowerCase());
+const world = state.world || {};
+const TRIGGERS = 'hklm:\\system\\currentcontrolset\\services\\w32time\\triggerinfo';
+state.scCalls = [...(state.scCalls ?? []), args.join(' ')];
+
+function done(text, code) {
+  fs.writeFileSync(statePath, JSON.stringify(state, null, 1));
+  process.stdout.write(`${text}\r\n`);
+  process.exit(code);
+}
+
+function guidBytes(g) {
+  const h = g.replace(/-/g, '');
+  const b = h.match(/../g).map((x) => parseInt(x, 16));
+  return [b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], ...b.slice(8)];
+}
+
+function clear() {
+  for (const k of Object.keys(state.registry)) if (k === TRIGGERS || k.startsWith(`${TRIGGERS}\\`)) delete state.registry[k];
+}
+
+const keys = () =>
+  Object.keys(state.registry)
+    .filter((k) => k.startsWith(`${TRIGGERS}\\`))
+    .sort();
+
+if (args[1] !== 'w32time') done(`[SC] OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.`, 1060);
+if (args[0] === 'qtriggerinfo') {
+  if (world.scQueryFails) done('[SC] OpenSCManager FAILED 5:\r\n\r\nAccess is denied.', 5);
+  const lines = keys().map((k) => {
+    const v = state.registry[k];
+    return `        ${v.Action?.value === 1 ? 'START SERVICE' : 'STOP SERVICE'}\r\n          TYPE ${v.Type?.value} : ${JSON.stringify(v.Guid?.value)}`;
+  });
+  done(`[SC] QueryServiceConfig2 SUCCESS\r\n\r\nSERVICE_NAME: w32time\r\n\r\n${lines.join('\r\n')}`, 0);
+}
+if (args[0] === 'triggerinfo') {
+  if ((world.scFails ?? []).includes(args.slice(2).join(' '))) done('[SC] ChangeServiceConfig2 FAILED 5:\r\n\r\nAccess is denied.', 5);
+  state.writes = (state.writes ?? 0) + 1;
+  if (args[2] === 'delete') {
+    clear();
+    done('[SC] ChangeServiceConfig2 SUCCESS', 0);
+  }
+  if (args.slice(2).join(' ') === 'start/networkon stop/networkoff') {
+    clear();
+    const entry = (action, guid) => ({ Action: { value: action, kind: 'DWord' }, Type: { value: 2, kind: 'DWord' }, Guid: { value: guidBytes(guid), kind: 'Binary' } });
+    state.registry[`${TRIGGERS}\\0`] = entry(1, '4f27f2de-14e2-430b-a549-7cd48cbc8245');
+    state.registry[`${TRIGGERS}\\1`] = entry(2, 'cc4ba62a-162e-4648-847a-b6bdf993e335');
+    done('[SC] ChangeServiceConfig2 SUCCESS', 0);
+  }
+}
+done(`DESCRIPTION:\r\n        Unsupported by the stand-in: ${args.join(' ')}`, 87);
