@@ -12,6 +12,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 /** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
+
+/** What each hopLimitScope raises, in the summary's words. */
+const HOP_SCOPE_TEXT = {
+  containers: 'container hosts (not Kubernetes/ECS nodes)',
+  'containers-and-orchestrators': 'container hosts, Kubernetes/ECS nodes included',
+  all: 'all instances',
+};
+
 function outdirOf(args) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -69,7 +77,7 @@ function whatItDoes(name, resources, artifact) {
   if (!remediationSchedule) console.log('  remediation:    OFF (no schedule; the state machine can be started by hand)');
   else console.log(`  remediation:    ON ${when(remediationSchedule)}, ${dryRun ? 'DRY RUN (plans and reports, changes nothing)' : 'LIVE (changes instances)'}`);
   console.log(`  caps:           at most ${remediate.TSG_MAX_CHANGES_PER_RUN ?? '?'} instances and ${remediate.TSG_MAX_CHANGES_PERCENT ?? '?'}% of the fleet per run; SSM MaxConcurrency ${remediate.TSG_REMEDIATION_MAX_CONCURRENCY ?? '?'}, MaxErrors ${remediate.TSG_REMEDIATION_MAX_ERRORS ?? '?'}`);
-  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${remediate.TSG_HOP_LIMIT_SCOPE === 'all' ? 'all instances' : `${remediate.TSG_HOP_LIMIT_SCOPE === 'containers' ? 'container' : (remediate.TSG_HOP_LIMIT_SCOPE ?? '?')} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
+  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${HOP_SCOPE_TEXT[remediate.TSG_HOP_LIMIT_SCOPE] ?? `${remediate.TSG_HOP_LIMIT_SCOPE ?? '?'} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
   console.log(`  alarm e-mails:  ${emails.length ? `${emails.join(', ')} (each confirms the subscription by e-mail)` : 'none (alarms reach only the topic)'}`);
   console.log(`  opt-out tag:    ${check.TSG_OPT_OUT_TAG_KEY ?? remediate.TSG_OPT_OUT_TAG_KEY ?? '?'} (instances carrying it are never checked nor changed)`);
   const warnings = [];

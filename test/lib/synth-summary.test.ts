@@ -62,7 +62,7 @@ describe('bin/synth-summary.js', () => {
     expect(out).toContain('check:          rate(30 minutes) (Etc/UTC)');
     expect(out).toContain('remediation:    ON cron(0 2 * * ? *) (Etc/UTC), LIVE (changes instances)');
     expect(out).toContain('caps:           at most 10000 instances and 100% of the fleet per run; SSM MaxConcurrency 50%, MaxErrors 10%');
-    expect(out).toContain('fixes:          hop limit raised to 2 on container hosts; time sync yes');
+    expect(out).toContain('fixes:          hop limit raised to 2 on container hosts (not Kubernetes/ECS nodes); time sync yes');
     expect(out).toContain('alarm e-mails:  none');
     expect(out).toContain('opt-out tag:    timesync-guard:opt-out');
   });
