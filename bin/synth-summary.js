@@ -11,8 +11,6 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
-
 /** What each hopLimitScope raises, in the summary's words. */
 const HOP_SCOPE_TEXT = {
   containers: 'container hosts (not Kubernetes/ECS nodes)',
@@ -20,6 +18,7 @@ const HOP_SCOPE_TEXT = {
   all: 'all instances',
 };
 
+/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
 function outdirOf(args) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
