@@ -183,20 +183,23 @@ describe('collect-linux.sh on real chronyd', () => {
       chronyd -x -d -u root -f ${ns}/client.conf 2>${ns}/client.log & C=$!
       echo "$S $C" > ${ns}/pids
       i=0
-      while [ $i -lt 100 ]; do
-        chronyc -h ${sock} -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,' && break
+      # Selected is not yet settled: on a loaded machine the first update after selection can carry
+      # a root dispersion near 1 s. Wait (up to 30 s) until the error bound has come down as well.
+      while [ $i -lt 150 ]; do
+        chronyc -h ${sock} -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,' &&
+          chronyc -h ${sock} -n -c tracking 2>/dev/null | awk -F, '$1 != "00000000" && $11 / 2 + $12 < 0.1 { ok = 1 } END { exit !ok }' && break
         sleep 0.2; i=$((i+1))
       done
       TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT}
     `;
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 40000 });
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
     if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
     expect(r.status).toBe(0);
     amazonReport = r.stdout;
     const v = diagnose(r.stdout);
     expect(v).toMatchObject({ daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, status: 'ok', findings: [] });
     expect(v['sourceAddress']).toBe('169.254.169.123');
-  });
+  }, 90000);
 
   it('a cut of a live report (line boundaries and mid-line) is never judged nor planned', () => {
     const skewed = collect(chronyRoot(), `chronyc -h ${skewClient.sock}`).out;
