@@ -10,6 +10,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { planRemediation, type Plan, type PlannedInstance, type RemediationAction } from '../core/plan';
+import { noProxyAudit } from '../core/proxy';
 import type { Settings } from '../core/settings';
 import type { TokenBucketState } from '../core/token-bucket';
 import type { InstanceEvaluation, Platform } from '../core/types';
@@ -570,7 +571,7 @@ export async function runRemediation(
       }
       state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
     }
-    if (!settings.fixTimeSync) {
+    if (!settings.fixTimeSync && !settings.fixNoProxy) {
       for (const g of state.guest.splice(0)) audit(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
     }
   }
@@ -578,7 +579,8 @@ export async function runRemediation(
   function auditPlanned(p: PlannedInstance): void {
     if (p.hopLimit) audit(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
     if (p.enableEndpoint) audit(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
-    if (p.guest) audit(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
+    if (p.actions.includes('enable-amazon-time-sync')) audit(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
+    if (p.actions.includes('add-imds-no-proxy')) audit(p.instanceId, 'add-imds-no-proxy', 'planned', { after: { noProxyCoversImds: true } });
   }
 
   const imds = deps.imds(state.bucket);
@@ -728,9 +730,18 @@ export async function runRemediation(
     StepLargeOffset: [String(settings.stepLargeOffset)],
     ForceDomainMembers: [String(settings.forceDomainMembers)],
     VerifySeconds: [String(o.guestVerifySeconds)],
+    FixNoProxy: [String(settings.fixNoProxy)],
+    FixTimeSync: [String(settings.fixTimeSync)],
   });
 
-  function judgeGuest(item: GuestItem, r: InvocationResult | undefined): boolean /* counts as error */ {
+  /** The document's two steps, each audited; either one failing or rolling back counts as an error. */
+  function judgeGuest(item: GuestItem, r: InvocationResult | undefined): boolean {
+    const np = r?.output ? noProxyAudit(r.output) : undefined;
+    if (np) audit(item.id, 'add-imds-no-proxy', np.outcome, { reason: np.reason, after: np.after });
+    return judgeTimeSync(item, r) || np?.outcome === 'failed' || np?.outcome === 'rolled-back';
+  }
+
+  function judgeTimeSync(item: GuestItem, r: InvocationResult | undefined): boolean /* counts as error */ {
     const a: RemediationAction = 'enable-amazon-time-sync';
     if (!r) {
       audit(item.id, a, 'failed', { reason: 'no-result' });

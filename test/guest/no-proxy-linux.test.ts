@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 import { diagnose } from '../../lambda/core/diagnose';
-import { noProxyCoversImds } from '../../lambda/core/proxy';
+import { NO_PROXY_ADDRESSES, noProxyCoversImds } from '../../lambda/core/proxy';
 import { guestScriptPath } from '../../lambda/guest/scripts';
+import { remediationDocumentContent } from '../../lib/constructs/guest-documents';
 
 const SCRIPT = guestScriptPath('remediate-linux.sh');
-const ADDRS = '169.254.169.254,169.254.170.2,fd00:ec2::254';
+const ADDRS = NO_PROXY_ADDRESSES.join(',');
 const NP_LINE = /^TSG-NO-PROXY v1 result=(\S+) files=(\S*) reason=(\S*)$/m;
 const dirs: string[] = [];
 
@@ -246,5 +247,16 @@ describe('remediate-linux.sh --fix-no-proxy on an isolated /etc', () => {
       const root = tree({ 'etc/environment': `HTTPS_PROXY=http://p:3128\nNO_PROXY="${v}"\n` });
       expect(run(root).np?.result).toBe('changed');
     }
+  });
+
+  it('works as the SSM document carries it: comment lines dropped, parameters substituted', () => {
+    const doc = remediationDocumentContent() as { mainSteps: { inputs: { runCommand: string[] } }[] };
+    const params: Record<string, string> = { DryRun: 'false', Endpoint: 'auto', UsePhc: 'false', InstallChrony: 'false', StepLargeOffset: 'false', VerifySeconds: '5', FixNoProxy: 'true', FixTimeSync: 'false' };
+    const text = doc.mainSteps[0]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
+    const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'run.sh': text });
+    const r = run(root, [], (argv) => ['sh', join(root, 'run.sh'), ...argv.slice(2)]);
+    expect(r.np?.result).toBe('changed');
+    expect(r.last).toBe('TSG-REMEDIATE v1 result=skipped daemon=unknown action=none reason=time-sync-fix-off');
+    expect(read(root, 'etc/environment')).toBe(`HTTPS_PROXY=http://p:3128\nNO_PROXY=${ADDRS}\nno_proxy=${ADDRS}\n`);
   });
 });
