@@ -93,6 +93,9 @@ export interface FakeState {
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
+  /** Value names whose writes are accepted but not stored (a value that does not read back). */
+  dropWrites?: string[];
+  netshCalls?: string[];
   cimFails?: boolean;
   cimCalls: string[];
   writes?: number;
@@ -153,6 +156,7 @@ export function fakeWindows(initial: FakeState): FakeWindows {
   for (const [exe, js] of [
     ['w32tm.exe', 'w32tm.js'],
     ['sc.exe', 'sc.js'],
+    ['netsh.exe', 'netsh.js'],
   ]) {
     const target = join(dir, 'System32', exe!);
     copyFileSync(join(FAKE, js!), target);
