@@ -15,7 +15,7 @@
 #   --fix-time-sync true|false   false: only the NO_PROXY step runs                    (default true)
 # Every path and command can be overridden through TSG_* environment variables (tests use them);
 # the defaults are right for Amazon Linux 2/2023, RHEL, Ubuntu/Debian and SUSE.
-# Test hook: TSG_PAUSE_AT=<step> stops at that step (detect, plan, write, write-drop-in, apply,
+# Test hook: TSG_PAUSE_AT=<step> stops at that step (detect, no-proxy-write, plan, write, write-drop-in, apply,
 # verify, step, stop-others), creates $TSG_PAUSE_FILE and waits for a signal.
 # Interrupted (HUP/INT/TERM): every file written is restored from its backup (a new one removed),
 # the daemon restarted if it had been, stopped daemons started again: `rolled-back` with
@@ -357,7 +357,7 @@ reapply_restored() {
 # to the proxy. The files are the ones the collector reads; each is edited where it sets the proxy
 # (or NO_PROXY), never elsewhere. Running processes keep their environment: services see the
 # change at their next restart (DefaultEnvironment: after `systemctl daemon-reexec` or a reboot).
-NP_ADDRS=${TSG_NO_PROXY_ADDRESSES:-169.254.169.254,169.254.170.2,fd00:ec2::254}
+NP_ADDRS=169.254.169.254,169.254.170.2,fd00:ec2::254
 
 np_files() {
   for _f in "$ROOT/etc/environment" "$ROOT"/etc/profile.d/*.sh "$ROOT/etc/systemd/system.conf" "$ROOT"/etc/systemd/system.conf.d/*.conf; do
@@ -996,7 +996,7 @@ install_chrony() {
 
 # ---------------------------------------------------------------- dispatch
 NP_RESULT=""
-[ "$FIX_NO_PROXY" = true ] && fix_no_proxy
+[ "$FIX_NO_PROXY" = true ] && { fix_no_proxy; STEP_NAME=detect; }
 if [ "$FIX_TIME_SYNC" = false ]; then
   case "$NP_RESULT" in rolled-back | failed) finish "$NP_RESULT" no-proxy time-sync-fix-off ;; esac
   finish skipped none time-sync-fix-off

@@ -3,8 +3,8 @@
  * isolated /etc tree (TSG_ROOT, a temp dir): what it writes, byte for byte; what a shell, pam_env's
  * format and systemd's DefaultEnvironment words read back; validation, rollback and idempotence.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
@@ -258,5 +258,28 @@ describe('remediate-linux.sh --fix-no-proxy on an isolated /etc', () => {
     expect(r.np?.result).toBe('changed');
     expect(r.last).toBe('TSG-REMEDIATE v1 result=skipped daemon=unknown action=none reason=time-sync-fix-off');
     expect(read(root, 'etc/environment')).toBe(`HTTPS_PROXY=http://p:3128\nNO_PROXY=${ADDRS}\nno_proxy=${ADDRS}\n`);
+  });
+
+  it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)('restores every file written when interrupted (%s) after the first write', async (sig) => {
+    const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'etc/profile.d/p.sh': 'export https_proxy=http://p:3128\n' });
+    const before = snapshot(root);
+    const pause = join(root, 'paused');
+    const child = spawn('sh', [SCRIPT, '--fix-no-proxy', 'true', '--fix-time-sync', 'false'], {
+      env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SERVICE_CMD: 'false', TSG_PAUSE_AT: 'no-proxy-write', TSG_PAUSE_FILE: pause },
+    });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!existsSync(pause) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(pause)).toBe(true);
+    expect(read(root, 'etc/environment')).toContain('NO_PROXY=');
+    child.kill(sig);
+    const code = await exited;
+    expect(code).toBe(2);
+    const last = stdout.trimEnd().split('\n').pop();
+    expect(last).toBe(`TSG-REMEDIATE v1 result=rolled-back daemon=unknown action=no-proxy-write reason=interrupted-${sig.slice(3).toLowerCase()}`);
+    const after = snapshot(root);
+    for (const [p, b] of Object.entries(before)) expect(after[p]).toBe(b);
   });
 });
