@@ -11,14 +11,13 @@ jest.setTimeout(300_000);
 const ENV = 'hklm:\\system\\currentcontrolset\\control\\session manager\\environment';
 const ADDRS = NO_PROXY_ADDRESSES.join(',');
 const NP_LINE = /^TSG-NO-PROXY v1 result=(\S+) files=(\S*) reason=(\S*)$/m;
-type Kind = 'String' | 'DWord' | 'Binary';
+type Kind = 'String' | 'ExpandString' | 'DWord' | 'Binary';
 
 /** An Amazon-configured host (the time-sync step has nothing to do) with this machine environment. */
 function host(env: Record<string, { value: string; kind?: string }>, over: Partial<FakeState> = {}): FakeState {
   const s = amazonWindows(over);
-  s.registry[ENV] = Object.fromEntries(
-    Object.entries({ Path: { value: 'C:\\Windows\\system32' }, ...env }).map(([k, v]) => [k, { value: v.value, kind: (v.kind ?? 'String') as Kind }]),
-  );
+  const all: Record<string, { value: string; kind?: string }> = { Path: { value: 'C:\\Windows\\system32' }, ...env };
+  s.registry[ENV] = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { value: v.value, kind: (v.kind ?? 'String') as Kind }]));
   return s;
 }
 
@@ -84,7 +83,8 @@ describeWithPwsh('remediate-windows.ps1 FixNoProxy on a fake Windows (real pwsh)
 
   it('with FixNoProxy off (or absent) changes nothing and prints no NO_PROXY line, even with the proxy set', () => {
     const s = host({ HTTPS_PROXY: { value: 'http://p:3128' } });
-    for (const args of [{}, { FixNoProxy: 'false' }, { FixNoProxy: '' }]) {
+    const variants: Record<string, string>[] = [{}, { FixNoProxy: 'false' }, { FixNoProxy: '' }];
+    for (const args of variants) {
       const [r] = runs(s, args);
       expect(r!.np).toBeUndefined();
       expect(r!.outcome.result).toBe('already-compliant');

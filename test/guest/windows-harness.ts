@@ -49,7 +49,7 @@ const FAKE = join(__dirname, 'fake-windows');
 export const SVC = 'hklm:\\system\\currentcontrolset\\services\\w32time';
 export const POLICY = 'hklm:\\software\\policies\\microsoft\\w32time';
 
-type RegValue = { value: string | number | number[]; kind: 'String' | 'DWord' | 'Binary' };
+type RegValue = { value: string | number | number[]; kind: 'String' | 'ExpandString' | 'DWord' | 'Binary' };
 
 /** Where the SCM keeps a service's triggers, one subkey per trigger (\\0, \\1, ...). */
 export const TRIGGERS = `${SVC}\\triggerinfo`;
@@ -90,6 +90,8 @@ export interface FakeState {
     /** sc.exe triggerinfo argument lists (after the service name) that fail with access denied. */
     scFails?: string[];
     scQueryFails?: boolean;
+    /** What `netsh winhttp show proxy` shows (direct access when unset). */
+    winhttpProxy?: string;
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
