@@ -4,7 +4,7 @@
  * collector (or remediation script) runs on it.
  *
  * Guest outputs use the REAL report format (`TSG-REPORT v1 …` header lines, `[section rc=N]`
- * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/report.ts) and the real final line
+ * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/diagnosis/report.ts) and the real final line
  * of the remediation script (`TSG-REMEDIATE v1 result=… daemon=… action=… reason=…`), so the
  * engines' real parsers (`diagnose`, `parseRemediationOutput`) run on them. The chronyc lines are
  * modelled on the captured outputs in /work/shared/fixtures (Debian 12, chrony 4.3).

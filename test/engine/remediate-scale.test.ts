@@ -8,7 +8,7 @@ import { createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceEvaluation } from '../../lambda/core/types';
 import { type RemediationDeps, runRemediation } from '../../lambda/engine/remediate';
