@@ -16,11 +16,10 @@ import type { MetadataBearer } from '@smithy/types';
 import { EC2_SERVICE } from './ec2';
 import { CLOUDWATCH_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE } from './events';
 import type { SimInstance } from './fleet';
-import { bump, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel } from './primitives';
+import { bump, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
 import { SSM_SERVICE, type SimCommand } from './ssm';
-import type { DiscreteEventClock } from './virtual-clock';
 
-export { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, percentOrCount, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel } from './primitives';
+export { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, NO_LATENCY, percentOrCount, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
 export { EC2_BUCKETS } from './ec2';
 export { DEFAULT_SSM_BUCKET, deliveryMakespanMs, DETAILS_OUTPUT_CAP, GET_OUTPUT_CAP, SSM_BUCKET_ENV, ssmBucketFromEnv } from './ssm';
 
@@ -138,7 +137,7 @@ export class SimAccount {
 
   constructor(
     readonly fleet: SimInstance[],
-    readonly clock: DiscreteEventClock,
+    readonly clock: SimClock,
     options: SimAccountOptions = {},
   ) {
     for (const i of fleet) this.byId.set(i.id, i);

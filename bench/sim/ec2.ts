@@ -76,6 +76,9 @@ function describeInstances(acct: SimAccount, i: DescribeInstancesCommandInput): 
   if (i.MaxResults !== undefined && (i.MaxResults < 5 || i.MaxResults > 1000)) {
     throw new SimAwsError('InvalidParameterValue', `Value ( ${i.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
   }
+  for (const f of i.Filters ?? []) {
+    if ((f.Values?.length ?? 0) > 200) throw new SimAwsError('InvalidParameterValue', `The filter '${f.Name}' has more than 200 values`);
+  }
   let selected: SimInstance[];
   let next: string | undefined;
   if (i.InstanceIds?.length) {

@@ -4,6 +4,15 @@
  */
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
 
+/**
+ * The time the account runs on: the benchmark's DiscreteEventClock, or a test's VirtualClock
+ * (lambda/aws/clock.ts). Every call sleeps its virtual latency on it.
+ */
+export interface SimClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
 /** Capacity and refill of a token bucket. */
 export interface BucketSpec {
   readonly capacity: number;
@@ -30,6 +39,12 @@ export const DEFAULT_LATENCIES: Latencies = {
   other: 100,
   throttled: 20,
 };
+
+/**
+ * No latency at all: for tests on a VirtualClock (lambda/aws/clock.ts), whose `sleep` moves time
+ * for every concurrent caller, so per-call latency would add up as if calls were serial.
+ */
+export const NO_LATENCY: Latencies = { describeInstancesBase: 0, describeInstancesPerItem: 0, ssmListPage: 0, other: 0, throttled: 0 };
 
 /** Run Command and IMDS behaviour over time (A6–A9). */
 export interface RunCommandModel {
