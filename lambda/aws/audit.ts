@@ -3,7 +3,7 @@
  * bus, ≤ 10 entries per PutEvents (the API's limit), failed entries and throttling retried (bounded).
  */
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { RemediationAction } from '../core/plan';
+import type { RemediationAction } from '../core/remediation/plan';
 import { isThrottlingError } from './retry';
 
 /** `detail-type`s of the audit events. */

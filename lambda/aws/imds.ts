@@ -11,7 +11,7 @@ import {
   type Instance,
   type ModifyInstanceMetadataOptionsCommandInput,
 } from '@aws-sdk/client-ec2';
-import { isOptedOut } from '../core/plan';
+import { isOptedOut } from '../core/remediation/plan';
 import type { ImdsOptions } from '../core/types';
 import {
   MODIFY_METADATA_BUCKET,
@@ -19,7 +19,7 @@ import {
   TokenBucket,
   type TokenBucketOptions,
   type TokenBucketState,
-} from '../core/token-bucket';
+} from '../core/util/token-bucket';
 import type { Clock } from './clock';
 import { isThrottlingError, withRetry } from './retry';
 

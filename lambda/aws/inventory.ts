@@ -16,7 +16,7 @@ import {
   paginateDescribeInstanceInformation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { isOptedOut as matchOptOut } from '../core/plan';
+import { isOptedOut as matchOptOut } from '../core/remediation/plan';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
 import type { Clock } from './clock';
 import { isThrottlingError, paginateWithRetry, type PriorityRateLimiter, type RetryOptions } from './retry';

@@ -14,8 +14,8 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { mapLimit } from '../core/batching';
-import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/token-bucket';
+import { mapLimit } from '../core/util/batching';
+import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/util/token-bucket';
 import type { Clock } from './clock';
 import { paginateWithRetry, PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
 

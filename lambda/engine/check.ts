@@ -4,10 +4,10 @@
  * access through the two ports, so the same engine serves the handler, the CLI, the tests and the
  * benchmark. A single instance failing is data (a check state), never an exception.
  */
-import { aggregate, type FleetSummary } from '../core/aggregate';
-import { diagnose as realDiagnose } from '../core/diagnose';
-import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/evaluate';
-import { REPORT_END, REPORT_MAGIC } from '../core/report';
+import { aggregate, type FleetSummary } from '../core/fleet/aggregate';
+import { diagnose as realDiagnose } from '../core/diagnosis/diagnose';
+import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/fleet/evaluate-instance';
+import { REPORT_END, REPORT_MAGIC } from '../core/diagnosis/report';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock } from '../aws/clock';
@@ -29,7 +29,7 @@ export interface CheckDeps {
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly clock: Clock;
-  /** @default - the real `diagnose` of lambda/core/diagnose.ts */
+  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts */
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;

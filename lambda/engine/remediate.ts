@@ -9,10 +9,10 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { planRemediation, type Plan, type PlannedInstance, type RemediationAction } from '../core/plan';
-import { noProxyAudit } from '../core/proxy';
+import { noProxyAudit } from '../core/remediation/no-proxy-result';
+import { planRemediation, type Plan, type PlannedInstance, type RemediationAction } from '../core/remediation/plan';
 import type { Settings } from '../core/settings';
-import type { TokenBucketState } from '../core/token-bucket';
+import type { TokenBucketState } from '../core/util/token-bucket';
 import type { InstanceEvaluation, Platform } from '../core/types';
 import type { AuditActionDetail, AuditOutcome, AuditSink } from '../aws/audit';
 import type { Clock } from '../aws/clock';

@@ -10,7 +10,7 @@ import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
 import { createSnsNotifier } from '../../lambda/aws/notify';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { formatRemediationLine, parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { formatRemediationLine, parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource } from '../../lambda/core/types';
 import {

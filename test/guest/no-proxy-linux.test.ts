@@ -8,8 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
-import { diagnose } from '../../lambda/core/diagnose';
-import { NO_PROXY_ADDRESSES, noProxyCoversImds } from '../../lambda/core/proxy';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { noProxyCoversImds } from '../../lambda/core/diagnosis/proxy';
+import { NO_PROXY_ADDRESSES } from '../../lambda/core/remediation/no-proxy-result';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 import { remediationDocumentContent } from '../../lib/constructs/guest-documents';
 

@@ -2,8 +2,8 @@
  * The NO_PROXY step of remediate-windows.ps1 (FixNoProxy=true) under real pwsh against the fake
  * Windows: the machine environment in the fake registry, the WinHTTP proxy through a netsh stand-in.
  */
-import { NO_PROXY_ADDRESSES, noProxyAudit } from '../../lambda/core/proxy';
-import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
+import { NO_PROXY_ADDRESSES, noProxyAudit } from '../../lambda/core/remediation/no-proxy-result';
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows } from './windows-harness';
 
 jest.setTimeout(300_000);
