@@ -1,6 +1,7 @@
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { documentParameterRef as ref, type RemediationDocumentParameter } from '../../lambda/contracts/remediation-document';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 
 /**
@@ -15,11 +16,9 @@ export const COLLECTOR_STEP_TIMEOUT_SECONDS = 30;
 export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
 
 /** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
-export const LINUX_REMEDIATION_ARGS_LINE =
-  "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}' --fix-no-proxy '{{ FixNoProxy }}' --fix-time-sync '{{ FixTimeSync }}'";
+export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}' --fix-no-proxy '${ref('FixNoProxy')}' --fix-time-sync '${ref('FixTimeSync')}'`;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
-export const WINDOWS_REMEDIATION_ARGS_LINE =
-  "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}' }";
+export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}' }`;
 
 /** Props of {@link GuestDocuments}. */
 export interface GuestDocumentsProps {
@@ -84,6 +83,7 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
   return {
     schemaVersion: '2.2',
     description: 'timesync-guard remediation: points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.',
+    // Typed by the contract the engine sends with: a parameter missing here (or extra) fails to compile.
     parameters: {
       DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
       Endpoint: {
@@ -108,7 +108,7 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
         description: 'Add 169.254.169.254,169.254.170.2,fd00:ec2::254 to NO_PROXY/no_proxy where a system-wide HTTP(S) proxy misses them (running services see it at their next restart).',
       },
       FixTimeSync: { ...BOOL, default: 'true', description: 'Run the time-sync step; false runs only the NO_PROXY step.' },
-    },
+    } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
     mainSteps: platformSteps(
       [LINUX_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
       [WINDOWS_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
