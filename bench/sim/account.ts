@@ -223,6 +223,8 @@ interface SimCommand {
   readonly timeoutSeconds: number;
   readonly invocations: Map<string, Invocation>;
   cancelledAt?: number;
+  /** CancelCommand named these instances: only their invocations are cancelled. */
+  cancelledIds?: Set<string>;
 }
 
 /** Which script a document runs. */
@@ -757,12 +759,12 @@ export class SimAccount {
       const vanishAt = this.terminationTime(x);
       if (x.ssm === 'ConnectionLost') {
         inv = { instanceId: id, startAt, endAt: t0 + timeoutSeconds * 1000, terminal: 'TimedOut', terminalDetails: 'DeliveryTimedOut', responseCode: -1, output: '' };
-      } else if (vanishAt <= startAt + this.rc.guestMs) {
+      } else if (vanishAt <= startAt + (x.guestMs ?? this.rc.guestMs)) {
         inv = { instanceId: id, startAt, endAt: Math.max(startAt, vanishAt), terminal: 'Failed', terminalDetails: 'Undeliverable', responseCode: -1, output: '' };
       } else if (x.guest === 'times-out') {
         inv = { instanceId: id, startAt, endAt: startAt + execTimeoutMs, terminal: 'TimedOut', terminalDetails: 'ExecutionTimedOut', responseCode: -1, output: '' };
       } else if (kind === 'collect') {
-        const endAt = startAt + this.rc.guestMs;
+        const endAt = startAt + (x.guestMs ?? this.rc.guestMs);
         const report = collectorReport(x, Math.floor(endAt / 1000));
         const fails = x.guest === 'fails';
         inv = { instanceId: id, startAt, endAt, terminal: fails ? 'Failed' : 'Success', terminalDetails: fails ? 'Failed' : 'Success', responseCode: fails ? 1 : 0, output: report };
@@ -796,7 +798,7 @@ export class SimAccount {
 
   private invStatus(inv: Invocation, cmd: SimCommand): { status: InvStatus; details: string } {
     const t = this.clock.now();
-    if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt) return { status: 'Cancelled', details: 'Cancelled' };
+    if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt && (!cmd.cancelledIds || cmd.cancelledIds.has(inv.instanceId))) return { status: 'Cancelled', details: 'Cancelled' };
     if (t >= inv.endAt) return { status: inv.terminal, details: inv.terminalDetails };
     if (t >= inv.startAt) return { status: 'InProgress', details: 'InProgress' };
     return { status: 'Pending', details: 'Pending' };
@@ -935,7 +937,10 @@ export class SimAccount {
 
   private cancelCommand(i: CancelCommandCommandInput): { result: object; latency: number } {
     const cmd = this.command(i.CommandId);
-    if (cmd.cancelledAt === undefined) cmd.cancelledAt = this.clock.now();
+    if (cmd.cancelledAt === undefined) {
+      cmd.cancelledAt = this.clock.now();
+      if (i.InstanceIds?.length) cmd.cancelledIds = new Set(i.InstanceIds);
+    }
     return { result: {}, latency: this.lat.other };
   }
 

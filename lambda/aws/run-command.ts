@@ -6,6 +6,7 @@
  * use {@link RunCommandPort.runDocument}; they differ only in document, parameters and parsing.
  */
 import {
+  CancelCommandCommand,
   type CommandInvocation,
   GetCommandInvocationCommand,
   ListCommandsCommand,
@@ -14,6 +15,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { stragglerCutoffMs, type StragglerCutoffOptions } from '../core/fleet/straggler';
 import { mapLimit } from '../core/util/batching';
 import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/util/token-bucket';
 import type { Clock } from './clock';
@@ -55,6 +57,13 @@ export interface RunDocumentRequest {
    * @default - every output without the end marker is refetched
    */
   readonly startMarker?: string;
+  /**
+   * Stop waiting for stragglers: once most targets finished, an invocation still running after
+   * the cutoff (see lambda/core/fleet/straggler.ts) becomes `straggler` and is cancelled. Only for
+   * read-only documents (the collector): a document that changes a guest must end on its own.
+   * @default - no cutoff: wait for SSM's verdict (the document's timeout) or the deadline
+   */
+  readonly stragglerCutoff?: StragglerCutoffOptions;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -71,6 +80,8 @@ export type InvocationState =
   | 'denied'
   /** The command ended (or the deadline hit) with no invocation for this instance. */
   | 'no-invocation'
+  /** Still running (or not started) at the straggler cutoff while the run had finished: cancelled, never judged. */
+  | 'straggler'
   /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
   | 'send-failed';
 
@@ -97,6 +108,8 @@ export interface RunCommandStats {
   listCommands: number;
   listCommandInvocationsPages: number;
   getCommandInvocation: number;
+  /** CancelCommand calls (stragglers); absent from ports that never cancel. */
+  cancelCommand?: number;
   throttled: number;
   polls: number;
 }
@@ -273,6 +286,7 @@ export class SsmRunCommand implements RunCommandPort {
       listCommands: 0,
       listCommandInvocationsPages: 0,
       getCommandInvocation: 0,
+      cancelCommand: 0,
       throttled: 0,
       polls: 0,
     };
@@ -360,12 +374,20 @@ export class SsmRunCommand implements RunCommandPort {
       // poll. The first is due one interval after the first send, which may be long past when the
       // targets came in page by page.
       let nextPoll = Math.max(clock.now(), (firstSentAt ?? clock.now()) + interval);
+      const stragglers = request.stragglerCutoff ? new StragglerWatch(request.stragglerCutoff, commands) : undefined;
       while (pending.size > 0) {
-        await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
+        const wake = Math.min(nextPoll, deadline, stragglers?.nextCheckAt(pending) ?? Number.POSITIVE_INFINITY);
+        const sleep = clock.sleep(Math.max(0, wake - clock.now()));
+        // New run times can make the cutoff known (or due) before the next poll.
+        await (stragglers ? Promise.race([sleep, stragglers.changed()]) : sleep);
+        if (stragglers && clock.now() < Math.min(nextPoll, deadline)) {
+          await this.cutStragglers(request, stragglers, pending, listed, results, stats, retry);
+          continue;
+        }
         interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
         nextPoll = clock.now() + interval;
         stats.polls++;
-        const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry);
+        const terminal = await this.terminalCommands(pending, commands.size, start, stats, retry, stragglers?.progress);
         const atDeadline = clock.now() >= deadline;
         const toList = atDeadline ? [...pending] : [...terminal];
         for (const commandId of toList) {
@@ -376,10 +398,13 @@ export class SsmRunCommand implements RunCommandPort {
         // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
         collecting.push(
           mapLimit(toList, concurrency, (commandId) =>
-            this.collectCommand(request, commandId, commands.get(commandId) ?? [], !terminal.has(commandId), results, stats, retry),
+            this.collectCommand(request, commandId, unfinishedTargets(commands.get(commandId) ?? [], results), !terminal.has(commandId), results, stats, retry, stragglers).then(() =>
+              stragglers?.wake(),
+            ),
           ),
         );
         if (atDeadline) break;
+        if (stragglers) await this.cutStragglers(request, stragglers, pending, listed, results, stats, retry);
       }
       await Promise.all(collecting);
       for (const id of ids) {
@@ -518,6 +543,57 @@ export class SsmRunCommand implements RunCommandPort {
     return resend(batch.slice(mid), await resend(batch.slice(0, mid), budget - 2));
   }
 
+  /**
+   * Applies the straggler cutoff to the pending commands that are due: lists each once, records
+   * what finished, turns invocations past the cutoff into `straggler` and cancels them. A command
+   * with guests still within the cutoff stays pending and is looked at again when the first of
+   * them would pass it.
+   */
+  private async cutStragglers(
+    request: RunSessionRequest,
+    watch: StragglerWatch,
+    pending: Set<string>,
+    listed: Set<string>,
+    results: Map<string, InvocationResult>,
+    stats: RunCommandStats,
+    retry: RetryOptions,
+  ): Promise<void> {
+    const now = this.options.clock.now();
+    const cutoffMs = watch.cutoffMs(pending);
+    if (cutoffMs === undefined) return;
+    const due = [...pending].filter((id) => (watch.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY) <= now);
+    await mapLimit(due, this.options.concurrency ?? DEFAULT_CONCURRENCY, async (commandId) => {
+      const running = new Map<string, number>();
+      const targets = unfinishedTargets(watch.commands.get(commandId) ?? [], results);
+      await this.collectCommand(request, commandId, targets, false, results, stats, retry, watch, { cutoffMs, running });
+      const cut = targets.filter((id) => results.get(id)?.state === 'straggler');
+      if (cut.length > 0) await this.cancelStragglers(commandId, cut, results, stats, retry);
+      if (running.size === 0) {
+        pending.delete(commandId);
+        listed.add(commandId);
+        watch.relistAt.delete(commandId);
+      } else {
+        watch.relistAt.set(commandId, Math.min(...running.values()));
+      }
+    });
+  }
+
+  /** Cancels the stragglers' invocations so nothing lingers; if that fails, the document's timeout ends them. */
+  private async cancelStragglers(commandId: string, ids: readonly string[], results: Map<string, InvocationResult>, stats: RunCommandStats, retry: RetryOptions): Promise<void> {
+    const { ssm, clock } = this.options;
+    let outcome = 'cancelled';
+    try {
+      stats.cancelCommand = (stats.cancelCommand ?? 0) + 1;
+      await withRetry(() => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...ids] })), clock, { operation: 'CancelCommand', ...retry });
+    } catch (err) {
+      outcome = `CancelCommand failed (${errorName(err)}): SSM ends it at the document's timeout`;
+    }
+    for (const id of ids) {
+      const r = results.get(id);
+      if (r) results.set(id, { ...r, detail: `${r.detail ?? ''}; ${outcome}` });
+    }
+  }
+
   /** One poll: which of the pending commands are terminal. */
   private async terminalCommands(
     pending: ReadonlySet<string>,
@@ -525,6 +601,7 @@ export class SsmRunCommand implements RunCommandPort {
     start: number,
     stats: RunCommandStats,
     retry: RetryOptions,
+    progress?: Map<string, CommandProgress>,
   ): Promise<Set<string>> {
     const { ssm, clock } = this.options;
     const terminal = new Set<string>();
@@ -536,6 +613,7 @@ export class SsmRunCommand implements RunCommandPort {
         const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
         const status = out.Commands?.[0]?.Status;
         if (status && TERMINAL_COMMAND.has(status)) terminal.add(commandId);
+        if (progress && out.Commands?.[0]) progress.set(commandId, commandProgress(out.Commands[0]));
       });
       return terminal;
     }
@@ -558,6 +636,7 @@ export class SsmRunCommand implements RunCommandPort {
       );
       for (const c of out.Commands ?? []) {
         if (c.CommandId && pending.has(c.CommandId) && c.Status && TERMINAL_COMMAND.has(c.Status)) terminal.add(c.CommandId);
+        if (progress && c.CommandId && pending.has(c.CommandId)) progress.set(c.CommandId, commandProgress(c));
       }
       token = out.NextToken;
     } while (token);
@@ -573,9 +652,12 @@ export class SsmRunCommand implements RunCommandPort {
     results: Map<string, InvocationResult>,
     stats: RunCommandStats,
     retry: RetryOptions,
+    stragglers?: StragglerWatch,
+    cutoff?: { readonly cutoffMs: number; readonly running: Map<string, number> },
   ): Promise<void> {
     const { ssm, clock } = this.options;
     const targetSet = new Set(targets);
+    const requestedAt = stragglers?.progress.get(commandId)?.requestedAt;
     const pages = paginateWithRetry<ListCommandInvocationsCommandOutput>(
       (startingToken) => paginateListCommandInvocations({ client: ssm, startingToken }, { CommandId: commandId, Details: true, MaxResults: 50 }),
       (p) => p.NextToken,
@@ -588,8 +670,16 @@ export class SsmRunCommand implements RunCommandPort {
       for (const inv of page.CommandInvocations ?? []) {
         const id = inv.InstanceId;
         if (!id || !targetSet.has(id)) continue;
+        if (cutoff && !isTerminalInvocation(inv.Status)) {
+          // At the straggler cutoff: past it → straggler; still within it → looked at again when it would pass.
+          const since = invocationStart(inv) ?? requestedAt ?? inv.RequestedDateTime?.getTime() ?? clock.now();
+          if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
+          else cutoff.running.set(id, since + cutoff.cutoffMs);
+          continue;
+        }
         const r = toResult(inv, commandId, unfinished);
         results.set(id, r);
+        stragglers?.observe(inv);
         const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
         const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
         if (
@@ -602,15 +692,21 @@ export class SsmRunCommand implements RunCommandPort {
       }
     }
     for (const id of targets) {
-      if (!results.has(id)) {
-        results.set(id, {
-          instanceId: id,
-          state: 'no-invocation',
-          commandId,
-          detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
-          ...(unfinished ? { atDeadline: true } : {}),
-        });
+      if (results.has(id) || cutoff?.running.has(id)) continue;
+      if (cutoff) {
+        // Not listed yet at the cutoff: counted from the send.
+        const since = requestedAt ?? clock.now();
+        if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
+        else cutoff.running.set(id, since + cutoff.cutoffMs);
+        continue;
       }
+      results.set(id, {
+        instanceId: id,
+        state: 'no-invocation',
+        commandId,
+        detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
+        ...(unfinished ? { atDeadline: true } : {}),
+      });
     }
     // The exception path: per-instance calls only for outputs that were cut.
     await mapLimit(cut, this.options.concurrency ?? DEFAULT_CONCURRENCY, async ({ id, plugin, base }) => {
@@ -737,4 +833,114 @@ function errorName(err: unknown): string {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What a poll learnt about a command still running (the straggler cutoff reads it). */
+interface CommandProgress {
+  readonly completed: number;
+  readonly requestedAt?: number;
+}
+
+function commandProgress(c: { CompletedCount?: number; RequestedDateTime?: Date }): CommandProgress {
+  return { completed: c.CompletedCount ?? 0, ...(c.RequestedDateTime ? { requestedAt: c.RequestedDateTime.getTime() } : {}) };
+}
+
+/**
+ * The straggler cutoff's view of one run: the guests' run times as they are read back, each running
+ * command's progress from the polls, and when each command is next due for a look.
+ */
+class StragglerWatch {
+  readonly progress = new Map<string, CommandProgress>();
+  /** Commands with guests still within the cutoff at their last look: when the first would pass it. */
+  readonly relistAt = new Map<string, number>();
+  private readonly runTimes: number[] = [];
+  /** Longest wait seen from a send to its guest starting (delivery ramp, agent pick-up). */
+  private startDelayMs = 0;
+  private wakers: (() => void)[] = [];
+
+  constructor(
+    private readonly options: StragglerCutoffOptions,
+    /** The run's commands: id → targets. */
+    readonly commands: ReadonlyMap<string, readonly string[]>,
+  ) {}
+
+  /** Records a finished guest's run time (plugin start to finish, as SSM reports it). */
+  observe(inv: CommandInvocation): void {
+    if (inv.Status !== 'Success' && inv.Status !== 'Failed') return;
+    const plugins = inv.CommandPlugins ?? [];
+    const starts = plugins.map((p) => p.ResponseStartDateTime?.getTime()).filter((t): t is number => t !== undefined);
+    const ends = plugins.map((p) => p.ResponseFinishDateTime?.getTime()).filter((t): t is number => t !== undefined);
+    if (starts.length > 0 && ends.length > 0) this.runTimes.push(Math.max(...ends) - Math.min(...starts));
+    const requested = inv.RequestedDateTime?.getTime();
+    if (starts.length > 0 && requested !== undefined) this.startDelayMs = Math.max(this.startDelayMs, Math.min(...starts) - requested);
+  }
+
+  /** Resolves at the next {@link wake}: run times were added. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.wakers.push(resolve));
+  }
+
+  wake(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    w.forEach((resolve) => resolve());
+  }
+
+  /** The cutoff now, or undefined while no guest may be cut (see stragglerCutoffMs). */
+  cutoffMs(pending: ReadonlySet<string>): number | undefined {
+    let targets = 0;
+    let finished = 0;
+    for (const [id, ids] of this.commands) {
+      targets += ids.length;
+      finished += pending.has(id) ? Math.min(ids.length, this.progress.get(id)?.completed ?? 0) : ids.length;
+    }
+    return stragglerCutoffMs(this.runTimes, finished, targets, this.options);
+  }
+
+  /**
+   * When a pending command is next worth a look. No guest of it can pass the cutoff before its send
+   * + the cutoff; guests of this run started up to the longest start delay seen after their send
+   * (at most one cutoff more), so looking then usually settles the command in one listing.
+   */
+  dueAt(commandId: string, cutoffMs: number): number | undefined {
+    const again = this.relistAt.get(commandId);
+    if (again !== undefined) return again;
+    const sent = this.progress.get(commandId)?.requestedAt;
+    return sent === undefined ? undefined : sent + Math.min(this.startDelayMs, cutoffMs) + cutoffMs;
+  }
+
+  /** The earliest moment a pending command is due, or +∞ when none can be cut yet. */
+  nextCheckAt(pending: ReadonlySet<string>): number {
+    const cutoffMs = this.cutoffMs(pending);
+    if (cutoffMs === undefined) return Number.POSITIVE_INFINITY;
+    let next = Number.POSITIVE_INFINITY;
+    for (const id of pending) next = Math.min(next, this.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY);
+    return next;
+  }
+}
+
+/** The targets of a command that have no result yet (a straggler look may have recorded some). */
+function unfinishedTargets(targets: readonly string[], results: ReadonlyMap<string, InvocationResult>): string[] {
+  return targets.filter((id) => !results.has(id));
+}
+
+function isTerminalInvocation(status: string | undefined): boolean {
+  return status !== undefined && status !== 'Pending' && status !== 'InProgress' && status !== 'Delayed';
+}
+
+/** When the guest started working on the invocation (its first plugin's start), if it has. */
+function invocationStart(inv: CommandInvocation): number | undefined {
+  const starts = (inv.CommandPlugins ?? []).map((p) => p.ResponseStartDateTime?.getTime()).filter((t): t is number => t !== undefined);
+  return starts.length > 0 ? Math.min(...starts) : undefined;
+}
+
+function stragglerResult(instanceId: string, status: string | undefined, commandId: string, ranMs: number, cutoffMs: number): InvocationResult {
+  const s = (ms: number): string => (Math.round(ms / 100) / 10).toString();
+  return {
+    instanceId,
+    state: 'straggler',
+    commandId,
+    ...(status ? { status } : {}),
+    detail: `${status ?? 'not listed'} after ${s(ranMs)} s: past the straggler cutoff (${s(cutoffMs)} s) when the rest of the run had finished`,
+  };
 }
