@@ -6,7 +6,7 @@
  */
 import type { CommandInvocation } from '@aws-sdk/client-ssm';
 import { stragglerCutoffMs, type StragglerCutoffOptions } from '../core/fleet/straggler';
-import type { InvocationResult } from './run-command';
+import type { InvocationResult } from '../engine/ports';
 
 /** What a poll learnt about a command still running (the straggler cutoff reads it). */
 export interface CommandProgress {
