@@ -7,11 +7,13 @@
 import { aggregate, type FleetSummary } from '../core/fleet/aggregate';
 import { diagnose as realDiagnose } from '../core/diagnosis/diagnose';
 import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/fleet/evaluate-instance';
+import { type AccountDefaultsReport, countContainerHosts, evaluateMetadataDefaults } from '../core/fleet/metadata-defaults';
 import { REPORT_END, REPORT_MAGIC } from '../core/diagnosis/report';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock } from '../aws/clock';
 import type { InstanceInventory } from '../aws/inventory';
+import type { MetadataDefaultsPort } from '../aws/metadata-defaults';
 import type { InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from '../aws/run-command';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
@@ -33,6 +35,11 @@ export interface CheckDeps {
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
+  /**
+   * The account's instance metadata defaults, read once per run beside the inventory.
+   * @default - not read (no `accountDefaults` in the run)
+   */
+  readonly metadataDefaults?: MetadataDefaultsPort;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -90,6 +97,8 @@ export interface CheckRun {
   readonly timings: CheckTimings;
   /** API call counters of the Run Command part (summed over platforms). */
   readonly commandStats: RunCommandStats;
+  /** The account metadata defaults judged against this fleet (only when `deps.metadataDefaults` is given). */
+  readonly accountDefaults?: AccountDefaultsReport;
 }
 
 /** Result of {@link runDocumentOnInstances}. */
@@ -287,6 +296,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     startMarker: REPORT_MAGIC,
     comment: 'timesync-guard check',
   });
+  // One call, in parallel with the inventory; a failed read is data (`unknown`), never a failed run.
+  const defaultsRead = deps.metadataDefaults?.read();
   const only = options.instanceIds ? new Set(options.instanceIds) : undefined;
   const wanted = (r: InstanceRecord): boolean => !only || only.has(r.instanceId);
   const addTargets = (batch: readonly InstanceRecord[]): void => {
@@ -316,6 +327,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     evaluations.push(evaluateInstance(r, outcome, settings));
   }
   const summary = aggregate(evaluations, thresholds);
+  const accountDefaults = defaultsRead && evaluateMetadataDefaults(await defaultsRead, countContainerHosts(evaluations), settings.hopLimitTarget);
   const finishedAt = clock.now();
   if (collected.errors.length > 0) deps.logger?.error('check run errors', { errors: collected.errors });
   return {
@@ -328,5 +340,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     summary,
     timings: { inventoryMs: inventoryDone - startedAt, collectMs: collectDone - inventoryDone, evaluateMs: finishedAt - collectDone },
     commandStats: collected.stats,
+    ...(accountDefaults ? { accountDefaults } : {}),
   };
 }
