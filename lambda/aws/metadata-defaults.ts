@@ -114,17 +114,3 @@ export function addAccountDefaultsMetrics(metrics: Pick<Metrics, 'addMetric'>, r
   if (v.findings !== undefined) metrics.addMetric(ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings, MetricUnit.Count, v.findings);
   metrics.addMetric(ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown, MetricUnit.Count, v.unknown);
 }
-
-/** The run summary's view of a report: small, flat, no per-instance data. */
-export function accountDefaultsSummary(report: AccountDefaultsReport): Record<string, unknown> {
-  return {
-    status: report.status,
-    managedBy: report.managedBy,
-    managedExceptionMessage: report.managedExceptionMessage,
-    newLaunchHopLimit: report.newLaunchHopLimit,
-    httpTokens: report.defaults ? (report.defaults.httpTokens ?? 'no-preference') : undefined,
-    containerHosts: report.containerHosts,
-    findings: report.findings.map((f) => f.code),
-    detail: report.detail,
-  };
-}

@@ -9,7 +9,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { SimMetadataDefaults } from '../../bench/sim/ec2-metadata-defaults';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2MetadataDefaultsPort } from '../../lambda/aws/metadata-defaults';
-import { type AccountDefaultsAuditDetail, type AccountDefaultsInput, runAccountDefaultsPhase } from '../../lambda/engine/remediation/account-defaults';
+import { evaluateMetadataDefaults } from '../../lambda/core/fleet/metadata-defaults';
+import {
+  type AccountDefaultsAuditDetail,
+  type AccountDefaultsInput,
+  accountDefaultsRecordFrom,
+  accountDefaultsStep,
+  runAccountDefaultsPhase,
+} from '../../lambda/engine/remediation/account-defaults';
 
 const ec2Mock = mockClient(EC2Client);
 beforeEach(() => ec2Mock.reset());
@@ -131,5 +138,20 @@ describe('account defaults against the simulated account', () => {
     await runAccountDefaultsPhase(w.ports, input());
     expect(ec2Mock.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(1);
     expect(ec2Mock.calls()).toHaveLength(1);
+  });
+
+  it('gives a remediation run one small record: the check report and the set step, both through a continuation', async () => {
+    const sim = SimMetadataDefaults.policyManaged({ hopLimit: 1 }, 'org P-9');
+    const w = world(sim);
+    const report = evaluateMetadataDefaults(await w.ports.defaults.read(), 2, 2);
+    const rec = await accountDefaultsStep(w.ports, report, { runId: 'r', mode: 'set', dryRun: false, hopLimitTarget: 2 });
+    expect(rec).toEqual({
+      report: expect.objectContaining({ status: 'at-risk', managedBy: 'declarative-policy', managedExceptionMessage: 'org P-9', containerHosts: 2 }),
+      set: { result: 'managed-by-policy', reason: 'managed-by-declarative-policy', managedExceptionMessage: 'org P-9' },
+    });
+    expect(accountDefaultsRecordFrom(JSON.parse(JSON.stringify(rec)))).toEqual(rec);
+    expect(accountDefaultsRecordFrom({ report: {}, set: {} })).toBeUndefined();
+    expect(await accountDefaultsStep(w.ports, undefined, { runId: 'r', mode: 'set', dryRun: false, hopLimitTarget: 2 })).toBeUndefined();
+    expect(sim.calls.modify).toBe(0);
   });
 });

@@ -125,6 +125,22 @@ export function accountDefaultsMetricValues(report: AccountDefaultsReport): { fi
   return report.status === 'unknown' ? { unknown: 1 } : { findings: report.findings.length, unknown: 0 };
 }
 
+/** The run summary's view of a report: small and flat, no per-instance data (absent values dropped). */
+export function accountDefaultsSummary(report: AccountDefaultsReport): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    status: report.status,
+    managedBy: report.managedBy,
+    managedExceptionMessage: report.managedExceptionMessage,
+    newLaunchHopLimit: report.newLaunchHopLimit,
+    httpTokens: report.defaults ? (report.defaults.httpTokens ?? 'no-preference') : undefined,
+    containerHosts: report.containerHosts,
+    findings: report.findings.map((f) => f.code),
+    detail: report.detail,
+  };
+  for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The opt-in writer (`accountDefaults: 'set'`), as a pure decision
 

@@ -7,6 +7,8 @@
  * Its own module with explicit ports, so it plugs into whichever remediation structure calls it.
  */
 import {
+  type AccountDefaultsReport,
+  accountDefaultsSummary,
   type AccountMetadataDefaults,
   type AccountDefaultsMode,
   changeApplied,
@@ -129,4 +131,43 @@ export async function runAccountDefaultsPhase(ports: AccountDefaultsPorts, input
   const seen = defaultsOf(after);
   await audit('failed', { reason: 'not-applied', change, before, ...(seen ? { after: seen } : { error: (after as { error: string }).error }) });
   return { mode, result: 'not-applied', change, before, ...(seen ? { after: seen } : {}) };
+}
+
+/** What a remediation run carries about the account defaults: the check's report and the set step. */
+export interface AccountDefaultsRunRecord {
+  /** {@link accountDefaultsSummary} of the run's check. */
+  readonly report: Record<string, unknown>;
+  /** The set step; `result` `report-only` in report mode. */
+  readonly set: Pick<AccountDefaultsOutcome, 'result' | 'reason' | 'change' | 'managedExceptionMessage' | 'error'>;
+}
+
+/**
+ * The remediation run's account-defaults step, from its check's report: runs the phase (which reads
+ * fresh and decides) and returns the small record the run summary, the SNS message and the
+ * continuation carry. Undefined when the check did not read the defaults.
+ */
+export async function accountDefaultsStep(
+  ports: AccountDefaultsPorts,
+  report: AccountDefaultsReport | undefined,
+  input: Omit<AccountDefaultsInput, 'containerHosts'>,
+  options: AccountDefaultsOptions = {},
+): Promise<AccountDefaultsRunRecord | undefined> {
+  if (!report) return undefined;
+  const o = await runAccountDefaultsPhase(ports, { ...input, containerHosts: report.containerHosts }, options);
+  const set: AccountDefaultsRunRecord['set'] = {
+    result: o.result,
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    ...(o.change !== undefined ? { change: o.change } : {}),
+    ...(o.managedExceptionMessage !== undefined ? { managedExceptionMessage: o.managedExceptionMessage } : {}),
+    ...(o.error !== undefined ? { error: o.error } : {}),
+  };
+  return { report: accountDefaultsSummary(report), set };
+}
+
+/** Reads a record back from a continuation (anything malformed is dropped, never guessed at). */
+export function accountDefaultsRecordFrom(v: unknown): AccountDefaultsRunRecord | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const r = v as { report?: unknown; set?: { result?: unknown } };
+  if (!r.report || typeof r.report !== 'object' || !r.set || typeof r.set.result !== 'string') return undefined;
+  return r as AccountDefaultsRunRecord;
 }
