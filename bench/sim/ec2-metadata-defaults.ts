@@ -5,8 +5,11 @@
  * whose defaults an AWS Organizations EC2 declarative policy manages: it reports
  * `ManagedBy: declarative-policy` with the policy's exception message and refuses every write.
  *
- * A14 (bench/README.md): the refusal's error code is not documented; the simulator answers
+ * A15 (bench/README.md): the refusal's error code is not documented; the simulator answers
  * `UnauthorizedOperation` carrying the policy's exception message. A change is visible to the next read.
+ *
+ * Registered as two rows of EC2_SERVICE (sim/ec2.ts). Each SimAccount has one state, an account-managed
+ * one with no preference set unless a test gives another ({@link setMetadataDefaults}).
  */
 import {
   GetInstanceMetadataDefaultsCommand,
@@ -17,7 +20,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { MetadataBearer } from '@smithy/types';
-import { SimAwsError } from './account';
+import type { SimAccount, SimAction } from './account';
+import { SimAwsError } from './primitives';
 
 /** The account's defaults (fields absent = no preference). */
 export interface SimDefaults {
@@ -148,3 +152,31 @@ export class SimMetadataDefaults {
     return this;
   }
 }
+
+const byAccount = new WeakMap<SimAccount, SimMetadataDefaults>();
+
+/** The defaults of a simulated account (created, account-managed and empty, on first use). */
+export function metadataDefaultsOf(account: SimAccount): SimMetadataDefaults {
+  let d = byAccount.get(account);
+  if (!d) {
+    d = new SimMetadataDefaults({ managedBy: 'account' });
+    byAccount.set(account, d);
+  }
+  return d;
+}
+
+/** Gives a simulated account these defaults (e.g. {@link SimMetadataDefaults.policyManaged}). */
+export function setMetadataDefaults(account: SimAccount, defaults: SimMetadataDefaults): SimMetadataDefaults {
+  byAccount.set(account, defaults);
+  return defaults;
+}
+
+/** The two EC2 actions, as rows of EC2_SERVICE (both on EC2's non-mutating bucket, as the sim README suggests). */
+export const EC2_METADATA_DEFAULTS_ACTIONS: Readonly<Record<string, SimAction>> = {
+  GetInstanceMetadataDefaults: { command: GetInstanceMetadataDefaultsCommand, answer: (acct) => ({ ...metadataDefaultsOf(acct).get(), latency: acct.lat.other }), bucket: () => 'nonMutating' },
+  ModifyInstanceMetadataDefaults: {
+    command: ModifyInstanceMetadataDefaultsCommand,
+    answer: (acct, input: ModifyInstanceMetadataDefaultsCommandInput) => ({ ...metadataDefaultsOf(acct).modify(input), latency: acct.lat.other }),
+    bucket: () => 'nonMutating',
+  },
+};
