@@ -211,3 +211,20 @@ export function changeApplied(change: DefaultsChange, after: MetadataDefaultsRea
   if (change.httpTokens !== undefined && d.httpTokens !== change.httpTokens) return false;
   return true;
 }
+
+/** How the set step of a remediation run ended. */
+export type DefaultsSetResult = 'report-only' | 'not-needed' | 'unknown' | 'managed-by-policy' | 'dry-run' | 'verified' | 'not-applied' | 'failed' | 'throttled';
+
+/** What a remediation run carries about the account defaults (summary, SNS message, continuation). */
+export interface AccountDefaultsRunRecord {
+  /** {@link accountDefaultsSummary} of the run's check. */
+  readonly report: Record<string, unknown>;
+  /** The set step; `result` `report-only` in report mode. */
+  readonly set: {
+    readonly result: DefaultsSetResult;
+    readonly reason?: string;
+    readonly change?: DefaultsChange;
+    readonly managedExceptionMessage?: string;
+    readonly error?: string;
+  };
+}

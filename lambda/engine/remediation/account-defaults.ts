@@ -8,6 +8,8 @@
  */
 import {
   type AccountDefaultsReport,
+  type AccountDefaultsRunRecord,
+  type DefaultsSetResult,
   accountDefaultsSummary,
   type AccountMetadataDefaults,
   type AccountDefaultsMode,
@@ -75,7 +77,7 @@ export interface AccountDefaultsOptions {
 /** The phase's result: one line of the run summary and the SNS message. */
 export interface AccountDefaultsOutcome extends DefaultsRecord {
   readonly mode: AccountDefaultsMode;
-  readonly result: 'report-only' | 'not-needed' | 'unknown' | 'managed-by-policy' | 'dry-run' | 'verified' | 'not-applied' | 'failed' | 'throttled';
+  readonly result: DefaultsSetResult;
 }
 
 const defaultsOf = (r: MetadataDefaultsReading): AccountMetadataDefaults | undefined => (r.status === 'read' ? r.defaults : undefined);
@@ -131,14 +133,6 @@ export async function runAccountDefaultsPhase(ports: AccountDefaultsPorts, input
   const seen = defaultsOf(after);
   await audit('failed', { reason: 'not-applied', change, before, ...(seen ? { after: seen } : { error: (after as { error: string }).error }) });
   return { mode, result: 'not-applied', change, before, ...(seen ? { after: seen } : {}) };
-}
-
-/** What a remediation run carries about the account defaults: the check's report and the set step. */
-export interface AccountDefaultsRunRecord {
-  /** {@link accountDefaultsSummary} of the run's check. */
-  readonly report: Record<string, unknown>;
-  /** The set step; `result` `report-only` in report mode. */
-  readonly set: Pick<AccountDefaultsOutcome, 'result' | 'reason' | 'change' | 'managedExceptionMessage' | 'error'>;
 }
 
 /**
