@@ -10,25 +10,12 @@ import {
   type AccountDefaultsReport,
   accountDefaultsMetricValues,
   type AccountMetadataDefaults,
-  type DefaultsChange,
   type MetadataDefaultsReading,
 } from '../core/fleet/metadata-defaults';
-import type { Clock } from './clock';
+import type { Clock, DefaultsModifyResult, MetadataDefaultsPort } from '../engine/ports';
 import { isThrottlingError, withRetry } from './retry';
 
-export type DefaultsModifyResult =
-  | { readonly outcome: 'requested'; readonly attempts: number }
-  /** Still throttled after every attempt: not done (the next night tries again). */
-  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
-  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
-
-/** What the engines need from EC2 for the account defaults. */
-export interface MetadataDefaultsPort {
-  /** Never throws: an error is `{ status: 'unknown' }`. */
-  read(): Promise<MetadataDefaultsReading>;
-  /** Sends exactly the change (nothing else is ever in the request). Never throws. */
-  modify(change: DefaultsChange): Promise<DefaultsModifyResult>;
-}
+export type { DefaultsModifyResult, MetadataDefaultsPort };
 
 export interface Ec2MetadataDefaultsOptions {
   readonly ec2: Pick<EC2Client, 'send'>;

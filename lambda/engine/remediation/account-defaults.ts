@@ -19,8 +19,7 @@ import {
   type MetadataDefaultsReading,
   type TokensGate,
 } from '../../core/fleet/metadata-defaults';
-import type { Clock } from '../../aws/clock';
-import type { MetadataDefaultsPort } from '../../aws/metadata-defaults';
+import type { Clock, MetadataDefaultsPort } from '../ports';
 
 /** `planned`/`applied`/`verified`/`failed`/`skipped`, as for instance actions. */
 export type DefaultsAuditOutcome = 'planned' | 'applied' | 'verified' | 'failed' | 'skipped';
