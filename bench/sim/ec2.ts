@@ -5,6 +5,7 @@
  */
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
 import type { SimAccount, SimService } from './account';
+import { EC2_METADATA_DEFAULTS_ACTIONS } from './ec2-metadata-defaults';
 import type { SimInstance } from './fleet';
 import { indexedPage, SimAwsError, type BucketSpec } from './primitives';
 
@@ -146,5 +147,6 @@ export const EC2_SERVICE: SimService = {
       },
     },
     ModifyInstanceMetadataOptions: { command: ModifyInstanceMetadataOptionsCommand, answer: modifyMetadata, bucket: () => 'modifyInstanceMetadataOptions' },
+    ...EC2_METADATA_DEFAULTS_ACTIONS,
   },
 };

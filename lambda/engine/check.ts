@@ -7,11 +7,12 @@
 import { aggregate, type FleetSummary } from '../core/fleet/aggregate';
 import { diagnose as realDiagnose } from '../core/diagnosis/diagnose';
 import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/fleet/evaluate-instance';
+import { type AccountDefaultsReport, countContainerHosts, evaluateMetadataDefaults } from '../core/fleet/metadata-defaults';
 import { REPORT_END, REPORT_MAGIC } from '../core/diagnosis/report';
 import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
-import type { Clock, EngineLogger, InstanceInventory, InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
+import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -27,6 +28,11 @@ export interface CheckDeps {
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
+  /**
+   * The account's instance metadata defaults, read once per run beside the inventory.
+   * @default - not read (no `accountDefaults` in the run)
+   */
+  readonly metadataDefaults?: MetadataDefaultsPort;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -89,6 +95,8 @@ export interface CheckRun {
   readonly timings: CheckTimings;
   /** API call counters of the Run Command part (summed over platforms). */
   readonly commandStats: RunCommandStats;
+  /** The account metadata defaults judged against this fleet (only when `deps.metadataDefaults` is given). */
+  readonly accountDefaults?: AccountDefaultsReport;
 }
 
 /** What a {@link DocumentRun} returns. */
@@ -260,6 +268,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     // The collector only reads: a guest still running when the rest of the run is done is cut off (check-timed-out).
     stragglerCutoff: options.stragglerCutoff ?? {},
   });
+  // One call, in parallel with the inventory; a failed read is data (`unknown`), never a failed run.
+  const defaultsRead = deps.metadataDefaults?.read();
   const only = options.instanceIds ? new Set(options.instanceIds) : undefined;
   const wanted = (r: InstanceRecord): boolean => !only || only.has(r.instanceId);
   const addTargets = (batch: readonly InstanceRecord[]): void => {
@@ -289,6 +299,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     evaluations.push(evaluateInstance(r, outcome, settings));
   }
   const summary = aggregate(evaluations, thresholds);
+  const accountDefaults = defaultsRead && evaluateMetadataDefaults(await defaultsRead, countContainerHosts(evaluations), settings.hopLimitTarget);
   const finishedAt = clock.now();
   if (collected.errors.length > 0) deps.logger?.error('check run errors', { errors: collected.errors });
   return {
@@ -301,5 +312,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     summary,
     timings: { inventoryMs: inventoryDone - startedAt, collectMs: collectDone - inventoryDone, evaluateMs: finishedAt - collectDone },
     commandStats: collected.stats,
+    ...(accountDefaults ? { accountDefaults } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * engines never see an SDK type or error. What an adapter learns that the engine must act on
  * (throttled, gone, denied) comes back as data, never as an SDK exception to classify.
  */
+import type { DefaultsChange, MetadataDefaultsReading } from '../core/fleet/metadata-defaults';
 import type { RemediationAction } from '../core/remediation/plan';
 import type { TokenBucketState } from '../core/util/token-bucket';
 import type { ImdsOptions, InstanceRecord } from '../core/types';
@@ -255,8 +256,27 @@ export interface AuditSink {
   summary(detail: Record<string, unknown>): Promise<void>;
   /** Sends the event of a refused continuation. */
   refused(detail: ContinuationRefusedDetail): Promise<void>;
+  /** Sends an account-defaults action event (optional: sinks that predate it simply lack it). */
+  accountDefaults?(detail: Record<string, unknown>): Promise<void>;
   /** Entries EventBridge did not accept after every retry. */
   failedEntries(): number;
+}
+
+// ---- account metadata defaults -------------------------------------------------------------------
+
+/** The outcome of one ModifyInstanceMetadataDefaults. */
+export type DefaultsModifyResult =
+  | { readonly outcome: 'requested'; readonly attempts: number }
+  /** Still throttled after every attempt: not done (the next night tries again). */
+  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
+  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
+
+/** The account's instance metadata defaults in this region (lambda/aws/metadata-defaults.ts). */
+export interface MetadataDefaultsPort {
+  /** Never throws: an error is `{ status: 'unknown' }`. */
+  read(): Promise<MetadataDefaultsReading>;
+  /** Sends exactly the change (nothing else is ever in the request). Never throws. */
+  modify(change: DefaultsChange): Promise<DefaultsModifyResult>;
 }
 
 /** Sends a run summary to people. */

@@ -159,7 +159,8 @@ describe('TimeSyncGuardStack with defaults', () => {
       for (const prefix of ['GuardCheckHandlerRoleDefaultPolicy', 'GuardRemediateHandlerRoleDefaultPolicy']) {
         const star = policyStatements(template, prefix).filter((s) => s.Resource === '*');
         expect(star.flatMap(actions).sort()).toEqual(
-          ['ec2:DescribeInstances', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
+          // ec2:GetInstanceMetadataDefaults is account level (no resource type); ModifyInstanceMetadataDefaults only with accountDefaults=set.
+          ['ec2:DescribeInstances', 'ec2:GetInstanceMetadataDefaults', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
         );
       }
     });
