@@ -6,9 +6,10 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { AccessDeniedException, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
 import { simInstance, type SimInstance } from '../../bench/sim/fleet';
+import { SIM_CALLER } from '../../bench/sim/ssm';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { RunDocumentRequest } from '../../lambda/aws/run-command';
 import { chronyReport } from '../engine/reports';
@@ -94,4 +95,18 @@ export const instanceArn = (id: string): string => `arn:aws:ec2:eu-west-1:111122
 /** An AWS-style service error (name + $metadata), as the SDK would throw. */
 export function awsError(name: string, httpStatusCode = 400, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+}
+
+/**
+ * IAM's AccessDeniedException for ssm:SendCommand as the SSM client builds it (its own exception
+ * class, `$fault`, `$metadata`), with IAM's message format.
+ */
+export function accessDenied(resource?: string, why = 'with an explicit deny in an identity-based policy'): AccessDeniedException {
+  const message = `User: ${SIM_CALLER} is not authorized to perform: ssm:SendCommand${resource ? ` on resource: ${resource}` : ''} ${why}`;
+  // The deserializer passes the body's `Message` and the base class's `message` (see run-command-wire.test.ts).
+  return new AccessDeniedException({
+    $metadata: { httpStatusCode: 400, requestId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', attempts: 1, totalRetryDelay: 0 },
+    Message: message,
+    message,
+  });
 }
