@@ -22,6 +22,7 @@ function toEc2(acct: SimAccount, inst: SimInstance): Instance {
   const gone = acct.isGone(inst);
   const tags = [{ Key: 'Name', Value: inst.name }];
   if (inst.optedOut) tags.push({ Key: acct.optOutTagKey, Value: 'true' });
+  if (inst.tags) tags.push(...inst.tags);
   return {
     InstanceId: inst.id,
     InstanceType: inst.platform === 'windows' ? 'm7i.large' : 'm7g.large',
