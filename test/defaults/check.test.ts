@@ -6,8 +6,8 @@
 import { EC2Client, GetInstanceMetadataDefaultsCommand, ModifyInstanceMetadataDefaultsCommand } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { mockClient } from 'aws-sdk-client-mock';
-import { SimMetadataDefaults } from '../../bench/sim/ec2-metadata-defaults';
+import { SimMetadataDefaults, setMetadataDefaults } from '../../bench/sim/ec2-metadata-defaults';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { createEc2MetadataDefaultsPort } from '../../lambda/aws/metadata-defaults';
@@ -17,20 +17,18 @@ import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { parseSettings } from '../../lambda/core/settings';
 import { runCheck } from '../../lambda/engine/check';
 import { createCheckHandler } from '../../lambda/handlers/check';
-import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport } from '../engine/reports';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
-beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-});
+const sim = useSimAccount();
+const simulateFleet = (fleet: SimInstance[]): void => void sim.simulate(fleet);
+/** The account's metadata defaults (the shared simulated account serves the EC2 calls). */
+const defaults = (d: SimMetadataDefaults): SimMetadataDefaults => setMetadataDefaults(sim.account, d);
 
 const settings = parseSettings({});
-const containerFleet = () => [member(idOf(1), { run: { output: chronyReport({ containers: 'docker' }) } }), member(idOf(2))];
+const containerFleet = () => [member(idOf(1), { script: { output: chronyReport({ containers: 'docker' }) } }), member(idOf(2))];
 
-function engineDeps(clock = new VirtualClock()) {
+function engineDeps(clock: VirtualClock = sim.account.clock) {
   const ssm = new SSMClient({});
   const ec2 = new EC2Client({});
   return {
@@ -43,46 +41,46 @@ function engineDeps(clock = new VirtualClock()) {
 
 describe('the check reads the account defaults', () => {
   it('judges hop limit 1 for new launches on a fleet that runs containers, with one Get call and no write', async () => {
-    simulateFleet(ec2Mock, ssmMock, containerFleet());
-    const sim = new SimMetadataDefaults({ managedBy: 'account', hopLimit: 1, httpTokens: 'required' }).attach(ec2Mock as never);
+    simulateFleet(containerFleet());
+    const md = defaults(new SimMetadataDefaults({ managedBy: 'account', hopLimit: 1, httpTokens: 'required' }));
     const run = await runCheck(engineDeps(), settings);
     expect(run.completed).toBe(true);
     expect(run.accountDefaults).toMatchObject({ status: 'at-risk', managedBy: 'account', newLaunchHopLimit: 1, containerHosts: 1 });
     expect(run.accountDefaults!.findings.map((f) => f.code)).toEqual(['account-default-hop-limit-too-low']);
-    expect(ec2Mock.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(1);
-    expect(ec2Mock.commandCalls(ModifyInstanceMetadataDefaultsCommand)).toHaveLength(0);
-    expect(sim.calls).toEqual({ get: 1, modify: 0 });
+    expect(sim.ec2.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(1);
+    expect(sim.ec2.commandCalls(ModifyInstanceMetadataDefaultsCommand)).toHaveLength(0);
+    expect(md.calls).toEqual({ get: 1, modify: 0 });
     // Account level: never on an instance's record.
     for (const e of run.evaluations) expect(e.findings.map((f) => f.code)).not.toContain('account-default-hop-limit-too-low');
   });
 
   it('finds nothing about the hop limit when no checked instance runs containers', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
-    new SimMetadataDefaults({ managedBy: 'account', httpTokens: 'required' }).attach(ec2Mock as never);
+    simulateFleet([member(idOf(1))]);
+    defaults(new SimMetadataDefaults({ managedBy: 'account', httpTokens: 'required' }));
     const run = await runCheck(engineDeps(), settings);
     expect(run.accountDefaults).toMatchObject({ status: 'ok', findings: [] });
   });
 
   it('completes with defaults unknown when the read is denied', async () => {
-    simulateFleet(ec2Mock, ssmMock, containerFleet());
-    new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }).attach(ec2Mock as never);
+    simulateFleet(containerFleet());
+    defaults(new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }));
     const run = await runCheck(engineDeps(), settings);
     expect(run.completed).toBe(true);
     expect(run.accountDefaults).toMatchObject({ status: 'unknown', detail: expect.stringContaining('UnauthorizedOperation') });
   });
 
   it('leaves the run without accountDefaults when no port is given (CLI, launch check)', async () => {
-    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    simulateFleet(containerFleet());
     const { metadataDefaults: _unused, ...deps } = engineDeps();
     const run = await runCheck(deps, settings);
     expect(run.accountDefaults).toBeUndefined();
-    expect(ec2Mock.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(0);
+    expect(sim.ec2.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(0);
   });
 });
 
 describe('the check handler reports them', () => {
   function handler() {
-    const clock = new VirtualClock();
+    const clock = sim.account.clock;
     const saved = process.env.POWERTOOLS_METRICS_DISABLED;
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
@@ -97,8 +95,8 @@ describe('the check handler reports them', () => {
   }
 
   it('puts the defaults in the run summary and two fleet metrics with the service dimension only', async () => {
-    simulateFleet(ec2Mock, ssmMock, containerFleet());
-    SimMetadataDefaults.policyManaged({ hopLimit: 1 }, 'Set by the org').attach(ec2Mock as never);
+    simulateFleet(containerFleet());
+    defaults(SimMetadataDefaults.policyManaged({ hopLimit: 1 }, 'Set by the org'));
     const { h, emf, logs } = handler();
     await h();
     const summary = logs.find((l) => l.message === 'check-summary')!.extra;
@@ -119,8 +117,8 @@ describe('the check handler reports them', () => {
   });
 
   it('emits AccountDefaultsUnknown=1 and no finding count when they could not be read', async () => {
-    simulateFleet(ec2Mock, ssmMock, containerFleet());
-    new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }).attach(ec2Mock as never);
+    simulateFleet(containerFleet());
+    defaults(new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }));
     const { h, emf } = handler();
     await expect(h()).resolves.toMatchObject({ completed: true });
     const record = emf.find((e) => ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown in e)!;
