@@ -3,12 +3,12 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
+import { codesWhere, type FindingCode } from '../diagnosis/findings';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
-import type { InstanceEvaluation, Platform } from '../types';
+import type { InstanceEvaluation, Platform, RemediationAction } from '../types';
 
-/** Every change the remediation can make, as named in the audit events. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';
+export type { RemediationAction } from '../types';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
@@ -67,19 +67,11 @@ export interface PlanOptions {
 }
 
 /**
- * Verdict finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so
- * the in-guest remediation is worth running even when the time source reads as Amazon.
+ * Finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so the
+ * in-guest remediation is worth running even when the time source reads as Amazon: the finding
+ * table's rows whose fix is `enable-amazon-time-sync`.
  */
-export const GUEST_FIX_FINDINGS: ReadonlySet<string> = new Set([
-  'not-amazon-time-sync',
-  'not-synchronized',
-  'source-lost',
-  'free-running',
-  'multiple-daemons',
-  'no-daemon',
-  'daemon-not-responding',
-  'local-cmos-clock',
-]);
+export const GUEST_FIX_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.fix === 'enable-amazon-time-sync');
 
 const AMAZON_SOURCES = new Set(['amazon-ipv4', 'amazon-ipv6', 'amazon-phc']);
 
@@ -121,8 +113,8 @@ export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: Instanc
 }
 
 
-/** Findings that say the report itself could not be read whole: nothing in it may be acted on. */
-const UNREAD_REPORT_FINDINGS: ReadonlySet<string> = new Set(['report-truncated', 'report-unreadable', 'unknown-format']);
+/** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
+const UNREAD_REPORT_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.vetoesFixes === true);
 
 /**
  * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
