@@ -20,9 +20,6 @@ export type TimeSource = 'amazon-ipv4' | 'amazon-ipv6' | 'amazon-phc' | 'other' 
 
 export type VerdictStatus = 'ok' | 'at-risk' | 'unknown';
 
-/** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';
-
 export interface Finding {
   /** Stable code from the finding table (diagnosis/findings.ts), documented in docs/. */
   readonly code: FindingCode;

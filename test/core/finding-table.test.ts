@@ -7,9 +7,9 @@ import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { aggregate } from '../../lambda/core/fleet/aggregate';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { FINDING_TABLE, type FindingCode, type FindingCodeInfo, type FindingMetric } from '../../lambda/core/diagnosis/findings';
-import { planRemediation } from '../../lambda/core/remediation/plan';
+import { planRemediation, type RemediationAction } from '../../lambda/core/remediation/plan';
 import { parseSettings } from '../../lambda/core/settings';
-import type { Finding, ImdsOptions, InstanceEvaluation, InstanceRecord, RemediationAction, Verdict } from '../../lambda/core/types';
+import type { Finding, ImdsOptions, InstanceEvaluation, InstanceRecord, Verdict } from '../../lambda/core/types';
 import { chronyReport } from '../engine/reports';
 
 // Every fix enabled, so that a row's fix is planned whenever its code is present.

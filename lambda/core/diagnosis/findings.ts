@@ -8,7 +8,8 @@
  * Codes never change once released: alarms, metrics, Logs Insights queries and users' runbooks key on them.
  */
 import type { CHECK_METRICS } from '../fleet/metric-names';
-import type { Finding, RemediationAction } from '../types';
+import type { RemediationAction } from '../remediation/plan';
+import type { Finding } from '../types';
 
 /** What each guest finding does to the verdict status: `at-risk` is a judged problem; `unknown` means we could not judge. */
 export type FindingEffect = 'at-risk' | 'unknown';

@@ -6,9 +6,10 @@
 import { codesWhere, type FindingCode } from '../diagnosis/findings';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
-import type { InstanceEvaluation, Platform, RemediationAction } from '../types';
+import type { InstanceEvaluation, Platform } from '../types';
 
-export type { RemediationAction } from '../types';
+/** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
