@@ -13,7 +13,7 @@ import type { Finding, ImdsOptions, InstanceEvaluation, InstanceRecord, Verdict 
 import { chronyReport } from '../engine/reports';
 
 // Every fix enabled, so that a row's fix is planned whenever its code is present.
-const settings = { ...parseSettings({}), fixTimeSync: true, enableMetadataEndpoint: true, dryRun: false };
+const settings = { ...parseSettings({}), fixTimeSync: true, fixNoProxy: true, enableMetadataEndpoint: true, dryRun: false };
 const rows = Object.entries(FINDING_TABLE) as [FindingCode, FindingCodeInfo][];
 /** Every count metric some row routes to: each must stay 0 unless the code's own row names it. */
 const routedMetrics = [...new Set(rows.map(([, r]) => r.metric).filter((m): m is FindingMetric => m !== null))];

@@ -115,7 +115,7 @@ const CODES = {
     meaning: 'A system-wide HTTP(S)_PROXY is set and NO_PROXY does not cover 169.254.169.254: SDKs send IMDS requests to the proxy.',
     effect: 'at-risk',
     metric: null,
-    fix: null
+    fix: 'add-imds-no-proxy',
   },
   'local-cmos-clock': {
     level: 'guest',
