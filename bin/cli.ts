@@ -15,6 +15,7 @@ const COMMANDS = {
   diagnose: 'Judge a collector report (FILE or - for stdin) and print the verdict as JSON',
   collector: 'Print the in-guest collector script (linux: POSIX sh, windows: PowerShell)',
   'remediation-script': 'Print the in-guest remediation script (linux|windows) that the SSM document runs',
+  'org-policy': 'Print the AWS Organizations EC2 declarative policy (instance metadata defaults) matching the configured settings',
 } as const;
 type CommandName = keyof typeof COMMANDS;
 

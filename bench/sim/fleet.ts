@@ -29,7 +29,32 @@ export type Scenario =
   | 'windows-domain';
 
 /** How the SSM agent sees the instance. */
-export type SsmState = 'Online' | 'ConnectionLost' | 'unmanaged';
+export type SsmState = 'Online' | 'ConnectionLost' | 'Inactive' | 'unmanaged';
+
+/**
+ * A Run Command outcome a test chooses for one instance, overriding what its guest would do
+ * (the benchmark never sets one). Unset fields keep the simulated behaviour.
+ */
+export interface InvocationScript {
+  /** Terminal status of the invocation. @default from the guest behaviour */
+  readonly status?: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled';
+  /** Its StatusDetails. @default the status */
+  readonly statusDetails?: string;
+  /** Full stdout (ListCommandInvocations' Details returns the first 2,500 characters). @default the guest's */
+  readonly output?: string;
+  /** @default 0 on Success, 1 otherwise */
+  readonly responseCode?: number;
+  /** The invocation never ends (stays InProgress). @default false */
+  readonly hang?: boolean;
+  /** The command gets no invocation for this instance. @default false */
+  readonly noInvocation?: boolean;
+  /** SendCommand refuses any batch holding this id with InvalidInstanceId (stopped or terminated). @default false */
+  readonly gone?: boolean;
+  /** IAM denies ssm:SendCommand on this instance (e.g. the opt-out Deny): any batch holding it is refused. @default false */
+  readonly denied?: boolean;
+  /** Guest run time of this invocation in ms. @default the account's guestMs */
+  readonly guestMs?: number;
+}
 
 /** What happens to a Run Command invocation on this instance (beyond delivery). */
 export type GuestBehaviour = 'normal' | 'fails' | 'times-out' | 'garbled';
@@ -46,6 +71,8 @@ export interface SimInstance {
   readonly optedOut: boolean;
   readonly ipv6Only: boolean;
   readonly guest: GuestBehaviour;
+  /** This guest's collector run time (ms), for tests of slow guests. @default - the model's guestMs (A7) */
+  readonly guestMs?: number;
   /** Virtual ms (relative to the run start) at which the instance is terminated; undefined = never. */
   readonly vanishAfterMs?: number;
   hopLimit: number;
@@ -56,6 +83,10 @@ export interface SimInstance {
   appliedAtMs?: number;
   /** Set once the in-guest remediation made the instance compliant. */
   timeSyncFixed?: boolean;
+  /** A scripted Run Command outcome (tests only). @default none: the guest behaviour decides */
+  script?: InvocationScript;
+  /** Extra tags DescribeInstances returns (tests only). @default none */
+  tags?: { Key: string; Value: string }[];
 }
 
 /**

@@ -6,6 +6,7 @@
  * Registered in account.ts's SERVICES.
  */
 import {
+  AccessDeniedException,
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
@@ -26,7 +27,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command';
 import type { DocumentKind, SimAccount, SimAccountOptions, SimService } from './account';
-import { collectorReport, remediationOutput, type SimInstance } from './fleet';
+import { collectorReport, remediationOutput, type InvocationScript, type SimInstance } from './fleet';
 import { DEFAULT_RUN_COMMAND_MODEL, indexedPage, pageAfter, percentOrCount, SimAwsError, ssmMeta, type BucketSpec, type RunCommandModel } from './primitives';
 
 /** A1: SSM publishes no API rate; one shared bucket of 20 requests/s with a burst of 40. */
@@ -96,6 +97,8 @@ export interface SimCommand {
   readonly timeoutSeconds: number;
   readonly invocations: Map<string, Invocation>;
   cancelledAt?: number;
+  /** CancelCommand named these instances: only their invocations are cancelled. */
+  cancelledIds?: Set<string>;
 }
 
 
@@ -123,7 +126,7 @@ function describeInstanceInformation(acct: SimAccount, i: DescribeInstanceInform
   const keep = (id: string): { x: SimInstance; status: string } | undefined => {
     const x = acct.byId.get(id);
     if (!x || x.ssm === 'unmanaged') return undefined;
-    const status = x.ssm === 'Online' && !acct.isGone(x) ? 'Online' : 'ConnectionLost';
+    const status = x.ssm === 'Online' && !acct.isGone(x) ? 'Online' : x.ssm === 'Inactive' ? 'Inactive' : 'ConnectionLost';
     if (ping && !ping.includes(status)) return undefined;
     if (platforms && !platforms.includes(x.platform === 'windows' ? 'Windows' : 'Linux')) return undefined;
     return { x, status };
@@ -170,9 +173,12 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
     throw new SimAwsError('ValidationException', `1 validation error detected: Value '[${ids.slice(0, 3).join(', ')}, …]' at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`);
   }
   if (!i.DocumentName) throw new SimAwsError('ValidationException', 'DocumentName must be specified');
+  // IAM decides before SSM looks at the instances' state.
+  const denied = ids.filter((id) => acct.byId.get(id)?.script?.denied);
+  if (denied.length) throw accessDenied(acct, i.DocumentName, denied[0]!);
   const invalid = ids.filter((id) => {
     const x = acct.byId.get(id);
-    return !x || x.ssm === 'unmanaged' || acct.isGone(x);
+    return !x || x.ssm === 'unmanaged' || x.ssm === 'Inactive' || x.script?.gone || acct.isGone(x);
   });
   if (invalid.length) throw new InvalidInstanceId({ message: `Instances [[${invalid.join(', ')}]] not in a valid state for account 111122223333`, ...ssmMeta });
   const params = (i.Parameters ?? {}) as Record<string, string[]>;
@@ -207,14 +213,18 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
     }
     let inv: Invocation;
     const vanishAt = acct.terminationTime(x);
-    if (x.ssm === 'ConnectionLost') {
+    const script = x.script;
+    if (script?.noInvocation) return;
+    if (script && (script.hang || script.status || script.output !== undefined || script.guestMs !== undefined)) {
+      inv = scripted(x, script, startAt, acct.rc.guestMs);
+    } else if (x.ssm === 'ConnectionLost') {
       inv = { instanceId: id, startAt, endAt: t0 + timeoutSeconds * 1000, terminal: 'TimedOut', terminalDetails: 'DeliveryTimedOut', responseCode: -1, output: '' };
-    } else if (vanishAt <= startAt + acct.rc.guestMs) {
+    } else if (vanishAt <= startAt + (x.guestMs ?? acct.rc.guestMs)) {
       inv = { instanceId: id, startAt, endAt: Math.max(startAt, vanishAt), terminal: 'Failed', terminalDetails: 'Undeliverable', responseCode: -1, output: '' };
     } else if (x.guest === 'times-out') {
       inv = { instanceId: id, startAt, endAt: startAt + execTimeoutMs, terminal: 'TimedOut', terminalDetails: 'ExecutionTimedOut', responseCode: -1, output: '' };
     } else if (kind === 'collect') {
-      const endAt = startAt + acct.rc.guestMs;
+      const endAt = startAt + (x.guestMs ?? acct.rc.guestMs);
       const report = collectorReport(x, Math.floor(endAt / 1000));
       const fails = x.guest === 'fails';
       inv = { instanceId: id, startAt, endAt, terminal: fails ? 'Failed' : 'Success', terminalDetails: fails ? 'Failed' : 'Success', responseCode: fails ? 1 : 0, output: report };
@@ -246,9 +256,38 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
   return { result: { Command: commandView(acct, cmd) }, latency: acct.lat.other };
 }
 
+/** The invocation a test scripted for this instance (see {@link InvocationScript}). */
+function scripted(x: SimInstance, script: InvocationScript, startAt: number, guestMs: number): Invocation {
+  const endAt = script.hang ? Number.POSITIVE_INFINITY : startAt + (script.guestMs ?? guestMs);
+  const status = script.status ?? (x.guest === 'fails' ? 'Failed' : 'Success');
+  return {
+    instanceId: x.id,
+    startAt,
+    endAt,
+    terminal: status,
+    terminalDetails: script.statusDetails ?? status,
+    responseCode: script.responseCode ?? (status === 'Success' ? 0 : 1),
+    output: script.output ?? (x.guest === 'normal' ? collectorReport(x, Math.floor(endAt / 1000)) : ''),
+  };
+}
+
+/**
+ * IAM's AccessDeniedException for ssm:SendCommand, as the SSM client builds it, naming the first
+ * denied instance (or, with `deniedResource: 'document'`, the document; `'none'`: no resource).
+ */
+function accessDenied(acct: SimAccount, documentName: string, instanceId: string): AccessDeniedException {
+  const resource = acct.deniedResource === 'document' ? `arn:aws:ssm:eu-west-1:111122223333:document/${documentName}` : acct.deniedResource === 'none' ? undefined : `arn:aws:ec2:eu-west-1:111122223333:instance/${instanceId}`;
+  const why = acct.deniedResource === 'document' ? 'because no identity-based policy allows the ssm:SendCommand action' : 'with an explicit deny in an identity-based policy';
+  const message = `User: ${SIM_CALLER} is not authorized to perform: ssm:SendCommand${resource ? ` on resource: ${resource}` : ''} ${why}`;
+  return new AccessDeniedException({ message, Message: message, ...ssmMeta });
+}
+
+/** The role the simulated Lambdas run as (IAM names it in denials). */
+export const SIM_CALLER = 'arn:aws:sts::111122223333:assumed-role/TimeSyncGuard-RemediateHandlerRole-AbC123/TimeSyncGuard-RemediateHandler-XyZ';
+
 function invStatus(acct: SimAccount, inv: Invocation, cmd: SimCommand): { status: InvStatus; details: string } {
   const t = acct.clock.now();
-  if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt) return { status: 'Cancelled', details: 'Cancelled' };
+  if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt && (!cmd.cancelledIds || cmd.cancelledIds.has(inv.instanceId))) return { status: 'Cancelled', details: 'Cancelled' };
   if (t >= inv.endAt) return { status: inv.terminal, details: inv.terminalDetails };
   if (t >= inv.startAt) return { status: 'InProgress', details: 'InProgress' };
   return { status: 'Pending', details: 'Pending' };
@@ -387,7 +426,10 @@ function getCommandInvocation(acct: SimAccount, i: GetCommandInvocationCommandIn
 
 function cancelCommand(acct: SimAccount, i: CancelCommandCommandInput): { result: object; latency: number } {
   const cmd = command(acct, i.CommandId);
-  if (cmd.cancelledAt === undefined) cmd.cancelledAt = acct.clock.now();
+  if (cmd.cancelledAt === undefined) {
+    cmd.cancelledAt = acct.clock.now();
+    if (i.InstanceIds?.length) cmd.cancelledIds = new Set(i.InstanceIds);
+  }
   return { result: {}, latency: acct.lat.other };
 }
 

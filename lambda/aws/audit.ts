@@ -12,6 +12,8 @@ export const AUDIT_DETAIL_TYPES = {
   summary: 'TimeSync Guard Remediation Run Summary',
   /** A remediate invocation refused its continuation (forged, edited, expired): nothing was done. */
   continuationRefused: 'TimeSync Guard Continuation Refused',
+  /** The account metadata defaults: planned, applied (set), verified (read back), failed or skipped (docs/account-defaults.md). */
+  accountDefaults: 'TimeSync Guard Account Defaults Action',
 } as const;
 
 export type { AuditActionDetail, AuditOutcome, AuditSink, ContinuationRefusedDetail };
@@ -90,6 +92,7 @@ export function createEventBridgeAudit(options: EventBridgeAuditOptions): AuditS
     actions: (details) => put(AUDIT_DETAIL_TYPES.action, details),
     summary: (detail) => put(AUDIT_DETAIL_TYPES.summary, [detail]),
     refused: (detail) => put(AUDIT_DETAIL_TYPES.continuationRefused, [detail]),
+    accountDefaults: (detail) => put(AUDIT_DETAIL_TYPES.accountDefaults, [detail]),
     failedEntries: () => lost,
   };
 }

@@ -4,9 +4,11 @@
  * engines never see an SDK type or error. What an adapter learns that the engine must act on
  * (throttled, gone, denied) comes back as data, never as an SDK exception to classify.
  */
+import type { DefaultsChange, MetadataDefaultsReading } from '../core/fleet/metadata-defaults';
 import type { RemediationAction } from '../core/remediation/plan';
 import type { TokenBucketState } from '../core/util/token-bucket';
 import type { ImdsOptions, InstanceRecord } from '../core/types';
+import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 
 // ---- time ----------------------------------------------------------------------------------------
 
@@ -81,6 +83,13 @@ export interface RunDocumentRequest {
    * @default - every output without the end marker is refetched
    */
   readonly startMarker?: string;
+  /**
+   * Stop waiting for stragglers: once most targets finished, an invocation still running after
+   * the cutoff (see lambda/core/fleet/straggler.ts) becomes `straggler` and is cancelled. Only for
+   * read-only documents (the collector): a document that changes a guest must end on its own.
+   * @default - no cutoff: wait for SSM's verdict (the document's timeout) or the deadline
+   */
+  readonly stragglerCutoff?: StragglerCutoffOptions;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -97,6 +106,8 @@ export type InvocationState =
   | 'denied'
   /** The command ended (or the deadline hit) with no invocation for this instance. */
   | 'no-invocation'
+  /** Still running (or not started) at the straggler cutoff while the run had finished: cancelled, never judged. */
+  | 'straggler'
   /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
   | 'send-failed';
 
@@ -123,6 +134,8 @@ export interface RunCommandStats {
   listCommands: number;
   listCommandInvocationsPages: number;
   getCommandInvocation: number;
+  /** CancelCommand calls (stragglers); absent from ports that never cancel. */
+  cancelCommand?: number;
   throttled: number;
   polls: number;
 }
@@ -243,8 +256,27 @@ export interface AuditSink {
   summary(detail: Record<string, unknown>): Promise<void>;
   /** Sends the event of a refused continuation. */
   refused(detail: ContinuationRefusedDetail): Promise<void>;
+  /** Sends an account-defaults action event (optional: sinks that predate it simply lack it). */
+  accountDefaults?(detail: Record<string, unknown>): Promise<void>;
   /** Entries EventBridge did not accept after every retry. */
   failedEntries(): number;
+}
+
+// ---- account metadata defaults -------------------------------------------------------------------
+
+/** The outcome of one ModifyInstanceMetadataDefaults. */
+export type DefaultsModifyResult =
+  | { readonly outcome: 'requested'; readonly attempts: number }
+  /** Still throttled after every attempt: not done (the next night tries again). */
+  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
+  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
+
+/** The account's instance metadata defaults in this region (lambda/aws/metadata-defaults.ts). */
+export interface MetadataDefaultsPort {
+  /** Never throws: an error is `{ status: 'unknown' }`. */
+  read(): Promise<MetadataDefaultsReading>;
+  /** Sends exactly the change (nothing else is ever in the request). Never throws. */
+  modify(change: DefaultsChange): Promise<DefaultsModifyResult>;
 }
 
 /** Sends a run summary to people. */

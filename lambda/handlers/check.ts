@@ -11,8 +11,10 @@ import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
+import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
+import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
 import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
@@ -39,6 +41,8 @@ export interface CheckHandlerDeps {
   readonly logger: EngineLogger;
   readonly metrics: Metrics;
   readonly diagnose?: DiagnoseFn;
+  /** The account metadata defaults, read every run. @default - not read */
+  readonly metadataDefaults?: MetadataDefaultsPort;
   /**
    * Time kept back from the Lambda timeout for evaluation, logging and metrics after the guests' deadline.
    * @default 60000
@@ -96,7 +100,14 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     let run: CheckRun;
     try {
       run = await runCheck(
-        { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+        {
+          inventory: deps.inventory,
+          runCommand: deps.runCommand,
+          clock,
+          logger,
+          ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
+          ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
+        },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
       );
@@ -107,7 +118,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e));
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
-    if (run.completed) publishCheckMetrics(deps.metrics, run.summary);
+    if (run.completed) {
+      if (run.accountDefaults) addAccountDefaultsMetrics(deps.metrics, run.accountDefaults);
+      publishCheckMetrics(deps.metrics, run.summary);
+    }
     logger.info('check-summary', {
       completed: run.completed,
       errors: run.errors,
@@ -120,6 +134,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       maxAbsOffsetSeconds: run.summary.maxAbsOffsetSeconds,
       timings: run.timings,
       commandStats: run.commandStats,
+      ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
     });
     if (!run.completed) throw new CheckRunError(`the check run failed: ${run.errors.join('; ')}`);
     return { completed: run.completed, durationMs: run.durationMs, counts: run.summary.counts, byCheckState: run.summary.byCheckState };
@@ -140,6 +155,7 @@ const wired = lazy(() => {
     settings,
     inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
     runCommand: new SsmRunCommand({ ssm, clock: realClock }),
+    metadataDefaults: createEc2MetadataDefaultsPort({ ec2, clock: realClock }),
     clock: realClock,
     logger: defaultLogger,
     metrics: defaultMetrics,

@@ -16,6 +16,7 @@ import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
 import { createEc2ImdsPort } from '../aws/imds';
+import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { Ec2SsmInventory } from '../aws/inventory';
 import { createSnsNotifier } from '../aws/notify';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
@@ -85,8 +86,9 @@ export function createRemediateHandler(
     const deadline = clock.now() + Math.max(0, budget - margin);
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
+    const metadataDefaults = createEc2MetadataDefaultsPort({ ec2: deps.ec2, clock });
     const check = freshCheck(
-      { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+      { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, metadataDefaults, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
       settings,
       deadline,
     );
@@ -109,6 +111,7 @@ export function createRemediateHandler(
           ...(deps.notifier ? { notifier: deps.notifier } : {}),
           metrics: (v) => publishRemediationMetrics(deps.metrics, v),
           logger,
+          metadataDefaults,
         },
         settings,
         { continuation },

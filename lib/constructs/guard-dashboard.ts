@@ -3,6 +3,7 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { ACCOUNT_DEFAULTS_METRICS } from '../../lambda/core/fleet/metadata-defaults';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 
 /** Props of {@link GuardDashboard}. */
@@ -48,6 +49,23 @@ export class GuardDashboard extends Construct {
           max(CHECK_METRICS.instancesNotChecked),
         ],
         width: 24,
+        height: 4,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.SingleValueWidget({
+        title: 'Account metadata defaults (new launches, last check)',
+        metrics: [
+          max(ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings).with({ label: 'account-level findings' }),
+          max(ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown).with({ label: 'defaults unreadable' }),
+        ],
+        width: 12,
+        height: 4,
+      }),
+      new cw.TextWidget({
+        markdown:
+          '**Account metadata defaults** apply to new launches only. Findings: `account-default-hop-limit-too-low` (new launches get hop limit 1 on a fleet that runs containers), `account-default-tokens-optional`. Who manages them (account or an Organizations declarative policy) and the values: the `check-summary` log record, field `accountDefaults`. [docs/account-defaults.md]',
+        width: 12,
         height: 4,
       }),
     );

@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AUDIT_DETAIL_TYPES, type AuditActionDetail, createEventBridgeAudit } from '../../lambda/aws/audit';
 import { createSnsNotifier } from '../../lambda/aws/notify';
-import { awsError } from '../engine/remediate-ec2-sim';
+import { awsError } from '../support/sim';
 
 const ebMock = mockClient(EventBridgeClient);
 const snsMock = mockClient(SNSClient);

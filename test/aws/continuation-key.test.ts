@@ -2,7 +2,7 @@ import 'aws-sdk-client-mock-jest';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ContinuationKeyError, secretContinuationKey } from '../../lambda/aws/continuation-key';
-import { awsError } from './ssm-sim';
+import { awsError } from '../support/sim';
 
 const smMock = mockClient(SecretsManagerClient);
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:TimeSyncGuardContinuationKey-AbCdEf';

@@ -3,7 +3,7 @@ import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsComma
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
-import { awsError } from '../engine/remediate-ec2-sim';
+import { awsError } from '../support/sim';
 
 const ec2Mock = mockClient(EC2Client);
 const ec2 = new EC2Client({});

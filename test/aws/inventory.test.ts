@@ -4,7 +4,7 @@ import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory, isOptedOut, platformOf } from '../../lambda/aws/inventory';
-import { awsError } from './ssm-sim';
+import { awsError } from '../support/sim';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);

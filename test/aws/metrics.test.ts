@@ -5,7 +5,7 @@ import { VirtualClock } from '../../lambda/aws/clock';
 import { putCheckMetrics } from '../../lambda/aws/metrics';
 import { aggregate, type FleetSummary } from '../../lambda/core/fleet/aggregate';
 import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
-import { awsError } from './ssm-sim';
+import { awsError } from '../support/sim';
 
 const cwMock = mockClient(CloudWatchClient);
 

@@ -1,6 +1,6 @@
 import { VirtualClock } from '../../lambda/aws/clock';
 import { isThrottlingError, paginateWithRetry, PriorityRateLimiter, withRetry } from '../../lambda/aws/retry';
-import { awsError } from './ssm-sim';
+import { awsError } from '../support/sim';
 
 describe('isThrottlingError', () => {
   it.each([

@@ -8,7 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { chronyReport } from '../engine/reports';
-import { ids, instanceArn, request } from './ssm-sim';
+import { ids, instanceArn, request } from '../support/sim';
 
 it('wire level: the SSM client parses IAM’s 400 AccessDeniedException body into what the isolation reads', async () => {
   // The SDK's real deserializer behind a fake HTTP handler: an SSM account where IAM denies one instance.

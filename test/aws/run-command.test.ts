@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import {
+  DETAILS_OUTPUT_LIMIT,
   deniedResourceFromMessage,
   instanceIdFromArn,
   invalidIdsFromMessage,
@@ -151,7 +152,7 @@ describe('SsmRunCommand.runDocument', () => {
     const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument(request(list));
     const r = out.results.get(list[0]!)!;
     expect(r.state).toBe('success');
-    expect(r.output!.length).toBe(2500);
+    expect(r.output!.length).toBe(DETAILS_OUTPUT_LIMIT);
     expect(r.detail).toMatch(/GetCommandInvocation failed: InvocationDoesNotExist/);
   });
 
@@ -285,7 +286,7 @@ describe('isCut', () => {
   it.each([
     { what: 'short and complete', output: 'TSG-REPORT v1 linux\nTSG-END\n', cut: false },
     { what: 'missing its end marker', output: 'TSG-REPORT v1 linux\nnow=1\n', cut: true },
-    { what: 'at the Details limit', output: 'x'.repeat(2500), cut: true },
+    { what: 'at the Details limit', output: 'x'.repeat(DETAILS_OUTPUT_LIMIT), cut: true },
     { what: 'empty (nothing to refetch)', output: '', cut: false },
   ])('an output $what is cut: $cut', ({ output, cut }) => {
     expect(isCut(output, 'TSG-END')).toBe(cut);
@@ -322,7 +323,7 @@ describe('plugin outputs of a two-platform document', () => {
 
   it('refetches stdout, naming the step, when stdout plus stderr hit the Details limit', async () => {
     simulateSsm(ssmMock, new Map([['i-1', { output: chronyReport() }]]));
-    const raw = `${chronyReport()}\n----------ERROR-------\n${'warning: noisy\n'.repeat(200)}`.slice(0, 2500);
+    const raw = `${chronyReport()}\n----------ERROR-------\n${'warning: noisy\n'.repeat(200)}`.slice(0, DETAILS_OUTPUT_LIMIT);
     ssmMock.on(ListCommandInvocationsCommand).resolves(
       invocation([
         { Name: 'linux', Output: raw },

@@ -4,7 +4,6 @@
  * answer from per-instance scripts of what happened. Tests describe instances, not call sequences.
  */
 import {
-  AccessDeniedException,
   type CommandInvocation,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
@@ -16,7 +15,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { GET_OUTPUT_CAP } from '../../bench/sim/ssm';
-import { DETAILS_OUTPUT_LIMIT, type RunDocumentRequest } from '../../lambda/aws/run-command';
+import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command';
+import { accessDenied, awsError, instanceArn } from '../support/sim';
 
 /** The stub type `mockClient(SSMClient)` returns. */
 export type SsmStub = AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>;
@@ -59,48 +59,7 @@ export interface Sim {
   commands: Map<string, { ids: string[]; polls: number; documentName?: string; parameters?: Record<string, string[]> }>;
 }
 
-const CALLER = 'arn:aws:sts::111122223333:assumed-role/TimeSyncGuard-RemediateHandlerRole-AbC123/TimeSyncGuard-RemediateHandler-XyZ';
-
-/**
- * IAM's AccessDeniedException as the SSM client builds it (its own exception class, `$fault`,
- * `$metadata`), with IAM's message format.
- */
-export function accessDenied(resource?: string, why = 'with an explicit deny in an identity-based policy'): AccessDeniedException {
-  const message = `User: ${CALLER} is not authorized to perform: ssm:SendCommand${resource ? ` on resource: ${resource}` : ''} ${why}`;
-  // The deserializer passes the body's `Message` and the base class's `message` (see run-command-wire.test.ts).
-  return new AccessDeniedException({
-    $metadata: { httpStatusCode: 400, requestId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', attempts: 1, totalRetryDelay: 0 },
-    Message: message,
-    message,
-  });
-}
-
-/** `n` distinct instance ids. */
-export function ids(n: number, prefix = 'i-0'): string[] {
-  return Array.from({ length: n }, (_, k) => `${prefix}${String(k).padStart(16, '0')}`);
-}
-
-/** A collector run request over these instances. */
-export function request(instanceIds: string[], extra: Partial<RunDocumentRequest> = {}): RunDocumentRequest {
-  return {
-    instanceIds,
-    documentName: 'TimeSyncGuard-Collect',
-    maxConcurrency: '50%',
-    maxErrors: '100%',
-    timeoutSeconds: 600,
-    endMarker: 'TSG-END',
-    ...extra,
-  };
-}
-
-/** The ARN IAM names for an instance in SendCommand denials. */
-export const instanceArn = (id: string): string => `arn:aws:ec2:eu-west-1:111122223333:instance/${id}`;
-
-/** An AWS-style service error (name + $metadata), as the SDK would throw. */
-export function awsError(name: string, httpStatusCode = 400, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
-}
-
+export { accessDenied, awsError, ids, instanceArn, request } from '../support/sim';
 
 export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, options: SimOptions = {}): Sim {
   const sim: Sim = { instances, commands: new Map() };

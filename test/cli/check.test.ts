@@ -1,21 +1,20 @@
 import 'aws-sdk-client-mock-jest';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { createRun, parseArgs, run } from '../../bin/commands/check';
 import type { CliIo } from '../../bin/commands/io';
 import { createClients } from '../../lambda/aws/clients';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
-import { awsError } from '../aws/ssm-sim';
-import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { chronyReport } from '../engine/reports';
+import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
-const cwMock = mockClient(CloudWatchClient);
+const sim = useSimAccount();
+const clock = new VirtualClock();
+/** The account runs on the CLI's clock. */
+const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.simulate>[1]): void => void sim.simulate(fleet, { clock, ...options });
 
 function io(env: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -25,7 +24,7 @@ function io(env: Record<string, string> = {}): CliIo & { stdout: string[]; stder
 
 const regions: (string | undefined)[] = [];
 const virtualRun = createRun({
-  clock: new VirtualClock(),
+  clock,
   makeClients: (o) => {
     regions.push(o.region);
     return createClients(o);
@@ -33,18 +32,15 @@ const virtualRun = createRun({
 });
 
 beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-  cwMock.reset();
   regions.length = 0;
 });
 
 describe('timesync-guard check', () => {
   it('prints a table with offenders first and a summary, exits 1 when instances are at risk, publishes nothing', async () => {
-    simulateFleet(ec2Mock, ssmMock, [
+    simulateFleet([
       member(idOf(1)),
-      member(idOf(2), { run: { output: chronyReport({ address: '127.0.0.1' }) } }),
-      member(idOf(3), { ping: undefined }),
+      member(idOf(2), { script: { output: chronyReport({ address: '127.0.0.1' }) } }),
+      member(idOf(3), { ssm: 'unmanaged' }),
     ]);
     const out = io();
     const code = await virtualRun(['--region', 'eu-west-1'], out);
@@ -58,26 +54,26 @@ describe('timesync-guard check', () => {
     expect(text).toMatch(/unmanaged/);
     expect(text).toMatch(/3 running, 2 checked, 1 at risk, 1 not checked, 0 opted out/);
     expect(regions).toEqual(['eu-west-1']);
-    expect(cwMock).toHaveReceivedCommandTimes(PutMetricDataCommand, 0);
+    expect(sim.cloudwatch).toHaveReceivedCommandTimes(PutMetricDataCommand, 0);
   });
 
   it('sends the collector script text itself through AWS-RunShellScript (nothing deployed needed)', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    simulateFleet([member(idOf(1))]);
     expect(await virtualRun([], io())).toBe(0);
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, {
       DocumentName: 'AWS-RunShellScript',
       Parameters: { commands: [readGuestScript(GUEST_SCRIPTS.collectLinux)], executionTimeout: ['120'] },
     });
   });
 
   it('runs a deployed document with --document', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    simulateFleet([member(idOf(1))]);
     await virtualRun(['--document', 'TimeSyncGuard-Collect'], io());
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Collect' });
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Collect' });
   });
 
   it('prints one JSON document with --json', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2))]);
+    simulateFleet([member(idOf(1)), member(idOf(2))]);
     const out = io();
     expect(await virtualRun(['--json'], out)).toBe(0);
     const doc = JSON.parse(out.stdout.join('\n')) as { completed: boolean; summary: { counts: Record<string, number> }; evaluations: unknown[] };
@@ -87,18 +83,18 @@ describe('timesync-guard check', () => {
   });
 
   it('skips the guest with --no-guest: no Run Command at all', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { ec2: { MetadataOptions: { HttpEndpoint: 'disabled' } } })]);
+    simulateFleet([member(idOf(1), { httpEndpoint: 'disabled' })]);
     const out = io();
     expect(await virtualRun(['--no-guest'], out)).toBe(1);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     expect(out.stdout.join('\n')).toContain('imds-endpoint-disabled');
   });
 
   it('publishes the fixed metric set with PutMetricData only with --publish', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2))]);
+    simulateFleet([member(idOf(1)), member(idOf(2))]);
     expect(await virtualRun(['--publish'], io({ TSG_METRIC_NAMESPACE: 'Acme/Time' }))).toBe(0);
-    expect(cwMock).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
-    const input = cwMock.commandCalls(PutMetricDataCommand)[0]!.args[0].input;
+    expect(sim.cloudwatch).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
+    const input = sim.cloudwatch.commandCalls(PutMetricDataCommand)[0]!.args[0].input;
     expect(input.Namespace).toBe('Acme/Time');
     expect(input.MetricData!.map((d) => d.MetricName).sort()).toEqual(Object.values(CHECK_METRICS).sort());
     for (const d of input.MetricData!) expect(d.Dimensions).toEqual([{ Name: 'service', Value: 'timesync-guard' }]);
@@ -107,15 +103,14 @@ describe('timesync-guard check', () => {
   });
 
   it('exits 3 with a clear message when the inventory cannot be read', async () => {
-    simulateFleet(ec2Mock, ssmMock, []);
-    ec2Mock.rejects(awsError('AuthFailure', 401, 'AWS was not able to validate the provided access credentials'));
+    simulateFleet([], { failures: { DescribeInstances: [awsError('AuthFailure', 401, 'AWS was not able to validate the provided access credentials')] } });
     const out = io();
     expect(await virtualRun([], out)).toBe(3);
     expect(out.stderr.join('\n')).toMatch(/could not run: AuthFailure/);
   });
 
   it('exits 3 when the run itself fails (SendCommand denied), after printing what it knows', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    simulateFleet([member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
     const out = io();
     expect(await virtualRun([], out)).toBe(3);
     expect(out.stdout.join('\n')).toContain('command-not-sent');
@@ -141,14 +136,15 @@ describe('timesync-guard check', () => {
   });
 
   it('says so when the region has no running instance', async () => {
-    simulateFleet(ec2Mock, ssmMock, []);
+    simulateFleet([]);
     const out = io();
     expect(await virtualRun([], out)).toBe(0);
     expect(out.stdout.join('\n')).toMatch(/No running instances/);
   });
 
   it('works through the real entry point run() too (real clock, one short poll)', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    // The account's clock is virtual and run()'s is real: the guest answers at once.
+    simulateFleet([member(idOf(1), { script: { output: chronyReport(), guestMs: 0 } })]);
     const out = io();
     expect(await run(['--region', 'us-east-1', '--profile', 'audit'], out)).toBe(0);
     expect(out.stdout.join('\n')).toMatch(/1 running, 1 checked, 0 at risk/);

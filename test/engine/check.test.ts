@@ -7,22 +7,20 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { parseSettings } from '../../lambda/core/settings';
 import type { Verdict } from '../../lambda/core/types';
 import { type CheckDeps, openDocumentRun, outcomeOf, runCheck } from '../../lambda/engine/check';
-import { awsError } from '../aws/ssm-sim';
-import { type FleetMember, idOf, member, simulateFleet } from './fleet-sim';
+import type { InvocationScript, SimInstance } from '../../bench/sim/fleet';
+import { awsError, idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport, fixtureReport, windowsAmazonReport } from './reports';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
 const settings = parseSettings({});
+const sim = useSimAccount();
+const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.simulate>[1]): void => void sim.simulate(fleet, options);
 
-function deps(clock = new VirtualClock(), extra: Partial<CheckDeps> = {}): CheckDeps {
+function deps(clock = sim.account.clock, extra: Partial<CheckDeps> = {}): CheckDeps {
   const ssm = new SSMClient({});
   return {
     inventory: new Ec2SsmInventory({ ec2: new EC2Client({}), ssm, clock, optOutTagKey: settings.optOutTagKey }),
@@ -32,27 +30,22 @@ function deps(clock = new VirtualClock(), extra: Partial<CheckDeps> = {}): Check
   };
 }
 
-beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-});
-
 describe('runCheck', () => {
   it('checks only online, managed, not-opted-out instances and accounts for every instance', async () => {
-    const fleet: FleetMember[] = [
+    const fleet: SimInstance[] = [
       member(idOf(1)),
-      member(idOf(2), { run: { output: chronyReport({ address: '127.0.0.1' }) } }),
-      member(idOf(3), { ping: undefined }),
-      member(idOf(4), { ping: 'ConnectionLost' }),
-      member(idOf(5), { ping: 'Inactive' }),
-      member(idOf(6), { ec2: { Tags: [{ Key: settings.optOutTagKey, Value: 'true' }] } }),
+      member(idOf(2), { script: { output: chronyReport({ address: '127.0.0.1' }) } }),
+      member(idOf(3), { ssm: 'unmanaged' }),
+      member(idOf(4), { ssm: 'ConnectionLost' }),
+      member(idOf(5), { ssm: 'Inactive' }),
+      member(idOf(6), { optedOut: true }),
     ];
-    simulateFleet(ec2Mock, ssmMock, fleet);
+    simulateFleet(fleet);
     const run = await runCheck(deps(), settings);
     expect(run.completed).toBe(true);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.InstanceIds).toEqual([idOf(1), idOf(2)]);
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: settings.collectorDocument });
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(sim.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.InstanceIds).toEqual([idOf(1), idOf(2)]);
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: settings.collectorDocument });
     const byId = new Map(run.evaluations.map((e) => [e.instanceId, e]));
     expect(byId.get(idOf(1))).toMatchObject({ status: 'ok', checkState: 'checked' });
     expect(byId.get(idOf(2))).toMatchObject({ status: 'at-risk', checkState: 'checked' });
@@ -64,14 +57,14 @@ describe('runCheck', () => {
   });
 
   it('runs the read-only collector on every target at once and to the end, whatever remediationMaxConcurrency and remediationMaxErrors say', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2))]);
+    simulateFleet([member(idOf(1)), member(idOf(2))]);
     const run = await runCheck(deps(), parseSettings({ TSG_REMEDIATION_MAX_CONCURRENCY: '1', TSG_REMEDIATION_MAX_ERRORS: '3' }));
     expect(run.completed).toBe(true);
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { MaxConcurrency: '100%', MaxErrors: '100%' });
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { MaxConcurrency: '100%', MaxErrors: '100%' });
   });
 
   it('uses the injected diagnose on the collected report text', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    simulateFleet([member(idOf(1))]);
     const seen: string[] = [];
     const fake: Verdict = {
       platform: 'linux', daemon: 'chrony', timeSource: 'amazon-phc', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.00001, containers: false, status: 'ok', findings: [],
@@ -82,11 +75,11 @@ describe('runCheck', () => {
   });
 
   it('reports instances that stop mid-run as gone, never as compliant', async () => {
-    simulateFleet(ec2Mock, ssmMock, [
+    simulateFleet([
       member(idOf(1)),
-      member(idOf(2), { run: { gone: true } }),
-      member(idOf(3), { run: { status: 'Failed', statusDetails: 'Terminated' } }),
-      member(idOf(4), { run: { noInvocation: true } }),
+      member(idOf(2), { script: { gone: true } }),
+      member(idOf(3), { script: { status: 'Failed', statusDetails: 'Terminated' } }),
+      member(idOf(4), { script: { noInvocation: true } }),
     ]);
     const run = await runCheck(deps(), settings);
     const states = run.evaluations.map((e) => [e.checkState, e.status]);
@@ -108,39 +101,39 @@ describe('runCheck', () => {
     [{ status: 'Cancelled', statusDetails: 'Cancelled' }, 'command-failed', 'command-cancelled'],
     [{ status: 'Success', output: 'hello' }, 'output-unreadable', 'output-unreadable'],
     [{ status: 'Success', output: '' }, 'output-unreadable', 'output-unreadable'],
-  ])('an invocation %p becomes check state %s with finding %s', async (run, checkState, code) => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run })]);
+  ] as [InvocationScript, string, string][])('an invocation %p becomes check state %s with finding %s', async (run, checkState, code) => {
+    simulateFleet([member(idOf(1), { script: run })]);
     const out = await runCheck(deps(), settings);
     expect(out.evaluations[0]).toMatchObject({ status: 'unknown', checkState });
     expect(out.evaluations[0]!.findings.map((f) => f.code)).toEqual([code]);
   });
 
   it('still diagnoses a collector that Failed but printed a report', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run: { status: 'Failed', statusDetails: 'Failed', responseCode: 2, output: chronyReport({ address: '127.0.0.1' }) } })]);
+    simulateFleet([member(idOf(1), { script: { status: 'Failed', statusDetails: 'Failed', responseCode: 2, output: chronyReport({ address: '127.0.0.1' }) } })]);
     const run = await runCheck(deps(), settings);
     expect(run.evaluations[0]).toMatchObject({ checkState: 'checked', status: 'at-risk', detail: 'collector Failed (rc 2) but printed a report' });
   });
 
   it('diagnoses a cut report after fetching it whole', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { run: { output: chronyReport({ padTo: 3200 }) } })]);
+    simulateFleet([member(idOf(1), { script: { output: chronyReport({ padTo: 3200 }) } })]);
     const run = await runCheck(deps(), settings);
-    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(sim.ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
     expect(run.evaluations[0]).toMatchObject({ checkState: 'checked', status: 'ok' });
   });
 
   it('handles an empty fleet: no command sent, all-zero summary, completed', async () => {
-    simulateFleet(ec2Mock, ssmMock, []);
+    simulateFleet([]);
     const run = await runCheck(deps(), settings);
     expect(run.completed).toBe(true);
     expect(run.evaluations).toEqual([]);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     expect(Object.values(run.summary.counts).every((v) => v === 0)).toBe(true);
   });
 
   it('skips the guest when asked, keeping the IMDS findings', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1), { ec2: { MetadataOptions: { HttpEndpoint: 'disabled' } } }), member(idOf(2))]);
+    simulateFleet([member(idOf(1), { httpEndpoint: 'disabled' }), member(idOf(2))]);
     const run = await runCheck(deps(), settings, { guest: false });
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     expect(run.evaluations.map((e) => [e.checkState, e.status])).toEqual([
       ['not-requested', 'at-risk'],
       ['not-requested', 'unknown'],
@@ -148,14 +141,14 @@ describe('runCheck', () => {
   });
 
   it('sends the script text through AWS-RunShellScript / AWS-RunPowerShellScript per platform in scripts mode', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { windows: true }), member(idOf(3))]);
+    simulateFleet([member(idOf(1)), member(idOf(2), { platform: 'windows' }), member(idOf(3))]);
     await runCheck(deps(), settings, { collector: { kind: 'scripts', linux: '#!/bin/sh\necho linux', windows: 'Write-Output win' } });
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, {
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [idOf(1), idOf(3)],
       Parameters: { commands: ['#!/bin/sh\necho linux'], executionTimeout: ['120'] },
     });
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, {
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, {
       DocumentName: 'AWS-RunPowerShellScript',
       InstanceIds: [idOf(2)],
       Parameters: { commands: ['Write-Output win'], executionTimeout: ['120'] },
@@ -163,7 +156,7 @@ describe('runCheck', () => {
   });
 
   it('marks the run failed (but keeps every evaluation) when SendCommand is denied', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    simulateFleet([member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
     const run = await runCheck(deps(), settings);
     expect(run.completed).toBe(false);
     expect(run.errors[0]).toMatch(/AccessDeniedException/);
@@ -171,14 +164,13 @@ describe('runCheck', () => {
   });
 
   it('throws when the inventory cannot be read', async () => {
-    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation'));
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({});
+    simulateFleet([member(idOf(1))], { failures: { DescribeInstances: [awsError('UnauthorizedOperation')] } });
     await expect(runCheck(deps(), settings)).rejects.toThrow('UnauthorizedOperation');
   });
 
   it('stops waiting at the deadline and reports the slow guests as timed out', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { hang: true } })]);
-    const clock = new VirtualClock();
+    simulateFleet([member(idOf(1)), member(idOf(2), { script: { hang: true } })]);
+    const clock = sim.account.clock;
     const run = await runCheck(deps(clock), settings, { deadline: clock.now() + 90_000 });
     expect(run.evaluations.map((e) => e.checkState)).toEqual(['checked', 'timed-out']);
     expect(run.durationMs).toBeLessThan(120_000);
@@ -186,17 +178,19 @@ describe('runCheck', () => {
 
   it('checks 10,000 instances with O(N/50) calls and no per-instance call', async () => {
     const fleet = Array.from({ length: 10_000 }, (_, k) => member(idOf(k)));
-    simulateFleet(ec2Mock, ssmMock, fleet);
-    const clock = new VirtualClock();
+    simulateFleet(fleet);
+    const clock = sim.account.clock;
     const started = Date.now();
     const run = await runCheck(deps(clock), settings);
     const wallMs = Date.now() - started;
     expect(run.summary.counts.instancesChecked).toBe(10_000);
-    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 10);
-    expect(ssmMock).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 200);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 200);
-    expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 200);
-    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 10);
+    expect(sim.ssm).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 200);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 200);
+    // One listing per command; the shared account enforces SSM's request bucket (A1), so a few are retried after a throttle.
+    expect(sim.ssm.commandCalls(ListCommandInvocationsCommand).length).toBe(200 + (sim.account.stats.throttled['ListCommandInvocations'] ?? 0));
+    expect(sim.account.stats.throttled['ListCommandInvocations'] ?? 0).toBeLessThan(20);
+    expect(sim.ssm).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
     expect(run.commandStats.listCommands).toBeLessThanOrEqual(4 * run.commandStats.polls);
     // Recorded for the report: wall time of the whole engine over the mocks.
     process.stdout.write(`10k check: wall ${wallMs} ms, virtual ${run.durationMs} ms, stats ${JSON.stringify(run.commandStats)}\n`);
@@ -206,9 +200,9 @@ describe('runCheck', () => {
 
 describe('openDocumentRun', () => {
   it('sends one stack document to both platforms in document mode (one streaming session)', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { windows: true })]);
+    simulateFleet([member(idOf(1)), member(idOf(2), { platform: 'windows' })]);
     const run = openDocumentRun(
-      new SsmRunCommand({ ssm: new SSMClient({}), clock: new VirtualClock() }),
+      new SsmRunCommand({ ssm: new SSMClient({}), clock: sim.account.clock }),
       { kind: 'document', documentName: 'TimeSyncGuard-Remediate', parameters: { DryRun: ['true'] } },
       settings,
     );
@@ -217,8 +211,8 @@ describe('openDocumentRun', () => {
       { instanceId: idOf(2), platform: 'windows' },
     ]);
     const out = await run.finish();
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
-    expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Remediate', Parameters: { DryRun: ['true'] } });
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Remediate', Parameters: { DryRun: ['true'] } });
     expect(out.results.size).toBe(2);
   });
 });
@@ -231,14 +225,14 @@ describe('outcomeOf', () => {
 
 describe('runCheck on real collector output', () => {
   it('judges the real Linux reports and a Windows report through one two-platform document', async () => {
-    simulateFleet(ec2Mock, ssmMock, [
-      member(idOf(1), { run: { output: fixtureReport('reports/linux-chrony-loopback-synced.txt') } }),
-      member(idOf(2), { run: { output: fixtureReport('reports/linux-chrony-loopback-skew.txt') } }),
-      member(idOf(3), { run: { output: fixtureReport('reports/linux-chrony-loopback-lost.txt') } }),
-      member(idOf(4), { windows: true, run: { output: windowsAmazonReport() } }),
+    simulateFleet([
+      member(idOf(1), { script: { output: fixtureReport('reports/linux-chrony-loopback-synced.txt') } }),
+      member(idOf(2), { script: { output: fixtureReport('reports/linux-chrony-loopback-skew.txt') } }),
+      member(idOf(3), { script: { output: fixtureReport('reports/linux-chrony-loopback-lost.txt') } }),
+      member(idOf(4), { platform: 'windows', script: { output: windowsAmazonReport() } }),
     ]);
     const run = await runCheck(deps(), settings);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     const [synced, skew, lost, win] = run.evaluations;
     expect(synced).toMatchObject({ status: 'at-risk', checkState: 'checked', verdict: { timeSource: 'other', synchronized: true } });
     // The source is 300 s ahead, so this clock is 300 s behind: negative offset.
@@ -260,11 +254,11 @@ describe('runCheck on real collector output', () => {
 describe('runCheck with a streaming inventory', () => {
   it('sends the collector while EC2 is still listing instances', async () => {
     const fleet = Array.from({ length: 150 }, (_, k) => member(idOf(k)));
-    simulateFleet(ec2Mock, ssmMock, fleet, { ec2PageSize: 50 });
+    simulateFleet(fleet);
     const order: string[] = [];
     let firstSend!: () => void;
     const sent = new Promise<void>((resolve) => (firstSend = resolve));
-    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string }) => {
+    sim.ec2.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string }) => {
       const start = Number(input.NextToken ?? 0);
       // A later page waits (briefly, in real time) for a send: an engine that lists everything first never sends in time.
       if (start > 0) await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 200))]);
@@ -272,13 +266,12 @@ describe('runCheck with a streaming inventory', () => {
       const page = fleet.slice(start, start + 50).map((m) => ({ InstanceId: m.id, State: { Name: 'running' as const }, PrivateIpAddress: '10.0.0.1', Tags: [] }));
       return { Reservations: [{ Instances: page }], ...(start + 50 < fleet.length ? { NextToken: String(start + 50) } : {}) };
     });
-    let n = 0;
-    ssmMock.on(SendCommandCommand).callsFake(() => {
+    sim.ssm.on(SendCommandCommand).callsFake((input: unknown) => {
       order.push('send');
       firstSend();
-      return { Command: { CommandId: `cmd-${++n}` } };
+      return sim.account.answer('SendCommand', input);
     });
-    const clock = new VirtualClock();
+    const clock = sim.account.clock;
     await runCheck(deps(clock), settings, { deadline: clock.now() + 30_000 });
     // The first page's batch goes out before the last EC2 page is even answered.
     expect(order.indexOf('send')).toBeLessThan(order.indexOf('ec2@100'));

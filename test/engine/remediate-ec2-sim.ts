@@ -12,6 +12,7 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-ec2';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import { awsError } from '../support/sim';
 
 export interface SimEc2Instance {
   hop: number;
@@ -35,9 +36,7 @@ export interface SimEc2 {
   describeCalls: number;
 }
 
-export function awsError(name: string, httpStatusCode = 400): Error {
-  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
-}
+export { awsError } from '../support/sim';
 
 /**
  * @param throttle decides, per Modify call index (0-based), whether EC2 answers RequestLimitExceeded.

@@ -2,19 +2,17 @@ import 'aws-sdk-client-mock-jest';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { parseSettings } from '../../lambda/core/settings';
 import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
-import { awsError } from '../aws/ssm-sim';
-import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { chronyReport } from '../engine/reports';
+import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
+const sim = useSimAccount();
+const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.simulate>[1]): void => void sim.simulate(fleet, options);
 
 interface Emf {
   _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
@@ -46,7 +44,7 @@ function capturingLogger(): { logger: { info: (m: string, e?: Record<string, unk
 
 function setup(env: Record<string, string> = {}) {
   const settings = parseSettings(env);
-  const clock = new VirtualClock();
+  const clock = sim.account.clock;
   const ssm = new SSMClient({});
   const { metrics, emf } = capturingMetrics(settings.metricNamespace);
   const { logger, calls } = capturingLogger();
@@ -63,17 +61,12 @@ function setup(env: Record<string, string> = {}) {
 
 const metricNames = (emf: Emf[]): string[] => emf.flatMap((e) => e._aws.CloudWatchMetrics.flatMap((d) => d.Metrics.map((m) => m.Name)));
 
-beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-});
-
 describe('check handler', () => {
   it('logs one flat record per instance and publishes the fleet metrics as EMF with only the service dimension', async () => {
-    simulateFleet(ec2Mock, ssmMock, [
+    simulateFleet([
       member(idOf(1)),
-      member(idOf(2), { run: { output: chronyReport({ containers: 'docker' }) }, ec2: { MetadataOptions: { HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' } } }),
-      member(idOf(3), { ping: 'ConnectionLost' }),
+      member(idOf(2), { script: { output: chronyReport({ containers: 'docker' }) }, hopLimit: 1 }),
+      member(idOf(3), { ssm: 'ConnectionLost' }),
     ]);
     const { handler, emf, calls } = setup({ TSG_METRIC_NAMESPACE: 'Acme/TimeSync' });
     const result = await handler({}, { getRemainingTimeInMillis: () => 900_000 });
@@ -107,7 +100,7 @@ describe('check handler', () => {
   });
 
   it('publishes the heartbeat and every count as 0 for an empty fleet', async () => {
-    simulateFleet(ec2Mock, ssmMock, []);
+    simulateFleet([]);
     const { handler, emf } = setup();
     await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     expect(emf).toHaveLength(1);
@@ -118,7 +111,7 @@ describe('check handler', () => {
   });
 
   it('splits 250 bound values over EMF records of at most 100 values, counts once', async () => {
-    simulateFleet(ec2Mock, ssmMock, Array.from({ length: 250 }, (_, k) => member(idOf(k))));
+    simulateFleet(Array.from({ length: 250 }, (_, k) => member(idOf(k))));
     const { handler, emf } = setup();
     await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     expect(emf).toHaveLength(3);
@@ -130,14 +123,14 @@ describe('check handler', () => {
   });
 
   it('treats one instance failing as data, not as a Lambda error', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { status: 'Failed', statusDetails: 'Undeliverable' } })]);
+    simulateFleet([member(idOf(1)), member(idOf(2), { script: { status: 'Failed', statusDetails: 'Undeliverable' } })]);
     const { handler, emf } = setup();
     await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).resolves.toMatchObject({ completed: true });
     expect(emf[0]).toMatchObject({ InstancesSeen: 2, InstancesNotChecked: 1 });
   });
 
   it('throws at the end of a failed run, after logging every instance, and publishes no heartbeat', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
+    simulateFleet([member(idOf(1))], { failures: { SendCommand: [awsError('AccessDeniedException')] } });
     const { handler, emf, calls } = setup();
     await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(CheckRunError);
     expect(emf).toHaveLength(0);
@@ -146,8 +139,7 @@ describe('check handler', () => {
   });
 
   it('throws when the inventory cannot be read', async () => {
-    simulateFleet(ec2Mock, ssmMock, []);
-    ec2Mock.rejects(awsError('UnauthorizedOperation'));
+    simulateFleet([], { failures: { DescribeInstances: [awsError('UnauthorizedOperation')] } });
     const { handler, emf, calls } = setup();
     await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(CheckRunError);
     expect(emf).toHaveLength(0);
@@ -155,7 +147,7 @@ describe('check handler', () => {
   });
 
   it('stops waiting for guests in time to finish within the Lambda timeout', async () => {
-    simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { run: { hang: true } })]);
+    simulateFleet([member(idOf(1)), member(idOf(2), { script: { hang: true } })]);
     const { handler, clock } = setup();
     const t0 = clock.now();
     const result = await handler({}, { getRemainingTimeInMillis: () => 300_000 });

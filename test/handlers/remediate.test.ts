@@ -3,7 +3,6 @@ import { EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { mockClient } from 'aws-sdk-client-mock';
 import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { InstanceInventory } from '../../lambda/aws/inventory';
@@ -15,21 +14,10 @@ import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceRecord, Verdict } from '../../lambda/core/types';
 import { ContinuationError } from '../../lambda/engine/remediate';
 import { createRemediateHandler, handler, RemediationRunError, type RemediateHandlerDeps } from '../../lambda/handlers/remediate';
-import { simulateEc2 } from '../engine/remediate-ec2-sim';
+import { simInstance } from '../../bench/sim/fleet';
+import { useSimAccount } from '../support/sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ebMock = mockClient(EventBridgeClient);
-const snsMock = mockClient(SNSClient);
-
-beforeEach(() => {
-  ec2Mock.reset();
-  ebMock.reset();
-  snsMock.reset();
-  ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) =>
-    Promise.resolve({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'x' })) }),
-  );
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
-});
+const account = useSimAccount();
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
 const KEY = Buffer.from('handler-test-continuation-key-0123456789abcdef');
@@ -98,7 +86,16 @@ function setup(n: number, env: Record<string, string> = {}) {
       return records;
     },
   };
-  const sim = simulateEc2(ec2Mock, new Map(records.map((r) => [r.instanceId, { hop: 1, endpoint: 'enabled' as const, state: 'applied' as const }])));
+  account.simulate(records.map((r) => simInstance(r.instanceId, { hopLimit: 1, ipv6Only: r.ipv6Only === true })), { clock });
+  /** The instances whose metadata options were changed, in order of first change, and how often. */
+  const sim = {
+    get modified(): string[] {
+      return [...account.account.modified.keys()];
+    },
+    get changes(): number[] {
+      return [...account.account.modified.values()];
+    },
+  };
   const runCommand = new FakeRunCommand('Stack-Remediate');
   const metrics = new Metrics({ namespace: 'TimeSyncGuard', serviceName: 'timesync-guard' });
   const added: [string, number][] = [];
@@ -142,9 +139,9 @@ describe('remediate handler', () => {
     expect(guest.flatMap((r) => r.instanceIds).sort()).toEqual([id(0), id(1), id(2)]);
     expect(guest.find((r) => r.instanceIds.includes(id(0)))!.parameters!.Endpoint).toEqual(['ipv6']);
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 6, succeeded: 6, failed: 0 }));
-    const sources = new Set(ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => e.Source)));
+    const sources = new Set(account.events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => e.Source)));
     expect([...sources]).toEqual(['acme.timesync']);
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(account.account.stub(SNSClient)).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(Object.fromEntries(added)).toEqual({
       [REMEDIATION_METRICS.attempted]: 6,
       [REMEDIATION_METRICS.succeeded]: 6,
@@ -174,7 +171,7 @@ describe('remediate handler', () => {
     expect(loops).toBeGreaterThan(1);
     expect(inventory.calls).toBe(1);
     expect(sim.modified).toHaveLength(300);
-    expect(new Set(sim.modified).size).toBe(300);
+    expect(sim.changes.every((n) => n === 1)).toBe(true);
     expect(out.summary.invocations).toBe(loops);
   });
 
@@ -189,7 +186,7 @@ describe('remediate handler', () => {
     const { deps } = setup(2);
     const broken: InstanceInventory = { listInstances: () => Promise.reject(new Error('UnauthorizedOperation')) };
     await expect(createRemediateHandler({ ...deps, inventory: broken })({}, ctx(900_000))).rejects.toThrow(RemediationRunError);
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
   });
 
   it('a garbled continuation fails loudly with a clear error instead of starting over', async () => {
@@ -207,11 +204,11 @@ describe('remediate handler', () => {
     const modified = sim.modified.length;
     const [payload, mac] = first.continuation!.split('.');
     const edited = `${payload!.slice(0, 40)}${payload![40] === 'x' ? 'y' : 'x'}${payload!.slice(41)}.${mac}`;
-    ebMock.resetHistory();
+    account.events.resetHistory();
     await expect(h({ continuation: edited }, ctx(900_000))).rejects.toMatchObject({ name: 'ContinuationError', reason: 'forged' });
     expect(sim.modified).toHaveLength(modified);
     expect(inventory.calls).toBe(1);
-    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!);
+    const events = account.events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!);
     expect(events).toEqual([expect.objectContaining({ Source: deps.settings.eventSource, DetailType: AUDIT_DETAIL_TYPES.continuationRefused })]);
     expect(JSON.parse(events[0]!.Detail!)).toEqual(expect.objectContaining({ reason: 'forged', continuationChars: edited.length }));
     expect(logger.error).toHaveBeenCalledWith('remediation-continuation-refused', expect.objectContaining({ reason: 'forged' }));

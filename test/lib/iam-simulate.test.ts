@@ -204,6 +204,66 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     });
   });
 
+  describe('account metadata defaults (accountDefaults)', () => {
+    // Account level: the actions have no resource type, so the request's resource is `*`.
+    const setMode = synthesized({ accountDefaults: 'set', hopLimitTarget: 3 });
+    const setEnforce = synthesized({ accountDefaults: 'set', hopLimitTarget: 3, imdsv2: 'enforce' } as TimeSyncGuardProps);
+    const attrs = (fields: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(fields).map(([k, v]) => [`ec2:Attribute/${k}`, v]));
+    const modifyDefaults = (policies: Policies, fields: Record<string, string>) => decide(policies, 'ec2:ModifyInstanceMetadataDefaults', '*', attrs(fields));
+
+    it.each(['check', 'remediate'] as const)('lets the %s role read them in every mode', async (role) => {
+      expect(await decide(dflt[role], 'ec2:GetInstanceMetadataDefaults', '*')).toBe('Allowed');
+      expect(await decide(setMode[role], 'ec2:GetInstanceMetadataDefaults', '*')).toBe('Allowed');
+    });
+
+    it('gives no role ModifyInstanceMetadataDefaults in report mode (the default)', async () => {
+      for (const role of ['check', 'remediate', 'stateMachine'] as const) {
+        expect(await modifyDefaults(dflt[role], { HttpPutResponseHopLimit: '3' })).toBe('ImplicitlyDenied');
+      }
+      expect(await modifyDefaults(setMode.check, { HttpPutResponseHopLimit: '3' })).toBe('ImplicitlyDenied');
+    });
+
+    it('allows set mode to raise the hop-limit default to the target or above', async () => {
+      expect(await modifyDefaults(setMode.remediate, { HttpPutResponseHopLimit: '3' })).toBe('Allowed');
+      expect(await modifyDefaults(setMode.remediate, { HttpPutResponseHopLimit: '64' })).toBe('Allowed');
+    });
+
+    const forbidden: [string, Record<string, string>, Decision][] = [
+      ['lowering it below the target', { HttpPutResponseHopLimit: '2' }, 'ExplicitlyDenied'],
+      ['hop limit 1', { HttpPutResponseHopLimit: '1' }, 'ExplicitlyDenied'],
+      ['clearing it (-1, no preference)', { HttpPutResponseHopLimit: '-1' }, 'ExplicitlyDenied'],
+      ['tokens optional', { HttpTokens: 'optional' }, 'ExplicitlyDenied'],
+      ['clearing tokens (no-preference)', { HttpTokens: 'no-preference' }, 'ExplicitlyDenied'],
+      ['tokens optional with a valid raise', { HttpPutResponseHopLimit: '3', HttpTokens: 'optional' }, 'ExplicitlyDenied'],
+      ['touching the endpoint default', { HttpEndpoint: 'disabled' }, 'ImplicitlyDenied'],
+      ['touching the instance-tags default', { InstanceMetadataTags: 'enabled' }, 'ImplicitlyDenied'],
+      ['touching HttpTokensEnforced', { HttpTokensEnforced: 'enabled' }, 'ImplicitlyDenied'],
+    ];
+    it.each(forbidden)('denies %s, whatever the imdsv2 setting', async (_name, fields, expected) => {
+      expect(await modifyDefaults(setMode.remediate, fields)).toBe(expected);
+      expect(await modifyDefaults(setEnforce.remediate, fields)).toBe(expected);
+    });
+
+    it('allows HttpTokens=required only when imdsv2 is enforce', async () => {
+      expect(await modifyDefaults(setMode.remediate, { HttpTokens: 'required' })).toBe('ImplicitlyDenied');
+      expect(await modifyDefaults(setEnforce.remediate, { HttpTokens: 'required' })).toBe('Allowed');
+      expect(await modifyDefaults(setEnforce.remediate, { HttpPutResponseHopLimit: '3', HttpTokens: 'required' })).toBe('Allowed');
+    });
+
+    it('the test can fail: without the Deny and the lower bound, lowering is allowed', async () => {
+      const broken = setMode.remediate.map(({ name, policy }) => {
+        const p = policy as { Statement: Json[] };
+        const Statement = p.Statement.filter((st) => st.Sid !== 'NeverLowerAccountDefaultHopLimit').map((st) => {
+          if (st.Sid !== 'RaiseAccountMetadataDefaultsOnly') return st;
+          const { NumericGreaterThanEqualsIfExists: _dropped, ...rest } = st.Condition as Record<string, Json>;
+          return { ...st, Condition: rest };
+        });
+        return { name, policy: { ...p, Statement } };
+      });
+      expect(await modifyDefaults(broken, { HttpPutResponseHopLimit: '1' })).toBe('Allowed');
+    });
+  });
+
   describe('the test itself can fail', () => {
     // A copy of the synthesized remediate policy with one safeguard removed must be caught: this is
     // what happens to the tests above when a condition is broken in lib/.

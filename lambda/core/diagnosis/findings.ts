@@ -218,6 +218,14 @@ const CODES = {
     metric: null,
     fix: null,
   },
+  'check-timed-out': {
+    level: 'instance',
+    meaning:
+      'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
   'command-undeliverable': {
     level: 'instance',
     meaning: 'SSM could not deliver the collector to the instance (Undeliverable: agent unreachable, or wrong platform).',

@@ -2,6 +2,7 @@
  * The run summary of a remediation (pure): its shape (the state machine's output, the SNS message
  * and the summary event's detail), the SNS subject line and the metric values of a finished run.
  */
+import type { AccountDefaultsRunRecord } from '../fleet/metadata-defaults';
 
 /** Where a run is: the IMDS side's progress (the guest side's is its pending list). */
 export type RemediationPhase = 'imds' | 'imds-verify' | 'guest' | 'done';
@@ -39,6 +40,8 @@ export interface RemediationSummary {
   readonly guestStoppedAtMaxErrors: boolean;
   /** Audit events EventBridge did not accept (each was logged instead). */
   readonly auditLost: number;
+  /** The account metadata defaults: the check's report and the set step (docs/account-defaults.md). */
+  readonly accountDefaults?: AccountDefaultsRunRecord;
 }
 
 /** Metric values of a finished run (names: REMEDIATION_METRICS). */
@@ -60,6 +63,7 @@ export type SummaryInput = Pick<
   /** Clock ms. */
   readonly startedAt: number;
   readonly guestStopped: boolean;
+  readonly accountDefaults?: AccountDefaultsRunRecord;
 };
 
 /** The summary of an invocation; `finishedAt` only once the run is done. */
@@ -81,6 +85,7 @@ export function buildSummary(s: SummaryInput, now: number): RemediationSummary {
     pending: { ...s.pending },
     guestStoppedAtMaxErrors: s.guestStopped,
     auditLost: s.auditLost,
+    ...(s.accountDefaults ? { accountDefaults: s.accountDefaults } : {}),
   };
 }
 

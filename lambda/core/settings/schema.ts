@@ -78,6 +78,13 @@ const SNS_TOPIC_ARN = /^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w-]{1,256}$/;
 export const HOP_LIMIT_SCOPES = ['containers', 'containers-and-orchestrators', 'all'] as const;
 export type HopLimitScope = (typeof HOP_LIMIT_SCOPES)[number];
 
+/**
+ * Values of `accountDefaults`: `report` (read and report the account's instance metadata defaults)
+ * or `set` (also write them, within the rules of lambda/core/fleet/metadata-defaults.ts).
+ */
+export const ACCOUNT_DEFAULTS_MODES = ['report', 'set'] as const;
+export type AccountDefaultsMode = (typeof ACCOUNT_DEFAULTS_MODES)[number];
+
 /** CloudWatch Logs retention values (days) the API accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
@@ -160,6 +167,10 @@ export const SETTINGS = {
     type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
     doc: 'Enable the metadata endpoint where it is disabled on an instance with an instance profile.',
   },
+  accountDefaults: {
+    type: 'enum', scope: 'remediation', env: 'TSG_ACCOUNT_DEFAULTS', values: ACCOUNT_DEFAULTS_MODES, default: 'report',
+    doc: 'Account instance metadata defaults (new launches only): report them (report), or also raise the hop-limit default to the target on a fleet that runs containers and require tokens once IMDSv2 enforcement is on and the fleet is ready (set); never written when a declarative policy manages them (docs/account-defaults.md).',
+  } satisfies EnumRow<AccountDefaultsMode>,
   fixTimeSync: {
     type: 'boolean', scope: 'remediation', env: 'TSG_FIX_TIME_SYNC', default: true,
     doc: 'Run the in-guest time-sync remediation document.',

@@ -3,6 +3,7 @@
  * signed (HMAC-SHA256 under the stack's key), so the next invocation resumes exactly where this one
  * stopped — and refuses anything it did not issue, anything too old, anything it cannot read.
  */
+import { accountDefaultsRecordFrom } from './account-defaults';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TokenBucketState } from '../../core/util/token-bucket';
@@ -132,6 +133,8 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     gs: s.guestStopped ? 1 : 0,
     al: s.auditLost,
     x,
+    // Small (the check's account-defaults report and the set step's outcome); absent when not read.
+    ad: s.accountDefaults,
   };
   return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64'), key);
 }
@@ -228,6 +231,7 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
     guestStopped: o.gs === 1,
     auditLost: int(o.al ?? 0, 'auditLost'),
     ...(Object.keys(actions).length > 0 ? { actions } : {}),
+    ...(accountDefaultsRecordFrom(o.ad) ? { accountDefaults: accountDefaultsRecordFrom(o.ad)! } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import type { CheckSettings } from '../../core/settings';
 import type { InstanceRecord } from '../../core/types';
 import { type DiagnoseFn, runCheck } from '../check';
-import type { Clock, EngineLogger, InstanceInventory, RunCommandPort } from '../ports';
+import type { Clock, EngineLogger, InstanceInventory, MetadataDefaultsPort, RunCommandPort } from '../ports';
 import type { RemediationCheckResult } from './types';
 
 /** The check part of a run failed: remediation never acts on stale or partial data. */
@@ -24,6 +24,8 @@ export interface FreshCheckDeps {
   readonly clock: Clock;
   readonly logger?: EngineLogger;
   readonly diagnose?: DiagnoseFn;
+  /** The account metadata defaults, read by the check. @default - not read */
+  readonly metadataDefaults?: MetadataDefaultsPort;
 }
 
 /**
@@ -40,7 +42,14 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
     let run;
     try {
       run = await runCheck(
-        { inventory, runCommand: deps.runCommand, clock, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+        {
+          inventory,
+          runCommand: deps.runCommand,
+          clock,
+          ...(deps.logger ? { logger: deps.logger } : {}),
+          ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
+          ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
+        },
         settings,
         // The check may use at most half of this invocation; acting needs the rest.
         { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2) },
@@ -53,6 +62,7 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
       evaluations: run.evaluations,
       fleetSize: run.evaluations.length,
       ipv6Only: new Set(records.filter((r) => r.ipv6Only === true).map((r) => r.instanceId)),
+      ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}),
     };
   };
 }

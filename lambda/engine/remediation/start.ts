@@ -9,6 +9,7 @@ import type { Clock } from '../ports';
 import type { AuditTrail } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
 import { imdsActionsOf } from './imds-phase';
+import { accountDefaultsStep } from './account-defaults';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
 import type { RemediationDeps } from './types';
@@ -65,6 +66,14 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     }
   } else {
     state.phase = 'done';
+  }
+  if (deps.metadataDefaults) {
+    // Account level, once per run: a fresh read, the pure decision, at most one write (dry run: none).
+    state.accountDefaults = await accountDefaultsStep(
+      { defaults: deps.metadataDefaults, audit: (d) => deps.audit.accountDefaults?.({ ...d }) ?? Promise.resolve(), clock, ...(deps.logger ? { logger: deps.logger } : {}) },
+      checked?.accountDefaults,
+      { runId, mode: settings.accountDefaults, dryRun: plan.dryRun, hopLimitTarget: settings.hopLimitTarget, ...(deps.tokensGate ? { gate: deps.tokensGate } : {}) },
+    );
   }
   deps.logger?.info('remediation-plan', {
     runId,

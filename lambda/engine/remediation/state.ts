@@ -3,6 +3,7 @@
  * every phase reads and advances. Settings are never part of it: each invocation applies the
  * current ones.
  */
+import type { AccountDefaultsRunRecord } from '../../core/fleet/metadata-defaults';
 import type { TokenBucketState } from '../../core/util/token-bucket';
 import type { RemediationCounts, RemediationPhase } from '../../core/remediation/summary';
 import type { Platform } from '../../core/types';
@@ -64,6 +65,8 @@ export interface RunState {
   auditLost: number;
   /** Pending items of plugged-in action phases (absent or empty: none). */
   actions?: ActionPhaseItems;
+  /** The account-defaults step of this run (first invocation), carried to the final summary. */
+  accountDefaults?: AccountDefaultsRunRecord;
 }
 
 

@@ -3,7 +3,8 @@ import type { GuestOutcome } from '../../core/remediation/guest-judgement';
 import type { RemediationMetricValues, RemediationSummary } from '../../core/remediation/summary';
 import type { TokenBucketState } from '../../core/util/token-bucket';
 import type { InstanceEvaluation } from '../../core/types';
-import type { AuditSink, Clock, EngineLogger, ImdsPort, Notifier, RunCommandPort } from '../ports';
+import type { AccountDefaultsReport, TokensGate } from '../../core/fleet/metadata-defaults';
+import type { AuditSink, Clock, EngineLogger, ImdsPort, MetadataDefaultsPort, Notifier, RunCommandPort } from '../ports';
 import type { ActionPhase } from './phase';
 
 /** Fresh fleet data for the plan (the check engine's run, reduced to what planning needs). */
@@ -13,6 +14,8 @@ export interface RemediationCheckResult {
   readonly fleetSize?: number;
   /** Instances with no IPv4 address (the guest must use fd00:ec2::123). */
   readonly ipv6Only?: ReadonlySet<string>;
+  /** The account metadata defaults as the check judged them (when it read them). */
+  readonly accountDefaults?: AccountDefaultsReport;
 }
 
 /** Everything the engine talks to; all injected so tests and the benchmark can substitute them. */
@@ -42,6 +45,16 @@ export interface RemediationDeps {
    * @default ACTION_PHASES (./phases.ts)
    */
   readonly actionPhases?: readonly ActionPhase[];
+  /**
+   * The account metadata defaults (`accountDefaults: 'set'` writes them; ./account-defaults.ts).
+   * @default - not read, not written
+   */
+  readonly metadataDefaults?: MetadataDefaultsPort;
+  /**
+   * The IMDSv2 gate's answer (enforcement on, fleet ready) for `HttpTokens=required` as an account default.
+   * @default - tokens are never set
+   */
+  readonly tokensGate?: TokensGate;
 }
 
 /** Timing knobs; defaults suit production, tests shrink them. */

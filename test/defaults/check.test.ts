@@ -1,0 +1,130 @@
+/**
+ * The check reads the account defaults once per run (engine) and the handler reports them: run
+ * summary field, two fleet metrics (no per-instance dimension), no per-instance record. An unreadable
+ * read never fails the run.
+ */
+import { EC2Client, GetInstanceMetadataDefaultsCommand, ModifyInstanceMetadataDefaultsCommand } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
+import { SimMetadataDefaults } from '../../bench/sim/ec2-metadata-defaults';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { createEc2MetadataDefaultsPort } from '../../lambda/aws/metadata-defaults';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { ACCOUNT_DEFAULTS_METRICS } from '../../lambda/core/fleet/metadata-defaults';
+import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
+import { parseSettings } from '../../lambda/core/settings';
+import { runCheck } from '../../lambda/engine/check';
+import { createCheckHandler } from '../../lambda/handlers/check';
+import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { chronyReport } from '../engine/reports';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+});
+
+const settings = parseSettings({});
+const containerFleet = () => [member(idOf(1), { run: { output: chronyReport({ containers: 'docker' }) } }), member(idOf(2))];
+
+function engineDeps(clock = new VirtualClock()) {
+  const ssm = new SSMClient({});
+  const ec2 = new EC2Client({});
+  return {
+    inventory: new Ec2SsmInventory({ ec2, ssm, clock, optOutTagKey: settings.optOutTagKey }),
+    runCommand: new SsmRunCommand({ ssm, clock }),
+    clock,
+    metadataDefaults: createEc2MetadataDefaultsPort({ ec2, clock }),
+  };
+}
+
+describe('the check reads the account defaults', () => {
+  it('judges hop limit 1 for new launches on a fleet that runs containers, with one Get call and no write', async () => {
+    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    const sim = new SimMetadataDefaults({ managedBy: 'account', hopLimit: 1, httpTokens: 'required' }).attach(ec2Mock as never);
+    const run = await runCheck(engineDeps(), settings);
+    expect(run.completed).toBe(true);
+    expect(run.accountDefaults).toMatchObject({ status: 'at-risk', managedBy: 'account', newLaunchHopLimit: 1, containerHosts: 1 });
+    expect(run.accountDefaults!.findings.map((f) => f.code)).toEqual(['account-default-hop-limit-too-low']);
+    expect(ec2Mock.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(1);
+    expect(ec2Mock.commandCalls(ModifyInstanceMetadataDefaultsCommand)).toHaveLength(0);
+    expect(sim.calls).toEqual({ get: 1, modify: 0 });
+    // Account level: never on an instance's record.
+    for (const e of run.evaluations) expect(e.findings.map((f) => f.code)).not.toContain('account-default-hop-limit-too-low');
+  });
+
+  it('finds nothing about the hop limit when no checked instance runs containers', async () => {
+    simulateFleet(ec2Mock, ssmMock, [member(idOf(1))]);
+    new SimMetadataDefaults({ managedBy: 'account', httpTokens: 'required' }).attach(ec2Mock as never);
+    const run = await runCheck(engineDeps(), settings);
+    expect(run.accountDefaults).toMatchObject({ status: 'ok', findings: [] });
+  });
+
+  it('completes with defaults unknown when the read is denied', async () => {
+    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }).attach(ec2Mock as never);
+    const run = await runCheck(engineDeps(), settings);
+    expect(run.completed).toBe(true);
+    expect(run.accountDefaults).toMatchObject({ status: 'unknown', detail: expect.stringContaining('UnauthorizedOperation') });
+  });
+
+  it('leaves the run without accountDefaults when no port is given (CLI, launch check)', async () => {
+    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    const { metadataDefaults: _unused, ...deps } = engineDeps();
+    const run = await runCheck(deps, settings);
+    expect(run.accountDefaults).toBeUndefined();
+    expect(ec2Mock.commandCalls(GetInstanceMetadataDefaultsCommand)).toHaveLength(0);
+  });
+});
+
+describe('the check handler reports them', () => {
+  function handler() {
+    const clock = new VirtualClock();
+    const saved = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
+    process.env.POWERTOOLS_METRICS_DISABLED = saved;
+    const emf: Record<string, unknown>[] = [];
+    (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Record<string, unknown>) };
+    const logs: { message: string; extra: Record<string, unknown> }[] = [];
+    const log = (message: string, extra: Record<string, unknown> = {}) => logs.push({ message, extra });
+    const d = engineDeps(clock);
+    const h = createCheckHandler({ settings, ...d, logger: { info: log, warn: log, error: log }, metrics });
+    return { h, emf, logs };
+  }
+
+  it('puts the defaults in the run summary and two fleet metrics with the service dimension only', async () => {
+    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    SimMetadataDefaults.policyManaged({ hopLimit: 1 }, 'Set by the org').attach(ec2Mock as never);
+    const { h, emf, logs } = handler();
+    await h();
+    const summary = logs.find((l) => l.message === 'check-summary')!.extra;
+    expect(summary.accountDefaults).toMatchObject({
+      status: 'at-risk',
+      managedBy: 'declarative-policy',
+      managedExceptionMessage: 'Set by the org',
+      newLaunchHopLimit: 1,
+      httpTokens: 'no-preference',
+      findings: ['account-default-hop-limit-too-low', 'account-default-tokens-optional'],
+    });
+    const record = emf.find((e) => ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings in e)!;
+    expect(record[ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings]).toBe(2);
+    expect(record[ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown]).toBe(0);
+    const dims = (record._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions;
+    expect(dims).toEqual([['service']]);
+    for (const l of logs.filter((x) => x.message === 'instance')) expect(String(l.extra.findings ?? '')).not.toContain('account-default');
+  });
+
+  it('emits AccountDefaultsUnknown=1 and no finding count when they could not be read', async () => {
+    simulateFleet(ec2Mock, ssmMock, containerFleet());
+    new SimMetadataDefaults({ managedBy: 'account' }, { failReads: { count: 9, code: 'UnauthorizedOperation', status: 403 } }).attach(ec2Mock as never);
+    const { h, emf } = handler();
+    await expect(h()).resolves.toMatchObject({ completed: true });
+    const record = emf.find((e) => ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown in e)!;
+    expect(record[ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown]).toBe(1);
+    expect(emf.some((e) => ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings in e)).toBe(false);
+  });
+});
