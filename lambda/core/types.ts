@@ -2,6 +2,7 @@
  * The seam between the in-guest diagnosis, the fleet engines and the infrastructure.
  * Pure types only: no SDK, no CDK, no I/O.
  */
+import type { FindingCode } from './diagnosis/findings';
 
 export type Platform = 'linux' | 'windows';
 
@@ -20,8 +21,8 @@ export type TimeSource = 'amazon-ipv4' | 'amazon-ipv6' | 'amazon-phc' | 'other' 
 export type VerdictStatus = 'ok' | 'at-risk' | 'unknown';
 
 export interface Finding {
-  /** Stable, documented code (kebab-case). */
-  readonly code: string;
+  /** Stable code from the finding table (diagnosis/findings.ts), documented in docs/. */
+  readonly code: FindingCode;
   readonly message: string;
 }
 

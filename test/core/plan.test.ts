@@ -30,7 +30,7 @@ function ev(id: string, o: {
   optedOut?: boolean;
   endpoint?: 'enabled' | 'disabled';
   profile?: boolean;
-  findings?: string[];
+  findings?: FindingCode[];
   platform?: 'linux' | 'windows';
   verdictStatus?: Verdict['status'];
 } = {}): InstanceEvaluation {
@@ -57,7 +57,7 @@ function ev(id: string, o: {
 }
 
 /** The status diagnose would give such a verdict: at risk off Amazon, unsynchronised or with an at-risk finding. */
-function statusOf(o: { timeSource?: TimeSource; synchronized?: boolean | null; findings?: string[] }): Verdict['status'] {
+function statusOf(o: { timeSource?: TimeSource; synchronized?: boolean | null; findings?: FindingCode[] }): Verdict['status'] {
   const effects = (o.findings ?? []).map((c) => FINDING_EFFECTS[c as FindingCode] ?? 'unknown');
   if (effects.includes('at-risk') || !/^amazon-/.test(o.timeSource ?? 'amazon-ipv4') || o.synchronized === false) return 'at-risk';
   return effects.includes('unknown') ? 'unknown' : 'ok';
@@ -343,7 +343,7 @@ describe('planRemediation: properties', () => {
 });
 
 describe('planRemediation: NO_PROXY (fixNoProxy, opt-in)', () => {
-  const P = 'proxy-without-no-proxy';
+  const P = 'proxy-without-no-proxy' as const;
   it.each`
     fixNoProxy | fixTimeSync | timeSource       | findings                          | checkState       | verdictStatus | actions
     ${false}   | ${true}     | ${'amazon-ipv4'} | ${[P]}                            | ${'checked'}     | ${undefined}  | ${[]}

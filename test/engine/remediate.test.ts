@@ -538,7 +538,7 @@ describe('runRemediation: in-guest step', () => {
     const npLine = 'TSG-NO-PROXY v1 result=changed files=/etc/environment reason=services-pick-it-up-at-next-restart\n';
     simulateSsm(ssmMock, new Map([['i-p', { output: npLine + line('skipped', 'time-sync-fix-off') }]]));
     const e = ev('i-p', { hop: 2 });
-    const withProxy = { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy', message: 'm' }] } };
+    const withProxy = { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy' as const, message: 'm' }] } };
     const { d } = deps(clock, [withProxy]);
     const out = await runRemediation(d, settings({ fixTimeSync: false, fixNoProxy: true }), {}, far(clock, { guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
     expect(out.done).toBe(true);
@@ -567,7 +567,7 @@ describe('runRemediation: in-guest step', () => {
     simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output }])));
     const evs = ids.map((i) => {
       const e = ev(i, { hop: 2 });
-      return { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy', message: 'm' }] } };
+      return { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy' as const, message: 'm' }] } };
     });
     const { d } = deps(clock, evs);
     const out = await runRemediation(d, settings({ fixNoProxy: true, remediationMaxErrors: '0' }), {}, far(clock, { guestWaveBatches: 1, guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));

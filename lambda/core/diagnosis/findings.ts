@@ -1,77 +1,311 @@
 /**
- * The stable finding codes of the in-guest diagnosis. Codes never change once released: alarms,
- * metrics, Logs Insights queries and users' runbooks key on them.
+ * The finding codes: ONE table that gives, per code, its meaning, who raises it (the in-guest
+ * diagnosis or the per-instance evaluation), what it does to the status, the fleet metric it counts
+ * towards and the nightly action that fixes it. `Finding.code` is this table's key union, and the
+ * routing to metrics (fleet/aggregate.ts) and to fixes (remediation/plan.ts) is derived from it: a
+ * code missing here does not compile, a code here is routed with no other edit.
+ *
+ * Codes never change once released: alarms, metrics, Logs Insights queries and users' runbooks key on them.
  */
+import type { CHECK_METRICS } from '../fleet/metric-names';
+import type { RemediationAction } from '../remediation/plan';
 import type { Finding } from '../types';
 
-/** What each finding does to the verdict status: `at-risk` is a judged problem; `unknown` means we could not judge. */
+/** What each guest finding does to the verdict status: `at-risk` is a judged problem; `unknown` means we could not judge. */
 export type FindingEffect = 'at-risk' | 'unknown';
 
-interface CodeInfo {
+/** A count metric of `CHECK_METRICS` a finding can count towards. */
+export type FindingMetric = Exclude<keyof typeof CHECK_METRICS, 'clockErrorBoundSeconds'>;
+
+/** One row of the table. */
+export interface FindingCodeInfo {
+  /** `guest`: raised by `diagnose` from the collector report (documented in docs/diagnosis.md); `instance`: by `evaluateInstance` (docs/operations.md). */
+  readonly level: 'guest' | 'instance';
   readonly meaning: string;
-  readonly effect: FindingEffect;
+  /** `at-risk` makes the instance at risk; `unknown` says it could not be judged; `report` is information only. */
+  readonly effect: FindingEffect | 'report';
+  /**
+   * The count metric this code counts towards (once per instance), or null. Guest codes count only
+   * on checked instances (from the verdict), instance codes on every instance.
+   */
+  readonly metric: FindingMetric | null;
+  /**
+   * The nightly action that fixes it, or null. `enable-amazon-time-sync` is planned from these codes;
+   * the IMDS actions are planned from the instance's metadata options, which raise the same codes.
+   */
+  readonly fix: RemediationAction | null;
+  /** The report could not be read whole: no fix is planned from anything in it. */
+  readonly vetoesFixes?: true;
 }
 
+/** Every finding code, one row each: guest codes first, then instance codes. */
 const CODES = {
   'not-amazon-time-sync': {
+    level: 'guest',
     meaning: 'The clock is synchronised, but not to the Amazon Time Sync Service (169.254.169.123, fd00:ec2::123 or the PTP hardware clock).',
     effect: 'at-risk',
+    metric: 'notOnAmazonTimeSync',
+    fix: 'enable-amazon-time-sync'
   },
-  'not-synchronized': { meaning: 'The time daemon reports no synchronisation (no reference, or leap status "Not synchronised").', effect: 'at-risk' },
-  'offset-over-threshold': { meaning: 'The clock offset from true time is larger than the configured maximum.', effect: 'at-risk' },
+  'not-synchronized': {
+    level: 'guest',
+    meaning: 'The time daemon reports no synchronisation (no reference, or leap status "Not synchronised").',
+    effect: 'at-risk',
+    metric: 'notSynchronized',
+    fix: 'enable-amazon-time-sync'
+  },
+  'offset-over-threshold': {
+    level: 'guest',
+    meaning: 'The clock offset from true time is larger than the configured maximum.',
+    effect: 'at-risk',
+    metric: 'clockErrorBoundOverThreshold',
+    fix: null
+  },
   'clock-error-bound-over-threshold': {
+    level: 'guest',
     meaning: 'The clock error bound (|offset| + root dispersion + root delay / 2) is larger than the configured maximum.',
     effect: 'at-risk',
+    metric: 'clockErrorBoundOverThreshold',
+    fix: null
   },
   'source-lost': {
+    level: 'guest',
     meaning: 'No selected (*) source although the daemon still shows its last reference: every source is unreachable or rejected.',
     effect: 'at-risk',
+    metric: 'notSynchronized',
+    fix: 'enable-amazon-time-sync'
   },
   'free-running': {
+    level: 'guest',
     meaning: "The last clock update is older than 8 update intervals (ClockBound's rule): the clock runs on its own.",
     effect: 'at-risk',
+    metric: 'notSynchronized',
+    fix: 'enable-amazon-time-sync'
   },
-  'multiple-daemons': { meaning: 'More than one time daemon runs; they fight over the clock.', effect: 'at-risk' },
-  'no-daemon': { meaning: 'No time daemon runs: nothing keeps the clock synchronised.', effect: 'at-risk' },
+  'multiple-daemons': {
+    level: 'guest',
+    meaning: 'More than one time daemon runs; they fight over the clock.',
+    effect: 'at-risk',
+    metric: null,
+    fix: 'enable-amazon-time-sync'
+  },
+  'no-daemon': {
+    level: 'guest',
+    meaning: 'No time daemon runs: nothing keeps the clock synchronised.',
+    effect: 'at-risk',
+    metric: 'notSynchronized',
+    fix: 'enable-amazon-time-sync'
+  },
   'daemon-not-responding': {
+    level: 'guest',
     meaning: 'The time daemon runs but did not answer its query tool (chronyc "506 Cannot talk to daemon" while chronyd runs, ntpq refused or timed out).',
     effect: 'unknown',
+    metric: null,
+    fix: 'enable-amazon-time-sync'
   },
-  'probe-timed-out': { meaning: 'A probe in the collector hit its timeout; its data is missing.', effect: 'unknown' },
+  'probe-timed-out': {
+    level: 'guest',
+    meaning: 'A probe in the collector hit its timeout; its data is missing.',
+    effect: 'unknown',
+    metric: null,
+    fix: null
+  },
   'proxy-without-no-proxy': {
+    level: 'guest',
     meaning: 'A system-wide HTTP(S)_PROXY is set and NO_PROXY does not cover 169.254.169.254: SDKs send IMDS requests to the proxy.',
     effect: 'at-risk',
+    metric: null,
+    fix: 'add-imds-no-proxy',
   },
-  'local-cmos-clock': { meaning: 'Windows Time runs from "Local CMOS Clock": not synchronised to any source.', effect: 'at-risk' },
-  'report-truncated': { meaning: 'The collector report has no end marker: it was cut in transit and cannot be judged whole.', effect: 'unknown' },
-  'report-unreadable': { meaning: 'The text is not a timesync-guard collector report (empty, garbled or another program\'s output).', effect: 'unknown' },
-  'unknown-format': { meaning: 'The report or a tool output in it has a format this version cannot parse (newer report version, unexpected columns).', effect: 'unknown' },
+  'local-cmos-clock': {
+    level: 'guest',
+    meaning: 'Windows Time runs from "Local CMOS Clock": not synchronised to any source.',
+    effect: 'at-risk',
+    metric: 'notSynchronized',
+    fix: 'enable-amazon-time-sync'
+  },
+  'report-truncated': {
+    level: 'guest',
+    meaning: 'The collector report has no end marker: it was cut in transit and cannot be judged whole.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+    vetoesFixes: true,
+  },
+  'report-unreadable': {
+    level: 'guest',
+    meaning: 'The text is not a timesync-guard collector report (empty, garbled or another program\'s output).',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+    vetoesFixes: true,
+  },
+  'unknown-format': {
+    level: 'guest',
+    meaning: 'The report or a tool output in it has a format this version cannot parse (newer report version, unexpected columns).',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+    vetoesFixes: true,
+  },
   'localized-output-unparsed': {
+    level: 'guest',
     meaning: 'w32tm printed localized text whose language-neutral parts were not enough to judge; nothing is guessed.',
     effect: 'unknown',
+    metric: null,
+    fix: null
   },
-  'unknown-daemon-state': { meaning: 'The report shows no usable output from any time daemon: synchronisation cannot be judged.', effect: 'unknown' },
-} as const satisfies Record<string, CodeInfo>;
+  'unknown-daemon-state': {
+    level: 'guest',
+    meaning: 'The report shows no usable output from any time daemon: synchronisation cannot be judged.',
+    effect: 'unknown',
+    metric: null,
+    fix: null
+  },
+  'imds-hop-limit-too-low-for-containers': {
+    level: 'instance',
+    meaning: 'The IMDS PUT response hop limit is below the target (default 2) and the guest runs containers: containers on a bridge network get no IMDSv2 token, hence no role credentials.',
+    effect: 'at-risk',
+    metric: 'hopLimitTooLowForContainers',
+    fix: 'raise-hop-limit',
+  },
+  'imds-hop-limit-orchestrator-node': {
+    level: 'instance',
+    meaning: 'Kubernetes node (kubelet) or ECS container instance with a hop limit below the target: left as it is under hopLimitScope `containers` (the default). Raising it lets every pod or task reach the node role\'s credentials: the EKS best practices keep hop limit 1 and give pods IRSA / EKS Pod Identity; ECS asks to block task access to IMDS (awsvpc mode / ECS_AWSVPC_BLOCK_IMDS). Opt in with hopLimitScope `containers-and-orchestrators` only for workloads that need the node role.',
+    effect: 'report',
+    metric: null,
+    fix: null,
+  },
+  'imds-endpoint-disabled': {
+    level: 'instance',
+    meaning: 'The instance metadata endpoint is disabled on an instance with an instance profile: nothing on it can obtain the role credentials.',
+    effect: 'at-risk',
+    metric: 'metadataEndpointDisabled',
+    fix: 'enable-metadata-endpoint',
+  },
+  'ssm-connection-lost': {
+    level: 'instance',
+    meaning: 'The SSM agent lost its connection, so the guest was not checked. A clock minutes off breaks the agent\'s signed requests, so this can itself be a symptom of clock drift.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'ssm-inactive': {
+    level: 'instance',
+    meaning: 'The SSM managed node is Inactive (agent stopped or deregistered): the guest was not checked.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'ssm-unmanaged': {
+    level: 'instance',
+    meaning: 'The instance is not an SSM managed node (no agent, no instance profile with SSM permissions, or no route to SSM): the guest cannot be checked.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'command-failed': {
+    level: 'instance',
+    meaning: 'The collector ran but failed without printing a readable report.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'command-timed-out': {
+    level: 'instance',
+    meaning: 'The collector was not delivered or did not finish in time (DeliveryTimedOut / ExecutionTimedOut / still running at the deadline).',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'check-timed-out': {
+    level: 'instance',
+    meaning:
+      'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'command-undeliverable': {
+    level: 'instance',
+    meaning: 'SSM could not deliver the collector to the instance (Undeliverable: agent unreachable, or wrong platform).',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'command-cancelled': {
+    level: 'instance',
+    meaning: 'The collector command was cancelled.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'command-not-sent': {
+    level: 'instance',
+    meaning: 'SendCommand failed for this batch (see detail): the guest was not checked.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'instance-gone': {
+    level: 'instance',
+    meaning: 'The instance stopped or terminated during the run (InvalidInstanceId, Terminated, or no invocation at all).',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'output-unreadable': {
+    level: 'instance',
+    meaning: 'The collector succeeded but its output is not a readable report.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'guest-not-checked': {
+    level: 'instance',
+    meaning: 'The in-guest check was not requested for this run (CLI --no-guest): only IMDS findings apply.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+} as const satisfies Record<string, FindingCodeInfo>;
 
-/** Every stable finding code. */
+/** Every stable finding code, guest and instance. */
 export type FindingCode = keyof typeof CODES;
+/** A finding code `diagnose` raises from the collector report. */
+export type GuestFindingCode = { [K in FindingCode]: (typeof CODES)[K]['level'] extends 'guest' ? K : never }[FindingCode];
+/** A finding code `evaluateInstance` adds. */
+export type InstanceFindingCode = Exclude<FindingCode, GuestFindingCode>;
 
-/** Code → one-line meaning, for the README, the CLI and the check engine. */
-export const FINDING_CODES: Readonly<Record<FindingCode, string>> = Object.fromEntries(
-  Object.entries(CODES).map(([k, v]) => [k, v.meaning]),
-) as Record<FindingCode, string>;
+/** The table, read-only: code → row. */
+export const FINDING_TABLE: Readonly<Record<FindingCode, FindingCodeInfo>> = CODES;
 
-/** Code → what it does to the status (`at-risk` or `unknown`). */
-export const FINDING_EFFECTS: Readonly<Record<FindingCode, FindingEffect>> = Object.fromEntries(
-  Object.entries(CODES).map(([k, v]) => [k, v.effect]),
-) as Record<FindingCode, FindingEffect>;
+const entries = Object.entries(CODES) as [FindingCode, FindingCodeInfo][];
+const guestEntries = entries.filter(([, v]) => v.level === 'guest') as [GuestFindingCode, FindingCodeInfo & { effect: FindingEffect }][];
+
+/** The codes whose row satisfies `pick`. */
+export function codesWhere(pick: (info: FindingCodeInfo) => boolean): ReadonlySet<FindingCode> {
+  return new Set(entries.filter(([, v]) => pick(v)).map(([k]) => k));
+}
+
+/** Guest code → one-line meaning, for the docs, the CLI and the check engine. */
+export const FINDING_CODES: Readonly<Record<GuestFindingCode, string>> = Object.fromEntries(
+  guestEntries.map(([k, v]) => [k, v.meaning]),
+) as Record<GuestFindingCode, string>;
+
+/**
+ * Guest code → what it does to the verdict status (`at-risk` or `unknown`). Keyed by any code so that
+ * a verdict's findings index it directly; an instance code (never in a verdict) reads undefined.
+ */
+export const FINDING_EFFECTS: Readonly<Partial<Record<FindingCode, FindingEffect>>> & Readonly<Record<GuestFindingCode, FindingEffect>> =
+  Object.fromEntries(guestEntries.map(([k, v]) => [k, v.effect])) as Record<GuestFindingCode, FindingEffect>;
 
 /** Builds a finding with a stable code. */
 export function finding(code: FindingCode, message: string): Finding {
   return { code, message };
 }
 
-/** True when `code` is one of ours. */
-export function isFindingCode(code: string): code is FindingCode {
-  return Object.prototype.hasOwnProperty.call(CODES, code);
+/** True when `code` is one of the guest codes. */
+export function isFindingCode(code: string): code is GuestFindingCode {
+  return Object.prototype.hasOwnProperty.call(FINDING_CODES, code);
 }

@@ -3,9 +3,10 @@
  * the metric set has the same names and size whatever N (zeros included, no per-instance dimension).
  */
 import { CHECK_METRICS } from './metric-names';
-import type { CheckState, InstanceEvaluation, InstanceStatus, Thresholds, Verdict } from '../types';
+import { FINDING_TABLE, type FindingCode, type FindingCodeInfo, type FindingMetric } from '../diagnosis/findings';
+import type { CheckState, Finding, InstanceEvaluation, InstanceStatus, Thresholds } from '../types';
 
-type CountKey = Exclude<keyof typeof CHECK_METRICS, 'clockErrorBoundSeconds'>;
+type CountKey = FindingMetric;
 
 /** The fleet summary of one check run. */
 export interface FleetSummary {
@@ -28,19 +29,35 @@ export interface MetricDatum {
   readonly values: readonly number[];
 }
 
-/** Guest finding codes (findings.ts) that mean "not synchronised". */
-export const NOT_SYNCHRONIZED_CODES: ReadonlySet<string> = new Set([
-  'not-synchronized',
-  'source-lost',
-  'free-running',
-  'no-daemon',
-  'local-cmos-clock',
-]);
-/** Guest finding codes that mean "offset or bound over its threshold". */
-export const OVER_THRESHOLD_CODES: ReadonlySet<string> = new Set(['offset-over-threshold', 'clock-error-bound-over-threshold']);
+/** Code → the count metric it counts towards, from the finding table (diagnosis/findings.ts), split by who raises it. */
+const GUEST_METRIC = metricRoutes('guest');
+const INSTANCE_METRIC = metricRoutes('instance');
 
-function has(v: Verdict, codes: ReadonlySet<string> | string): boolean {
-  return v.findings.some((f) => (typeof codes === 'string' ? f.code === codes : codes.has(f.code)));
+function metricRoutes(level: FindingCodeInfo['level']): ReadonlyMap<FindingCode, FindingMetric> {
+  const routes = new Map<FindingCode, FindingMetric>();
+  for (const [code, info] of Object.entries(FINDING_TABLE) as [FindingCode, FindingCodeInfo][]) {
+    if (info.level === level && info.metric !== null) routes.set(code, info.metric);
+  }
+  return routes;
+}
+
+/** Guest finding codes that mean "not synchronised" (the table's rows with metric `notSynchronized`). */
+export const NOT_SYNCHRONIZED_CODES: ReadonlySet<FindingCode> = codesRoutedTo('notSynchronized');
+/** Guest finding codes that mean "offset or bound over its threshold". */
+export const OVER_THRESHOLD_CODES: ReadonlySet<FindingCode> = codesRoutedTo('clockErrorBoundOverThreshold');
+
+function codesRoutedTo(metric: FindingMetric): ReadonlySet<FindingCode> {
+  return new Set([...GUEST_METRIC].filter(([, m]) => m === metric).map(([c]) => c));
+}
+
+/** The metrics the findings count towards, each once. */
+function metricsOf(findings: readonly Finding[] | undefined, routes: ReadonlyMap<FindingCode, FindingMetric>): Set<FindingMetric> {
+  const hit = new Set<FindingMetric>();
+  for (const f of findings ?? []) {
+    const m = routes.get(f.code);
+    if (m) hit.add(m);
+  }
+  return hit;
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -77,8 +94,7 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     byStatus[e.status]++;
     byCheckState[e.checkState] = (byCheckState[e.checkState] ?? 0) + 1;
     if (e.status === 'at-risk') counts.instancesAtRisk++;
-    if (e.findings.some((f) => f.code === 'imds-hop-limit-too-low-for-containers')) counts.hopLimitTooLowForContainers++;
-    if (e.findings.some((f) => f.code === 'imds-endpoint-disabled')) counts.metadataEndpointDisabled++;
+    for (const m of metricsOf(e.findings, INSTANCE_METRIC)) counts[m]++;
     if (e.checkState === 'opted-out') continue;
     if (e.checkState !== 'checked' || !e.verdict) {
       counts.instancesNotChecked++;
@@ -86,17 +102,16 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     }
     counts.instancesChecked++;
     const v = e.verdict;
-    if (v.timeSource === 'other' || v.timeSource === 'none' || has(v, 'not-amazon-time-sync')) counts.notOnAmazonTimeSync++;
-    if (v.synchronized === false || has(v, NOT_SYNCHRONIZED_CODES)) counts.notSynchronized++;
     const offset = finite(v.offsetSeconds) ? Math.abs(v.offsetSeconds) : null;
     const bound = finite(v.clockErrorBoundSeconds) ? v.clockErrorBoundSeconds : null;
-    if (
-      has(v, OVER_THRESHOLD_CODES) ||
-      (offset !== null && offset > thresholds.maxOffsetSeconds) ||
-      (bound !== null && bound > thresholds.maxClockErrorBoundSeconds)
-    ) {
-      counts.clockErrorBoundOverThreshold++;
+    // The verdict's fields count too, not only its codes: a verdict judged elsewhere may carry the field alone.
+    const hit = metricsOf(v.findings, GUEST_METRIC);
+    if (v.timeSource === 'other' || v.timeSource === 'none') hit.add('notOnAmazonTimeSync');
+    if (v.synchronized === false) hit.add('notSynchronized');
+    if ((offset !== null && offset > thresholds.maxOffsetSeconds) || (bound !== null && bound > thresholds.maxClockErrorBoundSeconds)) {
+      hit.add('clockErrorBoundOverThreshold');
     }
+    for (const m of hit) counts[m]++;
     if (bound !== null) {
       bounds.push(bound);
       if (maxBound === null || bound > maxBound) maxBound = bound;

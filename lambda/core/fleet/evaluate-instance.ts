@@ -7,41 +7,19 @@
  * guest not checked → `unknown`; else the verdict's status. IMDS findings need no guest check
  * (endpoint disabled), or only the guest's `containers` answer (hop limit).
  */
+import { codesWhere, FINDING_TABLE, type FindingCode, type InstanceFindingCode } from '../diagnosis/findings';
 import type { Settings } from '../settings';
 import type { CheckState, Finding, InstanceEvaluation, InstanceRecord, InstanceStatus, Verdict } from '../types';
 
-/** The instance-level finding codes this module adds (guest verdict codes live in findings.ts). */
-export const INSTANCE_FINDING_CODES = {
-  'imds-hop-limit-too-low-for-containers':
-    'The IMDS PUT response hop limit is below the target (default 2) and the guest runs containers: containers on a bridge network get no IMDSv2 token, hence no role credentials.',
-  'imds-hop-limit-orchestrator-node':
-    'Kubernetes node (kubelet) or ECS container instance with a hop limit below the target: left as it is under hopLimitScope `containers` (the default). Raising it lets every pod or task reach the node role\'s credentials: the EKS best practices keep hop limit 1 and give pods IRSA / EKS Pod Identity; ECS asks to block task access to IMDS (awsvpc mode / ECS_AWSVPC_BLOCK_IMDS). Opt in with hopLimitScope `containers-and-orchestrators` only for workloads that need the node role.',
-  'imds-endpoint-disabled':
-    'The instance metadata endpoint is disabled on an instance with an instance profile: nothing on it can obtain the role credentials.',
-  'ssm-connection-lost':
-    'The SSM agent lost its connection, so the guest was not checked. A clock minutes off breaks the agent\'s signed requests, so this can itself be a symptom of clock drift.',
-  'ssm-inactive': 'The SSM managed node is Inactive (agent stopped or deregistered): the guest was not checked.',
-  'ssm-unmanaged': 'The instance is not an SSM managed node (no agent, no instance profile with SSM permissions, or no route to SSM): the guest cannot be checked.',
-  'command-failed': 'The collector ran but failed without printing a readable report.',
-  'command-timed-out': 'The collector was not delivered or did not finish in time (DeliveryTimedOut / ExecutionTimedOut / still running at the deadline).',
-  'check-timed-out':
-    'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
-  'command-undeliverable': 'SSM could not deliver the collector to the instance (Undeliverable: agent unreachable, or wrong platform).',
-  'command-cancelled': 'The collector command was cancelled.',
-  'command-not-sent': 'SendCommand failed for this batch (see detail): the guest was not checked.',
-  'instance-gone': 'The instance stopped or terminated during the run (InvalidInstanceId, Terminated, or no invocation at all).',
-  'output-unreadable': 'The collector succeeded but its output is not a readable report.',
-  'guest-not-checked': 'The in-guest check was not requested for this run (CLI --no-guest): only IMDS findings apply.',
-} as const;
+/** The instance-level finding codes this module adds, code → meaning (the rows of the finding table, diagnosis/findings.ts, at level `instance`). */
+export const INSTANCE_FINDING_CODES: Readonly<Record<InstanceFindingCode, string>> = Object.fromEntries(
+  [...codesWhere((c) => c.level === 'instance')].map((k) => [k, FINDING_TABLE[k].meaning]),
+) as Record<InstanceFindingCode, string>;
 
-/** An instance-level finding code. */
-export type InstanceFindingCode = keyof typeof INSTANCE_FINDING_CODES;
+export type { InstanceFindingCode } from '../diagnosis/findings';
 
-/** Instance-level codes that make the instance at risk; the rest say why it was not checked. */
-export const AT_RISK_INSTANCE_CODES: ReadonlySet<InstanceFindingCode> = new Set([
-  'imds-hop-limit-too-low-for-containers',
-  'imds-endpoint-disabled',
-]);
+/** Instance-level codes that make the instance at risk; the rest say why it was not checked (or only report). */
+export const AT_RISK_INSTANCE_CODES: ReadonlySet<FindingCode> = codesWhere((c) => c.level === 'instance' && c.effect === 'at-risk');
 
 /** Container runtimes (as the collectors name them) that make a host an orchestrator node. */
 export const ORCHESTRATOR_RUNTIMES: ReadonlySet<string> = new Set(['kubelet', 'ecs']);
@@ -68,7 +46,7 @@ export type CollectionOutcome =
   | { readonly kind: 'not-requested' };
 
 function atRisk(f: Finding): boolean {
-  return AT_RISK_INSTANCE_CODES.has(f.code as InstanceFindingCode);
+  return AT_RISK_INSTANCE_CODES.has(f.code);
 }
 
 function instanceFinding(code: InstanceFindingCode, message: string): Finding {

@@ -3,11 +3,12 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
+import { codesWhere, type FindingCode } from '../diagnosis/findings';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
 
-/** Every change the remediation can make, as named in the audit events. */
+/** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
 export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
@@ -67,19 +68,14 @@ export interface PlanOptions {
 }
 
 /**
- * Verdict finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so
- * the in-guest remediation is worth running even when the time source reads as Amazon.
+ * Finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so the
+ * in-guest remediation is worth running even when the time source reads as Amazon: the finding
+ * table's rows whose fix is `enable-amazon-time-sync`.
  */
-export const GUEST_FIX_FINDINGS: ReadonlySet<string> = new Set([
-  'not-amazon-time-sync',
-  'not-synchronized',
-  'source-lost',
-  'free-running',
-  'multiple-daemons',
-  'no-daemon',
-  'daemon-not-responding',
-  'local-cmos-clock',
-]);
+export const GUEST_FIX_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.fix === 'enable-amazon-time-sync');
+
+/** Finding codes the guest's NO_PROXY step fixes: the table's rows whose fix is `add-imds-no-proxy`. */
+const NO_PROXY_FIX_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.fix === 'add-imds-no-proxy');
 
 const AMAZON_SOURCES = new Set(['amazon-ipv4', 'amazon-ipv6', 'amazon-phc']);
 
@@ -121,8 +117,8 @@ export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: Instanc
 }
 
 
-/** Findings that say the report itself could not be read whole: nothing in it may be acted on. */
-const UNREAD_REPORT_FINDINGS: ReadonlySet<string> = new Set(['report-truncated', 'report-unreadable', 'unknown-format']);
+/** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
+const UNREAD_REPORT_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.vetoesFixes === true);
 
 /**
  * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
@@ -140,14 +136,15 @@ export function guestNeedsFix(e: InstanceEvaluation): boolean {
 
 /**
  * Whether the guest's NO_PROXY step is worth running: the check read the guest whole (a verdict that
- * is not `unknown`, no unread report) and found `proxy-without-no-proxy`. The document also runs
+ * is not `unknown`, no unread report) and found a code whose table row's fix is `add-imds-no-proxy`
+ * (`proxy-without-no-proxy`). The document also runs
  * the time-sync step, which re-detects before it acts; an unknown verdict is never acted on.
  */
 export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
   const v = e.verdict;
   if (e.checkState !== 'checked' || !v || v.status === 'unknown') return false;
   const codes = [...(v.findings ?? []), ...e.findings].map((f) => f.code);
-  return !codes.some((c) => UNREAD_REPORT_FINDINGS.has(c)) && codes.includes('proxy-without-no-proxy');
+  return !codes.some((c) => UNREAD_REPORT_FINDINGS.has(c)) && codes.some((c) => NO_PROXY_FIX_FINDINGS.has(c));
 }
 
 /**
