@@ -30,6 +30,8 @@ export interface ImdsModifyRequest {
   readonly hopLimit?: number;
   /** Set `HttpEndpoint: 'enabled'`. */
   readonly enableEndpoint?: boolean;
+  /** Set `HttpTokens` (IMDSv2 enforcement and its tag-gated undo: docs/imdsv2.md). */
+  readonly httpTokens?: 'required' | 'optional';
 }
 
 export type ImdsModifyResult =
@@ -153,7 +155,8 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
       // Only the options that change: anything omitted keeps its current value on EC2's side.
       if (request.hopLimit !== undefined) input.HttpPutResponseHopLimit = request.hopLimit;
       if (request.enableEndpoint) input.HttpEndpoint = 'enabled';
-      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined) {
+      if (request.httpTokens) input.HttpTokens = request.httpTokens;
+      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined && input.HttpTokens === undefined) {
         return { outcome: 'failed', error: 'nothing to change', attempts: 0 };
       }
       let attempts = 0;

@@ -13,6 +13,7 @@ import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict 
 import type { Clock } from '../aws/clock';
 import type { InstanceInventory } from '../aws/inventory';
 import type { InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from '../aws/run-command';
+import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -33,6 +34,8 @@ export interface CheckDeps {
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
+  /** IMDSv2 readiness (and the rollback watch): docs/imdsv2.md. @default - not assessed */
+  readonly imdsv2?: Imdsv2CheckPorts;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -90,6 +93,8 @@ export interface CheckRun {
   readonly timings: CheckTimings;
   /** API call counters of the Run Command part (summed over platforms). */
   readonly commandStats: RunCommandStats;
+  /** IMDSv2 readiness and rollback watch; absent when not assessed (no ports, or `imdsv2: off`). */
+  readonly imdsv2?: Imdsv2CheckResult;
 }
 
 /** Result of {@link runDocumentOnInstances}. */
@@ -298,7 +303,10 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     : await deps.inventory.listInstances().then((all) => (addTargets(all), all));
   const records = only ? listed.filter(wanted) : listed;
   const inventoryDone = clock.now();
+  // Beside the guests' wait, off the critical path: one S3 read on most runs, a refresh once a day.
+  const imdsv2 = deps.imdsv2 && settings.imdsv2 !== 'off' ? runImdsv2Checks(deps.imdsv2, records, settings, clock, deps.logger) : undefined;
   const collected = await run.finish();
+  const imdsv2Result = await imdsv2;
   const collectDone = clock.now();
 
   const evaluations: InstanceEvaluation[] = [];
@@ -328,5 +336,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     summary,
     timings: { inventoryMs: inventoryDone - startedAt, collectMs: collectDone - inventoryDone, evaluateMs: finishedAt - collectDone },
     commandStats: collected.stats,
+    ...(imdsv2Result ? { imdsv2: imdsv2Result } : {}),
   };
 }
