@@ -187,7 +187,8 @@ export async function imdsv2WatchStep(
 ): Promise<Imdsv2WatchResult> {
   const now = ports.clock.now();
   const watched = watchList(
-    records.map((r) => ({ instanceId: r.instanceId, httpTokens: r.imds.httpTokens, tag: parseEnforcedTag(r.imdsv2Enforced) })),
+    // An instance opted out since its enforcement is its owner's to undo (IAM denies it too).
+    records.filter((r) => !r.optedOut).map((r) => ({ instanceId: r.instanceId, httpTokens: r.imds.httpTokens, tag: parseEnforcedTag(r.imdsv2Enforced) })),
     now,
     settings.imdsv2RollbackWindowHours,
   );
