@@ -58,6 +58,30 @@ export interface SimInstance {
   timeSyncFixed?: boolean;
 }
 
+/**
+ * One healthy Linux instance (chrony on Amazon Time Sync, SSM Online, hop limit 2, IMDSv2) with
+ * `overrides`: how tests describe the few instances they need instead of generating a fleet.
+ */
+export function simInstance(id: string, overrides: Partial<SimInstance> = {}): SimInstance {
+  return {
+    id,
+    name: `app-${id.slice(-4)}`,
+    platform: 'linux',
+    ssm: 'Online',
+    scenario: 'chrony-amazon',
+    containers: false,
+    hasProfile: true,
+    optedOut: false,
+    ipv6Only: false,
+    guest: 'normal',
+    hopLimit: 2,
+    httpEndpoint: 'enabled',
+    httpTokens: 'required',
+    metadataState: 'applied',
+    ...overrides,
+  };
+}
+
 /** Knobs of the generated fleet. Shares are fractions; the remainder of each draw is the default case. */
 export interface FleetOptions {
   /** Seed of the deterministic generator. @default 42 */
