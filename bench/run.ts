@@ -20,6 +20,7 @@ import { measureColdLoad } from './cold-load';
 import { measureMemory } from './memory';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
+import { previousResult } from './imdsv2';
 import { perInstanceMetricsShape } from './peers';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -253,7 +254,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
   if (args.write && defaultModel && args.sizes.join(',') === DEFAULT_SIZES.join(',')) {
-    writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    // The imdsv2 key is written by bench/imdsv2.ts on its own: keep it.
+    writeFileSync(join(__dirname, 'results.json'), JSON.stringify({ ...results, imdsv2: previousResult('imdsv2') }, null, 2) + '\n');
     updateReadme(table);
     process.stdout.write('wrote bench/results.json and the figures in bench/README.md\n');
   }

@@ -17,8 +17,13 @@ export interface SimCloudWatchClock {
 }
 
 export interface SimCloudWatchOptions {
-  /** Requests per second before `Throttling` (token bucket, burst = rate). @default 50 */
+  /** Requests per second before `Throttling` (token bucket, burst = rate; Infinity when the account's bucket paces it). @default 50 */
   readonly requestsPerSecond?: number;
+  /**
+   * Instances with no explicit MetadataNoToken series: their launch time (ms), and they published
+   * 0 every day since (C1), so a fleet of 10,000 costs no memory here. Undefined = unknown instance.
+   */
+  readonly implicitLaunch?: (instanceId: string) => number | undefined;
   /** Datapoints per response page (tests lower it to exercise NextToken). @default 100800 */
   readonly pageDatapoints?: number;
 }
@@ -92,6 +97,14 @@ export class SimCloudWatch {
     for (let d = Math.floor(fromMs / DAY_MS) * DAY_MS; d < toMs; d += DAY_MS) this.publish('MetadataNoToken', instanceId, d, v1Calls(d));
   }
 
+  private implicit(metric: string, instanceId: string, end: number): Map<number, number> | undefined {
+    const launched = metric === 'MetadataNoToken' ? this.options.implicitLaunch?.(instanceId) : undefined;
+    if (launched === undefined) return undefined;
+    const out = new Map<number, number>();
+    for (let d = Math.floor(launched / DAY_MS) * DAY_MS; d < Math.min(end, this.clock.now()); d += DAY_MS) out.set(d, 0);
+    return out;
+  }
+
   private take(): boolean {
     const rate = this.options.requestsPerSecond ?? 50;
     const t = this.clock.now();
@@ -147,7 +160,7 @@ export class SimCloudWatch {
       const metric = ms.Metric?.MetricName ?? '';
       const dim = ms.Metric?.Dimensions?.find((d) => d.Name === 'InstanceId')?.Value;
       if (ms.Metric?.Namespace !== 'AWS/EC2' || ms.Stat !== 'Sum' || dim === undefined) return;
-      const series = this.data.get(metric)?.get(dim);
+      const series = this.data.get(metric)?.get(dim) ?? this.implicit(metric, dim, end);
       if (!series) return;
       const periodMs = ms.Period! * 1000;
       const sums = new Map<number, number>();
@@ -173,4 +186,9 @@ export class SimCloudWatch {
       latency: 150 + Math.ceil((2 * slice.length) / 1000),
     };
   }
+}
+
+/** The account's GetMetricData (registered in CLOUDWATCH_SERVICE of events.ts): its state is `account.cloudwatch`. */
+export function getMetricData(acct: { readonly cloudwatch: SimCloudWatch }, input: SimGetMetricDataInput): { result: SimGetMetricDataOutput; latency: number } {
+  return acct.cloudwatch.getMetricData(input);
 }
