@@ -28,6 +28,22 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag'] }] },
   },
   {
+    // The engines: orchestration against lambda/engine/ports.ts only — adapters implement the ports.
+    files: ['lambda/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag'], message: 'lambda/ never imports the CDK.' },
+            { group: ['@aws-sdk/*', '@smithy/*', '@aws-lambda-powertools/*'], message: 'lambda/engine talks to AWS only through lambda/engine/ports.ts.' },
+            { group: ['**/aws/*', '**/aws', '**/handlers/*'], message: 'lambda/engine never imports adapters or handlers: put the interface in lambda/engine/ports.ts.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The pure core: no SDK, no adapters, no engines — only data in, data out (docs/development.md).
     files: ['lambda/core/**/*.ts'],
     rules: {

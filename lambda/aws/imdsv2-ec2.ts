@@ -6,14 +6,17 @@
 import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { IMDSV2_ENFORCED_TAG_KEY } from '../core/imdsv2/readiness';
 import type { Imdsv2Ec2Port } from '../engine/imdsv2';
-import type { Clock } from './clock';
-import type { ImdsPort } from './imds';
+import type { Clock, ImdsPort } from '../engine/ports';
 import { withRetry } from './retry';
 
 /** Builds the port over an existing IMDS port (sharing its modify bucket) and the EC2 client. */
 export function createImdsv2Ec2Port(imds: ImdsPort, ec2: Pick<EC2Client, 'send'>, clock: Clock): Imdsv2Ec2Port {
   return {
-    describe: (ids) => imds.describe(ids),
+    // Throttled past the retries: undefined, the phase looks again later (nothing is lost).
+    describe: async (ids) => {
+      const r = await imds.describe(ids);
+      return r.outcome === 'described' ? r.instances : undefined;
+    },
     async modify(request) {
       const res = await imds.modify({ instanceId: request.instanceId, httpTokens: request.httpTokens, ...(request.hopLimit !== undefined ? { hopLimit: request.hopLimit } : {}) });
       return res.outcome === 'requested' ? { outcome: 'requested' } : { outcome: res.outcome, error: res.error };

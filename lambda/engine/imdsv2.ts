@@ -16,7 +16,7 @@ import { countReadiness, type Imdsv2Readiness, type Imdsv2State, IMDS_METRICS, r
 import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh, type CurrentFacts } from '../core/imdsv2/snapshot';
 import { decideRollbacks, enforcedTagValue, type Imdsv2Change, type Imdsv2Mode, parseEnforcedTag, watchList } from '../core/imdsv2/enforcement';
 import type { InstanceRecord } from '../core/types';
-import type { Clock } from '../aws/clock';
+import type { Clock } from './ports';
 
 /** Daily / windowed sums of one per-instance metric (lambda/aws/cloudwatch-metrics.ts). */
 export interface Imdsv2MetricsPort {
@@ -40,7 +40,8 @@ export interface Imdsv2Fresh {
 
 /** The EC2 side of enforcement and rollback. */
 export interface Imdsv2Ec2Port {
-  describe(ids: readonly string[]): Promise<Map<string, Imdsv2Fresh>>;
+  /** Fresh options; undefined when EC2 kept throttling (look again later). */
+  describe(ids: readonly string[]): Promise<Map<string, Imdsv2Fresh> | undefined>;
   /** One paced ModifyInstanceMetadataOptions setting HttpTokens (and the hop limit when given). Never throws. */
   modify(request: { readonly instanceId: string; readonly httpTokens: 'required' | 'optional'; readonly hopLimit?: number }): Promise<{
     readonly outcome: 'requested' | 'gone' | 'throttled' | 'failed';
@@ -290,6 +291,7 @@ export async function runImdsv2Enforcement(
     const due = state.verifying.filter((v) => clock.now() - v.at >= 2_000);
     if (due.length === 0) return;
     const fresh = await ec2.describe(due.map((v) => v.id));
+    if (!fresh) return;
     const done = new Set<string>();
     for (const v of due) {
       const cur = fresh.get(v.id);
@@ -311,6 +313,12 @@ export async function runImdsv2Enforcement(
     if (timeLeft() < 2_000 + ec2.modifyWaitMs()) return false;
     const chunk = state.pending.splice(0, chunkSize);
     const fresh = await ec2.describe(chunk.map((c) => c.instanceId));
+    if (!fresh) {
+      state.pending.unshift(...chunk);
+      if (timeLeft() < pollMs + 2_000) return false;
+      await clock.sleep(pollMs);
+      continue;
+    }
     for (let k = 0; k < chunk.length; k++) {
       const c = chunk[k]!;
       if (timeLeft() < ec2.modifyWaitMs() + 1_000) {
