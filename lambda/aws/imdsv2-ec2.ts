@@ -22,12 +22,17 @@ export function createImdsv2Ec2Port(imds: ImdsPort, ec2: Pick<EC2Client, 'send'>
       return res.outcome === 'requested' ? { outcome: 'requested' } : { outcome: res.outcome, error: res.error };
     },
     modifyWaitMs: () => imds.modifyWaitMs(),
-    async tag(instanceId, value) {
-      await withRetry(
-        () => ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: value }] })),
-        clock,
-        { operation: 'CreateTags', maxAttempts: 5 },
-      );
-    },
+    tag: createImdsv2Tagger(ec2, clock),
+  };
+}
+
+/** CreateTags of the enforcement tag on one instance (retried on throttling). */
+export function createImdsv2Tagger(ec2: Pick<EC2Client, 'send'>, clock: Clock): (instanceId: string, value: string) => Promise<void> {
+  return async (instanceId, value) => {
+    await withRetry(
+      () => ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: value }] })),
+      clock,
+      { operation: 'CreateTags', maxAttempts: 5 },
+    );
   };
 }

@@ -7,10 +7,12 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CreateTagsCommand, EC2Client, type Instance, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { CloudWatchInstanceMetrics } from '../../lambda/aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
-import { createImdsv2Ec2Port } from '../../lambda/aws/imdsv2-ec2';
+import { createImdsv2Ec2Port, createImdsv2Tagger } from '../../lambda/aws/imdsv2-ec2';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
@@ -18,6 +20,9 @@ import { parseEnforcedTag, planImdsv2Enforcement } from '../../lambda/core/imdsv
 import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import { runCheck } from '../../lambda/engine/check';
+import { runRemediation } from '../../lambda/engine/remediate';
+import { freshCheck } from '../../lambda/engine/remediation/fresh-check';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { type Imdsv2AuditRecord, type Imdsv2CheckPorts, runImdsv2Enforcement } from '../../lambda/engine/imdsv2';
 import { type FleetMember, idOf, member, simulateFleet } from '../engine/fleet-sim';
 import { chronyReport } from '../engine/reports';
@@ -26,6 +31,7 @@ import { simulateCloudWatch } from './sim-cloudwatch';
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
 const cwMock = mockClient(CloudWatchClient);
+const ebMock = mockClient(EventBridgeClient);
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const NIGHT = Date.UTC(2026, 10, 30, 2, 0);
@@ -34,6 +40,8 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   cwMock.reset();
+  ebMock.reset();
+  ebMock.on(PutEventsCommand).callsFake((i: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: i.Entries.map((_, k) => ({ EventId: `e${k}` })) }));
 });
 
 /** An instance with its EC2 record kept by reference, so modify/tag change what DescribeInstances returns. */
@@ -86,7 +94,7 @@ function account(fleet: (FleetMember & { ec2: Instance })[], clock: VirtualClock
       settings,
     );
   };
-  return { cw, store, metrics, ec2Port, audits, check, byId };
+  return { cw, store, metrics, ec2Port, audits, check, byId, ports, ec2 };
 }
 
 const tagOf = (i: Instance): string | undefined => i.Tags?.find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
@@ -240,3 +248,42 @@ describe('gated enforcement and automatic undo', () => {
 function readinessDay(n: number): number {
   return Date.UTC(2026, 10, 16) + (n - 1) * DAY;
 }
+
+describe('the nightly remediation run with imdsv2 enforce', () => {
+  it('enforces through its IMDSv2 phase only the ready instance, tagged and verified, and audits it', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2)];
+    const a = account(fleet, clock);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
+    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
+    const ssm = new SSMClient({});
+    const deadline = clock.now() + 600_000;
+    const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
+    const result = await runRemediation(
+      {
+        clock,
+        check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
+        imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
+        imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
+        runCommand: new SsmRunCommand({ ssm, clock }),
+        parseOutput: parseRemediationOutput,
+        audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+        continuationKey: async () => new Uint8Array(32).fill(7),
+        newRunId: () => 'run-1',
+      },
+      settings,
+      {},
+      { deadline, verifyPollMs: 1_000 },
+    );
+    expect(result.done).toBe(true);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:0/);
+    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+    const v2 = events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome]);
+    expect(v2).toEqual([
+      [idOf(1), 'applied'],
+      [idOf(1), 'verified'],
+    ]);
+  });
+});
