@@ -4,11 +4,9 @@
  * GetMetricData for the fleet), (3) an hour later (fresh snapshot: no GetMetricData). Reports the
  * check's simulated time and API calls of (1) and (3), which must match, and the refresh's own
  * calls, datapoints, time and cost separately. Run alone: `npx tsx bench/imdsv2.ts [N]` (merges the
- * `imdsv2` key of results.json; bench/run.ts keeps that key when it rewrites the file).
+ * `imdsv2` key of results.json; bench/run.ts merges its own keys and leaves this one).
  */
 import './env';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchInstanceMetrics } from '../lambda/aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../lambda/aws/imds';
@@ -135,15 +133,6 @@ export async function benchImdsv2(n: number): Promise<Record<string, unknown>> {
       targetAtMost20CallsPer10k: getMetricData <= Math.ceil((20 * n) / 10_000),
     },
   };
-}
-
-/** A key of the current results.json (undefined when absent), for bench/run.ts to carry over. */
-export function previousResult(key: string): unknown {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
 }
 
 // Run alone: `npx tsx bench/imdsv2.ts [N]`.

@@ -356,8 +356,9 @@ export class TimeSyncGuard extends Construct {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'Inventory',
-        // None of these supports resource-level permissions (Service Authorization Reference).
-        actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'],
+        // None of these supports resource-level permissions (Service Authorization Reference). CancelCommand
+        // ends the collector invocations the check cut off as stragglers (lambda/aws/run-command.ts).
+        actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'],
         resources: ['*'],
       }),
     );
@@ -381,7 +382,7 @@ export class TimeSyncGuard extends Construct {
     Validations.of(policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations and ssm:GetCommandInvocation support no resource-level permissions.',
+        reason: 'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
