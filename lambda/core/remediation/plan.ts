@@ -8,11 +8,7 @@ import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
 
 /** Every change the remediation can make, as named in the audit events. */
-<<<<<<< HEAD
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'require-imdsv2';
-=======
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
->>>>>>> main
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
