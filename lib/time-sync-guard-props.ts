@@ -6,6 +6,7 @@ import {
   type AccountDefaultsMode,
   DEFAULTS,
   type HopLimitScope,
+  type Imdsv2Mode,
   problemWith,
   propName,
   rows,
@@ -123,6 +124,27 @@ export interface TimeSyncGuardProps {
    * @default 'containers'
    */
   readonly hopLimitScope?: HopLimitScope;
+  /**
+   * IMDSv2 readiness and enforcement (docs/imdsv2.md): `report` judges every instance from its
+   * daily `MetadataNoToken` sums (uses-imdsv1, ready, not-enough-history, already-required);
+   * `enforce` also sets `HttpTokens=required` at night on `ready` instances only, within the same
+   * caps and pacing as hop-limit changes, and rolls an instance back to `optional` on any rejected
+   * IMDSv1 call within {@link imdsv2RollbackWindowHours}; `off` does neither.
+   * @default 'report'
+   */
+  readonly imdsv2?: Imdsv2Mode;
+  /**
+   * Whole days of `MetadataNoToken` data an instance needs (each with a datapoint, all zero) to be
+   * `ready`. Integer 1–455 (CloudWatch keeps hourly data 455 days).
+   * @default 14
+   */
+  readonly imdsv2LookbackDays?: number;
+  /**
+   * Hours after enforcement during which every check reads `MetadataNoTokenRejected` of the
+   * instance and rolls it back to `HttpTokens=optional` on any rejected call. Integer 1–2160.
+   * @default 72
+   */
+  readonly imdsv2RollbackWindowHours?: number;
   /**
    * Enable the metadata endpoint where it is disabled on an instance with an instance profile.
    * @default false

@@ -1,8 +1,9 @@
 import { Annotations, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,7 +11,8 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
+import { IMDSV2_ENFORCED_TAG_KEY } from '../lambda/core/imdsv2/readiness';
+import { DEFAULTS, ENV, type Imdsv2Mode, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
@@ -67,6 +69,8 @@ export class TimeSyncGuard extends Construct {
   private topicKey?: Key;
   /** The launch-time check; undefined when `launchCheck` is false. */
   public readonly launchCheck?: LaunchCheck;
+  /** Bucket of the daily IMDSv2 readiness snapshot; undefined when `imdsv2` is `off`. */
+  public readonly imdsv2CacheBucket?: Bucket;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -86,15 +90,18 @@ export class TimeSyncGuard extends Construct {
     const hopLimitTarget = props.hopLimitTarget ?? DEFAULTS.hopLimitTarget;
     const enableMetadataEndpoint = props.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint;
     const reservedConcurrency = props.reservedConcurrency;
+    const imdsv2 = props.imdsv2 ?? DEFAULTS.imdsv2;
 
     this.topic = props.alarmTopic ?? this.createTopic(props.alarmEmails ?? []);
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
 
     // Values the construct sets itself; every other row comes from its prop or its default.
+    if (imdsv2 !== 'off') this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
       remediationDocument: this.documents.remediation.ref,
       topicArn: this.topic.topicArn,
+      ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
     };
     this.environment = settingsEnvironment('remediation', props, fixed);
 
@@ -130,6 +137,10 @@ export class TimeSyncGuard extends Construct {
     ]);
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
+    if (this.imdsv2CacheBucket) {
+      this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, mode: imdsv2, hopLimitTarget, eventSource, optOutTagKey, enforce: false });
+      this.grantImdsv2(this.remediateFunction, 'RemediateImdsv2', { bucket: this.imdsv2CacheBucket, mode: imdsv2, hopLimitTarget, eventSource, optOutTagKey, enforce: true });
+    }
     this.continuationKey = this.createContinuationKey(this.remediateFunction);
 
     this.remediation = new RemediationStateMachine(this, 'Remediation', {
@@ -206,6 +217,7 @@ export class TimeSyncGuard extends Construct {
       topic: this.topic,
       checkFunction: this.checkFunction.function,
       stateMachine: this.remediation.stateMachine,
+      imdsv2: imdsv2 !== 'off',
     });
     this.alarms = alarms.alarms;
     this.dashboard = new GuardDashboard(this, 'Dashboard', {
@@ -215,6 +227,7 @@ export class TimeSyncGuard extends Construct {
       checkFunction: this.checkFunction.function,
       remediateFunction: this.remediateFunction.function,
       stateMachine: this.remediation.stateMachine,
+      imdsv2: imdsv2 !== 'off',
     }).dashboard;
   }
 
@@ -238,6 +251,67 @@ export class TimeSyncGuard extends Construct {
         'The secret only authenticates remediation continuations, each accepted for two hours after it is issued (runs for 24 h at most); it protects no data and grants no access, and only the remediate function can read it. Rotation would only fail a run in flight.',
     });
     return secret;
+  }
+
+  /**
+   * The bucket of the daily IMDSv2 readiness snapshot (docs/imdsv2.md): private, encrypted, SSL
+   * only. Kept on `cdk destroy` like the log groups (CloudFormation cannot delete a bucket that
+   * holds an object); it holds only metric sums, no secret.
+   */
+  private createImdsv2CacheBucket(): Bucket {
+    const bucket = new Bucket(this, 'Imdsv2Cache', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // A cache rewritten daily: an object the guard stopped writing is gone within a week.
+      lifecycleRules: [{ expiration: Duration.days(7) }],
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket holds one object, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance), written and read only by the two guard functions; CloudTrail records those calls, and server access logs would need a second bucket for no finding.',
+    });
+    return bucket;
+  }
+
+  /**
+   * IMDSv2 readiness, the rollback watch and (remediate, `enforce` only) the enforcement, as a
+   * policy of their own: GetMetricData (no resource-level permission exists), the snapshot object,
+   * audit events, CreateTags of the enforcement tag key only, and ModifyInstanceMetadataOptions
+   * statements from {@link imdsv2Statements}.
+   */
+  private grantImdsv2(fn: GuardFunction, id: string, o: { bucket: Bucket; mode: Imdsv2Mode; hopLimitTarget: number; eventSource: string; optOutTagKey: string; enforce: boolean }): void {
+    const stack = Stack.of(this);
+    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const policy = new Policy(this, `${id}Policy`, {
+      roles: [fn.role],
+      statements: [
+        new PolicyStatement({ sid: 'ReadImdsMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+        new PolicyStatement({ sid: 'ReadinessSnapshot', actions: ['s3:GetObject', 's3:PutObject'], resources: [o.bucket.arnForObjects('imdsv2/readiness.json')] }),
+        new PolicyStatement({
+          sid: 'Imdsv2AuditEvents',
+          actions: ['events:PutEvents'],
+          resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+          conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
+        }),
+        ...imdsv2Statements(instances, o.enforce && o.mode === 'enforce', o.hopLimitTarget),
+        new PolicyStatement({
+          sid: 'Imdsv2NeverTouchOptedOut',
+          effect: Effect.DENY,
+          actions: ['ec2:ModifyInstanceMetadataOptions', 'ec2:CreateTags'],
+          resources: [instances],
+          conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference); it reads AWS/EC2 MetadataNoToken sums.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason:
+          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key, and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
+      },
+    );
   }
 
   private createTopic(emails: string[]): Topic {
@@ -426,7 +500,8 @@ export function imdsStatements(instances: string, hopLimitTarget: number, enable
   return [
     allow,
     deny('NeverDisableMetadataEndpoint', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpEndpoint': 'disabled' } }),
-    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } }),
+    // IMDSv2's undo (docs/imdsv2.md) is the one exception: only on instances carrying the enforcement tag.
+    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [`aws:ResourceTag/${IMDSV2_ENFORCED_TAG_KEY}`]: 'true' } }),
     deny('NeverLowerHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } }),
   ];
 }
@@ -469,6 +544,64 @@ export function metadataDefaultsStatements(o: { readonly write: boolean; readonl
     deny('NeverLowerAccountDefaultHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) } }),
     deny('NeverMakeAccountDefaultTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': ['optional', 'no-preference'] } }),
   ];
+}
+
+/**
+ * ModifyInstanceMetadataOptions for IMDSv2 (docs/imdsv2.md), beside {@link imdsStatements}:
+ * - Allow `HttpTokens=optional` alone, only on an instance carrying the enforcement tag (the undo of
+ *   what the guard switched itself); no other parameter in that request.
+ * - `enforce`: allow `HttpTokens=required`, with the hop limit at least the target when it is set.
+ * - Deny `optional` on an instance without the tag (so a role with only these statements can never
+ *   downgrade what the guard did not switch), and deny a hop limit below the target.
+ * - CreateTags of the enforcement tag key only.
+ */
+export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTarget: number): PolicyStatement[] {
+  const action = 'ec2:ModifyInstanceMetadataOptions';
+  const tag = `aws:ResourceTag/${IMDSV2_ENFORCED_TAG_KEY}`;
+  const others = { 'ec2:Attribute/HttpEndpoint': 'true', 'ec2:Attribute/HttpProtocolIpv6': 'true', 'ec2:Attribute/InstanceMetadataTags': 'true' };
+  const out = [
+    new PolicyStatement({
+      sid: 'UndoImdsv2OnlyWhereEnforced',
+      actions: [action],
+      resources: [instances],
+      conditions: { StringEquals: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'false', 'ec2:Attribute/HttpPutResponseHopLimit': 'true', ...others } },
+    }),
+    new PolicyStatement({
+      sid: 'NeverMakeTokensOptionalUntagged',
+      effect: Effect.DENY,
+      actions: [action],
+      resources: [instances],
+      conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'true' } },
+    }),
+    new PolicyStatement({
+      sid: 'Imdsv2NeverLowerHopLimit',
+      effect: Effect.DENY,
+      actions: [action],
+      resources: [instances],
+      conditions: { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } },
+    }),
+    new PolicyStatement({
+      sid: 'TagEnforcedInstances',
+      actions: ['ec2:CreateTags'],
+      resources: [instances],
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false' } },
+    }),
+  ];
+  if (enforce) {
+    out.push(
+      new PolicyStatement({
+        sid: 'EnforceImdsv2',
+        actions: [action],
+        resources: [instances],
+        conditions: {
+          StringEquals: { 'ec2:Attribute/HttpTokens': 'required' },
+          NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) },
+          Null: others,
+        },
+      }),
+    );
+  }
+  return out;
 }
 
 /** Tag present and its value anything but `false` (case-insensitive): both conditions in one block, ANDed. */

@@ -14,6 +14,7 @@
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import type { MetadataBearer } from '@smithy/types';
 import { EC2_SERVICE } from './ec2';
+import { SimCloudWatch } from './cloudwatch';
 import { CLOUDWATCH_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE } from './events';
 import type { SimInstance } from './fleet';
 import { bump, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
@@ -140,6 +141,10 @@ export class SimAccount {
   /** Last command number issued (SSM command ids). */
   commandSeq = 0;
   readonly deniedResource: 'instance' | 'document' | 'none';
+  /** CloudWatch's per-instance IMDS metrics (sim/cloudwatch.ts); every instance launched `launchedAtMs` (default 90 days before the account). */
+  readonly cloudwatch: SimCloudWatch;
+  /** LaunchTime of an instance without `launchedAtMs`. */
+  readonly defaultLaunchMs: number;
 
   /** Action name → its service and handler. */
   private readonly actions = new Map<string, { service: SimService; action: SimAction }>();
@@ -174,6 +179,8 @@ export class SimAccount {
       }
     }
     this.runStart = clock.now();
+    this.defaultLaunchMs = clock.now() - 90 * 86_400_000;
+    this.cloudwatch = new SimCloudWatch(clock, { requestsPerSecond: Number.POSITIVE_INFINITY, implicitLaunch: (id) => (this.byId.has(id) ? (this.byId.get(id)!.launchedAtMs ?? this.defaultLaunchMs) : undefined) });
   }
 
   /**

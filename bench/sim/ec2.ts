@@ -41,6 +41,7 @@ function toEc2(acct: SimAccount, inst: SimInstance): Instance {
     },
     ...(inst.ipv6Only ? { Ipv6Address: `2600:1f18::${n.toString(16)}` } : { PrivateIpAddress: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` }),
     Tags: tags,
+    LaunchTime: new Date(inst.launchedAtMs ?? acct.defaultLaunchMs),
   };
 }
 

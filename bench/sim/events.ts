@@ -2,10 +2,11 @@
  * Simulated EventBridge (PutEvents: 1–10 entries), SNS (Publish) and CloudWatch (PutMetricData: at
  * most 1,000 datums). None of them is throttled here. Registered in account.ts's SERVICES.
  */
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SimAccount, SimService } from './account';
+import { getMetricData } from './cloudwatch';
 import { bump, SimAwsError } from './primitives';
 
 function putEvents(acct: SimAccount, i: PutEventsCommandInput): { result: object; latency: number } {
@@ -33,4 +34,14 @@ function putMetricData(acct: SimAccount, i: { MetricData?: unknown[] }): { resul
 
 export const EVENTBRIDGE_SERVICE: SimService = { name: 'events', client: EventBridgeClient, actions: { PutEvents: { command: PutEventsCommand, answer: putEvents } } };
 export const SNS_SERVICE: SimService = { name: 'sns', client: SNSClient, actions: { Publish: { command: PublishCommand, answer: publish } } };
-export const CLOUDWATCH_SERVICE: SimService = { name: 'cloudwatch', client: CloudWatchClient, actions: { PutMetricData: { command: PutMetricDataCommand, answer: putMetricData } } };
+export const CLOUDWATCH_SERVICE: SimService = {
+  name: 'cloudwatch',
+  client: CloudWatchClient,
+  actions: {
+    PutMetricData: { command: PutMetricDataCommand, answer: putMetricData },
+    // IMDS metrics for the IMDSv2 readiness (sim/cloudwatch.ts); GetMetricData's default quota is 50 TPS.
+    GetMetricData: { command: GetMetricDataCommand, answer: getMetricData, bucket: () => 'getMetricData' },
+  },
+  buckets: () => ({ getMetricData: { capacity: 50, refillPerSecond: 50 } }),
+  throttled: () => new SimAwsError('Throttling', 'Rate exceeded'),
+};

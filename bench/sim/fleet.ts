@@ -75,6 +75,8 @@ export interface SimInstance {
   readonly guestMs?: number;
   /** Virtual ms (relative to the run start) at which the instance is terminated; undefined = never. */
   readonly vanishAfterMs?: number;
+  /** LaunchTime (virtual ms since the epoch); undefined = 90 days before the account was created. */
+  readonly launchedAtMs?: number;
   hopLimit: number;
   httpEndpoint: 'enabled' | 'disabled';
   httpTokens: 'optional' | 'required';

@@ -126,7 +126,8 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
       // Only the options that change: anything omitted keeps its current value on EC2's side.
       if (request.hopLimit !== undefined) input.HttpPutResponseHopLimit = request.hopLimit;
       if (request.enableEndpoint) input.HttpEndpoint = 'enabled';
-      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined) {
+      if (request.httpTokens) input.HttpTokens = request.httpTokens;
+      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined && input.HttpTokens === undefined) {
         return { outcome: 'failed', error: 'nothing to change', attempts: 0 };
       }
       let attempts = 0;

@@ -16,6 +16,7 @@ import {
   paginateDescribeInstanceInformation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { IMDSV2_ENFORCED_TAG_KEY } from '../core/imdsv2/readiness';
 import { isOptedOut as matchOptOut } from '../core/remediation/plan';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
 import type { Clock, InstanceInventory } from '../engine/ports';
@@ -199,6 +200,7 @@ const PING: ReadonlySet<string> = new Set(['Online', 'ConnectionLost', 'Inactive
 export function toRecord(i: Instance, info: InstanceInformation | undefined, optOutTagKey: string): InstanceRecord {
   const name = (i.Tags ?? []).find((t) => t.Key === 'Name')?.Value;
   const ping = info?.PingStatus;
+  const enforced = (i.Tags ?? []).find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
   return {
     instanceId: i.InstanceId ?? '',
     platform: platformOf(i, info),
@@ -208,6 +210,8 @@ export function toRecord(i: Instance, info: InstanceInformation | undefined, opt
     optedOut: isOptedOut(i.Tags, optOutTagKey),
     ipv6Only: !i.PrivateIpAddress,
     imds: imdsOf(i),
+    ...(i.LaunchTime instanceof Date && Number.isFinite(i.LaunchTime.getTime()) ? { launchTime: i.LaunchTime.toISOString() } : {}),
+    ...(enforced !== undefined ? { imdsv2Enforced: enforced } : {}),
     ...(info
       ? {
           ssm: {

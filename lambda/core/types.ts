@@ -72,6 +72,10 @@ export interface InstanceRecord {
   /** No IPv4 address at all: the Amazon endpoint to use is fd00:ec2::123. */
   readonly ipv6Only?: boolean;
   readonly imds: ImdsOptions;
+  /** LaunchTime from DescribeInstances (ISO; reset by a stop/start): the IMDSv2 readiness window needs it. */
+  readonly launchTime?: string;
+  /** Value of the `timesync-guard:imdsv2-enforced` tag, when present (docs/imdsv2.md). */
+  readonly imdsv2Enforced?: string;
   /** Undefined when the instance is not an SSM managed node. */
   readonly ssm?: {
     readonly pingStatus: PingStatus;

@@ -13,6 +13,7 @@ import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
+import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -33,6 +34,8 @@ export interface CheckDeps {
    * @default - not read (no `accountDefaults` in the run)
    */
   readonly metadataDefaults?: MetadataDefaultsPort;
+  /** IMDSv2 readiness (and the rollback watch): docs/imdsv2.md. @default - not assessed */
+  readonly imdsv2?: Imdsv2CheckPorts;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -97,6 +100,8 @@ export interface CheckRun {
   readonly commandStats: RunCommandStats;
   /** The account metadata defaults judged against this fleet (only when `deps.metadataDefaults` is given). */
   readonly accountDefaults?: AccountDefaultsReport;
+  /** IMDSv2 readiness and rollback watch; absent when not assessed (no ports, or `imdsv2: off`). */
+  readonly imdsv2?: Imdsv2CheckResult;
 }
 
 /** What a {@link DocumentRun} returns. */
@@ -281,7 +286,10 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     : await deps.inventory.listInstances().then((all) => (addTargets(all), all));
   const records = only ? listed.filter(wanted) : listed;
   const inventoryDone = clock.now();
+  // Beside the guests' wait, off the critical path: one S3 read on most runs, a refresh once a day.
+  const imdsv2 = deps.imdsv2 && settings.imdsv2 !== 'off' ? runImdsv2Checks(deps.imdsv2, records, settings, clock, deps.logger) : undefined;
   const collected = await run.finish();
+  const imdsv2Result = await imdsv2;
   const collectDone = clock.now();
 
   const evaluations: InstanceEvaluation[] = [];
@@ -313,5 +321,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     timings: { inventoryMs: inventoryDone - startedAt, collectMs: collectDone - inventoryDone, evaluateMs: finishedAt - collectDone },
     commandStats: collected.stats,
     ...(accountDefaults ? { accountDefaults } : {}),
+    ...(imdsv2Result ? { imdsv2: imdsv2Result } : {}),
   };
 }

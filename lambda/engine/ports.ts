@@ -179,6 +179,8 @@ export interface ImdsModifyRequest {
   readonly hopLimit?: number;
   /** Set `HttpEndpoint: 'enabled'`. */
   readonly enableEndpoint?: boolean;
+  /** Set `HttpTokens` (IMDSv2 enforcement and its tag-gated undo: docs/imdsv2.md). */
+  readonly httpTokens?: 'required' | 'optional';
 }
 
 export type ImdsModifyResult =
@@ -225,7 +227,8 @@ export type AuditOutcome = 'planned' | 'applied' | 'verified' | 'rolled-back' | 
 export interface AuditActionDetail {
   readonly runId: string;
   readonly instanceId: string;
-  readonly action: RemediationAction;
+  /** A remediation action, or an IMDSv2 one (`require-imdsv2`, `rollback-imdsv2`: docs/imdsv2.md). */
+  readonly action: RemediationAction | 'require-imdsv2' | 'rollback-imdsv2';
   readonly outcome: AuditOutcome;
   /** Why (skipped, failed, rolled back): a short kebab-case token, e.g. `opted-out`, `cap-reached`, `not-applied`. */
   readonly reason?: string;

@@ -4,20 +4,31 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createEventBridgeAudit } from '../aws/audit';
+import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
+import { createEc2ImdsPort } from '../aws/imds';
+import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
+import { S3SnapshotStore } from '../aws/readiness-cache';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
 import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
+import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
+import type { Imdsv2Readiness, Imdsv2State } from '../core/imdsv2/readiness';
 import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
+import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -43,6 +54,8 @@ export interface CheckHandlerDeps {
   readonly diagnose?: DiagnoseFn;
   /** The account metadata defaults, read every run. @default - not read */
   readonly metadataDefaults?: MetadataDefaultsPort;
+  /** IMDSv2 readiness and rollback watch (docs/imdsv2.md). @default - not assessed */
+  readonly imdsv2?: Imdsv2CheckPorts;
   /**
    * Time kept back from the Lambda timeout for evaluation, logging and metrics after the guests' deadline.
    * @default 60000
@@ -66,7 +79,7 @@ export class CheckRunError extends Error {
  * Whether the instance has a profile is not repeated here: it matters only with a disabled
  * endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
-export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown> {
+export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness): Record<string, unknown> {
   const v = e.verdict;
   const record: Record<string, unknown> = {
     instanceId: e.instanceId,
@@ -85,6 +98,12 @@ export function instanceLogRecord(e: InstanceEvaluation): Record<string, unknown
     httpTokens: e.imds.httpTokens,
     httpEndpoint: e.imds.httpEndpoint,
     detail: e.detail,
+    // IMDSv2 readiness (docs/imdsv2.md): `filter imdsv2 = 'uses-imdsv1'` lists what would break.
+    imdsv2: imdsv2?.state,
+    imdsv2V1Calls: imdsv2?.imdsv1Calls,
+    imdsv2LastV1Day: imdsv2?.lastImdsv1Day,
+    imdsv2LikelySource: imdsv2?.likelySource,
+    imdsv2Reason: imdsv2?.reason,
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
   return record;
@@ -107,6 +126,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
           logger,
           ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
+          ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
         },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
@@ -115,13 +135,20 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       logger.error('check-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
       throw new CheckRunError('the check could not run', { cause: err });
     }
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e));
+    const readiness = run.imdsv2?.readiness.readiness;
+    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
+    // A rollback is published whatever else failed: its alarm must not wait for a healthy run.
+    const rolledBack = run.imdsv2?.watch?.rolledBack.length ?? 0;
+    if (run.imdsv2?.watch) deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, rolledBack);
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) {
       if (run.accountDefaults) addAccountDefaultsMetrics(deps.metrics, run.accountDefaults);
+      if (run.imdsv2 && !run.imdsv2.readiness.error) {
+        for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) deps.metrics.addMetric(IMDSV2_STATE_METRIC[state as Imdsv2State], MetricUnit.Count, n);
+      }
       publishCheckMetrics(deps.metrics, run.summary);
-    }
+    } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
       completed: run.completed,
       errors: run.errors,
@@ -135,6 +162,20 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       timings: run.timings,
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
+      ...(run.imdsv2
+        ? {
+            imdsv2: {
+              ...run.imdsv2.readiness.counts,
+              refreshed: run.imdsv2.readiness.refreshed,
+              refresh: run.imdsv2.readiness.refresh,
+              takenAt: run.imdsv2.readiness.takenAt,
+              error: run.imdsv2.readiness.error,
+              watched: run.imdsv2.watch?.watched,
+              rolledBack: run.imdsv2.watch?.rolledBack,
+              rollbackFailed: run.imdsv2.watch?.failed,
+            },
+          }
+        : {}),
     });
     if (!run.completed) throw new CheckRunError(`the check run failed: ${run.errors.join('; ')}`);
     return { completed: run.completed, durationMs: run.durationMs, counts: run.summary.counts, byCheckState: run.summary.byCheckState };
@@ -145,12 +186,14 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
 const settings = parseCheckSettings(process.env);
 
 /**
- * The real wiring, built at the first invocation: the cold start constructs no SDK client, and this
- * handler builds only the two it uses (no CloudWatch, EventBridge or SNS client: metrics go out as EMF).
+ * The real wiring, built at the first invocation: the cold start constructs no SDK client. EC2 and
+ * SSM always; CloudWatch (GetMetricData) and S3 (the readiness snapshot) unless `imdsv2` is off;
+ * EventBridge only when a rollback is audited. Metrics go out as EMF (no PutMetricData).
  */
 const wired = lazy(() => {
   const ec2 = createClient(EC2Client, 'ec2');
   const ssm = createClient(SSMClient, 'ssm');
+  const imdsv2 = settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket ? imdsv2Ports(ec2, settings.imdsv2CacheBucket) : undefined;
   return createCheckHandler({
     settings,
     inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
@@ -159,8 +202,31 @@ const wired = lazy(() => {
     clock: realClock,
     logger: defaultLogger,
     metrics: defaultMetrics,
+    ...(imdsv2 ? { imdsv2 } : {}),
   });
 });
+
+/** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, and (lazily) EC2 + EventBridge for a rollback. */
+function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
+  const clock = realClock;
+  const audit = lazy(() =>
+    createEventBridgeAudit({
+      events: createClient(EventBridgeClient, 'eventbridge'),
+      source: settings.eventSource,
+      sleep: (ms) => clock.sleep(ms),
+      onLost: (entry, error) => defaultLogger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
+    }),
+  );
+  return {
+    metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock }),
+    store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock }),
+    ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
+    audit: async (records) => {
+      const at = new Date(clock.now()).toISOString();
+      await audit().actions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));
+    },
+  };
+}
 
 /** The Lambda entry point (`handler`), wired to the real AWS adapters. */
 export const handler = (event?: unknown, context?: CheckContext): Promise<CheckResult> => wired()(event, context);

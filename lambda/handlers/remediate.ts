@@ -6,17 +6,22 @@
  * continuation only if its signature verifies under the stack's key (anything else is refused and
  * audited), and always under the current settings.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
+import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
+import { createImdsv2Tagger } from '../aws/imdsv2-ec2';
+import { S3SnapshotStore } from '../aws/readiness-cache';
 import { Ec2SsmInventory } from '../aws/inventory';
 import { createSnsNotifier } from '../aws/notify';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
@@ -24,6 +29,7 @@ import { SsmRunCommand } from '../aws/run-command';
 import { parseRemediationOutput } from '../core/remediation/guest-result';
 import { parseSettings, type Settings } from '../core/settings';
 import type { DiagnoseFn } from '../engine/check';
+import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 import type { Clock, EngineLogger, InstanceInventory, Notifier, RunCommandPort } from '../engine/ports';
 import {
   freshCheck,
@@ -62,6 +68,8 @@ export interface RemediateHandlerDeps {
   /** The continuation signing key (the stack's secret; tests pass a fixed key). */
   readonly continuationKey: () => Promise<Uint8Array>;
   readonly diagnose?: DiagnoseFn;
+  /** IMDSv2 readiness for the enforcement plan (docs/imdsv2.md); the tag port is built from `ec2`. @default - not assessed */
+  readonly imdsv2?: Imdsv2CheckPorts;
   /**
    * Time kept back from the Lambda's remaining time: the engine returns its continuation this long
    * before the Lambda would be killed. @default 45000
@@ -88,7 +96,16 @@ export function createRemediateHandler(
 
     const metadataDefaults = createEc2MetadataDefaultsPort({ ec2: deps.ec2, clock });
     const check = freshCheck(
-      { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, metadataDefaults, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+      {
+        inventory: deps.inventory,
+        runCommand: deps.runCommand,
+        clock,
+        logger,
+        metadataDefaults,
+        ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
+        // Readiness only: the rollback watch is the hourly check's.
+        ...(deps.imdsv2 && settings.imdsv2 !== 'off' ? { imdsv2: deps.imdsv2 } : {}),
+      },
       settings,
       deadline,
     );
@@ -98,6 +115,7 @@ export function createRemediateHandler(
         {
           clock,
           check,
+          ...(settings.imdsv2 === 'enforce' ? { imdsv2Tag: createImdsv2Tagger(deps.ec2, clock) } : {}),
           imds: (bucketState) => createEc2ImdsPort({ ec2: deps.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
           runCommand: deps.runCommand,
           parseOutput: (text: string): GuestOutcome => parseRemediationOutput(text),
@@ -142,6 +160,14 @@ const wired = lazy(() => {
     runCommand: new SsmRunCommand({ ssm, clock: realClock }),
     notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
     continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+    ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
+      ? {
+          imdsv2: {
+            metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock: realClock }),
+            store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket: settings.imdsv2CacheBucket, clock: realClock }),
+          },
+        }
+      : {}),
   });
 });
 

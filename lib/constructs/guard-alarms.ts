@@ -6,6 +6,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
+import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
 
 /** Props of {@link GuardAlarms}. */
 export interface GuardAlarmsProps {
@@ -23,6 +24,11 @@ export interface GuardAlarmsProps {
   readonly checkFunction: IFunction;
   /** Its failed executions are alarmed (a remediate Lambda that fails after its retries fails the execution). */
   readonly stateMachine: IStateMachine;
+  /**
+   * The IMDSv2 readiness/enforcement is on (`imdsv2` not `off`): alarm on an automatic rollback.
+   * @default false
+   */
+  readonly imdsv2?: boolean;
 }
 
 /** Every alarm of the guard, by a stable key (also used in tests, docs and the dashboard). */
@@ -38,6 +44,8 @@ export interface GuardAlarmSet {
   readonly remediationExecutionsFailed: cw.Alarm;
   /** Only when the remediation schedule is enabled. */
   readonly remediationHeartbeat?: cw.Alarm;
+  /** An IMDSv2-enforced instance was rolled back to optional (docs/imdsv2.md); only when `imdsv2` is not `off`. */
+  readonly imdsv2RolledBack?: cw.Alarm;
 }
 
 /**
@@ -147,6 +155,17 @@ export class GuardAlarms extends Construct {
               cw.TreatMissingData.BREACHING,
               'no remediation run completed within the remediation heartbeat window',
             ),
+      // A rollback is the gate working, but someone must learn which workload still needs IMDSv1.
+      imdsv2RolledBack: props.imdsv2
+        ? alarm(
+            'Imdsv2RolledBack',
+            this.metric(IMDSV2_METRICS.rolledBack, cw.Stats.SUM, props.checkInterval),
+            0,
+            cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            notBreaching,
+            'an instance switched to IMDSv2-only had IMDSv1 calls rejected and was rolled back to HttpTokens=optional',
+          )
+        : undefined,
     };
   }
 

@@ -5,6 +5,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ACCOUNT_DEFAULTS_METRICS } from '../../lambda/core/fleet/metadata-defaults';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
+import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
 
 /** Props of {@link GuardDashboard}. */
 export interface GuardDashboardProps {
@@ -20,6 +21,11 @@ export interface GuardDashboardProps {
   readonly remediateFunction: IFunction;
   /** Succeeded/failed/timed-out runs graphed. */
   readonly stateMachine: IStateMachine;
+  /**
+   * Graph IMDSv2 readiness per state and rollbacks (`imdsv2` not `off`).
+   * @default false
+   */
+  readonly imdsv2?: boolean;
 }
 
 /** One CloudWatch dashboard: fleet counts, findings, clock error bound, remediation, Lambda health, alarm status. */
@@ -106,6 +112,15 @@ export class GuardDashboard extends Construct {
         props.stateMachine.metricTimedOut({ period: Duration.days(1) }),
       ]),
     );
+    if (props.imdsv2) {
+      this.dashboard.addWidgets(
+        graph(
+          'IMDSv2 readiness (instances)',
+          [max(IMDSV2_METRICS.usesV1), max(IMDSV2_METRICS.ready), max(IMDSV2_METRICS.notEnoughHistory), max(IMDSV2_METRICS.alreadyRequired)],
+          [sumDay(IMDSV2_METRICS.rolledBack).with({ label: 'rolled back (per day)' })],
+        ),
+      );
+    }
     this.dashboard.addWidgets(
       graph('Lambda errors', [
         props.checkFunction.metricErrors({ period: p, label: 'check errors' }),

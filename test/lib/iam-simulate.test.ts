@@ -140,6 +140,7 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
   const dflt = synthesized({ enableMetadataEndpoint: true });
   const noEndpoint = synthesized();
   const target4 = synthesized({ hopLimitTarget: 4, enableMetadataEndpoint: true, optOutTagKey: 'NoTouch', eventSource: 'acme.timesync' });
+  const v2off = synthesized({ imdsv2: 'off' });
 
   describe('remediate role: ec2:ModifyInstanceMetadataOptions', () => {
     // The requests lambda/aws/imds.ts sends: only the options that change.
@@ -264,6 +265,87 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     });
   });
 
+  describe('IMDSv2: the tag-gated downgrade (docs/imdsv2.md)', () => {
+    const TAG = { 'timesync-guard:imdsv2-enforced': '2026-11-30T02:00:00.000Z' };
+    const enforce = synthesized({ imdsv2: 'enforce', hopLimitTarget: 2 });
+    const modifyAs = (policies: Policies, fields: Record<string, string>, reading: Reading, tags: Record<string, string> = {}) =>
+      decide(policies, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify(fields, reading, tags));
+
+    for (const reading of READINGS) {
+      it.each([
+        ['check', 'report'],
+        ['remediate', 'report'],
+        ['check', 'enforce'],
+        ['remediate', 'enforce'],
+      ] as const)(`%s role (%s): HttpTokens=optional is denied on an untagged instance, allowed on one carrying the enforcement tag [${reading} reading]`, async (role, mode) => {
+        const p = (mode === 'report' ? dflt : enforce)[role];
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading)).toBe('ExplicitlyDenied');
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading, { 'timesync-guard:imdsv2-other': 'x' })).toBe('ExplicitlyDenied');
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading, TAG)).toBe('Allowed');
+      });
+
+      it(`still denies lowering the hop limit, alone or with the undo, tagged or not [${reading} reading]`, async () => {
+        for (const p of [dflt.check, dflt.remediate, enforce.check, enforce.remediate]) {
+          expect(await modifyAs(p, { HttpPutResponseHopLimit: '1' }, reading, TAG)).toBe('ExplicitlyDenied');
+          expect(await modifyAs(p, { HttpTokens: 'optional', HttpPutResponseHopLimit: '1' }, reading, TAG)).toBe('ExplicitlyDenied');
+        }
+      });
+
+      it(`allows the undo only alone: not with the endpoint or another option [${reading} reading]`, async () => {
+        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', HttpEndpoint: 'disabled' }, reading, TAG)).not.toBe('Allowed');
+        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', InstanceMetadataTags: 'enabled' }, reading, TAG)).not.toBe('Allowed');
+        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', HttpPutResponseHopLimit: '3' }, reading, TAG)).not.toBe('Allowed');
+      });
+
+      it(`allows HttpTokens=required only to the remediate role in enforce mode, with the hop limit at least the target [${reading} reading]`, async () => {
+        expect(await modifyAs(dflt.remediate, { HttpTokens: 'required' }, reading)).toBe('ImplicitlyDenied');
+        expect(await modifyAs(enforce.check, { HttpTokens: 'required' }, reading)).toBe('ImplicitlyDenied');
+        expect(await modifyAs(enforce.remediate, { HttpTokens: 'required' }, reading)).toBe('Allowed');
+        expect(await modifyAs(enforce.remediate, { HttpTokens: 'required', HttpPutResponseHopLimit: '2' }, reading)).toBe('Allowed');
+        expect(await modifyAs(enforce.remediate, { HttpTokens: 'required', HttpPutResponseHopLimit: '1' }, reading)).toBe('ExplicitlyDenied');
+        expect(await modifyAs(enforce.remediate, { HttpTokens: 'required', HttpEndpoint: 'disabled' }, reading)).toBe('ExplicitlyDenied');
+      });
+    }
+
+    it('denies the undo on an opted-out instance even when it carries the enforcement tag', async () => {
+      for (const p of [dflt.check, dflt.remediate]) {
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request', { ...TAG, 'timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
+      }
+    });
+
+    it('grants nothing of this with imdsv2 off: the undo is denied even on a tagged instance', async () => {
+      expect(await modifyAs(v2off.check, { HttpTokens: 'optional' }, 'request', TAG)).toBe('ImplicitlyDenied');
+      expect(await modifyAs(v2off.remediate, { HttpTokens: 'optional' }, 'request', TAG)).not.toBe('Allowed');
+    });
+
+    it.each`
+      keys                                                   | expected
+      ${['timesync-guard:imdsv2-enforced']}                  | ${'Allowed'}
+      ${['Name']}                                            | ${'ImplicitlyDenied'}
+      ${['timesync-guard:imdsv2-enforced', 'Name']}          | ${'ImplicitlyDenied'}
+      ${['timesync-guard:opt-out']}                          | ${'ImplicitlyDenied'}
+      ${undefined}                                           | ${'ImplicitlyDenied'}
+    `('ec2:CreateTags with tag keys $keys → $expected (the enforcement tag only)', async ({ keys, expected }) => {
+      for (const p of [dflt.check, enforce.remediate]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, keys ? { 'aws:TagKeys': keys } : {})).toBe(expected);
+      }
+    });
+
+    it('catches a broken undo: without the tag condition the untagged downgrade is allowed', async () => {
+      const p = dflt.check.map(({ name, policy }) => {
+        const d = policy as { Statement: Json[] };
+        const Statement = d.Statement.filter((s) => s.Sid !== 'NeverMakeTokensOptionalUntagged').map((s) => {
+          if (s.Sid !== 'UndoImdsv2OnlyWhereEnforced') return s;
+          const c = s.Condition as Record<string, Record<string, string>>;
+          const { 'aws:ResourceTag/timesync-guard:imdsv2-enforced': _dropped, ...rest } = c.Null!;
+          return { ...s, Condition: { ...c, Null: rest } };
+        });
+        return { name, policy: { ...d, Statement } };
+      });
+      expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request')).toBe('Allowed');
+    });
+  });
+
   describe('the test itself can fail', () => {
     // A copy of the synthesized remediate policy with one safeguard removed must be caught: this is
     // what happens to the tests above when a condition is broken in lib/.
@@ -275,7 +357,7 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
 
     it('allows IMDSv1 back on once the Deny and the Null guard are gone', async () => {
       const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverMakeTokensOptional') return undefined;
+        if (s.Sid === 'NeverMakeTokensOptional' || s.Sid === 'NeverMakeTokensOptionalUntagged') return undefined;
         if (s.Sid === 'RaiseHopLimitOnly') {
           const c = s.Condition as Record<string, Json>;
           const { 'ec2:Attribute/HttpTokens': _dropped, ...rest } = c.Null as Record<string, string>;
@@ -288,7 +370,7 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
 
     it('allows lowering once the Deny and the IfExists lower bound are gone', async () => {
       const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverLowerHopLimit') return undefined;
+        if (s.Sid === 'NeverLowerHopLimit' || s.Sid === 'Imdsv2NeverLowerHopLimit') return undefined;
         if (s.Sid === 'RaiseHopLimitOnly') {
           const { NumericGreaterThanEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
           return { ...s, Condition: rest };
@@ -355,7 +437,10 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await decide(target4.remediate, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
       const other = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/other`;
       expect(await decide(dflt.remediate, 'events:PutEvents', other, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
-      expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      // The check sends only IMDSv2 rollback events: none with imdsv2 off.
+      expect(await decide(v2off.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('Allowed');
+      expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['evil.source'] })).toBe('ImplicitlyDenied');
     });
 
     it('lets the remediate role use the topic key for exactly what SNS needs', async () => {

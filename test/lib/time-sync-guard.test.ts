@@ -356,8 +356,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions: $1.00 a month at any fleet size.
-      expect(alarms).toHaveLength(10);
+      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback: $1.10 a month at any fleet size.
+      expect(alarms).toHaveLength(11);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -479,7 +479,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(8);
+    expect(custom.length).toBe(9); // 8 + Imdsv2RolledBack
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);

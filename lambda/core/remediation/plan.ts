@@ -9,7 +9,7 @@ import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
 
 /** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
@@ -59,6 +59,8 @@ export interface Plan {
   readonly cap: number;
   readonly fleetSize: number;
   readonly dryRun: boolean;
+  /** IMDSv2 enforcement of this run (docs/imdsv2.md), planned from the readiness; absent when not assessed. */
+  readonly imdsv2?: { readonly enforce: readonly { readonly instanceId: string; readonly hopLimit?: number }[] };
 }
 
 /** Optional facts the evaluations do not carry. */

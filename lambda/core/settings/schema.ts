@@ -84,6 +84,9 @@ export type HopLimitScope = (typeof HOP_LIMIT_SCOPES)[number];
  */
 export const ACCOUNT_DEFAULTS_MODES = ['report', 'set'] as const;
 export type AccountDefaultsMode = (typeof ACCOUNT_DEFAULTS_MODES)[number];
+/** Values of `imdsv2` (docs/imdsv2.md). */
+export const IMDSV2_MODES = ['off', 'report', 'enforce'] as const;
+export type Imdsv2Mode = (typeof IMDSV2_MODES)[number];
 
 /** CloudWatch Logs retention values (days) the API accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -212,10 +215,27 @@ export const SETTINGS = {
     doc: 'ARN of the secret whose value signs remediation continuations (set by the construct; remediate function only).',
   },
   eventSource: {
-    type: 'string', scope: 'remediation', env: 'TSG_EVENT_SOURCE', default: 'timesync-guard',
+    type: 'string', scope: 'both', env: 'TSG_EVENT_SOURCE', default: 'timesync-guard',
     pattern: /^\S{1,256}$/, expected: '1–256 characters without spaces',
     check: (v) => (v.startsWith('aws.') ? 'must not start with aws.' : undefined),
-    doc: 'EventBridge `source` of the audit events on the default bus.',
+    doc: 'EventBridge `source` of the audit events on the default bus (the check sends the IMDSv2 rollback events).',
+  },
+  // ── IMDSv2 readiness and gated enforcement (docs/imdsv2.md) ──────────────────────────────
+  imdsv2: {
+    type: 'enum', scope: 'both', env: 'TSG_IMDSV2', values: IMDSV2_MODES, default: 'report',
+    doc: 'IMDSv2: `report` readiness per instance (daily MetadataNoToken sums); `enforce` also sets HttpTokens=required on `ready` instances at night, with automatic undo; `off` neither.',
+  } satisfies EnumRow<Imdsv2Mode>,
+  imdsv2LookbackDays: {
+    type: 'number', scope: 'both', env: 'TSG_IMDSV2_LOOKBACK_DAYS', default: 14, min: 1, max: 455, integer: true, unit: 'days',
+    doc: 'Whole days of MetadataNoToken data an instance needs, all with zero IMDSv1 calls, to be `ready` (CloudWatch keeps hourly data 455 days).',
+  },
+  imdsv2RollbackWindowHours: {
+    type: 'number', scope: 'both', env: 'TSG_IMDSV2_ROLLBACK_WINDOW_HOURS', default: 72, min: 1, max: 2160, integer: true, unit: 'h',
+    doc: 'After enforcement, each check watches MetadataNoTokenRejected this long and rolls the instance back to optional on any rejected call.',
+  },
+  imdsv2CacheBucket: {
+    type: 'string', scope: 'both', env: 'TSG_IMDSV2_CACHE_BUCKET', context: false, prop: false,
+    doc: 'Bucket of the daily readiness snapshot (set by the construct).',
   },
   // ── launch-time check (docs/launch-check.md) ───────────────────────────────────────────────
   launchSsmWaitSeconds: {

@@ -7,6 +7,10 @@ import type { CheckSettings } from '../../core/settings';
 import type { InstanceRecord } from '../../core/types';
 import { type DiagnoseFn, runCheck } from '../check';
 import type { Clock, EngineLogger, InstanceInventory, MetadataDefaultsPort, RunCommandPort } from '../ports';
+import { type Imdsv2Candidate, parseEnforcedTag } from '../../core/imdsv2/enforcement';
+import type { Imdsv2Readiness } from '../../core/imdsv2/readiness';
+import type { InstanceEvaluation } from '../../core/types';
+import type { Imdsv2CheckPorts } from '../imdsv2';
 import type { RemediationCheckResult } from './types';
 
 /** The check part of a run failed: remediation never acts on stale or partial data. */
@@ -26,6 +30,8 @@ export interface FreshCheckDeps {
   readonly diagnose?: DiagnoseFn;
   /** The account metadata defaults, read by the check. @default - not read */
   readonly metadataDefaults?: MetadataDefaultsPort;
+  /** IMDSv2 readiness for the enforcement plan (docs/imdsv2.md). @default - not assessed */
+  readonly imdsv2?: Imdsv2CheckPorts;
 }
 
 /**
@@ -49,6 +55,7 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
           ...(deps.logger ? { logger: deps.logger } : {}),
           ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
+          ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
         },
         settings,
         // The check may use at most half of this invocation; acting needs the rest.
@@ -63,6 +70,13 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
       fleetSize: run.evaluations.length,
       ipv6Only: new Set(records.filter((r) => r.ipv6Only === true).map((r) => r.instanceId)),
       ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}),
+      ...(run.imdsv2 && !run.imdsv2.readiness.error ? { imdsv2: imdsv2Candidates(run.evaluations, records, run.imdsv2.readiness.readiness) } : {}),
     };
   };
+}
+
+/** Each evaluation with its readiness and enforcement tag, for the IMDSv2 plan. */
+function imdsv2Candidates(evaluations: readonly InstanceEvaluation[], records: readonly InstanceRecord[], readiness: ReadonlyMap<string, Imdsv2Readiness>): Imdsv2Candidate[] {
+  const tags = new Map(records.map((r) => [r.instanceId, r.imdsv2Enforced]));
+  return evaluations.map((e) => ({ evaluation: e, readiness: readiness.get(e.instanceId), tag: parseEnforcedTag(tags.get(e.instanceId)) }));
 }

@@ -2,6 +2,7 @@
  * The action phases plugged in beside the built-in IMDS and guest sides (see ./phase.ts). A new
  * remediation action adds its phase here; order is the order of their `planned` audit records.
  */
+import { IMDSV2_PHASE } from './imdsv2-phase';
 import type { ActionPhase } from './phase';
 
-export const ACTION_PHASES: readonly ActionPhase[] = [];
+export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as ActionPhase];

@@ -3,6 +3,7 @@
  * of work) or a resumed one (verify and decode the continuation, refuse and audit anything else,
  * then apply the CURRENT settings to what is left).
  */
+import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
 import { planRemediation, type Plan, type PlannedInstance } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
@@ -48,12 +49,17 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const checked = await deps.check();
   const evaluations = Array.isArray(checked?.evaluations) ? checked.evaluations : [];
   const fleetSize = checked?.fleetSize ?? evaluations.length;
-  const plan: Plan = planRemediation(evaluations, settings, fleetSize, checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {});
-  const selected = plan.dryRun ? plan.wouldChange : plan.instances;
+  const base: Plan = planRemediation(evaluations, settings, fleetSize, checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {});
+  const selected = base.dryRun ? base.wouldChange : base.instances;
+  // IMDSv2 shares the run's cap with the other changes: only what they left (docs/imdsv2.md).
+  const v2 = checked?.imdsv2 ? planImdsv2Enforcement(checked.imdsv2, settings, base.cap - selected.length) : undefined;
+  const plan: Plan = v2 ? { ...base, imdsv2: v2 } : base;
   const state = newRunState({ runId, startedAt, dryRun: plan.dryRun, fleetSize, cap: plan.cap, plannedInstances: selected.length });
   args.adopt(state);
   for (const p of selected) auditPlanned(trail, phases, p);
   for (const s of plan.skipped) trail.record(s.instanceId, s.action, 'skipped', { reason: s.reason, before: s.before, after: s.after });
+  // Report mode skips every ready instance by design: that is the readiness report, not an audit event.
+  for (const s of v2?.skipped ?? []) if (s.reason !== 'mode-report') trail.record(s.instanceId, 'require-imdsv2', 'skipped', { reason: s.reason });
   if (!plan.dryRun) {
     state.imds = plan.instances
       .filter((p) => p.hopLimit !== undefined || p.enableEndpoint)

@@ -1,5 +1,6 @@
 /** The remediation engine's inputs and outputs (its dependencies are ports: ../ports.ts). */
 import type { GuestOutcome } from '../../core/remediation/guest-judgement';
+import type { Imdsv2Candidate } from '../../core/imdsv2/enforcement';
 import type { RemediationMetricValues, RemediationSummary } from '../../core/remediation/summary';
 import type { TokenBucketState } from '../../core/util/token-bucket';
 import type { InstanceEvaluation } from '../../core/types';
@@ -16,6 +17,8 @@ export interface RemediationCheckResult {
   readonly ipv6Only?: ReadonlySet<string>;
   /** The account metadata defaults as the check judged them (when it read them). */
   readonly accountDefaults?: AccountDefaultsReport;
+  /** IMDSv2 readiness and enforcement tag per instance (docs/imdsv2.md); absent when not assessed. */
+  readonly imdsv2?: readonly Imdsv2Candidate[];
 }
 
 /** Everything the engine talks to; all injected so tests and the benchmark can substitute them. */
@@ -23,6 +26,8 @@ export interface RemediationDeps {
   readonly clock: Clock;
   /** Runs the fleet check (only on the first invocation of a run); see ./fresh-check.ts. */
   readonly check: () => Promise<RemediationCheckResult>;
+  /** Sets the IMDSv2 enforcement tag on an instance (ec2:CreateTags); without it no IMDSv2 enforcement runs. */
+  readonly imdsv2Tag?: (instanceId: string, value: string) => Promise<void>;
   /** Builds the IMDS port, resuming its token bucket from a continuation. */
   readonly imds: (bucketState?: TokenBucketState) => ImdsPort;
   readonly runCommand: RunCommandPort;

@@ -1,0 +1,95 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
+import { enforcedTagValue } from '../../lambda/core/imdsv2/enforcement';
+import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
+import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
+import { parseSettings } from '../../lambda/core/settings';
+import type { Imdsv2AuditRecord, Imdsv2Ec2Port, Imdsv2MetricsPort } from '../../lambda/engine/imdsv2';
+import { createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
+import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const NOW = Date.UTC(2026, 10, 30, 3, 0);
+const DAY = 86_400_000;
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+});
+
+/** Daily zeros for every id (and one IMDSv1 call for `v1`), one rejected call for `rejected`. */
+function fakeMetrics(v1: string, rejected: string): Imdsv2MetricsPort {
+  return {
+    async sums(metric, ids, start, end, period) {
+      const out = new Map<string, Map<number, number>>();
+      for (const id of ids) {
+        const m = new Map<number, number>();
+        for (let t = start; t < end; t += period * 1000) m.set(t, metric === 'MetadataNoToken' ? (id === v1 && t === start ? 1 : 0) : id === rejected ? 1 : 0);
+        out.set(id, m);
+      }
+      return out;
+    },
+  };
+}
+
+describe('the check handler with IMDSv2', () => {
+  it('publishes counts per readiness state and Imdsv2RolledBack, and writes the readiness into each log record', async () => {
+    const old = { LaunchTime: new Date(NOW - 90 * DAY), MetadataOptions: { HttpTokens: 'optional' as const, HttpPutResponseHopLimit: 2, State: 'applied' as const } };
+    simulateFleet(ec2Mock, ssmMock, [
+      member(idOf(1), { ec2: old }),
+      member(idOf(2), { ec2: old }),
+      member(idOf(3), { ec2: { LaunchTime: old.LaunchTime, MetadataOptions: { HttpTokens: 'required', State: 'applied' }, Tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: enforcedTagValue(NOW - 3_600_000) }] } }),
+    ]);
+    const settings = parseSettings({});
+    const clock = new VirtualClock(NOW);
+    const ssm = new SSMClient({});
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    const emf: Record<string, unknown>[] = [];
+    (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Record<string, unknown>) };
+    const records: Record<string, unknown>[] = [];
+    const logger = { info: (m: string, e: Record<string, unknown> = {}) => void (m === 'instance' && records.push(e)), warn: () => undefined, error: () => undefined };
+    const modified: unknown[] = [];
+    const ec2: Imdsv2Ec2Port = {
+      describe: async () => new Map(),
+      modify: async (r) => (modified.push(r), { outcome: 'requested' }),
+      modifyWaitMs: () => 0,
+      tag: async () => undefined,
+    };
+    const audits: Imdsv2AuditRecord[] = [];
+    const inventory = new Ec2SsmInventory({ ec2: new EC2Client({}), ssm, clock, optOutTagKey: settings.optOutTagKey });
+    const handler = createCheckHandler({
+      settings, inventory, clock, logger, metrics, runCommand: new SsmRunCommand({ ssm, clock }),
+      imdsv2: { metrics: fakeMetrics(idOf(2), idOf(3)), store: new MemorySnapshotStore(), ec2, audit: async (r) => void audits.push(...r) },
+    });
+    await handler();
+    const first = emf[0]!;
+    expect(first).toMatchObject({
+      [IMDSV2_METRICS.usesV1]: 1,
+      [IMDSV2_METRICS.ready]: 1,
+      [IMDSV2_METRICS.notEnoughHistory]: 0,
+      [IMDSV2_METRICS.alreadyRequired]: 1,
+      [IMDSV2_METRICS.rolledBack]: 1,
+    });
+    const dims = (first._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions;
+    expect(dims).toEqual([['service']]);
+    expect(modified).toEqual([{ instanceId: idOf(3), httpTokens: 'optional' }]);
+    expect(audits).toHaveLength(1);
+    expect(records.find((r) => r.instanceId === idOf(2))).toMatchObject({ imdsv2: 'uses-imdsv1', imdsv2V1Calls: 1, imdsv2LastV1Day: '2026-11-16' });
+    expect(records.find((r) => r.instanceId === idOf(1))).toMatchObject({ imdsv2: 'ready' });
+  });
+
+  it('leaves the IMDSv2 fields out of the record when there is no readiness', () => {
+    const rec = instanceLogRecord({ instanceId: 'i-1', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: {}, hasInstanceProfile: true });
+    expect(Object.keys(rec).filter((k) => k.startsWith('imdsv2'))).toEqual([]);
+  });
+});

@@ -1,0 +1,289 @@
+/**
+ * IMDSv2 end to end in the simulated account: the check engine with the real adapters (inventory,
+ * GetMetricData, the IMDS port with tokens, CreateTags) against the simulated EC2/SSM fleet and
+ * the simulated CloudWatch; enforcement through the nightly phase; rollback through the check.
+ */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateTagsCommand, EC2Client, type Instance, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { createEventBridgeAudit } from '../../lambda/aws/audit';
+import { VirtualClock } from '../../lambda/aws/clock';
+import { CloudWatchInstanceMetrics } from '../../lambda/aws/cloudwatch-metrics';
+import { createEc2ImdsPort } from '../../lambda/aws/imds';
+import { createImdsv2Ec2Port, createImdsv2Tagger } from '../../lambda/aws/imdsv2-ec2';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { parseEnforcedTag, planImdsv2Enforcement } from '../../lambda/core/imdsv2/enforcement';
+import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
+import { parseSettings, type Settings } from '../../lambda/core/settings';
+import { runCheck } from '../../lambda/engine/check';
+import { runRemediation } from '../../lambda/engine/remediate';
+import { freshCheck } from '../../lambda/engine/remediation/fresh-check';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
+import { type Imdsv2AuditRecord, type Imdsv2CheckPorts, runImdsv2Enforcement } from '../../lambda/engine/imdsv2';
+import { type FleetMember, idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { chronyReport } from '../engine/reports';
+import { simulateCloudWatch } from './sim-cloudwatch';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const cwMock = mockClient(CloudWatchClient);
+const ebMock = mockClient(EventBridgeClient);
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const NIGHT = Date.UTC(2026, 10, 30, 2, 0);
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+  cwMock.reset();
+  ebMock.reset();
+  ebMock.on(PutEventsCommand).callsFake((i: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: i.Entries.map((_, k) => ({ EventId: `e${k}` })) }));
+});
+
+/** An instance with its EC2 record kept by reference, so modify/tag change what DescribeInstances returns. */
+function ec2Member(k: number, launchedDaysAgo = 60, extra: Partial<FleetMember> = {}): FleetMember & { ec2: Instance } {
+  return member(idOf(k), {
+    ec2: {
+      LaunchTime: new Date(NIGHT - launchedDaysAgo * DAY),
+      MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, State: 'applied' },
+      Tags: [{ Key: 'Name', Value: `app-${k}` }],
+    },
+    ...extra,
+  }) as FleetMember & { ec2: Instance };
+}
+
+/** The account: fleet, CloudWatch, and EC2's ModifyInstanceMetadataOptions / CreateTags acting on the fleet. */
+function account(fleet: (FleetMember & { ec2: Instance })[], clock: VirtualClock) {
+  simulateFleet(ec2Mock, ssmMock, fleet);
+  const cw = simulateCloudWatch(cwMock, clock);
+  const byId = new Map(fleet.map((m) => [m.id, m.ec2]));
+  ec2Mock.on(ModifyInstanceMetadataOptionsCommand).callsFake((i: { InstanceId: string; HttpTokens?: 'optional' | 'required'; HttpPutResponseHopLimit?: number }) => {
+    const inst = byId.get(i.InstanceId)!;
+    const m = inst.MetadataOptions!;
+    if (i.HttpTokens) m.HttpTokens = i.HttpTokens;
+    if (i.HttpPutResponseHopLimit !== undefined) m.HttpPutResponseHopLimit = i.HttpPutResponseHopLimit;
+    m.State = 'applied';
+    return { InstanceId: i.InstanceId, InstanceMetadataOptions: { ...m } };
+  });
+  ec2Mock.on(CreateTagsCommand).callsFake((i: { Resources: string[]; Tags: { Key: string; Value: string }[] }) => {
+    for (const id of i.Resources) {
+      // In place: the fleet sim serves copies of each record that share its Tags array.
+      const tags = byId.get(id)!.Tags!;
+      for (const t of i.Tags) {
+        const at = tags.findIndex((x) => x.Key === t.Key);
+        if (at >= 0) tags.splice(at, 1);
+        tags.push(t);
+      }
+    }
+    return {};
+  });
+  const store = new MemorySnapshotStore();
+  const metrics = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
+  const ec2 = new EC2Client({});
+  const audits: Imdsv2AuditRecord[] = [];
+  const ec2Port = createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: 'timesync-guard:opt-out' }), ec2, clock);
+  const ports: Imdsv2CheckPorts = { metrics, store, ec2: ec2Port, audit: async (r) => void audits.push(...r) };
+  const check = (settings: Settings) => {
+    const ssm = new SSMClient({});
+    return runCheck(
+      { inventory: new Ec2SsmInventory({ ec2, ssm, clock, optOutTagKey: settings.optOutTagKey }), runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: ports },
+      settings,
+    );
+  };
+  return { cw, store, metrics, ec2Port, audits, check, byId, ports, ec2 };
+}
+
+const tagOf = (i: Instance): string | undefined => i.Tags?.find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
+
+describe('IMDSv2 readiness in the check', () => {
+  it('reports each state per instance and names the day of the last IMDSv1 call', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2), ec2Member(3, 5), ec2Member(4)];
+    fleet[3]!.ec2.MetadataOptions!.HttpTokens = 'required';
+    const a = account(fleet, clock);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === NIGHT - 2 * DAY - 2 * HOUR ? 1 : 0));
+    const run = await a.check(parseSettings({}));
+    const r = run.imdsv2!.readiness;
+    expect(r.refreshed).toBe(true);
+    expect(r.readiness.get(idOf(1))).toMatchObject({ state: 'ready' });
+    expect(r.readiness.get(idOf(2))).toMatchObject({ state: 'uses-imdsv1', lastImdsv1Day: '2026-11-28', imdsv1Calls: 1 });
+    expect(r.readiness.get(idOf(3))).toMatchObject({ state: 'not-enough-history', reason: 'younger-than-window' });
+    expect(r.readiness.get(idOf(4))).toMatchObject({ state: 'already-required' });
+    expect(r.counts).toEqual({ 'uses-imdsv1': 1, ready: 1, 'not-enough-history': 1, 'already-required': 1 });
+  });
+
+  it('makes no GetMetricData call on an hourly run within 24 h of the refresh, and refreshes after', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2)];
+    const a = account(fleet, clock);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT + 2 * DAY);
+    const settings = parseSettings({});
+    await a.check(settings);
+    const afterRefresh = cwMock.commandCalls(GetMetricDataCommand).length;
+    expect(afterRefresh).toBe(1);
+    for (let h = 1; h < 24; h++) {
+      clock.advance(HOUR - (clock.now() - NIGHT - (h - 1) * HOUR));
+      const run = await a.check(settings);
+      expect(run.imdsv2!.readiness.refreshed).toBe(false);
+      expect(run.imdsv2!.readiness.readiness.get(idOf(1))?.state).toBe('ready');
+    }
+    expect(cwMock.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh);
+    expect(a.store.writes).toBe(1);
+    clock.advance(NIGHT + 24 * HOUR - clock.now());
+    const next = await a.check(settings);
+    expect(next.imdsv2!.readiness.refreshed).toBe(true);
+    expect(cwMock.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh + 1);
+  });
+
+  it('is not assessed at all with imdsv2 off', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const a = account([ec2Member(1)], clock);
+    const run = await a.check(parseSettings({ TSG_IMDSV2: 'off' }));
+    expect(run.imdsv2).toBeUndefined();
+    expect(cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+  });
+});
+
+describe('gated enforcement and automatic undo', () => {
+  const enforce = parseSettings({ TSG_IMDSV2: 'enforce' });
+
+  /** The nightly run's IMDSv2 part: check, plan (pure), act (phase) — what the remediation engine does. */
+  async function night(a: ReturnType<typeof account>, clock: VirtualClock, settings: Settings) {
+    const run = await a.check(settings);
+    const readiness = run.imdsv2!.readiness.readiness;
+    const plan = planImdsv2Enforcement(
+      run.evaluations.map((e) => ({ evaluation: e, readiness: readiness.get(e.instanceId), tag: parseEnforcedTag(tagOf(a.byId.get(e.instanceId)!)) })),
+      settings,
+      settings.maxChangesPerRun,
+    );
+    const audit: Imdsv2AuditRecord[] = [];
+    const done = await runImdsv2Enforcement({ ec2: a.ec2Port, clock, audit: (r) => void audit.push(r) }, { pending: [...plan.enforce], verifying: [] }, { deadline: clock.now() + 600_000, verifyPollMs: 1_000 });
+    return { run, plan, audit, done };
+  }
+
+  it('does not enforce an instance with one IMDSv1 call on day 13, and enforces the clean one (hop limit raised on a container host)', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2), ec2Member(3, 60, { run: { output: chronyReport({ containers: 'docker' }) } })];
+    const a = account(fleet, clock);
+    const day13 = readinessDay(13);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === day13 ? 1 : 0));
+    const { plan, audit, done } = await night(a, clock, enforce);
+    expect(done).toBe(true);
+    expect(plan.enforce).toEqual([{ instanceId: idOf(1) }, { instanceId: idOf(3), hopLimit: 2 }]);
+    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(tagOf(a.byId.get(idOf(2))!)).toBeUndefined();
+    expect(a.byId.get(idOf(1))!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+    expect(a.byId.get(idOf(3))!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:00:/);
+    expect(audit.filter((r) => r.outcome === 'verified').map((r) => r.instanceId)).toEqual([idOf(1), idOf(3)]);
+    // One call carries tokens and hop limit together on the container host.
+    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceId: idOf(1), HttpTokens: 'required' },
+      { InstanceId: idOf(3), HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
+    ]);
+  });
+
+  it('rolls an enforced instance back to optional in the next run once MetadataNoTokenRejected is 1, tags it and never enforces it again', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2)];
+    const a = account(fleet, clock);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT + 3 * DAY);
+    await night(a, clock, enforce);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+
+    // An hour later nothing was rejected: both stay.
+    clock.advance(HOUR);
+    const quiet = await a.check(enforce);
+    expect(quiet.imdsv2!.watch).toMatchObject({ watched: 2, rolledBack: [] });
+
+    // Then a cron job on i-1 tries IMDSv1 and is refused.
+    a.cw.publish('MetadataNoTokenRejected', idOf(1), clock.now() + 5 * 60_000, 1);
+    clock.advance(HOUR);
+    const run = await a.check(enforce);
+    expect(run.imdsv2!.watch!.rolledBack).toEqual([{ instanceId: idOf(1), rejectedCalls: 1 }]);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^rolled-back:2026-11-30T/);
+    expect(a.audits).toEqual([
+      expect.objectContaining({ instanceId: idOf(1), action: 'rollback-imdsv2', outcome: 'rolled-back', reason: 'imdsv1-calls-rejected', before: { httpTokens: 'required', rejectedCalls: 1 } }),
+    ]);
+
+    // The next night: still `ready` in the snapshot, but rolled back before: left alone.
+    clock.advance(NIGHT + DAY - clock.now());
+    const next = await night(a, clock, enforce);
+    expect(next.plan.enforce).toEqual([]);
+    expect(next.plan.skipped).toContainEqual({ instanceId: idOf(1), reason: 'previously-rolled-back' });
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
+  });
+
+  it('stops watching after the window and removes nothing', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1)];
+    const a = account(fleet, clock);
+    a.cw.runInstance(idOf(1), NIGHT - 60 * DAY, NIGHT + 5 * DAY);
+    await night(a, clock, enforce);
+    clock.advance(73 * HOUR);
+    a.cw.publish('MetadataNoTokenRejected', idOf(1), clock.now() - HOUR, 4);
+    const run = await a.check(enforce);
+    expect(run.imdsv2!.watch).toMatchObject({ watched: 0, rolledBack: [] });
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T/);
+  });
+
+  it('switches nothing in report mode (the default)', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const a = account([ec2Member(1)], clock);
+    a.cw.runInstance(idOf(1), NIGHT - 60 * DAY, NIGHT);
+    const { plan } = await night(a, clock, parseSettings({}));
+    expect(plan).toEqual({ enforce: [], skipped: [{ instanceId: idOf(1), reason: 'mode-report' }] });
+    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
+  });
+});
+
+/** Start (ms) of day `n` (1-based) of the 14-day window that ends at NIGHT. */
+function readinessDay(n: number): number {
+  return Date.UTC(2026, 10, 16) + (n - 1) * DAY;
+}
+
+describe('the nightly remediation run with imdsv2 enforce', () => {
+  it('enforces through its IMDSv2 phase only the ready instance, tagged and verified, and audits it', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1), ec2Member(2)];
+    const a = account(fleet, clock);
+    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
+    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
+    const ssm = new SSMClient({});
+    const deadline = clock.now() + 600_000;
+    const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
+    const result = await runRemediation(
+      {
+        clock,
+        check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
+        imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
+        imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
+        runCommand: new SsmRunCommand({ ssm, clock }),
+        parseOutput: parseRemediationOutput,
+        audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+        continuationKey: async () => new Uint8Array(32).fill(7),
+        newRunId: () => 'run-1',
+      },
+      settings,
+      {},
+      { deadline, verifyPollMs: 1_000 },
+    );
+    expect(result.done).toBe(true);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:0/);
+    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+    const v2 = events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome]);
+    expect(v2).toEqual([
+      [idOf(1), 'applied'],
+      [idOf(1), 'verified'],
+    ]);
+  });
+});
