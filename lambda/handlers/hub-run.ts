@@ -13,7 +13,7 @@ import { createSnsNotifier, type Notifier } from '../aws/notify';
 import { listAccountsOfOus } from '../aws/organizations';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { withRetry } from '../aws/retry';
-import { HUB_ACCOUNT_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf } from '../core/hub';
+import { HUB_ACCOUNT_METRICS, HUB_FLEET_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/hub';
 import { CHECK_METRICS } from '../core/metric-names';
 import { parseSettings, type Settings } from '../core/settings';
 import type { EngineLogger } from '../engine/check';
@@ -44,20 +44,29 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
     if (event?.action !== 'summarize') throw new Error(`unknown hub action ${JSON.stringify((event as { action?: unknown })?.action)}`);
     const totals = totalsOf(event.results);
     const listing = (event.listing ?? {}) as { ouFailures?: unknown[]; mode?: string };
+    const mode = listing.mode === 'remediate' ? 'remediate' : 'check';
     const m = deps.metrics;
-    // Fleet-level counts under the single-account names: the same alarms and dashboard read them.
-    for (const [key, name] of Object.entries(CHECK_METRICS)) {
-      if (key === 'clockErrorBoundSeconds') continue;
-      m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
+    // The fleet and per-account check counts come from check runs only: a remediation run's counts
+    // are remediation outcomes (its engine emits those itself), and publishing check names from it
+    // would reset the check alarms and feed the check heartbeat between two checks.
+    m.addMetric(HUB_FLEET_METRICS.accountRegionsNotCovered, MetricUnit.Count, totals.notCovered.length);
+    if (mode === 'check') {
+      // Fleet-level counts under the single-account names: the same alarms and dashboard read them.
+      for (const [key, name] of Object.entries(CHECK_METRICS)) {
+        if (key === 'clockErrorBoundSeconds') continue;
+        m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
+      }
     }
     m.publishStoredMetrics();
-    // A few counts per account (cost grows with the number of accounts: see docs/organization.md).
-    for (const [accountId, counts] of Object.entries(totals.byAccount)) {
-      const single = m.singleMetric();
-      single.addDimension('AccountId', accountId);
-      single.addMetric(HUB_ACCOUNT_METRICS.instancesAtRisk, MetricUnit.Count, counts.instancesAtRisk ?? 0);
-      single.addMetric(HUB_ACCOUNT_METRICS.instancesNotChecked, MetricUnit.Count, counts.instancesNotChecked ?? 0);
-      single.publishStoredMetrics();
+    if (mode === 'check') {
+      // A few counts per account (cost grows with the number of accounts: see docs/organization.md).
+      for (const [accountId, counts] of Object.entries(totals.byAccount)) {
+        const single = m.singleMetric();
+        single.addDimension('AccountId', accountId);
+        single.addMetric(HUB_ACCOUNT_METRICS.instancesAtRisk, MetricUnit.Count, counts.instancesAtRisk ?? 0);
+        single.addMetric(HUB_ACCOUNT_METRICS.instancesNotChecked, MetricUnit.Count, counts.instancesNotChecked ?? 0);
+        single.publishStoredMetrics();
+      }
     }
     for (const f of totals.notCovered) {
       const single = m.singleMetric();
@@ -66,7 +75,7 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
       single.publishStoredMetrics();
     }
     const summary = {
-      mode: listing.mode ?? 'check',
+      mode,
       accountRegions: totals.accountRegions,
       covered: totals.covered,
       notCovered: totals.notCovered,
@@ -87,7 +96,7 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
   };
 }
 
-const settings = parseSettings(process.env);
+const settings = parseSettings(withoutHubVariables(process.env));
 
 /** The Lambda entry point (`handler`), wired to the real AWS adapters. */
 export const handler = createHubRunHandler({
