@@ -9,7 +9,7 @@ import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ENV, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
@@ -120,6 +120,26 @@ export function optOutConditions(conditionKey: string): Record<string, Record<st
     Null: { [conditionKey]: 'false' },
     StringNotEqualsIgnoreCase: { [conditionKey]: 'false' },
   };
+}
+
+/**
+ * Audit events on this region's default bus (every entry with our source) and the run summary on the
+ * topic. A topic we created is encrypted with our key: publishing needs exactly two actions on it;
+ * an existing topic (alarmTopic) brings its own key policy, which the README says what it must allow.
+ */
+export function reportStatements(stack: Stack, eventSource: string, topic: ITopic, topicKey: Key | undefined): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'AuditEvents',
+      actions: ['events:PutEvents'],
+      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      // events:source is multi-valued (one value per entry of the PutEvents batch): every entry must
+      // carry our source, and the Null guard stops ForAllValues from matching a request without one.
+      conditions: { 'ForAllValues:StringEquals': { 'events:source': [eventSource] }, Null: { 'events:source': 'false' } },
+    }),
+    new PolicyStatement({ sid: 'PublishRunSummary', actions: ['sns:Publish'], resources: [topic.topicArn] }),
+    ...(topicKey ? [new PolicyStatement({ sid: 'EncryptRunSummary', actions: [...SNS_PUBLISH_KMS_ACTIONS], resources: [topicKey.keyArn] })] : []),
+  ];
 }
 
 /** KMS actions a publisher to an SSE-KMS topic needs (Amazon SNS key management): no wildcard. */

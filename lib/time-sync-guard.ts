@@ -1,6 +1,6 @@
 import { Annotations, ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -16,7 +16,7 @@ import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/gu
 import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
-import { checkStatements, createAlarmTopic, createContinuationKey, remediateInstanceStatements, settingsEnvironment, SNS_PUBLISH_KMS_ACTIONS } from './guard-common';
+import { checkStatements, createAlarmTopic, createContinuationKey, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -247,22 +247,7 @@ export class TimeSyncGuard extends Construct {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     for (const statement of remediateInstanceStatements(instances, o)) fn.role.addToPrincipalPolicy(statement);
-    fn.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'AuditEvents',
-        actions: ['events:PutEvents'],
-        resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-        // events:source is multi-valued (one value per entry of the PutEvents batch): every entry must
-        // carry our source, and the Null guard stops ForAllValues from matching a request without one.
-        conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
-      }),
-    );
-    fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'PublishRunSummary', actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
-    // A topic we created is encrypted with our key: publishing needs exactly these two on that key.
-    // An existing topic (alarmTopic) brings its own key policy; the README says what it must allow.
-    if (this.topicKey) {
-      fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'EncryptRunSummary', actions: [...SNS_PUBLISH_KMS_ACTIONS], resources: [this.topicKey.keyArn] }));
-    }
+    for (const statement of reportStatements(stack, o.eventSource, this.topic, this.topicKey)) fn.role.addToPrincipalPolicy(statement);
   }
 }
 
