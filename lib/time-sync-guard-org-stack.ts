@@ -365,3 +365,44 @@ export class TimeSyncGuardOrgStack extends Stack {
   }
 }
 
+
+/** Context keys of the organization mode (`-c organization=true` and the keys below). */
+export const ORG_CONTEXT_KEYS = ['organization', 'organizationalUnits', 'accounts', 'regions', 'spokeRoleName', 'callAs', 'organizationId', 'maxConcurrency'] as const;
+
+/** Default stack name of the organization hub. */
+export const DEFAULT_ORG_STACK_NAME = 'TimeSyncGuardOrg';
+
+type Get = (key: string) => unknown;
+
+/** `-c key=a,b` gives a string, cdk.json a list. */
+function contextList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
+  return items.map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** Whether the app builds the organization hub: `organization` is true or "true". */
+export function organizationMode(get: Get): boolean {
+  const v = get('organization');
+  if (v === undefined || v === null || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw new TimeSyncGuardPropsError('organization', `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/** The organization props from context (validated by the stack, which names the key at fault). */
+export function orgPropsFromContext(get: Get): Omit<TimeSyncGuardOrgStackProps, 'guard' | 'alarmTopicArn'> {
+  const str = (k: string): string | undefined => {
+    const v = get(k);
+    return v === undefined || v === null ? undefined : String(v).trim();
+  };
+  const concurrency = str('maxConcurrency');
+  return {
+    organizationalUnits: contextList(get('organizationalUnits')),
+    accounts: contextList(get('accounts')),
+    regions: contextList(get('regions')),
+    spokeRoleName: str('spokeRoleName'),
+    callAs: str('callAs') as StackSetCallAs | undefined,
+    organizationId: str('organizationId'),
+    maxConcurrency: concurrency === undefined ? undefined : Number(concurrency),
+  };
+}
