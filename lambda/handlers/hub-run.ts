@@ -58,22 +58,22 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
       }
     }
     m.publishStoredMetrics();
+    // One single metric per value: a single metric publishes on every addMetric and then drops its
+    // dimensions, so a second value added to it would land on the fleet (`service`-only) series.
+    const perAccount = (name: string, accountId: string, value: number): void => {
+      const single = m.singleMetric();
+      single.addDimension('AccountId', accountId);
+      single.addMetric(name, MetricUnit.Count, value);
+    };
     if (mode === 'check') {
       // A few counts per account (cost grows with the number of accounts: see docs/organization.md).
       for (const [accountId, counts] of Object.entries(totals.byAccount)) {
-        const single = m.singleMetric();
-        single.addDimension('AccountId', accountId);
-        single.addMetric(HUB_ACCOUNT_METRICS.instancesAtRisk, MetricUnit.Count, counts.instancesAtRisk ?? 0);
-        single.addMetric(HUB_ACCOUNT_METRICS.instancesNotChecked, MetricUnit.Count, counts.instancesNotChecked ?? 0);
-        single.publishStoredMetrics();
+        perAccount(HUB_ACCOUNT_METRICS.instancesAtRisk, accountId, counts.instancesAtRisk ?? 0);
+        perAccount(HUB_ACCOUNT_METRICS.instancesNotChecked, accountId, counts.instancesNotChecked ?? 0);
       }
     }
-    for (const f of totals.notCovered) {
-      const single = m.singleMetric();
-      single.addDimension('AccountId', f.accountId);
-      single.addMetric(HUB_ACCOUNT_METRICS.accountNotCovered, MetricUnit.Count, 1);
-      single.publishStoredMetrics();
-    }
+    // One value per account, however many of its regions failed (the summary lists each region).
+    for (const accountId of new Set(totals.notCovered.map((f) => f.accountId))) perAccount(HUB_ACCOUNT_METRICS.accountNotCovered, accountId, 1);
     const summary = {
       mode,
       accountRegions: totals.accountRegions,
