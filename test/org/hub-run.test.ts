@@ -3,7 +3,7 @@
  * that cannot be listed) and `summarize` (a failed account reported by name and reason, the EMF
  * metrics it publishes, and their count: what the organization cost model prices).
  */
-import { ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { type AccountState, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -80,7 +80,7 @@ function series(emf: Emf[]): string[] {
   );
 }
 
-const account = (Id: string, State = 'ACTIVE') => ({ Id, State });
+const account = (Id: string, State: AccountState = 'ACTIVE') => ({ Id, State });
 
 describe('hub-run list', () => {
   it('covers the explicit accounts and the ACTIVE accounts of each OU (paginated), reporting the OU it cannot list', async () => {
