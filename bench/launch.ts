@@ -19,7 +19,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { InstanceSubsetInventory } from '../lambda/aws/instance-subset';
 import type { LaunchRequeue } from '../lambda/aws/launch-queue';
 import { SsmRunCommand } from '../lambda/aws/run-command';
-import { EC2_STATE_CHANGE } from '../lambda/core/launch';
+import { EC2_STATE_CHANGE } from '../lambda/core/fleet/launch';
 import { parseLaunchSettings } from '../lambda/core/settings';
 import { createLaunchHandler, LAUNCH_METRIC_DIMENSION } from '../lambda/handlers/launch';
 import { captureStdout, createWorld } from './drive';

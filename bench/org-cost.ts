@@ -5,7 +5,7 @@
  * for one account-region (bench/results.json): each account-region does the work of one
  * single-account check and remediation, only under the spoke role.
  */
-import { CHECK_METRICS, REMEDIATION_METRICS } from '../lambda/core/metric-names';
+import { CHECK_METRICS, REMEDIATION_METRICS } from '../lambda/core/fleet/metric-names';
 import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONTH, PRICES } from './cost';
 
 /** Account counts of the docs' table. */

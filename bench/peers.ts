@@ -11,7 +11,7 @@
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { Ec2SsmInventory } from '../lambda/aws/inventory';
 import { withRetry } from '../lambda/aws/retry';
-import { mapLimit, chunk } from '../lambda/core/batching';
+import { mapLimit, chunk } from '../lambda/core/util/batching';
 import { DEFAULTS } from '../lambda/core/settings';
 import { createWorld, LAMBDA_TIMEOUT_MS } from './drive';
 import { DEFAULT_RUN_COMMAND_MODEL } from './sim/account';

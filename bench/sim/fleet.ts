@@ -4,7 +4,7 @@
  * collector (or remediation script) runs on it.
  *
  * Guest outputs use the REAL report format (`TSG-REPORT v1 …` header lines, `[section rc=N]`
- * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/report.ts) and the real final line
+ * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/diagnosis/report.ts) and the real final line
  * of the remediation script (`TSG-REMEDIATE v1 result=… daemon=… action=… reason=…`), so the
  * engines' real parsers (`diagnose`, `parseRemediationOutput`) run on them. The chronyc lines are
  * modelled on the captured outputs in /work/shared/fixtures (Debian 12, chrony 4.3).
@@ -56,6 +56,30 @@ export interface SimInstance {
   appliedAtMs?: number;
   /** Set once the in-guest remediation made the instance compliant. */
   timeSyncFixed?: boolean;
+}
+
+/**
+ * One healthy Linux instance (chrony on Amazon Time Sync, SSM Online, hop limit 2, IMDSv2) with
+ * `overrides`: how tests describe the few instances they need instead of generating a fleet.
+ */
+export function simInstance(id: string, overrides: Partial<SimInstance> = {}): SimInstance {
+  return {
+    id,
+    name: `app-${id.slice(-4)}`,
+    platform: 'linux',
+    ssm: 'Online',
+    scenario: 'chrony-amazon',
+    containers: false,
+    hasProfile: true,
+    optedOut: false,
+    ipv6Only: false,
+    guest: 'normal',
+    hopLimit: 2,
+    httpEndpoint: 'enabled',
+    httpTokens: 'required',
+    metadataState: 'applied',
+    ...overrides,
+  };
 }
 
 /** Knobs of the generated fleet. Shares are fractions; the remainder of each draw is the default case. */

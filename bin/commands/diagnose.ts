@@ -5,7 +5,7 @@
  * the same environment variables as the Lambda (TSG_MAX_OFFSET_SECONDS, TSG_MAX_CLOCK_ERROR_BOUND_SECONDS).
  */
 import { readFileSync } from 'node:fs';
-import { diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnose';
+import { diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnosis/diagnose';
 import { ENV, parseCheckSettings, rejectUnknownVariables } from '../../lambda/core/settings';
 import type { Thresholds } from '../../lambda/core/types';
 import { ArgReader } from './args';

@@ -3,7 +3,7 @@
  * bus, ≤ 10 entries per PutEvents (the API's limit), failed entries and throttling retried (bounded).
  */
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { RemediationAction } from '../core/plan';
+import type { AuditActionDetail, AuditOutcome, AuditSink, ContinuationRefusedDetail } from '../engine/ports';
 import { isThrottlingError } from './retry';
 
 /** `detail-type`s of the audit events. */
@@ -14,47 +14,7 @@ export const AUDIT_DETAIL_TYPES = {
   continuationRefused: 'TimeSync Guard Continuation Refused',
 } as const;
 
-/** The outcome of one action, as recorded. */
-export type AuditOutcome = 'planned' | 'applied' | 'verified' | 'rolled-back' | 'failed' | 'skipped';
-
-/** `detail` of a `TimeSync Guard Remediation Action` event. */
-export interface AuditActionDetail {
-  readonly runId: string;
-  readonly instanceId: string;
-  readonly action: RemediationAction;
-  readonly outcome: AuditOutcome;
-  /** Why (skipped, failed, rolled back): a short kebab-case token, e.g. `opted-out`, `cap-reached`, `not-applied`. */
-  readonly reason?: string;
-  readonly before?: unknown;
-  readonly after?: unknown;
-  readonly dryRun: boolean;
-  /** ISO-8601 time of the action. */
-  readonly at: string;
-}
-
-/** `detail` of a `TimeSync Guard Continuation Refused` event. */
-export interface ContinuationRefusedDetail {
-  /** `forged` (signature missing or wrong), `expired`, or `malformed`. */
-  readonly reason: string;
-  readonly message: string;
-  /** Length and SHA-256 prefix of the refused text (the text itself is not recorded). */
-  readonly continuationChars: number;
-  readonly continuationSha256: string;
-  /** ISO-8601 time of the refusal. */
-  readonly at: string;
-}
-
-/** Where audit records go. */
-export interface AuditSink {
-  /** Sends action events; resolves when sent (or given up on: counted in `failedEntries`). */
-  actions(details: readonly AuditActionDetail[]): Promise<void>;
-  /** Sends the run summary event. */
-  summary(detail: Record<string, unknown>): Promise<void>;
-  /** Sends the event of a refused continuation. */
-  refused(detail: ContinuationRefusedDetail): Promise<void>;
-  /** Entries EventBridge did not accept after every retry. */
-  failedEntries(): number;
-}
+export type { AuditActionDetail, AuditOutcome, AuditSink, ContinuationRefusedDetail };
 
 export interface EventBridgeAuditOptions {
   readonly events: Pick<EventBridgeClient, 'send'>;

@@ -3,13 +3,9 @@
  * benchmark can drive a simulated account on a virtual clock and tests never sleep for real.
  */
 
-/** The only source of time for the engines and adapters. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Resolves after `ms` milliseconds of this clock's time (immediately when `ms` <= 0). */
-  sleep(ms: number): Promise<void>;
-}
+import type { Clock } from '../engine/ports';
+
+export type { Clock };
 
 /** Wall-clock time and real timers: what the Lambda handlers and the CLI use. */
 export const realClock: Clock = {

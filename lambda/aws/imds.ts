@@ -11,7 +11,7 @@ import {
   type Instance,
   type ModifyInstanceMetadataOptionsCommandInput,
 } from '@aws-sdk/client-ec2';
-import { isOptedOut } from '../core/plan';
+import { isOptedOut } from '../core/remediation/plan';
 import type { ImdsOptions } from '../core/types';
 import {
   MODIFY_METADATA_BUCKET,
@@ -19,44 +19,11 @@ import {
   TokenBucket,
   type TokenBucketOptions,
   type TokenBucketState,
-} from '../core/token-bucket';
-import type { Clock } from './clock';
+} from '../core/util/token-bucket';
+import type { Clock, FreshImdsOptions, ImdsDescribeResult, ImdsModifyRequest, ImdsModifyResult, ImdsPort } from '../engine/ports';
 import { isThrottlingError, withRetry } from './retry';
 
-/** One change request: only the options that change are present. */
-export interface ImdsModifyRequest {
-  readonly instanceId: string;
-  /** New hop limit; the caller guarantees it is higher than the current one. */
-  readonly hopLimit?: number;
-  /** Set `HttpEndpoint: 'enabled'`. */
-  readonly enableEndpoint?: boolean;
-}
-
-export type ImdsModifyResult =
-  | { readonly outcome: 'requested'; readonly state?: string; readonly attempts: number }
-  /** The instance no longer exists (terminated between check and change). */
-  | { readonly outcome: 'gone'; readonly error: string; readonly attempts: number }
-  /** Still throttled after every attempt: not done, not failed — the engine queues it again. */
-  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
-  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
-
-/** Fresh IMDS options plus the opt-out as read in the same DescribeInstances (tags included). */
-export interface FreshImdsOptions extends ImdsOptions {
-  /** The instance carries the opt-out tag now (only when the port knows the tag key). */
-  readonly optedOut?: boolean;
-}
-
-/** What the remediation engine needs from EC2 for IMDS changes. */
-export interface ImdsPort {
-  /** Fresh IMDS options for these ids; an id absent from the map no longer exists (or is terminated). */
-  describe(ids: readonly string[]): Promise<Map<string, FreshImdsOptions>>;
-  /** One paced, retried ModifyInstanceMetadataOptions. Never throws. */
-  modify(request: ImdsModifyRequest): Promise<ImdsModifyResult>;
-  /** Milliseconds the next modify would wait for a token (for deadline planning). */
-  modifyWaitMs(): number;
-  /** The modify bucket's state, to carry across a continuation. */
-  bucketState(): TokenBucketState;
-}
+export type { FreshImdsOptions, ImdsDescribeResult, ImdsModifyRequest, ImdsModifyResult, ImdsPort };
 
 export interface Ec2ImdsPortOptions {
   readonly ec2: Pick<EC2Client, 'send'>;
@@ -141,11 +108,17 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
   }
 
   return {
-    async describe(ids) {
+    async describe(ids): Promise<ImdsDescribeResult> {
       const out = new Map<string, FreshImdsOptions>();
       const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += batchSize) await describeBatch(unique.slice(i, i + batchSize), out);
-      return out;
+      try {
+        for (let i = 0; i < unique.length; i += batchSize) await describeBatch(unique.slice(i, i + batchSize), out);
+      } catch (err) {
+        // Throttled past the retries is data (the engine looks again later); anything else is run-level.
+        if (isThrottlingError(err)) return { outcome: 'throttled', error: errText(err) };
+        throw err;
+      }
+      return { outcome: 'described', instances: out };
     },
 
     async modify(request) {

@@ -16,24 +16,13 @@ import {
   paginateDescribeInstanceInformation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { isOptedOut as matchOptOut } from '../core/plan';
+import { isOptedOut as matchOptOut } from '../core/remediation/plan';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
-import type { Clock } from './clock';
+import type { Clock, InstanceInventory } from '../engine/ports';
 import { isThrottlingError, paginateWithRetry, type PriorityRateLimiter, type RetryOptions } from './retry';
 import { ssmLimiter } from './run-command';
 
-/** Where the engines get the fleet from; the check and remediation engines depend only on this. */
-export interface InstanceInventory {
-  /** Every running instance, each exactly once, joined with SSM status. */
-  listInstances(): Promise<InstanceRecord[]>;
-  /**
-   * Optional: the same listing, handing over records as soon as each is complete (once SSM has
-   * answered for the slice of the EC2 page that holds it), so the caller can start
-   * work while the listing goes on. `onRecords` must not block. Resolves to the full list, as
-   * `listInstances` does; every record is handed over exactly once.
-   */
-  streamInstances?(onRecords: (records: InstanceRecord[]) => void): Promise<InstanceRecord[]>;
-}
+export type { InstanceInventory };
 
 /** Construction options of {@link Ec2SsmInventory}. */
 export interface Ec2SsmInventoryOptions {

@@ -3,7 +3,7 @@
  * queue with an SQS delivery delay (the backoff), instead of a Lambda waiting while it is billed.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LAUNCH_RETRY_KIND, type LaunchTarget } from '../core/launch';
+import { LAUNCH_RETRY_KIND, type LaunchTarget } from '../core/fleet/launch';
 import type { Clock } from './clock';
 import { withRetry } from './retry';
 

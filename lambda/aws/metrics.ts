@@ -4,8 +4,8 @@
  */
 import { type CloudWatchClient, type MetricDatum as CwDatum, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type FleetSummary, toMetricData } from '../core/aggregate';
-import { METRIC_DIMENSIONS } from '../core/metric-names';
+import { type FleetSummary, toMetricData } from '../core/fleet/aggregate';
+import { METRIC_DIMENSIONS } from '../core/fleet/metric-names';
 import type { Clock } from './clock';
 import { withRetry } from './retry';
 

@@ -1,11 +1,8 @@
 /** The per-run remediation summary to the stack's SNS topic. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { Notifier } from '../engine/ports';
 
-/** Sends a run summary to people. */
-export interface Notifier {
-  /** Never throws: a summary that could not be sent is reported as `false` (the caller logs it). */
-  publish(subject: string, summary: Record<string, unknown>): Promise<boolean>;
-}
+export type { Notifier };
 
 /** SNS-backed notifier; with no topic configured it does nothing and returns false. */
 export function createSnsNotifier(options: { readonly sns: Pick<SNSClient, 'send'>; readonly topicArn?: string }): Notifier {

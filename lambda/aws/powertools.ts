@@ -6,7 +6,7 @@
 import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_SERVICE } from '../core/metric-names';
+import { METRIC_SERVICE } from '../core/fleet/metric-names';
 import { DEFAULTS, ENV } from '../core/settings';
 
 /**

@@ -6,7 +6,7 @@
  * for longer than that. This layer waits on the injected `Clock`, so the benchmark (whose mocked
  * clients bypass SDK middleware) exercises exactly this code. Non-throttling errors are never retried.
  */
-import { AdaptiveTokenBucket, type AdaptiveRateOptions } from '../core/token-bucket';
+import { AdaptiveTokenBucket, type AdaptiveRateOptions } from '../core/util/token-bucket';
 import type { Clock } from './clock';
 
 /** Error codes/names the AWS APIs use for throttling (EC2, SSM, CloudWatch, generic 429). */

@@ -4,32 +4,25 @@
  * access through the two ports, so the same engine serves the handler, the CLI, the tests and the
  * benchmark. A single instance failing is data (a check state), never an exception.
  */
-import { aggregate, type FleetSummary } from '../core/aggregate';
-import { diagnose as realDiagnose } from '../core/diagnose';
-import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/evaluate';
-import { REPORT_END, REPORT_MAGIC } from '../core/report';
+import { aggregate, type FleetSummary } from '../core/fleet/aggregate';
+import { diagnose as realDiagnose } from '../core/diagnosis/diagnose';
+import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/fleet/evaluate-instance';
+import { REPORT_END, REPORT_MAGIC } from '../core/diagnosis/report';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
-import type { Clock } from '../aws/clock';
-import type { InstanceInventory } from '../aws/inventory';
-import type { InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from '../aws/run-command';
+import type { Clock, EngineLogger, InstanceInventory, InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
 
-/** The subset of a Powertools Logger the engines use. */
-export interface EngineLogger {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { EngineLogger };
 
 /** What `runCheck` needs from the world. */
 export interface CheckDeps {
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly clock: Clock;
-  /** @default - the real `diagnose` of lambda/core/diagnose.ts */
+  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts */
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
@@ -92,7 +85,7 @@ export interface CheckRun {
   readonly commandStats: RunCommandStats;
 }
 
-/** Result of {@link runDocumentOnInstances}. */
+/** What a {@link DocumentRun} returns. */
 export interface CollectResult {
   readonly results: Map<string, InvocationResult>;
   readonly errors: readonly string[];
@@ -102,7 +95,7 @@ export interface CollectResult {
 /** Settings the Run Command part reads. */
 export type CommandSettings = Pick<Settings, 'remediationMaxConcurrency' | 'remediationMaxErrors' | 'commandTimeoutSeconds'>;
 
-/** Options of {@link runDocumentOnInstances}. */
+/** Options of {@link openDocumentRun}. */
 export interface RunOnInstancesOptions {
   readonly deadline?: number;
   /** A complete output contains this marker (else the GetCommandInvocation fallback runs). */
@@ -120,28 +113,9 @@ function addStats(a: RunCommandStats, b: RunCommandStats): void {
   for (const k of Object.keys(a) as (keyof RunCommandStats)[]) a[k] += b[k];
 }
 
-/**
- * Runs a document (or per-platform script) on instances and returns one result per instance.
- * The remediation engine reuses this with its own document; batching, polling, the cut-output
- * fallback and the failure states are the adapter's.
- *
- * @param instances the targets with their platform (the `scripts` strategy splits by platform)
- */
-export async function runDocumentOnInstances(
-  runCommand: RunCommandPort,
-  instances: readonly Pick<InstanceRecord, 'instanceId' | 'platform'>[],
-  strategy: DocumentStrategy,
-  settings: CommandSettings,
-  options: RunOnInstancesOptions = {},
-): Promise<CollectResult> {
-  const run = openDocumentRun(runCommand, strategy, settings, options);
-  run.add(instances);
-  return run.finish();
-}
-
 /** A document run fed with targets over time (see {@link openDocumentRun}). */
 export interface DocumentRun {
-  /** Adds targets; with a session-capable port they are sent at once, in batches of 50. */
+  /** Adds targets; they are sent at once, in batches of 50. */
   add(instances: readonly Pick<InstanceRecord, 'instanceId' | 'platform'>[]): void;
   /** Sends the rest and waits: one result per added instance. */
   finish(): Promise<CollectResult>;
@@ -149,8 +123,7 @@ export interface DocumentRun {
 
 /**
  * Opens a document run whose targets arrive page by page (the check feeds it from the inventory, so
- * the guests already work while SSM is still listing). Falls back to one `runDocument` per request
- * at `finish()` when the port has no sessions (fakes, other adapters).
+ * the guests already work while SSM is still listing). One session per document.
  */
 export function openDocumentRun(
   runCommand: RunCommandPort,
@@ -179,33 +152,20 @@ export function openDocumentRun(
   // One run per document: both platforms share the stack document; scripts need one per platform.
   const keyOf = (platform: Platform): string => (strategy.kind === 'document' ? 'all' : platform);
   const sessions = new Map<string, RunSession>();
-  const buffered = new Map<string, { request: RunSessionRequest; ids: string[] }>();
   return {
     add(instances) {
       for (const i of instances) {
         const key = keyOf(i.platform);
-        if (runCommand.startSession) {
-          let session = sessions.get(key);
-          if (!session) {
-            session = runCommand.startSession(requestFor(i.platform));
-            sessions.set(key, session);
-          }
-          session.add([i.instanceId]);
-        } else {
-          let b = buffered.get(key);
-          if (!b) {
-            b = { request: requestFor(i.platform), ids: [] };
-            buffered.set(key, b);
-          }
-          b.ids.push(i.instanceId);
+        let session = sessions.get(key);
+        if (!session) {
+          session = runCommand.startSession(requestFor(i.platform));
+          sessions.set(key, session);
         }
+        session.add([i.instanceId]);
       }
     },
     async finish() {
-      const outs = await Promise.all([
-        ...[...sessions.values()].map((session) => session.finish()),
-        ...[...buffered.values()].map((b) => runCommand.runDocument({ ...b.request, instanceIds: b.ids })),
-      ]);
+      const outs = await Promise.all([...sessions.values()].map((session) => session.finish()));
       const results = new Map<string, InvocationResult>();
       const errors: string[] = [];
       const stats = emptyStats();

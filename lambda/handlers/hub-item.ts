@@ -16,7 +16,7 @@ import { Ec2SsmInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { SsmRunCommand } from '../aws/run-command';
 import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
-import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/hub';
+import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/fleet/hub';
 import { parseSettings, type Settings } from '../core/settings';
 import { type EngineLogger, runCheck } from '../engine/check';
 import { instanceLogRecord } from './check';

@@ -13,8 +13,8 @@ import { createSnsNotifier, type Notifier } from '../aws/notify';
 import { listAccountsOfOus } from '../aws/organizations';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { withRetry } from '../aws/retry';
-import { HUB_ACCOUNT_METRICS, HUB_FLEET_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/hub';
-import { CHECK_METRICS } from '../core/metric-names';
+import { HUB_ACCOUNT_METRICS, HUB_FLEET_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/fleet/hub';
+import { CHECK_METRICS } from '../core/fleet/metric-names';
 import { parseSettings, type Settings } from '../core/settings';
 import type { EngineLogger } from '../engine/check';
 

@@ -10,29 +10,32 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
-import { type Clock, realClock } from '../aws/clock';
+import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
 import { createEc2ImdsPort } from '../aws/imds';
-import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
-import { createSnsNotifier, type Notifier } from '../aws/notify';
+import { Ec2SsmInventory } from '../aws/inventory';
+import { createSnsNotifier } from '../aws/notify';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
-import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
-import { REMEDIATION_METRICS } from '../core/metric-names';
-import { parseRemediationOutput } from '../core/remediation-result';
+import { SsmRunCommand } from '../aws/run-command';
+import { parseRemediationOutput } from '../core/remediation/guest-result';
 import { parseSettings, type Settings } from '../core/settings';
-import type { InstanceRecord } from '../core/types';
-import { type DiagnoseFn, runCheck } from '../engine/check';
+import type { DiagnoseFn } from '../engine/check';
+import type { Clock, EngineLogger, InstanceInventory, Notifier, RunCommandPort } from '../engine/ports';
 import {
-  type EngineLogger,
+  freshCheck,
   type GuestOutcome,
-  type RemediationMetricValues,
+  publishRemediationMetrics,
+  RemediationRunError,
   type RemediationOptions,
   type RemediationResult,
   runRemediation,
 } from '../engine/remediate';
+
+// Kept importable from here (tests and callers used to find them on the handler).
+export { publishRemediationMetrics, RemediationRunError };
 
 /** The state machine's input. */
 export interface RemediateEvent {
@@ -67,27 +70,8 @@ export interface RemediateHandlerDeps {
   readonly engine?: Omit<RemediationOptions, 'deadline'>;
 }
 
-/** The check part of a run failed: remediation never acts on stale or partial data. */
-export class RemediationRunError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RemediationRunError';
-  }
-}
-
 /** Without a Lambda context (a test invoke, a local run) the handler gives itself this much time. */
 const NO_CONTEXT_BUDGET_MS = 14 * 60_000;
-
-/** Emits the remediation metric set (EMF, the `service` dimension only) in one flush. */
-export function publishRemediationMetrics(metrics: Metrics, v: RemediationMetricValues): void {
-  metrics.addMetric(REMEDIATION_METRICS.attempted, MetricUnit.Count, v.attempted);
-  metrics.addMetric(REMEDIATION_METRICS.succeeded, MetricUnit.Count, v.succeeded);
-  metrics.addMetric(REMEDIATION_METRICS.failed, MetricUnit.Count, v.failed);
-  metrics.addMetric(REMEDIATION_METRICS.rolledBack, MetricUnit.Count, v.rolledBack);
-  metrics.addMetric(REMEDIATION_METRICS.skipped, MetricUnit.Count, v.skipped);
-  metrics.addMetric(REMEDIATION_METRICS.remediationCompleted, MetricUnit.Count, v.completed);
-  metrics.publishStoredMetrics();
-}
 
 /** Builds the handler over injected dependencies (the module's `handler` wires the real ones). */
 export function createRemediateHandler(
@@ -101,30 +85,11 @@ export function createRemediateHandler(
     const deadline = clock.now() + Math.max(0, budget - margin);
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
-    const check = async () => {
-      // The inventory's records carry what evaluations do not (IPv6-only): keep them from this run.
-      let records: InstanceRecord[] = [];
-      const inventory: InstanceInventory = {
-        listInstances: async () => (records = await deps.inventory.listInstances()),
-      };
-      let run;
-      try {
-        run = await runCheck(
-          { inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
-          settings,
-          // The check may use at most half of this invocation; acting needs the rest.
-          { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2) },
-        );
-      } catch (err) {
-        throw new RemediationRunError('the fleet check before remediation could not run', { cause: err });
-      }
-      if (!run.completed) throw new RemediationRunError(`the fleet check before remediation failed: ${run.errors.join('; ')}`);
-      return {
-        evaluations: run.evaluations,
-        fleetSize: run.evaluations.length,
-        ipv6Only: new Set(records.filter((r) => r.ipv6Only === true).map((r) => r.instanceId)),
-      };
-    };
+    const check = freshCheck(
+      { inventory: deps.inventory, runCommand: deps.runCommand, clock, logger, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) },
+      settings,
+      deadline,
+    );
 
     try {
       return await runRemediation(

@@ -5,7 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 
 /** Props of {@link GuardAlarms}. */
 export interface GuardAlarmsProps {

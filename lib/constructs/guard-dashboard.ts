@@ -3,7 +3,7 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 
 /** Props of {@link GuardDashboard}. */
 export interface GuardDashboardProps {

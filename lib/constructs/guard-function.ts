@@ -5,7 +5,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRIC_SERVICE } from '../../lambda/core/metric-names';
+import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../function-bundling';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */

@@ -1,6 +1,7 @@
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { documentParameterRef as ref, type RemediationDocumentParameter } from '../../lambda/contracts/remediation-document';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 
 /**
@@ -15,11 +16,9 @@ export const COLLECTOR_STEP_TIMEOUT_SECONDS = 30;
 export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
 
 /** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
-export const LINUX_REMEDIATION_ARGS_LINE =
-  "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}'";
+export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}'`;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
-export const WINDOWS_REMEDIATION_ARGS_LINE =
-  "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }";
+export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}' }`;
 
 /** Props of {@link GuestDocuments}. */
 export interface GuestDocumentsProps {
@@ -75,6 +74,7 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
   return {
     schemaVersion: '2.2',
     description: 'timesync-guard remediation: points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.',
+    // Typed by the contract the engine sends with: a parameter missing here (or extra) fails to compile.
     parameters: {
       DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
       Endpoint: {
@@ -93,7 +93,7 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
         default: '60',
         description: 'Bounded wait for the Amazon source to be selected before rolling back.',
       },
-    },
+    } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
     mainSteps: platformSteps(
       [LINUX_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
       [WINDOWS_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],

@@ -7,7 +7,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { EC2_STATE_CHANGE, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/launch';
+import { EC2_STATE_CHANGE, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/fleet/launch';
 import { ENV } from '../../lambda/core/settings';
 import { GuardFunction } from './guard-function';
 

@@ -96,7 +96,9 @@ describe('createEc2ImdsPort.describe', () => {
     );
     const port = createEc2ImdsPort({ ec2, clock: new VirtualClock() });
     const ids = Array.from({ length: 450 }, (_, i) => `i-${i}`);
-    const got = await port.describe([...ids, 'i-1']);
+    const read = await port.describe([...ids, 'i-1']);
+    if (read.outcome !== 'described') throw new Error('not described');
+    const got = read.instances;
     expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 3);
     for (const c of ec2Mock.commandCalls(DescribeInstancesCommand)) {
       expect(c.args[0].input.InstanceIds).toBeUndefined();
@@ -116,8 +118,22 @@ describe('createEc2ImdsPort.describe', () => {
       .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' }, MetadataOptions: { State: 'pending' } }] }], NextToken: 't' })
       .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-2', State: { Name: 'stopped' }, MetadataOptions: { State: 'applied' } }] }] });
     const port = createEc2ImdsPort({ ec2, clock });
-    const got = await port.describe(['i-1', 'i-2']);
-    expect([...got.keys()]).toEqual(['i-1', 'i-2']);
+    const read = await port.describe(['i-1', 'i-2']);
+    if (read.outcome !== 'described') throw new Error('not described');
+    expect([...read.instances.keys()]).toEqual(['i-1', 'i-2']);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[2]!.args[0].input.NextToken).toBe('t');
+  });
+
+  it('reports sustained throttling as data, not as an SDK error the engine would have to classify', async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('RequestLimitExceeded', 503));
+    const port = createEc2ImdsPort({ ec2, clock: new VirtualClock(), maxAttempts: 2 });
+    const read = await port.describe(['i-1']);
+    expect(read).toEqual({ outcome: 'throttled', error: expect.stringContaining('RequestLimitExceeded') });
+  });
+
+  it('still throws a run-level error (access denied) instead of reporting it as data', async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation', 403));
+    const port = createEc2ImdsPort({ ec2, clock: new VirtualClock(), maxAttempts: 2 });
+    await expect(port.describe(['i-1'])).rejects.toThrow();
   });
 });

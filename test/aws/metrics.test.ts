@@ -3,8 +3,8 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { putCheckMetrics } from '../../lambda/aws/metrics';
-import { aggregate, type FleetSummary } from '../../lambda/core/aggregate';
-import { CHECK_METRICS } from '../../lambda/core/metric-names';
+import { aggregate, type FleetSummary } from '../../lambda/core/fleet/aggregate';
+import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
 import { awsError } from './ssm-sim';
 
 const cwMock = mockClient(CloudWatchClient);

@@ -15,6 +15,7 @@ import {
   type SSMClientResolvedConfig,
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import { GET_OUTPUT_CAP } from '../../bench/sim/ssm';
 import { DETAILS_OUTPUT_LIMIT, type RunDocumentRequest } from '../../lambda/aws/run-command';
 
 /** The stub type `mockClient(SSMClient)` returns. */
@@ -191,7 +192,7 @@ export function simulateSsm(mock: SsmStub, instances: Map<string, SimInstance>, 
       CommandId: input.CommandId,
       InstanceId: input.InstanceId,
       Status: i.status ?? 'Success',
-      StandardOutputContent: (i.output ?? '').slice(0, 24_000),
+      StandardOutputContent: (i.output ?? '').slice(0, GET_OUTPUT_CAP),
     };
   });
   return sim;

@@ -3,7 +3,7 @@
  * accounted for, nothing is lowered, nothing is lost to throttling. (The benchmark proper runs
  * N = 1,000 and 10,000 with `npm run bench`.)
  */
-import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 
 // The benchmark uses the Lambda's own Powertools Logger/Metrics and captures what they print; the
 // test setup silences them at creation, so they are loaded (with the drive) only after undoing that.

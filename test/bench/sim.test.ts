@@ -11,8 +11,8 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { diagnose } from '../../lambda/core/diagnose';
-import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { SimAccount, DETAILS_OUTPUT_CAP, type BucketSpec } from '../../bench/sim/account';
 import { collectorReport, generateFleet, remediationOutput, type SimInstance } from '../../bench/sim/fleet';
 import { DeadlockError, DiscreteEventClock } from '../../bench/sim/virtual-clock';

@@ -7,7 +7,7 @@ import { createRun, parseArgs, run } from '../../bin/commands/check';
 import type { CliIo } from '../../bin/commands/io';
 import { createClients } from '../../lambda/aws/clients';
 import { VirtualClock } from '../../lambda/aws/clock';
-import { CHECK_METRICS } from '../../lambda/core/metric-names';
+import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 import { awsError } from '../aws/ssm-sim';
 import { idOf, member, simulateFleet } from '../engine/fleet-sim';

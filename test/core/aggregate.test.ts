@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { aggregate, percentile, toMetricData } from '../../lambda/core/aggregate';
-import { diagnose } from '../../lambda/core/diagnose';
-import { evaluateInstance } from '../../lambda/core/evaluate';
-import { CHECK_METRICS } from '../../lambda/core/metric-names';
+import { aggregate, percentile, toMetricData } from '../../lambda/core/fleet/aggregate';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
+import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
 import type { InstanceEvaluation, InstanceRecord, Verdict } from '../../lambda/core/types';
 import { chronyReport, daemonDownReport } from '../engine/reports';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { chunk, groupBy, mapLimit } from '../../lambda/core/batching';
+import { chunk, groupBy, mapLimit } from '../../lambda/core/util/batching';
 
 describe('chunk', () => {
   it.each([

@@ -1,6 +1,6 @@
 /** Random, garbled and truncated input never throws and never yields status ok. */
 import fc from 'fast-check';
-import { diagnose } from '../../lambda/core/diagnose';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport } from './report-builder';
 
 const good = buildReport({

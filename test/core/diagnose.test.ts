@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_THRESHOLDS, diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnose';
-import { FINDING_CODES, FINDING_EFFECTS } from '../../lambda/core/findings';
+import { DEFAULT_THRESHOLDS, diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnosis/diagnose';
+import { FINDING_CODES, FINDING_EFFECTS } from '../../lambda/core/diagnosis/findings';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport, fixtureLines, type ReportSpec } from './report-builder';
 
 const codes = (spec: ReportSpec | string) => diagnose(typeof spec === 'string' ? spec : buildReport(spec)).findings.map((f) => f.code);

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { diagnose } from '../../lambda/core/diagnose';
-import { guestNeedsFix } from '../../lambda/core/plan';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { guestNeedsFix } from '../../lambda/core/remediation/plan';
 import type { Verdict } from '../../lambda/core/types';
 import { buildReport } from './report-builder';
 import { planForVerdict } from './verdict-plan';

@@ -8,9 +8,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { generatedFiles } from '../../bin/docs';
 import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
-import { INSTANCE_FINDING_CODES } from '../../lambda/core/evaluate';
-import { FINDING_CODES } from '../../lambda/core/findings';
-import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { INSTANCE_FINDING_CODES } from '../../lambda/core/fleet/evaluate-instance';
+import { FINDING_CODES } from '../../lambda/core/diagnosis/findings';
+import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 import { contextKey, rows } from '../../lambda/core/settings';
 
 const root = join(__dirname, '..', '..');

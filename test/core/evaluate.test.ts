@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { diagnose } from '../../lambda/core/diagnose';
-import { type CollectionOutcome, evaluateInstance, INSTANCE_FINDING_CODES, preCollectionOutcome } from '../../lambda/core/evaluate';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { type CollectionOutcome, evaluateInstance, INSTANCE_FINDING_CODES, preCollectionOutcome } from '../../lambda/core/fleet/evaluate-instance';
 import { DEFAULTS } from '../../lambda/core/settings';
 import type { InstanceRecord, Verdict } from '../../lambda/core/types';
 import { chronyReport, daemonDownReport } from '../engine/reports';

@@ -3,9 +3,9 @@
  * engine tests use) goes through diagnose → evaluateInstance → planRemediation, as in the check and
  * the nightly run.
  */
-import { diagnose } from '../../lambda/core/diagnose';
-import { evaluateInstance, orchestratorsOf } from '../../lambda/core/evaluate';
-import { planRemediation } from '../../lambda/core/plan';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { evaluateInstance, orchestratorsOf } from '../../lambda/core/fleet/evaluate-instance';
+import { planRemediation } from '../../lambda/core/remediation/plan';
 import { type HopLimitScope, parseSettings } from '../../lambda/core/settings';
 import type { InstanceRecord } from '../../lambda/core/types';
 import { chronyReport } from '../engine/reports';

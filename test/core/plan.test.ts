@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/findings';
-import { effectiveCap, guestNeedsFix, isOptedOut, planRemediation } from '../../lambda/core/plan';
+import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/diagnosis/findings';
+import { effectiveCap, guestNeedsFix, isOptedOut, planRemediation } from '../../lambda/core/remediation/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
 

@@ -3,7 +3,7 @@ import {
   isHealthyResult,
   parseRemediationOutput,
   REMEDIATION_RESULTS,
-} from '../../lambda/core/remediation-result';
+} from '../../lambda/core/remediation/guest-result';
 import { readGuestScript, type GuestScriptName } from '../../lambda/guest/scripts';
 
 const CHANGED = [

@@ -1,4 +1,4 @@
-import { headerList, parseReport, ReportFormatError, ReportTruncatedError, section } from '../../lambda/core/report';
+import { headerList, parseReport, ReportFormatError, ReportTruncatedError, section } from '../../lambda/core/diagnosis/report';
 
 describe('parseReport', () => {
   const text = [

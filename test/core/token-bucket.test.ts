@@ -1,4 +1,4 @@
-import { AdaptiveTokenBucket, MODIFY_METADATA_BUCKET, TokenBucket } from '../../lambda/core/token-bucket';
+import { AdaptiveTokenBucket, MODIFY_METADATA_BUCKET, TokenBucket } from '../../lambda/core/util/token-bucket';
 
 function fakeTime(start = 1_000_000) {
   let t = start;

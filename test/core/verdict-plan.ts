@@ -1,6 +1,6 @@
 /** Test helper: what the check and the nightly plan make of one verdict (a hop-limit-1 instance, guest fixes on). */
-import { evaluateInstance } from '../../lambda/core/evaluate';
-import { planRemediation } from '../../lambda/core/plan';
+import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
+import { planRemediation } from '../../lambda/core/remediation/plan';
 import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceRecord, Verdict } from '../../lambda/core/types';
 

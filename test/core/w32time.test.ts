@@ -1,7 +1,7 @@
 /** Windows verdicts on real w32tm captures and on localized label sets (docs/windows.md). */
-import { diagnose } from '../../lambda/core/diagnose';
-import { parseW32tmStatus } from '../../lambda/core/parsers/w32tm';
-import { parseReport } from '../../lambda/core/report';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { parseW32tmStatus } from '../../lambda/core/diagnosis/parsers/w32tm';
+import { parseReport } from '../../lambda/core/diagnosis/report';
 import { buildReport, fixtureLines, type ReportSpec } from './report-builder';
 
 const AMAZON_REG = ['NtpServer=169.254.169.123,0x9', 'Type=NTP', 'SpecialPollInterval=900', 'NtpClientEnabled=1'];

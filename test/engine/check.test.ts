@@ -13,7 +13,7 @@ import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { parseSettings } from '../../lambda/core/settings';
 import type { Verdict } from '../../lambda/core/types';
-import { type CheckDeps, outcomeOf, runCheck, runDocumentOnInstances } from '../../lambda/engine/check';
+import { type CheckDeps, openDocumentRun, outcomeOf, runCheck } from '../../lambda/engine/check';
 import { awsError } from '../aws/ssm-sim';
 import { type FleetMember, idOf, member, simulateFleet } from './fleet-sim';
 import { chronyReport, fixtureReport, windowsAmazonReport } from './reports';
@@ -204,18 +204,19 @@ describe('runCheck', () => {
   });
 });
 
-describe('runDocumentOnInstances', () => {
-  it('sends one stack document to both platforms in document mode', async () => {
+describe('openDocumentRun', () => {
+  it('sends one stack document to both platforms in document mode (one streaming session)', async () => {
     simulateFleet(ec2Mock, ssmMock, [member(idOf(1)), member(idOf(2), { windows: true })]);
-    const out = await runDocumentOnInstances(
+    const run = openDocumentRun(
       new SsmRunCommand({ ssm: new SSMClient({}), clock: new VirtualClock() }),
-      [
-        { instanceId: idOf(1), platform: 'linux' },
-        { instanceId: idOf(2), platform: 'windows' },
-      ],
       { kind: 'document', documentName: 'TimeSyncGuard-Remediate', parameters: { DryRun: ['true'] } },
       settings,
     );
+    run.add([
+      { instanceId: idOf(1), platform: 'linux' },
+      { instanceId: idOf(2), platform: 'windows' },
+    ]);
+    const out = await run.finish();
     expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(ssmMock).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Remediate', Parameters: { DryRun: ['true'] } });
     expect(out.results.size).toBe(2);

@@ -1,21 +1,21 @@
 import 'aws-sdk-client-mock-jest';
 import { createHash } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { NO_LATENCY, SimAccount } from '../../bench/sim/account';
+import { simInstance } from '../../bench/sim/fleet';
 import { createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceEvaluation } from '../../lambda/core/types';
 import { type RemediationDeps, runRemediation } from '../../lambda/engine/remediate';
-import { simulateEc2 } from './remediate-ec2-sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ebMock = mockClient(EventBridgeClient);
+let account: SimAccount | undefined;
+afterEach(() => account?.restore());
 
 /** Random-looking, distinct ids, as real ones are (no compression luck for the continuation). */
 function ids(n: number): string[] {
@@ -25,11 +25,8 @@ function ids(n: number): string[] {
 it('10,000 hop-limit changes finish in one night across 15-minute invocations: each change once, paced, continuations < 256 KB', async () => {
   const n = 10_000;
   const list = ids(n);
-  ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) =>
-    Promise.resolve({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'x' })) }),
-  );
-  const sim = simulateEc2(ec2Mock, new Map(list.map((i) => [i, { hop: 1, endpoint: 'enabled' as const, state: 'applied' as const }])));
   const clock = new VirtualClock();
+  account = new SimAccount(list.map((id) => simInstance(id, { hopLimit: 1 })), clock, { latencies: NO_LATENCY }).install();
   const evaluations: InstanceEvaluation[] = list.map((instanceId) => ({
     instanceId,
     platform: 'linux',
@@ -67,8 +64,9 @@ it('10,000 hop-limit changes finish in one night across 15-minute invocations: e
   console.info(`10k: ${invocations} invocations, ${minutes.toFixed(1)} min of clock time, continuation bytes ${sizes.join(', ')}`);
   expect(out.done).toBe(true);
   expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: n, succeeded: n, failed: 0 }));
-  expect(sim.modified).toHaveLength(n);
-  expect(new Set(sim.modified).size).toBe(n);
+  expect(account.modified.size).toBe(n);
+  expect([...account.modified.values()].every((times) => times === 1)).toBe(true);
+  expect(account.lowered).toBe(0);
   // (10,000 − 100) / 5 s = 33 min of API time + the check: three 15-minute invocations, well within one night.
   expect(minutes).toBeGreaterThanOrEqual(33);
   expect(minutes).toBeLessThan(45);

@@ -10,7 +10,7 @@ import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
 import { createSnsNotifier } from '../../lambda/aws/notify';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { formatRemediationLine, parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { formatRemediationLine, parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource } from '../../lambda/core/types';
 import {
@@ -18,7 +18,6 @@ import {
   decodeContinuation,
   encodeContinuation,
   CONTINUATION_MAX_AGE_MS,
-  maxErrorsCount,
   type RemediationDeps,
   type RemediationOptions,
   runRemediation,
@@ -551,19 +550,6 @@ describe('runRemediation: in-guest step', () => {
     const { d } = deps(clock, [], { check: async () => { throw new Error('DescribeInstances denied'); } });
     await expect(runRemediation(d, settings(), {}, far(clock))).rejects.toThrow(/denied/);
     expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
-  });
-});
-
-describe('maxErrorsCount', () => {
-  it.each([
-    ['0', 100, 0],
-    ['5', 100, 5],
-    ['10%', 150, 15],
-    ['100%', 7, 7],
-    ['1%', 50, 0],
-    ['garbage', 10, 0],
-  ])('%s of %d planned → %d', (m, planned, expected) => {
-    expect(maxErrorsCount(m, planned)).toBe(expected);
   });
 });
 

@@ -7,8 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diagnose } from '../../lambda/core/diagnose';
-import { parseReport, section } from '../../lambda/core/report';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { parseReport, section } from '../../lambda/core/diagnosis/report';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');

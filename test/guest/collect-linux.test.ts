@@ -8,7 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { diagnose } from '../../lambda/core/diagnose';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import type { Verdict } from '../../lambda/core/types';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 import { planForVerdict } from '../core/verdict-plan';

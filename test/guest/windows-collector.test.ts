@@ -1,6 +1,6 @@
 /** The real collect-windows.ps1 under pwsh against a fake Windows, its report judged by the real diagnose. */
 import { readFileSync } from 'node:fs';
-import { diagnose } from '../../lambda/core/diagnose';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, stockWindows } from './windows-harness';
 
 jest.setTimeout(180_000);

@@ -1,5 +1,5 @@
 /** The real remediate-windows.ps1 under pwsh against a fake Windows (registry, service, w32tm stand-ins). */
-import { parseRemediationOutput } from '../../lambda/core/remediation-result';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { amazonWindows, describeWithPwsh, domainJoinTriggers, type FakeState, fakeWindows, networkTriggers, POLICY, reg, stockWindows, SVC, TRIGGERS } from './windows-harness';
 
 /** The TriggerInfo subkeys of a state. */

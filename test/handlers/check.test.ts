@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
-import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/metric-names';
+import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { parseSettings } from '../../lambda/core/settings';
 import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
 import { awsError } from '../aws/ssm-sim';

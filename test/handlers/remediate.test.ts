@@ -8,9 +8,9 @@ import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { InstanceInventory } from '../../lambda/aws/inventory';
 import { createSnsNotifier } from '../../lambda/aws/notify';
-import type { InvocationResult, RunCommandPort, RunDocumentRequest } from '../../lambda/aws/run-command';
-import { REMEDIATION_METRICS } from '../../lambda/core/metric-names';
-import { formatRemediationLine } from '../../lambda/core/remediation-result';
+import type { InvocationResult, RunCommandPort, RunDocumentRequest, RunSessionRequest } from '../../lambda/engine/ports';
+import { REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
+import { formatRemediationLine } from '../../lambda/core/remediation/guest-result';
 import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceRecord, Verdict } from '../../lambda/core/types';
 import { ContinuationError } from '../../lambda/engine/remediate';
@@ -50,6 +50,10 @@ function record(instanceId: string, over: Partial<InstanceRecord> = {}): Instanc
 class FakeRunCommand implements RunCommandPort {
   requests: RunDocumentRequest[] = [];
   constructor(private readonly remediationDoc: string) {}
+  startSession(request: RunSessionRequest) {
+    const ids: string[] = [];
+    return { add: (more: readonly string[]) => void ids.push(...more), finish: () => this.runDocument({ ...request, instanceIds: ids }) };
+  }
   async runDocument(request: RunDocumentRequest) {
     this.requests.push(request);
     const results = new Map<string, InvocationResult>();

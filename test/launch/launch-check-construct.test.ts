@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/launch';
+import { LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/fleet/launch';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
 import { flat } from '../lib/util';
 

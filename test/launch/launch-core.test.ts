@@ -1,4 +1,4 @@
-import { decideLaunchRetry, EC2_STATE_CHANGE, LAUNCH_RETRY_KIND, launchRetryDelaySeconds, mergeTargets, parseLaunchMessage } from '../../lambda/core/launch';
+import { decideLaunchRetry, EC2_STATE_CHANGE, LAUNCH_RETRY_KIND, launchRetryDelaySeconds, mergeTargets, parseLaunchMessage } from '../../lambda/core/fleet/launch';
 
 const T = Date.UTC(2026, 0, 1);
 const event = (detail: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

@@ -2,7 +2,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { InstanceInventory } from '../../lambda/aws/inventory';
 import type { RunCommandPort } from '../../lambda/aws/run-command';
-import { EC2_STATE_CHANGE } from '../../lambda/core/launch';
+import { EC2_STATE_CHANGE } from '../../lambda/core/fleet/launch';
 import { parseLaunchSettings } from '../../lambda/core/settings';
 import type { InstanceRecord } from '../../lambda/core/types';
 import { createLaunchHandler } from '../../lambda/handlers/launch';

@@ -3,7 +3,7 @@
  * batching → handler → requeue with delay, on virtual time.
  */
 import { benchLaunch } from '../../bench/launch';
-import { LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/launch';
+import { LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/fleet/launch';
 
 describe('launch check in the simulated account', () => {
   it('gives one launched instance its verdict within minutes of its event', async () => {

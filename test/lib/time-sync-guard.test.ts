@@ -1,7 +1,7 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/metric-names';
+import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 import { DEFAULTS, ENV, parseCheckSettings, parseSettings, reaches, rows } from '../../lambda/core/settings';
 import { actions, flat, guardTemplate, logicalId, policyStatements, type Statement, stackTemplate, statementsFor } from './util';
 

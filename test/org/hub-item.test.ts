@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createWorld } from '../../bench/drive';
 import { SimAwsError } from '../../bench/sim/account';
 import { createClients } from '../../lambda/aws/clients';
-import { type HubItemEvent, type HubItemResult, parseHubSettings, totalsOf } from '../../lambda/core/hub';
+import { type HubItemEvent, type HubItemResult, parseHubSettings, totalsOf } from '../../lambda/core/fleet/hub';
 import { parseSettings } from '../../lambda/core/settings';
 import { createHubItemHandler, tagAuditEvents } from '../../lambda/handlers/hub-item';
 

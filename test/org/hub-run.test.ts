@@ -9,7 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { hubMetricSeries } from '../../bench/org-cost';
 import { VirtualClock } from '../../lambda/aws/clock';
-import { HUB_ENV, HUB_SUMMARY_DETAIL_TYPE, parseHubSettings, withoutHubVariables } from '../../lambda/core/hub';
+import { HUB_ENV, HUB_SUMMARY_DETAIL_TYPE, parseHubSettings, withoutHubVariables } from '../../lambda/core/fleet/hub';
 import { parseSettings } from '../../lambda/core/settings';
 import { createHubRunHandler } from '../../lambda/handlers/hub-run';
 

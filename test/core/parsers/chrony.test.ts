@@ -4,7 +4,7 @@ import {
   parseSourcesText,
   parseTrackingCsv,
   parseTrackingText,
-} from '../../../lambda/core/parsers/chrony';
+} from '../../../lambda/core/diagnosis/parsers/chrony';
 import { fixtureLines } from '../report-builder';
 
 describe('chrony tracking', () => {

@@ -1,8 +1,8 @@
-import { parseNtpctl } from '../../../lambda/core/parsers/ntpctl';
-import { ntpqFailure, parseNtpqPeers, parseNtpqRv } from '../../../lambda/core/parsers/ntpq';
-import { parseNtpMessage, parseProperties, parseTimesyncStatus } from '../../../lambda/core/parsers/timedatectl';
-import { parseTimespan } from '../../../lambda/core/parsers/units';
-import { ntpServerPeers, parseW32timeValues, parseW32tmStatus } from '../../../lambda/core/parsers/w32tm';
+import { parseNtpctl } from '../../../lambda/core/diagnosis/parsers/ntpctl';
+import { ntpqFailure, parseNtpqPeers, parseNtpqRv } from '../../../lambda/core/diagnosis/parsers/ntpq';
+import { parseNtpMessage, parseProperties, parseTimesyncStatus } from '../../../lambda/core/diagnosis/parsers/timedatectl';
+import { parseTimespan } from '../../../lambda/core/diagnosis/parsers/units';
+import { ntpServerPeers, parseW32timeValues, parseW32tmStatus } from '../../../lambda/core/diagnosis/parsers/w32tm';
 import { fixtureLines } from '../report-builder';
 
 describe('ntpq', () => {

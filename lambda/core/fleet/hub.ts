@@ -3,7 +3,7 @@
  * as settings.ts), the item the Map state hands to the item handler and what it returns, and the
  * run totals. Pure: no SDK, no I/O.
  */
-import { SettingsError } from './settings';
+import { SettingsError } from '../settings';
 
 /** Environment variables of the hub Lambdas (in addition to settings.ts's ENV). */
 export const HUB_ENV = {

@@ -3,9 +3,9 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
-import { orchestratorsOf } from './evaluate';
-import type { Settings } from './settings';
-import type { InstanceEvaluation, Platform } from './types';
+import { orchestratorsOf } from '../fleet/evaluate-instance';
+import type { Settings } from '../settings';
+import type { InstanceEvaluation, Platform } from '../types';
 
 /** Every change the remediation can make, as named in the audit events. */
 export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';

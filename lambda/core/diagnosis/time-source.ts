@@ -1,5 +1,5 @@
 /** Recognises the Amazon Time Sync Service endpoints among source addresses. */
-import type { TimeSource } from './types';
+import type { TimeSource } from '../types';
 
 export const AMAZON_IPV4 = '169.254.169.123';
 export const AMAZON_IPV6 = 'fd00:ec2::123';

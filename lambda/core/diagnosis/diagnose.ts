@@ -5,16 +5,16 @@
  * Sign convention of every offset here: **positive = the instance clock is AHEAD of true time**.
  */
 import { FINDING_EFFECTS, finding, type FindingCode } from './findings';
-import { evaluateChrony } from './evaluate/chrony';
-import { evaluateNtpd } from './evaluate/ntpd';
-import { evaluateOpenntpd } from './evaluate/openntpd';
-import { evaluateTimesyncd } from './evaluate/timesyncd';
-import { evaluateW32time } from './evaluate/w32time';
+import { evaluateChrony } from './daemons/chrony';
+import { evaluateNtpd } from './daemons/ntpd';
+import { evaluateOpenntpd } from './daemons/openntpd';
+import { evaluateTimesyncd } from './daemons/timesyncd';
+import { evaluateW32time } from './daemons/w32time';
 import { proxyFindings } from './proxy';
-import { type ClockReading, noDaemonReading, unknownReading } from './evaluate/reading';
+import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
-import { DEFAULTS } from './settings';
-import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from './types';
+import { DEFAULTS } from '../settings';
+import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from '../types';
 
 export { ReportFormatError } from './report';
 export type { ParsedReport } from './report';

@@ -1,6 +1,6 @@
 /** What one daemon evaluator extracts from a report, before thresholds and cross-daemon checks. */
 import { finding } from '../findings';
-import type { Daemon, Finding, TimeSource } from '../types';
+import type { Daemon, Finding, TimeSource } from '../../types';
 
 export interface ClockReading {
   readonly daemon: Daemon;

@@ -3,7 +3,7 @@ import { finding } from '../findings';
 import { ntpqFailure, parseNtpqPeers, parseNtpqRv } from '../parsers/ntpq';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
-import type { Finding } from '../types';
+import type { Finding } from '../../types';
 import { type ClockReading, ns, unknownReading } from './reading';
 
 export function evaluateNtpd(p: ParsedReport): ClockReading {

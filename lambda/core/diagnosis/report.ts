@@ -11,7 +11,7 @@
  * ```
  * Parsing only: no judgement here (that is diagnose.ts).
  */
-import type { Platform } from './types';
+import type { Platform } from '../types';
 
 /** Highest report version this parser understands. */
 export const REPORT_VERSION = 1;

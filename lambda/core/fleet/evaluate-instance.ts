@@ -7,8 +7,8 @@
  * guest not checked → `unknown`; else the verdict's status. IMDS findings need no guest check
  * (endpoint disabled), or only the guest's `containers` answer (hop limit).
  */
-import type { Settings } from './settings';
-import type { CheckState, Finding, InstanceEvaluation, InstanceRecord, InstanceStatus, Verdict } from './types';
+import type { Settings } from '../settings';
+import type { CheckState, Finding, InstanceEvaluation, InstanceRecord, InstanceStatus, Verdict } from '../types';
 
 /** The instance-level finding codes this module adds (guest verdict codes live in findings.ts). */
 export const INSTANCE_FINDING_CODES = {

@@ -6,7 +6,7 @@ import { finding } from '../findings';
 import { ntpServerEntries, parseW32timeValues, parseW32tmStatus, type W32tmStatus } from '../parsers/w32tm';
 import { type ParsedReport, headerList, section } from '../report';
 import { classifySource } from '../time-source';
-import type { Finding } from '../types';
+import type { Finding } from '../../types';
 import { FREE_RUNNING_SLACK_SECONDS } from './chrony';
 import { type ClockReading, noDaemonReading, ns, unknownReading } from './reading';
 

@@ -3,7 +3,7 @@
  * the metric set has the same names and size whatever N (zeros included, no per-instance dimension).
  */
 import { CHECK_METRICS } from './metric-names';
-import type { CheckState, InstanceEvaluation, InstanceStatus, Thresholds, Verdict } from './types';
+import type { CheckState, InstanceEvaluation, InstanceStatus, Thresholds, Verdict } from '../types';
 
 type CountKey = Exclude<keyof typeof CHECK_METRICS, 'clockErrorBoundSeconds'>;
 

@@ -1,7 +1,7 @@
 /** System-wide proxy settings that would send IMDS (169.254.169.254) requests to a proxy. */
 import { finding } from './findings';
 import { type ParsedReport, section } from './report';
-import type { Finding } from './types';
+import type { Finding } from '../types';
 
 const IMDS = '169.254.169.254';
 

@@ -7,7 +7,7 @@
  * Pure: no I/O. Never throws: whatever SSM hands back (truncated, empty, garbled, stderr mixed in)
  * becomes an outcome, with `result: 'unknown'` and a reason when there is no usable line.
  */
-import type { Daemon } from './types';
+import type { Daemon } from '../types';
 
 /** Every result a script can report, in the order the docs list them. */
 export const REMEDIATION_RESULTS = [

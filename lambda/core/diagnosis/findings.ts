@@ -2,7 +2,7 @@
  * The stable finding codes of the in-guest diagnosis. Codes never change once released: alarms,
  * metrics, Logs Insights queries and users' runbooks key on them.
  */
-import type { Finding } from './types';
+import type { Finding } from '../types';
 
 /** What each finding does to the verdict status: `at-risk` is a judged problem; `unknown` means we could not judge. */
 export type FindingEffect = 'at-risk' | 'unknown';

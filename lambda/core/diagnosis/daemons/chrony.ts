@@ -3,7 +3,7 @@ import { finding } from '../findings';
 import { chronycFailure, parseSourcesCsv, parseSourcesText, parseTrackingCsv, parseTrackingText, type ChronySource } from '../parsers/chrony';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
-import type { Finding } from '../types';
+import type { Finding } from '../../types';
 import { type ClockReading, noDaemonReading, ns, unknownReading } from './reading';
 
 /**

@@ -1,0 +1,36 @@
+/**
+ * Simulated EventBridge (PutEvents: 1–10 entries), SNS (Publish) and CloudWatch (PutMetricData: at
+ * most 1,000 datums). None of them is throttled here. Registered in account.ts's SERVICES.
+ */
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { SimAccount, SimService } from './account';
+import { bump, SimAwsError } from './primitives';
+
+function putEvents(acct: SimAccount, i: PutEventsCommandInput): { result: object; latency: number } {
+  const entries = i.Entries ?? [];
+  if (entries.length < 1 || entries.length > 10) {
+    throw new SimAwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
+  }
+  for (const e of entries) {
+    bump(acct.eventsByType, e.DetailType ?? '');
+    acct.eventDetailBytes += (e.Detail ?? '').length;
+  }
+  acct.eventCount += entries.length;
+  return { result: { FailedEntryCount: 0, Entries: entries.map((_, k) => ({ EventId: `sim-${acct.eventCount - entries.length + k}` })) }, latency: acct.lat.other };
+}
+
+function publish(acct: SimAccount, i: { Message?: string }): { result: object; latency: number } {
+  acct.notifications.push(i.Message ?? '');
+  return { result: { MessageId: `sim-${acct.notifications.length}` }, latency: acct.lat.other };
+}
+
+function putMetricData(acct: SimAccount, i: { MetricData?: unknown[] }): { result: object; latency: number } {
+  if ((i.MetricData?.length ?? 0) > 1000) throw new SimAwsError('InvalidParameterValue', 'The collection MetricData must not have a size greater than 1000.');
+  return { result: {}, latency: acct.lat.other };
+}
+
+export const EVENTBRIDGE_SERVICE: SimService = { name: 'events', client: EventBridgeClient, actions: { PutEvents: { command: PutEventsCommand, answer: putEvents } } };
+export const SNS_SERVICE: SimService = { name: 'sns', client: SNSClient, actions: { Publish: { command: PublishCommand, answer: publish } } };
+export const CLOUDWATCH_SERVICE: SimService = { name: 'cloudwatch', client: CloudWatchClient, actions: { PutMetricData: { command: PutMetricDataCommand, answer: putMetricData } } };

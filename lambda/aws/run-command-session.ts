@@ -1,0 +1,408 @@
+/**
+ * One streaming document run: targets arrive over time (page by page from the inventory, or all at
+ * once), are buffered into batches of 50 and sent in the background by a bounded pool of senders, so
+ * the guests work while the inventory is still listing; `finish()` sends the rest, polls until every
+ * command is terminal (or the deadline) and lists each command's invocations once. The mapping of
+ * what SSM answers is in ./run-command-invocation.ts (pure); this class only makes the calls.
+ */
+import {
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  type ListCommandInvocationsCommandOutput,
+  paginateListCommandInvocations,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mapLimit } from '../core/util/batching';
+import type { Clock, InvocationResult, RunCommandStats, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
+import { paginateWithRetry, type PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
+import {
+  cutPlugin,
+  DETAILS_OUTPUT_LIMIT,
+  deniedResourceFromMessage,
+  errorMessage,
+  errorName,
+  instanceIdFromArn,
+  invalidIdsFromMessage,
+  isAccessDenied,
+  isCut,
+  isTerminalCommandStatus,
+  MAX_IDS_PER_SEND,
+  outputPlugins,
+  toInvocationResult,
+} from './run-command-invocation';
+
+/** What a session needs from its adapter (resolved options of SsmRunCommand). */
+export interface RunCommandSessionOptions {
+  readonly ssm: SSMClient;
+  readonly clock: Clock;
+  /** Retry options for every call (the session counts throttles on top). */
+  readonly retry?: RetryOptions;
+  /** Every attempt waits for this shared limiter; a throttle slows it down for every caller. */
+  readonly limiter?: PriorityRateLimiter;
+  /** API calls in flight at once (sends, listings). */
+  readonly concurrency: number;
+  /** First wait before polling, from the first send. */
+  readonly pollIntervalMs: number;
+  /** Longest wait between polls. */
+  readonly maxPollIntervalMs: number;
+  /** Extra SendCommand calls allowed per batch to isolate gone and denied ids. */
+  readonly bisectBudget: number;
+}
+
+/** One SendCommand of a batch, with what is left of its isolation budget. */
+interface SendBatch {
+  readonly batch: readonly string[];
+  readonly budget: number;
+}
+
+/** A streaming run of one document (see the file comment). */
+export class RunCommandSession implements RunSession {
+  private readonly stats: RunCommandStats = {
+    sendCommand: 0,
+    listCommands: 0,
+    listCommandInvocationsPages: 0,
+    getCommandInvocation: 0,
+    throttled: 0,
+    polls: 0,
+  };
+  private readonly retry: RetryOptions;
+  private readonly results = new Map<string, InvocationResult>();
+  private readonly errors = new Set<string>();
+  private readonly start: number;
+  /** Only commands issued by this run are waited for: id → the instance ids it targets. */
+  private readonly commands = new Map<string, readonly string[]>();
+  private readonly concurrency: number;
+  private readonly seen = new Set<string>();
+  private buffer: string[] = [];
+  private readonly queue: string[][] = [];
+  private workers = 0;
+  private readonly idle: (() => void)[] = [];
+  private finished = false;
+  private firstSentAt: number | undefined;
+
+  constructor(
+    private readonly request: RunSessionRequest,
+    private readonly options: RunCommandSessionOptions,
+  ) {
+    const counted: RetryOptions = {
+      ...options.retry,
+      onRetry: (info) => {
+        this.stats.throttled++;
+        options.retry?.onRetry?.(info);
+      },
+    };
+    this.retry = options.limiter ? options.limiter.retryOptions(counted) : counted;
+    this.start = options.clock.now();
+    this.concurrency = options.concurrency;
+  }
+
+  add(instanceIds: readonly string[]): void {
+    if (this.finished) throw new Error('RunSession.add after finish()');
+    for (const id of instanceIds) {
+      if (this.seen.has(id)) continue;
+      this.seen.add(id);
+      this.buffer.push(id);
+      if (this.buffer.length === MAX_IDS_PER_SEND) {
+        this.enqueue(this.buffer);
+        this.buffer = [];
+      }
+    }
+  }
+
+  async finish(): Promise<RunDocumentResult> {
+    const { clock } = this.options;
+    const { request, commands, results, errors, stats } = this;
+    this.finished = true;
+    if (this.buffer.length > 0) this.enqueue(this.buffer);
+    this.buffer = [];
+    if (this.workers > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    // A denial that names no resource says nothing about one instance unless some send was accepted:
+    // with none accepted it is the run's (a role without the grant), not the instances'.
+    if (commands.size === 0) {
+      for (const [id, r] of results) {
+        if (r.state !== 'denied' || deniedResourceFromMessage(r.detail ?? '') !== undefined) continue;
+        const detail = `SendCommand failed: ${r.status}: ${r.detail}`;
+        errors.add(detail);
+        results.set(id, { ...r, state: 'send-failed', detail });
+      }
+    }
+    const ids = [...this.seen];
+    const deadline = request.deadline ?? this.start + request.timeoutSeconds * 1000 + 60_000;
+    // Poll until every command is terminal or the deadline; list each command's invocations once.
+    const pending = new Set(commands.keys());
+    const collecting: Promise<unknown>[] = [];
+    let interval = this.options.pollIntervalMs;
+    const maxInterval = this.options.maxPollIntervalMs;
+    // Polls run on a fixed schedule: time spent listing finished commands does not delay the next
+    // poll. The first is due one interval after the first send, which may be long past when the
+    // targets came in page by page.
+    let nextPoll = Math.max(clock.now(), (this.firstSentAt ?? clock.now()) + interval);
+    while (pending.size > 0) {
+      await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
+      interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+      nextPoll = clock.now() + interval;
+      stats.polls++;
+      const terminal = await this.terminalCommands(pending, commands.size);
+      const atDeadline = clock.now() >= deadline;
+      const toList = atDeadline ? [...pending] : [...terminal];
+      for (const commandId of toList) pending.delete(commandId);
+      // Reading results back waits its turn at the SSM rate; polling goes on meanwhile on its schedule,
+      // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
+      collecting.push(
+        mapLimit(toList, this.concurrency, (commandId) => this.collectCommand(commandId, commands.get(commandId) ?? [], !terminal.has(commandId))),
+      );
+      if (atDeadline) break;
+    }
+    await Promise.all(collecting);
+    for (const id of ids) {
+      if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
+    }
+    return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
+  }
+
+  private enqueue(batch: string[]): void {
+    this.firstSentAt ??= this.options.clock.now();
+    this.queue.push(batch);
+    if (this.workers < this.concurrency) void this.work();
+  }
+
+  /** One sender of the pool: takes batches off the queue until it is empty. */
+  private async work(): Promise<void> {
+    this.workers++;
+    try {
+      for (let batch = this.queue.shift(); batch; batch = this.queue.shift()) {
+        try {
+          await this.sendBatch({ batch, budget: this.options.bisectBudget });
+        } catch (err) {
+          const detail = `SendCommand failed: ${errorName(err)}: ${errorMessage(err)}`;
+          this.errors.add(detail);
+          for (const id of batch) this.results.set(id, { instanceId: id, state: 'send-failed', detail });
+        }
+      }
+    } finally {
+      this.workers--;
+      if (this.workers === 0) this.idle.splice(0).forEach((resolve) => resolve());
+    }
+  }
+
+  /**
+   * Sends one batch; on InvalidInstanceId bisects (bounded) to isolate the ids that are gone, and on
+   * AccessDenied isolates the instances IAM denies (see {@link isolateDenied}).
+   */
+  private async sendBatch({ batch, budget }: SendBatch): Promise<number> {
+    const { ssm, clock } = this.options;
+    const { request, commands, results, errors, stats, retry } = this;
+    try {
+      stats.sendCommand++;
+      const out = await withRetry(
+        () =>
+          ssm.send(
+            new SendCommandCommand({
+              DocumentName: request.documentName,
+              InstanceIds: [...batch],
+              Parameters: request.parameters as Record<string, string[]> | undefined,
+              MaxConcurrency: request.maxConcurrency,
+              MaxErrors: request.maxErrors,
+              TimeoutSeconds: request.timeoutSeconds,
+              ...(request.comment ? { Comment: request.comment.slice(0, 100) } : {}),
+            }),
+          ),
+        clock,
+        { operation: 'SendCommand', ...retry },
+      );
+      const commandId = out.Command?.CommandId;
+      if (!commandId) {
+        for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', detail: 'SendCommand returned no CommandId' });
+        errors.add('SendCommand returned no CommandId');
+        return budget;
+      }
+      commands.set(commandId, batch);
+      return budget;
+    } catch (err) {
+      const name = errorName(err);
+      if (name === 'InvalidInstanceId') {
+        // SSM names the bad ids in its message: drop them and resend once instead of bisecting.
+        const named = invalidIdsFromMessage(errorMessage(err)).filter((id) => batch.includes(id));
+        if (named.length > 0 && named.length < batch.length && budget >= 1) {
+          for (const id of named) results.set(id, { instanceId: id, state: 'gone', status: name, detail: errorMessage(err) });
+          const rest = batch.filter((id) => !named.includes(id));
+          return this.sendBatch({ batch: rest, budget: budget - 1 });
+        }
+        if (named.length === batch.length) {
+          for (const id of batch) results.set(id, { instanceId: id, state: 'gone', status: name, detail: errorMessage(err) });
+          return budget;
+        }
+        if (batch.length === 1) {
+          results.set(batch[0] as string, { instanceId: batch[0] as string, state: 'gone', status: name, detail: errorMessage(err) });
+          return budget;
+        }
+        if (budget < 2) {
+          for (const id of batch) {
+            results.set(id, { instanceId: id, state: 'gone', status: name, detail: 'InvalidInstanceId in its batch; not isolated (bisection budget spent)' });
+          }
+          return 0;
+        }
+        const mid = Math.ceil(batch.length / 2);
+        let left = budget - 2;
+        left = await this.sendBatch({ batch: batch.slice(0, mid), budget: left });
+        return this.sendBatch({ batch: batch.slice(mid), budget: left });
+      }
+      if (isAccessDenied(name)) {
+        const resend = (ids: readonly string[], left: number): Promise<number> => this.sendBatch({ batch: ids, budget: left });
+        return this.isolateDenied(batch, budget, name, errorMessage(err), resend);
+      }
+      const detail = `SendCommand failed: ${name}: ${errorMessage(err)}`;
+      errors.add(detail);
+      for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', status: name, detail });
+      return budget;
+    }
+  }
+
+  /**
+   * One instance IAM denies (an opt-out tag IAM sees, a tag-based Deny) must not fail the 49 others.
+   * IAM names the denied resource in its message: an instance of the batch is set `denied` and the
+   * rest resent once; any other resource (the document, `*`) is a run-level error for the whole
+   * batch. Without a named resource the batch is bisected, bounded by `budget` (≤ 2 calls a level,
+   * log2(50) ≈ 6 levels for one denied id); what the budget cannot isolate is `send-failed`.
+   */
+  private async isolateDenied(
+    batch: readonly string[],
+    budget: number,
+    name: string,
+    message: string,
+    resend: (ids: readonly string[], budget: number) => Promise<number>,
+  ): Promise<number> {
+    const { results, errors } = this;
+    const denied = (id: string): void => void results.set(id, { instanceId: id, state: 'denied', status: name, detail: message });
+    const resource = deniedResourceFromMessage(message);
+    if (resource !== undefined) {
+      const id = instanceIdFromArn(resource);
+      if (id === undefined || !batch.includes(id)) {
+        const detail = `SendCommand failed: ${name}: ${message}`;
+        errors.add(detail);
+        for (const b of batch) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail });
+        return budget;
+      }
+      denied(id);
+      const rest = batch.filter((b) => b !== id);
+      if (rest.length === 0) return budget;
+      if (budget < 1) {
+        for (const b of rest) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail: `not sent: another instance of its batch was denied (${id}); isolation budget spent` });
+        return 0;
+      }
+      return resend(rest, budget - 1);
+    }
+    if (batch.length === 1) {
+      denied(batch[0] as string);
+      return budget;
+    }
+    if (budget < 2) {
+      for (const b of batch) results.set(b, { instanceId: b, state: 'send-failed', status: name, detail: `${name} in its batch; not isolated (bisection budget spent): ${message}` });
+      return 0;
+    }
+    const mid = Math.ceil(batch.length / 2);
+    return resend(batch.slice(mid), await resend(batch.slice(0, mid), budget - 2));
+  }
+
+  /** One poll: which of the pending commands are terminal. */
+  private async terminalCommands(pending: ReadonlySet<string>, issued: number): Promise<Set<string>> {
+    const { ssm, clock } = this.options;
+    const { start, stats, retry } = this;
+    const terminal = new Set<string>();
+    if (pending.size <= Math.ceil(issued / 50)) {
+      // Few commands left: asking by id costs no more calls than the listing's pages, and is exact.
+      // Side by side: the last hung command is noticed one call after the poll, not after the others.
+      await mapLimit([...pending], this.concurrency, async (commandId) => {
+        stats.listCommands++;
+        const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
+        const status = out.Commands?.[0]?.Status;
+        if (isTerminalCommandStatus(status)) terminal.add(commandId);
+      });
+      return terminal;
+    }
+    // Many commands: one filtered listing (50 per page) covers them all. Commands of other runs are ignored.
+    const invokedAfter = new Date(start - 5 * 60_000);
+    let token: string | undefined;
+    do {
+      stats.listCommands++;
+      const out = await withRetry(
+        () =>
+          ssm.send(
+            new ListCommandsCommand({
+              Filters: [{ key: 'InvokedAfter', value: invokedAfter.toISOString() }],
+              MaxResults: 50,
+              NextToken: token,
+            }),
+          ),
+        clock,
+        { operation: 'ListCommands', ...retry },
+      );
+      for (const c of out.Commands ?? []) {
+        if (c.CommandId && pending.has(c.CommandId) && isTerminalCommandStatus(c.Status)) terminal.add(c.CommandId);
+      }
+      token = out.NextToken;
+    } while (token);
+    return terminal;
+  }
+
+  /** Lists a command's invocations once (Details pages) and records one result per instance. */
+  private async collectCommand(commandId: string, targets: readonly string[], unfinished: boolean): Promise<void> {
+    const { ssm, clock } = this.options;
+    const { request, results, stats, retry } = this;
+    const targetSet = new Set(targets);
+    const pages = paginateWithRetry<ListCommandInvocationsCommandOutput>(
+      (startingToken) => paginateListCommandInvocations({ client: ssm, startingToken }, { CommandId: commandId, Details: true, MaxResults: 50 }),
+      (p) => p.NextToken,
+      clock,
+      { operation: 'ListCommandInvocations', ...retry },
+    );
+    const cut: { id: string; plugin?: string; base: InvocationResult }[] = [];
+    for await (const page of pages) {
+      stats.listCommandInvocationsPages++;
+      for (const inv of page.CommandInvocations ?? []) {
+        const id = inv.InstanceId;
+        if (!id || !targetSet.has(id)) continue;
+        const r = toInvocationResult(inv, commandId, unfinished);
+        results.set(id, r);
+        const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
+        const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
+        if (
+          r.output !== undefined &&
+          (r.state === 'success' || r.state === 'failed') &&
+          (atLimit || isCut(r.output, endRuleApplies ? request.endMarker : undefined))
+        ) {
+          cut.push({ id, plugin: cutPlugin(inv, request.endMarker), base: r });
+        }
+      }
+    }
+    for (const id of targets) {
+      if (!results.has(id)) {
+        results.set(id, {
+          instanceId: id,
+          state: 'no-invocation',
+          commandId,
+          detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
+          ...(unfinished ? { atDeadline: true } : {}),
+        });
+      }
+    }
+    // The exception path: per-instance calls only for outputs that were cut.
+    await mapLimit(cut, this.concurrency, async ({ id, plugin, base }) => {
+      stats.getCommandInvocation++;
+      try {
+        const out = await withRetry(
+          () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id, ...(plugin ? { PluginName: plugin } : {}) })),
+          clock,
+          { operation: 'GetCommandInvocation', ...retry },
+        );
+        if (typeof out.StandardOutputContent === 'string' && out.StandardOutputContent.length >= (base.output?.length ?? 0)) {
+          results.set(id, { ...base, output: out.StandardOutputContent, refetched: true });
+        }
+      } catch (err) {
+        // Keep the cut output: the diagnosis reports a truncated report rather than losing the instance.
+        results.set(id, { ...base, detail: `${base.detail ?? ''}${base.detail ? '; ' : ''}GetCommandInvocation failed: ${errorName(err)}` });
+      }
+    });
+  }
+}

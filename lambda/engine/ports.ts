@@ -1,0 +1,254 @@
+/**
+ * Every interface the engines talk to the world through. Free of `@aws-sdk/*` (a lint rule says so):
+ * the adapters in `lambda/aws/` implement these, tests and the benchmark substitute them, and the
+ * engines never see an SDK type or error. What an adapter learns that the engine must act on
+ * (throttled, gone, denied) comes back as data, never as an SDK exception to classify.
+ */
+import type { RemediationAction } from '../core/remediation/plan';
+import type { TokenBucketState } from '../core/util/token-bucket';
+import type { ImdsOptions, InstanceRecord } from '../core/types';
+
+// ---- time ----------------------------------------------------------------------------------------
+
+/** The only source of time for the engines and adapters. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms` milliseconds of this clock's time (immediately when `ms` <= 0). */
+  sleep(ms: number): Promise<void>;
+}
+
+// ---- logging -------------------------------------------------------------------------------------
+
+/** The subset of a Powertools Logger the engines use. */
+export interface EngineLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** The subset of a Powertools Metrics the engines use (EMF: stored, then flushed once). */
+export interface MetricSink {
+  addMetric(name: string, unit: 'Count', value: number): void;
+  publishStoredMetrics(): void;
+}
+
+// ---- inventory -----------------------------------------------------------------------------------
+
+/** Where the engines get the fleet from; the check and remediation engines depend only on this. */
+export interface InstanceInventory {
+  /** Every running instance, each exactly once, joined with SSM status. */
+  listInstances(): Promise<InstanceRecord[]>;
+  /**
+   * Optional: the same listing, handing over records as soon as each is complete (once SSM has
+   * answered for the slice of the EC2 page that holds it), so the caller can start
+   * work while the listing goes on. `onRecords` must not block. Resolves to the full list, as
+   * `listInstances` does; every record is handed over exactly once.
+   */
+  streamInstances?(onRecords: (records: InstanceRecord[]) => void): Promise<InstanceRecord[]>;
+}
+
+// ---- Run Command ---------------------------------------------------------------------------------
+
+/** One document run over a set of instances. */
+export interface RunDocumentRequest {
+  readonly instanceIds: readonly string[];
+  readonly documentName: string;
+  readonly parameters?: Readonly<Record<string, readonly string[]>>;
+  /** SendCommand Comment (truncated to 100 characters). */
+  readonly comment?: string;
+  /** SSM MaxConcurrency (number or percent). */
+  readonly maxConcurrency: string;
+  /** SSM MaxErrors (number or percent). */
+  readonly maxErrors: string;
+  /** SSM delivery timeout, seconds (30 – 2,592,000). */
+  readonly timeoutSeconds: number;
+  /**
+   * Absolute time (clock ms) after which waiting stops: commands still running are listed as they
+   * are and unfinished instances become `timed-out` / `no-invocation`.
+   * @default - start + timeoutSeconds × 1000 + 60 s
+   */
+  readonly deadline?: number;
+  /**
+   * A complete output contains this text (the report's end marker); an output without it, or at the
+   * Details limit, is fetched again with GetCommandInvocation.
+   * @default - only the length rule applies
+   */
+  readonly endMarker?: string;
+  /**
+   * With `endMarker`: the missing-end rule applies only to outputs that contain this text (the
+   * report's first line), so a short shell error is not refetched for nothing.
+   * @default - every output without the end marker is refetched
+   */
+  readonly startMarker?: string;
+}
+
+/** Where one instance's invocation ended. Anything but `success` is not a clean run. */
+export type InvocationState =
+  | 'success'
+  | 'failed'
+  | 'timed-out'
+  | 'undeliverable'
+  | 'cancelled'
+  | 'terminated'
+  /** SendCommand rejected the id (InvalidInstanceId): stopped, terminated or no longer managed. */
+  | 'gone'
+  /** IAM denied SendCommand on this instance (e.g. the opt-out Deny): isolated, the rest of its batch ran. */
+  | 'denied'
+  /** The command ended (or the deadline hit) with no invocation for this instance. */
+  | 'no-invocation'
+  /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
+  | 'send-failed';
+
+/** One instance's result. */
+export interface InvocationResult {
+  readonly instanceId: string;
+  readonly state: InvocationState;
+  readonly commandId?: string;
+  /** SSM invocation Status / StatusDetails, or the error name for `gone` / `send-failed`. */
+  readonly status?: string;
+  readonly detail?: string;
+  /** Standard output (all plugins that produced any, joined by newlines). */
+  readonly output?: string;
+  readonly responseCode?: number;
+  /** True when the output came from the GetCommandInvocation fallback. */
+  readonly refetched?: boolean;
+  /** True when waiting stopped at the deadline with this instance unfinished (alive but slow, not gone). */
+  readonly atDeadline?: boolean;
+}
+
+/** API call counters of one run (the cost model and the benchmark read them). */
+export interface RunCommandStats {
+  sendCommand: number;
+  listCommands: number;
+  listCommandInvocationsPages: number;
+  getCommandInvocation: number;
+  throttled: number;
+  polls: number;
+}
+
+/** The outcome of a document run. */
+export interface RunDocumentResult {
+  /** Exactly one entry per requested instance id. */
+  readonly results: Map<string, InvocationResult>;
+  readonly commandIds: readonly string[];
+  /** Errors that are not about an instance (access denied, missing document…): the run is broken. */
+  readonly errors: readonly string[];
+  readonly stats: RunCommandStats;
+}
+
+/** A document run whose targets are added over time. */
+export type RunSessionRequest = Omit<RunDocumentRequest, 'instanceIds'>;
+
+/** An open document run. */
+export interface RunSession {
+  /** Adds targets; full batches of 50 are sent in the background at once. Duplicates are ignored. */
+  add(instanceIds: readonly string[]): void;
+  /** Sends what is buffered, waits for every command (or the deadline), one result per added id. */
+  finish(): Promise<RunDocumentResult>;
+}
+
+/**
+ * What the engines need from Run Command: one path, a session whose targets may arrive over time
+ * (all at once is the special case, see `runDocument` in ./run-document.ts). Never throws for an
+ * instance's failure: that is a result.
+ */
+export interface RunCommandPort {
+  startSession(request: RunSessionRequest): RunSession;
+}
+
+// ---- IMDS ----------------------------------------------------------------------------------------
+
+/** One change request: only the options that change are present. */
+export interface ImdsModifyRequest {
+  readonly instanceId: string;
+  /** New hop limit; the caller guarantees it is higher than the current one. */
+  readonly hopLimit?: number;
+  /** Set `HttpEndpoint: 'enabled'`. */
+  readonly enableEndpoint?: boolean;
+}
+
+export type ImdsModifyResult =
+  | { readonly outcome: 'requested'; readonly state?: string; readonly attempts: number }
+  /** The instance no longer exists (terminated between check and change). */
+  | { readonly outcome: 'gone'; readonly error: string; readonly attempts: number }
+  /** Still throttled after every attempt: not done, not failed — the engine queues it again. */
+  | { readonly outcome: 'throttled'; readonly error: string; readonly attempts: number }
+  | { readonly outcome: 'failed'; readonly error: string; readonly attempts: number };
+
+/** Fresh IMDS options plus the opt-out as read in the same DescribeInstances (tags included). */
+export interface FreshImdsOptions extends ImdsOptions {
+  /** The instance carries the opt-out tag now (only when the port knows the tag key). */
+  readonly optedOut?: boolean;
+}
+
+/**
+ * A fresh read: the instances found (an id absent from the map no longer exists), or `throttled`
+ * when EC2 kept throttling past the retries (nothing read: look again later). Any other error is
+ * run-level and thrown.
+ */
+export type ImdsDescribeResult =
+  | { readonly outcome: 'described'; readonly instances: Map<string, FreshImdsOptions> }
+  | { readonly outcome: 'throttled'; readonly error: string };
+
+/** What the remediation engine needs from EC2 for IMDS changes. */
+export interface ImdsPort {
+  /** Fresh IMDS options for these ids. */
+  describe(ids: readonly string[]): Promise<ImdsDescribeResult>;
+  /** One paced, retried ModifyInstanceMetadataOptions. Never throws. */
+  modify(request: ImdsModifyRequest): Promise<ImdsModifyResult>;
+  /** Milliseconds the next modify would wait for a token (for deadline planning). */
+  modifyWaitMs(): number;
+  /** The modify bucket's state, to carry across a continuation. */
+  bucketState(): TokenBucketState;
+}
+
+// ---- audit and notification ----------------------------------------------------------------------
+
+/** The outcome of one action, as recorded. */
+export type AuditOutcome = 'planned' | 'applied' | 'verified' | 'rolled-back' | 'failed' | 'skipped';
+
+/** `detail` of a `TimeSync Guard Remediation Action` event. */
+export interface AuditActionDetail {
+  readonly runId: string;
+  readonly instanceId: string;
+  readonly action: RemediationAction;
+  readonly outcome: AuditOutcome;
+  /** Why (skipped, failed, rolled back): a short kebab-case token, e.g. `opted-out`, `cap-reached`, `not-applied`. */
+  readonly reason?: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+  readonly dryRun: boolean;
+  /** ISO-8601 time of the action. */
+  readonly at: string;
+}
+
+/** `detail` of a `TimeSync Guard Continuation Refused` event. */
+export interface ContinuationRefusedDetail {
+  /** `forged` (signature missing or wrong), `expired`, or `malformed`. */
+  readonly reason: string;
+  readonly message: string;
+  /** Length and SHA-256 prefix of the refused text (the text itself is not recorded). */
+  readonly continuationChars: number;
+  readonly continuationSha256: string;
+  /** ISO-8601 time of the refusal. */
+  readonly at: string;
+}
+
+/** Where audit records go. */
+export interface AuditSink {
+  /** Sends action events; resolves when sent (or given up on: counted in `failedEntries`). */
+  actions(details: readonly AuditActionDetail[]): Promise<void>;
+  /** Sends the run summary event. */
+  summary(detail: Record<string, unknown>): Promise<void>;
+  /** Sends the event of a refused continuation. */
+  refused(detail: ContinuationRefusedDetail): Promise<void>;
+  /** Entries EventBridge did not accept after every retry. */
+  failedEntries(): number;
+}
+
+/** Sends a run summary to people. */
+export interface Notifier {
+  /** Never throws: a summary that could not be sent is reported as `false` (the caller logs it). */
+  publish(subject: string, summary: Record<string, unknown>): Promise<boolean>;
+}

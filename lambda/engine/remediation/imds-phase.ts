@@ -1,0 +1,166 @@
+/**
+ * The IMDS side of a run: changes (hop limit up to the configured target, endpoint on), paced to
+ * EC2's ModifyInstanceMetadataOptions bucket, each decided on a fresh read at the point of action;
+ * then verification until each change is `applied` (or the bounded wait runs out). A chunk of
+ * instances gets one fresh DescribeInstances before and one verification pass after.
+ */
+import type { RemediationAction } from '../../core/remediation/plan';
+import type { FreshImdsOptions } from '../ports';
+import type { RunContext } from './context';
+import type { ImdsItem, VerifyItem } from './state';
+
+/** The actions an IMDS item stands for (an item with both counts twice). */
+export function imdsActionsOf(i: { hop: number; endpoint: boolean }): RemediationAction[] {
+  const a: RemediationAction[] = [];
+  if (i.hop > 0) a.push('raise-hop-limit');
+  if (i.endpoint) a.push('enable-metadata-endpoint');
+  return a;
+}
+
+/** The IMDS side of one invocation: `changes()` then `verify()`, each true once its list is empty. */
+export class ImdsPhase {
+  /** Clock ms of the last verification pass (throttling can stretch a chunk; verification stays timely). */
+  private lastVerifyAt: number;
+
+  constructor(private readonly ctx: RunContext) {
+    this.lastVerifyAt = ctx.clock.now();
+  }
+
+  /** One verification pass over the changes old enough to look at: one batched describe. */
+  async verifyPass(): Promise<void> {
+    const { ctx } = this;
+    const { state, clock, options: o } = ctx;
+    const now = clock.now();
+    this.lastVerifyAt = now;
+    const due = state.verifying.filter((v) => now - v.at >= o.verifyMinAgeMs);
+    if (due.length === 0) return;
+    const fresh = await ctx.describeOrWait(due.map((v) => v.id));
+    if (!fresh) return; // throttled past the retries: look again at the next pass
+    const t = clock.now();
+    const resolved = new Set<VerifyItem>();
+    for (const v of due) {
+      const cur = fresh.get(v.id);
+      const hopOk = v.hop === 0 || (cur?.hopLimit ?? 0) >= v.hop;
+      const endpointOk = !v.endpoint || cur?.httpEndpoint === 'enabled';
+      const after = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, state: cur.state } : undefined;
+      if (!cur) {
+        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'instance-gone' });
+        resolved.add(v);
+      } else if (cur.state === 'applied' && hopOk && endpointOk) {
+        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'verified', { after });
+        resolved.add(v);
+      } else if (t - v.at >= o.verifyTimeoutMs && v.seen >= 1) {
+        // Past the bounded wait, and seen pending before this look too: a late first look never fails a change.
+        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'not-applied', after });
+        resolved.add(v);
+      } else {
+        v.seen++;
+      }
+    }
+    state.verifying = state.verifying.filter((v) => !resolved.has(v));
+  }
+
+  /** Makes the pending changes; false when the deadline stops it (the rest stays queued). */
+  async changes(): Promise<boolean> {
+    const { ctx } = this;
+    const { state, clock, imds, options: o } = ctx;
+    while (state.imds.length > 0) {
+      // A chunk needs at least one describe and one modify; do not start one we cannot finish.
+      if (ctx.timeLeft() < 2_000 + imds.modifyWaitMs()) return false;
+      const chunk = state.imds.splice(0, o.imdsChunkSize);
+      const fresh = await ctx.describeOrWait(chunk.map((i) => i.id));
+      if (!fresh) {
+        // Sustained Describe throttling: nothing is lost, the chunk waits for the next round.
+        state.imds.unshift(...chunk);
+        if (ctx.timeLeft() < o.verifyPollMs + 2_000) return false;
+        await clock.sleep(o.verifyPollMs);
+        continue;
+      }
+      for (let k = 0; k < chunk.length; k++) {
+        const item = chunk[k]!;
+        // Paced: stop before a token wait (or the call) would cross the deadline; the rest waits for the next invocation.
+        if (ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
+          state.imds.unshift(...chunk.slice(k));
+          await ctx.trail.flush();
+          return false;
+        }
+        await this.modifyOne(item, fresh.get(item.id));
+        // Throttling can stretch a chunk: keep verification timely (one batched describe, not one per change).
+        if (state.verifying.length > 0 && clock.now() - this.lastVerifyAt >= o.verifyPollMs) await this.verifyPass();
+      }
+      await this.verifyPass();
+      await ctx.trail.flush();
+    }
+    return true;
+  }
+
+  /** One change, decided on the fresh read: only ever raises, to the configured target, and skips what is already right. */
+  async modifyOne(item: ImdsItem, cur: FreshImdsOptions | undefined): Promise<void> {
+    const { ctx } = this;
+    const { state, settings, clock, imds, log } = ctx;
+    const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint } : undefined;
+    if (!cur) {
+      for (const a of imdsActionsOf(item)) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone' });
+      return;
+    }
+    // Tagged since the plan (or since the previous invocation): the owner's word wins.
+    if (cur.optedOut) {
+      for (const a of imdsActionsOf(item)) ctx.audit(item.id, a, 'skipped', { reason: 'opted-out', before });
+      return;
+    }
+    const currentHop = cur.hopLimit ?? 1;
+    const target = settings.hopLimitTarget;
+    const hop = item.hop > 0 && currentHop < target ? target : undefined;
+    if (item.hop > 0 && hop === undefined) ctx.audit(item.id, 'raise-hop-limit', 'skipped', { reason: 'already-compliant', before });
+    const endpoint = item.endpoint && cur.httpEndpoint === 'disabled';
+    if (item.endpoint && !endpoint) ctx.audit(item.id, 'enable-metadata-endpoint', 'skipped', { reason: 'already-compliant', before });
+    if (hop === undefined && !endpoint) return;
+    const doing = { hop: hop ?? 0, endpoint };
+    const res = await imds.modify({ instanceId: item.id, ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { enableEndpoint: true } : {}) });
+    if (res.outcome === 'throttled') {
+      // Not lost: back of the queue, tried again in this invocation or the next.
+      state.imds.push({ ...item, hop: doing.hop, endpoint: doing.endpoint });
+      log?.warn('remediation-throttled', { runId: state.runId, instanceId: item.id, attempts: res.attempts });
+      return;
+    }
+    const actions = imdsActionsOf(doing);
+    state.counts.attempted += actions.length;
+    if (res.outcome === 'requested') {
+      const after = { ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { httpEndpoint: 'enabled' } : {}) };
+      for (const a of actions) ctx.audit(item.id, a, 'applied', { before, after });
+      state.verifying.push({ id: item.id, hop: doing.hop, endpoint: doing.endpoint, at: clock.now(), seen: 0 });
+    } else if (res.outcome === 'gone') {
+      state.counts.attempted -= actions.length;
+      for (const a of actions) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone', before, error: res.error });
+    } else {
+      for (const a of actions) ctx.audit(item.id, a, 'failed', { reason: 'modify-failed', before, error: res.error });
+    }
+  }
+
+  /** Waits (polling) until every change made is verified or failed; false when the deadline stops it. */
+  async verify(): Promise<boolean> {
+    const { ctx } = this;
+    const { state, clock, options: o } = ctx;
+    await this.verifyPass();
+    while (state.verifying.length > 0) {
+      if (ctx.timeLeft() < o.verifyPollMs + 2_000) return false;
+      await clock.sleep(o.verifyPollMs);
+      await this.verifyPass();
+      await ctx.trail.flush();
+    }
+    await ctx.trail.flush();
+    return true;
+  }
+
+  /** Drives the IMDS side from wherever `state.phase` says it is. */
+  async run(): Promise<void> {
+    const { state } = this.ctx;
+    if (state.phase === 'imds') {
+      if (!(await this.changes())) return;
+      state.phase = 'imds-verify';
+    }
+    if (state.phase === 'imds-verify') {
+      if (await this.verify()) state.phase = 'guest';
+    }
+  }
+}

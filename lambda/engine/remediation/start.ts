@@ -1,0 +1,145 @@
+/**
+ * The first step of every invocation: a new run (fresh check → plan → `planned` audit → the lists
+ * of work) or a resumed one (verify and decode the continuation, refuse and audit anything else,
+ * then apply the CURRENT settings to what is left).
+ */
+import { planRemediation, type Plan, type PlannedInstance } from '../../core/remediation/plan';
+import type { Settings } from '../../core/settings';
+import type { Clock } from '../ports';
+import type { AuditTrail } from './context';
+import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
+import { imdsActionsOf } from './imds-phase';
+import type { ActionPhase } from './phase';
+import { newRunState, type RunState } from './state';
+import type { RemediationDeps } from './types';
+
+function newRunIdDefault(clock: Clock): string {
+  return `${new Date(clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** What starting and resuming share. */
+export interface StartArgs {
+  readonly deps: RemediationDeps;
+  readonly settings: Settings;
+  readonly phases: readonly ActionPhase[];
+  readonly trail: AuditTrail;
+  /** Receives the state as soon as it exists (the trail audits against it). */
+  readonly adopt: (state: RunState) => void;
+}
+
+/** `planned` records of one selected instance: the built-in actions, then each plugged-in phase's. */
+function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
+  if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
+  if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
+  if (p.guest) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
+  for (const phase of phases) {
+    for (const a of phase.planned(p)) trail.record(p.instanceId, a.action, 'planned', { before: a.before, after: a.after });
+  }
+}
+
+/** A new run: check (fresh data), plan, audit the plan, queue the work. */
+export async function startRun(args: StartArgs): Promise<RunState> {
+  const { deps, settings, phases, trail } = args;
+  const { clock } = deps;
+  const startedAt = clock.now();
+  const runId = deps.newRunId?.() ?? newRunIdDefault(clock);
+  const checked = await deps.check();
+  const evaluations = Array.isArray(checked?.evaluations) ? checked.evaluations : [];
+  const fleetSize = checked?.fleetSize ?? evaluations.length;
+  const plan: Plan = planRemediation(evaluations, settings, fleetSize, checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {});
+  const selected = plan.dryRun ? plan.wouldChange : plan.instances;
+  const state = newRunState({ runId, startedAt, dryRun: plan.dryRun, fleetSize, cap: plan.cap, plannedInstances: selected.length });
+  args.adopt(state);
+  for (const p of selected) auditPlanned(trail, phases, p);
+  for (const s of plan.skipped) trail.record(s.instanceId, s.action, 'skipped', { reason: s.reason, before: s.before, after: s.after });
+  if (!plan.dryRun) {
+    state.imds = plan.instances
+      .filter((p) => p.hopLimit !== undefined || p.enableEndpoint)
+      .map((p) => ({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint }));
+    state.guest = plan.instances.filter((p) => p.guest).map((p) => ({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only }));
+    state.guestPlanned = state.guest.length;
+    for (const phase of phases) {
+      const items = phase.select(plan);
+      if (items.length > 0) (state.actions ??= {})[phase.key] = items;
+    }
+  } else {
+    state.phase = 'done';
+  }
+  deps.logger?.info('remediation-plan', {
+    runId,
+    dryRun: plan.dryRun,
+    fleetSize,
+    cap: plan.cap,
+    plannedInstances: selected.length,
+    imdsChanges: state.imds.length,
+    guestChanges: state.guest.length,
+    skipped: plan.skipped.length,
+  });
+  await trail.flush();
+  return state;
+}
+
+/** Audits and logs a refused continuation; the caller rethrows (the run fails loudly). */
+export async function refuseContinuation(deps: RemediationDeps, text: unknown, err: unknown): Promise<void> {
+  const e = err instanceof ContinuationError ? err : new ContinuationError(String(err), { cause: err });
+  const detail = {
+    reason: e.reason,
+    message: e.message,
+    continuationChars: typeof text === 'string' ? text.length : 0,
+    continuationSha256: continuationFingerprint(typeof text === 'string' ? text : String(text)),
+    at: new Date(deps.clock.now()).toISOString(),
+  };
+  deps.logger?.error('remediation-continuation-refused', detail);
+  await deps.audit.refused(detail);
+}
+
+/**
+ * On every resume the CURRENT settings win over the plan carried in the continuation: a run that
+ * is now a dry run applies nothing more, an action whose switch is now off is dropped, and the hop
+ * target is always read from the settings at the point of action (the continuation carries none).
+ * Opt-out tags are re-read at the point of action (IMDS and guest), not here.
+ */
+export function applyCurrentSettings(state: RunState, settings: Settings, trail: AuditTrail, phases: readonly ActionPhase[]): void {
+  state.dryRun = settings.dryRun;
+  const dropPhase = (phase: ActionPhase, reason: string): void => {
+    const items = state.actions?.[phase.key];
+    if (!items) return;
+    for (const i of items.splice(0)) for (const a of phase.actionsOf(i)) trail.record(i.id, a, 'skipped', { reason });
+  };
+  if (settings.dryRun) {
+    for (const i of state.imds.splice(0)) for (const a of imdsActionsOf(i)) trail.record(i.id, a, 'skipped', { reason: 'dry-run' });
+    for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'dry-run' });
+    for (const phase of phases) dropPhase(phase, 'dry-run');
+    return;
+  }
+  if (!settings.enableMetadataEndpoint) {
+    for (const i of state.imds) {
+      if (!i.endpoint) continue;
+      i.endpoint = false;
+      trail.record(i.id, 'enable-metadata-endpoint', 'skipped', { reason: 'setting-off' });
+    }
+    state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
+  }
+  if (!settings.fixTimeSync) {
+    for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
+  }
+  for (const phase of phases) if (!phase.enabled(settings)) dropPhase(phase, 'setting-off');
+}
+
+/** A resumed run: the continuation verified and decoded (or refused: audited, then thrown), the current settings applied. */
+export async function resumeRun(args: StartArgs & { readonly continuation: string; readonly key: Uint8Array }): Promise<RunState> {
+  const { deps, settings, phases, trail } = args;
+  let state: RunState;
+  try {
+    state = decodeContinuation(args.continuation, args.key, deps.clock.now(), phases);
+  } catch (err) {
+    await refuseContinuation(deps, args.continuation, err);
+    throw err;
+  }
+  args.adopt(state);
+  state.invocations++;
+  deps.logger?.info('remediation-resume', { runId: state.runId, phase: state.phase, invocation: state.invocations });
+  applyCurrentSettings(state, settings, trail, phases);
+  await trail.flush();
+  return state;
+}

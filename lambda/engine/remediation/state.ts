@@ -1,0 +1,91 @@
+/**
+ * The state of one remediation run: everything a continuation carries (see ./continuation.ts) and
+ * every phase reads and advances. Settings are never part of it: each invocation applies the
+ * current ones.
+ */
+import type { TokenBucketState } from '../../core/util/token-bucket';
+import type { RemediationCounts, RemediationPhase } from '../../core/remediation/summary';
+import type { Platform } from '../../core/types';
+
+export type { RemediationCounts, RemediationPhase };
+
+/** An IMDS change still to make. */
+export interface ImdsItem {
+  id: string;
+  /**
+   * > 0: raise the hop limit (to the CURRENT `hopLimitTarget`, read at the point of action; the
+   * continuation carries only 1/0), 0: no hop change.
+   */
+  hop: number;
+  /** Hop limit the plan saw (−1 = unreported). */
+  from: number;
+  endpoint: boolean;
+}
+/** An IMDS change made and not yet seen `applied`. */
+export interface VerifyItem {
+  id: string;
+  hop: number;
+  endpoint: boolean;
+  /** Clock ms of the Modify call. */
+  at: number;
+  /** Describes that have seen it not yet applied. */
+  seen: number;
+}
+/** An instance still to get the remediation document. */
+export interface GuestItem {
+  id: string;
+  platform: Platform;
+  ipv6: boolean;
+}
+
+
+/** The items of an action phase plugged in beside the built-in ones (see ./phase.ts), by phase key. */
+export type ActionPhaseItems = Record<string, { id: string }[]>;
+
+/** The mutable state of a run. */
+export interface RunState {
+  runId: string;
+  startedAt: number;
+  invocations: number;
+  phase: RemediationPhase;
+  dryRun: boolean;
+  fleetSize: number;
+  cap: number;
+  plannedInstances: number;
+  counts: RemediationCounts;
+  reasons: Record<string, number>;
+  bucket?: TokenBucketState;
+  imds: ImdsItem[];
+  verifying: VerifyItem[];
+  guest: GuestItem[];
+  guestPlanned: number;
+  guestFailures: number;
+  guestStopped: boolean;
+  auditLost: number;
+  /** Pending items of plugged-in action phases (absent or empty: none). */
+  actions?: ActionPhaseItems;
+}
+
+
+/** A fresh run's state before the plan fills its lists. */
+export function newRunState(init: Pick<RunState, 'runId' | 'startedAt' | 'dryRun' | 'fleetSize' | 'cap' | 'plannedInstances'>): RunState {
+  return {
+    runId: init.runId,
+    startedAt: init.startedAt,
+    invocations: 1,
+    phase: 'imds',
+    dryRun: init.dryRun,
+    fleetSize: init.fleetSize,
+    cap: init.cap,
+    plannedInstances: init.plannedInstances,
+    counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 },
+    reasons: {},
+    imds: [],
+    verifying: [],
+    guest: [],
+    guestPlanned: 0,
+    guestFailures: 0,
+    guestStopped: false,
+    auditLost: 0,
+  };
+}
