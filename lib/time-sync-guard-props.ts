@@ -164,6 +164,15 @@ export interface TimeSyncGuardProps {
    */
   readonly usePhc?: boolean;
   /**
+   * Where the check found a system-wide HTTP(S) proxy whose NO_PROXY misses 169.254.169.254
+   * (finding `proxy-without-no-proxy`), add `169.254.169.254,169.254.170.2,fd00:ec2::254` to
+   * NO_PROXY and no_proxy in the guest: in the file that sets the proxy on Linux, in the machine
+   * environment on Windows. Running services keep their old environment until they restart (on
+   * Windows, until the next reboot), so this is opt-in.
+   * @default false
+   */
+  readonly fixNoProxy?: boolean;
+  /**
    * EventBridge `source` of the audit events on the default bus (must not start with `aws.`).
    * @default 'timesync-guard'
    */

@@ -6,7 +6,7 @@
  */
 
 /** Every parameter of the remediation document, in the order the engine sends them. */
-export const REMEDIATION_DOCUMENT_PARAMETERS = ['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds'] as const;
+export const REMEDIATION_DOCUMENT_PARAMETERS = ['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds', 'FixNoProxy', 'FixTimeSync'] as const;
 
 /** One parameter's name. */
 export type RemediationDocumentParameter = (typeof REMEDIATION_DOCUMENT_PARAMETERS)[number];
@@ -24,6 +24,10 @@ export interface RemediationDocumentValues {
   readonly forceDomainMembers: boolean;
   /** The script's bounded wait for the Amazon source (0–999). */
   readonly verifySeconds: number;
+  /** Run the NO_PROXY step (setting `fixNoProxy`). */
+  readonly fixNoProxy: boolean;
+  /** Run the time-sync step (setting `fixTimeSync`; false leaves only the NO_PROXY step). */
+  readonly fixTimeSync: boolean;
 }
 
 /** SendCommand's `Parameters` for these values: every parameter, as SSM wants it (a list of strings). */
@@ -36,6 +40,8 @@ export function remediationDocumentParameters(v: RemediationDocumentValues): Rec
     StepLargeOffset: [String(v.stepLargeOffset)],
     ForceDomainMembers: [String(v.forceDomainMembers)],
     VerifySeconds: [String(v.verifySeconds)],
+    FixNoProxy: [String(v.fixNoProxy)],
+    FixTimeSync: [String(v.fixTimeSync)],
   };
 }
 

@@ -10,15 +10,20 @@
 #   --install-chrony true|false  install chrony when no time daemon runs          (default false)
 #   --step true|false            chronyc makestep when the offset is large        (default false)
 #   --verify-seconds N           bounded wait for the Amazon source to be selected (default 60)
+#   --fix-no-proxy true|false    add the IMDS addresses to NO_PROXY/no_proxy where a system-wide
+#                                HTTP(S) proxy misses them (in the file that sets it)  (default false)
+#   --fix-time-sync true|false   false: only the NO_PROXY step runs                    (default true)
 # Every path and command can be overridden through TSG_* environment variables (tests use them);
 # the defaults are right for Amazon Linux 2/2023, RHEL, Ubuntu/Debian and SUSE.
-# Test hook: TSG_PAUSE_AT=<step> stops at that step (detect, plan, write, write-drop-in, apply,
+# Test hook: TSG_PAUSE_AT=<step> stops at that step (detect, no-proxy-write, plan, write, write-drop-in, apply,
 # verify, step, stop-others), creates $TSG_PAUSE_FILE and waits for a signal.
 # Interrupted (HUP/INT/TERM): every file written is restored from its backup (a new one removed),
 # the daemon restarted if it had been, stopped daemons started again: `rolled-back` with
 # reason=interrupted-<signal> (or `failed` ...-nothing-changed / ...-restore-incomplete).
 # The last stdout line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=<...> action=<...> reason=<...>
+# With --fix-no-proxy true, an earlier line reports that step (results as below, same exit meaning):
+#   TSG-NO-PROXY v1 result=<...> files=<comma-separated paths> reason=<...>
 # Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
 # What is changed and how to undo it by hand: README.md, "In-guest remediation".
 
@@ -129,6 +134,8 @@ USE_PHC=false
 INSTALL_CHRONY=false
 STEP=false
 VERIFY_SECONDS=60
+FIX_NO_PROXY=false
+FIX_TIME_SYNC=true
 
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
@@ -155,6 +162,8 @@ while [ $# -gt 0 ]; do
     --use-phc) bool_opt USE_PHC use-phc "$_val" ;;
     --install-chrony) bool_opt INSTALL_CHRONY install-chrony "$_val" ;;
     --step) bool_opt STEP step "$_val" ;;
+    --fix-no-proxy) bool_opt FIX_NO_PROXY fix-no-proxy "$_val" ;;
+    --fix-time-sync) bool_opt FIX_TIME_SYNC fix-time-sync "$_val" ;;
     --endpoint)
       case "$(lower "$_val")" in
         '' | auto) ENDPOINT=auto ;;
@@ -175,7 +184,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-say "options: dry-run=$DRY_RUN endpoint=$ENDPOINT use-phc=$USE_PHC install-chrony=$INSTALL_CHRONY step=$STEP verify-seconds=$VERIFY_SECONDS"
+say "options: dry-run=$DRY_RUN endpoint=$ENDPOINT use-phc=$USE_PHC install-chrony=$INSTALL_CHRONY step=$STEP verify-seconds=$VERIFY_SECONDS fix-no-proxy=$FIX_NO_PROXY fix-time-sync=$FIX_TIME_SYNC"
 
 if [ "$DRY_RUN" = false ] && [ "$(id -u)" != 0 ] && [ -z "${TSG_ALLOW_NON_ROOT:-}" ]; then
   finish failed preflight must-run-as-root
@@ -341,6 +350,294 @@ reapply_restored() {
     ntpd) svc restart "$NTP_UNIT" ;;
     *) return 1 ;;
   esac
+}
+
+# ---------------------------------------------------------------- NO_PROXY (opt-in)
+# A system-wide HTTP(S) proxy whose NO_PROXY misses 169.254.169.254 sends SDK credential requests
+# to the proxy. The files are the ones the collector reads; each is edited where it sets the proxy
+# (or NO_PROXY), never elsewhere. Running processes keep their environment: services see the
+# change at their next restart (DefaultEnvironment: after `systemctl daemon-reexec` or a reboot).
+NP_ADDRS=169.254.169.254,169.254.170.2,fd00:ec2::254
+
+np_files() {
+  for _f in "$ROOT/etc/environment" "$ROOT"/etc/profile.d/*.sh "$ROOT/etc/systemd/system.conf" "$ROOT"/etc/systemd/system.conf.d/*.conf; do
+    [ -f "$_f" ] && [ -r "$_f" ] && printf '%s\n' "$_f"
+  done
+}
+
+np_kind() {
+  case "$1" in
+    */etc/environment) printf env ;;
+    */etc/profile.d/*) printf profile ;;
+    *) printf systemd ;;
+  esac
+}
+
+# One awk for every mode, so detection, edit and validation read assignments the same way:
+#   detect (many files): "proxy <file>", "noproxy <file>", "covered" (some NO_PROXY covers IMDS)
+#   edit (one file, read twice): the file with the addresses appended to each NO_PROXY/no_proxy
+#     and, in a file that sets the proxy, the missing one of the two added after the proxy line
+#   dump (one file): "name<TAB>value" per assignment, quotes removed
+#   check (one file): exit 1 unless every NO_PROXY/no_proxy has the addresses (and, with
+#     proxyfile=1, both names are set)
+# Kinds: env (pam_env: NAME=value to the end of the line), profile (sh: [export] NAME=word...),
+# systemd (DefaultEnvironment= space-separated, optionally quoted, words).
+np_awk() {
+  _m=$1 _k=$2 _pf=$3
+  shift 3
+  awk -v mode="$_m" -v kind="$_k" -v addrs="$NP_ADDRS" -v proxyfile="$_pf" '
+    function kindof(f) { return kind != "" ? kind : f ~ /\/etc\/environment$/ ? "env" : f ~ /\/profile\.d\// ? "profile" : "systemd" }
+    function isblank(c) { return c == " " || c == "\t" }
+    function scan(line, k,    i, n, c, q, st, en, body, lead, v) {
+      NA = 0
+      if (line ~ /^[ \t]*#/ || (k == "systemd" && line ~ /^[ \t]*;/)) return 0
+      if (k == "systemd") {
+        if (!match(line, /^[ \t]*DefaultEnvironment[ \t]*=/)) return 0
+        i = RLENGTH + 1
+      } else if (match(line, /^[ \t]*export[ \t]+/)) i = RLENGTH + 1
+      else i = 1
+      n = length(line)
+      while (i <= n) {
+        while (i <= n && isblank(substr(line, i, 1))) i++
+        if (i > n) break
+        st = i
+        if (k == "env") {
+          en = n
+          while (en > st && isblank(substr(line, en, 1))) en--
+          i = n + 1
+        } else {
+          q = ""
+          for (; i <= n; i++) {
+            c = substr(line, i, 1)
+            if (q != "") { if (c == q) q = ""; continue }
+            if (c == "\"" || c == "\047") { q = c; continue }
+            if (isblank(c) || (k == "profile" && (c == ";" || c == "&" || c == "|"))) break
+          }
+          en = i - 1
+        }
+        body = substr(line, st, en - st + 1)
+        lead = 0
+        if (k == "systemd" && substr(body, 1, 1) == "\"") { body = substr(body, 2); lead = 1 }
+        if (!match(body, /^[A-Za-z_][A-Za-z0-9_]*=/)) { if (k == "profile") break; continue }
+        NA++
+        AN[NA] = substr(body, 1, RLENGTH - 1)
+        AV[NA] = st + lead + RLENGTH
+        v = substr(line, AV[NA], en - AV[NA] + 1)
+        AQ[NA] = substr(v, 1, 1) == "\"" || substr(v, 1, 1) == "\047" || lead
+        gsub(/["\047]/, "", v)
+        AS[NA] = v
+        c = substr(line, en, 1)
+        AI[NA] = (en >= AV[NA] && (c == "\"" || c == "\047")) ? en : en + 1
+        if (k == "profile" && i <= n && substr(line, i, 1) != " " && substr(line, i, 1) != "\t") break
+      }
+      return NA
+    }
+    function isnp(nm) { return tolower(nm) == "no_proxy" }
+    function isproxy(nm) { nm = tolower(nm); return nm == "http_proxy" || nm == "https_proxy" }
+    function ip2n(a,    p) { if (split(a, p, ".") != 4) return -1; return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4] }
+    function covers(v,    e, n, i, x, c, bits, size) {
+      n = split(v, e, /[, \t]+/)
+      for (i = 1; i <= n; i++) {
+        x = e[i]
+        if (x == "*" || x == "169.254.169.254") return 1
+        if (x ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\/[0-9]+$/) {
+          split(x, c, "/"); bits = c[2] + 0
+          if (bits > 32) continue
+          size = 2 ^ (32 - bits)
+          if (int(ip2n(c[1]) / size) == int(ip2n("169.254.169.254") / size)) return 1
+        }
+      }
+      return 0
+    }
+    function missing(v,    have, e, n, i, a, out) {
+      n = split(v, e, /[, \t]+/)
+      for (i = 1; i <= n; i++) have[e[i]] = 1
+      n = split(addrs, a, ",")
+      out = ""
+      for (i = 1; i <= n; i++) if (!(a[i] in have)) out = out (out == "" ? "" : ",") a[i]
+      return out
+    }
+    function joined(v,    m) { m = missing(v); return m == "" ? v : v ~ /^$|,[ \t]*$/ ? v m : v "," m }
+    function appended(line,    j, m, out) {
+      out = line
+      for (j = NA; j >= 1; j--) {
+        if (AN[j] != "NO_PROXY" && AN[j] != "no_proxy") continue
+        m = missing(AS[j])
+        if (m == "") continue
+        if (AS[j] != "" && AS[j] !~ /,[ \t]*$/) m = "," m
+        out = substr(out, 1, AI[j] - 1) m substr(out, AI[j])
+      }
+      return out
+    }
+    mode == "detect" {
+      k = kindof(FILENAME)
+      scan($0, k)
+      for (j = 1; j <= NA; j++) {
+        if (isproxy(AN[j]) && AS[j] != "") P[FILENAME] = 1
+        if (isnp(AN[j])) { NP[FILENAME] = 1; if (covers(AS[j])) cov = 1 }
+      }
+      next
+    }
+    mode == "dump" { scan($0, kind); for (j = 1; j <= NA; j++) print AN[j] "\t" AS[j]; next }
+    mode == "check" {
+      scan($0, kind)
+      for (j = 1; j <= NA; j++) if (AN[j] == "NO_PROXY" || AN[j] == "no_proxy") { seen[AN[j]] = 1; if (missing(AS[j]) != "") bad = 1 }
+      next
+    }
+    # edit, first pass: where the proxy is set, which of the two names exist, their values.
+    NR == FNR {
+      scan($0, kind)
+      for (j = 1; j <= NA; j++) {
+        if (isproxy(AN[j]) && AS[j] != "") { last = FNR; pq = AQ[j] }
+        if (AN[j] == "NO_PROXY" || AN[j] == "no_proxy") { has[AN[j]] = 1; val[AN[j]] = AS[j]; vq[AN[j]] = AQ[j] }
+      }
+      next
+    }
+    {
+      scan($0, kind)
+      out = appended($0)
+      if (FNR == last) {
+        for (t = 1; t <= 2; t++) {
+          nm = t == 1 ? "NO_PROXY" : "no_proxy"
+          if (nm in has) continue
+          other = t == 1 ? "no_proxy" : "NO_PROXY"
+          nv = (other in has) ? joined(val[other]) : addrs
+          # The other name is copied whole (tools read one or the other): only a plain value can be.
+          if (nv ~ /[$`\\"\047]/) { unplain = 1; exit 3 }
+          qt = pq || vq[other] || nv ~ /[ \t]/
+          w = nm "=" (qt && kind != "systemd" ? "\"" nv "\"" : nv)
+          if (kind == "systemd") out = out " " (qt ? "\"" w "\"" : w)
+          else extra = extra (kind == "profile" ? "export " : "") w "\n"
+        }
+      }
+      printf "%s\n%s", out, extra
+      extra = ""
+    }
+    END {
+      if (mode == "detect") {
+        for (f in P) print "proxy\t" f
+        for (f in NP) print "noproxy\t" f
+        if (cov) print "covered"
+      }
+      if (mode == "check" && (bad || (proxyfile && !(("NO_PROXY" in seen) && ("no_proxy" in seen))))) exit 1
+      if (unplain) exit 3
+    }
+  ' "$@"
+}
+
+# The step's own result line, before the final one (and counted in the 2,000-character budget).
+np_finish() {
+  _files=$(printf '%s' "$2" | sed "s#$ROOT/#/#g" | tr -c 'A-Za-z0-9._~/,:-' '-' | cut -c1-300)
+  _line="TSG-NO-PROXY v1 result=$1 files=$_files reason=$(token "$3")"
+  printf '%s\n' "$_line"
+  OUT_LEN=$((OUT_LEN + ${#_line} + 1))
+  NP_RESULT=$1
+}
+
+np_detect() {
+  np_files >"$WORK/np.files"
+  [ -s "$WORK/np.files" ] || return 0
+  # Paths hold no newline (they come from globs under /etc); xargs would split on blanks.
+  _ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2046 # one argument per line of the list
+  np_awk detect "" 0 $(cat "$WORK/np.files")
+  set +f
+  IFS=$_ifs
+}
+
+# Validates a candidate of one file: assignments other than NO_PROXY/no_proxy read back exactly as
+# before, every NO_PROXY/no_proxy carries the addresses, and a profile.d script still parses.
+np_validate() {
+  _cand=$1 _orig=$2 _kind=$3 _pf=$4
+  np_awk dump "$_kind" 0 "$_orig" | grep -v '^[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]	' >"$WORK/np.before"
+  np_awk dump "$_kind" 0 "$_cand" | grep -v '^[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]	' >"$WORK/np.after"
+  cmp -s "$WORK/np.before" "$WORK/np.after" || { say "no-proxy: other assignments would change in $_orig"; return 1; }
+  np_awk check "$_kind" "$_pf" "$_cand" || { say "no-proxy: NO_PROXY does not read back complete from the candidate of $_orig"; return 1; }
+  if [ "$_kind" = profile ] && ! _v=$(sh -n "$_cand" 2>&1); then
+    say "no-proxy: $_orig would not parse: $(first_line "$_v")"
+    return 1
+  fi
+}
+
+fix_no_proxy() {
+  STEP_NAME=no-proxy
+  _d=$(np_detect)
+  _proxy=$(printf '%s\n' "$_d" | sed -n 's/^proxy	//p' | sort)
+  if [ -z "$_proxy" ]; then np_finish already-compliant "" no-system-proxy; return; fi
+  _plist=$(printf '%s' "$_proxy" | tr '\n' ',')
+  if printf '%s\n' "$_d" | grep -qx covered; then
+    say "no-proxy: a system-wide proxy is set and NO_PROXY already covers 169.254.169.254"
+    np_finish already-compliant "$_plist" imds-covered
+    return
+  fi
+  # The files that set the proxy, and any other that sets NO_PROXY (it may override ours).
+  _targets=$(printf '%s\n' "$_d" | sed -n -e 's/^proxy	//p' -e 's/^noproxy	//p' | sort -u)
+  _ni=0 _changed=""
+  _ifs=$IFS
+  IFS='
+'
+  set -f
+  for _f in $_targets; do
+    _ni=$((_ni + 1))
+    _k=$(np_kind "$_f")
+    _pf=0
+    printf '%s\n' "$_proxy" | grep -qxF "$_f" && _pf=1
+    np_awk edit "$_k" 0 "$_f" "$_f" >"$WORK/np.cand.$_ni"
+    case $? in
+      0) ;;
+      3) IFS=$_ifs; set +f; np_finish failed "$_f" no-proxy-value-not-plain; return ;;
+      *) IFS=$_ifs; set +f; np_finish failed "$_f" edit-failed; return ;;
+    esac
+    cmp -s "$WORK/np.cand.$_ni" "$_f" && continue
+    if ! np_validate "$WORK/np.cand.$_ni" "$_f" "$_k" "$_pf"; then
+      IFS=$_ifs; set +f; np_finish failed "$_f" candidate-invalid; return
+    fi
+    say "no-proxy: add $NP_ADDRS to NO_PROXY/no_proxy in ${_f#"$ROOT"}"
+    _changed="$_changed$_ni	$_f
+"
+  done
+  IFS=$_ifs
+  set +f
+  _clist=$(printf '%s' "$_changed" | cut -f2 | tr '\n' ',')
+  _clist=${_clist%,}
+  if [ -z "$_changed" ]; then np_finish failed "$_plist" no-editable-assignment; return; fi
+  if [ "$DRY_RUN" = true ]; then np_finish would-change "$_clist" dry-run; return; fi
+
+  # Backups and rollback are the file helpers', on a list of their own: once verified, a later
+  # time-sync rollback must not undo this step.
+  _saved=$BACKUPS
+  BACKUPS=""
+  _why=""
+  _ifs=$IFS
+  IFS='
+'
+  set -f
+  for _e in $_changed; do
+    _ni=${_e%%"$TAB"*} _f=${_e#*"$TAB"}
+    install_file "$WORK/np.cand.$_ni" "$_f" || { _why=write-failed; break; }
+    checkpoint no-proxy-write
+  done
+  if [ -z "$_why" ]; then
+    for _e in $_changed; do
+      _ni=${_e%%"$TAB"*} _f=${_e#*"$TAB"}
+      cmp -s "$WORK/np.cand.$_ni" "$_f" || { _why=read-back-differs; break; }
+    done
+  fi
+  IFS=$_ifs
+  set +f
+  if [ -z "$_why" ] && ! np_detect | grep -qx covered; then _why=still-not-covered; fi
+  if [ -n "$_why" ]; then
+    say "no-proxy: rolling back: $_why"
+    if restore_files; then np_finish rolled-back "$_clist" "$_why"; else np_finish failed "$_clist" "$_why-restore-incomplete"; fi
+  else
+    say "no-proxy: verified; running services see it at their next restart, new logins at once"
+    case "$_clist" in *systemd*) say "no-proxy: systemd reads DefaultEnvironment at daemon-reexec or reboot" ;; esac
+    np_finish changed "$_clist" services-pick-it-up-at-next-restart
+  fi
+  BACKUPS=$_saved
 }
 
 # ---------------------------------------------------------------- other daemons
@@ -698,6 +995,12 @@ install_chrony() {
 }
 
 # ---------------------------------------------------------------- dispatch
+NP_RESULT=""
+[ "$FIX_NO_PROXY" = true ] && { fix_no_proxy; STEP_NAME=detect; }
+if [ "$FIX_TIME_SYNC" = false ]; then
+  case "$NP_RESULT" in rolled-back | failed) finish "$NP_RESULT" no-proxy time-sync-fix-off ;; esac
+  finish skipped none time-sync-fix-off
+fi
 if [ -n "$CHRONY_UNIT" ]; then remediate_chrony; fi
 if [ -n "$NTP_UNIT" ]; then remediate_ntpd; fi
 if [ -n "$TIMESYNCD_UNIT" ]; then remediate_timesyncd; fi

@@ -11,11 +11,16 @@
 #                                        when the host has no IPv4 address                   (default auto)
 #   ForceDomainMembers  true|false       also change domain members and the PDC emulator     (default false)
 #   VerifySeconds       1..3600          bounded wait for a sync from the Amazon endpoint   (default 60)
+#   FixNoProxy          true|false       add the IMDS addresses to the machine NO_PROXY where a
+#                                        machine HTTP(S)_PROXY misses them                   (default false)
+#   FixTimeSync         true|false       false: only the NO_PROXY step runs                  (default true)
 # Checks are language-neutral: registry values, exit codes, the hex reference id and values read
 # by position from `w32tm /query /status /verbose`, never the (localized) label text. Every
 # external call (w32tm, CIM) runs under a timeout.
 # The last output line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=w32time action=<...> reason=<...>
+# With FixNoProxy=true an earlier line reports that step:
+#   TSG-NO-PROXY v1 result=<...> files=machine-env:<name> reason=<...>
 # Exit 0: already-compliant, changed, would-change, skipped. Exit 1: failed. Exit 2: rolled-back.
 
 $ErrorActionPreference = 'Continue'
@@ -244,10 +249,96 @@ $EndpointArg = (Get-TsgArg 'Endpoint' 'auto').ToLowerInvariant()
 if (@('auto', 'ipv4', 'ipv6') -notcontains $EndpointArg) { Finish 'failed' 'parse-options' 'bad-value-for-Endpoint' }
 if ($EndpointArg -eq 'auto') { if (Test-Ipv6Only) { $EndpointArg = 'ipv6' } else { $EndpointArg = 'ipv4' } }
 if ($EndpointArg -eq 'ipv6') { $Peer = 'fd00:ec2::123' } else { $Peer = '169.254.169.123' }
-Say "options: DryRun=$DryRun Endpoint=$Peer ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds"
+$FixNoProxy = Get-TsgBool 'FixNoProxy' 'false'
+if ($null -eq $FixNoProxy) { Finish 'failed' 'parse-options' 'bad-value-for-FixNoProxy' }
+$FixTimeSync = Get-TsgBool 'FixTimeSync' 'true'
+if ($null -eq $FixTimeSync) { Finish 'failed' 'parse-options' 'bad-value-for-FixTimeSync' }
+Say "options: DryRun=$DryRun Endpoint=$Peer ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds FixNoProxy=$FixNoProxy FixTimeSync=$FixTimeSync"
 
 # ---------------------------------------------------------------- preflight
 if (-not $DryRun -and -not (Test-Administrator)) { Finish 'failed' 'preflight' 'must-run-as-administrator' }
+
+# ---------------------------------------------------------------- NO_PROXY (opt-in)
+# The machine environment (HKLM). Windows variable names ignore case: one value, found whatever its
+# case, appended to in place with its kind (REG_EXPAND_SZ references stay unexpanded). WinHTTP's
+# proxy (netsh winhttp) is another mechanism, which the SDKs do not read: reported, never changed.
+$EnvKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment'
+$NpAddrs = @('169.254.169.254', '169.254.170.2', 'fd00:ec2::254')
+$script:NpResult = ''
+
+function Write-NoProxyLine([string]$Result, [string]$Name, [string]$Reason) {
+    $f = ''
+    if ($Name) { $f = "machine-env:$Name" }
+    $line = "TSG-NO-PROXY v1 result=$Result files=$f reason=$(Get-Token $Reason)"
+    Write-Output $line
+    $script:OutLen += $line.Length + 1
+    $script:NpResult = $Result
+}
+
+function Test-NoProxyCovers([string]$Value) {
+    foreach ($e in ($Value -split '[,\s]+')) {
+        $e = $e.Trim('"', "'")
+        if ($e -eq '*' -or $e -eq '169.254.169.254') { return $true }
+        if ($e -match '^(\d+)\.(\d+)\.(\d+)\.(\d+)/(\d+)$' -and [int]$Matches[5] -le 32) {
+            $n = (([double]$Matches[1] * 256 + $Matches[2]) * 256 + $Matches[3]) * 256 + $Matches[4]
+            $size = [Math]::Pow(2, 32 - [int]$Matches[5])
+            if ([Math]::Floor($n / $size) -eq [Math]::Floor(2852039166 / $size)) { return $true }
+        }
+    }
+    return $false
+}
+
+function Invoke-NoProxyFix {
+    $w = Invoke-System32 'netsh.exe' 'winhttp show proxy' 15
+    $wt = ($w.Out -replace '\s+', ' ').Trim()
+    if ($wt.Length -gt 160) { $wt = $wt.Substring(0, 160) }
+    Say "WinHTTP proxy (not changed, SDKs do not use it): $wt"
+    $k = Get-Item -Path $EnvKey -ErrorAction SilentlyContinue
+    $names = @()
+    if ($null -ne $k) { $names = @($k.GetValueNames()) }
+    $proxy = @($names | Where-Object { $_ -match '^https?_proxy$' -and ([string]$k.GetValue($_, $null, 'DoNotExpandEnvironmentNames')).Trim() -ne '' })
+    if ($proxy.Count -eq 0) { Write-NoProxyLine 'already-compliant' '' 'no-system-proxy'; return }
+    $name = @($names | Where-Object { $_ -match '^no_proxy$' }) | Select-Object -First 1
+    $exists = ($null -ne $name)
+    $old = $null
+    $kind = 'String'
+    if ($exists) { $old = [string]$k.GetValue($name, $null, 'DoNotExpandEnvironmentNames'); $kind = [string]$k.GetValueKind($name) } else { $name = 'NO_PROXY' }
+    if ($exists -and (Test-NoProxyCovers $old)) { Write-NoProxyLine 'already-compliant' $name 'imds-covered'; return }
+    $have = @()
+    if ($exists) { $have = @($old -split '[,\s]+' | ForEach-Object { $_.Trim('"', "'") }) }
+    $add = @($NpAddrs | Where-Object { $have -notcontains $_ }) -join ','
+    $new = $add
+    if ($exists -and $old.Trim() -ne '') { $new = $old.TrimEnd(); if (-not $new.EndsWith(',')) { $new += ',' }; $new += $add }
+    Say "no-proxy: $($proxy -join ', ') set machine-wide; $name=$new"
+    if ($DryRun) { Write-NoProxyLine 'would-change' $name 'dry-run'; return }
+    $why = ''
+    try {
+        if ($exists) { Set-ItemProperty -Path $EnvKey -Name $name -Value $new -Type $kind -ErrorAction Stop }
+        else { New-ItemProperty -Path $EnvKey -Name $name -Value $new -PropertyType String -Force -ErrorAction Stop | Out-Null }
+    } catch { Say "no-proxy: writing $name failed: $($_.Exception.Message)"; $why = 'registry-write-failed' }
+    $k = Get-Item -Path $EnvKey -ErrorAction SilentlyContinue
+    if (-not $why -and ([string]$k.GetValue($name, $null, 'DoNotExpandEnvironmentNames') -ne $new -or -not (Test-NoProxyCovers $new))) { $why = 'registry-not-updated' }
+    if (-not $why) {
+        Say 'no-proxy: verified; services see it after the next Windows restart, new logon sessions at once'
+        Write-NoProxyLine 'changed' $name 'services-pick-it-up-at-next-restart'
+        return
+    }
+    try {
+        if ($exists) { Set-ItemProperty -Path $EnvKey -Name $name -Value $old -Type $kind -ErrorAction Stop }
+        elseif ($null -ne (Get-ItemProperty -Path $EnvKey -Name $name -ErrorAction SilentlyContinue)) { Remove-ItemProperty -Path $EnvKey -Name $name -ErrorAction Stop }
+    } catch { Say "no-proxy: rollback of $name failed: $($_.Exception.Message)" }
+    $k = Get-Item -Path $EnvKey -ErrorAction SilentlyContinue
+    $now = $null
+    if ($null -ne $k) { $now = $k.GetValue($name, $null, 'DoNotExpandEnvironmentNames') }
+    if (($exists -and [string]$now -eq $old) -or (-not $exists -and $null -eq $now)) { Write-NoProxyLine 'rolled-back' $name $why }
+    else { Write-NoProxyLine 'failed' $name "$why-restore-incomplete" }
+}
+
+if ($FixNoProxy) { Invoke-NoProxyFix }
+if (-not $FixTimeSync) {
+    if (@('rolled-back', 'failed') -contains $script:NpResult) { Finish $script:NpResult 'no-proxy' 'time-sync-fix-off' }
+    Finish 'skipped' 'none' 'time-sync-fix-off'
+}
 
 $cs = $null
 try { $cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 15 -ErrorAction Stop }

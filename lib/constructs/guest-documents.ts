@@ -16,9 +16,9 @@ export const COLLECTOR_STEP_TIMEOUT_SECONDS = 30;
 export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
 
 /** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
-export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}'`;
+export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}' --fix-no-proxy '${ref('FixNoProxy')}' --fix-time-sync '${ref('FixTimeSync')}'`;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
-export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}' }`;
+export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}' }`;
 
 /** Props of {@link GuestDocuments}. */
 export interface GuestDocumentsProps {
@@ -34,6 +34,15 @@ const BOOL = { type: 'String', allowedValues: ['true', 'false'] } as const;
 function lines(script: string): string[] {
   // runCommand takes a list of lines; a trailing newline would add an empty one.
   return script.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+}
+
+/**
+ * The script's lines without its whole-line comments: SSM caps a document at 64 KB and the two
+ * remediation scripts with their comments exceed it. Safe because neither script holds a here-doc
+ * or a block comment, where a `#` line could be data (a test checks both, and runs what remains).
+ */
+export function withoutCommentLines(script: string): string[] {
+  return lines(script).filter((l) => !/^\s*#/.test(l));
 }
 
 function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
@@ -93,10 +102,16 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
         default: '60',
         description: 'Bounded wait for the Amazon source to be selected before rolling back.',
       },
+      FixNoProxy: {
+        ...BOOL,
+        default: 'false',
+        description: 'Add 169.254.169.254,169.254.170.2,fd00:ec2::254 to NO_PROXY/no_proxy where a system-wide HTTP(S) proxy misses them (running services see it at their next restart).',
+      },
+      FixTimeSync: { ...BOOL, default: 'true', description: 'Run the time-sync step; false runs only the NO_PROXY step.' },
     } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
     mainSteps: platformSteps(
-      [LINUX_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
-      [WINDOWS_REMEDIATION_ARGS_LINE, ...lines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
+      [LINUX_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
+      [WINDOWS_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
       REMEDIATION_STEP_TIMEOUT_SECONDS,
     ),
   };

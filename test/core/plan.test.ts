@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/diagnosis/findings';
-import { effectiveCap, guestNeedsFix, isOptedOut, planRemediation } from '../../lambda/core/remediation/plan';
+import { effectiveCap, guestNeedsFix, guestNeedsNoProxy, isOptedOut, planRemediation } from '../../lambda/core/remediation/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
 
@@ -339,5 +339,51 @@ describe('planRemediation: properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('planRemediation: NO_PROXY (fixNoProxy, opt-in)', () => {
+  const P = 'proxy-without-no-proxy';
+  it.each`
+    fixNoProxy | fixTimeSync | timeSource       | findings                          | checkState       | verdictStatus | actions
+    ${false}   | ${true}     | ${'amazon-ipv4'} | ${[P]}                            | ${'checked'}     | ${undefined}  | ${[]}
+    ${true}    | ${true}     | ${'amazon-ipv4'} | ${[P]}                            | ${'checked'}     | ${undefined}  | ${['add-imds-no-proxy']}
+    ${true}    | ${false}    | ${'amazon-ipv4'} | ${[P]}                            | ${'checked'}     | ${undefined}  | ${['add-imds-no-proxy']}
+    ${true}    | ${true}     | ${'other'}       | ${[P]}                            | ${'checked'}     | ${undefined}  | ${['enable-amazon-time-sync', 'add-imds-no-proxy']}
+    ${true}    | ${false}    | ${'other'}       | ${[P]}                            | ${'checked'}     | ${undefined}  | ${['add-imds-no-proxy']}
+    ${true}    | ${true}     | ${'amazon-ipv4'} | ${[]}                             | ${'checked'}     | ${undefined}  | ${[]}
+    ${true}    | ${true}     | ${'unknown'}     | ${[P, 'daemon-not-responding']}   | ${'checked'}     | ${'unknown'}  | ${[]}
+    ${true}    | ${true}     | ${'amazon-ipv4'} | ${[P, 'report-truncated']}        | ${'checked'}     | ${'at-risk'}  | ${[]}
+    ${true}    | ${true}     | ${'amazon-ipv4'} | ${[P]}                            | ${'ssm-offline'} | ${undefined}  | ${[]}
+  `(
+    'fixNoProxy $fixNoProxy, fixTimeSync $fixTimeSync, $timeSource, $findings, $checkState → $actions',
+    ({ fixNoProxy, fixTimeSync, timeSource, findings, checkState, verdictStatus, actions }) => {
+      const e = ev('i-1', { timeSource, findings, checkState, verdictStatus });
+      const plan = planRemediation([e], s({ fixNoProxy, fixTimeSync }), 1);
+      expect(plan.instances.flatMap((p) => p.actions)).toEqual(actions);
+      expect(plan.instances.some((p) => p.guest)).toBe(actions.length > 0);
+      expect(plan.skipped.filter((x) => x.action === 'add-imds-no-proxy')).toEqual([]);
+    },
+  );
+
+  it('is off by default', () => {
+    expect(base.fixNoProxy).toBe(false);
+    const plan = planRemediation([ev('i-1', { findings: [P] })], base, 1);
+    expect(plan.instances).toEqual([]);
+  });
+
+  it('reads the finding from the instance evaluation too, not only from the verdict', () => {
+    const e = { ...ev('i-1'), status: 'at-risk' as const, findings: [{ code: P, message: 'm' }] };
+    expect(guestNeedsNoProxy(e)).toBe(true);
+  });
+
+  it('goes through the same cap and dry run as every other action; an opted-out instance is not checked, so never planned', () => {
+    const evs = [ev('i-1', { findings: [P] }), ev('i-2', { findings: [P] }), ev('i-3', { findings: [P], optedOut: true })];
+    const plan = planRemediation(evs, s({ fixNoProxy: true, maxChangesPerRun: 1, dryRun: true }), 3);
+    expect(plan.wouldChange.map((p) => p.instanceId)).toEqual(['i-1']);
+    expect(plan.skipped.map((x) => [x.instanceId, x.action, x.reason])).toEqual([
+      ['i-1', 'add-imds-no-proxy', 'dry-run'],
+      ['i-2', 'add-imds-no-proxy', 'cap-reached'],
+    ]);
   });
 });

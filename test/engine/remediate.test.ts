@@ -527,7 +527,53 @@ describe('runRemediation: in-guest step', () => {
       StepLargeOffset: ['false'],
       ForceDomainMembers: ['false'],
       VerifySeconds: ['30'],
+      FixNoProxy: ['false'],
+      FixTimeSync: ['true'],
     });
+  });
+
+  it('passes fixNoProxy and fixTimeSync to the document, and runs it for the NO_PROXY step alone when time sync is off', async () => {
+    const clock = new VirtualClock();
+    simulateEc2(ec2Mock, running(['i-p']));
+    const npLine = 'TSG-NO-PROXY v1 result=changed files=/etc/environment reason=services-pick-it-up-at-next-restart\n';
+    simulateSsm(ssmMock, new Map([['i-p', { output: npLine + line('skipped', 'time-sync-fix-off') }]]));
+    const e = ev('i-p', { hop: 2 });
+    const withProxy = { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy', message: 'm' }] } };
+    const { d } = deps(clock, [withProxy]);
+    const out = await runRemediation(d, settings({ fixTimeSync: false, fixNoProxy: true }), {}, far(clock, { guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
+    expect(out.done).toBe(true);
+    const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(sends.map((s) => [s.InstanceIds, s.Parameters!.FixNoProxy, s.Parameters!.FixTimeSync])).toEqual([[['i-p'], ['true'], ['false']]]);
+    const np = actions().filter((a) => a.action === 'add-imds-no-proxy');
+    expect(np.map((a) => [a.outcome, a.reason])).toEqual([
+      ['planned', undefined],
+      ['verified', undefined],
+    ]);
+    expect(np[1]!.after).toEqual({ result: 'changed', files: ['/etc/environment'], note: 'services-pick-it-up-at-next-restart' });
+    expect(actions().filter((a) => a.action === 'enable-amazon-time-sync' && a.outcome === 'planned')).toEqual([]);
+  });
+
+  it.each`
+    npResult               | outcome          | counted
+    ${'rolled-back'}       | ${'rolled-back'} | ${true}
+    ${'failed'}            | ${'failed'}      | ${true}
+    ${'already-compliant'} | ${'skipped'}     | ${false}
+  `('a NO_PROXY step that reports $npResult is audited $outcome and counts toward MaxErrors: $counted', async ({ npResult, outcome, counted }) => {
+    const clock = new VirtualClock();
+    // 51 instances, one batch of 50 per wave, MaxErrors 0: counted errors in the first wave stop the second.
+    const ids = Array.from({ length: 51 }, (_, k) => id(k));
+    simulateEc2(ec2Mock, running(ids));
+    const output = `TSG-NO-PROXY v1 result=${npResult} files=/etc/environment reason=write-failed\n${line('already-compliant')}`;
+    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output }])));
+    const evs = ids.map((i) => {
+      const e = ev(i, { hop: 2 });
+      return { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy', message: 'm' }] } };
+    });
+    const { d } = deps(clock, evs);
+    const out = await runRemediation(d, settings({ fixNoProxy: true, remediationMaxErrors: '0' }), {}, far(clock, { guestWaveBatches: 1, guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
+    const np = actions().filter((a) => a.action === 'add-imds-no-proxy' && a.outcome !== 'planned');
+    expect(np.filter((a) => a.outcome === outcome)).toHaveLength(counted ? 50 : 51);
+    expect(out.summary.guestStoppedAtMaxErrors).toBe(counted);
   });
 
   it('stops sending new batches once failures pass MaxErrors; the rest are skipped, not attempted', async () => {

@@ -49,7 +49,7 @@ const FAKE = join(__dirname, 'fake-windows');
 export const SVC = 'hklm:\\system\\currentcontrolset\\services\\w32time';
 export const POLICY = 'hklm:\\software\\policies\\microsoft\\w32time';
 
-type RegValue = { value: string | number | number[]; kind: 'String' | 'DWord' | 'Binary' };
+type RegValue = { value: string | number | number[]; kind: 'String' | 'ExpandString' | 'DWord' | 'Binary' };
 
 /** Where the SCM keeps a service's triggers, one subkey per trigger (\\0, \\1, ...). */
 export const TRIGGERS = `${SVC}\\triggerinfo`;
@@ -90,9 +90,14 @@ export interface FakeState {
     /** sc.exe triggerinfo argument lists (after the service name) that fail with access denied. */
     scFails?: string[];
     scQueryFails?: boolean;
+    /** What `netsh winhttp show proxy` shows (direct access when unset). */
+    winhttpProxy?: string;
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
+  /** Value names whose writes are accepted but not stored (a value that does not read back). */
+  dropWrites?: string[];
+  netshCalls?: string[];
   cimFails?: boolean;
   cimCalls: string[];
   writes?: number;
@@ -153,6 +158,7 @@ export function fakeWindows(initial: FakeState): FakeWindows {
   for (const [exe, js] of [
     ['w32tm.exe', 'w32tm.js'],
     ['sc.exe', 'sc.js'],
+    ['netsh.exe', 'netsh.js'],
   ]) {
     const target = join(dir, 'System32', exe!);
     copyFileSync(join(FAKE, js!), target);

@@ -49,22 +49,26 @@ describe('SSM documents', () => {
     const doc = remediationDocumentContent() as unknown as Doc;
     const linux = doc.mainSteps[0].inputs.runCommand;
     expect(linux[0]).toBe(
-      "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}'",
+      "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}' --fix-no-proxy '{{ FixNoProxy }}' --fix-time-sync '{{ FixTimeSync }}'",
     );
     expect(linux[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
-    expect(linux.slice(1).join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.remediateLinux).replace(/\n+$/, ''));
+    const code = (s: string) => s.replace(/\r\n/g, '\n').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\n+$/, '');
+    expect(linux.slice(1).join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.remediateLinux)));
+    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.remediateWindows)));
     const windows = doc.mainSteps[1].inputs.runCommand;
-    expect(windows[0]).toBe("$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}' }");
+    expect(windows[0]).toBe("$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}' }");
     expect(windows[0]).toBe(WINDOWS_REMEDIATION_ARGS_LINE);
   });
 
   it('closes every remediation parameter with allowedValues or an anchored pattern', () => {
     const params = (remediationDocumentContent() as unknown as Doc).parameters!;
-    expect(Object.keys(params).sort()).toEqual(['DryRun', 'Endpoint', 'ForceDomainMembers', 'InstallChrony', 'StepLargeOffset', 'UsePhc', 'VerifySeconds']);
-    for (const name of ['DryRun', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers']) {
+    expect(Object.keys(params).sort()).toEqual(['DryRun', 'Endpoint', 'FixNoProxy', 'FixTimeSync', 'ForceDomainMembers', 'InstallChrony', 'StepLargeOffset', 'UsePhc', 'VerifySeconds']);
+    for (const name of ['DryRun', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'FixNoProxy', 'FixTimeSync']) {
       expect(params[name]).toMatchObject({ type: 'String', allowedValues: ['true', 'false'] });
     }
     expect(params.Endpoint.allowedValues).toEqual(['auto', 'ipv4', 'ipv6']);
+    // By hand or from an older engine, the document does what it always did: time sync, no NO_PROXY edit.
+    expect([params.FixNoProxy.default, params.FixTimeSync.default]).toEqual(['false', 'true']);
     expect(params.VerifySeconds.allowedPattern).toBe('^\\d{1,3}$');
     const verify = new RegExp(params.VerifySeconds.allowedPattern!);
     for (const bad of ["1'; reboot; '", '1000', '', '60\n', '$(id)']) expect(verify.test(bad)).toBe(false);
@@ -90,6 +94,12 @@ describe('SSM documents', () => {
 
   it.each(Object.values(GUEST_SCRIPTS))('keeps %s free of {{ }} (SSM would read it as a document parameter)', (name) => {
     expect(readGuestScript(name)).not.toMatch(/\{\{/);
+  });
+
+  it.each([GUEST_SCRIPTS.remediateLinux, GUEST_SCRIPTS.remediateWindows])('%s holds no here-doc nor block comment, so dropping its # lines drops only comments', (name) => {
+    const text = readGuestScript(name);
+    // sh here-docs; PowerShell block comments and here-strings (which open at the end of a line).
+    expect(text).not.toMatch(name.endsWith('.sh') ? /<</ : /<#|#>|@['"]\r?$/m);
   });
 
   it('stays within the SSM document size limit (64 KB)', () => {

@@ -8,7 +8,7 @@ import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
 
 /** Every change the remediation can make, as named in the audit events. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync';
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
@@ -31,7 +31,7 @@ export interface PlannedInstance {
   readonly hopLimit?: { readonly from?: number; readonly to: number };
   /** Set `HttpEndpoint: 'enabled'`. */
   readonly enableEndpoint: boolean;
-  /** Run the stack's remediation document in the guest. */
+  /** Run the stack's remediation document in the guest (time sync, NO_PROXY, or both: see `actions`). */
   readonly guest: boolean;
   /** The actions above, in execution order. */
   readonly actions: readonly RemediationAction[];
@@ -139,6 +139,18 @@ export function guestNeedsFix(e: InstanceEvaluation): boolean {
 }
 
 /**
+ * Whether the guest's NO_PROXY step is worth running: the check read the guest whole (a verdict that
+ * is not `unknown`, no unread report) and found `proxy-without-no-proxy`. The document also runs
+ * the time-sync step, which re-detects before it acts; an unknown verdict is never acted on.
+ */
+export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
+  const v = e.verdict;
+  if (e.checkState !== 'checked' || !v || v.status === 'unknown') return false;
+  const codes = [...(v.findings ?? []), ...e.findings].map((f) => f.code);
+  return !codes.some((c) => UNREAD_REPORT_FINDINGS.has(c)) && codes.includes('proxy-without-no-proxy');
+}
+
+/**
  * Plans one run. Rules:
  * - hop limit: raised to `hopLimitTarget` only where the current value is lower (an unreported value
  *   counts as 1, EC2's default) and the scope matches (`containers`: the verdict says containers and
@@ -149,6 +161,7 @@ export function guestNeedsFix(e: InstanceEvaluation): boolean {
  * - guest: only if `fixTimeSync` and the check ran in the guest and judged it `at-risk`: off Amazon
  *   Time Sync or unsynchronised. An unchecked guest is skipped (`not-checked`), an `unknown`
  *   verdict is not planned at all: neither is ever acted on blind.
+ * - NO_PROXY: only if `fixNoProxy` and {@link guestNeedsNoProxy}; it runs in the same document.
  * - opted-out instances: every wanted action is skipped (`opted-out`).
  * - caps: instances are taken in instance-id order until the cap; the rest are `cap-reached`.
  * - dry run: the capped selection is reported as `wouldChange` and each action skipped `dry-run`.
@@ -198,6 +211,10 @@ export function planRemediation(
       } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
         blocked.push({ action: 'enable-amazon-time-sync', reason: 'not-checked' });
       }
+    }
+    if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
+      guest = true;
+      wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
     }
 
     if (e.status === 'opted-out' || e.checkState === 'opted-out') {

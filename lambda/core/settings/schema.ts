@@ -188,6 +188,10 @@ export const SETTINGS = {
     type: 'boolean', scope: 'remediation', env: 'TSG_USE_PHC', default: false,
     doc: 'Add the PTP hardware clock refclock where the device exists.',
   },
+  fixNoProxy: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_NO_PROXY', default: false,
+    doc: 'Where a system-wide HTTP(S) proxy is set and NO_PROXY misses 169.254.169.254 (finding `proxy-without-no-proxy`), add the IMDS addresses to NO_PROXY/no_proxy in the guest (running services see it at their next restart).',
+  },
   topicArn: {
     type: 'string', scope: 'remediation', env: 'TSG_TOPIC_ARN', context: false, prop: false,
     doc: 'Topic of the run summary (set by the construct).',

@@ -6,6 +6,7 @@
  */
 import { remediationDocumentParameters, type RemediationEndpoint } from '../../contracts/remediation-document';
 import { guestStepStops, judgeGuestResult } from '../../core/remediation/guest-judgement';
+import { noProxyAudit } from '../../core/remediation/no-proxy-result';
 import type { InvocationResult } from '../ports';
 import { runDocument } from '../run-document';
 import type { RunContext } from './context';
@@ -24,17 +25,21 @@ export function guestParameters(ctx: Pick<RunContext, 'settings' | 'options'>, e
     stepLargeOffset: settings.stepLargeOffset,
     forceDomainMembers: settings.forceDomainMembers,
     verifySeconds: options.guestVerifySeconds,
+    fixNoProxy: settings.fixNoProxy,
+    fixTimeSync: settings.fixTimeSync,
   });
 }
 
-/** Audits one instance's result; true when it counts toward MaxErrors. */
+/** Audits one instance's result (both steps of the document); true when it counts toward MaxErrors. */
 export function judgeGuest(ctx: RunContext, item: GuestItem, r: InvocationResult | undefined): boolean {
   const j = judgeGuestResult(r, ctx.deps.parseOutput);
   ctx.audit(item.id, ACTION, j.outcome, {
     ...(j.reason !== undefined ? { reason: j.reason } : {}),
     ...(j.after !== undefined ? { after: j.after } : {}),
   });
-  return j.countsAsError;
+  const np = r?.output ? noProxyAudit(r.output) : undefined;
+  if (np) ctx.audit(item.id, 'add-imds-no-proxy', np.outcome, { ...(np.reason !== undefined ? { reason: np.reason } : {}), after: np.after });
+  return j.countsAsError || np?.outcome === 'failed' || np?.outcome === 'rolled-back';
 }
 
 /** Works through `state.guest`; false when the deadline stops it (the rest stays queued). */

@@ -31,7 +31,8 @@ export interface StartArgs {
 function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
   if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
   if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
-  if (p.guest) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
+  if (p.actions.includes('enable-amazon-time-sync')) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
+  if (p.actions.includes('add-imds-no-proxy')) trail.record(p.instanceId, 'add-imds-no-proxy', 'planned', { after: { noProxyCoversImds: true } });
   for (const phase of phases) {
     for (const a of phase.planned(p)) trail.record(p.instanceId, a.action, 'planned', { before: a.before, after: a.after });
   }
@@ -120,7 +121,7 @@ export function applyCurrentSettings(state: RunState, settings: Settings, trail:
     }
     state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
   }
-  if (!settings.fixTimeSync) {
+  if (!settings.fixTimeSync && !settings.fixNoProxy) {
     for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
   }
   for (const phase of phases) if (!phase.enabled(settings)) dropPhase(phase, 'setting-off');

@@ -21,6 +21,7 @@ function Get-ItemProperty {
 function Set-FakeValue([string]$Path, [string]$Name, $Value, [string]$Kind) {
     $s = Read-FakeState
     if (($s.failWrites -as [string[]]) -contains $Name) { throw "Requested registry access is not allowed ($Name)" }
+    if (($s.dropWrites -as [string[]]) -contains $Name) { $s.writes = [int]$s.writes + 1; Write-FakeState $s; return }
     $k = Get-FakeKey $Path
     if ($null -eq $s.registry[$k]) { $s.registry[$k] = @{} }
     $old = $s.registry[$k][$Name]
