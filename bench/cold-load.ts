@@ -8,12 +8,12 @@
  * paired (asset, naive) in alternating order so that machine load drifts cancel out; the ratio
  * reported is the median of the per-pair ratios.
  *
- * `npx tsx bench/cold-load.ts [--pairs 11] [--no-write]` measures and merges the `coldLoad` key
+ * `npx tsx bench/cold-load.ts [--pairs 11] [--no-write] [--out FILE]` measures and merges the `coldLoad` key
  * into bench/results.json and its section of bench/README.md; `npm run bench` calls
  * {@link measureColdLoad} too.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -209,6 +209,8 @@ async function main(): Promise<void> {
   const result = await measureColdLoad(pairs);
   const table = renderColdLoad(result);
   process.stdout.write(`${table}\n`);
+  const outAt = argv.indexOf('--out');
+  if (outAt >= 0) writeFileSync(argv[outAt + 1] ?? 'cold-load.json', JSON.stringify(result));
   if (!argv.includes('--no-write')) {
     mergeResults({ coldLoad: result });
     replaceReadmeSection('cold-load', table);

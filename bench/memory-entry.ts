@@ -2,11 +2,13 @@
  * One measured run for bench/memory.ts, bundled like a Lambda asset and run in a fresh `node` with
  * the functions' NODE_OPTIONS: the real handler, the real SDK clients, wire-format answers from the
  * simulated account (`transport: 'wire'`). Prints one JSON line after the run. The simulated
- * account lives in the same process, so the peak is an upper bound of the Lambda's own.
+ * account lives in the same process, so the peak is an upper bound of the Lambda's own. The line
+ * also carries the run's full figures and bounds (`figures`), which `npm run bench` reports.
  * Usage: `node memory-entry.js check|remediation N`.
  */
 import './env';
 import { benchCheck, benchRemediation } from './drive';
+import { checkFigures, remediationFigures } from './figures';
 
 async function main(): Promise<void> {
   const [mode, nText] = process.argv.slice(2);
@@ -14,8 +16,15 @@ async function main(): Promise<void> {
   if ((mode !== 'check' && mode !== 'remediation') || !Number.isInteger(n) || n < 1) throw new Error('usage: memory-entry.js check|remediation N');
   const loadedRssMiB = process.memoryUsage.rss() / 2 ** 20;
   const cpu0 = process.cpuUsage();
-  const { measure, world } = mode === 'check' ? await benchCheck(n, {}, {}, {}, 'wire') : await benchRemediation(n, {}, 'wire');
+  const run = mode === 'check' ? await benchCheck(n, {}, {}, {}, 'wire') : await benchRemediation(n, {}, 'wire');
+  const { measure, world } = run;
   const cpu = process.cpuUsage(cpu0);
+  // The kernel's high-water mark of the process (every byte ever resident, not a sample), taken
+  // before the bounds below rebuild a fleet.
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  // The run's full figures and bounds (what worker.ts gives for a mocked run), so that one process per
+  // (mode, N) serves both the engine's figures and the memory and CPU ones.
+  const figures = mode === 'check' ? checkFigures(n, run.measure as Parameters<typeof checkFigures>[1]) : remediationFigures(n, run.measure as Parameters<typeof remediationFigures>[1]);
   const wire = (world.clients as { wire?: { stats: unknown } }).wire?.stats;
   process.stdout.write(
     `${JSON.stringify({
@@ -25,11 +34,11 @@ async function main(): Promise<void> {
       simulatedSeconds: measure.simulatedSeconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       loadedRssMiB,
-      // The kernel's high-water mark of the process (every byte ever resident, not a sample).
-      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      peakRssMiB,
       sampledPeakHeapUsedMiB: measure.peakHeapUsedMB,
       apiCalls: measure.apiCallsTotal,
       wire,
+      figures,
     })}\n`,
   );
 }

@@ -12,7 +12,7 @@
  * `npx tsx bench/memory.ts [--n 1000,10000,50000] [--no-write]` merges the `memory` key into
  * bench/results.json and exits 1 when a measured peak exceeds the configured Lambda memory.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,41 +51,84 @@ export interface MemoryRun {
   readonly wire?: { requestBytes: number; responseBytes: number; requests: number };
 }
 
-/** Bundles the entry as deployed, runs every (mode, N) in its own process, returns the `memory` key. */
-export async function measureMemory(sizes: readonly number[] = MEMORY_SIZES, limitMB: number = FUNCTION_MEMORY_MB): Promise<Record<string, unknown>> {
+/** Bundles bench/memory-entry.ts with the deployed esbuild options into `dir`; returns the file. */
+export async function bundleMemoryEntry(dir: string): Promise<string> {
+  const bundle = join(dir, 'memory-entry.js');
+  await build({ ...FUNCTION_BUNDLING, mainFields: [...FUNCTION_BUNDLING.mainFields], entryPoints: [join(__dirname, 'memory-entry.ts')], bundle: true, outfile: bundle, plugins: [noCdk], logLevel: 'silent' });
+  return bundle;
+}
+
+/** One measured run and the run's full figures (memory-entry.ts prints both on one line). */
+export interface MeasuredRun {
+  readonly run: MemoryRun;
+  readonly figures: Record<string, unknown>;
+}
+
+/** Runs one (mode, N) in a fresh `node` with the functions' NODE_OPTIONS (async, so several can run at once). */
+export function runMeasured(bundle: string, mode: MemoryRun['mode'], n: number): Promise<MeasuredRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle, mode, String(n)], { env: lambdaLikeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status !== 0) return reject(new Error(`memory run ${mode} ${n} failed (exit ${status}): ${err.slice(-2000)}`));
+      try {
+        const line = Buffer.concat(out).toString('utf8').trim().split('\n').pop() ?? '';
+        const { figures, ...run } = JSON.parse(line) as MemoryRun & { figures: Record<string, unknown> };
+        resolve({ run, figures });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+/** The `memory` key of results.json from the measured runs (check first, then remediation, per N). */
+export function memoryKey(runs: readonly MemoryRun[], limitMB: number = FUNCTION_MEMORY_MB): Record<string, unknown> {
+  const sizes = [...new Set(runs.map((x) => x.n))].sort((a, b) => a - b);
+  const perN = sizes.map((n) => {
+    const mine = runs.filter((x) => x.n === n).sort((a, b) => (a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : 0));
+    const peak = Math.max(...mine.map((x) => x.peakRssMiB));
+    return {
+      n,
+      peakRssMiB: round1(peak),
+      peakRssMB: round1((peak * 2 ** 20) / 1e6),
+      cpuSeconds: Object.fromEntries(mine.map((x) => [x.mode, round2(x.cpuSeconds)])),
+      runs: mine.map((x) => ({ ...x, peakRssMiB: round1(x.peakRssMiB), loadedRssMiB: round1(x.loadedRssMiB), cpuSeconds: round2(x.cpuSeconds) })),
+    };
+  });
+  const largest = Math.max(...perN.map((x) => x.peakRssMiB));
+  return {
+    method:
+      'bench/memory-entry.ts bundled with lib/function-bundling.ts, one fresh node per run with the functions\' NODE_OPTIONS; real handler + real SDK clients; answers in wire format (EC2 query/XML, SSM and EventBridge JSON 1.1, SNS query); peak = kernel maxRSS, simulator included (upper bound)',
+    configuredMemoryMB: limitMB,
+    sizes: perN,
+    largestPeakRssMiB: largest,
+    // Lambda's "MB" memory setting is MiB (128 MB = 134,217,728 bytes), so MiB compare directly.
+    withinConfiguredMemory: largest <= limitMB,
+  };
+}
+
+/**
+ * Bundles the entry as deployed, runs every (mode, N) in its own process, returns the `memory` key.
+ * The remediation runs only up to `remediationMaxN` (its targets are set at 1,000 and 10,000).
+ */
+export async function measureMemory(sizes: readonly number[] = MEMORY_SIZES, limitMB: number = FUNCTION_MEMORY_MB, remediationMaxN = 10_000): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'tsg-memory-'));
   try {
-    const bundle = join(dir, 'memory-entry.js');
-    await build({ ...FUNCTION_BUNDLING, mainFields: [...FUNCTION_BUNDLING.mainFields], entryPoints: [join(__dirname, 'memory-entry.ts')], bundle: true, outfile: bundle, plugins: [noCdk], logLevel: 'silent' });
-    const perN: Record<string, unknown>[] = [];
+    const bundle = await bundleMemoryEntry(dir);
+    const runs: MemoryRun[] = [];
     for (const n of sizes) {
-      const runs: MemoryRun[] = [];
       for (const mode of ['check', 'remediation'] as const) {
+        if (mode === 'remediation' && n > remediationMaxN) continue;
         process.stderr.write(`memory: ${mode} N=${n}…\n`);
-        const r = spawnSync(process.execPath, [bundle, mode, String(n)], { env: lambdaLikeEnv(), encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-        if (r.status !== 0) throw new Error(`memory run ${mode} ${n} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
-        const line = r.stdout.trim().split('\n').pop() ?? '';
-        runs.push(JSON.parse(line) as MemoryRun);
+        runs.push((await runMeasured(bundle, mode, n)).run);
       }
-      const peak = Math.max(...runs.map((x) => x.peakRssMiB));
-      perN.push({
-        n,
-        peakRssMiB: round1(peak),
-        peakRssMB: round1((peak * 2 ** 20) / 1e6),
-        cpuSeconds: Object.fromEntries(runs.map((x) => [x.mode, round2(x.cpuSeconds)])),
-        runs: runs.map((x) => ({ ...x, peakRssMiB: round1(x.peakRssMiB), loadedRssMiB: round1(x.loadedRssMiB), cpuSeconds: round2(x.cpuSeconds) })),
-      });
     }
-    const largest = Math.max(...perN.map((x) => x['peakRssMiB'] as number));
-    return {
-      method:
-        'bench/memory-entry.ts bundled with lib/function-bundling.ts, one fresh node per run with the functions\' NODE_OPTIONS; real handler + real SDK clients; answers in wire format (EC2 query/XML, SSM and EventBridge JSON 1.1, SNS query); peak = kernel maxRSS, simulator included (upper bound)',
-      configuredMemoryMB: limitMB,
-      sizes: perN,
-      largestPeakRssMiB: largest,
-      // Lambda's "MB" memory setting is MiB (128 MB = 134,217,728 bytes), so MiB compare directly.
-      withinConfiguredMemory: largest <= limitMB,
-    };
+    return memoryKey(runs, limitMB);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,8 +141,11 @@ const round2 = (v: number): number => Math.round(v * 100) / 100;
 export function renderMemory(m: Record<string, unknown>): string {
   const lines = ['| N | peak RSS MiB (check / remediation) | CPU s (check / remediation) | wire bytes in (check) |', '|---|---|---|---|'];
   for (const s of m['sizes'] as { n: number; runs: MemoryRun[] }[]) {
-    const [c, r] = s.runs;
-    lines.push(`| ${s.n.toLocaleString('en-US')} | ${c!.peakRssMiB} / ${r!.peakRssMiB} | ${c!.cpuSeconds} / ${r!.cpuSeconds} | ${c!.wire ? (c!.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`);
+    const c = s.runs.find((x) => x.mode === 'check');
+    const r = s.runs.find((x) => x.mode === 'remediation');
+    lines.push(
+      `| ${s.n.toLocaleString('en-US')} | ${c?.peakRssMiB ?? '–'} / ${r?.peakRssMiB ?? 'not run'} | ${c?.cpuSeconds ?? '–'} / ${r?.cpuSeconds ?? '–'} | ${c?.wire ? (c.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`,
+    );
   }
   lines.push('', `Configured Lambda memory: ${String(m['configuredMemoryMB'])} MB; largest measured peak ${String(m['largestPeakRssMiB'])} MiB: ${m['withinConfiguredMemory'] ? 'PASS' : 'FAIL'}.`);
   return lines.join('\n');

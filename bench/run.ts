@@ -11,13 +11,13 @@
  * (default sizes and model) rewrites results.json and the README figures.
  */
 import './env';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { measureColdLoad } from './cold-load';
-import { measureMemory } from './memory';
+import { type ColdLoadResult, renderColdLoad } from './cold-load';
+import { bundleMemoryEntry, type MeasuredRun, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
+import { mergeResults, replaceReadmeSection } from './results-file';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
@@ -91,66 +91,6 @@ async function pool<T>(jobs: readonly (() => Promise<T>)[], limit: number): Prom
   return out;
 }
 
-/** Bundles a handler as the stack does (NodejsFunction: minify, CJS, node target, all deps inside). */
-async function bundleFigures(): Promise<Record<string, BundleFigures>> {
-  const dir = mkdtempSync(join(tmpdir(), 'tsg-bench-bundle-'));
-  const figures: Record<string, BundleFigures> = {};
-  try {
-    const baseline = median(Array.from({ length: 3 }, () => timeNode('0')));
-    for (const name of ['check', 'remediate']) {
-      const outfile = join(dir, `${name}.js`);
-      await build({
-        entryPoints: [join(ROOT, 'lambda', 'handlers', `${name}.ts`)],
-        bundle: true,
-        minify: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'cjs',
-        sourcemap: true,
-        sourcesContent: false,
-        outfile,
-        logLevel: 'silent',
-      });
-      const load = median(Array.from({ length: 3 }, () => timeNode(`require(${JSON.stringify(outfile)})`)));
-      // RSS of a Node process with the bundle loaded: the Lambda's starting point before any work.
-      const rss = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(outfile)}); process.stdout.write(String(process.memoryUsage.rss()))`], {
-        env: { ...process.env, NODE_OPTIONS: '' },
-        encoding: 'utf8',
-      });
-      figures[name] = {
-        bytes: statSync(outfile).size,
-        sourceMapBytes: statSync(`${outfile}.map`).size,
-        coldLoadMs: Math.max(0, Math.round(load - baseline)),
-        loadedRssMB: r1(Number(rss.stdout) / 2 ** 20),
-      };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return figures;
-}
-
-/** One bundled Lambda. */
-interface BundleFigures {
-  bytes: number;
-  sourceMapBytes: number;
-  /** `node -e "require(bundle)"` minus a bare `node -e 0`, median of 3. */
-  coldLoadMs: number;
-  /** RSS of a Node process right after loading the bundle. */
-  loadedRssMB: number;
-}
-
-function timeNode(code: string): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`node -e failed: ${r.stderr.slice(-500)}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 const r2 = (v: number): number => Math.round(v * 100) / 100;
@@ -165,6 +105,31 @@ interface Target {
   readonly note?: string;
 }
 
+/** Runs cold-load.ts in a child process (its loads are synchronous; the pool must keep running beside it). */
+function coldLoadChild(dir: string): Promise<ColdLoadResult> {
+  const out = join(dir, 'cold-load.json');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'cold-load.ts'), '--no-write', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
+    child.on('error', reject);
+    // Exit 1 only means a ratio missed its target; the figures are in the file either way.
+    child.on('close', (status) => {
+      try {
+        resolve(JSON.parse(readFileSync(out, 'utf8')) as ColdLoadResult);
+      } catch {
+        reject(new Error(`cold load failed (exit ${status}): ${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+/**
+ * Relative CPU cost of each measurement (≈ CPU ms per instance, measured on the 2-core bench
+ * machine), so the pool starts the longest first and its two lanes end together.
+ */
+const JOB_COST = { check: 0.6, remediation: 5, polling: 0.3, coldLoad: 25_000 } as const;
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const wall0 = Date.now();
@@ -172,26 +137,29 @@ async function main(): Promise<void> {
   const alarms = await countAlarms(ROOT);
   const perN: Json[] = [];
   const before = readBefore();
+  let coldLoad: ColdLoadResult | undefined;
+  let memory: Record<string, unknown> | undefined;
   try {
-    // Each measurement in a process of its own (memory figures are then its own), two at a time;
-    // the longest first (a night of pacing costs ≈ 5× the check of the same N) so the pool ends together.
-    const plan = args.sizes.map((n) => ({
-      n,
-      check: n <= REMEDIATION_MAX_N ? 'check,polling' : 'check',
-      remediation: n <= REMEDIATION_MAX_N ? 'remediation' : undefined,
-    }));
-    const jobs: { key: string; run: () => Promise<Record<string, Json>> }[] = [];
-    const cost: number[] = [];
-    for (const p of plan) {
-      jobs.push({ key: `check-${p.n}`, run: () => worker(p.check, p.n, dir) });
-      cost.push(p.n);
-      if (p.remediation) {
-        jobs.push({ key: `remediation-${p.n}`, run: () => worker(p.remediation!, p.n, dir) });
-        cost.push(5 * p.n);
+    // Each measurement in a process of its own, two at a time, longest first. With bundling (the
+    // default) the check and the remediation run once each, in the bundled entry with the functions'
+    // NODE_OPTIONS, the real SDK clients and wire-format answers: the same process gives the engine's
+    // figures and the measured memory and CPU. The cold-load pairs run beside them (their ratios are
+    // of pairs, so the load the other lane puts on the machine cancels out).
+    const bundle = args.bundle ? await bundleMemoryEntry(dir) : undefined;
+    const jobs: { key: string; cost: number; run: () => Promise<unknown> }[] = [];
+    for (const n of args.sizes) {
+      const withRemediation = n <= REMEDIATION_MAX_N;
+      if (bundle) {
+        jobs.push({ key: `check-${n}`, cost: JOB_COST.check * n, run: () => runMeasured(bundle, 'check', n) });
+        if (withRemediation) jobs.push({ key: `remediation-${n}`, cost: JOB_COST.remediation * n, run: () => runMeasured(bundle, 'remediation', n) });
+      } else {
+        jobs.push({ key: `check-${n}`, cost: JOB_COST.check * n, run: () => worker('check', n, dir).then((r) => ({ figures: r['check'] })) });
+        if (withRemediation) jobs.push({ key: `remediation-${n}`, cost: JOB_COST.remediation * n, run: () => worker('remediation', n, dir).then((r) => ({ figures: r['remediation'] })) });
       }
+      if (withRemediation) jobs.push({ key: `polling-${n}`, cost: JOB_COST.polling * n, run: () => worker('polling', n, dir).then((r) => r['polling']) });
     }
-    const order = jobs.map((_, k) => k).sort((a, b) => cost[b]! - cost[a]!);
-    jobs.splice(0, jobs.length, ...order.map((k) => jobs[k]!));
+    if (bundle) jobs.push({ key: 'cold-load', cost: JOB_COST.coldLoad, run: () => coldLoadChild(dir) });
+    jobs.sort((a, b) => b.cost - a.cost);
     process.stderr.write(`bench: ${jobs.length} measurements, ${args.jobs} at a time…\n`);
     const outs = await pool(
       jobs.map((j) => async () => {
@@ -202,31 +170,27 @@ async function main(): Promise<void> {
       }),
       args.jobs,
     );
-    const byKey = new Map(jobs.map((j, k) => [j.key, outs[k]!]));
-    for (const p of plan) {
-      const a = byKey.get(`check-${p.n}`)!;
-      const b = byKey.get(`remediation-${p.n}`);
-      perN.push(assemble(p.n, a['check']!, b?.['remediation'], a['polling'], alarms.count, before[String(p.n)]));
+    const byKey = new Map(jobs.map((j, k) => [j.key, outs[k]]));
+    coldLoad = byKey.get('cold-load') as ColdLoadResult | undefined;
+    const measured: MemoryRun[] = [];
+    for (const n of args.sizes) {
+      const c = byKey.get(`check-${n}`) as Partial<MeasuredRun>;
+      const r = byKey.get(`remediation-${n}`) as Partial<MeasuredRun> | undefined;
+      const entry = assemble(n, c.figures as Json, r?.figures as Json | undefined, byKey.get(`polling-${n}`) as Json | undefined, alarms.count, before[String(n)]);
+      if (c.run) {
+        measured.push(c.run);
+        if (r?.run) measured.push(r.run);
+        entry['measuredPeakRssMiB'] = { check: r1(c.run.peakRssMiB), ...(r?.run ? { remediation: r1(r.run.peakRssMiB) } : {}) };
+        entry['peakMemoryMB'] = r1(Math.max(c.run.peakRssMiB, r?.run?.peakRssMiB ?? 0));
+        entry['peakMemoryBasis'] = 'measured: kernel maxRSS of the bundled run (deployed bundling and NODE_OPTIONS, real SDK parsing), simulator included';
+      }
+      perN.push(entry);
     }
+    if (measured.length > 0) memory = memoryKey(measured);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const bundles = args.bundle ? await bundleFigures() : undefined;
-  if (bundles) {
-    // The Lambda's peak ≈ its loaded bundle + what the run added. The run's growth is measured in the
-    // benchmark process, so it also holds the simulator's growth (server-side state): an upper bound.
-    for (const s of perN) {
-      const c = s['check'] as Json;
-      const r = s['remediation'] as Json;
-      const est = Math.max(bundles['check']!.loadedRssMB + c['peakRssMB'] - c['startRssMB'], r ? bundles['remediate']!.loadedRssMB + r['peakRssMB'] - r['startRssMB'] : 0);
-      s['peakMemoryMB'] = r1(est);
-      s['peakMemoryBasis'] = 'loaded bundle RSS + RSS growth of the run in the benchmark process (engine + simulator)';
-    }
-  }
   const targets = evaluateTargets(perN);
-  // Measured in processes of their own with the deployed bundling and NODE_OPTIONS (cold-load.ts, memory.ts).
-  const coldLoad = args.bundle ? await measureColdLoad() : undefined;
-  const memory = args.bundle ? await measureMemory(args.sizes) : undefined;
   if (coldLoad) for (const [name, a] of Object.entries(coldLoad.assets)) targets.push({ n: 'all', name: `cold load ${name} ≤ 0.7× naive time, ≤ 0.8× RSS`, value: `${a.timeRatio}× / ${a.rssRatio}×`, limit: '0.7× / 0.8×', pass: a.pass });
   if (memory) targets.push({ n: 'all', name: 'measured peak RSS ≤ configured Lambda memory', value: `${String(memory['largestPeakRssMiB'])} MiB`, limit: `${String(memory['configuredMemoryMB'])} MB`, pass: memory['withinConfiguredMemory'] === true });
   const results = {
@@ -240,21 +204,23 @@ async function main(): Promise<void> {
       prices: PRICES,
     },
     sizes: perN,
-    bundles,
     coldLoad,
     memory,
     targets,
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
-  const table = render(perN, targets, bundles);
+  const table = render(perN, targets, coldLoad);
   process.stdout.write(table + `\nbench wall time: ${results.benchWallSeconds} s\n`);
   if (memory && memory['withinConfiguredMemory'] !== true) {
     process.stderr.write(`bench: a measured peak (${String(memory['largestPeakRssMiB'])} MiB) exceeds the configured Lambda memory\n`);
     process.exitCode = 1;
   }
   if (args.write && defaultModel && args.sizes.join(',') === DEFAULT_SIZES.join(',')) {
-    writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    // Merged: keys other measurements own (launch.ts's `launch`) stay; the old estimate (`bundles`) goes.
+    mergeResults({ ...results, bundles: undefined });
     updateReadme(table);
+    if (coldLoad) replaceReadmeSection('cold-load', renderColdLoad(coldLoad));
+    if (memory) replaceReadmeSection('memory', renderMemory(memory));
     process.stdout.write('wrote bench/results.json and the figures in bench/README.md\n');
   }
   const missed = targets.filter((t) => !t.pass);
@@ -462,7 +428,7 @@ function pad(s: string, w: number): string {
   return s.length >= w ? s : s + ' '.repeat(w - s.length);
 }
 
-function render(perN: Json[], targets: Target[], bundles?: Record<string, BundleFigures>): string {
+function render(perN: Json[], targets: Target[], coldLoad?: ColdLoadResult): string {
   const lines: string[] = [];
   const row = (cells: string[], widths: number[]) => lines.push('| ' + cells.map((c, i) => pad(c, widths[i]!)).join(' | ') + ' |');
   const head = ['figure', ...perN.map((s) => `N = ${(s['n'] as number).toLocaleString('en-US')}`)];
@@ -499,7 +465,7 @@ function render(perN: Json[], targets: Target[], bundles?: Record<string, Bundle
   f('  Lambda invocations, audit events', (s) => `${s['remediation']['invocations']}, ${s['remediation']['auditEvents']}`);
   f('  next night: s, calls, events', (s) => `${r1(s['remediation']['nextNight']['simulatedSeconds'])}, ${s['remediation']['nextNight']['apiCallsTotal']}, ${s['remediation']['nextNight']['auditEvents']}`);
   f('CPU s (check + remediation)', (s) => `${s['check']['cpuSeconds']} + ${s['remediation']['cpuSeconds']}`);
-  f('peak memory MB: Lambda est. (bench RSS)', (s) => `${s['peakMemoryMB']} (${s['benchmarkProcessPeakRssMB']})`);
+  f('peak RSS MiB measured: check / remediation', (s) => `${s['measuredPeakRssMiB']['check']} / ${s['measuredPeakRssMiB']['remediation'] ?? 'not run'}`);
   f('distinct metrics (check + nightly)', (s) => `${s['distinctMetrics']}`);
   f('log bytes per check', (s) => `${s['check']['logBytes']}`);
   f('monthly $: metrics/alarms/logs/Lambda/other', (s) => {
@@ -512,9 +478,9 @@ function render(perN: Json[], targets: Target[], bundles?: Record<string, Bundle
   f('peer: per-instance metrics (metrics, alarms)', (s) => `${s['peers']['perInstanceMetrics']['metrics']}, ${s['peers']['perInstanceMetrics']['alarms']}`);
   f('peer: per-instance metrics $/month', (s) => `$${s['peers']['perInstanceMetrics']['monthlyCostUSD']}`);
   lines.push('');
-  if (bundles) {
-    for (const [name, b] of Object.entries(bundles)) {
-      lines.push(`bundle ${name}: ${(b.bytes / 1024).toFixed(0)} KiB (+ ${(b.sourceMapBytes / 1024).toFixed(0)} KiB source map), cold load ${b.coldLoadMs} ms (node -e "require(bundle)" minus bare node), RSS after load ${b.loadedRssMB} MB`);
+  if (coldLoad) {
+    for (const [name, a] of Object.entries(coldLoad.assets)) {
+      lines.push(`bundle ${name}: ${(a.bytes / 1024).toFixed(0)} KiB (+ ${(a.sourceMapBytes / 1024).toFixed(0)} KiB source map), require ${a.loadMsMedian} ms vs naive ${a.naiveLoadMsMedian} ms (${a.timeRatio}×), RSS ${a.rssMiBMedian} vs ${a.naiveRssMiBMedian} MiB (${a.rssRatio}×)`);
     }
     lines.push('');
   }

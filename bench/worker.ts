@@ -7,10 +7,9 @@
  */
 import './env';
 import { writeFileSync } from 'node:fs';
-import { checkCallBounds, checkTimeBound, fleetShape, modifyPacingSeconds, remediationTimeBound } from './bounds';
 import { benchCheck, benchRemediation } from './drive';
+import { checkFigures, remediationFigures } from './figures';
 import { pollingPeer } from './peers';
-import { generateFleet } from './sim/fleet';
 
 async function main(): Promise<void> {
   const [modesText, nText, out] = process.argv.slice(2);
@@ -25,28 +24,17 @@ async function main(): Promise<void> {
 }
 
 async function measureOne(mode: string, n: number): Promise<unknown> {
-  let result: unknown;
   if (mode === 'check') {
-    const shape = fleetShape(generateFleet(n));
     const { measure, world } = await benchCheck(n);
     world.account.restore();
-    const { targetPages: _pages, ...shapeCounts } = shape;
-    result = { shape: shapeCounts, ...measure, callBounds: checkCallBounds(shape), timeBound: checkTimeBound(shape) };
-  } else if (mode === 'remediation') {
-    const shape = fleetShape(generateFleet(n, { allHopLimitOne: true }));
+    return checkFigures(n, measure);
+  }
+  if (mode === 'remediation') {
     const { measure, world } = await benchRemediation(n);
     world.account.restore();
-    const { targetPages: _pages, ...shapeCounts } = shape;
-    result = {
-      shape: shapeCounts,
-      ...measure,
-      timeBound: remediationTimeBound(shape, measure.hopLimitChangesNeeded),
-      pacingSeconds: modifyPacingSeconds(measure.hopLimitChangesNeeded),
-    };
-  } else {
-    result = await pollingPeer(n);
+    return remediationFigures(n, measure);
   }
-  return result;
+  return pollingPeer(n);
 }
 
 main().catch((e: unknown) => {

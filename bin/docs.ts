@@ -78,7 +78,7 @@ export function benchTable(results: Results): string {
     row('check simulated time (lower bound)', (s) => `${s.check.simulatedSeconds} s (${s.check.simulatedSecondsLowerBound} s): ${s.check.simulatedSecondsRatio}×`),
     row('hop limits applied from the run start (target)', (s) => (s.remediation ? `${int(s.remediation.hopLimitsAppliedSeconds)} s (${int(s.remediation.hopLimitTargetSeconds)} s)` : NOT_RUN)),
     row('remediate invocations', (s) => (s.remediation ? String(s.remediation.invocations) : NOT_RUN)),
-    row('peak memory, Lambda estimate', (s) => `${Math.round(s.peakMemoryMB)} MB`),
+    row('peak memory, measured (RSS of the bundled run, simulator included)', (s) => `${Math.round(s.peakMemoryMB)} MiB`),
     row('distinct CloudWatch metrics', (s) => String(s.distinctMetrics)),
     row('modelled usage cost a month (hourly checks + nightly remediation)', (s) => (s.monthlyCost ? usd(s.monthlyCost.total) : NOT_RUN)),
     row('peer: per-instance GetCommandInvocation polling', (s) => (s.peers ? `${int(s.peers.perInstancePolling.apiCalls)} calls, ${int(s.peers.perInstancePolling.simulatedSeconds)} s` : NOT_RUN)),

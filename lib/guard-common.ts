@@ -41,8 +41,9 @@ export function checkStatements(instances: string, documentArns: readonly string
   return [
     new PolicyStatement({
       sid: 'Inventory',
-      // None of these supports resource-level permissions (Service Authorization Reference).
-      actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'],
+      // None of these supports resource-level permissions (Service Authorization Reference). CancelCommand
+      // ends the collector invocations the check cut off as stragglers (lambda/aws/run-command.ts).
+      actions: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'],
       resources: ['*'],
     }),
     new PolicyStatement({

@@ -46,6 +46,8 @@ export interface SimInstance {
   readonly optedOut: boolean;
   readonly ipv6Only: boolean;
   readonly guest: GuestBehaviour;
+  /** This guest's collector run time (ms), for tests of slow guests. @default - the model's guestMs (A7) */
+  readonly guestMs?: number;
   /** Virtual ms (relative to the run start) at which the instance is terminated; undefined = never. */
   readonly vanishAfterMs?: number;
   hopLimit: number;

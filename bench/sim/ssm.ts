@@ -96,6 +96,8 @@ export interface SimCommand {
   readonly timeoutSeconds: number;
   readonly invocations: Map<string, Invocation>;
   cancelledAt?: number;
+  /** CancelCommand named these instances: only their invocations are cancelled. */
+  cancelledIds?: Set<string>;
 }
 
 
@@ -209,12 +211,12 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
     const vanishAt = acct.terminationTime(x);
     if (x.ssm === 'ConnectionLost') {
       inv = { instanceId: id, startAt, endAt: t0 + timeoutSeconds * 1000, terminal: 'TimedOut', terminalDetails: 'DeliveryTimedOut', responseCode: -1, output: '' };
-    } else if (vanishAt <= startAt + acct.rc.guestMs) {
+    } else if (vanishAt <= startAt + (x.guestMs ?? acct.rc.guestMs)) {
       inv = { instanceId: id, startAt, endAt: Math.max(startAt, vanishAt), terminal: 'Failed', terminalDetails: 'Undeliverable', responseCode: -1, output: '' };
     } else if (x.guest === 'times-out') {
       inv = { instanceId: id, startAt, endAt: startAt + execTimeoutMs, terminal: 'TimedOut', terminalDetails: 'ExecutionTimedOut', responseCode: -1, output: '' };
     } else if (kind === 'collect') {
-      const endAt = startAt + acct.rc.guestMs;
+      const endAt = startAt + (x.guestMs ?? acct.rc.guestMs);
       const report = collectorReport(x, Math.floor(endAt / 1000));
       const fails = x.guest === 'fails';
       inv = { instanceId: id, startAt, endAt, terminal: fails ? 'Failed' : 'Success', terminalDetails: fails ? 'Failed' : 'Success', responseCode: fails ? 1 : 0, output: report };
@@ -248,7 +250,7 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
 
 function invStatus(acct: SimAccount, inv: Invocation, cmd: SimCommand): { status: InvStatus; details: string } {
   const t = acct.clock.now();
-  if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt) return { status: 'Cancelled', details: 'Cancelled' };
+  if (cmd.cancelledAt !== undefined && cmd.cancelledAt < inv.endAt && t >= cmd.cancelledAt && (!cmd.cancelledIds || cmd.cancelledIds.has(inv.instanceId))) return { status: 'Cancelled', details: 'Cancelled' };
   if (t >= inv.endAt) return { status: inv.terminal, details: inv.terminalDetails };
   if (t >= inv.startAt) return { status: 'InProgress', details: 'InProgress' };
   return { status: 'Pending', details: 'Pending' };
@@ -387,7 +389,10 @@ function getCommandInvocation(acct: SimAccount, i: GetCommandInvocationCommandIn
 
 function cancelCommand(acct: SimAccount, i: CancelCommandCommandInput): { result: object; latency: number } {
   const cmd = command(acct, i.CommandId);
-  if (cmd.cancelledAt === undefined) cmd.cancelledAt = acct.clock.now();
+  if (cmd.cancelledAt === undefined) {
+    cmd.cancelledAt = acct.clock.now();
+    if (i.InstanceIds?.length) cmd.cancelledIds = new Set(i.InstanceIds);
+  }
   return { result: {}, latency: acct.lat.other };
 }
 

@@ -6,6 +6,7 @@
  * what SSM answers is in ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
+  CancelCommandCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   type ListCommandInvocationsCommandOutput,
@@ -16,6 +17,7 @@ import {
 import { mapLimit } from '../core/util/batching';
 import type { Clock, InvocationResult, RunCommandStats, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { paginateWithRetry, type PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
+import { type CommandProgress, commandProgress, invocationStart, isTerminalInvocation, StragglerWatch, stragglerResult, unfinishedTargets } from './run-command-stragglers';
 import {
   cutPlugin,
   DETAILS_OUTPUT_LIMIT,
@@ -63,6 +65,7 @@ export class RunCommandSession implements RunSession {
     listCommands: 0,
     listCommandInvocationsPages: 0,
     getCommandInvocation: 0,
+    cancelCommand: 0,
     throttled: 0,
     polls: 0,
   };
@@ -138,21 +141,32 @@ export class RunCommandSession implements RunSession {
     // poll. The first is due one interval after the first send, which may be long past when the
     // targets came in page by page.
     let nextPoll = Math.max(clock.now(), (this.firstSentAt ?? clock.now()) + interval);
+    const stragglers = request.stragglerCutoff ? new StragglerWatch(request.stragglerCutoff, commands) : undefined;
     while (pending.size > 0) {
-      await clock.sleep(Math.max(0, Math.min(nextPoll, deadline) - clock.now()));
+      const wake = Math.min(nextPoll, deadline, stragglers?.nextCheckAt(pending) ?? Number.POSITIVE_INFINITY);
+      const sleep = clock.sleep(Math.max(0, wake - clock.now()));
+      // New run times can make the straggler cutoff known (or due) before the next poll.
+      await (stragglers ? Promise.race([sleep, stragglers.changed()]) : sleep);
+      if (stragglers && clock.now() < Math.min(nextPoll, deadline)) {
+        await this.cutStragglers(stragglers, pending);
+        continue;
+      }
       interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
       nextPoll = clock.now() + interval;
       stats.polls++;
-      const terminal = await this.terminalCommands(pending, commands.size);
+      const terminal = await this.terminalCommands(pending, commands.size, stragglers?.progress);
       const atDeadline = clock.now() >= deadline;
       const toList = atDeadline ? [...pending] : [...terminal];
       for (const commandId of toList) pending.delete(commandId);
       // Reading results back waits its turn at the SSM rate; polling goes on meanwhile on its schedule,
       // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
       collecting.push(
-        mapLimit(toList, this.concurrency, (commandId) => this.collectCommand(commandId, commands.get(commandId) ?? [], !terminal.has(commandId))),
+        mapLimit(toList, this.concurrency, (commandId) =>
+          this.collectCommand(commandId, unfinishedTargets(commands.get(commandId) ?? [], results), !terminal.has(commandId), stragglers).then(() => stragglers?.wake()),
+        ),
       );
       if (atDeadline) break;
+      if (stragglers) await this.cutStragglers(stragglers, pending);
     }
     await Promise.all(collecting);
     for (const id of ids) {
@@ -305,8 +319,50 @@ export class RunCommandSession implements RunSession {
     return resend(batch.slice(mid), await resend(batch.slice(0, mid), budget - 2));
   }
 
-  /** One poll: which of the pending commands are terminal. */
-  private async terminalCommands(pending: ReadonlySet<string>, issued: number): Promise<Set<string>> {
+  /**
+   * Applies the straggler cutoff to the pending commands that are due: lists each once, records
+   * what finished, turns invocations past the cutoff into `straggler` and cancels them. A command
+   * with guests still within the cutoff stays pending and is looked at again when the first of
+   * them would pass it.
+   */
+  private async cutStragglers(watch: StragglerWatch, pending: Set<string>): Promise<void> {
+    const now = this.options.clock.now();
+    const cutoffMs = watch.cutoffMs(pending);
+    if (cutoffMs === undefined) return;
+    const due = [...pending].filter((id) => (watch.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY) <= now);
+    await mapLimit(due, this.concurrency, async (commandId) => {
+      const running = new Map<string, number>();
+      const targets = unfinishedTargets(this.commands.get(commandId) ?? [], this.results);
+      await this.collectCommand(commandId, targets, false, watch, { cutoffMs, running });
+      const cut = targets.filter((id) => this.results.get(id)?.state === 'straggler');
+      if (cut.length > 0) await this.cancelStragglers(commandId, cut);
+      if (running.size === 0) {
+        pending.delete(commandId);
+        watch.relistAt.delete(commandId);
+      } else {
+        watch.relistAt.set(commandId, Math.min(...running.values()));
+      }
+    });
+  }
+
+  /** Cancels the stragglers' invocations so nothing lingers; if that fails, the document's timeout ends them. */
+  private async cancelStragglers(commandId: string, ids: readonly string[]): Promise<void> {
+    const { ssm, clock } = this.options;
+    let outcome = 'cancelled';
+    try {
+      this.stats.cancelCommand = (this.stats.cancelCommand ?? 0) + 1;
+      await withRetry(() => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...ids] })), clock, { operation: 'CancelCommand', ...this.retry });
+    } catch (err) {
+      outcome = `CancelCommand failed (${errorName(err)}): SSM ends it at the document's timeout`;
+    }
+    for (const id of ids) {
+      const r = this.results.get(id);
+      if (r) this.results.set(id, { ...r, detail: `${r.detail ?? ''}; ${outcome}` });
+    }
+  }
+
+  /** One poll: which of the pending commands are terminal (and, for the straggler cutoff, how far the others got). */
+  private async terminalCommands(pending: ReadonlySet<string>, issued: number, progress?: Map<string, CommandProgress>): Promise<Set<string>> {
     const { ssm, clock } = this.options;
     const { start, stats, retry } = this;
     const terminal = new Set<string>();
@@ -318,6 +374,7 @@ export class RunCommandSession implements RunSession {
         const out = await withRetry(() => ssm.send(new ListCommandsCommand({ CommandId: commandId })), clock, { operation: 'ListCommands', ...retry });
         const status = out.Commands?.[0]?.Status;
         if (isTerminalCommandStatus(status)) terminal.add(commandId);
+        if (progress && out.Commands?.[0]) progress.set(commandId, commandProgress(out.Commands[0]));
       });
       return terminal;
     }
@@ -340,17 +397,29 @@ export class RunCommandSession implements RunSession {
       );
       for (const c of out.Commands ?? []) {
         if (c.CommandId && pending.has(c.CommandId) && isTerminalCommandStatus(c.Status)) terminal.add(c.CommandId);
+        if (progress && c.CommandId && pending.has(c.CommandId)) progress.set(c.CommandId, commandProgress(c));
       }
       token = out.NextToken;
     } while (token);
     return terminal;
   }
 
-  /** Lists a command's invocations once (Details pages) and records one result per instance. */
-  private async collectCommand(commandId: string, targets: readonly string[], unfinished: boolean): Promise<void> {
+  /**
+   * Lists a command's invocations once (Details pages) and records one result per instance. With
+   * `cutoff` (a straggler look at a running command), an invocation still running is a straggler
+   * past the cutoff, or else goes to `cutoff.running` with the moment it would pass it.
+   */
+  private async collectCommand(
+    commandId: string,
+    targets: readonly string[],
+    unfinished: boolean,
+    stragglers?: StragglerWatch,
+    cutoff?: { readonly cutoffMs: number; readonly running: Map<string, number> },
+  ): Promise<void> {
     const { ssm, clock } = this.options;
     const { request, results, stats, retry } = this;
     const targetSet = new Set(targets);
+    const requestedAt = stragglers?.progress.get(commandId)?.requestedAt;
     const pages = paginateWithRetry<ListCommandInvocationsCommandOutput>(
       (startingToken) => paginateListCommandInvocations({ client: ssm, startingToken }, { CommandId: commandId, Details: true, MaxResults: 50 }),
       (p) => p.NextToken,
@@ -363,8 +432,15 @@ export class RunCommandSession implements RunSession {
       for (const inv of page.CommandInvocations ?? []) {
         const id = inv.InstanceId;
         if (!id || !targetSet.has(id)) continue;
+        if (cutoff && !isTerminalInvocation(inv.Status)) {
+          const since = invocationStart(inv) ?? requestedAt ?? inv.RequestedDateTime?.getTime() ?? clock.now();
+          if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
+          else cutoff.running.set(id, since + cutoff.cutoffMs);
+          continue;
+        }
         const r = toInvocationResult(inv, commandId, unfinished);
         results.set(id, r);
+        stragglers?.observe(inv);
         const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
         const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
         if (
@@ -377,15 +453,21 @@ export class RunCommandSession implements RunSession {
       }
     }
     for (const id of targets) {
-      if (!results.has(id)) {
-        results.set(id, {
-          instanceId: id,
-          state: 'no-invocation',
-          commandId,
-          detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
-          ...(unfinished ? { atDeadline: true } : {}),
-        });
+      if (results.has(id) || cutoff?.running.has(id)) continue;
+      if (cutoff) {
+        // Not listed yet at the cutoff: counted from the send.
+        const since = requestedAt ?? clock.now();
+        if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
+        else cutoff.running.set(id, since + cutoff.cutoffMs);
+        continue;
       }
+      results.set(id, {
+        instanceId: id,
+        state: 'no-invocation',
+        commandId,
+        detail: unfinished ? 'no invocation by the deadline' : 'command ended without an invocation for this instance',
+        ...(unfinished ? { atDeadline: true } : {}),
+      });
     }
     // The exception path: per-instance calls only for outputs that were cut.
     await mapLimit(cut, this.concurrency, async ({ id, plugin, base }) => {

@@ -8,6 +8,7 @@ import { aggregate, type FleetSummary } from '../core/fleet/aggregate';
 import { diagnose as realDiagnose } from '../core/diagnosis/diagnose';
 import { type CollectionOutcome, evaluateInstance, preCollectionOutcome } from '../core/fleet/evaluate-instance';
 import { REPORT_END, REPORT_MAGIC } from '../core/diagnosis/report';
+import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
@@ -59,6 +60,11 @@ export interface CheckOptions {
    * @default - every instance the inventory returns
    */
   readonly instanceIds?: readonly string[];
+  /**
+   * The straggler cutoff of the collector run (lambda/core/fleet/straggler.ts).
+   * @default - STRAGGLER_CUTOFF_DEFAULTS
+   */
+  readonly stragglerCutoff?: StragglerCutoffOptions;
 }
 
 /** Timings of one run (clock ms). */
@@ -103,14 +109,16 @@ export interface RunOnInstancesOptions {
   /** With `endMarker`: only outputs containing this text are refetched for a missing end. */
   readonly startMarker?: string;
   readonly comment?: string;
+  /** Stop waiting for stragglers (read-only documents only, see RunDocumentRequest). @default - no cutoff */
+  readonly stragglerCutoff?: StragglerCutoffOptions;
 }
 
 function emptyStats(): RunCommandStats {
-  return { sendCommand: 0, listCommands: 0, listCommandInvocationsPages: 0, getCommandInvocation: 0, throttled: 0, polls: 0 };
+  return { sendCommand: 0, listCommands: 0, listCommandInvocationsPages: 0, getCommandInvocation: 0, cancelCommand: 0, throttled: 0, polls: 0 };
 }
 
 function addStats(a: RunCommandStats, b: RunCommandStats): void {
-  for (const k of Object.keys(a) as (keyof RunCommandStats)[]) a[k] += b[k];
+  for (const k of Object.keys(a) as (keyof RunCommandStats)[]) a[k] = (a[k] ?? 0) + (b[k] ?? 0);
 }
 
 /** A document run fed with targets over time (see {@link openDocumentRun}). */
@@ -139,6 +147,7 @@ export function openDocumentRun(
     ...(options.endMarker !== undefined ? { endMarker: options.endMarker } : {}),
     ...(options.startMarker !== undefined ? { startMarker: options.startMarker } : {}),
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
+    ...(options.stragglerCutoff !== undefined ? { stragglerCutoff: options.stragglerCutoff } : {}),
   };
   const requestFor = (platform: Platform): RunSessionRequest => {
     if (strategy.kind === 'document') {
@@ -201,6 +210,8 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
     }
     case 'timed-out':
       return { kind: 'not-checked', checkState: 'timed-out', code: 'command-timed-out', ...d };
+    case 'straggler':
+      return { kind: 'not-checked', checkState: 'timed-out', code: 'check-timed-out', ...d };
     case 'undeliverable':
       return { kind: 'not-checked', checkState: 'undeliverable', code: 'command-undeliverable', ...d };
     case 'cancelled':
@@ -246,6 +257,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     endMarker: REPORT_END,
     startMarker: REPORT_MAGIC,
     comment: 'timesync-guard check',
+    // The collector only reads: a guest still running when the rest of the run is done is cut off (check-timed-out).
+    stragglerCutoff: options.stragglerCutoff ?? {},
   });
   const only = options.instanceIds ? new Set(options.instanceIds) : undefined;
   const wanted = (r: InstanceRecord): boolean => !only || only.has(r.instanceId);

@@ -7,6 +7,7 @@
 import type { RemediationAction } from '../core/remediation/plan';
 import type { TokenBucketState } from '../core/util/token-bucket';
 import type { ImdsOptions, InstanceRecord } from '../core/types';
+import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 
 // ---- time ----------------------------------------------------------------------------------------
 
@@ -81,6 +82,13 @@ export interface RunDocumentRequest {
    * @default - every output without the end marker is refetched
    */
   readonly startMarker?: string;
+  /**
+   * Stop waiting for stragglers: once most targets finished, an invocation still running after
+   * the cutoff (see lambda/core/fleet/straggler.ts) becomes `straggler` and is cancelled. Only for
+   * read-only documents (the collector): a document that changes a guest must end on its own.
+   * @default - no cutoff: wait for SSM's verdict (the document's timeout) or the deadline
+   */
+  readonly stragglerCutoff?: StragglerCutoffOptions;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -97,6 +105,8 @@ export type InvocationState =
   | 'denied'
   /** The command ended (or the deadline hit) with no invocation for this instance. */
   | 'no-invocation'
+  /** Still running (or not started) at the straggler cutoff while the run had finished: cancelled, never judged. */
+  | 'straggler'
   /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
   | 'send-failed';
 
@@ -123,6 +133,8 @@ export interface RunCommandStats {
   listCommands: number;
   listCommandInvocationsPages: number;
   getCommandInvocation: number;
+  /** CancelCommand calls (stragglers); absent from ports that never cancel. */
+  cancelCommand?: number;
   throttled: number;
   polls: number;
 }

@@ -71,14 +71,15 @@ export class GuardAlarms extends Construct {
       comparisonOperator: cw.ComparisonOperator,
       treatMissingData: cw.TreatMissingData,
       description: string,
+      periods = 1,
     ): cw.Alarm => {
       const a = new cw.Alarm(this, alarmId, {
         metric,
         threshold,
         comparisonOperator,
         treatMissingData,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
         alarmDescription: `timesync-guard: ${description}`,
       });
       a.addAlarmAction(action);
@@ -88,7 +89,7 @@ export class GuardAlarms extends Construct {
 
     // Finding counts are emitted on every check; silence is the heartbeat's business, so missing
     // data here is not breaching (else one missed run would fire every alarm at once).
-    const finding = (alarmId: string, metricName: string, threshold: number, description: string): cw.Alarm =>
+    const finding = (alarmId: string, metricName: string, threshold: number, description: string, periods = 1): cw.Alarm =>
       alarm(
         alarmId,
         this.metric(metricName, cw.Stats.MAXIMUM, props.checkInterval),
@@ -96,6 +97,7 @@ export class GuardAlarms extends Construct {
         cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         cw.TreatMissingData.NOT_BREACHING,
         description,
+        periods,
       );
     const GTE = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
     const notBreaching = cw.TreatMissingData.NOT_BREACHING;
@@ -107,7 +109,15 @@ export class GuardAlarms extends Construct {
       clockErrorBoundOverThreshold: finding('ClockErrorBoundOverThreshold', CHECK_METRICS.clockErrorBoundOverThreshold, 0, 'instances whose clock offset or clock error bound is over its threshold'),
       hopLimitTooLowForContainers: finding('HopLimitTooLowForContainers', CHECK_METRICS.hopLimitTooLowForContainers, 0, 'instances running containers with an IMDS PUT response hop limit below 2 (no role credentials in containers)'),
       metadataEndpointDisabled: finding('MetadataEndpointDisabled', CHECK_METRICS.metadataEndpointDisabled, 0, 'instances with an instance profile whose metadata endpoint is disabled'),
-      instancesNotChecked: finding('InstancesNotChecked', CHECK_METRICS.instancesNotChecked, props.notCheckedThreshold, 'instances that could not be checked (unmanaged, SSM offline, command failed)'),
+      // Two checks in a row: one slow run (guests cut off as stragglers, a busy SSM) must not page;
+      // an instance that stays unchecked does, one check interval later.
+      instancesNotChecked: finding(
+        'InstancesNotChecked',
+        CHECK_METRICS.instancesNotChecked,
+        props.notCheckedThreshold,
+        'instances that could not be checked (unmanaged, SSM offline, command failed or timed out) in two checks in a row',
+        2,
+      ),
       checkHeartbeat: alarm(
         'CheckHeartbeat',
         // InstancesSeen is emitted (even as 0) once per completed run: its SampleCount is the heartbeat.

@@ -15,7 +15,7 @@ export const PROJECT_ROOT = join(__dirname, '..', '..');
  * Lambda sizing, from the benchmark (`npm run bench`, bench/README.md):
  * - memory 512 MB: the largest peak RSS measured by bench/memory.ts (bundled as deployed, started
  *   with the functions' NODE_OPTIONS, real SDK parsing of wire-format answers, simulator included:
- *   ≈ 398 MiB for the 10,000-instance remediation) with ≥ 25 % headroom, rounded up to 64 MB; the
+ *   ≈ 389 MiB for the 50,000-instance check) with ≥ 25 % headroom, rounded up to 64 MB; the
  *   benchmark fails when a measured peak exceeds this (bench/README.md, "Memory and CPU");
  * - check timeout 15 min: the 10,000-instance check takes ≈ 102 s of API time (1.2× its lower
  *   bound), ≈ 11 % of this; the maximum is kept so that fleets several times larger, or an SSM

@@ -159,7 +159,7 @@ describe('TimeSyncGuardStack with defaults', () => {
       for (const prefix of ['GuardCheckHandlerRoleDefaultPolicy', 'GuardRemediateHandlerRoleDefaultPolicy']) {
         const star = policyStatements(template, prefix).filter((s) => s.Resource === '*');
         expect(star.flatMap(actions).sort()).toEqual(
-          ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
+          ['ec2:DescribeInstances', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
         );
       }
     });
@@ -304,7 +304,9 @@ describe('TimeSyncGuardStack with defaults', () => {
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
-        EvaluationPeriods: 1,
+        // One slow run (stragglers cut off) must not page: InstancesNotChecked needs two checks in a row.
+        EvaluationPeriods: name === CHECK_METRICS.instancesNotChecked ? 2 : 1,
+        DatapointsToAlarm: name === CHECK_METRICS.instancesNotChecked ? 2 : 1,
       });
     });
 

@@ -24,6 +24,8 @@ export const INSTANCE_FINDING_CODES = {
   'ssm-unmanaged': 'The instance is not an SSM managed node (no agent, no instance profile with SSM permissions, or no route to SSM): the guest cannot be checked.',
   'command-failed': 'The collector ran but failed without printing a readable report.',
   'command-timed-out': 'The collector was not delivered or did not finish in time (DeliveryTimedOut / ExecutionTimedOut / still running at the deadline).',
+  'check-timed-out':
+    'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
   'command-undeliverable': 'SSM could not deliver the collector to the instance (Undeliverable: agent unreachable, or wrong platform).',
   'command-cancelled': 'The collector command was cancelled.',
   'command-not-sent': 'SendCommand failed for this batch (see detail): the guest was not checked.',

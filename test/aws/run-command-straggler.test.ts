@@ -1,0 +1,132 @@
+/**
+ * The straggler cutoff on the simulated account (bench/sim: real Run Command timing on a
+ * discrete-event clock, 5 s guests, the collector document's 30 s step timeout): a hung collector
+ * is cut off, cancelled and never judged; a slow but healthy one within the cutoff is judged; the
+ * cutoff follows the run's own run times.
+ */
+import { CancelCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SimAccount } from '../../bench/sim/account';
+import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
+import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
+import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
+import { planRemediation } from '../../lambda/core/remediation/plan';
+import { parseSettings } from '../../lambda/core/settings';
+import { outcomeOf } from '../../lambda/engine/check';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import type { InstanceRecord } from '../../lambda/core/types';
+
+let account: SimAccount | undefined;
+afterEach(() => {
+  account?.restore();
+  account = undefined;
+});
+
+/** `n` managed, healthy Linux guests; `tweak` changes single ones (run time, hang). */
+function fleetOf(n: number, tweak: (x: SimInstance, k: number) => SimInstance = (x) => x): SimInstance[] {
+  return generateFleet(n, { vanishing: 0 }).map((x, k) =>
+    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
+  );
+}
+
+async function collect(fleet: SimInstance[], cutoff = true): Promise<{ out: RunDocumentResult; seconds: number; cancels: { CommandId?: string; InstanceIds?: string[] }[] }> {
+  const clock = new DiscreteEventClock();
+  account = new SimAccount(fleet, clock).install();
+  const ssm = new SSMClient({ region: 'us-east-1' });
+  const send = jest.spyOn(ssm, 'send');
+  const rc = new SsmRunCommand({ ssm, clock });
+  const t0 = clock.now();
+  const out = await clock.run(() =>
+    rc.runDocument({
+      instanceIds: fleet.map((x) => x.id),
+      documentName: 'TimeSyncGuard-Collect',
+      maxConcurrency: '100%',
+      maxErrors: '100%',
+      timeoutSeconds: 600,
+      endMarker: 'TSG-END',
+      startMarker: 'TSG-REPORT',
+      ...(cutoff ? { stragglerCutoff: {} } : {}),
+    }),
+  );
+  const cancels = send.mock.calls.map(([command]) => command).filter((c) => c instanceof CancelCommandCommand).map((c) => c.input as { CommandId?: string; InstanceIds?: string[] });
+  return { out, seconds: (clock.now() - t0) / 1000, cancels };
+}
+
+describe('straggler cutoff', () => {
+  it('judges a slow but healthy guest within the cutoff normally (14 s against a 15 s cutoff, still running when the rest is done)', async () => {
+    // The 46th target starts in the ramp's last wave (≈ 5 s after the send) and ends ≈ 9 s after everyone else.
+    const fleet = fleetOf(100, (x, k) => (k === 45 ? { ...x, guestMs: 14_000 } : x));
+    const { out, cancels } = await collect(fleet);
+    const slow = out.results.get(fleet[45]!.id)!;
+    expect(slow.state).toBe('success');
+    expect(diagnose(slow.output ?? '', { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 }).status).toBe('ok');
+    expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
+    expect(cancels).toEqual([]);
+  });
+
+  it('cuts a hung collector off as a straggler, cancels only it, and stops waiting long before the 30 s step timeout', async () => {
+    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const { out, seconds, cancels } = await collect(fleet);
+    const hung = out.results.get(fleet[42]!.id)!;
+    expect(hung.state).toBe('straggler');
+    expect(hung.detail).toMatch(/past the straggler cutoff \(15 s\).*; cancelled$/);
+    expect(cancels).toEqual([expect.objectContaining({ CommandId: hung.commandId, InstanceIds: [fleet[42]!.id] })]);
+    expect(out.stats.cancelCommand).toBe(1);
+    // The hung guest starts within the ramp (≤ 6 s) and is cut 15 s later; SSM would end it at start + 30 s.
+    expect(seconds).toBeLessThan(25);
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(99);
+  });
+
+  it('never judges a straggler: check-timed-out, status unknown, never ok, and the plan does not touch its guest', async () => {
+    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out', scenario: 'ntpd' } : x));
+    const { out } = await collect(fleet);
+    const thresholds = { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 };
+    const outcome = outcomeOf(out.results.get(fleet[42]!.id), diagnose, thresholds);
+    expect(outcome).toEqual(expect.objectContaining({ kind: 'not-checked', checkState: 'timed-out', code: 'check-timed-out' }));
+    const settings = parseSettings({});
+    // Its report would have said ntpd (at risk, fixable) and the hop limit is 1: neither is acted on blind.
+    const record: InstanceRecord = {
+      instanceId: fleet[42]!.id,
+      platform: 'linux',
+      hasInstanceProfile: true,
+      optedOut: false,
+      imds: { httpTokens: 'required', hopLimit: 1, httpEndpoint: 'enabled', state: 'applied' },
+      ssm: { pingStatus: 'Online' },
+    };
+    const e = evaluateInstance(record, outcome, settings);
+    expect(e.status).toBe('unknown');
+    expect(e.findings.map((f) => f.code)).toContain('check-timed-out');
+    const plan = planRemediation([e], settings, 100);
+    expect(plan.instances).toEqual([]);
+    expect(plan.skipped).toEqual(expect.arrayContaining([expect.objectContaining({ instanceId: fleet[42]!.id })]));
+  });
+
+  it('adapts to the run: a fleet of uniformly slow guests (25 s each) is not cut', async () => {
+    const fleet = fleetOf(100, (x) => ({ ...x, guestMs: 25_000 }));
+    const { out, cancels } = await collect(fleet);
+    expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
+    expect(cancels).toEqual([]);
+  });
+
+  it('adapts to the run: in a slow run (14 s) a 25 s guest is within twice the 95th percentile and is judged', async () => {
+    const fleet = fleetOf(100, (x, k) => ({ ...x, guestMs: k === 3 ? 25_000 : 14_000 }));
+    const { out, cancels } = await collect(fleet);
+    expect(out.results.get(fleet[3]!.id)!.state).toBe('success');
+    expect(cancels).toEqual([]);
+  });
+
+  it('without a cutoff (a document that changes guests) waits for SSM: the hung one ends TimedOut at the step timeout', async () => {
+    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const { out, seconds, cancels } = await collect(fleet, false);
+    expect(out.results.get(fleet[42]!.id)!.state).toBe('timed-out');
+    expect(cancels).toEqual([]);
+    expect(seconds).toBeGreaterThan(30);
+  });
+
+  it('does not cut in a small run (fewer than 20 run times seen)', async () => {
+    const fleet = fleetOf(10, (x, k) => (k === 4 ? { ...x, guest: 'times-out' } : x));
+    const { out, cancels } = await collect(fleet);
+    expect(out.results.get(fleet[4]!.id)!.state).toBe('timed-out');
+    expect(cancels).toEqual([]);
+  });
+});
