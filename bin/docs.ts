@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { orgCostTableFrom } from '../bench/org-cost';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
 
 const ROOT = join(__dirname, '..');
@@ -142,6 +143,7 @@ export function generatedFiles(): Record<string, (text: string) => string> {
     'docs/configuration.md': (t) => replaceBlock(t, 'settings-table', settingsTable()),
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
+    'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results)),
   };
 }
 

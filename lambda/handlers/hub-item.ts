@@ -16,7 +16,7 @@ import { Ec2SsmInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { SsmRunCommand } from '../aws/run-command';
 import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
-import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings } from '../core/fleet/hub';
+import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/fleet/hub';
 import { parseSettings, type Settings } from '../core/settings';
 import { type EngineLogger, runCheck } from '../engine/check';
 import { instanceLogRecord } from './check';
@@ -123,7 +123,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
   };
 }
 
-const settings = parseSettings(process.env);
+const settings = parseSettings(withoutHubVariables(process.env));
 const hub = parseHubSettings(process.env, process.env.AWS_REGION);
 
 /** The Lambda entry point (`handler`), wired to the real AWS adapters. */

@@ -13,7 +13,7 @@ import { createSnsNotifier, type Notifier } from '../aws/notify';
 import { listAccountsOfOus } from '../aws/organizations';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { withRetry } from '../aws/retry';
-import { HUB_ACCOUNT_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf } from '../core/fleet/hub';
+import { HUB_ACCOUNT_METRICS, HUB_FLEET_METRICS, HUB_SUMMARY_DETAIL_TYPE, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/fleet/hub';
 import { CHECK_METRICS } from '../core/fleet/metric-names';
 import { parseSettings, type Settings } from '../core/settings';
 import type { EngineLogger } from '../engine/check';
@@ -44,29 +44,38 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
     if (event?.action !== 'summarize') throw new Error(`unknown hub action ${JSON.stringify((event as { action?: unknown })?.action)}`);
     const totals = totalsOf(event.results);
     const listing = (event.listing ?? {}) as { ouFailures?: unknown[]; mode?: string };
+    const mode = listing.mode === 'remediate' ? 'remediate' : 'check';
     const m = deps.metrics;
-    // Fleet-level counts under the single-account names: the same alarms and dashboard read them.
-    for (const [key, name] of Object.entries(CHECK_METRICS)) {
-      if (key === 'clockErrorBoundSeconds') continue;
-      m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
+    // The fleet and per-account check counts come from check runs only: a remediation run's counts
+    // are remediation outcomes (its engine emits those itself), and publishing check names from it
+    // would reset the check alarms and feed the check heartbeat between two checks.
+    m.addMetric(HUB_FLEET_METRICS.accountRegionsNotCovered, MetricUnit.Count, totals.notCovered.length);
+    if (mode === 'check') {
+      // Fleet-level counts under the single-account names: the same alarms and dashboard read them.
+      for (const [key, name] of Object.entries(CHECK_METRICS)) {
+        if (key === 'clockErrorBoundSeconds') continue;
+        m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
+      }
     }
     m.publishStoredMetrics();
-    // A few counts per account (cost grows with the number of accounts: see docs/organization.md).
-    for (const [accountId, counts] of Object.entries(totals.byAccount)) {
+    // One single metric per value: a single metric publishes on every addMetric and then drops its
+    // dimensions, so a second value added to it would land on the fleet (`service`-only) series.
+    const perAccount = (name: string, accountId: string, value: number): void => {
       const single = m.singleMetric();
       single.addDimension('AccountId', accountId);
-      single.addMetric(HUB_ACCOUNT_METRICS.instancesAtRisk, MetricUnit.Count, counts.instancesAtRisk ?? 0);
-      single.addMetric(HUB_ACCOUNT_METRICS.instancesNotChecked, MetricUnit.Count, counts.instancesNotChecked ?? 0);
-      single.publishStoredMetrics();
+      single.addMetric(name, MetricUnit.Count, value);
+    };
+    if (mode === 'check') {
+      // A few counts per account (cost grows with the number of accounts: see docs/organization.md).
+      for (const [accountId, counts] of Object.entries(totals.byAccount)) {
+        perAccount(HUB_ACCOUNT_METRICS.instancesAtRisk, accountId, counts.instancesAtRisk ?? 0);
+        perAccount(HUB_ACCOUNT_METRICS.instancesNotChecked, accountId, counts.instancesNotChecked ?? 0);
+      }
     }
-    for (const f of totals.notCovered) {
-      const single = m.singleMetric();
-      single.addDimension('AccountId', f.accountId);
-      single.addMetric(HUB_ACCOUNT_METRICS.accountNotCovered, MetricUnit.Count, 1);
-      single.publishStoredMetrics();
-    }
+    // One value per account, however many of its regions failed (the summary lists each region).
+    for (const accountId of new Set(totals.notCovered.map((f) => f.accountId))) perAccount(HUB_ACCOUNT_METRICS.accountNotCovered, accountId, 1);
     const summary = {
-      mode: listing.mode ?? 'check',
+      mode,
       accountRegions: totals.accountRegions,
       covered: totals.covered,
       notCovered: totals.notCovered,
@@ -87,7 +96,7 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
   };
 }
 
-const settings = parseSettings(process.env);
+const settings = parseSettings(withoutHubVariables(process.env));
 
 /** The Lambda entry point (`handler`), wired to the real AWS adapters. */
 export const handler = createHubRunHandler({

@@ -26,6 +26,11 @@ export interface GuardDashboardProps {
    * @default false
    */
   readonly imdsv2?: boolean;
+  /**
+   * Labels of the two functions in the Lambda graphs (the organization hub's are other functions).
+   * @default - `check` and `remediate`
+   */
+  readonly functionLabels?: { readonly check: string; readonly remediate: string };
 }
 
 /** One CloudWatch dashboard: fleet counts, findings, clock error bound, remediation, Lambda health, alarm status. */
@@ -36,6 +41,7 @@ export class GuardDashboard extends Construct {
   constructor(scope: Construct, id: string, props: GuardDashboardProps) {
     super(scope, id);
     const p = props.checkInterval;
+    const label = props.functionLabels ?? { check: 'check', remediate: 'remediate' };
     const max = (name: string) => props.metric(name, cw.Stats.MAXIMUM, p);
     const sumDay = (name: string) => props.metric(name, cw.Stats.SUM, Duration.days(1));
     const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = []) =>
@@ -123,12 +129,12 @@ export class GuardDashboard extends Construct {
     }
     this.dashboard.addWidgets(
       graph('Lambda errors', [
-        props.checkFunction.metricErrors({ period: p, label: 'check errors' }),
-        props.remediateFunction.metricErrors({ period: p, label: 'remediate errors' }),
+        props.checkFunction.metricErrors({ period: p, label: `${label.check} errors` }),
+        props.remediateFunction.metricErrors({ period: p, label: `${label.remediate} errors` }),
       ], [props.metric(CHECK_METRICS.instancesSeen, cw.Stats.SAMPLE_COUNT, p).with({ label: 'checks completed' })]),
       graph('Lambda duration (max, ms)', [
-        props.checkFunction.metricDuration({ period: p, statistic: cw.Stats.MAXIMUM, label: 'check' }),
-        props.remediateFunction.metricDuration({ period: p, statistic: cw.Stats.MAXIMUM, label: 'remediate' }),
+        props.checkFunction.metricDuration({ period: p, statistic: cw.Stats.MAXIMUM, label: label.check }),
+        props.remediateFunction.metricDuration({ period: p, statistic: cw.Stats.MAXIMUM, label: label.remediate }),
       ]),
     );
   }

@@ -122,4 +122,36 @@ describe('hub item handler over a simulated organization', () => {
     await events.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: '{"runId":"r"}' }] }));
     expect(JSON.parse(sent[0]!.input.Entries![0]!.Detail!)).toEqual({ runId: 'r', accountId: OK, region: 'eu-west-1' });
   });
+
+  it.each(['check', 'remediate'] as const)('%s: drives an organization of three accounts × two regions, the missing and the throttled account reported as such', async (mode) => {
+    const results: HubItemResult[][] = [];
+    let modified = 0;
+    let lowered = 0;
+    for (const accountId of [OK, MISSING, THROTTLED]) {
+      const perRegion: HubItemResult[] = [];
+      for (const region of ['eu-west-1', 'ap-southeast-2']) {
+        const { last, world } = await runItem({ accountId, region, mode }, 120, 10);
+        perRegion.push(last);
+        modified += world.account.modified.size;
+        lowered += world.account.lowered;
+      }
+      results.push(perRegion);
+    }
+    const t = totalsOf(results);
+    expect(t.accountRegions).toBe(6);
+    expect(t.covered).toBe(2);
+    expect(t.notCovered.map((x) => `${x.accountId}/${x.region}:${x.reason}`).sort()).toEqual([
+      `${MISSING}/ap-southeast-2:access-denied`,
+      `${MISSING}/eu-west-1:access-denied`,
+      `${THROTTLED}/ap-southeast-2:throttled`,
+      `${THROTTLED}/eu-west-1:throttled`,
+    ]);
+    expect(results[0]!.map((r) => [r.region, r.status, r.mode])).toEqual([
+      ['eu-west-1', 'ok', mode],
+      ['ap-southeast-2', 'ok', mode],
+    ]);
+    if (mode === 'check') expect(t.counts.instancesSeen).toBe(240);
+    else expect(modified).toBeGreaterThan(0);
+    expect(lowered).toBe(0);
+  });
 });

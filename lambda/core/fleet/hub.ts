@@ -29,6 +29,16 @@ export interface HubSettings {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment minus the hub's own variables, for the single-account settings parser: it rejects
+ * every `TSG_*` variable it does not know, so the hub Lambdas parse the two sets apart.
+ */
+export function withoutHubVariables(env: Env): Record<string, string | undefined> {
+  const hub = new Set<string>(Object.values(HUB_ENV));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !hub.has(k)));
+}
+
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 /** Parses the hub settings; a bad value fails the cold start naming the variable. */
@@ -95,6 +105,12 @@ export const HUB_ACCOUNT_METRICS = {
   /** 1 for an account-region the hub could not cover (role missing, SCP, throttled, check failed). */
   accountNotCovered: 'AccountNotCovered',
 } as const;
+
+/**
+ * Run-level metric of the hub, `service` dimension only (no AccountId): account-regions the run could
+ * not cover, published on every run (0 included) so one alarm watches the whole organization.
+ */
+export const HUB_FLEET_METRICS = { accountRegionsNotCovered: 'AccountRegionsNotCovered' } as const;
 
 /** `detail-type` of the hub's run summary on the central bus. */
 export const HUB_SUMMARY_DETAIL_TYPE = 'TimeSync Guard Organization Run Summary';

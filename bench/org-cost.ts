@@ -1,0 +1,117 @@
+/**
+ * Monthly cost of the organization hub at 10 / 100 / 1,000 accounts (us-east-1 list prices, no free
+ * tier), from the metric counts the hub publishes (lambda/handlers/hub-run.ts), the states one run
+ * enters (lib/constructs/org-state-machine.ts) and the single-account usage the benchmark measured
+ * for one account-region (bench/results.json): each account-region does the work of one
+ * single-account check and remediation, only under the spoke role.
+ */
+import { CHECK_METRICS, REMEDIATION_METRICS } from '../lambda/core/fleet/metric-names';
+import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONTH, PRICES } from './cost';
+
+/** Account counts of the docs' table. */
+export const ORG_COST_ACCOUNTS = [10, 100, 1000] as const;
+
+/** The fixed lines (docs/FIXED_MONTHLY_USD in bin/docs.ts): the topic's KMS key and the dashboard. */
+const KMS_KEY_USD = 1;
+const DASHBOARD_USD = 3;
+
+/**
+ * Distinct metric series one check run publishes: the fleet counts under the single-account names
+ * (every CHECK_METRICS name but the clock error bound distribution, which the hub does not
+ * aggregate) and AccountRegionsNotCovered, all on the `service` dimension only; then InstancesAtRisk
+ * and InstancesNotChecked per covered account; AccountNotCovered per failed account only.
+ */
+export function hubMetricSeries(coveredAccounts: number, failedAccounts = 0): { fleet: number; perAccount: number } {
+  const fleet = Object.keys(CHECK_METRICS).filter((k) => k !== 'clockErrorBoundSeconds').length + 1;
+  return { fleet, perAccount: 2 * coveredAccounts + failedAccounts };
+}
+
+/**
+ * States entered by one run in which every account-region is done in one invocation:
+ * ListTargets, Accounts, Summarize; per account (child execution) Regions; per account-region
+ * InitItem, CheckOrRemediateItem, ItemIsDone, ItemDone. A further slice adds NextSlice,
+ * CheckOrRemediateItem and ItemIsDone.
+ */
+export function hubTransitions(accounts: number, regions: number, extraSlices = 0): number {
+  return 3 + accounts * (1 + 4 * regions) + 3 * extraSlices;
+}
+
+/** What one account-region costs a month in the single-account model (its Lambda and log lines). */
+export interface AccountRegionUsage {
+  /** Instances of each account-region. */
+  readonly instances: number;
+  readonly lambdaUSD: number;
+  readonly logsUSD: number;
+}
+
+/** hub-run: two invocations per run (list, summarize), ≈ 1 s each (A#: a few Organizations pages and one PutEvents). */
+const HUB_RUN_SECONDS = 1;
+
+export interface OrgMonthlyCost {
+  readonly fleetMetrics: number;
+  readonly perAccountMetrics: number;
+  readonly alarms: number;
+  readonly stepFunctions: number;
+  readonly accountRegionWork: number;
+  readonly hubRun: number;
+  readonly fixed: number;
+  readonly total: number;
+}
+
+const round = (v: number): number => Math.round(v * 100) / 100;
+
+/** The monthly bill of the hub at `accounts` accounts × `regions` regions, hourly checks and nightly remediation. */
+export function orgMonthlyCost(accounts: number, regions: number, usage: AccountRegionUsage, alarms: number): OrgMonthlyCost {
+  const runs = HOURS_PER_MONTH + NIGHTS_PER_MONTH;
+  const series = hubMetricSeries(accounts);
+  // Remediation metrics are published once a night by the engine inside hub-item (prorated 1/24).
+  const fleetMetrics = metricsMonthlyUSD(series.fleet) + metricsMonthlyUSD(Object.keys(REMEDIATION_METRICS).length) / 24;
+  // Priced on top of the fleet series: the per-account ones start in the same first tier.
+  const perAccountMetrics = metricsMonthlyUSD(series.fleet + series.perAccount) - metricsMonthlyUSD(series.fleet);
+  const stepFunctions = runs * hubTransitions(accounts, regions) * PRICES.sfnTransition;
+  const accountRegionWork = accounts * regions * (usage.lambdaUSD + usage.logsUSD);
+  const hubRun = runs * 2 * (HUB_RUN_SECONDS * (FUNCTION_MEMORY_MB / 1024) * PRICES.lambdaArmGbSecond + PRICES.lambdaRequest) + runs * (PRICES.eventBridgeEvent + PRICES.snsPublish);
+  const lines = { fleetMetrics, perAccountMetrics, alarms: alarms * PRICES.alarmStandard, stepFunctions, accountRegionWork, hubRun, fixed: KMS_KEY_USD + DASHBOARD_USD };
+  const total = Object.values(lines).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(Object.entries({ ...lines, total }).map(([k, v]) => [k, round(v)])) as unknown as OrgMonthlyCost;
+}
+
+const usd = (v: number): string => `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The docs' table (docs/organization.md, `npm run docs`). */
+export function orgCostTable(usage: AccountRegionUsage, alarms: number, generatedAt: string): string {
+  const costs = ORG_COST_ACCOUNTS.map((n) => orgMonthlyCost(n, 1, usage, alarms));
+  const row = (label: string, f: (c: OrgMonthlyCost) => number) => `| ${label} | ${costs.map((c) => usd(f(c))).join(' | ')} |`;
+  const series = hubMetricSeries(0).fleet;
+  return [
+    `| a month, one region per account, us-east-1 list prices | ${ORG_COST_ACCOUNTS.map((n) => `${n.toLocaleString('en-US')} accounts`).join(' | ')} |`,
+    `|---|${ORG_COST_ACCOUNTS.map(() => '---:').join('|')}|`,
+    row(`fleet metrics (${series} hourly + the nightly remediation ones, flat)`, (c) => c.fleetMetrics),
+    row('per-account metrics (2 × AccountId each, hourly)', (c) => c.perAccountMetrics),
+    row(`alarms (${alarms}, flat)`, (c) => c.alarms),
+    row(`Step Functions (${hubTransitions(1, 1) - 3} states per account-region + 3 per run, ${HOURS_PER_MONTH + NIGHTS_PER_MONTH} runs)`, (c) => c.stepFunctions),
+    row(`hub-item work: Lambda and logs of one ${usage.instances.toLocaleString('en-US')}-instance account-region each`, (c) => c.accountRegionWork),
+    row('hub-run, summary events and SNS', (c) => c.hubRun),
+    row('KMS key of the topic, dashboard', (c) => c.fixed),
+    `| **total** | ${costs.map((c) => `**${usd(c.total)}**`).join(' | ')} |`,
+    '',
+    `Per-account-region work from the benchmark's ${usage.instances.toLocaleString('en-US')}-instance account (\`bench/results.json\`, ${generatedAt.slice(0, 10)}); metric, alarm and transition counts from the code (\`bench/org-cost.ts\`). No free tier counted.`,
+  ].join('\n');
+}
+
+/** The part of bench/results.json the table reads. */
+interface BenchResults {
+  readonly generatedAt: string;
+  readonly model: { readonly alarms: { readonly count: number } };
+  readonly sizes: readonly { readonly n: number; readonly monthlyCost?: { readonly lambda: number; readonly logs: number } }[];
+}
+
+/**
+ * The table from the benchmark results: the smallest measured fleet is one account-region, and the
+ * hub has the single-account alarms plus AccountRegionsNotCovered.
+ */
+export function orgCostTableFrom(results: BenchResults): string {
+  const smallest = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n)[0];
+  if (!smallest?.monthlyCost) throw new Error('bench/results.json has no measured monthly cost');
+  return orgCostTable({ instances: smallest.n, lambdaUSD: smallest.monthlyCost.lambda, logsUSD: smallest.monthlyCost.logs }, results.model.alarms.count + 1, results.generatedAt);
+}

@@ -1,0 +1,194 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnStackSet, Fn, Stage } from 'aws-cdk-lib';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import { DEFAULTS } from '../../lambda/core/settings';
+import { checkStatements, remediateInstanceStatements } from '../guard-common';
+import { collectorDocumentContent, remediationDocumentContent } from './guest-documents';
+
+/** CloudFormation's limit on an inline `TemplateBody` (bytes); a `TemplateURL` template may be 1 MB. */
+export const TEMPLATE_BODY_LIMIT_BYTES = 51_200;
+/** CloudFormation's limit on a template read from S3 (`TemplateURL`). */
+export const TEMPLATE_URL_LIMIT_BYTES = 1_000_000;
+
+/** Who deploys the StackSets: the delegated administrator (the hub) or the management account itself. */
+export type StackSetCallAs = 'DELEGATED_ADMIN' | 'SELF';
+
+/** What the spoke templates are built from (plain values: the templates are constants of the synth). */
+export interface SpokeTemplateOptions {
+  /** Name of the role in every member account. */
+  readonly spokeRoleName: string;
+  /** Opt-out tag key of the Denies. */
+  readonly optOutTagKey: string;
+  /** The hop limit the raise must reach at least. */
+  readonly hopLimitTarget: number;
+  /** Whether the role may also enable a disabled metadata endpoint. */
+  readonly enableMetadataEndpoint: boolean;
+  /**
+   * The organization id (`o-…`): adds `aws:PrincipalOrgID` to the trust.
+   * @default - the trust names the hub account and the hub role ARNs only
+   */
+  readonly organizationId?: string;
+}
+
+/** The two SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
+export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, remediation: DEFAULTS.remediationDocument } as const;
+
+type Json = Record<string, unknown>;
+
+/** A string that names `${AWS::…}` pseudo parameters or template parameters becomes an `Fn::Sub` of the inner template. */
+function substituted(v: unknown): unknown {
+  if (typeof v === 'string') return /\$\{[A-Za-z:]+\}/.test(v) ? { 'Fn::Sub': v } : v;
+  if (Array.isArray(v)) return v.map(substituted);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substituted(x)]));
+  return v;
+}
+
+/**
+ * The spoke role's template: only an IAM role, nothing else (no Lambda, no asset), so one inline
+ * template serves every member account. Its statements are the single-account check and remediate
+ * statements (lib/guard-common.ts) on every region of the member account; the trust admits the
+ * hub account's item-function role only (`aws:PrincipalArn`), and the organization when given.
+ */
+export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
+  const instances = 'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*';
+  const document = (name: string) => `arn:\${AWS::Partition}:ssm:*:\${AWS::AccountId}:document/${name}`;
+  const statements = [
+    ...checkStatements(instances, [document(SPOKE_DOCUMENT_NAMES.collector), document(SPOKE_DOCUMENT_NAMES.remediation)], o.optOutTagKey),
+    ...remediateInstanceStatements(instances, o),
+  ].map((s) => s.toStatementJson() as Json);
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: 'timesync-guard spoke: the role the organization hub assumes to check and fix this account (no code, no other resource)',
+    Parameters: {
+      HubAccountId: { Type: 'String', AllowedPattern: '^\\d{12}$', Description: 'The hub (delegated administrator) account' },
+      HubRoleArns: { Type: 'CommaDelimitedList', Description: 'ARNs of the hub roles allowed to assume this role' },
+    },
+    Resources: {
+      SpokeRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          RoleName: o.spokeRoleName,
+          Description: 'timesync-guard spoke: assumed by the organization hub only',
+          MaxSessionDuration: 3600,
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'HubItemFunctionOnly',
+                Effect: 'Allow',
+                Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:root' } },
+                Action: 'sts:AssumeRole',
+                Condition: {
+                  ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } },
+                  ...(o.organizationId ? { StringEquals: { 'aws:PrincipalOrgID': o.organizationId } } : {}),
+                },
+              },
+            ],
+          },
+          Policies: [{ PolicyName: 'timesync-guard', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
+        },
+      },
+    },
+    Outputs: { SpokeRoleArn: { Value: { 'Fn::GetAtt': ['SpokeRole', 'Arn'] } } },
+  };
+}
+
+/**
+ * The guest documents' template: the collector and the remediation document under their fixed
+ * names, in every covered region. `UpdateMethod: NewVersion` updates a named document in place (a
+ * replacement would collide with its own name) and makes the new version the default one.
+ */
+export function spokeDocumentsTemplate(): Json {
+  const doc = (name: string, content: Json) => ({
+    Type: 'AWS::SSM::Document',
+    Properties: { Name: name, DocumentType: 'Command', DocumentFormat: 'JSON', UpdateMethod: 'NewVersion', Content: content },
+  });
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: 'timesync-guard spoke: the collector and remediation SSM Command documents (no code, no other resource)',
+    Resources: {
+      Collector: doc(SPOKE_DOCUMENT_NAMES.collector, collectorDocumentContent()),
+      Remediation: doc(SPOKE_DOCUMENT_NAMES.remediation, remediationDocumentContent(false)),
+    },
+  };
+}
+
+/** Props of {@link OrgSpoke}. */
+export interface OrgSpokeProps extends SpokeTemplateOptions {
+  /** The hub account id (usually `Aws.ACCOUNT_ID` of the hub stack). */
+  readonly hubAccountId: string;
+  /** ARNs of the hub roles the spoke trusts (the item function's role). */
+  readonly hubRoleArns: string[];
+  /** OU (or root) ids whose accounts get the spoke, now and when they join later. May be a list token. */
+  readonly organizationalUnits: string[];
+  /** Regions the documents are deployed to (the regions the hub checks). */
+  readonly regions: string[];
+  /** The one region the role is deployed in (IAM is global: one instance per account). */
+  readonly roleRegion: string;
+  /** Who calls the StackSet APIs. */
+  readonly callAs: StackSetCallAs;
+}
+
+/**
+ * The spoke: two service-managed StackSets with automatic deployment (new accounts of the OUs get
+ * them, removed accounts lose them), neither carrying any code. The role template is inline; the
+ * documents' template (the guest scripts, ≈ 80 KB) is above the 51,200-byte inline limit, so it is
+ * a file asset read by CloudFormation from the hub's asset bucket (`TemplateURL`, ≤ 1 MB) when the
+ * StackSet is created or updated: member accounts never read that bucket.
+ */
+export class OrgSpoke extends Construct {
+  /** The StackSet of the spoke role (one region per account). */
+  public readonly roleStackSet: CfnStackSet;
+  /** The StackSet of the two SSM documents (every covered region). */
+  public readonly documentsStackSet: CfnStackSet;
+  /** The role template as deployed (TemplateBody). */
+  public readonly roleTemplateBody: string;
+
+  constructor(scope: Construct, id: string, props: OrgSpokeProps) {
+    super(scope, id);
+    this.roleTemplateBody = JSON.stringify(spokeRoleTemplate(props));
+    if (this.roleTemplateBody.length > TEMPLATE_BODY_LIMIT_BYTES) {
+      throw new Error(`OrgSpoke: the spoke role template is ${this.roleTemplateBody.length} bytes, above CloudFormation's ${TEMPLATE_BODY_LIMIT_BYTES}-byte TemplateBody limit`);
+    }
+    const common = {
+      permissionModel: 'SERVICE_MANAGED',
+      autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+      callAs: props.callAs,
+      // One account that fails (an SCP, a name clash) must not stop the others: it shows in the
+      // StackSet's instance list and, at run time, as that account's `access-denied`.
+      operationPreferences: { failureTolerancePercentage: 100, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
+      managedExecution: { Active: true },
+    } as const;
+    this.roleStackSet = new CfnStackSet(this, 'RoleStackSet', {
+      ...common,
+      stackSetName: `${props.spokeRoleName}-Role`,
+      description: 'timesync-guard spoke role (assumed by the organization hub)',
+      capabilities: ['CAPABILITY_NAMED_IAM'],
+      templateBody: this.roleTemplateBody,
+      parameters: [
+        { parameterKey: 'HubAccountId', parameterValue: props.hubAccountId },
+        { parameterKey: 'HubRoleArns', parameterValue: Fn.join(',', props.hubRoleArns) },
+      ],
+      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: [props.roleRegion] }],
+    });
+
+    const body = JSON.stringify(spokeDocumentsTemplate());
+    if (body.length > TEMPLATE_URL_LIMIT_BYTES) throw new Error(`OrgSpoke: the documents template is ${body.length} bytes, above CloudFormation's 1 MB TemplateURL limit`);
+    // Written into the cloud assembly (not a temporary folder): with asset staging disabled the asset
+    // points at this very file, which must outlive the synth.
+    const dir = join(Stage.of(this)?.outdir ?? '.', 'timesync-guard-spoke');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${this.node.addr}.documents.template.json`);
+    writeFileSync(file, body);
+    const template = new Asset(this, 'DocumentsTemplate', { path: file });
+    this.documentsStackSet = new CfnStackSet(this, 'DocumentsStackSet', {
+      ...common,
+      stackSetName: `${props.spokeRoleName}-Documents`,
+      description: 'timesync-guard spoke SSM documents (collector, remediation)',
+      templateUrl: template.httpUrl,
+      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: props.regions }],
+    });
+  }
+}

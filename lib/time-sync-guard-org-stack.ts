@@ -1,0 +1,408 @@
+import { Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { HUB_ACCOUNT_METRICS, HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
+import { METRIC_DIMENSIONS } from '../lambda/core/fleet/metric-names';
+import { DEFAULTS } from '../lambda/core/settings';
+import { GuardAlarms } from './constructs/guard-alarms';
+import { GuardDashboard } from './constructs/guard-dashboard';
+import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
+import { OrgSpoke, SPOKE_DOCUMENT_NAMES, type StackSetCallAs } from './constructs/org-spoke';
+import { OrgStateMachine } from './constructs/org-state-machine';
+import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
+import {
+  currentProps,
+  DEFAULT_CHECK_SCHEDULE,
+  DEFAULT_REMEDIATION_SCHEDULE,
+  type TimeSyncGuardProps,
+  TimeSyncGuardPropsError,
+  validateTimeSyncGuardProps,
+} from './time-sync-guard-props';
+
+/** Child executions of the distributed Map at once: bounded for the STS, EC2 and SSM rates shared by the hub. */
+export const DEFAULT_ORG_MAX_CONCURRENCY = 40;
+/** hub-item invocations per account-region: 100 slices of 10,000 instances, or 100 remediation continuations. */
+export const DEFAULT_ORG_MAX_ITEM_INVOCATIONS = 100;
+
+/** Props of {@link TimeSyncGuardOrgStack}. */
+export interface TimeSyncGuardOrgStackProps extends StackProps {
+  /**
+   * The guard's settings, as for the single-account stack (thresholds, schedules, remediation,
+   * alarms, retention); `launchCheck` and `remediateOnLaunch` do not apply to the hub.
+   * @default - every setting at its default
+   */
+  readonly guard?: TimeSyncGuardProps;
+  /**
+   * OU or root ids (`ou-…`, `r-…`) whose ACTIVE accounts are covered; the spoke StackSets deploy to them
+   * and to every account that joins them later.
+   * @default - a CloudFormation parameter `OrganizationalUnitIds`, asked at deploy
+   */
+  readonly organizationalUnits?: string[];
+  /**
+   * Explicit account ids covered in addition to the OUs' accounts (e.g. the management account with a
+   * self-managed spoke: docs/organization.md).
+   * @default - none
+   */
+  readonly accounts?: string[];
+  /**
+   * Regions checked in every account (the documents StackSet deploys to them).
+   * @default - the hub's region
+   */
+  readonly regions?: string[];
+  /**
+   * Name of the spoke role in every member account.
+   * @default 'TimeSyncGuardSpoke'
+   */
+  readonly spokeRoleName?: string;
+  /**
+   * Who calls the StackSet APIs: `DELEGATED_ADMIN` from a registered delegated administrator account,
+   * `SELF` when the hub is the management account itself.
+   * @default 'DELEGATED_ADMIN'
+   */
+  readonly callAs?: StackSetCallAs;
+  /**
+   * The organization id (`o-…`): the spoke trust then also requires `aws:PrincipalOrgID` and the hub
+   * may assume only roles of this organization (`aws:ResourceOrgID`).
+   * @default - trust by hub account and hub role ARN only
+   */
+  readonly organizationId?: string;
+  /**
+   * Accounts checked at once (child executions of the distributed Map).
+   * @default 40
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * hub-item invocations per account-region before that item is reported as failed.
+   * @default 100
+   */
+  readonly maxItemInvocations?: number;
+  /**
+   * EC2 pages (1,000 instances each) per check slice.
+   * @default 10
+   */
+  readonly slicePages?: number;
+  /**
+   * ARN of an existing SNS topic for alarms and run summaries; excludes `guard.alarmEmails`.
+   * @default - the stack creates its own encrypted topic
+   */
+  readonly alarmTopicArn?: string;
+}
+
+const OU = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+function checkList(name: string, values: readonly string[] | undefined, pattern: RegExp, what: string): void {
+  if (values === undefined || Token.isUnresolved(values)) return;
+  if (values.length === 0) throw new TimeSyncGuardPropsError(name, 'must not be empty (leave it out for the default)');
+  for (const v of values) if (!Token.isUnresolved(v) && !pattern.test(v)) throw new TimeSyncGuardPropsError(name, `must be ${what}, got ${JSON.stringify(v)}`);
+}
+
+function checkInteger(name: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined || Token.isUnresolved(v)) return;
+  if (!Number.isInteger(v) || v < min || v > max) throw new TimeSyncGuardPropsError(name, `must be an integer in [${min}, ${max}], got ${v}`);
+}
+
+/** Validates the organization props (tokens skipped), naming the prop at fault. */
+export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
+  checkList('organizationalUnits', p.organizationalUnits, OU, 'OU or root ids (ou-…, r-…)');
+  checkList('accounts', p.accounts, ACCOUNT, '12-digit account ids');
+  checkList('regions', p.regions, REGION, 'region names');
+  if (p.spokeRoleName !== undefined && !Token.isUnresolved(p.spokeRoleName) && !ROLE_NAME.test(p.spokeRoleName)) {
+    throw new TimeSyncGuardPropsError('spokeRoleName', `must be an IAM role name, got ${JSON.stringify(p.spokeRoleName)}`);
+  }
+  if (p.organizationId !== undefined && !Token.isUnresolved(p.organizationId) && !ORG_ID.test(p.organizationId)) {
+    throw new TimeSyncGuardPropsError('organizationId', `must be an organization id (o-…), got ${JSON.stringify(p.organizationId)}`);
+  }
+  if (p.callAs !== undefined && p.callAs !== 'DELEGATED_ADMIN' && p.callAs !== 'SELF') {
+    throw new TimeSyncGuardPropsError('callAs', `must be DELEGATED_ADMIN or SELF, got ${JSON.stringify(p.callAs)}`);
+  }
+  // A distributed Map runs at most 10,000 child executions in parallel.
+  checkInteger('maxConcurrency', p.maxConcurrency, 1, 10_000);
+  checkInteger('maxItemInvocations', p.maxItemInvocations, 1, 1000);
+  checkInteger('slicePages', p.slicePages, 1, 100);
+  const g = p.guard ?? {};
+  for (const name of ['launchCheck', 'remediateOnLaunch'] as const) {
+    if (g[name]) throw new TimeSyncGuardPropsError(`guard.${name}`, 'does not apply to the organization hub (deploy the single-account stack where you need a launch check)');
+  }
+  if (p.alarmTopicArn !== undefined && (g.alarmTopic !== undefined || g.alarmEmails !== undefined)) {
+    throw new TimeSyncGuardPropsError('alarmTopicArn', 'excludes guard.alarmTopic and guard.alarmEmails (subscribe addresses to your own topic)');
+  }
+}
+
+/**
+ * The organization hub, deployed in a delegated administrator account: the spoke StackSets (an IAM
+ * role in every member account of the OUs, the SSM documents in every covered region), the hub
+ * Lambdas (hub-run, hub-item), the state machine over (account, region), hourly check and nightly
+ * remediation schedules, the run-summary topic, the single-account alarms plus one on the
+ * account-regions not covered, and one dashboard.
+ */
+export class TimeSyncGuardOrgStack extends Stack {
+  /** The spoke StackSets. */
+  public readonly spoke: OrgSpoke;
+  /** hub-item: one account-region (or one slice of it) under the spoke role. */
+  public readonly itemFunction: GuardFunction;
+  /** hub-run: the listing and the summary. */
+  public readonly runFunction: GuardFunction;
+  /** The run: ListTargets → distributed Map → Summarize. */
+  public readonly orchestration: OrgStateMachine;
+  /** Alarm and run-summary topic. */
+  public readonly topic: ITopic;
+  /** The hourly check schedule. */
+  public readonly checkSchedule: Schedule;
+  /** The nightly remediation schedule; undefined when `remediationEnabled` is false. */
+  public readonly remediationSchedule?: Schedule;
+  /** Every alarm, by key: the single-account set plus `accountRegionsNotCovered`. */
+  public readonly alarms: GuardAlarms['alarms'] & { readonly accountRegionsNotCovered: cw.Alarm };
+  /** The central dashboard. */
+  public readonly dashboard: cw.Dashboard;
+
+  constructor(scope: Construct, id: string, props: TimeSyncGuardOrgStackProps = {}) {
+    super(scope, id, { description: 'timesync-guard organization hub: spoke StackSets, fan-out over accounts and regions, central alarms', ...props });
+    validateOrgProps(props);
+    const given = props.guard ?? {};
+    const checkInterval = validateTimeSyncGuardProps(given);
+    const guard = currentProps(given);
+    const metricNamespace = guard.metricNamespace ?? DEFAULTS.metricNamespace;
+    const optOutTagKey = guard.optOutTagKey ?? DEFAULTS.optOutTagKey;
+    const eventSource = guard.eventSource ?? DEFAULTS.eventSource;
+    const logRetention = guard.logRetention ?? RetentionDays.THREE_MONTHS;
+    const timeZone = guard.timeZone ?? TimeZone.ETC_UTC;
+    const remediationEnabled = guard.remediationEnabled ?? true;
+    const spokeRoleName = props.spokeRoleName ?? HUB_DEFAULTS.spokeRoleName;
+    const regions = props.regions ?? [Aws.REGION];
+    const organizationalUnits =
+      props.organizationalUnits ??
+      new CfnParameter(this, 'OrganizationalUnitIds', {
+        type: 'CommaDelimitedList',
+        description: 'OU or root ids (ou-…, r-…) whose accounts timesync-guard covers (the spoke StackSets deploy to them)',
+      }).valueAsList;
+
+    let topicKey: Key | undefined;
+    if (props.alarmTopicArn !== undefined) this.topic = Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+    else if (guard.alarmTopic !== undefined) this.topic = guard.alarmTopic;
+    else ({ topic: this.topic, key: topicKey } = createAlarmTopic(this, guard.alarmEmails ?? []));
+
+    // Settings as the single-account remediate function gets them; the documents are the spokes'
+    // fixed names, and the hub's own variables are added beside them.
+    const fixed = { collectorDocument: SPOKE_DOCUMENT_NAMES.collector, remediationDocument: SPOKE_DOCUMENT_NAMES.remediation, topicArn: this.topic.topicArn };
+    const settings = settingsEnvironment('remediation', guard, fixed);
+    this.itemFunction = new GuardFunction(this, 'HubItem', {
+      entryFile: 'hub-item.ts',
+      description: 'timesync-guard organization hub: one account-region under the spoke role',
+      timeout: REMEDIATE_TIMEOUT,
+      environment: { ...settings, [HUB_ENV.spokeRoleName]: spokeRoleName, [HUB_ENV.slicePages]: String(props.slicePages ?? HUB_DEFAULTS.slicePages) },
+      logRetention,
+      metricNamespace,
+      reservedConcurrency: guard.reservedConcurrency,
+    });
+    this.runFunction = new GuardFunction(this, 'HubRun', {
+      entryFile: 'hub-run.ts',
+      description: 'timesync-guard organization hub: accounts to cover, run summary',
+      timeout: Duration.minutes(5),
+      environment: {
+        ...settings,
+        [HUB_ENV.organizationalUnits]: Fn.join(',', organizationalUnits),
+        ...(props.accounts ? { [HUB_ENV.accounts]: props.accounts.join(',') } : {}),
+        [HUB_ENV.regions]: Fn.join(',', regions),
+      },
+      logRetention,
+      metricNamespace,
+    });
+    createContinuationKey(this, this.itemFunction);
+    this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey);
+
+    this.spoke = new OrgSpoke(this, 'Spoke', {
+      spokeRoleName,
+      optOutTagKey,
+      hopLimitTarget: guard.hopLimitTarget ?? DEFAULTS.hopLimitTarget,
+      enableMetadataEndpoint: guard.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint,
+      organizationId: props.organizationId,
+      hubAccountId: Aws.ACCOUNT_ID,
+      hubRoleArns: [this.itemFunction.role.roleArn],
+      organizationalUnits,
+      regions,
+      roleRegion: Aws.REGION,
+      callAs: props.callAs ?? 'DELEGATED_ADMIN',
+    });
+
+    this.orchestration = new OrgStateMachine(this, 'Run', {
+      runHandler: this.runFunction.function,
+      itemHandler: this.itemFunction.function,
+      maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
+      maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
+      logRetention,
+    });
+    ({ check: this.checkSchedule, remediation: this.remediationSchedule } = this.createSchedules(guard, timeZone, remediationEnabled, checkInterval));
+
+    const alarms = new GuardAlarms(this, 'Alarms', {
+      metricNamespace,
+      checkInterval,
+      notCheckedThreshold: guard.notCheckedThreshold ?? 0,
+      remediationHeartbeatWindow: remediationEnabled ? (guard.remediationHeartbeatWindow ?? Duration.days(1)) : undefined,
+      topic: this.topic,
+      checkFunction: this.itemFunction.function,
+      stateMachine: this.orchestration.stateMachine,
+    });
+    const notCovered = new cw.Alarm(this, 'AccountRegionsNotCoveredAlarm', {
+      metric: alarms.metric(HUB_FLEET_METRICS.accountRegionsNotCovered, cw.Stats.MAXIMUM, checkInterval),
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      evaluationPeriods: 1,
+      alarmDescription: 'timesync-guard: account-regions the organization run could not cover (spoke role missing, SCP, throttled; the run summary names them)',
+    });
+    notCovered.addAlarmAction(new SnsAction(this.topic));
+    notCovered.addOkAction(new SnsAction(this.topic));
+    this.alarms = { ...alarms.alarms, accountRegionsNotCovered: notCovered };
+
+    this.dashboard = new GuardDashboard(this, 'Dashboard', {
+      metric: alarms.metric,
+      checkInterval,
+      alarms: [...alarms.list(), notCovered],
+      checkFunction: this.itemFunction.function,
+      remediateFunction: this.runFunction.function,
+      stateMachine: this.orchestration.stateMachine,
+      functionLabels: { check: 'hub-item', remediate: 'hub-run' },
+    }).dashboard;
+    // Per account: a search over the AccountId dimension (only these three metrics carry it).
+    const perAccount = (metricName: string, title: string) =>
+      new cw.GraphWidget({
+        title,
+        width: 8,
+        height: 6,
+        left: [
+          new cw.MathExpression({
+            expression: `SEARCH('{${metricNamespace},AccountId,${Object.keys(METRIC_DIMENSIONS).join(',')}} MetricName="${metricName}"', 'Maximum', ${checkInterval.toSeconds()})`,
+            label: '',
+            period: checkInterval,
+          }),
+        ],
+      });
+    this.dashboard.addWidgets(
+      perAccount(HUB_ACCOUNT_METRICS.instancesAtRisk, 'Instances at risk, by account'),
+      perAccount(HUB_ACCOUNT_METRICS.instancesNotChecked, 'Instances not checked, by account'),
+      perAccount(HUB_ACCOUNT_METRICS.accountNotCovered, 'Account-regions not covered, by account'),
+    );
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'StateMachineArn', { value: this.orchestration.stateMachine.stateMachineArn, description: 'Start with {"mode":"check"} or {"mode":"remediate"}' });
+    new CfnOutput(this, 'HubItemRoleArn', { value: this.itemFunction.role.roleArn, description: 'The only principal the spoke roles trust' });
+    new CfnOutput(this, 'HubItemLogGroup', { value: this.itemFunction.logGroup.logGroupName, description: 'Per-instance records of every account (Logs Insights)' });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+  }
+
+  /** Least privilege of the two hub functions. */
+  private grantHub(spokeRoleName: string, organizationId: string | undefined, eventSource: string, topicKey: Key | undefined): void {
+    const item = this.itemFunction.role;
+    item.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'AssumeSpokeRoles',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${spokeRoleName}`],
+        ...(organizationId ? { conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } } } : {}),
+      }),
+    );
+    // Both send to the central bus (audit events, run summary); only hub-run publishes to the topic.
+    for (const s of reportStatements(this, eventSource, this.topic, topicKey)) {
+      if (s.sid === 'AuditEvents') item.addToPrincipalPolicy(s);
+      this.runFunction.role.addToPrincipalPolicy(s);
+    }
+    this.runFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ListMemberAccounts', actions: ['organizations:ListAccountsForParent'], resources: ['*'] }));
+    const acknowledge = (fn: GuardFunction, ...findings: { id: string; reason: string }[]) =>
+      Validations.of(fn.role.node.tryFindChild('DefaultPolicy') ?? fn.role).acknowledge(...findings);
+    acknowledge(this.itemFunction, {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${spokeRoleName}]`,
+      reason: `The hub enters every member account through the one role of that name (deployed by the spoke StackSet); the account is the wildcard because accounts join the OUs after deploy. Each spoke role's trust admits only this role's ARN${organizationId ? ', and aws:ResourceOrgID keeps the hub inside the organization' : ''}.`,
+    });
+    acknowledge(this.runFunction, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'organizations:ListAccountsForParent is read-only; its OU resources live in the management account under an organization id the hub does not know at synth time.',
+    });
+  }
+
+  private createSchedules(guard: TimeSyncGuardProps, timeZone: TimeZone, remediationEnabled: boolean, checkInterval: Duration): { check: Schedule; remediation?: Schedule } {
+    const deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on through the heartbeats, not reprocessed.',
+    });
+    const role = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      description: 'timesync-guard: EventBridge Scheduler starts the organization check and remediation',
+    });
+    const start = (mode: 'check' | 'remediate', maxEventAge: Duration) =>
+      new StepFunctionsStartExecution(this.orchestration.stateMachine, {
+        role,
+        deadLetterQueue,
+        retryAttempts: 3,
+        maxEventAge,
+        input: ScheduleTargetInput.fromObject({ mode }),
+      });
+    const check = new Schedule(this, 'CheckSchedule', {
+      description: 'timesync-guard: organization check',
+      schedule: ScheduleExpression.expression(guard.checkSchedule ?? DEFAULT_CHECK_SCHEDULE, timeZone),
+      target: start('check', checkInterval.toSeconds() > 86400 ? Duration.days(1) : checkInterval),
+    });
+    const remediation = remediationEnabled
+      ? new Schedule(this, 'RemediationSchedule', {
+          description: 'timesync-guard: organization remediation',
+          schedule: ScheduleExpression.expression(guard.remediationSchedule ?? DEFAULT_REMEDIATION_SCHEDULE, timeZone),
+          target: start('remediate', Duration.hours(1)),
+        })
+      : undefined;
+    return { check, remediation };
+  }
+}
+
+
+/** Context keys of the organization mode (`-c organization=true` and the keys below). */
+export const ORG_CONTEXT_KEYS = ['organization', 'organizationalUnits', 'accounts', 'regions', 'spokeRoleName', 'callAs', 'organizationId', 'maxConcurrency'] as const;
+
+/** Default stack name of the organization hub. */
+export const DEFAULT_ORG_STACK_NAME = 'TimeSyncGuardOrg';
+
+type Get = (key: string) => unknown;
+
+/** `-c key=a,b` gives a string, cdk.json a list. */
+function contextList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
+  return items.map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** Whether the app builds the organization hub: `organization` is true or "true". */
+export function organizationMode(get: Get): boolean {
+  const v = get('organization');
+  if (v === undefined || v === null || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw new TimeSyncGuardPropsError('organization', `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/** The organization props from context (validated by the stack, which names the key at fault). */
+export function orgPropsFromContext(get: Get): Omit<TimeSyncGuardOrgStackProps, 'guard' | 'alarmTopicArn'> {
+  const str = (k: string): string | undefined => {
+    const v = get(k);
+    return v === undefined || v === null ? undefined : String(v).trim();
+  };
+  const concurrency = str('maxConcurrency');
+  return {
+    organizationalUnits: contextList(get('organizationalUnits')),
+    accounts: contextList(get('accounts')),
+    regions: contextList(get('regions')),
+    spokeRoleName: str('spokeRoleName'),
+    callAs: str('callAs') as StackSetCallAs | undefined,
+    organizationId: str('organizationId'),
+    maxConcurrency: concurrency === undefined ? undefined : Number(concurrency),
+  };
+}

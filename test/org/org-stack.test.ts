@@ -1,0 +1,262 @@
+/**
+ * The organization hub as synthesized: the spoke StackSets (service-managed, automatic deployment,
+ * only an IAM role inline, the documents by TemplateURL), the distributed Map over accounts, the
+ * schedules, the hub roles and the alarms. The single-account stack is untouched (its own tests).
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { TEMPLATE_BODY_LIMIT_BYTES, TEMPLATE_URL_LIMIT_BYTES, spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
+import { orgPropsFromContext, organizationMode } from '../../lib/time-sync-guard-org-stack';
+import { flat, policyStatements, type Statement, stackTemplate, statementsFor } from '../lib/util';
+import { OU, orgTemplate, resourcesOf, stackSet } from './util';
+
+type Json = Record<string, unknown>;
+type Definition = { StartAt: string; States: Record<string, Json> };
+
+function definitionOf(template: ReturnType<typeof orgTemplate>['template']): Definition {
+  const [, sm] = resourcesOf(template, 'AWS::StepFunctions::StateMachine')[0]!;
+  return JSON.parse(flat((sm.Properties as Json).DefinitionString)) as Definition;
+}
+
+describe('spoke StackSets', () => {
+  const { template } = orgTemplate({ organizationalUnits: [OU, 'r-ab12'], regions: ['eu-west-1', 'us-east-1'] });
+  const role = stackSet(template, 'SpokeRoleStackSet');
+  const docs = stackSet(template, 'SpokeDocumentsStackSet');
+  const inner = JSON.parse(role.TemplateBody as string) as { Parameters: Json; Resources: Record<string, { Type: string; Properties: Json }> };
+
+  it.each([
+    ['role', role],
+    ['documents', docs],
+  ])('deploys the %s StackSet service-managed, to every account of the OUs and to accounts that join later', (_name, p) => {
+    expect(p.PermissionModel).toBe('SERVICE_MANAGED');
+    expect(p.AutoDeployment).toEqual({ Enabled: true, RetainStacksOnAccountRemoval: false });
+    expect(p.CallAs).toBe('DELEGATED_ADMIN');
+    expect((p.StackInstancesGroup as Json[])[0]!.DeploymentTargets).toEqual({ OrganizationalUnitIds: [OU, 'r-ab12'] });
+  });
+
+  it('deploys the role in one region (IAM is global) and the documents in every covered region', () => {
+    expect((role.StackInstancesGroup as Json[])[0]!.Regions).toEqual([{ Ref: 'AWS::Region' }]);
+    expect((docs.StackInstancesGroup as Json[])[0]!.Regions).toEqual(['eu-west-1', 'us-east-1']);
+    expect(role.Capabilities).toEqual(['CAPABILITY_NAMED_IAM']);
+  });
+
+  it('carries the role inline, under the TemplateBody limit, with only an IAM role in it', () => {
+    expect(role.TemplateURL).toBeUndefined();
+    expect(Buffer.byteLength(role.TemplateBody as string, 'utf8')).toBeLessThan(TEMPLATE_BODY_LIMIT_BYTES);
+    expect(Object.values(inner.Resources).map((r) => r.Type)).toEqual(['AWS::IAM::Role']);
+    expect(inner.Resources.SpokeRole!.Properties.RoleName).toBe('TimeSyncGuardSpoke');
+  });
+
+  it('passes the hub account and the hub-item role ARN as the trusted principals', () => {
+    const params = Object.fromEntries((role.Parameters as { ParameterKey: string; ParameterValue: unknown }[]).map((x) => [x.ParameterKey, x.ParameterValue]));
+    expect(params.HubAccountId).toEqual({ Ref: 'AWS::AccountId' });
+    expect(flat(params.HubRoleArns)).toMatch(/^\$\{HubItemRole[0-9A-F]+\.Arn\}$/);
+  });
+
+  it('needs a TemplateURL for the documents: the guest scripts are above the inline limit, below the URL limit', () => {
+    const size = Buffer.byteLength(JSON.stringify(spokeDocumentsTemplate()), 'utf8');
+    expect(size).toBeGreaterThan(TEMPLATE_BODY_LIMIT_BYTES);
+    expect(size).toBeLessThan(TEMPLATE_URL_LIMIT_BYTES);
+    expect(docs.TemplateBody).toBeUndefined();
+    expect((docs.TemplateURL as { 'Fn::Sub': string })['Fn::Sub']).toMatch(/^https:\/\/s3\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}\/[0-9a-f]{64}\.json$/);
+    const resources = Object.values(spokeDocumentsTemplate().Resources as Record<string, { Type: string; Properties: Json }>);
+    expect(resources.map((r) => [r.Type, r.Properties.Name, r.Properties.UpdateMethod])).toEqual([
+      ['AWS::SSM::Document', 'TimeSyncGuard-Collect', 'NewVersion'],
+      ['AWS::SSM::Document', 'TimeSyncGuard-Remediate', 'NewVersion'],
+    ]);
+  });
+
+  it('deploys no code to member accounts: no Lambda, no asset reference in either template', () => {
+    for (const t of [role.TemplateBody as string, JSON.stringify(spokeDocumentsTemplate())]) {
+      expect(t).not.toMatch(/AWS::Lambda::|AWS::Serverless|aws:asset|cdk-hnb659fds/);
+    }
+  });
+
+  it('uses CallAs SELF when the hub is the management account', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU], callAs: 'SELF' });
+    expect(stackSet(t, 'SpokeRoleStackSet').CallAs).toBe('SELF');
+  });
+
+  it('asks for the OUs at deploy when none are given', () => {
+    const { template: t } = orgTemplate({});
+    t.hasParameter('OrganizationalUnitIds', { Type: 'CommaDelimitedList' });
+    expect((stackSet(t, 'SpokeRoleStackSet').StackInstancesGroup as Json[])[0]!.DeploymentTargets).toEqual({ OrganizationalUnitIds: { Ref: 'OrganizationalUnitIds' } });
+  });
+});
+
+describe('spoke role: trust and statements', () => {
+  const trustOf = (organizationId?: string) => {
+    const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: 'timesync-guard:opt-out', hopLimitTarget: 2, enableMetadataEndpoint: false, organizationId });
+    const props = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
+    return { trust: (props.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement, policy: (props.Policies as { PolicyDocument: { Statement: Statement[] } }[])[0]!.PolicyDocument.Statement };
+  };
+
+  it('trusts the hub account only, and within it only the hub role ARNs', () => {
+    const { trust } = trustOf();
+    expect(trust).toEqual([
+      {
+        Sid: 'HubItemFunctionOnly',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:root' } },
+        Action: 'sts:AssumeRole',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } } },
+      },
+    ]);
+  });
+
+  it('also requires aws:PrincipalOrgID when the organization id is given', () => {
+    expect(trustOf('o-abcdefghij').trust[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } }, StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' } });
+  });
+
+  it('has exactly the single-account fleet statements (same Sids, actions and conditions), on every region of the member account', () => {
+    const { policy } = trustOf();
+    const { template } = stackTemplate();
+    const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter((s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary'].includes(s.Sid ?? '') && s.Sid !== undefined);
+    const shape = (s: Statement) => ({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Condition: s.Condition });
+    expect(policy.map(shape)).toEqual(single.map(shape));
+    const resources = policy.flatMap((s) => [s.Resource].flat()).map((r) => (typeof r === 'string' ? r : (r as { 'Fn::Sub': string })['Fn::Sub']));
+    expect([...new Set(resources)].sort()).toEqual([
+      '*',
+      'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*',
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Collect',
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Remediate',
+    ]);
+  });
+});
+
+describe('hub state machine', () => {
+  const { template } = orgTemplate({ organizationalUnits: [OU], maxConcurrency: 25 });
+  const definition = definitionOf(template);
+  const accounts = definition.States.Accounts as Json & { ItemProcessor: { ProcessorConfig: Json; States: Record<string, Json & { ItemProcessor: Definition & { ProcessorConfig: Json } }> } };
+
+  it('lists, maps over accounts in DISTRIBUTED mode tolerating every failure, then summarizes', () => {
+    expect(definition.StartAt).toBe('ListTargets');
+    expect(Object.keys(definition.States)).toEqual(['ListTargets', 'Accounts', 'Summarize']);
+    expect(accounts).toMatchObject({ Type: 'Map', ItemsPath: '$.listing.accounts', MaxConcurrency: 25, ToleratedFailurePercentage: 100, ResultPath: '$.results' });
+    expect(accounts.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(accounts.ItemReader).toBeUndefined();
+  });
+
+  it('maps over regions inline inside each account, and loops hub-item until done', () => {
+    const regions = accounts.ItemProcessor.States.Regions!;
+    expect(regions.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+    const loop = regions.ItemProcessor.States;
+    expect(loop.CheckOrRemediateItem).toMatchObject({ Type: 'Task', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'ItemFailed' }] });
+    expect(loop.ItemIsDone).toMatchObject({ Type: 'Choice', Default: 'NextSlice' });
+    expect(loop.NextSlice).toMatchObject({ Next: 'CheckOrRemediateItem' });
+    expect(JSON.stringify((loop.ItemIsDone as Json).Choices)).toContain('"NumericGreaterThanEquals":99');
+    expect(loop.TooManyInvocations).toMatchObject({ Type: 'Pass', Parameters: { status: 'failed', reason: 'error', done: true } });
+  });
+
+  it('defaults to 40 accounts at once', () => {
+    expect((definitionOf(orgTemplate().template).States.Accounts as Json).MaxConcurrency).toBe(40);
+  });
+
+  it('is started hourly with {"mode":"check"} and nightly with {"mode":"remediate"} by EventBridge Scheduler', () => {
+    const inputs = resourcesOf(template, 'AWS::Scheduler::Schedule').map(([, r]) => {
+      const p = r.Properties as { ScheduleExpression: string; Target: { Input: string; Arn: unknown } };
+      return [p.ScheduleExpression, JSON.parse(p.Target.Input), flat(p.Target.Arn)];
+    });
+    expect(inputs).toEqual([
+      ['rate(1 hour)', { mode: 'check' }, expect.stringMatching(/^\$\{Run[0-9A-F]+\}$/)],
+      ['cron(0 2 * * ? *)', { mode: 'remediate' }, expect.stringMatching(/^\$\{Run[0-9A-F]+\}$/)],
+    ]);
+    const { template: off } = orgTemplate({ organizationalUnits: [OU], guard: { remediationEnabled: false } });
+    off.resourceCountIs('AWS::Scheduler::Schedule', 1);
+  });
+});
+
+describe('hub functions', () => {
+  const { template } = orgTemplate({ organizationalUnits: [OU], accounts: ['123456789012'], regions: ['eu-west-1', 'eu-central-1'], organizationId: 'o-abcdefghij', guard: { dryRun: true } });
+  const envOf = (prefix: string) => {
+    const [, fn] = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))!;
+    return ((fn.Properties as Json).Environment as { Variables: Record<string, unknown> }).Variables;
+  };
+
+  it('gives hub-item the spoke role name, the slice size, the spokes\' fixed document names and the settings', () => {
+    expect(envOf('HubItem')).toMatchObject({ TSG_SPOKE_ROLE_NAME: 'TimeSyncGuardSpoke', TSG_HUB_SLICE_PAGES: '10', TSG_COLLECTOR_DOCUMENT: 'TimeSyncGuard-Collect', TSG_REMEDIATION_DOCUMENT: 'TimeSyncGuard-Remediate', TSG_DRY_RUN: 'true' });
+    expect(envOf('HubItem').TSG_CONTINUATION_KEY_SECRET).toBeDefined();
+  });
+
+  it('gives hub-run the OUs, the explicit accounts and the regions', () => {
+    expect(envOf('HubRun')).toMatchObject({ TSG_HUB_OUS: OU, TSG_HUB_ACCOUNTS: '123456789012', TSG_HUB_REGIONS: 'eu-west-1,eu-central-1' });
+  });
+
+  it('lets hub-item assume only the spoke role name, inside the organization, and never list or publish', () => {
+    const item = policyStatements(template, 'HubItemRoleDefaultPolicy');
+    expect(statementsFor(item, 'sts:AssumeRole')).toEqual([
+      { Sid: 'AssumeSpokeRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/TimeSyncGuardSpoke']] }, Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-abcdefghij' } } },
+    ]);
+    expect(statementsFor(item, 'organizations:ListAccountsForParent')).toEqual([]);
+    expect(statementsFor(item, 'sns:Publish')).toEqual([]);
+    expect(statementsFor(item, 'events:PutEvents')).toHaveLength(1);
+  });
+
+  it('lets hub-run list accounts and publish the summary, and never assume a spoke role', () => {
+    const run = policyStatements(template, 'HubRunRoleDefaultPolicy');
+    expect(statementsFor(run, 'organizations:ListAccountsForParent')).toHaveLength(1);
+    expect(statementsFor(run, 'sns:Publish')).toHaveLength(1);
+    expect(statementsFor(run, 'sts:AssumeRole')).toEqual([]);
+  });
+});
+
+describe('alarms and dashboard', () => {
+  const { stack, template } = orgTemplate();
+
+  it('has the single-account alarms plus one on account-regions not covered', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'AccountRegionsNotCovered',
+      Dimensions: [{ Name: 'service', Value: 'timesync-guard' }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+    expect(Object.keys(stack.alarms)).toContain('checkHeartbeat');
+  });
+
+  it('graphs the per-account metrics by a search on the AccountId dimension', () => {
+    const [, dash] = resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]!;
+    const body = flat((dash.Properties as Json).DashboardBody);
+    for (const m of ['InstancesAtRisk', 'InstancesNotChecked', 'AccountNotCovered']) expect(body).toContain(`{TimeSyncGuard,AccountId,service} MetricName=\\"${m}\\"`);
+    expect(body).toContain('hub-item errors');
+  });
+
+  it('creates one encrypted topic with the e-mail subscriptions', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU], guard: { alarmEmails: ['ops@example.com'] } });
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.resourceCountIs('AWS::SNS::Subscription', 1);
+  });
+});
+
+describe('props and context', () => {
+  it.each<[string, object, RegExp]>([
+    ['a malformed OU', { organizationalUnits: ['ou-x'] }, /organizationalUnits must be OU or root ids/],
+    ['an empty OU list', { organizationalUnits: [] }, /organizationalUnits must not be empty/],
+    ['a short account id', { accounts: ['1234'] }, /accounts must be 12-digit account ids/],
+    ['a bad region', { regions: ['Europe'] }, /regions must be region names/],
+    ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency must be an integer in \[1, 10000\]/],
+    ['a bad organization id', { organizationId: 'org-1' }, /organizationId must be an organization id/],
+    ['the launch check', { guard: { launchCheck: true } }, /guard.launchCheck does not apply to the organization hub/],
+    ['an invalid guard setting', { guard: { maxChangesPercent: 150 } }, /maxChangesPercent/],
+  ])('refuses %s, naming the prop', (_what, props, message) => {
+    expect(() => orgTemplate({ organizationalUnits: [OU], ...props })).toThrow(message);
+  });
+
+  it('reads lists from -c strings and from cdk.json arrays alike', () => {
+    const fromCli = orgPropsFromContext((k) => ({ organizationalUnits: `${OU}, r-ab12`, regions: 'eu-west-1', maxConcurrency: '10' })[k]);
+    const fromJson = orgPropsFromContext((k) => ({ organizationalUnits: [OU, 'r-ab12'], regions: ['eu-west-1'], maxConcurrency: 10 })[k]);
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli).toMatchObject({ organizationalUnits: [OU, 'r-ab12'], regions: ['eu-west-1'], maxConcurrency: 10, accounts: undefined });
+  });
+
+  it.each<[unknown, boolean | RegExp]>([
+    [undefined, false],
+    ['false', false],
+    [true, true],
+    ['true', true],
+    ['yes', /organization must be true or false/],
+  ])('organization=%p → %p', (value, expected) => {
+    const get = (k: string) => (k === 'organization' ? value : undefined);
+    if (expected instanceof RegExp) expect(() => organizationMode(get)).toThrow(expected);
+    else expect(organizationMode(get)).toBe(expected);
+  });
+});

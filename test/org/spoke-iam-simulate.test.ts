@@ -1,0 +1,149 @@
+/**
+ * The spoke role as IAM decides it (@cloud-copilot/iam-simulate on the template the StackSet deploys,
+ * its `Fn::Sub`s resolved for one member account): the check and remediation calls the hub makes
+ * are allowed in any region of that account, a lowering or an opted-out instance is denied as in the
+ * single-account roles, and only the hub's item-function role can assume it.
+ */
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { spokeRoleTemplate } from '../../lib/constructs/org-spoke';
+import { policyStatements } from '../lib/util';
+import { HUB, orgTemplate } from './util';
+
+const MEMBER = '111122223333';
+const OTHER = '444455556666';
+const ORG = 'o-abcdefghij';
+const SPOKE = `arn:aws:iam::${MEMBER}:role/TimeSyncGuardSpoke`;
+const HUB_ITEM_ROLE = `arn:aws:iam::${HUB}:role/Org-HubItemRole5EF2922A-ABCDEF`;
+const instance = (region = 'eu-west-1') => `arn:aws:ec2:${region}:${MEMBER}:instance/i-0123456789abcdef0`;
+const document = (name: string, region = 'eu-west-1', account = MEMBER) => `arn:aws:ssm:${region}:${account}:document/${name}`;
+
+type Json = Record<string, unknown>;
+type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
+
+/** Resolves the inner template's Fn::Sub / Ref for one member account and the hub's parameters. */
+function resolve(v: unknown, params: Record<string, string | string[]>): unknown {
+  const values: Record<string, string | string[]> = { 'AWS::Partition': 'aws', 'AWS::AccountId': MEMBER, ...params };
+  if (Array.isArray(v)) return v.map((x) => resolve(x, params));
+  if (v && typeof v === 'object') {
+    const o = v as Json;
+    if ('Fn::Sub' in o) return (o['Fn::Sub'] as string).replace(/\$\{([A-Za-z:]+)\}/g, (_m, k: string) => String(values[k]));
+    if ('Ref' in o) return values[o.Ref as string];
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x, params)]));
+  }
+  return v;
+}
+
+function spoke(options: { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string } = {}) {
+  const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: options.optOutTagKey ?? 'timesync-guard:opt-out', hopLimitTarget: options.hopLimitTarget ?? 2, enableMetadataEndpoint: false, organizationId: options.organizationId });
+  const role = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
+  const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE] };
+  return {
+    policy: [{ name: 'timesync-guard', policy: resolve((role.Policies as { PolicyDocument: Json }[])[0]!.PolicyDocument, params) }],
+    trust: resolve(role.AssumeRolePolicyDocument, params),
+  };
+}
+
+async function decide(request: { principal: string; action: string; resource: string; accountId: string; context?: Record<string, string | string[]> }, identityPolicies: { name: string; policy: unknown }[], resourcePolicy?: unknown): Promise<Decision> {
+  const result = await runSimulation(
+    {
+      request: { principal: request.principal, action: request.action, resource: { resource: request.resource, accountId: request.accountId }, contextVariables: request.context ?? {} },
+      identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy !== undefined ? { resourcePolicy } : {}),
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
+  if (result.resultType !== 'single') throw new Error(`unexpected ${result.resultType}`);
+  return result.overallResult as Decision;
+}
+
+/** A call the hub makes inside the member account under the spoke role. */
+const asSpoke = (policy: { name: string; policy: unknown }[], action: string, resource: string, context: Record<string, string | string[]> = {}) =>
+  decide({ principal: `${SPOKE.replace(':role/', ':assumed-role/').replace('iam::', 'sts::')}/timesync-guard-check`, action, resource, accountId: MEMBER, context }, policy);
+
+const raise = (hop: string, tags: Record<string, string> = {}) => ({
+  'ec2:Attribute/HttpPutResponseHopLimit': hop,
+  ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+});
+
+describe('spoke role permissions (iam-simulate)', () => {
+  const { policy } = spoke();
+
+  it.each(['eu-west-1', 'us-east-1', 'ap-southeast-2'])('allows the check calls in %s', async (region) => {
+    expect(await asSpoke(policy, 'ec2:DescribeInstances', '*')).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:DescribeInstanceInformation', '*')).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:ListCommandInvocations', '*')).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Collect', region))).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:SendCommand', instance(region))).toBe('Allowed');
+  });
+
+  it('allows only the two timesync-guard documents of the member account', async () => {
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Remediate'))).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('AWS-RunShellScript'))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Collect', 'eu-west-1', OTHER))).toBe('ImplicitlyDenied');
+  });
+
+  it('allows the hop-limit raise to the target and above', async () => {
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance(), raise('2'))).toBe('Allowed');
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance('us-east-1'), raise('3'))).toBe('Allowed');
+  });
+
+  it('denies lowering the hop limit, making tokens optional and disabling the endpoint', async () => {
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance(), raise('1'))).toBe('ExplicitlyDenied');
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance(), { 'ec2:Attribute/HttpTokens': 'optional' })).toBe('ExplicitlyDenied');
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance(), { 'ec2:Attribute/HttpEndpoint': 'disabled' })).toBe('ExplicitlyDenied');
+    const target4 = spoke({ hopLimitTarget: 4 }).policy;
+    expect(await asSpoke(target4, 'ec2:ModifyInstanceMetadataOptions', instance(), raise('3'))).toBe('ExplicitlyDenied');
+  });
+
+  it.each`
+    key                         | value      | expected
+    ${'timesync-guard:opt-out'} | ${'true'}  | ${'ExplicitlyDenied'}
+    ${'TimeSync-Guard:Opt-Out'} | ${'yes'}   | ${'ExplicitlyDenied'}
+    ${'timesync-guard:opt-out'} | ${'false'} | ${'Allowed'}
+  `('opted-out instance ($key=$value) → $expected for the raise and for SendCommand', async ({ key, value, expected }) => {
+    expect(await asSpoke(policy, 'ec2:ModifyInstanceMetadataOptions', instance(), raise('2', { [key]: value }))).toBe(expected);
+    expect(await asSpoke(policy, 'ssm:SendCommand', instance(), { [`ssm:resourceTag/${key}`]: value })).toBe(expected);
+  });
+
+  it('grants nothing else (no PassRole, no IAM, no role assumption onwards)', async () => {
+    expect(await asSpoke(policy, 'iam:PassRole', `arn:aws:iam::${MEMBER}:role/Admin`)).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'sts:AssumeRole', `arn:aws:iam::${MEMBER}:role/Admin`)).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ec2:TerminateInstances', instance())).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('spoke role trust: only the hub item role can assume it', () => {
+  // The hub item role's own policy, from the synthesized org stack (cross-account needs both sides).
+  const { template } = orgTemplate();
+  const hubPolicy = [{ name: 'hub', policy: { Version: '2012-10-17', Statement: policyStatements(template, 'HubItemRoleDefaultPolicy').filter((s) => s.Sid === 'AssumeSpokeRoles').map((s) => ({ ...s, Resource: 'arn:aws:iam::*:role/TimeSyncGuardSpoke' })) } }];
+  const assume = (principal: string, trust: unknown, context: Record<string, string> = {}, identity = hubPolicy) =>
+    decide({ principal, action: 'sts:AssumeRole', resource: SPOKE, accountId: MEMBER, context: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': principal.split(':')[4]!, ...context } }, identity, trust);
+
+  it('lets the hub item role assume the spoke role', async () => {
+    expect(await assume(HUB_ITEM_ROLE, spoke().trust)).toBe('Allowed');
+  });
+
+  it('refuses another role of the hub account, even one allowed to assume it by its own policy', async () => {
+    expect(await assume(`arn:aws:iam::${HUB}:role/Org-HubRunRole00AB4C9D-XYZ`, spoke().trust)).not.toBe('Allowed');
+    expect(await assume(`arn:aws:iam::${HUB}:role/Admin`, spoke().trust)).not.toBe('Allowed');
+  });
+
+  it('refuses a role of the same name in another account', async () => {
+    expect(await assume(`arn:aws:iam::${OTHER}:role/Org-HubItemRole5EF2922A-ABCDEF`, spoke().trust)).not.toBe('Allowed');
+  });
+
+  it('with the organization id, also refuses the hub item role when it is outside the organization', async () => {
+    const trust = spoke({ organizationId: ORG }).trust;
+    expect(await assume(HUB_ITEM_ROLE, trust, { 'aws:PrincipalOrgID': ORG })).toBe('Allowed');
+    expect(await assume(HUB_ITEM_ROLE, trust, { 'aws:PrincipalOrgID': 'o-zzzzzzzzzz' })).not.toBe('Allowed');
+  });
+
+  it('the test can fail: a trust without the PrincipalArn condition admits any role of the hub account', async () => {
+    const open = structuredClone(spoke().trust) as { Statement: { Condition?: unknown }[] };
+    delete open.Statement[0]!.Condition;
+    expect(await assume(`arn:aws:iam::${HUB}:role/Admin`, open)).toBe('Allowed');
+  });
+});
