@@ -1,10 +1,11 @@
-import { decideRollbacks, enforcedTagValue, parseEnforcedTag, planImdsv2Enforcement, watchList, type EnforcementSettings, type Imdsv2Candidate } from '../../lambda/core/imdsv2/enforcement';
+import { decideRollbacks, enforcedTagValue, parseEnforcedTag, planImdsv2Enforcement, tokensGateFromReadiness, watchList, type EnforcementSettings, type Imdsv2Candidate } from '../../lambda/core/imdsv2/enforcement';
 import {
   agentTriesImdsv1First,
   assessReadiness,
   compareVersions,
   countReadiness,
   readinessWindow,
+  type Imdsv2Readiness,
   type ReadinessInput,
 } from '../../lambda/core/imdsv2/readiness';
 import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh } from '../../lambda/core/imdsv2/snapshot';
@@ -212,5 +213,28 @@ describe('the enforcement tag and the rollback window', () => {
   it('rolls back on any rejected call, never on an unreadable metric', () => {
     const watched = [{ instanceId: 'a', since: NOW }, { instanceId: 'b', since: NOW }, { instanceId: 'c', since: NOW }];
     expect(decideRollbacks(watched, new Map<string, number | undefined>([['a', 1], ['b', 0], ['c', undefined]]))).toEqual([{ instanceId: 'a', rejectedCalls: 1 }]);
+  });
+});
+
+describe('tokensGateFromReadiness (accountDefaults: set may require tokens by default)', () => {
+  const cand = (id: string, state: Imdsv2Readiness['state'] | undefined, e: Partial<InstanceEvaluation> = {}): Imdsv2Candidate => ({
+    evaluation: evaluation(id, e),
+    readiness: state === undefined ? undefined : { instanceId: id, state },
+    tag: undefined,
+  });
+
+  it('opens only in enforce mode on a fleet where every judged instance is ready or already required', () => {
+    const fleet = [cand('i-a', 'ready'), cand('i-b', 'already-required'), cand('i-c', 'uses-imdsv1', { status: 'opted-out', checkState: 'opted-out' })];
+    expect(tokensGateFromReadiness('enforce', fleet)).toEqual({ enforcementOn: true, fleetReadyForTokensRequired: true });
+    expect(tokensGateFromReadiness('report', fleet)).toEqual({ enforcementOn: false, fleetReadyForTokensRequired: true });
+  });
+
+  it.each<[string, Imdsv2Candidate[]]>([
+    ['one instance still uses IMDSv1', [cand('i-a', 'ready'), cand('i-b', 'uses-imdsv1')]],
+    ['one instance has too little history', [cand('i-a', 'ready'), cand('i-b', 'not-enough-history')]],
+    ['one instance has no readiness at all', [cand('i-a', 'ready'), cand('i-b', undefined)]],
+    ['no instance was judged', []],
+  ])('stays closed when %s', (_name, fleet) => {
+    expect(tokensGateFromReadiness('enforce', fleet).fleetReadyForTokensRequired).toBe(false);
   });
 });

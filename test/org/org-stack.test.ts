@@ -110,7 +110,11 @@ describe('spoke role: trust and statements', () => {
   it('has exactly the single-account fleet statements (same Sids, actions and conditions), on every region of the member account', () => {
     const { policy } = trustOf();
     const { template } = stackTemplate();
-    const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter((s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary'].includes(s.Sid ?? '') && s.Sid !== undefined);
+    // The hub does not read account metadata defaults in member accounts yet (docs/organization.md,
+    // limits), so the spoke does not get that read.
+    const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter(
+      (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary', 'ReadAccountMetadataDefaults'].includes(s.Sid ?? '') && s.Sid !== undefined,
+    );
     const shape = (s: Statement) => ({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Condition: s.Condition });
     expect(policy.map(shape)).toEqual(single.map(shape));
     const resources = policy.flatMap((s) => [s.Resource].flat()).map((r) => (typeof r === 'string' ? r : (r as { 'Fn::Sub': string })['Fn::Sub']));

@@ -145,3 +145,15 @@ export function enforcedTagValue(now: number, rolledBack = false): string {
   const iso = new Date(now).toISOString();
   return rolledBack ? `${IMDSV2_ROLLED_BACK_PREFIX}${iso}` : iso;
 }
+
+/**
+ * Whether the account's default may become `HttpTokens=required` (accountDefaults: set): only in
+ * `enforce` mode and only when every instance the check judged (opted-out ones aside) is `ready` or
+ * `already-required`. One instance with unknown readiness, or none judged at all, keeps it closed:
+ * a default read wrong would break the next launch of a workload that still uses IMDSv1.
+ */
+export function tokensGateFromReadiness(mode: Imdsv2Mode, candidates: readonly Imdsv2Candidate[]): { enforcementOn: boolean; fleetReadyForTokensRequired: boolean } {
+  const judged = candidates.filter((c) => c.evaluation.status !== 'opted-out' && c.evaluation.checkState !== 'opted-out');
+  const ready = judged.length > 0 && judged.every((c) => c.readiness?.state === 'ready' || c.readiness?.state === 'already-required');
+  return { enforcementOn: mode === 'enforce', fleetReadyForTokensRequired: ready };
+}

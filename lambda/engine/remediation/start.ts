@@ -3,7 +3,7 @@
  * of work) or a resumed one (verify and decode the continuation, refuse and audit anything else,
  * then apply the CURRENT settings to what is left).
  */
-import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
+import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
 import { planRemediation, type Plan, type PlannedInstance } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
@@ -73,12 +73,14 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   } else {
     state.phase = 'done';
   }
+  // Tokens required by default only in enforce mode on a fleet whose readiness the check proved.
+  const gate = deps.tokensGate ?? (checked?.imdsv2 ? tokensGateFromReadiness(settings.imdsv2, checked.imdsv2) : undefined);
   if (deps.metadataDefaults) {
     // Account level, once per run: a fresh read, the pure decision, at most one write (dry run: none).
     state.accountDefaults = await accountDefaultsStep(
       { defaults: deps.metadataDefaults, audit: (d) => deps.audit.accountDefaults?.({ ...d }) ?? Promise.resolve(), clock, ...(deps.logger ? { logger: deps.logger } : {}) },
       checked?.accountDefaults,
-      { runId, mode: settings.accountDefaults, dryRun: plan.dryRun, hopLimitTarget: settings.hopLimitTarget, ...(deps.tokensGate ? { gate: deps.tokensGate } : {}) },
+      { runId, mode: settings.accountDefaults, dryRun: plan.dryRun, hopLimitTarget: settings.hopLimitTarget, ...(gate ? { gate } : {}) },
     );
   }
   deps.logger?.info('remediation-plan', {
