@@ -282,8 +282,41 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
     const v2 = events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome]);
     expect(v2).toEqual([
+      [idOf(1), 'planned'],
       [idOf(1), 'applied'],
       [idOf(1), 'verified'],
     ]);
+  });
+
+  it('in a dry run, audits the switch as planned and changes nothing', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1)];
+    const a = account(fleet, clock);
+    a.cw.runInstance(idOf(1), fleet[0]!.ec2.LaunchTime!.getTime(), NIGHT);
+    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_DRY_RUN: 'true' }), fixTimeSync: false };
+    const ssm = new SSMClient({});
+    const deadline = clock.now() + 600_000;
+    const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
+    const result = await runRemediation(
+      {
+        clock,
+        check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
+        imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
+        imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
+        runCommand: new SsmRunCommand({ ssm, clock }),
+        parseOutput: parseRemediationOutput,
+        audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+        continuationKey: async () => new Uint8Array(32).fill(7),
+        newRunId: () => 'run-dry',
+      },
+      settings,
+      {},
+      { deadline, verifyPollMs: 1_000 },
+    );
+    expect(result.done).toBe(true);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
+    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+    expect(events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome])).toEqual([[idOf(1), 'planned']]);
   });
 });

@@ -60,6 +60,10 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   for (const s of plan.skipped) trail.record(s.instanceId, s.action, 'skipped', { reason: s.reason, before: s.before, after: s.after });
   // Report mode skips every ready instance by design: that is the readiness report, not an audit event.
   for (const s of v2?.skipped ?? []) if (s.reason !== 'mode-report') trail.record(s.instanceId, 'require-imdsv2', 'skipped', { reason: s.reason });
+  // Each switch is audited as planned before anything runs: in a dry run, that record is the whole of it.
+  for (const e of v2?.enforce ?? []) {
+    trail.record(e.instanceId, 'require-imdsv2', 'planned', { before: { httpTokens: 'optional' }, after: { httpTokens: 'required', ...(e.hopLimit !== undefined ? { hopLimit: e.hopLimit } : {}) } });
+  }
   if (!plan.dryRun) {
     state.imds = plan.instances
       .filter((p) => p.hopLimit !== undefined || p.enableEndpoint)
