@@ -17,6 +17,7 @@ import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
+import { parseLaunchScope } from '../core/fleet/launch';
 import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
@@ -47,6 +48,8 @@ export { publishRemediationMetrics, RemediationRunError };
 /** The state machine's input. */
 export interface RemediateEvent {
   readonly continuation?: string | null;
+  /** A launch remediation (launch check with remediateOnLaunch): only these instances are checked and fixed. */
+  readonly instanceIds?: unknown;
 }
 
 /** The bits of the Lambda context the handler reads. */
@@ -94,6 +97,12 @@ export function createRemediateHandler(
     const deadline = clock.now() + Math.max(0, budget - margin);
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
+    // Scope only matters to a new run: a continuation carries its own work lists.
+    const scope = continuation === undefined ? parseLaunchScope(event?.instanceIds) : { ok: true as const };
+    if (!scope.ok) {
+      logger.error('launch-remediation-refused', { reason: scope.reason });
+      throw new RemediationRunError(`launch remediation request refused: ${scope.reason}`);
+    }
     const metadataDefaults = createEc2MetadataDefaultsPort({ ec2: deps.ec2, clock });
     const check = freshCheck(
       {
@@ -108,6 +117,7 @@ export function createRemediateHandler(
       },
       settings,
       deadline,
+      scope.ok ? scope.instanceIds : undefined,
     );
 
     try {

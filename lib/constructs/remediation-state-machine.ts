@@ -101,7 +101,18 @@ export class RemediationStateMachine extends Construct {
       .otherwise(next);
     next.next(invoke);
 
-    const definition = init
+    // A launch remediation (`{ trigger: "launch", instanceIds }`) hands its ids to the first
+    // invocation, which checks and fixes only those (and refuses a malformed list); a scheduled run
+    // starts with an empty request, the whole region.
+    const initLaunch = sfn.Pass.jsonPath(this, 'InitLaunch', {
+      comment: 'Loop state of a launch remediation: the first request carries the launched instance ids.',
+      parameters: { iteration: 0, request: { 'instanceIds.$': '$.instanceIds' } },
+    });
+    initLaunch.next(guard);
+    const definition = new sfn.Choice(this, 'LaunchOrScheduled')
+      .when(sfn.Condition.isPresent('$.instanceIds'), initLaunch)
+      .otherwise(init);
+    init
       .next(guard)
       .next(
         new sfn.Choice(this, 'OverlapGuard')

@@ -189,6 +189,26 @@ describe('remediate handler', () => {
     expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
   });
 
+  it('a launch request checks and fixes only the launched instances; the rest of the region is untouched', async () => {
+    const { deps, sim, runCommand } = setup(4);
+    const out = await createRemediateHandler(deps)({ instanceIds: [id(1), id(3)] }, ctx(900_000));
+    expect(out.done).toBe(true);
+    expect(sim.modified.sort()).toEqual([id(1), id(3)]);
+    const guest = runCommand.requests.filter((r) => r.documentName === 'Stack-Remediate');
+    expect(guest.flatMap((r) => r.instanceIds).sort()).toEqual([id(1), id(3)]);
+  });
+
+  it.each<[string, unknown]>([
+    ['not a list', id(1)],
+    ['an empty list', []],
+    ['a non-id', [id(1), 'i-; rm -rf /']],
+  ])('a launch request with %s is refused and changes nothing (never widened to the region)', async (_name, instanceIds) => {
+    const { deps, runCommand } = setup(3);
+    await expect(createRemediateHandler(deps)({ instanceIds }, ctx(900_000))).rejects.toThrow(/launch remediation request refused/);
+    expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(runCommand.requests).toHaveLength(0);
+  });
+
   it('a garbled continuation fails loudly with a clear error instead of starting over', async () => {
     const { deps, inventory, logger } = setup(2);
     await expect(createRemediateHandler(deps)({ continuation: 'garbage!' }, ctx(900_000))).rejects.toThrow(ContinuationError);

@@ -1,4 +1,4 @@
-import { decideLaunchRetry, EC2_STATE_CHANGE, LAUNCH_RETRY_KIND, launchRetryDelaySeconds, mergeTargets, parseLaunchMessage } from '../../lambda/core/fleet/launch';
+import { decideLaunchRetry, EC2_STATE_CHANGE, LAUNCH_REMEDIATION_MAX_IDS, LAUNCH_RETRY_KIND, launchRetryDelaySeconds, mergeTargets, parseLaunchMessage, parseLaunchScope } from '../../lambda/core/fleet/launch';
 
 const T = Date.UTC(2026, 0, 1);
 const event = (detail: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -58,5 +58,29 @@ describe('launch retries', () => {
       { instanceId: 'i-1', attempt: 3, since: T },
       { instanceId: 'i-2', attempt: 0, since: T },
     ]);
+  });
+});
+
+describe('parseLaunchScope (the remediation request of a launch)', () => {
+  it('is the whole region when no ids are given (the nightly run)', () => {
+    expect(parseLaunchScope(undefined)).toEqual({ ok: true });
+    expect(parseLaunchScope(null)).toEqual({ ok: true });
+  });
+
+  it('keeps valid ids once each', () => {
+    expect(parseLaunchScope(['i-0123456789abcdef0', 'i-01234567', 'i-0123456789abcdef0'])).toEqual({ ok: true, instanceIds: ['i-0123456789abcdef0', 'i-01234567'] });
+  });
+
+  it.each<[string, unknown]>([
+    ['not an array', 'i-0123456789abcdef0'],
+    ['an empty list', []],
+    ['a non-id', ['i-0123456789abcdef0', 'arn:aws:ec2:eu-west-1:1:instance/i-1']],
+    ['a number', [42]],
+    ['upper case', ['i-0123456789ABCDEF0']],
+    ['too many ids', Array.from({ length: LAUNCH_REMEDIATION_MAX_IDS + 1 }, (_, k) => `i-${k.toString(16).padStart(17, '0')}`)],
+  ])('refuses %s, never widening to the region', (_name, value) => {
+    const r = parseLaunchScope(value);
+    expect(r.ok).toBe(false);
+    expect(r).not.toHaveProperty('instanceIds');
   });
 });

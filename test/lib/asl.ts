@@ -71,8 +71,19 @@ function template(tpl: Json, input: Json, context: Json): Json {
 
 function choose(state: State, input: Json): string {
   for (const rule of state.Choices as Array<Record<string, Json>>) {
-    const v = getPath(rule.Variable as string, input, {});
     let hit: boolean;
+    if ('IsPresent' in rule) {
+      // The one rule that may name a missing path (ASL: "IsPresent").
+      let present = true;
+      try {
+        getPath(rule.Variable as string, input, {});
+      } catch {
+        present = false;
+      }
+      if (present === rule.IsPresent) return rule.Next as string;
+      continue;
+    }
+    const v = getPath(rule.Variable as string, input, {});
     if ('BooleanEquals' in rule) {
       if (typeof v !== 'boolean') throw new AslError('States.Runtime', `${String(rule.Variable)} is not a boolean`);
       hit = v === rule.BooleanEquals;

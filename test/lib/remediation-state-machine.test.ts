@@ -43,6 +43,14 @@ describe('remediation state machine (executed)', () => {
     expect(run.output).toEqual({ done: true, summary: { call: 3 } });
   });
 
+  it('hands a launch request\'s instance ids to the first invocation only, then only continuations', () => {
+    const { task, requests } = fake((_req, call) => (call < 2 ? { done: false, continuation: `tok${call}`, summary: {} } : { done: true, summary: {} }));
+    const ids = ['i-0123456789abcdef0', 'i-0123456789abcdef1'];
+    const run = runAsl(definition, { trigger: 'launch', instanceIds: ids }, task, context);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(requests).toEqual([{ instanceIds: ids }, { continuation: 'tok1' }]);
+  });
+
   it('finishes after one invocation when the first run is done', () => {
     const { task, requests } = fake(() => ({ done: true, summary: {} }));
     expect(runAsl(definition, {}, task, context).status).toBe('SUCCEEDED');

@@ -391,7 +391,11 @@ describe('TimeSyncGuardStack with defaults', () => {
     });
 
     it('first lists its own RUNNING executions and skips the run when another one is going', () => {
-      const first = asl.States[asl.States[asl.StartAt].Next as string];
+      // StartAt: a launch request (instanceIds present) or a scheduled run; both then reach the guard.
+      const start = asl.States[asl.StartAt] as { Choices: Array<Record<string, unknown>>; Default: string };
+      expect(start.Choices[0]).toMatchObject({ Variable: '$.instanceIds', IsPresent: true, Next: 'InitLaunch' });
+      expect(asl.States.InitLaunch!.Next).toBe(asl.States[start.Default]!.Next);
+      const first = asl.States[asl.States[start.Default].Next as string];
       expect(first.Resource).toBe('arn:${AWS::Partition}:states:::aws-sdk:sfn:listExecutions');
       expect(first.Parameters).toEqual({ 'StateMachineArn.$': '$$.StateMachine.Id', StatusFilter: 'RUNNING', MaxResults: 2 });
       const guard = asl.States[first.Next as string] as { Choices: Array<Record<string, unknown>>; Default: string };

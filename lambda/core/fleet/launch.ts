@@ -94,3 +94,22 @@ export function mergeTargets(targets: Iterable<LaunchTarget>): LaunchTarget[] {
   }
   return [...by.values()];
 }
+
+/** At most this many ids in one launch remediation request (the launch Lambda sends ≤ 500 per message). */
+export const LAUNCH_REMEDIATION_MAX_IDS = 1000;
+
+/**
+ * Reads the `instanceIds` of a launch remediation request (`{ trigger: "launch", instanceIds }` on
+ * the remediation state machine). Absent → the whole region (the nightly run). Present, it must be
+ * 1 to {@link LAUNCH_REMEDIATION_MAX_IDS} EC2 instance ids: anything else is refused with a reason,
+ * never widened to the whole region.
+ */
+export function parseLaunchScope(value: unknown): { readonly ok: true; readonly instanceIds?: readonly string[] } | { readonly ok: false; readonly reason: string } {
+  if (value === undefined || value === null) return { ok: true };
+  if (!Array.isArray(value)) return { ok: false, reason: 'instanceIds is not an array' };
+  if (value.length === 0) return { ok: false, reason: 'instanceIds is empty' };
+  if (value.length > LAUNCH_REMEDIATION_MAX_IDS) return { ok: false, reason: `instanceIds has ${value.length} ids (at most ${LAUNCH_REMEDIATION_MAX_IDS})` };
+  const bad = value.find((v) => typeof v !== 'string' || !/^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(v));
+  if (bad !== undefined) return { ok: false, reason: `not an EC2 instance id: ${JSON.stringify(bad).slice(0, 40)}` };
+  return { ok: true, instanceIds: [...new Set(value as string[])] };
+}

@@ -38,7 +38,12 @@ export interface FreshCheckDeps {
  * The engine's `check` dependency: runs the fleet check by `deadline`'s half-way point and keeps
  * what evaluations do not carry (IPv6-only instances) from the inventory's records.
  */
-export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadline: number): () => Promise<RemediationCheckResult> {
+/**
+ * The check before the fix. `instanceIds` scopes it to those instances (a launch remediation): the
+ * rest of the region is listed (its size sets the percentage cap, as at night) but neither
+ * collected nor evaluated, so nothing else can be planned.
+ */
+export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadline: number, instanceIds?: readonly string[]): () => Promise<RemediationCheckResult> {
   const { clock } = deps;
   return async () => {
     let records: InstanceRecord[] = [];
@@ -59,7 +64,7 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
         },
         settings,
         // The check may use at most half of this invocation; acting needs the rest.
-        { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2) },
+        { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2), ...(instanceIds ? { instanceIds } : {}) },
       );
     } catch (err) {
       throw new RemediationRunError('the fleet check before remediation could not run', { cause: err });
@@ -67,7 +72,7 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
     if (!run.completed) throw new RemediationRunError(`the fleet check before remediation failed: ${run.errors.join('; ')}`);
     return {
       evaluations: run.evaluations,
-      fleetSize: run.evaluations.length,
+      fleetSize: instanceIds ? records.length : run.evaluations.length,
       ipv6Only: new Set(records.filter((r) => r.ipv6Only === true).map((r) => r.instanceId)),
       ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}),
       ...(run.imdsv2 && !run.imdsv2.readiness.error ? { imdsv2: imdsv2Candidates(run.evaluations, records, run.imdsv2.readiness.readiness) } : {}),
