@@ -249,6 +249,34 @@ function readinessDay(n: number): number {
   return Date.UTC(2026, 10, 16) + (n - 1) * DAY;
 }
 
+/** The real nightly engine (fresh check with readiness, IMDS and IMDSv2 ports) on the simulated account. */
+async function remediateNight(a: ReturnType<typeof account>, clock: VirtualClock, settings: ReturnType<typeof parseSettings>, runId: string) {
+  const ssm = new SSMClient({});
+  const deadline = clock.now() + 600_000;
+  const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
+  return runRemediation(
+    {
+      clock,
+      check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
+      imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
+      imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
+      runCommand: new SsmRunCommand({ ssm, clock }),
+      parseOutput: parseRemediationOutput,
+      audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
+      continuationKey: async () => new Uint8Array(32).fill(7),
+      newRunId: () => runId,
+    },
+    settings,
+    {},
+    { deadline, verifyPollMs: 1_000 },
+  );
+}
+
+/** The details of every audit event put on the bus. */
+function auditDetails(): Record<string, unknown>[] {
+  return ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+}
+
 describe('the nightly remediation run with imdsv2 enforce', () => {
   it('enforces through its IMDSv2 phase only the ready instance, tagged and verified, and audits it', async () => {
     const clock = new VirtualClock(NIGHT);
@@ -256,30 +284,12 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const a = account(fleet, clock);
     for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
     const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
-    const ssm = new SSMClient({});
-    const deadline = clock.now() + 600_000;
-    const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
-    const result = await runRemediation(
-      {
-        clock,
-        check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
-        imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
-        imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
-        runCommand: new SsmRunCommand({ ssm, clock }),
-        parseOutput: parseRemediationOutput,
-        audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
-        continuationKey: async () => new Uint8Array(32).fill(7),
-        newRunId: () => 'run-1',
-      },
-      settings,
-      {},
-      { deadline, verifyPollMs: 1_000 },
-    );
+    const result = await remediateNight(a, clock, settings, 'run-1');
     expect(result.done).toBe(true);
     expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
     expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
     expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:0/);
-    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+    const events = auditDetails();
     const v2 = events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome]);
     expect(v2).toEqual([
       [idOf(1), 'planned'],
@@ -294,29 +304,11 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const a = account(fleet, clock);
     a.cw.runInstance(idOf(1), fleet[0]!.ec2.LaunchTime!.getTime(), NIGHT);
     const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_DRY_RUN: 'true' }), fixTimeSync: false };
-    const ssm = new SSMClient({});
-    const deadline = clock.now() + 600_000;
-    const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
-    const result = await runRemediation(
-      {
-        clock,
-        check: freshCheck({ inventory, runCommand: new SsmRunCommand({ ssm, clock }), clock, imdsv2: { metrics: a.metrics, store: a.store } }, settings, deadline),
-        imds: (bucketState) => createEc2ImdsPort({ ec2: a.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
-        imdsv2Tag: createImdsv2Tagger(a.ec2, clock),
-        runCommand: new SsmRunCommand({ ssm, clock }),
-        parseOutput: parseRemediationOutput,
-        audit: createEventBridgeAudit({ events: new EventBridgeClient({}), source: 'timesync-guard', sleep: (ms) => clock.sleep(ms) }),
-        continuationKey: async () => new Uint8Array(32).fill(7),
-        newRunId: () => 'run-dry',
-      },
-      settings,
-      {},
-      { deadline, verifyPollMs: 1_000 },
-    );
+    const result = await remediateNight(a, clock, settings, 'run-dry');
     expect(result.done).toBe(true);
     expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
     expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
-    const events = ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+    const events = auditDetails();
     expect(events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome])).toEqual([[idOf(1), 'planned']]);
   });
 });
