@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { orgCostTableFrom } from '../bench/org-cost';
+import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
 
 const ROOT = join(__dirname, '..');
@@ -58,8 +59,9 @@ interface Results {
   readonly sizes: readonly Size[];
 }
 
-export function readResults(): Results {
-  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+/** bench/results.json, seen through the shape a reader needs. */
+export function readResults<T = Results>(): T {
+  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as T;
 }
 
 /** A figure the benchmark does not measure at that size (only the check runs at 50,000). */
@@ -144,15 +146,24 @@ export function generatedFiles(): Record<string, (text: string) => string> {
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
     'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results)),
+    'bench/README.md': (t) => replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())),
   };
 }
 
-if (require.main === module) {
+/** Rewrites every generated block; returns the files it changed. */
+export function writeGeneratedDocs(log: (line: string) => void = () => undefined): string[] {
+  const changed: string[] = [];
   for (const [file, render] of Object.entries(generatedFiles())) {
     const path = join(ROOT, file);
     const before = readFileSync(path, 'utf8');
     const after = render(before);
-    if (after !== before) writeFileSync(path, after);
-    process.stdout.write(`${after === before ? 'up to date' : 'rewrote   '} ${file}\n`);
+    if (after !== before) {
+      writeFileSync(path, after);
+      changed.push(file);
+    }
+    log(`${after === before ? 'up to date' : 'rewrote   '} ${file}`);
   }
+  return changed;
 }
+
+if (require.main === module) writeGeneratedDocs((line) => process.stdout.write(`${line}\n`));

@@ -93,7 +93,9 @@ describe('README.md and docs/', () => {
 
   it('has every generated block up to date (npm run docs)', () => {
     for (const [file, render] of Object.entries(generatedFiles())) {
-      expect({ file, text: render(text[file]!) }).toEqual({ file, text: text[file] });
+      // bench/README.md is not a docs/ page, but its reading of the figures is generated too.
+      const committed = text[file] ?? read(file);
+      expect({ file, text: render(committed) }).toEqual({ file, text: committed });
     }
   });
 
