@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
 import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
@@ -128,19 +129,8 @@ export function costTable(results: Results): string {
   ].join('\n');
 }
 
-interface LaunchBurst {
-  readonly launched: number;
-  readonly cameOnline: number;
-  readonly invocations: number;
-  readonly onlineSecondsToVerdict: { readonly p50: number; readonly p95: number; readonly max: number };
-  readonly allReportedSeconds: number;
-  readonly reported: number;
-  readonly byCheckState: Readonly<Record<string, number>>;
-  readonly apiCalls: Readonly<Record<string, number>>;
-}
-
 /** The launch-check figures (bench/launch.ts, key `launch`): one row per burst size, and the largest burst read out. */
-export function launchTable(launch: { readonly bursts: Readonly<Record<string, LaunchBurst>> }): string {
+export function launchTable(launch: { readonly bursts: Readonly<Record<string, LaunchMeasure>> }): string {
   const bursts = Object.values(launch.bursts).sort((a, b) => a.launched - b.launched);
   const big = bursts[bursts.length - 1]!;
   const states = big.byCheckState;
@@ -173,7 +163,7 @@ export function generatedFiles(): Record<string, (text: string) => string> {
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
     'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results)),
-    'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchBurst> } }>().launch)),
+    'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchMeasure> } }>().launch)),
     'bench/README.md': (t) => replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())),
   };
 }
