@@ -90,8 +90,9 @@ describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
     }
   });
 
-  it('repairs an imported image (Disabled and stopped service, weekly SpecialPollInterval): only those values, started, verified, then compliant', () => {
+  it('repairs an imported image (Disabled and stopped service, weekly SpecialPollInterval) on a Japanese host: only those values, started, verified, then compliant', () => {
     const s = amazonWindows({ services: { w32time: { status: 'Stopped' } } });
+    s.world.lang = 'ja';
     s.registry[`${SVC}\\timeproviders\\ntpclient`]!['SpecialPollInterval'] = { value: 604800, kind: 'DWord' };
     s.registry[SVC] = { Start: { value: 4, kind: 'DWord' } };
     fixThenRerun(s, (stdout, after) => {
@@ -116,9 +117,13 @@ describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
     expect(r.code).toBe(1);
   });
 
-  it('reports a clock too far off as its own reason', () => {
-    const r = remediate(stockWindows({ world: { reachable: ['169.254.169.123'], tooFar: true } }));
+  it('reports a clock too far off as its own reason, and leaves a service it found stopped stopped again', () => {
+    const before = stockWindows({ world: { reachable: ['169.254.169.123'], tooFar: true }, services: { w32time: { status: 'Stopped' } } });
+    const r = remediate(before);
     expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'clock-too-far-off' });
+    expect(r.after.registry).toEqual(before.registry);
+    expect(r.after.services['w32time']!.status).toBe('Stopped');
+    expect(r.after['scCalls']).toEqual(expect.arrayContaining(['start w32time', 'stop w32time']));
   });
 
   it('changes nothing in a dry run', () => {
