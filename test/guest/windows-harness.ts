@@ -79,7 +79,8 @@ export function domainJoinTriggers(): Record<string, Record<string, RegValue>> {
 }
 export interface FakeState {
   registry: Record<string, Record<string, RegValue>>;
-  services: Record<string, { status: 'Running' | 'Stopped'; startFails?: boolean }>;
+  /** stuckStarting: sc.exe start is accepted and the service stays StartPending. */
+  services: Record<string, { status: 'Running' | 'Stopped' | 'StartPending'; startFails?: boolean; stuckStarting?: boolean }>;
   computer: { DomainRole: number; PartOfDomain: boolean };
   world: {
     reachable?: string[];

@@ -103,6 +103,16 @@ describeWithPwsh('remediate-windows.ps1 on a fake Windows (real pwsh)', () => {
     });
   });
 
+  it('gives up on a service stuck starting after its 30 s wait (no unbounded Start-Service) and rolls back', () => {
+    const before = amazonWindows({ services: { w32time: { status: 'Stopped', stuckStarting: true } } });
+    before.registry[SVC] = { Start: { value: 4, kind: 'DWord' } };
+    const r = remediate(before);
+    expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'w32time-did-not-start' });
+    expect(r.ms).toBeGreaterThan(30_000);
+    expect(r.ms).toBeLessThan(120_000);
+    expect(r.after.registry).toEqual(before.registry);
+  });
+
   it('does not act when the domain role cannot be read (CIM fails), and never falls back to WMI without a timeout', () => {
     const r = remediate(stockWindows({ cimFails: true }));
     expect(r.outcome).toMatchObject({ result: 'failed', reason: 'domain-role-unknown' });

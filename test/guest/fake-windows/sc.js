@@ -48,6 +48,11 @@ if (args[0] === 'start') {
   const start = state.registry['hklm:\\system\\currentcontrolset\\services\\w32time']?.Start?.value;
   if (start === 4) done('[SC] StartService FAILED 1058:\r\n\r\nThe service cannot be started, either because it is disabled or because it has no enabled devices associated with it.', 1058);
   if (svc.startFails) done('[SC] StartService FAILED 1053:\r\n\r\nThe service did not respond to the start or control request in a timely fashion.', 1053);
+  // stuckStarting: the SCM accepts the request and the service never leaves START_PENDING.
+  if (svc.stuckStarting) {
+    svc.status = 'StartPending';
+    done('SERVICE_NAME: w32time\r\n        STATE              : 2  START_PENDING', 0);
+  }
   svc.status = 'Running';
   state.reloadOnNext = true;
   state.restarts = (state.restarts ?? 0) + 1;
@@ -55,6 +60,7 @@ if (args[0] === 'start') {
 }
 if (args[0] === 'stop') {
   if (!svc) done('[SC] OpenService FAILED 1060', 1060);
+  if (svc.status === 'StartPending') done('[SC] ControlService FAILED 1061:\r\n\r\nThe service cannot accept control messages at this time.', 1061);
   if (svc.status !== 'Running') done('[SC] ControlService FAILED 1062:\r\n\r\nThe service has not been started.', 1062);
   svc.status = 'Stopped';
   done('SERVICE_NAME: w32time\r\n        STATE              : 3  STOP_PENDING', 0);
