@@ -289,7 +289,7 @@ export class TimeSyncGuard extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
         reason:
-          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key, and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
+          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key (and, but for the remediate role in enforce mode, to instances already carrying it), and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
       },
     );
   }
@@ -388,7 +388,9 @@ export function metadataDefaultsStatements(o: { readonly write: boolean; readonl
  * - `enforce`: allow `HttpTokens=required`, with the hop limit at least the target when it is set.
  * - Deny `optional` on an instance without the tag (so a role with only these statements can never
  *   downgrade what the guard did not switch), and deny a hop limit below the target.
- * - CreateTags of the enforcement tag key only.
+ * - CreateTags of the enforcement tag key only; on an instance without it only when `enforce` (the
+ *   remediate role in enforce mode), else only to rewrite an existing one (the rollback's mark).
+ *   So outside enforce mode no role can tag an IMDSv2-only instance and then downgrade it.
  */
 export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTarget: number): PolicyStatement[] {
   const action = 'ec2:ModifyInstanceMetadataOptions';
@@ -419,7 +421,10 @@ export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTa
       sid: 'TagEnforcedInstances',
       actions: ['ec2:CreateTags'],
       resources: [instances],
-      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false' } },
+      // Only the enforcing role may put the tag on a new instance. Every other grant may only rewrite
+      // it where it already is (the rollback's mark): a role that may both tag and undo could otherwise
+      // tag an instance its owner made IMDSv2-only and turn IMDSv1 back on.
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false', ...(enforce ? {} : { [tag]: 'false' }) } },
     }),
   ];
   if (enforce) {

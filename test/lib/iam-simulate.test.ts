@@ -81,6 +81,8 @@ function synthesized(props: TimeSyncGuardProps = {}) {
     check: policiesOf('GuardCheckHandlerRole'),
     remediate: policiesOf('GuardRemediateHandlerRole'),
     stateMachine: policiesOf('GuardRemediationRole'),
+    /** The launch-check role (launchCheck: true only). */
+    launch: () => policiesOf('GuardLaunchCheckHandlerRole'),
     collectorDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Collect'))}`,
     remediationDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Remediat'))}`,
     keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`,
@@ -318,6 +320,11 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await modifyAs(v2off.remediate, { HttpTokens: 'optional' }, 'request', TAG)).not.toBe('Allowed');
     });
 
+    const tagged = (keys: string[] | undefined, existing: Record<string, string> = {}) => ({
+      ...(keys ? { 'aws:TagKeys': keys } : {}),
+      ...Object.fromEntries(Object.entries(existing).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+    });
+
     it.each`
       keys                                                   | expected
       ${['timesync-guard:imdsv2-enforced']}                  | ${'Allowed'}
@@ -326,9 +333,42 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       ${['timesync-guard:opt-out']}                          | ${'ImplicitlyDenied'}
       ${undefined}                                           | ${'ImplicitlyDenied'}
     `('ec2:CreateTags with tag keys $keys → $expected (the enforcement tag only)', async ({ keys, expected }) => {
-      for (const p of [dflt.check, enforce.remediate]) {
-        expect(await decide(p, 'ec2:CreateTags', INSTANCE, keys ? { 'aws:TagKeys': keys } : {})).toBe(expected);
+      // The rollback rewrites the tag where it is (both roles); the enforcing role also tags afresh.
+      for (const p of [dflt.check, dflt.remediate, enforce.check, enforce.remediate]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(keys, TAG))).toBe(expected);
       }
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(keys))).toBe(expected);
+    });
+
+    it('only the remediate role in enforce mode may put the enforcement tag on an instance that lacks it', async () => {
+      const fresh = tagged(['timesync-guard:imdsv2-enforced']);
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, fresh)).toBe('Allowed');
+      for (const p of [dflt.check, dflt.remediate, enforce.check]) expect(await decide(p, 'ec2:CreateTags', INSTANCE, fresh)).toBe('ImplicitlyDenied');
+    });
+
+    it('closes the two-step downgrade (tag an IMDSv2-only instance, then undo) to every role but the enforcing one', async () => {
+      // Step 1 is denied, so the instance stays untagged, and step 2 on an untagged instance is denied.
+      for (const p of [dflt.check, dflt.remediate, enforce.check]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('ImplicitlyDenied');
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request')).toBe('ExplicitlyDenied');
+      }
+      // The residual risk docs/security.md states: the enforcing role could do both.
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
+      expect(await modifyAs(enforce.remediate, { HttpTokens: 'optional' }, 'request', TAG)).toBe('Allowed');
+    });
+
+    it('catches a broken tag grant: without the existing-tag condition the check role could tag any instance', async () => {
+      const p = dflt.check.map(({ name, policy }) => {
+        const d = policy as { Statement: Json[] };
+        const Statement = d.Statement.map((s) => {
+          if (s.Sid !== 'TagEnforcedInstances') return s;
+          const c = s.Condition as Record<string, Record<string, string>>;
+          const { 'aws:ResourceTag/timesync-guard:imdsv2-enforced': _dropped, ...rest } = c.Null!;
+          return { ...s, Condition: { ...c, Null: rest } };
+        });
+        return { name, policy: { ...d, Statement } };
+      });
+      expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
     });
 
     it('catches a broken undo: without the tag condition the untagged downgrade is allowed', async () => {
@@ -441,6 +481,21 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await decide(v2off.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
       expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('Allowed');
       expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['evil.source'] })).toBe('ImplicitlyDenied');
+    });
+
+    it('lets the launch check put only its own remediation request on the default bus (multi-valued source and detail-type)', async () => {
+      const launch = synthesized({ launchCheck: true, remediateOnLaunch: true } as TimeSyncGuardProps).launch();
+      const put = (ctx: Record<string, string[]>) => decide(launch, 'events:PutEvents', DEFAULT_BUS, ctx);
+      const REQUEST = 'TimeSync Guard Launch Remediation Request';
+      expect(await put({ 'events:source': ['timesync-guard'], 'events:detail-type': [REQUEST] })).toBe('Allowed');
+      expect(await put({ 'events:source': ['timesync-guard', 'timesync-guard'], 'events:detail-type': [REQUEST, REQUEST] })).toBe('Allowed');
+      expect(await put({ 'events:source': ['timesync-guard'], 'events:detail-type': ['TimeSync Guard Action'] })).toBe('ImplicitlyDenied');
+      expect(await put({ 'events:source': ['timesync-guard', 'evil.source'], 'events:detail-type': [REQUEST, REQUEST] })).toBe('ImplicitlyDenied');
+      expect(await put({ 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      expect(await put({})).toBe('ImplicitlyDenied');
+      // Without remediateOnLaunch it may put nothing.
+      const plain = synthesized({ launchCheck: true } as TimeSyncGuardProps).launch();
+      expect(await decide(plain, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'], 'events:detail-type': [REQUEST] })).toBe('ImplicitlyDenied');
     });
 
     it('lets the remediate role use the topic key for exactly what SNS needs', async () => {
