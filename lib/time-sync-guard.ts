@@ -132,11 +132,14 @@ export class TimeSyncGuard extends Construct {
       retryAttempts: 0,
       maxEventAge: checkInterval.toSeconds() > 6 * 3600 ? Duration.hours(6) : checkInterval,
     });
-    this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
-    this.grantCheck(this.remediateFunction, optOutTagKey, [
-      GuestDocuments.documentArn(this.documents.collector),
-      GuestDocuments.documentArn(this.documents.remediation),
-    ]);
+    const writesDefaults = (props.accountDefaults ?? DEFAULTS.accountDefaults) === 'set';
+    this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'read');
+    this.grantCheck(
+      this.remediateFunction,
+      optOutTagKey,
+      [GuestDocuments.documentArn(this.documents.collector), GuestDocuments.documentArn(this.documents.remediation)],
+      writesDefaults ? 'write' : 'read',
+    );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
     if (this.imdsv2CacheBucket) {
@@ -203,7 +206,7 @@ export class TimeSyncGuard extends Construct {
         ssmWaitSeconds: props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
         ...((props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.remediation.stateMachine } : {}),
       });
-      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
+      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'none');
     }
 
     Validations.of(schedulerRole).acknowledge({
@@ -294,8 +297,12 @@ export class TimeSyncGuard extends Construct {
     );
   }
 
-  /** Read-only fleet inventory + the collector (and, for remediate, the remediation document). */
-  private grantCheck(fn: GuardFunction, optOutTagKey: string, documentArns: string[]): void {
+  /**
+   * Read-only fleet inventory + the collector (and, for remediate, the remediation document).
+   * `defaults` says what the role gets of the account metadata defaults (grantMetadataDefaults), so
+   * that the acknowledgement names only what the role's policy holds.
+   */
+  private grantCheck(fn: GuardFunction, optOutTagKey: string, documentArns: string[], defaults: 'none' | 'read' | 'write'): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     for (const statement of checkStatements(instances, documentArns, optOutTagKey)) fn.role.addToPrincipalPolicy(statement);
@@ -303,8 +310,13 @@ export class TimeSyncGuard extends Construct {
     Validations.of(policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
+        reason: `ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions${
+          {
+            none: '.',
+            read: '; nor does ec2:GetInstanceMetadataDefaults (account level: no resource type).',
+            write: '; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
+          }[defaults]
+        }`,
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',

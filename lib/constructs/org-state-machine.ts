@@ -156,7 +156,7 @@ export class OrgStateMachine extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the CloudWatch Logs log-delivery actions Step Functions documents for execution logging, none of which has resource-level permissions (CloudWatch Logs, "Logs sent to CloudWatch Logs").',
+          'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the CloudWatch Logs log-delivery actions Step Functions documents for execution logging (CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) on "*": the delivery actions have no resource-level permissions, and PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups are what lets the log delivery create the log group resource policy for delivery.logs.amazonaws.com the first time (CloudWatch Logs, "Logs sent to CloudWatch Logs").',
       },
       { id: `AwsSolutions-IAM5[Resource::${fnArn(props.runHandler)}]`, reason: 'LambdaInvoke grants the hub-run function and its versions/aliases (ARN:*); no other function is reachable.' },
       { id: `AwsSolutions-IAM5[Resource::${fnArn(props.itemHandler)}]`, reason: 'LambdaInvoke grants the hub-item function and its versions/aliases (ARN:*); no other function is reachable.' },

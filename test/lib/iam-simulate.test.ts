@@ -498,6 +498,28 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await decide(plain, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'], 'events:detail-type': [REQUEST] })).toBe('ImplicitlyDenied');
     });
 
+    it('conditions every service-principal statement on the source (but the Lambda execution-role trusts)', () => {
+      const stack = new Stack(testApp(), 'Principals');
+      new TimeSyncGuard(stack, 'Guard', { launchCheck: true, remediateOnLaunch: true, accountDefaults: 'set', imdsv2: 'enforce' } as TimeSyncGuardProps);
+      const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
+      const found: string[] = [];
+      for (const [id, r] of Object.entries(resources)) {
+        const p = r.Properties as Json | undefined;
+        for (const doc of [p?.AssumeRolePolicyDocument, p?.KeyPolicy, p?.PolicyDocument]) {
+          for (const st of ((doc as { Statement?: Json[] } | undefined)?.Statement ?? [])) {
+            const service = (st.Principal as { Service?: string } | undefined)?.Service;
+            if (!service || st.Effect !== 'Allow') continue;
+            const keys = Object.values((st.Condition ?? {}) as Record<string, Json>).flatMap((c) => Object.keys(c));
+            found.push(`${service} ${keys.some((k) => k === 'aws:SourceAccount' || k === 'aws:SourceArn') ? 'conditioned' : 'open'} (${id})`);
+          }
+        }
+      }
+      const open = found.filter((f) => f.includes(' open '));
+      expect(open.length).toBe(3);
+      for (const f of open) expect(f).toMatch(/^lambda\.amazonaws\.com open/);
+      for (const service of ['cloudwatch', 'states', 'events', 'scheduler']) expect(found.some((f) => f.startsWith(`${service}.amazonaws.com conditioned`))).toBe(true);
+    });
+
     it('lets the remediate role use the topic key for exactly what SNS needs', async () => {
       // KMS needs the key policy too (it delegates to IAM through the account root statement).
       const use = (action: string) => decide(dflt.remediate, action, dflt.keyArn, {}, undefined, dflt.keyPolicy);
