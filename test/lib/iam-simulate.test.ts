@@ -419,6 +419,40 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       });
       expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '1' }, 'request'))).toBe('Allowed');
     });
+
+    it('allows turning IMDS off once the Deny and the endpoint condition are gone', async () => {
+      const broken = without(dflt.remediate, (s) => {
+        if (s.Sid === 'NeverDisableMetadataEndpoint') return undefined;
+        if (s.Sid === 'RaiseHopLimitOnly') {
+          const { StringEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
+          return { ...s, Condition: rest };
+        }
+        return s;
+      });
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpEndpoint: 'disabled' }, 'request'))).toBe('Allowed');
+    });
+
+    it('runs AWS-RunShellScript once the document grant is widened to document/*', async () => {
+      const broken = without(dflt.remediate, (s) => {
+        if (s.Sid !== 'RunDocumentsOnInstances') return s;
+        return { ...s, Resource: [`arn:aws:ssm:${REGION}:${ACCOUNT}:document/*`, INSTANCE.replace(/i-[0-9a-f]+$/, '*')] };
+      });
+      expect(await decide(broken, 'ssm:SendCommand', `arn:aws:ssm:${REGION}:${ACCOUNT}:document/AWS-RunShellScript`)).toBe('Allowed');
+    });
+
+    it('loses the audit events under multi-valued semantics with a plain StringEquals on events:source', async () => {
+      // imdsv2 off: no second PutEvents statement (Imdsv2AuditEvents) that would still allow it.
+      const broken = without(v2off.remediate, (s) => (s.Sid === 'AuditEvents' ? { ...s, Condition: { StringEquals: { 'events:source': 'timesync-guard' } } } : s));
+      expect(await decide(v2off.remediate, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('Allowed');
+      expect(await decide(broken, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+    });
+
+    it('touches an opted-out instance once the opt-out Deny is gone', async () => {
+      // Both opt-out Denies (the hop-limit one and the IMDSv2 one) must be gone: either alone still denies.
+      const broken = without(dflt.remediate, (s) => (s.Sid === 'NeverModifyOptedOutInstances' || s.Sid === 'Imdsv2NeverTouchOptedOut' ? undefined : s));
+      const ctx = modify({ HttpPutResponseHopLimit: '2' }, 'request', { 'timesync-guard:opt-out': 'true' });
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, ctx)).toBe('Allowed');
+    });
   });
 
   describe('ssm:SendCommand', () => {
