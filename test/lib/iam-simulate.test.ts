@@ -394,6 +394,14 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
         const p = policy as { Statement: Json[] };
         return { name, policy: { ...p, Statement: p.Statement.map(drop).filter((s): s is Json => s !== undefined) } };
       });
+    /** The remediate policy without the given Denies and without one condition operator of the raise Allow. */
+    const withoutSafeguard = (denies: string[], allowOperator: string): Policies =>
+      without(dflt.remediate, (s) => {
+        if (denies.includes(String(s.Sid))) return undefined;
+        if (s.Sid !== 'RaiseHopLimitOnly') return s;
+        const { [allowOperator]: _dropped, ...rest } = s.Condition as Record<string, Json>;
+        return { ...s, Condition: rest };
+      });
 
     it('allows IMDSv1 back on once the Deny and the Null guard are gone', async () => {
       const broken = without(dflt.remediate, (s) => {
@@ -409,26 +417,12 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     });
 
     it('allows lowering once the Deny and the IfExists lower bound are gone', async () => {
-      const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverLowerHopLimit' || s.Sid === 'Imdsv2NeverLowerHopLimit') return undefined;
-        if (s.Sid === 'RaiseHopLimitOnly') {
-          const { NumericGreaterThanEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
-          return { ...s, Condition: rest };
-        }
-        return s;
-      });
+      const broken = withoutSafeguard(['NeverLowerHopLimit', 'Imdsv2NeverLowerHopLimit'], 'NumericGreaterThanEqualsIfExists');
       expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '1' }, 'request'))).toBe('Allowed');
     });
 
     it('allows turning IMDS off once the Deny and the endpoint condition are gone', async () => {
-      const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverDisableMetadataEndpoint') return undefined;
-        if (s.Sid === 'RaiseHopLimitOnly') {
-          const { StringEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
-          return { ...s, Condition: rest };
-        }
-        return s;
-      });
+      const broken = withoutSafeguard(['NeverDisableMetadataEndpoint'], 'StringEqualsIfExists');
       expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpEndpoint: 'disabled' }, 'request'))).toBe('Allowed');
     });
 
