@@ -64,10 +64,12 @@ describe('README.md', () => {
     expect(readme).toMatch(/## Uninstall[\s\S]*npx cdk destroy[\s\S]*log groups[\s\S]*KMS key[\s\S]*pending window/);
   });
 
-  it('quotes the monthly cost at 100, 1,000 and 10,000 instances including the KMS key and the dashboard', () => {
+  it('quotes the monthly cost at 100, 1,000 and 10,000 instances including the KMS key, the dashboard, the secret and the IMDSv2 refresh', () => {
     expect(readme).toMatch(/\| 100 instances \| 1,000 instances \| 10,000 instances \|/);
     expect(readme).toContain('| KMS key of the alarm topic | $1.00 |');
     expect(readme).toContain('| dashboard | $3.00 |');
+    expect(readme).toContain('| Secrets Manager secret (continuation key) | $0.40 |');
+    expect(readme).toContain('| IMDSv2 readiness (daily `GetMetricData`) |');
   });
 
   it('links the reference pages, including those other branches add', () => {
@@ -91,11 +93,12 @@ describe('README.md and docs/', () => {
     expect(dupes).toEqual([]);
   });
 
+  // Synthesizes both stacks to count their alarms (the cost tables price what deploys).
   it('has every generated block up to date (npm run docs)', () => {
     for (const [file, render] of Object.entries(generatedFiles())) {
       expect({ file, text: render(text[file]!) }).toEqual({ file, text: text[file] });
     }
-  });
+  }, 240_000);
 
   it('has no broken relative link or anchor', () => {
     const broken: string[] = [];
