@@ -72,6 +72,13 @@ describe('README.md', () => {
     expect(readme).toContain('| IMDSv2 readiness (daily `GetMetricData`) |');
   });
 
+  it('lists every CLI command (bin/commands) with its npx line', () => {
+    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Folder map'));
+    const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts') && !['io.ts', 'args.ts'].includes(f)).map((f) => f.replace(/\.ts$/, ''));
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const c of [...commands, '--version']) expect(cli).toContain(`npx timesync-guard ${c}`);
+  });
+
   it('links the reference pages, including those other branches add', () => {
     for (const page of ['configuration', 'operations', 'diagnosis', 'remediation', 'guest-scripts', 'development', 'decisions', 'windows', 'security', 'remediation-safety']) {
       expect(readme).toContain(`(docs/${page}.md`);
