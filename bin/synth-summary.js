@@ -7,7 +7,8 @@
 // TypeScript, no dependencies) so it runs anywhere.
 //
 // Usage: node bin/synth-summary.js [ASSEMBLY_DIR] — or the cdk arguments themselves, from which it
-// takes -o/--output (default cdk.out), so `npm run synth -- -c k=v -o out` finds what cdk wrote.
+// takes -o/--output (else cdk.json's `output`, else cdk.out), so `npm run synth -- -c k=v -o out`
+// finds what cdk wrote.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,7 +20,17 @@ const HOP_SCOPE_TEXT = {
   all: 'all instances',
 };
 
-/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
+/** cdk.json's `output` (where cdk writes when no -o is given), or undefined. */
+function configuredOutput() {
+  try {
+    const o = JSON.parse(fs.readFileSync('cdk.json', 'utf8')).output;
+    return typeof o === 'string' && o !== '' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.json's output, else cdk.out. */
 function outdirOf(args) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -27,7 +38,7 @@ function outdirOf(args) {
     if (a.startsWith('--output=')) return a.slice('--output='.length);
   }
   const positional = args.length === 1 && !args[0].startsWith('-') ? args[0] : undefined;
-  return positional || 'cdk.out';
+  return positional || configuredOutput() || 'cdk.out';
 }
 
 const outdir = path.resolve(outdirOf(process.argv.slice(2)));

@@ -103,6 +103,19 @@ describe('bin/synth-summary.js', () => {
     }
   });
 
+  it("finds the assembly where cdk.json's output sends it when no -o is given", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tsg-summary-cwd-'));
+    try {
+      writeFileSync(join(cwd, 'cdk.json'), JSON.stringify({ app: 'true', output: outdir }));
+      report([]);
+      const r = spawnSync(process.execPath, [script, 'synth', '-q', '-c', 'dryRun=true'], { cwd, encoding: 'utf8' });
+      expect(r.stderr).not.toContain('no cloud assembly');
+      expect(r.stdout).toContain('What stack Summary will do:');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('fails clearly without a cloud assembly', () => {
     const { code, out } = summary(join(outdir, 'nope'));
     expect(code).toBe(2);
