@@ -5,7 +5,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
+import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
 
 const ROOT = join(__dirname, '..');
@@ -58,8 +60,9 @@ interface Results {
   readonly sizes: readonly Size[];
 }
 
-export function readResults(): Results {
-  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+/** bench/results.json, seen through the shape a reader needs. */
+export function readResults<T = Results>(): T {
+  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as T;
 }
 
 /** A figure the benchmark does not measure at that size (only the check runs at 50,000). */
@@ -126,6 +129,22 @@ export function costTable(results: Results): string {
   ].join('\n');
 }
 
+/** The launch-check figures (bench/launch.ts, key `launch`): one row per burst size, and the largest burst read out. */
+export function launchTable(launch: { readonly bursts: Readonly<Record<string, LaunchMeasure>> }): string {
+  const bursts = Object.values(launch.bursts).sort((a, b) => a.launched - b.launched);
+  const big = bursts[bursts.length - 1]!;
+  const states = big.byCheckState;
+  const notReachable = (states['ssm-offline'] ?? 0) + (states['unmanaged'] ?? 0);
+  const failures = Object.entries(states).filter(([k]) => !['checked', 'opted-out', 'ssm-offline', 'unmanaged'].includes(k));
+  return [
+    '| simultaneous launches | invocations | event → verdict, instances that came Online: p50 / p95 / max | last record (not-reachable ones, after the 600 s wait) | SendCommand calls |',
+    '|---|---|---|---|---|',
+    ...bursts.map((b) => `| ${int(b.launched)} | ${b.invocations} | ${b.onlineSecondsToVerdict.p50} s / ${b.onlineSecondsToVerdict.p95} s / ${b.onlineSecondsToVerdict.max} s | ${b.allReportedSeconds} s | ${b.apiCalls['SendCommand'] ?? 0} |`),
+    '',
+    `The agent's registration (L2) dominates: a verdict comes at most one retry interval (≤ 60 s) plus the 10 s window and a few seconds of collector after the agent is Online. At ${int(big.launched)} launches, ${states['checked'] ?? 0} were checked, ${states['opted-out'] ?? 0} opted out, ${notReachable} reported as not reachable (${states['ssm-offline'] ?? 0} \`ssm-offline\`, ${states['unmanaged'] ?? 0} \`unmanaged\`), ${failures.reduce((n, [, v]) => n + v, 0)} as a collector failure (${failures.map(([k, v]) => `${v} \`${k}\``).join(', ') || 'none'}), ${big.reported === big.launched ? `every one of the ${int(big.launched)} exactly once` : `${big.reported} of ${big.launched} reported`}.`,
+  ].join('\n');
+}
+
 /** Replaces the block between `<!-- NAME:begin … -->` and `<!-- NAME:end -->` (the begin comment stays as it is). */
 export function replaceBlock(text: string, name: string, content: string): string {
   const begin = new RegExp(`<!-- ${name}:begin[^>]*-->`);
@@ -144,15 +163,25 @@ export function generatedFiles(): Record<string, (text: string) => string> {
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
     'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results)),
+    'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchMeasure> } }>().launch)),
+    'bench/README.md': (t) => replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())),
   };
 }
 
-if (require.main === module) {
+/** Rewrites every generated block; returns the files it changed. */
+export function writeGeneratedDocs(log: (line: string) => void = () => undefined): string[] {
+  const changed: string[] = [];
   for (const [file, render] of Object.entries(generatedFiles())) {
     const path = join(ROOT, file);
     const before = readFileSync(path, 'utf8');
     const after = render(before);
-    if (after !== before) writeFileSync(path, after);
-    process.stdout.write(`${after === before ? 'up to date' : 'rewrote   '} ${file}\n`);
+    if (after !== before) {
+      writeFileSync(path, after);
+      changed.push(file);
+    }
+    log(`${after === before ? 'up to date' : 'rewrote   '} ${file}`);
   }
+  return changed;
 }
+
+if (require.main === module) writeGeneratedDocs((line) => process.stdout.write(`${line}\n`));
