@@ -55,6 +55,6 @@ export const CLOUDWATCH_SERVICE: SimService = {
     // IMDS metrics for the IMDSv2 readiness (sim/cloudwatch.ts); GetMetricData's default quota is 50 TPS.
     GetMetricData: { command: GetMetricDataCommand, answer: getMetricData, bucket: () => 'getMetricData' },
   },
-  buckets: () => ({ getMetricData: { capacity: 50, refillPerSecond: 50 } }),
+  buckets: (options) => ({ getMetricData: options.getMetricDataBucket ?? { capacity: 50, refillPerSecond: 50 } }),
   throttled: () => new SimAwsError('Throttling', 'Rate exceeded'),
 };
