@@ -14,11 +14,11 @@
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import type { MetadataBearer } from '@smithy/types';
 import { EC2_SERVICE } from './ec2';
-import { SimCloudWatch } from './cloudwatch';
-import { CLOUDWATCH_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE } from './events';
+import { SimCloudWatch, type SimCloudWatchAccountOptions } from './cloudwatch';
+import { CLOUDWATCH_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE, type SimEventsOptions } from './events';
 import type { SimInstance } from './fleet';
 import { bump, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
-import { SSM_SERVICE, type SimCommand } from './ssm';
+import { SSM_SERVICE, type SimCommand, type SimSsmOptions } from './ssm';
 
 export { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, NO_LATENCY, percentOrCount, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
 export { EC2_BUCKETS } from './ec2';
@@ -72,8 +72,8 @@ export const SERVICES: readonly SimService[] = [EC2_SERVICE, SSM_SERVICE, EVENTB
 /** Which script a document runs. */
 export type DocumentKind = 'collect' | 'remediate';
 
-/** Options of {@link SimAccount}. */
-export interface SimAccountOptions {
+/** Options of {@link SimAccount}; a service's own options are declared in its module. */
+export interface SimAccountOptions extends SimSsmOptions, SimEventsOptions, SimCloudWatchAccountOptions {
   readonly ssmBucket?: BucketSpec;
   readonly latencies?: Partial<Latencies>;
   readonly runCommand?: Partial<RunCommandModel>;
@@ -158,7 +158,8 @@ export class SimAccount {
   constructor(
     readonly fleet: SimInstance[],
     readonly clock: SimClock,
-    options: SimAccountOptions = {},
+    /** As given; the service modules read their own options here. */
+    readonly options: SimAccountOptions = {},
   ) {
     for (const i of fleet) this.byId.set(i.id, i);
     this.sortedIds = [...this.byId.keys()].sort();
@@ -180,7 +181,11 @@ export class SimAccount {
     }
     this.runStart = clock.now();
     this.defaultLaunchMs = clock.now() - 90 * 86_400_000;
-    this.cloudwatch = new SimCloudWatch(clock, { requestsPerSecond: Number.POSITIVE_INFINITY, implicitLaunch: (id) => (this.byId.has(id) ? (this.byId.get(id)!.launchedAtMs ?? this.defaultLaunchMs) : undefined) });
+    this.cloudwatch = new SimCloudWatch(clock, {
+      requestsPerSecond: Number.POSITIVE_INFINITY,
+      ...(options.metricPageDatapoints !== undefined ? { pageDatapoints: options.metricPageDatapoints } : {}),
+      implicitLaunch: (id) => (this.byId.has(id) ? (this.byId.get(id)!.launchedAtMs ?? this.defaultLaunchMs) : undefined),
+    });
   }
 
   /**
@@ -289,7 +294,9 @@ export class SimAccount {
     }
     if (this.throttle?.(name, input, this.stats.calls[name]! - 1) || (bucket && !bucket.take())) {
       bump(this.stats.throttled, name);
-      await this.clock.sleep(this.lat.throttled);
+      // A5: a throttled call fails fast. With no throttle latency (tests) it fails at once: a zero
+      // sleep would still yield and reorder concurrent callers' retries against the bucket.
+      if (this.lat.throttled > 0) await this.clock.sleep(this.lat.throttled);
       throw service.throttled?.() ?? new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
     }
     let out: SimAnswer;

@@ -16,6 +16,14 @@ export interface SimCloudWatchClock {
   now(): number;
 }
 
+/** Options of the account's CloudWatch (part of SimAccountOptions); the defaults are what the benchmark measures. */
+export interface SimCloudWatchAccountOptions {
+  /** GetMetricData's request bucket. @default 50 burst, 50 a second (the default quota: 50 TPS) */
+  readonly getMetricDataBucket?: { readonly capacity: number; readonly refillPerSecond: number };
+  /** Datapoints per GetMetricData page (tests lower it to exercise NextToken). @default 100800 (C3) */
+  readonly metricPageDatapoints?: number;
+}
+
 export interface SimCloudWatchOptions {
   /** Requests per second before `Throttling` (token bucket, burst = rate; Infinity when the account's bucket paces it). @default 50 */
   readonly requestsPerSecond?: number;

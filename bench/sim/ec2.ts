@@ -1,9 +1,18 @@
 /**
- * Simulated EC2: DescribeInstances (filters, paging, reservations of 10) and
- * ModifyInstanceMetadataOptions (pending → applied after A9, hop limit 1–64, DryRun), with EC2's
- * documented token buckets (aws-limits.md). Registered in account.ts's SERVICES.
+ * Simulated EC2: DescribeInstances (filters, paging, reservations of 10),
+ * ModifyInstanceMetadataOptions (pending → applied after A9, hop limit 1–64, DryRun) and CreateTags
+ * (instances only), with EC2's documented token buckets (aws-limits.md). Registered in account.ts's SERVICES.
  */
-import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand, type DescribeInstancesCommandInput, type Instance, type ModifyInstanceMetadataOptionsCommandInput } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  ModifyInstanceMetadataOptionsCommand,
+  type CreateTagsCommandInput,
+  type DescribeInstancesCommandInput,
+  type Instance,
+  type ModifyInstanceMetadataOptionsCommandInput,
+} from '@aws-sdk/client-ec2';
 import type { SimAccount, SimService } from './account';
 import { EC2_METADATA_DEFAULTS_ACTIONS } from './ec2-metadata-defaults';
 import type { SimInstance } from './fleet';
@@ -14,6 +23,8 @@ export const EC2_BUCKETS = {
   nonMutating: { capacity: 100, refillPerSecond: 20 },
   unfilteredNonMutating: { capacity: 50, refillPerSecond: 10 },
   modifyInstanceMetadataOptions: { capacity: 100, refillPerSecond: 5 },
+  /** Every other mutating action (CreateTags here). */
+  mutating: { capacity: 50, refillPerSecond: 5 },
 } as const satisfies Record<string, BucketSpec>;
 
 function toEc2(acct: SimAccount, inst: SimInstance): Instance {
@@ -114,6 +125,7 @@ function modifyMetadata(acct: SimAccount, i: ModifyInstanceMetadataOptionsComman
   if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) {
     throw new SimAwsError('InvalidParameterValue', `The HttpPutResponseHopLimit '${hop}' is not valid. Specify a value from 1 to 64.`);
   }
+  if (inst.modifyError) throw new SimAwsError(inst.modifyError, `simulated ${inst.modifyError} on ${inst.id}`);
   if (i.DryRun) throw new SimAwsError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   if (hop !== undefined) {
     if (hop < inst.hopLimit) acct.lowered++;
@@ -122,7 +134,7 @@ function modifyMetadata(acct: SimAccount, i: ModifyInstanceMetadataOptionsComman
   if (i.HttpEndpoint) inst.httpEndpoint = i.HttpEndpoint;
   if (i.HttpTokens) inst.httpTokens = i.HttpTokens;
   inst.metadataState = 'pending';
-  inst.appliedAtMs = acct.clock.now() + acct.lat.other + acct.rc.metadataApplyMs;
+  inst.appliedAtMs = acct.clock.now() + acct.lat.other + (inst.metadataApplyMs ?? acct.rc.metadataApplyMs);
   acct.modified.set(inst.id, (acct.modified.get(inst.id) ?? 0) + 1);
   return {
     result: {
@@ -133,7 +145,27 @@ function modifyMetadata(acct: SimAccount, i: ModifyInstanceMetadataOptionsComman
   };
 }
 
-/** EC2: its two actions and its three buckets; an empty bucket gives `RequestLimitExceeded` (503). */
+/**
+ * CreateTags on instances: each tag replaces the instance's tag of the same key. `Name` and the
+ * opt-out tag stay what the instance's `name` / `optedOut` say (DescribeInstances builds them).
+ */
+function createTags(acct: SimAccount, i: CreateTagsCommandInput): { result: object; latency: number } {
+  const ids = i.Resources ?? [];
+  const tags = i.Tags ?? [];
+  if (ids.length === 0 || tags.length === 0) throw new SimAwsError('MissingParameter', 'The request must contain the parameter resourceIdSet and tagSet');
+  const unknown = ids.filter((id) => !acct.byId.has(id));
+  if (unknown.length) throw new SimAwsError('InvalidInstanceID.NotFound', `The instance IDs '${unknown.join(', ')}' do not exist`);
+  const reserved = tags.find((t) => (t.Key ?? '').toLowerCase().startsWith('aws:'));
+  if (reserved) throw new SimAwsError('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use (${reserved.Key})`);
+  const keys = new Set(tags.map((t) => t.Key));
+  const next = ids.map((id) => [...(acct.byId.get(id)!.tags ?? []).filter((t) => !keys.has(t.Key)), ...tags.map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }))]);
+  const over = next.findIndex((t) => t.length > 50);
+  if (over >= 0) throw new SimAwsError('TagLimitExceeded', `The maximum number of tags (50) on ${ids[over]} would be exceeded`);
+  ids.forEach((id, k) => void (acct.byId.get(id)!.tags = next[k]));
+  return { result: {}, latency: acct.lat.other };
+}
+
+/** EC2: its actions and its buckets; an empty bucket gives `RequestLimitExceeded` (503). */
 export const EC2_SERVICE: SimService = {
   name: 'ec2',
   client: EC2Client,
@@ -149,6 +181,7 @@ export const EC2_SERVICE: SimService = {
       },
     },
     ModifyInstanceMetadataOptions: { command: ModifyInstanceMetadataOptionsCommand, answer: modifyMetadata, bucket: () => 'modifyInstanceMetadataOptions' },
+    CreateTags: { command: CreateTagsCommand, answer: createTags, bucket: () => 'mutating' },
     ...EC2_METADATA_DEFAULTS_ACTIONS,
   },
 };

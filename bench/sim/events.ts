@@ -9,17 +9,30 @@ import type { SimAccount, SimService } from './account';
 import { getMetricData } from './cloudwatch';
 import { bump, SimAwsError } from './primitives';
 
+/** Options of the simulated EventBridge (part of SimAccountOptions). */
+export interface SimEventsOptions {
+  /**
+   * PutEvents answers these entries as failed (`InternalFailure`) instead of putting them, as
+   * EventBridge does with a partial failure; `call` counts PutEvents requests from 0, `entry`
+   * indexes the request's entries (tests of the audit's resend). @default none: every entry is put
+   */
+  rejectEntry?(call: number, entry: number, entries: number): boolean;
+}
+
 function putEvents(acct: SimAccount, i: PutEventsCommandInput): { result: object; latency: number } {
   const entries = i.Entries ?? [];
   if (entries.length < 1 || entries.length > 10) {
     throw new SimAwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
   }
-  for (const e of entries) {
+  const call = (acct.stats.calls['PutEvents'] ?? 1) - 1;
+  const rejected = entries.map((_, k) => acct.options.rejectEntry?.(call, k, entries.length) ?? false);
+  const answers = entries.map((e, k) => {
+    if (rejected[k]) return { ErrorCode: 'InternalFailure', ErrorMessage: 'simulated partial failure' };
     bump(acct.eventsByType, e.DetailType ?? '');
     acct.eventDetailBytes += (e.Detail ?? '').length;
-  }
-  acct.eventCount += entries.length;
-  return { result: { FailedEntryCount: 0, Entries: entries.map((_, k) => ({ EventId: `sim-${acct.eventCount - entries.length + k}` })) }, latency: acct.lat.other };
+    return { EventId: `sim-${acct.eventCount++}` };
+  });
+  return { result: { FailedEntryCount: rejected.filter(Boolean).length, Entries: answers }, latency: acct.lat.other };
 }
 
 function publish(acct: SimAccount, i: { Message?: string }): { result: object; latency: number } {
@@ -42,6 +55,6 @@ export const CLOUDWATCH_SERVICE: SimService = {
     // IMDS metrics for the IMDSv2 readiness (sim/cloudwatch.ts); GetMetricData's default quota is 50 TPS.
     GetMetricData: { command: GetMetricDataCommand, answer: getMetricData, bucket: () => 'getMetricData' },
   },
-  buckets: () => ({ getMetricData: { capacity: 50, refillPerSecond: 50 } }),
+  buckets: (options) => ({ getMetricData: options.getMetricDataBucket ?? { capacity: 50, refillPerSecond: 50 } }),
   throttled: () => new SimAwsError('Throttling', 'Rate exceeded'),
 };

@@ -54,6 +54,17 @@ export interface InvocationScript {
   readonly denied?: boolean;
   /** Guest run time of this invocation in ms. @default the account's guestMs */
   readonly guestMs?: number;
+  /**
+   * What the step wrote to stderr. ListCommandInvocations' Details shows it after stdout, behind
+   * SSM's `----------ERROR-------` line, both within the one 2,500-character cap; GetCommandInvocation
+   * returns it apart (StandardErrorContent). @default none
+   */
+  readonly stderr?: string;
+  /**
+   * The stdout ListCommandInvocations' Details shows when it differs from the full one (e.g. a
+   * listing that lost the report's end); GetCommandInvocation still returns `output`. @default `output`
+   */
+  readonly detailsOutput?: string;
 }
 
 /** What happens to a Run Command invocation on this instance (beyond delivery). */
@@ -83,6 +94,16 @@ export interface SimInstance {
   metadataState: 'pending' | 'applied';
   /** Virtual ms at which a pending metadata change becomes applied. */
   appliedAtMs?: number;
+  /**
+   * How long a ModifyInstanceMetadataOptions change on this instance stays `pending` (tests of slow
+   * or stuck changes; Infinity = never applied). @default the model's metadataApplyMs (A9)
+   */
+  readonly metadataApplyMs?: number;
+  /**
+   * ModifyInstanceMetadataOptions on this instance fails with this EC2 error code (e.g.
+   * `UnauthorizedOperation`) and changes nothing (tests). @default none
+   */
+  readonly modifyError?: string;
   /** Set once the in-guest remediation made the instance compliant. */
   timeSyncFixed?: boolean;
   /** A scripted Run Command outcome (tests only). @default none: the guest behaviour decides */

@@ -13,6 +13,7 @@ import {
   InvalidCommandId,
   InvalidFilterKey,
   InvalidInstanceId,
+  InvalidPluginName,
   InvocationDoesNotExist,
   ListCommandInvocationsCommand,
   ListCommandsCommand,
@@ -25,10 +26,31 @@ import {
   type ListCommandsCommandInput,
   type SendCommandCommandInput,
 } from '@aws-sdk/client-ssm';
-import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command';
+import { DETAILS_OUTPUT_LIMIT, STDERR_SEPARATOR } from '../../lambda/aws/run-command';
 import type { DocumentKind, SimAccount, SimAccountOptions, SimService } from './account';
 import { collectorReport, remediationOutput, type InvocationScript, type SimInstance } from './fleet';
 import { DEFAULT_RUN_COMMAND_MODEL, indexedPage, pageAfter, percentOrCount, SimAwsError, ssmMeta, type BucketSpec, type RunCommandModel } from './primitives';
+
+/** Options of the simulated SSM (part of SimAccountOptions); the defaults are what the benchmark measures. */
+export interface SimSsmOptions {
+  /**
+   * How SendCommand's InvalidInstanceId reads: `named` lists the bad ids (`Instances [[i-…]] not in
+   * a valid state…`, as SSM writes it), `generic` names none (the adapter must then bisect). @default 'named'
+   */
+  readonly invalidInstanceMessage?: 'named' | 'generic';
+  /**
+   * ListCommandInvocations returns at most this many invocations a page even when MaxResults asks
+   * for more (AWS may return fewer; tests of paging over a few instances). @default MaxResults
+   */
+  readonly invocationPageSize?: number;
+  /**
+   * Documents with the deployed two-step layout (lib/constructs/guest-documents.ts: a `linux` and a
+   * `windows` step, each with a platformType precondition): every invocation lists both plugins,
+   * the other platform's as skipped, and GetCommandInvocation requires PluginName. @default none: one
+   * `aws:runShellScript` / `aws:runPowerShellScript` plugin
+   */
+  readonly platformStepDocuments?: readonly string[];
+}
 
 /** A1: SSM publishes no API rate; one shared bucket of 20 requests/s with a burst of 40. */
 export const DEFAULT_SSM_BUCKET: BucketSpec = { capacity: 40, refillPerSecond: 20 };
@@ -84,6 +106,10 @@ export interface Invocation {
   terminalDetails: string;
   readonly responseCode: number;
   readonly output: string;
+  /** What the step wrote to stderr (a test's {@link InvocationScript.stderr}). */
+  readonly stderr?: string;
+  /** The stdout Details shows when it differs from `output` ({@link InvocationScript.detailsOutput}). */
+  readonly detailsOutput?: string;
 }
 
 export interface SimCommand {
@@ -180,7 +206,10 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
     const x = acct.byId.get(id);
     return !x || x.ssm === 'unmanaged' || x.ssm === 'Inactive' || x.script?.gone || acct.isGone(x);
   });
-  if (invalid.length) throw new InvalidInstanceId({ message: `Instances [[${invalid.join(', ')}]] not in a valid state for account 111122223333`, ...ssmMeta });
+  if (invalid.length) {
+    const named = acct.options.invalidInstanceMessage !== 'generic';
+    throw new InvalidInstanceId({ message: named ? `Instances [[${invalid.join(', ')}]] not in a valid state for account 111122223333` : 'Instances not in a valid state for account 111122223333', ...ssmMeta });
+  }
   const params = (i.Parameters ?? {}) as Record<string, string[]>;
   const kind = kindOf(acct, i.DocumentName, params);
   const dryRun = (params['DryRun']?.[0] ?? 'false').toLowerCase() === 'true';
@@ -268,7 +297,27 @@ function scripted(x: SimInstance, script: InvocationScript, startAt: number, gue
     terminalDetails: script.statusDetails ?? status,
     responseCode: script.responseCode ?? (status === 'Success' ? 0 : 1),
     output: script.output ?? (x.guest === 'normal' ? collectorReport(x, Math.floor(endAt / 1000)) : ''),
+    ...(script.stderr !== undefined ? { stderr: script.stderr } : {}),
+    ...(script.detailsOutput !== undefined ? { detailsOutput: script.detailsOutput } : {}),
   };
+}
+
+/** SSM's Output of a plugin in ListCommandInvocations' Details: stdout, then stderr behind its separator line, cut at the cap. */
+function detailsText(inv: Invocation): string {
+  const stdout = inv.detailsOutput ?? inv.output;
+  return (inv.stderr ? `${stdout}\n${STDERR_SEPARATOR}\n${inv.stderr}` : stdout).slice(0, DETAILS_OUTPUT_CAP);
+}
+
+/** The steps of a document with the two-step layout, the one that ran on this instance first; undefined for a one-step document. */
+function platformSteps(acct: SimAccount, cmd: SimCommand, instanceId: string): { ran: string; skipped: string } | undefined {
+  if (!acct.options.platformStepDocuments?.includes(cmd.documentName)) return undefined;
+  const windows = acct.byId.get(instanceId)?.platform === 'windows';
+  return windows ? { ran: 'windows', skipped: 'linux' } : { ran: 'linux', skipped: 'windows' };
+}
+
+/** SSM's Output of a step whose platform precondition did not hold. */
+function skippedStepText(step: string): string {
+  return `Step execution skipped due to unsatisfied preconditions: '"StringEquals" : [platformType, ${step === 'windows' ? 'Windows' : 'Linux'}]'. Step name: ${step}`;
 }
 
 /**
@@ -352,8 +401,9 @@ function listCommands(acct: SimAccount, i: ListCommandsCommandInput): { result: 
 }
 
 function listCommandInvocations(acct: SimAccount, i: ListCommandInvocationsCommandInput): { result: object; latency: number } {
-  const size = i.MaxResults ?? 50;
-  if (size < 1 || size > 50) throw new SimAwsError('ValidationException', `Value '${size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50`);
+  const asked = i.MaxResults ?? 50;
+  if (asked < 1 || asked > 50) throw new SimAwsError('ValidationException', `Value '${asked}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50`);
+  const size = Math.min(asked, acct.options.invocationPageSize ?? asked);
   const cmds = i.CommandId ? [command(acct, i.CommandId)] : [...acct.commands.values()];
   const rows: { cmd: SimCommand; inv: Invocation; key: string }[] = [];
   for (const cmd of cmds) {
@@ -370,6 +420,24 @@ function listCommandInvocations(acct: SimAccount, i: ListCommandInvocationsComma
       CommandInvocations: p.page.map(({ cmd, inv }) => {
         const { status, details } = invStatus(acct, inv, cmd);
         const terminal = status !== 'Pending' && status !== 'InProgress';
+        const steps = i.Details ? platformSteps(acct, cmd, inv.instanceId) : undefined;
+        const ran = {
+          Name: steps?.ran ?? plugin(cmd),
+          Status: status,
+          StatusDetails: details,
+          ResponseCode: terminal ? inv.responseCode : -1,
+          ...(status !== 'Pending' ? { ResponseStartDateTime: new Date(inv.startAt) } : {}),
+          ...(terminal ? { ResponseFinishDateTime: new Date(inv.endAt) } : {}),
+          // The Details cap: only the first 2,500 characters of stdout (and stderr after it).
+          Output: terminal ? detailsText(inv) : '',
+        };
+        const skipped = steps && {
+          Name: steps.skipped,
+          Status: terminal ? 'Success' : status,
+          StatusDetails: terminal ? 'Success' : details,
+          ResponseCode: terminal ? 0 : -1,
+          Output: terminal ? skippedStepText(steps.skipped) : '',
+        };
         return {
           CommandId: cmd.commandId,
           InstanceId: inv.instanceId,
@@ -377,22 +445,8 @@ function listCommandInvocations(acct: SimAccount, i: ListCommandInvocationsComma
           RequestedDateTime: new Date(cmd.requestedAt),
           Status: status,
           StatusDetails: details,
-          ...(i.Details
-            ? {
-                CommandPlugins: [
-                  {
-                    Name: plugin(cmd),
-                    Status: status,
-                    StatusDetails: details,
-                    ResponseCode: terminal ? inv.responseCode : -1,
-                    ...(status !== 'Pending' ? { ResponseStartDateTime: new Date(inv.startAt) } : {}),
-                    ...(terminal ? { ResponseFinishDateTime: new Date(inv.endAt) } : {}),
-                    // The Details cap: only the first 2,500 characters of stdout.
-                    Output: terminal ? inv.output.slice(0, DETAILS_OUTPUT_CAP) : '',
-                  },
-                ],
-              }
-            : {}),
+          // In the document's order: the linux step first.
+          ...(i.Details ? { CommandPlugins: !skipped ? [ran] : steps.ran === 'linux' ? [ran, skipped] : [skipped, ran] } : {}),
         };
       }),
       ...(p.next ? { NextToken: p.next } : {}),
@@ -405,6 +459,14 @@ function getCommandInvocation(acct: SimAccount, i: GetCommandInvocationCommandIn
   const cmd = acct.commands.get(i.CommandId ?? '');
   const inv = cmd?.invocations.get(i.InstanceId ?? '');
   if (!cmd || !inv) throw new InvocationDoesNotExist({ message: 'An error occurred (InvocationDoesNotExist)', ...ssmMeta });
+  const steps = platformSteps(acct, cmd, inv.instanceId);
+  const plugins = steps ? [steps.ran, steps.skipped] : [cmd.documentName.includes('PowerShell') ? 'aws:runPowerShellScript' : 'aws:runShellScript'];
+  // A document of several steps needs the step named (GetCommandInvocation's API reference).
+  if (steps && i.PluginName === undefined) throw new InvalidPluginName({ message: `Document ${cmd.documentName} has several steps: name one (PluginName)`, ...ssmMeta });
+  if (i.PluginName !== undefined && !plugins.includes(i.PluginName)) throw new InvalidPluginName({ message: `Plugin ${i.PluginName} is not in document ${cmd.documentName}`, ...ssmMeta });
+  if (steps && i.PluginName === steps.skipped) {
+    return { result: { CommandId: cmd.commandId, InstanceId: inv.instanceId, DocumentName: cmd.documentName, PluginName: steps.skipped, Status: 'Success', StatusDetails: 'Success', ResponseCode: 0, StandardOutputContent: skippedStepText(steps.skipped), StandardErrorContent: '' }, latency: acct.lat.other };
+  }
   const { status, details } = invStatus(acct, inv, cmd);
   const terminal = status !== 'Pending' && status !== 'InProgress';
   return {
@@ -416,7 +478,7 @@ function getCommandInvocation(acct: SimAccount, i: GetCommandInvocationCommandIn
       StatusDetails: details,
       ResponseCode: terminal ? inv.responseCode : -1,
       StandardOutputContent: terminal ? inv.output.slice(0, GET_OUTPUT_CAP) : '',
-      StandardErrorContent: '',
+      StandardErrorContent: terminal ? (inv.stderr ?? '').slice(0, GET_OUTPUT_CAP) : '',
       ...(status !== 'Pending' ? { ExecutionStartDateTime: new Date(inv.startAt).toISOString() } : {}),
       ...(terminal ? { ExecutionEndDateTime: new Date(inv.endAt).toISOString() } : {}),
     },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_THRESHOLDS, diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnosis/diagnose';
+import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { FINDING_CODES, FINDING_EFFECTS } from '../../lambda/core/diagnosis/findings';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport, fixtureLines, type ReportSpec } from './report-builder';
 
@@ -323,7 +324,7 @@ describe('finding codes', () => {
 
 describe('report size', () => {
   it.each(['linux-chrony-loopback-synced.txt', 'linux-chrony-loopback-skew.txt', 'linux-chrony-loopback-lost.txt'])('real report %s stays within 2,500 characters', (f) => {
-    expect(realReport(f).replace(/^# source:.*\n/, '').length).toBeLessThanOrEqual(2500);
+    expect(realReport(f).replace(/^# source:.*\n/, '').length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
   });
 
   it('a realistic report built from the largest fixtures stays within 2,500 characters', () => {
@@ -336,7 +337,7 @@ describe('report size', () => {
         ['timedatectl', 'handmade/timedatectl-show-synced.txt'],
       ],
     });
-    expect(text.length).toBeLessThanOrEqual(2500);
+    expect(text.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
     const windows = buildReport({
       platform: 'windows',
       header: { daemons: 'w32time', domain: 'false' },
@@ -346,6 +347,6 @@ describe('report size', () => {
         ['w32tm-config', 'handmade/w32tm-config-en.txt'],
       ],
     });
-    expect(windows.length).toBeLessThanOrEqual(2500);
+    expect(windows.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
   });
 });

@@ -4,7 +4,8 @@ import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsComma
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DEFAULT_RUN_COMMAND_MODEL, deliveryMakespanMs, type SimAccountOptions } from '../../bench/sim/account';
+import { type InvocationScript, type SimInstance, simInstance } from '../../bench/sim/fleet';
 import { AUDIT_DETAIL_TYPES, createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
@@ -23,32 +24,26 @@ import {
   runRemediation,
   signContinuationPayload,
 } from '../../lambda/engine/remediate';
-import { type SimInstance, simulateSsm } from '../aws/ssm-sim';
-import { type SimEc2Instance, simulateEc2 } from './remediate-ec2-sim';
+import { type SimTestAccount, useSimAccount } from '../support/sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ebMock = mockClient(EventBridgeClient);
-const snsMock = mockClient(SNSClient);
-const ssmMock = mockClient(SSMClient);
+const sim = useSimAccount();
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:tsg';
-
-beforeEach(() => {
-  ec2Mock.reset();
-  ebMock.reset();
-  snsMock.reset();
-  ssmMock.reset();
-  ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) =>
-    Promise.resolve({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })) }),
-  );
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm1' });
-});
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
 const KEY = Buffer.from('test-continuation-key-0123456789abcdef0123456789abcdef');
 const OPT_OUT = 'timesync-guard:opt-out';
-/** Running instances as DescribeInstances sees them (the guest step re-reads them before each wave). */
-const running = (ids: readonly string[]): Map<string, SimEc2Instance> =>
-  new Map(ids.map((i) => [i, { hop: 2, endpoint: 'enabled' as const, state: 'applied' as const }]));
+/** Running instances as DescribeInstances sees them (hop limit 2; the guest step re-reads them before each wave). */
+const running = (ids: readonly string[], script?: InvocationScript): SimInstance[] => ids.map((i) => simInstance(i, script ? { script } : {}));
+
+/** The simulated account over `fleet` on a fresh clock (no latency); `account.clock` is the test's clock. */
+function simulate(fleet: SimInstance[], options: SimAccountOptions = {}): SimTestAccount {
+  return sim.simulate(fleet, options);
+}
+
+/** Every successful ModifyInstanceMetadataOptions, by instance in the order of their first change (an instance changed twice appears twice). */
+function modified(): string[] {
+  return [...sim.account.modified].flatMap(([i, n]) => Array.from({ length: n }, () => i));
+}
 
 function ev(
   instanceId: string,
@@ -85,11 +80,14 @@ function settings(over: Partial<Settings> = {}): Settings {
   return { ...parseSettings({ TSG_TOPIC_ARN: TOPIC }), maxChangesPercent: 100, maxChangesPerRun: 100_000, fixTimeSync: false, ...over };
 }
 
-function ec2Fleet(n: number, make: (k: number) => Partial<SimEc2Instance> = () => ({})): Map<string, SimEc2Instance> {
-  return new Map(Array.from({ length: n }, (_, k) => [id(k), { hop: 1, endpoint: 'enabled' as const, state: 'applied' as const, ...make(k) }]));
+/** `n` running instances with hop limit 1 (each needs the raise). */
+function ec2Fleet(n: number, make: (k: number) => Partial<SimInstance> = () => ({})): SimInstance[] {
+  return Array.from({ length: n }, (_, k) => simInstance(id(k), { hopLimit: 1, ...make(k) }));
 }
 
 function deps(clock: VirtualClock, evaluations: InstanceEvaluation[], over: Partial<RemediationDeps> = {}) {
+  // Every client below talks to the simulated account: never build them without one on this clock.
+  if (sim.account.clock !== clock) throw new Error('simulate the account first, and use its clock');
   const ec2 = new EC2Client({});
   const metrics = jest.fn();
   const check = jest.fn(async () => ({ evaluations }));
@@ -112,7 +110,7 @@ function deps(clock: VirtualClock, evaluations: InstanceEvaluation[], over: Part
 const far = (clock: VirtualClock, extra: Partial<RemediationOptions> = {}): RemediationOptions => ({ deadline: clock.now() + 3_600_000, ...extra });
 
 function auditEntries(): PutEventsRequestEntry[] {
-  return ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+  return sim.events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
 }
 function actions(): Record<string, unknown>[] {
   return auditEntries()
@@ -120,47 +118,38 @@ function actions(): Record<string, unknown>[] {
     .map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
 }
 function modifyInputs(): Record<string, unknown>[] {
-  return ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input as unknown as Record<string, unknown>);
+  return sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input as unknown as Record<string, unknown>);
 }
 
 describe('runRemediation: IMDS hop limit', () => {
   it('raises only, never lowers: hop 1 → 2, hop 3 with target 2 untouched', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, new Map([
-      ['i-low', { hop: 1, endpoint: 'enabled', state: 'applied' }],
-      ['i-high', { hop: 3, endpoint: 'enabled', state: 'applied' }],
-    ]));
+    const { clock, byId } = simulate([simInstance('i-low', { hopLimit: 1 }), simInstance('i-high', { hopLimit: 3 })]);
     const { d } = deps(clock, [ev('i-low', { hop: 1 }), ev('i-high', { hop: 3 })]);
     const out = await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
     expect(out.done).toBe(true);
-    expect(sim.modified).toEqual(['i-low']);
-    expect(sim.instances.get('i-high')!.hop).toBe(3);
-    expect(sim.instances.get('i-low')!.hop).toBe(2);
+    expect(modified()).toEqual(['i-low']);
+    expect(byId.get('i-high')!.hopLimit).toBe(3);
+    expect(byId.get('i-low')!.hopLimit).toBe(2);
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 1, succeeded: 1, failed: 0 }));
   });
 
   it('never lowers even when the hop limit rose between the check and the change (fresh data wins)', async () => {
-    const clock = new VirtualClock();
     // The check saw 1; by the time we act someone set 5.
-    const sim = simulateEc2(ec2Mock, new Map([['i-a', { hop: 5, endpoint: 'enabled', state: 'applied' }]]));
+    const { clock, byId } = simulate([simInstance('i-a', { hopLimit: 5 })]);
     const { d } = deps(clock, [ev('i-a', { hop: 1 })]);
     const out = await runRemediation(d, settings(), {}, far(clock));
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
-    expect(sim.instances.get('i-a')!.hop).toBe(5);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(byId.get('i-a')!.hopLimit).toBe(5);
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: 'i-a', action: 'raise-hop-limit', outcome: 'skipped', reason: 'already-compliant' }));
     expect(out.summary.counts.attempted).toBe(0);
   });
 
   it('passes only the option that changes', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([
-      ['i-hop', { hop: 1, endpoint: 'enabled', state: 'applied' }],
-      ['i-ep', { hop: 2, endpoint: 'disabled', state: 'applied' }],
-    ]));
+    const { clock } = simulate([simInstance('i-hop', { hopLimit: 1 }), simInstance('i-ep', { hopLimit: 2, httpEndpoint: 'disabled' })]);
     const { d } = deps(clock, [ev('i-hop', { hop: 1 }), ev('i-ep', { hop: 2, endpoint: 'disabled' })]);
     await runRemediation(d, settings({ enableMetadataEndpoint: true }), {}, far(clock));
-    expect(ec2Mock).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-hop', HttpPutResponseHopLimit: 2 });
-    expect(ec2Mock).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-ep', HttpEndpoint: 'enabled' });
+    expect(sim.ec2).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-hop', HttpPutResponseHopLimit: 2 });
+    expect(sim.ec2).toHaveReceivedCommandWith(ModifyInstanceMetadataOptionsCommand, { InstanceId: 'i-ep', HttpEndpoint: 'enabled' });
     const byId = new Map(modifyInputs().map((i) => [i.InstanceId, i]));
     expect(Object.keys(byId.get('i-hop')!).sort()).toEqual(['HttpPutResponseHopLimit', 'InstanceId']);
     expect(Object.keys(byId.get('i-ep')!).sort()).toEqual(['HttpEndpoint', 'InstanceId']);
@@ -170,8 +159,8 @@ describe('runRemediation: IMDS hop limit', () => {
   });
 
   it('verifies that each change reached state applied before calling it a success', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(3, () => ({ applyAfter: 3 })));
+    // EC2 keeps each change pending 12 s: the first two verify polls (every 5 s) still see `pending`.
+    const { clock } = simulate(ec2Fleet(3), { runCommand: { metadataApplyMs: 12_000 } });
     const { d } = deps(clock, [0, 1, 2].map((k) => ev(id(k))));
     const out = await runRemediation(d, settings(), {}, far(clock));
     expect(out.summary.counts.succeeded).toBe(3);
@@ -181,11 +170,7 @@ describe('runRemediation: IMDS hop limit', () => {
   });
 
   it('a change that stays pending past the bounded wait is a failure, reported as one', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([
-      ['i-stuck', { hop: 1, endpoint: 'enabled', state: 'applied', applyAfter: Infinity }],
-      ['i-ok', { hop: 1, endpoint: 'enabled', state: 'applied' }],
-    ]));
+    const { clock } = simulate([simInstance('i-stuck', { hopLimit: 1, metadataApplyMs: Number.POSITIVE_INFINITY }), simInstance('i-ok', { hopLimit: 1 })]);
     const { d, metrics } = deps(clock, [ev('i-stuck'), ev('i-ok')]);
     const start = clock.now();
     const out = await runRemediation(d, settings(), {}, far(clock, { verifyTimeoutMs: 60_000, verifyPollMs: 5_000 }));
@@ -202,53 +187,52 @@ describe('runRemediation: IMDS hop limit', () => {
   });
 
   it('absorbs RequestLimitExceeded bursts without losing an instance or changing one twice', async () => {
-    const clock = new VirtualClock();
     const n = 150;
     // Bursts: 12 throttles in a row out of every 20 calls, and one instance throttled 10 times in a row (past one retry budget).
     let stubborn = 0;
-    const throttle = (call: number, instanceId: string): boolean => {
-      if (instanceId === id(7) && stubborn < 10) {
+    const throttle = (action: string, input: { InstanceId?: string }, call: number): boolean => {
+      if (action !== 'ModifyInstanceMetadataOptions') return false;
+      if (input.InstanceId === id(7) && stubborn < 10) {
         stubborn++;
         return true;
       }
       return call % 20 < 12 && call < 400;
     };
-    const sim2 = simulateEc2(ec2Mock, ec2Fleet(n), { throttle });
+    const account = simulate(ec2Fleet(n), { throttle });
+    const clock = account.clock;
     const { d } = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
     const out = await runRemediation(d, settings(), {}, far(clock));
     expect(out.done).toBe(true);
-    expect(sim2.throttled).toBeGreaterThan(100);
-    expect(new Set(sim2.modified).size).toBe(n);
-    expect(sim2.modified).toHaveLength(n);
-    expect([...sim2.instances.values()].every((i) => i.hop === 2)).toBe(true);
+    expect(account.stats.throttled['ModifyInstanceMetadataOptions']).toBeGreaterThan(100);
+    expect(new Set(modified()).size).toBe(n);
+    expect(modified()).toHaveLength(n);
+    expect(account.fleet.every((i) => i.hopLimit === 2)).toBe(true);
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: n, succeeded: n, failed: 0 }));
   });
 
   it('sustained DescribeInstances throttling delays the work but loses nothing', async () => {
-    const clock = new VirtualClock();
     // The first 12 describes (more than one call's retry budget) and every third one later are throttled.
-    const sim = simulateEc2(ec2Mock, ec2Fleet(120), { describeThrottle: (call) => call < 12 || call % 3 === 0 });
+    const { clock } = simulate(ec2Fleet(120), { throttle: (action, _input, call) => action === 'DescribeInstances' && (call < 12 || call % 3 === 0) });
     const { d } = deps(clock, Array.from({ length: 120 }, (_, k) => ev(id(k))));
     const out = await runRemediation(d, settings(), {}, far(clock, { imdsChunkSize: 50 }));
     expect(out.done).toBe(true);
-    expect(new Set(sim.modified).size).toBe(120);
-    expect(sim.modified).toHaveLength(120);
+    expect(new Set(modified()).size).toBe(120);
+    expect(modified()).toHaveLength(120);
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 120, succeeded: 120, failed: 0 }));
   });
 
   it('a Describe error that is not throttling (e.g. access denied) fails the run loudly instead of guessing', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(2));
-    ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    // Every describe is denied (more denials than any retry budget would try).
+    const denied = Array.from({ length: 20 }, () => Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    const { clock } = simulate(ec2Fleet(2), { failures: { DescribeInstances: denied } });
     const { d } = deps(clock, [ev(id(0)), ev(id(1))]);
     await expect(runRemediation(d, settings(), {}, far(clock))).rejects.toThrow(/no/);
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
   });
 
   it('paces Modify calls to the token bucket: 300 changes take ≥ (300 − 100)/5 = 40 s of clock time', async () => {
-    const clock = new VirtualClock();
     const times: number[] = [];
-    simulateEc2(ec2Mock, ec2Fleet(300));
+    const { clock } = simulate(ec2Fleet(300));
     const { d } = deps(clock, Array.from({ length: 300 }, (_, k) => ev(id(k))), {
       imds: (b) => {
         const port = createEc2ImdsPort({ ec2: new EC2Client({}), clock, ...(b ? { bucketState: b } : {}) });
@@ -267,24 +251,23 @@ describe('runRemediation: IMDS hop limit', () => {
   });
 
   it('an instance terminated since the check is skipped as gone, not failed and not retried forever', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([['i-gone', { hop: 1, endpoint: 'enabled', state: 'applied', gone: true }]]));
+    const { clock } = simulate([simInstance('i-gone', { hopLimit: 1, vanishAfterMs: 0 })]);
     const { d } = deps(clock, [ev('i-gone')]);
     const out = await runRemediation(d, settings(), {}, far(clock));
     expect(out.done).toBe(true);
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: 'i-gone', outcome: 'skipped', reason: 'instance-gone' }));
   });
 
   it('describes in batches of at most 200 ids (the non-mutating bucket, not one call per instance)', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(450));
+    const account = simulate(ec2Fleet(450));
+    const clock = account.clock;
     const { d } = deps(clock, Array.from({ length: 450 }, (_, k) => ev(id(k))));
     await runRemediation(d, settings(), {}, far(clock, { imdsChunkSize: 150 }));
-    for (const c of ec2Mock.commandCalls(DescribeInstancesCommand)) {
+    for (const c of sim.ec2.commandCalls(DescribeInstancesCommand)) {
       expect(c.args[0].input.Filters![0]!.Values!.length).toBeLessThanOrEqual(200);
     }
-    expect(sim.describeCalls).toBeLessThan(450 / 10);
+    expect(account.stats.calls['DescribeInstances']).toBeLessThan(450 / 10);
   });
 });
 
@@ -296,26 +279,23 @@ describe('runRemediation: guardrails', () => {
     ${3}    | ${25}   | ${20}  | ${3}
     ${0}    | ${100}  | ${20}  | ${0}
   `('caps: count $count, percent $percent of $fleet → $changed changes', async ({ count, percent, fleet, changed }) => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(fleet));
+    const { clock } = simulate(ec2Fleet(fleet));
     const { d } = deps(clock, Array.from({ length: fleet }, (_, k) => ev(id(k))));
     const out = await runRemediation(d, settings({ maxChangesPerRun: count, maxChangesPercent: percent }), {}, far(clock));
-    expect(sim.modified).toHaveLength(changed);
-    expect(sim.modified).toEqual(Array.from({ length: changed }, (_, k) => id(k)));
+    expect(modified()).toHaveLength(changed);
+    expect(modified()).toEqual(Array.from({ length: changed }, (_, k) => id(k)));
     expect(actions().filter((a) => a.reason === 'cap-reached')).toHaveLength(fleet - changed);
     expect(out.summary.cap).toBe(changed);
   });
 
   it('dry run: zero Modify calls, zero SendCommand, every would-be action audited as planned and skipped(dry-run)', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(4));
-    simulateSsm(ssmMock, new Map());
+    const { clock } = simulate(ec2Fleet(4));
     const evs = [ev(id(0)), ev(id(1), { timeSource: 'other' }), ev(id(2), { hop: 2, timeSource: 'other' }), ev(id(3), { optedOut: true })];
     const { d, metrics } = deps(clock, evs);
     const out = await runRemediation(d, settings({ dryRun: true, fixTimeSync: true }), {}, far(clock));
     expect(out.done).toBe(true);
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     const a = actions();
     expect(a.every((x) => x.dryRun === true)).toBe(true);
     expect(a.filter((x) => x.outcome === 'planned').map((x) => [x.instanceId, x.action])).toEqual([
@@ -327,27 +307,25 @@ describe('runRemediation: guardrails', () => {
     expect(a.filter((x) => x.reason === 'dry-run')).toHaveLength(4);
     expect(out.summary).toEqual(expect.objectContaining({ dryRun: true, plannedInstances: 3 }));
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 0, succeeded: 0 }));
-    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC, Subject: expect.stringContaining('dry run') });
+    expect(sim.sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC, Subject: expect.stringContaining('dry run') });
     expect(metrics).toHaveBeenCalledWith(expect.objectContaining({ attempted: 0, completed: 1 }));
   });
 
   it('opted-out instances are never touched and the skip says why', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const { clock } = simulate(ec2Fleet(2));
     const { d } = deps(clock, [ev(id(0), { optedOut: true }), ev(id(1))]);
     await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
-    expect(sim.modified).toEqual([id(1)]);
+    expect(modified()).toEqual([id(1)]);
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: id(0), outcome: 'skipped', reason: 'opted-out' }));
   });
 });
 
 describe('runRemediation: audit', () => {
   it('emits every action as an EventBridge event on the default bus, ≤ 10 entries per call, with the documented detail', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(23));
+    const { clock } = simulate(ec2Fleet(23));
     const { d } = deps(clock, Array.from({ length: 23 }, (_, k) => ev(id(k))));
     await runRemediation(d, settings(), {}, far(clock));
-    for (const c of ebMock.commandCalls(PutEventsCommand)) {
+    for (const c of sim.events.commandCalls(PutEventsCommand)) {
       expect(c.args[0].input.Entries!.length).toBeLessThanOrEqual(10);
       for (const e of c.args[0].input.Entries!) {
         expect(e.Source).toBe('timesync-guard');
@@ -374,31 +352,25 @@ describe('runRemediation: audit', () => {
   });
 
   it('retries entries EventBridge rejected and counts what is finally lost instead of hiding it', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(1));
-    let calls = 0;
-    ebMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => {
-      calls++;
-      // The first call rejects its second entry once; later, everything is accepted.
-      const failSecond = calls === 1 && input.Entries.length > 1;
-      return Promise.resolve({
-        FailedEntryCount: failSecond ? 1 : 0,
-        Entries: input.Entries.map((_, i) => (failSecond && i === 1 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' } : { EventId: `e${i}` })),
-      });
-    });
+    // The first call rejects its second entry once; later, everything is accepted.
+    const { clock } = simulate(ec2Fleet(1), { rejectEntry: (call, entry, entries) => call === 0 && entries > 1 && entry === 1 });
     const { d } = deps(clock, [ev(id(0)), ev(id(1), { optedOut: true })]);
     const out = await runRemediation(d, settings({ hopLimitScope: 'all' }), {}, far(clock));
     expect(out.summary.auditLost).toBe(0);
-    const resent = ebMock.commandCalls(PutEventsCommand)[1]!.args[0].input.Entries!;
+    const [firstCall, secondCall] = sim.events.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!);
+    expect(firstCall!.length).toBeGreaterThan(1);
+    const resent = secondCall!;
     expect(resent).toHaveLength(1);
+    // The resend is the rejected entry itself, and it reached the bus.
+    expect(resent[0]).toEqual(firstCall![1]);
+    expect(sim.account.eventCount).toBe(auditEntries().length - 1);
   });
 });
 
 describe('runRemediation: continuation', () => {
   it('a run that would exceed the Lambda time stops cleanly and continues; no change is made twice and the check runs once', async () => {
-    const clock = new VirtualClock();
     const n = 300;
-    const sim = simulateEc2(ec2Mock, ec2Fleet(n));
+    const { clock } = simulate(ec2Fleet(n));
     const { d, check, metrics } = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
     const s = settings();
     // 100 burst + 5/s: 300 changes need ≥ 40 s; give the first invocation 25 s.
@@ -407,8 +379,8 @@ describe('runRemediation: continuation', () => {
     expect(first.continuation).toEqual(expect.any(String));
     expect(first.summary.pending.imds).toBeGreaterThan(0);
     expect(metrics).not.toHaveBeenCalled();
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 0);
-    const doneFirst = sim.modified.length;
+    expect(sim.sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+    const doneFirst = modified().length;
     expect(doneFirst).toBeGreaterThan(100);
     expect(doneFirst).toBeLessThan(n);
 
@@ -420,18 +392,17 @@ describe('runRemediation: continuation', () => {
     }
     expect(result.done).toBe(true);
     expect(check).toHaveBeenCalledTimes(1);
-    expect(sim.modified).toHaveLength(n);
-    expect(new Set(sim.modified).size).toBe(n);
+    expect(modified()).toHaveLength(n);
+    expect(new Set(modified()).size).toBe(n);
     expect(result.summary.counts).toEqual(expect.objectContaining({ planned: n, attempted: n, succeeded: n, failed: 0 }));
     expect(result.summary.invocations).toBe(invocations);
     expect(metrics).toHaveBeenCalledTimes(1);
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sim.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(actions().filter((a) => a.outcome === 'planned')).toHaveLength(n);
   });
 
   it('never overruns its deadline while pacing', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(400));
+    const { clock } = simulate(ec2Fleet(400));
     const { d } = deps(clock, Array.from({ length: 400 }, (_, k) => ev(id(k))));
     const deadline = clock.now() + 30_000;
     const r = await runRemediation(d, settings(), {}, { deadline, reserveMs: 3_000 });
@@ -468,7 +439,7 @@ describe('runRemediation: continuation', () => {
 
   it.each([['not base64 at all'], [Buffer.from('{"v":1}').toString('base64')], ['']])('a malformed continuation %p is refused with a clear error, never guessed at', async (bad) => {
     if (bad === '') return; // empty means "start a new run" (the state machine's first call)
-    const clock = new VirtualClock();
+    const { clock } = simulate([]);
     const { d } = deps(clock, []);
     await expect(runRemediation(d, settings(), { continuation: bad }, far(clock))).rejects.toThrow(ContinuationError);
   });
@@ -489,10 +460,8 @@ describe('runRemediation: in-guest step', () => {
     ${'TSG-REMEDIATE v1 result=changed'} | ${'Success'} | ${'failed'}      | ${'unknown-result:garbled-result-line'}
     ${undefined}                         | ${'TimedOut'} | ${'failed'}     | ${'invocation-timed-out'}
   `('guest output → $outcome ($reason)', async ({ output, status, outcome, reason }) => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, running(['i-g']));
-    const sim: SimInstance = { status, ...(output !== undefined ? { output } : {}) };
-    simulateSsm(ssmMock, new Map([['i-g', sim]]));
+    // No output at all (a timed-out invocation) is an empty stdout.
+    const { clock } = simulate(running(['i-g'], { status, output: output ?? '' }));
     const { d } = deps(clock, [ev('i-g', { hop: 2, timeSource: 'other' })]);
     const out = await runRemediation(d, settings({ fixTimeSync: true }), {}, far(clock, { guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
     expect(out.done).toBe(true);
@@ -506,16 +475,14 @@ describe('runRemediation: in-guest step', () => {
   });
 
   it('sends the stack document with the settings as parameters, Endpoint ipv6 only for IPv6-only instances, ≤ 50 ids per call', async () => {
-    const clock = new VirtualClock();
     const ids = Array.from({ length: 70 }, (_, k) => id(k));
-    simulateEc2(ec2Mock, running(ids));
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: line('changed') }])));
+    const { clock } = simulate(running(ids, { output: line('changed') }), { documents: { 'Stack-Remediate': 'remediate' } });
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
       check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
     });
     const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', remediationMaxConcurrency: '10', remediationMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
     expect(out.summary.counts.succeeded).toBe(70);
-    const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
     expect(sends.every((s) => s.DocumentName === 'Stack-Remediate' && s.InstanceIds!.length <= 50 && s.MaxConcurrency === '10' && s.MaxErrors === '5')).toBe(true);
     const v6 = sends.filter((s) => s.Parameters!.Endpoint![0] === 'ipv6');
     expect(v6.map((s) => s.InstanceIds)).toEqual([[id(3)]]);
@@ -533,16 +500,14 @@ describe('runRemediation: in-guest step', () => {
   });
 
   it('passes fixNoProxy and fixTimeSync to the document, and runs it for the NO_PROXY step alone when time sync is off', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, running(['i-p']));
     const npLine = 'TSG-NO-PROXY v1 result=changed files=/etc/environment reason=services-pick-it-up-at-next-restart\n';
-    simulateSsm(ssmMock, new Map([['i-p', { output: npLine + line('skipped', 'time-sync-fix-off') }]]));
+    const { clock } = simulate(running(['i-p'], { output: npLine + line('skipped', 'time-sync-fix-off') }));
     const e = ev('i-p', { hop: 2 });
     const withProxy = { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy' as const, message: 'm' }] } };
     const { d } = deps(clock, [withProxy]);
     const out = await runRemediation(d, settings({ fixTimeSync: false, fixNoProxy: true }), {}, far(clock, { guestVerifySeconds: 5, guestWaveBudgetMs: 120_000 }));
     expect(out.done).toBe(true);
-    const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
     expect(sends.map((s) => [s.InstanceIds, s.Parameters!.FixNoProxy, s.Parameters!.FixTimeSync])).toEqual([[['i-p'], ['true'], ['false']]]);
     const np = actions().filter((a) => a.action === 'add-imds-no-proxy');
     expect(np.map((a) => [a.outcome, a.reason])).toEqual([
@@ -559,12 +524,10 @@ describe('runRemediation: in-guest step', () => {
     ${'failed'}            | ${'failed'}      | ${true}
     ${'already-compliant'} | ${'skipped'}     | ${false}
   `('a NO_PROXY step that reports $npResult is audited $outcome and counts toward MaxErrors: $counted', async ({ npResult, outcome, counted }) => {
-    const clock = new VirtualClock();
     // 51 instances, one batch of 50 per wave, MaxErrors 0: counted errors in the first wave stop the second.
     const ids = Array.from({ length: 51 }, (_, k) => id(k));
-    simulateEc2(ec2Mock, running(ids));
     const output = `TSG-NO-PROXY v1 result=${npResult} files=/etc/environment reason=write-failed\n${line('already-compliant')}`;
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output }])));
+    const { clock } = simulate(running(ids, { output }));
     const evs = ids.map((i) => {
       const e = ev(i, { hop: 2 });
       return { ...e, verdict: { ...e.verdict!, status: 'at-risk' as const, findings: [{ code: 'proxy-without-no-proxy' as const, message: 'm' }] } };
@@ -577,25 +540,26 @@ describe('runRemediation: in-guest step', () => {
   });
 
   it('stops sending new batches once failures pass MaxErrors; the rest are skipped, not attempted', async () => {
-    const clock = new VirtualClock();
     const ids = Array.from({ length: 150 }, (_, k) => id(k));
-    simulateEc2(ec2Mock, running(ids));
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { status: 'Failed', output: line('rolled-back', 'not-synced') }])));
+    const { clock } = simulate(running(ids, { status: 'Failed', output: line('rolled-back', 'not-synced') }));
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
-    const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '10%' }), {}, far(clock, { guestWaveBatches: 1 }));
+    // MaxConcurrency 100%: every invocation of the batch starts (the ramp has them all going 5 s in)
+    // before the guests' 5 s runs end. SSM, as the shared account models it, stops a command past its
+    // own MaxErrors and cancels the invocations still queued behind MaxConcurrency; this test is about
+    // the engine's brake between batches, so the whole batch runs and fails.
+    const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '10%', remediationMaxConcurrency: '100%' }), {}, far(clock, { guestWaveBatches: 1 }));
     expect(out.done).toBe(true);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
     expect(out.summary.guestStoppedAtMaxErrors).toBe(true);
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 50, rolledBack: 50 }));
     expect(actions().filter((a) => a.reason === 'max-errors-reached')).toHaveLength(100);
   });
 
   it('acts on fresh data: the check runs first, and a failing check means no action at all', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(1));
+    const { clock } = simulate(ec2Fleet(1));
     const { d } = deps(clock, [], { check: async () => { throw new Error('DescribeInstances denied'); } });
     await expect(runRemediation(d, settings(), {}, far(clock))).rejects.toThrow(/denied/);
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
   });
 });
 
@@ -603,11 +567,13 @@ describe('runRemediation: continuation across phases', () => {
   const changed = `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n`;
 
   it('the guest step continues in the next invocation when the next wave would not fit; each instance is sent once', async () => {
-    const clock = new VirtualClock();
     const ids = Array.from({ length: 120 }, (_, k) => id(k));
-    simulateEc2(ec2Mock, running(ids));
-    // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest step does.
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])), { pollsUntilDone: 12 });
+    // Each command takes several polls (≈ 1 min of clock time, within the wave budget), as a real guest
+    // step does: at the default MaxConcurrency 50% a batch of 50 runs in two rounds of 25, so a 28 s
+    // guest run ends the batch 60 s after its send (the ramp starts the first round over 4 s).
+    const runCommand = { guestMs: 28_000 };
+    expect(deliveryMakespanMs(50, 25, { ...DEFAULT_RUN_COMMAND_MODEL, ...runCommand })).toBe(60_000);
+    const { clock } = simulate(running(ids, { output: changed }), { runCommand });
     const { d, check } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
     const s = settings({ fixTimeSync: true });
     const engine = { guestWaveBatches: 1, guestWaveBudgetMs: 100_000, reserveMs: 1_000 };
@@ -623,23 +589,21 @@ describe('runRemediation: continuation across phases', () => {
     }
     expect(out.done).toBe(true);
     expect(check).toHaveBeenCalledTimes(1);
-    const sent = ssmMock.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds ?? []);
+    const sent = sim.ssm.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds ?? []);
     expect(sent.sort()).toEqual([...ids].sort());
     expect(out.summary.reasons).toEqual({});
     expect(out.summary.counts).toEqual(expect.objectContaining({ attempted: 120, succeeded: 120 }));
   });
 
   it('sends the guest waves while the IMDS changes are still being paced, not after them', async () => {
-    const clock = new VirtualClock();
     // 300 hop-limit changes: (300 − 100)/5 = 40 s of ModifyInstanceMetadataOptions pacing.
-    simulateEc2(ec2Mock, ec2Fleet(300));
     const ids = Array.from({ length: 300 }, (_, k) => id(k));
-    simulateSsm(ssmMock, new Map(ids.map((i) => [i, { output: changed }])));
+    const { clock } = simulate(ec2Fleet(300, () => ({ script: { output: changed } })));
     const { d } = deps(clock, ids.map((i) => ev(i, { timeSource: 'other' })));
     const out = await runRemediation(d, settings({ hopLimitScope: 'all', fixTimeSync: true }), {}, far(clock));
     expect(out.done).toBe(true);
-    const modifies = ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand);
-    const sends = ssmMock.commandCalls(SendCommandCommand);
+    const modifies = sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand);
+    const sends = sim.ssm.commandCalls(SendCommandCommand);
     expect(modifies).toHaveLength(300);
     // sinon orders calls across all mocks: the first guest batch went out before the last IMDS change.
     expect(sends[0]!.calledBefore(modifies.at(-1)!)).toBe(true);
@@ -649,24 +613,22 @@ describe('runRemediation: continuation across phases', () => {
   });
 
   it('changes still being verified when the time runs out are verified by the next invocation, not redone', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(5, () => ({ applyAfter: 1_000 })));
+    // EC2 keeps the changes pending 45 s: past the first invocation's 30 s, applied 15 s into the second.
+    const { clock } = simulate(ec2Fleet(5), { runCommand: { metadataApplyMs: 45_000 } });
     const { d } = deps(clock, Array.from({ length: 5 }, (_, k) => ev(id(k))));
     const s = settings();
     const first = await runRemediation(d, s, {}, { deadline: clock.now() + 30_000, reserveMs: 1_000, verifyPollMs: 5_000, verifyTimeoutMs: 600_000 });
     expect(first.done).toBe(false);
     expect(first.summary.phase).toBe('imds-verify');
     expect(first.summary.pending.verifying).toBe(5);
-    for (const i of sim.instances.values()) i.applyAfter = 0; // EC2 catches up
     const second = await runRemediation(d, s, { continuation: first.continuation }, { deadline: clock.now() + 60_000, reserveMs: 1_000, verifyPollMs: 5_000 });
     expect(second.done).toBe(true);
-    expect(sim.modified).toHaveLength(5);
+    expect(modified()).toHaveLength(5);
     expect(second.summary.counts).toEqual(expect.objectContaining({ attempted: 5, succeeded: 5, failed: 0 }));
   });
 
   it('hop limit and endpoint on one instance: one Modify call carrying both, each action audited', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, new Map<string, SimEc2Instance>([['i-both', { hop: 1, endpoint: 'disabled', state: 'applied' }]]));
+    const { clock } = simulate([simInstance('i-both', { hopLimit: 1, httpEndpoint: 'disabled' })]);
     const { d } = deps(clock, [ev('i-both', { hop: 1, endpoint: 'disabled' })]);
     const out = await runRemediation(d, settings({ enableMetadataEndpoint: true }), {}, far(clock));
     expect(modifyInputs()).toEqual([{ InstanceId: 'i-both', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' }]);
@@ -676,9 +638,7 @@ describe('runRemediation: continuation across phases', () => {
   });
 
   it('an API error other than throttling fails that instance only; the others proceed', async () => {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(3));
-    ec2Mock.on(ModifyInstanceMetadataOptionsCommand, { InstanceId: id(1) }).rejects(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }));
+    const { clock } = simulate(ec2Fleet(3, (k) => (k === 1 ? { modifyError: 'UnauthorizedOperation' } : {})));
     const { d } = deps(clock, [0, 1, 2].map((k) => ev(id(k))));
     const out = await runRemediation(d, settings(), {}, far(clock));
     expect(out.done).toBe(true);
@@ -699,22 +659,23 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   const refusals = (): Record<string, unknown>[] =>
     auditEntries().filter((e) => e.DetailType === AUDIT_DETAIL_TYPES.continuationRefused).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
   /** A real first invocation that stops with work pending: 300 hop raises, 25 s of deadline. */
-  async function genuine(clock: VirtualClock, tags?: (k: number) => SimEc2Instance['tags']) {
+  async function genuine() {
     const n = 300;
-    const sim = simulateEc2(ec2Mock, ec2Fleet(n, (k) => (tags?.(k) ? { tags: tags(k) } : {})));
+    const account = simulate(ec2Fleet(n));
+    const clock = account.clock;
     const ctx = deps(clock, Array.from({ length: n }, (_, k) => ev(id(k))));
     const first = await runRemediation(ctx.d, settings(), {}, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
     expect(first.done).toBe(false);
-    return { ...ctx, sim, n, first, modifiedFirst: sim.modified.length };
+    return { ...ctx, account, clock, n, first, modifiedFirst: modified().length };
   }
+  /** Refused on a fresh account (its mocks record only this attempt). */
   async function expectRefused(text: string, reason: string) {
-    const clock = new VirtualClock();
-    simulateEc2(ec2Mock, ec2Fleet(3));
+    const { clock } = simulate(ec2Fleet(3));
     const { d, check } = deps(clock, [ev(id(0))]);
     await expect(runRemediation(d, settings(), { continuation: text }, far(clock))).rejects.toMatchObject({ name: 'ContinuationError', reason });
     expect(check).not.toHaveBeenCalled();
-    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(sim.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     expect(refusals()).toEqual([expect.objectContaining({ reason, continuationChars: text.length, continuationSha256: expect.stringMatching(/^[0-9a-f]{16}$/) })]);
   }
 
@@ -725,15 +686,10 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   });
 
   it('refuses a genuine continuation with one byte edited, in the payload or in the signature', async () => {
-    const clock = new VirtualClock();
-    const { first } = await genuine(clock);
+    const { first } = await genuine();
     const text = first.continuation!;
     const flip = (t: string, at: number): string => `${t.slice(0, at)}${t[at] === 'A' ? 'B' : 'A'}${t.slice(at + 1)}`;
-    ebMock.resetHistory();
-    ec2Mock.resetHistory();
     await expectRefused(flip(text, Math.floor(text.indexOf('.') / 2)), 'forged');
-    ebMock.resetHistory();
-    ec2Mock.resetHistory();
     await expectRefused(flip(text, text.length - 3), 'forged');
   });
 
@@ -745,34 +701,31 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   it('refuses a genuine continuation replayed after its validity, and one of a run older than a day', async () => {
     const clock = new VirtualClock();
     await expectRefused(encodeContinuation(crafted(clock), KEY, clock.now() - CONTINUATION_MAX_AGE_MS - 1), 'expired');
-    ebMock.resetHistory();
     await expectRefused(encodeContinuation(crafted(clock, { startedAt: clock.now() - 25 * 3_600_000 }), KEY, clock.now()), 'expired');
   });
 
   it('current dry run wins: a live run resumed after dryRun was switched on applies nothing more', async () => {
-    const clock = new VirtualClock();
-    const { d, sim, first, modifiedFirst } = await genuine(clock);
+    const { d, clock, first, modifiedFirst } = await genuine();
     const out = await runRemediation(d, settings({ dryRun: true }), { continuation: first.continuation }, far(clock));
     expect(out.done).toBe(true);
     expect(out.summary.dryRun).toBe(true);
-    expect(sim.modified).toHaveLength(modifiedFirst);
+    expect(modified()).toHaveLength(modifiedFirst);
     expect(out.summary.reasons['skipped:dry-run']).toBe(first.summary.pending.imds);
   });
 
   it('a continuation carried from a dry run is resumed under the current (live) settings: it follows them', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const { clock } = simulate(ec2Fleet(2));
     const { d } = deps(clock, []);
     const state = crafted(clock, { dryRun: true, imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) });
     const out = await runRemediation(d, settings(), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
     expect(out.summary.dryRun).toBe(false);
-    expect(sim.modified).toEqual([id(0), id(1)]);
+    expect(modified()).toEqual([id(0), id(1)]);
     expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([2, 2]);
   });
 
   it('the hop-limit target cannot be carried: a signed continuation asking for 64 raises to the configured target only', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(2));
+    const account = simulate(ec2Fleet(2));
+    const clock = account.clock;
     const { d } = deps(clock, []);
     // A payload the encoder would never write (hop 64), signed with the stack's own key.
     const text = encodeContinuation(crafted(clock, { imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) }), KEY, clock.now());
@@ -784,35 +737,30 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     const out = await runRemediation(d, settings({ hopLimitTarget: 3 }), { continuation: stretched }, far(clock));
     expect(out.done).toBe(true);
     expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([3, 3]);
-    expect([...sim.instances.values()].map((i) => i.hop)).toEqual([3, 3]);
+    expect(account.fleet.map((i) => i.hopLimit)).toEqual([3, 3]);
   });
 
   it('an instance opted out between invocations is not touched on resume (the tag key in any case)', async () => {
-    const clock = new VirtualClock();
-    const { d, sim, n, first } = await genuine(clock);
-    const pending = Array.from({ length: n }, (_, k) => id(k)).filter((i) => !sim.modified.includes(i));
+    const { d, account, clock, n, first } = await genuine();
+    const pending = Array.from({ length: n }, (_, k) => id(k)).filter((i) => !modified().includes(i));
     const tagged = pending[pending.length - 1]!;
-    sim.instances.get(tagged)!.tags = [{ Key: 'TimeSync-Guard:Opt-Out', Value: 'true' }];
+    account.byId.get(tagged)!.tags = [{ Key: 'TimeSync-Guard:Opt-Out', Value: 'true' }];
     let out = first;
     while (!out.done) out = await runRemediation(d, settings(), { continuation: out.continuation }, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
-    expect(sim.modified).not.toContain(tagged);
-    expect(sim.modified).toHaveLength(n - 1);
+    expect(modified()).not.toContain(tagged);
+    expect(modified()).toHaveLength(n - 1);
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: tagged, action: 'raise-hop-limit', outcome: 'skipped', reason: 'opted-out' }));
   });
 
   it('the guest step re-reads opt-out before each wave: an instance tagged since the plan is never sent the document', async () => {
-    const clock = new VirtualClock();
     const ids2 = [id(0), id(1), id(2)];
-    const fleet = running(ids2);
-    fleet.get(id(1))!.tags = [{ Key: OPT_OUT, Value: 'yes' }];
-    fleet.delete(id(2)); // terminated since the plan
-    simulateEc2(ec2Mock, fleet);
-    simulateSsm(ssmMock, new Map(ids2.map((i) => [i, { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` }])));
+    const [first, tagged, gone] = running(ids2, { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` });
+    const { clock } = simulate([first!, { ...tagged!, tags: [{ Key: OPT_OUT, Value: 'yes' }] }, { ...gone!, vanishAfterMs: 0 }]); // id(2): terminated since the plan
     const { d } = deps(clock, []);
     const state = crafted(clock, { phase: 'guest', guest: ids2.map((i) => ({ id: i, platform: 'linux' as const, ipv6: false })), guestPlanned: 3 });
     const out = await runRemediation(d, settings({ fixTimeSync: true }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
     expect(out.done).toBe(true);
-    expect(ssmMock.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds)).toEqual([id(0)]);
+    expect(sim.ssm.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds)).toEqual([id(0)]);
     expect(actions()).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ instanceId: id(1), outcome: 'skipped', reason: 'opted-out' }),
@@ -824,8 +772,8 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   });
 
   it('switches turned off since the run started win: no endpoint change, no guest step', async () => {
-    const clock = new VirtualClock();
-    const sim = simulateEc2(ec2Mock, ec2Fleet(2, () => ({ endpoint: 'disabled' })));
+    const account = simulate(ec2Fleet(2, () => ({ httpEndpoint: 'disabled' })));
+    const clock = account.clock;
     const { d } = deps(clock, []);
     const state = crafted(clock, {
       imds: [{ id: id(0), hop: 0, from: 2, endpoint: true }, { id: id(1), hop: 1, from: 1, endpoint: true }],
@@ -835,19 +783,17 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     const out = await runRemediation(d, settings({ enableMetadataEndpoint: false, fixTimeSync: false }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
     expect(out.done).toBe(true);
     expect(modifyInputs()).toEqual([{ InstanceId: id(1), HttpPutResponseHopLimit: 2 }]);
-    expect([...sim.instances.values()].map((i) => i.endpoint)).toEqual(['disabled', 'disabled']);
-    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    expect(account.fleet.map((i) => i.httpEndpoint)).toEqual(['disabled', 'disabled']);
+    expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 0);
     expect(out.summary.reasons).toEqual(expect.objectContaining({ 'skipped:setting-off': 3 }));
   });
 
   it('an instance IAM denies in the guest step is skipped (access-denied) and does not count toward MaxErrors', async () => {
-    const clock = new VirtualClock();
     const list = [id(0), id(1)];
-    simulateEc2(ec2Mock, running(list));
-    simulateSsm(ssmMock, new Map([
-      [id(0), { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` }],
-      [id(1), { denied: true }],
-    ]));
+    const { clock } = simulate([
+      simInstance(id(0), { script: { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` } }),
+      simInstance(id(1), { script: { denied: true } }),
+    ]);
     const { d } = deps(clock, list.map((i) => ev(i, { hop: 2, timeSource: 'other' })));
     const out = await runRemediation(d, settings({ fixTimeSync: true, remediationMaxErrors: '0' }), {}, far(clock));
     expect(out.summary.guestStoppedAtMaxErrors).toBe(false);

@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 
 const SCRIPT = guestScriptPath('remediate-linux.sh');
@@ -156,7 +157,7 @@ ${s.steps}
     final: (step) => {
       const text = file(`${step}.out`);
       // SSM keeps 2,500 characters of stdout; the final line must be inside them.
-      expect(text.length).toBeLessThanOrEqual(2500);
+      expect(text.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
       const lines = text.trimEnd().split('\n');
       const m = FINAL.exec(lines[lines.length - 1] ?? '');
       if (!m) throw new Error(`no final line in ${step}:\n${file(`${step}.out`)}\n${file(`${step}.err`)}`);

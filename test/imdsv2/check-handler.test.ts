@@ -1,7 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
@@ -13,17 +12,11 @@ import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
 import { parseSettings } from '../../lambda/core/settings';
 import type { Imdsv2AuditRecord, Imdsv2Ec2Port, Imdsv2MetricsPort } from '../../lambda/engine/imdsv2';
 import { createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
-import { idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { idOf, member, useSimAccount } from '../support/sim';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
+const sim = useSimAccount();
 const NOW = Date.UTC(2026, 10, 30, 3, 0);
 const DAY = 86_400_000;
-
-beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-});
 
 /** Daily zeros for every id (and one IMDSv1 call for `v1`), one rejected call for `rejected`. */
 function fakeMetrics(v1: string, rejected: string): Imdsv2MetricsPort {
@@ -42,14 +35,17 @@ function fakeMetrics(v1: string, rejected: string): Imdsv2MetricsPort {
 
 describe('the check handler with IMDSv2', () => {
   it('publishes counts per readiness state and Imdsv2RolledBack, and writes the readiness into each log record', async () => {
-    const old = { LaunchTime: new Date(NOW - 90 * DAY), MetadataOptions: { HttpTokens: 'optional' as const, HttpPutResponseHopLimit: 2, State: 'applied' as const } };
-    simulateFleet(ec2Mock, ssmMock, [
-      member(idOf(1), { ec2: old }),
-      member(idOf(2), { ec2: old }),
-      member(idOf(3), { ec2: { LaunchTime: old.LaunchTime, MetadataOptions: { HttpTokens: 'required', State: 'applied' }, Tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: enforcedTagValue(NOW - 3_600_000) }] } }),
-    ]);
-    const settings = parseSettings({});
+    const old = { launchedAtMs: NOW - 90 * DAY, httpTokens: 'optional' as const, hopLimit: 2 };
     const clock = new VirtualClock(NOW);
+    sim.simulate(
+      [
+        member(idOf(1), old),
+        member(idOf(2), old),
+        member(idOf(3), { launchedAtMs: old.launchedAtMs, httpTokens: 'required', tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: enforcedTagValue(NOW - 3_600_000) }] }),
+      ],
+      { clock },
+    );
+    const settings = parseSettings({});
     const ssm = new SSMClient({});
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });

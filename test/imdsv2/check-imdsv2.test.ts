@@ -4,10 +4,10 @@
  * the simulated CloudWatch; enforcement through the nightly phase; rollback through the check.
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateTagsCommand, EC2Client, type Instance, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { CloudWatchInstanceMetrics } from '../../lambda/aws/cloudwatch-metrics';
@@ -27,63 +27,25 @@ import { IMDSV2_PHASE } from '../../lambda/engine/remediation/imdsv2-phase';
 import { newRunState } from '../../lambda/engine/remediation/state';
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { type Imdsv2AuditRecord, type Imdsv2CheckPorts, runImdsv2Enforcement } from '../../lambda/engine/imdsv2';
-import { type FleetMember, idOf, member, simulateFleet } from '../engine/fleet-sim';
+import { idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport } from '../engine/reports';
-import { simulateCloudWatch } from './sim-cloudwatch';
 
-const ec2Mock = mockClient(EC2Client);
-const ssmMock = mockClient(SSMClient);
-const cwMock = mockClient(CloudWatchClient);
-const ebMock = mockClient(EventBridgeClient);
+const sim = useSimAccount();
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const NIGHT = Date.UTC(2026, 10, 30, 2, 0);
 
-beforeEach(() => {
-  ec2Mock.reset();
-  ssmMock.reset();
-  cwMock.reset();
-  ebMock.reset();
-  ebMock.on(PutEventsCommand).callsFake((i: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: i.Entries.map((_, k) => ({ EventId: `e${k}` })) }));
-});
-
-/** An instance with its EC2 record kept by reference, so modify/tag change what DescribeInstances returns. */
-function ec2Member(k: number, launchedDaysAgo = 60, extra: Partial<FleetMember> = {}): FleetMember & { ec2: Instance } {
-  return member(idOf(k), {
-    ec2: {
-      LaunchTime: new Date(NIGHT - launchedDaysAgo * DAY),
-      MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, State: 'applied' },
-      Tags: [{ Key: 'Name', Value: `app-${k}` }],
-    },
-    ...extra,
-  }) as FleetMember & { ec2: Instance };
+/** A healthy instance still on IMDSv1-optional with hop limit 1, launched `launchedDaysAgo` before NIGHT. */
+function ec2Member(k: number, launchedDaysAgo = 60, extra: Partial<SimInstance> = {}): SimInstance {
+  return member(idOf(k), { launchedAtMs: NIGHT - launchedDaysAgo * DAY, httpTokens: 'optional', hopLimit: 1, ...extra });
 }
 
-/** The account: fleet, CloudWatch, and EC2's ModifyInstanceMetadataOptions / CreateTags acting on the fleet. */
-function account(fleet: (FleetMember & { ec2: Instance })[], clock: VirtualClock) {
-  simulateFleet(ec2Mock, ssmMock, fleet);
-  const cw = simulateCloudWatch(cwMock, clock);
-  const byId = new Map(fleet.map((m) => [m.id, m.ec2]));
-  ec2Mock.on(ModifyInstanceMetadataOptionsCommand).callsFake((i: { InstanceId: string; HttpTokens?: 'optional' | 'required'; HttpPutResponseHopLimit?: number }) => {
-    const inst = byId.get(i.InstanceId)!;
-    const m = inst.MetadataOptions!;
-    if (i.HttpTokens) m.HttpTokens = i.HttpTokens;
-    if (i.HttpPutResponseHopLimit !== undefined) m.HttpPutResponseHopLimit = i.HttpPutResponseHopLimit;
-    m.State = 'applied';
-    return { InstanceId: i.InstanceId, InstanceMetadataOptions: { ...m } };
-  });
-  ec2Mock.on(CreateTagsCommand).callsFake((i: { Resources: string[]; Tags: { Key: string; Value: string }[] }) => {
-    for (const id of i.Resources) {
-      // In place: the fleet sim serves copies of each record that share its Tags array.
-      const tags = byId.get(id)!.Tags!;
-      for (const t of i.Tags) {
-        const at = tags.findIndex((x) => x.Key === t.Key);
-        if (at >= 0) tags.splice(at, 1);
-        tags.push(t);
-      }
-    }
-    return {};
-  });
+/**
+ * The simulated account on `clock`: its fleet (ModifyInstanceMetadataOptions and CreateTags change
+ * what DescribeInstances returns), its CloudWatch, and the adapters over them.
+ */
+function account(fleet: SimInstance[], clock: VirtualClock) {
+  const { cloudwatch: cw, byId } = sim.simulate(fleet, { clock });
   const store = new MemorySnapshotStore();
   const metrics = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
   const ec2 = new EC2Client({});
@@ -100,15 +62,15 @@ function account(fleet: (FleetMember & { ec2: Instance })[], clock: VirtualClock
   return { cw, store, metrics, ec2Port, audits, check, byId, ports, ec2 };
 }
 
-const tagOf = (i: Instance): string | undefined => i.Tags?.find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
+const tagOf = (i: SimInstance): string | undefined => i.tags?.find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
 
 describe('IMDSv2 readiness in the check', () => {
   it('reports each state per instance and names the day of the last IMDSv1 call', async () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1), ec2Member(2), ec2Member(3, 5), ec2Member(4)];
-    fleet[3]!.ec2.MetadataOptions!.HttpTokens = 'required';
+    fleet[3]!.httpTokens = 'required';
     const a = account(fleet, clock);
-    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === NIGHT - 2 * DAY - 2 * HOUR ? 1 : 0));
+    for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT, (d) => (m.id === idOf(2) && d === NIGHT - 2 * DAY - 2 * HOUR ? 1 : 0));
     const run = await a.check(parseSettings({}));
     const r = run.imdsv2!.readiness;
     expect(r.refreshed).toBe(true);
@@ -123,10 +85,10 @@ describe('IMDSv2 readiness in the check', () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1), ec2Member(2)];
     const a = account(fleet, clock);
-    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT + 2 * DAY);
+    for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT + 2 * DAY);
     const settings = parseSettings({});
     await a.check(settings);
-    const afterRefresh = cwMock.commandCalls(GetMetricDataCommand).length;
+    const afterRefresh = sim.cloudwatch.commandCalls(GetMetricDataCommand).length;
     expect(afterRefresh).toBe(1);
     for (let h = 1; h < 24; h++) {
       clock.advance(HOUR - (clock.now() - NIGHT - (h - 1) * HOUR));
@@ -134,12 +96,12 @@ describe('IMDSv2 readiness in the check', () => {
       expect(run.imdsv2!.readiness.refreshed).toBe(false);
       expect(run.imdsv2!.readiness.readiness.get(idOf(1))?.state).toBe('ready');
     }
-    expect(cwMock.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh);
+    expect(sim.cloudwatch.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh);
     expect(a.store.writes).toBe(1);
     clock.advance(NIGHT + 24 * HOUR - clock.now());
     const next = await a.check(settings);
     expect(next.imdsv2!.readiness.refreshed).toBe(true);
-    expect(cwMock.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh + 1);
+    expect(sim.cloudwatch.commandCalls(GetMetricDataCommand).length).toBe(afterRefresh + 1);
   });
 
   it('is not assessed at all with imdsv2 off', async () => {
@@ -147,7 +109,7 @@ describe('IMDSv2 readiness in the check', () => {
     const a = account([ec2Member(1)], clock);
     const run = await a.check(parseSettings({ TSG_IMDSV2: 'off' }));
     expect(run.imdsv2).toBeUndefined();
-    expect(cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+    expect(sim.cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 });
 
@@ -170,21 +132,21 @@ describe('gated enforcement and automatic undo', () => {
 
   it('does not enforce an instance with one IMDSv1 call on day 13, and enforces the clean one (hop limit raised on a container host)', async () => {
     const clock = new VirtualClock(NIGHT);
-    const fleet = [ec2Member(1), ec2Member(2), ec2Member(3, 60, { run: { output: chronyReport({ containers: 'docker' }) } })];
+    const fleet = [ec2Member(1), ec2Member(2), ec2Member(3, 60, { script: { output: chronyReport({ containers: 'docker' }) } })];
     const a = account(fleet, clock);
     const day13 = readinessDay(13);
-    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === day13 ? 1 : 0));
+    for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT, (d) => (m.id === idOf(2) && d === day13 ? 1 : 0));
     const { plan, audit, done } = await night(a, clock, enforce);
     expect(done).toBe(true);
     expect(plan.enforce).toEqual([{ instanceId: idOf(1) }, { instanceId: idOf(3), hopLimit: 2 }]);
-    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(a.byId.get(idOf(2))!.httpTokens).toBe('optional');
     expect(tagOf(a.byId.get(idOf(2))!)).toBeUndefined();
-    expect(a.byId.get(idOf(1))!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
-    expect(a.byId.get(idOf(3))!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(a.byId.get(idOf(1))).toMatchObject({ httpTokens: 'required', hopLimit: 1 });
+    expect(a.byId.get(idOf(3))).toMatchObject({ httpTokens: 'required', hopLimit: 2 });
     expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:00:/);
     expect(audit.filter((r) => r.outcome === 'verified').map((r) => r.instanceId)).toEqual([idOf(1), idOf(3)]);
     // One call carries tokens and hop limit together on the container host.
-    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
       { InstanceId: idOf(1), HttpTokens: 'required' },
       { InstanceId: idOf(3), HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
     ]);
@@ -194,9 +156,9 @@ describe('gated enforcement and automatic undo', () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1), ec2Member(2)];
     const a = account(fleet, clock);
-    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT + 3 * DAY);
+    for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT + 3 * DAY);
     await night(a, clock, enforce);
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('required');
 
     // An hour later nothing was rejected: both stay.
     clock.advance(HOUR);
@@ -208,8 +170,8 @@ describe('gated enforcement and automatic undo', () => {
     clock.advance(HOUR);
     const run = await a.check(enforce);
     expect(run.imdsv2!.watch!.rolledBack).toEqual([{ instanceId: idOf(1), rejectedCalls: 1 }]);
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
-    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('optional');
+    expect(a.byId.get(idOf(2))!.httpTokens).toBe('required');
     expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^rolled-back:2026-11-30T/);
     expect(a.audits).toEqual([
       expect.objectContaining({ instanceId: idOf(1), action: 'rollback-imdsv2', outcome: 'rolled-back', reason: 'imdsv1-calls-rejected', before: { httpTokens: 'required', rejectedCalls: 1 } }),
@@ -220,7 +182,7 @@ describe('gated enforcement and automatic undo', () => {
     const next = await night(a, clock, enforce);
     expect(next.plan.enforce).toEqual([]);
     expect(next.plan.skipped).toContainEqual({ instanceId: idOf(1), reason: 'previously-rolled-back' });
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('optional');
   });
 
   it('stops watching after the window and removes nothing', async () => {
@@ -233,7 +195,7 @@ describe('gated enforcement and automatic undo', () => {
     a.cw.publish('MetadataNoTokenRejected', idOf(1), clock.now() - HOUR, 4);
     const run = await a.check(enforce);
     expect(run.imdsv2!.watch).toMatchObject({ watched: 0, rolledBack: [] });
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('required');
     expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T/);
   });
 
@@ -243,7 +205,7 @@ describe('gated enforcement and automatic undo', () => {
     a.cw.runInstance(idOf(1), NIGHT - 60 * DAY, NIGHT);
     const { plan } = await night(a, clock, parseSettings({}));
     expect(plan).toEqual({ enforce: [], skipped: [{ instanceId: idOf(1), reason: 'mode-report' }] });
-    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
+    expect(sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
   });
 });
 
@@ -277,7 +239,7 @@ async function remediateNight(a: ReturnType<typeof account>, clock: VirtualClock
 
 /** The details of every audit event put on the bus. */
 function auditDetails(): Record<string, unknown>[] {
-  return ebMock.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
+  return sim.events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => JSON.parse(e.Detail!) as Record<string, unknown>);
 }
 
 describe('the nightly remediation run with imdsv2 enforce', () => {
@@ -285,12 +247,12 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1), ec2Member(2)];
     const a = account(fleet, clock);
-    for (const m of fleet) a.cw.runInstance(m.id, m.ec2.LaunchTime!.getTime(), NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
+    for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
     const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
     const result = await remediateNight(a, clock, settings, 'run-1');
     expect(result.done).toBe(true);
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('required');
-    expect(a.byId.get(idOf(2))!.MetadataOptions!.HttpTokens).toBe('optional');
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('required');
+    expect(a.byId.get(idOf(2))!.httpTokens).toBe('optional');
     expect(tagOf(a.byId.get(idOf(1))!)).toMatch(/^2026-11-30T02:0/);
     const events = auditDetails();
     const v2 = events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome]);
@@ -305,12 +267,12 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1)];
     const a = account(fleet, clock);
-    a.cw.runInstance(idOf(1), fleet[0]!.ec2.LaunchTime!.getTime(), NIGHT);
+    a.cw.runInstance(idOf(1), fleet[0]!.launchedAtMs!, NIGHT);
     const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_DRY_RUN: 'true' }), fixTimeSync: false };
     const result = await remediateNight(a, clock, settings, 'run-dry');
     expect(result.done).toBe(true);
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpTokens).toBe('optional');
-    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
+    expect(a.byId.get(idOf(1))!.httpTokens).toBe('optional');
+    expect(sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
     const events = auditDetails();
     expect(events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome])).toEqual([[idOf(1), 'planned']]);
   });

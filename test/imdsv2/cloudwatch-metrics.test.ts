@@ -1,29 +1,31 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { CloudWatchInstanceMetrics, queriesPerCall } from '../../lambda/aws/cloudwatch-metrics';
 import { IMDS_METRICS, readinessWindow } from '../../lambda/core/imdsv2/readiness';
-import { simulateCloudWatch } from './sim-cloudwatch';
+import { useSimAccount } from '../support/sim';
 
-const cwMock = mockClient(CloudWatchClient);
+const sim = useSimAccount();
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 30, 2, 0);
 const ids = (n: number): string[] => Array.from({ length: n }, (_, k) => `i-0${k.toString(16).padStart(16, '0')}`);
 
-beforeEach(() => cwMock.reset());
+/** The simulated account's CloudWatch (the instances are CloudWatch series only), on a clock at NOW. */
+function simulateCloudWatch(options: Parameters<typeof sim.simulate>[1] = {}) {
+  const { clock, cloudwatch } = sim.simulate([], { clock: new VirtualClock(NOW), ...options });
+  return { clock, cw: cloudwatch };
+}
 
 describe('CloudWatchInstanceMetrics', () => {
   it('reads 14 daily sums of 10,000 instances in at most 20 GetMetricData calls, every call within both limits', async () => {
-    const clock = new VirtualClock(NOW);
-    const sim = simulateCloudWatch(cwMock, clock);
+    const { clock, cw } = simulateCloudWatch();
     const fleet = ids(10_000);
-    for (const id of fleet) sim.runInstance(id, NOW - 30 * DAY, NOW, (d) => (id === fleet[42] && d === Date.UTC(2026, 10, 28) ? 1 : 0));
+    for (const id of fleet) cw.runInstance(id, NOW - 30 * DAY, NOW, (d) => (id === fleet[42] && d === Date.UTC(2026, 10, 28) ? 1 : 0));
     const w = readinessWindow(NOW, 14);
     const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
     const sums = await port.sums(IMDS_METRICS.noToken, fleet, w.start, w.end, 86_400);
     expect(port.stats.calls).toBeLessThanOrEqual(20);
-    expect(sim.stats.calls).toBe(port.stats.calls);
-    for (const call of cwMock.commandCalls(GetMetricDataCommand)) {
+    expect(cw.stats.calls).toBe(port.stats.calls);
+    for (const call of sim.cloudwatch.commandCalls(GetMetricDataCommand)) {
       const q = call.args[0].input.MetricDataQueries!;
       expect(q.length).toBeLessThanOrEqual(500);
       expect(q.length * 15).toBeLessThanOrEqual(100_800);
@@ -34,46 +36,47 @@ describe('CloudWatchInstanceMetrics', () => {
   });
 
   it('shrinks its batches to the datapoint limit on a long lookback (455 days: 221 queries a call)', async () => {
-    const clock = new VirtualClock(NOW);
-    const sim = simulateCloudWatch(cwMock, clock);
+    const { clock, cw } = simulateCloudWatch();
     const w = readinessWindow(NOW, 455);
     expect(queriesPerCall(w.start, w.end, 86_400)).toBe(221);
     const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
     await port.sums(IMDS_METRICS.noToken, ids(1000), w.start, w.end, 86_400);
-    expect(sim.stats.calls).toBe(5); // the sim refuses any call over 100,800 possible datapoints
+    expect(cw.stats.calls).toBe(5); // the sim refuses any call over 100,800 possible datapoints
   });
 
   it('follows NextToken to the last page and joins the pages per instance', async () => {
-    const clock = new VirtualClock(NOW);
-    const sim = simulateCloudWatch(cwMock, clock, { pageDatapoints: 1000 });
+    const { clock, cw } = simulateCloudWatch({ metricPageDatapoints: 1000 });
     const fleet = ids(400);
-    for (const id of fleet) sim.runInstance(id, NOW - 30 * DAY, NOW, () => 2);
+    for (const id of fleet) cw.runInstance(id, NOW - 30 * DAY, NOW, () => 2);
     const w = readinessWindow(NOW, 14);
     const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
     const sums = await port.sums(IMDS_METRICS.noToken, fleet, w.start, w.end, 86_400);
-    expect(sim.stats.calls).toBe(6); // 6,000 points (15 a query) in pages of 1,000
+    expect(cw.stats.calls).toBe(6); // 6,000 points (15 a query) in pages of 1,000
     for (const id of fleet) expect([...sums.get(id)!.values()]).toEqual(Array(15).fill(2));
   });
 
   it('retries throttling on its clock until every batch is read', async () => {
-    const clock = new VirtualClock(NOW);
-    const sim = simulateCloudWatch(cwMock, clock, { requestsPerSecond: 1 });
+    // GetMetricData at 1 request a second (burst 1).
+    const { clock } = simulateCloudWatch({ getMetricDataBucket: { capacity: 1, refillPerSecond: 1 } });
     const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock, concurrency: 4 });
     const w = readinessWindow(NOW, 14);
     const sums = await port.sums(IMDS_METRICS.noToken, ids(4000), w.start, w.end, 86_400);
-    expect(sim.stats.throttled).toBeGreaterThan(0);
-    expect(port.stats.throttled).toBe(sim.stats.throttled);
+    const throttled = sim.account.stats.throttled['GetMetricData'];
+    expect(throttled).toBeGreaterThan(0);
+    expect(port.stats.throttled).toBe(throttled);
     expect(sums.size).toBe(4000);
   });
 
   it('marks an instance whose query came back Forbidden as unreadable, not as zero', async () => {
-    cwMock.on(GetMetricDataCommand).resolves({
+    // CloudWatch answers a query it may not read with StatusCode Forbidden (not simulated: a canned answer on the account's mock).
+    const { clock } = simulateCloudWatch();
+    sim.cloudwatch.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         { Id: 'q0', StatusCode: 'Complete', Timestamps: [new Date(NOW - DAY)], Values: [0] },
         { Id: 'q1', StatusCode: 'Forbidden', Timestamps: [], Values: [] },
       ],
     });
-    const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock: new VirtualClock(NOW) });
+    const port = new CloudWatchInstanceMetrics({ cloudwatch: new CloudWatchClient({}), clock });
     const sums = await port.sums(IMDS_METRICS.noToken, ['i-a', 'i-b'], NOW - 2 * DAY, NOW, 86_400);
     expect(sums.get('i-a')!.get(NOW - DAY)).toBe(0);
     expect(sums.has('i-b')).toBe(true);

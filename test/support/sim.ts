@@ -6,6 +6,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { AccessDeniedException, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
 import { simInstance, type SimInstance } from '../../bench/sim/fleet';
@@ -31,7 +32,7 @@ type Stub = ReturnType<SimAccount['stub']>;
 
 /**
  * One simulated account per test: `simulate(fleet)` installs it (restored after each test);
- * `ec2`, `ssm`, `cloudwatch`, `events` are its mocks for aws-sdk-client-mock-jest's matchers.
+ * `ec2`, `ssm`, `cloudwatch`, `events`, `sns` are its mocks for aws-sdk-client-mock-jest's matchers.
  */
 export function useSimAccount(): {
   simulate(fleet: SimInstance[], options?: SimAccountOptions & { clock?: VirtualClock }): SimTestAccount;
@@ -40,6 +41,7 @@ export function useSimAccount(): {
   readonly ssm: Stub;
   readonly cloudwatch: Stub;
   readonly events: Stub;
+  readonly sns: Stub;
 } {
   let current: SimTestAccount | undefined;
   afterEach(() => {
@@ -70,6 +72,9 @@ export function useSimAccount(): {
     },
     get events() {
       return installed().stub(EventBridgeClient);
+    },
+    get sns() {
+      return installed().stub(SNSClient);
     },
   };
 }
