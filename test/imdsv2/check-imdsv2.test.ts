@@ -287,9 +287,9 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const text = encodeContinuation(state, new Uint8Array(32).fill(7), clock.now(), [IMDSV2_PHASE]);
     const result = await remediateNight(a, clock, settings, 'run-2', text);
     expect(result.done).toBe(true);
-    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
       expect.objectContaining({ InstanceId: idOf(1), HttpTokens: 'required', HttpPutResponseHopLimit: 2 }),
     ]);
-    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpPutResponseHopLimit).toBe(2);
+    expect(a.byId.get(idOf(1))!.hopLimit).toBe(2);
   });
 });
