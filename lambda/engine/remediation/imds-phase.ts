@@ -21,6 +21,8 @@ export function imdsActionsOf(i: { hop: number; endpoint: boolean }): Remediatio
 export class ImdsPhase {
   /** Clock ms of the last verification pass (throttling can stretch a chunk; verification stays timely). */
   private lastVerifyAt: number;
+  /** While the check streams: whether more changes may come, the worker's wake-up, and the worker. */
+  private feed?: { open: boolean; wake?: () => void; worker: Promise<boolean> };
 
   constructor(private readonly ctx: RunContext) {
     this.lastVerifyAt = ctx.clock.now();
@@ -152,9 +154,56 @@ export class ImdsPhase {
     return true;
   }
 
+  /**
+   * Starts making the changes as they are queued on `state.imds` while the check still runs (each
+   * one still decided on its own fresh read), until {@link closeStream}. Call {@link queued} after
+   * queueing.
+   */
+  openStream(): void {
+    if (this.feed) return;
+    const feed: { open: boolean; wake?: () => void; worker: Promise<boolean> } = { open: true, worker: Promise.resolve(true) };
+    this.feed = feed;
+    feed.worker = (async () => {
+      for (;;) {
+        if (!(await this.changes())) return false; // the deadline: what is queued stays for the continuation
+        if (!feed.open) return true;
+        await new Promise<void>((resolve) => (feed.wake = resolve));
+        feed.wake = undefined;
+      }
+    })();
+  }
+
+  /** More changes were queued on `state.imds`. */
+  queued(): void {
+    this.feed?.wake?.();
+  }
+
+  /** No more changes will be queued by the stream (the rest of the plan is queued already). */
+  closeStream(): void {
+    if (!this.feed) return;
+    this.feed.open = false;
+    this.feed.wake?.();
+  }
+
+  /** After a failed check: takes no more changes, finishes the one under way and verifies what was made. */
+  async settle(): Promise<void> {
+    if (!this.feed) return;
+    this.closeStream();
+    await this.feed.worker;
+    this.feed = undefined;
+    await this.verify();
+  }
+
   /** Drives the IMDS side from wherever `state.phase` says it is. */
   async run(): Promise<void> {
     const { state } = this.ctx;
+    if (this.feed) {
+      // The streaming worker goes on with whatever the plan queued; it ends when the list is empty.
+      this.closeStream();
+      const done = await this.feed.worker;
+      this.feed = undefined;
+      if (!done) return;
+    }
     if (state.phase === 'imds') {
       if (!(await this.changes())) return;
       state.phase = 'imds-verify';
