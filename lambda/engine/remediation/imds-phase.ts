@@ -23,6 +23,8 @@ export class ImdsPhase {
   private lastVerifyAt: number;
   /** While the check streams: whether more changes may come, the worker's wake-up, and the worker. */
   private feed?: { open: boolean; wake?: () => void; worker: Promise<boolean> };
+  /** Set by {@link halt}: no further change is started. */
+  private halted = false;
 
   constructor(private readonly ctx: RunContext) {
     this.lastVerifyAt = ctx.clock.now();
@@ -67,6 +69,7 @@ export class ImdsPhase {
     const { ctx } = this;
     const { state, clock, imds, options: o } = ctx;
     while (state.imds.length > 0) {
+      if (this.halted) return false;
       // A chunk needs at least one describe and one modify; do not start one we cannot finish.
       if (ctx.timeLeft() < 2_000 + imds.modifyWaitMs()) return false;
       const chunk = state.imds.splice(0, o.imdsChunkSize);
@@ -81,7 +84,7 @@ export class ImdsPhase {
       for (let k = 0; k < chunk.length; k++) {
         const item = chunk[k]!;
         // Paced: stop before a token wait (or the call) would cross the deadline; the rest waits for the next invocation.
-        if (ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
+        if (this.halted || ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
           state.imds.unshift(...chunk.slice(k));
           await ctx.trail.flush();
           return false;
@@ -167,6 +170,8 @@ export class ImdsPhase {
       for (;;) {
         if (!(await this.changes())) return false; // the deadline: what is queued stays for the continuation
         if (!feed.open) return true;
+        // Queued while `changes()` was returning: no wake-up was waiting for it.
+        if (this.ctx.state.imds.length > 0) continue;
         await new Promise<void>((resolve) => (feed.wake = resolve));
         feed.wake = undefined;
       }
@@ -185,13 +190,16 @@ export class ImdsPhase {
     this.feed.wake?.();
   }
 
-  /** After a failed check: takes no more changes, finishes the one under way and verifies what was made. */
-  async settle(): Promise<void> {
+  /**
+   * After a failed check: makes no further change (the one under way finishes; the rest of its chunk
+   * goes back on `state.imds`) and stops the streaming worker.
+   */
+  async halt(): Promise<void> {
+    this.halted = true;
     if (!this.feed) return;
     this.closeStream();
     await this.feed.worker;
     this.feed = undefined;
-    await this.verify();
   }
 
   /** Drives the IMDS side from wherever `state.phase` says it is. */

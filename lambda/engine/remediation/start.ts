@@ -98,9 +98,10 @@ class PlanStream {
    * `skipped` / `check-failed`), the change under way finishes and what was made is verified.
    */
   async abort(): Promise<void> {
+    await this.imds.halt();
     for (const i of this.state.imds.splice(0)) for (const a of imdsActionsOf(i)) this.trail.record(i.id, a, 'skipped', { reason: 'check-failed' });
     for (const g of this.state.guest.splice(0)) this.trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'check-failed' });
-    await this.imds.settle();
+    await this.imds.verify();
     await this.trail.flush();
   }
 }
