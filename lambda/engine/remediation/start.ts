@@ -147,6 +147,8 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   }
   if (!plan.dryRun) {
     for (const p of planned) queueWork(state, p);
+    // The guest side starts after the check either way: its waves keep the plan's instance-id order.
+    state.guest.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     state.guestPlanned = state.guest.length;
     for (const phase of phases) {
       const items = phase.select(plan);

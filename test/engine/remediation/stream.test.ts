@@ -19,7 +19,7 @@ function ev(instanceId: string, o: { checkState?: CheckState; verdict?: Partial<
   const checkState = o.checkState ?? 'checked';
   const verdict: Verdict | undefined =
     checkState === 'checked'
-      ? { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, containers: true, status: 'ok', findings: [], ...o.verdict }
+      ? { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.001, containers: true, status: 'ok', findings: [], ...o.verdict }
       : undefined;
   return {
     instanceId,
@@ -150,7 +150,7 @@ describe('remediation while the fresh check streams', () => {
     const log: string[] = [];
     const imds = new LoggedImds([id(1), id(2), id(3)], clock, log);
     const unknown = ev(id(1), { verdict: { status: 'unknown', timeSource: 'unknown', synchronized: null, containers: null } });
-    const unread = ev(id(2), { verdict: { status: 'at-risk', timeSource: 'other', containers: null, findings: [{ code: 'report-truncated', severity: 'warning', message: 'cut' }] } });
+    const unread = ev(id(2), { verdict: { status: 'at-risk', timeSource: 'other', containers: null, findings: [{ code: 'report-truncated', message: 'cut' }] } });
     const unchecked = ev(id(3), { checkState: 'unmanaged' });
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(3);
