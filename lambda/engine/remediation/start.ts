@@ -1,7 +1,8 @@
 /**
  * The first step of every invocation: a new run (fresh check → plan → `planned` audit → the lists
- * of work; each instance planned, audited and its IMDS change started as its verdict streams in) or a resumed one (verify and decode the continuation, refuse and audit anything else,
- * then apply the CURRENT settings to what is left).
+ * of work; each instance planned, audited and its IMDS change started as its verdict streams in)
+ * or a resumed one (verify and decode the continuation, refuse and audit anything else, then apply
+ * the CURRENT settings to what is left).
  */
 import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
 import { planRemediation, type Plan, type PlannedInstance, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
