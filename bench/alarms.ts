@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { TimeSyncGuardOrgStack } from '../lib/time-sync-guard-org-stack';
 import { TimeSyncGuardStack } from '../lib/time-sync-guard-stack';
 
 type Resources = Record<string, { Type?: string; Properties?: { Metrics?: { MetricStat?: unknown }[] } }>;
@@ -26,11 +27,20 @@ export function billedAlarmMetrics(resources: Resources): { alarms: number; bill
 
 /** Synthesizes the default stack (no bundling) into a temporary directory and counts its alarms. */
 export function stackAlarms(): { alarms: number; billed: number } {
+  return synthAlarms((app) => new TimeSyncGuardStack(app, 'TimeSyncGuardBench').stackName);
+}
+
+/** The same for the organization hub with its defaults (its alarm set differs from the single-account one). */
+export function orgStackAlarms(): { alarms: number; billed: number } {
+  return synthAlarms((app) => new TimeSyncGuardOrgStack(app, 'TimeSyncGuardOrgBench', { organizationalUnits: ['ou-abcd-12345678'] }).stackName);
+}
+
+function synthAlarms(build: (app: App) => string): { alarms: number; billed: number } {
   const outdir = mkdtempSync(join(tmpdir(), 'tsg-bench-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new TimeSyncGuardStack(app, 'TimeSyncGuardBench');
-    const template = app.synth().getStackByName(stack.stackName).template as { Resources?: Resources };
+    const name = build(app);
+    const template = app.synth().getStackByName(name).template as { Resources?: Resources };
     return billedAlarmMetrics(template.Resources ?? {});
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -11,9 +11,10 @@ import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONT
 /** Account counts of the docs' table. */
 export const ORG_COST_ACCOUNTS = [10, 100, 1000] as const;
 
-/** The fixed lines (docs/FIXED_MONTHLY_USD in bin/docs.ts): the topic's KMS key and the dashboard. */
+/** The fixed lines (docs/FIXED_MONTHLY_USD in bin/docs.ts): the topic's KMS key, the dashboard and the continuation key's secret. */
 const KMS_KEY_USD = 1;
 const DASHBOARD_USD = 3;
+const SECRET_USD = 0.4;
 
 /**
  * Distinct metric series one check run publishes: the fleet counts under the single-account names
@@ -71,7 +72,7 @@ export function orgMonthlyCost(accounts: number, regions: number, usage: Account
   const stepFunctions = runs * hubTransitions(accounts, regions) * PRICES.sfnTransition;
   const accountRegionWork = accounts * regions * (usage.lambdaUSD + usage.logsUSD);
   const hubRun = runs * 2 * (HUB_RUN_SECONDS * (FUNCTION_MEMORY_MB / 1024) * PRICES.lambdaArmGbSecond + PRICES.lambdaRequest) + runs * (PRICES.eventBridgeEvent + PRICES.snsPublish);
-  const lines = { fleetMetrics, perAccountMetrics, alarms: alarms * PRICES.alarmStandard, stepFunctions, accountRegionWork, hubRun, fixed: KMS_KEY_USD + DASHBOARD_USD };
+  const lines = { fleetMetrics, perAccountMetrics, alarms: alarms * PRICES.alarmStandard, stepFunctions, accountRegionWork, hubRun, fixed: KMS_KEY_USD + DASHBOARD_USD + SECRET_USD };
   const total = Object.values(lines).reduce((a, b) => a + b, 0);
   return Object.fromEntries(Object.entries({ ...lines, total }).map(([k, v]) => [k, round(v)])) as unknown as OrgMonthlyCost;
 }
@@ -92,7 +93,7 @@ export function orgCostTable(usage: AccountRegionUsage, alarms: number, generate
     row(`Step Functions (${hubTransitions(1, 1) - 3} states per account-region + 3 per run, ${HOURS_PER_MONTH + NIGHTS_PER_MONTH} runs)`, (c) => c.stepFunctions),
     row(`hub-item work: Lambda and logs of one ${usage.instances.toLocaleString('en-US')}-instance account-region each`, (c) => c.accountRegionWork),
     row('hub-run, summary events and SNS', (c) => c.hubRun),
-    row('KMS key of the topic, dashboard', (c) => c.fixed),
+    row('KMS key of the topic, dashboard, continuation-key secret', (c) => c.fixed),
     `| **total** | ${costs.map((c) => `**${usd(c.total)}**`).join(' | ')} |`,
     '',
     `Per-account-region work from the benchmark's ${usage.instances.toLocaleString('en-US')}-instance account (\`bench/results.json\`, ${generatedAt.slice(0, 10)}); metric, alarm and transition counts from the code (\`bench/org-cost.ts\`). No free tier counted.`,
@@ -107,11 +108,12 @@ interface BenchResults {
 }
 
 /**
- * The table from the benchmark results: the smallest measured fleet is one account-region, and the
- * hub has the single-account alarms plus AccountRegionsNotCovered.
+ * The table from the benchmark results: the smallest measured fleet is one account-region. `alarms`
+ * is the hub's billed alarm metrics (bench/alarms.ts orgStackAlarms); without it, the benchmark's
+ * single-account count plus AccountRegionsNotCovered.
  */
-export function orgCostTableFrom(results: BenchResults): string {
+export function orgCostTableFrom(results: BenchResults, alarms = results.model.alarms.count + 1): string {
   const smallest = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n)[0];
   if (!smallest?.monthlyCost) throw new Error('bench/results.json has no measured monthly cost');
-  return orgCostTable({ instances: smallest.n, lambdaUSD: smallest.monthlyCost.lambda, logsUSD: smallest.monthlyCost.logs }, results.model.alarms.count + 1, results.generatedAt);
+  return orgCostTable({ instances: smallest.n, lambdaUSD: smallest.monthlyCost.lambda, logsUSD: smallest.monthlyCost.logs }, alarms, results.generatedAt);
 }

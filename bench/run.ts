@@ -15,6 +15,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeGeneratedDocs } from '../bin/docs';
+import type { Target } from './reading';
 import { type ColdLoadResult, renderColdLoad } from './cold-load';
 import { bundleMemoryEntry, type MeasuredRun, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
 import { mergeResults, replaceReadmeSection } from './results-file';
@@ -96,14 +98,6 @@ const r1 = (v: number): number => Math.round(v * 10) / 10;
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 
 
-interface Target {
-  readonly n: number | 'all';
-  readonly name: string;
-  readonly value: string;
-  readonly limit: string;
-  readonly pass: boolean;
-  readonly note?: string;
-}
 
 /** Runs cold-load.ts in a child process (its loads are synchronous; the pool must keep running beside it). */
 function coldLoadChild(dir: string): Promise<ColdLoadResult> {
@@ -221,7 +215,9 @@ async function main(): Promise<void> {
     updateReadme(table);
     if (coldLoad) replaceReadmeSection('cold-load', renderColdLoad(coldLoad));
     if (memory) replaceReadmeSection('memory', renderMemory(memory));
-    process.stdout.write('wrote bench/results.json and the figures in bench/README.md\n');
+    // The reading of the figures and the docs' quoted figures come from the file just written.
+    const docs = writeGeneratedDocs();
+    process.stdout.write(`wrote bench/results.json and the figures in bench/README.md${docs.length ? ` (and ${docs.join(', ')})` : ''}\n`);
   }
   const missed = targets.filter((t) => !t.pass);
   if (missed.length > 0) {

@@ -5,16 +5,42 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { orgStackAlarms, stackAlarms } from '../bench/alarms';
+import { metricsMonthlyUSD, PRICES } from '../bench/cost';
+import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
+import { type ReadingResults, readingOfFigures } from '../bench/reading';
+import { ACCOUNT_DEFAULTS_METRICS } from '../lambda/core/fleet/metadata-defaults';
+import { IMDSV2_STATE_METRIC } from '../lambda/core/imdsv2/metrics';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
 
 const ROOT = join(__dirname, '..');
 
 /**
  * Fixed monthly costs outside the benchmark's usage model (us-east-1 list prices): the alarm
- * topic's customer-managed KMS key, and the dashboard (beyond an account's three free ones).
+ * topic's customer-managed KMS key, the dashboard (beyond an account's three free ones) and the
+ * Secrets Manager secret of the remediation continuation key.
  */
-export const FIXED_MONTHLY_USD = { kmsKey: 1, dashboard: 3 } as const;
+export const FIXED_MONTHLY_USD = { kmsKey: 1, dashboard: 3, secret: 0.4 } as const;
+
+/**
+ * Metrics every completed check publishes by default besides the fleet counts: the IMDSv2
+ * readiness states (`imdsv2: report`) and the account metadata defaults (`accountDefaults: report`).
+ * The cost table adds the ones the benchmark's run did not publish, so a later benchmark that
+ * measures them does not count them twice.
+ */
+export const DEFAULT_EXTRA_HOURLY_METRICS: readonly string[] = [...Object.values(IMDSV2_STATE_METRIC), ...Object.values(ACCOUNT_DEFAULTS_METRICS)];
+
+/** Billed alarm metrics of the two stacks as they synthesize today (not the benchmark's count, which may predate an alarm). */
+export interface StackAlarmCounts {
+  readonly single: number;
+  readonly org: number;
+}
+
+/** Synthesizes both stacks (no bundling) and counts their billed alarm metrics. */
+export function stackAlarmCounts(): StackAlarmCounts {
+  return { single: stackAlarms().billed, org: orgStackAlarms().billed };
+}
 
 const code = (s: string): string => `\`${s}\``;
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
@@ -49,6 +75,7 @@ interface Size {
   readonly remediation?: { hopLimitsAppliedSeconds: number; hopLimitTargetSeconds: number; invocations: number };
   readonly peakMemoryMB: number;
   readonly distinctMetrics: number;
+  readonly distinctMetricNames?: { readonly check?: readonly string[]; readonly remediation?: readonly string[] };
   readonly monthlyCost?: { metrics: number; alarms: number; logs: number; lambda: number; stepFunctions: number; eventBridge: number; sns: number; total: number };
   readonly peers?: { perInstancePolling: { apiCalls: number; simulatedSeconds: number }; perInstanceMetrics: { monthlyCostUSD: number } };
 }
@@ -56,10 +83,13 @@ interface Results {
   readonly generatedAt: string;
   readonly model: { readonly alarms: { readonly count: number } };
   readonly sizes: readonly Size[];
+  /** bench/imdsv2.ts: the daily readiness refresh (GetMetricData) at `instances`. */
+  readonly imdsv2?: { readonly instances: number; readonly dailyRefresh: { readonly usdPerMonth: number } };
 }
 
-export function readResults(): Results {
-  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+/** bench/results.json, seen through the shape a reader needs. */
+export function readResults<T = Results>(): T {
+  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as T;
 }
 
 /** A figure the benchmark does not measure at that size (only the check runs at 50,000). */
@@ -94,9 +124,12 @@ export const COST_SIZES = [100, 1000, 10_000] as const;
 /**
  * Monthly cost by line at 100 / 1,000 / 10,000 instances. Measured sizes are taken as they are; any
  * other size is interpolated (or extended) line by line through the two measured sizes, every line
- * being linear in the fleet (metrics and alarms are flat).
+ * being linear in the fleet (metrics and alarms are flat). Alarms are counted on the stack as it
+ * synthesizes now; the default IMDSv2 and account-defaults metrics the benchmark's run did not
+ * publish are added at list price; the IMDSv2 readiness refresh scales with the fleet from its
+ * measured 10,000-instance figure.
  */
-export function costTable(results: Results): string {
+export function costTable(results: Results, alarms: number): string {
   const measured = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n);
   const lo = measured[0]!;
   const hi = measured[measured.length - 1]!;
@@ -105,14 +138,19 @@ export function costTable(results: Results): string {
     if (exact) return f(exact);
     return Math.max(0, f(lo) + ((f(hi) - f(lo)) * (n - lo.n)) / (hi.n - lo.n));
   };
+  const published = new Set(Object.values(hi.distinctMetricNames ?? {}).flat().map((m) => m.split('/')[1]));
+  const extra = DEFAULT_EXTRA_HOURLY_METRICS.filter((m) => !published.has(m)).length;
+  const imdsv2 = results.imdsv2;
   const lines: [string, (n: number) => number][] = [
-    [`fleet metrics (${hi.distinctMetrics}, flat)`, (n) => at(n, (s) => s.monthlyCost!.metrics)],
-    [`alarms (${results.model.alarms.count}, flat)`, (n) => at(n, (s) => s.monthlyCost!.alarms)],
+    [`fleet metrics (${hi.distinctMetrics + extra}, flat)`, (n) => at(n, (s) => s.monthlyCost!.metrics) + metricsMonthlyUSD(extra)],
+    [`alarms (${alarms}, flat)`, () => alarms * PRICES.alarmStandard],
     ['log ingestion', (n) => at(n, (s) => s.monthlyCost!.logs)],
     ['Lambda', (n) => at(n, (s) => s.monthlyCost!.lambda)],
     ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost!.stepFunctions + s.monthlyCost!.eventBridge + s.monthlyCost!.sns)],
+    ...(imdsv2 ? [['IMDSv2 readiness (daily `GetMetricData`)', (n: number) => (imdsv2.dailyRefresh.usdPerMonth * n) / imdsv2.instances] as [string, (n: number) => number]] : []),
     ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
     ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
+    ['Secrets Manager secret (continuation key)', () => FIXED_MONTHLY_USD.secret],
   ];
   const total = (n: number): number => lines.reduce((sum, [, f]) => sum + f(n), 0);
   const interpolated = COST_SIZES.filter((n) => !measured.some((s) => s.n === n));
@@ -122,7 +160,23 @@ export function costTable(results: Results): string {
     ...lines.map(([label, f]) => `| ${label} | ${COST_SIZES.map((n) => usd(f(n))).join(' | ')} |`),
     `| **total** | ${COST_SIZES.map((n) => `**${usd(total(n))}**`).join(' | ')} |`,
     '',
-    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}); the KMS key and the dashboard are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
+    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secret are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
+  ].join('\n');
+}
+
+/** The launch-check figures (bench/launch.ts, key `launch`): one row per burst size, and the largest burst read out. */
+export function launchTable(launch: { readonly bursts: Readonly<Record<string, LaunchMeasure>> }): string {
+  const bursts = Object.values(launch.bursts).sort((a, b) => a.launched - b.launched);
+  const big = bursts[bursts.length - 1]!;
+  const states = big.byCheckState;
+  const notReachable = (states['ssm-offline'] ?? 0) + (states['unmanaged'] ?? 0);
+  const failures = Object.entries(states).filter(([k]) => !['checked', 'opted-out', 'ssm-offline', 'unmanaged'].includes(k));
+  return [
+    '| simultaneous launches | invocations | event → verdict, instances that came Online: p50 / p95 / max | last record (not-reachable ones, after the 600 s wait) | SendCommand calls |',
+    '|---|---|---|---|---|',
+    ...bursts.map((b) => `| ${int(b.launched)} | ${b.invocations} | ${b.onlineSecondsToVerdict.p50} s / ${b.onlineSecondsToVerdict.p95} s / ${b.onlineSecondsToVerdict.max} s | ${b.allReportedSeconds} s | ${b.apiCalls['SendCommand'] ?? 0} |`),
+    '',
+    `The agent's registration (L2) dominates: a verdict comes at most one retry interval (≤ 60 s) plus the 10 s window and a few seconds of collector after the agent is Online. At ${int(big.launched)} launches, ${states['checked'] ?? 0} were checked, ${states['opted-out'] ?? 0} opted out, ${notReachable} reported as not reachable (${states['ssm-offline'] ?? 0} \`ssm-offline\`, ${states['unmanaged'] ?? 0} \`unmanaged\`), ${failures.reduce((n, [, v]) => n + v, 0)} as a collector failure (${failures.map(([k, v]) => `${v} \`${k}\``).join(', ') || 'none'}), ${big.reported === big.launched ? `every one of the ${int(big.launched)} exactly once` : `${big.reported} of ${big.launched} reported`}.`,
   ].join('\n');
 }
 
@@ -137,22 +191,32 @@ export function replaceBlock(text: string, name: string, content: string): strin
 }
 
 /** Every generated block, by file. */
-export function generatedFiles(): Record<string, (text: string) => string> {
+export function generatedFiles(alarms: StackAlarmCounts = stackAlarmCounts()): Record<string, (text: string) => string> {
   const results = readResults();
   return {
     'docs/configuration.md': (t) => replaceBlock(t, 'settings-table', settingsTable()),
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
-    'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results)),
-    'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results)),
+    'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results, alarms.single)),
+    'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results, alarms.org)),
+    'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchMeasure> } }>().launch)),
+    'bench/README.md': (t) => replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())),
   };
 }
 
-if (require.main === module) {
+/** Rewrites every generated block; returns the files it changed. */
+export function writeGeneratedDocs(log: (line: string) => void = () => undefined): string[] {
+  const changed: string[] = [];
   for (const [file, render] of Object.entries(generatedFiles())) {
     const path = join(ROOT, file);
     const before = readFileSync(path, 'utf8');
     const after = render(before);
-    if (after !== before) writeFileSync(path, after);
-    process.stdout.write(`${after === before ? 'up to date' : 'rewrote   '} ${file}\n`);
+    if (after !== before) {
+      writeFileSync(path, after);
+      changed.push(file);
+    }
+    log(`${after === before ? 'up to date' : 'rewrote   '} ${file}`);
   }
+  return changed;
 }
+
+if (require.main === module) writeGeneratedDocs((line) => process.stdout.write(`${line}\n`));

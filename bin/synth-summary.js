@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Prints what `cdk synth` produced: first what the deploy will do (check schedule, remediation
-// live or dry run, caps, what gets fixed, alarm e-mails, opt-out tag, deprecation warnings), then
+// Prints what `cdk synth` produced: first what the deploy will do (for the organization hub, which
+// OUs and regions; check schedule, remediation live or dry run, caps, what gets fixed, alarm
+// e-mails, opt-out tag, deprecation warnings), then
 // resources by type, schedules, Lambda functions, alarms and the cdk-nag verdict. Exits non-zero if
 // any validation finding is unacknowledged or the cloud assembly is missing. Plain Node (no
 // TypeScript, no dependencies) so it runs anywhere.
 //
 // Usage: node bin/synth-summary.js [ASSEMBLY_DIR] — or the cdk arguments themselves, from which it
-// takes -o/--output (default cdk.out), so `npm run synth -- -c k=v -o out` finds what cdk wrote.
+// takes -o/--output (else cdk.json's `output`, else cdk.out), so `npm run synth -- -c k=v -o out`
+// finds what cdk wrote.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,7 +20,17 @@ const HOP_SCOPE_TEXT = {
   all: 'all instances',
 };
 
-/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.out. */
+/** cdk.json's `output` (where cdk writes when no -o is given), or undefined. */
+function configuredOutput() {
+  try {
+    const o = JSON.parse(fs.readFileSync('cdk.json', 'utf8')).output;
+    return typeof o === 'string' && o !== '' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The assembly directory: a lone positional argument, else cdk's -o/--output, else cdk.json's output, else cdk.out. */
 function outdirOf(args) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -26,7 +38,7 @@ function outdirOf(args) {
     if (a.startsWith('--output=')) return a.slice('--output='.length);
   }
   const positional = args.length === 1 && !args[0].startsWith('-') ? args[0] : undefined;
-  return positional || 'cdk.out';
+  return positional || configuredOutput() || 'cdk.out';
 }
 
 const outdir = path.resolve(outdirOf(process.argv.slice(2)));
@@ -71,8 +83,17 @@ function whatItDoes(name, resources, artifact) {
   const when = (p) => (p ? `${p.ScheduleExpression} (${p.ScheduleExpressionTimezone || 'UTC'})` : 'none');
   const dryRun = remediate.TSG_DRY_RUN === 'true';
   const yes = (v) => (v === 'true' ? 'yes' : 'no');
+  // The organization hub has no separate check function: hub-item checks and remediates.
+  const hubRun = fns.find((v) => 'TSG_HUB_OUS' in v);
+  const hubItem = fns.find((v) => 'TSG_SPOKE_ROLE_NAME' in v) || {};
+  const setting = (key) => check[key] ?? remediate[key] ?? '?';
   console.log(`What stack ${name} will do:`);
-  console.log(`  check:          ${when(checkSchedule)}, read-only; offset/bound thresholds ${check.TSG_MAX_OFFSET_SECONDS ?? '?'} s / ${check.TSG_MAX_CLOCK_ERROR_BOUND_SECONDS ?? '?'} s`);
+  if (hubRun) {
+    const regions = flat(hubRun.TSG_HUB_REGIONS ?? '?').replace('{AWS::Region}', 'the deploy region');
+    const accounts = hubRun.TSG_HUB_ACCOUNTS ? `, accounts ${flat(hubRun.TSG_HUB_ACCOUNTS)}` : '';
+    console.log(`  organization:   OUs ${flat(hubRun.TSG_HUB_OUS)}${accounts}; regions ${regions}; through the spoke role ${hubItem.TSG_SPOKE_ROLE_NAME ?? '?'}`);
+  }
+  console.log(`  check:          ${when(checkSchedule)}, read-only; offset/bound thresholds ${setting('TSG_MAX_OFFSET_SECONDS')} s / ${setting('TSG_MAX_CLOCK_ERROR_BOUND_SECONDS')} s`);
   if (!remediationSchedule) console.log('  remediation:    OFF (no schedule; the state machine can be started by hand)');
   else console.log(`  remediation:    ON ${when(remediationSchedule)}, ${dryRun ? 'DRY RUN (plans and reports, changes nothing)' : 'LIVE (changes instances)'}`);
   console.log(`  caps:           at most ${remediate.TSG_MAX_CHANGES_PER_RUN ?? '?'} instances and ${remediate.TSG_MAX_CHANGES_PERCENT ?? '?'}% of the fleet per run; SSM MaxConcurrency ${remediate.TSG_REMEDIATION_MAX_CONCURRENCY ?? '?'}, MaxErrors ${remediate.TSG_REMEDIATION_MAX_ERRORS ?? '?'}`);

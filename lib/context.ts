@@ -1,6 +1,6 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { contextKey, DEFAULTS, fromString, problemWith, propName, rows, type SettingRow, SettingsError, unknownProblem } from '../lambda/core/settings';
+import { contextKey, DEFAULTS, fromString, problemWith, propName, rows, scheduleIntervalMinutes, type SettingRow, SettingsError, unknownProblem } from '../lambda/core/settings';
 import type { TimeSyncGuardProps } from './time-sync-guard-props';
 
 /** Context keys kept from earlier versions outside the schema: accepted, checked, and warned about by the construct. */
@@ -105,6 +105,12 @@ export function guardPropsFromContext(get: Get, keys: readonly string[] = []): {
     const raw = get(key);
     if (raw === undefined || raw === null) continue;
     const minutes = checked({ type: 'number', scope: 'stack', doc: '', min: 1, max: 720, integer: true }, key, raw) as number;
+    // Judged here too (the construct judges its prop), so the message names the key the user typed.
+    const schedule = typeof props.checkSchedule === 'string' ? props.checkSchedule : DEFAULTS.checkSchedule;
+    const derived = scheduleIntervalMinutes(schedule);
+    if ('minutes' in derived && derived.minutes !== minutes) {
+      throw new ContextError(key, raw, `contradicts checkSchedule ${schedule} (every ${derived.minutes} minutes); remove ${key}: the interval is derived from the schedule`);
+    }
     props[prop] = Duration.minutes(minutes);
   }
   return { stackName, alarmTopicArn, props: props as TimeSyncGuardProps };

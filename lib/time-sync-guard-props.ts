@@ -3,13 +3,11 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CHECK_TIMEOUT } from './constructs/guard-function';
 import {
-  type AccountDefaultsMode,
   DEFAULTS,
-  type HopLimitScope,
-  type Imdsv2Mode,
   problemWith,
   propName,
   rows,
+  type SchemaProps,
   type SettingKey,
   SettingsError,
   scheduleIntervalMinutes,
@@ -26,43 +24,11 @@ export const DEFAULT_REMEDIATION_MAX_ITERATIONS = DEFAULTS.remediationMaxIterati
 /**
  * Configuration of {@link TimeSyncGuard}. Every field is a row of the settings schema
  * (`lambda/core/settings/schema.ts`): validated by that row, passed to the Lambdas as its
- * environment variable, or sizing the infrastructure around them.
+ * environment variable, or sizing the infrastructure around them. The plain-typed props are
+ * {@link SchemaProps}, derived from the rows (their TSDoc is on the rows); the ones below carry a
+ * CDK type or a former name.
  */
-export interface TimeSyncGuardProps {
-  /**
-   * CloudWatch namespace of the fleet metrics (metrics carry only the dimension `service=timesync-guard`).
-   * @default 'TimeSyncGuard'
-   */
-  readonly metricNamespace?: string;
-  /**
-   * Instances carrying this tag key (any value except `false`) are counted but never checked or changed;
-   * IAM denies the remediation on them as well.
-   * @default 'timesync-guard:opt-out'
-   */
-  readonly optOutTagKey?: string;
-  /**
-   * |offset| above this many seconds is the finding OffsetOverThreshold. Range 0.001–300.
-   * @default 1
-   */
-  readonly maxOffsetSeconds?: number;
-  /**
-   * Clock error bound above this many seconds is the finding ClockErrorBoundOverThreshold. Range 0.001–300.
-   * @default 1
-   */
-  readonly maxClockErrorBoundSeconds?: number;
-  /**
-   * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).
-   * The read-only collector always runs at 100%: it changes nothing and ends in seconds.
-   * @default '50%'
-   */
-  readonly remediationMaxConcurrency?: string;
-  /**
-   * SSM Run Command MaxErrors of the remediation document: a count (0–99999) or a percent (0%–100%).
-   * Past it, SSM stops the command and the engine sends no further wave: the automatic brake on a
-   * bad night. The read-only collector always runs with 100%.
-   * @default '10%'
-   */
-  readonly remediationMaxErrors?: string;
+export interface TimeSyncGuardProps extends SchemaProps {
   /**
    * @deprecated use `remediationMaxConcurrency` (it only ever governed the remediation document).
    * @default - `remediationMaxConcurrency`
@@ -74,18 +40,6 @@ export interface TimeSyncGuardProps {
    */
   readonly commandMaxErrors?: string;
   /**
-   * SSM Run Command delivery timeout in seconds (integer 30–2592000).
-   * @default 600
-   */
-  readonly commandTimeoutSeconds?: number;
-  /**
-   * EventBridge Scheduler expression of the fleet check: `rate(…)` or a `cron(…)` that fires every
-   * day at evenly spaced times. Its interval (whole minutes, at most 12 hours) sizes the alarm
-   * periods and the heartbeat window (twice it).
-   * @default 'rate(1 hour)'
-   */
-  readonly checkSchedule?: string;
-  /**
    * @deprecated the interval is derived from `checkSchedule`; a value that differs from it is rejected.
    * @default - derived from `checkSchedule`
    */
@@ -96,175 +50,16 @@ export interface TimeSyncGuardProps {
    */
   readonly timeZone?: TimeZone;
   /**
-   * EventBridge Scheduler expression of the nightly remediation.
-   * @default 'cron(0 2 * * ? *)'
-   */
-  readonly remediationSchedule?: string;
-  /**
-   * false: deploy without the remediation schedule and its heartbeat alarm (the check runs; the
-   * state machine is still deployed, so a run can be started by hand).
-   * @default true
-   */
-  readonly remediationEnabled?: boolean;
-  /**
-   * Plan and report (audit events, summary) but change nothing.
-   * @default false
-   */
-  readonly dryRun?: boolean;
-  /**
-   * IMDS PUT response hop limit the remediation raises to (never lowers). Integer 2–64.
-   * @default 2
-   */
-  readonly hopLimitTarget?: number;
-  /**
-   * Which instances get the hop limit raised: `containers` (guests that run containers, except
-   * Kubernetes nodes and ECS container instances: they are reported with the finding
-   * `imds-hop-limit-orchestrator-node` and keep hop limit 1, as the EKS best practices ask with
-   * IRSA / Pod Identity), `containers-and-orchestrators` (those nodes too) or `all`.
-   * @default 'containers'
-   */
-  readonly hopLimitScope?: HopLimitScope;
-  /**
-   * IMDSv2 readiness and enforcement (docs/imdsv2.md): `report` judges every instance from its
-   * daily `MetadataNoToken` sums (uses-imdsv1, ready, not-enough-history, already-required);
-   * `enforce` also sets `HttpTokens=required` at night on `ready` instances only, within the same
-   * caps and pacing as hop-limit changes, and rolls an instance back to `optional` on any rejected
-   * IMDSv1 call within {@link imdsv2RollbackWindowHours}; `off` does neither.
-   * @default 'report'
-   */
-  readonly imdsv2?: Imdsv2Mode;
-  /**
-   * Whole days of `MetadataNoToken` data an instance needs (each with a datapoint, all zero) to be
-   * `ready`. Integer 1–455 (CloudWatch keeps hourly data 455 days).
-   * @default 14
-   */
-  readonly imdsv2LookbackDays?: number;
-  /**
-   * Hours after enforcement during which every check reads `MetadataNoTokenRejected` of the
-   * instance and rolls it back to `HttpTokens=optional` on any rejected call. Integer 1–2160.
-   * @default 72
-   */
-  readonly imdsv2RollbackWindowHours?: number;
-  /**
-   * Enable the metadata endpoint where it is disabled on an instance with an instance profile.
-   * @default false
-   */
-  readonly enableMetadataEndpoint?: boolean;
-  /**
-   * The account's instance metadata defaults in the region (they apply to new launches only):
-   * `report` reads and reports them every run; `set` also lets the nightly run raise the hop-limit
-   * default to `hopLimitTarget` when the fleet runs containers (never lowering it) and set
-   * `HttpTokens=required` only once IMDSv2 enforcement is on and the fleet is ready. Nothing is written
-   * when an AWS Organizations declarative policy manages the defaults. `set` adds
-   * `ec2:ModifyInstanceMetadataDefaults` to the remediate role (see docs/account-defaults.md).
-   * @default 'report'
-   */
-  readonly accountDefaults?: AccountDefaultsMode;
-  /**
-   * Run the in-guest time-sync remediation document.
-   * @default true
-   */
-  readonly fixTimeSync?: boolean;
-  /**
-   * Cap on instances changed per run (count, integer 0–1,000,000). The default lets one night fix a
-   * 10,000-instance fleet; lower it to roll out gradually.
-   * @default 10000
-   */
-  readonly maxChangesPerRun?: number;
-  /**
-   * Cap on instances changed per run (percent of the fleet, 0–100).
-   * @default 100
-   */
-  readonly maxChangesPercent?: number;
-  /**
-   * Install chrony with the OS package manager on Linux instances with no time daemon.
-   * @default false
-   */
-  readonly installChrony?: boolean;
-  /**
-   * Windows: also reconfigure domain members (normally left to the domain time hierarchy).
-   * @default false
-   */
-  readonly forceDomainMembers?: boolean;
-  /**
-   * Step a large offset (`chronyc makestep`) after switching to Amazon Time Sync.
-   * @default false
-   */
-  readonly stepLargeOffset?: boolean;
-  /**
-   * Add the PTP hardware clock refclock where the device exists.
-   * @default false
-   */
-  readonly usePhc?: boolean;
-  /**
-   * Where the check found a system-wide HTTP(S) proxy whose NO_PROXY misses 169.254.169.254
-   * (finding `proxy-without-no-proxy`), add `169.254.169.254,169.254.170.2,fd00:ec2::254` to
-   * NO_PROXY and no_proxy in the guest: in the file that sets the proxy on Linux, in the machine
-   * environment on Windows. Running services keep their old environment until they restart (on
-   * Windows, until the next reboot), so this is opt-in.
-   * @default false
-   */
-  readonly fixNoProxy?: boolean;
-  /**
-   * EventBridge `source` of the audit events on the default bus (must not start with `aws.`).
-   * @default 'timesync-guard'
-   */
-  readonly eventSource?: string;
-  /**
-   * Remediate invocations per run after which the run fails (integer 1–1000).
-   * @default 60
-   */
-  readonly remediationMaxIterations?: number;
-  /**
-   * Check every instance within minutes of its launch (EC2 `running` events → SQS → a launch-check
-   * Lambda running the hourly check's engine on just those instances). See docs/launch-check.md.
-   * Off by default so that an existing deployment changes only when asked.
-   * @default false
-   */
-  readonly launchCheck?: boolean;
-  /**
-   * Seconds the launch check waits, from the `running` event, for the instance's SSM agent to come
-   * Online (retries with backoff); after it the instance is reported as not reachable. Integer 0–3600.
-   * @default 600
-   */
-  readonly launchSsmWaitSeconds?: number;
-  /**
-   * Start the remediation state machine (the nightly plan, caps and pacing) for launches the check
-   * finds at risk. Off: a launch check only reports.
-   * @default false
-   */
-  readonly remediateOnLaunch?: boolean;
-  /**
    * Window of the RemediationCompleted heartbeat alarm (whole minutes, at most 1 day).
    * @default Duration.days(1)
    */
   readonly remediationHeartbeatWindow?: Duration;
-  /**
-   * E-mail addresses subscribed to the alarm topic (each confirms by e-mail). Excludes `alarmTopic`.
-   * @default - no subscription
-   */
-  readonly alarmEmails?: string[];
   /**
    * An existing topic for alarms and run summaries instead of a new one. Excludes `alarmEmails`.
    * Its key policy (if encrypted) must let CloudWatch use the key.
    * @default - a new topic, TLS only, encrypted with a new customer-managed KMS key
    */
   readonly alarmTopic?: ITopic;
-  /**
-   * InstancesNotChecked alarms when above this count (integer ≥ 0).
-   * @default 0
-   */
-  readonly notCheckedThreshold?: number;
-  /**
-   * Reserved concurrency of each of the two Lambdas (integer 1–1000), e.g. 1 to make even a manual
-   * invocation wait for a running one. Without it the stack deploys on accounts still at the
-   * new-account concurrency quota of 10 (where any reservation fails: unreserved concurrency may
-   * not drop below 10). Overlap stays impossible without it: the nightly runs have the state
-   * machine's overlap guard, and scheduled checks cannot overlap because the check interval must
-   * then be at least the check timeout (15 min; validated).
-   * @default - no reservation
-   */
-  readonly reservedConcurrency?: number;
   /**
    * Retention of the Lambda and state machine log groups (the per-instance records live there).
    * @default RetentionDays.THREE_MONTHS

@@ -132,11 +132,14 @@ export class TimeSyncGuard extends Construct {
       retryAttempts: 0,
       maxEventAge: checkInterval.toSeconds() > 6 * 3600 ? Duration.hours(6) : checkInterval,
     });
-    this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
-    this.grantCheck(this.remediateFunction, optOutTagKey, [
-      GuestDocuments.documentArn(this.documents.collector),
-      GuestDocuments.documentArn(this.documents.remediation),
-    ]);
+    const writesDefaults = (props.accountDefaults ?? DEFAULTS.accountDefaults) === 'set';
+    this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'read');
+    this.grantCheck(
+      this.remediateFunction,
+      optOutTagKey,
+      [GuestDocuments.documentArn(this.documents.collector), GuestDocuments.documentArn(this.documents.remediation)],
+      writesDefaults ? 'write' : 'read',
+    );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
     if (this.imdsv2CacheBucket) {
@@ -203,7 +206,7 @@ export class TimeSyncGuard extends Construct {
         ssmWaitSeconds: props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
         ...((props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.remediation.stateMachine } : {}),
       });
-      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)]);
+      this.grantCheck(this.launchCheck.handler, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'none');
     }
 
     Validations.of(schedulerRole).acknowledge({
@@ -289,13 +292,17 @@ export class TimeSyncGuard extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
         reason:
-          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key, and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
+          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key (and, but for the remediate role in enforce mode, to instances already carrying it), and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
       },
     );
   }
 
-  /** Read-only fleet inventory + the collector (and, for remediate, the remediation document). */
-  private grantCheck(fn: GuardFunction, optOutTagKey: string, documentArns: string[]): void {
+  /**
+   * Read-only fleet inventory + the collector (and, for remediate, the remediation document).
+   * `defaults` says what the role gets of the account metadata defaults (grantMetadataDefaults), so
+   * that the acknowledgement names only what the role's policy holds.
+   */
+  private grantCheck(fn: GuardFunction, optOutTagKey: string, documentArns: string[], defaults: 'none' | 'read' | 'write'): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     for (const statement of checkStatements(instances, documentArns, optOutTagKey)) fn.role.addToPrincipalPolicy(statement);
@@ -303,8 +310,13 @@ export class TimeSyncGuard extends Construct {
     Validations.of(policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
+        reason: `ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions${
+          {
+            none: '.',
+            read: '; nor does ec2:GetInstanceMetadataDefaults (account level: no resource type).',
+            write: '; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
+          }[defaults]
+        }`,
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
@@ -388,7 +400,9 @@ export function metadataDefaultsStatements(o: { readonly write: boolean; readonl
  * - `enforce`: allow `HttpTokens=required`, with the hop limit at least the target when it is set.
  * - Deny `optional` on an instance without the tag (so a role with only these statements can never
  *   downgrade what the guard did not switch), and deny a hop limit below the target.
- * - CreateTags of the enforcement tag key only.
+ * - CreateTags of the enforcement tag key only; on an instance without it only when `enforce` (the
+ *   remediate role in enforce mode), else only to rewrite an existing one (the rollback's mark).
+ *   So outside enforce mode no role can tag an IMDSv2-only instance and then downgrade it.
  */
 export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTarget: number): PolicyStatement[] {
   const action = 'ec2:ModifyInstanceMetadataOptions';
@@ -419,7 +433,10 @@ export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTa
       sid: 'TagEnforcedInstances',
       actions: ['ec2:CreateTags'],
       resources: [instances],
-      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false' } },
+      // Only the enforcing role may put the tag on a new instance. Every other grant may only rewrite
+      // it where it already is (the rollback's mark): a role that may both tag and undo could otherwise
+      // tag an instance its owner made IMDSv2-only and turn IMDSv1 back on.
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false', ...(enforce ? {} : { [tag]: 'false' }) } },
     }),
   ];
   if (enforce) {

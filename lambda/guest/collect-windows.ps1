@@ -75,9 +75,9 @@ $svc = Get-Service -Name W32Time -ErrorAction SilentlyContinue
 if ($svc -and $svc.Status -eq 'Running') { $out.Add('daemons=w32time') } else { $out.Add('daemons=none') }
 $out.Add('detect=service')
 
-# CIM with a timeout: a wedged WMI repository must not hold the probe budget.
+# CIM with a timeout: a wedged WMI repository must not hold the probe budget. No Get-WmiObject
+# fallback: it has no timeout and would wait on the same repository.
 $cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 5 -ErrorAction SilentlyContinue
-if ($null -eq $cs) { $cs = Get-WmiObject -Class Win32_ComputerSystem -ErrorAction SilentlyContinue }
 if ($null -ne $cs) {
   $out.Add("domain=$(([bool]$cs.PartOfDomain).ToString().ToLower())")
   if ($null -ne $cs.DomainRole) { $out.Add("domainrole=$([int]$cs.DomainRole)") }

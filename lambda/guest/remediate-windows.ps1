@@ -27,6 +27,7 @@ $ErrorActionPreference = 'Continue'
 $SvcKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time'
 $PolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\W32Time'
 $CallTimeoutSeconds = 30
+$ServiceWaitSeconds = 30
 $script:OutLen = 0
 $script:Truncated = $false
 
@@ -105,6 +106,43 @@ function Invoke-System32([string]$Name, [string]$Arguments, [int]$TimeoutSeconds
 }
 
 function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) { return (Invoke-System32 'w32tm.exe' $Arguments $TimeoutSeconds) }
+
+# Not Start-Service/Restart-Service: they wait without limit for a service stuck in a pending
+# state. sc.exe asks the SCM and returns at once (under the call timeout), then the status is
+# polled until a deadline. sc.exe exits with the Win32 error code (language-neutral): 1056 already
+# running, 1062 not started.
+function Wait-W32TimeStatus([string]$Status) {
+    $deadline = (Get-Date).AddSeconds($ServiceWaitSeconds)
+    while ($true) {
+        if (Test-W32TimeStatus $Status) { return $true }
+        if ((Get-Date) -ge $deadline) { return $false }
+        Start-Sleep -Milliseconds 250
+    }
+}
+
+function Test-W32TimeStatus([string]$Status) {
+    $s = Get-Service -Name W32Time -ErrorAction SilentlyContinue
+    return ($null -ne $s -and [string]$s.Status -eq $Status)
+}
+
+function Start-W32Time {
+    if (Test-W32TimeStatus 'Running') { return $true }
+    $r = Invoke-System32 'sc.exe' 'start w32time' $CallTimeoutSeconds
+    if ($r.Code -ne 0 -and $r.Code -ne 1056) { Say "sc.exe start w32time: $($r.Code) $($r.Out.Trim())"; return $false }
+    return (Wait-W32TimeStatus 'Running')
+}
+
+function Stop-W32Time {
+    if (Test-W32TimeStatus 'Stopped') { return $true }
+    $r = Invoke-System32 'sc.exe' 'stop w32time' $CallTimeoutSeconds
+    if ($r.Code -ne 0 -and $r.Code -ne 1062) { Say "sc.exe stop w32time: $($r.Code) $($r.Out.Trim())"; return $false }
+    return (Wait-W32TimeStatus 'Stopped')
+}
+
+function Restart-W32Time {
+    if (-not (Stop-W32Time)) { return $false }
+    return (Start-W32Time)
+}
 
 # The value lines of `/query /status /verbose` by position (labels are localized, the order is not):
 # 0 leap, 1 stratum, 5 reference id, 7 source, 9 phase offset, 14 last sync error. Lines without a
@@ -340,11 +378,10 @@ if (-not $FixTimeSync) {
     Finish 'skipped' 'none' 'time-sync-fix-off'
 }
 
+# CIM under a timeout, and no WMI fallback: Get-WmiObject has no timeout, and where CIM failed or
+# timed out WMI would wait on the same repository (Get-CimInstance exists from PowerShell 3.0).
 $cs = $null
-try { $cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 15 -ErrorAction Stop }
-catch {
-    try { $cs = Get-WmiObject -Class Win32_ComputerSystem -ErrorAction Stop } catch { $cs = $null }
-}
+try { $cs = Get-CimInstance -ClassName Win32_ComputerSystem -OperationTimeoutSec 15 -ErrorAction Stop } catch { $cs = $null }
 if ($null -eq $cs -or $null -eq $cs.DomainRole) { Finish 'failed' 'preflight' 'domain-role-unknown' }
 # Win32_ComputerSystem.DomainRole: 0/2 standalone, 1/3 member, 4 backup DC, 5 primary DC (PDC emulator).
 $role = [int]$cs.DomainRole
@@ -466,7 +503,9 @@ function Restore-Previous([string]$Action, [string]$Reason) {
     }
     if ($script:TriggersTouched) { Restore-Triggers }
     Invoke-W32tm '/config /update' $CallTimeoutSeconds | Out-Null
-    try { Restart-Service -Name W32Time -ErrorAction Stop } catch { Say 'W32Time did not restart after the rollback' }
+    # The service is left as it was found: restarted on the restored values, or stopped again.
+    if ($running) { if (-not (Restart-W32Time)) { Say 'W32Time did not restart after the rollback' } }
+    elseif (-not (Stop-W32Time)) { Say 'W32Time did not stop after the rollback' }
     $bad = @()
     foreach ($p in $previous) {
         $v = Get-RegValue $p.Key $p.Name
@@ -501,7 +540,7 @@ if ($triggersDiffer) {
 
 if (-not $running) {
     Say 'starting W32Time'
-    try { Start-Service -Name W32Time -ErrorAction Stop } catch { Restore-Previous $action 'w32time-did-not-start' }
+    if (-not (Start-W32Time)) { Restore-Previous $action 'w32time-did-not-start' }
 }
 $u = Invoke-W32tm '/config /update' $CallTimeoutSeconds
 if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $($u.Out.Trim())"; Restore-Previous $action 'w32tm-config-update-failed' }
@@ -527,7 +566,7 @@ while ($true) {
     if ($s.Values.Count -ge 15 -and $s.Values[14] -match '^3\b') { $tooFar = $true; break }
     if (-not $restarted -and (Get-Date) -ge $deadline.AddSeconds(-$VerifySeconds / 2)) {
         Say 'not yet synchronised: restarting W32Time once'
-        try { Restart-Service -Name W32Time -ErrorAction Stop } catch { Say 'W32Time restart failed' }
+        if (-not (Restart-W32Time)) { Say 'W32Time restart failed' }
         $restarted = $true
         continue
     }

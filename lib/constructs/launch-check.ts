@@ -2,7 +2,7 @@ import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Rule, RuleTargetInput, EventField } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -91,13 +91,30 @@ export class LaunchCheck extends Construct {
           sid: 'LaunchRemediationRequest',
           actions: ['events:PutEvents'],
           resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-          conditions: { StringEquals: { 'events:source': props.eventSource, 'events:detail-type': LAUNCH_REMEDIATION_DETAIL_TYPE } },
+          // Both keys are multi-valued (one value per entry of the batch): every entry must be our
+          // request, and the Null guards stop ForAllValues from matching a request without them.
+          conditions: {
+            'ForAllValues:StringEquals': { 'events:source': [props.eventSource], 'events:detail-type': [LAUNCH_REMEDIATION_DETAIL_TYPE] },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+          },
         }),
       );
+      // The rule's target role, trusted by EventBridge only for this account's rules (confused deputy).
+      const ruleRole = new Role(this, 'RemediationRuleRole', {
+        assumedBy: new ServicePrincipal('events.amazonaws.com', {
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+          },
+        }),
+        description: 'timesync-guard: EventBridge starts the remediation for at-risk launches',
+      });
       new Rule(this, 'RemediationRule', {
         description: 'timesync-guard: remediate at-risk launches with the nightly plan, caps and pacing',
         eventPattern: { source: [props.eventSource], detailType: [LAUNCH_REMEDIATION_DETAIL_TYPE] },
-        targets: [new SfnStateMachine(props.remediation, { input: RuleTargetInput.fromObject({ trigger: 'launch', instanceIds: EventField.fromPath('$.detail.instanceIds') }) })],
+        targets: [
+          new SfnStateMachine(props.remediation, { role: ruleRole, input: RuleTargetInput.fromObject({ trigger: 'launch', instanceIds: EventField.fromPath('$.detail.instanceIds') }) }),
+        ],
       });
     }
   }

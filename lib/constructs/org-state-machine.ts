@@ -1,9 +1,10 @@
-import { type CfnElement, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { loggedStateMachine } from './logged-state-machine';
 
 /** Props of {@link OrgStateMachine}. */
 export interface OrgStateMachineProps {
@@ -136,31 +137,17 @@ export class OrgStateMachine extends Construct {
       retryOnServiceExceptions: true,
     });
 
-    this.logGroup = new LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+    ({ stateMachine: this.stateMachine, logGroup: this.logGroup } = loggedStateMachine(this, {
       stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(list.next(accounts).next(summarize)),
+      definition: list.next(accounts).next(summarize),
       timeout: ORG_RUN_TIMEOUT,
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-    });
+      logRetention: props.logRetention,
+      invokes: [
+        { fn: props.runHandler, what: 'the hub-run function' },
+        { fn: props.itemHandler, what: 'the hub-item function' },
+      ],
+    }));
 
-    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
-    const fnArn = (fn: IFunction) => `<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*`;
-    Validations.of(policy ?? this.stateMachine.role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the CloudWatch Logs log-delivery actions Step Functions documents for execution logging, none of which has resource-level permissions (CloudWatch Logs, "Logs sent to CloudWatch Logs").',
-      },
-      { id: `AwsSolutions-IAM5[Resource::${fnArn(props.runHandler)}]`, reason: 'LambdaInvoke grants the hub-run function and its versions/aliases (ARN:*); no other function is reachable.' },
-      { id: `AwsSolutions-IAM5[Resource::${fnArn(props.itemHandler)}]`, reason: 'LambdaInvoke grants the hub-item function and its versions/aliases (ARN:*); no other function is reachable.' },
-    );
     // The distributed Map starts, describes and stops its own child executions: the policy CDK adds
     // names this machine's executions and map runs only (their ids are generated at run time).
     const mapPolicy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');

@@ -1,9 +1,10 @@
-import { ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { loggedStateMachine } from './logged-state-machine';
 
 /** Props of {@link RemediationStateMachine}. */
 export interface RemediationStateMachineProps {
@@ -120,35 +121,12 @@ export class RemediationStateMachine extends Construct {
           .otherwise(invoke.next(afterInvoke)),
       );
 
-    // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch Logs
-    // resource policy (10 per region, 5,120 characters) for every log group it delivers to.
-    // Deleted with the stack (unlike the function logs, which hold the audit trail): a retained log
-    // group with this fixed name would make re-creating a stack of the same name fail.
-    this.logGroup = new LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+    ({ stateMachine: this.stateMachine, logGroup: this.logGroup } = loggedStateMachine(this, {
       stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      definition,
       timeout: REMEDIATION_RUN_TIMEOUT,
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-    });
-
-    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
-    Validations.of(policy ?? this.stateMachine.role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the CloudWatch Logs log-delivery actions Step Functions documents for execution logging (CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) on "*": the delivery actions have no resource-level permissions, and PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups are what lets the log delivery create the log group resource policy for delivery.logs.amazonaws.com the first time (CloudWatch Logs, "Logs sent to CloudWatch Logs").',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.handler.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'LambdaInvoke grants the remediate function and its versions/aliases (ARN:*); no other function is reachable.',
-      },
-    );
+      logRetention: props.logRetention,
+      invokes: [{ fn: props.handler, what: 'the remediate function' }],
+    }));
   }
 }

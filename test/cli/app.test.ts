@@ -31,7 +31,9 @@ describe('bin/app.ts', () => {
     ['an out-of-range value', { maxChangesPercent: '150' }, 'timesync-guard: maxChangesPercent: expected a number in [0, 100], got "150"'],
     ['an empty value', { alarmEmails: '' }, 'timesync-guard: alarmEmails: is empty (remove it to use the default)'],
     ['a cron with * in both day fields', { remediationSchedule: 'cron(0 2 * * * *)' }, 'timesync-guard: remediationSchedule: must be a valid schedule expression: exactly one of day-of-month and day-of-week must be ?'],
-    ['a check interval that contradicts the schedule', { checkIntervalMinutes: '5' }, 'timesync-guard: checkInterval: contradicts checkSchedule'],
+    ['a check interval that contradicts the schedule', { checkIntervalMinutes: '5' }, 'timesync-guard: checkIntervalMinutes: contradicts checkSchedule rate(1 hour) (every 60 minutes)'],
+    ['a near-miss of an alarm e-mail key', { alarmEmail: 'ops@example.com' }, 'timesync-guard: alarmEmail: unknown context key; did you mean alarmEmails?'],
+    ['a dashed key', { 'dry-run': 'true' }, 'timesync-guard: dry-run: unknown context key; did you mean dryRun?'],
   ])('stops synth on %s with one line and no stack trace', (_what, context, line) => {
     const r = app(context);
     expect(r.code).toBe(1);

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { generatedFiles } from '../../bin/docs';
+import { COLLECTOR_STEP_TIMEOUT_SECONDS, REMEDIATION_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
 import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { FINDING_TABLE } from '../../lambda/core/diagnosis/findings';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
@@ -64,10 +65,19 @@ describe('README.md', () => {
     expect(readme).toMatch(/## Uninstall[\s\S]*npx cdk destroy[\s\S]*log groups[\s\S]*KMS key[\s\S]*pending window/);
   });
 
-  it('quotes the monthly cost at 100, 1,000 and 10,000 instances including the KMS key and the dashboard', () => {
+  it('quotes the monthly cost at 100, 1,000 and 10,000 instances including the KMS key, the dashboard, the secret and the IMDSv2 refresh', () => {
     expect(readme).toMatch(/\| 100 instances \| 1,000 instances \| 10,000 instances \|/);
     expect(readme).toContain('| KMS key of the alarm topic | $1.00 |');
     expect(readme).toContain('| dashboard | $3.00 |');
+    expect(readme).toContain('| Secrets Manager secret (continuation key) | $0.40 |');
+    expect(readme).toContain('| IMDSv2 readiness (daily `GetMetricData`) |');
+  });
+
+  it('lists every CLI command (bin/commands) with its npx line', () => {
+    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Folder map'));
+    const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts') && !['io.ts', 'args.ts'].includes(f)).map((f) => f.replace(/\.ts$/, ''));
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const c of [...commands, '--version']) expect(cli).toContain(`npx timesync-guard ${c}`);
   });
 
   it('links the reference pages, including those other branches add', () => {
@@ -91,10 +101,19 @@ describe('README.md and docs/', () => {
     expect(dupes).toEqual([]);
   });
 
+  // Synthesizes both stacks to count their alarms (the cost tables price what deploys).
   it('has every generated block up to date (npm run docs)', () => {
     for (const [file, render] of Object.entries(generatedFiles())) {
-      expect({ file, text: render(text[file]!) }).toEqual({ file, text: text[file] });
+      // bench/README.md is not a docs/ page, but its reading of the figures is generated too.
+      const committed = text[file] ?? read(file);
+      expect({ file, text: render(committed) }).toEqual({ file, text: committed });
     }
+  }, 240_000);
+
+  it('quotes the guest documents\' step timeouts as the constants define them', () => {
+    const config = doc('configuration.md');
+    expect(config).toContain(`collector step timeout ${COLLECTOR_STEP_TIMEOUT_SECONDS} s`);
+    expect(config).toContain(`remediation step timeout ${REMEDIATION_STEP_TIMEOUT_SECONDS} s`);
   });
 
   it('has no broken relative link or anchor', () => {
@@ -148,9 +167,13 @@ describe('README.md and docs/', () => {
     expect(doc('operations.md')).toContain(detailType);
   });
 
-  const alarmKeys = [...read('lib/constructs/guard-alarms.ts').matchAll(/readonly (\w+)\??: cw\.Alarm;/g)].map((m) => m[1]!);
-  it('finds the alarms to check', () => {
-    expect(alarmKeys.length).toBeGreaterThanOrEqual(10);
+  // The alarm set of both stacks, and each alarm a stack adds of its own (`new cw.Alarm(this, 'XAlarm'` → x).
+  const ownAlarms = ['lib/time-sync-guard.ts', 'lib/time-sync-guard-org-stack.ts', ...readdirSync(join(root, 'lib', 'constructs')).map((f) => `lib/constructs/${f}`)]
+    .flatMap((f) => [...read(f).matchAll(/new cw\.Alarm\(this, '(\w+?)Alarm'/g)].map((m) => m[1]!.charAt(0).toLowerCase() + m[1]!.slice(1)));
+  const alarmKeys = [...[...read('lib/constructs/guard-alarms.ts').matchAll(/readonly (\w+)\??: cw\.Alarm;/g)].map((m) => m[1]!), ...ownAlarms];
+  it('finds the alarms to check, the organization hub\'s own included', () => {
+    expect(alarmKeys.length).toBeGreaterThanOrEqual(12);
+    expect(alarmKeys).toContain('accountRegionsNotCovered');
   });
   it.each(alarmKeys)('troubleshoots alarm %s: what it means and three things to check', (key) => {
     const row = doc('operations.md').split('\n').find((l) => l.startsWith(`| \`${key}\` |`) && l.includes('1. '));

@@ -6,7 +6,8 @@
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { aggregate } from '../../lambda/core/fleet/aggregate';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
-import { FINDING_TABLE, type FindingCode, type FindingCodeInfo, type FindingMetric } from '../../lambda/core/diagnosis/findings';
+import { ACCOUNT_FINDING_TABLE, type AccountFindingCode, FINDING_TABLE, type FindingCode, type FindingCodeInfo, type FindingMetric } from '../../lambda/core/diagnosis/findings';
+import { accountDefaultsMetricValues, type AccountMetadataDefaults, decideDefaultsChange, evaluateMetadataDefaults, type MetadataDefaultsReading } from '../../lambda/core/fleet/metadata-defaults';
 import { planRemediation, type RemediationAction } from '../../lambda/core/remediation/plan';
 import { parseSettings } from '../../lambda/core/settings';
 import type { Finding, ImdsOptions, InstanceEvaluation, InstanceRecord, Verdict } from '../../lambda/core/types';
@@ -86,5 +87,33 @@ describe('finding table', () => {
     // @ts-expect-error a code that is not in the table does not compile
     const f: Finding = { code: 'no-such-code', message: '' };
     expect(Object.keys(FINDING_TABLE)).not.toContain(f.code);
+  });
+});
+
+describe('account rows of the finding table', () => {
+  const read = (defaults: Partial<AccountMetadataDefaults>): MetadataDefaultsReading => ({ status: 'read', defaults: { managedBy: 'account', ...defaults } });
+  /** A reading that raises each code alone, and the fleet it is judged against. */
+  const RAISES: Record<AccountFindingCode, MetadataDefaultsReading> = {
+    'account-default-hop-limit-too-low': read({ hopLimit: 1, httpTokens: 'required' }),
+    'account-default-tokens-optional': read({ hopLimit: 2, httpTokens: 'optional' }),
+    'account-defaults-unknown': { status: 'unknown', error: 'AccessDenied' },
+  };
+  const GATE_OPEN = { enforcementOn: true, fleetReadyForTokensRequired: true };
+
+  it.each(Object.keys(ACCOUNT_FINDING_TABLE) as AccountFindingCode[])('raises %s alone, with the status its row says, counted by its metric', (code) => {
+    const row = ACCOUNT_FINDING_TABLE[code];
+    const report = evaluateMetadataDefaults(RAISES[code], 3, 2);
+    expect(report.findings.map((f) => f.code)).toEqual([code]);
+    expect(report.status).toBe(row.effect);
+    const values = accountDefaultsMetricValues(report);
+    expect(row.metric === 'accountDefaultsUnknown' ? values.unknown : values.findings).toBe(1);
+  });
+
+  it.each(Object.keys(ACCOUNT_FINDING_TABLE) as AccountFindingCode[])('has the set-mode change its row names for %s, and none when the row has no fix', (code) => {
+    const row = ACCOUNT_FINDING_TABLE[code];
+    const decision = decideDefaultsChange(RAISES[code], { mode: 'set', hopLimitTarget: 2, containerHosts: 3, gate: GATE_OPEN });
+    const written = decision.kind === 'change' ? Object.keys(decision.change).sort() : [];
+    const expected = { 'set-account-default-hop-limit': ['hopLimit'], 'set-account-default-tokens-required': ['httpTokens'] } as const;
+    expect(written).toEqual(row.fix === null ? [] : expected[row.fix]);
   });
 });

@@ -174,7 +174,34 @@ describe('diagnose: Windows on real captures', () => {
 
   it('is ok on the real non-verbose EC2 capture only with an offset: unknown without /verbose', () => {
     const v = diagnose(buildReport(win('w32tm_ec2_status-amazon-en.txt')));
-    expect(v).toMatchObject({ timeSource: 'amazon-ipv4', synchronized: true, status: 'unknown' });
+    expect(v).toMatchObject({ timeSource: 'amazon-ipv4', synchronized: true, status: 'unknown', clockErrorBoundSeconds: null });
+    // Its root dispersion (7.776 s) does not page: the only finding is the missing /verbose block.
+    expect(codes(v)).toEqual(['unknown-format']);
+  });
+
+  // The root dispersions of healthy hosts in the public captures the issue cites.
+  it.each([7.768, 7.776, 7.777, 7.79, 7.813, 7.833, 7.86, 7.997])('is ok on an Amazon-synced host whose root dispersion is %s s', (d) => {
+    const lines = fixtureLines('w32tm_labels_status-verbose-amazon-en.txt').map((l) => l.replace('Root Dispersion: 7.7758595s', `Root Dispersion: ${d.toFixed(7)}s`));
+    const v = diagnose(buildReport(win(lines)));
+    expect(v).toMatchObject({ status: 'ok', clockErrorBoundSeconds: null, w32time: { rootDispersionSeconds: d } });
+  });
+
+  it('is ok on fd00:ec2::123, whose reference id is a hash: the Source position names the peer', () => {
+    const lines = fixtureLines('w32tm_labels_status-verbose-amazon-en.txt')
+      .map((l) => l.replace('0xA9FEA97B (source IP:  169.254.169.123)', '0x3B2A1C0D (unspecified)'))
+      .map((l) => l.replace('169.254.169.123,0x9', 'fd00:ec2::123,0x9'));
+    const v = diagnose(buildReport(win(lines, ['NtpServer=fd00:ec2::123,0x9', 'Type=NTP', 'SpecialPollInterval=900'])));
+    expect(v).toMatchObject({ status: 'ok', timeSource: 'amazon-ipv6', synchronized: true });
+  });
+
+  it('uses PolicyNtpServer over the service key, and an empty NtpServer= never hides the /configuration value', () => {
+    const en = 'w32tm_labels_status-verbose-amazon-en.txt';
+    const policy = diagnose(buildReport(win(en, ['NtpServer=time.windows.com,0x9', 'PolicyNtpServer=169.254.169.123,0x9', 'Type=NTP'])));
+    expect(policy['w32time']).toMatchObject({ configuredPeers: ['169.254.169.123'], policyManaged: true });
+    const spec = win(en, ['NtpServer=', 'Type=NTP']);
+    const v = diagnose(buildReport({ ...spec, sections: [...spec.sections!, ['w32tm-config', ['NtpServer: 169.254.169.123,0x9 (Local)', 'SpecialPollInterval: 900 (Local)']]] }));
+    expect(v['w32time']).toMatchObject({ configuredPeers: ['169.254.169.123'], specialPollIntervalSeconds: 900 });
+    expect(v.status).toBe('ok');
   });
 });
 

@@ -1,7 +1,7 @@
 /** The real collect-windows.ps1 under pwsh against a fake Windows, its report judged by the real diagnose. */
 import { readFileSync } from 'node:fs';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
-import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, stockWindows } from './windows-harness';
+import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, stockWindows, SVC } from './windows-harness';
 
 jest.setTimeout(180_000);
 
@@ -35,6 +35,28 @@ describeWithPwsh('collect-windows.ps1 on a fake Windows (real pwsh)', () => {
     const r = collect(stockWindows());
     expect(r.verdict).toMatchObject({ status: 'at-risk', synchronized: true, timeSource: 'other' });
     expect(codes(r.verdict)).toEqual(['not-amazon-time-sync']);
+  });
+
+  it('reports a domain member on its DC as at-risk, following the domain hierarchy; its empty NtpServer is not printed', () => {
+    const s = stockWindows({
+      computer: { DomainRole: 3, PartOfDomain: true },
+      world: { reachable: ['dc01.corp.example.com'], addresses: { 'dc01.corp.example.com': '10.0.0.5' }, poll: '10 (1024s)' },
+      synced: { peer: 'dc01.corp.example.com', at: Date.now() / 1000 - 600 },
+    });
+    s.registry[`${SVC}\\parameters`] = { NtpServer: { value: '', kind: 'String' }, Type: { value: 'NT5DS', kind: 'String' } };
+    const r = collect(s);
+    expect(r.stdout).toMatch(/^domain=true$/m);
+    expect(r.stdout).toMatch(/^Type=NT5DS$/m);
+    expect(r.stdout).not.toMatch(/^NtpServer=/m);
+    expect(r.verdict).toMatchObject({ status: 'at-risk', synchronized: true, timeSource: 'other', sourceAddress: '10.0.0.5' });
+    expect(r.verdict.findings).toEqual([expect.objectContaining({ code: 'not-amazon-time-sync', message: expect.stringMatching(/domain hierarchy/) })]);
+  });
+
+  it('prints no domain lines when CIM fails, and does not fall back to WMI (no timeout there)', () => {
+    const r = collect(amazonWindows({ cimFails: true }));
+    expect(r.after.cimCalls).toEqual(['cim timeout=5']);
+    expect(r.stdout).not.toMatch(/^domain/m);
+    expect(r.verdict).toMatchObject({ status: 'ok' });
   });
 
   it('reports the Local CMOS clock (leap 0, stratum 1, LOCL) as never ok', () => {

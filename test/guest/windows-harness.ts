@@ -11,8 +11,9 @@ import { delimiter, join } from 'node:path';
 
 export const INSTALL_PWSH = 'dotnet tool install --global PowerShell --version 7.6.9 (then add ~/.dotnet/tools to PATH)';
 
+/** pwsh on PATH or where `dotnet tool install --global` puts it (~/.dotnet/tools). */
 function findPwsh(): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.dotnet', 'tools'), '/root/.dotnet/tools'];
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.dotnet', 'tools')];
   for (const d of dirs) {
     if (d !== '' && existsSync(join(d, 'pwsh'))) return join(d, 'pwsh');
   }
@@ -36,6 +37,8 @@ export function describeWithPwsh(name: string, body: () => void): void {
       });
     });
   } else {
+    // Also on stderr: a run over many files lists no skipped titles, only their count.
+    process.stderr.write(`SKIPPED ${name}: pwsh not found; install: ${INSTALL_PWSH}\n`);
     describe(name, () => {
       it.skip(`SKIPPED: pwsh not found; install: ${INSTALL_PWSH}`, () => undefined);
     });
@@ -76,13 +79,20 @@ export function domainJoinTriggers(): Record<string, Record<string, RegValue>> {
 }
 export interface FakeState {
   registry: Record<string, Record<string, RegValue>>;
-  services: Record<string, { status: 'Running' | 'Stopped'; startFails?: boolean }>;
+  /** stuckStarting: sc.exe start is accepted and the service stays StartPending. */
+  services: Record<string, { status: 'Running' | 'Stopped' | 'StartPending'; startFails?: boolean; stuckStarting?: boolean }>;
   computer: { DomainRole: number; PartOfDomain: boolean };
   world: {
     reachable?: string[];
     addresses?: Record<string, string>;
     lang?: 'en' | 'de' | 'fr' | 'ja';
     hang?: boolean;
+    /** Only w32tm calls with exactly these (lower-case) arguments hang, e.g. '/resync'. */
+    hangOn?: string[];
+    /** /resync exits 0 without a new sample, and the Source line names the configured peer while the reference id stays the old one. */
+    staleSuccess?: boolean;
+    /** The /status Poll Interval value (default `2 (4s)`, as on EC2 with `,0x9`). */
+    poll?: string;
     tooFar?: boolean;
     cmosLocl?: boolean;
     dc?: string;

@@ -3,24 +3,39 @@
  * Windows PowerShell 5.1 cannot run (the scripts promise 5.1, and 4.0 where it costs nothing).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describeWithPwsh, GUEST, PWSH } from './windows-harness';
 
 jest.setTimeout(120_000);
 
-const SCRIPTS = ['collect-windows.ps1', 'remediate-windows.ps1'];
+const ROOT = join(__dirname, '..', '..');
+
+/** Every .ps1 of the repository (shipped scripts and test code), outside node_modules and .git. */
+function allPs1(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name === 'node_modules' || e.name.startsWith('.') || e.name === 'cdk.out') return [];
+    const p = join(dir, e.name);
+    return e.isDirectory() ? allPs1(p) : e.name.endsWith('.ps1') ? [p] : [];
+  });
+}
+
+/** The shipped guest scripts: they promise 5.1 (a new one is checked without editing this test). */
+const SHIPPED = allPs1(GUEST);
 
 // Parses each file, then lists every construct 5.1 lacks, one "file: finding" line each.
 const CHECK = String.raw`
 $ErrorActionPreference = 'Stop'
-$ps7Cmdlets = @('ForEach-Object -Parallel','Get-Error','Test-Json','ConvertFrom-Markdown','Show-Markdown','Get-MarkdownOption','Set-MarkdownOption','Remove-Alias','Join-String','Get-Uptime','Clear-RecycleBin','Test-Connection -TcpPort','Get-SecureRandom')
-foreach ($f in $args) {
+$parseOnly = $args[0] -eq 'parse-only'
+$files = @($args | Where-Object { $_ -ne 'parse-only' })
+$ps7Cmdlets = @('ForEach-Object -Parallel','Get-Error','Test-Json','ConvertFrom-Markdown','Show-Markdown','Get-MarkdownOption','Set-MarkdownOption','Remove-Alias','Join-String','Get-Uptime','Clear-RecycleBin','Test-Connection -TcpPort','Get-SecureRandom','Get-Content -AsByteStream','Set-Content -AsByteStream','Invoke-WebRequest -SkipCertificateCheck','Invoke-RestMethod -SkipCertificateCheck','Invoke-WebRequest -SkipHttpErrorCheck','Invoke-RestMethod -SkipHttpErrorCheck','ConvertTo-Json -AsArray','Import-Module -UseWindowsPowerShell','Split-Path -LeafBase','Split-Path -Extension','Start-Process -Environment')
+foreach ($f in $files) {
   $t = $null; $e = $null
   $ast = [System.Management.Automation.Language.Parser]::ParseFile($f, [ref]$t, [ref]$e)
   $n = [IO.Path]::GetFileName($f)
   foreach ($x in $e) { "$($n): parse error: $($x.Message) at line $($x.Extent.StartLineNumber)" }
+  if ($parseOnly) { continue }
   $all = $ast.FindAll({ $true }, $true)
   foreach ($node in $all) {
     $type = $node.GetType().Name
@@ -34,6 +49,7 @@ foreach ($f in $args) {
     if ($type -eq 'NamedBlockAst' -and $node.BlockKind -eq 'Clean') { "$($n): clean block at line $line" }
     if ($type -eq 'TypeDefinitionAst') { "$($n): class/enum (PS 5.0+, not 4.0) at line $line" }
     if ($type -eq 'InvokeMemberExpressionAst' -and $node.Static -and $node.Member.Value -eq 'new') { "$($n): ::new (PS 5.0+, not 4.0) at line $line" }
+    if ($type -eq 'VariableExpressionAst' -and @('IsWindows', 'IsLinux', 'IsMacOS', 'IsCoreCLR') -contains $node.VariablePath.UserPath) { "$($n): $('$' + $node.VariablePath.UserPath) (PS 6+, always null in 5.1) at line $line" }
     if ($type -eq 'CommandAst') {
       $name = $node.GetCommandName()
       $params = @($node.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] } | ForEach-Object { $_.ParameterName })
@@ -47,15 +63,23 @@ foreach ($f in $args) {
 }
 `;
 
-function check(files: string[]): string[] {
-  const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `& { ${CHECK} } ${files.map((f) => `'${f}'`).join(' ')}`], { encoding: 'utf8' });
+function check(files: string[], parseOnly = false): string[] {
+  const list = [...(parseOnly ? ['parse-only'] : []), ...files].map((f) => `'${f}'`).join(' ');
+  const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `& { ${CHECK} } ${list}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`pwsh failed: ${r.stderr}`);
   return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
 
 describeWithPwsh('Windows guest scripts: PowerShell parser and 5.1 compatibility (real pwsh)', () => {
   it('parses both scripts with zero errors and finds no construct Windows PowerShell 5.1 lacks', () => {
-    expect(check(SCRIPTS.map((s) => join(GUEST, s)))).toEqual([]);
+    expect(SHIPPED.map((f) => relative(ROOT, f)).sort()).toEqual(['lambda/guest/collect-windows.ps1', 'lambda/guest/remediate-windows.ps1']);
+    expect(check(SHIPPED)).toEqual([]);
+  });
+
+  it('parses every .ps1 of the repository (test stand-ins too, which may use PowerShell 7) with zero errors', () => {
+    const all = allPs1(ROOT);
+    expect(all.length).toBeGreaterThan(SHIPPED.length);
+    expect(check(all, true)).toEqual([]);
   });
 
   it('rejects each 5.1-incompatible construct (the check can fail)', () => {
@@ -63,10 +87,23 @@ describeWithPwsh('Windows guest scripts: PowerShell parser and 5.1 compatibility
     const bad = join(dir, 'bad.ps1');
     writeFileSync(
       bad,
-      ['$a = $true ? 1 : 2', '$b = $null ?? 3', 'Get-Date && Get-Date', '1..2 | ForEach-Object -Parallel { $_ }', 'function F { process { } clean { } }', '$d = [DateTime]::new(1970, 1, 1)', 'Get-Content x | ConvertFrom-Json -AsHashtable'].join('\n'),
+      [
+        '$a = $true ? 1 : 2',
+        '$b = $null ?? 3',
+        'Get-Date && Get-Date',
+        '1..2 | ForEach-Object -Parallel { $_ }',
+        'function F { process { } clean { } }',
+        '$d = [DateTime]::new(1970, 1, 1)',
+        'Get-Content x | ConvertFrom-Json -AsHashtable',
+        'Get-Content x -AsByteStream',
+        'Get-Uptime',
+        'if ($IsWindows) { }',
+      ].join('\n'),
     );
-    const found = check([bad]).join('\n');
-    for (const what of ['ternary', '??', 'pipeline chain', '-Parallel', 'clean block', '::new', 'AsHashtable']) expect(found).toContain(what);
+    const found = check([bad]);
+    for (const what of ['ternary', '??', 'pipeline chain', '-Parallel', 'clean block', '::new', 'AsHashtable', 'AsByteStream', 'Get-Uptime', '$IsWindows']) {
+      expect(found.filter((l) => l.includes(what))).toHaveLength(1);
+    }
     const broken = join(dir, 'broken.ps1');
     writeFileSync(broken, 'if ($x {');
     expect(check([broken]).join('\n')).toMatch(/parse error/);

@@ -21,7 +21,10 @@ import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import { runCheck } from '../../lambda/engine/check';
 import { runRemediation } from '../../lambda/engine/remediate';
+import { encodeContinuation } from '../../lambda/engine/remediation/continuation';
 import { freshCheck } from '../../lambda/engine/remediation/fresh-check';
+import { IMDSV2_PHASE } from '../../lambda/engine/remediation/imdsv2-phase';
+import { newRunState } from '../../lambda/engine/remediation/state';
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { type Imdsv2AuditRecord, type Imdsv2CheckPorts, runImdsv2Enforcement } from '../../lambda/engine/imdsv2';
 import { type FleetMember, idOf, member, simulateFleet } from '../engine/fleet-sim';
@@ -250,7 +253,7 @@ function readinessDay(n: number): number {
 }
 
 /** The real nightly engine (fresh check with readiness, IMDS and IMDSv2 ports) on the simulated account. */
-async function remediateNight(a: ReturnType<typeof account>, clock: VirtualClock, settings: ReturnType<typeof parseSettings>, runId: string) {
+async function remediateNight(a: ReturnType<typeof account>, clock: VirtualClock, settings: ReturnType<typeof parseSettings>, runId: string, continuation?: string) {
   const ssm = new SSMClient({});
   const deadline = clock.now() + 600_000;
   const inventory = new Ec2SsmInventory({ ec2: a.ec2, ssm, clock, optOutTagKey: settings.optOutTagKey });
@@ -267,7 +270,7 @@ async function remediateNight(a: ReturnType<typeof account>, clock: VirtualClock
       newRunId: () => runId,
     },
     settings,
-    {},
+    continuation ? { continuation } : {},
     { deadline, verifyPollMs: 1_000 },
   );
 }
@@ -310,5 +313,21 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
     const events = auditDetails();
     expect(events.filter((e) => e.action === 'require-imdsv2').map((e) => [e.instanceId, e.outcome])).toEqual([[idOf(1), 'planned']]);
+  });
+
+  it('a resumed run raises the hop limit to the current target, never to a value carried in the continuation', async () => {
+    const clock = new VirtualClock(NIGHT);
+    const fleet = [ec2Member(1)];
+    const a = account(fleet, clock);
+    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_HOP_LIMIT_TARGET: '2' }), fixTimeSync: false };
+    // Signed with the run's own key, as a genuine continuation would be, but asking for 64.
+    const state = { ...newRunState({ runId: 'run-2', startedAt: clock.now() - 60_000, dryRun: false, fleetSize: 1, cap: 1, plannedInstances: 1 }), phase: 'guest' as const, actions: { imdsv2: [{ id: idOf(1), hop: 64 }] } };
+    const text = encodeContinuation(state, new Uint8Array(32).fill(7), clock.now(), [IMDSV2_PHASE]);
+    const result = await remediateNight(a, clock, settings, 'run-2', text);
+    expect(result.done).toBe(true);
+    expect(ec2Mock.commandCalls(ModifyInstanceMetadataOptionsCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ InstanceId: idOf(1), HttpTokens: 'required', HttpPutResponseHopLimit: 2 }),
+    ]);
+    expect(a.byId.get(idOf(1))!.MetadataOptions!.HttpPutResponseHopLimit).toBe(2);
   });
 });

@@ -54,10 +54,22 @@ describe('launch check construct', () => {
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'LaunchRemediationRequest', Condition: { StringEquals: { 'events:source': 'timesync-guard', 'events:detail-type': LAUNCH_REMEDIATION_DETAIL_TYPE } } }),
+          Match.objectLike({
+            Sid: 'LaunchRemediationRequest',
+            Condition: {
+              'ForAllValues:StringEquals': { 'events:source': ['timesync-guard'], 'events:detail-type': [LAUNCH_REMEDIATION_DETAIL_TYPE] },
+              Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+            },
+          }),
         ]),
       },
     });
+    // EventBridge may assume the rule's role only for this account's rules.
+    const trusts = Object.values(t.findResources('AWS::IAM::Role'))
+      .flatMap((r) => r.Properties.AssumeRolePolicyDocument.Statement as { Principal: { Service?: string }; Condition?: Record<string, Record<string, unknown>> }[])
+      .filter((st) => st.Principal.Service === 'events.amazonaws.com');
+    expect(trusts).toHaveLength(1);
+    expect(trusts[0]!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': expect.anything() } });
   });
 
   it('rejects a wait outside 0–3600 s', () => {

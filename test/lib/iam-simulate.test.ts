@@ -81,6 +81,8 @@ function synthesized(props: TimeSyncGuardProps = {}) {
     check: policiesOf('GuardCheckHandlerRole'),
     remediate: policiesOf('GuardRemediateHandlerRole'),
     stateMachine: policiesOf('GuardRemediationRole'),
+    /** The launch-check role (launchCheck: true only). */
+    launch: () => policiesOf('GuardLaunchCheckHandlerRole'),
     collectorDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Collect'))}`,
     remediationDocument: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/${docs.find((d) => d.includes('Remediat'))}`,
     keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`,
@@ -318,6 +320,11 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await modifyAs(v2off.remediate, { HttpTokens: 'optional' }, 'request', TAG)).not.toBe('Allowed');
     });
 
+    const tagged = (keys: string[] | undefined, existing: Record<string, string> = {}) => ({
+      ...(keys ? { 'aws:TagKeys': keys } : {}),
+      ...Object.fromEntries(Object.entries(existing).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+    });
+
     it.each`
       keys                                                   | expected
       ${['timesync-guard:imdsv2-enforced']}                  | ${'Allowed'}
@@ -326,9 +333,42 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       ${['timesync-guard:opt-out']}                          | ${'ImplicitlyDenied'}
       ${undefined}                                           | ${'ImplicitlyDenied'}
     `('ec2:CreateTags with tag keys $keys → $expected (the enforcement tag only)', async ({ keys, expected }) => {
-      for (const p of [dflt.check, enforce.remediate]) {
-        expect(await decide(p, 'ec2:CreateTags', INSTANCE, keys ? { 'aws:TagKeys': keys } : {})).toBe(expected);
+      // The rollback rewrites the tag where it is (both roles); the enforcing role also tags afresh.
+      for (const p of [dflt.check, dflt.remediate, enforce.check, enforce.remediate]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(keys, TAG))).toBe(expected);
       }
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(keys))).toBe(expected);
+    });
+
+    it('only the remediate role in enforce mode may put the enforcement tag on an instance that lacks it', async () => {
+      const fresh = tagged(['timesync-guard:imdsv2-enforced']);
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, fresh)).toBe('Allowed');
+      for (const p of [dflt.check, dflt.remediate, enforce.check]) expect(await decide(p, 'ec2:CreateTags', INSTANCE, fresh)).toBe('ImplicitlyDenied');
+    });
+
+    it('closes the two-step downgrade (tag an IMDSv2-only instance, then undo) to every role but the enforcing one', async () => {
+      // Step 1 is denied, so the instance stays untagged, and step 2 on an untagged instance is denied.
+      for (const p of [dflt.check, dflt.remediate, enforce.check]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('ImplicitlyDenied');
+        expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request')).toBe('ExplicitlyDenied');
+      }
+      // The residual risk docs/security.md states: the enforcing role could do both.
+      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
+      expect(await modifyAs(enforce.remediate, { HttpTokens: 'optional' }, 'request', TAG)).toBe('Allowed');
+    });
+
+    it('catches a broken tag grant: without the existing-tag condition the check role could tag any instance', async () => {
+      const p = dflt.check.map(({ name, policy }) => {
+        const d = policy as { Statement: Json[] };
+        const Statement = d.Statement.map((s) => {
+          if (s.Sid !== 'TagEnforcedInstances') return s;
+          const c = s.Condition as Record<string, Record<string, string>>;
+          const { 'aws:ResourceTag/timesync-guard:imdsv2-enforced': _dropped, ...rest } = c.Null!;
+          return { ...s, Condition: { ...c, Null: rest } };
+        });
+        return { name, policy: { ...d, Statement } };
+      });
+      expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
     });
 
     it('catches a broken undo: without the tag condition the untagged downgrade is allowed', async () => {
@@ -354,6 +394,14 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
         const p = policy as { Statement: Json[] };
         return { name, policy: { ...p, Statement: p.Statement.map(drop).filter((s): s is Json => s !== undefined) } };
       });
+    /** The remediate policy without the given Denies and without one condition operator of the raise Allow. */
+    const withoutSafeguard = (denies: string[], allowOperator: string): Policies =>
+      without(dflt.remediate, (s) => {
+        if (denies.includes(String(s.Sid))) return undefined;
+        if (s.Sid !== 'RaiseHopLimitOnly') return s;
+        const { [allowOperator]: _dropped, ...rest } = s.Condition as Record<string, Json>;
+        return { ...s, Condition: rest };
+      });
 
     it('allows IMDSv1 back on once the Deny and the Null guard are gone', async () => {
       const broken = without(dflt.remediate, (s) => {
@@ -369,15 +417,35 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     });
 
     it('allows lowering once the Deny and the IfExists lower bound are gone', async () => {
-      const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverLowerHopLimit' || s.Sid === 'Imdsv2NeverLowerHopLimit') return undefined;
-        if (s.Sid === 'RaiseHopLimitOnly') {
-          const { NumericGreaterThanEqualsIfExists: _dropped, ...rest } = s.Condition as Record<string, Json>;
-          return { ...s, Condition: rest };
-        }
-        return s;
-      });
+      const broken = withoutSafeguard(['NeverLowerHopLimit', 'Imdsv2NeverLowerHopLimit'], 'NumericGreaterThanEqualsIfExists');
       expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpPutResponseHopLimit: '1' }, 'request'))).toBe('Allowed');
+    });
+
+    it('allows turning IMDS off once the Deny and the endpoint condition are gone', async () => {
+      const broken = withoutSafeguard(['NeverDisableMetadataEndpoint'], 'StringEqualsIfExists');
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify({ HttpEndpoint: 'disabled' }, 'request'))).toBe('Allowed');
+    });
+
+    it('runs AWS-RunShellScript once the document grant is widened to document/*', async () => {
+      const broken = without(dflt.remediate, (s) => {
+        if (s.Sid !== 'RunDocumentsOnInstances') return s;
+        return { ...s, Resource: [`arn:aws:ssm:${REGION}:${ACCOUNT}:document/*`, INSTANCE.replace(/i-[0-9a-f]+$/, '*')] };
+      });
+      expect(await decide(broken, 'ssm:SendCommand', `arn:aws:ssm:${REGION}:${ACCOUNT}:document/AWS-RunShellScript`)).toBe('Allowed');
+    });
+
+    it('loses the audit events under multi-valued semantics with a plain StringEquals on events:source', async () => {
+      // imdsv2 off: no second PutEvents statement (Imdsv2AuditEvents) that would still allow it.
+      const broken = without(v2off.remediate, (s) => (s.Sid === 'AuditEvents' ? { ...s, Condition: { StringEquals: { 'events:source': 'timesync-guard' } } } : s));
+      expect(await decide(v2off.remediate, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('Allowed');
+      expect(await decide(broken, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+    });
+
+    it('touches an opted-out instance once the opt-out Deny is gone', async () => {
+      // Both opt-out Denies (the hop-limit one and the IMDSv2 one) must be gone: either alone still denies.
+      const broken = without(dflt.remediate, (s) => (s.Sid === 'NeverModifyOptedOutInstances' || s.Sid === 'Imdsv2NeverTouchOptedOut' ? undefined : s));
+      const ctx = modify({ HttpPutResponseHopLimit: '2' }, 'request', { 'timesync-guard:opt-out': 'true' });
+      expect(await decide(broken, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, ctx)).toBe('Allowed');
     });
   });
 
@@ -441,6 +509,43 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await decide(v2off.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
       expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'] })).toBe('Allowed');
       expect(await decide(dflt.check, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['evil.source'] })).toBe('ImplicitlyDenied');
+    });
+
+    it('lets the launch check put only its own remediation request on the default bus (multi-valued source and detail-type)', async () => {
+      const launch = synthesized({ launchCheck: true, remediateOnLaunch: true } as TimeSyncGuardProps).launch();
+      const put = (ctx: Record<string, string[]>) => decide(launch, 'events:PutEvents', DEFAULT_BUS, ctx);
+      const REQUEST = 'TimeSync Guard Launch Remediation Request';
+      expect(await put({ 'events:source': ['timesync-guard'], 'events:detail-type': [REQUEST] })).toBe('Allowed');
+      expect(await put({ 'events:source': ['timesync-guard', 'timesync-guard'], 'events:detail-type': [REQUEST, REQUEST] })).toBe('Allowed');
+      expect(await put({ 'events:source': ['timesync-guard'], 'events:detail-type': ['TimeSync Guard Action'] })).toBe('ImplicitlyDenied');
+      expect(await put({ 'events:source': ['timesync-guard', 'evil.source'], 'events:detail-type': [REQUEST, REQUEST] })).toBe('ImplicitlyDenied');
+      expect(await put({ 'events:source': ['timesync-guard'] })).toBe('ImplicitlyDenied');
+      expect(await put({})).toBe('ImplicitlyDenied');
+      // Without remediateOnLaunch it may put nothing.
+      const plain = synthesized({ launchCheck: true } as TimeSyncGuardProps).launch();
+      expect(await decide(plain, 'events:PutEvents', DEFAULT_BUS, { 'events:source': ['timesync-guard'], 'events:detail-type': [REQUEST] })).toBe('ImplicitlyDenied');
+    });
+
+    it('conditions every service-principal statement on the source (but the Lambda execution-role trusts)', () => {
+      const stack = new Stack(testApp(), 'Principals');
+      new TimeSyncGuard(stack, 'Guard', { launchCheck: true, remediateOnLaunch: true, accountDefaults: 'set', imdsv2: 'enforce' } as TimeSyncGuardProps);
+      const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
+      const found: string[] = [];
+      for (const [id, r] of Object.entries(resources)) {
+        const p = r.Properties as Json | undefined;
+        for (const doc of [p?.AssumeRolePolicyDocument, p?.KeyPolicy, p?.PolicyDocument]) {
+          for (const st of ((doc as { Statement?: Json[] } | undefined)?.Statement ?? [])) {
+            const service = (st.Principal as { Service?: string } | undefined)?.Service;
+            if (!service || st.Effect !== 'Allow') continue;
+            const keys = Object.values((st.Condition ?? {}) as Record<string, Json>).flatMap((c) => Object.keys(c));
+            found.push(`${service} ${keys.some((k) => k === 'aws:SourceAccount' || k === 'aws:SourceArn') ? 'conditioned' : 'open'} (${id})`);
+          }
+        }
+      }
+      const open = found.filter((f) => f.includes(' open '));
+      expect(open.length).toBe(3);
+      for (const f of open) expect(f).toMatch(/^lambda\.amazonaws\.com open/);
+      for (const service of ['cloudwatch', 'states', 'events', 'scheduler']) expect(found.some((f) => f.startsWith(`${service}.amazonaws.com conditioned`))).toBe(true);
     });
 
     it('lets the remediate role use the topic key for exactly what SNS needs', async () => {

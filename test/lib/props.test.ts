@@ -166,7 +166,9 @@ describe('guardPropsFromContext', () => {
 
   it('accepts checkIntervalMinutes only when it agrees with the schedule', () => {
     expect(build(guardPropsFromContext(ctx({ checkIntervalMinutes: '60' })).props)).not.toThrow();
-    expect(build(guardPropsFromContext(ctx({ checkIntervalMinutes: '5' })).props)).toThrow(/checkInterval contradicts checkSchedule/);
+    expect(() => guardPropsFromContext(ctx({ checkIntervalMinutes: '5' }))).toThrow(/checkIntervalMinutes.*contradicts checkSchedule rate\(1 hour\) \(every 60 minutes\)/);
+    expect(() => guardPropsFromContext(ctx({ checkIntervalMinutes: '60', checkSchedule: 'rate(30 minutes)' }))).toThrow(/contradicts checkSchedule rate\(30 minutes\)/);
+    expect(build(guardPropsFromContext(ctx({ checkIntervalMinutes: '30', checkSchedule: 'rate(30 minutes)' })).props)).not.toThrow();
   });
 
   it('returns an alarm topic ARN for the stack to import', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { TimeSyncGuardOrgStack } from '../../lib/time-sync-guard-org-stack';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
 
 const script = join(__dirname, '..', '..', 'bin', 'synth-summary.js');
@@ -82,6 +83,36 @@ describe('bin/synth-summary.js', () => {
       expect(r.stdout).toContain('remediation:    OFF');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells the organization hub apart: its OUs and regions, and no setting it cannot read ("?")', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-summary-'));
+    try {
+      const app = new App({ outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new TimeSyncGuardOrgStack(app, 'Hub', { organizationalUnits: ['ou-abcd-12345678'], regions: ['eu-west-1', 'us-east-1'], guard: { dryRun: true, maxOffsetSeconds: 0.5 } });
+      app.synth();
+      const out = spawnSync(process.execPath, [script, dir], { encoding: 'utf8' }).stdout;
+      const head = out.slice(0, out.indexOf('Stack Hub'));
+      expect(head).toContain('organization:   OUs ou-abcd-12345678; regions eu-west-1,us-east-1; through the spoke role TimeSyncGuardSpoke');
+      expect(head).toContain('offset/bound thresholds 0.5 s / 1 s');
+      expect(head).toContain('DRY RUN');
+      expect(head).not.toMatch(/ \?( s\b|%| instances| hosts|$)/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finds the assembly where cdk.json's output sends it when no -o is given", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tsg-summary-cwd-'));
+    try {
+      writeFileSync(join(cwd, 'cdk.json'), JSON.stringify({ app: 'true', output: outdir }));
+      report([]);
+      const r = spawnSync(process.execPath, [script, 'synth', '-q', '-c', 'dryRun=true'], { cwd, encoding: 'utf8' });
+      expect(r.stderr).not.toContain('no cloud assembly');
+      expect(r.stdout).toContain('What stack Summary will do:');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -81,6 +83,15 @@ describe('TimeSyncGuardStack with defaults', () => {
         const fn = template.toJSON().Resources[fnId];
         expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(template, 'AWS::Logs::LogGroup', `${prefix}Logs`) });
       }
+    });
+
+    it("names in the README's Uninstall every resource cdk destroy leaves behind", () => {
+      const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+      const uninstall = readme.slice(readme.indexOf('## Uninstall'), readme.indexOf('## Monthly cost'));
+      const words: Record<string, RegExp> = { 'AWS::Logs::LogGroup': /function log groups/, 'AWS::KMS::Key': /KMS key/, 'AWS::S3::Bucket': /bucket/ };
+      const retained = Object.values(template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>).filter((r) => r.DeletionPolicy === 'Retain');
+      expect(retained.length).toBeGreaterThan(0);
+      for (const r of retained) expect({ type: r.Type, said: words[r.Type]?.test(uninstall) ?? false }).toEqual({ type: r.Type, said: true });
     });
 
     it('passes every setting as an environment variable the Lambda parser accepts', () => {

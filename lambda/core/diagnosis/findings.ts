@@ -7,6 +7,7 @@
  *
  * Codes never change once released: alarms, metrics, Logs Insights queries and users' runbooks key on them.
  */
+import type { ACCOUNT_DEFAULTS_METRICS } from '../fleet/metadata-defaults';
 import type { CHECK_METRICS } from '../fleet/metric-names';
 import type { RemediationAction } from '../remediation/plan';
 import type { Finding } from '../types';
@@ -17,7 +18,17 @@ export type FindingEffect = 'at-risk' | 'unknown';
 /** A count metric of `CHECK_METRICS` a finding can count towards. */
 export type FindingMetric = Exclude<keyof typeof CHECK_METRICS, 'clockErrorBoundSeconds'>;
 
-/** One row of the table. */
+/** The account-level metric an account finding counts towards. */
+export type AccountFindingMetric = keyof typeof ACCOUNT_DEFAULTS_METRICS;
+
+/**
+ * What fixes an account-level finding: the `accountDefaults: set` step of the nightly run
+ * (lambda/core/fleet/metadata-defaults.ts, `decideDefaultsChange`), which writes the account's
+ * instance metadata defaults for new launches.
+ */
+export type AccountDefaultsAction = 'set-account-default-hop-limit' | 'set-account-default-tokens-required';
+
+/** One row of the table for an instance: raised by the in-guest diagnosis or the per-instance evaluation. */
 export interface FindingCodeInfo {
   /** `guest`: raised by `diagnose` from the collector report (documented in docs/diagnosis.md); `instance`: by `evaluateInstance` (docs/operations.md). */
   readonly level: 'guest' | 'instance';
@@ -269,6 +280,49 @@ const CODES = {
     fix: null,
   },
 } as const satisfies Record<string, FindingCodeInfo>;
+
+/** One row of the table for the account: raised once per run from the account's instance metadata defaults. */
+export interface AccountFindingCodeInfo {
+  /** Raised by `evaluateMetadataDefaults` (documented in docs/account-defaults.md). */
+  readonly level: 'account';
+  readonly meaning: string;
+  readonly effect: FindingEffect;
+  /** The account-level metric it counts towards. */
+  readonly metric: AccountFindingMetric;
+  /** The `accountDefaults: set` change that fixes it, or null. */
+  readonly fix: AccountDefaultsAction | null;
+}
+
+/** Every account-level code: judged once per run for the whole account-region, not per instance. */
+const ACCOUNT_CODES = {
+  'account-default-hop-limit-too-low': {
+    level: 'account',
+    meaning:
+      'New launches get IMDS hop limit 1 (the account default is 1 or unset, so the AMI or EC2 decides) while instances of this fleet run containers: a container launched tomorrow gets no IMDSv2 token, hence no role credentials.',
+    effect: 'at-risk',
+    metric: 'accountDefaultFindings',
+    fix: 'set-account-default-hop-limit',
+  },
+  'account-default-tokens-optional': {
+    level: 'account',
+    meaning: 'New launches allow IMDSv1 (the account default HttpTokens is optional, or unset so the AMI decides): a new instance accepts token-less metadata calls.',
+    effect: 'at-risk',
+    metric: 'accountDefaultFindings',
+    fix: 'set-account-default-tokens-required',
+  },
+  'account-defaults-unknown': {
+    level: 'account',
+    meaning: 'The account metadata defaults could not be read (see detail): nothing is judged or changed from them.',
+    effect: 'unknown',
+    metric: 'accountDefaultsUnknown',
+    fix: null,
+  },
+} as const satisfies Record<string, AccountFindingCodeInfo>;
+
+/** An account-level finding code. */
+export type AccountFindingCode = keyof typeof ACCOUNT_CODES;
+/** The account-level rows, read-only: code → row. */
+export const ACCOUNT_FINDING_TABLE: Readonly<Record<AccountFindingCode, AccountFindingCodeInfo>> = ACCOUNT_CODES;
 
 /** Every stable finding code, guest and instance. */
 export type FindingCode = keyof typeof CODES;

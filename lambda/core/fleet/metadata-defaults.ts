@@ -7,6 +7,7 @@
  * of the opt-in `accountDefaults: 'set'` come out. No SDK, no I/O. Account-level findings are not
  * per-instance records: they go to the run summary, two fleet metrics, the dashboard and the SNS summary.
  */
+import { ACCOUNT_FINDING_TABLE, type AccountFindingCode } from '../diagnosis/findings';
 import type { AccountDefaultsMode } from '../settings/schema';
 import type { InstanceEvaluation } from '../types';
 
@@ -32,15 +33,11 @@ export type MetadataDefaultsReading =
   | { readonly status: 'read'; readonly defaults: AccountMetadataDefaults }
   | { readonly status: 'unknown'; readonly error: string };
 
-/** The account-level finding codes (documented in docs/account-defaults.md). */
-export const ACCOUNT_FINDING_CODES = {
-  'account-default-hop-limit-too-low':
-    'New launches get IMDS hop limit 1 (the account default is 1 or unset, so the AMI or EC2 decides) while instances of this fleet run containers: a container launched tomorrow gets no IMDSv2 token, hence no role credentials.',
-  'account-default-tokens-optional':
-    'New launches allow IMDSv1 (the account default HttpTokens is optional, or unset so the AMI decides): a new instance accepts token-less metadata calls.',
-  'account-defaults-unknown': 'The account metadata defaults could not be read (see detail): nothing is judged or changed from them.',
-} as const;
-export type AccountFindingCode = keyof typeof ACCOUNT_FINDING_CODES;
+/** Account-level code → one-line meaning (documented in docs/account-defaults.md), from the finding table's account rows. */
+export const ACCOUNT_FINDING_CODES: Readonly<Record<AccountFindingCode, string>> = Object.fromEntries(
+  Object.entries(ACCOUNT_FINDING_TABLE).map(([code, row]) => [code, row.meaning]),
+) as Record<AccountFindingCode, string>;
+export type { AccountFindingCode };
 
 /** The account-level fleet metrics (dimension `service` only, like every fleet metric). */
 export const ACCOUNT_DEFAULTS_METRICS = {

@@ -3,7 +3,8 @@
  * parser (`parse.ts`), the construct's prop validation and context keys (`lib/`), each function's
  * environment, and the configuration table in docs/configuration.md (a test compares them).
  *
- * Adding a setting is one row here (plus its use). Pure data: no SDK, no CDK, no I/O.
+ * Adding a setting is one row here, with its TSDoc and `@default` (the construct prop is derived
+ * from the row and shows that TSDoc), plus its use. Pure data: no SDK, no CDK, no I/O.
  */
 
 /**
@@ -111,12 +112,21 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
  */
 export const SETTINGS = {
   // ── read by the check (and by the remediation's check-before-fix) ──────────────────────────
+  /**
+   * CloudWatch namespace of the fleet metrics (metrics carry only the dimension `service=timesync-guard`).
+   * @default 'TimeSyncGuard'
+   */
   metricNamespace: {
     type: 'string', scope: 'check', env: 'TSG_METRIC_NAMESPACE', default: 'TimeSyncGuard',
     pattern: NAMESPACE, expected: 'a CloudWatch namespace (letters, digits, . - _ / #; 1–255 characters)',
     check: (v) => (v.startsWith('AWS/') ? 'must not start with AWS/ (reserved for AWS services)' : undefined),
     doc: 'CloudWatch namespace of the fleet metrics (dimension `service=timesync-guard` only).',
   },
+  /**
+   * Instances carrying this tag key (any value except `false`) are counted but never checked or changed;
+   * IAM denies the remediation on them as well.
+   * @default 'timesync-guard:opt-out'
+   */
   optOutTagKey: {
     type: 'string', scope: 'check', env: 'TSG_OPT_OUT_TAG_KEY', default: 'timesync-guard:opt-out',
     pattern: TAG_KEY, expected: 'a tag key (1–128 letters, digits, _ . : / = + - @)',
@@ -127,18 +137,34 @@ export const SETTINGS = {
     type: 'string', scope: 'check', env: 'TSG_COLLECTOR_DOCUMENT', default: 'TimeSyncGuard-Collect', context: false, prop: false,
     doc: 'Name of the SSM collector document (set by the construct).',
   },
+  /**
+   * |offset| above this many seconds is the finding OffsetOverThreshold. Range 0.001–300.
+   * @default 1
+   */
   maxOffsetSeconds: {
     type: 'number', scope: 'check', env: 'TSG_MAX_OFFSET_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
     doc: '|offset| above this is the finding `offset-over-threshold`.',
   },
+  /**
+   * Clock error bound above this many seconds is the finding ClockErrorBoundOverThreshold. Range 0.001–300.
+   * @default 1
+   */
   maxClockErrorBoundSeconds: {
     type: 'number', scope: 'check', env: 'TSG_MAX_CLOCK_ERROR_BOUND_SECONDS', default: 1, min: 0.001, max: 300, unit: 's',
     doc: 'Clock error bound above this is the finding `clock-error-bound-over-threshold`.',
   },
+  /**
+   * SSM Run Command delivery timeout in seconds (integer 30–2592000).
+   * @default 600
+   */
   commandTimeoutSeconds: {
     type: 'number', scope: 'both', env: 'TSG_COMMAND_TIMEOUT_SECONDS', default: 600, min: 30, max: 2_592_000, integer: true, unit: 's',
     doc: 'SSM Run Command delivery timeout of one command (collector and remediation).',
   },
+  /**
+   * IMDS PUT response hop limit the remediation raises to (never lowers). Integer 2–64.
+   * @default 2
+   */
   hopLimitTarget: {
     type: 'number', scope: 'both', env: 'TSG_HOP_LIMIT_TARGET', default: 2, min: 2, max: 64, integer: true,
     doc: 'IMDS PUT response hop limit the check requires for container hosts and the remediation raises to (never lowers).',
@@ -148,60 +174,132 @@ export const SETTINGS = {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
     doc: 'Name of the SSM remediation document (set by the construct).',
   },
+  /**
+   * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).
+   * The read-only collector always runs at 100%: it changes nothing and ends in seconds.
+   * @default '50%'
+   */
   remediationMaxConcurrency: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_MAX_CONCURRENCY', default: '50%', formerly: ['commandMaxConcurrency'],
     pattern: CONCURRENCY, expected: "a count 1–99999 or a percent 1%–100% (e.g. '50%')",
     doc: 'SSM MaxConcurrency of the remediation document (the read-only collector always runs at 100%).',
   },
+  /**
+   * SSM Run Command MaxErrors of the remediation document: a count (0–99999) or a percent (0%–100%).
+   * Past it, SSM stops the command and the engine sends no further wave: the automatic brake on a
+   * bad night. The read-only collector always runs with 100%.
+   * @default '10%'
+   */
   remediationMaxErrors: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_MAX_ERRORS', default: '10%', formerly: ['commandMaxErrors'],
     pattern: ERRORS, expected: "a count 0–99999 or a percent 0%–100% (e.g. '10')",
     doc: 'SSM MaxErrors of the remediation document: past it SSM stops the command and no further wave is sent (the brake on a bad night).',
   },
+  /**
+   * Plan and report (audit events, summary) but change nothing.
+   * @default false
+   */
   dryRun: {
     type: 'boolean', scope: 'remediation', env: 'TSG_DRY_RUN', default: false,
     doc: 'Plan and report (audit events, summary) but change nothing.',
   },
+  /**
+   * Which instances get the hop limit raised: `containers` (guests that run containers, except
+   * Kubernetes nodes and ECS container instances: they are reported with the finding
+   * `imds-hop-limit-orchestrator-node` and keep hop limit 1, as the EKS best practices ask with
+   * IRSA / Pod Identity), `containers-and-orchestrators` (those nodes too) or `all`.
+   * @default 'containers'
+   */
   hopLimitScope: {
     type: 'enum', scope: 'both', env: 'TSG_HOP_LIMIT_SCOPE', values: HOP_LIMIT_SCOPES, default: 'containers',
     doc: 'Which instances get the hop limit raised: container hosts except Kubernetes/ECS nodes (containers), those too (containers-and-orchestrators), or all.',
   } satisfies EnumRow<HopLimitScope>,
+  /**
+   * Enable the metadata endpoint where it is disabled on an instance with an instance profile.
+   * @default false
+   */
   enableMetadataEndpoint: {
     type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
     doc: 'Enable the metadata endpoint where it is disabled on an instance with an instance profile.',
   },
+  /**
+   * The account's instance metadata defaults in the region (they apply to new launches only):
+   * `report` reads and reports them every run; `set` also lets the nightly run raise the hop-limit
+   * default to `hopLimitTarget` when the fleet runs containers (never lowering it) and set
+   * `HttpTokens=required` only once IMDSv2 enforcement is on and the fleet is ready. Nothing is written
+   * when an AWS Organizations declarative policy manages the defaults. `set` adds
+   * `ec2:ModifyInstanceMetadataDefaults` to the remediate role (see docs/account-defaults.md).
+   * @default 'report'
+   */
   accountDefaults: {
     type: 'enum', scope: 'remediation', env: 'TSG_ACCOUNT_DEFAULTS', values: ACCOUNT_DEFAULTS_MODES, default: 'report',
     doc: 'Account instance metadata defaults (new launches only): report them (report), or also raise the hop-limit default to the target on a fleet that runs containers and require tokens once IMDSv2 enforcement is on and the fleet is ready (set); never written when a declarative policy manages them (docs/account-defaults.md).',
   } satisfies EnumRow<AccountDefaultsMode>,
+  /**
+   * Run the in-guest time-sync remediation document.
+   * @default true
+   */
   fixTimeSync: {
     type: 'boolean', scope: 'remediation', env: 'TSG_FIX_TIME_SYNC', default: true,
     doc: 'Run the in-guest time-sync remediation document.',
   },
+  /**
+   * Cap on instances changed per run (count, integer 0–1,000,000). The default lets one night fix a
+   * 10,000-instance fleet; lower it to roll out gradually.
+   * @default 10000
+   */
   maxChangesPerRun: {
     type: 'number', scope: 'remediation', env: 'TSG_MAX_CHANGES_PER_RUN', default: 10_000, min: 0, max: 1_000_000, integer: true,
     doc: 'Cap on instances changed per run (count); lower it to roll out gradually.',
   },
+  /**
+   * Cap on instances changed per run (percent of the fleet, 0–100).
+   * @default 100
+   */
   maxChangesPercent: {
     type: 'number', scope: 'remediation', env: 'TSG_MAX_CHANGES_PERCENT', default: 100, min: 0, max: 100, unit: '%',
     doc: 'Cap on instances changed per run (percent of the fleet).',
   },
+  /**
+   * Install chrony with the OS package manager on Linux instances with no time daemon.
+   * @default false
+   */
   installChrony: {
     type: 'boolean', scope: 'remediation', env: 'TSG_INSTALL_CHRONY', default: false,
     doc: 'Install chrony with the OS package manager on Linux instances with no time daemon.',
   },
+  /**
+   * Windows: also reconfigure domain members (normally left to the domain time hierarchy).
+   * @default false
+   */
   forceDomainMembers: {
     type: 'boolean', scope: 'remediation', env: 'TSG_FORCE_DOMAIN_MEMBERS', default: false,
     doc: 'Windows: also reconfigure domain members (normally left to the domain time hierarchy).',
   },
+  /**
+   * Step a large offset (`chronyc makestep`) after switching to Amazon Time Sync.
+   * @default false
+   */
   stepLargeOffset: {
     type: 'boolean', scope: 'remediation', env: 'TSG_STEP_LARGE_OFFSET', default: false,
     doc: 'Step a large offset (`chronyc makestep`) after switching to Amazon Time Sync.',
   },
+  /**
+   * Add the PTP hardware clock refclock where the device exists.
+   * @default false
+   */
   usePhc: {
     type: 'boolean', scope: 'remediation', env: 'TSG_USE_PHC', default: false,
     doc: 'Add the PTP hardware clock refclock where the device exists.',
   },
+  /**
+   * Where the check found a system-wide HTTP(S) proxy whose NO_PROXY misses 169.254.169.254
+   * (finding `proxy-without-no-proxy`), add `169.254.169.254,169.254.170.2,fd00:ec2::254` to
+   * NO_PROXY and no_proxy in the guest: in the file that sets the proxy on Linux, in the machine
+   * environment on Windows. Running services keep their old environment until they restart (on
+   * Windows, until the next reboot), so this is opt-in.
+   * @default false
+   */
   fixNoProxy: {
     type: 'boolean', scope: 'remediation', env: 'TSG_FIX_NO_PROXY', default: false,
     doc: 'Where a system-wide HTTP(S) proxy is set and NO_PROXY misses 169.254.169.254 (finding `proxy-without-no-proxy`), add the IMDS addresses to NO_PROXY/no_proxy in the guest (running services see it at their next restart).',
@@ -214,6 +312,10 @@ export const SETTINGS = {
     type: 'string', scope: 'remediation', env: 'TSG_CONTINUATION_KEY_SECRET', context: false, prop: false,
     doc: 'ARN of the secret whose value signs remediation continuations (set by the construct; remediate function only).',
   },
+  /**
+   * EventBridge `source` of the audit events on the default bus (must not start with `aws.`).
+   * @default 'timesync-guard'
+   */
   eventSource: {
     type: 'string', scope: 'both', env: 'TSG_EVENT_SOURCE', default: 'timesync-guard',
     pattern: /^\S{1,256}$/, expected: '1–256 characters without spaces',
@@ -221,14 +323,32 @@ export const SETTINGS = {
     doc: 'EventBridge `source` of the audit events on the default bus (the check sends the IMDSv2 rollback events).',
   },
   // ── IMDSv2 readiness and gated enforcement (docs/imdsv2.md) ──────────────────────────────
+  /**
+   * IMDSv2 readiness and enforcement (docs/imdsv2.md): `report` judges every instance from its
+   * daily `MetadataNoToken` sums (uses-imdsv1, ready, not-enough-history, already-required);
+   * `enforce` also sets `HttpTokens=required` at night on `ready` instances only, within the same
+   * caps and pacing as hop-limit changes, and rolls an instance back to `optional` on any rejected
+   * IMDSv1 call within {@link imdsv2RollbackWindowHours}; `off` does neither.
+   * @default 'report'
+   */
   imdsv2: {
     type: 'enum', scope: 'both', env: 'TSG_IMDSV2', values: IMDSV2_MODES, default: 'report',
     doc: 'IMDSv2: `report` readiness per instance (daily MetadataNoToken sums); `enforce` also sets HttpTokens=required on `ready` instances at night, with automatic undo; `off` neither.',
   } satisfies EnumRow<Imdsv2Mode>,
+  /**
+   * Whole days of `MetadataNoToken` data an instance needs (each with a datapoint, all zero) to be
+   * `ready`. Integer 1–455 (CloudWatch keeps hourly data 455 days).
+   * @default 14
+   */
   imdsv2LookbackDays: {
     type: 'number', scope: 'both', env: 'TSG_IMDSV2_LOOKBACK_DAYS', default: 14, min: 1, max: 455, integer: true, unit: 'days',
     doc: 'Whole days of MetadataNoToken data an instance needs, all with zero IMDSv1 calls, to be `ready` (CloudWatch keeps hourly data 455 days).',
   },
+  /**
+   * Hours after enforcement during which every check reads `MetadataNoTokenRejected` of the
+   * instance and rolls it back to `HttpTokens=optional` on any rejected call. Integer 1–2160.
+   * @default 72
+   */
   imdsv2RollbackWindowHours: {
     type: 'number', scope: 'both', env: 'TSG_IMDSV2_ROLLBACK_WINDOW_HOURS', default: 72, min: 1, max: 2160, integer: true, unit: 'h',
     doc: 'After enforcement, each check watches MetadataNoTokenRejected this long and rolls the instance back to optional on any rejected call.',
@@ -238,10 +358,20 @@ export const SETTINGS = {
     doc: 'Bucket of the daily readiness snapshot (set by the construct).',
   },
   // ── launch-time check (docs/launch-check.md) ───────────────────────────────────────────────
+  /**
+   * Seconds the launch check waits, from the `running` event, for the instance's SSM agent to come
+   * Online (retries with backoff); after it the instance is reported as not reachable. Integer 0–3600.
+   * @default 600
+   */
   launchSsmWaitSeconds: {
     type: 'number', scope: 'launch', env: 'TSG_LAUNCH_SSM_WAIT_SECONDS', default: 600, min: 0, max: 3600, integer: true, unit: 's',
     doc: 'How long after its `running` event a new instance is waited for to be SSM `Online` (re-queued with backoff) before it is reported as not reachable.',
   },
+  /**
+   * Start the remediation state machine (the nightly plan, caps and pacing) for launches the check
+   * finds at risk. Off: a launch check only reports.
+   * @default false
+   */
   remediateOnLaunch: {
     type: 'boolean', scope: 'launch', env: 'TSG_REMEDIATE_ON_LAUNCH', default: false,
     doc: 'Start the remediation state machine when a launch check finds something to fix (same plan, caps and pacing as the nightly run).',
@@ -251,14 +381,30 @@ export const SETTINGS = {
     doc: 'Queue of the launch check (set by the construct), where instances not yet Online are re-queued.',
   },
   // ── infrastructure only (never reach a function) ───────────────────────────────────────────
+  /**
+   * Check every instance within minutes of its launch (EC2 `running` events → SQS → a launch-check
+   * Lambda running the hourly check's engine on just those instances). See docs/launch-check.md.
+   * Off by default so that an existing deployment changes only when asked.
+   * @default false
+   */
   launchCheck: {
     type: 'boolean', scope: 'stack', default: false,
     doc: 'Check new instances within minutes of their `running` event (EventBridge rule → SQS → launch-check Lambda).',
   },
+  /**
+   * EventBridge Scheduler expression of the fleet check: `rate(…)` or a `cron(…)` that fires every
+   * day at evenly spaced times. Its interval (whole minutes, at most 12 hours) sizes the alarm
+   * periods and the heartbeat window (twice it).
+   * @default 'rate(1 hour)'
+   */
   checkSchedule: {
     type: 'string', scope: 'stack', default: 'rate(1 hour)', expected: 'rate(N unit) or cron(6 fields), as EventBridge Scheduler accepts them',
     doc: 'EventBridge Scheduler expression of the fleet check; the alarm periods and heartbeat follow its interval (regular, at most 12 hours).',
   },
+  /**
+   * EventBridge Scheduler expression of the nightly remediation.
+   * @default 'cron(0 2 * * ? *)'
+   */
   remediationSchedule: {
     type: 'string', scope: 'stack', default: 'cron(0 2 * * ? *)', expected: 'rate(N unit) or cron(6 fields), as EventBridge Scheduler accepts them',
     doc: 'EventBridge Scheduler expression of the nightly remediation.',
@@ -267,10 +413,19 @@ export const SETTINGS = {
     type: 'string', scope: 'stack', default: 'Etc/UTC', expected: 'an IANA time zone name',
     doc: 'IANA time zone of both schedules.',
   },
+  /**
+   * false: deploy without the remediation schedule and its heartbeat alarm (the check runs; the
+   * state machine is still deployed, so a run can be started by hand).
+   * @default true
+   */
   remediationEnabled: {
     type: 'boolean', scope: 'stack', default: true,
     doc: 'false: no remediation schedule nor its heartbeat (the state machine can still be started by hand).',
   },
+  /**
+   * Remediate invocations per run after which the run fails (integer 1–1000).
+   * @default 60
+   */
   remediationMaxIterations: {
     type: 'number', scope: 'stack', default: 60, min: 1, max: 1000, integer: true,
     doc: 'Remediate invocations per run after which the run fails (60 × 15 min = 15 h).',
@@ -279,10 +434,23 @@ export const SETTINGS = {
     type: 'number', scope: 'stack', default: 1440, min: 1, max: 1440, integer: true, prop: 'remediationHeartbeatWindow', unit: 'min',
     doc: 'Window of the RemediationCompleted heartbeat alarm.',
   },
+  /**
+   * InstancesNotChecked alarms when above this count (integer ≥ 0).
+   * @default 0
+   */
   notCheckedThreshold: {
     type: 'number', scope: 'stack', default: 0, min: 0, max: 1_000_000, integer: true,
     doc: 'InstancesNotChecked alarms above this count.',
   },
+  /**
+   * Reserved concurrency of each of the two Lambdas (integer 1–1000), e.g. 1 to make even a manual
+   * invocation wait for a running one. Without it the stack deploys on accounts still at the
+   * new-account concurrency quota of 10 (where any reservation fails: unreserved concurrency may
+   * not drop below 10). Overlap stays impossible without it: the nightly runs have the state
+   * machine's overlap guard, and scheduled checks cannot overlap because the check interval must
+   * then be at least the check timeout (15 min; validated).
+   * @default - no reservation
+   */
   reservedConcurrency: {
     type: 'number', scope: 'stack', min: 1, max: 1000, integer: true,
     doc: 'Reserved concurrency of each function; unset by default so the stack deploys on accounts with the default quota of 10 (1 also stops a manual invoke overlapping a check).',
@@ -291,6 +459,10 @@ export const SETTINGS = {
     type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
     doc: `Retention of the function and state machine log groups; one of ${LOG_RETENTION_DAYS.join(', ')}.`,
   },
+  /**
+   * E-mail addresses subscribed to the alarm topic (each confirms by e-mail). Excludes `alarmTopic`.
+   * @default - no subscription
+   */
   alarmEmails: {
     type: 'list', scope: 'stack', pattern: EMAIL, expected: 'a list of e-mail addresses',
     doc: 'E-mail addresses subscribed to the alarm topic (comma-separated in context); excludes alarmTopicArn.',
@@ -316,6 +488,22 @@ type ValueOf<R> = R extends { type: 'number' } ? number
 type EnvKeys<S extends Scope> = { [K in SettingKey]: Rows[K] extends { env: string; scope: S } ? K : never }[SettingKey];
 type Typed<K extends SettingKey> = { readonly [P in K as Rows[P] extends { default: unknown } ? P : never]: ValueOf<Rows[P]> } & {
   readonly [P in K as Rows[P] extends { default: unknown } ? never : P]?: ValueOf<Rows[P]>;
+};
+
+/**
+ * Rows whose construct prop is declared by the construct itself, with a CDK type (`TimeZone`,
+ * `Duration`, `RetentionDays`) or under another name; every other prop is derived from its row.
+ */
+type ConstructTypedRow = 'timeZone';
+type PropValueOf<R> = R extends { type: 'list' } ? string[] : ValueOf<R>;
+
+/**
+ * The construct props derived from the schema: one per row with a prop of the row's own name and
+ * plain type. The mapping keeps each row's TSDoc (summary and `@default`), so the row above is the
+ * prop's documentation too: a new setting is one row here.
+ */
+export type SchemaProps = {
+  readonly [K in keyof Rows as Rows[K] extends { prop: string | false } ? never : K extends ConstructTypedRow ? never : K]?: PropValueOf<Rows[K]>;
 };
 
 /** Construct prop names the schema declares (a test checks `TimeSyncGuardProps` has each). */

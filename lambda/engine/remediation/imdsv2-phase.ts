@@ -45,7 +45,10 @@ export const IMDSV2_PHASE: ActionPhase<Imdsv2Item> = {
       tag,
     };
     // Verification of a switch does not outlive the invocation: an unverified one is re-read next time.
-    const state: Imdsv2EnforcementState = { pending: items.map((i) => ({ instanceId: i.id, ...(i.hop > 0 ? { hopLimit: i.hop } : {}) })), verifying: [] };
+    // The item only says whether to raise; how far is this invocation's setting (a resumed run follows
+    // the current hopLimitTarget, never a value carried in the continuation).
+    const target = ctx.settings.hopLimitTarget;
+    const state: Imdsv2EnforcementState = { pending: items.map((i) => ({ instanceId: i.id, ...(i.hop > 0 ? { hopLimit: target } : {}) })), verifying: [] };
     const done = await runImdsv2Enforcement(
       {
         ec2,

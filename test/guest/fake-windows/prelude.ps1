@@ -91,26 +91,20 @@ function Get-Service {
     return [pscustomobject]@{ Name = $Name; Status = $svc.status }
 }
 
-function Set-FakeService([string]$Name, [string]$Status) {
-    $s = Read-FakeState
-    $svc = $s.services[$Name.ToLowerInvariant()]
-    if ($null -eq $svc) { throw "Cannot find any service with service name '$Name'." }
-    if ($Status -eq 'Running' -and $svc.startFails) { throw "Service '$Name' cannot be started." }
-    $svc.status = $Status
-    # W32Time reads its registry configuration when it starts.
-    if ($Status -eq 'Running') { $s.reloadOnNext = $true; $s.restarts = [int]$s.restarts + 1 }
-    Write-FakeState $s
-}
-function Start-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Running' }
-function Restart-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Running' }
-function Stop-Service { param([string]$Name, $ErrorAction) Set-FakeService $Name 'Stopped' }
+# Services are started and stopped through the sc.exe stand-in (sc.js), as the remediation does.
 
-function Get-FakeComputerSystem([string]$Via, $Timeout) {
+# A failing query: a terminating error under -ErrorAction Stop, else nothing (a plain `throw` would
+# not stop a caller running with SilentlyContinue).
+function Get-FakeComputerSystem([string]$Via, $Timeout, $ErrorAction) {
     $s = Read-FakeState
     $s.cimCalls += @("$Via timeout=$Timeout")
     Write-FakeState $s
-    if ($s.cimFails) { throw 'The WS-Management service cannot process the request.' }
+    if ($s.cimFails) {
+        if ([string]$ErrorAction -eq 'Stop') { throw 'The WS-Management service cannot process the request.' }
+        return
+    }
     return [pscustomobject]@{ DomainRole = $s.computer.DomainRole; PartOfDomain = $s.computer.PartOfDomain }
 }
-function Get-CimInstance { param([string]$ClassName, [int]$OperationTimeoutSec, $ErrorAction) Get-FakeComputerSystem 'cim' $OperationTimeoutSec }
-function Get-WmiObject { param([string]$Class, $ErrorAction) Get-FakeComputerSystem 'wmi' $null }
+function Get-CimInstance { param([string]$ClassName, [int]$OperationTimeoutSec, $ErrorAction) Get-FakeComputerSystem 'cim' $OperationTimeoutSec $ErrorAction }
+# Recorded so a test sees a WMI fallback (no timeout there) if a script ever calls it again.
+function Get-WmiObject { param([string]$Class, $ErrorAction) Get-FakeComputerSystem 'wmi' $null $ErrorAction }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
- * Test stand-in for sc.exe (never shipped): `qtriggerinfo w32time` and `triggerinfo w32time
- * start/networkon stop/networkoff | delete` over the fake Windows state file ($TSG_FAKE_STATE). Like
+ * Test stand-in for sc.exe (never shipped): `start|stop w32time`, `qtriggerinfo w32time` and
+ * `triggerinfo w32time start/networkon stop/networkoff | delete` over the fake Windows state file ($TSG_FAKE_STATE). Like
  * the SCM, it keeps the triggers in the registry subkeys Services\W32Time\TriggerInfo\<n> (Action,
  * Type, Guid as REG_BINARY in System.Guid.ToByteArray order).
  */
@@ -39,6 +39,32 @@ const keys = () =>
     .sort();
 
 if (args[1] !== 'w32time') done(`[SC] OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.`, 1060);
+// start/stop: like the SCM, sc.exe exits with the Win32 error code (Linux keeps its low 8 bits). W32Time reads its registry
+// configuration when it starts (w32tm.js reloads on reloadOnNext).
+const svc = state.services?.w32time;
+if (args[0] === 'start') {
+  if (!svc) done('[SC] StartService: OpenService FAILED 1060', 1060);
+  if (svc.status === 'Running') done('[SC] StartService FAILED 1056:\r\n\r\nAn instance of the service is already running.', 1056);
+  const start = state.registry['hklm:\\system\\currentcontrolset\\services\\w32time']?.Start?.value;
+  if (start === 4) done('[SC] StartService FAILED 1058:\r\n\r\nThe service cannot be started, either because it is disabled or because it has no enabled devices associated with it.', 1058);
+  if (svc.startFails) done('[SC] StartService FAILED 1053:\r\n\r\nThe service did not respond to the start or control request in a timely fashion.', 1053);
+  // stuckStarting: the SCM accepts the request and the service never leaves START_PENDING.
+  if (svc.stuckStarting) {
+    svc.status = 'StartPending';
+    done('SERVICE_NAME: w32time\r\n        STATE              : 2  START_PENDING', 0);
+  }
+  svc.status = 'Running';
+  state.reloadOnNext = true;
+  state.restarts = (state.restarts ?? 0) + 1;
+  done('SERVICE_NAME: w32time\r\n        STATE              : 2  START_PENDING', 0);
+}
+if (args[0] === 'stop') {
+  if (!svc) done('[SC] OpenService FAILED 1060', 1060);
+  if (svc.status === 'StartPending') done('[SC] ControlService FAILED 1061:\r\n\r\nThe service cannot accept control messages at this time.', 1061);
+  if (svc.status !== 'Running') done('[SC] ControlService FAILED 1062:\r\n\r\nThe service has not been started.', 1062);
+  svc.status = 'Stopped';
+  done('SERVICE_NAME: w32time\r\n        STATE              : 3  STOP_PENDING', 0);
+}
 if (args[0] === 'qtriggerinfo') {
   if (world.scQueryFails) done('[SC] OpenSCManager FAILED 5:\r\n\r\nAccess is denied.', 5);
   const lines = keys().map((k) => {

@@ -18,7 +18,8 @@ const world = state.world || {};
 const save = () => fs.writeFileSync(statePath, JSON.stringify(state, null, 1));
 state.w32tmCalls = (state.w32tmCalls || 0) + 1;
 
-if (world.hang) {
+// hang: every call hangs; hangOn: only calls with exactly these arguments (e.g. '/resync').
+if (world.hang || (world.hangOn ?? []).includes(args)) {
   fs.writeFileSync(`${statePath}.hang.pid`, String(process.pid));
   setInterval(() => {}, 1000);
   return;
@@ -83,14 +84,17 @@ function view() {
   const s = state.synced;
   if (!s) return { leap: 3, stratum: 0, refid: '00000000', refText: null, source: 'Local CMOS Clock', poll: '6 (64s)', state: 0, err: state.lastSyncError ?? 1, since: 10 };
   const ip = /^\d+\.\d+\.\d+\.\d+$/.test(s.peer) ? s.peer : s.peer.includes(':') ? null : (world.addresses ?? {})[s.peer] ?? '203.0.113.7';
-  const entry = String(applied.NtpServer ?? '').split(/\s+/).find((e) => e.startsWith(`${s.peer},`));
+  const entries = String(applied.NtpServer ?? '').split(/\s+/).filter(Boolean);
+  // staleSuccess: the Source line already names the newly configured peer while the reference id
+  // still is the old source's (the trap a text search for 169.254.169.123 falls into).
+  const entry = world.staleSuccess && entries.length > 0 ? entries[0] : entries.find((e) => e.startsWith(`${s.peer},`));
   return {
     leap: 0,
     stratum: 4,
     refid: ip ? hex(ip) : '3B2A1C0D',
     refText: ip,
     source: entry ?? s.peer,
-    poll: '2 (4s)',
+    poll: world.poll ?? '2 (4s)',
     state: 2,
     err: state.lastSyncError ?? 0,
     since: Math.max(0, Date.now() / 1000 - s.at) + (world.ageSeconds ?? 0),
@@ -151,7 +155,8 @@ if (args.startsWith('/query /status')) {
 } else if (args.startsWith('/config') && args.includes('/update')) {
   state.applied = fromRegistry();
 } else if (args.startsWith('/resync')) {
-  const ok = resync();
+  // staleSuccess: /resync exits 0 without a new sample.
+  const ok = resync() || Boolean(world.staleSuccess);
   if (!args.includes('/nowait') && !ok) {
     code = 1;
     text = state.lastSyncError === 3 ? 'The computer did not resync because the required time change was too big.' : 'The computer did not resync because no time data was available.';

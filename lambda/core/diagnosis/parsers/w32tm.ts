@@ -33,7 +33,7 @@ export interface W32tmStatus {
   readonly pollIntervalSeconds?: number;
   /**
    * w32tm's phase offset in seconds: the correction still to apply to the local clock
-   * (positive = local clock behind). See evaluate/w32time.ts for the evidence.
+   * (positive = local clock behind). See daemons/w32time.ts and docs/windows.md for the evidence.
    */
   readonly phaseOffset?: number;
   /** 0 Unset, 1 Hold, 2 Sync, 3 Spike. */

@@ -1,0 +1,197 @@
+/**
+ * The "Where each size stands" reading of bench/README.md, written from bench/results.json so the
+ * prose can never quote a figure the last run did not produce. `npm run bench` and `npm run docs`
+ * rewrite it; test/core/docs.test.ts fails when the committed text drifts from results.json.
+ *
+ * Only the figures are computed; the explanations are fixed text chosen by which target passed.
+ */
+
+type Timeline = Readonly<Record<string, readonly [number, number]>>;
+type ByAction = Readonly<Record<string, number>>;
+
+interface CheckFigures {
+  readonly simulatedSeconds: number;
+  readonly simulatedSecondsLowerBound: number;
+  readonly simulatedSecondsRatio: number;
+  readonly apiCalls: number;
+  readonly apiCallsLowerBound: number;
+  readonly apiCallsRatio: number;
+  readonly apiCallsByAction: ByAction;
+  readonly apiCallsLowerBoundByAction: ByAction;
+  readonly lowerBoundParts: Readonly<Record<string, number>>;
+  readonly waitsForSsmVerdictBound: number;
+  readonly timeline: Timeline;
+}
+interface RemediationFigures {
+  readonly simulatedSeconds: number;
+  readonly simulatedSecondsLowerBound: number;
+  readonly simulatedSecondsRatio: number;
+  readonly lowerBoundParts: Readonly<Record<string, number>>;
+  readonly checkSeconds: number;
+  readonly hopLimitsLowered: number;
+  readonly timeline: Timeline;
+}
+interface SizeFigures {
+  readonly n: number;
+  readonly fleet: { readonly targets: number; readonly hung: number };
+  readonly check: CheckFigures;
+  readonly before?: { readonly check?: { readonly simulatedSeconds: number }; readonly remediation?: { readonly simulatedSeconds: number } };
+  readonly remediation?: RemediationFigures;
+  readonly monthlyCost?: Readonly<Record<string, number>>;
+  readonly distinctMetrics: number;
+}
+/** One PASS/MISS line of `npm run bench`. */
+export interface Target {
+  readonly n: number | 'all';
+  readonly name: string;
+  readonly value: string;
+  readonly limit: string;
+  readonly pass: boolean;
+  readonly note?: string;
+}
+interface MemoryRun {
+  readonly mode: string;
+  readonly peakRssMiB: number;
+}
+/** The parts of bench/results.json the reading quotes. */
+export interface ReadingResults {
+  readonly generatedAt: string;
+  readonly model: {
+    readonly latenciesMs: { readonly other: number; readonly ssmListPage: number };
+    readonly runCommand: { readonly rampRoundMs: number; readonly guestMs: number; readonly metadataApplyMs: number };
+    readonly alarms: { readonly count: number };
+  };
+  readonly sizes: readonly SizeFigures[];
+  readonly targets: readonly Target[];
+  readonly benchWallSeconds?: number;
+  readonly memory?: { readonly configuredMemoryMB: number; readonly sizes: readonly { readonly n: number; readonly runs: readonly MemoryRun[] }[] };
+}
+
+const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+const s1 = (v: number): string => String(Math.round(v * 10) / 10);
+const usd = (v: number): string => `$${v.toFixed(2)}`;
+
+/** The bound path that decides a check's time bound, in words. */
+const PATH_WORDS: Record<string, string> = {
+  listingOrderPath: 'the listing order',
+  deliveryPath: 'the delivery ramp',
+  ssmRate: 'the SSM rate',
+  describeListing: 'the EC2 listing',
+};
+
+/** Why the engine makes more calls than the bound, per action. */
+const EXCESS_WORDS: Record<string, string> = {
+  DescribeInstanceInformation: 'filtered calls that also carry the unmanaged ids',
+  ListCommands: 'completion polls, where the bound assumes the EventBridge completion event',
+  SendCommand: 're-sends after instances terminated mid-run',
+  CancelCommand: 'cancelling cut-off stragglers',
+  ListCommandInvocations: 'extra result pages',
+  GetCommandInvocation: 'extra full-output reads',
+  DescribeInstances: 'extra EC2 pages',
+};
+
+function decidingPath(c: CheckFigures): string {
+  const parts = c.lowerBoundParts;
+  const best = Object.keys(PATH_WORDS).reduce((a, b) => ((parts[b] ?? 0) > (parts[a] ?? 0) ? b : a));
+  return PATH_WORDS[best]!;
+}
+
+function excess(c: CheckFigures): string {
+  const items = Object.entries(c.apiCallsByAction)
+    .map(([action, calls]) => [action, calls - (c.apiCallsLowerBoundByAction[action] ?? 0)] as const)
+    .filter(([, d]) => d > 0)
+    .map(([action, d]) => `${action} +${int(d)} (${EXCESS_WORDS[action] ?? 'other'})`);
+  return items.length ? items.join(', ') : 'none';
+}
+
+function target(results: ReadingResults, n: number | 'all', prefix: string): Target | undefined {
+  return results.targets.find((t) => t.n === n && t.name.startsWith(prefix));
+}
+const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : 'MISS'} on ${t.name.replace(/^check |^whole /, '')} (limit ${t.limit})` : '');
+
+/** How many ramp rounds start the last target of a command of `size` (cumulative 1, 3, 7, 15, …). */
+function rampRounds(size: number): number {
+  let rounds = 0;
+  for (let started = 1; started < size; started = started * 2 + 1) rounds += 1;
+  return rounds;
+}
+
+function checkBullet(results: ReadingResults, s: SizeFigures): string {
+  const c = s.check;
+  const t = c.timeline;
+  const lastRead = Math.max(...['ListCommandInvocations', 'GetCommandInvocation'].map((a) => t[a]?.[1] ?? 0));
+  const lines = [
+    `- **${int(s.n)}: check ${s1(c.simulatedSeconds)} s, ${c.simulatedSecondsRatio}× its bound (${s1(c.simulatedSecondsLowerBound)} s, decided by ${decidingPath(c)}); ${int(c.apiCalls)} calls, ${c.apiCallsRatio}× (bound ${int(c.apiCallsLowerBound)}).**`,
+    [verdict(target(results, s.n, 'check time ≤ 1.25')), verdict(target(results, s.n, 'check API calls')), verdict(results.targets.find((x) => x.n === s.n && /^check time ≤ \d+ simulated s/.test(x.name)))]
+      .filter(Boolean)
+      .join('; ') + '.',
+    s.before?.check ? `Before issue 11: ${s1(s.before.check.simulatedSeconds)} s.` : '',
+    `The SendCommand calls went out between ${s1(t.SendCommand?.[0] ?? 0)} s and ${s1(t.SendCommand?.[1] ?? 0)} s, the last result was read at ${s1(lastRead)} s${t.CancelCommand ? `, and the hung collectors (${int(s.fleet.hung)} in the fleet) were cut off by ${s1(t.CancelCommand[1])} s` : ''}.`,
+    `Calls over the bound: ${excess(c)}.`,
+  ];
+  const timeTarget = target(results, s.n, 'check time ≤ 1.25');
+  if (timeTarget && !timeTarget.pass) {
+    // The miss is structural at this size: say what it would take, from the model's own constants.
+    const m = results.model;
+    const ramp = rampRounds(50);
+    const lastHealthy = (t.SendCommand?.[1] ?? 0) + m.latenciesMs.other / 1000 + (ramp * m.runCommand.rampRoundMs) / 1000 + m.runCommand.guestMs / 1000;
+    lines.push(
+      `With 50-target commands the ramp starts a command's 50th target ${s1((ramp * m.runCommand.rampRoundMs) / 1000)} s after the send, so the last healthy guest of the last command ends at ${s1(lastHealthy)} s and its result is read at ${s1(lastHealthy + m.latenciesMs.ssmListPage / 1000)} s before any hung collector can be given up.` +
+        ` The bound's delivery path assumes commands small enough to ramp in ${s1(c.lowerBoundParts.deliveryRampSeconds ?? 0)} s; at this size that many more commands would break the call target (${int(c.apiCalls)} of ${target(results, s.n, 'check API calls')?.limit ?? '?'} allowed now), and giving up a collector near the guest's own run time would report slow but healthy guests as unchecked every hour.` +
+        ` The engine does not make that trade: a design that waits for SSM's verdict on hung collectors is bounded by ${s1(c.waitsForSsmVerdictBound)} s here, and the engine takes ${(c.simulatedSeconds / c.waitsForSsmVerdictBound).toFixed(2)}× that.`,
+    );
+  }
+  return lines.filter(Boolean).join(' ');
+}
+
+function remediationBullet(results: ReadingResults): string {
+  const sized = results.sizes.filter((s) => s.remediation);
+  const parts = sized.map((s) => {
+    const r = s.remediation!;
+    const t = target(results, s.n, 'whole remediation');
+    return `${int(s.n)} in ${s1(r.simulatedSeconds)} s, ${r.simulatedSecondsRatio}× its bound of ${s1(r.simulatedSecondsLowerBound)} s (${t ? (t.pass ? 'PASS' : `MISS, limit ${t.limit}`) : 'no target'}${s.before?.remediation ? `; before issue 11: ${s1(s.before.remediation.simulatedSeconds)} s` : ''})`;
+  });
+  const detail = sized.map((s) => {
+    const r = s.remediation!;
+    const modify = r.timeline.ModifyInstanceMetadataOptions;
+    const firstPage = r.timeline.DescribeInstances?.[0] ?? 0;
+    return `at ${int(s.n)} the first ModifyInstanceMetadataOptions went out at ${s1(modify?.[0] ?? 0)} s and the last at ${s1(modify?.[1] ?? 0)} s (a change goes out as soon as the fresh check's verdict on its instance is final, not after the whole check; the bound's pacing path starts after the first EC2 page, ${s1(firstPage + 1)} s at the latest), and ${int(r.hopLimitsLowered)} hop limits were lowered`;
+  });
+  return `- **Remediation: ${parts.join('; ')}.** The guest waves run while the IMDS changes are paced, so the pacing of EC2's Modify bucket (5 per second after a burst of 100) decides the time; ${detail.join('; ')}.`;
+}
+
+function memoryBullet(results: ReadingResults): string {
+  const mem = results.memory;
+  if (!mem) return '';
+  const runs = mem.sizes.flatMap((s) => s.runs.map((r) => ({ ...r, n: s.n })));
+  const top = runs.reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a));
+  const t = target(results, 'all', 'measured peak RSS');
+  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${runs
+    .filter((r) => r !== top)
+    .map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB`)
+    .join(', ')}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by tens of MiB from run to run.`;
+}
+
+function costBullet(results: ReadingResults): string {
+  const s = [...results.sizes].reverse().find((x) => x.monthlyCost);
+  if (!s) return '';
+  const c = s.monthlyCost!;
+  const t = target(results, s.n, 'monthly cost');
+  return `- **Monthly usage cost at ${int(s.n)}: ${usd(c.total!)}${t ? ` (${t.pass ? 'PASS' : 'MISS'}, limit ${t.limit})` : ''}.** Metrics ${usd(c.metrics!)} (${s.distinctMetrics} distinct: the hourly check's at $0.30, the nightly run's prorated), alarms ${usd(c.alarms!)} (${results.model.alarms.count} alarms counted from the synthesized stack), logs ${usd(c.logs!)} (${s1(c.logGBPerMonth ?? 0)} GB a month: one record per instance per check plus EMF), Lambda ${usd(c.lambda!)}, Step Functions, audit events and SNS ${usd((c.stepFunctions ?? 0) + (c.eventBridge ?? 0) + (c.sns ?? 0))}. Metrics and alarms do not grow with N; logs and Lambda time do. The KMS key ($1) and the dashboard ($3) are fixed costs outside this usage model (README's cost table adds them).`;
+}
+
+/** The generated "Where each size stands" text. */
+export function readingOfFigures(results: ReadingResults): string {
+  const bySize = [...results.sizes].sort((a, b) => b.n - a.n);
+  const missed = results.targets.filter((t) => !t.pass);
+  return [
+    `Figures of the run of ${results.generatedAt.slice(0, 10)}${results.benchWallSeconds ? ` (${s1(results.benchWallSeconds)} s of wall time for the whole \`npm run bench\`)` : ''}; ${missed.length ? `${missed.length} target${missed.length > 1 ? 's' : ''} missed: ${missed.map((t) => `N=${t.n} ${t.name}`).join('; ')}` : 'every target met'}.`,
+    '',
+    ...bySize.map((s) => checkBullet(results, s)),
+    remediationBullet(results),
+    memoryBullet(results),
+    costBullet(results),
+  ]
+    .filter((l, i, all) => l !== '' || (i > 0 && all[i - 1] !== ''))
+    .join('\n');
+}
