@@ -305,7 +305,7 @@ export interface RemediationMeasure extends RunMeasure {
   readonly lowered: number;
   readonly auditEvents: number;
   readonly summary: Record<string, unknown>;
-  /** Seconds from the run start to the check's end (the first IMDS change). */
+  /** Seconds from the run start to the first IMDS change (the check streams into the IMDS side, so before the check ends). */
   readonly checkSeconds: number;
   /** Seconds from the run start until EC2 applied the last hop-limit change. */
   readonly hopLimitsAppliedSeconds: number;
@@ -384,7 +384,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   const { result: run1, captured } = await captureStdout(() => clock.run(stateMachine));
   const { invocations, last } = run1;
   const first = measure(world, start, captured);
-  // The check ends where the first IMDS change starts (the engine acts only on fresh data).
+  // The first IMDS change: it goes out as soon as the check has a final verdict on an instance that needs one.
   const firstModify = account.firstAt['ModifyInstanceMetadataOptions'];
   const checkSeconds = firstModify !== undefined ? (firstModify - t0) / 1000 : 0;
   const lastApplied = Math.max(t0, ...world.fleet.map((x) => x.appliedAtMs ?? t0));

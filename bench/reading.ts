@@ -155,7 +155,7 @@ function remediationBullet(results: ReadingResults): string {
     const r = s.remediation!;
     const modify = r.timeline.ModifyInstanceMetadataOptions;
     const firstPage = r.timeline.DescribeInstances?.[0] ?? 0;
-    return `at ${int(s.n)} the first ModifyInstanceMetadataOptions went out at ${s1(modify?.[0] ?? 0)} s and the last at ${s1(modify?.[1] ?? 0)} s (the fresh check took ${s1(r.checkSeconds)} s; the bound's pacing path starts after the first EC2 page, ${s1(firstPage + 1)} s at the latest), and ${int(r.hopLimitsLowered)} hop limits were lowered`;
+    return `at ${int(s.n)} the first ModifyInstanceMetadataOptions went out at ${s1(modify?.[0] ?? 0)} s and the last at ${s1(modify?.[1] ?? 0)} s (a change goes out as soon as the fresh check's verdict on its instance is final, not after the whole check; the bound's pacing path starts after the first EC2 page, ${s1(firstPage + 1)} s at the latest), and ${int(r.hopLimitsLowered)} hop limits were lowered`;
   });
   return `- **Remediation: ${parts.join('; ')}.** The guest waves run while the IMDS changes are paced, so the pacing of EC2's Modify bucket (5 per second after a burst of 100) decides the time; ${detail.join('; ')}.`;
 }

@@ -83,6 +83,8 @@ export class RunCommandSession implements RunSession {
   private readonly idle: (() => void)[] = [];
   private finished = false;
   private firstSentAt: number | undefined;
+  /** Ids already handed to `request.onResults`. */
+  private readonly handedOut = new Set<string>();
 
   constructor(
     private readonly request: RunSessionRequest,
@@ -162,7 +164,7 @@ export class RunCommandSession implements RunSession {
       // so the last (hung) command is noticed when it ends, not when the backlog of reads is through.
       collecting.push(
         mapLimit(toList, this.concurrency, (commandId) =>
-          this.collectCommand(commandId, unfinishedTargets(commands.get(commandId) ?? [], results), !terminal.has(commandId), stragglers).then(() => stragglers?.wake()),
+          this.collectCommandOf(commandId, !terminal.has(commandId), stragglers),
         ),
       );
       if (atDeadline) break;
@@ -173,6 +175,36 @@ export class RunCommandSession implements RunSession {
       if (!results.has(id)) results.set(id, { instanceId: id, state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true });
     }
     return { results, commandIds: [...commands.keys()], errors: [...errors], stats };
+  }
+
+  /** Lists one command's unfinished targets and hands their results out. */
+  private async collectCommandOf(commandId: string, unfinished: boolean, stragglers?: StragglerWatch): Promise<void> {
+    const targets = unfinishedTargets(this.commands.get(commandId) ?? [], this.results);
+    await this.collectCommand(commandId, targets, unfinished, stragglers);
+    this.handOut(targets);
+    stragglers?.wake();
+  }
+
+  /**
+   * Hands the final results of `ids` to `request.onResults` (each once). Nothing more is handed out
+   * once the run has a run-level error: the caller learns of it from `finish()`.
+   */
+  private handOut(ids: readonly string[]): void {
+    const on = this.request.onResults;
+    if (!on || this.errors.size > 0) return;
+    const out: InvocationResult[] = [];
+    for (const id of ids) {
+      const r = this.results.get(id);
+      if (!r || this.handedOut.has(id)) continue;
+      this.handedOut.add(id);
+      out.push(r);
+    }
+    if (out.length === 0) return;
+    try {
+      on(out);
+    } catch (err) {
+      this.errors.add(`the results consumer failed: ${errorMessage(err)}`);
+    }
   }
 
   private enqueue(batch: string[]): void {
@@ -336,6 +368,7 @@ export class RunCommandSession implements RunSession {
       await this.collectCommand(commandId, targets, false, watch, { cutoffMs, running });
       const cut = targets.filter((id) => this.results.get(id)?.state === 'straggler');
       if (cut.length > 0) await this.cancelStragglers(commandId, cut);
+      this.handOut(targets);
       if (running.size === 0) {
         pending.delete(commandId);
         watch.relistAt.delete(commandId);

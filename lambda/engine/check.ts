@@ -74,6 +74,30 @@ export interface CheckOptions {
    * @default - STRAGGLER_CUTOFF_DEFAULTS
    */
   readonly stragglerCutoff?: StragglerCutoffOptions;
+  /**
+   * Hands each instance's evaluation out as soon as it is final, while the run goes on (the
+   * remediation plans from it). @default - evaluations only in the returned run
+   */
+  readonly stream?: CheckStream;
+}
+
+/** An evaluation that is final, with the inventory record it was made from. */
+export interface StreamedEvaluation {
+  readonly evaluation: InstanceEvaluation;
+  readonly record: InstanceRecord;
+}
+
+/**
+ * What a running check hands out: the listing's progress and each evaluation once it cannot change
+ * (not collected: at listing time; collected: once its command's result is read back whole). Every
+ * streamed evaluation is the one the returned run holds for that instance; an instance whose result
+ * only `finish()` gives (send failures, the deadline) is only in the returned run. Nothing is handed
+ * out once the collector run has a run-level error. Callbacks must not block.
+ */
+export interface CheckStream {
+  /** The number of instances listed so far, in all (scope or not): it only grows. */
+  listed?(count: number): void;
+  evaluated(items: readonly StreamedEvaluation[]): void;
 }
 
 /** Timings of one run (clock ms). */
@@ -124,6 +148,8 @@ export interface RunOnInstancesOptions {
   readonly comment?: string;
   /** Stop waiting for stragglers (read-only documents only, see RunDocumentRequest). @default - no cutoff */
   readonly stragglerCutoff?: StragglerCutoffOptions;
+  /** Final results as they come (see RunDocumentRequest). @default - results only from `finish()` */
+  readonly onResults?: (results: readonly InvocationResult[]) => void;
 }
 
 function emptyStats(): RunCommandStats {
@@ -161,6 +187,7 @@ export function openDocumentRun(
     ...(options.startMarker !== undefined ? { startMarker: options.startMarker } : {}),
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
     ...(options.stragglerCutoff !== undefined ? { stragglerCutoff: options.stragglerCutoff } : {}),
+    ...(options.onResults !== undefined ? { onResults: options.onResults } : {}),
   };
   const requestFor = (platform: Platform): RunSessionRequest => {
     if (strategy.kind === 'document') {
@@ -244,6 +271,14 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
   }
 }
 
+/** The outcome of an instance the collector is not sent to (opted out, not reachable, or no guest part), else undefined. */
+function outcomeWithoutCollector(record: InstanceRecord, guest: boolean): CollectionOutcome | undefined {
+  const pre = preCollectionOutcome(record);
+  if (pre === 'opted-out') return { kind: 'not-requested' };
+  if (pre) return pre;
+  return guest ? undefined : { kind: 'not-requested' };
+}
+
 /**
  * The collector runs on every target of a command at once. It is read-only and ends in seconds, so
  * holding some targets back (SSM's MaxConcurrency) protects nothing and only delays the fleet
@@ -265,6 +300,25 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   const startedAt = clock.now();
   const guest = options.guest ?? true;
   const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
+  const stream = options.stream;
+  // Evaluations already handed out (reused below, so each instance is judged once) and the
+  // collector targets whose results are still awaited, for the stream.
+  const streamed = new Map<string, InstanceEvaluation>();
+  const awaited = new Map<string, InstanceRecord>();
+  const handOut = (items: StreamedEvaluation[]): void => {
+    for (const i of items) streamed.set(i.record.instanceId, i.evaluation);
+    if (items.length > 0) stream?.evaluated(items);
+  };
+  const onResults = (results: readonly InvocationResult[]): void => {
+    const items: StreamedEvaluation[] = [];
+    for (const res of results) {
+      const record = awaited.get(res.instanceId);
+      if (!record) continue;
+      awaited.delete(res.instanceId);
+      items.push({ record, evaluation: evaluateInstance(record, outcomeOf(res, diagnose, thresholds), settings) });
+    }
+    handOut(items);
+  };
   const run = openDocumentRun(deps.runCommand, strategy, { ...settings, remediationMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, remediationMaxErrors: COLLECTOR_MAX_ERRORS }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
@@ -272,13 +326,27 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     comment: 'timesync-guard check',
     // The collector only reads: a guest still running when the rest of the run is done is cut off (check-timed-out).
     stragglerCutoff: options.stragglerCutoff ?? {},
+    ...(stream ? { onResults } : {}),
   });
   // One call, in parallel with the inventory; a failed read is data (`unknown`), never a failed run.
   const defaultsRead = deps.metadataDefaults?.read();
   const only = options.instanceIds ? new Set(options.instanceIds) : undefined;
   const wanted = (r: InstanceRecord): boolean => !only || only.has(r.instanceId);
+  let listedCount = 0;
   const addTargets = (batch: readonly InstanceRecord[]): void => {
     if (guest) run.add(batch.filter((r) => wanted(r) && preCollectionOutcome(r) === undefined));
+    if (!stream) return;
+    listedCount += batch.length;
+    stream.listed?.(listedCount);
+    // What is not collected is final at listing time; the rest waits for its collector.
+    const items: StreamedEvaluation[] = [];
+    for (const record of batch) {
+      if (!wanted(record) || streamed.has(record.instanceId)) continue;
+      const outcome = outcomeWithoutCollector(record, guest);
+      if (outcome) items.push({ record, evaluation: evaluateInstance(record, outcome, settings) });
+      else awaited.set(record.instanceId, record);
+    }
+    handOut(items);
   };
   // Streaming inventory: the collector goes out page by page while SSM is still listing.
   const listed = deps.inventory.streamInstances
@@ -294,18 +362,14 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
 
   const evaluations: InstanceEvaluation[] = [];
   for (const r of records) {
-    let outcome: CollectionOutcome;
-    const pre = preCollectionOutcome(r);
-    if (pre === 'opted-out') outcome = { kind: 'not-requested' };
-    else if (pre) outcome = pre;
-    else if (!guest) outcome = { kind: 'not-requested' };
-    else {
-      outcome = outcomeOf(collected.results.get(r.instanceId), diagnose, thresholds);
-      // Bounded memory at fleet scale: drop the raw output once it is judged.
-      collected.results.delete(r.instanceId);
-    }
-    evaluations.push(evaluateInstance(r, outcome, settings));
+    const handed = streamed.get(r.instanceId);
+    let outcome = handed ? undefined : outcomeWithoutCollector(r, guest);
+    if (!handed && !outcome) outcome = outcomeOf(collected.results.get(r.instanceId), diagnose, thresholds);
+    // Bounded memory at fleet scale: drop the raw output once it is judged.
+    collected.results.delete(r.instanceId);
+    evaluations.push(handed ?? evaluateInstance(r, outcome as CollectionOutcome, settings));
   }
+  streamed.clear();
   const summary = aggregate(evaluations, thresholds);
   const accountDefaults = defaultsRead && evaluateMetadataDefaults(await defaultsRead, countContainerHosts(evaluations), settings.hopLimitTarget);
   const finishedAt = clock.now();

@@ -90,6 +90,13 @@ export interface RunDocumentRequest {
    * @default - no cutoff: wait for SSM's verdict (the document's timeout) or the deadline
    */
   readonly stragglerCutoff?: StragglerCutoffOptions;
+  /**
+   * Receives results as soon as they are final (the command's invocations listed, cut outputs
+   * fetched again, stragglers cancelled), each instance at most once, and only while the run has no
+   * run-level error; `finish()` still returns every result. Must not block or throw.
+   * @default - results only from `finish()`
+   */
+  readonly onResults?: (results: readonly InvocationResult[]) => void;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */

@@ -13,6 +13,7 @@ import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { planRemediation } from '../../lambda/core/remediation/plan';
 import { parseSettings } from '../../lambda/core/settings';
 import { outcomeOf } from '../../lambda/engine/check';
+import type { InvocationResult } from '../../lambda/engine/ports';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import type { InstanceRecord } from '../../lambda/core/types';
 
@@ -29,7 +30,7 @@ function fleetOf(n: number, tweak: (x: SimInstance, k: number) => SimInstance = 
   );
 }
 
-async function collect(fleet: SimInstance[], cutoff = true): Promise<{ out: RunDocumentResult; seconds: number; cancels: { CommandId?: string; InstanceIds?: string[] }[] }> {
+async function collect(fleet: SimInstance[], cutoff = true, onResults?: (r: readonly InvocationResult[]) => void): Promise<{ out: RunDocumentResult; seconds: number; cancels: { CommandId?: string; InstanceIds?: string[] }[] }> {
   const clock = new DiscreteEventClock();
   account = new SimAccount(fleet, clock).install();
   const ssm = new SSMClient({ region: 'us-east-1' });
@@ -46,6 +47,7 @@ async function collect(fleet: SimInstance[], cutoff = true): Promise<{ out: RunD
       endMarker: 'TSG-END',
       startMarker: 'TSG-REPORT',
       ...(cutoff ? { stragglerCutoff: {} } : {}),
+      ...(onResults ? { onResults } : {}),
     }),
   );
   const cancels = send.mock.calls.map(([command]) => command).filter((c) => c instanceof CancelCommandCommand).map((c) => c.input as { CommandId?: string; InstanceIds?: string[] });
@@ -75,6 +77,17 @@ describe('straggler cutoff', () => {
     // The hung guest starts within the ramp (≤ 6 s) and is cut 15 s later; SSM would end it at start + 30 s.
     expect(seconds).toBeLessThan(25);
     expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(99);
+  });
+
+  it('hands a straggler out only once it is cancelled (its final detail), each result once', async () => {
+    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const handed: InvocationResult[] = [];
+    const { out } = await collect(fleet, true, (r) => void handed.push(...r));
+    expect(handed).toHaveLength(100);
+    for (const r of handed) expect(out.results.get(r.instanceId)).toBe(r);
+    const hung = handed.findIndex((r) => r.instanceId === fleet[42]!.id);
+    expect(handed[hung]).toMatchObject({ state: 'straggler', detail: expect.stringMatching(/; cancelled$/) });
+    expect(handed.filter((r) => r.commandId === handed[hung]!.commandId && r.state === 'success')).toHaveLength(49);
   });
 
   it('never judges a straggler: check-timed-out, status unknown, never ok, and the plan does not touch its guest', async () => {

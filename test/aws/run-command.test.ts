@@ -18,6 +18,7 @@ import {
   SsmRunCommand,
 } from '../../lambda/aws/run-command';
 import { outcomeOf } from '../../lambda/engine/check';
+import type { InvocationResult } from '../../lambda/engine/ports';
 import { chronyReport } from '../engine/reports';
 import { accessDenied, awsError, ids, instanceArn, member, request, type SimTestAccount, useSimAccount } from '../support/sim';
 
@@ -197,6 +198,26 @@ describe('SsmRunCommand.runDocument', () => {
     const out = await runCommand(simulateSsm(list, undefined, { failures: { SendCommand: [documentDenied] } })).runDocument(request(list));
     expect(out.errors[0]).toMatch(/AccessDeniedException/);
     expect([...out.results.values()].map((r) => r.state)).toEqual(['send-failed', 'send-failed', 'send-failed']);
+  });
+
+  it('hands each final result out once through onResults, the same result finish() returns', async () => {
+    const list = ids(120);
+    simulateSsm(ssmMock, fleet(list));
+    const handed: InvocationResult[] = [];
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument({ ...request(list), onResults: (r) => void handed.push(...r) });
+    expect(handed.map((r) => r.instanceId).sort()).toEqual([...list].sort());
+    for (const r of handed) expect(out.results.get(r.instanceId)).toBe(r);
+  });
+
+  it('hands nothing out once the run has a run-level error (a SendCommand refused for the document)', async () => {
+    const list = ids(100);
+    const documentDenied = accessDenied('arn:aws:ssm:eu-west-1:111122223333:document/TimeSyncGuard-Collect', 'because no identity-based policy allows the ssm:SendCommand action');
+    simulateSsm(ssmMock, fleet(list), { failures: { SendCommand: [documentDenied] } });
+    const onResults = jest.fn();
+    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument({ ...request(list), onResults });
+    expect(out.errors).toHaveLength(1);
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(50);
+    expect(onResults).not.toHaveBeenCalled();
   });
 
   it('retries ThrottlingException on ListCommandInvocations and SendCommand on the clock, losing nothing', async () => {

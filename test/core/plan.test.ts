@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { FINDING_EFFECTS, type FindingCode } from '../../lambda/core/diagnosis/findings';
-import { effectiveCap, guestNeedsFix, guestNeedsNoProxy, isOptedOut, planRemediation } from '../../lambda/core/remediation/plan';
+import { effectiveCap, guestNeedsFix, guestNeedsNoProxy, isOptedOut, planInstance, planRemediation, StreamingPlan } from '../../lambda/core/remediation/plan';
 import { parseSettings, type Settings } from '../../lambda/core/settings';
 import type { CheckState, InstanceEvaluation, TimeSource, Verdict } from '../../lambda/core/types';
 
@@ -336,6 +336,87 @@ describe('planRemediation: properties', () => {
           if (p.enableEndpoint && (!settings.enableMetadataEndpoint || !e.hasInstanceProfile)) return false;
         }
         return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('StreamingPlan: planning while the check streams (first come, first served)', () => {
+  it('admits instances in arrival order until the cap, then holds the rest for the end-of-check plan', () => {
+    const sp = new StreamingPlan(s({ hopLimitScope: 'all', maxChangesPerRun: 2 }));
+    sp.listed(4);
+    expect(sp.offer(ev('i-3', { hop: 1 })).admitted.map((p) => p.instanceId)).toEqual(['i-3']);
+    expect(sp.offer(ev('i-1', { hop: 1 })).admitted.map((p) => p.instanceId)).toEqual(['i-1']);
+    expect(sp.offer(ev('i-2', { hop: 1 }))).toEqual({ admitted: [], skipped: [] });
+    expect([sp.selected, sp.decidedFor('i-2')]).toEqual([2, false]);
+    // The end plan gets what the stream did not decide, with the places already taken.
+    const end = planRemediation([ev('i-2', { hop: 1 }), ev('i-4', { hop: 1 })], s({ hopLimitScope: 'all', maxChangesPerRun: 2 }), 4, { alreadySelected: sp.selected });
+    expect(end.instances).toEqual([]);
+    expect(end.skipped.map((k) => `${k.instanceId}:${k.reason}`)).toEqual(['i-2:cap-reached', 'i-4:cap-reached']);
+  });
+
+  it('the percent cap grows with the listing: a held instance is admitted, in arrival order, when the listing makes room', () => {
+    const sp = new StreamingPlan(s({ hopLimitScope: 'all', maxChangesPercent: 50 }));
+    sp.listed(1);
+    expect(sp.offer(ev('i-2', { hop: 1 })).admitted).toEqual([]);
+    expect(sp.offer(ev('i-1', { hop: 1 })).admitted).toEqual([]);
+    expect(sp.listed(2).admitted.map((p) => p.instanceId)).toEqual(['i-2']);
+    expect(sp.listed(4).admitted.map((p) => p.instanceId)).toEqual(['i-1']);
+    expect(sp.listed(3).admitted).toEqual([]); // the base never shrinks
+  });
+
+  it('decides an instance with nothing to change (or opted out) at once, with its skip records, and ignores a duplicate', () => {
+    const sp = new StreamingPlan(s({ hopLimitScope: 'containers', fixTimeSync: true }));
+    sp.listed(3);
+    expect(sp.offer(ev('i-1', { hop: 1, checkState: 'unmanaged' })).skipped.map((k) => `${k.action}:${k.reason}`)).toEqual([
+      'raise-hop-limit:not-checked',
+      'enable-amazon-time-sync:not-checked',
+    ]);
+    expect(sp.offer(ev('i-2', { hop: 1, containers: true, optedOut: true })).skipped).toEqual([]);
+    expect([sp.decidedFor('i-1'), sp.decidedFor('i-2')]).toEqual([true, true]);
+    expect(sp.offer(ev('i-1', { hop: 1, checkState: 'unmanaged' }))).toEqual({ admitted: [], skipped: [] });
+    expect(sp.offer({} as InstanceEvaluation)).toEqual({ admitted: [], skipped: [] });
+  });
+
+  it('decides nothing in a dry run: the whole plan is made at the end of the check', () => {
+    const sp = new StreamingPlan(s({ hopLimitScope: 'all', dryRun: true }));
+    sp.listed(1);
+    expect(sp.offer(ev('i-1', { hop: 1 }))).toEqual({ admitted: [], skipped: [] });
+    expect(sp.decidedFor('i-1')).toBe(false);
+  });
+
+  it('for any arrival order and listing: stream + end plan never exceed the final cap, never plan what the one-instance plan would not, each instance once', () => {
+    const arb = fc.record({
+      k: fc.integer({ min: 0, max: 40 }),
+      hop: fc.integer({ min: 1, max: 3 }),
+      containers: fc.constantFrom(true, false, null),
+      timeSource: fc.constantFrom<TimeSource>('amazon-ipv4', 'other', 'unknown'),
+      checkState: fc.constantFrom<CheckState>('checked', 'checked', 'unmanaged', 'timed-out'),
+      optedOut: fc.boolean(),
+      listedAfter: fc.integer({ min: 0, max: 40 }),
+    });
+    const arbSettings = fc.record({
+      hopLimitScope: fc.constantFrom<'containers' | 'all'>('containers', 'all'),
+      maxChangesPerRun: fc.integer({ min: 0, max: 50 }),
+      maxChangesPercent: fc.integer({ min: 0, max: 100 }),
+      fixTimeSync: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(arb, { selector: (r) => r.k, maxLength: 40 }), arbSettings, (raw, over) => {
+        const settings = { ...base, dryRun: false, ...over };
+        const evs = raw.map((r) => ev(`i-${String(r.k).padStart(3, '0')}`, r));
+        const sp = new StreamingPlan(settings);
+        const admitted: string[] = [];
+        raw.forEach((r, j) => {
+          admitted.push(...sp.listed(Math.min(raw.length, r.listedAfter)).admitted.map((p) => p.instanceId));
+          admitted.push(...sp.offer(evs[j]!).admitted.map((p) => p.instanceId));
+        });
+        const rest = evs.filter((e) => !sp.decidedFor(e.instanceId));
+        const end = planRemediation(rest, settings, evs.length, { alreadySelected: sp.selected });
+        const all = [...admitted, ...end.instances.map((p) => p.instanceId)];
+        if (all.length > effectiveCap(settings, evs.length) || new Set(all).size !== all.length) return false;
+        return all.every((id) => planInstance(evs.find((e) => e.instanceId === id)!, settings).planned !== undefined);
       }),
       { numRuns: 300 },
     );

@@ -10,7 +10,10 @@ import {
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { parseSettings } from '../../lambda/core/settings';
-import type { Verdict } from '../../lambda/core/types';
+import type { InstanceEvaluation, Verdict } from '../../lambda/core/types';
+import { SimAccount } from '../../bench/sim/account';
+import { generateFleet } from '../../bench/sim/fleet';
+import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
 import { type CheckDeps, openDocumentRun, outcomeOf, runCheck } from '../../lambda/engine/check';
 import type { InvocationScript, SimInstance } from '../../bench/sim/fleet';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
@@ -276,5 +279,55 @@ describe('runCheck with a streaming inventory', () => {
     // The first page's batch goes out before the last EC2 page is even answered.
     expect(order.indexOf('send')).toBeLessThan(order.indexOf('ec2@100'));
     expect(order.filter((o) => o === 'send')).toHaveLength(3);
+  });
+});
+
+describe('runCheck streaming its evaluations (CheckOptions.stream)', () => {
+  let account: SimAccount | undefined;
+  afterEach(() => {
+    account?.restore();
+    account = undefined;
+  });
+
+  it('hands each evaluation out once, as soon as it is final and long before the run ends, equal to the run\'s own', async () => {
+    // Real Run Command timing: 50 quick guests, 50 slow ones (25 s) in the second command, 20 not managed.
+    const fleet = generateFleet(120, { vanishing: 0 }).map((x, k) => ({
+      ...x,
+      platform: 'linux' as const,
+      ssm: k >= 100 ? ('unmanaged' as const) : ('Online' as const),
+      optedOut: false,
+      guest: 'normal' as const,
+      scenario: 'chrony-amazon' as const,
+      ...(k >= 50 && k < 100 ? { guestMs: 25_000 } : {}),
+    }));
+    const clock = new DiscreteEventClock();
+    account = new SimAccount(fleet, clock).install();
+    const ssm = new SSMClient({ region: 'us-east-1' });
+    const checkDeps: CheckDeps = {
+      inventory: new Ec2SsmInventory({ ec2: new EC2Client({ region: 'us-east-1' }), ssm, clock, optOutTagKey: settings.optOutTagKey }),
+      runCommand: new SsmRunCommand({ ssm, clock }),
+      clock,
+    };
+    const handed: { at: number; evaluation: InstanceEvaluation }[] = [];
+    const listed: number[] = [];
+    const run = await clock.run(() =>
+      runCheck(checkDeps, settings, {
+        stream: { listed: (n) => listed.push(n), evaluated: (items) => handed.push(...items.map((i) => ({ at: clock.now(), evaluation: i.evaluation }))) },
+      }),
+    );
+    expect(run.completed).toBe(true);
+    expect(listed.at(-1)).toBe(120);
+    const ids = handed.map((h) => h.evaluation.instanceId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(fleet.map((x) => x.id).sort());
+    // The very evaluations the run returns, not a second judgement.
+    const final = new Map(run.evaluations.map((e) => [e.instanceId, e]));
+    for (const h of handed) expect(final.get(h.evaluation.instanceId)).toBe(h.evaluation);
+    const at = new Map(handed.map((h) => [h.evaluation.instanceId, h.at]));
+    const quick = fleet.slice(0, 50).map((x) => at.get(x.id)!);
+    const unmanaged = fleet.slice(100).map((x) => at.get(x.id)!);
+    expect(Math.max(...unmanaged)).toBeLessThanOrEqual(run.startedAt + run.timings.inventoryMs);
+    expect(Math.max(...quick)).toBeLessThan(run.finishedAt - 10_000);
+    expect(fleet.slice(0, 50).every((x) => final.get(x.id)?.checkState === 'checked')).toBe(true);
   });
 });

@@ -67,6 +67,8 @@ export interface Plan {
 export interface PlanOptions {
   /** Instance ids that have no IPv4 address (from the inventory). */
   readonly ipv6Only?: ReadonlySet<string>;
+  /** Instances this run selected before this plan (as the check streamed them): they count against the cap. @default 0 */
+  readonly alreadySelected?: number;
 }
 
 /**
@@ -149,6 +151,91 @@ export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
   return !codes.some((c) => UNREAD_REPORT_FINDINGS.has(c)) && codes.some((c) => NO_PROXY_FIX_FINDINGS.has(c));
 }
 
+/** One wanted action with the change it stands for (the audit record's before/after). */
+interface WantedAction {
+  readonly action: RemediationAction;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/**
+ * One instance judged alone (no cap): what it would change, or nothing. The plan of a run and the
+ * streaming planner both apply the caps on top of this, so an instance is judged the same either way.
+ */
+export interface InstancePlan {
+  /** The changes the instance needs; absent when it needs none or is opted out. */
+  readonly planned?: PlannedInstance;
+  /** What `planned` stands for, with before/after (for `cap-reached` and `dry-run` records). */
+  readonly wanted: readonly WantedAction[];
+  /** Actions refused without looking at the cap (`opted-out`, `not-checked`). */
+  readonly skipped: readonly PlanSkip[];
+}
+
+/**
+ * Judges one instance by the rules of {@link planRemediation}, without the cap. An evaluation with
+ * no instance id gives an empty plan.
+ */
+export function planInstance(e: InstanceEvaluation, settings: Settings, options: PlanOptions = {}): InstancePlan {
+  if (!e || typeof e.instanceId !== 'string') return { wanted: [], skipped: [] };
+  const wanted: WantedAction[] = [];
+  const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
+
+  // Hop limit. The API reports it for every instance; treat a missing value as EC2's default (1).
+  const current = typeof e.imds?.hopLimit === 'number' && Number.isFinite(e.imds.hopLimit) ? e.imds.hopLimit : undefined;
+  const effective = current ?? 1;
+  let hopLimit: PlannedInstance['hopLimit'];
+  if (effective < settings.hopLimitTarget) {
+    const containers = e.verdict?.containers;
+    const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
+    if (settings.hopLimitScope === 'all' || (containers === true && hopLimitScopeCovers(settings.hopLimitScope, e))) {
+      hopLimit = { from: current, to: settings.hopLimitTarget };
+      wanted.push({ action: 'raise-hop-limit', before, after });
+    } else if (e.checkState !== 'checked' && containers == null) {
+      // We do not know whether containers run there; a later check will tell.
+      blocked.push({ action: 'raise-hop-limit', reason: 'not-checked', before, after });
+    }
+  }
+
+  const enableEndpoint = settings.enableMetadataEndpoint && e.imds?.httpEndpoint === 'disabled' && e.hasInstanceProfile === true;
+  if (enableEndpoint) wanted.push({ action: 'enable-metadata-endpoint', before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
+
+  let guest = false;
+  if (settings.fixTimeSync) {
+    if (guestNeedsFix(e)) {
+      guest = true;
+      wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
+    } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
+      blocked.push({ action: 'enable-amazon-time-sync', reason: 'not-checked' });
+    }
+  }
+  if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
+    guest = true;
+    wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
+  }
+
+  if (e.status === 'opted-out' || e.checkState === 'opted-out') {
+    return { wanted: [], skipped: wanted.map((w) => ({ instanceId: e.instanceId, action: w.action, reason: 'opted-out', before: w.before, after: w.after })) };
+  }
+  const skipped: PlanSkip[] = blocked.map((b) => ({ instanceId: e.instanceId, ...b }));
+  if (wanted.length === 0) return { wanted, skipped };
+  const planned: PlannedInstance = {
+    instanceId: e.instanceId,
+    platform: e.platform === 'windows' ? 'windows' : 'linux',
+    ipv6Only: options.ipv6Only?.has(e.instanceId) ?? false,
+    hopLimit,
+    enableEndpoint,
+    guest,
+    actions: wanted.map((w) => w.action),
+  };
+  return { planned, wanted, skipped };
+}
+
+/** `reason` records for every action an instance wanted (cap reached, dry run). */
+export function skipsOf(p: InstancePlan, reason: PlanSkipReason): PlanSkip[] {
+  const id = p.planned?.instanceId ?? '';
+  return p.wanted.map((w) => ({ instanceId: id, action: w.action, reason, before: w.before, after: w.after }));
+}
+
 /**
  * Plans one run. Rules:
  * - hop limit: raised to `hopLimitTarget` only where the current value is lower (an unreported value
@@ -163,6 +250,8 @@ export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
  * - NO_PROXY: only if `fixNoProxy` and {@link guestNeedsNoProxy}; it runs in the same document.
  * - opted-out instances: every wanted action is skipped (`opted-out`).
  * - caps: instances are taken in instance-id order until the cap; the rest are `cap-reached`.
+ *   `options.alreadySelected` instances (planned earlier in the run, as the check streamed them)
+ *   count against it.
  * - dry run: the capped selection is reported as `wouldChange` and each action skipped `dry-run`.
  */
 export function planRemediation(
@@ -172,6 +261,7 @@ export function planRemediation(
   options: PlanOptions = {},
 ): Plan {
   const cap = effectiveCap(settings, fleetSize);
+  const room = Math.max(0, cap - (options.alreadySelected ?? 0));
   const skipped: PlanSkip[] = [];
   const candidates: PlannedInstance[] = [];
   const seen = new Set<string>();
@@ -180,66 +270,15 @@ export function planRemediation(
   for (const e of sorted) {
     if (!e || typeof e.instanceId !== 'string' || seen.has(e.instanceId)) continue;
     seen.add(e.instanceId);
-    const wanted: { action: RemediationAction; before?: unknown; after?: unknown }[] = [];
-    const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
-
-    // Hop limit. The API reports it for every instance; treat a missing value as EC2's default (1).
-    const current = typeof e.imds?.hopLimit === 'number' && Number.isFinite(e.imds.hopLimit) ? e.imds.hopLimit : undefined;
-    const effective = current ?? 1;
-    let hopLimit: PlannedInstance['hopLimit'];
-    if (effective < settings.hopLimitTarget) {
-      const containers = e.verdict?.containers;
-      const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
-      if (settings.hopLimitScope === 'all' || (containers === true && hopLimitScopeCovers(settings.hopLimitScope, e))) {
-        hopLimit = { from: current, to: settings.hopLimitTarget };
-        wanted.push({ action: 'raise-hop-limit', before, after });
-      } else if (e.checkState !== 'checked' && containers == null) {
-        // We do not know whether containers run there; a later check will tell.
-        blocked.push({ action: 'raise-hop-limit', reason: 'not-checked', before, after });
-      }
-    }
-
-    const enableEndpoint = settings.enableMetadataEndpoint && e.imds?.httpEndpoint === 'disabled' && e.hasInstanceProfile === true;
-    if (enableEndpoint) wanted.push({ action: 'enable-metadata-endpoint', before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
-
-    let guest = false;
-    if (settings.fixTimeSync) {
-      if (guestNeedsFix(e)) {
-        guest = true;
-        wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
-      } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
-        blocked.push({ action: 'enable-amazon-time-sync', reason: 'not-checked' });
-      }
-    }
-    if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
-      guest = true;
-      wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
-    }
-
-    if (e.status === 'opted-out' || e.checkState === 'opted-out') {
-      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'opted-out', before: w.before, after: w.after });
+    const ip = planInstance(e, settings, options);
+    skipped.push(...ip.skipped);
+    if (!ip.planned) continue;
+    if (candidates.length >= room) {
+      skipped.push(...skipsOf(ip, 'cap-reached'));
       continue;
     }
-    for (const b of blocked) skipped.push({ instanceId: e.instanceId, ...b });
-    if (wanted.length === 0) continue;
-
-    const p: PlannedInstance = {
-      instanceId: e.instanceId,
-      platform: e.platform === 'windows' ? 'windows' : 'linux',
-      ipv6Only: options.ipv6Only?.has(e.instanceId) ?? false,
-      hopLimit,
-      enableEndpoint,
-      guest,
-      actions: wanted.map((w) => w.action),
-    };
-    if (candidates.length >= cap) {
-      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'cap-reached', before: w.before, after: w.after });
-      continue;
-    }
-    candidates.push(p);
-    if (settings.dryRun) {
-      for (const w of wanted) skipped.push({ instanceId: e.instanceId, action: w.action, reason: 'dry-run', before: w.before, after: w.after });
-    }
+    candidates.push(ip.planned);
+    if (settings.dryRun) skipped.push(...skipsOf(ip, 'dry-run'));
   }
 
   return {
@@ -250,4 +289,75 @@ export function planRemediation(
     fleetSize,
     dryRun: settings.dryRun,
   };
+}
+
+/** What the streaming planner decided on one call: instances to act on now, and final skip records. */
+export interface StreamDecision {
+  readonly admitted: readonly PlannedInstance[];
+  readonly skipped: readonly PlanSkip[];
+}
+
+/**
+ * First come, first served planning while the fresh check is still running: each instance is judged
+ * by {@link planInstance} as soon as its evaluation is final and admitted while the run's cap has
+ * room. The percent cap's base is the number of instances listed so far, which only grows, so the
+ * cap used here is never above the run's final cap. An instance that finds no room waits (in arrival
+ * order) until the listing makes room, or is left to the end-of-check plan with everything the stream
+ * did not decide (`planRemediation` with `alreadySelected`). A dry run decides nothing here: it is
+ * planned whole at the end of the check.
+ */
+export class StreamingPlan {
+  private listedCount = 0;
+  private selectedCount = 0;
+  private readonly decided = new Set<string>();
+  private readonly waiting: InstancePlan[] = [];
+  private readonly waitingIds = new Set<string>();
+
+  constructor(private readonly settings: Settings) {}
+
+  /** Instances admitted so far (they count against the run's cap). */
+  get selected(): number {
+    return this.selectedCount;
+  }
+
+  /** Whether the stream decided this instance for good (admitted or skipped): the end plan leaves it out. */
+  decidedFor(instanceId: string): boolean {
+    return this.decided.has(instanceId);
+  }
+
+  /** The listing has seen `count` instances in all (the percent cap's base): admits waiting ones that now fit. */
+  listed(count: number): StreamDecision {
+    if (Number.isFinite(count) && count > this.listedCount) this.listedCount = Math.floor(count);
+    return this.drain();
+  }
+
+  /** One instance's final evaluation (a duplicate, or anything in a dry run, is left alone). */
+  offer(e: InstanceEvaluation, ipv6Only = false): StreamDecision {
+    const none: StreamDecision = { admitted: [], skipped: [] };
+    if (this.settings.dryRun || !e || typeof e.instanceId !== 'string') return none;
+    if (this.decided.has(e.instanceId) || this.waitingIds.has(e.instanceId)) return none;
+    const ip = planInstance(e, this.settings, ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {});
+    if (!ip.planned) {
+      this.decided.add(e.instanceId);
+      return { admitted: [], skipped: ip.skipped };
+    }
+    this.waiting.push(ip);
+    this.waitingIds.add(e.instanceId);
+    return this.drain();
+  }
+
+  private drain(): StreamDecision {
+    const admitted: PlannedInstance[] = [];
+    const skipped: PlanSkip[] = [];
+    const cap = effectiveCap(this.settings, this.listedCount);
+    while (this.waiting.length > 0 && this.selectedCount < cap) {
+      const ip = this.waiting.shift() as InstancePlan & { planned: PlannedInstance };
+      this.waitingIds.delete(ip.planned.instanceId);
+      this.decided.add(ip.planned.instanceId);
+      this.selectedCount++;
+      admitted.push(ip.planned);
+      skipped.push(...ip.skipped);
+    }
+    return { admitted, skipped };
+  }
 }

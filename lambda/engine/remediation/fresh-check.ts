@@ -1,17 +1,19 @@
 /**
  * The check before the fix: the first invocation of a run checks the fleet itself (fresh data, never
- * the last hourly run's), with at most half of the invocation's time, and plans only on a complete
- * check. Remediation never acts on stale or partial data.
+ * the last hourly run's), with at most half of the invocation's time. Each instance's evaluation is
+ * handed to the plan as soon as it is final (start.ts); a check that fails as a whole fails the run,
+ * and nothing is planned after that. Remediation never acts on stale data, nor on an instance whose
+ * own check is not complete.
  */
 import type { CheckSettings } from '../../core/settings';
 import type { InstanceRecord } from '../../core/types';
-import { type DiagnoseFn, runCheck } from '../check';
+import { type CheckStream, type DiagnoseFn, runCheck } from '../check';
 import type { Clock, EngineLogger, InstanceInventory, MetadataDefaultsPort, RunCommandPort } from '../ports';
 import { type Imdsv2Candidate, parseEnforcedTag } from '../../core/imdsv2/enforcement';
 import type { Imdsv2Readiness } from '../../core/imdsv2/readiness';
 import type { InstanceEvaluation } from '../../core/types';
 import type { Imdsv2CheckPorts } from '../imdsv2';
-import type { RemediationCheckResult } from './types';
+import type { FreshCheckStream, RemediationCheckResult } from './types';
 
 /** The check part of a run failed: remediation never acts on stale or partial data. */
 export class RemediationRunError extends Error {
@@ -43,9 +45,14 @@ export interface FreshCheckDeps {
  * rest of the region is listed (its size sets the percentage cap, as at night) but neither
  * collected nor evaluated, so nothing else can be planned.
  */
-export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadline: number, instanceIds?: readonly string[]): () => Promise<RemediationCheckResult> {
+export function freshCheck(
+  deps: FreshCheckDeps,
+  settings: CheckSettings,
+  deadline: number,
+  instanceIds?: readonly string[],
+): (stream?: FreshCheckStream) => Promise<RemediationCheckResult> {
   const { clock } = deps;
-  return async () => {
+  return async (stream) => {
     let records: InstanceRecord[] = [];
     const inventory: InstanceInventory = {
       listInstances: async () => (records = await deps.inventory.listInstances()),
@@ -64,7 +71,11 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
         },
         settings,
         // The check may use at most half of this invocation; acting needs the rest.
-        { deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2), ...(instanceIds ? { instanceIds } : {}) },
+        {
+          deadline: clock.now() + Math.max(0, (deadline - clock.now()) / 2),
+          ...(instanceIds ? { instanceIds } : {}),
+          ...(stream ? { stream: checkStream(stream) } : {}),
+        },
       );
     } catch (err) {
       throw new RemediationRunError('the fleet check before remediation could not run', { cause: err });
@@ -77,6 +88,14 @@ export function freshCheck(deps: FreshCheckDeps, settings: CheckSettings, deadli
       ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}),
       ...(run.imdsv2 && !run.imdsv2.readiness.error ? { imdsv2: imdsv2Candidates(run.evaluations, records, run.imdsv2.readiness.readiness) } : {}),
     };
+  };
+}
+
+/** The check's stream, reduced to what planning needs. */
+function checkStream(stream: FreshCheckStream): CheckStream {
+  return {
+    listed: (count) => stream.listed(count),
+    evaluated: (items) => stream.evaluated(items.map((i) => ({ evaluation: i.evaluation, ipv6Only: i.record.ipv6Only === true }))),
   };
 }
 

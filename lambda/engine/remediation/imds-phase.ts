@@ -21,6 +21,10 @@ export function imdsActionsOf(i: { hop: number; endpoint: boolean }): Remediatio
 export class ImdsPhase {
   /** Clock ms of the last verification pass (throttling can stretch a chunk; verification stays timely). */
   private lastVerifyAt: number;
+  /** While the check streams: whether more changes may come, the worker's wake-up, and the worker. */
+  private feed?: { open: boolean; wake?: () => void; worker: Promise<boolean> };
+  /** Set by {@link halt}: no further change is started. */
+  private halted = false;
 
   constructor(private readonly ctx: RunContext) {
     this.lastVerifyAt = ctx.clock.now();
@@ -65,6 +69,7 @@ export class ImdsPhase {
     const { ctx } = this;
     const { state, clock, imds, options: o } = ctx;
     while (state.imds.length > 0) {
+      if (this.halted) return false;
       // A chunk needs at least one describe and one modify; do not start one we cannot finish.
       if (ctx.timeLeft() < 2_000 + imds.modifyWaitMs()) return false;
       const chunk = state.imds.splice(0, o.imdsChunkSize);
@@ -79,7 +84,7 @@ export class ImdsPhase {
       for (let k = 0; k < chunk.length; k++) {
         const item = chunk[k]!;
         // Paced: stop before a token wait (or the call) would cross the deadline; the rest waits for the next invocation.
-        if (ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
+        if (this.halted || ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
           state.imds.unshift(...chunk.slice(k));
           await ctx.trail.flush();
           return false;
@@ -152,9 +157,61 @@ export class ImdsPhase {
     return true;
   }
 
+  /**
+   * Starts making the changes as they are queued on `state.imds` while the check still runs (each
+   * one still decided on its own fresh read), until {@link closeStream}. Call {@link queued} after
+   * queueing.
+   */
+  openStream(): void {
+    if (this.feed) return;
+    const feed: { open: boolean; wake?: () => void; worker: Promise<boolean> } = { open: true, worker: Promise.resolve(true) };
+    this.feed = feed;
+    feed.worker = (async () => {
+      for (;;) {
+        if (!(await this.changes())) return false; // the deadline: what is queued stays for the continuation
+        if (!feed.open) return true;
+        // Queued while `changes()` was returning: no wake-up was waiting for it.
+        if (this.ctx.state.imds.length > 0) continue;
+        await new Promise<void>((resolve) => (feed.wake = resolve));
+        feed.wake = undefined;
+      }
+    })();
+  }
+
+  /** More changes were queued on `state.imds`. */
+  queued(): void {
+    this.feed?.wake?.();
+  }
+
+  /** No more changes will be queued by the stream (the rest of the plan is queued already). */
+  closeStream(): void {
+    if (!this.feed) return;
+    this.feed.open = false;
+    this.feed.wake?.();
+  }
+
+  /**
+   * After a failed check: makes no further change (the one under way finishes; the rest of its chunk
+   * goes back on `state.imds`) and stops the streaming worker.
+   */
+  async halt(): Promise<void> {
+    this.halted = true;
+    if (!this.feed) return;
+    this.closeStream();
+    await this.feed.worker;
+    this.feed = undefined;
+  }
+
   /** Drives the IMDS side from wherever `state.phase` says it is. */
   async run(): Promise<void> {
     const { state } = this.ctx;
+    if (this.feed) {
+      // The streaming worker goes on with whatever the plan queued; it ends when the list is empty.
+      this.closeStream();
+      const done = await this.feed.worker;
+      this.feed = undefined;
+      if (!done) return;
+    }
     if (state.phase === 'imds') {
       if (!(await this.changes())) return;
       state.phase = 'imds-verify';

@@ -24,7 +24,8 @@ import type { RemediationDeps, RemediationOptions, RemediationResult } from './t
 /**
  * Runs (or resumes) one remediation run until it is done or the deadline approaches.
  *
- * First invocation (no continuation): check → plan → audit the plan → act. Later invocations resume
+ * First invocation (no continuation): check → plan → audit the plan → act; each instance is planned
+ * and its IMDS change started as soon as the check's verdict on it is final (start.ts). Later invocations resume
  * from `input.continuation` exactly where the previous one stopped. The final invocation emits the
  * summary event, the SNS summary and the metrics (with `RemediationCompleted` = 1).
  *
@@ -41,6 +42,12 @@ export async function runRemediation(
   const phases = deps.actionPhases ?? ACTION_PHASES;
   let state: RunState | undefined;
   const trail = new AuditTrail(deps.audit, deps.clock, deps.logger, () => state as RunState);
+  // One context and one IMDS side per invocation, made as soon as the state exists: a new run's
+  // IMDS side starts while the check still runs (start.ts).
+  let context: RunContext | undefined;
+  let imdsSide: ImdsPhase | undefined;
+  const contextOf = (s: RunState): RunContext => (context ??= createRunContext({ state: s, settings, options, deps, trail, imds: deps.imds(s.bucket) }));
+  const imdsOf = (s: RunState): ImdsPhase => (imdsSide ??= new ImdsPhase(contextOf(s)));
   const startArgs = { deps, settings, phases, trail, adopt: (s: RunState) => void (state = s) };
 
   // Read before any work: a run that could not hand on its continuation must not start acting.
@@ -49,11 +56,11 @@ export async function runRemediation(
   const running =
     continuation !== undefined && continuation !== null && continuation !== ''
       ? await resumeRun({ ...startArgs, continuation, key })
-      : await startRun(startArgs);
+      : await startRun({ ...startArgs, imds: imdsOf });
 
-  const ctx: RunContext = createRunContext({ state: running, settings, options, deps, trail, imds: deps.imds(running.bucket) });
+  const ctx = contextOf(running);
   try {
-    await drivePhases(ctx, phases);
+    await drivePhases(ctx, phases, imdsOf(running));
   } finally {
     await trail.flush();
     running.bucket = ctx.imds.bucketState();
@@ -69,10 +76,9 @@ export async function runRemediation(
  * changes are paced, instead of after them. `phase` stays the IMDS side's progress; the other
  * sides' lists hold theirs, so a continuation resumes each wherever it stopped.
  */
-export async function drivePhases(ctx: RunContext, phases: readonly ActionPhase[]): Promise<void> {
+export async function drivePhases(ctx: RunContext, phases: readonly ActionPhase[], imdsSide: ImdsPhase = new ImdsPhase(ctx)): Promise<void> {
   const { state } = ctx;
   if (state.phase === 'done') return;
-  const imdsSide = new ImdsPhase(ctx);
   const [, guestDone, ...actionsDone] = await Promise.all([
     imdsSide.run(),
     runGuestPhase(ctx),

@@ -1,19 +1,20 @@
 /**
  * The first step of every invocation: a new run (fresh check → plan → `planned` audit → the lists
- * of work) or a resumed one (verify and decode the continuation, refuse and audit anything else,
- * then apply the CURRENT settings to what is left).
+ * of work; each instance planned, audited and its IMDS change started as its verdict streams in)
+ * or a resumed one (verify and decode the continuation, refuse and audit anything else, then apply
+ * the CURRENT settings to what is left).
  */
 import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
-import { planRemediation, type Plan, type PlannedInstance } from '../../core/remediation/plan';
+import { planRemediation, type Plan, type PlannedInstance, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
 import type { AuditTrail } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
-import { imdsActionsOf } from './imds-phase';
+import { type ImdsPhase, imdsActionsOf } from './imds-phase';
 import { accountDefaultsStep } from './account-defaults';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
-import type { RemediationDeps } from './types';
+import type { FreshCheckStream, RemediationCheckResult, RemediationDeps } from './types';
 
 function newRunIdDefault(clock: Clock): string {
   return `${new Date(clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(36).slice(2, 8)}`;
@@ -27,6 +28,11 @@ export interface StartArgs {
   readonly trail: AuditTrail;
   /** Receives the state as soon as it exists (the trail audits against it). */
   readonly adopt: (state: RunState) => void;
+  /**
+   * The run's IMDS side, fed while the check runs (a new run that is not a dry run).
+   * @default - no stream: everything is planned at the end of the check
+   */
+  readonly imds?: (state: RunState) => ImdsPhase;
 }
 
 /** `planned` records of one selected instance: the built-in actions, then each plugged-in phase's. */
@@ -40,23 +46,99 @@ function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: Plan
   }
 }
 
-/** A new run: check (fresh data), plan, audit the plan, queue the work. */
+/** Queues one selected instance's built-in work (the plugged-in phases select from the whole plan at the end). */
+function queueWork(state: RunState, p: PlannedInstance): void {
+  if (p.hopLimit !== undefined || p.enableEndpoint) state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint });
+  if (p.guest) state.guest.push({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only });
+}
+
+/**
+ * The plan while the check runs (a real run only; a dry run is planned whole at the end): each
+ * instance is judged by the pure per-instance plan as its evaluation becomes final, admitted first
+ * come first served within the caps (`StreamingPlan`), audited `planned` (or `skipped`) at once, and
+ * its IMDS change queued for the IMDS side, which starts making changes before the check ends.
+ * Guest work is queued too; the guest side starts after the check, as before. The stream lives in
+ * the first invocation only (the check finishes there, or the run fails), so the continuation never
+ * carries it: only the lists it filled.
+ */
+class PlanStream {
+  readonly planner: StreamingPlan;
+  /** Instances admitted while streaming, in order. */
+  readonly selected: PlannedInstance[] = [];
+
+  constructor(
+    private readonly state: RunState,
+    settings: Settings,
+    private readonly trail: AuditTrail,
+    private readonly phases: readonly ActionPhase[],
+    private readonly imds: ImdsPhase,
+  ) {
+    this.planner = new StreamingPlan(settings);
+    imds.openStream();
+  }
+
+  readonly sink: FreshCheckStream = {
+    listed: (count) => this.take(this.planner.listed(count)),
+    evaluated: (items) => {
+      for (const i of items) this.take(this.planner.offer(i.evaluation, i.ipv6Only));
+    },
+  };
+
+  private take(d: StreamDecision): void {
+    for (const s of d.skipped) this.trail.record(s.instanceId, s.action, 'skipped', { reason: s.reason, before: s.before, after: s.after });
+    for (const p of d.admitted) {
+      this.selected.push(p);
+      auditPlanned(this.trail, this.phases, p);
+      queueWork(this.state, p);
+    }
+    if (d.admitted.length > 0) this.imds.queued();
+  }
+
+  /**
+   * The check failed as a whole: nothing more is planned, queued work is dropped (audited
+   * `skipped` / `check-failed`), the change under way finishes and what was made is verified.
+   */
+  async abort(): Promise<void> {
+    await this.imds.halt();
+    for (const i of this.state.imds.splice(0)) for (const a of imdsActionsOf(i)) this.trail.record(i.id, a, 'skipped', { reason: 'check-failed' });
+    for (const g of this.state.guest.splice(0)) this.trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'check-failed' });
+    await this.imds.verify();
+    await this.trail.flush();
+  }
+}
+
+/** A new run: check (fresh data, planned and acted on per instance as it streams in), plan the rest, audit the plan, queue the work. */
 export async function startRun(args: StartArgs): Promise<RunState> {
   const { deps, settings, phases, trail } = args;
   const { clock } = deps;
   const startedAt = clock.now();
   const runId = deps.newRunId?.() ?? newRunIdDefault(clock);
-  const checked = await deps.check();
+  // The state exists before the check, so that the stream can audit against it and queue work on it.
+  const state = newRunState({ runId, startedAt, dryRun: settings.dryRun, fleetSize: 0, cap: 0, plannedInstances: 0 });
+  args.adopt(state);
+  const stream = !settings.dryRun && args.imds ? new PlanStream(state, settings, trail, phases, args.imds(state)) : undefined;
+  let checked: RemediationCheckResult;
+  try {
+    checked = await deps.check(stream?.sink);
+  } catch (err) {
+    await stream?.abort();
+    throw err;
+  }
   const evaluations = Array.isArray(checked?.evaluations) ? checked.evaluations : [];
   const fleetSize = checked?.fleetSize ?? evaluations.length;
-  const base: Plan = planRemediation(evaluations, settings, fleetSize, checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {});
-  const selected = base.dryRun ? base.wouldChange : base.instances;
+  const streamed = stream?.selected ?? [];
+  // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
+  const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
+  const base: Plan = planRemediation(rest, settings, fleetSize, { ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}), alreadySelected: streamed.length });
+  const planned = base.dryRun ? base.wouldChange : base.instances;
+  const selected = [...streamed, ...planned];
   // IMDSv2 shares the run's cap with the other changes: only what they left (docs/imdsv2.md).
   const v2 = checked?.imdsv2 ? planImdsv2Enforcement(checked.imdsv2, settings, base.cap - selected.length) : undefined;
-  const plan: Plan = v2 ? { ...base, imdsv2: v2 } : base;
-  const state = newRunState({ runId, startedAt, dryRun: plan.dryRun, fleetSize, cap: plan.cap, plannedInstances: selected.length });
-  args.adopt(state);
-  for (const p of selected) auditPlanned(trail, phases, p);
+  const plan: Plan = { ...base, ...(base.dryRun ? {} : { instances: selected }), ...(v2 ? { imdsv2: v2 } : {}) };
+  state.fleetSize = fleetSize;
+  state.cap = plan.cap;
+  state.plannedInstances = selected.length;
+  for (const p of planned) auditPlanned(trail, phases, p);
   for (const s of plan.skipped) trail.record(s.instanceId, s.action, 'skipped', { reason: s.reason, before: s.before, after: s.after });
   // Report mode skips every ready instance by design: that is the readiness report, not an audit event.
   for (const s of v2?.skipped ?? []) if (s.reason !== 'mode-report') trail.record(s.instanceId, 'require-imdsv2', 'skipped', { reason: s.reason });
@@ -65,10 +147,9 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     trail.record(e.instanceId, 'require-imdsv2', 'planned', { before: { httpTokens: 'optional' }, after: { httpTokens: 'required', ...(e.hopLimit !== undefined ? { hopLimit: e.hopLimit } : {}) } });
   }
   if (!plan.dryRun) {
-    state.imds = plan.instances
-      .filter((p) => p.hopLimit !== undefined || p.enableEndpoint)
-      .map((p) => ({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint }));
-    state.guest = plan.instances.filter((p) => p.guest).map((p) => ({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only }));
+    for (const p of planned) queueWork(state, p);
+    // The guest side starts after the check either way: its waves keep the plan's instance-id order.
+    state.guest.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     state.guestPlanned = state.guest.length;
     for (const phase of phases) {
       const items = phase.select(plan);
@@ -93,11 +174,14 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     fleetSize,
     cap: plan.cap,
     plannedInstances: selected.length,
+    plannedWhileChecking: streamed.length,
     imdsChanges: state.imds.length,
     guestChanges: state.guest.length,
     skipped: plan.skipped.length,
   });
   await trail.flush();
+  // The end of the plan is queued: the IMDS side goes on from the stream without waiting for more.
+  if (stream) args.imds?.(state).queued();
   return state;
 }
 

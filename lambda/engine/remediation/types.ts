@@ -21,11 +21,29 @@ export interface RemediationCheckResult {
   readonly imdsv2?: readonly Imdsv2Candidate[];
 }
 
+/** One instance whose evaluation the running check has made final (see `CheckStream` in ../check.ts). */
+export interface FreshEvaluation {
+  readonly evaluation: InstanceEvaluation;
+  /** The instance has no IPv4 address. */
+  readonly ipv6Only: boolean;
+}
+
+/** What the fresh check hands out while it runs, so the plan can start before it ends. */
+export interface FreshCheckStream {
+  /** Instances listed so far, in all: the percent cap's base (it only grows). */
+  listed(count: number): void;
+  /** Evaluations that will not change before the check ends, each instance once. */
+  evaluated(items: readonly FreshEvaluation[]): void;
+}
+
 /** Everything the engine talks to; all injected so tests and the benchmark can substitute them. */
 export interface RemediationDeps {
   readonly clock: Clock;
-  /** Runs the fleet check (only on the first invocation of a run); see ./fresh-check.ts. */
-  readonly check: () => Promise<RemediationCheckResult>;
+  /**
+   * Runs the fleet check (only on the first invocation of a run); see ./fresh-check.ts. With
+   * `stream`, it hands each final evaluation out as it comes (a check that cannot simply ignores it).
+   */
+  readonly check: (stream?: FreshCheckStream) => Promise<RemediationCheckResult>;
   /** Sets the IMDSv2 enforcement tag on an instance (ec2:CreateTags); without it no IMDSv2 enforcement runs. */
   readonly imdsv2Tag?: (instanceId: string, value: string) => Promise<void>;
   /** Builds the IMDS port, resuming its token bucket from a continuation. */
