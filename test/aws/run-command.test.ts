@@ -202,9 +202,8 @@ describe('SsmRunCommand.runDocument', () => {
 
   it('hands each final result out once through onResults, the same result finish() returns', async () => {
     const list = ids(120);
-    simulateSsm(ssmMock, fleet(list));
     const handed: InvocationResult[] = [];
-    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument({ ...request(list), onResults: (r) => void handed.push(...r) });
+    const out = await runCommand(simulateSsm(list)).runDocument({ ...request(list), onResults: (r) => void handed.push(...r) });
     expect(handed.map((r) => r.instanceId).sort()).toEqual([...list].sort());
     for (const r of handed) expect(out.results.get(r.instanceId)).toBe(r);
   });
@@ -212,9 +211,8 @@ describe('SsmRunCommand.runDocument', () => {
   it('hands nothing out once the run has a run-level error (a SendCommand refused for the document)', async () => {
     const list = ids(100);
     const documentDenied = accessDenied('arn:aws:ssm:eu-west-1:111122223333:document/TimeSyncGuard-Collect', 'because no identity-based policy allows the ssm:SendCommand action');
-    simulateSsm(ssmMock, fleet(list), { failures: { SendCommand: [documentDenied] } });
     const onResults = jest.fn();
-    const out = await new SsmRunCommand({ ssm, clock: new VirtualClock() }).runDocument({ ...request(list), onResults });
+    const out = await runCommand(simulateSsm(list, undefined, { failures: { SendCommand: [documentDenied] } })).runDocument({ ...request(list), onResults });
     expect(out.errors).toHaveLength(1);
     expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(50);
     expect(onResults).not.toHaveBeenCalled();
