@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FUNCTION_MEMORY_MB } from '../lib/function-bundling';
 
 /** List prices used (USD). */
 export const PRICES = {
@@ -33,8 +34,8 @@ export const HOURS_PER_MONTH = 730;
 export const NIGHTS_PER_MONTH = 30;
 /** Lambda's START/END/REPORT platform lines per invocation (≈ 350 bytes, A12). */
 export const LAMBDA_PLATFORM_LOG_BYTES = 350;
-/** Memory of both functions (lib/constructs/guard-function.ts FUNCTION_MEMORY_MB). */
-export const FUNCTION_MEMORY_MB = 512;
+/** Memory of the functions: the construct's own constant (lib/function-bundling.ts), never a copy. */
+export { FUNCTION_MEMORY_MB };
 
 /**
  * Billed alarm metrics when neither cdk.out nor an in-process synth is available: GuardAlarmSet in
@@ -43,11 +44,19 @@ export const FUNCTION_MEMORY_MB = 512;
 export const ALARMS_FALLBACK = 10;
 
 /**
- * Billed alarm metrics of the stack: from cdk.out/*.template.json when a synth left one, else from
- * an in-process synth of the default stack (bench/alarms.ts), else {@link ALARMS_FALLBACK}.
+ * Billed alarm metrics of the stack: from an in-process synth of the default stack (bench/alarms.ts,
+ * so the count follows lib/ as it is now), else from cdk.out/*.template.json when a synth left one
+ * (it may be older than lib/), else {@link ALARMS_FALLBACK}.
  */
 export async function countAlarms(root: string): Promise<{ count: number; source: string }> {
   const { billedAlarmMetrics, stackAlarms } = await import('./alarms');
+  let synthError: string;
+  try {
+    const a = stackAlarms();
+    return { count: a.billed, source: `in-process synth of the default stack: ${a.alarms} alarms, ${a.billed} billed metrics` };
+  } catch (e) {
+    synthError = e instanceof Error ? e.message : String(e);
+  }
   const out = join(root, 'cdk.out');
   if (existsSync(out)) {
     let billed = 0;
@@ -58,14 +67,9 @@ export async function countAlarms(root: string): Promise<{ count: number; source
       const t = JSON.parse(readFileSync(join(out, f), 'utf8')) as { Resources?: Parameters<typeof billedAlarmMetrics>[0] };
       billed += billedAlarmMetrics(t.Resources ?? {}).billed;
     }
-    if (found) return { count: billed, source: 'cdk.out templates' };
+    if (found) return { count: billed, source: `cdk.out templates (in-process synth failed: ${synthError})` };
   }
-  try {
-    const a = stackAlarms();
-    return { count: a.billed, source: `in-process synth of the default stack: ${a.alarms} alarms, ${a.billed} billed metrics` };
-  } catch (e) {
-    return { count: ALARMS_FALLBACK, source: `constant (synth failed: ${e instanceof Error ? e.message : String(e)})` };
-  }
+  return { count: ALARMS_FALLBACK, source: `constant (synth failed: ${synthError})` };
 }
 
 /** Monthly price of `count` custom metrics published every hour of the month. */

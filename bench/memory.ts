@@ -18,8 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../lib/constructs/guest-documents';
-import { FUNCTION_MEMORY_MB } from '../lib/constructs/guard-function';
-import { FUNCTION_BUNDLING } from '../lib/function-bundling';
+import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB } from '../lib/function-bundling';
 import { lambdaLikeEnv } from './cold-load';
 import { mergeResults, replaceReadmeSection } from './results-file';
 

@@ -166,7 +166,9 @@ function memoryBullet(results: ReadingResults): string {
   const runs = mem.sizes.flatMap((s) => s.runs.map((r) => ({ ...r, n: s.n })));
   const top = runs.reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a));
   const t = target(results, 'all', 'measured peak RSS');
-  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${runs
+  const sized = Math.ceil((1.25 * top.peakRssMiB) / 64) * 64;
+  const rule = `The sizing rule (≥ 25 % headroom over the largest peak, rounded up to 64 MB) gives ${sized} MB; ${mem.configuredMemoryMB >= sized ? `the configured ${mem.configuredMemoryMB} MB meets it.` : `the configured ${mem.configuredMemoryMB} MB is below it: raise FUNCTION_MEMORY_MB.`}`;
+  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} ${runs
     .filter((r) => r !== top)
     .map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB`)
     .join(', ')}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by tens of MiB from run to run.`;
@@ -177,7 +179,7 @@ function costBullet(results: ReadingResults): string {
   if (!s) return '';
   const c = s.monthlyCost!;
   const t = target(results, s.n, 'monthly cost');
-  return `- **Monthly usage cost at ${int(s.n)}: ${usd(c.total!)}${t ? ` (${t.pass ? 'PASS' : 'MISS'}, limit ${t.limit})` : ''}.** Metrics ${usd(c.metrics!)} (${s.distinctMetrics} distinct: the hourly check's at $0.30, the nightly run's prorated), alarms ${usd(c.alarms!)} (${results.model.alarms.count} alarms counted from the synthesized stack), logs ${usd(c.logs!)} (${s1(c.logGBPerMonth ?? 0)} GB a month: one record per instance per check plus EMF), Lambda ${usd(c.lambda!)}, Step Functions, audit events and SNS ${usd((c.stepFunctions ?? 0) + (c.eventBridge ?? 0) + (c.sns ?? 0))}. Metrics and alarms do not grow with N; logs and Lambda time do. The KMS key ($1) and the dashboard ($3) are fixed costs outside this usage model (README's cost table adds them).`;
+  return `- **Monthly usage cost at ${int(s.n)}: ${usd(c.total!)}${t ? ` (${t.pass ? 'PASS' : 'MISS'}, limit ${t.limit})` : ''}.** Metrics ${usd(c.metrics!)} (${s.distinctMetrics} distinct: the hourly check's at $0.30, the nightly run's prorated), alarms ${usd(c.alarms!)} (${results.model.alarms.count} alarms counted from the synthesized stack), logs ${usd(c.logs!)} (${s1(c.logGBPerMonth ?? 0)} GB a month: one record per instance per check plus EMF), Lambda ${usd(c.lambda!)}, Step Functions, audit events and SNS ${usd((c.stepFunctions ?? 0) + (c.eventBridge ?? 0) + (c.sns ?? 0))}. Metrics and alarms do not grow with N; logs and Lambda time do. This usage model is the check and the nightly run as the benchmark drives them; it leaves out the IMDSv2 readiness refresh (its daily \`GetMetricData\`) and the metrics of the IMDSv2 and account-defaults reports, which the benchmark's handlers are not wired to, and the fixed KMS key, dashboard and secret: README's cost table adds them all, so it is the total to quote, not this line.`;
 }
 
 /** The generated "Where each size stands" text. */

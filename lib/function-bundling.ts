@@ -24,3 +24,10 @@ export const FUNCTION_BUNDLING = {
 
 /** NODE_OPTIONS of every guard function: readable stack traces in the logs (costs load time and RSS, measured with it). */
 export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+
+/**
+ * Memory of every guard function, in MB. Sized from the benchmark's measured peaks (see
+ * constructs/guard-function.ts); here, CDK-free, so the benchmark's cost model and memory check
+ * read the same number the construct deploys.
+ */
+export const FUNCTION_MEMORY_MB = 576;

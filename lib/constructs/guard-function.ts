@@ -6,26 +6,26 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
-import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../function-bundling';
+import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../function-bundling';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
 /**
  * Lambda sizing, from the benchmark (`npm run bench`, bench/README.md):
- * - memory 512 MB: the largest peak RSS measured by bench/memory.ts (bundled as deployed, started
- *   with the functions' NODE_OPTIONS, real SDK parsing of wire-format answers, simulator included:
- *   ≈ 389 MiB for the 50,000-instance check) with ≥ 25 % headroom, rounded up to 64 MB; the
- *   benchmark fails when a measured peak exceeds this (bench/README.md, "Memory and CPU");
- * - check timeout 15 min: the 10,000-instance check takes ≈ 102 s of API time (1.2× its lower
- *   bound), ≈ 11 % of this; the maximum is kept so that fleets several times larger, or an SSM
- *   that throttles harder, still finish, and the engine stops collecting 60 s before the timeout
- *   so that every instance is still reported (not-checked ones as such);
+ * - memory 576 MB: the largest peak RSS measured by bench/memory.ts (bundled as deployed, started
+ *   with the functions' NODE_OPTIONS, real SDK parsing of wire-format answers, simulator included;
+ *   `memory.largestPeakRssMiB` in bench/results.json) with ≥ 25 % headroom, rounded up to 64 MB;
+ *   the benchmark fails when a measured peak exceeds this (bench/README.md, "Memory and CPU");
+ * - check timeout 15 min: the 50,000-instance check takes a few minutes of API time (its figure is
+ *   in bench/results.json); the maximum is kept so that larger fleets, or an SSM that throttles
+ *   harder, still finish, and the engine stops collecting 60 s before the timeout so that every
+ *   instance is still reported (not-checked ones as such);
  * - remediate timeout 15 min: 10,000 hop-limit changes need ≈ 33 min of ModifyInstanceMetadataOptions
  *   tokens; the handler returns a continuation 45 s before the timeout and the state machine loops
  *   (3 invocations in the benchmark).
  */
-export const FUNCTION_MEMORY_MB = 512;
+export { FUNCTION_MEMORY_MB };
 export const CHECK_TIMEOUT = Duration.minutes(15);
 export const REMEDIATE_TIMEOUT = Duration.minutes(15);
 
