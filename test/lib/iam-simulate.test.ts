@@ -8,8 +8,8 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
+import { type Decision, simulate } from '../support/iam-simulate';
 import { testApp } from './util';
 
 const ACCOUNT = '111122223333';
@@ -18,7 +18,6 @@ const INSTANCE = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`
 const DEFAULT_BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
 
 type Json = Record<string, unknown>;
-type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
 
 /** Resolves Ref / Fn::GetAtt / Fn::Join of the template to concrete values for one account and region. */
 function resolver(resources: Record<string, Json>) {
@@ -100,19 +99,7 @@ async function decide(
   principal: string | undefined = undefined,
   resourcePolicy?: unknown,
 ): Promise<Decision> {
-  const result = await runSimulation(
-    {
-      request: { principal: principal ?? `arn:aws:iam::${ACCOUNT}:role/GuardRole`, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
-      identityPolicies: policies,
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy !== undefined ? { resourcePolicy } : {}),
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
-  if (result.resultType !== 'single') throw new Error(`unexpected ${result.resultType}`);
-  return result.overallResult as Decision;
+  return simulate({ principal: principal ?? `arn:aws:iam::${ACCOUNT}:role/GuardRole`, action, resource, accountId: ACCOUNT, context }, policies, resourcePolicy);
 }
 
 /**

@@ -4,8 +4,8 @@
  * are allowed in any region of that account, a lowering or an opted-out instance is denied as in the
  * single-account roles, and only the hub's item-function role can assume it.
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { spokeRoleTemplate } from '../../lib/constructs/org-spoke';
+import { simulate } from '../support/iam-simulate';
 import { policyStatements } from '../lib/util';
 import { HUB, orgTemplate } from './util';
 
@@ -18,7 +18,6 @@ const instance = (region = 'eu-west-1') => `arn:aws:ec2:${region}:${MEMBER}:inst
 const document = (name: string, region = 'eu-west-1', account = MEMBER) => `arn:aws:ssm:${region}:${account}:document/${name}`;
 
 type Json = Record<string, unknown>;
-type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
 
 /** Resolves the inner template's Fn::Sub / Ref for one member account and the hub's parameters. */
 function resolve(v: unknown, params: Record<string, string | string[]>): unknown {
@@ -43,21 +42,7 @@ function spoke(options: { organizationId?: string; hopLimitTarget?: number; optO
   };
 }
 
-async function decide(request: { principal: string; action: string; resource: string; accountId: string; context?: Record<string, string | string[]> }, identityPolicies: { name: string; policy: unknown }[], resourcePolicy?: unknown): Promise<Decision> {
-  const result = await runSimulation(
-    {
-      request: { principal: request.principal, action: request.action, resource: { resource: request.resource, accountId: request.accountId }, contextVariables: request.context ?? {} },
-      identityPolicies,
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy !== undefined ? { resourcePolicy } : {}),
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(`simulation rejected: ${JSON.stringify(result.errors)}`);
-  if (result.resultType !== 'single') throw new Error(`unexpected ${result.resultType}`);
-  return result.overallResult as Decision;
-}
+const decide = simulate;
 
 /** A call the hub makes inside the member account under the spoke role. */
 const asSpoke = (policy: { name: string; policy: unknown }[], action: string, resource: string, context: Record<string, string | string[]> = {}) =>
