@@ -1,41 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { TimeSyncGuard } from '../../lib/time-sync-guard';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
+import { useNag } from '../support/nag';
 
-let outdir: string;
-beforeEach(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'tsg-nag-'));
-});
-afterEach(() => rmSync(outdir, { recursive: true, force: true }));
-
-function nagApp(): App {
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return app;
-}
-
-function violations(): string[] {
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-    pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
-  };
-  return report.pluginReports.flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)));
-}
-
-function synthOrReport(app: App): string[] {
-  try {
-    app.synth();
-    return [];
-  } catch (e) {
-    const found = violations();
-    return found.length > 0 ? found : [String(e)];
-  }
-}
+const nag = useNag();
+const nagApp = nag.app;
+const synthOrReport = nag.findings;
 
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the stack with defaults', () => {

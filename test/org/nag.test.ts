@@ -3,40 +3,14 @@
  * `npm run synth -- -c organization=true` checks it with bundling): every finding is acknowledged
  * beside its resource with its reason, and an unacknowledged one still fails.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { TimeSyncGuardOrgStack } from '../../lib/time-sync-guard-org-stack';
+import { useNag } from '../support/nag';
 import { OU } from './util';
 
-let outdir: string;
-beforeEach(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'tsg-org-nag-'));
-});
-afterEach(() => rmSync(outdir, { recursive: true, force: true }));
-
-function nagApp(): App {
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return app;
-}
-
-/** Unacknowledged findings as `rule at path`, or the synth error itself. */
-function findings(app: App): string[] {
-  try {
-    app.synth();
-    return [];
-  } catch (e) {
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
-    };
-    const found = report.pluginReports.flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)));
-    return found.length > 0 ? found : [String(e)];
-  }
-}
+const nag = useNag('tsg-org-nag-');
+const nagApp = nag.app;
+const findings = nag.findings;
 
 describe('cdk-nag AwsSolutions on the organization hub', () => {
   it('finds nothing unacknowledged with the OUs asked at deploy and e-mail alarms', () => {
