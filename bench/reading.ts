@@ -52,6 +52,8 @@ export interface Target {
 interface MemoryRun {
   readonly mode: string;
   readonly peakRssMiB: number;
+  /** The function memory the run was started as (Lambda's runtime heap flags for it). */
+  readonly memoryMB: number;
 }
 /** The parts of bench/results.json the reading quotes. */
 export interface ReadingResults {
@@ -168,10 +170,14 @@ function memoryBullet(results: ReadingResults): string {
   const t = target(results, 'all', 'measured peak RSS');
   const sized = Math.ceil((1.25 * top.peakRssMiB) / 64) * 64;
   const rule = `The sizing rule (≥ 25 % headroom over the largest peak, rounded up to 64 MB) gives ${sized} MB; ${mem.configuredMemoryMB >= sized ? `the configured ${mem.configuredMemoryMB} MB meets it.` : `the configured ${mem.configuredMemoryMB} MB is below it: raise FUNCTION_MEMORY_MB.`}`;
-  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} ${runs
-    .filter((r) => r !== top)
-    .map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB`)
-    .join(', ')}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by tens of MiB from run to run.`;
+  // Runs are grouped by the function memory they were started as (Lambda's heap flags for it).
+  const byMemory = new Map<number, typeof runs>();
+  for (const r of runs.filter((x) => x !== top)) byMemory.set(r.memoryMB, [...(byMemory.get(r.memoryMB) ?? []), r]);
+  const others = [...byMemory]
+    .sort((a, b) => a[0] - b[0])
+    .map(([mb, rs]) => `started as a ${mb} MB function: ${rs.map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB${r.peakRssMiB <= mb ? '' : ' (over it)'}`).join(', ')}`)
+    .join('; ');
+  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}, started as a ${top.memoryMB} MB function) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} Each run is started with the heap flags Lambda's Node.js runtime gives a function of its memory; ${others}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by several MiB from run to run.`;
 }
 
 function costBullet(results: ReadingResults): string {

@@ -74,6 +74,8 @@ interface Size {
   readonly check: { apiCalls: number; apiCallsLowerBound: number; apiCallsRatio: number; simulatedSeconds: number; simulatedSecondsLowerBound: number; simulatedSecondsRatio: number };
   readonly remediation?: { hopLimitsAppliedSeconds: number; hopLimitTargetSeconds: number; invocations: number };
   readonly peakMemoryMB: number;
+  /** The function memory the measured runs were started as (Lambda's runtime heap flags for it). */
+  readonly peakMemoryFunctionMB?: number;
   readonly distinctMetrics: number;
   readonly distinctMetricNames?: { readonly check?: readonly string[]; readonly remediation?: readonly string[] };
   readonly monthlyCost?: { metrics: number; alarms: number; logs: number; lambda: number; stepFunctions: number; eventBridge: number; sns: number; total: number };
@@ -108,7 +110,7 @@ export function benchTable(results: Results): string {
     row('check simulated time (lower bound)', (s) => `${s.check.simulatedSeconds} s (${s.check.simulatedSecondsLowerBound} s): ${s.check.simulatedSecondsRatio}×`),
     row('hop limits applied from the run start (target)', (s) => (s.remediation ? `${int(s.remediation.hopLimitsAppliedSeconds)} s (${int(s.remediation.hopLimitTargetSeconds)} s)` : NOT_RUN)),
     row('remediate invocations', (s) => (s.remediation ? String(s.remediation.invocations) : NOT_RUN)),
-    row('peak memory, measured (RSS of the bundled run, simulator included)', (s) => `${Math.round(s.peakMemoryMB)} MiB`),
+    row('peak memory, measured (RSS of the bundled run started as a function of that memory, simulator included)', (s) => `${Math.round(s.peakMemoryMB)} MiB${s.peakMemoryFunctionMB ? ` of ${s.peakMemoryFunctionMB} MB` : ''}`),
     row('distinct CloudWatch metrics', (s) => String(s.distinctMetrics)),
     row('modelled usage cost a month (hourly checks + nightly remediation)', (s) => (s.monthlyCost ? usd(s.monthlyCost.total) : NOT_RUN)),
     row('peer: per-instance GetCommandInvocation polling', (s) => (s.peers ? `${int(s.peers.perInstancePolling.apiCalls)} calls, ${int(s.peers.perInstancePolling.simulatedSeconds)} s` : NOT_RUN)),

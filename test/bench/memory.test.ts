@@ -1,4 +1,6 @@
-import { measureMemory } from '../../bench/memory';
+import { FUNCTION_MEMORY_MB } from '../../lib/function-bundling';
+import { lambdaLikeEnv, lambdaRuntimeNodeArgs } from '../../bench/cold-load';
+import { measuredMemoryMB, measureMemory, memoryKey } from '../../bench/memory';
 
 /** One small end-to-end run of the memory benchmark: bundled entry, deployed NODE_OPTIONS, wire-format answers. */
 describe('memory benchmark', () => {
@@ -17,4 +19,29 @@ describe('memory benchmark', () => {
     expect(size!.runs.map((r) => r.mode)).toEqual(['check', 'remediation']);
     expect(m['withinConfiguredMemory']).toBe(false); // 64 MB is far below any measured peak
   }, 180_000);
+});
+
+describe('the function memory a run is measured in', () => {
+  it('starts a process with the heap flags Lambda\'s Node.js runtime gives a function of that memory', () => {
+    // /var/runtime/bootstrap: new space = memory / 10, semi-space = half of it, old space = the rest.
+    expect(lambdaRuntimeNodeArgs(256)).toEqual(['--max-semi-space-size=12', '--max-old-space-size=231']);
+    expect(lambdaRuntimeNodeArgs(576)).toEqual(['--max-semi-space-size=28', '--max-old-space-size=519']);
+    expect(lambdaLikeEnv(256)['AWS_LAMBDA_FUNCTION_MEMORY_SIZE']).toBe('256');
+    expect(lambdaLikeEnv()['AWS_LAMBDA_FUNCTION_MEMORY_SIZE']).toBe(String(FUNCTION_MEMORY_MB));
+  });
+
+  it('measures fleets up to 10,000 in a 256 MB function (the target) and larger ones in the configured memory', () => {
+    expect(measuredMemoryMB(1000)).toBe(256);
+    expect(measuredMemoryMB(10_000)).toBe(256);
+    expect(measuredMemoryMB(50_000)).toBe(FUNCTION_MEMORY_MB);
+    // Never more than what is deployed.
+    expect(measuredMemoryMB(1000, 128)).toBe(128);
+  });
+
+  it('fails a run whose peak is over the memory it ran in, even when the configured memory is larger', () => {
+    const run = { mode: 'check' as const, n: 10_000, completed: true, simulatedSeconds: 1, cpuSeconds: 1, loadedRssMiB: 90, apiCalls: 1 };
+    expect(memoryKey([{ ...run, peakRssMiB: 250, memoryMB: 256 }], 576)['withinConfiguredMemory']).toBe(true);
+    expect(memoryKey([{ ...run, peakRssMiB: 260, memoryMB: 256 }], 576)['withinConfiguredMemory']).toBe(false);
+    expect(memoryKey([{ ...run, peakRssMiB: 500, memoryMB: 576 }], 512)['withinConfiguredMemory']).toBe(false);
+  });
 });
