@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../lib/constructs/guest-documents';
-import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB } from '../lib/function-bundling';
+import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
 import { lambdaLikeEnv, lambdaRuntimeNodeArgs } from './cold-load';
 import { mergeResults, replaceReadmeSection } from './results-file';
 
@@ -156,17 +156,21 @@ export async function measureMemory(sizes: readonly number[] = MEMORY_SIZES, lim
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
+const vcpu = (mb: number): string => (mb / LAMBDA_MB_PER_VCPU).toFixed(2);
+
 /** README rows. */
 export function renderMemory(m: Record<string, unknown>): string {
-  const lines = ['| N | function memory MB | peak RSS MiB (check / remediation) | CPU s (check / remediation) | wire bytes in (check) |', '|---|---|---|---|---|'];
+  const lines = ['| N | function memory MB | peak RSS MiB (check / remediation) | CPU s (check / remediation) | vCPU used: CPU s ÷ simulated s (check / remediation) | wire bytes in (check) |', '|---|---|---|---|---|---|'];
+  const share = (x?: MemoryRun): string => (x && x.simulatedSeconds > 0 ? (x.cpuSeconds / x.simulatedSeconds).toFixed(3) : '–');
   for (const s of m['sizes'] as { n: number; runs: MemoryRun[] }[]) {
     const c = s.runs.find((x) => x.mode === 'check');
     const r = s.runs.find((x) => x.mode === 'remediation');
     lines.push(
-      `| ${s.n.toLocaleString('en-US')} | ${c?.memoryMB ?? r?.memoryMB ?? '–'} | ${c?.peakRssMiB ?? '–'} / ${r?.peakRssMiB ?? 'not run'} | ${c?.cpuSeconds ?? '–'} / ${r?.cpuSeconds ?? '–'} | ${c?.wire ? (c.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`,
+      `| ${s.n.toLocaleString('en-US')} | ${c?.memoryMB ?? r?.memoryMB ?? '–'} | ${c?.peakRssMiB ?? '–'} / ${r?.peakRssMiB ?? 'not run'} | ${c?.cpuSeconds ?? '–'} / ${r?.cpuSeconds ?? '–'} | ${share(c)} / ${share(r)} | ${c?.wire ? (c.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`,
     );
   }
-  lines.push('', `Configured Lambda memory: ${String(m['configuredMemoryMB'])} MB; largest measured peak ${String(m['largestPeakRssMiB'])} MiB; every run within the memory it ran in: ${m['withinConfiguredMemory'] ? 'PASS' : 'FAIL'}.`);
+  lines.push('', `Configured Lambda memory: ${String(m['configuredMemoryMB'])} MB; largest measured peak ${String(m['largestPeakRssMiB'])} MiB; every run within the memory it ran in: ${m['withinConfiguredMemory'] ? 'PASS' : 'FAIL'}.`,
+    `Lambda gives a function CPU in proportion to its memory, one vCPU at ${LAMBDA_MB_PER_VCPU.toLocaleString('en-US')} MB: ${String(m['configuredMemoryMB'])} MB is ${vcpu(Number(m['configuredMemoryMB']))} vCPU, ${MEMORY_TARGET_MB} MB ${vcpu(MEMORY_TARGET_MB)}.`);
   return lines.join('\n');
 }
 

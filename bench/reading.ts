@@ -5,6 +5,7 @@
  *
  * Only the figures are computed; the explanations are fixed text chosen by which target passed.
  */
+import { LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
 
 type Timeline = Readonly<Record<string, readonly [number, number]>>;
 type ByAction = Readonly<Record<string, number>>;
@@ -54,6 +55,8 @@ interface MemoryRun {
   readonly peakRssMiB: number;
   /** The function memory the run was started as (Lambda's runtime heap flags for it). */
   readonly memoryMB: number;
+  readonly cpuSeconds: number;
+  readonly simulatedSeconds: number;
 }
 /** The parts of bench/results.json the reading quotes. */
 export interface ReadingResults {
@@ -162,6 +165,9 @@ function remediationBullet(results: ReadingResults): string {
   return `- **Remediation: ${parts.join('; ')}.** The guest waves run while the IMDS changes are paced, so the pacing of EC2's Modify bucket (5 per second after a burst of 100) decides the time; ${detail.join('; ')}.`;
 }
 
+/** The busiest run may use at most this share of what the configured memory gives. */
+const vCPU_OK = 0.8;
+
 function memoryBullet(results: ReadingResults): string {
   const mem = results.memory;
   if (!mem) return '';
@@ -177,7 +183,20 @@ function memoryBullet(results: ReadingResults): string {
     .sort((a, b) => a[0] - b[0])
     .map(([mb, rs]) => `started as a ${mb} MB function: ${rs.map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB${r.peakRssMiB <= mb ? '' : ' (over it)'}`).join(', ')}`)
     .join('; ');
-  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}, started as a ${top.memoryMB} MB function) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} Each run is started with the heap flags Lambda's Node.js runtime gives a function of its memory; ${others}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by several MiB from run to run.`;
+  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}, started as a ${top.memoryMB} MB function) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} Each run is started with the heap flags Lambda's Node.js runtime gives a function of its memory; ${others}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by several MiB from run to run. ${cpuSentence(runs, mem.configuredMemoryMB)}`;
+}
+
+/** Whether the memory's CPU share (Lambda: one vCPU at LAMBDA_MB_PER_VCPU) keeps pace with the busiest run. */
+function cpuSentence(runs: readonly (MemoryRun & { n: number })[], configuredMB: number): string {
+  const share = (r: MemoryRun): number => (r.simulatedSeconds > 0 ? r.cpuSeconds / r.simulatedSeconds : 0);
+  const busiest = runs.reduce((a, b) => (share(b) > share(a) ? b : a));
+  const vcpu = (mb: number): number => mb / LAMBDA_MB_PER_VCPU;
+  const small = Math.min(...runs.map((r) => r.memoryMB));
+  const tooSlowSmall = runs.filter((r) => r.memoryMB === small && share(r) > vcpu(small));
+  const f = (v: number): string => v.toFixed(2);
+  return `CPU: the busiest run for its length is the ${int(busiest.n)} ${busiest.mode}, ${f(share(busiest))} vCPU on average (CPU seconds on this machine over simulated seconds); the configured ${configuredMB} MB gives ${f(vcpu(configuredMB))} vCPU${share(busiest) <= vCPU_OK * vcpu(configuredMB) ? ', so the runs wait on AWS, not on CPU' : ', too little to keep pace: raise FUNCTION_MEMORY_MB'}.${
+    tooSlowSmall.length > 0 ? ` A ${small} MB function (${f(vcpu(small))} vCPU) holds ${tooSlowSmall.map((r) => `the ${int(r.n)} ${r.mode}`).join(' and ')} in memory but not its CPU, so it would stretch it: the memory is sized for both.` : ''
+  }`;
 }
 
 function costBullet(results: ReadingResults): string {

@@ -31,3 +31,10 @@ export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
  * read the same number the construct deploys.
  */
 export const FUNCTION_MEMORY_MB = 576;
+
+/**
+ * Lambda gives a function CPU in proportion to its memory: one vCPU's worth at this many MB (Lambda
+ * developer guide, "Configuring Lambda function memory"). The benchmark compares it with the CPU its
+ * runs use per simulated second.
+ */
+export const LAMBDA_MB_PER_VCPU = 1769;
