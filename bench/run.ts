@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeGeneratedDocs } from '../bin/docs';
+import { FUNCTION_MEMORY_MB, LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
 import type { Target } from './reading';
 import { type ColdLoadResult, renderColdLoad } from './cold-load';
 import { bundleMemoryEntry, type MeasuredRun, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
@@ -188,6 +189,13 @@ async function main(): Promise<void> {
   const targets = evaluateTargets(perN);
   if (coldLoad) for (const [name, a] of Object.entries(coldLoad.assets)) targets.push({ n: 'all', name: `cold load ${name} ≤ 0.7× naive time, ≤ 0.8× RSS`, value: `${a.timeRatio}× / ${a.rssRatio}×`, limit: '0.7× / 0.8×', pass: a.pass });
   if (memory) targets.push({ n: 'all', name: 'measured peak RSS ≤ the function memory each run ran in (≤ configured)', value: `${String(memory['largestPeakRssMiB'])} MiB`, limit: `${String(memory['configuredMemoryMB'])} MB`, pass: memory['withinConfiguredMemory'] === true });
+  if (memory) {
+    // Lambda's CPU comes with its memory: the configured memory must keep pace with the busiest run.
+    const runs = (memory['sizes'] as { runs: MemoryRun[] }[]).flatMap((x) => x.runs);
+    const busiest = Math.max(...runs.map((x) => (x.simulatedSeconds > 0 ? x.cpuSeconds / x.simulatedSeconds : 0)));
+    const share = FUNCTION_MEMORY_MB / LAMBDA_MB_PER_VCPU;
+    targets.push({ n: 'all', name: 'busiest run\'s vCPU (CPU s ÷ simulated s) ≤ 0.8 × the configured memory\'s share', value: `${r2(busiest)} vCPU`, limit: `${r2(0.8 * share)} vCPU`, pass: busiest <= 0.8 * share });
+  }
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,
