@@ -55,6 +55,16 @@ class LoggedImds extends MemoryImds {
   }
 }
 
+/** A clock, the call log and an EC2 of `ids` at hop limit 1 (each Modify taking `modifyMs`): every test's world. */
+function world(ids: readonly string[], modifyMs = 0): { clock: VirtualClock; log: string[]; imds: LoggedImds } {
+  const clock = new VirtualClock();
+  const log: string[] = [];
+  return { clock, log, imds: new LoggedImds(ids, clock, log, modifyMs) };
+}
+
+/** One streamed arrival: an evaluation, not IPv6-only. */
+const arrival = (evaluation: InstanceEvaluation): { evaluation: InstanceEvaluation; ipv6Only: boolean } => ({ evaluation, ipv6Only: false });
+
 function runDeps(clock: VirtualClock, imds: MemoryImds, check: RemediationDeps['check'], over: Partial<RemediationDeps> = {}) {
   const audit = new MemoryAudit();
   const runCommand = new TableRunCommand(() => ({ state: 'success', output: 'TSG-REMEDIATE v1 result=changed daemon=chrony action=configured reason=none' }));
@@ -82,12 +92,10 @@ async function checkGoesOn(clock: VirtualClock, done: () => boolean, steps = 60)
 
 describe('remediation while the fresh check streams', () => {
   it('sends the first Modify before the check completes', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2)], clock, log);
+    const { clock, log, imds } = world([id(1), id(2)]);
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(2);
-      stream?.evaluated([{ evaluation: ev(id(1)), ipv6Only: false }]);
+      stream?.evaluated([arrival(ev(id(1)))]);
       await checkGoesOn(clock, () => log.length > 0);
       log.push('check-complete');
       return { evaluations: [ev(id(1)), ev(id(2))], fleetSize: 2 };
@@ -104,15 +112,13 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('applies the caps first come, first served: later arrivals and the end of the check get cap-reached', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2), id(3), id(4)], clock, log);
+    const { clock, log, imds } = world([id(1), id(2), id(3), id(4)]);
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(4);
       // Out of id order: the first two to arrive take the two places.
-      stream?.evaluated([{ evaluation: ev(id(3)), ipv6Only: false }]);
-      stream?.evaluated([{ evaluation: ev(id(1)), ipv6Only: false }]);
-      stream?.evaluated([{ evaluation: ev(id(2)), ipv6Only: false }]);
+      stream?.evaluated([arrival(ev(id(3)))]);
+      stream?.evaluated([arrival(ev(id(1)))]);
+      stream?.evaluated([arrival(ev(id(2)))]);
       await checkGoesOn(clock, () => log.length >= 2);
       return { evaluations: [1, 2, 3, 4].map((k) => ev(id(k))), fleetSize: 4 };
     };
@@ -126,13 +132,11 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('holds back an arrival the percent cap has no room for yet, and admits it when the listing makes room', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2)], clock, log);
+    const { clock, log, imds } = world([id(1), id(2)]);
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       // 50 % of 1 instance seen is 0: no room until the listing has seen 2.
       stream?.listed(1);
-      stream?.evaluated([{ evaluation: ev(id(2)), ipv6Only: false }]);
+      stream?.evaluated([arrival(ev(id(2)))]);
       await clock.sleep(5_000);
       log.push('listed-2');
       stream?.listed(2);
@@ -146,15 +150,13 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('never acts on an unknown verdict or an unchecked guest that streamed in', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2), id(3)], clock, log);
+    const { clock, imds } = world([id(1), id(2), id(3)]);
     const unknown = ev(id(1), { verdict: { status: 'unknown', timeSource: 'unknown', synchronized: null, containers: null } });
     const unread = ev(id(2), { verdict: { status: 'at-risk', timeSource: 'other', containers: null, findings: [{ code: 'report-truncated', message: 'cut' }] } });
     const unchecked = ev(id(3), { checkState: 'unmanaged' });
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(3);
-      stream?.evaluated([unknown, unread, unchecked].map((evaluation) => ({ evaluation, ipv6Only: false })));
+      stream?.evaluated([unknown, unread, unchecked].map(arrival));
       await clock.sleep(10_000);
       return { evaluations: [unknown, unread, unchecked], fleetSize: 3 };
     };
@@ -168,12 +170,10 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('streams nothing to EC2 in a dry run: the check gets no stream and the plan is made at its end', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2)], clock, log);
+    const { clock, log, imds } = world([id(1), id(2)]);
     const check = jest.fn(async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(2);
-      stream?.evaluated([{ evaluation: ev(id(1)), ipv6Only: false }]);
+      stream?.evaluated([arrival(ev(id(1)))]);
       await clock.sleep(10_000);
       return { evaluations: [ev(id(1)), ev(id(2))], fleetSize: 2 };
     });
@@ -191,14 +191,12 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('resumes a run whose first invocation stopped in the middle of the streamed changes: nothing redone, nothing lost', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
     const ids = Array.from({ length: 30 }, (_, k) => id(k));
-    const imds = new LoggedImds(ids, clock, log, 1_000);
+    const { clock, imds } = world(ids, 1_000);
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(ids.length);
       // A third streams in at once; the check goes on for 5 s and the rest are planned at its end.
-      stream?.evaluated(ids.slice(0, 10).map((i) => ({ evaluation: ev(i), ipv6Only: false })));
+      stream?.evaluated(ids.slice(0, 10).map((i) => (arrival(ev(i)))));
       await clock.sleep(5_000);
       return { evaluations: ids.map((i) => ev(i)), fleetSize: ids.length };
     };
@@ -221,12 +219,10 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('after streaming, a check that fails as a whole stops the run: queued work skipped check-failed, what was made verified', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1), id(2), id(3)], clock, log, 1_000);
+    const { clock, log, imds } = world([id(1), id(2), id(3)], 1_000);
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(3);
-      stream?.evaluated([id(1), id(2), id(3)].map((i) => ({ evaluation: ev(i), ipv6Only: false })));
+      stream?.evaluated([id(1), id(2), id(3)].map((i) => (arrival(ev(i)))));
       await checkGoesOn(clock, () => log.length > 0);
       throw new RemediationRunError('the fleet check before remediation failed: SendCommand denied');
     };
@@ -242,9 +238,7 @@ describe('remediation while the fresh check streams', () => {
   });
 
   it('queues guest work that streamed in for the guest side, which runs once the check is done', async () => {
-    const clock = new VirtualClock();
-    const log: string[] = [];
-    const imds = new LoggedImds([id(1)], clock, log);
+    const { clock, log, imds } = world([id(1)]);
     const offSource = ev(id(1), { verdict: { status: 'at-risk', timeSource: 'other' } });
     const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
       stream?.listed(1);
