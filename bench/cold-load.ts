@@ -74,10 +74,8 @@ export function clientPackages(meta: Metafile): string[] {
  * The V8 heap flags Lambda's Node.js runtime starts every function with, from its memory setting
  * (`/var/runtime/bootstrap` of the Node.js base images: a tenth of the memory for the young
  * generation, half of that per semi-space, the rest for the old generation). Without them a
- * process on a large machine lets garbage pile up far beyond what the same code needs in a Lambda
- * (measured: the 10,000-instance remediation peaked at 399 MiB uncapped and 224 MiB with the flags
- * of a 256 MB function, same figures, same CPU), so a measured peak would say nothing about the
- * memory a function needs.
+ * process on a large machine lets garbage pile up far beyond what the same code needs in a Lambda,
+ * so a measured peak would say nothing about the memory a function needs.
  */
 export function lambdaRuntimeNodeArgs(memoryMB: number): string[] {
   const newSpace = Math.floor(memoryMB / 10);

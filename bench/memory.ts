@@ -21,6 +21,7 @@ import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../lib/constructs/guest-document
 import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
 import { lambdaLikeEnv, lambdaRuntimeNodeArgs } from './cold-load';
 import { mergeResults, replaceReadmeSection } from './results-file';
+import { vcpuOf, vcpuUsed } from './reading';
 
 /** Sizes the benchmark reports (issue 11). */
 export const MEMORY_SIZES = [1000, 10_000, 50_000] as const;
@@ -156,12 +157,12 @@ export async function measureMemory(sizes: readonly number[] = MEMORY_SIZES, lim
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
-const vcpu = (mb: number): string => (mb / LAMBDA_MB_PER_VCPU).toFixed(2);
+const vcpu = (mb: number): string => vcpuOf(mb).toFixed(2);
 
 /** README rows. */
 export function renderMemory(m: Record<string, unknown>): string {
   const lines = ['| N | function memory MB | peak RSS MiB (check / remediation) | CPU s (check / remediation) | vCPU used: CPU s ÷ simulated s (check / remediation) | wire bytes in (check) |', '|---|---|---|---|---|---|'];
-  const share = (x?: MemoryRun): string => (x && x.simulatedSeconds > 0 ? (x.cpuSeconds / x.simulatedSeconds).toFixed(3) : '–');
+  const share = (x?: MemoryRun): string => (x && x.simulatedSeconds > 0 ? vcpuUsed(x).toFixed(3) : '–');
   for (const s of m['sizes'] as { n: number; runs: MemoryRun[] }[]) {
     const c = s.runs.find((x) => x.mode === 'check');
     const r = s.runs.find((x) => x.mode === 'remediation');

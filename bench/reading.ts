@@ -166,7 +166,13 @@ function remediationBullet(results: ReadingResults): string {
 }
 
 /** The busiest run may use at most this share of what the configured memory gives. */
-const vCPU_OK = 0.8;
+export const MAX_VCPU_SHARE_USED = 0.8;
+
+/** The vCPU a function of `memoryMB` gets (Lambda: one at LAMBDA_MB_PER_VCPU, proportionally below). */
+export const vcpuOf = (memoryMB: number): number => memoryMB / LAMBDA_MB_PER_VCPU;
+
+/** The share of one vCPU a run used on average: its CPU seconds over its simulated seconds. */
+export const vcpuUsed = (r: { readonly cpuSeconds: number; readonly simulatedSeconds: number }): number => (r.simulatedSeconds > 0 ? r.cpuSeconds / r.simulatedSeconds : 0);
 
 function memoryBullet(results: ReadingResults): string {
   const mem = results.memory;
@@ -188,14 +194,12 @@ function memoryBullet(results: ReadingResults): string {
 
 /** Whether the memory's CPU share (Lambda: one vCPU at LAMBDA_MB_PER_VCPU) keeps pace with the busiest run. */
 function cpuSentence(runs: readonly (MemoryRun & { n: number })[], configuredMB: number): string {
-  const share = (r: MemoryRun): number => (r.simulatedSeconds > 0 ? r.cpuSeconds / r.simulatedSeconds : 0);
-  const busiest = runs.reduce((a, b) => (share(b) > share(a) ? b : a));
-  const vcpu = (mb: number): number => mb / LAMBDA_MB_PER_VCPU;
+  const busiest = runs.reduce((a, b) => (vcpuUsed(b) > vcpuUsed(a) ? b : a));
   const small = Math.min(...runs.map((r) => r.memoryMB));
-  const tooSlowSmall = runs.filter((r) => r.memoryMB === small && share(r) > vcpu(small));
+  const tooSlowSmall = runs.filter((r) => r.memoryMB === small && vcpuUsed(r) > vcpuOf(small));
   const f = (v: number): string => v.toFixed(2);
-  return `CPU: the busiest run for its length is the ${int(busiest.n)} ${busiest.mode}, ${f(share(busiest))} vCPU on average (CPU seconds on this machine over simulated seconds); the configured ${configuredMB} MB gives ${f(vcpu(configuredMB))} vCPU${share(busiest) <= vCPU_OK * vcpu(configuredMB) ? ', so the runs wait on AWS, not on CPU' : ', too little to keep pace: raise FUNCTION_MEMORY_MB'}.${
-    tooSlowSmall.length > 0 ? ` A ${small} MB function (${f(vcpu(small))} vCPU) holds ${tooSlowSmall.map((r) => `the ${int(r.n)} ${r.mode}`).join(' and ')} in memory but not its CPU, so it would stretch it: the memory is sized for both.` : ''
+  return `CPU: the busiest run for its length is the ${int(busiest.n)} ${busiest.mode}, ${f(vcpuUsed(busiest))} vCPU on average (CPU seconds on this machine over simulated seconds); the configured ${configuredMB} MB gives ${f(vcpuOf(configuredMB))} vCPU${vcpuUsed(busiest) <= MAX_VCPU_SHARE_USED * vcpuOf(configuredMB) ? ', so the runs wait on AWS, not on CPU' : ', too little to keep pace: raise FUNCTION_MEMORY_MB'}.${
+    tooSlowSmall.length > 0 ? ` A ${small} MB function (${f(vcpuOf(small))} vCPU) holds ${tooSlowSmall.map((r) => `the ${int(r.n)} ${r.mode}`).join(' and ')} in memory but not its CPU, so it would stretch it: the memory is sized for both.` : ''
   }`;
 }
 

@@ -7,6 +7,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { generatedFiles } from '../../bin/docs';
+import { MEMORY_TARGET_MB } from '../../bench/memory';
+import { FUNCTION_MEMORY_MB } from '../../lib/function-bundling';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS, REMEDIATION_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
 import { AUDIT_DETAIL_TYPES } from '../../lambda/aws/audit';
 import { FINDING_TABLE } from '../../lambda/core/diagnosis/findings';
@@ -114,6 +116,13 @@ describe('README.md and docs/', () => {
     const config = doc('configuration.md');
     expect(config).toContain(`collector step timeout ${COLLECTOR_STEP_TIMEOUT_SECONDS} s`);
     expect(config).toContain(`remediation step timeout ${REMEDIATION_STEP_TIMEOUT_SECONDS} s`);
+  });
+
+  it('quotes the Lambda memory and the memory the benchmark measures small fleets in as the constants define them', () => {
+    const config = doc('configuration.md');
+    expect(config).toContain(`Lambda memory ${FUNCTION_MEMORY_MB} MB`);
+    expect(config).toContain(`started as a ${FUNCTION_MEMORY_MB} MB function`);
+    expect(config).toContain(`measured as a ${MEMORY_TARGET_MB} MB function`);
   });
 
   it('has no broken relative link or anchor', () => {
