@@ -188,28 +188,31 @@ export function rampCapacity(x: number, m: RunCommandModel = DEFAULT_RUN_COMMAND
  * The least time after a moment t0 by which `count` targets can all have started, for any choice
  * of command sizes: SendCommand j (1-based, in time order) goes out no sooner than t0 + (j − burst)/rate
  * (the bucket at most full at t0), and a command sent at τ starts at most rampCapacity(F − τ) targets
- * by t0 + F. Binary search on F (ms).
+ * by t0 + F. Binary search on F (whole ms). With `maxSends`, no more than that many commands may carry
+ * them (Infinity when they cannot hold `count` ids at all).
  */
-export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL): number {
+export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL, maxSends = Number.POSITIVE_INFINITY): number {
   if (count <= 0) return 0;
+  if (maxSends * AWS_LIMITS.idsPerSendCommand < count) return Number.POSITIVE_INFINITY;
   const sendAt = (j: number): number => Math.max(0, ((j - bucket.capacity) / bucket.refillPerSecond) * 1000);
   const startedBy = (f: number): number => {
     let total = 0;
-    for (let j = 1; total < count; j++) {
+    for (let j = 1; total < count && j <= maxSends; j++) {
       const t = sendAt(j);
       if (t > f) break;
       total += rampCapacity(f - t, m);
     }
     return total;
   };
-  let lo = 0;
-  let hi = sendAt(count) + 6 * m.rampRoundMs;
+  // Send times and ramp rounds fall on whole milliseconds, so the least F is one too: search the integers.
+  let lo = -1;
+  let hi = Math.ceil(sendAt(Math.min(count, maxSends)) + 6 * m.rampRoundMs);
   while (hi - lo > 1) {
-    const mid = (lo + hi) / 2;
+    const mid = Math.floor((lo + hi) / 2);
     if (startedBy(mid) >= count) hi = mid;
     else lo = mid;
   }
-  return Math.ceil(hi);
+  return hi;
 }
 
 /** Lower bounds of a check's duration. */
@@ -219,18 +222,48 @@ export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel())
   return { ...strict, waitsForSsmVerdict: waiting.seconds };
 }
 
-function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<CheckTimeBound, 'waitsForSsmVerdict'> {
-  const lat = m.latencies;
-  const calls = checkCallBounds(s);
+/** When each target can first be known, and the targets in instance-id order. */
+function listings(s: FleetShape, lat: Latencies) {
   const arrivals = describeArrivals(s.n, lat);
   const describeListing = arrivals[arrivals.length - 1]!;
-  const read = lat.ssmListPage; // one Details page reads a finished invocation
   // When a target's listings can have arrived: its EC2 page + one filtered SSM call, or its unfiltered SSM page.
   const knownAt = (t: TargetPosition): number => Math.min((arrivals[t.describePage] ?? describeListing) + lat.ssmListPage, Math.max(arrivals[t.describePage] ?? describeListing, (t.diiPage + 1) * lat.ssmListPage));
   const positions: readonly TargetPosition[] =
     s.targetPages ??
     // Without positions: every target on the first page, one hung and one cut if there are any (still a valid bound).
     Array.from({ length: Math.min(s.targets, 2) }, (_, k) => ({ describePage: 0, diiPage: 0, hung: k === 0 && s.hung > 0, cut: k === 1 && s.cutOutputs > 0 }));
+  return { describeListing, knownAt, positions };
+}
+
+/**
+ * For each DescribeInstances page p (last first): how many targets are listed on p or later, and
+ * the earliest moment any of them can be known. None of them can be sent before that moment.
+ */
+function laterTargetsByPage(positions: readonly TargetPosition[], knownAt: (t: TargetPosition) => number): { later: number; earliest: number }[] {
+  const byPage = new Map<number, { count: number; earliest: number }>();
+  for (const t of positions) {
+    const e = byPage.get(t.describePage) ?? { count: 0, earliest: Number.POSITIVE_INFINITY };
+    e.count++;
+    e.earliest = Math.min(e.earliest, knownAt(t));
+    byPage.set(t.describePage, e);
+  }
+  let later = 0;
+  let earliest = Number.POSITIVE_INFINITY;
+  return [...byPage.keys()]
+    .sort((a, b) => b - a)
+    .map((p) => {
+      const e = byPage.get(p)!;
+      later += e.count;
+      earliest = Math.min(earliest, e.earliest);
+      return { later, earliest };
+    });
+}
+
+function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<CheckTimeBound, 'waitsForSsmVerdict'> {
+  const lat = m.latencies;
+  const calls = checkCallBounds(s);
+  const { describeListing, knownAt, positions } = listings(s, lat);
+  const read = lat.ssmListPage; // one Details page reads a finished invocation
 
   let listingOrderPath = 0;
   for (const t of positions) {
@@ -241,27 +274,12 @@ function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<C
   // Delivery path: targets on page p or later, all known no sooner than the earliest of them.
   let deliveryPath = 0;
   let deliveryRamp = 0;
-  if (positions.length > 0) {
-    const byPage = new Map<number, { count: number; earliest: number }>();
-    for (const t of positions) {
-      const e = byPage.get(t.describePage) ?? { count: 0, earliest: Number.POSITIVE_INFINITY };
-      e.count++;
-      e.earliest = Math.min(e.earliest, knownAt(t));
-      byPage.set(t.describePage, e);
-    }
-    const pages = [...byPage.keys()].sort((a, b) => b - a);
-    let later = 0;
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const p of pages) {
-      const e = byPage.get(p)!;
-      later += e.count;
-      earliest = Math.min(earliest, e.earliest);
-      const ramp = deliveryRampMs(later, m.ssmBucket, m.runCommand);
-      const path = earliest + ramp + lat.other + m.runCommand.guestMs + read;
-      if (path > deliveryPath) {
-        deliveryPath = path;
-        deliveryRamp = ramp;
-      }
+  for (const { later, earliest } of laterTargetsByPage(positions, knownAt)) {
+    const ramp = deliveryRampMs(later, m.ssmBucket, m.runCommand);
+    const path = earliest + ramp + lat.other + m.runCommand.guestMs + read;
+    if (path > deliveryPath) {
+      deliveryPath = path;
+      deliveryRamp = ramp;
     }
   }
 
@@ -276,6 +294,59 @@ function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<C
     ssmRate: sec(ssmRate),
     ssmCalls: ssm,
     describeListing: sec(describeListing),
+  };
+}
+
+/** Issue 11's targets on a check: its time within 1.25 × the time bound, its calls within 1.1 × the call bound. */
+export const CHECK_TARGET_RATIOS = { time: 1.25, calls: 1.1 } as const;
+
+/** What meeting both check targets at once asks of a design's wait on a running collector. */
+export interface CollectorWaitToMeetTargets {
+  /** The time target (s): `CHECK_TARGET_RATIOS.time` × the time bound. */
+  readonly timeLimitSeconds: number;
+  /**
+   * The most SendCommand calls a design within the call target can make: ⌈T/50⌉ plus every call
+   * the target allows beyond the call bound (each extra command costs at least its SendCommand;
+   * the reads it would also need are not charged, so this is generous).
+   */
+  readonly sendsAllowed: number;
+  /** The earliest moment (s) by which every collector can have started with at most that many commands. */
+  readonly lastStartSeconds: number;
+  /** Whether the healthy guests alone fit: last start + the guest's run + one Details page ≤ the time limit. */
+  readonly healthyFit: boolean;
+  /**
+   * The longest (s) a design may wait on a collector after it started and still give every target
+   * a verdict by the time limit, if it cannot tell beforehand which collector will hang (the last
+   * one started may be the hung one): time limit − last start. Generous: its verdict needs no read.
+   */
+  readonly longestWaitSeconds: number;
+  /** That wait over the modelled guest run time (A7). */
+  readonly longestWaitOverGuest: number;
+}
+
+/**
+ * How long any design that keeps both check targets may wait on a collector that has not
+ * finished. Where this is close to the guest's own run time, meeting the time target means giving
+ * up collectors that are merely slower than the model's guest, which a real fleet has.
+ */
+export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = defaultTimeModel()): CollectorWaitToMeetTargets {
+  const lat = m.latencies;
+  const calls = checkCallBounds(s);
+  const timeLimitMs = CHECK_TARGET_RATIOS.time * checkTimeBound(s, m).seconds * 1000;
+  const sendsAllowed = calls.SendCommand + Math.max(0, Math.floor(CHECK_TARGET_RATIOS.calls * calls.total) - calls.total);
+  const { knownAt, positions } = listings(s, lat);
+  let lastStart = 0;
+  for (const { later, earliest } of laterTargetsByPage(positions, knownAt)) {
+    lastStart = Math.max(lastStart, earliest + deliveryRampMs(later, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other);
+  }
+  const wait = timeLimitMs - lastStart;
+  return {
+    timeLimitSeconds: sec(timeLimitMs),
+    sendsAllowed,
+    lastStartSeconds: sec(lastStart),
+    healthyFit: lastStart + m.runCommand.guestMs + lat.ssmListPage <= timeLimitMs,
+    longestWaitSeconds: sec(wait),
+    longestWaitOverGuest: Math.round((wait / m.runCommand.guestMs) * 100) / 100,
   };
 }
 

@@ -6,6 +6,7 @@
  * Only the figures are computed; the explanations are fixed text chosen by which target passed.
  */
 import { LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
+import { STRAGGLER_CUTOFF_DEFAULTS } from '../lambda/core/fleet/straggler';
 
 type Timeline = Readonly<Record<string, readonly [number, number]>>;
 type ByAction = Readonly<Record<string, number>>;
@@ -21,6 +22,13 @@ interface CheckFigures {
   readonly apiCallsLowerBoundByAction: ByAction;
   readonly lowerBoundParts: Readonly<Record<string, number>>;
   readonly waitsForSsmVerdictBound: number;
+  readonly collectorWaitToMeetTargets?: {
+    readonly timeLimitSeconds: number;
+    readonly sendsAllowed: number;
+    readonly lastStartSeconds: number;
+    readonly longestWaitSeconds: number;
+    readonly longestWaitOverGuest: number;
+  };
   readonly timeline: Timeline;
 }
 interface RemediationFigures {
@@ -114,13 +122,6 @@ function target(results: ReadingResults, n: number | 'all', prefix: string): Tar
 }
 const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : 'MISS'} on ${t.name.replace(/^check |^whole /, '')} (limit ${t.limit})` : '');
 
-/** How many ramp rounds start the last target of a command of `size` (cumulative 1, 3, 7, 15, …). */
-function rampRounds(size: number): number {
-  let rounds = 0;
-  for (let started = 1; started < size; started = started * 2 + 1) rounds += 1;
-  return rounds;
-}
-
 function checkBullet(results: ReadingResults, s: SizeFigures): string {
   const c = s.check;
   const t = c.timeline;
@@ -135,15 +136,16 @@ function checkBullet(results: ReadingResults, s: SizeFigures): string {
     `Calls over the bound: ${excess(c)}.`,
   ];
   const timeTarget = target(results, s.n, 'check time ≤ 1.25');
-  if (timeTarget && !timeTarget.pass) {
-    // The miss is structural at this size: say what it would take, from the model's own constants.
-    const m = results.model;
-    const ramp = rampRounds(50);
-    const lastHealthy = (t.SendCommand?.[1] ?? 0) + m.latenciesMs.other / 1000 + (ramp * m.runCommand.rampRoundMs) / 1000 + m.runCommand.guestMs / 1000;
+  const wait = c.collectorWaitToMeetTargets;
+  if (timeTarget && !timeTarget.pass && wait) {
+    // The miss is structural at this size: say what meeting both targets would take (bounds.ts, collectorWaitToMeetTargets).
+    const guest = results.model.runCommand.guestMs / 1000;
+    const straggler = STRAGGLER_CUTOFF_DEFAULTS;
     lines.push(
-      `With 50-target commands the ramp starts a command's 50th target ${s1((ramp * m.runCommand.rampRoundMs) / 1000)} s after the send, so the last healthy guest of the last command ends at ${s1(lastHealthy)} s and its result is read at ${s1(lastHealthy + m.latenciesMs.ssmListPage / 1000)} s before any hung collector can be given up.` +
-        ` The bound's delivery path assumes commands small enough to ramp in ${s1(c.lowerBoundParts.deliveryRampSeconds ?? 0)} s; at this size that many more commands would break the call target (${int(c.apiCalls)} of ${target(results, s.n, 'check API calls')?.limit ?? '?'} allowed now), and giving up a collector near the guest's own run time would report slow but healthy guests as unchecked every hour.` +
-        ` The engine does not make that trade: a design that waits for SSM's verdict on hung collectors is bounded by ${s1(c.waitsForSsmVerdictBound)} s here, and the engine takes ${(c.simulatedSeconds / c.waitsForSsmVerdictBound).toFixed(2)}× that.`,
+      `Within the call target a design has at most ${int(wait.sendsAllowed)} commands for ${int(s.fleet.targets)} targets, so under the ramp its last collector starts no sooner than ${s1(wait.lastStartSeconds)} s.` +
+        ` To give every target a verdict by ${s1(wait.timeLimitSeconds)} s, a design that cannot tell beforehand which collector will hang may wait on an unfinished collector at most ${s1(wait.longestWaitSeconds)} s after it started: ${wait.longestWaitOverGuest.toFixed(2)}× the model's ${s1(guest)} s guest run, in which every healthy guest takes exactly that long.` +
+        ` Real guests vary more than that, and a collector given up is reported unchecked: meeting this target would report healthy hosts slower than the model's guest as unchecked, and page for those that are slow two checks in a row.` +
+        ` The engine gives up a collector only after max(${s1(straggler.floorMs / 1000)} s, ${straggler.factor} × the run's ${Math.round(straggler.quantile * 100)}th-percentile guest time); a design that waits for SSM's verdict on hung collectors is bounded by ${s1(c.waitsForSsmVerdictBound)} s here, and the engine takes ${(c.simulatedSeconds / c.waitsForSsmVerdictBound).toFixed(2)}× that.`,
     );
   }
   return lines.filter(Boolean).join(' ');

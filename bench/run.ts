@@ -21,6 +21,7 @@ import { MAX_VCPU_SHARE_USED, type Target, vcpuOf, vcpuUsed } from './reading';
 import { type ColdLoadResult, renderColdLoad } from './cold-load';
 import { bundleMemoryEntry, type MeasuredRun, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
 import { mergeResults, replaceReadmeSection } from './results-file';
+import { CHECK_TARGET_RATIOS } from './bounds';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
@@ -100,7 +101,7 @@ const r2 = (v: number): number => Math.round(v * 100) / 100;
 
 
 
-/** Runs cold-load.ts in a child process (its loads are synchronous; the pool must keep running beside it). */
+/** Runs cold-load.ts in a child process (its loads are synchronous and block the process they run in). */
 function coldLoadChild(dir: string): Promise<ColdLoadResult> {
   const out = join(dir, 'cold-load.json');
   return new Promise((resolve, reject) => {
@@ -123,7 +124,7 @@ function coldLoadChild(dir: string): Promise<ColdLoadResult> {
  * Relative CPU cost of each measurement (≈ CPU ms per instance, measured on the 2-core bench
  * machine), so the pool starts the longest first and its two lanes end together.
  */
-const JOB_COST = { check: 0.6, remediation: 5, polling: 0.3, coldLoad: 25_000 } as const;
+const JOB_COST = { check: 0.6, remediation: 5, polling: 0.3 } as const;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -138,8 +139,9 @@ async function main(): Promise<void> {
     // Each measurement in a process of its own, two at a time, longest first. With bundling (the
     // default) the check and the remediation run once each, in the bundled entry with the functions'
     // NODE_OPTIONS, the real SDK clients and wire-format answers: the same process gives the engine's
-    // figures and the measured memory and CPU. The cold-load pairs run beside them (their ratios are
-    // of pairs, so the load the other lane puts on the machine cancels out).
+    // figures and the measured memory and CPU. The cold-load pairs run after them, alone: pairing
+    // cancels slow drifts in machine load, but not the bursts of a simulation on the other core
+    // (beside one, a median ratio once read 0.77× where it reads 0.61–0.67× alone).
     const bundle = args.bundle ? await bundleMemoryEntry(dir) : undefined;
     const jobs: { key: string; cost: number; run: () => Promise<unknown> }[] = [];
     for (const n of args.sizes) {
@@ -153,7 +155,6 @@ async function main(): Promise<void> {
       }
       if (withRemediation) jobs.push({ key: `polling-${n}`, cost: JOB_COST.polling * n, run: () => worker('polling', n, dir).then((r) => r['polling']) });
     }
-    if (bundle) jobs.push({ key: 'cold-load', cost: JOB_COST.coldLoad, run: () => coldLoadChild(dir) });
     jobs.sort((a, b) => b.cost - a.cost);
     process.stderr.write(`bench: ${jobs.length} measurements, ${args.jobs} at a time…\n`);
     const outs = await pool(
@@ -166,7 +167,11 @@ async function main(): Promise<void> {
       args.jobs,
     );
     const byKey = new Map(jobs.map((j, k) => [j.key, outs[k]]));
-    coldLoad = byKey.get('cold-load') as ColdLoadResult | undefined;
+    if (bundle) {
+      const t = Date.now();
+      coldLoad = await coldLoadChild(dir);
+      process.stderr.write(`bench: cold-load done in ${r1((Date.now() - t) / 1000)} s\n`);
+    }
     const measured: MemoryRun[] = [];
     for (const n of args.sizes) {
       const c = byKey.get(`check-${n}`) as Partial<MeasuredRun>;
@@ -262,6 +267,8 @@ function assemble(n: number, c: Json, r: Json | undefined, p: Json | undefined, 
     // The bound for designs that wait for SSM's TimedOut verdict on a hung script, as this engine does.
     waitsForSsmVerdictBound: r1(tb['waitsForSsmVerdict']),
     waitsForSsmVerdictRatio: r2(c['simulatedSeconds'] / tb['waitsForSsmVerdict']),
+    // How long any design keeping both check targets may wait on an unfinished collector (bounds.ts).
+    collectorWaitToMeetTargets: c['collectorWait'],
     lowerBoundParts: tb,
     timeline: c['timeline'],
     lastInvocationEndSeconds: r1(c['lastInvocationEndSeconds']),
@@ -385,13 +392,14 @@ function evaluateTargets(perN: Json[]): Target[] {
     const n = s['n'] as number;
     const c = s['check'] as Json;
     const r = s['remediation'] as Json | undefined;
-    t.push({ n, name: 'check API calls ≤ 1.1 × bound', value: `${c['apiCalls']} (${c['apiCallsRatio']}×)`, limit: `${r1(1.1 * c['apiCallsLowerBound'])}`, pass: c['apiCalls'] <= 1.1 * c['apiCallsLowerBound'] });
+    const { time: timeRatio, calls: callsRatio } = CHECK_TARGET_RATIOS;
+    t.push({ n, name: `check API calls ≤ ${callsRatio} × bound`, value: `${c['apiCalls']} (${c['apiCallsRatio']}×)`, limit: `${r1(callsRatio * c['apiCallsLowerBound'])}`, pass: c['apiCalls'] <= callsRatio * c['apiCallsLowerBound'] });
     t.push({
       n,
-      name: 'check time ≤ 1.25 × bound',
+      name: `check time ≤ ${timeRatio} × bound`,
       value: `${c['simulatedSeconds']} s (${c['simulatedSecondsRatio']}×)`,
-      limit: `${r1(1.25 * c['simulatedSecondsLowerBound'])} s`,
-      pass: c['simulatedSeconds'] <= 1.25 * c['simulatedSecondsLowerBound'],
+      limit: `${r1(timeRatio * c['simulatedSecondsLowerBound'])} s`,
+      pass: c['simulatedSeconds'] <= timeRatio * c['simulatedSecondsLowerBound'],
       note: `${c['waitsForSsmVerdictRatio']}× the ${c['waitsForSsmVerdictBound']} s bound of a design that waits for SSM's verdict on hung collectors`,
     });
     const abs = CHECK_SECONDS_TARGET[n];
@@ -457,6 +465,7 @@ function render(perN: Json[], targets: Target[], coldLoad?: ColdLoadResult): str
   f('check simulated s (bound, ratio)', (s) => `${s['check']['simulatedSeconds']} (${s['check']['simulatedSecondsLowerBound']}, ${s['check']['simulatedSecondsRatio']}×)`);
   f('  bound parts: listing / delivery / SSM rate', (s) => `${s['check']['lowerBoundParts']['listingOrderPath']} / ${s['check']['lowerBoundParts']['deliveryPath']} / ${s['check']['lowerBoundParts']['ssmRate']}`);
   f('  bound if waiting for SSM on hung (ratio)', (s) => `${s['check']['waitsForSsmVerdictBound']} (${s['check']['waitsForSsmVerdictRatio']}×)`);
+  f('  longest wait on a collector, both targets', (s) => `${r1(s['check']['collectorWaitToMeetTargets']['longestWaitSeconds'])} s (${s['check']['collectorWaitToMeetTargets']['longestWaitOverGuest']}× guest)`);
   f('  before: engine s, calls (old bounds)', (s) => `${s['before']['check']['simulatedSeconds']}, ${s['before']['check']['apiCalls']} (${s['before']['check']['oldTimeBound']} s, ${s['before']['check']['oldCallBound']})`);
   f('  before vs new bounds: time, calls ratio', (s) => `${r2(s['before']['check']['simulatedSeconds'] / s['check']['simulatedSecondsLowerBound'])}×, ${r2(s['before']['check']['apiCalls'] / s['check']['apiCallsLowerBound'])}×`);
   f('  inventory / sends / last guest done, s', (s) => {

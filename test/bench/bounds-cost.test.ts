@@ -2,7 +2,7 @@
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
  * (bench/README.md, /work/shared/reference/aws-limits.md), or every ratio it prints is wrong.
  */
-import { checkCallBounds, checkTimeBound, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
+import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
@@ -45,6 +45,16 @@ describe('lower bounds', () => {
     expect(deliveryRampMs(0, bucket)).toBe(0);
   });
 
+  it('cannot start 843 targets sooner than the fifth ramp round with fewer than 28 commands, nor at all with 16', () => {
+    const bucket = { capacity: 40, refillPerSecond: 20 };
+    // 31 per command within four rounds: 27 commands hold 837, so the rest wait for round five.
+    expect(deliveryRampMs(843, bucket, undefined, 17)).toBe(5000);
+    expect(deliveryRampMs(843, bucket, undefined, 27)).toBe(5000);
+    expect(deliveryRampMs(843, bucket, undefined, 28)).toBe(4000);
+    // 16 commands hold only 800 ids.
+    expect(deliveryRampMs(843, bucket, undefined, 16)).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('lists DescribeInstances pages one after another: 1 s per full page (A2)', () => {
     expect(describeArrivals(2500)).toEqual([1000, 2000, 2600]);
   });
@@ -72,6 +82,30 @@ describe('lower bounds', () => {
     // then one filtered DescribeInstanceInformation, SendCommand, the script, one Details page, one GetCommandInvocation.
     expect(late.listingOrderPath).toBeCloseTo(10 + 0.3 + 0.1 + 5 + 0.3 + 0.1, 6);
     expect(late.seconds).toBe(late.listingOrderPath);
+  });
+
+  it('leaves a design that keeps both 1,000-size check targets 1.16× the guest run to wait on a collector', () => {
+    // 843 targets on the first EC2 page, as in the benchmark's 1,000 fleet.
+    const pages = (targets: number) => Array.from({ length: targets }, (_, k) => ({ describePage: 0, diiPage: Math.floor(k / 50), hung: false }));
+    const s = shape(1000, { managed: 900, targets: 843, targetPages: pages(843) });
+    const w = collectorWaitToMeetTargets(s);
+    // Call bound 1 + 18 + 17 + 17 = 53; the 1.1× target allows 58, so 5 more commands at most: 22.
+    expect(w.sendsAllowed).toBe(22);
+    // Known at 1 s (the EC2 page; the first SSM page was there at 0.3 s), ramp round five, SendCommand 0.1 s.
+    expect(w.lastStartSeconds).toBeCloseTo(6.1, 6);
+    expect(w.timeLimitSeconds).toBeCloseTo(1.25 * checkTimeBound(s).seconds, 2);
+    expect(w.longestWaitSeconds).toBeCloseTo(w.timeLimitSeconds - 6.1, 2);
+    expect(w.longestWaitOverGuest).toBeCloseTo(w.longestWaitSeconds / 5, 2);
+    expect(w.longestWaitOverGuest).toBeLessThan(1.2);
+    expect(w.healthyFit).toBe(true);
+  });
+
+  it('lets the last collector start a round sooner when the call target leaves room for commands of 31', () => {
+    const pages = Array.from({ length: 843 }, (_, k) => ({ describePage: 0, diiPage: Math.floor(k / 50), hung: false }));
+    // 300 long outputs raise the call bound to 353, and its 1.1× target leaves room for 35 more commands.
+    const w = collectorWaitToMeetTargets(shape(1000, { managed: 900, targets: 843, cutOutputs: 300, targetPages: pages }));
+    expect(w.sendsAllowed).toBe(52);
+    expect(w.lastStartSeconds).toBeCloseTo(1 + 4 + 0.1, 6);
   });
 
   it('bounds a large check by the SSM rate: every call of the call bound through the 40/20 bucket', () => {
