@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     // NODE_OPTIONS, the real SDK clients and wire-format answers: the same process gives the engine's
     // figures and the measured memory and CPU. The cold-load pairs run after them, alone: pairing
     // cancels slow drifts in machine load, but not the bursts of a simulation on the other core
-    // (beside one, a median ratio once read 0.77× where it reads 0.61–0.67× alone).
+    // (beside one, a median ratio that passes alone once crossed its 0.7× target).
     const bundle = args.bundle ? await bundleMemoryEntry(dir) : undefined;
     const jobs: { key: string; cost: number; run: () => Promise<unknown> }[] = [];
     for (const n of args.sizes) {
