@@ -60,3 +60,29 @@ describe('the real engines on a simulated fleet of 200', () => {
     expect(measure.nextNight.distinctMetrics.map((m) => m.split('/')[1]).sort()).toEqual(Object.values(REMEDIATION_METRICS).sort());
   });
 });
+
+describe('the benchmark gives the same simulated figures on the wire as with mocked clients', () => {
+  // `npm run bench` reports the wire runs (real SDK serializers and parsers); the quick mode mocks
+  // the clients. The simulated account must not be able to tell them apart.
+  const figures = (m: { simulatedSeconds: number; apiCallsTotal: number; apiCalls: Record<string, number> }) => ({ seconds: m.simulatedSeconds, total: m.apiCallsTotal, byAction: m.apiCalls });
+
+  it('check of 300', async () => {
+    const mocked = await benchCheck(300, {}, {}, {}, 'mock');
+    mocked.world.account.restore();
+    const wired = await benchCheck(300, {}, {}, {}, 'wire');
+    wired.world.account.restore();
+    expect(figures(wired.measure)).toEqual(figures(mocked.measure));
+    expect(wired.measure.byCheckState).toEqual(mocked.measure.byCheckState);
+    // It did go through the wire: the SDK serialized requests and parsed XML and JSON answers.
+    expect((wired.world.clients as { wire?: { stats: { responseBytes: number } } }).wire?.stats.responseBytes).toBeGreaterThan(100_000);
+  });
+
+  it('remediation of 300', async () => {
+    const mocked = await benchRemediation(300, {}, 'mock');
+    mocked.world.account.restore();
+    const wired = await benchRemediation(300, {}, 'wire');
+    wired.world.account.restore();
+    expect(figures(wired.measure)).toEqual(figures(mocked.measure));
+    expect(wired.measure.instancesModified).toBe(mocked.measure.instancesModified);
+  });
+});
