@@ -21,7 +21,7 @@ import { MAX_VCPU_SHARE_USED, type Target, vcpuOf, vcpuUsed } from './reading';
 import { type ColdLoadResult, renderColdLoad } from './cold-load';
 import { bundleMemoryEntry, type MeasuredRun, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
 import { mergeResults, replaceReadmeSection } from './results-file';
-import { CHECK_TARGET_RATIOS } from './bounds';
+import { CHECK_TARGET_NAMES, CHECK_TARGET_RATIOS } from './targets';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
@@ -393,10 +393,10 @@ function evaluateTargets(perN: Json[]): Target[] {
     const c = s['check'] as Json;
     const r = s['remediation'] as Json | undefined;
     const { time: timeRatio, calls: callsRatio } = CHECK_TARGET_RATIOS;
-    t.push({ n, name: `check API calls ≤ ${callsRatio} × bound`, value: `${c['apiCalls']} (${c['apiCallsRatio']}×)`, limit: `${r1(callsRatio * c['apiCallsLowerBound'])}`, pass: c['apiCalls'] <= callsRatio * c['apiCallsLowerBound'] });
+    t.push({ n, name: CHECK_TARGET_NAMES.calls, value: `${c['apiCalls']} (${c['apiCallsRatio']}×)`, limit: `${r1(callsRatio * c['apiCallsLowerBound'])}`, pass: c['apiCalls'] <= callsRatio * c['apiCallsLowerBound'] });
     t.push({
       n,
-      name: `check time ≤ ${timeRatio} × bound`,
+      name: CHECK_TARGET_NAMES.time,
       value: `${c['simulatedSeconds']} s (${c['simulatedSecondsRatio']}×)`,
       limit: `${r1(timeRatio * c['simulatedSecondsLowerBound'])} s`,
       pass: c['simulatedSeconds'] <= timeRatio * c['simulatedSecondsLowerBound'],
