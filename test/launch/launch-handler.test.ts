@@ -26,8 +26,11 @@ function handlerWith(
   const inventory: InstanceInventory = { listInstances };
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
   const added: Array<[string, number]> = [];
-  jest.spyOn(metrics, 'addMetric').mockImplementation((name: string, _unit: unknown, value: number) => void added.push([name, value]));
-  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  jest.spyOn(metrics, 'addMetric').mockImplementation((name: string, _unit: unknown, value: number) => {
+    added.push([name, value]);
+    return metrics;
+  });
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
   const clock = options.clock ?? new VirtualClock(T + 10_000);
   const handler = createLaunchHandler({
     settings: parseLaunchSettings(options.env ?? {}),
@@ -112,7 +115,7 @@ describe('launch handler: forged retries change nothing and are not requeued for
     ['far-future ISO', '9999-12-31T23:59:59.999Z'],
   ])('a forged retry with since %s waits at most launchSsmWaitSeconds from its receive time, then is reported once and dropped', async (_name, since) => {
     const clock = new VirtualClock(T);
-    let queue: { body: string; visibleAt: number }[] = [{ body: retryBody([{ instanceId: ID, attempt: 0, since }]), visibleAt: T }];
+    const queue: { body: string; visibleAt: number }[] = [{ body: retryBody([{ instanceId: ID, attempt: 0, since }]), visibleAt: T }];
     const requeue = async (targets: readonly LaunchTarget[], delaySeconds: number) => {
       queue.push({ body: retryBody([...targets]), visibleAt: clock.now() + delaySeconds * 1000 });
     };
