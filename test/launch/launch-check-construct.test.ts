@@ -63,6 +63,25 @@ describe('launch check construct', () => {
     },
   );
 
+  it.each<[string, Record<string, unknown>]>([
+    ['the old request event with instanceIds: null', { source: 'timesync-guard', 'detail-type': 'TimeSync Guard Launch Remediation Request', detail: { trigger: 'launch', instanceIds: null } }],
+    ['a custom source with the EC2 detail-type', { source: 'my.app', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0123456789abcdef0', state: 'running' } }],
+    ['the guard\'s own source', { source: 'timesync-guard', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0123456789abcdef0', state: 'running' } }],
+  ])('a forged event on the default bus (%s) matches no rule of the stack', (_name, forged) => {
+    const t = template({ launchCheck: true, remediateOnLaunch: true });
+    // EventBridge's matching for the pattern forms used here: every key's value is one of the listed ones.
+    const matches = (pattern: Record<string, unknown>, event: Record<string, unknown>): boolean =>
+      Object.entries(pattern).every(([k, want]) =>
+        Array.isArray(want) ? want.some((w) => JSON.stringify(w) === JSON.stringify(event[k])) : typeof event[k] === 'object' && event[k] !== null && matches(want as Record<string, unknown>, event[k] as Record<string, unknown>),
+      );
+    const rules = Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern as Record<string, unknown>);
+    expect(rules.length).toBeGreaterThan(0);
+    // The real event matches (account and region as EventBridge fills them; the pattern's tokens stand for them).
+    const real = { source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', account: { Ref: 'AWS::AccountId' }, region: { Ref: 'AWS::Region' }, detail: { 'instance-id': 'i-0123456789abcdef0', state: 'running' } };
+    expect(rules.some((p) => matches(p, real))).toBe(true);
+    expect(rules.filter((p) => matches(p, { ...forged, account: real.account, region: real.region }))).toEqual([]);
+  });
+
   it('with remediateOnLaunch the launch role alone starts the remediation state machine: no rule targets it, no EventBridge role may', () => {
     const t = template({ launchCheck: true, remediateOnLaunch: true, launchSsmWaitSeconds: 300 });
     const sm = Object.keys(t.findResources('AWS::StepFunctions::StateMachine'));

@@ -34,7 +34,7 @@ export const LAUNCH_RETRY_MAX_TARGETS = 500;
 
 /**
  * Re-queues of one instance, at most. The backoff (15 s, 30 s, then 60 s) reaches the longest wait
- * (`launchSsmWaitSeconds` ≤ 3600) in 62 attempts, so a higher count is not one the handler wrote.
+ * (`launchSsmWaitSeconds` ≤ 3600) in about 60 attempts, so a higher count is not one the handler wrote.
  */
 export const LAUNCH_MAX_ATTEMPTS = 64;
 
