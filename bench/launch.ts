@@ -52,6 +52,8 @@ export interface LaunchMeasure {
   readonly apiCalls: Record<string, number>;
   /** Events put on the (simulated) default bus, by detail-type. */
   readonly events: Record<string, number>;
+  /** Remediation executions the launch check started (`remediateOnLaunch`), with their inputs. */
+  readonly remediationStarts: ReadonlyArray<{ readonly input: Record<string, unknown>; readonly name?: string }>;
   readonly wallMs: number;
 }
 
@@ -92,6 +94,7 @@ export async function benchLaunch(n: number, env: Record<string, string> = {}): 
     },
   };
   const retry = { random: world.random };
+  const remediationStarts: Array<{ input: Record<string, unknown>; name?: string }> = [];
   const handler = createLaunchHandler({
     settings,
     clock,
@@ -101,7 +104,11 @@ export async function benchLaunch(n: number, env: Record<string, string> = {}): 
     inventoryFor: (instanceIds) =>
       new InstanceSubsetInventory({ ec2: clients.ec2, ssm: clients.ssm, clock, optOutTagKey: settings.optOutTagKey, selection: { kind: 'ids', instanceIds }, retry }),
     requeue,
-    eventbridge: clients.eventbridge,
+    // The state machine is not simulated: the start is recorded (its input is what the remediate handler would get).
+    startRemediation: async (input, name) => {
+      remediationStarts.push({ input, ...(name ? { name } : {}) });
+      return `arn:aws:states:us-east-1:123456789012:execution:tsg:${name ?? remediationStarts.length}`;
+    },
   });
 
   // L2: the agents register some time after `running`; until then SSM does not know the instance.
@@ -158,6 +165,7 @@ export async function benchLaunch(n: number, env: Record<string, string> = {}): 
     byCheckState: states,
     apiCalls: { ...account.stats.calls },
     events: { ...account.eventsByType },
+    remediationStarts,
     wallMs: Date.now() - wall0,
   };
 }

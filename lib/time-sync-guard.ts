@@ -202,7 +202,6 @@ export class TimeSyncGuard extends Construct {
         environment: settingsEnvironment('launch', props, fixed),
         logRetention,
         metricNamespace,
-        eventSource,
         ssmWaitSeconds: props.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
         ...((props.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.remediation.stateMachine } : {}),
       });

@@ -3,7 +3,7 @@
  * queue with an SQS delivery delay (the backoff), instead of a Lambda waiting while it is billed.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LAUNCH_RETRY_KIND, type LaunchTarget } from '../core/fleet/launch';
+import { LAUNCH_RETRY_KIND, LAUNCH_RETRY_MAX_TARGETS, type LaunchTarget } from '../core/fleet/launch';
 import type { Clock } from './clock';
 import { withRetry } from './retry';
 
@@ -13,8 +13,8 @@ export interface LaunchRequeue {
   requeue(targets: readonly LaunchTarget[], delaySeconds: number): Promise<void>;
 }
 
-/** Targets per message: ≈ 80 bytes each keeps a message far below the SQS size limit. */
-export const TARGETS_PER_MESSAGE = 500;
+/** Targets per message: ≈ 80 bytes each keeps a message far below the SQS size limit (and the parser refuses more). */
+export const TARGETS_PER_MESSAGE = LAUNCH_RETRY_MAX_TARGETS;
 
 /** SQS-backed requeue (SendMessage with DelaySeconds, ≤ 900 s). */
 export function createSqsLaunchRequeue(options: { readonly sqs: Pick<SQSClient, 'send'>; readonly queueUrl: string; readonly clock: Clock }): LaunchRequeue {

@@ -5,12 +5,17 @@
  * on every instance whose SSM agent is Online. Instances not Online (yet) go back on the queue with
  * a growing delay until `launchSsmWaitSeconds` after their event, then are reported as they are.
  * Records, metric names and the run summary are the hourly run's, marked `trigger: launch`.
+ * With `remediateOnLaunch` it starts the remediation state machine itself for the at-risk ones.
+ *
+ * Queue messages are inputs, not the truth (docs/security.md): a message that is not an EC2
+ * `running` event or a well-formed retry of ours is dropped (logged, counted, never redelivered); a
+ * retry's `since` counts from its receive time at the latest and its attempts are capped.
  */
+import { createHash } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { InstanceSubsetInventory } from '../aws/instance-subset';
@@ -19,10 +24,18 @@ import { createSqsLaunchRequeue, type LaunchRequeue } from '../aws/launch-queue'
 import { publishCheckMetrics } from '../aws/metrics';
 import { logger as defaultLogger } from '../aws/powertools';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
-import { withRetry } from '../aws/retry';
+import { createStartExecution, type StartExecution } from '../aws/start-execution';
 import { aggregate } from '../core/fleet/aggregate';
-import { decideLaunchRetry, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_DETAIL_TYPE, type LaunchTarget, mergeTargets, parseLaunchMessage } from '../core/fleet/launch';
-import { METRIC_SERVICE } from '../core/fleet/metric-names';
+import {
+  decideLaunchRetry,
+  LAUNCH_QUEUE_URL_ENV,
+  LAUNCH_REMEDIATION_MAX_IDS,
+  LAUNCH_REMEDIATION_STATE_MACHINE_ENV,
+  type LaunchTarget,
+  mergeTargets,
+  parseLaunchMessage,
+} from '../core/fleet/launch';
+import { LAUNCH_METRICS, METRIC_SERVICE } from '../core/fleet/metric-names';
 import { DEFAULTS, ENV, type LaunchSettings, parseLaunchSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
@@ -57,7 +70,11 @@ export interface LaunchHandlerDeps {
   /** The inventory of just these instances. */
   readonly inventoryFor: (instanceIds: readonly string[]) => InstanceInventory;
   readonly requeue: LaunchRequeue;
-  readonly eventbridge: Pick<EventBridgeClient, 'send'>;
+  /**
+   * Starts the remediation state machine (`{ trigger: "launch", instanceIds }`); used only with
+   * `remediateOnLaunch`. @default - none: at-risk launches wait for the nightly run
+   */
+  readonly startRemediation?: StartExecution;
   readonly diagnose?: DiagnoseFn;
   /** Kept back from the Lambda's remaining time for logging and requeueing. @default 30000 */
   readonly reserveMs?: number;
@@ -82,7 +99,7 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): (event?: LaunchSqs
     const parsed: LaunchTarget[] = [];
     let refused = 0;
     for (const r of event?.Records ?? []) {
-      const m = parseLaunchMessage(r.body, now);
+      const m = parseLaunchMessage(typeof r.body === 'string' ? r.body : '', now);
       if (!m.ok) {
         refused++;
         logger.warn('launch-message-refused', { messageId: r.messageId, reason: m.reason });
@@ -92,6 +109,12 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): (event?: LaunchSqs
         parsed.push(t);
         messagesOf.set(t.instanceId, [...(messagesOf.get(t.instanceId) ?? []), r.messageId]);
       }
+    }
+    // Dropped, not redelivered: a message that does not parse now never will. Published only when
+    // there is one, so the metric costs nothing in normal operation.
+    if (refused > 0) {
+      deps.metrics.addMetric(LAUNCH_METRICS.messagesRefused, MetricUnit.Count, refused);
+      deps.metrics.publishStoredMetrics();
     }
     const targets = mergeTargets(parsed);
     if (targets.length === 0) return { batchItemFailures: [], reported: 0, requeued: 0, refused };
@@ -159,21 +182,22 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): (event?: LaunchSqs
     const atRisk = finals.filter((e) => e.status === 'at-risk').map((e) => e.instanceId);
     let remediationRequested = false;
     if (settings.remediateOnLaunch && atRisk.length > 0) {
-      try {
-        await withRetry(
-          () =>
-            deps.eventbridge.send(
-              new PutEventsCommand({
-                Entries: [{ Source: settings.eventSource, DetailType: LAUNCH_REMEDIATION_DETAIL_TYPE, Detail: JSON.stringify({ trigger: 'launch', instanceIds: atRisk }) }],
-              }),
-            ),
-          clock,
-          { operation: 'PutEvents' },
-        );
-        remediationRequested = true;
-      } catch (err) {
-        // Not fatal: the nightly run fixes them; the summary says the request was not sent.
-        logger.error('launch-remediation-request-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      // One execution (a second one would be skipped by the state machine's overlap guard), with at
+      // most the ids the remediate side accepts; the rest wait for the nightly run.
+      const ids = atRisk.slice(0, LAUNCH_REMEDIATION_MAX_IDS);
+      if (ids.length < atRisk.length) logger.warn('launch-remediation-capped', { atRisk: atRisk.length, requested: ids.length, leftForNightlyRun: atRisk.length - ids.length });
+      if (!deps.startRemediation) {
+        logger.error('launch-remediation-request-failed', { error: 'remediateOnLaunch is on but the remediation state machine is not wired' });
+      } else {
+        try {
+          // The name makes a retried call (timeout after the start) the same execution, not a second one.
+          const executionArn = await deps.startRemediation({ trigger: 'launch', instanceIds: ids }, launchExecutionName(reportedAt, ids));
+          remediationRequested = true;
+          logger.info('launch-remediation-started', { executionArn, instances: ids.length });
+        } catch (err) {
+          // Not fatal: the nightly run fixes them; the summary says the request was not sent.
+          logger.error('launch-remediation-request-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        }
       }
     }
     const summary = finals.length > 0 ? aggregate(finals, settings) : undefined;
@@ -193,6 +217,12 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): (event?: LaunchSqs
     });
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })), reported: finals.length + gone, requeued, refused };
   };
+}
+
+/** `launch-<time>-<hash of the ids>`: within Step Functions' 80 characters and name alphabet. */
+export function launchExecutionName(at: number, instanceIds: readonly string[]): string {
+  const hash = createHash('sha256').update(instanceIds.join(',')).digest('hex').slice(0, 16);
+  return `launch-${new Date(at).toISOString().replace(/[:.]/g, '')}-${hash}`;
 }
 
 const settings = parseLaunchSettings(process.env);
@@ -216,7 +246,9 @@ const wired = lazy(() => {
     runCommand: new SsmRunCommand({ ssm, clock: realClock }),
     inventoryFor: (instanceIds) => new InstanceSubsetInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey, selection: { kind: 'ids', instanceIds } }),
     requeue: createSqsLaunchRequeue({ sqs: createClient(SQSClient, 'sqs'), queueUrl: process.env[LAUNCH_QUEUE_URL_ENV] ?? '', clock: realClock }),
-    eventbridge: createClient(EventBridgeClient, 'eventbridge'),
+    ...(settings.remediateOnLaunch && process.env[LAUNCH_REMEDIATION_STATE_MACHINE_ENV]
+      ? { startRemediation: createStartExecution({ stateMachineArn: process.env[LAUNCH_REMEDIATION_STATE_MACHINE_ENV], clock: realClock }) }
+      : {}),
   });
 });
 

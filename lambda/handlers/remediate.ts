@@ -17,7 +17,7 @@ import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
-import { parseLaunchScope } from '../core/fleet/launch';
+import { remediationScope } from '../core/fleet/launch';
 import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
@@ -50,6 +50,8 @@ export interface RemediateEvent {
   readonly continuation?: string | null;
   /** A launch remediation (launch check with remediateOnLaunch): only these instances are checked and fixed. */
   readonly instanceIds?: unknown;
+  /** `launch` on a launch remediation: then `instanceIds` must be a valid list (never the whole region). */
+  readonly trigger?: unknown;
 }
 
 /** The bits of the Lambda context the handler reads. */
@@ -98,7 +100,7 @@ export function createRemediateHandler(
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
     // Scope only matters to a new run: a continuation carries its own work lists.
-    const scope = continuation === undefined ? parseLaunchScope(event?.instanceIds) : { ok: true as const };
+    const scope = continuation === undefined ? remediationScope(event) : { ok: true as const };
     if (!scope.ok) {
       logger.error('launch-remediation-refused', { reason: scope.reason });
       throw new RemediationRunError(`launch remediation request refused: ${scope.reason}`);

@@ -1,13 +1,13 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Rule, RuleTargetInput, EventField } from 'aws-cdk-lib/aws-events';
-import { SfnStateMachine, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { EC2_STATE_CHANGE, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/fleet/launch';
+import { EC2_STATE_CHANGE, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_STATE_MACHINE_ENV } from '../../lambda/core/fleet/launch';
 import { ENV } from '../../lambda/core/settings';
 import { GuardFunction } from './guard-function';
 
@@ -27,17 +27,23 @@ export interface LaunchCheckProps {
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly metricNamespace: string;
-  /** `source` of the guard's own events. */
-  readonly eventSource: string;
   /** How long to wait for a new instance's SSM agent (seconds). */
   readonly ssmWaitSeconds: number;
-  /** When set, at-risk launches start this remediation state machine (its plan, caps and pacing). */
+  /**
+   * When set, the launch function starts this remediation state machine itself for at-risk launches
+   * (its plan, caps and pacing). @default - none: at-risk launches wait for the nightly run
+   */
   readonly remediation?: IStateMachine;
 }
 
 /**
  * EC2 `running` events → SQS (batched) → the launch-check Lambda, which checks just those
  * instances with the hourly engine and re-queues the ones whose agent is not Online yet.
+ *
+ * Nobody else can steer it (docs/security.md, "Forged launch events and launch retries"): the rule
+ * matches only EC2's own events of this account and region (PutEvents cannot forge an `aws.*`
+ * source), the queue refuses SendMessage from anyone but the launch role and that rule, and the
+ * remediation is started by the launch role itself, not by an event on a bus others can write to.
  */
 export class LaunchCheck extends Construct {
   public readonly queue: Queue;
@@ -62,7 +68,8 @@ export class LaunchCheck extends Construct {
     });
     this.rule = new Rule(this, 'RunningRule', {
       description: 'timesync-guard: check new instances as soon as they run',
-      eventPattern: { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], detail: { state: ['running'] } },
+      // Account and region too: events forwarded from another account's or region's bus keep their `aws.ec2` source.
+      eventPattern: { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], account: [stack.account], region: [stack.region], detail: { state: ['running'] } },
       targets: [new SqsQueue(this.queue)],
     });
 
@@ -84,38 +91,30 @@ export class LaunchCheck extends Construct {
     );
     // Retries go back on the same queue with a delay.
     this.queue.grantSendMessages(this.handler.role);
+    // A message on this queue is a launch to check (and, with remediateOnLaunch, maybe to fix): only
+    // the launch role (its retries) and the rule (EC2's events) may put one there. Denied whatever
+    // an identity policy grants (sqs:* included, the account root too); the policy's Deny covers
+    // SendMessage (and SendMessageBatch, which SQS authorizes as SendMessage) only, so the account
+    // still manages the queue and CloudFormation still deploys it. EventBridge carries no principal
+    // ARN of ours but the rule's ARN as aws:SourceArn; nobody else can set that key.
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheLaunchCheckAndItsRuleSend',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': [this.handler.role.roleArn], 'aws:SourceArn': [this.rule.ruleArn] } },
+      }),
+    );
 
     if (props.remediation) {
+      // The launch function starts the run itself, on this one state machine; no rule on a bus that
+      // anyone allowed events:PutEvents can write to starts it with input of their choosing.
+      this.handler.function.addEnvironment(LAUNCH_REMEDIATION_STATE_MACHINE_ENV, props.remediation.stateMachineArn);
       this.handler.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'LaunchRemediationRequest',
-          actions: ['events:PutEvents'],
-          resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-          // Both keys are multi-valued (one value per entry of the batch): every entry must be our
-          // request, and the Null guards stop ForAllValues from matching a request without them.
-          conditions: {
-            'ForAllValues:StringEquals': { 'events:source': [props.eventSource], 'events:detail-type': [LAUNCH_REMEDIATION_DETAIL_TYPE] },
-            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
-          },
-        }),
+        new PolicyStatement({ sid: 'LaunchRemediationStart', actions: ['states:StartExecution'], resources: [props.remediation.stateMachineArn] }),
       );
-      // The rule's target role, trusted by EventBridge only for this account's rules (confused deputy).
-      const ruleRole = new Role(this, 'RemediationRuleRole', {
-        assumedBy: new ServicePrincipal('events.amazonaws.com', {
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
-          },
-        }),
-        description: 'timesync-guard: EventBridge starts the remediation for at-risk launches',
-      });
-      new Rule(this, 'RemediationRule', {
-        description: 'timesync-guard: remediate at-risk launches with the nightly plan, caps and pacing',
-        eventPattern: { source: [props.eventSource], detailType: [LAUNCH_REMEDIATION_DETAIL_TYPE] },
-        targets: [
-          new SfnStateMachine(props.remediation, { role: ruleRole, input: RuleTargetInput.fromObject({ trigger: 'launch', instanceIds: EventField.fromPath('$.detail.instanceIds') }) }),
-        ],
-      });
     }
   }
 }

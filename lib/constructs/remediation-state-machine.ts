@@ -102,16 +102,22 @@ export class RemediationStateMachine extends Construct {
       .otherwise(next);
     next.next(invoke);
 
-    // A launch remediation (`{ trigger: "launch", instanceIds }`) hands its ids to the first
-    // invocation, which checks and fixes only those (and refuses a malformed list); a scheduled run
-    // starts with an empty request, the whole region.
+    // A launch remediation (`{ trigger: "launch", instanceIds }`, started by the launch function)
+    // hands its ids to the first invocation, which checks and fixes only those and refuses a null,
+    // empty or malformed list; a scheduled run starts with an empty request, the whole region. An
+    // input with a trigger but no ids is refused here: it is never read as the whole region.
     const initLaunch = sfn.Pass.jsonPath(this, 'InitLaunch', {
       comment: 'Loop state of a launch remediation: the first request carries the launched instance ids.',
       parameters: { iteration: 0, request: { 'instanceIds.$': '$.instanceIds' } },
     });
     initLaunch.next(guard);
+    const refused = new sfn.Fail(this, 'LaunchRequestRefused', {
+      error: 'TimeSyncGuard.LaunchRequestRefused',
+      cause: 'a launch request (input with a trigger) must name its instanceIds; it is never widened to the whole region',
+    });
     const definition = new sfn.Choice(this, 'LaunchOrScheduled')
       .when(sfn.Condition.isPresent('$.instanceIds'), initLaunch)
+      .when(sfn.Condition.isPresent('$.trigger'), refused)
       .otherwise(init);
     init
       .next(guard)

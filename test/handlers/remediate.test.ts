@@ -202,11 +202,24 @@ describe('remediate handler', () => {
     ['not a list', id(1)],
     ['an empty list', []],
     ['a non-id', [id(1), 'i-; rm -rf /']],
+    ['null (a forged event with instanceIds: null)', null],
+    ['10,000 ids', Array.from({ length: 10_000 }, (_, k) => `i-${k.toString(16).padStart(17, '0')}`)],
+    ['a malformed id', ['i-0123']],
   ])('a launch request with %s is refused and changes nothing (never widened to the region)', async (_name, instanceIds) => {
-    const { deps, runCommand } = setup(3);
+    const { deps, runCommand, inventory } = setup(3);
+    await expect(createRemediateHandler(deps)({ trigger: 'launch', instanceIds }, ctx(900_000))).rejects.toThrow(/launch remediation request refused/);
     await expect(createRemediateHandler(deps)({ instanceIds }, ctx(900_000))).rejects.toThrow(/launch remediation request refused/);
     expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
     expect(runCommand.requests).toHaveLength(0);
+    expect(inventory.calls).toBe(0);
+  });
+
+  it('a launch request without instanceIds is refused, not read as the whole region', async () => {
+    const { deps, runCommand, inventory } = setup(3);
+    await expect(createRemediateHandler(deps)({ trigger: 'launch' }, ctx(900_000))).rejects.toThrow(/launch remediation request refused: instanceIds is undefined/);
+    expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(runCommand.requests).toHaveLength(0);
+    expect(inventory.calls).toBe(0);
   });
 
   it('a garbled continuation fails loudly with a clear error instead of starting over', async () => {

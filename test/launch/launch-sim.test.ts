@@ -3,7 +3,7 @@
  * batching → handler → requeue with delay, on virtual time.
  */
 import { benchLaunch } from '../../bench/launch';
-import { LAUNCH_REMEDIATION_DETAIL_TYPE } from '../../lambda/core/fleet/launch';
+import { remediationScope } from '../../lambda/core/fleet/launch';
 
 describe('launch check in the simulated account', () => {
   it('gives one launched instance its verdict within minutes of its event', async () => {
@@ -26,7 +26,7 @@ describe('launch check in the simulated account', () => {
     expect(m.allReportedSeconds).toBeLessThanOrEqual(600 + 70);
     expect(m.byCheckState['ssm-offline'] ?? 0).toBeGreaterThan(0);
     expect(m.byCheckState['unmanaged'] ?? 0).toBeGreaterThan(0);
-    expect(m.events[LAUNCH_REMEDIATION_DETAIL_TYPE]).toBeUndefined();
+    expect(m.remediationStarts).toEqual([]);
   });
 
   it('with a zero wait reports the not-yet-Online instances at once, IMDS only', async () => {
@@ -36,9 +36,16 @@ describe('launch check in the simulated account', () => {
     expect(m.byCheckState['checked'] ?? 0).toBe(0);
   });
 
-  it('asks for remediation of at-risk launches only when remediateOnLaunch is on', async () => {
+  it('starts remediation of at-risk launches itself only when remediateOnLaunch is on, with a list the remediate side accepts', async () => {
     const m = await benchLaunch(60, { TSG_REMEDIATE_ON_LAUNCH: 'true' });
-    expect(m.events[LAUNCH_REMEDIATION_DETAIL_TYPE]).toBeGreaterThanOrEqual(1);
+    expect(m.remediationStarts.length).toBeGreaterThanOrEqual(1);
+    for (const { input } of m.remediationStarts) {
+      expect(input.trigger).toBe('launch');
+      const scope = remediationScope(input);
+      expect(scope.ok && scope.instanceIds!.length).toBeGreaterThan(0);
+    }
+    // No request event on the bus any more: nothing there starts a remediation.
+    expect(Object.keys(m.events).filter((t) => /Launch Remediation/.test(t))).toEqual([]);
     // It never changes anything itself.
     expect(m.apiCalls['ModifyInstanceMetadataOptions']).toBeUndefined();
   });

@@ -51,6 +51,22 @@ describe('remediation state machine (executed)', () => {
     expect(requests).toEqual([{ instanceIds: ids }, { continuation: 'tok1' }]);
   });
 
+  it('refuses an input with a trigger but no instance ids without invoking the Lambda (never the whole region)', () => {
+    const { task, requests } = fake(() => ({ done: true, summary: {} }));
+    const run = runAsl(definition, { trigger: 'launch' }, task, context);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'TimeSyncGuard.LaunchRequestRefused' });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('hands instanceIds: null to the first invocation as a launch request (which the handler refuses), not as an empty request', () => {
+    const { task, requests } = fake(() => {
+      throw new AslError('RemediationRunError', 'launch remediation request refused: instanceIds is null');
+    });
+    const run = runAsl(definition, { trigger: 'launch', instanceIds: null }, task, context);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'RemediationRunError' });
+    expect(requests).toEqual([{ instanceIds: null }]);
+  });
+
   it('finishes after one invocation when the first run is done', () => {
     const { task, requests } = fake(() => ({ done: true, summary: {} }));
     expect(runAsl(definition, {}, task, context).status).toBe('SUCCEEDED');

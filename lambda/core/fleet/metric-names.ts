@@ -42,6 +42,12 @@ export const CHECK_METRICS = {
   clockErrorBoundSeconds: 'ClockErrorBoundSeconds',
 } as const;
 
+/** Launch check only (dimension `trigger=launch`), published only when non-zero. */
+export const LAUNCH_METRICS = {
+  /** Queue messages dropped as not ours: not a `running` EC2 event, a malformed retry, attempts over the cap. */
+  messagesRefused: 'LaunchMessagesRefused',
+} as const;
+
 export const REMEDIATION_METRICS = {
   /** Heartbeat: 1 per completed remediation run (after its last continuation). */
   remediationCompleted: 'RemediationCompleted',

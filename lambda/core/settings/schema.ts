@@ -380,6 +380,10 @@ export const SETTINGS = {
     type: 'string', scope: 'launch', env: 'TSG_LAUNCH_QUEUE_URL', context: false, prop: false,
     doc: 'Queue of the launch check (set by the construct), where instances not yet Online are re-queued.',
   },
+  launchRemediationStateMachineArn: {
+    type: 'string', scope: 'launch', env: 'TSG_REMEDIATION_STATE_MACHINE_ARN', context: false, prop: false,
+    doc: 'With `remediateOnLaunch`: the remediation state machine the launch function starts itself (set by the construct; its role may start only this one).',
+  },
   // ── infrastructure only (never reach a function) ───────────────────────────────────────────
   /**
    * Check every instance within minutes of its launch (EC2 `running` events → SQS → a launch-check
