@@ -208,7 +208,7 @@ describe('the enforcement tag and the rollback window', () => {
     expect(parseEnforcedTag(rolledBackTagValue(NOW))).toEqual({ kind: 'rolled-back', at: NOW });
     expect(parseEnforcedTag('yes')).toEqual({ kind: 'unreadable', value: 'yes' });
     expect(parseEnforcedTag(`${iso(NOW)}/short`)).toEqual({ kind: 'unreadable', value: `${iso(NOW)}/short` });
-    expect(parseEnforcedTag(`${iso(NOW)}/${MAC}/x`).kind).toBe('unreadable');
+    expect(parseEnforcedTag(`${iso(NOW)}/${MAC}/x`)?.kind).toBe('unreadable');
     expect(parseEnforcedTag(undefined)).toBeUndefined();
   });
 
