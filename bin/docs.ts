@@ -11,7 +11,7 @@ import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
 import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { ACCOUNT_DEFAULTS_METRICS } from '../lambda/core/fleet/metadata-defaults';
-import { IMDSV2_STATE_METRIC } from '../lambda/core/imdsv2/metrics';
+import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../lambda/core/imdsv2/metrics';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
 
 const ROOT = join(__dirname, '..');
@@ -29,7 +29,13 @@ export const FIXED_MONTHLY_USD = { kmsKey: 1, dashboard: 3, secret: 0.4 } as con
  * The cost table adds the ones the benchmark's run did not publish, so a later benchmark that
  * measures them does not count them twice.
  */
-export const DEFAULT_EXTRA_HOURLY_METRICS: readonly string[] = [...Object.values(IMDSV2_STATE_METRIC), ...Object.values(ACCOUNT_DEFAULTS_METRICS)];
+export const DEFAULT_EXTRA_HOURLY_METRICS: readonly string[] = [
+  ...Object.values(IMDSV2_STATE_METRIC),
+  // The IMDSv2 watch publishes both every check (as 0 with nothing enforced).
+  IMDSV2_METRICS.rolledBack,
+  IMDSV2_METRICS.rejected,
+  ...Object.values(ACCOUNT_DEFAULTS_METRICS),
+];
 
 /** Billed alarm metrics of the two stacks as they synthesize today (not the benchmark's count, which may predate an alarm). */
 export interface StackAlarmCounts {
@@ -152,7 +158,7 @@ export function costTable(results: Results, alarms: number): string {
     ...(imdsv2 ? [['IMDSv2 readiness (daily `GetMetricData`)', (n: number) => (imdsv2.dailyRefresh.usdPerMonth * n) / imdsv2.instances] as [string, (n: number) => number]] : []),
     ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
     ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
-    ['Secrets Manager secret (continuation key)', () => FIXED_MONTHLY_USD.secret],
+    ['Secrets Manager secrets (continuation key, IMDSv2 record key)', () => 2 * FIXED_MONTHLY_USD.secret],
   ];
   const total = (n: number): number => lines.reduce((sum, [, f]) => sum + f(n), 0);
   const interpolated = COST_SIZES.filter((n) => !measured.some((s) => s.n === n));
@@ -162,7 +168,7 @@ export function costTable(results: Results, alarms: number): string {
     ...lines.map(([label, f]) => `| ${label} | ${COST_SIZES.map((n) => usd(f(n))).join(' | ')} |`),
     `| **total** | ${COST_SIZES.map((n) => `**${usd(total(n))}**`).join(' | ')} |`,
     '',
-    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secret are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
+    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secrets are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
   ].join('\n');
 }
 

@@ -12,7 +12,6 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { IMDSV2_ENFORCED_TAG_KEY } from '../lambda/core/imdsv2/readiness';
 import { ENV, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
 import type { GuardFunction } from './constructs/guard-function';
 import type { TimeSyncGuardProps } from './time-sync-guard-props';
@@ -111,8 +110,8 @@ export function imdsStatements(instances: string, hopLimitTarget: number, enable
   return [
     allow,
     deny('NeverDisableMetadataEndpoint', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpEndpoint': 'disabled' } }),
-    // IMDSv2's undo (docs/imdsv2.md) is the one exception: only on instances carrying the enforcement tag.
-    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [`aws:ResourceTag/${IMDSV2_ENFORCED_TAG_KEY}`]: 'true' } }),
+    // On every instance, tagged or not: the IMDSv2 undo (docs/imdsv2.md) is the check role's, opt-in, never this role's.
+    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } }),
     deny('NeverLowerHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } }),
   ];
 }

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -6,12 +6,12 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IMDSV2_ENFORCED_TAG_KEY } from '../lambda/core/imdsv2/readiness';
-import { DEFAULTS, type Imdsv2Mode, type SettingKey } from '../lambda/core/settings';
+import { DEFAULTS, type SettingKey } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
@@ -72,6 +72,8 @@ export class TimeSyncGuard extends Construct {
   public readonly launchCheck?: LaunchCheck;
   /** Bucket of the daily IMDSv2 readiness snapshot; undefined when `imdsv2` is `off`. */
   public readonly imdsv2CacheBucket?: Bucket;
+  /** The generated key that signs IMDSv2 enforcement records (docs/imdsv2.md); undefined when `imdsv2` is `off`. */
+  public readonly imdsv2RecordKey?: ISecret;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -92,18 +94,24 @@ export class TimeSyncGuard extends Construct {
     const enableMetadataEndpoint = props.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint;
     const reservedConcurrency = props.reservedConcurrency;
     const imdsv2 = props.imdsv2 ?? DEFAULTS.imdsv2;
+    // The one grant of HttpTokens=optional: only enforce mode with the opt-in undo (docs/security.md).
+    const autoUndo = imdsv2 === 'enforce' && (props.imdsv2AutoUndo ?? DEFAULTS.imdsv2AutoUndo);
 
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
 
     // Values the construct sets itself; every other row comes from its prop or its default.
-    if (imdsv2 !== 'off') this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
+    if (imdsv2 !== 'off') {
+      this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
+      this.imdsv2RecordKey = this.createImdsv2RecordKey();
+    }
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
       remediationDocument: this.documents.remediation.ref,
       topicArn: this.topic.topicArn,
       ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
+      ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
     };
     this.environment = settingsEnvironment('remediation', props, fixed);
 
@@ -142,9 +150,18 @@ export class TimeSyncGuard extends Construct {
     );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
-    if (this.imdsv2CacheBucket) {
-      this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, mode: imdsv2, hopLimitTarget, eventSource, optOutTagKey, enforce: false });
-      this.grantImdsv2(this.remediateFunction, 'RemediateImdsv2', { bucket: this.imdsv2CacheBucket, mode: imdsv2, hopLimitTarget, eventSource, optOutTagKey, enforce: true });
+    if (this.imdsv2CacheBucket && this.imdsv2RecordKey) {
+      // The check watches (and, with the opt-in undo, undoes); only the remediate role enforces.
+      this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, hopLimitTarget, eventSource, optOutTagKey, enforce: false, undo: autoUndo });
+      this.grantImdsv2(this.remediateFunction, 'RemediateImdsv2', { bucket: this.imdsv2CacheBucket, hopLimitTarget, eventSource, optOutTagKey, enforce: imdsv2 === 'enforce', undo: false });
+      this.imdsv2RecordKey.grantRead(this.checkFunction.role);
+      // Only the enforcing role signs; in report mode the remediate role never needs the key.
+      if (imdsv2 === 'enforce') this.imdsv2RecordKey.grantRead(this.remediateFunction.role);
+    } else {
+      // imdsv2 off: the check role has no ModifyInstanceMetadataOptions at all; the Deny keeps it so if
+      // a grant is added later (the remediate role's own Deny is NeverMakeTokensOptional).
+      const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+      this.checkFunction.role.addToPrincipalPolicy(neverMakeTokensOptional('NeverMakeTokensOptional', instances));
     }
     this.continuationKey = createContinuationKey(this, this.remediateFunction);
 
@@ -257,12 +274,31 @@ export class TimeSyncGuard extends Construct {
   }
 
   /**
-   * IMDSv2 readiness, the rollback watch and (remediate, `enforce` only) the enforcement, as a
-   * policy of their own: GetMetricData (no resource-level permission exists), the snapshot object,
-   * audit events, CreateTags of the enforcement tag key only, and ModifyInstanceMetadataOptions
-   * statements from {@link imdsv2Statements}.
+   * The key that signs IMDSv2 enforcement records (lambda/engine/imdsv2-record.ts): generated by
+   * Secrets Manager at deploy, readable by the check role (verifies) and, in enforce mode, the
+   * remediate role (signs). A principal who may tag instances cannot forge a record without it.
    */
-  private grantImdsv2(fn: GuardFunction, id: string, o: { bucket: Bucket; mode: Imdsv2Mode; hopLimitTarget: number; eventSource: string; optOutTagKey: string; enforce: boolean }): void {
+  private createImdsv2RecordKey(): Secret {
+    const secret = new Secret(this, 'Imdsv2RecordKey', {
+      description: 'timesync-guard: HMAC key of the IMDSv2 enforcement records (check and remediate functions only)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      // A new key (after a destroy) only makes older records unverifiable: those instances are no longer watched.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The secret only authenticates the IMDSv2 enforcement records the guard writes as instance tags (each watched for the rollback window, 72 h by default); it protects no data and grants no access. Rotation would make the records of instances enforced before it unverifiable (no longer watched).',
+    });
+    return secret;
+  }
+
+  /**
+   * IMDSv2 readiness, the watch and (remediate, `enforce` only) the enforcement, as a policy of
+   * their own: GetMetricData (no resource-level permission exists), the snapshot object, audit
+   * events, and the ModifyInstanceMetadataOptions / CreateTags statements from {@link imdsv2Statements}.
+   */
+  private grantImdsv2(fn: GuardFunction, id: string, o: { bucket: Bucket; hopLimitTarget: number; eventSource: string; optOutTagKey: string; enforce: boolean; undo: boolean }): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     const policy = new Policy(this, `${id}Policy`, {
@@ -276,7 +312,7 @@ export class TimeSyncGuard extends Construct {
           resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
           conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
         }),
-        ...imdsv2Statements(instances, o.enforce && o.mode === 'enforce', o.hopLimitTarget),
+        ...imdsv2Statements(instances, { enforce: o.enforce, undo: o.undo, hopLimitTarget: o.hopLimitTarget }),
         new PolicyStatement({
           sid: 'Imdsv2NeverTouchOptedOut',
           effect: Effect.DENY,
@@ -286,14 +322,15 @@ export class TimeSyncGuard extends Construct {
         }),
       ],
     });
-    Validations.of(policy).acknowledge(
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference); it reads AWS/EC2 MetadataNoToken sums.' },
-      {
+    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference); it reads AWS/EC2 MetadataNoToken sums.' });
+    if (o.enforce || o.undo) {
+      Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-        reason:
-          'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key (and, but for the remediate role in enforce mode, to instances already carrying it), and ModifyInstanceMetadataOptions to HttpTokens=optional on instances carrying that tag (and, remediate in enforce mode, to HttpTokens=required with a hop limit at least the target).',
-      },
-    );
+        reason: o.enforce
+          ? 'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key, and ec2:ModifyInstanceMetadataOptions to HttpTokens=required with a hop limit at least the target; HttpTokens=optional is denied.'
+          : 'The fleet is every instance of the region by design. ec2:CreateTags is limited to the one enforcement tag key on instances already carrying it (the rollback mark), and ec2:ModifyInstanceMetadataOptions to HttpTokens=optional alone on instances carrying that tag (imdsv2AutoUndo; the code also verifies the tag\'s signed record).',
+      });
+    }
   }
 
   /**
@@ -392,53 +429,74 @@ export function metadataDefaultsStatements(o: { readonly write: boolean; readonl
   ];
 }
 
+/** Deny `HttpTokens=optional` on every instance, whatever it carries (the one downgrade closed). */
+export function neverMakeTokensOptional(sid: string, instances: string): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    effect: Effect.DENY,
+    actions: ['ec2:ModifyInstanceMetadataOptions'],
+    resources: [instances],
+    conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } },
+  });
+}
+
 /**
- * ModifyInstanceMetadataOptions for IMDSv2 (docs/imdsv2.md), beside {@link imdsStatements}:
- * - Allow `HttpTokens=optional` alone, only on an instance carrying the enforcement tag (the undo of
- *   what the guard switched itself); no other parameter in that request.
- * - `enforce`: allow `HttpTokens=required`, with the hop limit at least the target when it is set.
- * - Deny `optional` on an instance without the tag (so a role with only these statements can never
- *   downgrade what the guard did not switch), and deny a hop limit below the target.
- * - CreateTags of the enforcement tag key only; on an instance without it only when `enforce` (the
- *   remediate role in enforce mode), else only to rewrite an existing one (the rollback's mark).
- *   So outside enforce mode no role can tag an IMDSv2-only instance and then downgrade it.
+ * ModifyInstanceMetadataOptions and CreateTags for IMDSv2 (docs/imdsv2.md), beside {@link imdsStatements}:
+ * - `undo` (the check role, only with `imdsv2: 'enforce'` and `imdsv2AutoUndo`): allow
+ *   `HttpTokens=optional` alone, only on an instance carrying the enforcement tag, and deny it on
+ *   any other. IAM sees only that the tag exists; the code acts only on a record whose MAC verifies
+ *   (lambda/engine/imdsv2-record.ts), so a tag someone else wrote buys no downgrade.
+ * - without `undo` (every other role and mode): deny `HttpTokens=optional` outright, tagged or not.
+ * - `enforce` (the remediate role in enforce mode): allow `HttpTokens=required`, with the hop limit
+ *   at least the target when it is set, and CreateTags of the enforcement tag key (it tags before it switches).
+ * - `undo` without `enforce`: CreateTags of that key only where it already is (the rollback's mark).
+ *   So the role that may undo cannot tag, and the role that may tag cannot undo.
+ * - Always: deny a hop limit below the target.
  */
-export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTarget: number): PolicyStatement[] {
+export function imdsv2Statements(instances: string, o: { readonly enforce: boolean; readonly undo: boolean; readonly hopLimitTarget: number }): PolicyStatement[] {
   const action = 'ec2:ModifyInstanceMetadataOptions';
   const tag = `aws:ResourceTag/${IMDSV2_ENFORCED_TAG_KEY}`;
   const others = { 'ec2:Attribute/HttpEndpoint': 'true', 'ec2:Attribute/HttpProtocolIpv6': 'true', 'ec2:Attribute/InstanceMetadataTags': 'true' };
-  const out = [
-    new PolicyStatement({
-      sid: 'UndoImdsv2OnlyWhereEnforced',
-      actions: [action],
-      resources: [instances],
-      conditions: { StringEquals: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'false', 'ec2:Attribute/HttpPutResponseHopLimit': 'true', ...others } },
-    }),
-    new PolicyStatement({
-      sid: 'NeverMakeTokensOptionalUntagged',
-      effect: Effect.DENY,
-      actions: [action],
-      resources: [instances],
-      conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'true' } },
-    }),
+  const out: PolicyStatement[] = [];
+  if (o.undo) {
+    out.push(
+      new PolicyStatement({
+        sid: 'UndoImdsv2OnlyWhereEnforced',
+        actions: [action],
+        resources: [instances],
+        conditions: { StringEquals: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'false', 'ec2:Attribute/HttpPutResponseHopLimit': 'true', ...others } },
+      }),
+      new PolicyStatement({
+        sid: 'NeverMakeTokensOptionalUntagged',
+        effect: Effect.DENY,
+        actions: [action],
+        resources: [instances],
+        conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'true' } },
+      }),
+    );
+  } else {
+    out.push(neverMakeTokensOptional('Imdsv2NeverMakeTokensOptional', instances));
+  }
+  out.push(
     new PolicyStatement({
       sid: 'Imdsv2NeverLowerHopLimit',
       effect: Effect.DENY,
       actions: [action],
       resources: [instances],
-      conditions: { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } },
+      conditions: { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) } },
     }),
-    new PolicyStatement({
-      sid: 'TagEnforcedInstances',
-      actions: ['ec2:CreateTags'],
-      resources: [instances],
-      // Only the enforcing role may put the tag on a new instance. Every other grant may only rewrite
-      // it where it already is (the rollback's mark): a role that may both tag and undo could otherwise
-      // tag an instance its owner made IMDSv2-only and turn IMDSv1 back on.
-      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false', ...(enforce ? {} : { [tag]: 'false' }) } },
-    }),
-  ];
-  if (enforce) {
+  );
+  if (o.enforce || o.undo) {
+    out.push(
+      new PolicyStatement({
+        sid: 'TagEnforcedInstances',
+        actions: ['ec2:CreateTags'],
+        resources: [instances],
+        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [IMDSV2_ENFORCED_TAG_KEY] }, Null: { 'aws:TagKeys': 'false', ...(o.enforce ? {} : { [tag]: 'false' }) } },
+      }),
+    );
+  }
+  if (o.enforce) {
     out.push(
       new PolicyStatement({
         sid: 'EnforceImdsv2',
@@ -446,7 +504,7 @@ export function imdsv2Statements(instances: string, enforce: boolean, hopLimitTa
         resources: [instances],
         conditions: {
           StringEquals: { 'ec2:Attribute/HttpTokens': 'required' },
-          NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) },
+          NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) },
           Null: others,
         },
       }),

@@ -16,7 +16,7 @@ import {
   paginateDescribeInstanceInformation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { IMDSV2_ENFORCED_TAG_KEY } from '../core/imdsv2/readiness';
+import { enforcedTagValueOf } from '../core/imdsv2/enforcement';
 import { isOptedOut as matchOptOut } from '../core/remediation/plan';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
 import type { Clock, InstanceInventory } from '../engine/ports';
@@ -200,7 +200,8 @@ const PING: ReadonlySet<string> = new Set(['Online', 'ConnectionLost', 'Inactive
 export function toRecord(i: Instance, info: InstanceInformation | undefined, optOutTagKey: string): InstanceRecord {
   const name = (i.Tags ?? []).find((t) => t.Key === 'Name')?.Value;
   const ping = info?.PingStatus;
-  const enforced = (i.Tags ?? []).find((t) => t.Key === IMDSV2_ENFORCED_TAG_KEY)?.Value;
+  // Matched as IAM matches aws:ResourceTag/<key>: whatever the key's letter case.
+  const enforced = enforcedTagValueOf(i.Tags);
   return {
     instanceId: i.InstanceId ?? '',
     platform: platformOf(i, info),

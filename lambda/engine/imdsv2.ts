@@ -2,19 +2,23 @@
  * IMDSv2 orchestration, against explicit ports (no SDK):
  * - {@link imdsv2ReadinessStep}: the readiness of every instance, from the cached daily snapshot,
  *   refreshed with GetMetricData when it is older than 24 h (so the hourly check reads one object);
- * - {@link imdsv2WatchStep}: for the instances enforced within the rollback window, the rejected
- *   IMDSv1 calls since enforcement; any → roll back to `optional` at once, tag, audit;
+ * - {@link imdsv2WatchStep}: for the instances this deployment enforced (signed record, see
+ *   ./imdsv2-record.ts) within the rollback window, the rejected IMDSv1 calls per hour since
+ *   enforcement: reported (alarm metric, audit) by default; rolled back to `optional` only with
+ *   `imdsv2AutoUndo` and rejections in two separate hours;
  * - {@link runImdsv2Enforcement}: the nightly phase that switches `ready` instances to
  *   `HttpTokens=required` (hop limit raised in the same call on container hosts), paced like the
- *   hop-limit changes, tagged, verified until `applied`.
+ *   hop-limit changes, each one re-read from CloudWatch first, tagged with the signed record,
+ *   verified until `applied`.
  *
- * Why the rollback runs in the check and not in the next nightly run: a rejected IMDSv1 call is a
- * workload failing now (its credentials stop refreshing); the check runs every hour, the nightly
- * run once a day, so the undo comes within an hour instead of up to a day later.
+ * Why the watch runs in the check and not in the next nightly run: a rejected IMDSv1 call is a
+ * workload failing now (its credentials stop refreshing), or someone probing the instance; the
+ * check runs every hour, so the alarm (or the opt-in undo) comes within an hour.
  */
-import { countReadiness, type Imdsv2Readiness, type Imdsv2State, IMDS_METRICS, readinessWindow } from '../core/imdsv2/readiness';
-import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh, type CurrentFacts } from '../core/imdsv2/snapshot';
-import { decideRollbacks, enforcedTagValue, type Imdsv2Change, type Imdsv2Mode, parseEnforcedTag, watchList } from '../core/imdsv2/enforcement';
+import { countReadiness, type FreshUsage, type Imdsv2Readiness, type Imdsv2State, IMDS_METRICS, judgeFreshUsage, readinessWindow } from '../core/imdsv2/readiness';
+import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh, snapshotWindowMismatch, type CurrentFacts } from '../core/imdsv2/snapshot';
+import { decideRollbacks, type EnforcedTag, type Imdsv2Change, type Imdsv2Mode, parseEnforcedTag, rolledBackTagValue, watchList } from '../core/imdsv2/enforcement';
+import { enforcementRecord, verifyEnforcementRecord } from './imdsv2-record';
 import type { InstanceRecord } from '../core/types';
 import type { Clock } from './ports';
 
@@ -70,6 +74,8 @@ export interface Imdsv2CheckSettings {
   readonly imdsv2: Imdsv2Mode;
   readonly imdsv2LookbackDays: number;
   readonly imdsv2RollbackWindowHours: number;
+  /** Roll back (only in `enforce` mode, and only after rejections in two separate hours); else alert only. */
+  readonly imdsv2AutoUndo: boolean;
 }
 
 /** What the readiness step found. */
@@ -84,6 +90,8 @@ export interface Imdsv2ReadinessResult {
   readonly takenAt?: string;
   /** Set when readiness could not be read: no state is reported then (nothing is enforced on it). */
   readonly error?: string;
+  /** Why the stored snapshot was refused (its window is not the settings' one); the run refreshed instead. */
+  readonly refused?: string;
 }
 
 const facts = (r: InstanceRecord): CurrentFacts => ({
@@ -114,15 +122,19 @@ export async function imdsv2ReadinessStep(
     ports.logger?.warn('imdsv2-snapshot-unreadable', { error: String((err as Error)?.message ?? err) });
   }
   const snapshot = parseSnapshot(stored);
+  // The object is an input, not the truth: its window must be the one the settings give for its time.
+  const refused = snapshot ? snapshotWindowMismatch(snapshot, settings.imdsv2LookbackDays) : undefined;
+  if (refused !== undefined) ports.logger?.warn('imdsv2-snapshot-refused', { reason: refused, takenAt: snapshot?.takenAt });
   const result = (list: Imdsv2Readiness[], refreshed: boolean, refresh: Imdsv2ReadinessResult['refresh'], takenAt: string): Imdsv2ReadinessResult => ({
     readiness: new Map(list.map((r) => [r.instanceId, r])),
     counts: countReadiness(list),
     refreshed,
     refresh,
     takenAt,
+    ...(refused !== undefined ? { refused } : {}),
   });
-  if (snapshotIsFresh(snapshot, now, settings.imdsv2LookbackDays)) {
-    return result(readinessFromSnapshot(snapshot, current), false, { calls: 0, queries: 0, ms: 0 }, snapshot.takenAt);
+  if (refused === undefined && snapshotIsFresh(snapshot, now, settings.imdsv2LookbackDays)) {
+    return result(readinessFromSnapshot(snapshot, current, settings.imdsv2LookbackDays), false, { calls: 0, queries: 0, ms: 0 }, snapshot.takenAt);
   }
   const window = readinessWindow(now, settings.imdsv2LookbackDays);
   const before = { calls: ports.metrics.stats?.calls ?? 0, queries: ports.metrics.stats?.queries ?? 0 };
@@ -132,7 +144,7 @@ export async function imdsv2ReadinessStep(
   } catch (err) {
     const error = `GetMetricData failed: ${String((err as Error)?.message ?? err)}`;
     ports.logger?.warn('imdsv2-readiness-failed', { error });
-    return { readiness: new Map(), counts: countReadiness([]), refreshed: false, refresh: { calls: 0, queries: 0, ms: clock.now() - now }, error };
+    return { readiness: new Map(), counts: countReadiness([]), refreshed: false, refresh: { calls: 0, queries: 0, ms: clock.now() - now }, error, ...(refused !== undefined ? { refused } : {}) };
   }
   const daily = new Map<string, Record<string, number> | undefined>();
   for (const c of current) daily.set(c.instanceId, dayRecord(sums.get(c.instanceId), sums.has(c.instanceId)));
@@ -147,7 +159,7 @@ export async function imdsv2ReadinessStep(
     queries: (ports.metrics.stats?.queries ?? 0) - before.queries,
     ms: clock.now() - now,
   };
-  return result(readinessFromSnapshot(snap, current), true, refresh, snap.takenAt);
+  return result(readinessFromSnapshot(snap, current, settings.imdsv2LookbackDays), true, refresh, snap.takenAt);
 }
 
 function dayRecord(m: Map<number, number> | undefined, known: boolean): Record<string, number> | undefined {
@@ -160,20 +172,38 @@ function dayRecord(m: Map<number, number> | undefined, known: boolean): Record<s
   return out;
 }
 
+/** One watched instance with rejected IMDSv1 calls since its enforcement. */
+export interface Imdsv2Rejection {
+  readonly instanceId: string;
+  readonly rejectedCalls: number;
+  /** Separate hourly periods with rejections. */
+  readonly rejectedHours: number;
+}
+
 /** What the watch step did. */
 export interface Imdsv2WatchResult {
   readonly watched: number;
-  readonly rolledBack: readonly { readonly instanceId: string; readonly rejectedCalls: number }[];
+  /** Every watched instance with rejected calls this run (rolled back or not): the alarm's count. */
+  readonly rejected: readonly Imdsv2Rejection[];
+  readonly rolledBack: readonly Imdsv2Rejection[];
   readonly failed: readonly { readonly instanceId: string; readonly reason: string }[];
+  /** Instances carrying the enforcement tag with tokens required whose record does not verify: never watched, never undone. */
+  readonly unverified: readonly string[];
   readonly calls: number;
   readonly error?: string;
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
- * Watches the instances enforced within the window: the Sum of `MetadataNoTokenRejected` since each
- * one's enforcement (one datapoint per query), and rolls back at once any with a rejected call:
- * `HttpTokens=optional` (IAM allows it only on instances carrying our tag), the tag re-valued
- * `rolled-back:<date>` (so it is never enforced again), an audit record with the count.
+ * Watches the instances this deployment enforced within the window: the hourly Sums of
+ * `MetadataNoTokenRejected` since each one's enforcement. Only a record that verifies under the
+ * stack's key counts as "enforced by us" (a tag anyone with ec2:CreateTags wrote is skipped and
+ * logged). Each instance with rejected calls gets an audit record and counts towards the
+ * `Imdsv2Rejected` alarm. It is rolled back (`HttpTokens=optional`, tag re-valued
+ * `rolled-back:<date>`, so it is never enforced again) only when `imdsv2` is `enforce`,
+ * `imdsv2AutoUndo` is on and the rejections fall in two separate hours; IAM grants the undo only
+ * then, too.
  */
 export async function imdsv2WatchStep(
   ports: {
@@ -181,60 +211,78 @@ export async function imdsv2WatchStep(
     readonly ec2: Imdsv2Ec2Port;
     readonly clock: Clock;
     readonly audit: (records: readonly Imdsv2AuditRecord[]) => Promise<void>;
+    /** The stack's record key; without it nothing is watched (nothing unverified is acted on). */
+    readonly recordKey?: () => Promise<Uint8Array>;
     readonly logger?: { warn(m: string, ...x: Record<string, unknown>[]): void };
   },
   records: readonly InstanceRecord[],
-  settings: Pick<Imdsv2CheckSettings, 'imdsv2RollbackWindowHours'>,
+  settings: Pick<Imdsv2CheckSettings, 'imdsv2' | 'imdsv2RollbackWindowHours' | 'imdsv2AutoUndo'>,
 ): Promise<Imdsv2WatchResult> {
   const now = ports.clock.now();
-  const watched = watchList(
-    // An instance opted out since its enforcement is its owner's to undo (IAM denies it too).
-    records.filter((r) => !r.optedOut).map((r) => ({ instanceId: r.instanceId, httpTokens: r.imds.httpTokens, tag: parseEnforcedTag(r.imdsv2Enforced) })),
-    now,
-    settings.imdsv2RollbackWindowHours,
-  );
-  if (watched.length === 0) return { watched: 0, rolledBack: [], failed: [], calls: 0 };
+  const empty = { rejected: [], rolledBack: [], failed: [], unverified: [] };
+  // An instance opted out since its enforcement is its owner's to undo (IAM denies it too).
+  const tagged = records
+    .filter((r) => !r.optedOut)
+    .map((r) => ({ instanceId: r.instanceId, httpTokens: r.imds.httpTokens, tag: parseEnforcedTag(r.imdsv2Enforced) }));
+  const candidates = watchList(tagged, now, settings.imdsv2RollbackWindowHours);
+  if (candidates.length === 0) return { watched: 0, ...empty, calls: 0 };
+  let key: Uint8Array;
+  try {
+    if (!ports.recordKey) throw new Error('no record key configured (TSG_IMDSV2_RECORD_KEY_SECRET)');
+    key = await ports.recordKey();
+  } catch (err) {
+    const error = `record key unreadable: ${String((err as Error)?.message ?? err)}`;
+    ports.logger?.warn('imdsv2-watch-failed', { error });
+    return { watched: 0, ...empty, calls: 0, error };
+  }
+  const tagOf = new Map<string, EnforcedTag | undefined>(tagged.map((t) => [t.instanceId, t.tag]));
+  const watched = candidates.filter((w) => verifyEnforcementRecord(key, w.instanceId, tagOf.get(w.instanceId)));
+  const unverified = candidates.filter((w) => !watched.includes(w)).map((w) => w.instanceId);
+  if (unverified.length > 0) ports.logger?.warn('imdsv2-enforcement-tag-unverified', { instanceIds: unverified, count: unverified.length });
+  if (watched.length === 0) return { watched: 0, ...empty, unverified, calls: 0 };
   const callsBefore = ports.metrics.stats?.calls ?? 0;
-  // One query per instance from the earliest enforcement to now, period = the whole span rounded up
-  // to a minute: one datapoint each, so 500 instances per call.
-  const start = Math.floor(Math.min(...watched.map((w) => w.since)) / 60_000) * 60_000;
-  const period = Math.max(60, Math.ceil((now - start) / 60_000) * 60);
+  // Hourly sums from the hour of the earliest enforcement to now: whether rejections came in
+  // separate hours is what the opt-in undo needs (≤ 2,160 points a query: 46 instances a call at most).
+  const start = Math.floor(Math.min(...watched.map((w) => w.since)) / HOUR_MS) * HOUR_MS;
+  const end = Math.max(start + HOUR_MS, Math.ceil(now / HOUR_MS) * HOUR_MS);
   let sums: Map<string, Map<number, number> | undefined>;
   try {
-    sums = await ports.metrics.sums(IMDS_METRICS.noTokenRejected, watched.map((w) => w.instanceId), start, start + period * 1000, period);
+    sums = await ports.metrics.sums(IMDS_METRICS.noTokenRejected, watched.map((w) => w.instanceId), start, end, 3600);
   } catch (err) {
     const error = `GetMetricData failed: ${String((err as Error)?.message ?? err)}`;
     ports.logger?.warn('imdsv2-watch-failed', { error });
-    return { watched: watched.length, rolledBack: [], failed: [], calls: (ports.metrics.stats?.calls ?? 0) - callsBefore, error };
+    return { watched: watched.length, ...empty, unverified, calls: (ports.metrics.stats?.calls ?? 0) - callsBefore, error };
   }
-  const totals = new Map<string, number | undefined>();
-  for (const w of watched) {
-    const m = sums.get(w.instanceId);
-    totals.set(w.instanceId, m ? [...m.values()].reduce((a, b) => a + b, 0) : undefined);
-  }
-  const decisions = decideRollbacks(watched, totals);
-  const rolledBack: { instanceId: string; rejectedCalls: number }[] = [];
+  const undo = settings.imdsv2 === 'enforce' && settings.imdsv2AutoUndo;
+  const decisions = decideRollbacks(watched, sums, undo);
+  const rejected = decisions.map(({ instanceId, rejectedCalls, rejectedHours }) => ({ instanceId, rejectedCalls, rejectedHours }));
+  const rolledBack: Imdsv2Rejection[] = [];
   const failed: { instanceId: string; reason: string }[] = [];
   const audit: Imdsv2AuditRecord[] = [];
   for (const d of decisions) {
-    const before = { httpTokens: 'required', rejectedCalls: d.rejectedCalls };
+    const r = { instanceId: d.instanceId, rejectedCalls: d.rejectedCalls, rejectedHours: d.rejectedHours };
+    const before = { httpTokens: 'required', rejectedCalls: d.rejectedCalls, rejectedHours: d.rejectedHours };
+    if (d.action === 'alert') {
+      audit.push({ instanceId: d.instanceId, action: 'rollback-imdsv2', outcome: 'skipped', reason: d.reason, before });
+      continue;
+    }
     const res = await rollBackOne(ports.ec2, d.instanceId);
     if (res.outcome === 'requested') {
       try {
-        await ports.ec2.tag(d.instanceId, enforcedTagValue(ports.clock.now(), true));
+        await ports.ec2.tag(d.instanceId, rolledBackTagValue(ports.clock.now()));
       } catch (err) {
-        // The undo itself happened; a tag left at its enforcement date only means the next runs watch it again.
+        // The undo itself happened; a tag left at its enforcement record only means the next runs watch it again.
         ports.logger?.warn('imdsv2-rollback-tag-failed', { instanceId: d.instanceId, error: String((err as Error)?.message ?? err) });
       }
-      rolledBack.push(d);
-      audit.push({ instanceId: d.instanceId, action: 'rollback-imdsv2', outcome: 'rolled-back', reason: 'imdsv1-calls-rejected', before, after: { httpTokens: 'optional' } });
+      rolledBack.push(r);
+      audit.push({ instanceId: d.instanceId, action: 'rollback-imdsv2', outcome: 'rolled-back', reason: d.reason, before, after: { httpTokens: 'optional' } });
     } else {
       failed.push({ instanceId: d.instanceId, reason: res.outcome });
       audit.push({ instanceId: d.instanceId, action: 'rollback-imdsv2', outcome: 'failed', reason: `rollback-${res.outcome}`, before, ...(res.error ? { after: { error: res.error } } : {}) });
     }
   }
   if (audit.length > 0) await ports.audit(audit);
-  return { watched: watched.length, rolledBack, failed, calls: (ports.metrics.stats?.calls ?? 0) - callsBefore };
+  return { watched: watched.length, rejected, rolledBack, failed, unverified, calls: (ports.metrics.stats?.calls ?? 0) - callsBefore };
 }
 
 async function rollBackOne(ec2: Imdsv2Ec2Port, instanceId: string): Promise<{ outcome: string; error?: string }> {
@@ -267,14 +315,41 @@ export interface Imdsv2EnforcementOptions {
 }
 
 /**
- * The nightly enforcement phase: for each planned instance, a fresh read (skip if gone, opted out,
- * or already required), the tag FIRST (so the IAM-gated undo is possible the moment tokens are
- * required), then one ModifyInstanceMetadataOptions with `HttpTokens=required` (and the hop limit),
- * then verification until `applied`. Returns true when nothing is left; otherwise the state holds
- * the rest for the next invocation.
+ * The remediate side's own read of `MetadataNoToken` for instances it is about to switch: daily
+ * sums over the readiness window the settings give now, judged by {@link judgeFreshUsage}. The plan
+ * came from a snapshot another role wrote; the switch rests on this read. A failed call throws
+ * (the caller switches none of them).
+ */
+export function freshUsageRecheck(
+  metrics: Imdsv2MetricsPort,
+  clock: Clock,
+  lookbackDays: number,
+): (ids: readonly string[]) => Promise<ReadonlyMap<string, FreshUsage>> {
+  return async (ids) => {
+    const window = readinessWindow(clock.now(), lookbackDays);
+    const sums = await metrics.sums(IMDS_METRICS.noToken, ids, window.start, window.end, 86_400);
+    return new Map(ids.map((id) => [id, judgeFreshUsage(dayRecord(sums.get(id), sums.has(id)), window)]));
+  };
+}
+
+/**
+ * The nightly enforcement phase: for each planned instance, a fresh read of its options (skip if
+ * gone, opted out, or already required) and of its `MetadataNoToken` (skip unless clean: see
+ * {@link freshUsageRecheck}), the signed enforcement record FIRST (so the watch knows the switch
+ * is ours the moment tokens are required), then one ModifyInstanceMetadataOptions with
+ * `HttpTokens=required` (and the hop limit), then verification until `applied`. Returns true when
+ * nothing is left; otherwise the state holds the rest for the next invocation.
  */
 export async function runImdsv2Enforcement(
-  ports: { readonly ec2: Imdsv2Ec2Port; readonly clock: Clock; readonly audit: (r: Imdsv2AuditRecord) => void },
+  ports: {
+    readonly ec2: Imdsv2Ec2Port;
+    readonly clock: Clock;
+    readonly audit: (r: Imdsv2AuditRecord) => void;
+    /** Fresh MetadataNoToken verdicts; an instance not `clean` (or a failed read) is not switched. */
+    readonly recheck: (ids: readonly string[]) => Promise<ReadonlyMap<string, FreshUsage>>;
+    /** The stack's record key (signs the enforcement tag); unreadable → nothing is switched. */
+    readonly recordKey: () => Promise<Uint8Array>;
+  },
   state: Imdsv2EnforcementState,
   opts: Imdsv2EnforcementOptions,
 ): Promise<boolean> {
@@ -309,7 +384,17 @@ export async function runImdsv2Enforcement(
     }
     state.verifying = state.verifying.filter((v) => !done.has(v.id));
   };
-  while (state.pending.length > 0) {
+  let key: Uint8Array | undefined;
+  if (state.pending.length > 0) {
+    try {
+      key = await ports.recordKey();
+    } catch (err) {
+      // Without a record the watch could not tell this switch from a forged tag: switch nothing.
+      const error = String((err as Error)?.message ?? err);
+      for (const c of state.pending.splice(0)) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'failed', reason: 'record-key-unreadable', after: { error } });
+    }
+  }
+  while (state.pending.length > 0 && key) {
     if (timeLeft() < 2_000 + ec2.modifyWaitMs()) return false;
     const chunk = state.pending.splice(0, chunkSize);
     const fresh = await ec2.describe(chunk.map((c) => c.instanceId));
@@ -317,6 +402,14 @@ export async function runImdsv2Enforcement(
       state.pending.unshift(...chunk);
       if (timeLeft() < pollMs + 2_000) return false;
       await clock.sleep(pollMs);
+      continue;
+    }
+    let usage: ReadonlyMap<string, FreshUsage>;
+    try {
+      usage = await ports.recheck(chunk.map((c) => c.instanceId));
+    } catch (err) {
+      const error = String((err as Error)?.message ?? err);
+      for (const c of chunk) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'usage-unreadable', after: { error } });
       continue;
     }
     for (let k = 0; k < chunk.length; k++) {
@@ -339,12 +432,17 @@ export async function runImdsv2Enforcement(
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'already-compliant', before });
         continue;
       }
+      const used = usage.get(c.instanceId) ?? 'unreadable';
+      if (used !== 'clean') {
+        audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: used === 'uses-imdsv1' ? 'uses-imdsv1' : `usage-${used}`, before });
+        continue;
+      }
       // Never lower: the hop limit is sent only when it raises it.
       const hop = c.hopLimit !== undefined && (cur.hopLimit ?? 1) < c.hopLimit ? c.hopLimit : undefined;
       try {
-        await ec2.tag(c.instanceId, enforcedTagValue(clock.now()));
+        await ec2.tag(c.instanceId, enforcementRecord(key, c.instanceId, clock.now()));
       } catch (err) {
-        // Without the tag the undo would be denied by IAM: do not switch.
+        // Without the record the watch would not know the switch is ours: do not switch.
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'failed', reason: 'tag-failed', before, after: { error: String((err as Error)?.message ?? err) } });
         continue;
       }
@@ -374,6 +472,8 @@ export async function runImdsv2Enforcement(
 export interface Imdsv2CheckPorts {
   readonly metrics: Imdsv2MetricsPort;
   readonly store: Imdsv2SnapshotPort;
+  /** The stack's record key (verifies enforcement records); without it the watch acts on nothing. */
+  readonly recordKey?: () => Promise<Uint8Array>;
   /** Rollback of enforced instances; without it the watch does not run. */
   readonly ec2?: Imdsv2Ec2Port;
   readonly audit?: (records: readonly Imdsv2AuditRecord[]) => Promise<void>;
@@ -396,11 +496,15 @@ export async function runImdsv2Checks(
   const readinessP = imdsv2ReadinessStep({ metrics: ports.metrics, store: ports.store, clock, ...(logger ? { logger } : {}) }, records, settings);
   const watchP =
     ports.ec2 && ports.audit
-      ? imdsv2WatchStep({ metrics: ports.metrics, ec2: ports.ec2, audit: ports.audit, clock, ...(logger ? { logger } : {}) }, records, settings).catch(
+      ? imdsv2WatchStep(
+          { metrics: ports.metrics, ec2: ports.ec2, audit: ports.audit, clock, ...(ports.recordKey ? { recordKey: ports.recordKey } : {}), ...(logger ? { logger } : {}) },
+          records,
+          settings,
+        ).catch(
           (err: unknown): Imdsv2WatchResult => {
             const error = String((err as Error)?.message ?? err);
             logger?.error('imdsv2-watch-error', { error });
-            return { watched: 0, rolledBack: [], failed: [], calls: 0, error };
+            return { watched: 0, rejected: [], rolledBack: [], failed: [], unverified: [], calls: 0, error };
           },
         )
       : undefined;

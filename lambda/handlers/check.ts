@@ -17,6 +17,7 @@ import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
+import { secretRecordKey } from '../aws/imdsv2-record-key';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
@@ -137,9 +138,11 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     }
     const readiness = run.imdsv2?.readiness.readiness;
     for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
-    // A rollback is published whatever else failed: its alarm must not wait for a healthy run.
-    const rolledBack = run.imdsv2?.watch?.rolledBack.length ?? 0;
-    if (run.imdsv2?.watch) deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, rolledBack);
+    // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
+    if (run.imdsv2?.watch) {
+      deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
+      deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
+    }
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) {
@@ -170,7 +173,11 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
               refresh: run.imdsv2.readiness.refresh,
               takenAt: run.imdsv2.readiness.takenAt,
               error: run.imdsv2.readiness.error,
+              snapshotRefused: run.imdsv2.readiness.refused,
               watched: run.imdsv2.watch?.watched,
+              rejected: run.imdsv2.watch?.rejected,
+              unverifiedTags: run.imdsv2.watch?.unverified.length,
+              watchError: run.imdsv2.watch?.error,
               rolledBack: run.imdsv2.watch?.rolledBack,
               rollbackFailed: run.imdsv2.watch?.failed,
             },
@@ -220,6 +227,7 @@ function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
   return {
     metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock }),
     store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock }),
+    recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
     ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
     audit: async (records) => {
       const at = new Date(clock.now()).toISOString();

@@ -22,6 +22,7 @@ import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { createImdsv2Tagger } from '../aws/imdsv2-ec2';
+import { secretRecordKey } from '../aws/imdsv2-record-key';
 import { S3SnapshotStore } from '../aws/readiness-cache';
 import { Ec2SsmInventory } from '../aws/inventory';
 import { createSnsNotifier } from '../aws/notify';
@@ -30,7 +31,7 @@ import { SsmRunCommand } from '../aws/run-command';
 import { parseRemediationOutput } from '../core/remediation/guest-result';
 import { parseSettings, type Settings } from '../core/settings';
 import type { DiagnoseFn } from '../engine/check';
-import type { Imdsv2CheckPorts } from '../engine/imdsv2';
+import { freshUsageRecheck, type Imdsv2CheckPorts } from '../engine/imdsv2';
 import type { Clock, EngineLogger, InstanceInventory, Notifier, RunCommandPort } from '../engine/ports';
 import {
   freshCheck,
@@ -128,6 +129,9 @@ export function createRemediateHandler(
           clock,
           check,
           ...(settings.imdsv2 === 'enforce' ? { imdsv2Tag: createImdsv2Tagger(deps.ec2, clock) } : {}),
+          ...(settings.imdsv2 === 'enforce' && deps.imdsv2
+            ? { imdsv2Recheck: freshUsageRecheck(deps.imdsv2.metrics, clock, settings.imdsv2LookbackDays), ...(deps.imdsv2.recordKey ? { imdsv2RecordKey: deps.imdsv2.recordKey } : {}) }
+            : {}),
           imds: (bucketState) => createEc2ImdsPort({ ec2: deps.ec2, clock, optOutTagKey: settings.optOutTagKey, ...(bucketState ? { bucketState } : {}) }),
           runCommand: deps.runCommand,
           parseOutput: (text: string): GuestOutcome => parseRemediationOutput(text),
@@ -177,6 +181,7 @@ const wired = lazy(() => {
           imdsv2: {
             metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock: realClock }),
             store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket: settings.imdsv2CacheBucket, clock: realClock }),
+            recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
           },
         }
       : {}),

@@ -46,6 +46,8 @@ export interface GuardAlarmSet {
   readonly remediationHeartbeat?: cw.Alarm;
   /** An IMDSv2-enforced instance was rolled back to optional (docs/imdsv2.md); only when `imdsv2` is not `off`. */
   readonly imdsv2RolledBack?: cw.Alarm;
+  /** IMDSv1 calls were rejected on an instance this deployment enforced (docs/imdsv2.md); only when `imdsv2` is not `off`. */
+  readonly imdsv2Rejected?: cw.Alarm;
 }
 
 /**
@@ -164,6 +166,17 @@ export class GuardAlarms extends Construct {
             cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             notBreaching,
             'an instance switched to IMDSv2-only had IMDSv1 calls rejected and was rolled back to HttpTokens=optional',
+          )
+        : undefined,
+      // Not undone by default: a rejected call is a workload still on IMDSv1, or someone probing for it.
+      imdsv2Rejected: props.imdsv2
+        ? alarm(
+            'Imdsv2Rejected',
+            this.metric(IMDSV2_METRICS.rejected, cw.Stats.MAXIMUM, props.checkInterval),
+            0,
+            cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            notBreaching,
+            'IMDSv1 calls were rejected on an instance the guard switched to IMDSv2-only (a workload still on IMDSv1, or an SSRF probe): see the runbook in docs/imdsv2.md',
           )
         : undefined,
     };

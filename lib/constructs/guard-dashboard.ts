@@ -123,7 +123,7 @@ export class GuardDashboard extends Construct {
         graph(
           'IMDSv2 readiness (instances)',
           [max(IMDSV2_METRICS.usesV1), max(IMDSV2_METRICS.ready), max(IMDSV2_METRICS.notEnoughHistory), max(IMDSV2_METRICS.alreadyRequired)],
-          [sumDay(IMDSV2_METRICS.rolledBack).with({ label: 'rolled back (per day)' })],
+          [sumDay(IMDSV2_METRICS.rolledBack).with({ label: 'rolled back (per day)' }), max(IMDSV2_METRICS.rejected).with({ label: 'enforced, IMDSv1 rejected' })],
         ),
       );
     }

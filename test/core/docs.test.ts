@@ -71,7 +71,7 @@ describe('README.md', () => {
     expect(readme).toMatch(/\| 100 instances \| 1,000 instances \| 10,000 instances \|/);
     expect(readme).toContain('| KMS key of the alarm topic | $1.00 |');
     expect(readme).toContain('| dashboard | $3.00 |');
-    expect(readme).toContain('| Secrets Manager secret (continuation key) | $0.40 |');
+    expect(readme).toContain('| Secrets Manager secrets (continuation key, IMDSv2 record key) | $0.80 |');
     expect(readme).toContain('| IMDSv2 readiness (daily `GetMetricData`) |');
   });
 

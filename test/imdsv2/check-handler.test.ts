@@ -6,17 +6,18 @@ import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
-import { enforcedTagValue } from '../../lambda/core/imdsv2/enforcement';
 import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
 import { IMDSV2_ENFORCED_TAG_KEY } from '../../lambda/core/imdsv2/readiness';
 import { parseSettings } from '../../lambda/core/settings';
 import type { Imdsv2AuditRecord, Imdsv2Ec2Port, Imdsv2MetricsPort } from '../../lambda/engine/imdsv2';
+import { enforcementRecord } from '../../lambda/engine/imdsv2-record';
 import { createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
 import { idOf, member, useSimAccount } from '../support/sim';
 
 const sim = useSimAccount();
 const NOW = Date.UTC(2026, 10, 30, 3, 0);
 const DAY = 86_400_000;
+const KEY = new Uint8Array(32).fill(3);
 
 /** Daily zeros for every id (and one IMDSv1 call for `v1`), one rejected call for `rejected`. */
 function fakeMetrics(v1: string, rejected: string): Imdsv2MetricsPort {
@@ -34,18 +35,21 @@ function fakeMetrics(v1: string, rejected: string): Imdsv2MetricsPort {
 }
 
 describe('the check handler with IMDSv2', () => {
-  it('publishes counts per readiness state and Imdsv2RolledBack, and writes the readiness into each log record', async () => {
+  it.each([
+    ['report (default): alarms and audits the rejection, rolls nothing back', {}, 0, []],
+    ['enforce with imdsv2AutoUndo: rejections in many hours roll back', { TSG_IMDSV2: 'enforce', TSG_IMDSV2_AUTO_UNDO: 'true' }, 1, [{ instanceId: idOf(3), httpTokens: 'optional' }]],
+  ] as const)('%s; publishes counts per readiness state, Imdsv2Rejected and Imdsv2RolledBack, and writes the readiness into each log record', async (_name, env, rolledBack, expectModified) => {
     const old = { launchedAtMs: NOW - 90 * DAY, httpTokens: 'optional' as const, hopLimit: 2 };
     const clock = new VirtualClock(NOW);
     sim.simulate(
       [
         member(idOf(1), old),
         member(idOf(2), old),
-        member(idOf(3), { launchedAtMs: old.launchedAtMs, httpTokens: 'required', tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: enforcedTagValue(NOW - 3_600_000) }] }),
+        member(idOf(3), { launchedAtMs: old.launchedAtMs, httpTokens: 'required', tags: [{ Key: IMDSV2_ENFORCED_TAG_KEY, Value: enforcementRecord(KEY, idOf(3), NOW - 3 * 3_600_000) }] }),
       ],
       { clock },
     );
-    const settings = parseSettings({});
+    const settings = parseSettings(env);
     const ssm = new SSMClient({});
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
@@ -65,7 +69,7 @@ describe('the check handler with IMDSv2', () => {
     const inventory = new Ec2SsmInventory({ ec2: new EC2Client({}), ssm, clock, optOutTagKey: settings.optOutTagKey });
     const handler = createCheckHandler({
       settings, inventory, clock, logger, metrics, runCommand: new SsmRunCommand({ ssm, clock }),
-      imdsv2: { metrics: fakeMetrics(idOf(2), idOf(3)), store: new MemorySnapshotStore(), ec2, audit: async (r) => void audits.push(...r) },
+      imdsv2: { metrics: fakeMetrics(idOf(2), idOf(3)), store: new MemorySnapshotStore(), ec2, audit: async (r) => void audits.push(...r), recordKey: async () => KEY },
     });
     await handler();
     const first = emf[0]!;
@@ -74,12 +78,13 @@ describe('the check handler with IMDSv2', () => {
       [IMDSV2_METRICS.ready]: 1,
       [IMDSV2_METRICS.notEnoughHistory]: 0,
       [IMDSV2_METRICS.alreadyRequired]: 1,
-      [IMDSV2_METRICS.rolledBack]: 1,
+      [IMDSV2_METRICS.rolledBack]: rolledBack,
+      [IMDSV2_METRICS.rejected]: 1,
     });
     const dims = (first._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions;
     expect(dims).toEqual([['service']]);
-    expect(modified).toEqual([{ instanceId: idOf(3), httpTokens: 'optional' }]);
-    expect(audits).toHaveLength(1);
+    expect(modified).toEqual(expectModified);
+    expect(audits).toEqual([expect.objectContaining({ instanceId: idOf(3), action: 'rollback-imdsv2', outcome: rolledBack ? 'rolled-back' : 'skipped' })]);
     expect(records.find((r) => r.instanceId === idOf(2))).toMatchObject({ imdsv2: 'uses-imdsv1', imdsv2V1Calls: 1, imdsv2LastV1Day: '2026-11-16' });
     expect(records.find((r) => r.instanceId === idOf(1))).toMatchObject({ imdsv2: 'ready' });
   });

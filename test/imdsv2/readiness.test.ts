@@ -1,14 +1,26 @@
-import { decideRollbacks, enforcedTagValue, parseEnforcedTag, planImdsv2Enforcement, tokensGateFromReadiness, watchList, type EnforcementSettings, type Imdsv2Candidate } from '../../lambda/core/imdsv2/enforcement';
+import {
+  AMBIGUOUS_ENFORCED_TAG,
+  decideRollbacks,
+  enforcedTagValueOf,
+  parseEnforcedTag,
+  planImdsv2Enforcement,
+  rolledBackTagValue,
+  tokensGateFromReadiness,
+  watchList,
+  type EnforcementSettings,
+  type Imdsv2Candidate,
+} from '../../lambda/core/imdsv2/enforcement';
 import {
   agentTriesImdsv1First,
   assessReadiness,
   compareVersions,
   countReadiness,
+  judgeFreshUsage,
   readinessWindow,
   type Imdsv2Readiness,
   type ReadinessInput,
 } from '../../lambda/core/imdsv2/readiness';
-import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh } from '../../lambda/core/imdsv2/snapshot';
+import { buildSnapshot, parseSnapshot, readinessFromSnapshot, snapshotIsFresh, snapshotWindowMismatch, type ReadinessSnapshot } from '../../lambda/core/imdsv2/snapshot';
 import type { InstanceEvaluation } from '../../lambda/core/types';
 
 const DAY = 86_400_000;
@@ -114,7 +126,7 @@ describe('the readiness snapshot', () => {
       { instanceId: 'i-4', httpTokens: 'optional', launchTime: OLD },
       { instanceId: 'i-5', httpTokens: 'required' },
       { instanceId: 'i-1b', httpTokens: 'required', launchTime: OLD },
-    ]);
+    ], 14);
     expect(out.map((r) => [r.instanceId, r.state, r.reason])).toEqual([
       ['i-1', 'ready', undefined],
       ['i-2', 'uses-imdsv1', undefined],
@@ -187,21 +199,42 @@ describe('planImdsv2Enforcement', () => {
 });
 
 describe('the enforcement tag and the rollback window', () => {
-  it('reads its own values and refuses others', () => {
-    expect(parseEnforcedTag(enforcedTagValue(NOW))).toEqual({ kind: 'enforced', at: NOW });
-    expect(parseEnforcedTag(enforcedTagValue(NOW, true))).toEqual({ kind: 'rolled-back', at: NOW });
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const MAC = 'A'.repeat(43);
+
+  it('reads its own values (a time, with or without a MAC) and refuses others', () => {
+    expect(parseEnforcedTag(`${iso(NOW)}/${MAC}`)).toEqual({ kind: 'enforced', at: NOW, signed: { iso: iso(NOW), mac: MAC } });
+    expect(parseEnforcedTag(iso(NOW))).toEqual({ kind: 'enforced', at: NOW });
+    expect(parseEnforcedTag(rolledBackTagValue(NOW))).toEqual({ kind: 'rolled-back', at: NOW });
     expect(parseEnforcedTag('yes')).toEqual({ kind: 'unreadable', value: 'yes' });
+    expect(parseEnforcedTag(`${iso(NOW)}/short`)).toEqual({ kind: 'unreadable', value: `${iso(NOW)}/short` });
+    expect(parseEnforcedTag(`${iso(NOW)}/${MAC}/x`)?.kind).toBe('unreadable');
     expect(parseEnforcedTag(undefined)).toBeUndefined();
   });
 
+  it('reads the tag key whatever its letter case, as IAM does, and trusts neither value when two cases are present', () => {
+    expect(enforcedTagValueOf([{ Key: 'Name', Value: 'web' }, { Key: 'TimeSync-Guard:IMDSv2-Enforced', Value: 'v' }])).toBe('v');
+    expect(enforcedTagValueOf([{ Key: 'timesync-guard:imdsv2-enforced', Value: 'v' }])).toBe('v');
+    expect(enforcedTagValueOf([{ Key: 'timesync-guard:imdsv2-enforced', Value: 'a' }, { Key: 'TIMESYNC-GUARD:IMDSV2-ENFORCED', Value: 'b' }])).toBe(AMBIGUOUS_ENFORCED_TAG);
+    expect(parseEnforcedTag(AMBIGUOUS_ENFORCED_TAG)?.kind).toBe('unreadable');
+    expect(enforcedTagValueOf([{ Key: 'timesync-guard:imdsv2-other', Value: 'v' }])).toBeUndefined();
+    expect(enforcedTagValueOf(undefined)).toBeUndefined();
+  });
+
+  it('parses a 256-character adversarial value in linear time', () => {
+    const t0 = performance.now();
+    for (let k = 0; k < 2_000; k++) parseEnforcedTag(`2026-11-30T${'0'.repeat(40)}${'/'.repeat(100)}${'A'.repeat(100)}`);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+
   it('watches enforced instances inside the window only, and only while tokens are required', () => {
-    const tag = (h: number) => parseEnforcedTag(enforcedTagValue(NOW - h * 3_600_000));
+    const tag = (h: number) => parseEnforcedTag(iso(NOW - h * 3_600_000));
     const list = watchList(
       [
         { instanceId: 'i-new', httpTokens: 'required', tag: tag(1) },
         { instanceId: 'i-old', httpTokens: 'required', tag: tag(73) },
         { instanceId: 'i-undone', httpTokens: 'optional', tag: tag(1) },
-        { instanceId: 'i-rolled', httpTokens: 'required', tag: parseEnforcedTag(enforcedTagValue(NOW, true)) },
+        { instanceId: 'i-rolled', httpTokens: 'required', tag: parseEnforcedTag(rolledBackTagValue(NOW)) },
         { instanceId: 'i-none', httpTokens: 'required', tag: undefined },
       ],
       NOW,
@@ -210,9 +243,86 @@ describe('the enforcement tag and the rollback window', () => {
     expect(list.map((w) => w.instanceId)).toEqual(['i-new']);
   });
 
-  it('rolls back on any rejected call, never on an unreadable metric', () => {
-    const watched = [{ instanceId: 'a', since: NOW }, { instanceId: 'b', since: NOW }, { instanceId: 'c', since: NOW }];
-    expect(decideRollbacks(watched, new Map<string, number | undefined>([['a', 1], ['b', 0], ['c', undefined]]))).toEqual([{ instanceId: 'a', rejectedCalls: 1 }]);
+  describe('decideRollbacks', () => {
+    const H = 3_600_000;
+    const since = NOW - 10 * H + 20 * 60_000; // enforced at 16:20 the day before
+    const watched = [{ instanceId: 'a', since }];
+    const hourly = (entries: [number, number][]) => new Map([['a', new Map(entries)]]);
+    const hourOf = (k: number): number => Math.floor(since / H) * H + k * H;
+
+    it('alerts on one rejected call by default and never rolls back (imdsv2AutoUndo off)', () => {
+      expect(decideRollbacks(watched, hourly([[hourOf(2), 1]]), false)).toEqual([{ instanceId: 'a', rejectedCalls: 1, rejectedHours: 1, action: 'alert', reason: 'auto-undo-off' }]);
+      // Even rejections in many hours: the default never undoes.
+      expect(decideRollbacks(watched, hourly([[hourOf(1), 3], [hourOf(4), 2], [hourOf(7), 9]]), false)[0]).toMatchObject({ action: 'alert', rejectedHours: 3 });
+    });
+
+    it('with imdsv2AutoUndo, does not roll back on one hourly period, however many calls it holds', () => {
+      expect(decideRollbacks(watched, hourly([[hourOf(3), 500]]), true)).toEqual([{ instanceId: 'a', rejectedCalls: 500, rejectedHours: 1, action: 'alert', reason: 'rejected-in-one-hour-only' }]);
+    });
+
+    it('with imdsv2AutoUndo, rolls back on rejections in two separate hourly periods', () => {
+      expect(decideRollbacks(watched, hourly([[hourOf(3), 1], [hourOf(4), 1]]), true)).toEqual([{ instanceId: 'a', rejectedCalls: 2, rejectedHours: 2, action: 'roll-back', reason: 'imdsv1-calls-rejected' }]);
+    });
+
+    it('counts nothing before the hour of enforcement, zero hours, or an unreadable metric', () => {
+      expect(decideRollbacks(watched, hourly([[hourOf(-1), 4], [hourOf(0), 0], [hourOf(2), Number.NaN]]), true)).toEqual([]);
+      expect(decideRollbacks(watched, new Map([['a', undefined]]), true)).toEqual([]);
+      expect(decideRollbacks(watched, new Map(), true)).toEqual([]);
+    });
+  });
+});
+
+describe('a poisoned readiness snapshot', () => {
+  const clean = buildSnapshot(W, 14, new Map([['i-1', days()], ['i-v1', days({ 3: 7 })], ['i-gaps', days({}, [2, 5])]]));
+  const facts = [
+    { instanceId: 'i-1', httpTokens: 'optional' as const, launchTime: OLD },
+    { instanceId: 'i-v1', httpTokens: 'optional' as const, launchTime: OLD },
+    { instanceId: 'i-gaps', httpTokens: 'optional' as const, launchTime: OLD },
+    { instanceId: 'i-req', httpTokens: 'required' as const, launchTime: OLD },
+  ];
+  const states = (s: ReadinessSnapshot) => readinessFromSnapshot(s, facts, 14).map((r) => [r.instanceId, r.state, r.reason]);
+
+  it('the clean snapshot: one ready, one using IMDSv1, one with gaps', () => {
+    expect(snapshotWindowMismatch(clean, 14)).toBeUndefined();
+    expect(states(clean)).toEqual([
+      ['i-1', 'ready', undefined],
+      ['i-v1', 'uses-imdsv1', undefined],
+      ['i-gaps', 'not-enough-history', 'gaps'],
+      ['i-req', 'already-required', undefined],
+    ]);
+  });
+
+  it.each<[string, (s: ReadinessSnapshot) => ReadinessSnapshot]>([
+    ['window.days = []', (s) => ({ ...s, window: { ...s.window, days: [] } })],
+    ['window.days one day short', (s) => ({ ...s, window: { ...s.window, days: s.window.days.slice(1) } })],
+    ['window.days shifted a week', (s) => ({ ...s, window: { ...s.window, days: s.window.days.map((d) => new Date(Date.parse(d) - 7 * DAY).toISOString().slice(0, 10)) } })],
+    ['window.start after the IMDSv1 day', (s) => ({ ...s, window: { ...s.window, start: s.window.start + 5 * DAY } })],
+    ['a lookback that is not the settings\' one', (s) => ({ ...s, lookbackDays: 1 })],
+  ])('refuses a snapshot with %s: nothing becomes ready from it', (_what, poison) => {
+    const bad = parseSnapshot(JSON.stringify(poison(clean)));
+    expect(bad).toBeDefined();
+    expect(snapshotWindowMismatch(bad!, 14)).toEqual(expect.any(String));
+    expect(states(bad!)).toEqual([
+      ['i-1', 'not-enough-history', 'snapshot-refused'],
+      ['i-v1', 'not-enough-history', 'snapshot-refused'],
+      ['i-gaps', 'not-enough-history', 'snapshot-refused'],
+      ['i-req', 'already-required', undefined],
+    ]);
+  });
+
+  it('does not read an instance id inherited from Object.prototype as a snapshot entry', () => {
+    expect(readinessFromSnapshot(clean, [{ instanceId: 'constructor', httpTokens: 'optional', launchTime: OLD }], 14)[0]).toMatchObject({ reason: 'not-in-snapshot' });
+  });
+});
+
+describe('judgeFreshUsage (the remediate side\'s own read before a switch)', () => {
+  it('is clean only with a datapoint every day of the window and no call', () => {
+    expect(judgeFreshUsage(days(), W)).toBe('clean');
+    expect(judgeFreshUsage(days({ 13: 1 }), W)).toBe('uses-imdsv1');
+    expect(judgeFreshUsage({ ...days(), [new Date(NOW).toISOString().slice(0, 10)]: 2 }, W)).toBe('uses-imdsv1'); // today so far
+    expect(judgeFreshUsage(days({}, [4]), W)).toBe('gaps');
+    expect(judgeFreshUsage({}, W)).toBe('gaps');
+    expect(judgeFreshUsage(undefined, W)).toBe('unreadable');
   });
 });
 

@@ -125,6 +125,13 @@ function modify(fields: Record<string, string>, reading: Reading, tags: Record<s
 }
 const READINGS: Reading[] = ['request', 'instance'];
 
+/** A copy of `policies` with each statement mapped by `drop` (undefined: removed). */
+const without = (policies: Policies, drop: (s: Json) => Json | undefined): Policies =>
+  policies.map(({ name, policy }) => {
+    const p = policy as { Statement: Json[] };
+    return { name, policy: { ...p, Statement: p.Statement.map(drop).filter((s): s is Json => s !== undefined) } };
+  });
+
 describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
   const dflt = synthesized({ enableMetadataEndpoint: true });
   const noEndpoint = synthesized();
@@ -254,41 +261,91 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     });
   });
 
-  describe('IMDSv2: the tag-gated downgrade (docs/imdsv2.md)', () => {
-    const TAG = { 'timesync-guard:imdsv2-enforced': '2026-11-30T02:00:00.000Z' };
+  describe('IMDSv2: HttpTokens=optional only in enforce mode with imdsv2AutoUndo, only the check role, only where tagged (docs/security.md)', () => {
+    const KEY = 'timesync-guard:imdsv2-enforced';
+    const TAG = { [KEY]: '2026-11-30T02:00:00.000Z' };
     const enforce = synthesized({ imdsv2: 'enforce', hopLimitTarget: 2 });
+    const autoUndo = synthesized({ imdsv2: 'enforce', imdsv2AutoUndo: true, hopLimitTarget: 2 });
+    const reportWithUndoSet = synthesized({ imdsv2: 'report', imdsv2AutoUndo: true });
+    const launchOff = synthesized({ imdsv2: 'off', launchCheck: true });
+    const launchOn = synthesized({ launchCheck: true });
     const modifyAs = (policies: Policies, fields: Record<string, string>, reading: Reading, tags: Record<string, string> = {}) =>
       decide(policies, 'ec2:ModifyInstanceMetadataOptions', INSTANCE, modify(fields, reading, tags));
 
+    /** Every tag set a third party with ec2:CreateTags could put on an instance, any key case, any value. */
+    const TAGSETS: [string, Record<string, string>][] = [
+      ['untagged', {}],
+      ['the enforcement tag, any time', TAG],
+      ['the enforcement tag, a signed-looking value', { [KEY]: `2026-11-30T02:00:00.000Z/${'A'.repeat(43)}` }],
+      ['the key in another case', { 'TimeSync-Guard:IMDSv2-Enforced': 'x' }],
+      ['the key upper-cased, empty value', { [KEY.toUpperCase()]: '' }],
+      ['a rollback mark', { [KEY]: 'rolled-back:2026-11-30T02:00:00.000Z' }],
+      ['another tag', { 'timesync-guard:imdsv2-other': 'x' }],
+    ];
+    const OPTIONAL_REQUESTS: Record<string, string>[] = [
+      { HttpTokens: 'optional' },
+      { HttpTokens: 'OPTIONAL' },
+      { HttpTokens: 'optional', HttpPutResponseHopLimit: '2' },
+      { HttpTokens: 'optional', HttpEndpoint: 'enabled' },
+    ];
+    const roles = (s: ReturnType<typeof synthesized>, launch = false): [string, Policies][] => [
+      ['check', s.check],
+      ['remediate', s.remediate],
+      ['state machine', s.stateMachine],
+      ...(launch ? [['launch check', s.launch()] as [string, Policies]] : []),
+    ];
+
     for (const reading of READINGS) {
       it.each([
-        ['check', 'report'],
-        ['remediate', 'report'],
-        ['check', 'enforce'],
-        ['remediate', 'enforce'],
-      ] as const)(`%s role (%s): HttpTokens=optional is denied on an untagged instance, allowed on one carrying the enforcement tag [${reading} reading]`, async (role, mode) => {
-        const p = (mode === 'report' ? dflt : enforce)[role];
-        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading)).toBe('ExplicitlyDenied');
-        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading, { 'timesync-guard:imdsv2-other': 'x' })).toBe('ExplicitlyDenied');
-        expect(await modifyAs(p, { HttpTokens: 'optional' }, reading, TAG)).toBe('Allowed');
+        ['report (the default settings)', dflt, false],
+        ['report with imdsv2AutoUndo set (ignored outside enforce)', reportWithUndoSet, false],
+        ['off', v2off, false],
+        ['enforce without imdsv2AutoUndo', enforce, false],
+        ['report with the launch check', launchOn, true],
+        ['off with the launch check', launchOff, true],
+      ] as const)(`%s: no role can make HttpTokens optional, on any instance, tagged or not, any tag case [${reading} reading]`, async (_mode, synth, launch) => {
+        for (const [role, p] of roles(synth, launch)) {
+          for (const [tagset, tags] of TAGSETS) {
+            for (const fields of OPTIONAL_REQUESTS) {
+              const d = await modifyAs(p, fields, reading, tags);
+              if (d === 'Allowed') throw new Error(`${role} may set ${JSON.stringify(fields)} on an instance with ${tagset}`);
+              expect(d).not.toBe('Allowed');
+            }
+          }
+        }
       });
 
-      it(`still denies lowering the hop limit, alone or with the undo, tagged or not [${reading} reading]`, async () => {
-        for (const p of [dflt.check, dflt.remediate, enforce.check, enforce.remediate]) {
+      it(`denies it explicitly (a Deny, not a missing Allow) to the check and remediate roles in report and off [${reading} reading]`, async () => {
+        for (const synth of [dflt, v2off, enforce]) {
+          for (const p of [synth.check, synth.remediate]) {
+            for (const [, tags] of TAGSETS) expect(await modifyAs(p, { HttpTokens: 'optional' }, reading, tags)).toBe('ExplicitlyDenied');
+          }
+        }
+      });
+
+      it(`with enforce and imdsv2AutoUndo: only the check role, only alone, only on an instance carrying the enforcement tag (any key case) [${reading} reading]`, async () => {
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, reading)).toBe('ExplicitlyDenied');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, reading, { 'timesync-guard:imdsv2-other': 'x' })).toBe('ExplicitlyDenied');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, reading, TAG)).toBe('Allowed');
+        // IAM compares the key whatever its case: the code's record check (the MAC) is what refuses a forged tag here.
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, reading, { 'TimeSync-Guard:IMDSv2-Enforced': 'x' })).toBe('Allowed');
+        for (const [, tags] of TAGSETS) expect(await modifyAs(autoUndo.remediate, { HttpTokens: 'optional' }, reading, tags)).toBe('ExplicitlyDenied');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional', HttpEndpoint: 'disabled' }, reading, TAG)).not.toBe('Allowed');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional', InstanceMetadataTags: 'enabled' }, reading, TAG)).not.toBe('Allowed');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional', HttpPutResponseHopLimit: '3' }, reading, TAG)).not.toBe('Allowed');
+      });
+
+      it(`still denies lowering the hop limit, alone or with tokens, tagged or not [${reading} reading]`, async () => {
+        for (const p of [dflt.remediate, enforce.check, enforce.remediate, autoUndo.check, autoUndo.remediate]) {
           expect(await modifyAs(p, { HttpPutResponseHopLimit: '1' }, reading, TAG)).toBe('ExplicitlyDenied');
           expect(await modifyAs(p, { HttpTokens: 'optional', HttpPutResponseHopLimit: '1' }, reading, TAG)).toBe('ExplicitlyDenied');
         }
       });
 
-      it(`allows the undo only alone: not with the endpoint or another option [${reading} reading]`, async () => {
-        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', HttpEndpoint: 'disabled' }, reading, TAG)).not.toBe('Allowed');
-        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', InstanceMetadataTags: 'enabled' }, reading, TAG)).not.toBe('Allowed');
-        expect(await modifyAs(dflt.check, { HttpTokens: 'optional', HttpPutResponseHopLimit: '3' }, reading, TAG)).not.toBe('Allowed');
-      });
-
       it(`allows HttpTokens=required only to the remediate role in enforce mode, with the hop limit at least the target [${reading} reading]`, async () => {
         expect(await modifyAs(dflt.remediate, { HttpTokens: 'required' }, reading)).toBe('ImplicitlyDenied');
         expect(await modifyAs(enforce.check, { HttpTokens: 'required' }, reading)).toBe('ImplicitlyDenied');
+        expect(await modifyAs(autoUndo.check, { HttpTokens: 'required' }, reading)).toBe('ImplicitlyDenied');
         expect(await modifyAs(enforce.remediate, { HttpTokens: 'required' }, reading)).toBe('Allowed');
         expect(await modifyAs(enforce.remediate, { HttpTokens: 'required', HttpPutResponseHopLimit: '2' }, reading)).toBe('Allowed');
         expect(await modifyAs(enforce.remediate, { HttpTokens: 'required', HttpPutResponseHopLimit: '1' }, reading)).toBe('ExplicitlyDenied');
@@ -297,14 +354,7 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
     }
 
     it('denies the undo on an opted-out instance even when it carries the enforcement tag', async () => {
-      for (const p of [dflt.check, dflt.remediate]) {
-        expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request', { ...TAG, 'timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
-      }
-    });
-
-    it('grants nothing of this with imdsv2 off: the undo is denied even on a tagged instance', async () => {
-      expect(await modifyAs(v2off.check, { HttpTokens: 'optional' }, 'request', TAG)).toBe('ImplicitlyDenied');
-      expect(await modifyAs(v2off.remediate, { HttpTokens: 'optional' }, 'request', TAG)).not.toBe('Allowed');
+      expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, 'request', { ...TAG, 'timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
     });
 
     const tagged = (keys: string[] | undefined, existing: Record<string, string> = {}) => ({
@@ -312,40 +362,35 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       ...Object.fromEntries(Object.entries(existing).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
     });
 
+    it('gives no role ec2:CreateTags in report or off mode, nor the check role without the opt-in undo', async () => {
+      for (const p of [dflt.check, dflt.remediate, v2off.check, v2off.remediate, enforce.check, reportWithUndoSet.check]) {
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged([KEY], TAG))).toBe('ImplicitlyDenied');
+        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged([KEY]))).toBe('ImplicitlyDenied');
+      }
+    });
+
     it.each`
-      keys                                                   | expected
-      ${['timesync-guard:imdsv2-enforced']}                  | ${'Allowed'}
-      ${['Name']}                                            | ${'ImplicitlyDenied'}
-      ${['timesync-guard:imdsv2-enforced', 'Name']}          | ${'ImplicitlyDenied'}
-      ${['timesync-guard:opt-out']}                          | ${'ImplicitlyDenied'}
-      ${undefined}                                           | ${'ImplicitlyDenied'}
+      keys                                   | expected
+      ${['timesync-guard:imdsv2-enforced']}  | ${'Allowed'}
+      ${['Name']}                            | ${'ImplicitlyDenied'}
+      ${['timesync-guard:imdsv2-enforced', 'Name']} | ${'ImplicitlyDenied'}
+      ${['timesync-guard:opt-out']}          | ${'ImplicitlyDenied'}
+      ${undefined}                           | ${'ImplicitlyDenied'}
     `('ec2:CreateTags with tag keys $keys → $expected (the enforcement tag only)', async ({ keys, expected }) => {
-      // The rollback rewrites the tag where it is (both roles); the enforcing role also tags afresh.
-      for (const p of [dflt.check, dflt.remediate, enforce.check, enforce.remediate]) {
-        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(keys, TAG))).toBe(expected);
-      }
+      // The enforcing role tags afresh; the undoing role only rewrites the tag where it is (the rollback mark).
       expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(keys))).toBe(expected);
+      expect(await decide(autoUndo.check, 'ec2:CreateTags', INSTANCE, tagged(keys, TAG))).toBe(expected);
     });
 
-    it('only the remediate role in enforce mode may put the enforcement tag on an instance that lacks it', async () => {
-      const fresh = tagged(['timesync-guard:imdsv2-enforced']);
-      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, fresh)).toBe('Allowed');
-      for (const p of [dflt.check, dflt.remediate, enforce.check]) expect(await decide(p, 'ec2:CreateTags', INSTANCE, fresh)).toBe('ImplicitlyDenied');
+    it('the role that may undo cannot tag, and the role that may tag cannot undo (enforce with imdsv2AutoUndo)', async () => {
+      expect(await decide(autoUndo.check, 'ec2:CreateTags', INSTANCE, tagged([KEY]))).toBe('ImplicitlyDenied');
+      expect(await modifyAs(autoUndo.check, { HttpTokens: 'optional' }, 'request')).toBe('ExplicitlyDenied');
+      expect(await decide(autoUndo.remediate, 'ec2:CreateTags', INSTANCE, tagged([KEY]))).toBe('Allowed');
+      expect(await modifyAs(autoUndo.remediate, { HttpTokens: 'optional' }, 'request', TAG)).toBe('ExplicitlyDenied');
     });
 
-    it('closes the two-step downgrade (tag an IMDSv2-only instance, then undo) to every role but the enforcing one', async () => {
-      // Step 1 is denied, so the instance stays untagged, and step 2 on an untagged instance is denied.
-      for (const p of [dflt.check, dflt.remediate, enforce.check]) {
-        expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('ImplicitlyDenied');
-        expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request')).toBe('ExplicitlyDenied');
-      }
-      // The residual risk docs/security.md states: the enforcing role could do both.
-      expect(await decide(enforce.remediate, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
-      expect(await modifyAs(enforce.remediate, { HttpTokens: 'optional' }, 'request', TAG)).toBe('Allowed');
-    });
-
-    it('catches a broken tag grant: without the existing-tag condition the check role could tag any instance', async () => {
-      const p = dflt.check.map(({ name, policy }) => {
+    it('catches a broken tag grant: without the existing-tag condition the undoing role could tag any instance', async () => {
+      const p = autoUndo.check.map(({ name, policy }) => {
         const d = policy as { Statement: Json[] };
         const Statement = d.Statement.map((s) => {
           if (s.Sid !== 'TagEnforcedInstances') return s;
@@ -355,11 +400,11 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
         });
         return { name, policy: { ...d, Statement } };
       });
-      expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged(['timesync-guard:imdsv2-enforced']))).toBe('Allowed');
+      expect(await decide(p, 'ec2:CreateTags', INSTANCE, tagged([KEY]))).toBe('Allowed');
     });
 
     it('catches a broken undo: without the tag condition the untagged downgrade is allowed', async () => {
-      const p = dflt.check.map(({ name, policy }) => {
+      const p = autoUndo.check.map(({ name, policy }) => {
         const d = policy as { Statement: Json[] };
         const Statement = d.Statement.filter((s) => s.Sid !== 'NeverMakeTokensOptionalUntagged').map((s) => {
           if (s.Sid !== 'UndoImdsv2OnlyWhereEnforced') return s;
@@ -371,16 +416,22 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       });
       expect(await modifyAs(p, { HttpTokens: 'optional' }, 'request')).toBe('Allowed');
     });
+
+    it('catches a report-mode grant: the undo statement copied into the default check role is stopped only by the Deny', async () => {
+      const undo = autoUndo.check.flatMap(({ policy }) => (policy as { Statement: Json[] }).Statement).find((s) => s.Sid === 'UndoImdsv2OnlyWhereEnforced')!;
+      const withUndo = (p: Policies): Policies => [...p, { name: 'Widened', policy: { Version: '2012-10-17', Statement: [undo] } }];
+      expect(await modifyAs(withUndo(dflt.check), { HttpTokens: 'optional' }, 'request', TAG)).toBe('ExplicitlyDenied');
+      const withoutDeny = without(withUndo(dflt.check), (s) => (s.Sid === 'Imdsv2NeverMakeTokensOptional' ? undefined : s));
+      expect(await modifyAs(withoutDeny, { HttpTokens: 'optional' }, 'request', TAG)).toBe('Allowed');
+      const offWithoutDeny = without(withUndo(v2off.check), (s) => (s.Sid === 'NeverMakeTokensOptional' ? undefined : s));
+      expect(await modifyAs(withUndo(v2off.check), { HttpTokens: 'optional' }, 'request', TAG)).toBe('ExplicitlyDenied');
+      expect(await modifyAs(offWithoutDeny, { HttpTokens: 'optional' }, 'request', TAG)).toBe('Allowed');
+    });
   });
 
   describe('the test itself can fail', () => {
     // A copy of the synthesized remediate policy with one safeguard removed must be caught: this is
     // what happens to the tests above when a condition is broken in lib/.
-    const without = (policies: Policies, drop: (s: Json) => Json | undefined): Policies =>
-      policies.map(({ name, policy }) => {
-        const p = policy as { Statement: Json[] };
-        return { name, policy: { ...p, Statement: p.Statement.map(drop).filter((s): s is Json => s !== undefined) } };
-      });
     /** The remediate policy without the given Denies and without one condition operator of the raise Allow. */
     const withoutSafeguard = (denies: string[], allowOperator: string): Policies =>
       without(dflt.remediate, (s) => {
@@ -392,7 +443,7 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
 
     it('allows IMDSv1 back on once the Deny and the Null guard are gone', async () => {
       const broken = without(dflt.remediate, (s) => {
-        if (s.Sid === 'NeverMakeTokensOptional' || s.Sid === 'NeverMakeTokensOptionalUntagged') return undefined;
+        if (s.Sid === 'NeverMakeTokensOptional' || s.Sid === 'Imdsv2NeverMakeTokensOptional') return undefined;
         if (s.Sid === 'RaiseHopLimitOnly') {
           const c = s.Condition as Record<string, Json>;
           const { 'ec2:Attribute/HttpTokens': _dropped, ...rest } = c.Null as Record<string, string>;

@@ -367,8 +367,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback: $1.10 a month at any fleet size.
-      expect(alarms).toHaveLength(11);
+      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection: $1.20 a month at any fleet size.
+      expect(alarms).toHaveLength(12);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -494,7 +494,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(9); // 8 + Imdsv2RolledBack
+    expect(custom.length).toBe(10); // 8 + Imdsv2RolledBack + Imdsv2Rejected
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);
@@ -514,11 +514,10 @@ describe('continuation key', () => {
     ({ template } = stackTemplate());
   });
 
-  it('generates one secret (64 characters, no punctuation) for the continuation MAC', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
-    });
+  it('generates one secret (64 characters, no punctuation) for the continuation MAC (the other one signs IMDSv2 records)', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    const secret = logicalId(template, 'AWS::SecretsManager::Secret', 'GuardContinuationKey');
+    expect(template.toJSON().Resources[secret].Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
   });
 
   it('passes its ARN to the remediate function only', () => {
@@ -539,8 +538,38 @@ describe('continuation key', () => {
     expect(read).toEqual([expect.objectContaining({ Resource: { Ref: secret } })]);
     const policies = template.findResources('AWS::IAM::Policy');
     const readers = Object.entries(policies)
-      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:'))
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(`{"Ref":"${secret}"}`))
       .map(([id]) => id);
     expect(readers).toEqual([expect.stringMatching(/^GuardRemediateHandlerRoleDefaultPolicy/)]);
+  });
+});
+
+describe('IMDSv2 record key (signs the enforcement records: docs/imdsv2.md)', () => {
+  const readersOf = (template: Template): string[] => {
+    const secret = logicalId(template, 'AWS::SecretsManager::Secret', 'GuardImdsv2RecordKey');
+    return Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(`{"Ref":"${secret}"}`))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+  };
+
+  it('is generated at deploy (64 characters), its ARN given to both functions; in report mode only the check role may read it', () => {
+    const { template } = stackTemplate();
+    const secret = logicalId(template, 'AWS::SecretsManager::Secret', 'GuardImdsv2RecordKey');
+    expect(template.toJSON().Resources[secret].Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
+    for (const description of ['timesync-guard nightly remediation step', 'timesync-guard hourly fleet check']) {
+      template.hasResourceProperties('AWS::Lambda::Function', { Description: description, Environment: { Variables: Match.objectLike({ [ENV.imdsv2RecordKeySecret]: { Ref: secret } }) } });
+    }
+    expect(readersOf(template)).toEqual(['GuardCheckHandlerRoleDefaultPolicy']);
+  });
+
+  it('in enforce mode the remediate role may read it too (it signs what it switches)', () => {
+    const { template } = guardTemplate({ imdsv2: 'enforce' });
+    expect(readersOf(template)).toEqual(['GuardCheckHandlerRoleDefaultPolicy', 'GuardRemediateHandlerRoleDefaultPolicy']);
+  });
+
+  it('does not exist with imdsv2 off', () => {
+    const { template } = guardTemplate({ imdsv2: 'off' });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 });

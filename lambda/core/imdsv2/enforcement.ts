@@ -1,13 +1,14 @@
 /**
  * Gated IMDSv2 enforcement, pure decisions: which instances the nightly run switches to
  * `HttpTokens=required` (only `ready` ones, within the caps), which enforced instances the check
- * still watches (the rollback window), and which of those to roll back (any rejected IMDSv1 call).
+ * still watches (the rollback window), and what to do about rejected IMDSv1 calls on them (alert
+ * by default; roll back only with `imdsv2AutoUndo` and rejections in two separate hours).
  * The phase in lambda/engine and the check act on these; nothing here does I/O.
  */
 import { IMDSV2_MODES, type Imdsv2Mode } from '../settings/schema';
 import type { InstanceEvaluation } from '../types';
 import { hopLimitScopeCovers } from '../remediation/plan';
-import { type Imdsv2Readiness, IMDSV2_ROLLED_BACK_PREFIX } from './readiness';
+import { type Imdsv2Readiness, IMDSV2_ENFORCED_TAG_KEY, IMDSV2_ROLLED_BACK_PREFIX } from './readiness';
 
 export { IMDSV2_MODES, type Imdsv2Mode };
 
@@ -21,18 +22,49 @@ export interface EnforcementSettings {
 
 /** The enforcement tag as read from an instance. */
 export type EnforcedTag =
-  | { readonly kind: 'enforced'; readonly at: number }
+  /**
+   * A time, and when the value carries one, the record's MAC (`<ISO time>/<MAC>`): only a record
+   * whose MAC verifies under the stack's key (lambda/engine/imdsv2-record.ts) was written by this
+   * deployment. Anyone allowed ec2:CreateTags can write the time; nobody without the key the MAC.
+   */
+  | { readonly kind: 'enforced'; readonly at: number; readonly signed?: { readonly iso: string; readonly mac: string } }
   | { readonly kind: 'rolled-back'; readonly at: number }
-  /** Present but not ours to read (edited by hand): never watched, never enforced again. */
+  /** Present but not ours to read (edited by hand, or the key in two letter cases): never watched, never enforced again. */
   | { readonly kind: 'unreadable'; readonly value: string };
+
+/** Separates the time from the MAC in the tag value (not in an ISO time; allowed in every EC2 tag value). */
+export const ENFORCED_TAG_MAC_SEPARATOR = '/';
+
+// Anchored, no nested quantifier: linear in the (256-character) tag value.
+const ENFORCED_VALUE = /^(\d{4}-\d{2}-\d{2}T[0-9:.+Z-]{1,40})(?:\/([A-Za-z0-9_-]{16,128}))?$/;
 
 /** Reads the value of `timesync-guard:imdsv2-enforced`; undefined when the tag is absent. */
 export function parseEnforcedTag(value: string | undefined): EnforcedTag | undefined {
   if (value === undefined) return undefined;
-  const rolled = value.startsWith(IMDSV2_ROLLED_BACK_PREFIX);
-  const at = Date.parse(rolled ? value.slice(IMDSV2_ROLLED_BACK_PREFIX.length) : value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(rolled ? value.slice(IMDSV2_ROLLED_BACK_PREFIX.length) : value) || !Number.isFinite(at)) return { kind: 'unreadable', value };
-  return rolled ? { kind: 'rolled-back', at } : { kind: 'enforced', at };
+  if (value.startsWith(IMDSV2_ROLLED_BACK_PREFIX)) {
+    const rest = value.slice(IMDSV2_ROLLED_BACK_PREFIX.length);
+    const at = Date.parse(rest);
+    return /^\d{4}-\d{2}-\d{2}T/.test(rest) && Number.isFinite(at) ? { kind: 'rolled-back', at } : { kind: 'unreadable', value };
+  }
+  const m = ENFORCED_VALUE.exec(value);
+  const at = m ? Date.parse(m[1]!) : Number.NaN;
+  if (!m || !Number.isFinite(at)) return { kind: 'unreadable', value };
+  return { kind: 'enforced', at, ...(m[2] !== undefined ? { signed: { iso: m[1]!, mac: m[2] } } : {}) };
+}
+
+/** The value {@link enforcedTagValueOf} gives when the key is present in several letter cases. */
+export const AMBIGUOUS_ENFORCED_TAG = 'ambiguous:key-in-several-cases';
+
+/**
+ * The enforcement tag's value, its key matched as IAM matches `aws:ResourceTag/<key>`: whatever its
+ * letter case. EC2 keys are case-sensitive, so two keys may differ only in case; then the value is
+ * {@link AMBIGUOUS_ENFORCED_TAG} (unreadable): IAM would see either, the code trusts neither.
+ */
+export function enforcedTagValueOf(tags: readonly { readonly Key?: string; readonly Value?: string }[] | undefined): string | undefined {
+  const key = IMDSV2_ENFORCED_TAG_KEY.toLowerCase();
+  const values = (tags ?? []).filter((t) => typeof t.Key === 'string' && t.Key.toLowerCase() === key).map((t) => t.Value ?? '');
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : AMBIGUOUS_ENFORCED_TAG;
 }
 
 /** One instance to switch: tokens required, and the hop limit raised in the same call when set. */
@@ -120,30 +152,66 @@ export function watchList(
   return out;
 }
 
-/** The rollback decision for one watched instance. */
+/** Rollback needs rejected calls in at least this many separate hourly periods (with `imdsv2AutoUndo`). */
+export const AUTO_UNDO_MIN_HOURS = 2;
+
+/** What the watch does about one watched instance with rejected IMDSv1 calls. */
 export interface RollbackDecision {
   readonly instanceId: string;
+  /** Rejected IMDSv1 calls since enforcement. */
   readonly rejectedCalls: number;
+  /** Separate hourly periods with at least one rejected call. */
+  readonly rejectedHours: number;
+  /** `roll-back`: set tokens back to optional; `alert`: alarm and audit only. */
+  readonly action: 'roll-back' | 'alert';
+  /** Why (audit reason): `imdsv1-calls-rejected` (rolled back), `auto-undo-off`, `rejected-in-one-hour-only`. */
+  readonly reason: 'imdsv1-calls-rejected' | 'auto-undo-off' | 'rejected-in-one-hour-only';
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
- * Which watched instances to roll back: any rejected IMDSv1 call since enforcement means something
- * on the instance broke. An unreadable metric is not a rejection (nothing unread is acted on); the
- * next run looks again.
+ * What to do about each watched instance, from its hourly `MetadataNoTokenRejected` sums (keyed by
+ * the start of each hour). A rejected call on an instance we enforced is either a workload still on
+ * IMDSv1 or someone probing it (an SSRF tries tokenless first): the two look the same. So by
+ * default it is reported (alarm, audit) and never undone; with `autoUndo` the instance is rolled
+ * back only when rejections came in at least {@link AUTO_UNDO_MIN_HOURS} separate hours since
+ * enforcement, so that one burst cannot switch IMDSv1 back on. An unreadable metric is not a
+ * rejection (nothing unread is acted on); the next run looks again.
  */
-export function decideRollbacks(watched: readonly Watched[], rejected: ReadonlyMap<string, number | undefined>): RollbackDecision[] {
+export function decideRollbacks(
+  watched: readonly Watched[],
+  hourly: ReadonlyMap<string, ReadonlyMap<number, number> | undefined>,
+  autoUndo: boolean,
+): RollbackDecision[] {
   const out: RollbackDecision[] = [];
   for (const w of watched) {
-    const n = rejected.get(w.instanceId);
-    if (typeof n === 'number' && Number.isFinite(n) && n > 0) out.push({ instanceId: w.instanceId, rejectedCalls: n });
+    const sums = hourly.get(w.instanceId);
+    if (!sums) continue;
+    const from = Math.floor(w.since / HOUR_MS) * HOUR_MS;
+    let calls = 0;
+    let hours = 0;
+    for (const [t, n] of sums) {
+      if (t < from || !Number.isFinite(n) || n <= 0) continue;
+      calls += n;
+      hours++;
+    }
+    if (calls <= 0) continue;
+    const base = { instanceId: w.instanceId, rejectedCalls: calls, rejectedHours: hours };
+    if (!autoUndo) out.push({ ...base, action: 'alert', reason: 'auto-undo-off' });
+    else if (hours < AUTO_UNDO_MIN_HOURS) out.push({ ...base, action: 'alert', reason: 'rejected-in-one-hour-only' });
+    else out.push({ ...base, action: 'roll-back', reason: 'imdsv1-calls-rejected' });
   }
   return out;
 }
 
-/** The tag value written on enforcement / rollback. */
-export function enforcedTagValue(now: number, rolledBack = false): string {
-  const iso = new Date(now).toISOString();
-  return rolledBack ? `${IMDSV2_ROLLED_BACK_PREFIX}${iso}` : iso;
+/**
+ * The rollback mark written on the tag (`rolled-back:<ISO time>`). It carries no MAC: a forged mark
+ * only keeps the guard from enforcing that instance, which the opt-out tag does for anyone too.
+ * The enforcement record itself is signed: lambda/engine/imdsv2-record.ts.
+ */
+export function rolledBackTagValue(now: number): string {
+  return `${IMDSV2_ROLLED_BACK_PREFIX}${new Date(now).toISOString()}`;
 }
 
 /**

@@ -11,6 +11,8 @@ export const IMDSV2_METRICS = {
   alreadyRequired: 'Imdsv2AlreadyRequired',
   /** Enforced instances rolled back to `optional` this run (alarmed above 0). */
   rolledBack: 'Imdsv2RolledBack',
+  /** Instances this deployment enforced with IMDSv1 calls rejected within the window (alarmed above 0). */
+  rejected: 'Imdsv2Rejected',
 } as const;
 
 /** The metric of each state. */

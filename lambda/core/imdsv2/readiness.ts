@@ -88,7 +88,7 @@ export interface Imdsv2Readiness {
   readonly lastImdsv1Day?: string;
   /** Whole days of the window with a datapoint. */
   readonly daysWithData?: number;
-  /** Why (not-enough-history): `younger-than-window`, `gaps`, `metrics-unreadable`, `tokens-unknown`, `launch-time-unknown`, `not-in-snapshot`. */
+  /** Why (not-enough-history): `younger-than-window`, `gaps`, `metrics-unreadable`, `tokens-unknown`, `launch-time-unknown`, `not-in-snapshot`, `snapshot-refused`. */
   readonly reason?: string;
   /** A likely source of the IMDSv1 calls (uses-imdsv1), e.g. `ssm-agent-3.0.222.0`. */
   readonly likelySource?: string;
@@ -156,4 +156,20 @@ export function countReadiness(list: Iterable<Pick<Imdsv2Readiness, 'state'>>): 
   const out = Object.fromEntries(IMDSV2_STATES.map((s) => [s, 0])) as Record<Imdsv2State, number>;
   for (const r of list) out[r.state]++;
   return out;
+}
+
+/** The remediate side's fresh read of one instance just before it is switched. */
+export type FreshUsage = 'clean' | 'uses-imdsv1' | 'gaps' | 'unreadable';
+
+/**
+ * Judges the remediate side's own fresh `MetadataNoToken` read of an instance it is about to
+ * switch: the readiness it planned from came from a stored snapshot (written by another role, read
+ * from S3), so the switch rests on this read instead. `clean` only when every whole day of the
+ * window has a datapoint and no call was made in the window (today so far included), as for `ready`.
+ */
+export function judgeFreshUsage(daily: Readonly<Record<string, number>> | undefined, window: ReadinessWindow): FreshUsage {
+  if (daily === undefined) return 'unreadable';
+  const first = utcDay(window.start);
+  for (const [day, sum] of Object.entries(daily)) if (day >= first && Number.isFinite(sum) && sum > 0) return 'uses-imdsv1';
+  return window.days.every((d) => Number.isFinite(daily[d])) ? 'clean' : 'gaps';
 }

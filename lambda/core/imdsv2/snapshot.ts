@@ -4,7 +4,7 @@
  * "no snapshot", so a refresh follows, never a guess), freshness, and the join with the current
  * inventory (HttpTokens is re-read every run, so `already-required` is always current).
  */
-import { assessReadiness, type Imdsv2Readiness, type Imdsv2State, type ReadinessInput, type ReadinessWindow } from './readiness';
+import { assessReadiness, type Imdsv2Readiness, type Imdsv2State, type ReadinessInput, type ReadinessWindow, readinessWindow } from './readiness';
 
 /** A snapshot older than this is refreshed: metrics are fetched at most once a day. */
 export const SNAPSHOT_MAX_AGE_MS = 24 * 3_600_000;
@@ -62,21 +62,41 @@ export function snapshotIsFresh(s: ReadinessSnapshot | undefined, now: number, l
   return age >= -5 * 60_000 && age < SNAPSHOT_MAX_AGE_MS;
 }
 
+/**
+ * Why a stored snapshot's window is not the one the settings give for its time, or undefined when
+ * it is. The window is recomputed from `takenAt` and the lookback setting, never taken from the
+ * object: a snapshot with `days: []` (or any other days) would otherwise make every instance with
+ * datapoints on no required day — or with IMDSv1 calls outside the claimed days — `ready`.
+ */
+export function snapshotWindowMismatch(s: ReadinessSnapshot, lookbackDays: number): string | undefined {
+  const taken = Date.parse(s.takenAt);
+  const expected = readinessWindow(taken, lookbackDays);
+  if (s.lookbackDays !== lookbackDays) return `lookback ${s.lookbackDays} days, settings ${lookbackDays}`;
+  if (s.window.start !== expected.start || s.window.end !== taken) return 'window start/end not those of its time and lookback';
+  if (s.window.days.length !== expected.days.length || s.window.days.some((d, k) => d !== expected.days[k])) {
+    return `window days ${s.window.days.length === 0 ? '[]' : `${s.window.days[0]}…(${s.window.days.length})`}, expected ${expected.days[0]}…(${expected.days.length})`;
+  }
+  return undefined;
+}
+
 /** The instance facts that change between refreshes and are re-read every run. */
 export type CurrentFacts = Omit<ReadinessInput, 'daily'>;
 
 /**
  * Readiness of the current fleet from a snapshot: each instance judged on the stored sums with its
- * CURRENT tokens, launch time and agent; an instance the snapshot does not know (launched since) is
- * `not-enough-history` unless its tokens are already required.
+ * CURRENT tokens, launch time and agent, in the window the settings give for the snapshot's time
+ * (a snapshot whose window differs is refused: no instance is `ready` from it); an instance the
+ * snapshot does not know (launched since) is `not-enough-history` unless its tokens are already required.
  */
-export function readinessFromSnapshot(s: ReadinessSnapshot, instances: readonly CurrentFacts[]): Imdsv2Readiness[] {
+export function readinessFromSnapshot(s: ReadinessSnapshot, instances: readonly CurrentFacts[], lookbackDays: number): Imdsv2Readiness[] {
+  const refused = snapshotWindowMismatch(s, lookbackDays) !== undefined;
+  const window = readinessWindow(Date.parse(s.takenAt), lookbackDays);
   return instances.map((i) => {
-    if (!(i.instanceId in s.daily)) {
-      return i.httpTokens === 'required'
-        ? { instanceId: i.instanceId, state: 'already-required' as Imdsv2State }
-        : { instanceId: i.instanceId, state: 'not-enough-history' as Imdsv2State, reason: 'not-in-snapshot' };
+    if (i.httpTokens === 'required') return { instanceId: i.instanceId, state: 'already-required' as Imdsv2State };
+    if (refused) return { instanceId: i.instanceId, state: 'not-enough-history' as Imdsv2State, reason: 'snapshot-refused' };
+    if (!Object.prototype.hasOwnProperty.call(s.daily, i.instanceId)) {
+      return { instanceId: i.instanceId, state: 'not-enough-history' as Imdsv2State, reason: 'not-in-snapshot' };
     }
-    return assessReadiness({ ...i, daily: s.daily[i.instanceId] ?? undefined }, s.window);
+    return assessReadiness({ ...i, daily: s.daily[i.instanceId] ?? undefined }, window);
   });
 }

@@ -327,14 +327,27 @@ export const SETTINGS = {
    * IMDSv2 readiness and enforcement (docs/imdsv2.md): `report` judges every instance from its
    * daily `MetadataNoToken` sums (uses-imdsv1, ready, not-enough-history, already-required);
    * `enforce` also sets `HttpTokens=required` at night on `ready` instances only, within the same
-   * caps and pacing as hop-limit changes, and rolls an instance back to `optional` on any rejected
-   * IMDSv1 call within {@link imdsv2RollbackWindowHours}; `off` does neither.
+   * caps and pacing as hop-limit changes, and alarms on any rejected IMDSv1 call within
+   * {@link imdsv2RollbackWindowHours} (rolls back only with {@link imdsv2AutoUndo}); `off` does
+   * neither. Outside `enforce` with `imdsv2AutoUndo`, no role may set `HttpTokens=optional` (IAM).
    * @default 'report'
    */
   imdsv2: {
     type: 'enum', scope: 'both', env: 'TSG_IMDSV2', values: IMDSV2_MODES, default: 'report',
-    doc: 'IMDSv2: `report` readiness per instance (daily MetadataNoToken sums); `enforce` also sets HttpTokens=required on `ready` instances at night, with automatic undo; `off` neither.',
+    doc: 'IMDSv2: `report` readiness per instance (daily MetadataNoToken sums); `enforce` also sets HttpTokens=required on `ready` instances at night and alarms on rejected IMDSv1 calls after; `off` neither.',
   } satisfies EnumRow<Imdsv2Mode>,
+  /**
+   * With `imdsv2: 'enforce'`, roll an enforced instance back to `HttpTokens=optional` when its
+   * IMDSv1 calls were rejected in at least two separate hours within {@link imdsv2RollbackWindowHours}.
+   * Off: a rejected call raises the `imdsv2Rejected` alarm and an audit event, and nothing is undone
+   * (an SSRF attacker's tokenless probe looks exactly like a broken workload; docs/imdsv2.md).
+   * Only when on does the check role get `HttpTokens=optional` (on instances carrying the enforcement tag).
+   * @default false
+   */
+  imdsv2AutoUndo: {
+    type: 'boolean', scope: 'check', env: 'TSG_IMDSV2_AUTO_UNDO', default: false,
+    doc: 'With `imdsv2: enforce`, roll an enforced instance back to HttpTokens=optional when IMDSv1 calls were rejected in two separate hours of the window; off: alarm and audit only.',
+  },
   /**
    * Whole days of `MetadataNoToken` data an instance needs (each with a datapoint, all zero) to be
    * `ready`. Integer 1–455 (CloudWatch keeps hourly data 455 days).
@@ -346,16 +359,21 @@ export const SETTINGS = {
   },
   /**
    * Hours after enforcement during which every check reads `MetadataNoTokenRejected` of the
-   * instance and rolls it back to `HttpTokens=optional` on any rejected call. Integer 1–2160.
+   * instance: a rejected call raises the `imdsv2Rejected` alarm (and, with {@link imdsv2AutoUndo},
+   * rejections in two separate hours roll it back). Integer 1–2160.
    * @default 72
    */
   imdsv2RollbackWindowHours: {
     type: 'number', scope: 'both', env: 'TSG_IMDSV2_ROLLBACK_WINDOW_HOURS', default: 72, min: 1, max: 2160, integer: true, unit: 'h',
-    doc: 'After enforcement, each check watches MetadataNoTokenRejected this long and rolls the instance back to optional on any rejected call.',
+    doc: 'After enforcement, each check watches MetadataNoTokenRejected this long: alarm on any rejected call (rollback only with imdsv2AutoUndo).',
   },
   imdsv2CacheBucket: {
     type: 'string', scope: 'both', env: 'TSG_IMDSV2_CACHE_BUCKET', context: false, prop: false,
     doc: 'Bucket of the daily readiness snapshot (set by the construct).',
+  },
+  imdsv2RecordKeySecret: {
+    type: 'string', scope: 'both', env: 'TSG_IMDSV2_RECORD_KEY_SECRET', context: false, prop: false,
+    doc: 'ARN of the secret whose value signs the IMDSv2 enforcement records (set by the construct).',
   },
   // ── launch-time check (docs/launch-check.md) ───────────────────────────────────────────────
   /**

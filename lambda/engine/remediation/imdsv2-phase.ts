@@ -2,8 +2,8 @@
  * IMDSv2 enforcement as a remediation action phase (./phase.ts): the items are the `ready`
  * instances the plan selected (start.ts: `planImdsv2Enforcement`, within the run's cap), each with
  * the hop limit to raise in the same call (0: none). The work is lambda/engine/imdsv2.ts's
- * `runImdsv2Enforcement`: fresh read, tag first, ModifyInstanceMetadataOptions on the run's paced
- * IMDS port, verification until `applied`.
+ * `runImdsv2Enforcement`: fresh read (options and MetadataNoToken), signed tag first,
+ * ModifyInstanceMetadataOptions on the run's paced IMDS port, verification until `applied`.
  */
 import type { Settings } from '../../core/settings';
 import { runImdsv2Enforcement, type Imdsv2Ec2Port, type Imdsv2EnforcementState } from '../imdsv2';
@@ -30,9 +30,10 @@ export const IMDSV2_PHASE: ActionPhase<Imdsv2Item> = {
     return { id, hop };
   },
   async run(ctx: RunContext, items: Imdsv2Item[]): Promise<boolean> {
-    const tag = ctx.deps.imdsv2Tag;
-    if (!tag) {
-      for (const i of items.splice(0)) ctx.audit(i.id, 'require-imdsv2', 'skipped', { reason: 'no-tag-port' });
+    const { imdsv2Tag: tag, imdsv2Recheck: recheck, imdsv2RecordKey: recordKey } = ctx.deps;
+    if (!tag || !recheck || !recordKey) {
+      const reason = !tag ? 'no-tag-port' : !recheck ? 'no-usage-recheck' : 'no-record-key';
+      for (const i of items.splice(0)) ctx.audit(i.id, 'require-imdsv2', 'skipped', { reason });
       return true;
     }
     const ec2: Imdsv2Ec2Port = {
@@ -53,6 +54,8 @@ export const IMDSV2_PHASE: ActionPhase<Imdsv2Item> = {
       {
         ec2,
         clock: ctx.clock,
+        recheck,
+        recordKey,
         audit: (r) => {
           if (r.outcome === 'applied') ctx.state.counts.attempted++;
           ctx.audit(r.instanceId, 'require-imdsv2', r.outcome, { ...(r.reason ? { reason: r.reason } : {}), before: r.before, after: r.after });

@@ -1,6 +1,7 @@
 /** The remediation engine's inputs and outputs (its dependencies are ports: ../ports.ts). */
 import type { GuestOutcome } from '../../core/remediation/guest-judgement';
 import type { Imdsv2Candidate } from '../../core/imdsv2/enforcement';
+import type { FreshUsage } from '../../core/imdsv2/readiness';
 import type { RemediationMetricValues, RemediationSummary } from '../../core/remediation/summary';
 import type { TokenBucketState } from '../../core/util/token-bucket';
 import type { InstanceEvaluation } from '../../core/types';
@@ -46,6 +47,13 @@ export interface RemediationDeps {
   readonly check: (stream?: FreshCheckStream) => Promise<RemediationCheckResult>;
   /** Sets the IMDSv2 enforcement tag on an instance (ec2:CreateTags); without it no IMDSv2 enforcement runs. */
   readonly imdsv2Tag?: (instanceId: string, value: string) => Promise<void>;
+  /**
+   * Fresh `MetadataNoToken` verdicts for the instances about to be switched (`freshUsageRecheck` in
+   * ../imdsv2.ts): the plan's readiness came from a stored snapshot. Without it no IMDSv2 enforcement runs.
+   */
+  readonly imdsv2Recheck?: (ids: readonly string[]) => Promise<ReadonlyMap<string, FreshUsage>>;
+  /** The stack's IMDSv2 record key (signs the enforcement tag); without it no IMDSv2 enforcement runs. */
+  readonly imdsv2RecordKey?: () => Promise<Uint8Array>;
   /** Builds the IMDS port, resuming its token bucket from a continuation. */
   readonly imds: (bucketState?: TokenBucketState) => ImdsPort;
   readonly runCommand: RunCommandPort;
