@@ -10,6 +10,7 @@ import { evaluateNtpd } from './daemons/ntpd';
 import { evaluateOpenntpd } from './daemons/openntpd';
 import { evaluateTimesyncd } from './daemons/timesyncd';
 import { evaluateW32time } from './daemons/w32time';
+import { implausible } from './plausible';
 import { proxyFindings } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
@@ -141,6 +142,15 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
   } else {
     reading = unknownReading('unknown', [finding('unknown-format', 'the report names no known platform (linux or windows)')]);
   }
+  // A number no daemon reports means the report is not trusted: nothing in it is judged (no other
+  // finding, no offset, no bound), so it can neither read as ok nor feed a metric.
+  const lie =
+    reading.findings.find((f) => f.code === 'implausible-value')?.message ??
+    implausible([
+      ['the offset', reading.offsetSeconds, 'offset'],
+      ['the clock error bound', reading.clockErrorBoundSeconds, 'bound'],
+    ]);
+  if (lie !== null) return unreadable('implausible-value', lie, { platform: p.platform, reportVersion: p.version });
   findings.push(...reading.findings);
 
   if (runningDaemons !== undefined && runningDaemons.length > 1) {

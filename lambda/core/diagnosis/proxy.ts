@@ -43,9 +43,12 @@ export function proxyFindings(p: ParsedReport): { findings: Finding[]; proxy: bo
     const de = /DefaultEnvironment=(.*)$/.exec(line);
     const assignments = de ? de[1]!.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, '')) ?? [] : [line];
     for (const a of assignments) {
-      const m = /^\s*(https?_proxy|no_proxy)\s*=\s*(.*?)\s*$/i.exec(a);
+      // Exact names only (any case): `https_proxy_password=`, `HTTP_PROXY_AUTH=` and the like are
+      // never read, and no value is ever copied into the verdict (only the names and a yes/no).
+      const t = a.trim();
+      const m = /^(https?_proxy|no_proxy)\s*=/i.exec(t);
       if (!m) continue;
-      const value = m[2]!.replace(/^["']|["']$/g, '');
+      const value = t.slice(m[0].length).trim().replace(/^["']|["']$/g, '');
       if (value === '') continue;
       if (/^no_proxy$/i.test(m[1]!)) noProxies.push(value);
       else proxies.push(`${m[1]}`);
