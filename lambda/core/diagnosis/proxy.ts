@@ -5,6 +5,43 @@ import type { Finding } from '../types';
 
 const IMDS = '169.254.169.254';
 
+/** `scheme://user:pass@host` → `scheme://***@host`: everything before the last `@` or `%40` of a word goes. */
+function redactUserinfo(word: string): string {
+  const pct = word.toLowerCase().lastIndexOf('%40');
+  const end = Math.max(word.lastIndexOf('@'), pct < 0 ? -1 : pct + 2);
+  if (end < 0) return word;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(word)?.[0] ?? '';
+  return `${scheme.length <= end ? scheme : ''}***@${word.slice(end + 1)}`;
+}
+
+/**
+ * Guest text that the verdict quotes (a finding's message, a source name) with anything that looks
+ * like a credential removed: defence in depth, since guest output is untrusted and an older or
+ * altered collector may print what ours no longer does. Word by word (linear): a URL's user info,
+ * the value of a `*pass*`/`*secret*`/`*token*`/`*auth*`/`*user*`/`*key*`/`*cred*` assignment, and the
+ * word after `Basic`/`Bearer`/`Digest`/`NTLM`/`Negotiate` become `***`.
+ */
+export function redactSecrets(text: string): string {
+  let hideNext = false;
+  return text
+    .split(/(\s+)/)
+    .map((w) => {
+      if (w === '' || /^\s/.test(w)) return w;
+      if (hideNext) {
+        hideNext = false;
+        return '***';
+      }
+      if (/^(basic|bearer|digest|ntlm|negotiate)$/i.test(w)) {
+        hideNext = true;
+        return w;
+      }
+      const eq = w.indexOf('=');
+      if (eq > 0 && /pass|secret|token|auth|user|key|cred/i.test(w.slice(0, eq))) return `${w.slice(0, eq)}=***`;
+      return redactUserinfo(w);
+    })
+    .join('');
+}
+
 /** True when one NO_PROXY entry exempts the IMDS address (exact IP, `*`, or a CIDR/suffix covering it). */
 export function noProxyCoversImds(noProxy: string): boolean {
   return noProxy
