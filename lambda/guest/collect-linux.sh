@@ -217,43 +217,64 @@ done
 [ -e "$R/dev/ptp_ena" ] && ptp="${ptp:+$ptp,}ptp_ena"
 emit "ptp=${ptp:-none}"
 
-# System-wide proxy settings (IMDS requests must bypass any proxy). Credentials are redacted.
-# SSM output is readable account-wide: in every *_PROXY value, everything before the value's LAST
-# "@" (user, user:password, whatever the password holds: "/", "@", ":", "%40") becomes "***",
-# with or without a scheme. A value runs to its closing quote, else to the next "NAME=" or the end
-# of the line, so a password with a space or a quote cannot end it early.
-redact_proxy_credentials() {
-  awk '
-    function redact(v,   i, p, s) {
+# System-wide proxy settings (IMDS requests must bypass any proxy). SSM output is readable
+# account-wide, so only what the check needs leaves the host: the exact http_proxy, https_proxy and
+# no_proxy assignments (any case), one per line as FILE:NAME=value, nothing else from the line
+# (no https_proxy_password=, *_AUTH=, proxy_user, comments). In every value, everything before the
+# LAST "@" or "%40" (user, user:password, whatever the password holds) becomes "***"; a proxy value
+# that is then not plainly [scheme://][***@]host[:port] is printed as "***" (still "set").
+# A value runs to its closing quote, else to ";", the next blank followed by "NAME=" or "#", or the end.
+proxy_assignments() {
+  awk -v root="$R" '
+    function redact(v,   l, i, k, p, e, s) {
+      l = tolower(v)
       i = 0
       while ((p = index(substr(v, i + 1), "@")) > 0) i += p
-      if (i == 0) return v
+      k = 0
+      while ((p = index(substr(l, k + 1), "%40")) > 0) k += p
+      e = i
+      if (k > 0 && k + 2 > e) e = k + 2
+      if (e == 0) return v
       s = ""
-      if (match(v, /^[A-Za-z][A-Za-z0-9+.-]*:\/\//) && RLENGTH < i) s = substr(v, 1, RLENGTH)
-      return s "***" substr(v, i)
+      if (match(v, /^[A-Za-z][A-Za-z0-9+.-]*:\/\//) && RLENGTH < e) s = substr(v, 1, RLENGTH)
+      return s "***@" substr(v, e + 1)
+    }
+    FNR == 1 {
+      f = FILENAME
+      if (root != "" && index(f, root) == 1) f = substr(f, length(root) + 1)
     }
     {
-      out = ""; rest = $0
-      while (match(rest, /[A-Za-z0-9_]*[Pp][Rr][Oo][Xx][Yy][ \t]*=[ \t]*/)) {
-        q = RSTART > 1 ? substr(rest, RSTART - 1, 1) : ""
-        out = out substr(rest, 1, RSTART + RLENGTH - 1)
-        rest = substr(rest, RSTART + RLENGTH)
-        c = substr(rest, 1, 1)
-        if (c == "\"" || c == "\047") { out = out c; rest = substr(rest, 2); q = c }
-        if (q == "\"" || q == "\047") {
-          e = index(rest, q)
-          if (e == 0) e = length(rest) + 1
-        } else if (match(rest, /[ \t]+[A-Za-z_][A-Za-z0-9_]*=/)) {
+      s = $0
+      gsub(/[\r\001-\010\013-\037]/, "", s)
+      if (s ~ /^[ \t]*#/) next
+      sub(/^[ \t]*(export[ \t]+)?/, "", s)
+      sub(/^DefaultEnvironment[ \t]*=[ \t]*/, "", s)
+      s = " " s
+      while (match(tolower(s), /[ \t;"\047](https?_proxy|no_proxy)[ \t]*=/)) {
+        q = substr(s, RSTART, 1)
+        name = substr(s, RSTART + 1, RLENGTH - 1)
+        sub(/[ \t]*=$/, "", name)
+        s = substr(s, RSTART + RLENGTH)
+        sub(/^[ \t]+/, "", s)
+        c = substr(s, 1, 1)
+        cl = ""
+        if (q == "\"" || q == "\047") cl = q
+        else if (c == "\"" || c == "\047") { cl = c; s = substr(s, 2) }
+        if (cl != "") {
+          e = index(s, cl)
+          if (e == 0) e = length(s) + 1
+        } else if (match(s, /;|[ \t]+([A-Za-z_][A-Za-z0-9_]*=|#)/)) {
           e = RSTART
         } else {
-          e = length(rest) + 1
+          e = length(s) + 1
         }
-        out = out redact(substr(rest, 1, e - 1))
-        rest = substr(rest, e)
+        v = redact(substr(s, 1, e - 1))
+        s = substr(s, e)
+        if (tolower(name) != "no_proxy" && v !~ /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?(\*\*\*@)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]+)?\/?$/) v = "***"
+        print f ":" name "=" v
       }
-      print out rest
     }
-  '
+  ' "$@"
 }
 proxy_files=
 for f in "$R/etc/environment" "$R"/etc/profile.d/*.sh "$R/etc/systemd/system.conf" "$R"/etc/systemd/system.conf.d/*.conf; do
@@ -261,8 +282,7 @@ for f in "$R/etc/environment" "$R"/etc/profile.d/*.sh "$R/etc/systemd/system.con
 done
 if [ -n "$proxy_files" ]; then
   # shellcheck disable=SC2086 # word splitting of the file list is intended
-  plines=$(grep -iHE '(https?|no)_proxy' $proxy_files 2>/dev/null | grep -vE '^[^:]*:[[:space:]]*#' |
-    sed -e "s#^$R##" | redact_proxy_credentials | cut -c1-200 | head -n 8)
+  plines=$(proxy_assignments $proxy_files 2>/dev/null | cut -c1-200 | head -n 8)
   if [ -n "$plines" ]; then
     emit "[proxy rc=0]"
     printf '%s\n' "$plines" >>"$OUT"

@@ -94,16 +94,37 @@ foreach ($pn in @('dockerd', 'containerd', 'kubelet')) {
 if ($ct.Count -gt 0) { $out.Add("containers=$($ct -join ',')") } else { $out.Add('containers=none') }
 $out.Add('ptp=none')
 
-# Machine-wide proxy variables (IMDS requests must bypass any proxy). Credentials are redacted.
+# Machine-wide proxy variables (IMDS requests must bypass any proxy). SSM output is readable
+# account-wide, so only what the check needs leaves the host: HTTP_PROXY, HTTPS_PROXY and NO_PROXY
+# (Windows names ignore case: one read each), nothing else. In each value everything before the
+# LAST "@" or "%40" (user, user:password, whatever the password holds) becomes "***"; a proxy value
+# that is then not plainly [scheme://][***@]host[:port] is printed as "***" (still "set").
+function Get-RedactedProxyValue([string]$Name, [string]$Value) {
+  $v = ($Value -replace '[\x00-\x1f\x7f]', ' ').Trim()
+  $end = $v.LastIndexOf('@')
+  $pct = $v.ToLowerInvariant().LastIndexOf('%40')
+  if ($pct -ge 0 -and ($pct + 2) -gt $end) { $end = $pct + 2 }
+  if ($end -ge 0) {
+    $scheme = ''
+    if ($v -match '^[A-Za-z][A-Za-z0-9+.-]*://' -and $Matches[0].Length -le $end) { $scheme = $Matches[0] }
+    $v = $scheme + '***@' + $v.Substring($end + 1)
+  }
+  if ($Name -ne 'NO_PROXY' -and $v -notmatch '^([A-Za-z][A-Za-z0-9+.-]*://)?(\*\*\*@)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]+)?/?$') { $v = '***' }
+  return $v
+}
 $envKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment'
 $proxyLines = @()
-foreach ($v in @('HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy')) {
+foreach ($v in @('HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY')) {
   $val = (Get-ItemProperty -Path $envKey -Name $v -ErrorAction SilentlyContinue).$v
-  if ($val) { $proxyLines += ("env:$v=" + ($val -replace '://[^/@\s]*@', '://***@')) }
+  if ($val) {
+    $l = "env:$v=" + (Get-RedactedProxyValue $v ([string]$val))
+    if ($l.Length -gt 200) { $l = $l.Substring(0, 200) }
+    $proxyLines += $l
+  }
 }
 if ($proxyLines.Count -gt 0) {
   $out.Add('[proxy rc=0]')
-  foreach ($l in ($proxyLines | Select-Object -Unique)) { $out.Add($l) }
+  foreach ($l in $proxyLines) { $out.Add($l) }
 }
 
 # --- Windows Time -----------------------------------------------------------------------------

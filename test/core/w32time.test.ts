@@ -34,6 +34,7 @@ describe('w32tm status parser', () => {
       source: '169.254.169.123,0x9',
       pollIntervalSeconds: 4,
       phaseOffset: 0.0001024,
+      clockRate: 0.015625,
       stateMachine: 2,
       lastSyncErrorCode: 0,
       sinceLastGoodSync: 412.3456789,

@@ -151,35 +151,96 @@ describe('collect-linux.sh on a fake host', () => {
 });
 
 describe('collect-linux.sh redacts proxy credentials whatever the password holds', () => {
-  it.each([
-    ['no scheme, user:password', 'HTTPS_PROXY=bob:hunter2@proxy:3128', 'HTTPS_PROXY=***@proxy:3128', ['bob', 'hunter2']],
-    ['a slash in the password', 'http_proxy=http://carol:pa/ss@proxy', 'http_proxy=http://***@proxy', ['carol', 'pa/ss', 'pa']],
-    ['@ and : in user and password', 'HTTPS_PROXY=http://d%40n:p@ss:w@rd@host:8080', 'HTTPS_PROXY=http://***@host:8080', ['d%40n', 'p@ss', 'w@rd', 'ss:w']],
-    ['a user without password', 'https_proxy=http://frank@proxy:3128', 'https_proxy=http://***@proxy:3128', ['frank']],
-    ['a quoted value with a space', 'export HTTPS_PROXY="http://eve:s3 cr@t@proxy:8080"', 'export HTTPS_PROXY="http://***@proxy:8080"', ['eve', 's3', 'cr@t']],
-    ['no scheme, user only', 'HTTP_PROXY=grace@proxy', 'HTTP_PROXY=***@proxy', ['grace']],
+  it.each<[string, string, string[], string[]]>([
+    ['no scheme, user:password', 'HTTPS_PROXY=bob:hunter2@proxy:3128', ['HTTPS_PROXY=***@proxy:3128'], ['bob', 'hunter2']],
+    ['a slash in the password', 'http_proxy=http://carol:pa/ss@proxy', ['http_proxy=http://***@proxy'], ['carol', 'pa/ss', 'pa']],
+    ['@ and : in user and password', 'HTTPS_PROXY=http://d%40n:p@ss:w@rd@host:8080', ['HTTPS_PROXY=http://***@host:8080'], ['d%40n', 'p@ss', 'w@rd', 'ss:w']],
+    ['a percent-encoded @ as the separator', 'HTTPS_PROXY=http://jo:pw%2Fx%40proxy:3128', ['HTTPS_PROXY=http://***@proxy:3128'], ['jo', 'pw%2Fx']],
+    ['a user without password', 'https_proxy=http://frank@proxy:3128', ['https_proxy=http://***@proxy:3128'], ['frank']],
+    ['a quoted value with a space', 'export HTTPS_PROXY="http://eve:s3 cr@t@proxy:8080"', ['HTTPS_PROXY=http://***@proxy:8080'], ['eve', 's3', 'cr@t']],
+    ['no scheme, user only', 'HTTP_PROXY=grace@proxy', ['HTTP_PROXY=***@proxy'], ['grace']],
     [
       'two assignments on one line',
       'HTTPS_PROXY=http://hal:x9@h1:3128 NO_PROXY=localhost,169.254.169.254',
-      'HTTPS_PROXY=http://***@h1:3128 NO_PROXY=localhost,169.254.169.254',
+      ['HTTPS_PROXY=http://***@h1:3128', 'NO_PROXY=localhost,169.254.169.254'],
       ['hal', 'x9'],
     ],
     [
       'systemd DefaultEnvironment',
       'DefaultEnvironment="HTTPS_PROXY=http://ivy:o p@h2" "NO_PROXY=169.254.169.254"',
-      'DefaultEnvironment="HTTPS_PROXY=http://***@h2" "NO_PROXY=169.254.169.254"',
+      ['HTTPS_PROXY=http://***@h2', 'NO_PROXY=169.254.169.254'],
       ['ivy', 'o p'],
     ],
   ])('%s', (_label, line, expected, secrets) => {
     const root = join(dir, `proxy-${secrets[0]}`);
     proc(root, 10, 'bash');
-    file(join(root, 'etc', line.startsWith('Default') ? 'systemd/system.conf' : 'environment'), `${line}\n`);
+    const path = line.startsWith('Default') ? '/etc/systemd/system.conf' : '/etc/environment';
+    file(join(root, path), `${line}\n`);
     const out = collect(root, { TSG_CHRONYC: 'none' });
     const lines = section(parseReport(out), 'proxy')?.lines ?? [];
-    expect(lines).toEqual([`${line.startsWith('Default') ? '/etc/systemd/system.conf' : '/etc/environment'}:${expected}`]);
+    expect(lines).toEqual(expected.map((e) => `${path}:${e}`));
     for (const s of secrets) expect(out).not.toContain(s);
     // The names survive redaction, so the proxy finding is still judged.
     expect(diagnose(out)['systemProxy']).toBe(true);
+  });
+});
+
+describe('collect-linux.sh prints only the exact proxy assignments, never other proxy configuration', () => {
+  /** Secret-bearing lines in the forms found in the wild; every SECRETn must stay on the host. */
+  const ENVIRONMENT = [
+    'PATH=/usr/bin',
+    'https_proxy_password=SECRET1',
+    'HTTPS_PROXY_PASSWORD="SECRET2"',
+    'HTTP_PROXY_AUTH=Basic U0VDUkVUMw==',
+    'https_proxy_auth=Bearer SECRET4',
+    'proxy_user=SECRET5',
+    'PROXY_PASS=SECRET6',
+    'ftp_proxy=http://u:SECRET7@ftp-proxy:21',
+    'all_proxy=socks5://u:SECRET8@socks:1080',
+    'MY_HTTPS_PROXY=http://u:SECRET9@elsewhere:3128',
+    '# https_proxy=http://u:SECRET10@commented:3128',
+    'HTTPS_PROXY=http://alice:SECRET11@proxy.corp:3128',
+    'no_proxy=localhost, 169.254.169.254',
+  ];
+  const PROFILE = [
+    'export http_proxy=http://proxy.corp:3128 https_proxy_password=SECRET12 # pass SECRET13',
+    'export HTTP_PROXY=http://u:SECRET14@x:3128; export HTTPS_PROXY_AUTH=SECRET15',
+    'export https_proxy=$http_proxy',
+  ];
+  const SYSTEMD = ['[Manager]', 'DefaultEnvironment="HTTPS_PROXY=http://v:SECRET16@h2:8080" "HTTPS_PROXY_PASSWORD=SECRET17" NO_PROXY=169.254.169.254\r'];
+
+  it('keeps every secret line, and every credential, off the report; the check still sees the proxy', () => {
+    const root = join(dir, 'proxy-secrets');
+    proc(root, 10, 'bash');
+    file(join(root, 'etc', 'environment'), `${ENVIRONMENT.join('\n')}\n`);
+    file(join(root, 'etc', 'profile.d', 'proxy.sh'), `${PROFILE.join('\n')}\n`);
+    file(join(root, 'etc', 'systemd', 'system.conf'), `${SYSTEMD.join('\n')}\n`);
+    const out = collect(root, { TSG_CHRONYC: 'none' });
+    expect(out).not.toMatch(/SECRET|U0VDUkVUMw|Basic|Bearer|password|_auth|proxy_user|PROXY_PASS/i);
+    // The stand-in files did hold them (so the assertion above can fail).
+    expect(readFileSync(join(root, 'etc', 'environment'), 'utf8')).toContain('SECRET1');
+    expect(section(parseReport(out), 'proxy')?.lines).toEqual([
+      '/etc/environment:HTTPS_PROXY=http://***@proxy.corp:3128',
+      '/etc/environment:no_proxy=localhost, 169.254.169.254',
+      '/etc/profile.d/proxy.sh:http_proxy=http://proxy.corp:3128',
+      '/etc/profile.d/proxy.sh:HTTP_PROXY=http://***@x:3128',
+      '/etc/profile.d/proxy.sh:https_proxy=***',
+      '/etc/systemd/system.conf:HTTPS_PROXY=http://***@h2:8080',
+      '/etc/systemd/system.conf:NO_PROXY=169.254.169.254',
+    ]);
+    const v = diagnose(out);
+    expect(v['systemProxy']).toBe(true);
+    expect(v.findings.map((f) => f.code)).not.toContain('proxy-without-no-proxy');
+  });
+
+  it('a value a shell would end early is not printed past that point', () => {
+    const root = join(dir, 'proxy-early-end');
+    proc(root, 10, 'bash');
+    // Unquoted, a shell reads HTTPS_PROXY=http://u:p and then an assignment x=y@h: neither part is a plain host.
+    file(join(root, 'etc', 'environment'), 'HTTPS_PROXY=http://u:pSECRET x=y@h\n');
+    const out = collect(root, { TSG_CHRONYC: 'none' });
+    expect(out).not.toContain('SECRET');
+    expect(section(parseReport(out), 'proxy')?.lines).toEqual(['/etc/environment:HTTPS_PROXY=***']);
   });
 });
 

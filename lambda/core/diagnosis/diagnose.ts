@@ -10,7 +10,8 @@ import { evaluateNtpd } from './daemons/ntpd';
 import { evaluateOpenntpd } from './daemons/openntpd';
 import { evaluateTimesyncd } from './daemons/timesyncd';
 import { evaluateW32time } from './daemons/w32time';
-import { proxyFindings } from './proxy';
+import { implausible } from './plausible';
+import { proxyFindings, redactSecrets } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
 import { DEFAULTS } from '../settings';
@@ -141,6 +142,15 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
   } else {
     reading = unknownReading('unknown', [finding('unknown-format', 'the report names no known platform (linux or windows)')]);
   }
+  // A number no daemon reports means the report is not trusted: nothing in it is judged (no other
+  // finding, no offset, no bound), so it can neither read as ok nor feed a metric.
+  const lie =
+    reading.findings.find((f) => f.code === 'implausible-value')?.message ??
+    implausible([
+      ['the offset', reading.offsetSeconds, 'offset'],
+      ['the clock error bound', reading.clockErrorBoundSeconds, 'bound'],
+    ]);
+  if (lie !== null) return unreadable('implausible-value', lie, { platform: p.platform, reportVersion: p.version });
   findings.push(...reading.findings);
 
   if (runningDaemons !== undefined && runningDaemons.length > 1) {
@@ -164,6 +174,8 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
   findings.push(...proxy.findings);
 
   const status = statusOf(findings, reading);
+  // Guest text quoted in the verdict never carries a credential, whatever the guest printed.
+  const quoted = findings.map((f) => ({ ...f, message: redactSecrets(f.message) }));
   return {
     platform: p.platform,
     daemon: reading.daemon,
@@ -173,13 +185,13 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     clockErrorBoundSeconds: reading.clockErrorBoundSeconds,
     containers,
     status,
-    findings,
+    findings: quoted,
     reportVersion: p.version,
-    ...(p.header['os'] !== undefined ? { os: p.header['os'] } : {}),
+    ...(p.header['os'] !== undefined ? { os: redactSecrets(p.header['os']) } : {}),
     ...(running !== undefined ? { daemonsRunning: running } : {}),
     ...(proxy.proxy !== null ? { systemProxy: proxy.proxy } : {}),
     ...(containersList !== undefined && containersList.length > 0 ? { containerRuntimes: containersList } : {}),
-    ...(reading.sourceAddress !== undefined ? { sourceAddress: reading.sourceAddress } : {}),
+    ...(reading.sourceAddress !== undefined ? { sourceAddress: redactSecrets(reading.sourceAddress) } : {}),
     ...(p.cuts.length > 0 ? { reportCuts: p.cuts } : {}),
     ...(now !== null ? { guestTime: now } : {}),
     ...reading.extra,

@@ -159,6 +159,14 @@ const CODES = {
     fix: null,
     vetoesFixes: true,
   },
+  'implausible-value': {
+    level: 'guest',
+    meaning: 'The report holds a number no time daemon reports (an offset beyond ±1,000,000 s, a negative delay or dispersion, a stratum above 16, a value that is not finite): the report is not trusted and nothing in it is judged or published as a metric.',
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+    vetoesFixes: true,
+  },
   'localized-output-unparsed': {
     level: 'guest',
     meaning: 'w32tm printed localized text whose language-neutral parts were not enough to judge; nothing is guessed.',

@@ -5,6 +5,43 @@ import type { Finding } from '../types';
 
 const IMDS = '169.254.169.254';
 
+/** `scheme://user:pass@host` → `scheme://***@host`: everything before the last `@` or `%40` of a word goes. */
+function redactUserinfo(word: string): string {
+  const pct = word.toLowerCase().lastIndexOf('%40');
+  const end = Math.max(word.lastIndexOf('@'), pct < 0 ? -1 : pct + 2);
+  if (end < 0) return word;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(word)?.[0] ?? '';
+  return `${scheme.length <= end ? scheme : ''}***@${word.slice(end + 1)}`;
+}
+
+/**
+ * Guest text that the verdict quotes (a finding's message, a source name) with anything that looks
+ * like a credential removed: defence in depth, since guest output is untrusted and an older or
+ * altered collector may print what ours no longer does. Word by word (linear): a URL's user info,
+ * the value of a `*pass*`/`*secret*`/`*token*`/`*auth*`/`*user*`/`*key*`/`*cred*` assignment, and the
+ * word after `Basic`/`Bearer`/`Digest`/`NTLM`/`Negotiate` become `***`.
+ */
+export function redactSecrets(text: string): string {
+  let hideNext = false;
+  return text
+    .split(/(\s+)/)
+    .map((w) => {
+      if (w === '' || /^\s/.test(w)) return w;
+      if (hideNext) {
+        hideNext = false;
+        return '***';
+      }
+      if (/^(basic|bearer|digest|ntlm|negotiate)$/i.test(w)) {
+        hideNext = true;
+        return w;
+      }
+      const eq = w.indexOf('=');
+      if (eq > 0 && /pass|secret|token|auth|user|key|cred/i.test(w.slice(0, eq))) return `${w.slice(0, eq)}=***`;
+      return redactUserinfo(w);
+    })
+    .join('');
+}
+
 /** True when one NO_PROXY entry exempts the IMDS address (exact IP, `*`, or a CIDR/suffix covering it). */
 export function noProxyCoversImds(noProxy: string): boolean {
   return noProxy
@@ -43,9 +80,12 @@ export function proxyFindings(p: ParsedReport): { findings: Finding[]; proxy: bo
     const de = /DefaultEnvironment=(.*)$/.exec(line);
     const assignments = de ? de[1]!.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, '')) ?? [] : [line];
     for (const a of assignments) {
-      const m = /^\s*(https?_proxy|no_proxy)\s*=\s*(.*?)\s*$/i.exec(a);
+      // Exact names only (any case): `https_proxy_password=`, `HTTP_PROXY_AUTH=` and the like are
+      // never read, and no value is ever copied into the verdict (only the names and a yes/no).
+      const t = a.trim();
+      const m = /^(https?_proxy|no_proxy)\s*=/i.exec(t);
       if (!m) continue;
-      const value = m[2]!.replace(/^["']|["']$/g, '');
+      const value = t.slice(m[0].length).trim().replace(/^["']|["']$/g, '');
       if (value === '') continue;
       if (/^no_proxy$/i.test(m[1]!)) noProxies.push(value);
       else proxies.push(`${m[1]}`);

@@ -71,13 +71,33 @@ const HEADER_RE = /^([a-z0-9][a-z0-9._-]{0,40})=(.*)$/;
 /** How many leading lines may precede the magic line (SSM or a shell may print a banner first). */
 const MAX_LEADING_LINES = 20;
 
+/**
+ * The most characters a report may hold. The collectors keep theirs under 2,400 (SSM returns 2,500
+ * inline, 24,000 at most); a text far beyond is not a report, and is not read at all.
+ */
+export const MAX_REPORT_CHARS = 65_536;
+
+/**
+ * The longest line read. The collectors cut every line at 200 characters: a longer line is not
+ * theirs, and a report holding one is not read (no parser ever sees an unbounded line).
+ */
+export const MAX_LINE_CHARS = 2_048;
+
 /** Splits report text into header and sections; throws {@link ReportFormatError} when it is not a report. */
 export function parseReport(text: string): ParsedReport {
   if (typeof text !== 'string') throw new ReportFormatError('report is not text');
+  // Guest output is untrusted: its size is checked before anything else looks at it.
+  if (text.length > MAX_REPORT_CHARS) {
+    throw new ReportFormatError(`the report is ${text.length} characters, over the ${MAX_REPORT_CHARS}-character cap: not read`);
+  }
   // Windows output arrives with CRLF and sometimes a BOM; NULs come from binary garbage.
   const clean = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (clean.trim() === '') throw new ReportFormatError('report is empty');
   const all = clean.split('\n');
+  const long = all.findIndex((l) => l.length > MAX_LINE_CHARS);
+  if (long >= 0) {
+    throw new ReportFormatError(`line ${long + 1} is ${all[long]!.length} characters, over the ${MAX_LINE_CHARS}-character line cap: the report is not read`);
+  }
   // Text after the last newline is a line the collector had not finished when the output was cut
   // ("daemons=chro"): never data. Only the end marker itself may lack its newline.
   const tail = all[all.length - 1]!;

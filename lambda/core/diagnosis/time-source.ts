@@ -8,7 +8,10 @@ export const PHC_REFID = '50484330';
 
 /** Expands an IPv6 address to 8 lower-case groups without leading zeros; null when it is not one. */
 export function normalizeIpv6(addr: string): string | null {
-  const a = addr.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const t = addr.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  // The zone index (`%eth0`) cut by index: an unanchored `%.*$` is quadratic on many `%`.
+  const zone = t.indexOf('%');
+  const a = zone < 0 ? t : t.slice(0, zone);
   if (!/^[0-9a-f:]+$/.test(a) || !a.includes(':')) return null;
   const halves = a.split('::');
   if (halves.length > 2) return null;

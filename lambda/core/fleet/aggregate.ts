@@ -4,6 +4,7 @@
  */
 import { CHECK_METRICS } from './metric-names';
 import { FINDING_TABLE, type FindingCode, type FindingCodeInfo, type FindingMetric } from '../diagnosis/findings';
+import { isPlausible } from '../diagnosis/plausible';
 import type { CheckState, Finding, InstanceEvaluation, InstanceStatus, Thresholds } from '../types';
 
 type CountKey = FindingMetric;
@@ -60,7 +61,13 @@ function metricsOf(findings: readonly Finding[] | undefined, routes: ReadonlyMap
   return hit;
 }
 
-const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+/**
+ * Only a finite number a daemon can report counts: `diagnose` already turns any other into an
+ * `implausible-value` verdict, but a verdict judged elsewhere (an older build, the hub) is checked
+ * again here, so no metric ever carries 1e299 s or a negative bound.
+ */
+const plausibleOffset = (x: unknown): x is number => typeof x === 'number' && isPlausible(x, 'offset');
+const plausibleBound = (x: unknown): x is number => typeof x === 'number' && isPlausible(x, 'bound');
 
 /** Nearest-rank percentile of unsorted values; null when empty. */
 export function percentile(values: readonly number[], p: number): number | null {
@@ -102,8 +109,8 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     }
     counts.instancesChecked++;
     const v = e.verdict;
-    const offset = finite(v.offsetSeconds) ? Math.abs(v.offsetSeconds) : null;
-    const bound = finite(v.clockErrorBoundSeconds) ? v.clockErrorBoundSeconds : null;
+    const offset = plausibleOffset(v.offsetSeconds) ? Math.abs(v.offsetSeconds) : null;
+    const bound = plausibleBound(v.clockErrorBoundSeconds) ? v.clockErrorBoundSeconds : null;
     // The verdict's fields count too, not only its codes: a verdict judged elsewhere may carry the field alone.
     const hit = metricsOf(v.findings, GUEST_METRIC);
     if (v.timeSource === 'other' || v.timeSource === 'none') hit.add('notOnAmazonTimeSync');
@@ -137,7 +144,8 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
 export function toMetricData(summary: FleetSummary): MetricDatum[] {
   const out: MetricDatum[] = [];
   for (const [key, name] of Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, MetricDatum['name']][]) {
-    if (key === 'clockErrorBoundSeconds') out.push({ name, unit: 'Seconds', values: summary.clockErrorBounds });
+    // Filtered again: a summary built by other code must not put an impossible value on the wire.
+    if (key === 'clockErrorBoundSeconds') out.push({ name, unit: 'Seconds', values: summary.clockErrorBounds.filter(plausibleBound) });
     else out.push({ name, unit: 'Count', values: [summary.counts[key]] });
   }
   return out;

@@ -39,6 +39,11 @@ export interface RemediationOutcome {
 
 const DAEMONS: readonly Daemon[] = ['chrony', 'ntpd', 'systemd-timesyncd', 'openntpd', 'w32time', 'none', 'unknown'];
 const PREFIX = 'TSG-REMEDIATE';
+/**
+ * Only the output's tail is read: the scripts print ≤ 2,500 characters and the result line last,
+ * and SSM returns 24,000 at most. A longer text is cut to its tail before any line is looked at.
+ */
+export const MAX_OUTPUT_CHARS = 24_000;
 const LINE = /^TSG-REMEDIATE v1 result=([a-z-]+) daemon=([a-z0-9-]+) action=([A-Za-z0-9._~-]*) reason=([A-Za-z0-9._~-]*)$/;
 
 /** True for results the scripts exit 0 with: nothing is left broken on the instance. */
@@ -56,7 +61,8 @@ export function formatRemediationLine(o: Pick<RemediationOutcome, 'result' | 'da
  * only be echoes); CRLF and trailing blanks are tolerated. Never throws.
  */
 export function parseRemediationOutput(text: string): RemediationOutcome {
-  const lines = typeof text === 'string' ? text.split(/\r?\n/).map((l) => l.replace(/\s+$/, '')) : [];
+  // trimEnd, not `replace(/\s+$/)`: that pattern is quadratic on a long run of blanks mid-line.
+  const lines = typeof text === 'string' ? text.slice(-MAX_OUTPUT_CHARS).split(/\r?\n/).map((l) => l.trimEnd()) : [];
   let at = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
     if (lines[i]!.startsWith(PREFIX)) {

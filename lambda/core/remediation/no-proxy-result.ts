@@ -2,7 +2,7 @@
  * Reads what the guest's NO_PROXY step (remediate-*.{sh,ps1} with FixNoProxy=true) reports: its own
  * line before the final `TSG-REMEDIATE` one. Pure: no I/O, never throws.
  */
-import { REMEDIATION_RESULTS } from './guest-result';
+import { MAX_OUTPUT_CHARS, REMEDIATION_RESULTS } from './guest-result';
 
 /** What the guest's NO_PROXY step adds (IMDS over IPv4, the ECS task-credentials endpoint, IMDS over IPv6). */
 export const NO_PROXY_ADDRESSES = ['169.254.169.254', '169.254.170.2', 'fd00:ec2::254'] as const;
@@ -22,7 +22,7 @@ export interface NoProxyAudit {
  * run (fixNoProxy off, or a script that stopped before it). Pure, never throws.
  */
 export function noProxyAudit(output: string): NoProxyAudit | undefined {
-  const lines = typeof output === 'string' ? output.split(/\r?\n/).map((l) => l.trimEnd()) : [];
+  const lines = typeof output === 'string' ? output.slice(-MAX_OUTPUT_CHARS).split(/\r?\n/).map((l) => l.trimEnd()) : [];
   const line = [...lines].reverse().find((l) => l.startsWith('TSG-NO-PROXY '));
   if (line === undefined) return undefined;
   const m = NO_PROXY_LINE.exec(line);

@@ -1,6 +1,7 @@
 /** chrony: tracking + sources → clock reading, with the traps of time-sync.md §2 handled. */
 import { finding } from '../findings';
 import { chronycFailure, parseSourcesCsv, parseSourcesText, parseTrackingCsv, parseTrackingText, type ChronySource } from '../parsers/chrony';
+import { implausible } from '../plausible';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
 import type { Finding } from '../../types';
@@ -42,10 +43,28 @@ export function evaluateChrony(p: ParsedReport, daemonRuns: boolean, now: number
   let sources: ChronySource[] | null = null;
   if (so !== undefined && chronycFailure(so.lines) === null) sources = parseSourcesCsv(so.lines) ?? parseSourcesText(so.lines);
 
+  const selectedRow = sources?.find((s) => s.state === '*');
+  const lie = implausible([
+    ['chrony stratum', tracking.stratum, 'stratum'],
+    ['chrony system time', tracking.systemTimeSlow, 'offset'],
+    ['chrony root delay', tracking.rootDelay, 'span'],
+    ['chrony root dispersion', tracking.rootDispersion, 'span'],
+    ['chrony update interval', tracking.updateInterval, 'interval'],
+    ['chrony reference time', tracking.refTime, 'epoch'],
+    ['chrony frequency', tracking.frequencyPpm, 'ppm'],
+    ['chrony skew', tracking.skewPpm, 'span'],
+    // Only the selected source's numbers enter the verdict: an unselected falseticker may be years off.
+    ['chrony selected source offset', selectedRow?.adjustedOffset, 'offset'],
+    ['chrony selected source measured offset', selectedRow?.measuredOffset, 'offset'],
+    ['chrony selected source error bound', selectedRow?.errorBound, 'span'],
+    ['chrony selected source stratum', selectedRow?.stratum, 'stratum'],
+  ]);
+  if (lie !== null) return unknownReading('chrony', [finding('implausible-value', lie)]);
+
   const findings: Finding[] = [];
   const neverSynced = tracking.refId === '00000000' || tracking.leap === 'Not synchronised' || tracking.leap === 'Invalid';
   const localRef = tracking.refId === '7F7F0101';
-  const selected = sources?.find((s) => s.state === '*');
+  const selected = selectedRow;
   const extra: Record<string, unknown> = {
     chrony: {
       refId: tracking.refId,

@@ -1,6 +1,7 @@
 /** ntpd / ntpsec: `ntpq -pn` (+ optional `ntpq -c rv`) → clock reading. */
 import { finding } from '../findings';
 import { ntpqFailure, parseNtpqPeers, parseNtpqRv } from '../parsers/ntpq';
+import { implausible } from '../plausible';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
 import type { Finding } from '../../types';
@@ -16,6 +17,19 @@ export function evaluateNtpd(p: ParsedReport): ClockReading {
   const rvSection = section(p, 'ntpq-rv');
   const rv = rvSection ? parseNtpqRv(rvSection.lines) : null;
   const selected = peers.find((x) => x.tally === '*' || x.tally === 'o');
+  const ms = (v: number | undefined) => (v === undefined ? undefined : v / 1000);
+  const lie = implausible([
+    ['ntpd stratum', rv?.stratum, 'stratum'],
+    ['ntpd root delay', ms(rv?.rootDelayMs), 'span'],
+    ['ntpd root dispersion', ms(rv?.rootDispMs), 'span'],
+    ['ntpd system offset', ms(rv?.offsetMs), 'offset'],
+    // Only the selected peer's numbers enter the verdict.
+    ['ntpd selected peer stratum', selected?.stratum, 'stratum'],
+    ['ntpd selected peer offset', ms(selected?.offsetMs), 'offset'],
+    ['ntpd selected peer delay', ms(selected?.delayMs), 'span'],
+    ['ntpd selected peer jitter', ms(selected?.jitterMs), 'span'],
+  ]);
+  if (lie !== null) return unknownReading('ntpd', [finding('implausible-value', lie)]);
   const findings: Finding[] = [];
   const extra = { ntpd: { peers: peers.length, reachable: peers.filter((x) => x.reach > 0).length, ...(rv ?? {}) } };
   if (selected === undefined || rv?.leap === '11') {

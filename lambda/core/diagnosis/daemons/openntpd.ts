@@ -1,6 +1,7 @@
 /** OpenNTPD: `ntpctl -s all` → clock reading. */
 import { finding } from '../findings';
 import { parseNtpctl } from '../parsers/ntpctl';
+import { implausible } from '../plausible';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
 import { type ClockReading, ns, unknownReading } from './reading';
@@ -10,6 +11,12 @@ export function evaluateOpenntpd(p: ParsedReport): ClockReading {
   if (s === undefined) return unknownReading('openntpd', [finding('unknown-format', 'OpenNTPD runs but the report holds no ntpctl section')]);
   const st = parseNtpctl(s.lines);
   if (st === null) return unknownReading('openntpd', [finding('daemon-not-responding', 'ntpctl gave no status')]);
+  const lie = implausible([
+    ['OpenNTPD stratum', st.stratum, 'stratum'],
+    ['OpenNTPD peer offset', st.selected?.offset, 'offset'],
+    ['OpenNTPD peer delay', st.selected?.delay, 'span'],
+  ]);
+  if (lie !== null) return unknownReading('openntpd', [finding('implausible-value', lie)]);
   if (!st.synced || st.selected === undefined) {
     return {
       daemon: 'openntpd',

@@ -1,7 +1,8 @@
 /** systemd-timesyncd: `timedatectl show`, `show-timesync`, `timesync-status` → clock reading. */
 import { finding } from '../findings';
 import { parseNtpMessage, parseProperties, parseTimesyncStatus } from '../parsers/timedatectl';
-import { parseTimespan } from '../parsers/units';
+import { parseDecimal, parseTimespan } from '../parsers/units';
+import { implausible } from '../plausible';
 import { type ParsedReport, section } from '../report';
 import { classifySource } from '../time-source';
 import { type ClockReading, ns, unknownReading } from './reading';
@@ -17,6 +18,16 @@ export function evaluateTimesyncd(p: ParsedReport): ClockReading {
     return unknownReading('systemd-timesyncd', [finding('unknown-format', 'systemd-timesyncd runs but timedatectl gave nothing readable')]);
   }
   const msg = parseNtpMessage(tprops.get('NTPMessage'));
+  const lie = implausible([
+    ['timesyncd stratum', st?.stratum, 'stratum'],
+    ['timesyncd NTPMessage stratum', parseDecimal(msg.get('Stratum')), 'stratum'],
+    ['timesyncd offset', st?.offset, 'offset'],
+    ['timesyncd delay', st?.delay, 'span'],
+    ['timesyncd root distance', st?.rootDistance, 'span'],
+    ['timesyncd root delay', parseTimespan(msg.get('RootDelay') ?? ''), 'span'],
+    ['timesyncd root dispersion', parseTimespan(msg.get('RootDispersion') ?? ''), 'span'],
+  ]);
+  if (lie !== null) return unknownReading('systemd-timesyncd', [finding('implausible-value', lie)]);
   const address = tprops.get('ServerAddress') || st?.server || '';
   // For timesyncd (unlike chrony) NTPSynchronized is its own verdict: it sets the kernel flag when it syncs.
   const kernelSync = props.get('NTPSynchronized');

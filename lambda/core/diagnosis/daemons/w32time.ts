@@ -4,6 +4,7 @@
  */
 import { finding } from '../findings';
 import { ntpServerEntries, parseW32timeValues, parseW32tmStatus, type W32tmStatus } from '../parsers/w32tm';
+import { implausible } from '../plausible';
 import { type ParsedReport, headerList, section } from '../report';
 import { classifySource } from '../time-source';
 import type { Finding } from '../../types';
@@ -80,6 +81,17 @@ export function evaluateW32time(p: ParsedReport): ClockReading {
       extra: { w32time: { ...base, ...neutral } },
     };
   }
+  const lie = implausible([
+    ['W32Time stratum', status.stratum, 'stratum'],
+    ['W32Time phase offset', status.phaseOffset, 'offset'],
+    ['W32Time root delay', status.rootDelay, 'span'],
+    ['W32Time root dispersion', status.rootDispersion, 'span'],
+    ['W32Time clock rate', status.clockRate, 'tick'],
+    ['W32Time poll interval', status.pollIntervalSeconds, 'interval'],
+    ['W32Time time since the last good sync', status.sinceLastGoodSync, 'interval'],
+    ['W32Time SpecialPollInterval', specialPoll !== undefined && /^\d{1,40}$/.test(specialPoll) ? Number(specialPoll) : undefined, 'interval'],
+  ]);
+  if (lie !== null) return unknownReading('w32time', [finding('implausible-value', lie)]);
   const source = status.source ?? '';
   const detail = {
     ...base,

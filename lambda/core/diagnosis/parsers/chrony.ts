@@ -3,6 +3,7 @@
  * collector prints, and the text forms (current and chrony < 3) that people paste by hand.
  * Pure: lines in, typed values out; `null` when the lines are not that output.
  */
+import { MAX_NUMBER_CHARS } from './units';
 
 /** `chronyc tracking`, with chrony's own sign conventions kept (see field docs). */
 export interface ChronyTracking {
@@ -21,6 +22,10 @@ export interface ChronyTracking {
   readonly updateInterval: number;
   /** `Normal` | `Insert second` | `Delete second` | `Not synchronised` | `Invalid` (as printed). */
   readonly leap: string;
+  /** Frequency error of the system clock in ppm (sign as printed); null when not read. Only checked for plausibility. */
+  readonly frequencyPpm?: number | null;
+  /** Estimated error bound on the frequency, ppm; null when not read. Only checked for plausibility. */
+  readonly skewPpm?: number | null;
 }
 
 export type SourceMode = '^' | '=' | '#';
@@ -45,10 +50,14 @@ export interface ChronySource {
 
 const NEVER = 4294967295;
 
+/**
+ * A decimal field, or null. Each part of the pattern has one way to match (no `\d+\.?\d*`, whose
+ * two digit runs made a long digit string cost quadratic time), and the field is capped first.
+ */
 function num(s: string | undefined): number | null {
-  if (s === undefined) return null;
+  if (s === undefined || s.length > MAX_NUMBER_CHARS) return null;
   const t = s.trim();
-  if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return null;
+  if (t === '' || !/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(t)) return null;
   const v = Number(t);
   return Number.isFinite(v) ? v : null;
 }
@@ -76,6 +85,8 @@ export function parseTrackingCsv(lines: readonly string[]): ChronyTracking | nul
       rootDispersion: rootDispersion!,
       updateInterval: interval!,
       leap,
+      frequencyPpm: num(f[7]),
+      skewPpm: num(f[9]),
     };
   }
   return null;
@@ -121,21 +132,22 @@ export function parseSourcesCsv(lines: readonly string[]): ChronySource[] | null
 
 const UNIT: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1 };
 
-function withUnit(v: string, u: string): number {
+function withUnit(v: string, u: string): number | null {
+  const n = num(v);
   // toPrecision: "-30us" must read as -0.00003, not -0.000029999999999999997.
-  return Number((Number(v) * UNIT[u]!).toPrecision(12));
+  return n === null ? null : Number((n * UNIT[u]!).toPrecision(12));
 }
 
 function lastRxText(s: string): number | null {
   if (s === '-') return null;
-  const m = /^(\d+)([smhdy]?)$/.exec(s);
+  const m = /^(\d{1,12})([smhdy]?)$/.exec(s);
   if (!m) return null;
   const mult: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, y: 31536000 };
   return Number(m[1]) * mult[m[2]!]!;
 }
 
 const SOURCE_ROW =
-  /^([\^=#])([*+\-x~?])\s+(\S+)\s+(\d+)\s+(-?\d+)\s+([0-7]{1,3})\s+(\S+)\s+([+-]?[\d.]+)(ns|us|ms|s)\s*\[\s*([+-]?[\d.]+)(ns|us|ms|s)\s*\]\s*\+\/-\s*([\d.]+)(ns|us|ms|s)\s*$/;
+  /^([\^=#])([*+\-x~?])\s+(\S+)\s+(\d{1,3})\s+(-?\d{1,3})\s+([0-7]{1,3})\s+(\S+)\s+([+-]?[\d.]+)(ns|us|ms|s)\s*\[\s*([+-]?[\d.]+)(ns|us|ms|s)\s*\]\s*\+\/-\s*([\d.]+)(ns|us|ms|s)\s*$/;
 
 /** Parses the text form of `chronyc sources` (current and chrony < 3, with or without `-v` legend). */
 export function parseSourcesText(lines: readonly string[]): ChronySource[] | null {
@@ -145,6 +157,11 @@ export function parseSourcesText(lines: readonly string[]): ChronySource[] | nul
     if (/^MS Name\/IP address/.test(line)) sawHeader = true;
     const m = SOURCE_ROW.exec(line.trimEnd());
     if (!m) continue;
+    // "1.2.3ms" fits the row's shape but is no number: the row is not read.
+    const adjustedOffset = withUnit(m[8]!, m[9]!);
+    const measuredOffset = withUnit(m[10]!, m[11]!);
+    const errorBound = withUnit(m[12]!, m[13]!);
+    if (adjustedOffset === null || measuredOffset === null || errorBound === null) continue;
     out.push({
       mode: m[1] as SourceMode,
       state: m[2] as SourceState,
@@ -154,9 +171,9 @@ export function parseSourcesText(lines: readonly string[]): ChronySource[] | nul
       poll: Number(m[5]),
       reach: parseInt(m[6]!, 8),
       lastRx: lastRxText(m[7]!),
-      adjustedOffset: withUnit(m[8]!, m[9]!),
-      measuredOffset: withUnit(m[10]!, m[11]!),
-      errorBound: withUnit(m[12]!, m[13]!),
+      adjustedOffset,
+      measuredOffset,
+      errorBound,
     });
   }
   if (out.length === 0 && !sawHeader) return null;
@@ -169,21 +186,32 @@ function ipv4ToHex(ip: string): string | null {
   return p.map((x) => Number(x).toString(16).padStart(2, '0')).join('').toUpperCase();
 }
 
+/** `A9FEA97B (169.254.169.123)` → id and the text in brackets; null for any other shape. By index, not by a backtracking pattern. */
+function referenceParts(ref: string): { id: string; address: string } | null {
+  const open = ref.indexOf('(');
+  const head = (open < 0 ? ref : ref.slice(0, open)).trim();
+  if (head === '' || /\s/.test(head)) return null;
+  if (open < 0) return { id: head, address: '' };
+  if (!ref.endsWith(')')) return null;
+  return { id: head, address: ref.slice(open + 1, -1) };
+}
+
 /** Parses the text form of `chronyc tracking` (current, and chrony < 3 with a dotted Reference ID). */
 export function parseTrackingText(lines: readonly string[]): ChronyTracking | null {
   const kv = new Map<string, string>();
   for (const line of lines) {
-    const m = /^([A-Za-z][A-Za-z ()]*?)\s*:\s(.*)$/.exec(line);
+    // Label up to the first ": " (one greedy class, then the colon: linear), value after it.
+    const m = /^([A-Za-z][A-Za-z ()]*):\s(.*)$/.exec(line);
     if (m) kv.set(m[1]!.trim(), m[2]!.trim());
   }
   const ref = kv.get('Reference ID');
   const leap = kv.get('Leap status');
   const sys = kv.get('System time');
   if (ref === undefined || leap === undefined || sys === undefined || !LEAPS.includes(leap)) return null;
-  const rm = /^(\S+)\s*(?:\((.*)\))?$/.exec(ref);
+  const rm = referenceParts(ref);
   if (!rm) return null;
-  let refId = rm[1]!;
-  let address = rm[2] ?? '';
+  let refId = rm.id;
+  let address = rm.address;
   if (/^[0-9A-Fa-f]{8}$/.test(refId)) {
     refId = refId.toUpperCase();
   } else {
@@ -196,12 +224,14 @@ export function parseTrackingText(lines: readonly string[]): ChronyTracking | nu
   if (refId === '00000000') address = '';
   const sm = /^([\d.]+) seconds (slow|fast) of NTP time$/.exec(sys);
   if (!sm) return null;
-  const systemTimeSlow = Number(sm[1]) * (sm[2] === 'slow' ? 1 : -1);
+  const slow = num(sm[1]);
+  if (slow === null) return null;
+  const systemTimeSlow = slow * (sm[2] === 'slow' ? 1 : -1);
   const secs = (k: string): number | null => {
     const v = kv.get(k);
     if (v === undefined) return null;
     const m = /^([+-]?[\d.]+) seconds$/.exec(v);
-    return m ? Number(m[1]) : null;
+    return m ? num(m[1]) : null;
   };
   const rootDelay = secs('Root delay');
   const rootDispersion = secs('Root dispersion');

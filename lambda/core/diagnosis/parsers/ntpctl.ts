@@ -13,6 +13,14 @@ export interface NtpctlStatus {
   };
 }
 
+/** The offset and delay words of a `*` (in use) peer row; null for any other line. */
+function selectedRow(line: string): { offset: string; delay: string } | null {
+  const w = line.trim().split(/\s+/);
+  if (w.length !== 9 || w[0] !== '*' || !w.slice(1, 4).every((x) => /^\d{1,10}$/.test(x))) return null;
+  if (!w.slice(6).every((x) => x.length > 2 && x.endsWith('ms'))) return null;
+  return { offset: w[6]!, delay: w[7]! };
+}
+
 /** Parses `ntpctl -s all`; null when there is no status line ("… clock synced|unsynced …"). */
 export function parseNtpctl(lines: readonly string[]): NtpctlStatus | null {
   let synced: boolean | null = null;
@@ -31,10 +39,12 @@ export function parseNtpctl(lines: readonly string[]): NtpctlStatus | null {
       lastAddress = addr[1];
       continue;
     }
-    const row = /^\s*\*\s+\d+\s+\d+\s+\d+\s+\S+\s+\S+\s+(\S+ms)\s+(\S+ms)\s+\S+ms\s*$/.exec(line);
+    // "* 1 10 2 30s 32s 0.123ms 0.456ms 0.012ms": read by word (a pattern of `\S+ms` groups
+    // backtracks cubically on words made of "msms…").
+    const row = selectedRow(line);
     if (row && lastAddress !== undefined) {
-      const off = parseTimespan(row[1]!);
-      const delay = parseTimespan(row[2]!);
+      const off = parseTimespan(row.offset);
+      const delay = parseTimespan(row.delay);
       if (off !== null && delay !== null) selected = { address: lastAddress, offset: off, delay };
     }
   }

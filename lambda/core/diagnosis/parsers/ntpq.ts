@@ -26,7 +26,7 @@ export function parseNtpqPeers(lines: readonly string[]): NtpPeer[] | null {
       header = true;
       continue;
     }
-    const m = /^([ *o+#\-x.])(\S+)\s+(\S+)\s+(\d+)\s+([ulbmsp-])\s+(\S+)\s+(\S+)\s+([0-7]{1,3})\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
+    const m = /^([ *o+#\-x.])(\S+)\s+(\S+)\s+(\d{1,3})\s+([ulbmsp-])\s+(\S+)\s+(\S+)\s+([0-7]{1,3})\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
     if (!m) continue;
     const delay = parseDecimal(m[9]);
     const offset = parseDecimal(m[10]);
@@ -63,8 +63,15 @@ export interface NtpSystem {
 export function parseNtpqRv(lines: readonly string[]): NtpSystem | null {
   const kv = new Map<string, string>();
   for (const part of lines.join(',').split(',')) {
-    const m = /^\s*([a-z_]+)=("?)([^"]*)\2\s*$/.exec(part);
-    if (m) kv.set(m[1]!, m[3]!);
+    // name=value or name="value", read by index (a pattern with a back-reference and trailing
+    // blanks backtracks quadratically on long blank runs).
+    const t = part.trim();
+    const eq = t.indexOf('=');
+    if (eq < 1 || !/^[a-z_]+$/.test(t.slice(0, eq))) continue;
+    let v = t.slice(eq + 1);
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (v.includes('"')) continue;
+    kv.set(t.slice(0, eq), v);
   }
   const sys: { -readonly [K in keyof NtpSystem]: NtpSystem[K] } = {};
   if (kv.has('leap')) sys.leap = kv.get('leap')!;

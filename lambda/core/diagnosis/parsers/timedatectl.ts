@@ -15,7 +15,10 @@ export function parseProperties(lines: readonly string[]): Map<string, string> {
 export function parseNtpMessage(value: string | undefined): Map<string, string> {
   const kv = new Map<string, string>();
   if (value === undefined) return kv;
-  const inner = value.replace(/^\s*\{\s*/, '').replace(/\s*\}\s*$/, '');
+  // Braces stripped by index: an unanchored `\s*\}\s*$` costs quadratic time on a long blank run.
+  let inner = value.trim();
+  if (inner.startsWith('{')) inner = inner.slice(1);
+  if (inner.endsWith('}')) inner = inner.slice(0, -1);
   for (const part of inner.split(/,\s*/)) {
     const m = /^\s*([A-Za-z]+)=(.*)$/.exec(part);
     if (m) kv.set(m[1]!, m[2]!.trim());
@@ -50,7 +53,10 @@ export function parseTimesyncStatus(lines: readonly string[]): TimesyncStatus | 
   if (kv.has('Stratum') && Number.isInteger(st)) out.stratum = st;
   const span = (k: string) => {
     const v = kv.get(k);
-    return v === undefined ? null : parseTimespan(v.replace(/\s*\(.*\)\s*$/, ''));
+    if (v === undefined) return null;
+    // "+1.234ms (ahead)": the span is what precedes the bracket (by index, not an unanchored pattern).
+    const open = v.indexOf('(');
+    return parseTimespan(open < 0 ? v : v.slice(0, open));
   };
   const off = span('Offset');
   if (off !== null) out.offset = off;

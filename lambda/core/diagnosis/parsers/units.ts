@@ -1,5 +1,10 @@
 /** Number-with-unit helpers shared by the text parsers. */
 
+/** The longest number read: daemons print ~20 characters; guest output is capped before it is parsed slowly. */
+export const MAX_NUMBER_CHARS = 40;
+/** The longest time span read (`1min 4.5s`, `-34us`). */
+const MAX_SPAN_CHARS = 80;
+
 const UNITS: Record<string, number> = {
   ns: 1e-9,
   nsec: 1e-9,
@@ -21,6 +26,8 @@ const UNITS: Record<string, number> = {
  * A sign applies to the whole span.
  */
 export function parseTimespan(text: string): number | null {
+  // A span is a few words ("1min 4.5s"); a longer text is not one, and is not looked at.
+  if (text.length > MAX_SPAN_CHARS) return null;
   const t = text.trim();
   if (t === '0') return 0;
   const m = /^([+-]?)(.*)$/.exec(t)!;
@@ -33,13 +40,15 @@ export function parseTimespan(text: string): number | null {
     if (!pm || UNITS[pm[2]!] === undefined) return null;
     total += Number(pm[1]) * UNITS[pm[2]!]!;
   }
-  return Number((sign * total).toPrecision(12));
+  const v = Number((sign * total).toPrecision(12));
+  return Number.isFinite(v) ? v : null;
 }
 
 /** A plain decimal number (optionally signed); null for anything else. */
 export function parseDecimal(text: string | undefined): number | null {
-  if (text === undefined) return null;
+  if (text === undefined || text.length > MAX_NUMBER_CHARS) return null;
   const t = text.trim();
   if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t)) return null;
-  return Number(t);
+  const v = Number(t);
+  return Number.isFinite(v) ? v : null;
 }

@@ -36,6 +36,8 @@ export interface W32tmStatus {
    * (positive = local clock behind). See daemons/w32time.ts and docs/windows.md for the evidence.
    */
   readonly phaseOffset?: number;
+  /** ClockRate: the length of one clock tick in seconds (0.0156250s on most hosts). Only checked for plausibility. */
+  readonly clockRate?: number;
   /** 0 Unset, 1 Hold, 2 Sync, 3 Spike. */
   readonly stateMachine?: number;
   /** 0 success, 1 no data, 2 stale data, 3 time difference too large, 4 shutting down. */
@@ -47,30 +49,59 @@ export interface W32tmStatus {
 
 const SECONDS = /^([+-]?\d+(?:[.,]\d+)?)\s?s\b/;
 
+/** The longest number read from a value: w32tm prints ~20 characters; a longer run is no reading. */
+const MAX_NUMBER_CHARS = 40;
+
+function finite(text: string): number | undefined {
+  if (text.length > MAX_NUMBER_CHARS) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 function secs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = SECONDS.exec(v.trim());
-  return m ? Number(m[1]!.replace(',', '.')) : undefined;
+  return m ? finite(m[1]!.replace(',', '.')) : undefined;
 }
 
 function int(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(-?\d+)/.exec(v.trim());
-  return m ? Number(m[1]) : undefined;
+  return m ? finite(m[1]!) : undefined;
 }
 
 function poll(v: string | undefined): number | undefined {
   const m = /^-?\d+\s*\((\d+)\s?s\)/.exec((v ?? '').trim());
-  return m ? Number(m[1]) : undefined;
+  return m ? finite(m[1]!) : undefined;
 }
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
 
+/**
+ * `0xA9FEA97B (source IP: 169.254.169.123)` → id and IP. Split by index: the former single pattern
+ * (`\s*(?:\((.*)\))?\s*$`) backtracked quadratically on long blank runs.
+ */
 function refid(v: string | undefined): { id: string; ip?: string } | undefined {
-  const m = /^0x([0-9A-Fa-f]{8})\s*(?:\((.*)\))?\s*$/.exec((v ?? '').trim());
+  const t = (v ?? '').trim();
+  const m = /^0x([0-9A-Fa-f]{8})/.exec(t);
   if (!m) return undefined;
-  const ip = /((?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7})\s*$/.exec(m[2] ?? '');
-  return { id: m[1]!.toUpperCase(), ...(ip ? { ip: ip[1] } : {}) };
+  const rest = t.slice(10).trim();
+  let inner = '';
+  if (rest !== '') {
+    if (!rest.startsWith('(') || !rest.endsWith(')')) return undefined;
+    inner = rest.slice(1, -1);
+  }
+  // The address ends the bracket (`source IP:  169.254.169.123`, localized labels before it).
+  const ip = ipAtEnd(inner.trimEnd());
+  return { id: m[1]!.toUpperCase(), ...(ip !== undefined ? { ip } : {}) };
+}
+
+/** The IPv4 or IPv6 address that ends `text`, if any (bounded patterns on a bounded tail). */
+function ipAtEnd(text: string): string | undefined {
+  // An address is at most 39 characters: only the tail can hold it, so the scan is bounded.
+  const tail = text.slice(-45);
+  const m = /((?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7})$/.exec(tail);
+  return m ? m[1] : undefined;
 }
 
 /** The English labels, one per position; they cross-check the positions on English hosts. */
@@ -118,6 +149,13 @@ interface LabelledValue {
   value: string;
 }
 
+/** Index of the first ASCII or full-width colon; -1 when none. */
+function firstColon(line: string): number {
+  const a = line.indexOf(':');
+  const b = line.indexOf('：');
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+}
+
 /**
  * Splits into (label, value) at the first colon (ASCII or full-width). A line without a colon
  * continues the previous value: German and French texts wrap long "Last Sync Error" messages.
@@ -127,8 +165,10 @@ function labelledValues(lines: readonly string[]): LabelledValue[] {
   for (const raw of lines) {
     const line = raw.trim();
     if (line === '') continue;
-    const m = /^([^:：]{1,80}?)\s*[:：]\s*(.*)$/.exec(line);
-    if (m) out.push({ label: m[1]!.trim(), value: m[2]!.trim() });
+    // Split at the first colon by index; a label is 1 to 80 characters.
+    const colon = firstColon(line);
+    const label = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (label !== '' && label.length <= 80) out.push({ label, value: line.slice(colon + 1).trim() });
     else if (out.length > 0) out[out.length - 1]!.value += ` ${line}`;
   }
   return out;
@@ -167,6 +207,7 @@ function englishByLabel(values: readonly LabelledValue[]): W32tmStatus | null {
     source: kv.get('Source'),
     pollIntervalSeconds: poll(kv.get('Poll Interval')),
     phaseOffset: secs(kv.get('Phase Offset')),
+    clockRate: secs(kv.get('ClockRate')),
     stateMachine: int(kv.get('State Machine')),
     lastSyncErrorCode: int(kv.get('Last Sync Error')),
     sinceLastGoodSync: secs(kv.get('Time since Last Good Sync Time')),
@@ -213,6 +254,7 @@ export function parseW32tmStatus(lines: readonly string[]): W32tmStatus | null {
     source: at(7),
     pollIntervalSeconds: poll(at(8)),
     phaseOffset: secs(at(9)),
+    clockRate: secs(at(10)),
     stateMachine: int(at(11)),
     lastSyncErrorCode: int(at(14)),
     sinceLastGoodSync: secs(at(15)),
@@ -223,9 +265,17 @@ export function parseW32tmStatus(lines: readonly string[]): W32tmStatus | null {
 export function parseW32timeValues(lines: readonly string[]): Map<string, string> {
   const kv = new Map<string, string>();
   for (const line of lines) {
-    const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*[:=]\s*(.*?)\s*(?:\([^()]*\))?\s*$/.exec(line);
+    const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*[:=](.*)$/.exec(line);
+    if (!m) continue;
+    // The value without a trailing "(Local)" / "(Policy)" note, cut by index: the former lazy
+    // pattern tried every blank of a long run against the rest of the line (quadratic).
+    let value = m[2]!.trim();
+    if (value.endsWith(')')) {
+      const open = value.lastIndexOf('(');
+      if (open >= 0 && !value.slice(open + 1, -1).includes(')')) value = value.slice(0, open).trim();
+    }
     // An empty value is no value: a domain member's empty NtpServer must not hide the effective one.
-    if (m && m[2] !== '' && !kv.has(m[1]!)) kv.set(m[1]!, m[2]!);
+    if (value !== '' && !kv.has(m[1]!)) kv.set(m[1]!, value);
   }
   return kv;
 }

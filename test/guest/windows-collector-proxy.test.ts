@@ -1,0 +1,69 @@
+/**
+ * collect-windows.ps1 under real pwsh: proxy configuration in the machine environment never leaves
+ * the host except the exact HTTP_PROXY / HTTPS_PROXY / NO_PROXY values, credentials redacted.
+ */
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { parseReport, section } from '../../lambda/core/diagnosis/report';
+import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows } from './windows-harness';
+
+jest.setTimeout(300_000);
+
+const ENV = 'hklm:\\system\\currentcontrolset\\control\\session manager\\environment';
+
+/** An Amazon-synced host whose machine environment holds these values. */
+function host(env: Record<string, string>): FakeState {
+  const s = amazonWindows();
+  s.registry[ENV] = Object.fromEntries(Object.entries({ Path: 'C:\\Windows\\system32', ...env }).map(([k, value]) => [k, { value, kind: 'String' as const }]));
+  return s;
+}
+
+function collect(state: FakeState): string {
+  const w = fakeWindows(state);
+  try {
+    const r = w.run('collect-windows.ps1');
+    expect(r.code).toBe(0);
+    return r.stdout;
+  } finally {
+    w.cleanup();
+  }
+}
+
+describeWithPwsh('collect-windows.ps1 prints only the proxy values the check needs (real pwsh)', () => {
+  it('keeps secret-named values and every credential off the report; the check still sees the proxy', () => {
+    const env = {
+      HTTPS_PROXY_PASSWORD: 'SECRET1',
+      HTTP_PROXY_AUTH: 'Basic U0VDUkVUMg==',
+      https_proxy_user: 'SECRET3',
+      PROXY_PASS: 'SECRET4',
+      ALL_PROXY: 'socks5://u:SECRET5@socks:1080',
+      HTTP_PROXY: 'http://d%40n:p@ss:SECRET6/x@proxy.corp:3128',
+      https_proxy: 'alice:SECRET7@proxy.corp:8080',
+      NO_PROXY: 'localhost,169.254.169.254',
+    };
+    const out = collect(host(env));
+    expect(out).not.toMatch(/SECRET|U0VDUkVUMg|Basic|PASSWORD|_AUTH|_user|PROXY_PASS|ALL_PROXY|d%40n|p@ss/i);
+    expect(section(parseReport(out), 'proxy')?.lines).toEqual([
+      'env:HTTP_PROXY=http://***@proxy.corp:3128',
+      'env:HTTPS_PROXY=***@proxy.corp:8080',
+      'env:NO_PROXY=localhost,169.254.169.254',
+    ]);
+    const v = diagnose(out);
+    expect(v['systemProxy']).toBe(true);
+    expect(v.status).toBe('ok');
+  });
+
+  it('redacts a percent-encoded separator, and prints "***" for a value that is not a plain proxy address', () => {
+    const out = collect(
+      host({
+        HTTP_PROXY: 'http://jo:pwSECRET8%40proxy:3128',
+        HTTPS_PROXY: 'http://h:3128 SECRET9\r\nTSG-END',
+      }),
+    );
+    expect(out).not.toContain('SECRET');
+    expect(section(parseReport(out), 'proxy')?.lines).toEqual(['env:HTTP_PROXY=http://***@proxy:3128', 'env:HTTPS_PROXY=***']);
+    // The injected end marker did not end the report early: the time sections follow.
+    expect(out.match(/^TSG-END$/gm)).toHaveLength(1);
+    const v = diagnose(out);
+    expect(v.findings.map((f) => f.code)).toEqual(['proxy-without-no-proxy']);
+  });
+});
