@@ -8,6 +8,7 @@ import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-na
 import { parseSettings } from '../../lambda/core/settings';
 import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
 import type { SimInstance } from '../../bench/sim/fleet';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { chronyReport } from '../engine/reports';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
@@ -43,7 +44,7 @@ function capturingLogger(): { logger: { info: (m: string, e?: Record<string, unk
 }
 
 function setup(env: Record<string, string> = {}) {
-  const settings = parseSettings(env);
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...env });
   const clock = sim.account.clock;
   const ssm = new SSMClient({});
   const { metrics, emf } = capturingMetrics(settings.metricNamespace);

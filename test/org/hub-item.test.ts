@@ -9,6 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createWorld } from '../../bench/drive';
 import { SimAwsError } from '../../bench/sim/account';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { createClients } from '../../lambda/aws/clients';
 import { type HubItemEvent, type HubItemResult, parseHubSettings, totalsOf } from '../../lambda/core/fleet/hub';
 import { parseSettings } from '../../lambda/core/settings';
@@ -35,7 +36,7 @@ async function runItem(item: HubItemEvent, n: number, slicePages: number, env: R
     return { Credentials: { AccessKeyId: `AKID${account}`, SecretAccessKey: 'secret', SessionToken: 'token' } };
   });
   const handler = createHubItemHandler({
-    settings: parseSettings(env),
+    settings: parseSettings({ ...SIM_DOCUMENT_PINS, ...env }),
     hub: { ...parseHubSettings({}, 'us-east-1'), slicePages },
     partition: 'aws',
     clock: world.clock,
