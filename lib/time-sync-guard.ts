@@ -101,7 +101,9 @@ export class TimeSyncGuard extends Construct {
     if (imdsv2 !== 'off') this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
+      collectorDocumentHash: this.documents.collectorHash,
       remediationDocument: this.documents.remediation.ref,
+      remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
       ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
     };

@@ -150,6 +150,8 @@ export interface Invocation {
 export interface SimCommand {
   readonly commandId: string;
   readonly documentName: string;
+  /** The DocumentHash the command named (checked against the document's), if any. */
+  readonly documentHash?: string;
   readonly parameters: Record<string, string[]>;
   readonly requestedAt: number;
   readonly instanceIds: readonly string[];
@@ -315,6 +317,7 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
   const cmd: SimCommand = {
     commandId,
     documentName: i.DocumentName,
+    ...(i.DocumentHash !== undefined ? { documentHash: i.DocumentHash } : {}),
     parameters: params,
     requestedAt: acct.clock.now(),
     instanceIds: [...ids],
