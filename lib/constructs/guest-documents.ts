@@ -154,6 +154,18 @@ export function pinnedContent(content: Record<string, unknown>): PinnedDocumentC
 }
 
 /**
+ * A Command document whose Content is `text`, verbatim. CDK's CfnDocument validates `content` as
+ * an object (the older resource specification's `Json` type); the resource itself takes a string
+ * (the handler's schema: object or string), so the string goes in as a property override, which
+ * CDK writes to the template unchanged.
+ */
+function pinnedDocument(scope: Construct, id: string, text: string): CfnDocument {
+  const doc = new CfnDocument(scope, id, { documentType: 'Command', documentFormat: 'JSON', content: {} });
+  doc.addPropertyOverride('Content', text);
+  return doc;
+}
+
+/**
  * The two SSM Command documents of the stack. CloudFormation names them (stack name + id + suffix),
  * which keeps them unique per stack and per construct instance; the Lambdas get the names via env.
  */
@@ -173,16 +185,8 @@ export class GuestDocuments extends Construct {
     const remediation = pinnedContent(remediationDocumentContent(props.dryRun ?? false));
     this.collectorHash = collector.sha256;
     this.remediationHash = remediation.sha256;
-    this.collector = new CfnDocument(this, 'Collector', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: collector.text,
-    });
-    this.remediation = new CfnDocument(this, 'Remediation', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: remediation.text,
-    });
+    this.collector = pinnedDocument(this, 'Collector', collector.text);
+    this.remediation = pinnedDocument(this, 'Remediation', remediation.text);
   }
 
   /** ARN of a document of this construct, as `ssm:SendCommand` wants it as a resource. */
