@@ -21,6 +21,7 @@ import { SimAccount, type SimAccountOptions } from './sim/account';
 import { wireClients } from './wire/clients';
 import { generateFleet, prng, type FleetOptions, type SimInstance } from './sim/fleet';
 import { DiscreteEventClock } from './sim/virtual-clock';
+import { SIM_DOCUMENT_PINS } from './sim/ssm';
 
 /** Lambda's maximum timeout, the stack's setting for both functions (lib/constructs/guard-function.ts). */
 export const LAMBDA_TIMEOUT_MS = 900_000;
@@ -252,7 +253,8 @@ export async function benchCheck(
 ): Promise<{ measure: CheckMeasure; world: World }> {
   const world = createWorld(n, fleetOptions, accountOptions, transport);
   const { clock, account, clients } = world;
-  const settings = parseSettings(settingsEnv);
+  // The simulated account's documents, pinned as the construct pins the stack's.
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...settingsEnv });
   const { logger, metrics } = powertools();
   const retry = { random: world.random };
   const handler = createCheckHandler({
@@ -338,6 +340,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   const world = createWorld(n, { allHopLimitOne: true }, {}, transport);
   const { clock, account, clients } = world;
   const settings = parseSettings({
+    ...SIM_DOCUMENT_PINS,
     TSG_HOP_LIMIT_SCOPE: 'all',
     TSG_MAX_CHANGES_PER_RUN: String(Math.max(n, 1)),
     TSG_MAX_CHANGES_PERCENT: '100',

@@ -19,6 +19,7 @@ import { createCheckHandler } from '../lambda/handlers/check';
 import type { Imdsv2CheckPorts } from '../lambda/engine/imdsv2';
 import { createWorld, LAMBDA_TIMEOUT_MS, type World } from './drive';
 import { mergeResults } from './results-file';
+import { SIM_DOCUMENT_PINS } from './sim/ssm';
 
 /** GetMetricData: $0.01 per 1,000 metrics requested (CloudWatch pricing, us-east-1). */
 export const GET_METRIC_DATA_USD_PER_1000_METRICS = 0.01;
@@ -39,7 +40,8 @@ const quietMetrics = { addMetric: () => undefined, publishStoredMetrics: () => u
 
 async function runOnce(world: World, settingsEnv: Record<string, string>, store?: MemorySnapshotStore): Promise<RunFigures> {
   const { clock, account, clients } = world;
-  const settings = parseSettings(settingsEnv);
+  // The simulated account's documents, pinned as the construct pins the stack's.
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...settingsEnv });
   const retry = { random: world.random };
   const cloudwatch = new CloudWatchClient({ region: 'us-east-1' });
   const imdsv2: Imdsv2CheckPorts | undefined = store

@@ -24,6 +24,7 @@ import { parseLaunchSettings } from '../lambda/core/settings';
 import { createLaunchHandler, LAUNCH_METRIC_DIMENSION } from '../lambda/handlers/launch';
 import { captureStdout, createWorld } from './drive';
 import { prng } from './sim/fleet';
+import { SIM_DOCUMENT_PINS } from './sim/ssm';
 
 /** Modelled event source mapping of the construct (lib/constructs/launch-check.ts). */
 export const LAUNCH_BATCH_WINDOW_MS = 10_000;
@@ -67,7 +68,8 @@ export async function benchLaunch(n: number, env: Record<string, string> = {}): 
   const wall0 = Date.now();
   const world = createWorld(n, { vanishing: 0 });
   const { clock, account, fleet, clients } = world;
-  const settings = parseLaunchSettings(env);
+  // The simulated account's documents, pinned as the construct pins the stack's.
+  const settings = parseLaunchSettings({ ...SIM_DOCUMENT_PINS, ...env });
   const t0 = clock.now();
   const queue: QueuedMessage[] = [];
   let seq = 0;

@@ -15,7 +15,7 @@ import { DEFAULTS } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
-import { OrgSpoke, SPOKE_DOCUMENT_NAMES, type StackSetCallAs } from './constructs/org-spoke';
+import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
 import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
@@ -194,8 +194,16 @@ export class TimeSyncGuardOrgStack extends Stack {
     else ({ topic: this.topic, key: topicKey } = createAlarmTopic(this, guard.alarmEmails ?? []));
 
     // Settings as the single-account remediate function gets them; the documents are the spokes'
-    // fixed names, and the hub's own variables are added beside them.
-    const fixed = { collectorDocument: SPOKE_DOCUMENT_NAMES.collector, remediationDocument: SPOKE_DOCUMENT_NAMES.remediation, topicArn: this.topic.topicArn };
+    // fixed names and the pins of the contents the documents StackSet deploys (one computation for
+    // both), and the hub's own variables are added beside them.
+    const documents = spokeDocuments();
+    const fixed = {
+      collectorDocument: SPOKE_DOCUMENT_NAMES.collector,
+      collectorDocumentHash: documents.collector.sha256,
+      remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
+      remediationDocumentHash: documents.remediation.sha256,
+      topicArn: this.topic.topicArn,
+    };
     const settings = settingsEnvironment('remediation', guard, fixed);
     this.itemFunction = new GuardFunction(this, 'HubItem', {
       entryFile: 'hub-item.ts',
@@ -232,6 +240,7 @@ export class TimeSyncGuardOrgStack extends Stack {
       hubRoleArns: [this.itemFunction.role.roleArn],
       organizationalUnits,
       regions,
+      documents,
       roleRegion: Aws.REGION,
       callAs: props.callAs ?? 'DELEGATED_ADMIN',
     });

@@ -108,7 +108,9 @@ export class TimeSyncGuard extends Construct {
     }
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
+      collectorDocumentHash: this.documents.collectorHash,
       remediationDocument: this.documents.remediation.ref,
+      remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
       ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),

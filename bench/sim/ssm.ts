@@ -5,9 +5,11 @@
  * `Details` cap, 50 ids per SendCommand, one request bucket for every SSM action (A1).
  * Registered in account.ts's SERVICES.
  */
+import { createHash } from 'node:crypto';
 import {
   AccessDeniedException,
   CancelCommandCommand,
+  DescribeDocumentCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvalidCommandId,
@@ -20,6 +22,7 @@ import {
   SendCommandCommand,
   SSMClient,
   type CancelCommandCommandInput,
+  type DescribeDocumentCommandInput,
   type DescribeInstanceInformationCommandInput,
   type GetCommandInvocationCommandInput,
   type ListCommandInvocationsCommandInput,
@@ -50,6 +53,38 @@ export interface SimSsmOptions {
    * `aws:runShellScript` / `aws:runPowerShellScript` plugin
    */
   readonly platformStepDocuments?: readonly string[];
+  /**
+   * The SHA-256 SSM holds for a document's default version (what DescribeDocument's `Hash` says and
+   * what SendCommand's `DocumentHash` must equal, else `InvalidDocument` and nothing runs). A test
+   * gives another value to stand for a same-name document with other content. @default
+   * {@link simDocumentHash} of each document of the account
+   */
+  readonly documentHashes?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The SHA-256 the simulator holds for a document of the account that no test overrode: a stand-in
+ * content per name (the simulator holds no real content).
+ */
+export function simDocumentHash(name: string): string {
+  return createHash('sha256').update(`{"simulated":"${name}"}`).digest('hex');
+}
+
+/** The hashes of the simulated account's two default documents (TimeSyncGuard-Collect, TimeSyncGuard-Remediate). */
+export const SIM_DOCUMENT_HASHES: Readonly<Record<string, string>> = {
+  'TimeSyncGuard-Collect': simDocumentHash('TimeSyncGuard-Collect'),
+  'TimeSyncGuard-Remediate': simDocumentHash('TimeSyncGuard-Remediate'),
+};
+
+/** The settings that pin the default documents, as the construct sets them (a test's or benchmark's env). */
+export const SIM_DOCUMENT_PINS = {
+  TSG_COLLECTOR_DOCUMENT_HASH: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect']!,
+  TSG_REMEDIATION_DOCUMENT_HASH: SIM_DOCUMENT_HASHES['TimeSyncGuard-Remediate']!,
+} as const;
+
+/** The hash SSM holds for `name`, for a document of the account (AWS's own are not modelled). */
+function storedHash(acct: SimAccount, name: string): string | undefined {
+  return acct.options.documentHashes?.[name] ?? (acct.documents[name] ? simDocumentHash(name) : undefined);
 }
 
 /** A1: SSM publishes no API rate; one shared bucket of 20 requests/s with a burst of 40. */
@@ -115,6 +150,8 @@ export interface Invocation {
 export interface SimCommand {
   readonly commandId: string;
   readonly documentName: string;
+  /** The DocumentHash the command named (checked against the document's), if any. */
+  readonly documentHash?: string;
   readonly parameters: Record<string, string[]>;
   readonly requestedAt: number;
   readonly instanceIds: readonly string[];
@@ -212,6 +249,13 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
   }
   const params = (i.Parameters ?? {}) as Record<string, string[]>;
   const kind = kindOf(acct, i.DocumentName, params);
+  if (i.DocumentHash !== undefined) {
+    if (i.DocumentHashType !== 'Sha256') throw new SimAwsError('ValidationException', 'the simulator models DocumentHashType Sha256 only');
+    const held = storedHash(acct, i.DocumentName);
+    if (held === undefined) throw new SimAwsError('ValidationException', `the simulator holds no hash for ${i.DocumentName}`);
+    // As SSM words it: the command is refused whole, nothing is delivered.
+    if (i.DocumentHash !== held) throw new SimAwsError('InvalidDocument', `document hash ${i.DocumentHash} does not match Sha256.`);
+  }
   const dryRun = (params['DryRun']?.[0] ?? 'false').toLowerCase() === 'true';
   const timeoutSeconds = i.TimeoutSeconds ?? 3600;
   const execTimeoutMs = params['executionTimeout']?.[0] ? Number(params['executionTimeout'][0]) * 1000 : acct.rc.defaultExecutionTimeoutMs;
@@ -273,6 +317,7 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
   const cmd: SimCommand = {
     commandId,
     documentName: i.DocumentName,
+    ...(i.DocumentHash !== undefined ? { documentHash: i.DocumentHash } : {}),
     parameters: params,
     requestedAt: acct.clock.now(),
     instanceIds: [...ids],
@@ -495,6 +540,17 @@ function cancelCommand(acct: SimAccount, i: CancelCommandCommandInput): { result
   return { result: {}, latency: acct.lat.other };
 }
 
+/** DescribeDocument of the default version: its name, hash and status (what the organization hub compares). */
+function describeDocument(acct: SimAccount, i: DescribeDocumentCommandInput): { result: object; latency: number } {
+  const name = i.Name ?? '';
+  const held = storedHash(acct, name);
+  if (held === undefined) throw new SimAwsError('InvalidDocument', 'The specified document does not exist.');
+  return {
+    result: { Document: { Name: name, Hash: held, HashType: 'Sha256', DocumentType: 'Command', DocumentFormat: 'JSON', Status: 'Active', DocumentVersion: '1', DefaultVersion: '1', LatestVersion: '1' } },
+    latency: acct.lat.other,
+  };
+}
+
 /** SSM: inventory and Run Command, all drawing from one bucket; an empty bucket gives `ThrottlingException`. */
 export const SSM_SERVICE: SimService = {
   name: 'ssm',
@@ -504,6 +560,7 @@ export const SSM_SERVICE: SimService = {
   actions: {
     DescribeInstanceInformation: { command: DescribeInstanceInformationCommand, answer: describeInstanceInformation, bucket: () => 'requests' },
     SendCommand: { command: SendCommandCommand, answer: sendCommand, bucket: () => 'requests' },
+    DescribeDocument: { command: DescribeDocumentCommand, answer: describeDocument, bucket: () => 'requests' },
     ListCommands: { command: ListCommandsCommand, answer: listCommands, bucket: () => 'requests' },
     ListCommandInvocations: { command: ListCommandInvocationsCommand, answer: listCommandInvocations, bucket: () => 'requests' },
     GetCommandInvocation: { command: GetCommandInvocationCommand, answer: getCommandInvocation, bucket: () => 'requests' },

@@ -19,7 +19,7 @@ import type { CliIo } from './io';
 
 export const summary = 'Check every running instance in a region now (read-only; --publish to send metrics)';
 
-const USAGE = `Usage: npx timesync-guard check [--region R] [--profile P] [--json] [--no-guest] [--publish] [--document NAME]
+const USAGE = `Usage: npx timesync-guard check [--region R] [--profile P] [--json] [--no-guest] [--publish] [--document NAME --document-hash SHA256]
 
   --region R       AWS region (default: AWS_REGION / the profile's region); --region=R works too
   --profile P      named profile from ~/.aws/config and ~/.aws/credentials
@@ -27,6 +27,9 @@ const USAGE = `Usage: npx timesync-guard check [--region R] [--profile P] [--jso
   --no-guest       skip the in-guest collector (no SSM Run Command): IMDS findings only
   --publish        also send the fleet metrics to CloudWatch (PutMetricData, namespace TSG_METRIC_NAMESPACE)
   --document NAME  run a deployed collector document instead of AWS-RunShellScript/AWS-RunPowerShellScript
+  --document-hash SHA256
+                   the content that document must have (its SHA-256, the stack's TSG_COLLECTOR_DOCUMENT_HASH;
+                   default: TSG_COLLECTOR_DOCUMENT_HASH from the environment): a document with other content runs nothing
 
 Exit codes: 0 nothing at risk, 1 instances at risk, 2 usage error, 3 the check could not run.`;
 
@@ -38,6 +41,7 @@ export interface CheckArgs {
   readonly guest: boolean;
   readonly publish: boolean;
   readonly document?: string;
+  readonly documentHash?: string;
   readonly help: boolean;
 }
 
@@ -50,6 +54,7 @@ export function parseArgs(args: readonly string[]): CheckArgs {
       case '--region': out.region = r.value(); break;
       case '--profile': out.profile = r.value(); break;
       case '--document': out.document = r.value(); break;
+      case '--document-hash': out.documentHash = r.value(); break;
       case '--json': out.json = true; break;
       case '--no-guest': out.guest = false; break;
       case '--publish': out.publish = true; break;
@@ -57,6 +62,8 @@ export function parseArgs(args: readonly string[]): CheckArgs {
       default: throw new Error(`unknown option ${JSON.stringify(r.arg)}`);
     }
   }
+  if (out.documentHash !== undefined && !/^[0-9a-f]{64}$/.test(out.documentHash)) throw new Error('--document-hash must be a SHA-256 as 64 lower-case hex digits');
+  if (out.documentHash !== undefined && out.document === undefined) throw new Error('--document-hash pins a --document: give both');
   return out;
 }
 
@@ -137,6 +144,10 @@ export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) =
       }
       throw e;
     }
+    if (parsed.document !== undefined && (parsed.documentHash ?? settings.collectorDocumentHash) === undefined) {
+      io.err(`timesync-guard check: --document ${parsed.document} needs the content it must have: --document-hash SHA256 (or TSG_COLLECTOR_DOCUMENT_HASH)\n\n${USAGE}`);
+      return 2;
+    }
     const clients = deps.makeClients({
       ...(parsed.region ? { region: parsed.region } : {}),
       ...(parsed.profile && deps.profileCredentials ? { credentials: deps.profileCredentials(parsed.profile) } : {}),
@@ -144,7 +155,10 @@ export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) =
     const { clock } = deps;
     let run: CheckRun;
     try {
-      const collector: DocumentStrategy = parsed.document ? { kind: 'document', documentName: parsed.document } : collectorScripts(io);
+      // A deployed document runs only with its pin: its name alone says nothing about what it runs.
+      const collector: DocumentStrategy = parsed.document
+        ? { kind: 'document', documentName: parsed.document, documentHash: parsed.documentHash ?? settings.collectorDocumentHash }
+        : collectorScripts(io);
       run = await runCheck(
         {
           inventory: new Ec2SsmInventory({ ec2: clients.ec2, ssm: clients.ssm, clock, optOutTagKey: settings.optOutTagKey }),

@@ -52,6 +52,26 @@ export interface RunCommandSessionOptions {
   readonly bisectBudget: number;
 }
 
+/**
+ * SSM reserves these prefixes to AWS's own documents (no account can create `AWS-…`), and AWS
+ * updates their content: they are the one kind sent without a pin (the CLI's AWS-RunShellScript,
+ * whose script is the parameter). Every other document must carry its pin.
+ */
+const AWS_OWNED_DOCUMENT = /^AWS-/;
+/** A SHA-256 as SSM writes a document's Hash. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Why this request must not be sent at all, if so: a document other than AWS's own without a valid
+ * pin. A run that cannot say which content it may run runs nothing.
+ */
+export function unpinnedDocumentProblem(documentName: string, documentHash: string | undefined): string | undefined {
+  if (documentHash === undefined) {
+    return AWS_OWNED_DOCUMENT.test(documentName) ? undefined : `not sent: document ${documentName} has no pinned DocumentHash (its SHA-256): a document is never run by name alone`;
+  }
+  return SHA256_HEX.test(documentHash) ? undefined : `not sent: the pinned DocumentHash of ${documentName} is not a SHA-256 (64 lower-case hex digits)`;
+}
+
 /** One SendCommand of a batch, with what is left of its isolation budget. */
 interface SendBatch {
   readonly batch: readonly string[];
@@ -85,6 +105,11 @@ export class RunCommandSession implements RunSession {
   private firstSentAt: number | undefined;
   /** Ids already handed to `request.onResults`. */
   private readonly handedOut = new Set<string>();
+  /**
+   * Set once the document itself is refused (unpinned, or SSM's InvalidDocument: its content is not
+   * the pinned one): no further batch is sent, each gets this detail.
+   */
+  private refused: string | undefined;
 
   constructor(
     private readonly request: RunSessionRequest,
@@ -100,6 +125,7 @@ export class RunCommandSession implements RunSession {
     this.retry = options.limiter ? options.limiter.retryOptions(counted) : counted;
     this.start = options.clock.now();
     this.concurrency = options.concurrency;
+    this.refused = unpinnedDocumentProblem(request.documentName, request.documentHash);
   }
 
   add(instanceIds: readonly string[]): void {
@@ -239,6 +265,11 @@ export class RunCommandSession implements RunSession {
   private async sendBatch({ batch, budget }: SendBatch): Promise<number> {
     const { ssm, clock } = this.options;
     const { request, commands, results, errors, stats, retry } = this;
+    if (this.refused !== undefined) {
+      errors.add(this.refused);
+      for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', detail: this.refused });
+      return budget;
+    }
     try {
       stats.sendCommand++;
       const out = await withRetry(
@@ -246,6 +277,9 @@ export class RunCommandSession implements RunSession {
           ssm.send(
             new SendCommandCommand({
               DocumentName: request.documentName,
+              // SSM compares this with the Hash of the version it would run and refuses the whole
+              // command on a difference: the document's name never decides what runs as root.
+              ...(request.documentHash !== undefined ? { DocumentHash: request.documentHash, DocumentHashType: 'Sha256' as const } : {}),
               InstanceIds: [...batch],
               Parameters: request.parameters as Record<string, string[]> | undefined,
               MaxConcurrency: request.maxConcurrency,
@@ -297,6 +331,16 @@ export class RunCommandSession implements RunSession {
       if (isAccessDenied(name)) {
         const resend = (ids: readonly string[], left: number): Promise<number> => this.sendBatch({ batch: ids, budget: left });
         return this.isolateDenied(batch, budget, name, errorMessage(err), resend);
+      }
+      if (name === 'InvalidDocument') {
+        // The document is not the pinned one (changed in place, another same-name document) or is
+        // missing: every batch would be refused alike, so none is sent after this one.
+        this.refused =
+          `SendCommand refused: ${name}: ${errorMessage(err)} (document ${request.documentName}` +
+          `${request.documentHash !== undefined ? `, pinned SHA-256 ${request.documentHash}` : ''}): nothing ran, nothing of it is judged`;
+        errors.add(this.refused);
+        for (const id of batch) results.set(id, { instanceId: id, state: 'send-failed', status: name, detail: this.refused });
+        return budget;
       }
       const detail = `SendCommand failed: ${name}: ${errorMessage(err)}`;
       errors.add(detail);

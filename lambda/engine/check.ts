@@ -48,14 +48,20 @@ export const AWS_RUN_POWERSHELL_SCRIPT = 'AWS-RunPowerShellScript';
  * - `scripts`: the script text sent through AWS-RunShellScript / AWS-RunPowerShellScript (the CLI).
  */
 export type DocumentStrategy =
-  | { readonly kind: 'document'; readonly documentName: string; readonly parameters?: Readonly<Record<string, readonly string[]>> }
+  | {
+      readonly kind: 'document';
+      readonly documentName: string;
+      /** The document's pinned SHA-256 (see `RunDocumentRequest.documentHash`); without it nothing is sent. */
+      readonly documentHash: string | undefined;
+      readonly parameters?: Readonly<Record<string, readonly string[]>>;
+    }
   | { readonly kind: 'scripts'; readonly linux: string; readonly windows: string; readonly executionTimeoutSeconds?: number };
 
 /** Options of one check run. */
 export interface CheckOptions {
   /** Run the collector in the guests. @default true */
   readonly guest?: boolean;
-  /** @default - `{ kind: 'document', documentName: settings.collectorDocument }` */
+  /** @default - `{ kind: 'document', documentName: settings.collectorDocument, documentHash: settings.collectorDocumentHash }` */
   readonly collector?: DocumentStrategy;
   /**
    * Absolute clock time after which the run stops waiting for guests.
@@ -191,12 +197,12 @@ export function openDocumentRun(
   };
   const requestFor = (platform: Platform): RunSessionRequest => {
     if (strategy.kind === 'document') {
-      return { ...common, documentName: strategy.documentName, ...(strategy.parameters ? { parameters: strategy.parameters } : {}) };
+      return { ...common, documentName: strategy.documentName, documentHash: strategy.documentHash, ...(strategy.parameters ? { parameters: strategy.parameters } : {}) };
     }
     const executionTimeout = [String(strategy.executionTimeoutSeconds ?? 120)];
     return platform === 'windows'
-      ? { ...common, documentName: AWS_RUN_POWERSHELL_SCRIPT, parameters: { commands: [strategy.windows], executionTimeout } }
-      : { ...common, documentName: AWS_RUN_SHELL_SCRIPT, parameters: { commands: [strategy.linux], executionTimeout } };
+      ? { ...common, documentName: AWS_RUN_POWERSHELL_SCRIPT, documentHash: undefined, parameters: { commands: [strategy.windows], executionTimeout } }
+      : { ...common, documentName: AWS_RUN_SHELL_SCRIPT, documentHash: undefined, parameters: { commands: [strategy.linux], executionTimeout } };
   };
   // One run per document: both platforms share the stack document; scripts need one per platform.
   const keyOf = (platform: Platform): string => (strategy.kind === 'document' ? 'all' : platform);
@@ -299,7 +305,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
   const startedAt = clock.now();
   const guest = options.guest ?? true;
-  const strategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument };
+  const strategy: DocumentStrategy = options.collector ?? { kind: 'document', documentName: settings.collectorDocument, documentHash: settings.collectorDocumentHash };
   const stream = options.stream;
   // Evaluations already handed out (reused below, so each instance is judged once) and the
   // collector targets whose results are still awaited, for the stream.

@@ -56,6 +56,15 @@ export interface InstanceInventory {
 export interface RunDocumentRequest {
   readonly instanceIds: readonly string[];
   readonly documentName: string;
+  /**
+   * SHA-256 (64 lower-case hex digits) of the content the document must have: sent as
+   * `DocumentHash` with `DocumentHashType: Sha256` on every SendCommand, so SSM runs the document
+   * only if its default version is exactly that content (else `InvalidDocument`: nothing runs).
+   * Required, never optional: every path decides. `undefined` is accepted only for AWS-owned
+   * documents (`AWS-…`, a prefix SSM reserves to AWS, whose content AWS updates); for any other
+   * document the run sends nothing and says why.
+   */
+  readonly documentHash: string | undefined;
   readonly parameters?: Readonly<Record<string, readonly string[]>>;
   /** SendCommand Comment (truncated to 100 characters). */
   readonly comment?: string;

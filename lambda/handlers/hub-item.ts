@@ -11,6 +11,7 @@ import { EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventb
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type AwsClients, type ClientOptions, createClient, createClients } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
+import { checkDocumentPins, type DocumentPin } from '../aws/document-pin';
 import { InstanceSubsetInventory } from '../aws/instance-subset';
 import { Ec2SsmInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
@@ -76,6 +77,12 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     const assumed = await assumeSpokeRole(deps.sts, spokeRoleArn(deps.partition, accountId, deps.hub.spokeRoleName), `timesync-guard-${mode}`, clock);
     if (!assumed.ok) return failed(assumed.reason, assumed.detail);
     const spoke = deps.clientsFor(region, assumed.credentials);
+    // Nothing runs in an account-region whose documents are not the StackSet's (changed in place,
+    // or a same-name document where the StackSet does not deploy): the whole item is refused.
+    const pins: DocumentPin[] = [{ name: settings.collectorDocument, sha256: settings.collectorDocumentHash }];
+    if (mode === 'remediate') pins.push({ name: settings.remediationDocument, sha256: settings.remediationDocumentHash });
+    const pinned = await checkDocumentPins(spoke.ssm, pins, clock);
+    if (!pinned.ok) return failed(pinned.reason, pinned.detail);
     const runCommand = new SsmRunCommand({ ssm: spoke.ssm, clock });
     const remaining = context?.getRemainingTimeInMillis();
     const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : 14 * 60_000;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -118,6 +119,53 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
 }
 
 /**
+ * The exact text handed to SSM as a document's `Content`, and the text its pin is the SHA-256 of.
+ * A string, never an object: CloudFormation's AWS::SSM::Document handler re-serializes an object
+ * Content (its own JSON printer, whose spacing is not ours) but passes a string through unchanged,
+ * and SSM's Hash is the SHA-256 of the content it receives. Compact JSON keeps it small (SSM caps
+ * a document at 64 KB); every character above U+007E is written as a `\uXXXX` escape, so the text
+ * is plain ASCII and its bytes are the same in whatever encoding the hash is taken over (the
+ * document means the same: JSON decodes the escapes).
+ */
+export function documentText(content: Record<string, unknown>): string {
+  return JSON.stringify(content).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The pin of a document: the SHA-256 of its {@link documentText}, 64 lower-case hex digits, as SSM
+ * writes a document's `Hash` and as SendCommand's `DocumentHash` (`DocumentHashType: Sha256`) takes it.
+ */
+export function documentHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** A document's Content as deployed and its pin, computed together so they cannot drift apart. */
+export interface PinnedDocumentContent {
+  /** The Content string, exactly as CloudFormation hands it to SSM. */
+  readonly text: string;
+  /** SHA-256 of `text`: what every SendCommand of this document names. */
+  readonly sha256: string;
+}
+
+/** {@link documentText} and {@link documentHash} of one content. */
+export function pinnedContent(content: Record<string, unknown>): PinnedDocumentContent {
+  const text = documentText(content);
+  return { text, sha256: documentHash(text) };
+}
+
+/**
+ * A Command document whose Content is `text`, verbatim. CDK's CfnDocument validates `content` as
+ * an object (the older resource specification's `Json` type); the resource itself takes a string
+ * (the handler's schema: object or string), so the string goes in as a property override, which
+ * CDK writes to the template unchanged.
+ */
+function pinnedDocument(scope: Construct, id: string, text: string): CfnDocument {
+  const doc = new CfnDocument(scope, id, { documentType: 'Command', documentFormat: 'JSON', content: {} });
+  doc.addPropertyOverride('Content', text);
+  return doc;
+}
+
+/**
  * The two SSM Command documents of the stack. CloudFormation names them (stack name + id + suffix),
  * which keeps them unique per stack and per construct instance; the Lambdas get the names via env.
  */
@@ -126,19 +174,19 @@ export class GuestDocuments extends Construct {
   public readonly collector: CfnDocument;
   /** Remediation document. */
   public readonly remediation: CfnDocument;
+  /** SHA-256 of the collector's Content string: its pin, sent with every SendCommand of it. */
+  public readonly collectorHash: string;
+  /** SHA-256 of the remediation document's Content string. */
+  public readonly remediationHash: string;
 
   constructor(scope: Construct, id: string, props: GuestDocumentsProps = {}) {
     super(scope, id);
-    this.collector = new CfnDocument(this, 'Collector', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: collectorDocumentContent(),
-    });
-    this.remediation = new CfnDocument(this, 'Remediation', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: remediationDocumentContent(props.dryRun ?? false),
-    });
+    const collector = pinnedContent(collectorDocumentContent());
+    const remediation = pinnedContent(remediationDocumentContent(props.dryRun ?? false));
+    this.collectorHash = collector.sha256;
+    this.remediationHash = remediation.sha256;
+    this.collector = pinnedDocument(this, 'Collector', collector.text);
+    this.remediation = pinnedDocument(this, 'Remediation', remediation.text);
   }
 
   /** ARN of a document of this construct, as `ssm:SendCommand` wants it as a resource. */

@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnStackSet, Fn, Stage } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../../lambda/core/settings';
 import { checkStatements, remediateInstanceStatements } from '../guard-common';
-import { collectorDocumentContent, remediationDocumentContent } from './guest-documents';
+import { collectorDocumentContent, type PinnedDocumentContent, pinnedContent, remediationDocumentContent } from './guest-documents';
 
 /** CloudFormation's limit on an inline `TemplateBody` (bytes); a `TemplateURL` template may be 1 MB. */
 export const TEMPLATE_BODY_LIMIT_BYTES = 51_200;
@@ -35,6 +36,24 @@ export interface SpokeTemplateOptions {
 /** The two SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
 export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, remediation: DEFAULTS.remediationDocument } as const;
 
+/**
+ * The spoke documents' Content strings and their pins, computed once: the documents StackSet
+ * deploys these strings and the hub Lambdas send (and compare) these hashes, so a member account's
+ * same-name document with any other content runs nothing.
+ */
+export interface SpokeDocuments {
+  readonly collector: PinnedDocumentContent;
+  readonly remediation: PinnedDocumentContent;
+}
+
+/** The spoke documents of this build (the remediation document's DryRun default is false: the hub always sends it). */
+export function spokeDocuments(): SpokeDocuments {
+  return { collector: pinnedContent(collectorDocumentContent()), remediation: pinnedContent(remediationDocumentContent(false)) };
+}
+
+/** Statements whose grant is limited to the regions the documents StackSet deploys to. */
+const REGION_BOUND_SIDS = new Set(['RunDocumentsOnInstances', 'ReadPinnedDocuments']);
+
 type Json = Record<string, unknown>;
 
 /** A string that names `${AWS::…}` pseudo parameters or template parameters becomes an `Fn::Sub` of the inner template. */
@@ -48,22 +67,33 @@ function substituted(v: unknown): unknown {
 /**
  * The spoke role's template: only an IAM role, nothing else (no Lambda, no asset), so one inline
  * template serves every member account. Its statements are the single-account check and remediate
- * statements (lib/guard-common.ts) on every region of the member account; the trust admits the
- * hub account's item-function role only (`aws:PrincipalArn`), and the organization when given.
+ * statements (lib/guard-common.ts) on the member account; running a document (and reading the
+ * documents' hash, which the hub compares before it sends anything) is allowed only in the regions
+ * the documents StackSet deploys to (`Regions`, `aws:RequestedRegion`): in any other region a
+ * same-name document is not the StackSet's, and the role cannot send it. The trust admits the hub
+ * account's item-function role only (`aws:PrincipalArn`), and the organization when given.
  */
 export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
   const instances = 'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*';
   const document = (name: string) => `arn:\${AWS::Partition}:ssm:*:\${AWS::AccountId}:document/${name}`;
+  const documents = [document(SPOKE_DOCUMENT_NAMES.collector), document(SPOKE_DOCUMENT_NAMES.remediation)];
   const statements = [
-    ...checkStatements(instances, [document(SPOKE_DOCUMENT_NAMES.collector), document(SPOKE_DOCUMENT_NAMES.remediation)], o.optOutTagKey),
+    ...checkStatements(instances, documents, o.optOutTagKey),
+    new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
     ...remediateInstanceStatements(instances, o),
-  ].map((s) => s.toStatementJson() as Json);
+  ].map((s) => {
+    const json = s.toStatementJson() as Json;
+    if (!REGION_BOUND_SIDS.has(json.Sid as string)) return json;
+    const condition = (json.Condition ?? {}) as Record<string, Json>;
+    return { ...json, Condition: { ...condition, StringEquals: { ...condition.StringEquals, 'aws:RequestedRegion': { Ref: 'Regions' } } } };
+  });
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'timesync-guard spoke: the role the organization hub assumes to check and fix this account (no code, no other resource)',
     Parameters: {
       HubAccountId: { Type: 'String', AllowedPattern: '^\\d{12}$', Description: 'The hub (delegated administrator) account' },
       HubRoleArns: { Type: 'CommaDelimitedList', Description: 'ARNs of the hub roles allowed to assume this role' },
+      Regions: { Type: 'CommaDelimitedList', Description: 'The regions the documents StackSet deploys to: the only ones where the role may run or read them' },
     },
     Resources: {
       SpokeRole: {
@@ -100,8 +130,10 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
  * names, in every covered region. `UpdateMethod: NewVersion` updates a named document in place (a
  * replacement would collide with its own name) and makes the new version the default one.
  */
-export function spokeDocumentsTemplate(): Json {
-  const doc = (name: string, content: Json) => ({
+export function spokeDocumentsTemplate(documents: SpokeDocuments = spokeDocuments()): Json {
+  // Content is the exact string the hub's pin is the SHA-256 of (see documentText): CloudFormation
+  // passes a string Content to SSM unchanged.
+  const doc = (name: string, content: string) => ({
     Type: 'AWS::SSM::Document',
     Properties: { Name: name, DocumentType: 'Command', DocumentFormat: 'JSON', UpdateMethod: 'NewVersion', Content: content },
   });
@@ -109,8 +141,8 @@ export function spokeDocumentsTemplate(): Json {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'timesync-guard spoke: the collector and remediation SSM Command documents (no code, no other resource)',
     Resources: {
-      Collector: doc(SPOKE_DOCUMENT_NAMES.collector, collectorDocumentContent()),
-      Remediation: doc(SPOKE_DOCUMENT_NAMES.remediation, remediationDocumentContent(false)),
+      Collector: doc(SPOKE_DOCUMENT_NAMES.collector, documents.collector.text),
+      Remediation: doc(SPOKE_DOCUMENT_NAMES.remediation, documents.remediation.text),
     },
   };
 }
@@ -123,8 +155,13 @@ export interface OrgSpokeProps extends SpokeTemplateOptions {
   readonly hubRoleArns: string[];
   /** OU (or root) ids whose accounts get the spoke, now and when they join later. May be a list token. */
   readonly organizationalUnits: string[];
-  /** Regions the documents are deployed to (the regions the hub checks). */
+  /** Regions the documents are deployed to (the regions the hub checks), and the only ones the role may send them in. */
   readonly regions: string[];
+  /**
+   * The documents to deploy, with the pins the hub sends.
+   * @default - spokeDocuments()
+   */
+  readonly documents?: SpokeDocuments;
   /** The one region the role is deployed in (IAM is global: one instance per account). */
   readonly roleRegion: string;
   /** Who calls the StackSet APIs. */
@@ -145,6 +182,8 @@ export class OrgSpoke extends Construct {
   public readonly documentsStackSet: CfnStackSet;
   /** The role template as deployed (TemplateBody). */
   public readonly roleTemplateBody: string;
+  /** The documents deployed to every covered region, and their pins. */
+  public readonly documents: SpokeDocuments;
 
   constructor(scope: Construct, id: string, props: OrgSpokeProps) {
     super(scope, id);
@@ -170,11 +209,14 @@ export class OrgSpoke extends Construct {
       parameters: [
         { parameterKey: 'HubAccountId', parameterValue: props.hubAccountId },
         { parameterKey: 'HubRoleArns', parameterValue: Fn.join(',', props.hubRoleArns) },
+        // The same list the documents StackSet deploys to, so the grant and the documents agree.
+        { parameterKey: 'Regions', parameterValue: Fn.join(',', props.regions) },
       ],
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: [props.roleRegion] }],
     });
 
-    const body = JSON.stringify(spokeDocumentsTemplate());
+    this.documents = props.documents ?? spokeDocuments();
+    const body = JSON.stringify(spokeDocumentsTemplate(this.documents));
     if (body.length > TEMPLATE_URL_LIMIT_BYTES) throw new Error(`OrgSpoke: the documents template is ${body.length} bytes, above CloudFormation's 1 MB TemplateURL limit`);
     // Written into the cloud assembly (not a temporary folder): with asset staging disabled the asset
     // points at this very file, which must outlive the synth.

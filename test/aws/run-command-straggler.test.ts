@@ -8,6 +8,7 @@ import { CancelCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SimAccount } from '../../bench/sim/account';
 import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
+import { SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
 import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { planRemediation } from '../../lambda/core/remediation/plan';
@@ -41,6 +42,7 @@ async function collect(fleet: SimInstance[], cutoff = true, onResults?: (r: read
     rc.runDocument({
       instanceIds: fleet.map((x) => x.id),
       documentName: 'TimeSyncGuard-Collect',
+      documentHash: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect'],
       maxConcurrency: '100%',
       maxErrors: '100%',
       timeoutSeconds: 600,

@@ -19,6 +19,8 @@ import {
 } from '../../lambda/aws/run-command';
 import { outcomeOf } from '../../lambda/engine/check';
 import type { InvocationResult } from '../../lambda/engine/ports';
+import { SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
+import { unpinnedDocumentProblem } from '../../lambda/aws/run-command-session';
 import { chronyReport } from '../engine/reports';
 import { accessDenied, awsError, ids, instanceArn, member, request, type SimTestAccount, useSimAccount } from '../support/sim';
 
@@ -198,6 +200,63 @@ describe('SsmRunCommand.runDocument', () => {
     const out = await runCommand(simulateSsm(list, undefined, { failures: { SendCommand: [documentDenied] } })).runDocument(request(list));
     expect(out.errors[0]).toMatch(/AccessDeniedException/);
     expect([...out.results.values()].map((r) => r.state)).toEqual(['send-failed', 'send-failed', 'send-failed']);
+  });
+
+  describe('pinned documents (DocumentHash)', () => {
+    const PIN = SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect']!;
+
+    it('names the pin (DocumentHash, DocumentHashType Sha256) on every SendCommand, the resends of an isolated batch too', async () => {
+      const list = ids(120);
+      const gone = list[7]!;
+      const out = await runCommand(simulateSsm(list, (id) => (id === gone ? { output: '', gone: true } : { output: chronyReport() }))).runDocument(request(list));
+      const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+      expect(sends.length).toBeGreaterThan(3);
+      for (const s of sends) expect([s.DocumentHash, s.DocumentHashType]).toEqual([PIN, 'Sha256']);
+      expect(out.results.get(gone)?.state).toBe('gone');
+    });
+
+    it('runs nothing when the document is a same-name one with other content: SSM refuses, every target send-failed with the reason, no result handed out, no further batch sent', async () => {
+      const list = ids(120);
+      const onResults = jest.fn();
+      const account = simulateSsm(list, undefined, { documentHashes: { 'TimeSyncGuard-Collect': 'c'.repeat(64) } });
+      const out = await runCommand(account, { concurrency: 1 }).runDocument({ ...request(list), onResults });
+      expect(sim.ssm).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+      expect(account.commands.size).toBe(0);
+      expect(out.errors).toHaveLength(1);
+      expect(out.errors[0]).toMatch(/^SendCommand refused: InvalidDocument: document hash [0-9a-f]{64} does not match Sha256\. \(document TimeSyncGuard-Collect, pinned SHA-256 [0-9a-f]{64}\): nothing ran/);
+      expect([...out.results.values()].every((r) => r.state === 'send-failed' && r.detail === out.errors[0] && r.output === undefined)).toBe(true);
+      expect(out.results.size).toBe(120);
+      expect(onResults).not.toHaveBeenCalled();
+    });
+
+    it('the refusal test can fail: the same run with the document as pinned succeeds', async () => {
+      const list = ids(3);
+      const out = await runCommand(simulateSsm(list, undefined, { documentHashes: { 'TimeSyncGuard-Collect': PIN } })).runDocument(request(list));
+      expect(out.errors).toEqual([]);
+      expect([...out.results.values()].map((r) => r.state)).toEqual(['success', 'success', 'success']);
+    });
+
+    it.each([
+      ['no pin', undefined, /has no pinned DocumentHash/],
+      ['a pin that is not a SHA-256', 'ABC', /is not a SHA-256/],
+      ['an upper-case pin', PIN.toUpperCase(), /is not a SHA-256/],
+    ])('sends nothing for a stack document with %s, and says why', async (_n, documentHash, why) => {
+      const list = ids(60);
+      const out = await runCommand(simulateSsm(list)).runDocument({ ...request(list), documentHash });
+      expect(sim.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+      expect(out.errors).toHaveLength(1);
+      expect(out.errors[0]).toMatch(why);
+      expect([...out.results.values()].every((r) => r.state === 'send-failed')).toBe(true);
+    });
+
+    it('sends an AWS-owned document (a name SSM reserves to AWS) without a pin', async () => {
+      const list = ids(2);
+      const out = await runCommand(simulateSsm(list)).runDocument({ ...request(list), documentName: 'AWS-RunShellScript', documentHash: undefined, parameters: { commands: ['echo'] } });
+      expect(out.errors).toEqual([]);
+      const sent = sim.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input;
+      expect(sent.DocumentHash).toBeUndefined();
+      expect(unpinnedDocumentProblem('aws-RunShellScript', undefined)).toMatch(/no pinned DocumentHash/);
+    });
   });
 
   it('hands each final result out once through onResults, the same result finish() returns', async () => {

@@ -8,10 +8,13 @@ import { VirtualClock } from '../../lambda/aws/clock';
 import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 import type { SimInstance } from '../../bench/sim/fleet';
+import { SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
 import { chronyReport } from '../engine/reports';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
 const sim = useSimAccount();
+/** What the simulated account's collector document holds. */
+const PIN = SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect']!;
 const clock = new VirtualClock();
 /** The account runs on the CLI's clock. */
 const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.simulate>[1]): void => void sim.simulate(fleet, { clock, ...options });
@@ -66,10 +69,33 @@ describe('timesync-guard check', () => {
     });
   });
 
-  it('runs a deployed document with --document', async () => {
+  it('runs a deployed document with --document, pinned by --document-hash', async () => {
     simulateFleet([member(idOf(1))]);
-    await virtualRun(['--document', 'TimeSyncGuard-Collect'], io());
-    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Collect' });
+    expect(await virtualRun(['--document', 'TimeSyncGuard-Collect', '--document-hash', PIN], io())).toBe(0);
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Collect', DocumentHash: PIN, DocumentHashType: 'Sha256' });
+  });
+
+  it('pins --document with TSG_COLLECTOR_DOCUMENT_HASH when --document-hash is not given', async () => {
+    simulateFleet([member(idOf(1))]);
+    expect(await virtualRun(['--document', 'TimeSyncGuard-Collect'], io({ TSG_COLLECTOR_DOCUMENT_HASH: PIN }))).toBe(0);
+    expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { DocumentName: 'TimeSyncGuard-Collect', DocumentHash: PIN, DocumentHashType: 'Sha256' });
+  });
+
+  it('refuses --document without a pin (usage, exit 2) and sends nothing', async () => {
+    simulateFleet([member(idOf(1))]);
+    const out = io();
+    expect(await virtualRun(['--document', 'TimeSyncGuard-Collect'], out)).toBe(2);
+    expect(out.stderr.join('\n')).toMatch(/--document TimeSyncGuard-Collect needs the content it must have/);
+    expect(sim.ssm).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('runs nothing on a same-name document with other content: exit 3 (the check could not run), no instance judged', async () => {
+    simulateFleet([member(idOf(1))], { documentHashes: { 'TimeSyncGuard-Collect': 'f'.repeat(64) } });
+    const out = io();
+    const code = await virtualRun(['--document', 'TimeSyncGuard-Collect', '--document-hash', PIN], out);
+    expect(code).toBe(3);
+    expect(out.stderr.join('\n')).toMatch(/InvalidDocument: document hash .* does not match Sha256/);
+    expect(out.stdout.join('\n')).not.toMatch(/1 checked/);
   });
 
   it('prints one JSON document with --json', async () => {
@@ -117,7 +143,7 @@ describe('timesync-guard check', () => {
     expect(out.stderr.join('\n')).toMatch(/AccessDeniedException/);
   });
 
-  it.each([[['--bogus']], [['--region']], [['--profile', '--json']]])('rejects %p with usage and exit 2', async (args) => {
+  it.each([[['--bogus']], [['--region']], [['--profile', '--json']], [['--document', 'D', '--document-hash', 'ABC']], [['--document-hash', 'a'.repeat(64)]]])('rejects %p with usage and exit 2', async (args) => {
     const out = io();
     expect(await virtualRun(args, out)).toBe(2);
     expect(out.stderr.join('\n')).toMatch(/Usage: npx timesync-guard check/);

@@ -19,13 +19,14 @@ import { runCheck } from '../../lambda/engine/check';
 import { createCheckHandler } from '../../lambda/handlers/check';
 import { idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport } from '../engine/reports';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 
 const sim = useSimAccount();
 const simulateFleet = (fleet: SimInstance[]): void => void sim.simulate(fleet);
 /** The account's metadata defaults (the shared simulated account serves the EC2 calls). */
 const defaults = (d: SimMetadataDefaults): SimMetadataDefaults => setMetadataDefaults(sim.account, d);
 
-const settings = parseSettings({});
+const settings = parseSettings({ ...SIM_DOCUMENT_PINS });
 const containerFleet = () => [member(idOf(1), { script: { output: chronyReport({ containers: 'docker' }) } }), member(idOf(2))];
 
 function engineDeps(clock: VirtualClock = sim.account.clock) {

@@ -21,6 +21,7 @@ import { type RemediationDeps, runRemediation } from '../../lambda/engine/remedi
 import { decodeContinuation, encodeContinuation } from '../../lambda/engine/remediation/continuation';
 import { freshCheck } from '../../lambda/engine/remediation/fresh-check';
 import { newRunState } from '../../lambda/engine/remediation/state';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 
 let account: SimAccount | undefined;
 afterEach(() => account?.restore());
@@ -29,7 +30,7 @@ async function night(env: Record<string, string>, defaults?: SimMetadataDefaults
   const clock = new VirtualClock();
   account = new SimAccount([simInstance('i-0000000000000b001', { containers: true, hopLimit: 1 })], clock, { latencies: NO_LATENCY }).install();
   if (defaults) setMetadataDefaults(account, defaults);
-  const settings = parseSettings({ TSG_FIX_TIME_SYNC: 'false', ...env });
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_FIX_TIME_SYNC: 'false', ...env });
   const ec2 = new EC2Client({});
   const ssm = new SSMClient({});
   const metadataDefaults = createEc2MetadataDefaultsPort({ ec2, clock });

@@ -15,11 +15,12 @@ import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { parseSettings } from '../../lambda/core/settings';
 import { runCheck } from '../../lambda/engine/check';
 import { type AccountDefaultsAuditDetail, accountDefaultsStep } from '../../lambda/engine/remediation/account-defaults';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 
 let account: SimAccount | undefined;
 afterEach(() => account?.restore());
 
-const settings = parseSettings({ TSG_ACCOUNT_DEFAULTS: 'set' });
+const settings = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_ACCOUNT_DEFAULTS: 'set' });
 
 async function nightly(defaults?: SimMetadataDefaults) {
   const clock = new VirtualClock();

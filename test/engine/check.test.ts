@@ -14,12 +14,13 @@ import type { InstanceEvaluation, Verdict } from '../../lambda/core/types';
 import { SimAccount } from '../../bench/sim/account';
 import { generateFleet } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
+import { SIM_DOCUMENT_HASHES, SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { type CheckDeps, openDocumentRun, outcomeOf, runCheck } from '../../lambda/engine/check';
 import type { InvocationScript, SimInstance } from '../../bench/sim/fleet';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport, fixtureReport, windowsAmazonReport } from './reports';
 
-const settings = parseSettings({});
+const settings = parseSettings({ ...SIM_DOCUMENT_PINS });
 const sim = useSimAccount();
 const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.simulate>[1]): void => void sim.simulate(fleet, options);
 
@@ -61,7 +62,7 @@ describe('runCheck', () => {
 
   it('runs the read-only collector on every target at once and to the end, whatever remediationMaxConcurrency and remediationMaxErrors say', async () => {
     simulateFleet([member(idOf(1)), member(idOf(2))]);
-    const run = await runCheck(deps(), parseSettings({ TSG_REMEDIATION_MAX_CONCURRENCY: '1', TSG_REMEDIATION_MAX_ERRORS: '3' }));
+    const run = await runCheck(deps(), parseSettings({ ...SIM_DOCUMENT_PINS, TSG_REMEDIATION_MAX_CONCURRENCY: '1', TSG_REMEDIATION_MAX_ERRORS: '3' }));
     expect(run.completed).toBe(true);
     expect(sim.ssm).toHaveReceivedCommandWith(SendCommandCommand, { MaxConcurrency: '100%', MaxErrors: '100%' });
   });
@@ -206,7 +207,7 @@ describe('openDocumentRun', () => {
     simulateFleet([member(idOf(1)), member(idOf(2), { platform: 'windows' })]);
     const run = openDocumentRun(
       new SsmRunCommand({ ssm: new SSMClient({}), clock: sim.account.clock }),
-      { kind: 'document', documentName: 'TimeSyncGuard-Remediate', parameters: { DryRun: ['true'] } },
+      { kind: 'document', documentName: 'TimeSyncGuard-Remediate', documentHash: SIM_DOCUMENT_HASHES['TimeSyncGuard-Remediate'], parameters: { DryRun: ['true'] } },
       settings,
     );
     run.add([

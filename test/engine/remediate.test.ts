@@ -6,6 +6,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DEFAULT_RUN_COMMAND_MODEL, deliveryMakespanMs, type SimAccountOptions } from '../../bench/sim/account';
 import { type InvocationScript, type SimInstance, simInstance } from '../../bench/sim/fleet';
+import { SIM_DOCUMENT_PINS, simDocumentHash } from '../../bench/sim/ssm';
 import { AUDIT_DETAIL_TYPES, createEventBridgeAudit } from '../../lambda/aws/audit';
 import { VirtualClock } from '../../lambda/aws/clock';
 import { createEc2ImdsPort } from '../../lambda/aws/imds';
@@ -77,7 +78,7 @@ function ev(
 }
 
 function settings(over: Partial<Settings> = {}): Settings {
-  return { ...parseSettings({ TSG_TOPIC_ARN: TOPIC }), maxChangesPercent: 100, maxChangesPerRun: 100_000, fixTimeSync: false, ...over };
+  return { ...parseSettings({ ...SIM_DOCUMENT_PINS, TSG_TOPIC_ARN: TOPIC }), maxChangesPercent: 100, maxChangesPerRun: 100_000, fixTimeSync: false, ...over };
 }
 
 /** `n` running instances with hop limit 1 (each needs the raise). */
@@ -480,10 +481,13 @@ describe('runRemediation: in-guest step', () => {
     const { d } = deps(clock, ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), {
       check: async () => ({ evaluations: ids.map((i) => ev(i, { hop: 2, timeSource: 'other' })), ipv6Only: new Set([id(3)]) }),
     });
-    const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', remediationMaxConcurrency: '10', remediationMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
+    const pin = simDocumentHash('Stack-Remediate');
+    const out = await runRemediation(d, settings({ fixTimeSync: true, usePhc: true, remediationDocument: 'Stack-Remediate', remediationDocumentHash: pin, remediationMaxConcurrency: '10', remediationMaxErrors: '5' }), {}, far(clock, { guestVerifySeconds: 30 }));
     expect(out.summary.counts.succeeded).toBe(70);
     const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
     expect(sends.every((s) => s.DocumentName === 'Stack-Remediate' && s.InstanceIds!.length <= 50 && s.MaxConcurrency === '10' && s.MaxErrors === '5')).toBe(true);
+    // Pinned: SSM runs it only if its content is the one deployed.
+    expect(sends.every((s) => s.DocumentHash === pin && s.DocumentHashType === 'Sha256')).toBe(true);
     const v6 = sends.filter((s) => s.Parameters!.Endpoint![0] === 'ipv6');
     expect(v6.map((s) => s.InstanceIds)).toEqual([[id(3)]]);
     expect(sends[0]!.Parameters).toEqual({

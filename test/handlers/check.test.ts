@@ -7,7 +7,9 @@ import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { parseSettings } from '../../lambda/core/settings';
 import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { SimInstance } from '../../bench/sim/fleet';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { chronyReport } from '../engine/reports';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
@@ -43,7 +45,7 @@ function capturingLogger(): { logger: { info: (m: string, e?: Record<string, unk
 }
 
 function setup(env: Record<string, string> = {}) {
-  const settings = parseSettings(env);
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...env });
   const clock = sim.account.clock;
   const ssm = new SSMClient({});
   const { metrics, emf } = capturingMetrics(settings.metricNamespace);
@@ -136,6 +138,26 @@ describe('check handler', () => {
     expect(emf).toHaveLength(0);
     expect(calls.filter((c) => c.message === 'instance')).toHaveLength(1);
     expect(calls.find((c) => c.message === 'check-summary')!.extra).toMatchObject({ completed: false });
+  });
+
+  it('names the collector\'s pin (DocumentHash, Sha256) on every SendCommand', async () => {
+    simulateFleet([member(idOf(1)), member(idOf(2), { platform: 'windows' })]);
+    const { handler, settings } = setup();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).resolves.toMatchObject({ completed: true });
+    const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(sends.length).toBeGreaterThan(0);
+    for (const s of sends) expect([s.DocumentName, s.DocumentHash, s.DocumentHashType]).toEqual([settings.collectorDocument, settings.collectorDocumentHash, 'Sha256']);
+  });
+
+  it('judges nothing when the collector was changed in place: SendCommand refused, the run fails with the reason, no heartbeat, no guest verdict', async () => {
+    simulateFleet([member(idOf(1)), member(idOf(2))], { documentHashes: { 'TimeSyncGuard-Collect': '0'.repeat(64) } });
+    const { handler, emf, calls } = setup();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(/InvalidDocument: document hash [0-9a-f]{64} does not match Sha256/);
+    expect(emf).toHaveLength(0);
+    const records = calls.filter((c) => c.message === 'instance');
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(r.extra.checkState).not.toBe('checked');
+    expect(sim.account.commands.size).toBe(0);
   });
 
   it('throws when the inventory cannot be read', async () => {

@@ -13,6 +13,7 @@ import type { Imdsv2AuditRecord, Imdsv2Ec2Port, Imdsv2MetricsPort } from '../../
 import { enforcementRecord } from '../../lambda/engine/imdsv2-record';
 import { createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
 import { idOf, member, useSimAccount } from '../support/sim';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 
 const sim = useSimAccount();
 const NOW = Date.UTC(2026, 10, 30, 3, 0);
@@ -49,7 +50,7 @@ describe('the check handler with IMDSv2', () => {
       ],
       { clock },
     );
-    const settings = parseSettings(env);
+    const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...env });
     const ssm = new SSMClient({});
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });

@@ -31,6 +31,7 @@ import { buildSnapshot } from '../../lambda/core/imdsv2/snapshot';
 import { readinessWindow } from '../../lambda/core/imdsv2/readiness';
 import { idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport } from '../engine/reports';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 
 const sim = useSimAccount();
 const DAY = 86_400_000;
@@ -75,7 +76,7 @@ describe('IMDSv2 readiness in the check', () => {
     fleet[3]!.httpTokens = 'required';
     const a = account(fleet, clock);
     for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT, (d) => (m.id === idOf(2) && d === NIGHT - 2 * DAY - 2 * HOUR ? 1 : 0));
-    const run = await a.check(parseSettings({}));
+    const run = await a.check(parseSettings({ ...SIM_DOCUMENT_PINS }));
     const r = run.imdsv2!.readiness;
     expect(r.refreshed).toBe(true);
     expect(r.readiness.get(idOf(1))).toMatchObject({ state: 'ready' });
@@ -90,7 +91,7 @@ describe('IMDSv2 readiness in the check', () => {
     const fleet = [ec2Member(1), ec2Member(2)];
     const a = account(fleet, clock);
     for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT + 2 * DAY);
-    const settings = parseSettings({});
+    const settings = parseSettings({ ...SIM_DOCUMENT_PINS });
     await a.check(settings);
     const afterRefresh = sim.cloudwatch.commandCalls(GetMetricDataCommand).length;
     expect(afterRefresh).toBe(1);
@@ -111,14 +112,14 @@ describe('IMDSv2 readiness in the check', () => {
   it('is not assessed at all with imdsv2 off', async () => {
     const clock = new VirtualClock(NIGHT);
     const a = account([ec2Member(1)], clock);
-    const run = await a.check(parseSettings({ TSG_IMDSV2: 'off' }));
+    const run = await a.check(parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'off' }));
     expect(run.imdsv2).toBeUndefined();
     expect(sim.cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 });
 
 describe('gated enforcement and automatic undo', () => {
-  const enforce = parseSettings({ TSG_IMDSV2: 'enforce' });
+  const enforce = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce' });
 
   /** The nightly run's IMDSv2 part: check, plan (pure), act (phase) — what the remediation engine does. */
   async function night(a: ReturnType<typeof account>, clock: VirtualClock, settings: Settings) {
@@ -250,7 +251,7 @@ describe('gated enforcement and automatic undo', () => {
     const clock = new VirtualClock(NIGHT);
     const a = account([ec2Member(1)], clock);
     a.cw.runInstance(idOf(1), NIGHT - 60 * DAY, NIGHT);
-    const { plan } = await night(a, clock, parseSettings({}));
+    const { plan } = await night(a, clock, parseSettings({ ...SIM_DOCUMENT_PINS }));
     expect(plan).toEqual({ enforce: [], skipped: [{ instanceId: idOf(1), reason: 'mode-report' }] });
     expect(sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand)).toHaveLength(0);
   });
@@ -297,7 +298,7 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const fleet = [ec2Member(1), ec2Member(2)];
     const a = account(fleet, clock);
     for (const m of fleet) a.cw.runInstance(m.id, m.launchedAtMs!, NIGHT, (d) => (m.id === idOf(2) && d === readinessDay(13) ? 1 : 0));
-    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
+    const settings = { ...parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce' }), fixTimeSync: false };
     const result = await remediateNight(a, clock, settings, 'run-1');
     expect(result.done).toBe(true);
     expect(a.byId.get(idOf(1))!.httpTokens).toBe('required');
@@ -317,7 +318,7 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const fleet = [ec2Member(1)];
     const a = account(fleet, clock);
     a.cw.runInstance(idOf(1), fleet[0]!.launchedAtMs!, NIGHT);
-    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_DRY_RUN: 'true' }), fixTimeSync: false };
+    const settings = { ...parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce', TSG_DRY_RUN: 'true' }), fixTimeSync: false };
     const result = await remediateNight(a, clock, settings, 'run-dry');
     expect(result.done).toBe(true);
     expect(a.byId.get(idOf(1))!.httpTokens).toBe('optional');
@@ -330,7 +331,7 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
     const clock = new VirtualClock(NIGHT);
     const fleet = [ec2Member(1)];
     const a = account(fleet, clock);
-    const settings = { ...parseSettings({ TSG_IMDSV2: 'enforce', TSG_HOP_LIMIT_TARGET: '2' }), fixTimeSync: false };
+    const settings = { ...parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce', TSG_HOP_LIMIT_TARGET: '2' }), fixTimeSync: false };
     // Signed with the run's own key, as a genuine continuation would be, but asking for 64.
     const state = { ...newRunState({ runId: 'run-2', startedAt: clock.now() - 60_000, dryRun: false, fleetSize: 1, cap: 1, plannedInstances: 1 }), phase: 'guest' as const, actions: { imdsv2: [{ id: idOf(1), hop: 64 }] } };
     const text = encodeContinuation(state, new Uint8Array(32).fill(7), clock.now(), [IMDSV2_PHASE]);

@@ -1,11 +1,19 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 import {
   collectorDocumentContent,
+  documentHash,
+  documentText,
   LINUX_REMEDIATION_ARGS_LINE,
   remediationDocumentContent,
   WINDOWS_REMEDIATION_ARGS_LINE,
 } from '../../lib/constructs/guest-documents';
+import { spokeDocumentsTemplate } from '../../lib/constructs/org-spoke';
+import { orgTemplate } from '../org/util';
 import { guardTemplate } from './util';
 
 type Step = { action: string; name: string; precondition: unknown; inputs: { timeoutSeconds: string; runCommand: string[] } };
@@ -86,9 +94,68 @@ describe('SSM documents', () => {
     expect(new Set(used)).toEqual(new Set(params));
   });
 
-  it('puts the generated content into the template', () => {
-    template.hasResourceProperties('AWS::SSM::Document', {
-      Content: Match.objectLike({ mainSteps: Match.arrayWith([Match.objectLike({ name: 'linux', inputs: Match.objectLike({ runCommand: Match.arrayWith([LINUX_REMEDIATION_ARGS_LINE]) }) })]) }),
+  it('puts the generated content into the template, as the exact string that is hashed', () => {
+    const contents = Object.values(template.findResources('AWS::SSM::Document')).map((d) => d.Properties.Content as unknown);
+    for (const c of contents) expect(typeof c).toBe('string');
+    expect(contents).toContain(documentText(remediationDocumentContent()));
+    expect(contents).toContain(documentText(collectorDocumentContent()));
+    expect((JSON.parse(documentText(remediationDocumentContent())) as Doc).mainSteps[0]!.inputs.runCommand[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
+  });
+
+  describe('pinned by hash (docs/security.md "Documents run as root: pinned by hash")', () => {
+    type Fn = { Properties: { Description?: string; Environment?: { Variables?: Record<string, unknown> } } };
+    const sha256 = (text: string): string => createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
+    const env = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function') as Record<string, Fn>).map((f) => f.Properties.Environment?.Variables ?? {}).filter((v) => 'TSG_COLLECTOR_DOCUMENT' in v);
+    /** Each document of the template: its Ref-able logical id and the SHA-256 of its Content string exactly as synthesized. */
+    const documents = (t: Template) => Object.entries(t.findResources('AWS::SSM::Document')).map(([id, d]) => ({ id, sha256: sha256(d.Properties.Content as string) }));
+
+    it.each([
+      ['default', {}],
+      ['dry run (another remediation document content)', { dryRun: true }],
+      ['launch check on', { launchCheck: true }],
+    ] as const)('%s: every function that runs a document gets, with its name, the SHA-256 of that document\'s exact Content string', (_n, props) => {
+      const { template: t } = guardTemplate(props);
+      const docs = documents(t);
+      const fns = env(t);
+      expect(fns.length).toBeGreaterThanOrEqual(2);
+      for (const v of fns) {
+        const collector = docs.find((d) => (v.TSG_COLLECTOR_DOCUMENT as { Ref: string }).Ref === d.id)!;
+        expect(v.TSG_COLLECTOR_DOCUMENT_HASH).toBe(collector.sha256);
+        if ('TSG_REMEDIATION_DOCUMENT' in v) {
+          const remediation = docs.find((d) => (v.TSG_REMEDIATION_DOCUMENT as { Ref: string }).Ref === d.id)!;
+          expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBe(remediation.sha256);
+          expect(remediation.sha256).not.toBe(collector.sha256);
+        } else {
+          expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBeUndefined();
+        }
+      }
+    });
+
+    it('writes the Content as plain ASCII (non-ASCII as \\u escapes), so the hashed bytes are the same in any encoding, and it parses back to the document', () => {
+      for (const content of [collectorDocumentContent(), remediationDocumentContent(), remediationDocumentContent(true)]) {
+        const text = documentText(content);
+        expect(text).toMatch(/^[\x20-\x7e]*$/);
+        expect(JSON.parse(text)).toEqual(content);
+        expect(documentHash(text)).toBe(sha256(text));
+      }
+      // A script edit that brings in a non-ASCII character (a dash, a ≤ in a comment) stays ASCII in the Content.
+      expect(documentText({ d: 'offset \u2264 1 s \u2014 ok' })).toBe('{"d":"offset \\u2264 1 s \\u2014 ok"}');
+    });
+
+    it('the organization hub sends the SHA-256 of the Content strings the documents StackSet deploys', () => {
+      const { stack, template: t } = orgTemplate();
+      const inner = spokeDocumentsTemplate(stack.spoke.documents).Resources as Record<string, { Properties: { Name: string; Content: unknown } }>;
+      const byName = Object.fromEntries(Object.values(inner).map((r) => [r.Properties.Name, r.Properties.Content]));
+      for (const c of Object.values(byName)) expect(typeof c).toBe('string');
+      const fns = Object.values(t.findResources('AWS::Lambda::Function') as Record<string, Fn>).map((f) => f.Properties.Environment?.Variables ?? {}).filter((v) => 'TSG_COLLECTOR_DOCUMENT_HASH' in v);
+      expect(fns.length).toBe(2);
+      for (const v of fns) {
+        expect(v.TSG_COLLECTOR_DOCUMENT_HASH).toBe(sha256(byName[v.TSG_COLLECTOR_DOCUMENT as string] as string));
+        expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBe(sha256(byName[v.TSG_REMEDIATION_DOCUMENT as string] as string));
+      }
+      // And the asset CloudFormation reads is that very template.
+      const file = readdirSync(join(App.of(stack)!.outdir, 'timesync-guard-spoke')).map((f) => join(App.of(stack)!.outdir, 'timesync-guard-spoke', f))[0]!;
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(spokeDocumentsTemplate(stack.spoke.documents));
     });
   });
 
@@ -102,8 +169,8 @@ describe('SSM documents', () => {
     expect(text).not.toMatch(name.endsWith('.sh') ? /<</ : /<#|#>|@['"]\r?$/m);
   });
 
-  it('stays within the SSM document size limit (64 KB)', () => {
-    expect(JSON.stringify(collectorDocumentContent()).length).toBeLessThan(64 * 1024);
-    expect(JSON.stringify(remediationDocumentContent()).length).toBeLessThan(64 * 1024);
+  it('stays within the SSM document size limit (64 KB), as the string SSM receives', () => {
+    expect(Buffer.byteLength(documentText(collectorDocumentContent()), 'utf8')).toBeLessThan(64 * 1024);
+    expect(Buffer.byteLength(documentText(remediationDocumentContent()), 'utf8')).toBeLessThan(64 * 1024);
   });
 });

@@ -8,7 +8,8 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createWorld } from '../../bench/drive';
-import { SimAwsError } from '../../bench/sim/account';
+import { SimAwsError, type SimAccountOptions } from '../../bench/sim/account';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { createClients } from '../../lambda/aws/clients';
 import { type HubItemEvent, type HubItemResult, parseHubSettings, totalsOf } from '../../lambda/core/fleet/hub';
 import { parseSettings } from '../../lambda/core/settings';
@@ -24,8 +25,8 @@ beforeEach(() => sts.reset());
 afterAll(() => sts.restore());
 
 /** Runs one account-region to the end the way the state machine's loop does, in its own simulated account. */
-async function runItem(item: HubItemEvent, n: number, slicePages: number, env: Record<string, string> = {}) {
-  const world = createWorld(n, { vanishing: 0 });
+async function runItem(item: HubItemEvent, n: number, slicePages: number, env: Record<string, string> = {}, accountOptions: SimAccountOptions = {}) {
+  const world = createWorld(n, { vanishing: 0 }, accountOptions);
   const roles: string[] = [];
   sts.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => {
     roles.push(input.RoleArn);
@@ -35,7 +36,7 @@ async function runItem(item: HubItemEvent, n: number, slicePages: number, env: R
     return { Credentials: { AccessKeyId: `AKID${account}`, SecretAccessKey: 'secret', SessionToken: 'token' } };
   });
   const handler = createHubItemHandler({
-    settings: parseSettings(env),
+    settings: parseSettings({ ...SIM_DOCUMENT_PINS, ...env }),
     hub: { ...parseHubSettings({}, 'us-east-1'), slicePages },
     partition: 'aws',
     clock: world.clock,
@@ -114,6 +115,45 @@ describe('hub item handler over a simulated organization', () => {
     expect(world.account.modified.size).toBeGreaterThan(0);
     expect(world.account.lowered).toBe(0);
     expect(world.account.eventCount).toBeGreaterThan(0);
+  });
+
+  it.each(['check', 'remediate'] as const)('%s: names the pinned DocumentHash (Sha256) on every SendCommand in the member account', async (mode) => {
+    const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode }, 120, 10);
+    expect(last).toMatchObject({ status: 'ok', done: true });
+    // The simulated SSM keeps what each command named (the mocks' call history is trimmed in long runs).
+    const sends = [...world.account.commands.values()];
+    expect(sends.length).toBeGreaterThan(0);
+    const pins: Record<string, string> = { 'TimeSyncGuard-Collect': SIM_DOCUMENT_PINS.TSG_COLLECTOR_DOCUMENT_HASH, 'TimeSyncGuard-Remediate': SIM_DOCUMENT_PINS.TSG_REMEDIATION_DOCUMENT_HASH };
+    for (const c of sends) expect(c.documentHash).toBe(pins[c.documentName]);
+    if (mode === 'remediate') expect(new Set(sends.map((c) => c.documentName))).toEqual(new Set(['TimeSyncGuard-Collect', 'TimeSyncGuard-Remediate']));
+  });
+
+  it.each`
+    mode           | document
+    ${'check'}     | ${'TimeSyncGuard-Collect'}
+    ${'remediate'} | ${'TimeSyncGuard-Collect'}
+    ${'remediate'} | ${'TimeSyncGuard-Remediate'}
+  `('$mode: refuses an account whose $document differs (changed in place): document-mismatch, nothing sent, nothing changed', async ({ mode, document }) => {
+    const other = 'e'.repeat(64);
+    const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode }, 50, 10, {}, { documentHashes: { [document]: other } });
+    expect(last).toMatchObject({ status: 'failed', reason: 'document-mismatch', done: true, counts: null });
+    expect(last.detail).toContain(`document ${document} is not the one the documents StackSet deploys`);
+    expect(last.detail).toContain(other);
+    expect(world.account.stats.calls['SendCommand'] ?? 0).toBe(0);
+    expect(world.account.stats.calls['DescribeInstances'] ?? 0).toBe(0);
+    expect(world.account.modified.size).toBe(0);
+  });
+
+  it('refuses an account-region where the document does not exist (a region the StackSet does not cover)', async () => {
+    const { last, world } = await runItem({ accountId: OK, region: 'sa-east-1', mode: 'check' }, 20, 10, {}, { failures: { DescribeDocument: [new SimAwsError('InvalidDocument', 'The specified document does not exist.')] } });
+    expect(last).toMatchObject({ status: 'failed', reason: 'document-mismatch' });
+    expect(last.detail).toMatch(/document TimeSyncGuard-Collect does not exist there/);
+    expect(world.account.stats.calls['SendCommand'] ?? 0).toBe(0);
+  });
+
+  it('the test can fail: with the member document as pinned, the same account is covered', async () => {
+    const { last } = await runItem({ accountId: OK, region: 'eu-west-1', mode: 'check' }, 20, 10, {}, { documentHashes: { 'TimeSyncGuard-Collect': SIM_DOCUMENT_PINS.TSG_COLLECTOR_DOCUMENT_HASH } });
+    expect(last).toMatchObject({ status: 'ok', reason: null });
   });
 
   it('adds the account and region to every audit detail it forwards', async () => {

@@ -52,6 +52,14 @@ describe('spoke StackSets', () => {
     expect(flat(params.HubRoleArns)).toMatch(/^\$\{HubItemRole[0-9A-F]+\.Arn\}$/);
   });
 
+  it('bounds the role to the very regions the documents StackSet deploys to (one list, both StackSets)', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU], regions: ['eu-west-1', 'us-east-1'] });
+    const params = Object.fromEntries((stackSet(t, 'SpokeRoleStackSet').Parameters as { ParameterKey: string; ParameterValue: unknown }[]).map((x) => [x.ParameterKey, x.ParameterValue]));
+    const deployed = (stackSet(t, 'SpokeDocumentsStackSet').StackInstancesGroup as { Regions: string[] }[])[0]!.Regions;
+    expect(deployed).toEqual(['eu-west-1', 'us-east-1']);
+    expect(params.Regions).toBe(deployed.join(','));
+  });
+
   it('needs a TemplateURL for the documents: the guest scripts are above the inline limit, below the URL limit', () => {
     const size = Buffer.byteLength(JSON.stringify(spokeDocumentsTemplate()), 'utf8');
     expect(size).toBeGreaterThan(TEMPLATE_BODY_LIMIT_BYTES);
@@ -107,7 +115,7 @@ describe('spoke role: trust and statements', () => {
     expect(trustOf('o-abcdefghij').trust[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } }, StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' } });
   });
 
-  it('has exactly the single-account fleet statements (same Sids, actions and conditions), on every region of the member account', () => {
+  it('has the single-account fleet statements (same Sids, actions and conditions), running and reading the documents only in the StackSet regions', () => {
     const { policy } = trustOf();
     const { template } = stackTemplate();
     // The hub does not read account metadata defaults in member accounts yet (docs/organization.md,
@@ -116,7 +124,11 @@ describe('spoke role: trust and statements', () => {
       (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary', 'ReadAccountMetadataDefaults'].includes(s.Sid ?? '') && s.Sid !== undefined,
     );
     const shape = (s: Statement) => ({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Condition: s.Condition });
-    expect(policy.map(shape)).toEqual(single.map(shape));
+    // The spoke's own additions: the region bound on the documents, and the hub's read of their hash.
+    const regionBound = { StringEquals: { 'aws:RequestedRegion': { Ref: 'Regions' } } };
+    const expected = single.map(shape).map((s) => (s.Sid === 'RunDocumentsOnInstances' ? { ...s, Condition: regionBound } : s));
+    expected.splice(expected.findIndex((s) => s.Sid === 'NeverTouchOptedOutInstances') + 1, 0, { Sid: 'ReadPinnedDocuments', Effect: 'Allow', Action: 'ssm:DescribeDocument', Condition: regionBound });
+    expect(policy.map(shape)).toEqual(expected);
     const resources = policy.flatMap((s) => [s.Resource].flat()).map((r) => (typeof r === 'string' ? r : (r as { 'Fn::Sub': string })['Fn::Sub']));
     expect([...new Set(resources)].sort()).toEqual([
       '*',

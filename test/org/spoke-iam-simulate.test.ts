@@ -1,8 +1,9 @@
 /**
  * The spoke role as IAM decides it (@cloud-copilot/iam-simulate on the template the StackSet deploys,
  * its `Fn::Sub`s resolved for one member account): the check and remediation calls the hub makes
- * are allowed in any region of that account, a lowering or an opted-out instance is denied as in the
- * single-account roles, and only the hub's item-function role can assume it.
+ * are allowed in that account, the documents run (and are read) only in the regions the documents
+ * StackSet deploys to, a lowering or an opted-out instance is denied as in the single-account roles,
+ * and only the hub's item-function role can assume it.
  */
 import { spokeRoleTemplate } from '../../lib/constructs/org-spoke';
 import { simulate } from '../support/iam-simulate';
@@ -10,6 +11,8 @@ import { policyStatements } from '../lib/util';
 import { HUB, orgTemplate } from './util';
 
 const MEMBER = '111122223333';
+/** The regions the documents StackSet deploys to (the role StackSet's `Regions` parameter). */
+const STACKSET_REGIONS = ['eu-west-1', 'us-east-1', 'ap-southeast-2'];
 const OTHER = '444455556666';
 const ORG = 'o-abcdefghij';
 const SPOKE = `arn:aws:iam::${MEMBER}:role/TimeSyncGuardSpoke`;
@@ -35,7 +38,7 @@ function resolve(v: unknown, params: Record<string, string | string[]>): unknown
 function spoke(options: { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string } = {}) {
   const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: options.optOutTagKey ?? 'timesync-guard:opt-out', hopLimitTarget: options.hopLimitTarget ?? 2, enableMetadataEndpoint: false, organizationId: options.organizationId });
   const role = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
-  const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE] };
+  const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE], Regions: STACKSET_REGIONS };
   return {
     policy: [{ name: 'timesync-guard', policy: resolve((role.Policies as { PolicyDocument: Json }[])[0]!.PolicyDocument, params) }],
     trust: resolve(role.AssumeRolePolicyDocument, params),
@@ -44,9 +47,18 @@ function spoke(options: { organizationId?: string; hopLimitTarget?: number; optO
 
 const decide = simulate;
 
-/** A call the hub makes inside the member account under the spoke role. */
+/** A call the hub makes inside the member account under the spoke role (in the region of its resource, as IAM sets aws:RequestedRegion). */
 const asSpoke = (policy: { name: string; policy: unknown }[], action: string, resource: string, context: Record<string, string | string[]> = {}) =>
-  decide({ principal: `${SPOKE.replace(':role/', ':assumed-role/').replace('iam::', 'sts::')}/timesync-guard-check`, action, resource, accountId: MEMBER, context }, policy);
+  decide(
+    {
+      principal: `${SPOKE.replace(':role/', ':assumed-role/').replace('iam::', 'sts::')}/timesync-guard-check`,
+      action,
+      resource,
+      accountId: MEMBER,
+      context: { 'aws:RequestedRegion': resource.split(':')[3] || 'eu-west-1', ...context },
+    },
+    policy,
+  );
 
 const raise = (hop: string, tags: Record<string, string> = {}) => ({
   'ec2:Attribute/HttpPutResponseHopLimit': hop,
@@ -68,6 +80,26 @@ describe('spoke role permissions (iam-simulate)', () => {
     expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Remediate'))).toBe('Allowed');
     expect(await asSpoke(policy, 'ssm:SendCommand', document('AWS-RunShellScript'))).toBe('ImplicitlyDenied');
     expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Collect', 'eu-west-1', OTHER))).toBe('ImplicitlyDenied');
+  });
+
+  it.each(['sa-east-1', 'eu-central-1'])('cannot run or read a same-name document in %s, a region the StackSet does not deploy to', async (region) => {
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Collect', region))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ssm:SendCommand', document('TimeSyncGuard-Remediate', region))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ssm:SendCommand', instance(region))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ssm:DescribeDocument', document('TimeSyncGuard-Collect', region))).toBe('ImplicitlyDenied');
+  });
+
+  it('reads the documents\' hash (DescribeDocument) in the StackSet regions, and no other document', async () => {
+    for (const region of STACKSET_REGIONS) expect(await asSpoke(policy, 'ssm:DescribeDocument', document('TimeSyncGuard-Remediate', region))).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:DescribeDocument', document('Other'))).toBe('ImplicitlyDenied');
+  });
+
+  it('the region test can fail: the same requests are allowed when the Regions parameter names that region', async () => {
+    const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: 'timesync-guard:opt-out', hopLimitTarget: 2, enableMetadataEndpoint: false });
+    const role = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
+    const wide = [{ name: 'timesync-guard', policy: resolve((role.Policies as { PolicyDocument: Json }[])[0]!.PolicyDocument, { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE], Regions: [...STACKSET_REGIONS, 'sa-east-1'] }) }];
+    expect(await asSpoke(wide, 'ssm:SendCommand', document('TimeSyncGuard-Collect', 'sa-east-1'))).toBe('Allowed');
+    expect(await asSpoke(wide, 'ssm:SendCommand', instance('sa-east-1'))).toBe('Allowed');
   });
 
   it('allows the hop-limit raise to the target and above', async () => {

@@ -10,7 +10,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { AccessDeniedException, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
 import { simInstance, type SimInstance } from '../../bench/sim/fleet';
-import { SIM_CALLER } from '../../bench/sim/ssm';
+import { SIM_CALLER, SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { RunDocumentRequest } from '../../lambda/aws/run-command';
 import { chronyReport } from '../engine/reports';
@@ -91,7 +91,7 @@ export function ids(n: number, prefix = 'i-0'): string[] {
 
 /** A collector run request over these instances. */
 export function request(instanceIds: string[], extra: Partial<RunDocumentRequest> = {}): RunDocumentRequest {
-  return { instanceIds, documentName: 'TimeSyncGuard-Collect', maxConcurrency: '50%', maxErrors: '100%', timeoutSeconds: 600, endMarker: 'TSG-END', ...extra };
+  return { instanceIds, documentName: 'TimeSyncGuard-Collect', documentHash: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect'], maxConcurrency: '50%', maxErrors: '100%', timeoutSeconds: 600, endMarker: 'TSG-END', ...extra };
 }
 
 /** The ARN IAM names for an instance in SendCommand denials. */

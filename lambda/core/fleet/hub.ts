@@ -71,8 +71,33 @@ export interface HubItemEvent {
   readonly slices?: number;
 }
 
-/** Why an account-region was not covered. */
-export type HubItemFailure = 'access-denied' | 'throttled' | 'region-disabled' | 'check-failed' | 'remediation-failed' | 'error';
+/**
+ * Why an account-region was not covered. `document-mismatch`: a document the run needs is missing
+ * there or its content is not the one the documents StackSet deploys (its hash differs from the
+ * hub's pin): nothing is run in that account-region.
+ */
+export type HubItemFailure = 'access-denied' | 'throttled' | 'region-disabled' | 'document-mismatch' | 'check-failed' | 'remediation-failed' | 'error';
+
+/** What DescribeDocument says of a member account's document (its default version: what SendCommand would run). */
+export interface DescribedDocument {
+  readonly hash?: string | undefined;
+  readonly hashType?: string | undefined;
+  readonly status?: string | undefined;
+}
+
+/**
+ * Judges a member account's document against the hub's pin: the problem, or undefined when it is
+ * the pinned content. A document that could not be described is never taken for the right one.
+ */
+export function pinnedDocumentProblem(name: string, expected: string | undefined, described: DescribedDocument | undefined): string | undefined {
+  if (expected === undefined) return `the hub holds no pin for document ${name}: nothing is sent`;
+  if (!described) return `document ${name} does not exist there (the documents StackSet does not cover this region, or it was deleted): nothing is sent`;
+  if (described.hashType !== 'Sha256' || described.hash !== expected) {
+    return `document ${name} is not the one the documents StackSet deploys (its ${described.hashType ?? 'unknown'} hash ${described.hash ?? 'unknown'}, pinned SHA-256 ${expected}; changed in place, or another same-name document): nothing is sent`;
+  }
+  if (described.status !== undefined && described.status !== 'Active') return `document ${name} is ${described.status}, not Active: nothing is sent`;
+  return undefined;
+}
 
 /** The item handler's answer. Every key is always present (null when empty): the state machine's paths need them. */
 export interface HubItemResult {

@@ -70,6 +70,8 @@ const TAG_KEY = /^[\p{L}\p{N}_.:/=+\-@]{1,128}$/u;
 const NAMESPACE = /^[A-Za-z0-9._\-/#]{1,255}$/;
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SNS_TOPIC_ARN = /^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w-]{1,256}$/;
+/** A SHA-256 digest as SSM writes a document's Hash: 64 lower-case hex digits. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * Values of `hopLimitScope`: `containers` (guests running containers, except Kubernetes nodes and
@@ -137,6 +139,14 @@ export const SETTINGS = {
     type: 'string', scope: 'check', env: 'TSG_COLLECTOR_DOCUMENT', default: 'TimeSyncGuard-Collect', context: false, prop: false,
     doc: 'Name of the SSM collector document (set by the construct).',
   },
+  // The pin of each document: SendCommand names it (DocumentHash, Sha256), so a same-name document
+  // with other content (changed in place, or created where the stack did not deploy) runs nothing.
+  // No default: a run without a pin sends nothing (lambda/aws/run-command-session.ts).
+  collectorDocumentHash: {
+    type: 'string', scope: 'check', env: 'TSG_COLLECTOR_DOCUMENT_HASH', context: false, prop: false,
+    pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
+    doc: 'SHA-256 of the collector document content, sent as its DocumentHash (set by the construct).',
+  },
   /**
    * |offset| above this many seconds is the finding OffsetOverThreshold. Range 0.001–300.
    * @default 1
@@ -173,6 +183,11 @@ export const SETTINGS = {
   remediationDocument: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
     doc: 'Name of the SSM remediation document (set by the construct).',
+  },
+  remediationDocumentHash: {
+    type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT_HASH', context: false, prop: false,
+    pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
+    doc: 'SHA-256 of the remediation document content, sent as its DocumentHash (set by the construct).',
   },
   /**
    * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).

@@ -88,6 +88,7 @@ export async function runGuestPhase(ctx: RunContext): Promise<boolean> {
             const res = await runDocument(ctx.deps.runCommand, {
               instanceIds: g.items.map((i) => i.id),
               documentName: settings.remediationDocument,
+              documentHash: settings.remediationDocumentHash,
               parameters: guestParameters(ctx, g.endpoint),
               comment: `timesync-guard remediation ${state.runId}`,
               maxConcurrency: settings.remediationMaxConcurrency,
