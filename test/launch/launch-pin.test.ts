@@ -38,7 +38,6 @@ it('launch check: the collector request names the collector document and its pin
     runCommand,
     inventoryFor: () => inventory,
     requeue: { requeue: async () => undefined },
-    eventbridge: { send: jest.fn() },
   });
   await handler({ Records: [{ messageId: 'm1', body }] });
   expect(requests.length).toBeGreaterThan(0);
