@@ -228,7 +228,7 @@ describe('gated enforcement and automatic undo', () => {
     await night(a, clock, enforce);
     for (let h = 1; h <= 5; h++) a.cw.publish('MetadataNoTokenRejected', idOf(1), NIGHT + h * HOUR, 1);
     clock.advance(6 * HOUR);
-    const run = await a.check({ ...parseSettings({}), imdsv2AutoUndo: true });
+    const run = await a.check({ ...parseSettings({ ...SIM_DOCUMENT_PINS }), imdsv2AutoUndo: true });
     expect(run.imdsv2!.watch).toMatchObject({ rejected: [{ instanceId: idOf(1), rejectedHours: 5 }], rolledBack: [] });
     expect(a.byId.get(idOf(1))!.httpTokens).toBe('required');
   });
@@ -345,8 +345,8 @@ describe('the nightly remediation run with imdsv2 enforce', () => {
 });
 
 describe('what others cannot make it do: forged enforcement tags', () => {
-  const report = parseSettings({});
-  const enforce = parseSettings({ TSG_IMDSV2: 'enforce' });
+  const report = parseSettings({ ...SIM_DOCUMENT_PINS });
+  const enforce = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce' });
   const autoUndo = { ...enforce, imdsv2AutoUndo: true };
   const optionalCalls = () => sim.ec2.commandCalls(ModifyInstanceMetadataOptionsCommand).filter((c) => c.args[0].input.HttpTokens === 'optional');
 
@@ -460,7 +460,7 @@ describe('what others cannot make it do: forged enforcement tags', () => {
 });
 
 describe('what others cannot make it do: a poisoned readiness snapshot', () => {
-  const enforce = parseSettings({ TSG_IMDSV2: 'enforce' });
+  const enforce = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'enforce' });
 
   it.each<[string, (w: ReturnType<typeof readinessWindow>) => ReturnType<typeof readinessWindow>]>([
     ['window.days = []', (w) => ({ ...w, days: [] })],
