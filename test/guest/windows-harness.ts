@@ -80,7 +80,16 @@ export function domainJoinTriggers(): Record<string, Record<string, RegValue>> {
 export interface FakeState {
   registry: Record<string, Record<string, RegValue>>;
   /** stuckStarting: sc.exe start is accepted and the service stays StartPending. */
-  services: Record<string, { status: 'Running' | 'Stopped' | 'StartPending'; startFails?: boolean; stuckStarting?: boolean }>;
+  services: Record<
+    string,
+    {
+      status: 'Running' | 'Stopped' | 'StartPending';
+      /** The SCM's live start type; set at "boot" from the registry's Start value (see {@link fakeWindows}), then only by `sc.exe config`. */
+      startType?: 'auto' | 'demand' | 'disabled';
+      startFails?: boolean;
+      stuckStarting?: boolean;
+    }
+  >;
   computer: { DomainRole: number; PartOfDomain: boolean };
   world: {
     reachable?: string[];
@@ -100,11 +109,17 @@ export interface FakeState {
     /** sc.exe triggerinfo argument lists (after the service name) that fail with access denied. */
     scFails?: string[];
     scQueryFails?: boolean;
+    /** Get-CimInstance Win32_Service fails (the start type cannot be read). */
+    serviceQueryFails?: boolean;
+    /** `sc.exe config` reports success and the SCM's start type stays as it was. */
+    scConfigIgnored?: boolean;
     /** What `netsh winhttp show proxy` shows (direct access when unset). */
     winhttpProxy?: string;
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
+  /** Whole stand-in calls that fail with access denied, e.g. `sc.exe start w32time`, `w32tm.exe /config /update`. */
+  failCalls?: string[];
   /** Value names whose writes are accepted but not stored (a value that does not read back). */
   dropWrites?: string[];
   netshCalls?: string[];
@@ -159,6 +174,8 @@ export interface FakeWindows {
   state(): FakeState;
   /** Runs a guest script after the prelude; `args` becomes the `$TsgArgs` hashtable. */
   run(script: string, args?: Record<string, string>, timeoutMs?: number): { stdout: string; stderr: string; code: number | null; ms: number };
+  /** Runs test PowerShell code after the prelude (for probing a guest script's functions one by one). */
+  runCode(code: string, timeoutMs?: number): { stdout: string; stderr: string; code: number | null; ms: number };
   cleanup(): void;
 }
 
@@ -175,17 +192,28 @@ export function fakeWindows(initial: FakeState): FakeWindows {
     chmodSync(target, 0o755);
   }
   const statePath = join(dir, 'state.json');
-  writeFileSync(statePath, JSON.stringify(initial, null, 1));
+  // "Boot": the SCM loads W32Time's start type from the registry's Start value once; after that only
+  // sc.exe config changes it (a later registry write waits for the next boot, as on Windows).
+  const booted = structuredClone(initial);
+  const w32time = booted.services['w32time'];
+  if (w32time !== undefined && w32time.startType === undefined) {
+    const start = booted.registry[SVC]?.['Start']?.value;
+    w32time.startType = start === 2 ? 'auto' : start === 4 ? 'disabled' : 'demand';
+  }
+  writeFileSync(statePath, JSON.stringify(booted, null, 1));
   return {
     dir,
     statePath,
     state: () => JSON.parse(readFileSync(statePath, 'utf8')) as FakeState,
     run(script, args, timeoutMs = 90_000) {
-      const wrapper = join(dir, `run-${Date.now()}.ps1`);
       const table = Object.entries(args ?? {})
         .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
         .join('; ');
-      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'));
+      return this.runCode([args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'), timeoutMs);
+    },
+    runCode(code, timeoutMs = 90_000) {
+      const wrapper = join(dir, `run-${Date.now()}.ps1`);
+      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, code].join('\n'));
       const t0 = Date.now();
       const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
         encoding: 'utf8',
