@@ -236,6 +236,55 @@ export function fakeWindows(initial: FakeState): FakeWindows {
   };
 }
 
+export interface BatchRun {
+  stdout: string;
+  code: number | null;
+  ms: number;
+  /** The state the run left. */
+  after: FakeState;
+}
+
+/**
+ * Runs a guest script once per case, each against its own fresh fake Windows, one after another in
+ * a single pwsh process: the script runs as `& script` as in {@link FakeWindows.run} (its `exit`
+ * ends that run, not the process), so only pwsh's start-up (seconds on a loaded machine) is shared.
+ * `stderr` is the whole process's.
+ */
+export function runBatch(script: string, cases: readonly { state: FakeState; args?: Record<string, string> }[], timeoutMs = 280_000): { runs: BatchRun[]; stderr: string } {
+  const fakes = cases.map((c) => fakeWindows(c.state));
+  const root = mkdtempSync(join(tmpdir(), 'tsg-win-batch-'));
+  try {
+    const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    const body = cases.flatMap((c, i) => {
+      const table = Object.entries(c.args ?? {})
+        .map(([k, v]) => `${k} = ${lit(v)}`)
+        .join('; ');
+      return [
+        `$env:SystemRoot = ${lit(fakes[i]!.dir)}; $env:TSG_FAKE_STATE = ${lit(fakes[i]!.statePath)}`,
+        `$TsgArgs = @{ ${table} }`,
+        `Write-Host 'TSG-TEST-BEGIN ${i}'; $t0 = [Diagnostics.Stopwatch]::StartNew(); $LASTEXITCODE = $null`,
+        `& ${lit(join(GUEST, script))}`,
+        `Write-Host "TSG-TEST-END ${i} code=$LASTEXITCODE ms=$($t0.ElapsedMilliseconds)"`,
+      ];
+    });
+    const wrapper = join(root, 'batch.ps1');
+    writeFileSync(wrapper, [`. ${lit(join(FAKE, 'prelude.ps1'))}`, ...body].join('\n'));
+    const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, TSG_FAKE_FIXTURES: join(ROOT, 'test', 'fixtures') },
+    });
+    const runs = cases.map((_c, i) => {
+      const m = new RegExp(`^TSG-TEST-BEGIN ${i}\\r?\\n([\\s\\S]*?)^TSG-TEST-END ${i} code=(-?\\d*) ms=(\\d+)`, 'm').exec(r.stdout ?? '');
+      return { stdout: m?.[1] ?? '', code: m !== null && m[2] !== '' ? Number(m[2]) : null, ms: m !== null ? Number(m[3]) : -1, after: fakes[i]!.state() };
+    });
+    return { runs, stderr: r.stderr ?? '' };
+  } finally {
+    for (const f of fakes) f.cleanup();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 /** A registry value of a state, or undefined. */
 export function reg(s: FakeState, key: string, name: string): string | number | number[] | undefined {
   return s.registry[key]?.[name]?.value;

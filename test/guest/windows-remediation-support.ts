@@ -3,7 +3,7 @@
  * pwsh against a fake Windows (windows-harness.ts) and reading its result line. Test code only.
  */
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
-import { type FakeState, fakeWindows, stockWindows, TRIGGERS } from './windows-harness';
+import { type FakeState, fakeWindows, runBatch, stockWindows, TRIGGERS } from './windows-harness';
 
 /**
  * Test values of the script's waits: verification 4 s, a pending service start/stop 3 s (the
@@ -51,4 +51,19 @@ export function fixThenRerun(state: FakeState, check: (stdout: string, after: Fa
   } finally {
     w.cleanup();
   }
+}
+
+/** A case of {@link remediateBatch}: a starting state and the script's arguments (over {@link TEST_ARGS}). */
+export interface RemediationCase {
+  state: FakeState;
+  args?: Record<string, string>;
+}
+
+/** {@link remediate} for many cases in one pwsh process (see runBatch): each run's output, result and the state it left. */
+export function remediateBatch(cases: readonly RemediationCase[]) {
+  const { runs, stderr } = runBatch(
+    'remediate-windows.ps1',
+    cases.map((c) => ({ state: c.state, args: { ...TEST_ARGS, ...c.args } })),
+  );
+  return { runs: runs.map((r) => ({ ...r, outcome: parseRemediationOutput(r.stdout) })), stderr };
 }
