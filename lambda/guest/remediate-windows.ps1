@@ -38,33 +38,27 @@ $script:Truncated = $false
 $script:TriggersTouched = $false
 $script:StartTypeTouched = $false
 
-# The one way a line is printed (see the header): the host, not the success stream.
-function Write-Line([string]$Text) {
-    Write-Host $Text
-}
-
 # SSM keeps the first 2,500 characters of output: progress stays well below that.
 function Say([string]$Text) {
     $line = "tsg: $Text"
     if ($script:OutLen + $line.Length + 1 -le 2000) {
-        Write-Line $line
+        Write-Host $line
         $script:OutLen += $line.Length + 1
     } elseif (-not $script:Truncated) {
-        Write-Line 'tsg: ... (further progress lines omitted)'
+        Write-Host 'tsg: ... (further progress lines omitted)'
         $script:Truncated = $true
     }
 }
 
 function Get-Token {
-    [OutputType([string])]
-    param([string]$Text)
+    [OutputType([string])] param([string]$Text)
     $t = ($Text -replace '[^A-Za-z0-9._~-]', '-')
     if ($t.Length -gt 80) { $t = $t.Substring(0, 80) }
     return $t
 }
 
 function Finish([string]$Result, [string]$Action, [string]$Reason) {
-    Write-Line ("TSG-REMEDIATE v1 result={0} daemon=w32time action={1} reason={2}" -f $Result, (Get-Token $Action), (Get-Token $Reason))
+    Write-Host ("TSG-REMEDIATE v1 result={0} daemon=w32time action={1} reason={2}" -f $Result, (Get-Token $Action), (Get-Token $Reason))
     switch ($Result) {
         'rolled-back' { exit 2 }
         'failed' { exit 1 }
@@ -74,16 +68,14 @@ function Finish([string]$Result, [string]$Action, [string]$Reason) {
 
 # An external command's output on one line, short enough for the output budget.
 function Get-Short {
-    [OutputType([string])]
-    param([string]$Text)
+    [OutputType([string])] param([string]$Text)
     $t = ($Text -replace '\s+', ' ').Trim()
     if ($t.Length -gt 160) { $t = $t.Substring(0, 160) + '...' }
     return $t
 }
 
 function Get-TsgArg {
-    [OutputType([string])]
-    param([string]$Name, [string]$Default)
+    [OutputType([string])] param([string]$Name, [string]$Default)
     if ((Test-Path variable:TsgArgs) -and ($TsgArgs -is [hashtable]) -and $TsgArgs.ContainsKey($Name)) {
         $v = [string]$TsgArgs[$Name]
         if ($v.Trim() -ne '') { return $v.Trim() }
@@ -94,8 +86,7 @@ function Get-TsgArg {
 # $true/$false, or $null for a value it does not understand. It never calls Finish itself: the
 # option checks read best where they are assigned.
 function Get-TsgBool {
-    [OutputType([bool])]
-    param([string]$Name, [string]$Default)
+    [OutputType([bool])] param([string]$Name, [string]$Default)
     $v = (Get-TsgArg $Name $Default).ToLowerInvariant()
     if (@('true', 'yes', '1') -contains $v) { return $true }
     if (@('false', 'no', '0') -contains $v) { return $false }
@@ -105,8 +96,7 @@ function Get-TsgBool {
 # Runs an executable from System32 under a timeout; a hung one is killed by its PID. Returns Code
 # (null on timeout) and Out.
 function Invoke-System32 {
-    [OutputType([hashtable])]
-    param([string]$Name, [string]$Arguments, [int]$TimeoutSeconds)
+    [OutputType([hashtable])] param([string]$Name, [string]$Arguments, [int]$TimeoutSeconds)
     if ($TimeoutSeconds -lt 1) { $TimeoutSeconds = $CallTimeoutSeconds }
     $exe = Join-Path $env:SystemRoot "System32\$Name"
     $r = @{ Code = $null; Out = '' }
@@ -135,8 +125,7 @@ function Invoke-System32 {
 }
 
 function Invoke-W32tm {
-    [OutputType([hashtable])]
-    param([string]$Arguments, [int]$TimeoutSeconds)
+    [OutputType([hashtable])] param([string]$Arguments, [int]$TimeoutSeconds)
     return (Invoke-System32 'w32tm.exe' $Arguments $TimeoutSeconds)
 }
 
@@ -145,8 +134,7 @@ function Invoke-W32tm {
 # polled until a deadline (ServiceWaitSeconds). sc.exe exits with the Win32 error code
 # (language-neutral): 1056 already running, 1062 not started.
 function Wait-W32TimeStatus {
-    [OutputType([bool])]
-    param([string]$Status)
+    [OutputType([bool])] param([string]$Status)
     $deadline = (Get-Date).AddSeconds($ServiceWaitSeconds)
     while ($true) {
         if (Test-W32TimeStatus $Status) { return $true }
@@ -156,37 +144,28 @@ function Wait-W32TimeStatus {
 }
 
 function Test-W32TimeStatus {
-    [OutputType([bool])]
-    param([string]$Status)
+    [OutputType([bool])] param([string]$Status)
     $s = Get-Service -Name W32Time -ErrorAction SilentlyContinue
     return ($null -ne $s -and [string]$s.Status -eq $Status)
 }
 
-function Start-W32Time {
-    [OutputType([bool])]
-    param()
-    if (Test-W32TimeStatus 'Running') { return $true }
-    $r = Invoke-System32 'sc.exe' 'start w32time' $CallTimeoutSeconds
-    if ($r.Code -ne 0 -and $r.Code -ne 1056) { Say "sc.exe start w32time: $($r.Code) $(Get-Short $r.Out)"; return $false }
-    if (Wait-W32TimeStatus 'Running') { return $true }
-    Say "W32Time not running ${ServiceWaitSeconds}s after sc.exe start w32time"
+# sc.exe start|stop w32time, then the wait. $Done: the exit code that means it already is (1056
+# already running, 1062 not started).
+function Set-W32TimeStatus {
+    [OutputType([bool])] param([string]$Verb, [string]$Status, [int]$Done)
+    if (Test-W32TimeStatus $Status) { return $true }
+    $r = Invoke-System32 'sc.exe' "$Verb w32time" $CallTimeoutSeconds
+    if ($r.Code -ne 0 -and $r.Code -ne $Done) { Say "sc.exe $Verb w32time: $($r.Code) $(Get-Short $r.Out)"; return $false }
+    if (Wait-W32TimeStatus $Status) { return $true }
+    Say "W32Time not $($Status.ToLowerInvariant()) ${ServiceWaitSeconds}s after sc.exe $Verb w32time"
     return $false
 }
 
-function Stop-W32Time {
-    [OutputType([bool])]
-    param()
-    if (Test-W32TimeStatus 'Stopped') { return $true }
-    $r = Invoke-System32 'sc.exe' 'stop w32time' $CallTimeoutSeconds
-    if ($r.Code -ne 0 -and $r.Code -ne 1062) { Say "sc.exe stop w32time: $($r.Code) $(Get-Short $r.Out)"; return $false }
-    if (Wait-W32TimeStatus 'Stopped') { return $true }
-    Say "W32Time not stopped ${ServiceWaitSeconds}s after sc.exe stop w32time"
-    return $false
-}
+function Start-W32Time { [OutputType([bool])] param() return (Set-W32TimeStatus 'start' 'Running' 1056) }
+function Stop-W32Time { [OutputType([bool])] param() return (Set-W32TimeStatus 'stop' 'Stopped' 1062) }
 
 function Restart-W32Time {
-    [OutputType([bool])]
-    param()
+    [OutputType([bool])] param()
     if (-not (Stop-W32Time)) { return $false }
     return (Start-W32Time)
 }
@@ -196,15 +175,11 @@ function Restart-W32Time {
 # the SCM reads that only at boot, so it says what the next boot will do, not what sc.exe start
 # does now.
 function Get-W32TimeStartMode {
-    [OutputType([string])]
-    param()
-    try {
-        $w = Get-CimInstance -ClassName Win32_Service -Filter "Name='W32Time'" -OperationTimeoutSec 15 -ErrorAction Stop
-        if ($null -eq $w) { return $null }
-        $m = [string]$w.StartMode
-        if ($m -eq '') { return $null }
-        return $m
-    } catch { return $null }
+    [OutputType([string])] param()
+    $m = ''
+    try { $m = [string](Get-CimInstance -ClassName Win32_Service -Filter "Name='W32Time'" -OperationTimeoutSec 15 -ErrorAction Stop).StartMode } catch { }
+    if ($m -eq '') { return $null }
+    return $m
 }
 
 # StartMode -> sc.exe's start= word. Only these are set or restored.
@@ -213,8 +188,7 @@ $ScStartTypes = @{ 'Auto' = 'auto'; 'Manual' = 'demand'; 'Disabled' = 'disabled'
 # Through the SCM (sc.exe config: ChangeServiceConfig, which updates the SCM's live configuration
 # and its registry copy together), then read back from the SCM. '' when done, else the reason.
 function Set-W32TimeStartMode {
-    [OutputType([string])]
-    param([string]$Mode)
+    [OutputType([string])] param([string]$Mode)
     $word = $ScStartTypes[$Mode]
     $r = Invoke-System32 'sc.exe' "config w32time start= $word" $CallTimeoutSeconds
     if ($r.Code -ne 0) { Say "sc.exe config w32time start= ${word}: $($r.Code) $(Get-Short $r.Out)"; return 'service-start-type-not-set' }
@@ -227,8 +201,7 @@ function Set-W32TimeStartMode {
 # 0 leap, 1 stratum, 5 reference id, 7 source, 9 phase offset, 14 last sync error. Lines without a
 # colon continue the previous value (wrapped messages).
 function Get-StatusValues {
-    [OutputType([hashtable])]
-    param()
+    [OutputType([hashtable])] param()
     $r = Invoke-W32tm '/query /status /verbose' $CallTimeoutSeconds
     $vals = New-Object System.Collections.Generic.List[string]
     foreach ($line in ($r.Out -split "`r?`n")) {
@@ -242,8 +215,7 @@ function Get-StatusValues {
 }
 
 function Get-RegValue {
-    [OutputType([object])]
-    param([string]$Key, [string]$Name)
+    [OutputType([object])] param([string]$Key, [string]$Name)
     $item = Get-ItemProperty -Path $Key -Name $Name -ErrorAction SilentlyContinue
     if ($null -eq $item) { return $null }
     return $item.$Name
@@ -254,8 +226,7 @@ function Get-RegValue {
 # compliant whatever its start type and triggers (Windows' defaults are fine while it runs). The
 # start type is not a registry write here: it goes through the SCM (Set-W32TimeStartMode).
 function Get-DesiredValues {
-    [OutputType([object[]])]
-    param([string]$Peer, [int]$SpecialPoll, [bool]$Pdc)
+    [OutputType([object[]])] param([string]$Peer, [int]$SpecialPoll, [bool]$Pdc)
     $d = @(
         @{ Key = "$SvcKey\Parameters"; Name = 'NtpServer'; Value = "$Peer,0x9"; Kind = 'String'; Core = $true },
         @{ Key = "$SvcKey\Parameters"; Name = 'Type'; Value = 'NTP'; Kind = 'String'; Core = $true },
@@ -270,8 +241,7 @@ function Get-DesiredValues {
 }
 
 function Test-ValueEqual {
-    [OutputType([bool])]
-    param($Current, $Wanted)
+    [OutputType([bool])] param($Current, $Wanted)
     if ($null -eq $Current) { return $false }
     return ([string]$Current) -eq ([string]$Wanted)
 }
@@ -290,8 +260,7 @@ $TriggerKey = "$SvcKey\TriggerInfo"
 $WantedTriggers = '1/2/4f27f2de-14e2-430b-a549-7cd48cbc8245 2/2/cc4ba62a-162e-4648-847a-b6bdf993e335'
 
 function Format-RegData {
-    [OutputType([string])]
-    param($Value)
+    [OutputType([string])] param($Value)
     if ($null -eq $Value) { return '<null>' }
     if ($Value -is [array]) { return (($Value | ForEach-Object { [string]$_ }) -join ',') }
     return [string]$Value
@@ -299,8 +268,7 @@ function Format-RegData {
 
 # Every trigger subkey with every value and its registry kind, in index order.
 function Read-Triggers {
-    [OutputType([object[]])]
-    param()
+    [OutputType([object[]])] param()
     $list = @()
     for ($i = 0; $i -lt 64; $i++) {
         $k = Get-Item -Path "$TriggerKey\$i" -ErrorAction SilentlyContinue
@@ -316,8 +284,7 @@ function Read-Triggers {
 
 # The exact text of a trigger set: compared on rollback.
 function Format-Triggers {
-    [OutputType([string])]
-    param($Triggers)
+    [OutputType([string])] param($Triggers)
     $parts = @()
     foreach ($t in $Triggers) {
         $v = @($t.Values | Sort-Object { $_.Name } | ForEach-Object { "$($_.Name)=$($_.Kind):$(Format-RegData $_.Value)" })
@@ -329,8 +296,7 @@ function Format-Triggers {
 
 # Action/Type/subtype GUID of each trigger, sorted: compared with $WantedTriggers.
 function Get-TriggerSignature {
-    [OutputType([string])]
-    param($Triggers)
+    [OutputType([string])] param($Triggers)
     $sig = @()
     foreach ($t in $Triggers) {
         $h = @{}
@@ -346,8 +312,7 @@ function Get-TriggerSignature {
 }
 
 function Test-Administrator {
-    [OutputType([bool])]
-    param()
+    [OutputType([bool])] param()
     try {
         $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
         return ([Security.Principal.WindowsPrincipal]$identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
@@ -360,8 +325,7 @@ function Test-Administrator {
 }
 
 function Test-Ipv6Only {
-    [OutputType([bool])]
-    param()
+    [OutputType([bool])] param()
     try {
         foreach ($nic in [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces()) {
             if ($nic.NetworkInterfaceType -eq 'Loopback') { continue }
@@ -412,14 +376,13 @@ function Write-NoProxyLine([string]$Result, [string]$Name, [string]$Reason) {
     $f = ''
     if ($Name) { $f = "machine-env:$Name" }
     $line = "TSG-NO-PROXY v1 result=$Result files=$f reason=$(Get-Token $Reason)"
-    Write-Line $line
+    Write-Host $line
     $script:OutLen += $line.Length + 1
     $script:NpResult = $Result
 }
 
 function Test-NoProxyCovers {
-    [OutputType([bool])]
-    param([string]$Value)
+    [OutputType([bool])] param([string]$Value)
     foreach ($e in ($Value -split '[,\s]+')) {
         $e = $e.Trim('"', "'")
         if ($e -eq '*' -or $e -eq '169.254.169.254') { return $true }
@@ -558,8 +521,7 @@ Say "before: triggers (action/type/guid)=$prevTriggerSig"
 # Verified when the reference id is the Amazon endpoint's (0xA9FEA97B = 169.254.169.123); IPv6
 # reference ids are hashes, so there the Source position must name fd00:ec2::123.
 function Test-SyncedToAmazon {
-    [OutputType([bool])]
-    param()
+    [OutputType([bool])] param()
     $s = Get-StatusValues
     if ($s.Code -ne 0 -or $s.Values.Count -lt 9) { return $false }
     if ($Peer -eq '169.254.169.123') { return $s.Values[5].ToUpperInvariant().StartsWith('0XA9FEA97B') }
@@ -571,7 +533,7 @@ function Test-SyncedToAmazon {
 # keep a running service running, and rewriting them would change a host that works.
 $running = ($svc.Status -eq 'Running')
 if (-not $coreDiffers -and $running -and (Test-SyncedToAmazon)) {
-    if ($diff.Count -gt 0 -or $startDiffers -or $triggersDiffer) { Say 'AWS values in place and synchronised: start type and triggers left as they are' }
+    if ($diff.Count -gt 0 -or $startDiffers -or $triggersDiffer) { Say 'start type and triggers left as they are' }
     Finish 'already-compliant' 'none' 'amazon-source-selected'
 }
 # Every value in place and the service running: a resync is all it needs, nothing is written.
@@ -669,7 +631,7 @@ foreach ($d in $diff) {
 }
 foreach ($d in $diff) {
     $now = Get-RegValue $d.Key $d.Name
-    if (-not (Test-ValueEqual $now $d.Value)) { Say "$($d.Name) reads '$now' after writing $($d.Value)"; Restore-Previous $action 'registry-not-updated' }
+    if (-not (Test-ValueEqual $now $d.Value)) { Say "$($d.Name) reads '$now'"; Restore-Previous $action 'registry-not-updated' }
 }
 if ($triggersDiffer) {
     $script:TriggersTouched = $true
@@ -702,7 +664,7 @@ if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $(Get-Short $u.Out)"
 $deadline = (Get-Date).AddSeconds($VerifySeconds)
 $restarted = $false
 $tooFar = $false
-$lastResync = $null
+$r = $null
 $null = Invoke-W32tm '/resync /rediscover /nowait' 10
 while ($true) {
     $left = [int][Math]::Ceiling(($deadline - (Get-Date)).TotalSeconds)
@@ -710,7 +672,6 @@ while ($true) {
     $t = $left
     if ($t -gt $CallTimeoutSeconds) { $t = $CallTimeoutSeconds }
     $r = Invoke-W32tm '/resync' $t
-    $lastResync = $r
     if ($r.Code -eq 0 -and (Test-SyncedToAmazon)) {
         Say "verified: reference id of $Peer"
         Finish 'changed' $action ''
@@ -725,7 +686,7 @@ while ($true) {
     }
     Start-Sleep -Seconds 1
 }
-if ($null -ne $lastResync -and $lastResync.Code -ne 0) { Say "w32tm /resync: $($lastResync.Code) $(Get-Short $lastResync.Out)" }
+if ($null -ne $r -and $r.Code -ne 0) { Say "w32tm /resync: $($r.Code) $(Get-Short $r.Out)" }
 
 if ($tooFar) {
     Say 'W32Time refuses the correction: the clock is further off than MaxPosPhaseCorrection/MaxNegPhaseCorrection allow; set the clock first'

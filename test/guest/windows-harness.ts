@@ -240,9 +240,12 @@ export interface BatchRun {
   stdout: string;
   code: number | null;
   ms: number;
-  /** The state the run left. */
+  /** The state the run left (read right after it, before any later run). */
   after: FakeState;
 }
+
+/** A run of {@link runBatch}: on a fresh fake Windows from `state`, or with `again` on the previous case's, as it was left. */
+export type BatchCase = { state: FakeState; args?: Record<string, string> } | { again: true; args?: Record<string, string> };
 
 /**
  * Runs a guest script once per case, each against its own fresh fake Windows, one after another in
@@ -250,9 +253,18 @@ export interface BatchRun {
  * ends that run, not the process), so only pwsh's start-up (seconds on a loaded machine) is shared.
  * `stderr` is the whole process's.
  */
-export function runBatch(script: string, cases: readonly { state: FakeState; args?: Record<string, string> }[], timeoutMs = 280_000): { runs: BatchRun[]; stderr: string } {
-  const fakes = cases.map((c) => fakeWindows(c.state));
+export function runBatch(script: string, cases: readonly BatchCase[], timeoutMs = 280_000): { runs: BatchRun[]; stderr: string } {
+  const fresh: FakeWindows[] = [];
+  const fakes = cases.map((c, i) => {
+    if ('again' in c) {
+      if (i === 0) throw new Error('runBatch: the first case cannot run again');
+      return fresh[fresh.length - 1]!;
+    }
+    fresh.push(fakeWindows(c.state));
+    return fresh[fresh.length - 1]!;
+  });
   const root = mkdtempSync(join(tmpdir(), 'tsg-win-batch-'));
+  const snapshot = (i: number) => join(root, `after-${i}.json`);
   try {
     const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
     const body = cases.flatMap((c, i) => {
@@ -265,6 +277,7 @@ export function runBatch(script: string, cases: readonly { state: FakeState; arg
         `Write-Host 'TSG-TEST-BEGIN ${i}'; $t0 = [Diagnostics.Stopwatch]::StartNew(); $LASTEXITCODE = $null`,
         `& ${lit(join(GUEST, script))}`,
         `Write-Host "TSG-TEST-END ${i} code=$LASTEXITCODE ms=$($t0.ElapsedMilliseconds)"`,
+        `[System.IO.File]::Copy(${lit(fakes[i]!.statePath)}, ${lit(snapshot(i))})`,
       ];
     });
     const wrapper = join(root, 'batch.ps1');
@@ -276,11 +289,12 @@ export function runBatch(script: string, cases: readonly { state: FakeState; arg
     });
     const runs = cases.map((_c, i) => {
       const m = new RegExp(`^TSG-TEST-BEGIN ${i}\\r?\\n([\\s\\S]*?)^TSG-TEST-END ${i} code=(-?\\d*) ms=(\\d+)`, 'm').exec(r.stdout ?? '');
-      return { stdout: m?.[1] ?? '', code: m !== null && m[2] !== '' ? Number(m[2]) : null, ms: m !== null ? Number(m[3]) : -1, after: fakes[i]!.state() };
+      const after = existsSync(snapshot(i)) ? (JSON.parse(readFileSync(snapshot(i), 'utf8')) as FakeState) : fakes[i]!.state();
+      return { stdout: m?.[1] ?? '', code: m !== null && m[2] !== '' ? Number(m[2]) : null, ms: m !== null ? Number(m[3]) : -1, after };
     });
     return { runs, stderr: r.stderr ?? '' };
   } finally {
-    for (const f of fakes) f.cleanup();
+    for (const f of fresh) f.cleanup();
     rmSync(root, { recursive: true, force: true });
   }
 }

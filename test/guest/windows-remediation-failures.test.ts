@@ -7,7 +7,7 @@
  * into a return value).
  */
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, GUEST, reg, stockWindows, SVC } from './windows-harness';
-import { remediateBatch } from './windows-remediation-support';
+import { type Run, type Scenario, scenarioTests } from './windows-remediation-support';
 
 jest.setTimeout(300_000);
 
@@ -16,19 +16,10 @@ function stoppedStock(over: Partial<FakeState> = {}): FakeState {
   return stockWindows({ services: { w32time: { status: 'Stopped' } }, world: { reachable: ['169.254.169.123', 'time.windows.com'] }, ...over });
 }
 
-type Run = ReturnType<typeof remediateBatch>['runs'][number];
-
 /** What a rollback must leave: the registry, the SCM's start type and the service state as found. */
 function expectAsFound(before: FakeState, r: Run, startType: string, status: string): void {
   expect(r.after.registry).toEqual(before.registry);
   expect(r.after.services['w32time']).toMatchObject({ status, startType });
-}
-
-interface Scenario {
-  name: string;
-  state: FakeState;
-  args?: Record<string, string>;
-  check: (r: Run, before: FakeState) => void;
 }
 
 /** One call fails; the run names it, exits 2 rolled-back and leaves the stopped Manual host as found. */
@@ -36,8 +27,8 @@ function failing(step: string, over: Partial<FakeState>, reason: string, message
   return {
     name: `reports a failing ${step}, exits 2 rolled-back, and leaves the host as found`,
     state: stoppedStock(over),
-    check: (r, before) => {
-      expect(r.stdout).toMatch(message);
+    check: ([r], before) => {
+      expect(r!.stdout).toMatch(message);
       expect(r.outcome).toMatchObject({ result: 'rolled-back', reason });
       expect(r.code).toBe(2);
       expectAsFound(before, r, 'demand', 'Stopped');
@@ -52,10 +43,10 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'changes a stopped stock host when nothing fails (the baseline the failures below break)',
     state: stoppedStock(),
-    check: (r) => {
-      expect(r.outcome).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
-      expect(r.code).toBe(0);
-      expect(r.after['scCalls']).toEqual(['qtriggerinfo w32time', 'triggerinfo w32time start/networkon stop/networkoff', 'config w32time start= auto', 'start w32time']);
+    check: ([r]) => {
+      expect(r!.outcome).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
+      expect(r!.code).toBe(0);
+      expect(r!.after['scCalls']).toEqual(['qtriggerinfo w32time', 'triggerinfo w32time start/networkon stop/networkoff', 'config w32time start= auto', 'start w32time']);
     },
   },
   failing('sc.exe triggerinfo', { failCalls: ['sc.exe triggerinfo w32time start/networkon stop/networkoff'] }, 'service-triggers-not-set', /^tsg: sc\.exe triggerinfo w32time: 5 .*Access is denied/m),
@@ -75,98 +66,86 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'reports a failing sc.exe stop during the restart of a running host, and still rolls back to it running on its old values',
     state: stockWindows({ world: { reachable: ['time.windows.com'] }, failCalls: ['sc.exe stop w32time'] }),
-    check: (r, before) => {
-      expect(r.stdout).toMatch(/^tsg: sc\.exe stop w32time: 5 .*Access is denied/m);
-      expect(r.stdout).toContain('tsg: W32Time restart failed');
-      expect(r.outcome).toMatchObject({ result: 'rolled-back', reason: 'not-synchronized-within-4s' });
-      expect(r.code).toBe(2);
-      expectAsFound(before, r, 'demand', 'Running');
+    check: ([r], before) => {
+      expect(r!.stdout).toMatch(/^tsg: sc\.exe stop w32time: 5 .*Access is denied/m);
+      expect(r!.stdout).toContain('tsg: W32Time restart failed');
+      expect(r!.outcome).toMatchObject({ result: 'rolled-back', reason: 'not-synchronized-within-4s' });
+      expect(r!.code).toBe(2);
+      expectAsFound(before, r!, 'demand', 'Running');
     },
   },
   {
     name: 'says rollback-failed when the rollback cannot stop the service it started (sc.exe stop fails)',
     state: stoppedStock({ world: { reachable: ['time.windows.com'] }, failCalls: ['sc.exe stop w32time'] }),
-    check: (r, before) => {
-      expect(r.stdout).toMatch(/^tsg: sc\.exe stop w32time: 5 .*Access is denied/m);
-      expect(r.stdout).toMatch(/^tsg: rollback incomplete: service-not-stopped/m);
-      expect(r.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
-      expect(r.code).toBe(1);
+    check: ([r], before) => {
+      expect(r!.stdout).toMatch(/^tsg: sc\.exe stop w32time: 5 .*Access is denied/m);
+      expect(r!.stdout).toMatch(/^tsg: rollback incomplete: service-not-stopped/m);
+      expect(r!.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
+      expect(r!.code).toBe(1);
       // What could be restored was.
-      expect(r.after.registry).toEqual(before.registry);
-      expect(r.after.services['w32time']!.startType).toBe('demand');
+      expect(r!.after.registry).toEqual(before.registry);
+      expect(r!.after.services['w32time']!.startType).toBe('demand');
     },
   },
   {
     name: 'says rollback-failed when the rollback cannot put the start type back (sc.exe config start= demand fails)',
     state: stoppedStock({ world: { reachable: ['time.windows.com'] }, failCalls: ['sc.exe config w32time start= demand'] }),
-    check: (r) => {
-      expect(r.stdout).toMatch(/^tsg: sc\.exe config w32time start= demand: 5 .*Access is denied/m);
-      expect(r.stdout).toMatch(/^tsg: rollback incomplete: start-type/m);
-      expect(r.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
-      expect(r.code).toBe(1);
-      expect(r.after.services['w32time']).toMatchObject({ status: 'Stopped', startType: 'auto' });
+    check: ([r]) => {
+      expect(r!.stdout).toMatch(/^tsg: sc\.exe config w32time start= demand: 5 .*Access is denied/m);
+      expect(r!.stdout).toMatch(/^tsg: rollback incomplete: start-type/m);
+      expect(r!.outcome).toMatchObject({ result: 'failed', reason: 'rollback-failed-after-not-synchronized-within-4s' });
+      expect(r!.code).toBe(1);
+      expect(r!.after.services['w32time']).toMatchObject({ status: 'Stopped', startType: 'auto' });
     },
   },
   {
     name: 'does not act when the SCM cannot tell the start type (CIM Win32_Service fails)',
     state: stoppedStock({ world: { reachable: ['169.254.169.123'], serviceQueryFails: true } }),
-    check: (r) => {
-      expect(r.outcome).toMatchObject({ result: 'failed', action: 'preflight', reason: 'service-start-type-unreadable' });
-      expect(r.code).toBe(1);
-      expect(r.after.writes).toBeUndefined();
+    check: ([r]) => {
+      expect(r!.outcome).toMatchObject({ result: 'failed', action: 'preflight', reason: 'service-start-type-unreadable' });
+      expect(r!.code).toBe(1);
+      expect(r!.after.writes).toBeUndefined();
     },
   },
   {
     name: 'starts a Disabled W32Time by sc.exe config w32time start= auto, read back from the SCM before the start',
     state: disabledAmazon,
-    args: { VerifySeconds: '10' },
-    check: (r) => {
-      expect(r.outcome).toMatchObject({ result: 'changed' });
-      expect(r.stdout).toContain('tsg: before: start type=Disabled');
-      expect(r.after['scCalls']).toEqual(['qtriggerinfo w32time', 'config w32time start= auto', 'start w32time']);
+    runs: [{ VerifySeconds: '10' }],
+    check: ([r]) => {
+      expect(r!.outcome).toMatchObject({ result: 'changed' });
+      expect(r!.stdout).toContain('tsg: before: start type=Disabled');
+      expect(r!.after['scCalls']).toEqual(['qtriggerinfo w32time', 'config w32time start= auto', 'start w32time']);
       // Read before (preflight), then read back after sc.exe config.
-      expect(r.after.cimCalls.filter((c) => c.startsWith('cim Win32_Service'))).toEqual(["cim Win32_Service Name='W32Time' timeout=15", "cim Win32_Service Name='W32Time' timeout=15"]);
-      expect(r.after.services['w32time']).toMatchObject({ status: 'Running', startType: 'auto' });
-      expect(reg(r.after, SVC, 'Start')).toBe(2);
+      expect(r!.after.cimCalls.filter((c) => c.startsWith('cim Win32_Service'))).toEqual(["cim Win32_Service Name='W32Time' timeout=15", "cim Win32_Service Name='W32Time' timeout=15"]);
+      expect(r!.after.services['w32time']).toMatchObject({ status: 'Running', startType: 'auto' });
+      expect(reg(r!.after, SVC, 'Start')).toBe(2);
     },
   },
   {
     name: "judges the start type by the SCM, not the registry's Start value (which the SCM reads only at boot)",
     // Someone wrote Start=2 since boot: the SCM still has the service Disabled, and sc.exe start would fail.
     state: amazonWindows({ services: { w32time: { status: 'Stopped', startType: 'disabled' } } }),
-    args: { VerifySeconds: '10' },
-    check: (r) => {
-      expect(r.stdout).toContain('tsg: before: start type=Disabled');
-      expect(r.after['scCalls']).toContain('config w32time start= auto');
-      expect(r.outcome).toMatchObject({ result: 'changed' });
+    runs: [{ VerifySeconds: '10' }],
+    check: ([r]) => {
+      expect(r!.stdout).toContain('tsg: before: start type=Disabled');
+      expect(r!.after['scCalls']).toContain('config w32time start= auto');
+      expect(r!.outcome).toMatchObject({ result: 'changed' });
     },
   },
   {
     name: 'prints its progress lines and the result line last, all on stdout of pwsh -File (what Run Command returns)',
     state: stockWindows({ cimFails: true }),
-    check: (r) => {
-      const lines = r.stdout.trim().split(/\r?\n/);
+    check: ([r]) => {
+      const lines = r!.stdout.trim().split(/\r?\n/);
       expect(lines[0]).toMatch(/^tsg: options: /);
       expect(lines.at(-1)).toBe('TSG-REMEDIATE v1 result=failed daemon=w32time action=preflight reason=domain-role-unknown');
-      expect(r.outcome.progress[0]).toMatch(/^tsg: options: /);
+      expect(r!.outcome.progress[0]).toMatch(/^tsg: options: /);
     },
   },
 ];
 
 describeWithPwsh('remediate-windows.ps1 when a service-control call fails, and its start type (real pwsh)', () => {
-  let runs: Run[] = [];
-  let stderr = '';
-  beforeAll(() => {
-    ({ runs, stderr } = remediateBatch(SCENARIOS));
-  });
-
-  it('writes nothing to stderr in any of the runs below', () => {
-    expect(stderr).toBe('');
-  });
-
-  it.each(SCENARIOS.map((s, i) => [s.name, i] as const))('%s', (_name, i) => {
-    SCENARIOS[i]!.check(runs[i]!, SCENARIOS[i]!.state);
-  });
+  scenarioTests(SCENARIOS);
 });
 
 // Loads every function of the script (and the top-level values they use) into a session with the
@@ -206,6 +185,7 @@ function Probe([string]$Fn, [scriptblock]$Call) {
 
 # Stopped, Manual; sc.exe start, stop and config fail.
 Probe 'Start-W32Time' { Start-W32Time }
+Probe 'Set-W32TimeStatus' { Set-W32TimeStatus 'start' 'Running' 1056 }
 Probe 'Restart-W32Time' { Restart-W32Time }
 Probe 'Set-W32TimeStartMode' { Set-W32TimeStartMode 'Auto' }
 Probe 'Get-W32TimeStartMode' { Get-W32TimeStartMode }
