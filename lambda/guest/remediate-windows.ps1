@@ -3,7 +3,7 @@
 #
 # Windows PowerShell 5.1, run as Administrator; PowerShell 4.0 compatible where it costs nothing
 # (no ::new, no classes, no ternary). Idempotent. No param() block: an SSM document prepends
-# `$TsgArgs = @{ DryRun = '...'; Endpoint = '...'; ForceDomainMembers = '...'; VerifySeconds = '...' }`;
+# `$TsgArgs = @{ DryRun = '...'; Endpoint = '...'; ForceDomainMembers = '...'; VerifySeconds = '...'; ... }`;
 # by hand the defaults apply, or set $TsgArgs first and call the script with `&` (not dot-sourced:
 # its `exit` would close your session). An empty value means the default.
 #   DryRun              true|false       report what would change, change nothing         (default false)
@@ -14,9 +14,14 @@
 #   FixNoProxy          true|false       add the IMDS addresses to the machine NO_PROXY where a
 #                                        machine HTTP(S)_PROXY misses them                   (default false)
 #   FixTimeSync         true|false       false: only the NO_PROXY step runs                  (default true)
+#   ServiceWaitSeconds  1..600           how long a service start/stop may stay pending      (default 30)
 # Checks are language-neutral: registry values, exit codes, the hex reference id and values read
 # by position from `w32tm /query /status /verbose`, never the (localized) label text. Every
 # external call (w32tm, CIM) runs under a timeout.
+# Every line goes to the host (Write-Host; powershell.exe -File prints it on stdout, which Run
+# Command returns), never to the success stream: there it would join the return value of whatever
+# function printed it, and `$false` plus a message is an array, which PowerShell takes for true.
+# Functions return exactly one value of their [OutputType].
 # The last output line is always:
 #   TSG-REMEDIATE v1 result=<...> daemon=w32time action=<...> reason=<...>
 # With FixNoProxy=true an earlier line reports that step:
@@ -30,27 +35,30 @@ $CallTimeoutSeconds = 30
 $ServiceWaitSeconds = 30
 $script:OutLen = 0
 $script:Truncated = $false
+$script:TriggersTouched = $false
+$script:StartTypeTouched = $false
 
 # SSM keeps the first 2,500 characters of output: progress stays well below that.
 function Say([string]$Text) {
     $line = "tsg: $Text"
     if ($script:OutLen + $line.Length + 1 -le 2000) {
-        Write-Output $line
+        Write-Host $line
         $script:OutLen += $line.Length + 1
     } elseif (-not $script:Truncated) {
-        Write-Output 'tsg: ... (further progress lines omitted)'
+        Write-Host 'tsg: ... (further progress lines omitted)'
         $script:Truncated = $true
     }
 }
 
-function Get-Token([string]$Text) {
+function Get-Token {
+    [OutputType([string])] param([string]$Text)
     $t = ($Text -replace '[^A-Za-z0-9._~-]', '-')
     if ($t.Length -gt 80) { $t = $t.Substring(0, 80) }
     return $t
 }
 
 function Finish([string]$Result, [string]$Action, [string]$Reason) {
-    Write-Output ("TSG-REMEDIATE v1 result={0} daemon=w32time action={1} reason={2}" -f $Result, (Get-Token $Action), (Get-Token $Reason))
+    Write-Host ("TSG-REMEDIATE v1 result={0} daemon=w32time action={1} reason={2}" -f $Result, (Get-Token $Action), (Get-Token $Reason))
     switch ($Result) {
         'rolled-back' { exit 2 }
         'failed' { exit 1 }
@@ -58,7 +66,16 @@ function Finish([string]$Result, [string]$Action, [string]$Reason) {
     }
 }
 
-function Get-TsgArg([string]$Name, [string]$Default) {
+# An external command's output on one line, short enough for the output budget.
+function Get-Short {
+    [OutputType([string])] param([string]$Text)
+    $t = ($Text -replace '\s+', ' ').Trim()
+    if ($t.Length -gt 160) { $t = $t.Substring(0, 160) + '...' }
+    return $t
+}
+
+function Get-TsgArg {
+    [OutputType([string])] param([string]$Name, [string]$Default)
     if ((Test-Path variable:TsgArgs) -and ($TsgArgs -is [hashtable]) -and $TsgArgs.ContainsKey($Name)) {
         $v = [string]$TsgArgs[$Name]
         if ($v.Trim() -ne '') { return $v.Trim() }
@@ -66,9 +83,10 @@ function Get-TsgArg([string]$Name, [string]$Default) {
     return $Default
 }
 
-# $true/$false, or $null for a value it does not understand. It never calls Finish itself: it is
-# used in assignments, which would swallow the final line.
-function Get-TsgBool([string]$Name, [string]$Default) {
+# $true/$false, or $null for a value it does not understand. It never calls Finish itself: the
+# option checks read best where they are assigned.
+function Get-TsgBool {
+    [OutputType([bool])] param([string]$Name, [string]$Default)
     $v = (Get-TsgArg $Name $Default).ToLowerInvariant()
     if (@('true', 'yes', '1') -contains $v) { return $true }
     if (@('false', 'no', '0') -contains $v) { return $false }
@@ -77,7 +95,8 @@ function Get-TsgBool([string]$Name, [string]$Default) {
 
 # Runs an executable from System32 under a timeout; a hung one is killed by its PID. Returns Code
 # (null on timeout) and Out.
-function Invoke-System32([string]$Name, [string]$Arguments, [int]$TimeoutSeconds) {
+function Invoke-System32 {
+    [OutputType([hashtable])] param([string]$Name, [string]$Arguments, [int]$TimeoutSeconds)
     if ($TimeoutSeconds -lt 1) { $TimeoutSeconds = $CallTimeoutSeconds }
     $exe = Join-Path $env:SystemRoot "System32\$Name"
     $r = @{ Code = $null; Out = '' }
@@ -105,13 +124,17 @@ function Invoke-System32([string]$Name, [string]$Arguments, [int]$TimeoutSeconds
     return $r
 }
 
-function Invoke-W32tm([string]$Arguments, [int]$TimeoutSeconds) { return (Invoke-System32 'w32tm.exe' $Arguments $TimeoutSeconds) }
+function Invoke-W32tm {
+    [OutputType([hashtable])] param([string]$Arguments, [int]$TimeoutSeconds)
+    return (Invoke-System32 'w32tm.exe' $Arguments $TimeoutSeconds)
+}
 
 # Not Start-Service/Restart-Service: they wait without limit for a service stuck in a pending
 # state. sc.exe asks the SCM and returns at once (under the call timeout), then the status is
-# polled until a deadline. sc.exe exits with the Win32 error code (language-neutral): 1056 already
-# running, 1062 not started.
-function Wait-W32TimeStatus([string]$Status) {
+# polled until a deadline (ServiceWaitSeconds). sc.exe exits with the Win32 error code
+# (language-neutral): 1056 already running, 1062 not started.
+function Wait-W32TimeStatus {
+    [OutputType([bool])] param([string]$Status)
     $deadline = (Get-Date).AddSeconds($ServiceWaitSeconds)
     while ($true) {
         if (Test-W32TimeStatus $Status) { return $true }
@@ -120,34 +143,65 @@ function Wait-W32TimeStatus([string]$Status) {
     }
 }
 
-function Test-W32TimeStatus([string]$Status) {
+function Test-W32TimeStatus {
+    [OutputType([bool])] param([string]$Status)
     $s = Get-Service -Name W32Time -ErrorAction SilentlyContinue
     return ($null -ne $s -and [string]$s.Status -eq $Status)
 }
 
-function Start-W32Time {
-    if (Test-W32TimeStatus 'Running') { return $true }
-    $r = Invoke-System32 'sc.exe' 'start w32time' $CallTimeoutSeconds
-    if ($r.Code -ne 0 -and $r.Code -ne 1056) { Say "sc.exe start w32time: $($r.Code) $($r.Out.Trim())"; return $false }
-    return (Wait-W32TimeStatus 'Running')
+# sc.exe start|stop w32time, then the wait. $Done: the exit code that means it already is (1056
+# already running, 1062 not started).
+function Set-W32TimeStatus {
+    [OutputType([bool])] param([string]$Verb, [string]$Status, [int]$Done)
+    if (Test-W32TimeStatus $Status) { return $true }
+    $r = Invoke-System32 'sc.exe' "$Verb w32time" $CallTimeoutSeconds
+    if ($r.Code -ne 0 -and $r.Code -ne $Done) { Say "sc.exe $Verb w32time: $($r.Code) $(Get-Short $r.Out)"; return $false }
+    if (Wait-W32TimeStatus $Status) { return $true }
+    Say "W32Time not $($Status.ToLowerInvariant()) ${ServiceWaitSeconds}s after sc.exe $Verb w32time"
+    return $false
 }
 
-function Stop-W32Time {
-    if (Test-W32TimeStatus 'Stopped') { return $true }
-    $r = Invoke-System32 'sc.exe' 'stop w32time' $CallTimeoutSeconds
-    if ($r.Code -ne 0 -and $r.Code -ne 1062) { Say "sc.exe stop w32time: $($r.Code) $($r.Out.Trim())"; return $false }
-    return (Wait-W32TimeStatus 'Stopped')
-}
+function Start-W32Time { [OutputType([bool])] param() return (Set-W32TimeStatus 'start' 'Running' 1056) }
+function Stop-W32Time { [OutputType([bool])] param() return (Set-W32TimeStatus 'stop' 'Stopped' 1062) }
 
 function Restart-W32Time {
+    [OutputType([bool])] param()
     if (-not (Stop-W32Time)) { return $false }
     return (Start-W32Time)
+}
+
+# The start type as the SCM holds it now: Win32_Service.StartMode (Auto, Manual, Disabled; not
+# localized), under a CIM timeout; $null when it cannot be read. Not the registry's Start value:
+# the SCM reads that only at boot, so it says what the next boot will do, not what sc.exe start
+# does now.
+function Get-W32TimeStartMode {
+    [OutputType([string])] param()
+    $m = ''
+    try { $m = [string](Get-CimInstance -ClassName Win32_Service -Filter "Name='W32Time'" -OperationTimeoutSec 15 -ErrorAction Stop).StartMode } catch { }
+    if ($m -eq '') { return $null }
+    return $m
+}
+
+# StartMode -> sc.exe's start= word. Only these are set or restored.
+$ScStartTypes = @{ 'Auto' = 'auto'; 'Manual' = 'demand'; 'Disabled' = 'disabled' }
+
+# Through the SCM (sc.exe config: ChangeServiceConfig, which updates the SCM's live configuration
+# and its registry copy together), then read back from the SCM. '' when done, else the reason.
+function Set-W32TimeStartMode {
+    [OutputType([string])] param([string]$Mode)
+    $word = $ScStartTypes[$Mode]
+    $r = Invoke-System32 'sc.exe' "config w32time start= $word" $CallTimeoutSeconds
+    if ($r.Code -ne 0) { Say "sc.exe config w32time start= ${word}: $($r.Code) $(Get-Short $r.Out)"; return 'service-start-type-not-set' }
+    $now = Get-W32TimeStartMode
+    if ($now -ne $Mode) { Say "start type reads '$now' after sc.exe config w32time start= $word"; return 'service-start-type-not-updated' }
+    return ''
 }
 
 # The value lines of `/query /status /verbose` by position (labels are localized, the order is not):
 # 0 leap, 1 stratum, 5 reference id, 7 source, 9 phase offset, 14 last sync error. Lines without a
 # colon continue the previous value (wrapped messages).
 function Get-StatusValues {
+    [OutputType([hashtable])] param()
     $r = Invoke-W32tm '/query /status /verbose' $CallTimeoutSeconds
     $vals = New-Object System.Collections.Generic.List[string]
     foreach ($line in ($r.Out -split "`r?`n")) {
@@ -160,30 +214,34 @@ function Get-StatusValues {
     return @{ Code = $r.Code; Values = $vals }
 }
 
-function Get-RegValue([string]$Key, [string]$Name) {
+function Get-RegValue {
+    [OutputType([object])] param([string]$Key, [string]$Name)
     $item = Get-ItemProperty -Path $Key -Name $Name -ErrorAction SilentlyContinue
     if ($null -eq $item) { return $null }
     return $item.$Name
 }
 
 # What is written, in order. Kind is the registry type the value gets when it must be created.
-function Get-DesiredValues([string]$Peer, [int]$SpecialPoll, [bool]$Pdc) {
+# Core: the values AWS documents for its AMIs; a running host synchronised to Amazon with these is
+# compliant whatever its start type and triggers (Windows' defaults are fine while it runs). The
+# start type is not a registry write here: it goes through the SCM (Set-W32TimeStartMode).
+function Get-DesiredValues {
+    [OutputType([object[]])] param([string]$Peer, [int]$SpecialPoll, [bool]$Pdc)
     $d = @(
-        @{ Key = "$SvcKey\Parameters"; Name = 'NtpServer'; Value = "$Peer,0x9"; Kind = 'String' },
-        @{ Key = "$SvcKey\Parameters"; Name = 'Type'; Value = 'NTP'; Kind = 'String' },
-        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'Enabled'; Value = 1; Kind = 'DWord' },
-        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'InputProvider'; Value = 1; Kind = 'DWord' },
-        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'SpecialPollInterval'; Value = $SpecialPoll; Kind = 'DWord' },
-        @{ Key = "$SvcKey\Config"; Name = 'UpdateInterval'; Value = 120; Kind = 'DWord' },
-        # Automatic start: a Manual or trigger-only service loses the fix at the next reboot.
-        @{ Key = $SvcKey; Name = 'Start'; Value = 2; Kind = 'DWord' }
+        @{ Key = "$SvcKey\Parameters"; Name = 'NtpServer'; Value = "$Peer,0x9"; Kind = 'String'; Core = $true },
+        @{ Key = "$SvcKey\Parameters"; Name = 'Type'; Value = 'NTP'; Kind = 'String'; Core = $true },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'Enabled'; Value = 1; Kind = 'DWord'; Core = $false },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'InputProvider'; Value = 1; Kind = 'DWord'; Core = $false },
+        @{ Key = "$SvcKey\TimeProviders\NtpClient"; Name = 'SpecialPollInterval'; Value = $SpecialPoll; Kind = 'DWord'; Core = $true },
+        @{ Key = "$SvcKey\Config"; Name = 'UpdateInterval'; Value = 120; Kind = 'DWord'; Core = $true }
     )
     # The PDC emulator serves the domain: it must announce itself as reliable (what /reliable:yes writes).
-    if ($Pdc) { $d += @{ Key = "$SvcKey\Config"; Name = 'AnnounceFlags'; Value = 5; Kind = 'DWord' } }
-    return $d
+    if ($Pdc) { $d += @{ Key = "$SvcKey\Config"; Name = 'AnnounceFlags'; Value = 5; Kind = 'DWord'; Core = $true } }
+    return , $d
 }
 
-function Test-ValueEqual($Current, $Wanted) {
+function Test-ValueEqual {
+    [OutputType([bool])] param($Current, $Wanted)
     if ($null -eq $Current) { return $false }
     return ([string]$Current) -eq ([string]$Wanted)
 }
@@ -201,7 +259,8 @@ function Test-ValueEqual($Current, $Wanted) {
 $TriggerKey = "$SvcKey\TriggerInfo"
 $WantedTriggers = '1/2/4f27f2de-14e2-430b-a549-7cd48cbc8245 2/2/cc4ba62a-162e-4648-847a-b6bdf993e335'
 
-function Format-RegData($Value) {
+function Format-RegData {
+    [OutputType([string])] param($Value)
     if ($null -eq $Value) { return '<null>' }
     if ($Value -is [array]) { return (($Value | ForEach-Object { [string]$_ }) -join ',') }
     return [string]$Value
@@ -209,6 +268,7 @@ function Format-RegData($Value) {
 
 # Every trigger subkey with every value and its registry kind, in index order.
 function Read-Triggers {
+    [OutputType([object[]])] param()
     $list = @()
     for ($i = 0; $i -lt 64; $i++) {
         $k = Get-Item -Path "$TriggerKey\$i" -ErrorAction SilentlyContinue
@@ -223,7 +283,8 @@ function Read-Triggers {
 }
 
 # The exact text of a trigger set: compared on rollback.
-function Format-Triggers($Triggers) {
+function Format-Triggers {
+    [OutputType([string])] param($Triggers)
     $parts = @()
     foreach ($t in $Triggers) {
         $v = @($t.Values | Sort-Object { $_.Name } | ForEach-Object { "$($_.Name)=$($_.Kind):$(Format-RegData $_.Value)" })
@@ -234,7 +295,8 @@ function Format-Triggers($Triggers) {
 }
 
 # Action/Type/subtype GUID of each trigger, sorted: compared with $WantedTriggers.
-function Get-TriggerSignature($Triggers) {
+function Get-TriggerSignature {
+    [OutputType([string])] param($Triggers)
     $sig = @()
     foreach ($t in $Triggers) {
         $h = @{}
@@ -250,6 +312,7 @@ function Get-TriggerSignature($Triggers) {
 }
 
 function Test-Administrator {
+    [OutputType([bool])] param()
     try {
         $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
         return ([Security.Principal.WindowsPrincipal]$identity).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
@@ -262,6 +325,7 @@ function Test-Administrator {
 }
 
 function Test-Ipv6Only {
+    [OutputType([bool])] param()
     try {
         foreach ($nic in [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces()) {
             if ($nic.NetworkInterfaceType -eq 'Loopback') { continue }
@@ -291,7 +355,11 @@ $FixNoProxy = Get-TsgBool 'FixNoProxy' 'false'
 if ($null -eq $FixNoProxy) { Finish 'failed' 'parse-options' 'bad-value-for-FixNoProxy' }
 $FixTimeSync = Get-TsgBool 'FixTimeSync' 'true'
 if ($null -eq $FixTimeSync) { Finish 'failed' 'parse-options' 'bad-value-for-FixTimeSync' }
-Say "options: DryRun=$DryRun Endpoint=$Peer ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds FixNoProxy=$FixNoProxy FixTimeSync=$FixTimeSync"
+$WaitText = Get-TsgArg 'ServiceWaitSeconds' '30'
+if (-not [int]::TryParse($WaitText, [ref]$ServiceWaitSeconds) -or $ServiceWaitSeconds -lt 1 -or $ServiceWaitSeconds -gt 600) {
+    Finish 'failed' 'parse-options' 'bad-value-for-ServiceWaitSeconds'
+}
+Say "options: DryRun=$DryRun Endpoint=$Peer ForceDomainMembers=$ForceDomain VerifySeconds=$VerifySeconds FixNoProxy=$FixNoProxy FixTimeSync=$FixTimeSync ServiceWaitSeconds=$ServiceWaitSeconds"
 
 # ---------------------------------------------------------------- preflight
 if (-not $DryRun -and -not (Test-Administrator)) { Finish 'failed' 'preflight' 'must-run-as-administrator' }
@@ -308,12 +376,13 @@ function Write-NoProxyLine([string]$Result, [string]$Name, [string]$Reason) {
     $f = ''
     if ($Name) { $f = "machine-env:$Name" }
     $line = "TSG-NO-PROXY v1 result=$Result files=$f reason=$(Get-Token $Reason)"
-    Write-Output $line
+    Write-Host $line
     $script:OutLen += $line.Length + 1
     $script:NpResult = $Result
 }
 
-function Test-NoProxyCovers([string]$Value) {
+function Test-NoProxyCovers {
+    [OutputType([bool])] param([string]$Value)
     foreach ($e in ($Value -split '[,\s]+')) {
         $e = $e.Trim('"', "'")
         if ($e -eq '*' -or $e -eq '169.254.169.254') { return $true }
@@ -420,19 +489,27 @@ $desired = Get-DesiredValues $Peer $specialPoll $pdc
 
 $previous = @()
 $diff = @()
+$coreDiffers = $false
 foreach ($d in $desired) {
     $v = Get-RegValue $d.Key $d.Name
     $previous += @{ Key = $d.Key; Name = $d.Name; Exists = ($null -ne $v); Value = $v; Kind = $d.Kind }
-    if (-not (Test-ValueEqual $v $d.Value)) { $diff += $d }
+    if (-not (Test-ValueEqual $v $d.Value)) {
+        $diff += $d
+        if ($d.Core) { $coreDiffers = $true }
+    }
 }
 foreach ($p in $previous) {
     if ($p.Exists) { Say "before: $($p.Name)=$($p.Value)" } else { Say "before: $($p.Name) absent" }
 }
-# The SCM must answer for the service before its triggers are judged: what could not be read is
-# never acted on.
+# The SCM must answer for the service's start type and triggers before they are judged: what could
+# not be read is never acted on.
+$prevStartMode = Get-W32TimeStartMode
+if ($null -eq $prevStartMode) { Finish 'failed' 'preflight' 'service-start-type-unreadable' }
+Say "before: start type=$prevStartMode"
+$startDiffers = ($prevStartMode -ne 'Auto')
 $q = Invoke-System32 'sc.exe' 'qtriggerinfo w32time' $CallTimeoutSeconds
 if ($q.Code -ne 0) {
-    Say "sc.exe qtriggerinfo w32time: $($q.Code) $($q.Out.Trim())"
+    Say "sc.exe qtriggerinfo w32time: $($q.Code) $(Get-Short $q.Out)"
     Finish 'failed' 'preflight' 'service-triggers-unreadable'
 }
 $prevTriggers = Read-Triggers
@@ -440,25 +517,39 @@ $prevTriggerText = Format-Triggers $prevTriggers
 $prevTriggerSig = Get-TriggerSignature $prevTriggers
 $triggersDiffer = ($prevTriggerSig -ne $WantedTriggers)
 Say "before: triggers (action/type/guid)=$prevTriggerSig"
-$changes = $diff.Count
-if ($triggersDiffer) { $changes += 1 }
 
 # Verified when the reference id is the Amazon endpoint's (0xA9FEA97B = 169.254.169.123); IPv6
 # reference ids are hashes, so there the Source position must name fd00:ec2::123.
 function Test-SyncedToAmazon {
+    [OutputType([bool])] param()
     $s = Get-StatusValues
     if ($s.Code -ne 0 -or $s.Values.Count -lt 9) { return $false }
     if ($Peer -eq '169.254.169.123') { return $s.Values[5].ToUpperInvariant().StartsWith('0XA9FEA97B') }
     return $s.Values[7].ToLowerInvariant().StartsWith('fd00:ec2::123')
 }
 
+# Compliant: AWS's documented values in place, the service running and synchronised to Amazon. Its
+# start type and triggers are not judged then: Windows' defaults (Manual, domain-join triggers)
+# keep a running service running, and rewriting them would change a host that works.
 $running = ($svc.Status -eq 'Running')
-if ($changes -eq 0 -and $running -and (Test-SyncedToAmazon)) {
+if (-not $coreDiffers -and $running -and (Test-SyncedToAmazon)) {
+    if ($diff.Count -gt 0 -or $startDiffers -or $triggersDiffer) { Say 'start type and triggers left as they are' }
     Finish 'already-compliant' 'none' 'amazon-source-selected'
 }
+# Every value in place and the service running: a resync is all it needs, nothing is written.
+# Otherwise the whole AWS configuration is applied, start type and triggers included, so that the
+# service it starts also starts after the next boot.
+if ($diff.Count -eq 0 -and $running) {
+    $startDiffers = $false
+    $triggersDiffer = $false
+}
+$changes = $diff.Count
+if ($startDiffers) { $changes += 1 }
+if ($triggersDiffer) { $changes += 1 }
 
 if ($DryRun) {
     foreach ($d in $diff) { Say "would set $($d.Name)=$($d.Value)" }
+    if ($startDiffers) { Say 'would set start type Auto (sc.exe config w32time start= auto)' }
     if ($triggersDiffer) { Say 'would set triggers start/networkon stop/networkoff' }
     if ($changes -eq 0) { Finish 'would-change' 'resync' 'configured-not-synchronized' }
     Finish 'would-change' 'set-amazon-time-sync' 'dry-run'
@@ -476,7 +567,7 @@ function Set-RegValue($Key, $Name, $Value, $Kind) {
 # sc.exe deletes the triggers (live and registry), then the recorded subkeys are written back.
 function Restore-Triggers {
     $r = Invoke-System32 'sc.exe' 'triggerinfo w32time delete' $CallTimeoutSeconds
-    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time delete: $($r.Code) $($r.Out.Trim())" }
+    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time delete: $($r.Code) $(Get-Short $r.Out)" }
     foreach ($t in $prevTriggers) {
         $k = "$TriggerKey\$($t.Sub)"
         try {
@@ -490,22 +581,30 @@ function Restore-Triggers {
     }
 }
 
-# Restores every recorded value exactly (a value that did not exist is deleted), then re-reads them.
+# Restores every recorded value exactly (a value that did not exist is deleted), the triggers and
+# the start type if they were touched, and the service's state; then re-reads all of it.
 function Restore-Previous([string]$Action, [string]$Reason) {
-    Say 'rolling back to the recorded values'
+    Say "rolling back to the recorded values ($Reason)"
+    # Only what differs is written back: a value whose write failed is still as found.
     foreach ($p in $previous) {
         try {
-            if ($p.Exists) { Set-RegValue $p.Key $p.Name $p.Value $p.Kind }
+            if ($p.Exists) { if (-not (Test-ValueEqual (Get-RegValue $p.Key $p.Name) $p.Value)) { Set-RegValue $p.Key $p.Name $p.Value $p.Kind } }
             elseif ($null -ne (Get-ItemProperty -Path $p.Key -Name $p.Name -ErrorAction SilentlyContinue)) {
                 Remove-ItemProperty -Path $p.Key -Name $p.Name -ErrorAction Stop
             }
         } catch { Say "rollback write of $($p.Name) failed: $($_.Exception.Message)" }
     }
     if ($script:TriggersTouched) { Restore-Triggers }
-    Invoke-W32tm '/config /update' $CallTimeoutSeconds | Out-Null
-    # The service is left as it was found: restarted on the restored values, or stopped again.
+    if (Test-W32TimeStatus 'Running') {
+        $u = Invoke-W32tm '/config /update' $CallTimeoutSeconds
+        if ($u.Code -ne 0) { Say "rollback: w32tm /config /update: $($u.Code) $(Get-Short $u.Out)" }
+    }
+    # The service is left as it was found: restarted on the restored values, or stopped again. The
+    # start type comes back after that: a service found running although Disabled could not be
+    # restarted otherwise.
     if ($running) { if (-not (Restart-W32Time)) { Say 'W32Time did not restart after the rollback' } }
     elseif (-not (Stop-W32Time)) { Say 'W32Time did not stop after the rollback' }
+    if ($script:StartTypeTouched -and (Get-W32TimeStartMode) -ne $prevStartMode) { $null = Set-W32TimeStartMode $prevStartMode }
     $bad = @()
     foreach ($p in $previous) {
         $v = Get-RegValue $p.Key $p.Name
@@ -513,8 +612,12 @@ function Restore-Previous([string]$Action, [string]$Reason) {
         elseif ($null -ne $v) { $bad += $p.Name }
     }
     if ($script:TriggersTouched -and (Format-Triggers (Read-Triggers)) -ne $prevTriggerText) { $bad += 'TriggerInfo' }
+    if ($script:StartTypeTouched -and (Get-W32TimeStartMode) -ne $prevStartMode) { $bad += 'start-type' }
+    $was = 'Stopped'
+    if ($running) { $was = 'Running' }
+    if (-not (Test-W32TimeStatus $was)) { $bad += "service-not-$($was.ToLowerInvariant())" }
     if ($bad.Count -gt 0) {
-        Say "rollback incomplete: $($bad -join ', ') differ from the recorded values"
+        Say "rollback incomplete: $($bad -join ', ') differ from what was found"
         Finish 'failed' $Action "rollback-failed-after-$Reason"
     }
     Finish 'rolled-back' $Action $Reason
@@ -527,15 +630,25 @@ foreach ($d in $diff) {
     catch { Say "writing $($d.Name) failed: $($_.Exception.Message)"; Restore-Previous $action 'registry-write-failed' }
 }
 foreach ($d in $diff) {
-    if (-not (Test-ValueEqual (Get-RegValue $d.Key $d.Name) $d.Value)) { Restore-Previous $action 'registry-not-updated' }
+    $now = Get-RegValue $d.Key $d.Name
+    if (-not (Test-ValueEqual $now $d.Value)) { Say "$($d.Name) reads '$now'"; Restore-Previous $action 'registry-not-updated' }
 }
-$script:TriggersTouched = $false
 if ($triggersDiffer) {
     $script:TriggersTouched = $true
     $r = Invoke-System32 'sc.exe' 'triggerinfo w32time start/networkon stop/networkoff' $CallTimeoutSeconds
-    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time: $($r.Code) $($r.Out.Trim())"; Restore-Previous $action 'service-triggers-not-set' }
-    if ((Get-TriggerSignature (Read-Triggers)) -ne $WantedTriggers) { Restore-Previous $action 'service-triggers-not-updated' }
+    if ($r.Code -ne 0) { Say "sc.exe triggerinfo w32time: $($r.Code) $(Get-Short $r.Out)"; Restore-Previous $action 'service-triggers-not-set' }
+    $sig = Get-TriggerSignature (Read-Triggers)
+    if ($sig -ne $WantedTriggers) { Say "triggers read $sig after sc.exe triggerinfo"; Restore-Previous $action 'service-triggers-not-updated' }
     Say 'set triggers start/networkon stop/networkoff'
+}
+# Automatic start, through the SCM: a Manual or trigger-only service loses the fix at the next
+# reboot, and a Disabled one cannot be started at all. Writing the registry's Start value instead
+# would change nothing until the next boot.
+if ($startDiffers) {
+    $script:StartTypeTouched = $true
+    $why = Set-W32TimeStartMode 'Auto'
+    if ($why -ne '') { Restore-Previous $action $why }
+    Say 'set start type Auto (sc.exe config w32time start= auto), read back from the SCM'
 }
 
 if (-not $running) {
@@ -543,7 +656,7 @@ if (-not $running) {
     if (-not (Start-W32Time)) { Restore-Previous $action 'w32time-did-not-start' }
 }
 $u = Invoke-W32tm '/config /update' $CallTimeoutSeconds
-if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $($u.Out.Trim())"; Restore-Previous $action 'w32tm-config-update-failed' }
+if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $(Get-Short $u.Out)"; Restore-Previous $action 'w32tm-config-update-failed' }
 
 # Verify: a blocking /resync (its exit code is language-neutral), then the reference id. One
 # service restart before giving up. A clock beyond MaxPos/NegPhaseCorrection is refused by
@@ -551,7 +664,8 @@ if ($u.Code -ne 0) { Say "w32tm /config /update: $($u.Code) $($u.Out.Trim())"; R
 $deadline = (Get-Date).AddSeconds($VerifySeconds)
 $restarted = $false
 $tooFar = $false
-Invoke-W32tm '/resync /rediscover /nowait' 10 | Out-Null
+$r = $null
+$null = Invoke-W32tm '/resync /rediscover /nowait' 10
 while ($true) {
     $left = [int][Math]::Ceiling(($deadline - (Get-Date)).TotalSeconds)
     if ($left -lt 1) { break }
@@ -572,6 +686,7 @@ while ($true) {
     }
     Start-Sleep -Seconds 1
 }
+if ($null -ne $r -and $r.Code -ne 0) { Say "w32tm /resync: $($r.Code) $(Get-Short $r.Out)" }
 
 if ($tooFar) {
     Say 'W32Time refuses the correction: the clock is further off than MaxPosPhaseCorrection/MaxNegPhaseCorrection allow; set the clock first'
@@ -579,5 +694,5 @@ if ($tooFar) {
 }
 Say "not synchronised from $Peer within ${VerifySeconds}s"
 # Nothing was written: nothing to roll back.
-if ($changes -eq 0) { Finish 'failed' 'verify' 'configured-not-synchronized' }
+if ($changes -eq 0 -and $running) { Finish 'failed' 'verify' 'configured-not-synchronized' }
 Restore-Previous $action "not-synchronized-within-${VerifySeconds}s"

@@ -18,8 +18,14 @@ export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
 
 /** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
 export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}' --fix-no-proxy '${ref('FixNoProxy')}' --fix-time-sync '${ref('FixTimeSync')}'`;
+/**
+ * How long remediate-windows.ps1 lets W32Time stay START/STOP_PENDING after sc.exe start/stop: its
+ * documented default, passed explicitly so production never depends on the tests' shorter value.
+ * Not a document parameter: nothing in the fleet needs to tune it.
+ */
+export const WINDOWS_SERVICE_WAIT_SECONDS = 30;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
-export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}' }`;
+export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}'; ServiceWaitSeconds = '${WINDOWS_SERVICE_WAIT_SECONDS}' }`;
 
 /** Props of {@link GuestDocuments}. */
 export interface GuestDocumentsProps {
@@ -44,6 +50,17 @@ function lines(script: string): string[] {
  */
 export function withoutCommentLines(script: string): string[] {
   return lines(script).filter((l) => !/^\s*#/.test(l));
+}
+
+/**
+ * The Windows script as the document carries it: without comment lines, blank lines and leading
+ * indentation, which PowerShell ignores outside multi-line strings (the script has none; the tests
+ * check it tokenizes exactly as the file does). Keeps the document under SSM's 64 KB.
+ */
+export function compactPowerShell(script: string): string[] {
+  return withoutCommentLines(script)
+    .map((l) => l.replace(/^\s+/, ''))
+    .filter((l) => l !== '');
 }
 
 function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
@@ -112,7 +129,7 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
     } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
     mainSteps: platformSteps(
       [LINUX_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
-      [WINDOWS_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
+      [WINDOWS_REMEDIATION_ARGS_LINE, ...compactPowerShell(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
       REMEDIATION_STEP_TIMEOUT_SECONDS,
     ),
   };

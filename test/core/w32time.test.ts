@@ -78,6 +78,12 @@ describe('diagnose: Windows on real captures', () => {
     expect(codes(v)).toEqual([]);
   });
 
+  it.each(['3', '2'])("is ok on a synced host with AWS's values whatever its start type (ServiceStart=%s; 3 is Windows' Manual default): not a finding", (start) => {
+    const v = diagnose(buildReport(win('w32tm_labels_status-verbose-amazon-en.txt', [...AMAZON_REG, `ServiceStart=${start}`])));
+    expect(v.status).toBe('ok');
+    expect(codes(v)).toEqual([]);
+  });
+
   it.each(['de', 'fr', 'ja'])('judges the %s label set exactly as the English one', (lang) => {
     const en = diagnose(buildReport(win('w32tm_labels_status-verbose-amazon-en.txt')));
     const v = diagnose(buildReport(win(`w32tm_labels_status-verbose-amazon-${lang}.txt`)));

@@ -80,7 +80,16 @@ export function domainJoinTriggers(): Record<string, Record<string, RegValue>> {
 export interface FakeState {
   registry: Record<string, Record<string, RegValue>>;
   /** stuckStarting: sc.exe start is accepted and the service stays StartPending. */
-  services: Record<string, { status: 'Running' | 'Stopped' | 'StartPending'; startFails?: boolean; stuckStarting?: boolean }>;
+  services: Record<
+    string,
+    {
+      status: 'Running' | 'Stopped' | 'StartPending';
+      /** The SCM's live start type; set at "boot" from the registry's Start value (see {@link fakeWindows}), then only by `sc.exe config`. */
+      startType?: 'auto' | 'demand' | 'disabled';
+      startFails?: boolean;
+      stuckStarting?: boolean;
+    }
+  >;
   computer: { DomainRole: number; PartOfDomain: boolean };
   world: {
     reachable?: string[];
@@ -100,11 +109,17 @@ export interface FakeState {
     /** sc.exe triggerinfo argument lists (after the service name) that fail with access denied. */
     scFails?: string[];
     scQueryFails?: boolean;
+    /** Get-CimInstance Win32_Service fails (the start type cannot be read). */
+    serviceQueryFails?: boolean;
+    /** `sc.exe config` reports success and the SCM's start type stays as it was. */
+    scConfigIgnored?: boolean;
     /** What `netsh winhttp show proxy` shows (direct access when unset). */
     winhttpProxy?: string;
   };
   synced?: { peer: string; at: number };
   failWrites?: string[];
+  /** Whole stand-in calls that fail with access denied, e.g. `sc.exe start w32time`, `w32tm.exe /config /update`. */
+  failCalls?: string[];
   /** Value names whose writes are accepted but not stored (a value that does not read back). */
   dropWrites?: string[];
   netshCalls?: string[];
@@ -159,6 +174,8 @@ export interface FakeWindows {
   state(): FakeState;
   /** Runs a guest script after the prelude; `args` becomes the `$TsgArgs` hashtable. */
   run(script: string, args?: Record<string, string>, timeoutMs?: number): { stdout: string; stderr: string; code: number | null; ms: number };
+  /** Runs test PowerShell code after the prelude (for probing a guest script's functions one by one). */
+  runCode(code: string, timeoutMs?: number): { stdout: string; stderr: string; code: number | null; ms: number };
   cleanup(): void;
 }
 
@@ -175,17 +192,28 @@ export function fakeWindows(initial: FakeState): FakeWindows {
     chmodSync(target, 0o755);
   }
   const statePath = join(dir, 'state.json');
-  writeFileSync(statePath, JSON.stringify(initial, null, 1));
+  // "Boot": the SCM loads W32Time's start type from the registry's Start value once; after that only
+  // sc.exe config changes it (a later registry write waits for the next boot, as on Windows).
+  const booted = structuredClone(initial);
+  const w32time = booted.services['w32time'];
+  if (w32time !== undefined && w32time.startType === undefined) {
+    const start = booted.registry[SVC]?.['Start']?.value;
+    w32time.startType = start === 2 ? 'auto' : start === 4 ? 'disabled' : 'demand';
+  }
+  writeFileSync(statePath, JSON.stringify(booted, null, 1));
   return {
     dir,
     statePath,
     state: () => JSON.parse(readFileSync(statePath, 'utf8')) as FakeState,
     run(script, args, timeoutMs = 90_000) {
-      const wrapper = join(dir, `run-${Date.now()}.ps1`);
       const table = Object.entries(args ?? {})
         .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
         .join('; ');
-      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'));
+      return this.runCode([args ? `$TsgArgs = @{ ${table} }` : '', `& '${join(GUEST, script)}'`, 'exit $LASTEXITCODE'].join('\n'), timeoutMs);
+    },
+    runCode(code, timeoutMs = 90_000) {
+      const wrapper = join(dir, `run-${Date.now()}.ps1`);
+      writeFileSync(wrapper, [`. '${join(FAKE, 'prelude.ps1')}'`, code].join('\n'));
       const t0 = Date.now();
       const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
         encoding: 'utf8',
@@ -206,6 +234,69 @@ export function fakeWindows(initial: FakeState): FakeWindows {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface BatchRun {
+  stdout: string;
+  code: number | null;
+  ms: number;
+  /** The state the run left (read right after it, before any later run). */
+  after: FakeState;
+}
+
+/** A run of {@link runBatch}: on a fresh fake Windows from `state`, or with `again` on the previous case's, as it was left. */
+export type BatchCase = { state: FakeState; args?: Record<string, string> } | { again: true; args?: Record<string, string> };
+
+/**
+ * Runs a guest script once per case, each against its own fresh fake Windows, one after another in
+ * a single pwsh process: the script runs as `& script` as in {@link FakeWindows.run} (its `exit`
+ * ends that run, not the process), so only pwsh's start-up (seconds on a loaded machine) is shared.
+ * `stderr` is the whole process's.
+ */
+export function runBatch(script: string, cases: readonly BatchCase[], timeoutMs = 280_000): { runs: BatchRun[]; stderr: string } {
+  const fresh: FakeWindows[] = [];
+  const fakes = cases.map((c, i) => {
+    if ('again' in c) {
+      if (i === 0) throw new Error('runBatch: the first case cannot run again');
+      return fresh[fresh.length - 1]!;
+    }
+    fresh.push(fakeWindows(c.state));
+    return fresh[fresh.length - 1]!;
+  });
+  const root = mkdtempSync(join(tmpdir(), 'tsg-win-batch-'));
+  const snapshot = (i: number) => join(root, `after-${i}.json`);
+  try {
+    const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    const body = cases.flatMap((c, i) => {
+      const table = Object.entries(c.args ?? {})
+        .map(([k, v]) => `${k} = ${lit(v)}`)
+        .join('; ');
+      return [
+        `$env:SystemRoot = ${lit(fakes[i]!.dir)}; $env:TSG_FAKE_STATE = ${lit(fakes[i]!.statePath)}`,
+        `$TsgArgs = @{ ${table} }`,
+        `Write-Host 'TSG-TEST-BEGIN ${i}'; $t0 = [Diagnostics.Stopwatch]::StartNew(); $LASTEXITCODE = $null`,
+        `& ${lit(join(GUEST, script))}`,
+        `Write-Host "TSG-TEST-END ${i} code=$LASTEXITCODE ms=$($t0.ElapsedMilliseconds)"`,
+        `[System.IO.File]::Copy(${lit(fakes[i]!.statePath)}, ${lit(snapshot(i))})`,
+      ];
+    });
+    const wrapper = join(root, 'batch.ps1');
+    writeFileSync(wrapper, [`. ${lit(join(FAKE, 'prelude.ps1'))}`, ...body].join('\n'));
+    const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, TSG_FAKE_FIXTURES: join(ROOT, 'test', 'fixtures') },
+    });
+    const runs = cases.map((_c, i) => {
+      const m = new RegExp(`^TSG-TEST-BEGIN ${i}\\r?\\n([\\s\\S]*?)^TSG-TEST-END ${i} code=(-?\\d*) ms=(\\d+)`, 'm').exec(r.stdout ?? '');
+      const after = existsSync(snapshot(i)) ? (JSON.parse(readFileSync(snapshot(i), 'utf8')) as FakeState) : fakes[i]!.state();
+      return { stdout: m?.[1] ?? '', code: m !== null && m[2] !== '' ? Number(m[2]) : null, ms: m !== null ? Number(m[3]) : -1, after };
+    });
+    return { runs, stderr: r.stderr ?? '' };
+  } finally {
+    for (const f of fresh) f.cleanup();
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** A registry value of a state, or undefined. */

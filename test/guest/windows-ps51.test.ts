@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { compactPowerShell } from '../../lib/constructs/guest-documents';
+import { GUEST_SCRIPTS, readGuestScript } from '../../lambda/guest/scripts';
 import { describeWithPwsh, GUEST, PWSH } from './windows-harness';
 
 jest.setTimeout(120_000);
@@ -63,6 +65,28 @@ foreach ($f in $files) {
 }
 `;
 
+// Every token of each file but comments and line breaks, one `Kind Text` line each (line breaks
+// inside a token escaped), after a `FILE <n>` line per file.
+const TOKENS = String.raw`
+$i = 0
+foreach ($f in $args) {
+  "FILE $i"; $i++
+  $t = $null; $e = $null
+  $null = [System.Management.Automation.Language.Parser]::ParseFile($f, [ref]$t, [ref]$e)
+  foreach ($x in $t) { if (@('Comment', 'NewLine', 'EndOfInput') -notcontains [string]$x.Kind) { "$($x.Kind) " + $x.Text.Replace([string][char]13, '\r').Replace([string][char]10, '\n') } }
+}
+`;
+
+/** The tokens of each file (see TOKENS), in one pwsh run. */
+function tokens(...files: string[]): string[][] {
+  const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `& { ${TOKENS} } ${files.map((f) => `'${f}'`).join(' ')}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pwsh failed: ${r.stderr}`);
+  return r.stdout
+    .split(/^FILE \d+\n/m)
+    .slice(1)
+    .map((t) => t.split('\n').filter((l) => l !== ''));
+}
+
 function check(files: string[], parseOnly = false): string[] {
   const list = [...(parseOnly ? ['parse-only'] : []), ...files].map((f) => `'${f}'`).join(' ');
   const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `& { ${CHECK} } ${list}`], { encoding: 'utf8' });
@@ -80,6 +104,21 @@ describeWithPwsh('Windows guest scripts: PowerShell parser and 5.1 compatibility
     const all = allPs1(ROOT);
     expect(all.length).toBeGreaterThan(SHIPPED.length);
     expect(check(all, true)).toEqual([]);
+  });
+
+  it('carries remediate-windows.ps1 in the SSM document as the same tokens (comments, blank lines and indentation dropped only)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-ps-compact-'));
+    const compact = join(dir, 'compact.ps1');
+    writeFileSync(compact, compactPowerShell(readGuestScript(GUEST_SCRIPTS.remediateWindows)).join('\n'));
+    // The comparison can fail: indentation inside a multi-line string is part of a token.
+    const multi = join(dir, 'multi.ps1');
+    writeFileSync(multi, "$a = 'x\n    y'\n");
+    const multiCompact = join(dir, 'multi-compact.ps1');
+    writeFileSync(multiCompact, compactPowerShell("$a = 'x\n    y'\n").join('\n'));
+    const [original, compacted, m, mc] = tokens(join(GUEST, GUEST_SCRIPTS.remediateWindows), compact, multi, multiCompact);
+    expect(original!.length).toBeGreaterThan(3000);
+    expect(compacted).toEqual(original);
+    expect(mc).not.toEqual(m);
   });
 
   it('rejects each 5.1-incompatible construct (the check can fail)', () => {

@@ -11,6 +11,7 @@ import {
   LINUX_REMEDIATION_ARGS_LINE,
   remediationDocumentContent,
   WINDOWS_REMEDIATION_ARGS_LINE,
+  WINDOWS_SERVICE_WAIT_SECONDS,
 } from '../../lib/constructs/guest-documents';
 import { spokeDocumentsTemplate } from '../../lib/constructs/org-spoke';
 import { orgTemplate } from '../org/util';
@@ -62,10 +63,26 @@ describe('SSM documents', () => {
     expect(linux[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
     const code = (s: string) => s.replace(/\r\n/g, '\n').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\n+$/, '');
     expect(linux.slice(1).join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.remediateLinux)));
-    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.remediateWindows)));
+    // Windows: also without blank lines and indentation (test/guest/windows-ps51.test.ts shows it tokenizes as the file does).
+    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(
+      code(readGuestScript(GUEST_SCRIPTS.remediateWindows))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
+        .join('\n'),
+    );
     const windows = doc.mainSteps[1].inputs.runCommand;
-    expect(windows[0]).toBe("$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}' }");
+    expect(windows[0]).toBe(
+      "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}'; ServiceWaitSeconds = '30' }",
+    );
     expect(windows[0]).toBe(WINDOWS_REMEDIATION_ARGS_LINE);
+  });
+
+  it("passes the Windows script its documented production service wait (30 s), which the tests shorten", () => {
+    expect(WINDOWS_SERVICE_WAIT_SECONDS).toBe(30);
+    const script = readGuestScript(GUEST_SCRIPTS.remediateWindows);
+    expect(script).toMatch(/^#\s+ServiceWaitSeconds\s+1\.\.600\s.*\(default 30\)$/m);
+    expect(script).toContain("$WaitText = Get-TsgArg 'ServiceWaitSeconds' '30'");
   });
 
   it('closes every remediation parameter with allowedValues or an anchored pattern', () => {

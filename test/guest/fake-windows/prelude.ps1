@@ -105,6 +105,27 @@ function Get-FakeComputerSystem([string]$Via, $Timeout, $ErrorAction) {
     }
     return [pscustomobject]@{ DomainRole = $s.computer.DomainRole; PartOfDomain = $s.computer.PartOfDomain }
 }
-function Get-CimInstance { param([string]$ClassName, [int]$OperationTimeoutSec, $ErrorAction) Get-FakeComputerSystem 'cim' $OperationTimeoutSec $ErrorAction }
+function Get-CimInstance {
+    param([string]$ClassName, [string]$Filter, [int]$OperationTimeoutSec, $ErrorAction)
+    if ($ClassName -eq 'Win32_Service') { return (Get-FakeServiceConfig $Filter $OperationTimeoutSec $ErrorAction) }
+    Get-FakeComputerSystem 'cim' $OperationTimeoutSec $ErrorAction
+}
+
+# Win32_Service as the SCM answers it: StartMode from the live start type the sc.exe stand-in keeps
+# (services.<name>.startType), not from the registry's Start value. world.serviceQueryFails: CIM fails.
+function Get-FakeServiceConfig([string]$Filter, $Timeout, $ErrorAction) {
+    $s = Read-FakeState
+    $s.cimCalls += @("cim Win32_Service $Filter timeout=$Timeout")
+    Write-FakeState $s
+    if ($s.world.serviceQueryFails) {
+        if ([string]$ErrorAction -eq 'Stop') { throw 'The WS-Management service cannot process the request.' }
+        return
+    }
+    if ($Filter -notmatch "^Name='([^']+)'$") { throw "unsupported filter $Filter" }
+    $svc = $s.services[$Matches[1].ToLowerInvariant()]
+    if ($null -eq $svc) { return }
+    $mode = @{ auto = 'Auto'; demand = 'Manual'; disabled = 'Disabled' }[[string]$svc.startType]
+    return [pscustomobject]@{ Name = $Matches[1]; StartMode = $mode; State = $svc.status }
+}
 # Recorded so a test sees a WMI fallback (no timeout there) if a script ever calls it again.
 function Get-WmiObject { param([string]$Class, $ErrorAction) Get-FakeComputerSystem 'wmi' $null $ErrorAction }

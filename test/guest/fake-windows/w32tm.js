@@ -18,6 +18,13 @@ const world = state.world || {};
 const save = () => fs.writeFileSync(statePath, JSON.stringify(state, null, 1));
 state.w32tmCalls = (state.w32tmCalls || 0) + 1;
 
+// failCalls: full calls (`w32tm.exe /config /update`) that fail with access denied (0x80070005).
+if ((state.failCalls ?? []).includes(`w32tm.exe ${args}`)) {
+  save();
+  process.stdout.write('The following error occurred: Access is denied. (0x80070005)\r\n');
+  process.exit(5);
+}
+
 // hang: every call hangs; hangOn: only calls with exactly these arguments (e.g. '/resync').
 if (world.hang || (world.hangOn ?? []).includes(args)) {
   fs.writeFileSync(`${statePath}.hang.pid`, String(process.pid));
