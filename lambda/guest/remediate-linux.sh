@@ -556,8 +556,9 @@ np_validate() {
   np_awk dump "$_kind" 0 "$_cand" | grep -v '^[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]	' >"$WORK/np.after"
   cmp -s "$WORK/np.before" "$WORK/np.after" || { say "no-proxy: other assignments would change in $_orig"; return 1; }
   np_awk check "$_kind" "$_pf" "$_cand" || { say "no-proxy: NO_PROXY does not read back complete from the candidate of $_orig"; return 1; }
+  # sh's message can quote the file's text (a proxy password, say): only its line number is printed.
   if [ "$_kind" = profile ] && ! _v=$(sh -n "$_cand" 2>&1); then
-    say "no-proxy: $_orig would not parse: $(first_line "$_v")"
+    say "no-proxy: $_orig would not parse (sh -n, line $(printf '%s\n' "$_v" | sed -n 's/^[^:]*: \([0-9][0-9]*\):.*/\1/p;s/.*line \([0-9][0-9]*\).*/\1/p' | head -n 1))"
     return 1
   fi
 }

@@ -204,12 +204,13 @@ describe('remediate-linux.sh --fix-no-proxy on an isolated /etc', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
-  it('never writes a profile.d script that does not parse (validation before writing)', () => {
-    const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'etc/profile.d/broken.sh': 'export http_proxy=http://p:3128\nif then\n' });
+  it('never writes a profile.d script that does not parse (validation before writing), and names only the line, never its text', () => {
+    const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'etc/profile.d/broken.sh': 'export http_proxy=http://p:3128\nif s3cr3tPw then\n' });
     const before = snapshot(root);
     const r = run(root);
     expect(r.np).toMatchObject({ result: 'failed', files: '/etc/profile.d/broken.sh', reason: 'candidate-invalid' });
-    expect(r.stdout).toMatch(/broken\.sh would not parse/);
+    expect(r.stdout).toMatch(/broken\.sh would not parse \(sh -n, line \d+\)/);
+    expect(r.stdout).not.toMatch(/s3cr3tPw/);
     expect(snapshot(root)).toEqual(before);
     expect(r.last).toBe('TSG-REMEDIATE v1 result=failed daemon=unknown action=no-proxy reason=time-sync-fix-off');
     expect(r.status).toBe(1);
