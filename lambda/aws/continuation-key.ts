@@ -31,21 +31,33 @@ function client(): SecretsManagerClient {
   return defaultClient;
 }
 
-/** Returns a function that resolves the key (UTF-8 bytes of the secret string), read once and cached. */
-export function secretContinuationKey(options: SecretContinuationKeyOptions): () => Promise<Uint8Array> {
+/** Which key a reader reads: named in its errors. */
+export interface SecretKeyPurpose {
+  /** What the key is, in messages ("continuation key"). */
+  readonly label: string;
+  /** The environment variable that names the secret, in the "not configured" message. */
+  readonly envName: string;
+}
+
+/**
+ * Returns a function that resolves a generated key (UTF-8 bytes of the secret string): read on first
+ * use, then kept in memory; a failed read is not cached, so the next call tries again. Every failure
+ * is a {@link ContinuationKeyError} naming the key: nothing is signed or verified without it.
+ */
+export function secretKey(purpose: SecretKeyPurpose, options: SecretContinuationKeyOptions): () => Promise<Uint8Array> {
   let cached: Promise<Uint8Array> | undefined;
   const read = async (): Promise<Uint8Array> => {
-    if (options.secretId.trim() === '') throw new ContinuationKeyError('no continuation key secret is configured (TSG_CONTINUATION_KEY_SECRET)');
+    if (options.secretId.trim() === '') throw new ContinuationKeyError(`no ${purpose.label} secret is configured (${purpose.envName})`);
     let value: string | undefined;
     try {
       const out = await (options.client ?? client()).send(new GetSecretValueCommand({ SecretId: options.secretId }));
       value = out.SecretString;
     } catch (err) {
       const e = err as { name?: string; message?: string };
-      throw new ContinuationKeyError(`the continuation key secret could not be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`, { cause: err });
+      throw new ContinuationKeyError(`the ${purpose.label} secret could not be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`, { cause: err });
     }
     if (typeof value !== 'string' || value.length < MIN_KEY_CHARS) {
-      throw new ContinuationKeyError(`the continuation key secret holds no usable key (a string of at least ${MIN_KEY_CHARS} characters)`);
+      throw new ContinuationKeyError(`the ${purpose.label} secret holds no usable key (a string of at least ${MIN_KEY_CHARS} characters)`);
     }
     return Buffer.from(value, 'utf8');
   };
@@ -56,4 +68,9 @@ export function secretContinuationKey(options: SecretContinuationKeyOptions): ()
     });
     return cached;
   };
+}
+
+/** The key that signs remediation continuations. */
+export function secretContinuationKey(options: SecretContinuationKeyOptions): () => Promise<Uint8Array> {
+  return secretKey({ label: 'continuation key', envName: 'TSG_CONTINUATION_KEY_SECRET' }, options);
 }

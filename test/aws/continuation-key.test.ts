@@ -2,6 +2,7 @@ import 'aws-sdk-client-mock-jest';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ContinuationKeyError, secretContinuationKey } from '../../lambda/aws/continuation-key';
+import { secretRecordKey } from '../../lambda/aws/imdsv2-record-key';
 import { awsError } from '../support/sim';
 
 const smMock = mockClient(SecretsManagerClient);
@@ -39,5 +40,15 @@ describe('secretContinuationKey', () => {
   it('fails with a clear error when no secret is configured, without calling AWS', async () => {
     await expect(secretContinuationKey({ secretId: '' })()).rejects.toThrow(/TSG_CONTINUATION_KEY_SECRET/);
     expect(smMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 0);
+  });
+
+  it('the IMDSv2 record key is read the same way and named in its errors', async () => {
+    await expect(secretRecordKey({ secretId: '' })()).rejects.toThrow(/IMDSv2 record key.*TSG_IMDSV2_RECORD_KEY_SECRET/);
+    smMock.on(GetSecretValueCommand).rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' })).resolves({ SecretString: 'k'.repeat(64) });
+    const key = secretRecordKey({ secretId: SECRET, client: new SecretsManagerClient({}) });
+    await expect(key()).rejects.toMatchObject({ name: 'ContinuationKeyError', message: expect.stringContaining('IMDSv2 record key secret could not be read: AccessDeniedException') });
+    await expect(key()).resolves.toEqual(Buffer.from('k'.repeat(64), 'utf8'));
+    await key();
+    expect(smMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 });
