@@ -5,6 +5,10 @@
  * exactly one value of its declared type, and status lines go to the host (stdout of pwsh -File),
  * never into a return value. Failure injection is in windows-remediation-failures.test.ts.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
+import { remediationDocumentContent } from '../../lib/constructs/guest-documents';
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, GUEST, reg, stockWindows, SVC } from './windows-harness';
 import { type Scenario, scenarioTests } from './windows-remediation-support';
 
@@ -178,5 +182,25 @@ describeWithPwsh('remediate-windows.ps1 helpers return one typed value (real pws
     expect(out).toMatch(/^tsg: sc\.exe start w32time: 5 /m);
     expect(out).toMatch(/^tsg: sc\.exe stop w32time: 5 /m);
     expect(out).toMatch(/^tsg: sc\.exe config w32time start= auto: 5 /m);
+  });
+});
+
+describeWithPwsh('remediate-windows.ps1 as the SSM document carries it (real pwsh)', () => {
+  it('fixes a stock host from the compacted document text with its parameters substituted, waiting the production 30 s for the service', () => {
+    const doc = remediationDocumentContent() as { mainSteps: { inputs: { runCommand: string[] } }[] };
+    const params: Record<string, string> = { DryRun: 'false', Endpoint: 'ipv4', ForceDomainMembers: 'false', VerifySeconds: '10', FixNoProxy: 'false', FixTimeSync: 'true' };
+    const text = doc.mainSteps[1]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
+    const w = fakeWindows(stockWindows({ services: { w32time: { status: 'Stopped' } } }));
+    try {
+      const file = join(w.dir, 'document-step.ps1');
+      writeFileSync(file, text);
+      const r = w.runCode(`& '${file}'\nexit $LASTEXITCODE`);
+      expect(r.stdout).toContain('ServiceWaitSeconds=30');
+      expect(parseRemediationOutput(r.stdout)).toMatchObject({ result: 'changed', action: 'set-amazon-time-sync' });
+      expect(r.code).toBe(0);
+      expect(w.state().services['w32time']).toMatchObject({ status: 'Running', startType: 'auto' });
+    } finally {
+      w.cleanup();
+    }
   });
 });
