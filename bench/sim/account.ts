@@ -3,7 +3,7 @@
  * state every service reads (the fleet's instances, virtual clock, token buckets, Run Command and
  * audit state), call dispatch (count, throttle, charge virtual latency, answer) and the mocks.
  * Each service lives in its own module with its handlers and limits (ec2.ts, ssm.ts, events.ts)
- * and is listed once in {@link SERVICES}; the limits are those of /work/shared/reference/aws-limits.md.
+ * and is listed once in {@link SERVICES}; the limits are those of the team's shared reference aws-limits.md.
  *
  * Because aws-sdk-client-mock replaces `Client.prototype.send`, every client instance the engines
  * create (module-level or their own) talks to this account, and SDK middleware (including its

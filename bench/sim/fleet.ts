@@ -7,7 +7,7 @@
  * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/diagnosis/report.ts) and the real final line
  * of the remediation script (`TSG-REMEDIATE v1 result=… daemon=… action=… reason=…`), so the
  * engines' real parsers (`diagnose`, `parseRemediationOutput`) run on them. The chronyc lines are
- * modelled on the captured outputs in /work/shared/fixtures (Debian 12, chrony 4.3).
+ * modelled on the captured outputs of the team's shared fixtures (copies in test/fixtures) (Debian 12, chrony 4.3).
  */
 
 /** What the instance's clock situation is (drives its collector report). */

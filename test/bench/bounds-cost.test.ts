@@ -1,6 +1,6 @@
 /**
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
- * (bench/README.md, /work/shared/reference/aws-limits.md), or every ratio it prints is wrong.
+ * (bench/README.md, the team's shared reference aws-limits.md), or every ratio it prints is wrong.
  */
 import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';

@@ -1,6 +1,6 @@
 /**
  * Collector reports in the real format (lambda/core/diagnosis/report.ts), built from real chronyc output:
- * the CSV lines come from /work/shared/fixtures/chrony_local-loopback_{tracking,sources}-csv-synced.txt
+ * the CSV lines come from the shared fixtures chrony_local-loopback_{tracking,sources}-csv-synced.txt
  * (# source: real output captured on Debian 12, chrony 4.3, chronyd -x client synced to a loopback
  * chronyd); only the server address is replaced where a test needs the Amazon endpoint.
  */
