@@ -93,6 +93,19 @@ describe('collect-linux.sh on a fake host', () => {
     expect(section(p, 'chrony-sources')!.lines).toHaveLength(41);
   });
 
+  it('falls back to the plain budget, sealed, when even the compressed report would not fit (200 sources of random numbers)', () => {
+    const root = join(dir, 'many-random');
+    proc(root, 10, 'chronyd');
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const noisy = Array.from({ length: 199 }, (_, i) => `^,+,2001:db8:${(rnd() * 65535) | 0}:${i.toString(16)}::${(rnd() * 65535) | 0},2,6,377,${(rnd() * 64) | 0},${rnd().toFixed(9)},${rnd().toFixed(9)},${rnd().toFixed(9)}`);
+    const out = collect(root, { TSG_CHRONYC: fakeChronyc('many-random', TRACKING, [SELECTED, ...noisy]) });
+    const p = parseReport(out);
+    expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
+    expect(section(p, 'chrony-sources')!.lines).toContain(SELECTED);
+    expect(p.cuts.reduce((n, c) => n + c.lines, 0)).toBeGreaterThan(150);
+  });
+
   it('without compression, cuts unselected sources beyond a few to stay within 2,500 characters, keeps the selected one and marks the cut', () => {
     const root = join(dir, 'many');
     proc(root, 10, 'chronyd');
