@@ -4,7 +4,7 @@
  * Every daemon is started here and stopped here, by PID.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,6 +14,7 @@ import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 import { planForVerdict } from '../core/verdict-plan';
 import { unseal } from './sealed-report';
+import { collectInAmazonNetns } from './amazon-netns';
 import { nodeReportCodec } from '../../lambda/engine/report-codec';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
@@ -156,48 +157,7 @@ describe('collect-linux.sh on real chronyd', () => {
   });
 
   it('reports a clock synchronised to 169.254.169.123 as amazon-ipv4, ok (inside a private network namespace)', () => {
-    const ns = join(dir, 'ns');
-    mkdirSync(join(ns, 'csock'), { recursive: true });
-    chmodSync(join(ns, 'csock'), 0o700);
-    const sock = join(ns, 'csock', 'chronyd.sock');
-    writeFileSync(
-      join(ns, 'server.conf'),
-      ['port 123', 'bindaddress 169.254.169.123', 'allow all', 'local stratum 3', 'cmdport 0', `pidfile ${ns}/server.pid`, ''].join('\n'),
-    );
-    writeFileSync(
-      join(ns, 'client.conf'),
-      [
-        'server 169.254.169.123 prefer iburst minpoll -2 maxpoll 0',
-        'port 0',
-        'cmdport 0',
-        `bindcmdaddress ${sock}`,
-        `pidfile ${ns}/client.pid`,
-        `driftfile ${ns}/client.drift`,
-        '',
-      ].join('\n'),
-    );
-    const root = chronyRoot();
-    const script = `
-      set -u
-      S= ; C=
-      trap 'kill $S $C 2>/dev/null; wait' EXIT INT TERM
-      ip link set lo up
-      ip addr add 169.254.169.123/32 dev lo
-      chronyd -x -d -u root -f ${ns}/server.conf 2>${ns}/server.log & S=$!
-      chronyd -x -d -u root -f ${ns}/client.conf 2>${ns}/client.log & C=$!
-      echo "$S $C" > ${ns}/pids
-      i=0
-      # Selected is not yet settled: on a loaded machine the first update after selection can carry
-      # a root dispersion near 1 s. Wait (up to 30 s) until the error bound has come down as well.
-      while [ $i -lt 150 ]; do
-        chronyc -h ${sock} -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,' &&
-          chronyc -h ${sock} -n -c tracking 2>/dev/null | awk -F, '$1 != "00000000" && $11 / 2 + $12 < 0.1 { ok = 1 } END { exit !ok }' && break
-        sleep 0.2; i=$((i+1))
-      done
-      TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT}
-    `;
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
-    if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
+    const r = collectInAmazonNetns(join(dir, 'ns'), { root: chronyRoot() }, extraPids);
     expect(r.status).toBe(0);
     amazonReport = unseal(r.stdout);
     const v = diagnose(amazonReport);

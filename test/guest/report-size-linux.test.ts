@@ -6,16 +6,14 @@
  * addresses (2001:db8::/32) of the other sources are unreachable, so nothing leaves the machine.
  * The figures are recorded in docs/guest-scripts.md ("Report envelope").
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { parseReport, section } from '../../lambda/core/diagnosis/report';
-import { guestScriptPath } from '../../lambda/guest/scripts';
+import { collectInAmazonNetns } from './amazon-netns';
 import { unseal } from './sealed-report';
 
-const SCRIPT = guestScriptPath('collect-linux.sh');
 const dir = mkdtempSync(join(tmpdir(), 'tsg-report-size-'));
 const pids: number[] = [];
 
@@ -60,41 +58,28 @@ function busyRoot(name: string): string {
  */
 function collect(name: string, more: number, silent: boolean): string {
   const ns = join(dir, name);
-  mkdirSync(join(ns, 'csock'), { recursive: true });
-  chmodSync(join(ns, 'csock'), 0o700);
-  const sock = join(ns, 'csock', 'chronyd.sock');
-  writeFileSync(join(ns, 'server.conf'), ['port 123', 'allow all', 'local stratum 3', 'cmdport 0', `pidfile ${ns}/server.pid`, ''].join('\n'));
-  const others = Array.from({ length: more }, (_, i) => `server 2001:db8:85a3:4d2c:${(0x1000 + i).toString(16)}:8a2e:370:${(0x7334 + i * 7).toString(16)} ${silent ? 'minpoll 6' : 'iburst minpoll -2 maxpoll 0'}`);
-  writeFileSync(
-    join(ns, 'client.conf'),
-    ['server 169.254.169.123 prefer iburst minpoll -2 maxpoll 0', ...others, 'port 0', 'cmdport 0', `bindcmdaddress ${sock}`, `pidfile ${ns}/client.pid`, `driftfile ${ns}/client.drift`, ''].join('\n'),
-  );
+  mkdirSync(ns, { recursive: true });
   // timedatectl as systemd prints it (the collector asks it on every systemd host).
   const timedatectl = join(ns, 'timedatectl');
   writeFileSync(timedatectl, '#!/bin/sh\nprintf "NTP=yes\\nNTPSynchronized=yes\\nCanNTP=yes\\nLocalRTC=no\\n"\n');
   chmodSync(timedatectl, 0o755);
-  const root = busyRoot(name);
-  const script = `
-    set -u
-    S= ; C=
-    trap 'kill $S $C 2>/dev/null; wait' EXIT INT TERM
-    ip link set lo up
-    ip addr add 169.254.169.123/32 dev lo
-    ${silent ? '' : 'ip -6 route add local 2001:db8:85a3::/48 dev lo'}
-    chronyd -x -d -u root -f ${ns}/server.conf 2>${ns}/server.log & S=$!
-    chronyd -x -d -u root -f ${ns}/client.conf 2>${ns}/client.log & C=$!
-    echo "$S $C" > ${ns}/pids
-    i=0
-    while [ $i -lt 150 ]; do
-      # Selected, and (when they answer) every other source reached at least three times.
-      chronyc -h ${sock} -n -c sources 2>/dev/null >${ns}/sources
-      grep -q '^^,[*],169.254.169.123,' ${ns}/sources && { ${silent ? 'true' : `[ "$(awk -F, '$6 >= 7' ${ns}/sources | wc -l)" -ge ${more + 1} ]`}; } && break
-      sleep 0.2; i=$((i+1))
-    done
-    TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=${timedatectl} sh ${SCRIPT}
-  `;
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
-  if (existsSync(join(ns, 'pids'))) pids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
+  const r = collectInAmazonNetns(
+    ns,
+    {
+      root: busyRoot(name),
+      sources: Array.from({ length: more }, (_, i) => `server 2001:db8:85a3:4d2c:${(0x1000 + i).toString(16)}:8a2e:370:${(0x7334 + i * 7).toString(16)} ${silent ? 'minpoll 6' : 'iburst minpoll -2 maxpoll 0'}`),
+      serveAll: true,
+      timedatectl,
+      ...(silent
+        ? {}
+        : {
+            setup: 'ip -6 route add local 2001:db8:85a3::/48 dev lo',
+            // Every other source reached at least three times (reach ≥ 7).
+            ready: `[ "$(chronyc -h "$SOCK" -n -c sources 2>/dev/null | awk -F, '$6 >= 7' | wc -l)" -ge ${more + 1} ]`,
+          }),
+    },
+    pids,
+  );
   expect(r.status).toBe(0);
   return r.stdout;
 }
