@@ -111,9 +111,9 @@ describe('report envelope', () => {
     expect(codes(reportEnvelope(SEALED))).toEqual(['report-unreadable']);
   });
 
-  it('the CLI reader refuses a bad envelope and says a cut one was cut', () => {
+  it('the strict reader refuses a bad envelope and reads a cut one as an incomplete report', () => {
     expect(() => parseReportStrict(envelope(Buffer.from(PLAIN), { digest: 'ffffffffffffffff' }), nodeReportCodec)).toThrow(ReportFormatError);
-    expect(() => parseReportStrict(SEALED.slice(0, 200), nodeReportCodec)).toThrow(/cut/);
+    expect(parseReportStrict(SEALED.slice(0, 200), nodeReportCodec)).toMatchObject({ complete: false, sections: [] });
   });
 
   it('never throws and never reads ok on random text, random payloads or a mangled envelope', () => {
@@ -123,12 +123,11 @@ describe('report envelope', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 300 }).map((s) => `${ENVELOPE_MAGIC} ${s}`), mangle, randomPayload, randomGzip), (text) => {
         const v = diagnose(text, undefined, nodeReportCodec);
-        if (text === SEALED) return;
-        expect(v.findings.length).toBeGreaterThan(0);
-        // A mangled character may leave the report whole (e.g. a changed banner byte): then it is exactly the sealed one.
+        // A mangled character may leave the envelope whole (e.g. its newline): then it reads exactly as the sealed report.
         if (v.status === 'ok') expect(v).toEqual(diagnose(PLAIN));
+        else expect(v.findings.length).toBeGreaterThan(0);
       }),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
   });
 });

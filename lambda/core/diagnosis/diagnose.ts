@@ -36,7 +36,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
  */
 export function parseReportStrict(report: string, codec?: ReportCodec): ParsedReport {
   const opened = openEnvelope(report, codec);
-  if (opened.kind === 'truncated') throw new ReportTruncatedError(opened.message);
+  // A cut envelope is an incomplete report, as a plain report without its end marker: nothing in it is read.
+  if (opened.kind === 'truncated') return { version: REPORT_VERSION, platform: null, header: {}, sections: [], cuts: [], complete: false, strayLines: 0 };
   if (opened.kind === 'invalid') throw new ReportFormatError(opened.message);
   return checkVersion(parseReport(opened.text));
 }
