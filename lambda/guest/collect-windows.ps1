@@ -7,7 +7,8 @@
 # Every probe runs with a timeout so a hung w32tm cannot hold the SSM command.
 #
 # No param() block: an SSM document may prepend `$TsgArgs = @{ ... }`; by hand, defaults apply.
-# Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400).
+# Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400: the plain report's budget),
+# Plain ('1': print the plain report, never the compressed envelope).
 # PowerShell 4.0 compatible where it costs nothing (no ::new, no classes); tests run it under pwsh.
 
 $ErrorActionPreference = 'SilentlyContinue'
@@ -168,14 +169,55 @@ for ($i = 0; $i -lt $out.Count; $i++) {
 $out = $filtered
 
 # --- size budget ----------------------------------------------------------------------------------
-$total = ($out | Measure-Object -Property Length -Sum).Sum + $out.Count
-$cut = 0
-while ($total -gt ($MaxChars - 40) -and $out.Count -gt 1) {
-  $last = $out[$out.Count - 1]
-  $out.RemoveAt($out.Count - 1)
-  $total -= ($last.Length + 1)
-  $cut++
+# The report with its end marker, at most about $Budget characters (lines dropped from the end, and said).
+function Get-Report([int]$Budget) {
+  $lines = New-Object System.Collections.Generic.List[string]
+  foreach ($l in $out) { $lines.Add($l) }
+  $total = ($lines | Measure-Object -Property Length -Sum).Sum + $lines.Count
+  $cut = 0
+  while ($total -gt ($Budget - 40) -and $lines.Count -gt 1) {
+    $last = $lines[$lines.Count - 1]
+    $lines.RemoveAt($lines.Count - 1)
+    $total -= ($last.Length + 1)
+    $cut++
+  }
+  if ($cut -gt 0) { $lines.Add("TSG-CUT report $cut") }
+  $lines.Add('TSG-END')
+  return ,$lines.ToArray()
 }
-foreach ($l in $out) { Write-Output $l }
-if ($cut -gt 0) { Write-Output "TSG-CUT report $cut" }
-Write-Output 'TSG-END'
+
+# --- compressed envelope --------------------------------------------------------------------------
+# The report gzip-compressed (.NET GZipStream) and base64-encoded on one line with its size and
+# SHA-256 prefix (docs/guest-scripts.md, "Report envelope"), so that it fits the 2,500 characters SSM
+# returns inline. $null when it cannot be built or would not fit: the plain report is printed instead.
+function Get-Envelope([string[]]$Lines) {
+  if ($TsgArgs.ContainsKey('Plain') -and [string]$TsgArgs['Plain'] -eq '1') { return $null }
+  try {
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes((($Lines -join "`n") + "`n"))
+    $ms = New-Object System.IO.MemoryStream
+    $gz = New-Object System.IO.Compression.GZipStream($ms, [System.IO.Compression.CompressionMode]::Compress)
+    $gz.Write($bytes, 0, $bytes.Length)
+    $gz.Close()
+    $b64 = [Convert]::ToBase64String($ms.ToArray())
+    # The CSP class first: under the FIPS policy .NET Framework's default SHA256 (managed) throws.
+    $sha = $null
+    try { $sha = New-Object System.Security.Cryptography.SHA256CryptoServiceProvider } catch { $sha = $null }
+    if ($null -eq $sha) { $sha = [System.Security.Cryptography.SHA256]::Create() }
+    $hash = $sha.ComputeHash($bytes)
+    $hex = -join ($hash[0..7] | ForEach-Object { $_.ToString('x2') })
+    $line = "TSG-REPORT-GZ1 $($bytes.Length) $hex $b64 TSG-END"
+    if ($hex.Length -eq 16 -and $line.Length -le 2400) { return $line }
+  } catch {
+    return $null
+  }
+  return $null
+}
+
+# Compressed, the report keeps far more; if even that does not fit, the plain budget applies.
+$sealed = Get-Envelope (Get-Report 12000)
+$plain = $null
+if ($null -eq $sealed) {
+  $plain = Get-Report $MaxChars
+  $sealed = Get-Envelope $plain
+}
+if ($null -ne $sealed) { Write-Output $sealed } else { foreach ($l in $plain) { Write-Output $l } }

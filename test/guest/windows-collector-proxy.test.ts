@@ -2,6 +2,7 @@
  * collect-windows.ps1 under real pwsh: proxy configuration in the machine environment never leaves
  * the host except the exact HTTP_PROXY / HTTPS_PROXY / NO_PROXY values, credentials redacted.
  */
+import { unseal } from './sealed-report';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { parseReport, section } from '../../lambda/core/diagnosis/report';
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows } from './windows-harness';
@@ -22,7 +23,7 @@ function collect(state: FakeState): string {
   try {
     const r = w.run('collect-windows.ps1');
     expect(r.code).toBe(0);
-    return r.stdout;
+    return unseal(r.stdout);
   } finally {
     w.cleanup();
   }
@@ -65,5 +66,23 @@ describeWithPwsh('collect-windows.ps1 prints only the proxy values the check nee
     expect(out.match(/^TSG-END$/gm)).toHaveLength(1);
     const v = diagnose(out);
     expect(v.findings.map((f) => f.code)).toEqual(['proxy-without-no-proxy']);
+  });
+
+  it.each(['fr', 'ja'] as const)('the largest Windows report (%s w32tm text, every proxy variable, long values) seals within 80 %% of Details', (lang) => {
+    const noProxy = ['localhost', '127.0.0.1', '169.254.169.254', '.internal.corp.example.com', '.svc.cluster.local', '10.0.0.0/8', '172.16.0.0/12', '.amazonaws.com', 'registry.corp.example.com'].join(',');
+    const proxy = 'http://svc-proxy-user:S3cr3t-P4ssw0rd@egress-proxy.internal.corp.example.com:3128';
+    const s = host({ HTTP_PROXY: proxy, HTTPS_PROXY: proxy, NO_PROXY: noProxy, http_proxy: proxy, https_proxy: proxy, no_proxy: noProxy });
+    s.world = { ...s.world, lang };
+    const w = fakeWindows(s);
+    try {
+      const r = w.run('collect-windows.ps1');
+      expect(r.code).toBe(0);
+      const plain = unseal(r.stdout);
+      expect(section(parseReport(plain), 'proxy')!.lines.length).toBeGreaterThanOrEqual(3);
+      expect(r.stdout.trimEnd().length).toBeLessThanOrEqual(2000);
+      process.stdout.write(`report-size windows-${lang}: plain ${plain.length} chars, envelope ${r.stdout.trimEnd().length} chars\n`);
+    } finally {
+      w.cleanup();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /** The real collect-windows.ps1 under pwsh against a fake Windows, its report judged by the real diagnose. */
 import { readFileSync } from 'node:fs';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { unseal } from './sealed-report';
 import { amazonWindows, describeWithPwsh, type FakeState, fakeWindows, stockWindows, SVC } from './windows-harness';
 
 jest.setTimeout(180_000);
@@ -9,7 +10,9 @@ function collect(state: FakeState, args?: Record<string, string>) {
   const w = fakeWindows(state);
   try {
     const r = w.run('collect-windows.ps1', args);
-    return { ...r, verdict: diagnose(r.stdout), after: w.state() };
+    // The plain report inside the envelope it printed (checked and round-tripped by unseal).
+    const stdout = args?.['Plain'] === '1' ? r.stdout : unseal(r.stdout);
+    return { ...r, printed: r.stdout, stdout, verdict: diagnose(stdout), after: w.state() };
   } finally {
     w.cleanup();
   }
@@ -52,6 +55,15 @@ describeWithPwsh('collect-windows.ps1 on a fake Windows (real pwsh)', () => {
     expect(r.verdict.findings).toEqual([expect.objectContaining({ code: 'not-amazon-time-sync', message: expect.stringMatching(/domain hierarchy/) })]);
   });
 
+  it('prints the plain report when told to (Plain=1), judged the same as its envelope', () => {
+    const sealed = collect(amazonWindows());
+    const plain = collect(amazonWindows(), { Plain: '1' });
+    expect(plain.stdout).toMatch(/^TSG-REPORT v1 windows\r?\n/);
+    // Two runs a moment apart: the same judgement (the clock readings themselves move on).
+    const judged = (v: typeof plain.verdict) => ({ status: v.status, timeSource: v.timeSource, synchronized: v.synchronized, daemon: v.daemon, findings: v.findings });
+    expect(judged(plain.verdict)).toEqual(judged(sealed.verdict));
+  });
+
   it('prints no domain lines when CIM fails, and does not fall back to WMI (no timeout there)', () => {
     const r = collect(amazonWindows({ cimFails: true }));
     expect(r.after.cimCalls).toEqual(['cim timeout=5']);
@@ -73,9 +85,10 @@ describeWithPwsh('collect-windows.ps1 on a fake Windows (real pwsh)', () => {
     const w = fakeWindows(amazonWindows({ world: { hang: true } }));
     try {
       const r = w.run('collect-windows.ps1', { ProbeTimeoutSeconds: '2' });
-      expect(r.stdout).toMatch(/^\[w32tm-status rc=124\]$/m);
-      expect(r.stdout).toMatch(/TSG-END/);
-      expect(codes(diagnose(r.stdout))).toContain('probe-timed-out');
+      const out = unseal(r.stdout);
+      expect(out).toMatch(/^\[w32tm-status rc=124\]$/m);
+      expect(out).toMatch(/TSG-END/);
+      expect(codes(diagnose(out))).toContain('probe-timed-out');
       const pid = Number(readFileSync(`${w.statePath}.hang.pid`, 'utf8'));
       expect(() => process.kill(pid, 0)).toThrow();
     } finally {
