@@ -42,7 +42,7 @@ function collect(root: string, env: Record<string, string>): string {
   return execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', ...env },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', ...env },
   });
 }
 
@@ -115,7 +115,7 @@ describe('collect-linux.sh on a fake host', () => {
     const out = execFileSync(join(bin, 'sh'), [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: hang },
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: hang },
     });
     expect(Date.now() - t0).toBeLessThan(10000);
     expect(out).toContain('[chrony-tracking rc=124]');
@@ -253,7 +253,7 @@ describe('collect-linux.sh without a private temporary directory', () => {
     const r = spawnSync('sh', [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'none' },
+      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: 'none' },
     });
     expect(r.status).toBe(1);
     expect(existsSync(`/tmp/tsg-collect.${r.pid}`)).toBe(false);

@@ -92,7 +92,7 @@ function collect(root: string, chronycCmd: string): { out: string; ms: number } 
   const out = execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none' },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none' },
   });
   return { out, ms: Date.now() - t0 };
 }
@@ -191,7 +191,7 @@ describe('collect-linux.sh on real chronyd', () => {
           chronyc -h ${sock} -n -c tracking 2>/dev/null | awk -F, '$1 != "00000000" && $11 / 2 + $12 < 0.1 { ok = 1 } END { exit !ok }' && break
         sleep 0.2; i=$((i+1))
       done
-      TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT}
+      TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none TSG_IMDS=none sh ${SCRIPT}
     `;
     const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
     if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
@@ -241,7 +241,7 @@ describe('collect-linux.sh on real chronyd', () => {
       P=
       trap 'kill $P 2>/dev/null; wait' EXIT INT TERM
       waitpid() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; }
-      col() { TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
+      col() { TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none TSG_IMDS=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
       unshare -n chronyd -x -d -u root -f ${otherNet} 2>/dev/null & P="$P $!"
       unshare -m chronyd -x -d -u root -f ${otherMnt} 2>/dev/null & P="$P $!"
       waitpid ${nsd}/other-net.pid; waitpid ${nsd}/other-mnt.pid
