@@ -1,8 +1,9 @@
 #!/bin/sh
 # timesync-guard collector for Linux (report format v1).
 #
-# Read-only: it changes nothing (one mktemp directory in $TMPDIR, removed on exit), opens no network connection (chronyc/ntpq talk to the local
-# daemon only) and needs neither systemd nor bash. It prints one compact report on stdout that
+# Read-only: it changes nothing (one mktemp directory in $TMPDIR, removed on exit); its only network
+# use is one IMDSv2 token PUT and one GET to the instance's own IMDS (chronyc/ntpq talk to the local
+# daemon only), and it needs neither systemd nor bash. It prints one compact report on stdout that
 # `npx timesync-guard diagnose` (and the hourly check) judges; all judgement happens there.
 # Every probe runs under a timeout and the whole run keeps to a ~9 s budget, so a hung daemon
 # cannot hold the SSM command.
