@@ -18,6 +18,7 @@ import { guestScriptPath } from '../../lambda/guest/scripts';
 import { aggregate } from '../../lambda/core/fleet/aggregate';
 import { DEFAULT_THRESHOLDS } from '../../lambda/core/diagnosis/diagnose';
 import type { Verdict } from '../../lambda/core/types';
+import { FAKE_INSTANCE_ID, FAKE_TOKEN, startFakeImds, writeFakeImds } from './fake-imds';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
 const FIXTURES = join(__dirname, '..', 'fixtures', 'ethtool');
@@ -77,29 +78,7 @@ function collect(root: string, env: Record<string, string> = {}): string {
   });
 }
 
-const FAKE_IMDS = file(
-  join(dir, 'fake-imds.js'),
-  `const http = require('http');
-const [mode, ready] = process.argv.slice(2);
-const TOKEN = 'AQAEAFakeToken==';
-const srv = http.createServer((req, res) => {
-  if (mode === 'silent') return; // accepts the connection, never answers
-  if (mode === 'throttle') { res.writeHead(429); return res.end(); }
-  if (req.method === 'PUT' && req.url === '/latest/api/token') {
-    if (mode === 'refuse') { res.writeHead(403); return res.end(); }
-    const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);
-    if (!(ttl >= 1 && ttl <= 21600)) { res.writeHead(400); return res.end(); }
-    res.writeHead(200); return res.end(TOKEN);
-  }
-  if (req.method === 'GET' && req.url === '/latest/meta-data/instance-id') {
-    if (req.headers['x-aws-ec2-metadata-token'] !== TOKEN) { res.writeHead(401); return res.end(); }
-    res.writeHead(200); return res.end('i-0abc1234def567890');
-  }
-  res.writeHead(404); res.end();
-});
-srv.listen(80, '169.254.169.254', () => require('fs').writeFileSync(ready, String(process.pid)));
-`,
-);
+const FAKE_IMDS = writeFakeImds(dir);
 
 /**
  * Runs the collector inside a private network namespace where a fake IMDS (mode) listens on
@@ -108,11 +87,11 @@ srv.listen(80, '169.254.169.254', () => require('fs').writeFileSync(ready, Strin
  */
 function collectWithImds(mode: 'answer' | 'throttle' | 'refuse' | 'silent' | 'none', root: string, opts: { wrap?: string; env?: string } = {}): { out: string; ms: number } {
   const ready = join(dir, `imds-${mode}-${Date.now()}.ready`);
-  const server = mode === 'none' ? '' : `node ${FAKE_IMDS} ${mode} ${ready} & S=$!; i=0; while [ ! -s ${ready} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done`;
+  const server = mode === 'none' ? '' : startFakeImds(FAKE_IMDS, mode, 80, ready);
   const script = `
     set -u
-    S=
-    trap '[ -z "$S" ] || kill $S 2>/dev/null; wait' EXIT INT TERM
+    P=
+    trap '[ -z "$P" ] || kill $P 2>/dev/null; wait' EXIT INT TERM
     ip link set lo up
     ip addr add 169.254.169.254/32 dev lo
     ${server}
@@ -129,8 +108,8 @@ function collectWithImds(mode: 'answer' | 'throttle' | 'refuse' | 'silent' | 'no
 describe('the IMDSv2 probe against a fake IMDS on 169.254.169.254 (private network namespace)', () => {
   it('gets a token and the instance id, prints neither, and finds nothing on a healthy endpoint', () => {
     const { out } = collectWithImds('answer', fakeRoot('imds-ok', ['bash']));
-    expect(out).not.toContain('AQAEAFakeToken');
-    expect(out).not.toContain('i-0abc1234def567890');
+    expect(out).not.toContain(FAKE_TOKEN);
+    expect(out).not.toContain(FAKE_INSTANCE_ID);
     const line = section(parseReport(out), 'imds')!.lines[0]!;
     expect(line).toMatch(/^via=curl put=200 put_ms=\d+ get=200 get_ms=\d+ local=\d+ date=[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
     const v = diagnose(out);
