@@ -221,14 +221,14 @@ const CODES = {
     meaning: 'Advisory: the active configuration has a leap-smeared Amazon source (169.254.169.123, fd00:ec2::123, time.aws.com) beside a source or pool that does not smear: up to 1 s apart around a leap second. Never changes the status (Amazon Linux 2 ships this mix).',
     effect: 'report',
     metric: 'leapSmearAdvisory',
-    fix: null,
+    fix: 'enable-amazon-time-sync',
   },
   'leap-file-with-smeared-source': {
     level: 'guest',
     meaning: 'Advisory: `leapsectz`, `leapfile` or `leapseclist` is set while the source is leap-smeared Amazon Time Sync: the leap second is applied on top of the smear. Never changes the status.',
     effect: 'report',
     metric: 'leapSmearAdvisory',
-    fix: null,
+    fix: 'enable-amazon-time-sync',
   },
   'phc-error-bound-over-threshold': {
     level: 'guest',
