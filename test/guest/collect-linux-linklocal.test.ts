@@ -306,7 +306,6 @@ describe('worst-case run time', () => {
     expect(out).toMatch(/TSG-END\n$/);
     // Budget 9 s for the probes, +1 s for timeout -k, +1 s for the last ethtool: the SSM step allows 30 s.
     expect(ms).toBeLessThan(13000);
-    // eslint-disable-next-line no-console
     console.log(`worst-case collector run: ${ms} ms`);
     expect(diagnose(out).status).not.toBe('ok');
     expect(readFileSync(SCRIPT, 'utf8')).toContain('BUDGET="${TSG_BUDGET:-9}"');
