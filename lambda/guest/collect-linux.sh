@@ -429,7 +429,8 @@ fi
 # One IMDSv2 token PUT (60 s TTL) and one GET, straight to the endpoint (no proxy: proxies are judged
 # apart), each bounded by TSG_IMDS_TIMEOUT and the budget. Only status codes, latencies and the Date
 # header are printed: never the token nor the answer. The token goes to curl in a file (-H @file),
-# never on a command line other users can read; wget has no such option, so with wget only the PUT runs.
+# never on a command line other users can read; wget and curl < 7.55 have no such option, so with them
+# only the PUT runs.
 now_ms() {
   n=$(date +%s%N 2>/dev/null)
   case $n in '' | *[!0-9]*) echo $(($(date +%s) * 1000)) ;; *) echo $((n / 1000000)) ;; esac
@@ -477,7 +478,9 @@ else
   printf 'X-aws-ec2-metadata-token-ttl-seconds: 60\n' >"$TMPD/put"
   imds_req PUT /latest/api/token "$TMPD/put"
   line="via=$via put=$st put_ms=$ms"
-  if [ "$via" = curl ] && [ "$st" = 200 ]; then
+  # shellcheck disable=SC2046,SC2086 # major and minor version as two words
+  set -- $($CURL --version 2>/dev/null | sed -n '1s/^curl \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  if [ "$via" = curl ] && [ "$st" = 200 ] && [ $((${1:-0} * 1000 + ${2:-0})) -ge 7055 ]; then
     printf 'X-aws-ec2-metadata-token: %s\n' "$(tr -cd 'A-Za-z0-9_=+/.-' <"$TMPD/b" | cut -c1-200)" >"$TMPD/get"
     imds_req GET /latest/meta-data/instance-id "$TMPD/get"
     line="$line get=$st get_ms=$ms"
