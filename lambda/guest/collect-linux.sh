@@ -358,73 +358,6 @@ if [ -d "$R/run/systemd/system" ] && has "$TIMEDATECTL"; then
   esac
 fi
 
-# --- time configuration: sources and leap settings in the files the daemon reads ------------------
-# An Amazon source beside a non-Amazon one mixes leap-smeared and unsmeared time; leapsectz or a leap
-# file with a smeared source applies the leap second on top of the smear. Only active files: the
-# daemon's main file and what it includes (chrony include/confdir/sourcedir, ntpd includefile),
-# at most 24 files; only the directive and its first word leave the host.
-cf_n=0
-: >"$TMPD/conf"
-: >"$TMPD/seen"
-conf_scan() {
-  cs_d=$1
-  shift
-  printf '%s\n' "$@" >"$TMPD/q"
-  while [ -s "$TMPD/q" ] && [ "$cf_n" -lt 24 ]; do
-    cs_f=$(head -n 1 "$TMPD/q")
-    tail -n +2 "$TMPD/q" >"$TMPD/q2" && mv "$TMPD/q2" "$TMPD/q"
-    case $cs_f in /*) ;; *) continue ;; esac
-    grep -qxF "$cs_f" "$TMPD/seen" && continue
-    printf '%s\n' "$cs_f" >>"$TMPD/seen"
-    if [ ! -f "$R$cs_f" ] || [ ! -r "$R$cs_f" ]; then continue; fi
-    cf_n=$((cf_n + 1))
-    # shellcheck disable=SC2016 # awk program
-    awk -v d="$cs_d" '
-      { sub(/[#!;].*/, ""); gsub(/[^ -~\t]/, "") }
-      NF == 0 { next }
-      d == "timesyncd" && /^[ \t]*(NTP|FallbackNTP)[ \t]*=/ { sub(/=/, " "); $1 = $1; print "out " d " " $0; next }
-      d == "timesyncd" { next }
-      { k = tolower($1) }
-      k ~ /^(server|pool|peer|refclock|leapsectz|leapfile|leapseclist)$/ { print "out " d " " k " " $2; next }
-      d == "chrony" && k == "include" { print "inc " $2; next }
-      d == "chrony" && k == "confdir" { for (i = 2; i <= NF; i++) print "dir " $i " conf"; next }
-      d == "chrony" && k == "sourcedir" { for (i = 2; i <= NF; i++) print "dir " $i " sources"; next }
-      d == "ntpd" && k == "includefile" { print "inc " $2 }
-    ' "$R$cs_f" 2>/dev/null | while read -r cs_k cs_a cs_b; do
-      case $cs_k in
-        out) printf '%s %s\n' "$cs_a" "$cs_b" | cut -c1-120 >>"$TMPD/conf" ;;
-        inc)
-          for cs_x in "$R"$cs_a; do [ -f "$cs_x" ] && printf '%s\n' "${cs_x#"$R"}" >>"$TMPD/q"; done
-          ;;
-        dir)
-          for cs_x in "$R$cs_a"/*."$cs_b"; do [ -f "$cs_x" ] && printf '%s\n' "${cs_x#"$R"}" >>"$TMPD/q"; done
-          ;;
-      esac
-    done
-  done
-}
-case ",$daemons," in
-  *,chronyd,*)
-    # Debian builds chronyd with /etc/chrony/chrony.conf as its default.
-    [ -n "$chrony_conf" ] || chrony_conf=/etc/chrony.conf
-    [ -f "$R/etc/chrony.conf" ] || chrony_conf=$(printf '%s' "$chrony_conf" | sed 's#/etc/chrony.conf#/etc/chrony/chrony.conf#')
-    # shellcheck disable=SC2086 # one word per configuration file
-    conf_scan chrony $chrony_conf
-    ;;
-esac
-case ",$daemons," in *,ntpd,* | *,ntpsec,*) conf_scan ntpd /etc/ntp.conf /etc/ntpsec/ntp.conf ;; esac
-case ",$daemons," in
-  *,systemd-timesyncd,*)
-    # shellcheck disable=SC2046 # drop-ins after the main file, in name order, as systemd reads them
-    conf_scan timesyncd /etc/systemd/timesyncd.conf $(for f in "$R"/etc/systemd/timesyncd.conf.d/*.conf; do [ -f "$f" ] && printf '%s\n' "${f#"$R"}"; done)
-    ;;
-esac
-if [ "$cf_n" -gt 0 ]; then
-  emit "[timeconf rc=0]"
-  emit "files=$cf_n"
-  awk '!seen[$0]++' "$TMPD/conf" | head -n 16 >>"$OUT"
-fi
-
 # --- IMDS: can this guest get a token, and what time does AWS say it is? ---------------------------
 # One IMDSv2 token PUT (60 s TTL) and one GET, straight to the endpoint (no proxy: proxies are judged
 # apart), each bounded by TSG_IMDS_TIMEOUT and the budget. Only status codes, latencies and the Date
@@ -519,6 +452,74 @@ for n in "$R"/sys/class/net/*; do
   emit "$line"
 done
 [ "$en" -gt 0 ] || emit "interfaces=none"
+
+# --- time configuration: sources and leap settings in the files the daemon reads ------------------
+# An Amazon source beside a non-Amazon one mixes leap-smeared and unsmeared time; leapsectz or a leap
+# file with a smeared source applies the leap second on top of the smear. Only active files: the
+# daemon's main file and what it includes (chrony include/confdir/sourcedir, ntpd includefile),
+# at most 24 files; only the directive and its first word leave the host. Last of the sections:
+# advisory only, so the first the size budget drops.
+cf_n=0
+: >"$TMPD/conf"
+: >"$TMPD/seen"
+conf_scan() {
+  cs_d=$1
+  shift
+  printf '%s\n' "$@" >"$TMPD/q"
+  while [ -s "$TMPD/q" ] && [ "$cf_n" -lt 24 ]; do
+    cs_f=$(head -n 1 "$TMPD/q")
+    tail -n +2 "$TMPD/q" >"$TMPD/q2" && mv "$TMPD/q2" "$TMPD/q"
+    case $cs_f in /*) ;; *) continue ;; esac
+    grep -qxF "$cs_f" "$TMPD/seen" && continue
+    printf '%s\n' "$cs_f" >>"$TMPD/seen"
+    if [ ! -f "$R$cs_f" ] || [ ! -r "$R$cs_f" ]; then continue; fi
+    cf_n=$((cf_n + 1))
+    # shellcheck disable=SC2016 # awk program
+    awk -v d="$cs_d" '
+      { sub(/[#!;].*/, ""); gsub(/[^ -~\t]/, "") }
+      NF == 0 { next }
+      d == "timesyncd" && /^[ \t]*(NTP|FallbackNTP)[ \t]*=/ { sub(/=/, " "); $1 = $1; print "out " d " " $0; next }
+      d == "timesyncd" { next }
+      { k = tolower($1) }
+      k ~ /^(server|pool|peer|refclock|leapsectz|leapfile|leapseclist)$/ { print "out " d " " k " " $2; next }
+      d == "chrony" && k == "include" { print "inc " $2; next }
+      d == "chrony" && k == "confdir" { for (i = 2; i <= NF; i++) print "dir " $i " conf"; next }
+      d == "chrony" && k == "sourcedir" { for (i = 2; i <= NF; i++) print "dir " $i " sources"; next }
+      d == "ntpd" && k == "includefile" { print "inc " $2 }
+    ' "$R$cs_f" 2>/dev/null | while read -r cs_k cs_a cs_b; do
+      case $cs_k in
+        out) printf '%s %s\n' "$cs_a" "$cs_b" | cut -c1-120 >>"$TMPD/conf" ;;
+        inc)
+          for cs_x in "$R"$cs_a; do [ -f "$cs_x" ] && printf '%s\n' "${cs_x#"$R"}" >>"$TMPD/q"; done
+          ;;
+        dir)
+          for cs_x in "$R$cs_a"/*."$cs_b"; do [ -f "$cs_x" ] && printf '%s\n' "${cs_x#"$R"}" >>"$TMPD/q"; done
+          ;;
+      esac
+    done
+  done
+}
+case ",$daemons," in
+  *,chronyd,*)
+    # Debian builds chronyd with /etc/chrony/chrony.conf as its default.
+    [ -n "$chrony_conf" ] || chrony_conf=/etc/chrony.conf
+    [ -f "$R/etc/chrony.conf" ] || chrony_conf=$(printf '%s' "$chrony_conf" | sed 's#/etc/chrony.conf#/etc/chrony/chrony.conf#')
+    # shellcheck disable=SC2086 # one word per configuration file
+    conf_scan chrony $chrony_conf
+    ;;
+esac
+case ",$daemons," in *,ntpd,* | *,ntpsec,*) conf_scan ntpd /etc/ntp.conf /etc/ntpsec/ntp.conf ;; esac
+case ",$daemons," in
+  *,systemd-timesyncd,*)
+    # shellcheck disable=SC2046 # drop-ins after the main file, in name order, as systemd reads them
+    conf_scan timesyncd /etc/systemd/timesyncd.conf $(for f in "$R"/etc/systemd/timesyncd.conf.d/*.conf; do [ -f "$f" ] && printf '%s\n' "${f#"$R"}"; done)
+    ;;
+esac
+if [ "$cf_n" -gt 0 ]; then
+  emit "[timeconf rc=0]"
+  emit "files=$cf_n"
+  awk '!seen[$0]++' "$TMPD/conf" | head -n 16 >>"$OUT"
+fi
 
 # --- size budget ----------------------------------------------------------------------------------
 # SSM returns at most 2,500 characters of output inline: drop the least useful lines first

@@ -215,6 +215,29 @@ describe('ENA link-local counters from a stand-in ethtool printing captured outp
   });
 });
 
+describe('size budget with the new sections', () => {
+  it('stays within 2,500 characters on a busy host, keeping the IMDS and ENA lines', () => {
+    const root = fakeRoot('busy', ['chronyd']);
+    const ifs = Array.from({ length: 8 }, (_, i) => `ens${i + 5}`);
+    for (const n of ifs) enaInterface(root, n, 27_000);
+    const bin = fakeEthtool('busy', Object.fromEntries(ifs.map((n) => [n, { i: 'i-ena-2.13.0g.txt', S: 'S-ena-2.13-dropping.txt' }])));
+    file(join(root, 'etc', 'chrony.conf'), `server 169.254.169.123 prefer iburst\n${Array.from({ length: 20 }, (_, i) => `server ntp${i}.corp.example.com iburst`).join('\n')}\nleapsectz right/UTC\n`);
+    const tracking = 'A9FEA97B,169.254.169.123,4,$(date +%s).000000000,0.000000626,0.000002852,0.000002852,1.187,0.020,0.388,0.000504752,0.001112565,16.0,Normal';
+    const sources = ['^,*,169.254.169.123,3,4,377,5,-0.000030000,-0.000226000,0.000287000', ...Array.from({ length: 30 }, (_, i) => `^,+,203.0.113.${i},2,6,377,40,0.000100000,0.000100000,0.010000000`)];
+    const chronyc = file(join(dir, 'busy-chronyc.sh'), `#!/bin/sh\ncase "$*" in\n  *tracking*) echo "${tracking}" ;;\n  *sources*) printf '%s\\n' ${sources.map((l) => `'${l}'`).join(' ')} ;;\nesac\n`, 0o755);
+    const { out } = collectWithImds('answer', root, { env: `PATH=${bin}:$PATH TSG_CHRONYC=${chronyc}` });
+    expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
+    const p = parseReport(out);
+    expect(section(p, 'imds')!.lines[0]).toMatch(/^via=curl put=200 .* date=/);
+    expect(section(p, 'ena')!.lines).toHaveLength(8);
+    // The budget was needed: unselected sources went first.
+    expect(p.cuts.map((c) => c.section)).toContain('chrony-sources');
+    const v = diagnose(out);
+    expect(v.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['imds-packets-dropped', 'mixed-smeared-sources']));
+    expect(v.status).toBe('at-risk');
+  });
+});
+
 describe('time configuration of a real chronyd (private network and PID namespaces)', () => {
   /**
    * Starts chronyd with `conf` (plus files) in `unshare -mnpf --mount-proc`, with a chronyd serving
