@@ -104,6 +104,7 @@ describeWithPwsh('collect-windows.ps1: IMDSv2 probe and ENA counter (real pwsh, 
     expect(section(parseReport(text), 'imds')!.lines[0]).toMatch(/^via=dotnet put=timeout put_ms=\d+$/);
     expect(codes(text)).toEqual(['imds-unreachable']);
     expect(ms).toBeLessThan(15_000);
+    console.log(`Windows collector run with IMDS silent: ${ms} ms (answering: ${out['answer']!.ms} ms)`);
     expect(section(parseReport(text), 'ena')!.lines).toEqual(['Ethernet_2 driver=2.6.0.0 linklocal_allowance_exceeded=unsupported']);
   });
 
