@@ -38,6 +38,8 @@ export interface GuardAlarmSet {
   readonly clockErrorBoundOverThreshold: cw.Alarm;
   readonly hopLimitTooLowForContainers: cw.Alarm;
   readonly metadataEndpointDisabled: cw.Alarm;
+  /** The ENA driver dropped link-local packets (IMDS, DNS, NTP) on some instance since its boot. */
+  readonly linkLocalPacketsDropped: cw.Alarm;
   readonly instancesNotChecked: cw.Alarm;
   readonly checkHeartbeat: cw.Alarm;
   readonly checkErrors: cw.Alarm;
@@ -119,6 +121,7 @@ export class GuardAlarms extends Construct {
       clockErrorBoundOverThreshold: finding('ClockErrorBoundOverThreshold', CHECK_METRICS.clockErrorBoundOverThreshold, 0, 'instances whose clock offset or clock error bound is over its threshold'),
       hopLimitTooLowForContainers: finding('HopLimitTooLowForContainers', CHECK_METRICS.hopLimitTooLowForContainers, 0, 'instances running containers with an IMDS PUT response hop limit below 2 (no role credentials in containers)'),
       metadataEndpointDisabled: finding('MetadataEndpointDisabled', CHECK_METRICS.metadataEndpointDisabled, 0, 'instances with an instance profile whose metadata endpoint is disabled'),
+      linkLocalPacketsDropped: finding('LinkLocalPacketsDropped', CHECK_METRICS.linkLocalPacketsDropped, 0, 'instances whose ENA driver dropped link-local packets (IMDS, DNS, NTP) over the 1,024 packets/s allowance since boot'),
       // Two checks in a row: one slow run (guests cut off as stragglers, a busy SSM) must not page;
       // an instance that stays unchecked does, one check interval later.
       instancesNotChecked: finding(

@@ -63,7 +63,7 @@ export function collectInAmazonNetns(ns: string, opts: AmazonNetnsOptions, pids:
         { ${opts.ready ?? 'true'}; } && break
       sleep 0.2; i=$((i+1))
     done
-    TSG_ROOT=${opts.root} TSG_CHRONYC="chronyc -h $SOCK" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=${opts.timedatectl ?? 'none'} sh ${guestScriptPath('collect-linux.sh')}
+    TSG_ROOT=${opts.root} TSG_CHRONYC="chronyc -h $SOCK" TSG_SYSTEMCTL=none TSG_IMDS=none TSG_TIMEDATECTL=${opts.timedatectl ?? 'none'} sh ${guestScriptPath('collect-linux.sh')}
   `;
   const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
   if (existsSync(join(ns, 'pids'))) pids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));

@@ -49,7 +49,7 @@ function collectPrinted(root: string, env: Record<string, string>): string {
   return execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', ...env },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', ...env },
   });
 }
 
@@ -151,7 +151,7 @@ describe('collect-linux.sh on a fake host', () => {
     const out = execFileSync(join(bin, 'sh'), [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: fakeChronyc(`no-${missing}`, TRACKING, [SELECTED]) },
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: fakeChronyc(`no-${missing}`, TRACKING, [SELECTED]) },
     });
     expect(out).toMatch(/^TSG-REPORT v1 linux\n/);
     expect(out).toMatch(/\nTSG-END\n$/);
@@ -167,7 +167,7 @@ describe('collect-linux.sh on a fake host', () => {
     let out = execFileSync(join(bin, 'sh'), [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: hang },
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: hang },
     });
     expect(Date.now() - t0).toBeLessThan(10000);
     out = unseal(out);
@@ -306,7 +306,7 @@ describe('collect-linux.sh without a private temporary directory', () => {
     const r = spawnSync('sh', [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'none' },
+      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: 'none' },
     });
     expect(r.status).toBe(1);
     expect(existsSync(`/tmp/tsg-collect.${r.pid}`)).toBe(false);

@@ -96,7 +96,7 @@ function collect(root: string, chronycCmd: string): { out: string; printed: stri
   const printed = execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none' },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none' },
   });
   return { out: unseal(printed), printed, ms: Date.now() - t0 };
 }
@@ -209,7 +209,7 @@ describe('collect-linux.sh on real chronyd', () => {
       P=
       trap 'kill $P 2>/dev/null; wait' EXIT INT TERM
       waitpid() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; }
-      col() { TSG_PLAIN=1 TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
+      col() { TSG_PLAIN=1 TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none TSG_IMDS=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
       unshare -n chronyd -x -d -u root -f ${otherNet} 2>/dev/null & P="$P $!"
       unshare -m chronyd -x -d -u root -f ${otherMnt} 2>/dev/null & P="$P $!"
       waitpid ${nsd}/other-net.pid; waitpid ${nsd}/other-mnt.pid

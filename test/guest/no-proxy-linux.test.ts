@@ -77,7 +77,7 @@ function finding(root: string): boolean {
   const out = spawnSync('sh', [COLLECTOR], {
     encoding: 'utf8',
     timeout: 20_000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'false' },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: 'false' },
   }).stdout;
   return diagnose(out, undefined, nodeReportCodec).findings.some((f) => f.code === 'proxy-without-no-proxy');
 }

@@ -367,8 +367,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection: $1.20 a month at any fleet size.
-      expect(alarms).toHaveLength(12);
+      // 7 findings/not-checked (link-local drops included), 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection: $1.30 a month at any fleet size.
+      expect(alarms).toHaveLength(13);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -495,7 +495,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(10); // 8 + Imdsv2RolledBack + Imdsv2Rejected
+    expect(custom.length).toBe(11); // 9 (LinkLocalPacketsDropped included) + Imdsv2RolledBack + Imdsv2Rejected
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);

@@ -10,6 +10,8 @@ import { evaluateNtpd } from './daemons/ntpd';
 import { evaluateOpenntpd } from './daemons/openntpd';
 import { evaluateTimesyncd } from './daemons/timesyncd';
 import { evaluateW32time } from './daemons/w32time';
+import { leapSmearFindings } from './leap-smear';
+import { judgeLinkLocal } from './link-local';
 import { implausible } from './plausible';
 import { proxyFindings, redactSecrets } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
@@ -182,6 +184,14 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     findings.push(finding('not-amazon-time-sync', `synchronised to ${reading.sourceAddress ?? 'another source'}, not to the Amazon Time Sync Service`));
   }
 
+  // What the guest sees of IMDS and its link-local allowance, and how its daemon is configured.
+  const link = judgeLinkLocal(p, t.maxOffsetSeconds, t.maxClockErrorBoundSeconds);
+  const smear = leapSmearFindings(p, reading.timeSource === 'amazon-ipv4' || reading.timeSource === 'amazon-ipv6');
+  findings.push(...link.findings, ...smear.findings);
+  // No daemon reports an offset: the IMDS Date header is the estimate (imds-date-skew judges it).
+  const estimated = reading.offsetSeconds === null && link.skewSeconds !== null;
+  const offsetSeconds = estimated ? link.skewSeconds : reading.offsetSeconds;
+
   const containersList = headerList(p, 'containers');
   const containers = containersList === undefined ? null : containersList.length > 0;
   const proxy = proxyFindings(p);
@@ -195,7 +205,7 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     daemon: reading.daemon,
     timeSource: reading.timeSource,
     synchronized: reading.synchronized,
-    offsetSeconds: reading.offsetSeconds,
+    offsetSeconds,
     clockErrorBoundSeconds: reading.clockErrorBoundSeconds,
     containers,
     status,
@@ -208,6 +218,9 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     ...(reading.sourceAddress !== undefined ? { sourceAddress: redactSecrets(reading.sourceAddress) } : {}),
     ...(p.cuts.length > 0 ? { reportCuts: p.cuts } : {}),
     ...(now !== null ? { guestTime: now } : {}),
+    ...(estimated ? { offsetSource: 'imds-date' } : {}),
+    ...link.extra,
+    ...smear.extra,
     ...reading.extra,
   };
 }

@@ -89,6 +89,11 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     clockErrorBoundOverThreshold: 0,
     hopLimitTooLowForContainers: 0,
     metadataEndpointDisabled: 0,
+    linkLocalPacketsDropped: 0,
+    imdsUnreachable: 0,
+    imdsThrottled: 0,
+    clockSkewViaImds: 0,
+    leapSmearAdvisory: 0,
   };
   const byStatus: Record<InstanceStatus, number> = { ok: 0, 'at-risk': 0, unknown: 0, 'opted-out': 0 };
   const byCheckState: Partial<Record<CheckState, number>> = {};

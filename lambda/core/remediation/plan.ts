@@ -3,7 +3,7 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
-import { codesWhere, type FindingCode } from '../diagnosis/findings';
+import { ADVISORY_CODES, codesWhere, type FindingCode } from '../diagnosis/findings';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
@@ -125,6 +125,15 @@ export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: Instanc
 const UNREAD_REPORT_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.vetoesFixes === true);
 
 /**
+ * Whether a Linux guest judged `ok` has only advisory leap-smear findings, which the time-sync fix
+ * removes when the `fixMixedSources` setting asks for it.
+ */
+export function guestHasMixedSources(e: InstanceEvaluation): boolean {
+  const v = e.verdict;
+  return e.checkState === 'checked' && e.platform === 'linux' && v?.status === 'ok' && (v.findings ?? []).some((f) => ADVISORY_CODES.has(f.code));
+}
+
+/**
  * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
  * `at-risk`: an `unknown` verdict (cut or unreadable report, daemon not answering, probe timed out)
  * is never fixed blind — the next check looks again.
@@ -201,7 +210,7 @@ export function planInstance(e: InstanceEvaluation, settings: Settings, options:
 
   let guest = false;
   if (settings.fixTimeSync) {
-    if (guestNeedsFix(e)) {
+    if (guestNeedsFix(e) || (settings.fixMixedSources && guestHasMixedSources(e))) {
       guest = true;
       wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
     } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {

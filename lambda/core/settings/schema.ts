@@ -319,6 +319,18 @@ export const SETTINGS = {
     type: 'boolean', scope: 'remediation', env: 'TSG_FIX_NO_PROXY', default: false,
     doc: 'Where a system-wide HTTP(S) proxy is set and NO_PROXY misses 169.254.169.254 (finding `proxy-without-no-proxy`), add the IMDS addresses to NO_PROXY/no_proxy in the guest (running services see it at their next restart).',
   },
+  /**
+   * On a Linux host whose chrony already follows Amazon Time Sync, comment out the sources that do
+   * not smear leap seconds and the leap file in the main chrony config (findings
+   * `mixed-smeared-sources`, `leap-file-with-smeared-source`), validated, verified and rolled back
+   * like any other change. Off: such hosts are left as they are (the harm appears only around a leap
+   * second, and Amazon Linux 2 ships this mix). Hosts switched to Amazon Time Sync lose the mix anyway.
+   * @default false
+   */
+  fixMixedSources: {
+    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_MIXED_SOURCES', default: false,
+    doc: 'On Linux hosts already on Amazon Time Sync, comment out non-smearing sources and the leap file in the main chrony config (findings `mixed-smeared-sources`, `leap-file-with-smeared-source`).',
+  },
   topicArn: {
     type: 'string', scope: 'remediation', env: 'TSG_TOPIC_ARN', context: false, prop: false,
     doc: 'Topic of the run summary (set by the construct).',

@@ -30,7 +30,7 @@ export function parseTimespan(text: string): number | null {
   if (text.length > MAX_SPAN_CHARS) return null;
   const t = text.trim();
   if (t === '0') return 0;
-  // [\s\S], not `.`: a line separator (U+2028) inside guest text must not make the match fail.
+  // [\s\S], not `.`: a line terminator inside guest text (a \r, U+2028) must not make the match fail.
   const m = /^([+-]?)([\s\S]*)$/.exec(t)!;
   const sign = m[1] === '-' ? -1 : 1;
   const parts = m[2]!.trim().split(/\s+/);
