@@ -13,6 +13,7 @@ import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
+import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
 import { CHECK_COMMAND_COMMENT, resolvePending } from './pending';
 
@@ -26,7 +27,7 @@ export interface CheckDeps {
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly clock: Clock;
-  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts */
+  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts, opening compressed reports with node:zlib */
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
@@ -303,7 +304,7 @@ export const COLLECTOR_MAX_ERRORS = '100%';
  */
 export async function runCheck(deps: CheckDeps, settings: CheckSettings, options: CheckOptions = {}): Promise<CheckRun> {
   const { clock } = deps;
-  const diagnose = deps.diagnose ?? realDiagnose;
+  const diagnose = deps.diagnose ?? ((report: string, t: Thresholds) => realDiagnose(report, t, nodeReportCodec));
   const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
   const startedAt = clock.now();
   const guest = options.guest ?? true;

@@ -12,7 +12,9 @@
 #   TSG_CHRONYC         chronyc command and options, e.g. "chronyc -h /tmp/x/chronyd.sock"
 #   TSG_NTPQ, TSG_NTPCTL, TSG_TIMEDATECTL, TSG_SYSTEMCTL   the other tools ("none" = absent)
 #   TSG_PROBE_TIMEOUT   seconds per probe (default 2); TSG_BUDGET seconds for all probes (default 9)
-#   TSG_MAX_CHARS       size budget of the report (default 2400)
+#   TSG_MAX_CHARS       size budget of the plain report (default 2400)
+#   TSG_SEALED_MAX_CHARS size budget of the report before compression (default 12000)
+#   TSG_PLAIN           1 = print the plain report, never the compressed envelope
 # Under TSG_ROOT, /proc/1/ns (else /proc/self/ns) names the host's namespaces; absent, every process counts.
 
 set -u
@@ -26,6 +28,7 @@ SYSTEMCTL="${TSG_SYSTEMCTL:-systemctl}"
 PROBE_TIMEOUT="${TSG_PROBE_TIMEOUT:-2}"
 BUDGET="${TSG_BUDGET:-9}"
 MAX_CHARS="${TSG_MAX_CHARS:-2400}"
+SEALED_MAX_CHARS="${TSG_SEALED_MAX_CHARS:-12000}"
 START=$(date +%s)
 
 # A private directory from mktemp, or no probe at all: a predictable name in /tmp could be a
@@ -339,8 +342,9 @@ fi
 # --- size budget ----------------------------------------------------------------------------------
 # SSM returns at most 2,500 characters of output inline: drop the least useful lines first
 # (chrony/ntpq sources that are neither selected nor candidates, beyond a few) and say so.
+# shrink BUDGET: the report without its end marker, at most about BUDGET characters.
 shrink() {
-  awk -v max="$MAX_CHARS" '
+  awk -v max="$1" '
     { line[NR] = $0; total += length($0) + 1 }
     /^TSG-CUT / { secof[NR] = ""; next }
     /^\[/ { sec = $0; sub(/^\[/, "", sec); sub(/ .*/, "", sec); secof[NR] = ""; next }
@@ -377,6 +381,35 @@ shrink() {
     }
   ' "$OUT"
 }
-shrink
-echo "TSG-END"
+
+# --- compressed envelope --------------------------------------------------------------------------
+# The report, gzip -9 + base64 on one line with its size and SHA-256 prefix (docs/guest-scripts.md,
+# "Report envelope"): a report of several thousand characters then still fits the 2,500 characters
+# SSM returns inline, so the check needs no second call for it. base64 is joined with tr, not -w0:
+# busybox's base64 has no -w. Whatever is missing or fails (gzip, base64, sha256sum), the plain report
+# is printed instead, which every reader accepts.
+ENVELOPE_MAX=2400
+# seal FILE: prints the envelope of FILE when it is at most ENVELOPE_MAX characters; else fails.
+seal() {
+  [ "${TSG_PLAIN:-}" != 1 ] && has gzip && has base64 && has sha256sum || return 1
+  s_bytes=$(wc -c <"$1" | tr -d ' ') || return 1
+  s_sum=$(sha256sum <"$1" | cut -c1-16) || return 1
+  gzip -9 -n -c <"$1" >"$TMPD/report.gz" 2>/dev/null || return 1
+  s_b64=$(base64 <"$TMPD/report.gz" 2>/dev/null | tr -d '\n\r') || return 1
+  case $s_bytes in '' | *[!0-9]*) return 1 ;; esac
+  case $s_sum in *[!0-9a-f]*) return 1 ;; esac
+  case $s_b64 in '' | *[!A-Za-z0-9+/=]*) return 1 ;; esac
+  [ "${#s_sum}" -eq 16 ] || return 1
+  s_line="TSG-REPORT-GZ1 $s_bytes $s_sum $s_b64 TSG-END"
+  [ "${#s_line}" -le "$ENVELOPE_MAX" ] || return 1
+  printf '%s\n' "$s_line"
+}
+# report BUDGET: the shrunk report with its end marker, in $TMPD/plain.
+report() {
+  { shrink "$1" && echo "TSG-END"; } >"$TMPD/plain"
+}
+# Compressed, the report keeps far more sources; if even that does not fit, the plain budget applies.
+if report "$SEALED_MAX_CHARS" && seal "$TMPD/plain"; then exit 0; fi
+report "$MAX_CHARS" || exit 3
+seal "$TMPD/plain" || cat "$TMPD/plain"
 exit 0

@@ -16,6 +16,7 @@ import { parseSettings } from '../../lambda/core/settings';
 import { outcomeOf } from '../../lambda/engine/check';
 import type { InvocationResult } from '../../lambda/engine/ports';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 import type { InstanceRecord } from '../../lambda/core/types';
 
 let account: SimAccount | undefined;
@@ -63,7 +64,7 @@ describe('straggler cutoff', () => {
     const { out, cancels } = await collect(fleet);
     const slow = out.results.get(fleet[45]!.id)!;
     expect(slow.state).toBe('success');
-    expect(diagnose(slow.output ?? '', { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 }).status).toBe('ok');
+    expect(diagnose(slow.output ?? '', { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 }, nodeReportCodec).status).toBe('ok');
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
     expect(cancels).toEqual([]);
   });

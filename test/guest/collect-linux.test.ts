@@ -13,6 +13,8 @@ import type { Verdict } from '../../lambda/core/types';
 import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 import { planForVerdict } from '../core/verdict-plan';
+import { unseal } from './sealed-report';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
 const dir = mkdtempSync(join(tmpdir(), 'tsg-h1-collect-'));
@@ -87,14 +89,15 @@ function fakeRoot(name: string, comms: string[]): string {
   return root;
 }
 
-function collect(root: string, chronycCmd: string): { out: string; ms: number } {
+/** Runs the collector; `out` is the plain report inside the envelope it printed, `printed` the envelope. */
+function collect(root: string, chronycCmd: string): { out: string; printed: string; ms: number } {
   const t0 = Date.now();
-  const out = execFileSync('sh', [SCRIPT], {
+  const printed = execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
     env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none' },
   });
-  return { out, ms: Date.now() - t0 };
+  return { out: unseal(printed), printed, ms: Date.now() - t0 };
 }
 
 const chronyRoot = () => fakeRoot('chrony', ['chronyd', 'bash']);
@@ -140,10 +143,10 @@ afterAll(async () => {
 
 describe('collect-linux.sh on real chronyd', () => {
   it('reports a clock synchronised to a non-Amazon source as other, at risk', () => {
-    const { out, ms } = collect(chronyRoot(), `chronyc -h ${loopClient.sock}`);
+    const { out, printed, ms } = collect(chronyRoot(), `chronyc -h ${loopClient.sock}`);
     expect(out).toMatch(/^TSG-REPORT v1 linux\n/);
     expect(out).toMatch(/\nTSG-END\n$/);
-    expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
+    expect(printed.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
     expect(ms).toBeLessThan(10000);
     const v = diagnose(out);
     expect(v).toMatchObject({ platform: 'linux', daemon: 'chrony', timeSource: 'other', synchronized: true, status: 'at-risk' });
@@ -196,8 +199,8 @@ describe('collect-linux.sh on real chronyd', () => {
     const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
     if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
     expect(r.status).toBe(0);
-    amazonReport = r.stdout;
-    const v = diagnose(r.stdout);
+    amazonReport = unseal(r.stdout);
+    const v = diagnose(amazonReport);
     expect(v).toMatchObject({ daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, status: 'ok', findings: [] });
     expect(v['sourceAddress']).toBe('169.254.169.123');
   }, 90000);
@@ -221,6 +224,11 @@ describe('collect-linux.sh on real chronyd', () => {
         { numRuns: 200 },
       );
     }
+    // What SSM cuts is the printed envelope: every prefix short of its end marker reads as cut.
+    const sealed = collect(chronyRoot(), `chronyc -h ${skewClient.sock}`).printed.trimEnd();
+    for (let n = 'TSG-REPORT'.length; n < sealed.length; n++) {
+      expect([n, diagnose(sealed.slice(0, n), undefined, nodeReportCodec).findings.map((f) => f.code)]).toEqual([n, ['report-truncated']]);
+    }
   });
 
   it('counts a chronyd in another network or mount namespace as not the host daemon (real chronyd, private PID namespace)', () => {
@@ -241,7 +249,7 @@ describe('collect-linux.sh on real chronyd', () => {
       P=
       trap 'kill $P 2>/dev/null; wait' EXIT INT TERM
       waitpid() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; }
-      col() { TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
+      col() { TSG_PLAIN=1 TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
       unshare -n chronyd -x -d -u root -f ${otherNet} 2>/dev/null & P="$P $!"
       unshare -m chronyd -x -d -u root -f ${otherMnt} 2>/dev/null & P="$P $!"
       waitpid ${nsd}/other-net.pid; waitpid ${nsd}/other-mnt.pid

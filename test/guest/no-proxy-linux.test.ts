@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 import { noProxyCoversImds } from '../../lambda/core/diagnosis/proxy';
 import { NO_PROXY_ADDRESSES } from '../../lambda/core/remediation/no-proxy-result';
 import { guestScriptPath } from '../../lambda/guest/scripts';
@@ -78,7 +79,7 @@ function finding(root: string): boolean {
     timeout: 20_000,
     env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'false' },
   }).stdout;
-  return diagnose(out).findings.some((f) => f.code === 'proxy-without-no-proxy');
+  return diagnose(out, undefined, nodeReportCodec).findings.some((f) => f.code === 'proxy-without-no-proxy');
 }
 
 /** The environment a login shell gets from a profile.d script. */

@@ -13,12 +13,14 @@ import { evaluateW32time } from './daemons/w32time';
 import { implausible } from './plausible';
 import { proxyFindings, redactSecrets } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
+import { openEnvelope, type ReportCodec } from './envelope';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
 import { DEFAULTS } from '../settings';
 import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from '../types';
 
 export { ReportFormatError } from './report';
 export type { ParsedReport } from './report';
+export type { ReportCodec } from './envelope';
 
 /** The thresholds diagnose applies when the caller passes none. */
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -28,10 +30,15 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 
 /**
  * Parses a report and throws {@link ReportFormatError} when it is not a report at all (empty,
- * no magic line) or has a version this code does not know. What the CLI uses to exit non-zero.
+ * no magic line, an envelope that does not open) or has a version this code does not know. What the
+ * CLI uses to exit non-zero.
+ * @param codec opens a compressed envelope (lambda/core/diagnosis/envelope.ts); without one an envelope is refused
  */
-export function parseReportStrict(report: string): ParsedReport {
-  return checkVersion(parseReport(report));
+export function parseReportStrict(report: string, codec?: ReportCodec): ParsedReport {
+  const opened = openEnvelope(report, codec);
+  if (opened.kind === 'truncated') throw new ReportTruncatedError(opened.message);
+  if (opened.kind === 'invalid') throw new ReportFormatError(opened.message);
+  return checkVersion(parseReport(opened.text));
 }
 
 function checkVersion(parsed: ParsedReport): ParsedReport {
@@ -108,12 +115,18 @@ function guestNow(p: ParsedReport): number | null {
 /**
  * Judges a collector report. Never throws: unreadable input gives status `unknown` with a
  * `report-unreadable` / `unknown-format` finding.
- * @param report the collector's stdout (CRLF, a BOM and a few leading banner lines are tolerated)
+ * @param report the collector's stdout (CRLF, a BOM and a few leading banner lines are tolerated):
+ *   a plain report or its compressed envelope
  * @param thresholds limits for offset and clock error bound; defaults from settings.ts DEFAULTS
+ * @param codec opens a compressed envelope; without one an envelope gives `report-unreadable`
  */
-export function diagnose(report: string, thresholds?: Thresholds): Verdict {
+export function diagnose(report: string, thresholds?: Thresholds, codec?: ReportCodec): Verdict {
   try {
-    return diagnoseUnsafe(report, validThresholds(thresholds));
+    // An envelope is opened (or refused) first; what it carried is then read as any plain report.
+    const opened = openEnvelope(report, codec);
+    if (opened.kind === 'truncated') return unreadable('report-truncated', `${TRUNCATED_MESSAGE} (${opened.message})`);
+    if (opened.kind === 'invalid') return unreadable('report-unreadable', opened.message);
+    return diagnoseUnsafe(opened.text, validThresholds(thresholds));
   } catch (e) {
     if (e instanceof ReportTruncatedError) return unreadable('report-truncated', `${TRUNCATED_MESSAGE} (${e.message})`);
     if (e instanceof ReportFormatError) {
