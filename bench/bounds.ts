@@ -7,7 +7,7 @@
  * sizes, its rate limiter). Derivations in bench/README.md.
  */
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, ssmBucketFromEnv, EC2_BUCKETS, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
-import { collectorReport, type SimInstance } from './sim/fleet';
+import { plainCollectorReport, type SimInstance } from './sim/fleet';
 import { DETAILS_OUTPUT_CAP } from './sim/account';
 import { CHECK_TARGET_RATIOS } from './targets';
 
@@ -43,7 +43,10 @@ export interface FleetShape {
   readonly managed: number;
   /** Online, not opted out, still there when the batch is sent: the collector's targets. */
   readonly targets: number;
-  /** Targets whose output is longer than the Details cap (one GetCommandInvocation each). */
+  /**
+   * Targets whose plain (unsealed) report is longer than the Details cap: one GetCommandInvocation
+   * each in the old bounds' report-size term only.
+   */
   readonly cutOutputs: number;
   /** Targets whose script hangs. */
   readonly hung: number;
@@ -65,8 +68,9 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
     // Vanishing instances are targets too: SendCommand must at least try them.
     targets++;
     const isHung = x.guest === 'times-out';
-    // What the modelled guest prints (A10) decides whether Details cuts it; the length is the model's, not the engine's.
-    const isCut = !isHung && x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP;
+    // Only the old figures' report-size term reads this: the plain report (as before issue 25's sealed
+    // envelope) over the Details cap. The model-only bounds do not depend on any report's size.
+    const isCut = !isHung && x.guest !== 'garbled' && x.vanishAfterMs === undefined && plainCollectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP;
     if (isHung) hung++;
     if (isCut) cut++;
     targetPages.push({ describePage: Math.floor(k / AWS_LIMITS.describeInstancesPage), diiPage: Math.floor((managed - 1) / AWS_LIMITS.instanceInformationPage), hung: isHung, cut: isCut });
@@ -76,7 +80,7 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
 
 /**
  * The least time (ms) a design may let a collector run before it declares it hung, as a multiple of
- * the model's guest run (A7): 2 × 5 s = 10 s. A model assumption (bench/README "A14"): a design that
+ * the model's guest run (A7): 2 × 5 s = 10 s. A model assumption (bench/README "A16"): a design that
  * gave up sooner would report healthy guests barely slower than the model's as unread. It enters
  * only the joint bound ({@link collectorWaitToMeetTargets}).
  */
@@ -343,7 +347,7 @@ export interface CollectorWaitToMeetTargets {
   readonly longestWaitSeconds: number;
   /** That wait over the modelled guest run time (A7). */
   readonly longestWaitOverGuest: number;
-  /** The declared least hung cutoff (s): MIN_HUNG_CUTOFF_GUEST_RUNS × the guest run (A14). */
+  /** The declared least hung cutoff (s): MIN_HUNG_CUTOFF_GUEST_RUNS × the guest run (A16). */
   readonly minHungCutoffSeconds: number;
   /**
    * The joint bound (s): within the call target, and no collector declared hung sooner than the
