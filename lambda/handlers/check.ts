@@ -4,24 +4,18 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createEventBridgeAudit } from '../aws/audit';
-import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
+import { lazyAuditActions, lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore } from '../aws/lazy-adapters';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
-import { secretRecordKey } from '../aws/imdsv2-record-key';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
-import { S3SnapshotStore } from '../aws/readiness-cache';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
 import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
@@ -193,9 +187,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
 const settings = parseCheckSettings(process.env);
 
 /**
- * The real wiring, built at the first invocation: the cold start constructs no SDK client. EC2 and
- * SSM always; CloudWatch (GetMetricData) and S3 (the readiness snapshot) unless `imdsv2` is off;
- * EventBridge only when a rollback is audited. Metrics go out as EMF (no PutMetricData).
+ * The real wiring, built at the first invocation: the cold start constructs no SDK client and loads
+ * only EC2 and SSM, which every run uses. CloudWatch (GetMetricData, the daily readiness refresh),
+ * S3 (the readiness snapshot), Secrets Manager (the record key) and EventBridge (a rollback's audit)
+ * are loaded at their first call (lambda/aws/lazy-adapters.ts). Metrics go out as EMF (no PutMetricData).
  */
 const wired = lazy(() => {
   const ec2 = createClient(EC2Client, 'ec2');
@@ -213,25 +208,22 @@ const wired = lazy(() => {
   });
 });
 
-/** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, and (lazily) EC2 + EventBridge for a rollback. */
+/** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, the record key and a rollback's audit, each loaded on first use; EC2 for a rollback. */
 function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
   const clock = realClock;
-  const audit = lazy(() =>
-    createEventBridgeAudit({
-      events: createClient(EventBridgeClient, 'eventbridge'),
-      source: settings.eventSource,
-      sleep: (ms) => clock.sleep(ms),
-      onLost: (entry, error) => defaultLogger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
-    }),
-  );
+  const auditActions = lazyAuditActions({
+    source: settings.eventSource,
+    sleep: (ms) => clock.sleep(ms),
+    onLost: (entry, error) => defaultLogger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
+  });
   return {
-    metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock }),
-    store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock }),
-    recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
+    metrics: lazyInstanceMetrics(clock),
+    store: lazySnapshotStore(bucket, clock),
+    recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
     ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
     audit: async (records) => {
       const at = new Date(clock.now()).toISOString();
-      await audit().actions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));
+      await auditActions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));
     },
   };
 }

@@ -6,11 +6,8 @@
  * continuation only if its signature verifies under the stack's key (anything else is refused and
  * audited), and always under the current settings.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
@@ -18,14 +15,11 @@ import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
 import { remediationScope } from '../core/fleet/launch';
-import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
+import { lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore, lazySnsNotifier } from '../aws/lazy-adapters';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { createImdsv2Tagger } from '../aws/imdsv2-ec2';
-import { secretRecordKey } from '../aws/imdsv2-record-key';
-import { S3SnapshotStore } from '../aws/readiness-cache';
 import { Ec2SsmInventory } from '../aws/inventory';
-import { createSnsNotifier } from '../aws/notify';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { SsmRunCommand } from '../aws/run-command';
 import { parseRemediationOutput } from '../core/remediation/guest-result';
@@ -161,7 +155,11 @@ export function createRemediateHandler(
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseSettings(process.env);
 
-/** The real wiring, built at the first invocation (the cold start constructs no SDK client). */
+/**
+ * The real wiring, built at the first invocation (the cold start constructs no SDK client). EC2, SSM,
+ * EventBridge (the audit) and Secrets Manager (the continuation key) serve every invocation; SNS,
+ * CloudWatch and S3 are loaded at their first call (lambda/aws/lazy-adapters.ts).
+ */
 const wired = lazy(() => {
   const ec2 = createClient(EC2Client, 'ec2');
   const ssm = createClient(SSMClient, 'ssm');
@@ -174,14 +172,15 @@ const wired = lazy(() => {
     eventbridge: createClient(EventBridgeClient, 'eventbridge'),
     inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
     runCommand: new SsmRunCommand({ ssm, clock: realClock }),
-    notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
+    // The night's summary is sent once, at the end of the run: SNS is loaded then, not at start-up.
+    notifier: lazySnsNotifier(settings.topicArn),
     continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
     ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
       ? {
           imdsv2: {
-            metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock: realClock }),
-            store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket: settings.imdsv2CacheBucket, clock: realClock }),
-            recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
+            metrics: lazyInstanceMetrics(realClock),
+            store: lazySnapshotStore(settings.imdsv2CacheBucket, realClock),
+            recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
           },
         }
       : {}),

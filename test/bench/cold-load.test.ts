@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleAsDeployed, bundleNaive, clientPackages, loadOnce } from '../../bench/cold-load';
+import { bundleAsDeployed, bundleNaive, clientPackages, loadOnce, startupClientPackages } from '../../bench/cold-load';
 import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from '../../lib/function-bundling';
 
 const ROOT = join(__dirname, '..', '..');
@@ -21,6 +21,14 @@ describe('bundles as deployed', () => {
     expect(clientPackages(check)).not.toContain('client-sns');
     const naive = await bundleNaive(join(dir, 'naive.js'));
     expect(clientPackages(naive)).toEqual(['client-cloudwatch', 'client-ec2', 'client-ssm']);
+  });
+
+  it('at start-up the check bundle runs only the EC2 and SSM clients; the others it carries run on first use', async () => {
+    expect(await startupClientPackages(join(ROOT, 'lambda', 'handlers', 'check.ts'), join(dir, 'check-startup.js'))).toEqual(['client-ec2', 'client-ssm']);
+  });
+
+  it('at start-up the remediate bundle runs the clients every invocation uses (EC2, SSM, the audit, the continuation key), not CloudWatch, S3 or SNS', async () => {
+    expect(await startupClientPackages(join(ROOT, 'lambda', 'handlers', 'remediate.ts'), join(dir, 'remediate-startup.js'))).toEqual(['client-ec2', 'client-eventbridge', 'client-secrets-manager', 'client-ssm']);
   });
 
   it('the bundled check handler loads in a fresh process with the deployed NODE_OPTIONS and exports handler', () => {

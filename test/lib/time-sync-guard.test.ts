@@ -53,14 +53,14 @@ describe('TimeSyncGuardStack with defaults', () => {
   });
 
   describe('Lambda functions', () => {
-    it('runs both on arm64 Node.js 24 with 576 MB, no reserved concurrency by default and 15-minute timeouts', () => {
+    it('runs both on arm64 Node.js 24 with 512 MB, no reserved concurrency by default and 15-minute timeouts', () => {
       const fns = template.findResources('AWS::Lambda::Function');
       expect(Object.keys(fns)).toHaveLength(2);
       for (const fn of Object.values(fns)) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
-          MemorySize: 576,
+          MemorySize: 512,
           Timeout: 900,
           Handler: 'index.handler',
         });

@@ -296,7 +296,15 @@ const CODES = {
   'check-timed-out': {
     level: 'instance',
     meaning:
-      'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
+      "Not read in two runs: the collector was still running past the straggler cutoff (twice the run's 95th-percentile guest run time, at least 10 s) when the rest of the run had finished, and its previous run's collector gave no readable report either. Never ok; counted in InstancesNotChecked. A guest this slow or hung every run needs a look.",
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'check-pending': {
+    level: 'instance',
+    meaning:
+      "The collector was still running past the straggler cutoff when the rest of the run had finished: left running (not cancelled), not judged this run and not counted in InstancesNotChecked. The next run reads its result if it is still running then; a host unread in two runs becomes check-timed-out.",
     effect: 'unknown',
     metric: null,
     fix: null,

@@ -107,7 +107,8 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     byCheckState[e.checkState] = (byCheckState[e.checkState] ?? 0) + 1;
     if (e.status === 'at-risk') counts.instancesAtRisk++;
     for (const m of metricsOf(e.findings, INSTANCE_METRIC)) counts[m]++;
-    if (e.checkState === 'opted-out') continue;
+    // Pending: left running past the straggler cutoff this once; counted only when unread in two runs.
+    if (e.checkState === 'opted-out' || e.checkState === 'pending') continue;
     if (e.checkState !== 'checked' || !e.verdict) {
       counts.instancesNotChecked++;
       continue;
