@@ -179,6 +179,34 @@ export const SETTINGS = {
     type: 'number', scope: 'both', env: 'TSG_HOP_LIMIT_TARGET', default: 2, min: 2, max: 64, integer: true,
     doc: 'IMDS PUT response hop limit the check requires for container hosts and the remediation raises to (never lowers).',
   },
+  // ── urgent path: the hourly check starts the remediation for urgent hosts (docs/remediation.md) ──
+  /**
+   * After each hourly check, remediate the urgent instances at once (|offset| ≥
+   * {@link urgentOffsetSeconds}, a container host whose hop limit is below the target, or a finding
+   * that stops credentials) with the nightly run's engine, plan, caps (the day's budget), opt-out and
+   * pacing, restricted to those ids. It depends on `dryRun`: the value is true, but the urgent path
+   * is live only when remediation is (the construct writes `urgentRemediation && !dryRun &&
+   * remediationEnabled` to the functions and grants the start only then), so in dry run it is off
+   * and nothing is started; set false to keep every change for the night.
+   * @default true (live only when `dryRun` is false and `remediationEnabled` is true)
+   */
+  urgentRemediation: {
+    type: 'boolean', scope: 'check', env: 'TSG_URGENT_REMEDIATION', default: true,
+    doc: 'After each check, remediate urgent hosts at once (same engine, plan, day\'s caps, opt-out and pacing as the night); live only when remediation is (off with dryRun or remediationEnabled false).',
+  },
+  /**
+   * |offset| at or above this many seconds makes a checked instance urgent (SigV4 refuses requests
+   * about 300 s off). Range 1–3600.
+   * @default 60
+   */
+  urgentOffsetSeconds: {
+    type: 'number', scope: 'check', env: 'TSG_URGENT_OFFSET_SECONDS', default: 60, min: 1, max: 3600, unit: 's',
+    doc: '|offset| at or above this makes a checked instance urgent (fixed within the hour, not at night).',
+  },
+  urgentStateMachineArn: {
+    type: 'string', scope: 'check', env: 'TSG_URGENT_STATE_MACHINE_ARN', context: false, prop: false,
+    doc: 'With the urgent path live: the remediation state machine the check function starts itself (set by the construct; its role may start only this one).',
+  },
   // ── read only by the remediation ───────────────────────────────────────────────────────────
   remediationDocument: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
