@@ -5,7 +5,7 @@
  *
  * 1. Read the machine's last 24 h (`readUrgentHistory`): who the urgent path took, what the budget
  *    day has spent. Not readable → nothing is started (the nightly run takes them).
- * 2. Decide (`decideUrgent`, pure): urgent, and not taken by the urgent path within 24 h.
+ * 2. Decide (`decideUrgent`, pure): urgent, changed by the nightly plan, not taken within 24 h.
  * 3. No overlap: while a run of the machine is RUNNING, wait for it (polling, until this
  *    invocation's deadline), then read the history again (that run may have fixed them or spent the
  *    budget). Still running at the deadline: the ids are not started, logged `urgent-deferred`, and
@@ -38,6 +38,8 @@ export interface UrgentOutcome {
   readonly executionArn?: string;
   /** Urgent again within 24 h of the urgent path's take: left to the nightly run (the UrgentRepeat alarm). */
   readonly repeat: readonly string[];
+  /** Urgent, but the nightly plan would change nothing on them: never started. */
+  readonly unfixable: readonly string[];
   readonly deferred: readonly string[];
   readonly capSpent?: number;
   readonly error?: string;
@@ -53,7 +55,7 @@ function message(err: unknown): string {
 /** Runs the urgent path over one completed check's evaluations; never throws (a failure is logged and returned). */
 export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, evaluations: readonly InstanceEvaluation[], deadline: number): Promise<UrgentOutcome> {
   const { clock, logger, executions } = deps;
-  const empty = { started: [], repeat: [], deferred: [] } as const;
+  const empty = { started: [], repeat: [], unfixable: [], deferred: [] } as const;
   const look = async (): Promise<{ decision: UrgentDecision; capSpent: number | undefined; running: boolean }> => {
     const now = clock.now();
     const memory = readUrgentHistory(await executions.history(now - URGENT_RETRY_WINDOW_MS), now);
@@ -66,7 +68,7 @@ export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, 
     while (state.decision.start.length > 0 && (state.running || (await executions.running()))) {
       if (clock.now() + URGENT_POLL_MS > deadline) {
         logger.warn('urgent-deferred', { instances: state.decision.start.length, instanceIds: state.decision.start, reason: 'a remediation run is still in progress; the next check takes them' });
-        return { ...empty, result: 'deferred', deferred: state.decision.start, repeat: state.decision.repeat };
+        return { ...empty, result: 'deferred', deferred: state.decision.start, repeat: state.decision.repeat, unfixable: state.decision.unfixable };
       }
       await clock.sleep(URGENT_POLL_MS);
       if (await executions.running()) continue;
@@ -79,7 +81,7 @@ export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, 
   }
   const { decision, capSpent } = state;
   if (decision.repeat.length > 0) logger.warn('urgent-repeat', { instanceIds: decision.repeat, reason: 'urgent again within 24 h of an urgent fix: left to the nightly run' });
-  const common = { repeat: decision.repeat, deferred: decision.overLimit };
+  const common = { repeat: decision.repeat, unfixable: decision.unfixable, deferred: decision.overLimit };
   if (decision.start.length === 0) return { ...empty, ...common, result: 'none' };
   if (capSpent === undefined) {
     logger.error('urgent-history-unread', { error: 'the budget day spent by the last whole-region run could not be read' });

@@ -85,6 +85,15 @@ describe('decideUrgent: the urgent set of one check', () => {
     expect(decideUrgent(fleet, settings, { takenAt: new Map([[A, NOW - URGENT_RETRY_WINDOW_MS]]) }, NOW).start).toEqual([A, C]);
   });
 
+  it('never starts an urgent host the nightly plan would not change (reported unfixable, not a repeat)', () => {
+    const amazon = (e: InstanceEvaluation): InstanceEvaluation => ({ ...e, verdict: { ...e.verdict!, timeSource: 'amazon-ipv4' } });
+    const onAmazon = amazon(ev(A, { offset: 300 }));
+    const proxy = amazon(ev(B, { offset: 0.001, codes: ['proxy-without-no-proxy'] }));
+    const d = decideUrgent([onAmazon, proxy], settings, { takenAt: new Map([[A, NOW - HOUR]]) }, NOW);
+    expect(d).toMatchObject({ start: [], repeat: [], unfixable: [A, B] });
+    expect(decideUrgent([proxy], { ...settings, fixNoProxy: true }, { takenAt: new Map() }, NOW).start).toEqual([B]);
+  });
+
   it('keeps over 1,000 ids for the next check, never sends more', () => {
     const many = Array.from({ length: 1005 }, (_, k) => ev(`i-${k.toString(16).padStart(17, '0')}`, { offset: 100 }));
     const d = decideUrgent(many, settings, { takenAt: new Map() }, NOW);

@@ -367,8 +367,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection: $1.20 a month at any fleet size.
-      expect(alarms).toHaveLength(12);
+      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection, urgent repeat: $1.30 a month at any fleet size.
+      expect(alarms).toHaveLength(13);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);

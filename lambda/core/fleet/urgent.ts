@@ -8,11 +8,13 @@
  * - `hop-limit`: a container host whose hop limit is below `hopLimitTarget` (its containers get no
  *   IMDSv2 token, so no role credentials);
  * - `imds-credentials`: a finding that stops credentials ({@link URGENT_CREDENTIAL_CODES}).
- * What is done about an urgent host is the nightly plan's business (the remediate function plans the
- * run as at night and audits what it skips): the check does not read the remediation's settings.
+ * Only an urgent host the nightly plan would change is started (the same `planInstance`, whose
+ * settings reach the check too): one nothing would fix (opted out, on Amazon Time Sync with a large
+ * offset and no `stepLargeOffset`, a proxy finding with `fixNoProxy` off) is reported `unfixable`,
+ * never started and never retried: the alarm on its finding is the signal.
  */
 import type { FindingCode } from '../diagnosis/findings';
-import { hopLimitScopeCovers } from '../remediation/plan';
+import { hopLimitScopeCovers, planInstance, type PlanInstanceSettings } from '../remediation/plan';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation } from '../types';
 import { LAUNCH_REMEDIATION_MAX_IDS, parseLaunchScope, remediationScope, type RemediationScope } from './launch';
@@ -43,7 +45,7 @@ const CREDENTIAL_CODES: ReadonlySet<string> = new Set(URGENT_CREDENTIAL_CODES);
 export type UrgentReason = 'offset' | 'hop-limit' | 'imds-credentials';
 
 /** The settings the urgent decision reads. */
-export type UrgentSettings = Pick<Settings, 'urgentOffsetSeconds' | 'hopLimitTarget' | 'hopLimitScope'>;
+export type UrgentSettings = Pick<Settings, 'urgentOffsetSeconds'> & PlanInstanceSettings;
 
 /** Why an instance is urgent (empty: it can wait for the night). */
 export function urgencyOf(e: InstanceEvaluation, settings: UrgentSettings): UrgentReason[] {
@@ -78,6 +80,8 @@ export interface UrgentDecision {
   readonly start: readonly string[];
   /** Urgent again within the retry window of the urgent path's last take: left to the nightly run (alarmed). */
   readonly repeat: readonly string[];
+  /** Urgent, but the nightly plan would change nothing on them (never started). */
+  readonly unfixable: readonly string[];
   /** Urgent and fixable, over {@link URGENT_MAX_IDS}: the next check takes them. */
   readonly overLimit: readonly string[];
   /** Every urgent instance with its reasons. */
@@ -85,12 +89,14 @@ export interface UrgentDecision {
 }
 
 /**
- * Decides the urgent set of one check: urgent ({@link urgencyOf}) and not taken by the urgent path within {@link URGENT_RETRY_WINDOW_MS} (a host whose clock is pushed
+ * Decides the urgent set of one check: urgent ({@link urgencyOf}), changed by the nightly plan, and
+ * not taken by the urgent path within {@link URGENT_RETRY_WINDOW_MS} (a host whose clock is pushed
  * back every hour must not make the guard fight it: the nightly run and the alarm take it).
  */
 export function decideUrgent(evaluations: readonly InstanceEvaluation[], settings: UrgentSettings, memory: Pick<UrgentMemory, 'takenAt'>, now: number): UrgentDecision {
   const start: string[] = [];
   const repeat: string[] = [];
+  const unfixable: string[] = [];
   const reasons: Record<string, readonly UrgentReason[]> = {};
   const seen = new Set<string>();
   for (const e of Array.isArray(evaluations) ? evaluations : []) {
@@ -100,11 +106,12 @@ export function decideUrgent(evaluations: readonly InstanceEvaluation[], setting
     if (why.length === 0) continue;
     reasons[e.instanceId] = why;
     const taken = memory.takenAt.get(e.instanceId);
-    if (taken !== undefined && now - taken < URGENT_RETRY_WINDOW_MS) repeat.push(e.instanceId);
+    if (!planInstance(e, settings).planned) unfixable.push(e.instanceId);
+    else if (taken !== undefined && now - taken < URGENT_RETRY_WINDOW_MS) repeat.push(e.instanceId);
     else start.push(e.instanceId);
   }
   start.sort();
-  return { start: start.slice(0, URGENT_MAX_IDS), overLimit: start.slice(URGENT_MAX_IDS), repeat: repeat.sort(), reasons };
+  return { start: start.slice(0, URGENT_MAX_IDS), overLimit: start.slice(URGENT_MAX_IDS), repeat: repeat.sort(), unfixable: unfixable.sort(), reasons };
 }
 
 /** One execution of the remediation state machine as the adapter read it: untrusted, every field checked here. */

@@ -182,10 +182,16 @@ export interface InstancePlan {
 }
 
 /**
+ * The settings one instance's plan reads: all of them reach the check too (its urgent path asks
+ * whether the night would change an urgent host before it starts a run for it).
+ */
+export type PlanInstanceSettings = Pick<Settings, 'hopLimitTarget' | 'hopLimitScope' | 'enableMetadataEndpoint' | 'fixTimeSync' | 'fixNoProxy'>;
+
+/**
  * Judges one instance by the rules of {@link planRemediation}, without the cap. An evaluation with
  * no instance id gives an empty plan.
  */
-export function planInstance(e: InstanceEvaluation, settings: Settings, options: PlanOptions = {}): InstancePlan {
+export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettings, options: PlanOptions = {}): InstancePlan {
   if (!e || typeof e.instanceId !== 'string') return { wanted: [], skipped: [] };
   const wanted: WantedAction[] = [];
   const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];

@@ -262,7 +262,7 @@ export const SETTINGS = {
    * @default false
    */
   enableMetadataEndpoint: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
+    type: 'boolean', scope: 'both', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
     doc: 'Enable the metadata endpoint where it is disabled on an instance with an instance profile.',
   },
   /**
@@ -283,7 +283,7 @@ export const SETTINGS = {
    * @default true
    */
   fixTimeSync: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_TIME_SYNC', default: true,
+    type: 'boolean', scope: 'both', env: 'TSG_FIX_TIME_SYNC', default: true,
     doc: 'Run the in-guest time-sync remediation document.',
   },
   /**
@@ -344,7 +344,7 @@ export const SETTINGS = {
    * @default false
    */
   fixNoProxy: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_NO_PROXY', default: false,
+    type: 'boolean', scope: 'both', env: 'TSG_FIX_NO_PROXY', default: false,
     doc: 'Where a system-wide HTTP(S) proxy is set and NO_PROXY misses 169.254.169.254 (finding `proxy-without-no-proxy`), add the IMDS addresses to NO_PROXY/no_proxy in the guest (running services see it at their next restart).',
   },
   topicArn: {
