@@ -13,7 +13,7 @@
  * 4. Start one execution named `urgent-<time>-<hash>` with `{ trigger, instanceIds, capSpent }`.
  */
 import { createHash } from 'node:crypto';
-import { decideUrgent, type ExecutionRecord, readUrgentHistory, URGENT_RETRY_WINDOW_MS, URGENT_TRIGGER, urgentExecutionName, type UrgentDecision, type UrgentSettings } from '../core/fleet/urgent';
+import { coveredByRunning, decideUrgent, type ExecutionRecord, readUrgentHistory, URGENT_RETRY_WINDOW_MS, URGENT_TRIGGER, urgentExecutionName, type UrgentDecision, type UrgentSettings } from '../core/fleet/urgent';
 import type { InstanceEvaluation } from '../core/types';
 import type { Clock, EngineLogger } from './ports';
 
@@ -56,10 +56,12 @@ function message(err: unknown): string {
 export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, evaluations: readonly InstanceEvaluation[], deadline: number): Promise<UrgentOutcome> {
   const { clock, logger, executions } = deps;
   const empty = { started: [], repeat: [], unfixable: [], deferred: [] } as const;
-  const look = async (): Promise<{ decision: UrgentDecision; capSpent: number | undefined; running: boolean }> => {
+  let remaining = evaluations;
+  const look = async (): Promise<{ decision: UrgentDecision; capSpent: number | undefined; running: boolean; records: ExecutionRecord[] }> => {
     const now = clock.now();
-    const memory = readUrgentHistory(await executions.history(now - URGENT_RETRY_WINDOW_MS), now);
-    return { decision: decideUrgent(evaluations, settings, memory, now), capSpent: memory.capSpent, running: memory.running };
+    const records = await executions.history(now - URGENT_RETRY_WINDOW_MS);
+    const memory = readUrgentHistory(records, now);
+    return { decision: decideUrgent(remaining, settings, memory, now), capSpent: memory.capSpent, running: memory.running, records };
   };
   let state;
   try {
@@ -70,9 +72,12 @@ export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, 
         logger.warn('urgent-deferred', { instances: state.decision.start.length, instanceIds: state.decision.start, reason: 'a remediation run is still in progress; the next check takes them' });
         return { ...empty, result: 'deferred', deferred: state.decision.start, repeat: state.decision.repeat, unfixable: state.decision.unfixable };
       }
+      const before = state.records;
       await clock.sleep(URGENT_POLL_MS);
       if (await executions.running()) continue;
-      // The run that ended may have fixed them, or spent the day's budget: decide again.
+      // The run that ended checked afresh what it covered (the night: everything) and spent budget: decide again on the rest.
+      const covered = coveredByRunning(before);
+      remaining = covered === 'all' ? [] : remaining.filter((e) => !covered.has(e?.instanceId));
       state = await look();
     }
   } catch (err) {

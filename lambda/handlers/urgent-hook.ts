@@ -6,6 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createRemediationExecutions } from '../aws/remediation-executions';
 import type { Clock } from '../aws/clock';
 import { URGENT_METRICS } from '../core/fleet/metric-names';
+import { URGENT_STATE_MACHINE_ENV } from '../core/fleet/urgent';
 import type { CheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import type { EngineLogger, MetricSink } from '../engine/ports';
@@ -30,8 +31,8 @@ export async function urgentAfterCheck(
   return outcome;
 }
 
-/** The real adapter, when the construct made the urgent path live (its ARN set). */
-export function wireUrgentExecutions(settings: CheckSettings, clock: Clock): { urgent?: UrgentExecutions } {
-  const arn = settings.urgentStateMachineArn;
+/** The real adapter, when the construct made the urgent path live (its ARN set on the check function). */
+export function wireUrgentExecutions(settings: CheckSettings, clock: Clock, env: NodeJS.ProcessEnv = process.env): { urgent?: UrgentExecutions } {
+  const arn = env[URGENT_STATE_MACHINE_ENV];
   return settings.urgentRemediation && arn ? { urgent: createRemediationExecutions({ stateMachineArn: arn, clock }) } : {};
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { URGENT_STATE_MACHINE_ENV } from '../../lambda/core/fleet/urgent';
@@ -20,7 +20,7 @@ export function wireUrgentPath(check: GuardFunction, stateMachine: StateMachine)
   const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   check.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'UrgentRemediationHistory', actions: ['states:DescribeExecution'], resources: [executions] }));
   Validations.of(check.role).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<RemediationStateMachine.Name>:*]',
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>:*]`,
     reason: "DescribeExecution of the remediation state machine's own executions (the urgent path's 24 h memory); execution names are generated per run, so the ARN ends in :*, scoped to that one machine.",
   });
 }

@@ -402,9 +402,11 @@ describe('TimeSyncGuardStack with defaults', () => {
     });
 
     it('first lists its own RUNNING executions and skips the run when another one is going', () => {
-      // StartAt: a launch request (instanceIds present) or a scheduled run; both then reach the guard.
+      // StartAt: an urgent request (capSpent present), a launch request (instanceIds present) or a scheduled run; all then reach the guard.
       const start = asl.States[asl.StartAt] as { Choices: Array<Record<string, unknown>>; Default: string };
-      expect(start.Choices[0]).toMatchObject({ Variable: '$.instanceIds', IsPresent: true, Next: 'InitLaunch' });
+      expect(start.Choices[0]).toMatchObject({ Variable: '$.capSpent', IsPresent: true, Next: 'UrgentHasIds' });
+      expect(start.Choices[1]).toMatchObject({ Variable: '$.instanceIds', IsPresent: true, Next: 'InitLaunch' });
+      expect(asl.States.InitUrgent!.Next).toBe(asl.States[start.Default]!.Next);
       expect(asl.States.InitLaunch!.Next).toBe(asl.States[start.Default]!.Next);
       const first = asl.States[asl.States[start.Default].Next as string];
       expect(first.Resource).toBe('arn:${AWS::Partition}:states:::aws-sdk:sfn:listExecutions');
@@ -495,7 +497,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(10); // 8 + Imdsv2RolledBack + Imdsv2Rejected
+    expect(custom.length).toBe(11); // 8 + Imdsv2RolledBack + Imdsv2Rejected + UrgentRepeat
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);

@@ -67,7 +67,26 @@ describe('urgent path over the wire (check engine → Step Functions → the sta
     expect(w.sim.calls).toMatchObject({ ListExecutions: 2, DescribeExecution: 1, StartExecution: 1 });
   });
 
-  it('waits while the nightly run is going (no overlap) and starts right after it, counting what it spent', async () => {
+  it('waits while a run is going (no overlap) and starts right after it, counting what it spent', async () => {
+    const w = world(20 * MIN);
+    const out = await w.clock.run(async () => {
+      const night = w.sim.start('{}');
+      await night.done;
+      w.sim.start(JSON.stringify({ trigger: 'urgent', instanceIds: [B], capSpent: 40 }), 'urgent-earlier');
+      await w.clock.sleep(MIN);
+      const o = await w.urgent([urgentHost(A), urgentHost(B)], 30 * MIN);
+      await Promise.all(w.sim.executions.map((e) => e.done));
+      return o;
+    });
+    // B was the running run's own: it checked and fixed it afresh, so only A is started, and the budget counts both runs.
+    expect(out).toMatchObject({ result: 'started', started: [A], capSpent: 41 });
+    const [, earlier, urgent] = w.sim.executions;
+    expect(urgent!.startedAt).toBeGreaterThanOrEqual(earlier!.stoppedAt!);
+    expect(urgent!.startedAt - earlier!.stoppedAt!).toBeLessThanOrEqual(60_000);
+    expect(urgent!.output).not.toContain('overlap');
+  });
+
+  it('leaves the urgent hosts to the nightly run it waited for (the night checks and fixes everything afresh)', async () => {
     const w = world(20 * MIN);
     const out = await w.clock.run(async () => {
       w.sim.start('{}');
@@ -76,11 +95,8 @@ describe('urgent path over the wire (check engine → Step Functions → the sta
       await Promise.all(w.sim.executions.map((e) => e.done));
       return o;
     });
-    expect(out).toMatchObject({ result: 'started', started: [A], capSpent: 40 });
-    const [night, urgent] = w.sim.executions;
-    expect(urgent!.startedAt).toBeGreaterThanOrEqual(night!.stoppedAt!);
-    expect(urgent!.startedAt - night!.stoppedAt!).toBeLessThanOrEqual(60_000);
-    expect(urgent!.output).not.toContain('overlap');
+    expect(out).toMatchObject({ result: 'none', started: [] });
+    expect(w.sim.executions).toHaveLength(1);
   });
 
   it('defers (starts nothing) when the run outlasts this invocation; the ids are not remembered as taken', async () => {

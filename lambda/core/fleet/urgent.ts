@@ -188,6 +188,26 @@ export function readUrgentHistory(records: readonly ExecutionRecord[], now: numb
   return { takenAt, capSpent: capSpent === undefined ? undefined : Math.min(capSpent, URGENT_MAX_CAP_SPENT), running };
 }
 
+/**
+ * What the runs that were RUNNING (`records` read before a wait) checked afresh and fixed while the
+ * urgent path waited for them: every instance for a whole-region run, its ids for an urgent or
+ * launch run. Those are not started again: the run that just ended has taken them (a host it could
+ * not fix is found again by the next check).
+ */
+export function coveredByRunning(records: readonly ExecutionRecord[]): 'all' | ReadonlySet<string> {
+  const ids = new Set<string>();
+  for (const r of Array.isArray(records) ? records : []) {
+    if (!r || r.status !== 'RUNNING') continue;
+    const input = json(r.input);
+    // A running launch run is listed but not described: its ids are unknown, and it covers none of ours for sure.
+    if (!input) continue;
+    if (input.trigger === undefined && input.instanceIds === undefined) return 'all';
+    const scope = parseLaunchScope(input.instanceIds);
+    if (scope.ok) for (const id of scope.instanceIds ?? []) ids.add(id);
+  }
+  return ids;
+}
+
 /** The remediation scope of an urgent request: its ids and the spent part of the day's cap; or why it is refused. */
 export type UrgentScope = { readonly ok: true; readonly instanceIds: readonly string[]; readonly capSpent: number } | { readonly ok: false; readonly reason: string };
 

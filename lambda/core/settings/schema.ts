@@ -188,7 +188,8 @@ export const SETTINGS = {
    * is live only when remediation is (the construct writes `urgentRemediation && !dryRun &&
    * remediationEnabled` to the functions and grants the start only then), so in dry run it is off
    * and nothing is started; set false to keep every change for the night.
-   * @default true (live only when `dryRun` is false and `remediationEnabled` is true)
+   * Live only when `dryRun` is false and `remediationEnabled` is true.
+   * @default true
    */
   urgentRemediation: {
     type: 'boolean', scope: 'check', env: 'TSG_URGENT_REMEDIATION', default: true,
@@ -202,10 +203,6 @@ export const SETTINGS = {
   urgentOffsetSeconds: {
     type: 'number', scope: 'check', env: 'TSG_URGENT_OFFSET_SECONDS', default: 60, min: 1, max: 3600, unit: 's',
     doc: '|offset| at or above this makes a checked instance urgent (fixed within the hour, not at night).',
-  },
-  urgentStateMachineArn: {
-    type: 'string', scope: 'check', env: 'TSG_URGENT_STATE_MACHINE_ARN', context: false, prop: false,
-    doc: 'With the urgent path live: the remediation state machine the check function starts itself (set by the construct; its role may start only this one).',
   },
   // ── read only by the remediation ───────────────────────────────────────────────────────────
   remediationDocument: {
@@ -621,6 +618,9 @@ export function reaches(row: SettingRow, fn: 'check' | 'remediation' | 'launch')
 
 /**
  * `TSG_*` variables that are not settings but are read elsewhere on purpose, so they are not
- * reported as unknown: the error-stack switch, and the benchmark's SSM rate override.
+ * reported as unknown: the error-stack switch, the benchmark's SSM rate override, and the
+ * remediation state machine's ARN on the check function with the urgent path live (set by the
+ * construct on that function only: a setting row would reach the remediate function, whose
+ * environment cannot name the machine that invokes it).
  */
-export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET'] as const;
+export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET', 'TSG_URGENT_STATE_MACHINE_ARN'] as const;
