@@ -1,3 +1,4 @@
+import { URGENT_STATE_MACHINE_ENV } from '../../lambda/core/fleet/urgent';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, TimeZone } from 'aws-cdk-lib';
@@ -119,7 +120,8 @@ describe('TimeSyncGuardStack with defaults', () => {
       const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardCheckHandler');
       const env = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
       const tsg = Object.keys(env).filter((k) => k.startsWith('TSG_')).sort();
-      expect(tsg).toEqual(rows().filter((r) => reaches(r, 'check')).map((r) => r.env).sort());
+      // And the remediation state machine it starts for urgent hosts (the urgent path is live by default).
+      expect(tsg).toEqual([...rows().filter((r) => reaches(r, 'check')).map((r) => r.env), URGENT_STATE_MACHINE_ENV].sort());
       expect(env).not.toHaveProperty([ENV.dryRun]);
       expect(env).not.toHaveProperty([ENV.remediationMaxErrors]);
       // The check judges HopLimitTooLowForContainers against the same target the remediation raises to.
