@@ -6,8 +6,8 @@
  * 1. Read the machine's last 24 h (`readUrgentHistory`): who the urgent path took, what the budget
  *    day has spent. Not readable → nothing is started (the nightly run takes them).
  * 2. Decide (`decideUrgent`, pure): urgent, changed by the nightly plan, not taken within 24 h.
- * 3. No overlap: while a run of the machine is RUNNING, wait for it (polling, until this
- *    invocation's deadline), then read the history again (that run may have fixed them or spent the
+ * 3. No overlap: a whole-region run in progress (the night) takes them at once; while another run
+ *    of the machine is RUNNING, wait for it (polling, until this invocation's deadline), then read the history again (that run may have fixed them or spent the
  *    budget). Still running at the deadline: the ids are not started, logged `urgent-deferred`, and
  *    the next check, which finds them still urgent and not taken, takes them.
  * 4. Start one execution named `urgent-<time>-<hash>` with `{ trigger, instanceIds, capSpent }`.
@@ -32,8 +32,8 @@ export interface UrgentDeps {
 
 /** What the urgent path did after one check (the check summary's `urgent` field). */
 export interface UrgentOutcome {
-  /** started: an execution was started; none: nothing to start; deferred: a run was still going at the deadline; unread: the history could not be read; failed: the start was refused. */
-  readonly result: 'started' | 'none' | 'deferred' | 'unread' | 'failed';
+  /** started: an execution was started; none: nothing to start; night: a whole-region run in progress takes them; deferred: a run was still going at the deadline; unread: the history could not be read; failed: the start was refused. */
+  readonly result: 'started' | 'none' | 'night' | 'deferred' | 'unread' | 'failed';
   readonly started: readonly string[];
   readonly executionArn?: string;
   /** Urgent again within 24 h of the urgent path's take: left to the nightly run (the UrgentRepeat alarm). */
@@ -68,6 +68,11 @@ export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, 
     state = await look();
     // Only a run we would start waits: no urgent host, no wait and no second read.
     while (state.decision.start.length > 0 && (state.running || (await executions.running()))) {
+      // A whole-region run in progress (the night) checks and fixes every host afresh: no wait, it takes them.
+      if (coveredByRunning(state.records) === 'all') {
+        logger.info('urgent-left-to-night', { instances: state.decision.start.length, reason: 'a whole-region remediation run is in progress' });
+        return { ...empty, result: 'night', repeat: state.decision.repeat, unfixable: state.decision.unfixable };
+      }
       if (clock.now() + URGENT_POLL_MS > deadline) {
         logger.warn('urgent-deferred', { instances: state.decision.start.length, instanceIds: state.decision.start, reason: 'a remediation run is still in progress; the next check takes them' });
         return { ...empty, result: 'deferred', deferred: state.decision.start, repeat: state.decision.repeat, unfixable: state.decision.unfixable };

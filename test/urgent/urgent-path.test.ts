@@ -86,7 +86,7 @@ describe('urgent path over the wire (check engine → Step Functions → the sta
     expect(urgent!.output).not.toContain('overlap');
   });
 
-  it('leaves the urgent hosts to the nightly run it waited for (the night checks and fixes everything afresh)', async () => {
+  it('leaves the urgent hosts to a nightly run in progress at once, without waiting (the night checks and fixes everything afresh)', async () => {
     const w = world(20 * MIN);
     const out = await w.clock.run(async () => {
       w.sim.start('{}');
@@ -95,14 +95,15 @@ describe('urgent path over the wire (check engine → Step Functions → the sta
       await Promise.all(w.sim.executions.map((e) => e.done));
       return o;
     });
-    expect(out).toMatchObject({ result: 'none', started: [] });
+    expect(out).toMatchObject({ result: 'night', started: [] });
     expect(w.sim.executions).toHaveLength(1);
+    expect(w.sim.calls.ListExecutions).toBe(1);
   });
 
   it('defers (starts nothing) when the run outlasts this invocation; the ids are not remembered as taken', async () => {
     const w = world(60 * MIN);
     const out = await w.clock.run(async () => {
-      w.sim.start('{}');
+      w.sim.start(JSON.stringify({ trigger: 'launch', instanceIds: [B] }), 'launch-1');
       await w.clock.sleep(MIN);
       return w.urgent([urgentHost(A)], 5 * MIN);
     });
