@@ -25,6 +25,7 @@ import { CHECK_TARGET_NAMES, CHECK_TARGET_RATIOS } from './targets';
 import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
+import { urgentKey } from './urgent';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -212,6 +213,8 @@ async function main(): Promise<void> {
     const limit = MAX_VCPU_SHARE_USED * vcpuOf(FUNCTION_MEMORY_MB);
     targets.push({ n: 'all', name: `busiest run's vCPU (CPU s ÷ simulated s) ≤ ${MAX_VCPU_SHARE_USED} × the configured memory's share`, value: `${r2(busiest)} vCPU`, limit: `${r2(limit)} vCPU`, pass: busiest <= limit });
   }
+  // The urgent path over a simulated day (bench/urgent.ts): its figures and its target.
+  const urgent = await urgentKey(targets);
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,
@@ -226,6 +229,7 @@ async function main(): Promise<void> {
     coldLoad,
     memory,
     targets,
+    urgent,
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, coldLoad);

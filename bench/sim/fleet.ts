@@ -23,6 +23,8 @@ export type Scenario =
   | 'chrony-not-synchronized'
   | 'chrony-source-lost'
   | 'chrony-big-offset'
+  /** Never generated: what a host drifts into in bench/urgent.ts (chrony moved to another server, clock 240 s behind). */
+  | 'chrony-drifted'
   | 'ntpd'
   | 'timesyncd'
   | 'two-daemons'
@@ -350,6 +352,11 @@ export function plainCollectorReport(inst: SimInstance, nowSec: number): string 
       lines.push(...header(inst, nowSec, 'chronyd'));
       // chrony's reference time is true time: the guest's own clock reads 300 s less.
       chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref + 300, 300.2, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, -300.2)]);
+      break;
+    case 'chrony-drifted':
+      // Someone pointed chrony at a bad server: synchronised to it, 240 s behind true time.
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv('C0A80001', '192.168.0.1', 3, ref + 240, 240.1, 0.0124, 0.0041), [sourceCsv('^', '*', '192.168.0.1', 2, 255, 30, -240.1)]);
       break;
     case 'ntpd':
       // ntpd synchronised, but to a pool server: the Amazon endpoint is not configured.

@@ -24,6 +24,8 @@ import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
+import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
+import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -51,6 +53,8 @@ export interface CheckHandlerDeps {
   readonly metadataDefaults?: MetadataDefaultsPort;
   /** IMDSv2 readiness and rollback watch (docs/imdsv2.md). @default - not assessed */
   readonly imdsv2?: Imdsv2CheckPorts;
+  /** The remediation state machine, with the urgent path live (docs/remediation.md). @default - no urgent path */
+  readonly urgent?: UrgentExecutions;
   /**
    * Time kept back from the Lambda timeout for evaluation, logging and metrics after the guests' deadline.
    * @default 60000
@@ -137,6 +141,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
       deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
     }
+    const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) {
@@ -159,6 +164,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       timings: run.timings,
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
+      ...(urgent ? { urgent } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
@@ -205,6 +211,7 @@ const wired = lazy(() => {
     logger: defaultLogger,
     metrics: defaultMetrics,
     ...(imdsv2 ? { imdsv2 } : {}),
+    ...wireUrgentExecutions(settings, realClock),
   });
 });
 

@@ -14,7 +14,7 @@ import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
-import { remediationScope } from '../core/fleet/launch';
+import { runScope } from '../core/fleet/urgent';
 import { createEc2ImdsPort } from '../aws/imds';
 import { lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore, lazySnsNotifier } from '../aws/lazy-adapters';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
@@ -47,6 +47,8 @@ export interface RemediateEvent {
   readonly instanceIds?: unknown;
   /** `launch` on a launch remediation: then `instanceIds` must be a valid list (never the whole region). */
   readonly trigger?: unknown;
+  /** An urgent remediation (`trigger: "urgent"`, started by the check): instances the budget day's earlier runs changed. */
+  readonly capSpent?: unknown;
 }
 
 /** The bits of the Lambda context the handler reads. */
@@ -95,7 +97,7 @@ export function createRemediateHandler(
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
     // Scope only matters to a new run: a continuation carries its own work lists.
-    const scope = continuation === undefined ? remediationScope(event) : { ok: true as const };
+    const scope = continuation === undefined ? runScope(event) : { ok: true as const };
     if (!scope.ok) {
       logger.error('launch-remediation-refused', { reason: scope.reason });
       throw new RemediationRunError(`launch remediation request refused: ${scope.reason}`);
@@ -122,6 +124,8 @@ export function createRemediateHandler(
         {
           clock,
           check,
+          // An urgent run shares the budget day's cap with the nightly run (docs/remediation.md).
+          ...(scope.ok && scope.capSpent !== undefined ? { capSpent: scope.capSpent } : {}),
           ...(settings.imdsv2 === 'enforce' ? { imdsv2Tag: createImdsv2Tagger(deps.ec2, clock) } : {}),
           ...(settings.imdsv2 === 'enforce' && deps.imdsv2
             ? { imdsv2Recheck: freshUsageRecheck(deps.imdsv2.metrics, clock, settings.imdsv2LookbackDays), ...(deps.imdsv2.recordKey ? { imdsv2RecordKey: deps.imdsv2.recordKey } : {}) }

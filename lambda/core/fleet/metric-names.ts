@@ -58,6 +58,14 @@ export const LAUNCH_METRICS = {
   messagesRefused: 'LaunchMessagesRefused',
 } as const;
 
+/** The urgent path (after each check; docs/remediation.md), published only when non-zero. */
+export const URGENT_METRICS = {
+  /** Instances handed to an urgent remediation run by this check. */
+  started: 'UrgentRemediationStarted',
+  /** Instances urgent again within 24 h of the urgent path's take: left to the nightly run (alarmed above 0). */
+  repeat: 'UrgentRepeat',
+} as const;
+
 export const REMEDIATION_METRICS = {
   /** Heartbeat: 1 per completed remediation run (after its last continuation). */
   remediationCompleted: 'RemediationCompleted',
