@@ -11,6 +11,7 @@
 import type { Clock } from './clock';
 import type { Imdsv2MetricsPort, Imdsv2SnapshotPort } from '../engine/imdsv2';
 import type { AuditSink, Notifier } from '../engine/ports';
+import type { UrgentExecutions } from '../engine/urgent';
 import type { EventBridgeAuditOptions } from './audit';
 
 /**
@@ -70,5 +71,18 @@ export function lazySnsNotifier(topicArn: string | undefined): Notifier {
         return false;
       }
     },
+  };
+}
+
+/**
+ * The urgent path's Step Functions calls: the check reads the remediation history only when a run
+ * found urgent hosts, so most hourly checks never load the client.
+ */
+export function lazyRemediationExecutions(stateMachineArn: string, clock: Clock): UrgentExecutions {
+  const port = onFirstUse(async () => (await import('./on-demand/sfn')).remediationExecutions(stateMachineArn, clock));
+  return {
+    history: async (since) => (await port()).history(since),
+    running: async () => (await port()).running(),
+    start: async (input, name) => (await port()).start(input, name),
   };
 }

@@ -63,6 +63,10 @@ export async function runUrgentPath(deps: UrgentDeps, settings: UrgentSettings, 
     const memory = readUrgentHistory(records, now);
     return { decision: decideUrgent(remaining, settings, memory, now), capSpent: memory.capSpent, running: memory.running, records };
   };
+  // Most hourly checks find no host to start: decided without the history (a host is only ever
+  // held back by it, never added), so the history is not read and the Step Functions client never loads.
+  const first = decideUrgent(evaluations, settings, { takenAt: new Map() }, clock.now());
+  if (first.start.length === 0) return { ...empty, result: 'none', unfixable: first.unfixable, deferred: first.overLimit };
   let state;
   try {
     state = await look();

@@ -3,7 +3,7 @@
  * urgent path after a completed check when it is live, adds its metrics, and wires the adapter.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createRemediationExecutions } from '../aws/remediation-executions';
+import { lazyRemediationExecutions } from '../aws/lazy-adapters';
 import type { Clock } from '../aws/clock';
 import { URGENT_METRICS } from '../core/fleet/metric-names';
 import { URGENT_STATE_MACHINE_ENV } from '../core/fleet/urgent';
@@ -34,5 +34,5 @@ export async function urgentAfterCheck(
 /** The real adapter, when the construct made the urgent path live (its ARN set on the check function). */
 export function wireUrgentExecutions(settings: CheckSettings, clock: Clock, env: NodeJS.ProcessEnv = process.env): { urgent?: UrgentExecutions } {
   const arn = env[URGENT_STATE_MACHINE_ENV];
-  return settings.urgentRemediation && arn ? { urgent: createRemediationExecutions({ stateMachineArn: arn, clock }) } : {};
+  return settings.urgentRemediation && arn ? { urgent: lazyRemediationExecutions(arn, clock) } : {};
 }

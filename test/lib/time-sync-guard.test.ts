@@ -370,7 +370,7 @@ describe('TimeSyncGuardStack with defaults', () => {
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
       // 7 findings/not-checked (link-local drops included), 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection, urgent repeat: $1.40 a month at any fleet size.
-      expect(alarms).toHaveLength(13);
+      expect(alarms).toHaveLength(14);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);

@@ -143,10 +143,10 @@ describe('urgent path over the wire (check engine → Step Functions → the sta
     expect(out.error).toMatch(/AccessDenied/);
   });
 
-  it('starts nothing when no host is urgent (one ListExecutions, no wait)', async () => {
+  it('starts nothing when no host is urgent, without reading the history (no Step Functions call, no wait)', async () => {
     const w = world();
     const out = await w.clock.run(() => w.urgent([{ ...urgentHost(A, 0.001), status: 'ok' }]));
     expect(out).toMatchObject({ result: 'none', started: [] });
-    expect(w.sim.calls).toEqual({ ListExecutions: 1 });
+    expect(w.sim.calls).toEqual({});
   });
 });
