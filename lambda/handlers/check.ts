@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
@@ -21,7 +22,9 @@ import { secretRecordKey } from '../aws/imdsv2-record-key';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
-import { S3SnapshotStore } from '../aws/readiness-cache';
+import { EXPORT_STATE_KEY, S3SnapshotStore } from '../aws/readiness-cache';
+import { createSecurityHubPort } from '../aws/securityhub';
+import { createSsmCompliancePort } from '../aws/ssm-compliance';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
 import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
@@ -29,11 +32,16 @@ import type { Imdsv2Readiness, Imdsv2State } from '../core/imdsv2/readiness';
 import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
+import { exportFindings, type FindingsExportDeps, type FindingsExportSummary } from '../engine/findings-export';
+import { contextFromFunctionArn } from '../core/findings-export/asff';
+import { findingsExportMetricValues } from '../core/findings-export/metrics';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
   getRemainingTimeInMillis(): number;
+  /** The function's ARN: gives the account, region and partition of the exported findings. */
+  readonly invokedFunctionArn?: string;
 }
 
 /** What the handler returns (also the Lambda's result, visible in a test invoke). */
@@ -62,6 +70,8 @@ export interface CheckHandlerDeps {
    * @default 60000
    */
   readonly reserveMs?: number;
+  /** Security Hub findings and SSM Compliance items after a completed run (lambda/engine/findings-export.ts). @default - not exported */
+  readonly findingsExport?: FindingsExportDeps;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -136,6 +146,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       logger.error('check-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
       throw new CheckRunError('the check could not run', { cause: err });
     }
+    const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
     for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
@@ -150,6 +161,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       if (run.imdsv2 && !run.imdsv2.readiness.error) {
         for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) deps.metrics.addMetric(IMDSV2_STATE_METRIC[state as Imdsv2State], MetricUnit.Count, n);
       }
+      if (exported && !exported.skipped) for (const [name, n] of findingsExportMetricValues(exported)) deps.metrics.addMetric(name, MetricUnit.Count, n);
       publishCheckMetrics(deps.metrics, run.summary);
     } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
@@ -165,6 +177,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       timings: run.timings,
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
+      ...(exported ? { findingsExport: exported } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
@@ -189,6 +202,22 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
   };
 }
 
+/**
+ * The export of a completed run, bounded by the Lambda's remaining time (30 s kept for the
+ * summary). Without the function ARN (a test invoke with no context) the account is unknown and
+ * nothing is exported.
+ */
+async function exportAfterCheck(deps: FindingsExportDeps, run: CheckRun, context: CheckContext | undefined): Promise<FindingsExportSummary | undefined> {
+  const target = contextFromFunctionArn(context?.invokedFunctionArn);
+  if (!target) {
+    deps.logger?.warn('findings-export-skipped', { reason: 'no function ARN in the context: account unknown' });
+    return undefined;
+  }
+  const remaining = context?.getRemainingTimeInMillis();
+  const deadline = typeof remaining === 'number' && Number.isFinite(remaining) ? deps.clock.now() + remaining - 30_000 : undefined;
+  return exportFindings(deps, run.evaluations, { context: target, runId: `check-${new Date(run.startedAt).toISOString()}`, complete: true, ...(deadline !== undefined ? { deadline } : {}) });
+}
+
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseCheckSettings(process.env);
 
@@ -210,8 +239,25 @@ const wired = lazy(() => {
     logger: defaultLogger,
     metrics: defaultMetrics,
     ...(imdsv2 ? { imdsv2 } : {}),
+    ...(exportDeps(ssm) ?? {}),
   });
 });
+
+/** Security Hub / SSM Compliance adapters, with the state object in the stack's bucket; none when both are off. */
+function exportDeps(ssm: SSMClient): { findingsExport: FindingsExportDeps } | undefined {
+  const bucket = settings.exportStateBucket;
+  if ((!settings.securityHub && !settings.ssmCompliance) || !bucket) return undefined;
+  const clock = realClock;
+  return {
+    findingsExport: {
+      ...(settings.securityHub ? { securityHub: createSecurityHubPort({ securityHub: createClient(SecurityHubClient, 'securityhub'), clock }) } : {}),
+      ...(settings.ssmCompliance ? { compliance: createSsmCompliancePort({ ssm, clock }) } : {}),
+      store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock, key: EXPORT_STATE_KEY }),
+      clock,
+      logger: defaultLogger,
+    },
+  };
+}
 
 /** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, and (lazily) EC2 + EventBridge for a rollback. */
 function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
