@@ -19,6 +19,7 @@ import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
+import { findingsExportStatements } from './findings-export-grants';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -102,17 +103,20 @@ export class TimeSyncGuard extends Construct {
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
 
     // Values the construct sets itself; every other row comes from its prop or its default.
-    if (imdsv2 !== 'off') {
-      this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
-      this.imdsv2RecordKey = this.createImdsv2RecordKey();
-    }
+    const securityHub = props.securityHub ?? DEFAULTS.securityHub;
+    const ssmCompliance = props.ssmCompliance ?? DEFAULTS.ssmCompliance;
+    const exportsFindings = securityHub || ssmCompliance;
+    // One bucket for the check's state: the IMDSv2 snapshot and what the findings export last sent.
+    if (imdsv2 !== 'off' || exportsFindings) this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
+    if (imdsv2 !== 'off') this.imdsv2RecordKey = this.createImdsv2RecordKey();
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
       collectorDocumentHash: this.documents.collectorHash,
       remediationDocument: this.documents.remediation.ref,
       remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
-      ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
+      ...(this.imdsv2CacheBucket && imdsv2 !== 'off' ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
+      ...(this.imdsv2CacheBucket && exportsFindings ? { exportStateBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
     };
     this.environment = settingsEnvironment('remediation', props, fixed);
@@ -165,6 +169,7 @@ export class TimeSyncGuard extends Construct {
       const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
       this.checkFunction.role.addToPrincipalPolicy(neverMakeTokensOptional('NeverMakeTokensOptional', instances));
     }
+    if (this.imdsv2CacheBucket && exportsFindings) this.grantFindingsExport(this.imdsv2CacheBucket, securityHub, ssmCompliance);
     this.continuationKey = createContinuationKey(this, this.remediateFunction);
 
     this.remediation = new RemediationStateMachine(this, 'Remediation', {
@@ -270,9 +275,34 @@ export class TimeSyncGuard extends Construct {
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'The bucket holds one object, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance), written and read only by the two guard functions; CloudTrail records those calls, and server access logs would need a second bucket for no finding.',
+        'The bucket holds two objects, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance) and the findings export state (hashes of what was last sent to Security Hub and SSM Compliance), written and read only by the guard functions; CloudTrail records those calls, and server access logs would need a second bucket for no finding.',
     });
     return bucket;
+  }
+
+  /**
+   * The findings export of the check role (lib/findings-export-grants.ts) and its state object
+   * (`findings-export/state.json`) in the check's bucket.
+   */
+  private grantFindingsExport(bucket: Bucket, securityHub: boolean, ssmCompliance: boolean): void {
+    const stack = Stack.of(this);
+    const policy = new Policy(this, 'FindingsExportPolicy', {
+      roles: [this.checkFunction.role],
+      statements: [
+        ...findingsExportStatements({ partition: stack.partition, region: stack.region, account: stack.account, securityHub, ssmCompliance }),
+        new PolicyStatement({ sid: 'FindingsExportState', actions: ['s3:GetObject', 's3:PutObject'], resources: [bucket.arnForObjects('findings-export/state.json')] }),
+      ],
+    });
+    if (ssmCompliance) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason: 'ssm:PutComplianceItems on any instance of this account and region: the hourly check reports every instance it checks; its resource types are the instance and the managed instance, and it has no condition key for the compliance type.',
+      });
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]',
+        reason: 'ssm:PutComplianceItems on any managed instance of this account and region (the same grant, for the SSM resource type).',
+      });
+    }
   }
 
   /**
