@@ -9,8 +9,9 @@
  * Description ≤ 1,024; Types `namespace/category/classifier`; times ISO-8601 with a `Z`;
  * ProductFields ≤ 50 pairs, keys ≤ 128, values ≤ 2,048; a finding ≤ 240 KB. Pure.
  */
-import type { InstanceEvaluation } from '../types';
-import { CHECKS, type CheckId, type CheckJudgement } from './checks';
+import { evaluateInstance, type EvaluationSettings } from '../fleet/evaluate-instance';
+import type { ImdsOptions, InstanceEvaluation, InstanceRecord, Verdict } from '../types';
+import { CHECKS, type CheckId, type CheckJudgement, judgeChecks } from './checks';
 
 export const ASFF_SCHEMA_VERSION = '2018-10-08';
 /** Prefix of every GeneratorId (a Security Hub insight filters on it). */
@@ -186,4 +187,15 @@ export function contextFromFunctionArn(arn: unknown): AsffContext | undefined {
   if (typeof arn !== 'string') return undefined;
   const m = /^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):(\d{12}):function:/.exec(arn);
   return m ? { partition: m[1] as string, region: m[2] as string, accountId: m[3] as string } : undefined;
+}
+
+/**
+ * The findings one collector report yields for an instance, with what the API would add when known
+ * (the CLI's `diagnose --format asff`): the same evaluation and mapping as the check Lambda, for an
+ * SSM-managed instance with an instance profile. Without `imds`, the IMDS checks are not judged.
+ */
+export function findingsForReport(c: AsffContext, instanceId: string, verdict: Verdict, settings: EvaluationSettings, now: number, imds: ImdsOptions = {}): AsffFinding[] {
+  const record: InstanceRecord = { instanceId, platform: verdict.platform ?? 'linux', hasInstanceProfile: true, optedOut: false, imds, ssm: { pingStatus: 'Online' } };
+  const e = evaluateInstance(record, { kind: 'report', verdict }, settings);
+  return findingsForEvaluation(c, e, judgeChecks(e), now);
 }

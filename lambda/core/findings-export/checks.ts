@@ -183,7 +183,7 @@ function judgeable(e: InstanceEvaluation): Set<CheckId> {
     out.add('imds-proxy');
     // Time sync needs a judged verdict; an `unknown` one (no daemon answered) judges nothing.
     if (v.status !== 'unknown' || v.findings.some((f) => CODE_CHECK[f.code]?.check === 'time-sync')) out.add('time-sync');
-    if (v.containers !== null && v.containers !== undefined) out.add('imds-hop-limit');
+    if (v.containers !== null && v.containers !== undefined && e.imds.hopLimit !== undefined) out.add('imds-hop-limit');
     if (v['imdsProbe'] !== undefined && v['imdsProbe'] !== null) out.add('imds-reachability');
   }
   // A failing code is evidence on its own (e.g. the hop-limit finding on a cut report never happens, an IMDS probe code does).
