@@ -9,7 +9,10 @@
  *   resource types; the action has no condition key for the compliance type).
  * Nothing else of Security Hub or Compliance is granted (no reads, no BatchUpdateFindings).
  */
+import { Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
 
 /** Where the statements apply: plain strings or tokens (`${AWS::…}` in the spoke template). */
 export interface FindingsExportScope {
@@ -48,4 +51,23 @@ export function findingsExportStatements(s: FindingsExportScope): PolicyStatemen
     );
   }
   return out;
+}
+
+/**
+ * A bucket of state the guard rewrites at least daily (the IMDSv2 snapshot, the export state):
+ * private, encrypted, SSL only; an object no longer written is gone within a week. `holds` says
+ * what it holds, for the server-access-log acknowledgement.
+ */
+export function stateBucket(scope: Construct, id: string, holds: string): Bucket {
+  const bucket = new Bucket(scope, id, {
+    encryption: BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    lifecycleRules: [{ expiration: Duration.days(7) }],
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: `${holds}; CloudTrail records those calls, and server access logs would need a second bucket for no finding.`,
+  });
+  return bucket;
 }

@@ -4,7 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
@@ -18,6 +18,7 @@ import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
+import { stateBucket } from './findings-export-grants';
 import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
@@ -327,18 +328,11 @@ export class TimeSyncGuardOrgStack extends Stack {
 
   /** The hub's bucket of the findings export state (one object per member account-region). */
   private createExportStateBucket(): Bucket {
-    const bucket = new Bucket(this, 'ExportState', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      // Rewritten every hour: an account-region no longer covered is forgotten within a week.
-      lifecycleRules: [{ expiration: Duration.days(7) }],
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'The bucket holds one object per member account-region: hashes of what the hub last sent to that account\'s Security Hub and SSM Compliance, written and read only by the hub item function; CloudTrail records those calls.',
-    });
-    return bucket;
+    return stateBucket(
+      this,
+      'ExportState',
+      "The bucket holds one object per member account-region: hashes of what the hub last sent to that account's Security Hub and SSM Compliance, written and read only by the hub item function",
+    );
   }
 
   /** Least privilege of the two hub functions. */

@@ -3,7 +3,7 @@ import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,7 +19,7 @@ import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
-import { findingsExportStatements } from './findings-export-grants';
+import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -265,19 +265,11 @@ export class TimeSyncGuard extends Construct {
    * holds an object); it holds only metric sums, no secret.
    */
   private createImdsv2CacheBucket(): Bucket {
-    const bucket = new Bucket(this, 'Imdsv2Cache', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      // A cache rewritten daily: an object the guard stopped writing is gone within a week.
-      lifecycleRules: [{ expiration: Duration.days(7) }],
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'The bucket holds two objects, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance) and the findings export state (hashes of what was last sent to Security Hub and SSM Compliance), written and read only by the guard functions; CloudTrail records those calls, and server access logs would need a second bucket for no finding.',
-    });
-    return bucket;
+    return stateBucket(
+      this,
+      'Imdsv2Cache',
+      'The bucket holds two objects, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance) and the findings export state (hashes of what was last sent to Security Hub and SSM Compliance), written and read only by the guard functions',
+    );
   }
 
   /**
