@@ -6,7 +6,6 @@
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { securityHubState } from '../../bench/sim/securityhub';
 import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
@@ -14,11 +13,11 @@ import { MemorySnapshotStore } from '../../lambda/aws/readiness-cache';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { createSecurityHubPort } from '../../lambda/aws/securityhub';
 import { createSsmCompliancePort } from '../../lambda/aws/ssm-compliance';
-import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { FINDINGS_EXPORT_METRICS } from '../../lambda/core/findings-export/metrics';
 import { parseSettings } from '../../lambda/core/settings';
 import { createCheckHandler } from '../../lambda/handlers/check';
 import { chronyReport } from '../engine/reports';
+import { capturingMetrics } from '../support/emf';
 import { idOf, member, useSimAccount } from '../support/sim';
 
 const sim = useSimAccount();
@@ -28,12 +27,7 @@ function setup() {
   const settings = parseSettings({ ...SIM_DOCUMENT_PINS });
   const clock = sim.account.clock;
   const ssm = new SSMClient({});
-  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
-  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
-  process.env.POWERTOOLS_METRICS_DISABLED = saved;
-  const emf: Record<string, unknown>[] = [];
-  (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Record<string, unknown>) };
+  const { metrics, emf } = capturingMetrics(settings.metricNamespace);
   const calls: { message: string; extra: Record<string, unknown> }[] = [];
   const at = (message: string, extra: Record<string, unknown> = {}) => void calls.push({ message, extra });
   const logger = { info: at, warn: at, error: at };
