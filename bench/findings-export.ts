@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   const cost = ['| N | healthy month | one fleet-wide regression + recovery | whole fleet failing all month (daily refresh) |', '|---|---|---|---|'];
   for (const n of sizes) {
     for (const p of await benchFindingsExport(n)) lines.push(`| ${n.toLocaleString('en-US')} | ${p.phase} | ${p.importCalls} | ${p.ingestionEvents} | ${p.compliancePuts} | ${p.deferred} | ${p.seconds} |`);
+    process.stderr.write(`${lines.slice(-8).join('\n')}\n`);
     const m = monthlyFigures(n);
     cost.push(`| ${n.toLocaleString('en-US')} | $${m.healthy.toFixed(2)} | $${m.oneRegressionAndRecovery.toFixed(2)} | $${m.allFailingAllMonth.toFixed(2)} |`);
   }
