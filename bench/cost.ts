@@ -27,7 +27,20 @@ export const PRICES = {
   eventBridgeEvent: 1.0 / 1e6,
   /** SNS publish per request (beyond the free million). */
   snsPublish: 0.5 / 1e6,
+  /**
+   * Security Hub (CSPM) finding ingestion events, per event beyond the free first 10,000 per account,
+   * region and month (AWS Security Hub pricing page, "finding ingestion events"; found through the
+   * search corpus as quoted by a third-party cost guide, A#: re-check against the pricing page).
+   * PutComplianceItems has no charge of its own.
+   */
+  securityHubIngestionEvent: 0.00003,
+  securityHubFreeEventsPerMonth: 10_000,
 } as const;
+
+/** Monthly Security Hub ingestion cost of one account-region for `events` finding imports a month. */
+export function securityHubMonthlyUSD(events: number): number {
+  return Math.max(0, events - PRICES.securityHubFreeEventsPerMonth) * PRICES.securityHubIngestionEvent;
+}
 
 /** Hours in a month (730) and nights (30). */
 export const HOURS_PER_MONTH = 730;

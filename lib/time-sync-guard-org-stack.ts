@@ -1,9 +1,10 @@
-import { Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
@@ -17,6 +18,7 @@ import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
+import { stateBucket } from './findings-export-grants';
 import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
@@ -206,7 +208,11 @@ export class TimeSyncGuardOrgStack extends Stack {
       // The urgent path is the single-account stack's (its check starts the remediation); the hub has none.
       urgentRemediation: 'false',
     };
-    const settings = settingsEnvironment('remediation', guard, fixed);
+    const securityHub = guard.securityHub ?? DEFAULTS.securityHub;
+    const ssmCompliance = guard.ssmCompliance ?? DEFAULTS.ssmCompliance;
+    // What each member account-region last exported: one object per account-region in the hub.
+    const exportState = securityHub || ssmCompliance ? this.createExportStateBucket() : undefined;
+    const settings = settingsEnvironment('remediation', guard, { ...fixed, ...(exportState ? { exportStateBucket: exportState.bucketName } : {}) });
     this.itemFunction = new GuardFunction(this, 'HubItem', {
       entryFile: 'hub-item.ts',
       description: 'timesync-guard organization hub: one account-region under the spoke role',
@@ -230,6 +236,13 @@ export class TimeSyncGuardOrgStack extends Stack {
       metricNamespace,
     });
     createContinuationKey(this, this.itemFunction);
+    if (exportState) {
+      this.itemFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'FindingsExportState', actions: ['s3:GetObject', 's3:PutObject'], resources: [exportState.arnForObjects('findings-export/*')] }));
+      Validations.of(this.itemFunction.role.node.tryFindChild('DefaultPolicy') ?? this.itemFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(exportState.node.defaultChild as CfnElement)}.Arn>/findings-export/*]`,
+        reason: 'One state object per member account-region (findings-export/<account>/<region>.json) in the hub\'s own export-state bucket; accounts join the OUs after deploy, so the object names are not known at synth.',
+      });
+    }
     this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey);
 
     this.spoke = new OrgSpoke(this, 'Spoke', {
@@ -237,6 +250,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       optOutTagKey,
       hopLimitTarget: guard.hopLimitTarget ?? DEFAULTS.hopLimitTarget,
       enableMetadataEndpoint: guard.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint,
+      securityHub,
+      ssmCompliance,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
       hubRoleArns: [this.itemFunction.role.roleArn],
@@ -311,6 +326,15 @@ export class TimeSyncGuardOrgStack extends Stack {
     new CfnOutput(this, 'HubItemRoleArn', { value: this.itemFunction.role.roleArn, description: 'The only principal the spoke roles trust' });
     new CfnOutput(this, 'HubItemLogGroup', { value: this.itemFunction.logGroup.logGroupName, description: 'Per-instance records of every account (Logs Insights)' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+  }
+
+  /** The hub's bucket of the findings export state (one object per member account-region). */
+  private createExportStateBucket(): Bucket {
+    return stateBucket(
+      this,
+      'ExportState',
+      "The bucket holds one object per member account-region: hashes of what the hub last sent to that account's Security Hub and SSM Compliance, written and read only by the hub item function",
+    );
   }
 
   /** Least privilege of the two hub functions. */

@@ -3,7 +3,7 @@ import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -20,6 +20,7 @@ import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
+import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -105,10 +106,12 @@ export class TimeSyncGuard extends Construct {
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
 
     // Values the construct sets itself; every other row comes from its prop or its default.
-    if (imdsv2 !== 'off') {
-      this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
-      this.imdsv2RecordKey = this.createImdsv2RecordKey();
-    }
+    const securityHub = props.securityHub ?? DEFAULTS.securityHub;
+    const ssmCompliance = props.ssmCompliance ?? DEFAULTS.ssmCompliance;
+    const exportsFindings = securityHub || ssmCompliance;
+    // One bucket for the check's state: the IMDSv2 snapshot and what the findings export last sent.
+    if (imdsv2 !== 'off' || exportsFindings) this.imdsv2CacheBucket = this.createImdsv2CacheBucket();
+    if (imdsv2 !== 'off') this.imdsv2RecordKey = this.createImdsv2RecordKey();
     const fixed: Partial<Record<SettingKey, string>> = {
       collectorDocument: this.documents.collector.ref,
       collectorDocumentHash: this.documents.collectorHash,
@@ -116,7 +119,8 @@ export class TimeSyncGuard extends Construct {
       remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
       urgentRemediation: String(urgentLive),
-      ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
+      ...(this.imdsv2CacheBucket && imdsv2 !== 'off' ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
+      ...(this.imdsv2CacheBucket && exportsFindings ? { exportStateBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
     };
     this.environment = settingsEnvironment('remediation', props, fixed);
@@ -169,6 +173,7 @@ export class TimeSyncGuard extends Construct {
       const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
       this.checkFunction.role.addToPrincipalPolicy(neverMakeTokensOptional('NeverMakeTokensOptional', instances));
     }
+    if (this.imdsv2CacheBucket && exportsFindings) this.grantFindingsExport(this.imdsv2CacheBucket, securityHub, ssmCompliance);
     this.continuationKey = createContinuationKey(this, this.remediateFunction);
 
     this.remediation = new RemediationStateMachine(this, 'Remediation', {
@@ -266,19 +271,36 @@ export class TimeSyncGuard extends Construct {
    * holds an object); it holds only metric sums, no secret.
    */
   private createImdsv2CacheBucket(): Bucket {
-    const bucket = new Bucket(this, 'Imdsv2Cache', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      // A cache rewritten daily: an object the guard stopped writing is gone within a week.
-      lifecycleRules: [{ expiration: Duration.days(7) }],
+    return stateBucket(
+      this,
+      'Imdsv2Cache',
+      'The bucket holds two objects, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance) and the findings export state (hashes of what was last sent to Security Hub and SSM Compliance), written and read only by the guard functions',
+    );
+  }
+
+  /**
+   * The findings export of the check role (lib/findings-export-grants.ts) and its state object
+   * (`findings-export/state.json`) in the check's bucket.
+   */
+  private grantFindingsExport(bucket: Bucket, securityHub: boolean, ssmCompliance: boolean): void {
+    const stack = Stack.of(this);
+    const policy = new Policy(this, 'FindingsExportPolicy', {
+      roles: [this.checkFunction.role],
+      statements: [
+        ...findingsExportStatements({ partition: stack.partition, region: stack.region, account: stack.account, securityHub, ssmCompliance }),
+        new PolicyStatement({ sid: 'FindingsExportState', actions: ['s3:GetObject', 's3:PutObject'], resources: [bucket.arnForObjects('findings-export/state.json')] }),
+      ],
     });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'The bucket holds one object, the daily IMDSv2 readiness snapshot (MetadataNoToken sums per instance), written and read only by the two guard functions; CloudTrail records those calls, and server access logs would need a second bucket for no finding.',
-    });
-    return bucket;
+    if (ssmCompliance) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason: 'ssm:PutComplianceItems on any instance of this account and region: the hourly check reports every instance it checks; its resource types are the instance and the managed instance, and it has no condition key for the compliance type.',
+      });
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]',
+        reason: 'ssm:PutComplianceItems on any managed instance of this account and region (the same grant, for the SSM resource type).',
+      });
+    }
   }
 
   /**

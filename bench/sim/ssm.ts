@@ -33,6 +33,7 @@ import { DETAILS_OUTPUT_LIMIT, STDERR_SEPARATOR } from '../../lambda/aws/run-com
 import type { DocumentKind, SimAccount, SimAccountOptions, SimService } from './account';
 import { collectorReport, remediationOutput, type InvocationScript, type SimInstance } from './fleet';
 import { DEFAULT_RUN_COMMAND_MODEL, indexedPage, pageAfter, percentOrCount, SimAwsError, ssmMeta, type BucketSpec, type RunCommandModel } from './primitives';
+import { COMPLIANCE_ACTIONS } from './securityhub';
 
 /** Options of the simulated SSM (part of SimAccountOptions); the defaults are what the benchmark measures. */
 export interface SimSsmOptions {
@@ -562,6 +563,7 @@ export const SSM_SERVICE: SimService = {
   buckets: (options: SimAccountOptions) => ({ requests: options.ssmBucket ?? ssmBucketFromEnv() }),
   throttled: () => new SimAwsError('ThrottlingException', 'Rate exceeded'),
   actions: {
+    ...COMPLIANCE_ACTIONS,
     DescribeInstanceInformation: { command: DescribeInstanceInformationCommand, answer: describeInstanceInformation, bucket: () => 'requests' },
     SendCommand: { command: SendCommandCommand, answer: sendCommand, bucket: () => 'requests' },
     DescribeDocument: { command: DescribeDocumentCommand, answer: describeDocument, bucket: () => 'requests' },

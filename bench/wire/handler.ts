@@ -18,6 +18,8 @@ interface HttpRequestLike {
   readonly hostname: string;
   readonly headers: Record<string, string>;
   readonly body?: unknown;
+  /** REST protocols name the action in the path. */
+  readonly path?: string;
 }
 
 interface HttpResponseLike {
@@ -53,6 +55,9 @@ function errorParts(e: unknown): { code: string; message: string; status: number
   return { code: err.name ?? 'InternalFailure', message: err.message ?? String(e), status: err.$metadata?.httpStatusCode ?? 400 };
 }
 
+/** REST-JSON request paths → action. */
+const REST_JSON_ACTIONS: Readonly<Record<string, string>> = { '/findings/import': 'BatchImportFindings' };
+
 /** The SDK `requestHandler` that serves every client from one simulated account. */
 export class SimWireHandler {
   readonly stats: WireStats = { requestBytes: 0, responseBytes: 0, requests: 0 };
@@ -71,6 +76,7 @@ export class SimWireHandler {
     else if (service === 'ssm' || service === 'events') response = await this.json(request.headers, body, requestId);
     else if (service === 'states') response = await this.json(request.headers, body, requestId, 'application/x-amz-json-1.0');
     else if (service === 'sns') response = await this.sns(body, requestId);
+    else if (service === 'securityhub') response = await this.restJson(request, body, requestId);
     else throw new Error(`the wire adapter does not serve ${request.hostname}`);
     this.stats.responseBytes += response.body.byteLength;
     return { response };
@@ -110,6 +116,20 @@ export class SimWireHandler {
     } catch (e) {
       const { code, message, status } = errorParts(e);
       return respond(status, 'text/xml', `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+    }
+  }
+
+  /** REST-JSON (Security Hub): the action is the request path; errors as `x-amzn-errortype` + JSON body. */
+  private async restJson(request: HttpRequestLike, body: string, requestId: string): Promise<HttpResponseLike> {
+    const path = request.path ?? '';
+    const action = REST_JSON_ACTIONS[path];
+    if (!action) throw new Error(`the wire adapter does not serve ${request.hostname}${path}`);
+    try {
+      const out = await this.backend.answer(action, body ? JSON.parse(body) : {});
+      return respond(200, 'application/json', JSON.stringify(out), requestId);
+    } catch (e) {
+      const { code, message, status } = errorParts(e);
+      return respond(status, 'application/json', JSON.stringify({ Message: message, Code: code }), requestId, code);
     }
   }
 

@@ -7,14 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnosis/diagnose';
 import { nodeReportCodec } from '../../lambda/engine/report-codec';
-import { ENV, parseCheckSettings, rejectUnknownVariables } from '../../lambda/core/settings';
-import type { Thresholds } from '../../lambda/core/types';
+import { findingsForReport } from '../../lambda/core/findings-export/asff';
+import { DEFAULTS, ENV, parseCheckSettings, rejectUnknownVariables } from '../../lambda/core/settings';
+import type { ImdsOptions, Thresholds } from '../../lambda/core/types';
 import { ArgReader } from './args';
 import type { CliIo } from './io';
 
 export const summary = 'Judge a collector report (FILE or - for stdin) and print the verdict as JSON';
 
 const USAGE = `Usage: npx timesync-guard diagnose [FILE|-] [--max-offset SECONDS] [--max-bound SECONDS] [--pretty]
+       npx timesync-guard diagnose --format asff --instance-id ID --account ACCOUNT --region REGION [--partition aws]
+                                   [--hop-limit N] [--http-tokens required|optional] [--http-endpoint enabled|disabled] FILE
 
 Reads a report written by the collector from FILE, or from stdin when FILE is - (or absent and
 piped), and prints one JSON verdict. Thresholds: 0.001–300 s (default 1, or TSG_MAX_OFFSET_SECONDS /
@@ -23,6 +26,9 @@ Make a report on the instance:
   npx timesync-guard collector linux > c.sh      (copy c.sh to the instance)
   sudo sh c.sh > report.txt                      (copy report.txt back)
   npx timesync-guard diagnose report.txt
+--format asff prints { "Findings": [...] }: the Security Hub findings the check would import for
+this report (failing checks only; the IMDS checks only with the options given), the input of
+aws securityhub batch-import-findings --cli-input-json file://findings.json.
 Exit codes: 0 a verdict was printed (whatever its status), 1 the input is not a readable report, 2 usage error.`;
 
 interface DiagnoseArgs {
@@ -30,18 +36,45 @@ interface DiagnoseArgs {
   maxOffset?: number;
   maxBound?: number;
   pretty: boolean;
+  format: 'json' | 'asff';
+  instanceId?: string;
+  account?: string;
+  region?: string;
+  partition: string;
+  imds: ImdsOptions;
+}
+
+/** `--flag value`: the value, matching `pattern` (what it should look like is `expected`). */
+function value(r: ArgReader, pattern: RegExp, expected: string): string {
+  const v = r.value();
+  if (!pattern.test(v)) throw new Error(`${r.flag} must be ${expected}, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function parseArgs(args: readonly string[]): DiagnoseArgs {
-  const out: DiagnoseArgs = { pretty: false };
+  const out: DiagnoseArgs = { pretty: false, format: 'json', partition: 'aws', imds: {} };
   const r = new ArgReader(args);
+  const imds: { -readonly [K in keyof ImdsOptions]: ImdsOptions[K] } = {};
   while (r.next()) {
-    if (r.flag === '--max-offset') out.maxOffset = r.setting('maxOffsetSeconds') as number;
+    if (r.flag === '--format') out.format = value(r, /^(json|asff)$/, 'json or asff') as 'json' | 'asff';
+    else if (r.flag === '--instance-id') out.instanceId = value(r, /^i-[0-9a-f]{8,17}$/, 'an instance id (i-…)');
+    else if (r.flag === '--account') out.account = value(r, /^\d{12}$/, 'a 12-digit account id');
+    else if (r.flag === '--region') out.region = value(r, /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region (e.g. eu-west-1)');
+    else if (r.flag === '--partition') out.partition = value(r, /^aws(-[a-z]+)*$/, 'a partition (aws, aws-cn, aws-us-gov)');
+    else if (r.flag === '--hop-limit') imds.hopLimit = Number(value(r, /^([1-9]|[1-5]\d|6[0-4])$/, 'an integer 1–64'));
+    else if (r.flag === '--http-tokens') imds.httpTokens = value(r, /^(required|optional)$/, 'required or optional') as 'required' | 'optional';
+    else if (r.flag === '--http-endpoint') imds.httpEndpoint = value(r, /^(enabled|disabled)$/, 'enabled or disabled') as 'enabled' | 'disabled';
+    else if (r.flag === '--max-offset') out.maxOffset = r.setting('maxOffsetSeconds') as number;
     else if (r.flag === '--max-bound') out.maxBound = r.setting('maxClockErrorBoundSeconds') as number;
     else if (r.arg === '--pretty') out.pretty = true;
     else if (r.arg.startsWith('--') && r.arg !== '--') throw new Error(`unknown option ${r.arg}`);
     else if (out.file === undefined) out.file = r.arg;
     else throw new Error(`unexpected argument ${JSON.stringify(r.arg)}`);
+  }
+  out.imds = imds;
+  if (out.format === 'asff') {
+    const missing = [['--instance-id', out.instanceId], ['--account', out.account], ['--region', out.region]].filter(([, v]) => v === undefined).map(([f]) => f);
+    if (missing.length > 0) throw new Error(`--format asff needs ${missing.join(', ')}`);
   }
   return out;
 }
@@ -91,6 +124,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw e;
   }
   const verdict = diagnose(text, thresholds, nodeReportCodec);
-  io.out(parsed.pretty ? JSON.stringify(verdict, null, 2) : JSON.stringify(verdict));
+  const result =
+    parsed.format === 'asff'
+      ? {
+          Findings: findingsForReport(
+            { partition: parsed.partition, region: parsed.region as string, accountId: parsed.account as string },
+            parsed.instanceId as string,
+            verdict,
+            { hopLimitTarget: DEFAULTS.hopLimitTarget },
+            Date.now(),
+            parsed.imds,
+          ),
+        }
+      : verdict;
+  io.out(parsed.pretty ? JSON.stringify(result, null, 2) : JSON.stringify(result));
   return 0;
 }

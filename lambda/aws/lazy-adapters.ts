@@ -10,7 +10,7 @@
  */
 import type { Clock } from './clock';
 import type { Imdsv2MetricsPort, Imdsv2SnapshotPort } from '../engine/imdsv2';
-import type { AuditSink, Notifier } from '../engine/ports';
+import type { AuditSink, Notifier, SecurityHubPort } from '../engine/ports';
 import type { UrgentExecutions } from '../engine/urgent';
 import type { EventBridgeAuditOptions } from './audit';
 
@@ -84,5 +84,25 @@ export function lazyRemediationExecutions(stateMachineArn: string, clock: Clock)
     history: async (since) => (await port()).history(since),
     running: async () => (await port()).running(),
     start: async (input, name) => (await port()).start(input, name),
+  };
+}
+
+/** The findings export's state object in the stack's S3 bucket. */
+export function lazyExportStateStore(bucket: string, clock: Clock): Imdsv2SnapshotPort {
+  const store = onFirstUse(async () => (await import('./on-demand/s3')).exportStateStore(bucket, clock));
+  return { read: async () => (await store()).read(), write: async (text) => (await store()).write(text) };
+}
+
+/** Security Hub: the findings export imports only what changed, so a steady fleet never loads it. Never throws (its port's contract). */
+export function lazySecurityHub(clock: Clock): SecurityHubPort {
+  const port = onFirstUse(async () => (await import('./on-demand/securityhub')).securityHubPort(clock));
+  return {
+    importFindings: async (findings) => {
+      try {
+        return await (await port()).importFindings(findings);
+      } catch (err) {
+        return { outcome: 'failed', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+      }
+    },
   };
 }

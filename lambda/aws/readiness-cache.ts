@@ -17,6 +17,8 @@ export interface SnapshotStore {
 
 /** Object key of the snapshot in the bucket. */
 export const READINESS_SNAPSHOT_KEY = 'imdsv2/readiness.json';
+/** Object key of the findings export's state (lambda/core/findings-export/state.ts), in the same bucket. */
+export const EXPORT_STATE_KEY = 'findings-export/state.json';
 
 export interface S3SnapshotStoreOptions {
   readonly s3: Pick<S3Client, 'send'>;

@@ -9,6 +9,8 @@ import type { RemediationAction } from '../core/remediation/plan';
 import type { TokenBucketState } from '../core/util/token-bucket';
 import type { ImdsOptions, InstanceRecord } from '../core/types';
 import type { StragglerCutoffOptions } from '../core/fleet/straggler';
+import type { AsffFinding } from '../core/findings-export/asff';
+import type { ComplianceItem } from '../core/findings-export/compliance';
 
 // ---- time ----------------------------------------------------------------------------------------
 
@@ -326,4 +328,55 @@ export interface MetadataDefaultsPort {
 export interface Notifier {
   /** Never throws: a summary that could not be sent is reported as `false` (the caller logs it). */
   publish(subject: string, summary: Record<string, unknown>): Promise<boolean>;
+}
+
+// ---- findings export: Security Hub and SSM Compliance (lambda/engine/findings-export.ts) ---------
+
+/** A finding Security Hub did not accept (BatchImportFindings `FailedFindings`). */
+export interface FailedImport {
+  readonly id: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The outcome of one BatchImportFindings call (≤ 100 findings). */
+export type ImportBatchResult =
+  | { readonly outcome: 'imported'; readonly failed: readonly FailedImport[] }
+  /** Security Hub is not enabled in the account-region (InvalidAccessException): nothing can be imported. */
+  | { readonly outcome: 'not-subscribed'; readonly error: string }
+  /** The whole call failed (denied, still throttled after the retries, …). */
+  | { readonly outcome: 'failed'; readonly error: string };
+
+/** What the export needs from Security Hub. */
+export interface SecurityHubPort {
+  /** One paced, retried BatchImportFindings of at most 100 findings. Never throws. */
+  importFindings(findings: readonly AsffFinding[]): Promise<ImportBatchResult>;
+}
+
+/** One PutComplianceItems request (COMPLETE upload of `Custom:TimeSyncGuard`). */
+export interface CompliancePutRequest {
+  readonly instanceId: string;
+  readonly items: readonly ComplianceItem[];
+  readonly itemContentHash: string;
+  readonly executionId: string;
+  readonly executionTime: number;
+}
+
+export type CompliancePutResult =
+  | { readonly outcome: 'put' }
+  /** Not an SSM managed node (InvalidResourceId): nothing to put. */
+  | { readonly outcome: 'not-managed'; readonly error: string }
+  | { readonly outcome: 'failed'; readonly error: string };
+
+/** What the export needs from Systems Manager Compliance. */
+export interface CompliancePort {
+  /** One paced, retried PutComplianceItems. Never throws. */
+  put(request: CompliancePutRequest): Promise<CompliancePutResult>;
+}
+
+/** Text in, text out: where the export remembers what it last exported (see lambda/aws/readiness-cache.ts). */
+export interface ExportStateStore {
+  /** The stored text, or undefined when there is none yet. Throws on any other failure. */
+  read(): Promise<string | undefined>;
+  write(text: string): Promise<void>;
 }

@@ -11,11 +11,12 @@ import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
-import { lazyAuditActions, lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore } from '../aws/lazy-adapters';
+import { lazyAuditActions, lazyExportStateStore, lazyInstanceMetrics, lazyRecordKey, lazySecurityHub, lazySnapshotStore } from '../aws/lazy-adapters';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
+import { createSsmCompliancePort } from '../aws/ssm-compliance';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
 import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
@@ -23,6 +24,9 @@ import type { Imdsv2Readiness, Imdsv2State } from '../core/imdsv2/readiness';
 import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
+import { exportFindings, type FindingsExportDeps, type FindingsExportSummary } from '../engine/findings-export';
+import { contextFromFunctionArn } from '../core/findings-export/asff';
+import { findingsExportMetricValues } from '../core/findings-export/metrics';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
@@ -30,6 +34,8 @@ import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
   getRemainingTimeInMillis(): number;
+  /** The function's ARN: gives the account, region and partition of the exported findings. */
+  readonly invokedFunctionArn?: string;
 }
 
 /** What the handler returns (also the Lambda's result, visible in a test invoke). */
@@ -60,6 +66,8 @@ export interface CheckHandlerDeps {
    * @default 60000
    */
   readonly reserveMs?: number;
+  /** Security Hub findings and SSM Compliance items after a completed run (lambda/engine/findings-export.ts). @default - not exported */
+  readonly findingsExport?: FindingsExportDeps;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -134,6 +142,9 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       logger.error('check-failed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
       throw new CheckRunError('the check could not run', { cause: err });
     }
+    // The urgent start first: a host one minute from ExpiredToken must not wait behind the export.
+    const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
+    const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
     for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
@@ -141,7 +152,6 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
       deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
     }
-    const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) {
@@ -149,6 +159,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       if (run.imdsv2 && !run.imdsv2.readiness.error) {
         for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) deps.metrics.addMetric(IMDSV2_STATE_METRIC[state as Imdsv2State], MetricUnit.Count, n);
       }
+      if (exported && !exported.skipped) for (const [name, n] of findingsExportMetricValues(exported)) deps.metrics.addMetric(name, MetricUnit.Count, n);
       publishCheckMetrics(deps.metrics, run.summary);
     } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
@@ -165,6 +176,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
       ...(urgent ? { urgent } : {}),
+      ...(exported ? { findingsExport: exported } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
@@ -187,6 +199,22 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     if (!run.completed) throw new CheckRunError(`the check run failed: ${run.errors.join('; ')}`);
     return { completed: run.completed, durationMs: run.durationMs, counts: run.summary.counts, byCheckState: run.summary.byCheckState };
   };
+}
+
+/**
+ * The export of a completed run, bounded by the Lambda's remaining time (30 s kept for the
+ * summary). Without the function ARN (a test invoke with no context) the account is unknown and
+ * nothing is exported.
+ */
+async function exportAfterCheck(deps: FindingsExportDeps, run: CheckRun, context: CheckContext | undefined): Promise<FindingsExportSummary | undefined> {
+  const target = contextFromFunctionArn(context?.invokedFunctionArn);
+  if (!target) {
+    deps.logger?.warn('findings-export-skipped', { reason: 'no function ARN in the context: account unknown' });
+    return undefined;
+  }
+  const remaining = context?.getRemainingTimeInMillis();
+  const deadline = typeof remaining === 'number' && Number.isFinite(remaining) ? deps.clock.now() + remaining - 30_000 : undefined;
+  return exportFindings(deps, run.evaluations, { context: target, runId: `check-${new Date(run.startedAt).toISOString()}`, complete: true, ...(deadline !== undefined ? { deadline } : {}) });
 }
 
 // Cold start: a bad setting fails here, naming the variable.
@@ -212,8 +240,28 @@ const wired = lazy(() => {
     metrics: defaultMetrics,
     ...(imdsv2 ? { imdsv2 } : {}),
     ...wireUrgentExecutions(settings, realClock),
+    ...(exportDeps(ssm) ?? {}),
   });
 });
+
+/**
+ * Security Hub / SSM Compliance adapters, with the state object in the stack's bucket; none when both
+ * are off. Security Hub and S3 load at their first call (a steady fleet imports nothing new).
+ */
+function exportDeps(ssm: SSMClient): { findingsExport: FindingsExportDeps } | undefined {
+  const bucket = settings.exportStateBucket;
+  if ((!settings.securityHub && !settings.ssmCompliance) || !bucket) return undefined;
+  const clock = realClock;
+  return {
+    findingsExport: {
+      ...(settings.securityHub ? { securityHub: lazySecurityHub(clock) } : {}),
+      ...(settings.ssmCompliance ? { compliance: createSsmCompliancePort({ ssm, clock }) } : {}),
+      store: lazyExportStateStore(bucket, clock),
+      clock,
+      logger: defaultLogger,
+    },
+  };
+}
 
 /** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, the record key and a rollback's audit, each loaded on first use; EC2 for a rollback. */
 function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {

@@ -6,6 +6,13 @@
  * the organization's run.
  */
 import { secretContinuationKey } from '../aws/continuation-key';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { S3SnapshotStore } from '../aws/readiness-cache';
+import { createSecurityHubPort } from '../aws/securityhub';
+import { createSsmCompliancePort } from '../aws/ssm-compliance';
+import { exportFindings } from '../engine/findings-export';
+import type { ExportStateStore } from '../engine/ports';
 import { STSClient } from '@aws-sdk/client-sts';
 import { EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -37,6 +44,10 @@ export interface HubItemDeps {
   readonly centralEvents: Pick<EventBridgeClient, 'send'>;
   /** The HMAC key of remediation continuations (the hub's secret; docs/remediation-safety.md). */
   readonly continuationKey: () => Promise<Uint8Array>;
+  /** The member account's Security Hub under the spoke credentials. @default - findings not imported */
+  readonly securityHubFor?: (region: string, credentials: ClientOptions['credentials']) => Pick<SecurityHubClient, 'send'>;
+  /** Where the hub keeps what it last exported for one account-region. @default - nothing exported */
+  readonly exportStore?: (accountId: string, region: string) => ExportStateStore;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -125,7 +136,20 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e), accountId, region });
     const counts = addCounts(event.carry, run.summary.counts);
     const done = inventory.nextToken === undefined;
-    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts });
+    // Findings land in the member account (its own product): Security Hub's cross-account aggregation takes them from there.
+    const store = deps.exportStore?.(accountId, region);
+    const securityHub = settings.securityHub && deps.securityHubFor ? createSecurityHubPort({ securityHub: deps.securityHubFor(region, assumed.credentials), clock }) : undefined;
+    const compliance = settings.ssmCompliance ? createSsmCompliancePort({ ssm: spoke.ssm, clock }) : undefined;
+    const findingsExport =
+      store && (securityHub || compliance)
+        ? await exportFindings(
+            { ...(securityHub ? { securityHub } : {}), ...(compliance ? { compliance } : {}), store, clock, logger },
+            run.evaluations,
+            // Only a whole account-region in one slice proves that an absent instance is gone.
+            { context: { partition: deps.partition, region, accountId }, runId: `org-check-${new Date(run.startedAt).toISOString()}`, complete: slices === 1 && done, deadline: clock.now() + budget / 2 - 30_000 },
+          )
+        : undefined;
+    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts, ...(findingsExport ? { findingsExport } : {}) });
     return { ...base, status: 'ok', reason: null, detail: null, done, sliceToken: inventory.nextToken ?? null, counts };
   };
 }
@@ -145,4 +169,12 @@ export const handler = createHubItemHandler({
   clientsFor: (region, credentials) => createClients({ region, ...(credentials ? { credentials } : {}) }),
   centralEvents: createClient(EventBridgeClient, 'eventbridge'),
   continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+  securityHubFor: (region, credentials) => createClient(SecurityHubClient, 'securityhub', { region, ...(credentials ? { credentials } : {}) }),
+  ...(settings.exportStateBucket ? { exportStore: exportStoreIn(settings.exportStateBucket) } : {}),
 });
+
+/** One state object per member account-region in the hub's bucket. */
+function exportStoreIn(bucket: string): (accountId: string, region: string) => ExportStateStore {
+  const s3 = createClient(S3Client, 's3');
+  return (accountId, region) => new S3SnapshotStore({ s3, bucket, clock: realClock, key: `findings-export/${accountId}/${region}.json` });
+}

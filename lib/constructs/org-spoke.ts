@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../../lambda/core/settings';
+import { findingsExportStatements } from '../findings-export-grants';
 import { checkStatements, remediateInstanceStatements } from '../guard-common';
 import { collectorDocumentContent, type PinnedDocumentContent, pinnedContent, remediationDocumentContent } from './guest-documents';
 
@@ -31,6 +32,16 @@ export interface SpokeTemplateOptions {
    * @default - the trust names the hub account and the hub role ARNs only
    */
   readonly organizationId?: string;
+  /**
+   * The role may import the account's findings into its own Security Hub (lib/findings-export-grants.ts).
+   * @default true
+   */
+  readonly securityHub?: boolean;
+  /**
+   * The role may put the account's instances' Systems Manager Compliance items.
+   * @default true
+   */
+  readonly ssmCompliance?: boolean;
 }
 
 /** The two SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
@@ -81,6 +92,8 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     ...checkStatements(instances, documents, o.optOutTagKey),
     new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
     ...remediateInstanceStatements(instances, o),
+    // Findings land in the member account itself (Security Hub aggregates them cross-account from there).
+    ...findingsExportStatements({ partition: '${AWS::Partition}', region: '*', account: '${AWS::AccountId}', securityHub: o.securityHub ?? true, ssmCompliance: o.ssmCompliance ?? true }),
   ].map((s) => {
     const json = s.toStatementJson() as Json;
     if (!REGION_BOUND_SIDS.has(json.Sid as string)) return json;

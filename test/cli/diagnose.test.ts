@@ -5,6 +5,7 @@ import { run } from '../../bin/commands/diagnose';
 import type { CliIo } from '../../bin/commands/io';
 import { reportEnvelope } from '../../bench/sim/report-envelope';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport } from '../core/report-builder';
+import { asffProblems } from '../../bench/sim/asff-schema';
 
 function io(stdin = '', env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -126,5 +127,39 @@ describe('timesync-guard diagnose manners', () => {
     const t = io('hello');
     expect(await run([], t.cli)).toBe(1);
     expect(t.err.join('')).toContain('npx timesync-guard collector linux > c.sh');
+  });
+});
+
+describe('timesync-guard diagnose --format asff', () => {
+  const target = ['--instance-id', 'i-0123456789abcdef0', '--account', '111122223333', '--region', 'eu-west-1'];
+
+  it('prints { Findings } the check would import for the report: valid ASFF, the account\'s own product', async () => {
+    const atRisk = report.replace(/169\.254\.169\.123/g, '192.0.2.1');
+    const t = io(atRisk);
+    expect(await run(['--format', 'asff', ...target, '--http-tokens', 'optional', '--hop-limit', '2', '-'], t.cli)).toBe(0);
+    const { Findings } = JSON.parse(t.out[0]!) as { Findings: Record<string, unknown>[] };
+    expect(Findings.map((f) => f['GeneratorId']).sort()).toEqual(['timesync-guard/imdsv2', 'timesync-guard/time-sync']);
+    for (const f of Findings) {
+      expect(asffProblems(f)).toEqual([]);
+      expect(f).toMatchObject({ ProductArn: 'arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default', AwsAccountId: '111122223333', RecordState: 'ACTIVE', Compliance: { Status: 'FAILED' }, Workflow: { Status: 'NEW' } });
+    }
+  });
+
+  it('prints no finding for a healthy report (a passing check is never a finding)', async () => {
+    const t = io(report);
+    expect(await run(['--format', 'asff', ...target, '-'], t.cli)).toBe(0);
+    expect(JSON.parse(t.out[0]!)).toEqual({ Findings: [] });
+  });
+
+  it.each([
+    [['--format', 'asff', '-'], /needs --instance-id, --account, --region/],
+    [['--format', 'asff', ...target.slice(0, 2), '--account', '12', '--region', 'eu-west-1', '-'], /--account must be a 12-digit account id/],
+    [['--format', 'xml', '-'], /--format must be json or asff/],
+    [['--format', 'asff', ...target, '--hop-limit', '65', '-'], /--hop-limit must be an integer 1–64/],
+  ])('a usage error for %j exits 2 and names the problem', async (args, message) => {
+    const t = io(report);
+    expect(await run(args, t.cli)).toBe(2);
+    expect(t.err.join('')).toMatch(message);
+    expect(t.out).toEqual([]);
   });
 });

@@ -5,7 +5,6 @@
  */
 import { EC2Client, GetInstanceMetadataDefaultsCommand, ModifyInstanceMetadataDefaultsCommand } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SimMetadataDefaults, setMetadataDefaults } from '../../bench/sim/ec2-metadata-defaults';
 import type { SimInstance } from '../../bench/sim/fleet';
 import { VirtualClock } from '../../lambda/aws/clock';
@@ -13,10 +12,10 @@ import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { createEc2MetadataDefaultsPort } from '../../lambda/aws/metadata-defaults';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { ACCOUNT_DEFAULTS_METRICS } from '../../lambda/core/fleet/metadata-defaults';
-import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { parseSettings } from '../../lambda/core/settings';
 import { runCheck } from '../../lambda/engine/check';
 import { createCheckHandler } from '../../lambda/handlers/check';
+import { capturingMetrics } from '../support/emf';
 import { idOf, member, useSimAccount } from '../support/sim';
 import { chronyReport } from '../engine/reports';
 import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
@@ -82,12 +81,7 @@ describe('the check reads the account defaults', () => {
 describe('the check handler reports them', () => {
   function handler() {
     const clock = sim.account.clock;
-    const saved = process.env.POWERTOOLS_METRICS_DISABLED;
-    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-    const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace: settings.metricNamespace });
-    process.env.POWERTOOLS_METRICS_DISABLED = saved;
-    const emf: Record<string, unknown>[] = [];
-    (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Record<string, unknown>) };
+    const { metrics, emf } = capturingMetrics(settings.metricNamespace);
     const logs: { message: string; extra: Record<string, unknown> }[] = [];
     const log = (message: string, extra: Record<string, unknown> = {}) => logs.push({ message, extra });
     const d = engineDeps(clock);

@@ -1,7 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
@@ -11,6 +10,7 @@ import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { SimInstance } from '../../bench/sim/fleet';
 import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { chronyReport } from '../engine/reports';
+import { capturingMetrics } from '../support/emf';
 import { awsError, idOf, member, useSimAccount } from '../support/sim';
 
 const sim = useSimAccount();
@@ -19,17 +19,6 @@ const simulateFleet = (fleet: SimInstance[], options?: Parameters<typeof sim.sim
 interface Emf {
   _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
   [key: string]: unknown;
-}
-
-/** A real Powertools Metrics whose EMF lines are captured instead of printed. */
-function capturingMetrics(namespace: string): { metrics: Metrics; emf: Emf[] } {
-  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
-  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  const metrics = new Metrics({ serviceName: METRIC_SERVICE, namespace });
-  process.env.POWERTOOLS_METRICS_DISABLED = saved;
-  const emf: Emf[] = [];
-  (metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => emf.push(JSON.parse(s) as Emf) };
-  return { metrics, emf };
 }
 
 interface LogCall {
@@ -48,7 +37,7 @@ function setup(env: Record<string, string> = {}) {
   const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...env });
   const clock = sim.account.clock;
   const ssm = new SSMClient({});
-  const { metrics, emf } = capturingMetrics(settings.metricNamespace);
+  const { metrics, emf } = capturingMetrics<Emf>(settings.metricNamespace);
   const { logger, calls } = capturingLogger();
   const handler = createCheckHandler({
     settings,

@@ -37,6 +37,7 @@ function resolver(resources: Record<string, Json>) {
     if (type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT}:role/${id}`;
     if (type === 'AWS::Logs::LogGroup') return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
     if (type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
+    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${id.toLowerCase()}`;
     return `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
   };
   const resolve = (v: unknown): unknown => {
@@ -597,6 +598,35 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
       expect(await asService('cloudwatch.amazonaws.com', { ...alarm, 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:444455556666:alarm:x` })).not.toBe('Allowed');
       expect(await asService('cloudwatch.amazonaws.com', {})).not.toBe('Allowed');
       expect(await asService('events.amazonaws.com', alarm)).not.toBe('Allowed');
+    });
+  });
+
+  describe('check role: Security Hub findings and SSM Compliance (lib/findings-export-grants.ts)', () => {
+    const own = `arn:aws:securityhub:${REGION}:${ACCOUNT}:product/${ACCOUNT}/default`;
+    const off = synthesized({ securityHub: false, ssmCompliance: false });
+
+    it('imports findings only as the account\'s own product, for the account itself', async () => {
+      expect(await decide(dflt.check, 'securityhub:BatchImportFindings', own, { 'securityhub:TargetAccount': ACCOUNT })).toBe('Allowed');
+      expect(await decide(dflt.check, 'securityhub:BatchImportFindings', own, { 'securityhub:TargetAccount': '444455556666' })).not.toBe('Allowed');
+      expect(await decide(dflt.check, 'securityhub:BatchImportFindings', `arn:aws:securityhub:${REGION}:${ACCOUNT}:product/crowdstrike/crowdstrike-falcon`, { 'securityhub:TargetAccount': ACCOUNT })).not.toBe('Allowed');
+      expect(await decide(dflt.check, 'securityhub:BatchImportFindings', `arn:aws:securityhub:${REGION}:${ACCOUNT}:product/444455556666/default`, { 'securityhub:TargetAccount': ACCOUNT })).not.toBe('Allowed');
+      expect(await decide(dflt.check, 'securityhub:BatchUpdateFindings', `arn:aws:securityhub:${REGION}:${ACCOUNT}:hub/default`)).not.toBe('Allowed');
+      expect(await decide(dflt.remediate, 'securityhub:BatchImportFindings', own, { 'securityhub:TargetAccount': ACCOUNT })).not.toBe('Allowed');
+    });
+
+    it('puts compliance items on the account\'s instances only, and reads and writes only its state object', async () => {
+      expect(await decide(dflt.check, 'ssm:PutComplianceItems', INSTANCE)).toBe('Allowed');
+      expect(await decide(dflt.check, 'ssm:PutComplianceItems', `arn:aws:ssm:${REGION}:${ACCOUNT}:managed-instance/mi-0123456789abcdef0`)).toBe('Allowed');
+      expect(await decide(dflt.check, 'ssm:PutComplianceItems', `arn:aws:ec2:${REGION}:444455556666:instance/i-0123456789abcdef0`)).not.toBe('Allowed');
+      const state = JSON.stringify(dflt.check).match(/"(arn:aws:s3:[^"]*\/findings-export\/state\.json)"/)?.[1];
+      expect(state).toBeDefined();
+      expect(await decide(dflt.check, 's3:PutObject', state!)).toBe('Allowed');
+      expect(await decide(dflt.check, 's3:PutObject', state!.replace('state.json', 'other.json'))).not.toBe('Allowed');
+    });
+
+    it('grants neither when both settings are off', async () => {
+      expect(await decide(off.check, 'securityhub:BatchImportFindings', own, { 'securityhub:TargetAccount': ACCOUNT })).toBe('ImplicitlyDenied');
+      expect(await decide(off.check, 'ssm:PutComplianceItems', INSTANCE)).toBe('ImplicitlyDenied');
     });
   });
 });

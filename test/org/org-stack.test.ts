@@ -128,13 +128,20 @@ describe('spoke role: trust and statements', () => {
     const regionBound = { StringEquals: { 'aws:RequestedRegion': { Ref: 'Regions' } } };
     const expected = single.map(shape).map((s) => (s.Sid === 'RunDocumentsOnInstances' ? { ...s, Condition: regionBound } : s));
     expected.splice(expected.findIndex((s) => s.Sid === 'NeverTouchOptedOutInstances') + 1, 0, { Sid: 'ReadPinnedDocuments', Effect: 'Allow', Action: 'ssm:DescribeDocument', Condition: regionBound });
+    // And the findings export, which the single-account stack grants its check role (lib/findings-export-grants.ts).
+    expected.push(
+      { Sid: 'ImportOwnFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Condition: { StringEquals: { 'securityhub:TargetAccount': { 'Fn::Sub': '${AWS::AccountId}' } } } },
+      { Sid: 'PutInstanceCompliance', Effect: 'Allow', Action: 'ssm:PutComplianceItems', Condition: undefined },
+    );
     expect(policy.map(shape)).toEqual(expected);
     const resources = policy.flatMap((s) => [s.Resource].flat()).map((r) => (typeof r === 'string' ? r : (r as { 'Fn::Sub': string })['Fn::Sub']));
     expect([...new Set(resources)].sort()).toEqual([
       '*',
       'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*',
+      'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Collect',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Remediate',
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:managed-instance/*',
     ]);
   });
 });

@@ -130,6 +130,15 @@ describe('spoke role permissions (iam-simulate)', () => {
     expect(await asSpoke(policy, 'sts:AssumeRole', `arn:aws:iam::${MEMBER}:role/Admin`)).toBe('ImplicitlyDenied');
     expect(await asSpoke(policy, 'ec2:TerminateInstances', instance())).toBe('ImplicitlyDenied');
   });
+
+  it('imports findings into the member account\'s own Security Hub product only, for the member account only', async () => {
+    const own = (region: string, account = MEMBER) => `arn:aws:securityhub:${region}:${account}:product/${account}/default`;
+    for (const region of ['eu-west-1', 'sa-east-1']) expect(await asSpoke(policy, 'securityhub:BatchImportFindings', own(region), { 'securityhub:TargetAccount': MEMBER })).toBe('Allowed');
+    expect(await asSpoke(policy, 'securityhub:BatchImportFindings', own('eu-west-1'), { 'securityhub:TargetAccount': OTHER })).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'securityhub:BatchImportFindings', `arn:aws:securityhub:eu-west-1:${MEMBER}:product/${OTHER}/default`, { 'securityhub:TargetAccount': MEMBER })).toBe('ImplicitlyDenied');
+    expect(await asSpoke(policy, 'ssm:PutComplianceItems', instance())).toBe('Allowed');
+    expect(await asSpoke(policy, 'ssm:PutComplianceItems', `arn:aws:ec2:eu-west-1:${OTHER}:instance/i-0123456789abcdef0`)).toBe('ImplicitlyDenied');
+  });
 });
 
 describe('spoke role trust: only the hub item role can assume it', () => {

@@ -2,8 +2,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../clock';
 import { createClient } from '../client-factory';
-import { S3SnapshotStore } from '../readiness-cache';
+import { EXPORT_STATE_KEY, S3SnapshotStore } from '../readiness-cache';
 
 export function snapshotStore(bucket: string, clock: Clock): S3SnapshotStore {
   return new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock });
+}
+
+/** The findings export's state object (what was last imported), in the same bucket. */
+export function exportStateStore(bucket: string, clock: Clock): S3SnapshotStore {
+  return new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock, key: EXPORT_STATE_KEY });
 }

@@ -427,6 +427,32 @@ export const SETTINGS = {
     type: 'string', scope: 'both', env: 'TSG_IMDSV2_RECORD_KEY_SECRET', context: false, prop: false,
     doc: 'ARN of the secret whose value signs the IMDSv2 enforcement records (set by the construct).',
   },
+  // ── findings where security teams look (docs/operations.md#security-hub-and-systems-manager-compliance) ──
+  /**
+   * Import one AWS Security Finding Format finding per instance and failing check into Security Hub,
+   * as this account's own product (`product/<account>/default`): only what changed since the last
+   * run, fixed or gone instances archived. An account without Security Hub gets one log line and
+   * the `SecurityHubNotSubscribed` metric, never a failed check.
+   * @default true
+   */
+  securityHub: {
+    type: 'boolean', scope: 'check', env: 'TSG_SECURITY_HUB', default: true,
+    doc: 'Import a Security Hub finding per instance and failing check (own product, only changes; fixed or gone instances archived).',
+  },
+  /**
+   * Put each SSM-managed instance's checks as Systems Manager Compliance items of type
+   * `Custom:TimeSyncGuard` (Fleet Manager, Explorer), full upload so a fixed item disappears; only
+   * instances whose items changed are put again.
+   * @default true
+   */
+  ssmCompliance: {
+    type: 'boolean', scope: 'check', env: 'TSG_SSM_COMPLIANCE', default: true,
+    doc: 'Put the checks of each SSM-managed instance as Compliance items `Custom:TimeSyncGuard` (only changed instances).',
+  },
+  exportStateBucket: {
+    type: 'string', scope: 'check', env: 'TSG_EXPORT_STATE_BUCKET', context: false, prop: false,
+    doc: 'Bucket where the check remembers what it last exported to Security Hub and SSM Compliance (set by the construct).',
+  },
   // ── launch-time check (docs/launch-check.md) ───────────────────────────────────────────────
   /**
    * Seconds the launch check waits, from the `running` event, for the instance's SSM agent to come
