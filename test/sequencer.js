@@ -3,8 +3,8 @@
  * while the other workers sit idle. Jest orders by the durations it cached on earlier runs, and
  * without them (a fresh clone, as in CI) by file size, which puts the short files that wait on pwsh,
  * chronyd or a spawned synth near the end. Here a file's duration comes from Jest's cache when it
- * has one, else from test/durations.json (seconds, one worker, measured); a file in neither
- * (a new one) runs first, as Jest runs files it has no time for.
+ * has one, else from test/durations.json (seconds each file took in a measured full run; only the
+ * order matters); a file in neither (a new one) runs first, as Jest runs files it has no time for.
  *
  * Refresh the table from a JSON report: `npx jest --json --outputFile=r.json` then
  * `node test/sequencer.js r.json`.
