@@ -7,7 +7,7 @@
  * sizes, its rate limiter). Derivations in bench/README.md.
  */
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, ssmBucketFromEnv, EC2_BUCKETS, type BucketSpec, type Latencies, type RunCommandModel } from './sim/account';
-import { collectorReport, type SimInstance } from './sim/fleet';
+import { plainCollectorReport, type SimInstance } from './sim/fleet';
 import { DETAILS_OUTPUT_CAP } from './sim/account';
 import { CHECK_TARGET_RATIOS } from './targets';
 
@@ -43,7 +43,10 @@ export interface FleetShape {
   readonly managed: number;
   /** Online, not opted out, still there when the batch is sent: the collector's targets. */
   readonly targets: number;
-  /** Targets whose output is longer than the Details cap (one GetCommandInvocation each). */
+  /**
+   * Targets whose plain (unsealed) report is longer than the Details cap: one GetCommandInvocation
+   * each in the old bounds' report-size term only.
+   */
   readonly cutOutputs: number;
   /** Targets whose script hangs. */
   readonly hung: number;
@@ -65,13 +68,32 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
     // Vanishing instances are targets too: SendCommand must at least try them.
     targets++;
     const isHung = x.guest === 'times-out';
-    // What the modelled guest prints (A10) decides whether Details cuts it; the length is the model's, not the engine's.
-    const isCut = !isHung && x.guest !== 'garbled' && x.vanishAfterMs === undefined && collectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP;
+    // Only the old figures' report-size term reads this: the plain report (as before issue 25's sealed
+    // envelope) over the Details cap. The model-only bounds do not depend on any report's size.
+    const isCut = !isHung && x.guest !== 'garbled' && x.vanishAfterMs === undefined && plainCollectorReport(x, 1_767_225_600).length > DETAILS_OUTPUT_CAP;
     if (isHung) hung++;
     if (isCut) cut++;
     targetPages.push({ describePage: Math.floor(k / AWS_LIMITS.describeInstancesPage), diiPage: Math.floor((managed - 1) / AWS_LIMITS.instanceInformationPage), hung: isHung, cut: isCut });
   });
   return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages };
+}
+
+/**
+ * The least time (ms) a design may let a collector run before it declares it hung, as a multiple of
+ * the model's guest run (A7): 2 × 5 s = 10 s. A model assumption (bench/README "A16"): a design that
+ * gave up sooner would report healthy guests barely slower than the model's as unread. It enters
+ * only the joint bound ({@link collectorWaitToMeetTargets}).
+ */
+export const MIN_HUNG_CUTOFF_GUEST_RUNS = 2;
+
+/**
+ * Which terms a bound counts. The default is the model alone; `reportSizeTerm` adds the terms that
+ * exist only because of this project's own report size (a GetCommandInvocation per output over the
+ * 2,500-character Details cap): the bounds before issue 25, kept to show the old figures beside the new.
+ */
+export interface BoundTerms {
+  /** @default false */
+  readonly reportSizeTerm?: boolean;
 }
 
 /** Per-action minimum calls of one check. */
@@ -82,6 +104,7 @@ export interface CheckCallBounds {
   /** 0: completion can be learnt without polling (EventBridge "EC2 Command Status-change Notification"). */
   readonly ListCommands: number;
   readonly ListCommandInvocations: number;
+  /** 0 in the model-only bound: a report that fits `Details` needs none (with `reportSizeTerm`: the cut outputs). */
   readonly GetCommandInvocation: number;
   readonly total: number;
 }
@@ -92,7 +115,7 @@ export function ssmCalls(c: CheckCallBounds): number {
 }
 
 /** The call bounds of one check: the fewest calls any design needs. */
-export function checkCallBounds(s: FleetShape): CheckCallBounds {
+export function checkCallBounds(s: FleetShape, terms: BoundTerms = {}): CheckCallBounds {
   const sends = Math.ceil(s.targets / AWS_LIMITS.idsPerSendCommand);
   const b = {
     // One listing of every running instance; MaxResults is at most 1,000.
@@ -103,8 +126,9 @@ export function checkCallBounds(s: FleetShape): CheckCallBounds {
     ListCommands: 0,
     // Every target's invocation must be read; a Details page holds 50 (with or without a CommandId).
     ListCommandInvocations: Math.ceil(s.targets / AWS_LIMITS.invocationsPerPage),
-    // Only GetCommandInvocation returns more than the 2,500 Details characters.
-    GetCommandInvocation: s.cutOutputs,
+    // A report that fits the 2,500 Details characters needs no GetCommandInvocation: how long the
+    // report is, is this implementation's choice, not the model's (counted only for the old figures).
+    GetCommandInvocation: terms.reportSizeTerm ? s.cutOutputs : 0,
   };
   return { ...b, total: Object.values(b).reduce((a, c) => a + c, 0) };
 }
@@ -123,6 +147,8 @@ export interface TimeModel {
    * @default runCommand.guestMs
    */
   readonly hungMs?: number;
+  /** @default - the model alone (no report-size term) */
+  readonly terms?: BoundTerms;
 }
 
 /** The simulator's model, with the SSM bucket of this process (A1 or `--ssm-rate`). */
@@ -262,14 +288,15 @@ function laterTargetsByPage(positions: readonly TargetPosition[], knownAt: (t: T
 
 function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<CheckTimeBound, 'waitsForSsmVerdict'> {
   const lat = m.latencies;
-  const calls = checkCallBounds(s);
+  const reportSizeTerm = m.terms?.reportSizeTerm === true;
+  const calls = checkCallBounds(s, m.terms);
   const { describeListing, knownAt, positions } = listings(s, lat);
   const read = lat.ssmListPage; // one Details page reads a finished invocation
 
   let listingOrderPath = 0;
   for (const t of positions) {
     const run = t.hung ? hungMs : m.runCommand.guestMs;
-    listingOrderPath = Math.max(listingOrderPath, knownAt(t) + lat.other + run + read + (t.cut ? lat.other : 0));
+    listingOrderPath = Math.max(listingOrderPath, knownAt(t) + lat.other + run + read + (reportSizeTerm && t.cut ? lat.other : 0));
   }
 
   // Delivery path: targets on page p or later, all known no sooner than the earliest of them.
@@ -300,7 +327,7 @@ function checkTimeBoundWith(s: FleetShape, m: TimeModel, hungMs: number): Omit<C
 
 /** What meeting both check targets at once asks of a design's wait on a running collector. */
 export interface CollectorWaitToMeetTargets {
-  /** The time target (s): `CHECK_TARGET_RATIOS.time` × the time bound. */
+  /** The time target (s) on the any-design bound: `CHECK_TARGET_RATIOS.time` × its seconds. */
   readonly timeLimitSeconds: number;
   /**
    * The most SendCommand calls a design within the call target can make: ⌈T/50⌉ plus every call
@@ -320,17 +347,29 @@ export interface CollectorWaitToMeetTargets {
   readonly longestWaitSeconds: number;
   /** That wait over the modelled guest run time (A7). */
   readonly longestWaitOverGuest: number;
+  /** The declared least hung cutoff (s): MIN_HUNG_CUTOFF_GUEST_RUNS × the guest run (A16). */
+  readonly minHungCutoffSeconds: number;
+  /**
+   * The joint bound (s): within the call target, and no collector declared hung sooner than the
+   * least cutoff after it started. max(the any-design bound with hung scripts held for the cutoff,
+   * last start + the cutoff when the fleet has a hung collector (generous: no read after it),
+   * last start + guest run + one Details page).
+   */
+  readonly jointSeconds: number;
 }
 
 /**
  * How long any design that keeps both check targets may wait on a collector that has not
- * finished. Where this is close to the guest's own run time, meeting the time target means giving
- * up collectors that are merely slower than the model's guest, which a real fleet has.
+ * finished, and the joint bound that follows from a declared least hung cutoff: the bound the
+ * time target judges. Where the wait is below that cutoff (1,000), meeting the any-design target
+ * would mean giving up collectors that are merely slower than the model's guest; elsewhere the two
+ * bounds agree (the SSM rate decides both).
  */
 export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = defaultTimeModel()): CollectorWaitToMeetTargets {
   const lat = m.latencies;
-  const calls = checkCallBounds(s);
-  const timeLimitMs = CHECK_TARGET_RATIOS.time * checkTimeBound(s, m).seconds * 1000;
+  const calls = checkCallBounds(s, m.terms);
+  const anyDesign = checkTimeBound(s, m).seconds;
+  const timeLimitMs = CHECK_TARGET_RATIOS.time * anyDesign * 1000;
   const sendsAllowed = calls.SendCommand + Math.max(0, Math.floor(CHECK_TARGET_RATIOS.calls * calls.total) - calls.total);
   const { knownAt, positions } = listings(s, lat);
   let lastStart = 0;
@@ -338,6 +377,9 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
     lastStart = Math.max(lastStart, earliest + deliveryRampMs(later, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other);
   }
   const wait = timeLimitMs - lastStart;
+  const cutoffMs = MIN_HUNG_CUTOFF_GUEST_RUNS * m.runCommand.guestMs;
+  const heldForCutoff = checkTimeBoundWith(s, m, cutoffMs).seconds * 1000;
+  const joint = Math.max(heldForCutoff, lastStart + (s.hung > 0 ? cutoffMs : 0), lastStart + m.runCommand.guestMs + lat.ssmListPage);
   return {
     timeLimitSeconds: sec(timeLimitMs),
     sendsAllowed,
@@ -345,6 +387,8 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
     healthyFit: lastStart + m.runCommand.guestMs + lat.ssmListPage <= timeLimitMs,
     longestWaitSeconds: sec(wait),
     longestWaitOverGuest: Math.round((wait / m.runCommand.guestMs) * 100) / 100,
+    minHungCutoffSeconds: sec(cutoffMs),
+    jointSeconds: sec(joint),
   };
 }
 

@@ -13,7 +13,7 @@
  * {@link measureColdLoad} too.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -22,8 +22,11 @@ import { mergeResults, replaceReadmeSection } from './results-file';
 
 const ROOT = join(__dirname, '..');
 
-/** Targets from issue 11: the real assets load in ≤ 0.7× the naive handler's time, with ≤ 0.8× its RSS. */
-export const COLD_LOAD_TARGETS = { timeRatio: 0.7, rssRatio: 0.8 } as const;
+/**
+ * The real assets load in ≤ 0.6× the naive handler's time (issue 25; 0.7× in issue 11, which runs
+ * spread 0.61–0.68 against), with ≤ 0.8× its RSS.
+ */
+export const COLD_LOAD_TARGETS = { timeRatio: 0.6, rssRatio: 0.8 } as const;
 
 /** The Lambda assets (handler files under lambda/handlers/). */
 export const ASSETS = ['check', 'remediate'] as const;
@@ -68,6 +71,37 @@ export function clientPackages(meta: Metafile): string[] {
     }
   }
   return [...bytes.keys()].sort();
+}
+
+/**
+ * The SDK client packages whose code a bundle runs when it is loaded (not merely carries). The entry
+ * is bundled as deployed but not minified, every module wrapper esbuild emits (`__esm` /
+ * `__commonJS`, keyed by the module's path) is made to record its path when it runs, and the bundle
+ * is required in a fresh process with the Lambda-like environment: a client loaded only through
+ * `import()` on first use is in the bundle but absent here.
+ */
+export async function startupClientPackages(entry: string, outfile: string): Promise<string[]> {
+  await build({ ...FUNCTION_BUNDLING, mainFields: [...FUNCTION_BUNDLING.mainFields], minify: false, sourcemap: false, entryPoints: [entry], bundle: true, outfile, logLevel: 'silent' });
+  const text = readFileSync(outfile, 'utf8');
+  // Module code not inside a wrapper runs at load too: it is the entry's own scope-hoisted code, named by `// path` comments.
+  const wrapped = new Set([...text.matchAll(/__(?:esm|commonJS)\(\{\s*"([^"]+)"/g)].map((m) => m[1]!));
+  const hoisted = [...text.matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!).filter((p) => !wrapped.has(p));
+  writeFileSync(outfile, text.replace(/(__(?:esm|commonJS)\(\{\s*)("[^"]+")(\(\) \{|\(exports, module\) \{)/g, (_m, head: string, path: string, open: string) => `${head}${path}${open} (globalThis.__tsgRan ??= []).push(${path});`));
+  const probe = `require(${JSON.stringify(outfile)});process.stdout.write(JSON.stringify(globalThis.__tsgRan ?? []))`;
+  const r = spawnSync(process.execPath, ['-e', probe], { env: { ...lambdaLikeEnv(), NODE_OPTIONS: '' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`loading ${outfile} failed (exit ${r.status}): ${r.stderr.slice(-1000)}`);
+  const ran = new Set<string>((JSON.parse(r.stdout) as string[]).filter((p) => typeof p === 'string'));
+  const packages = new Set<string>();
+  for (const path of [...ran]) {
+    const m = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(path);
+    if (m) packages.add(m[1]!);
+  }
+  // A hoisted (unwrapped) client module would run at load as well.
+  for (const path of hoisted) {
+    const m = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(path);
+    if (m) packages.add(m[1]!);
+  }
+  return [...packages].sort();
 }
 
 /**
@@ -126,6 +160,8 @@ export interface AssetColdLoad {
   readonly bytes: number;
   readonly sourceMapBytes: number;
   readonly sdkClients: string[];
+  /** The clients whose code runs at load (the rest are loaded on first use). */
+  readonly startupClients: string[];
   readonly loadMsMedian: number;
   readonly rssMiBMedian: number;
   /** Median over pairs of asset / naive. */
@@ -178,6 +214,7 @@ export async function measureColdLoad(pairs = 11): Promise<ColdLoadResult> {
         bytes: statSync(file).size,
         sourceMapBytes: statSync(`${file}.map`).size,
         sdkClients: clientPackages(meta),
+        startupClients: await startupClientPackages(join(ROOT, 'lambda', 'handlers', `${name}.ts`), join(dir, `${name}-startup.js`)),
         loadMsMedian: r1(median(a.map((x) => x.loadMs))),
         rssMiBMedian: r1(median(a.map((x) => x.rssMiB))),
         timeRatio,
@@ -204,10 +241,13 @@ export async function measureColdLoad(pairs = 11): Promise<ColdLoadResult> {
 
 /** The README lines for the figures. */
 export function renderColdLoad(c: ColdLoadResult): string {
-  const lines = [`| asset | bundle KiB (map) | SDK clients in bundle | require ms (naive) | RSS MiB (naive) | time ratio (≤ ${c.targets.timeRatio}) | RSS ratio (≤ ${c.targets.rssRatio}) |`, '|---|---|---|---|---|---|---|'];
+  const lines = [
+    `| asset | bundle KiB (map) | SDK clients in bundle | of which run at load | require ms (naive) | RSS MiB (naive) | time ratio (≤ ${c.targets.timeRatio}) | RSS ratio (≤ ${c.targets.rssRatio}) |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const [name, a] of Object.entries(c.assets)) {
     lines.push(
-      `| ${name} | ${(a.bytes / 1024).toFixed(0)} (${(a.sourceMapBytes / 1024).toFixed(0)}) | ${a.sdkClients.join(', ')} | ${a.loadMsMedian} (${a.naiveLoadMsMedian}) | ${a.rssMiBMedian} (${a.naiveRssMiBMedian}) | ${a.timeRatio} ${a.timeRatio <= c.targets.timeRatio ? 'PASS' : 'MISS'} | ${a.rssRatio} ${a.rssRatio <= c.targets.rssRatio ? 'PASS' : 'MISS'} |`,
+      `| ${name} | ${(a.bytes / 1024).toFixed(0)} (${(a.sourceMapBytes / 1024).toFixed(0)}) | ${a.sdkClients.join(', ')} | ${(a.startupClients ?? []).join(', ')} | ${a.loadMsMedian} (${a.naiveLoadMsMedian}) | ${a.rssMiBMedian} (${a.naiveRssMiBMedian}) | ${a.timeRatio} ${a.timeRatio <= c.targets.timeRatio ? 'PASS' : 'MISS'} | ${a.rssRatio} ${a.rssRatio <= c.targets.rssRatio ? 'PASS' : 'MISS'} |`,
     );
   }
   lines.push('', `Naive handler: ${(c.naive.bytes / 1024).toFixed(0)} KiB, ${c.naive.sdkClients.join(', ')}. ${c.method}.`);

@@ -4,7 +4,7 @@
  * ways of running a measurement: worker.ts (mocked clients) and memory-entry.ts (real clients, wire
  * format, the deployed bundling).
  */
-import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, fleetShape, modifyPacingSeconds, remediationTimeBound } from './bounds';
+import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, defaultTimeModel, fleetShape, modifyPacingSeconds, remediationTimeBound } from './bounds';
 import type { CheckMeasure, RemediationMeasure } from './drive';
 import { generateFleet } from './sim/fleet';
 
@@ -12,7 +12,16 @@ import { generateFleet } from './sim/fleet';
 export function checkFigures(n: number, measure: CheckMeasure): Record<string, unknown> {
   const shape = fleetShape(generateFleet(n));
   const { targetPages: _pages, ...shapeCounts } = shape;
-  return { shape: shapeCounts, ...measure, callBounds: checkCallBounds(shape), timeBound: checkTimeBound(shape), collectorWait: collectorWaitToMeetTargets(shape) };
+  // The bounds before issue 25 counted this project's report size (a GetCommandInvocation per cut output): shown beside the new.
+  const old = { ...defaultTimeModel(), terms: { reportSizeTerm: true } };
+  return {
+    shape: shapeCounts,
+    ...measure,
+    callBounds: checkCallBounds(shape),
+    timeBound: checkTimeBound(shape),
+    collectorWait: collectorWaitToMeetTargets(shape),
+    oldBounds: { calls: checkCallBounds(shape, old.terms).total, seconds: checkTimeBound(shape, old).seconds },
+  };
 }
 
 /** A remediation's figures with its time bound. */

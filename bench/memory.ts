@@ -61,6 +61,10 @@ export interface MemoryRun {
   readonly cpuSeconds: number;
   readonly loadedRssMiB: number;
   readonly peakRssMiB: number;
+  /** The simulated account's retained heap (memory-entry.ts), in the same process. @default 0 */
+  readonly simulatorMiB?: number;
+  /** The Lambda's own peak: peakRssMiB − simulatorMiB (at least the loaded RSS). @default peakRssMiB */
+  readonly lambdaPeakMiB?: number;
   /** The function memory the process was started for (Lambda's runtime heap flags for it, `lambdaRuntimeNodeArgs`). */
   readonly memoryMB: number;
   readonly apiCalls: number;
@@ -86,7 +90,8 @@ export interface MeasuredRun {
  */
 export function runMeasured(bundle: string, mode: MemoryRun['mode'], n: number, memoryMB: number = measuredMemoryMB(n)): Promise<MeasuredRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...lambdaRuntimeNodeArgs(memoryMB), bundle, mode, String(n)], { env: lambdaLikeEnv(memoryMB), stdio: ['ignore', 'pipe', 'pipe'] });
+    // --expose-gc only lets the entry measure the simulator's share before the run (a full GC then).
+    const child = spawn(process.execPath, [...lambdaRuntimeNodeArgs(memoryMB), '--expose-gc', bundle, mode, String(n)], { env: lambdaLikeEnv(memoryMB), stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -105,6 +110,23 @@ export function runMeasured(bundle: string, mode: MemoryRun['mode'], n: number, 
   });
 }
 
+/** Lambda memory is set in steps of this many MB by the sizing rule (any MB from 128 is allowed; the rule rounds to it). */
+export const MEMORY_STEP_MB = 64;
+/** Headroom of the sizing rule over the largest measured peak. */
+export const MEMORY_HEADROOM = 1.25;
+
+/** The sizing rule: ⌈1.25 × peak / 64⌉ × 64 MB, the peak in MiB (Lambda's "MB" are MiB). */
+export function sizedMemoryMB(peakMiB: number): number {
+  return Math.max(128, Math.ceil((MEMORY_HEADROOM * peakMiB) / MEMORY_STEP_MB) * MEMORY_STEP_MB);
+}
+
+/** Whether the configured memory is within one 64 MB step of what the rule gives, either way. */
+export function memorySizedByRule(configuredMB: number, peakMiB: number): boolean {
+  return Math.abs(configuredMB - sizedMemoryMB(peakMiB)) <= MEMORY_STEP_MB;
+}
+
+const lambdaPeak = (x: MemoryRun): number => x.lambdaPeakMiB ?? x.peakRssMiB;
+
 /** The `memory` key of results.json from the measured runs (check first, then remediation, per N). */
 export function memoryKey(runs: readonly MemoryRun[], limitMB: number = FUNCTION_MEMORY_MB): Record<string, unknown> {
   const sizes = [...new Set(runs.map((x) => x.n))].sort((a, b) => a - b);
@@ -116,16 +138,29 @@ export function memoryKey(runs: readonly MemoryRun[], limitMB: number = FUNCTION
       peakRssMiB: round1(peak),
       peakRssMB: round1((peak * 2 ** 20) / 1e6),
       cpuSeconds: Object.fromEntries(mine.map((x) => [x.mode, round2(x.cpuSeconds)])),
-      runs: mine.map((x) => ({ ...x, peakRssMiB: round1(x.peakRssMiB), loadedRssMiB: round1(x.loadedRssMiB), cpuSeconds: round2(x.cpuSeconds) })),
+      lambdaPeakMiB: round1(Math.max(...mine.map(lambdaPeak))),
+      runs: mine.map((x) => ({
+        ...x,
+        peakRssMiB: round1(x.peakRssMiB),
+        loadedRssMiB: round1(x.loadedRssMiB),
+        cpuSeconds: round2(x.cpuSeconds),
+        ...(x.simulatorMiB !== undefined ? { simulatorMiB: round1(x.simulatorMiB) } : {}),
+        ...(x.lambdaPeakMiB !== undefined ? { lambdaPeakMiB: round1(x.lambdaPeakMiB) } : {}),
+      })),
     };
   });
   const largest = Math.max(...perN.map((x) => x.peakRssMiB));
+  // Sizing reads the Lambda's own peak (without the simulator's share), the largest over every run.
+  const largestLambda = round1(Math.max(...runs.map(lambdaPeak)));
   return {
     method:
       'bench/memory-entry.ts bundled with lib/function-bundling.ts, one fresh node per run started as Lambda starts a function of the run\'s memoryMB (the runtime\'s heap flags, the functions\' NODE_OPTIONS); real handler + real SDK clients; answers in wire format (EC2 query/XML, SSM and EventBridge JSON 1.1, SNS query); peak = kernel maxRSS, simulator included (upper bound)',
     configuredMemoryMB: limitMB,
     sizes: perN,
     largestPeakRssMiB: largest,
+    largestLambdaPeakMiB: largestLambda,
+    sizedMemoryMB: sizedMemoryMB(largestLambda),
+    sizedByRule: memorySizedByRule(limitMB, largestLambda),
     // Every run must fit in the memory it was started for, and that memory in what is deployed.
     // Lambda's "MB" memory setting is MiB (128 MB = 134,217,728 bytes), so MiB compare directly.
     withinConfiguredMemory: runs.every((x) => x.peakRssMiB <= x.memoryMB && x.memoryMB <= limitMB),
@@ -161,16 +196,22 @@ const vcpu = (mb: number): string => vcpuOf(mb).toFixed(2);
 
 /** README rows. */
 export function renderMemory(m: Record<string, unknown>): string {
-  const lines = ['| N | function memory MB | peak RSS MiB (check / remediation) | CPU s (check / remediation) | vCPU used: CPU s ÷ simulated s (check / remediation) | wire bytes in (check) |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| N | function memory MB | peak RSS MiB (check / remediation) | simulator share MiB (check / remediation) | Lambda peak MiB (check / remediation) | CPU s (check / remediation) | vCPU used: CPU s ÷ simulated s (check / remediation) | wire bytes in (check) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   const share = (x?: MemoryRun): string => (x && x.simulatedSeconds > 0 ? vcpuUsed(x).toFixed(3) : '–');
   for (const s of m['sizes'] as { n: number; runs: MemoryRun[] }[]) {
     const c = s.runs.find((x) => x.mode === 'check');
     const r = s.runs.find((x) => x.mode === 'remediation');
     lines.push(
-      `| ${s.n.toLocaleString('en-US')} | ${c?.memoryMB ?? r?.memoryMB ?? '–'} | ${c?.peakRssMiB ?? '–'} / ${r?.peakRssMiB ?? 'not run'} | ${c?.cpuSeconds ?? '–'} / ${r?.cpuSeconds ?? '–'} | ${share(c)} / ${share(r)} | ${c?.wire ? (c.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`,
+      `| ${s.n.toLocaleString('en-US')} | ${c?.memoryMB ?? r?.memoryMB ?? '–'} | ${c?.peakRssMiB ?? '–'} / ${r?.peakRssMiB ?? 'not run'} | ${c?.simulatorMiB ?? '–'} / ${r?.simulatorMiB ?? '–'} | ${c?.lambdaPeakMiB ?? '–'} / ${r?.lambdaPeakMiB ?? 'not run'} | ${c?.cpuSeconds ?? '–'} / ${r?.cpuSeconds ?? '–'} | ${share(c)} / ${share(r)} | ${c?.wire ? (c.wire.responseBytes / 2 ** 20).toFixed(1) + ' MiB' : '-'} |`,
     );
   }
-  lines.push('', `Configured Lambda memory: ${String(m['configuredMemoryMB'])} MB; largest measured peak ${String(m['largestPeakRssMiB'])} MiB; every run within the memory it ran in: ${m['withinConfiguredMemory'] ? 'PASS' : 'FAIL'}.`,
+  lines.push(
+    '',
+    `Configured Lambda memory: ${String(m['configuredMemoryMB'])} MB; largest measured peak ${String(m['largestPeakRssMiB'])} MiB with the simulator, ${String(m['largestLambdaPeakMiB'] ?? '–')} MiB the Lambda's own; every run within the memory it ran in: ${m['withinConfiguredMemory'] ? 'PASS' : 'FAIL'}.`,
+    `Sizing rule ⌈${MEMORY_HEADROOM} × ${String(m['largestLambdaPeakMiB'] ?? '–')} / ${MEMORY_STEP_MB}⌉ × ${MEMORY_STEP_MB} = ${String(m['sizedMemoryMB'] ?? '–')} MB; configured within one ${MEMORY_STEP_MB} MB step of it: ${m['sizedByRule'] ? 'PASS' : 'FAIL'}.`,
     `Lambda gives a function CPU in proportion to its memory, one vCPU at ${LAMBDA_MB_PER_VCPU.toLocaleString('en-US')} MB: ${String(m['configuredMemoryMB'])} MB is ${vcpu(Number(m['configuredMemoryMB']))} vCPU, ${MEMORY_TARGET_MB} MB ${vcpu(MEMORY_TARGET_MB)}.`);
   return lines.join('\n');
 }
@@ -188,6 +229,10 @@ async function main(): Promise<void> {
   }
   if (!m['withinConfiguredMemory']) {
     process.stderr.write(`memory: a measured peak exceeds the configured ${FUNCTION_MEMORY_MB} MB\n`);
+    process.exitCode = 1;
+  }
+  if (!m['sizedByRule']) {
+    process.stderr.write(`memory: the configured ${FUNCTION_MEMORY_MB} MB is more than one ${MEMORY_STEP_MB} MB step from the sizing rule's ${String(m['sizedMemoryMB'])} MB\n`);
     process.exitCode = 1;
   }
 }

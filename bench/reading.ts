@@ -62,6 +62,8 @@ export interface Target {
 interface MemoryRun {
   readonly mode: string;
   readonly peakRssMiB: number;
+  readonly lambdaPeakMiB?: number;
+  readonly simulatorMiB?: number;
   /** The function memory the run was started as (Lambda's runtime heap flags for it). */
   readonly memoryMB: number;
   readonly cpuSeconds: number;
@@ -145,8 +147,7 @@ function checkBullet(results: ReadingResults, s: SizeFigures): string {
     lines.push(
       `Within the call target a design has at most ${int(wait.sendsAllowed)} commands for ${int(s.fleet.targets)} targets, so under the ramp its last collector starts no sooner than ${s1(wait.lastStartSeconds)} s.` +
         ` To give every target a verdict by ${s1(wait.timeLimitSeconds)} s, a design that cannot tell beforehand which collector will hang may wait on an unfinished collector at most ${s1(wait.longestWaitSeconds)} s after it started: ${wait.longestWaitOverGuest.toFixed(2)}× the model's ${s1(guest)} s guest run, in which every healthy guest takes exactly that long.` +
-        ` Real guests vary more than that, and a collector given up is reported unchecked: meeting this target would report healthy hosts slower than the model's guest as unchecked, and page for those that are slow two checks in a row.` +
-        ` The engine gives up a collector only after max(${s1(straggler.floorMs / 1000)} s, ${straggler.factor} × the run's ${Math.round(straggler.quantile * 100)}th-percentile guest time); a design that waits for SSM's verdict on hung collectors is bounded by ${s1(c.waitsForSsmVerdictBound)} s here, and the engine takes ${(c.simulatedSeconds / c.waitsForSsmVerdictBound).toFixed(2)}× that.`,
+        ` The engine leaves a collector pending (read by the next run, never counted unless unread twice) only after max(${s1(straggler.floorMs / 1000)} s, ${straggler.factor} × the run's ${Math.round(straggler.quantile * 100)}th-percentile guest time), the least hung cutoff the joint bound declares (A16); a design that waits for SSM's verdict on hung collectors is bounded by ${s1(c.waitsForSsmVerdictBound)} s here, and the engine takes ${(c.simulatedSeconds / c.waitsForSsmVerdictBound).toFixed(2)}× that.`,
     );
   }
   return lines.filter(Boolean).join(' ');
@@ -183,8 +184,12 @@ function memoryBullet(results: ReadingResults): string {
   const runs = mem.sizes.flatMap((s) => s.runs.map((r) => ({ ...r, n: s.n })));
   const top = runs.reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a));
   const t = target(results, 'all', 'measured peak RSS');
-  const sized = Math.ceil((1.25 * top.peakRssMiB) / 64) * 64;
-  const rule = `The sizing rule (≥ 25 % headroom over the largest peak, rounded up to 64 MB) gives ${sized} MB; ${mem.configuredMemoryMB >= sized ? `the configured ${mem.configuredMemoryMB} MB meets it.` : `the configured ${mem.configuredMemoryMB} MB is below it: raise FUNCTION_MEMORY_MB.`}`;
+  // Sizing reads the Lambda's own peak (the simulator's share taken off; older files lack it: the whole peak).
+  const own = (r: MemoryRun): number => r.lambdaPeakMiB ?? r.peakRssMiB;
+  const topOwn = runs.reduce((a, b) => (own(b) > own(a) ? b : a));
+  const sized = Math.ceil((1.25 * own(topOwn)) / 64) * 64;
+  const within = Math.abs(mem.configuredMemoryMB - sized) <= 64;
+  const rule = `The sizing rule (⌈1.25 × the Lambda's own peak / 64⌉ × 64; its largest, the ${int(topOwn.n)} ${topOwn.mode}, is ${own(topOwn)} MiB${topOwn.simulatorMiB !== undefined ? ` once the simulator's ${topOwn.simulatorMiB} MiB are taken off` : ''}) gives ${sized} MB; the configured ${mem.configuredMemoryMB} MB is ${within ? 'within one 64 MB step of it (PASS)' : 'more than one 64 MB step off (MISS): set FUNCTION_MEMORY_MB to it'}.`;
   // Runs are grouped by the function memory they were started as (Lambda's heap flags for it).
   const byMemory = new Map<number, typeof runs>();
   for (const r of runs.filter((x) => x !== top)) byMemory.set(r.memoryMB, [...(byMemory.get(r.memoryMB) ?? []), r]);
@@ -192,7 +197,7 @@ function memoryBullet(results: ReadingResults): string {
     .sort((a, b) => a[0] - b[0])
     .map(([mb, rs]) => `started as a ${mb} MB function: ${rs.map((r) => `${int(r.n)} ${r.mode} ${r.peakRssMiB} MiB${r.peakRssMiB <= mb ? '' : ' (over it)'}`).join(', ')}`)
     .join('; ');
-  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}, started as a ${top.memoryMB} MB function) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} Each run is started with the heap flags Lambda's Node.js runtime gives a function of its memory; ${others}. The peaks include the simulated account in the same process, so the Lambda's own is lower; GC timing moves a peak by several MiB from run to run. ${cpuSentence(runs, mem.configuredMemoryMB)}`;
+  return `- **Memory, measured (see "Memory and CPU" below): largest peak ${top.peakRssMiB} MiB (the ${int(top.n)} ${top.mode}, started as a ${top.memoryMB} MB function) against ${mem.configuredMemoryMB} MB configured: ${t?.pass === false ? 'MISS' : 'PASS'}.** ${rule} Each run is started with the heap flags Lambda's Node.js runtime gives a function of its memory; ${others}. These peaks include the simulated account in the same process; GC timing moves a peak by several MiB from run to run. ${cpuSentence(runs, mem.configuredMemoryMB)}`;
 }
 
 /** Whether the memory's CPU share (Lambda: one vCPU at LAMBDA_MB_PER_VCPU) keeps pace with the busiest run. */

@@ -30,7 +30,7 @@ export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
  * constructs/guard-function.ts); here, CDK-free, so the benchmark's cost model and memory check
  * read the same number the construct deploys.
  */
-export const FUNCTION_MEMORY_MB = 576;
+export const FUNCTION_MEMORY_MB = 512;
 
 /**
  * Lambda gives a function CPU in proportion to its memory: one vCPU's worth at this many MB (Lambda

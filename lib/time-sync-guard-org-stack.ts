@@ -203,6 +203,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
       remediationDocumentHash: documents.remediation.sha256,
       topicArn: this.topic.topicArn,
+      // The urgent path is the single-account stack's (its check starts the remediation); the hub has none.
+      urgentRemediation: 'false',
     };
     const settings = settingsEnvironment('remediation', guard, fixed);
     this.itemFunction = new GuardFunction(this, 'HubItem', {

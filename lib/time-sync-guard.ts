@@ -18,6 +18,7 @@ import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/gu
 import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
+import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
@@ -96,6 +97,8 @@ export class TimeSyncGuard extends Construct {
     const imdsv2 = props.imdsv2 ?? DEFAULTS.imdsv2;
     // The one grant of HttpTokens=optional: only enforce mode with the opt-in undo (docs/security.md).
     const autoUndo = imdsv2 === 'enforce' && (props.imdsv2AutoUndo ?? DEFAULTS.imdsv2AutoUndo);
+    // The urgent path is live only when remediation is: its default (true) yields to dryRun and to a disabled schedule.
+    const urgentLive = (props.urgentRemediation ?? DEFAULTS.urgentRemediation) && !dryRun && remediationEnabled;
 
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
@@ -112,6 +115,7 @@ export class TimeSyncGuard extends Construct {
       remediationDocument: this.documents.remediation.ref,
       remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
+      urgentRemediation: String(urgentLive),
       ...(this.imdsv2CacheBucket ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
     };
@@ -172,6 +176,7 @@ export class TimeSyncGuard extends Construct {
       maxIterations: props.remediationMaxIterations ?? DEFAULT_REMEDIATION_MAX_ITERATIONS,
       logRetention,
     });
+    if (urgentLive) wireUrgentPath(this.checkFunction, this.remediation.stateMachine);
 
     this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -241,6 +246,7 @@ export class TimeSyncGuard extends Construct {
       checkFunction: this.checkFunction.function,
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
+      urgent: urgentLive,
     });
     this.alarms = alarms.alarms;
     this.dashboard = new GuardDashboard(this, 'Dashboard', {

@@ -4,11 +4,14 @@
  * collector (or remediation script) runs on it.
  *
  * Guest outputs use the REAL report format (`TSG-REPORT v1 …` header lines, `[section rc=N]`
- * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/diagnosis/report.ts) and the real final line
+ * blocks of raw chronyc CSV output, `TSG-END`; see lambda/core/diagnosis/report.ts) in the real
+ * compressed envelope (`TSG-REPORT-GZ1 …`, lambda/core/diagnosis/envelope.ts) and the real final line
  * of the remediation script (`TSG-REMEDIATE v1 result=… daemon=… action=… reason=…`), so the
  * engines' real parsers (`diagnose`, `parseRemediationOutput`) run on them. The chronyc lines are
  * modelled on the captured outputs of the team's shared fixtures (copies in test/fixtures) (Debian 12, chrony 4.3).
  */
+
+import { reportEnvelope } from './report-envelope';
 
 /** What the instance's clock situation is (drives its collector report). */
 export type Scenario =
@@ -20,6 +23,8 @@ export type Scenario =
   | 'chrony-not-synchronized'
   | 'chrony-source-lost'
   | 'chrony-big-offset'
+  /** Never generated: what a host drifts into in bench/urgent.ts (chrony moved to another server, clock 240 s behind). */
+  | 'chrony-drifted'
   | 'ntpd'
   | 'timesyncd'
   | 'two-daemons'
@@ -82,6 +87,11 @@ export interface SimInstance {
   readonly optedOut: boolean;
   readonly ipv6Only: boolean;
   readonly guest: GuestBehaviour;
+  /**
+   * The guest prints the plain report, not its compressed envelope (an old collector document, a
+   * host without gzip): a long one passes the Details cap. @default false
+   */
+  readonly plainReport?: boolean;
   /** This guest's collector run time (ms), for tests of slow guests. @default - the model's guestMs (A7) */
   readonly guestMs?: number;
   /** Virtual ms (relative to the run start) at which the instance is terminated; undefined = never. */
@@ -282,12 +292,22 @@ function timedatectl(synced: boolean): string[] {
 }
 
 /**
- * The collector's stdout on this instance at guest time `nowSec` (epoch seconds). Mirrors what
- * lambda/guest/collect-linux.sh / collect-windows.ps1 print (same header keys, section names and
- * per-section line caps); `chrony-amazon-long` has the 40 source lines the collector keeps at most,
- * which makes the report longer than the 2,500-character Details cap.
+ * The collector's stdout on this instance at guest time `nowSec` (epoch seconds): the compressed
+ * envelope of {@link plainCollectorReport}, as the real collectors print it on every host with gzip
+ * (Linux) or .NET (Windows), so every report fits ListCommandInvocations' Details.
  */
 export function collectorReport(inst: SimInstance, nowSec: number): string {
+  if (inst.guest === 'garbled' || inst.plainReport === true) return plainCollectorReport(inst, nowSec);
+  return reportEnvelope(plainCollectorReport(inst, nowSec));
+}
+
+/**
+ * The plain report inside the envelope. Mirrors what lambda/guest/collect-linux.sh /
+ * collect-windows.ps1 put in it (same header keys, section names and per-section line caps);
+ * `chrony-amazon-long` has the 40 source lines the collector keeps at most, which makes the plain
+ * report longer than the 2,500-character Details cap (its envelope is not).
+ */
+export function plainCollectorReport(inst: SimInstance, nowSec: number): string {
   if (inst.guest === 'garbled') return 'bash: line 1: /var/lib/amazon/ssm/…/_script.sh: Permission denied\n';
   const lines: string[] = [];
   const ref = nowSec - 8;
@@ -332,6 +352,11 @@ export function collectorReport(inst: SimInstance, nowSec: number): string {
       lines.push(...header(inst, nowSec, 'chronyd'));
       // chrony's reference time is true time: the guest's own clock reads 300 s less.
       chrony(trackingCsv(AMAZON_V4_HEX, '169.254.169.123', 4, ref + 300, 300.2, 0.000321, 0.000154), [sourceCsv('^', '*', '169.254.169.123', 3, 255, 8, -300.2)]);
+      break;
+    case 'chrony-drifted':
+      // Someone pointed chrony at a bad server: synchronised to it, 240 s behind true time.
+      lines.push(...header(inst, nowSec, 'chronyd'));
+      chrony(trackingCsv('C0A80001', '192.168.0.1', 3, ref + 240, 240.1, 0.0124, 0.0041), [sourceCsv('^', '*', '192.168.0.1', 2, 255, 30, -240.1)]);
       break;
     case 'ntpd':
       // ntpd synchronised, but to a pool server: the Amazon endpoint is not configured.

@@ -158,6 +158,8 @@ export interface SimCommand {
   readonly maxConcurrency: string;
   readonly maxErrors: string;
   readonly timeoutSeconds: number;
+  /** SendCommand's Comment, echoed by ListCommands as SSM does. */
+  readonly comment?: string;
   readonly invocations: Map<string, Invocation>;
   cancelledAt?: number;
   /** CancelCommand named these instances: only their invocations are cancelled. */
@@ -324,6 +326,7 @@ function sendCommand(acct: SimAccount, i: SendCommandCommandInput): { result: ob
     maxConcurrency,
     maxErrors,
     timeoutSeconds,
+    ...(i.Comment !== undefined ? { comment: i.Comment } : {}),
     invocations,
   };
   acct.commands.set(commandId, cmd);
@@ -406,6 +409,7 @@ function commandView(acct: SimAccount, cmd: SimCommand): object {
   return {
     CommandId: cmd.commandId,
     DocumentName: cmd.documentName,
+    ...(cmd.comment !== undefined ? { Comment: cmd.comment } : {}),
     Parameters: cmd.parameters,
     InstanceIds: cmd.instanceIds,
     RequestedDateTime: new Date(cmd.requestedAt),

@@ -2,7 +2,8 @@
  * A request handler for the REAL SDK clients that answers from the simulated account in each
  * service's wire format, so that serialization, signing and response parsing are in the
  * benchmark's CPU and memory figures (aws-sdk-client-mock replaces `send` and skips all of it):
- * EC2 query protocol in, XML out (model-driven, ec2-query.ts); SSM and EventBridge JSON 1.1; SNS
+ * EC2 query protocol in, XML out (model-driven, ec2-query.ts); SSM and EventBridge JSON 1.1; Step
+ * Functions JSON 1.0 (bench/sim/sfn.ts); SNS
  * query protocol. Errors go out as the services send them, and the SDK's own deserializers turn them
  * back into its exception classes.
  */
@@ -68,6 +69,7 @@ export class SimWireHandler {
     let response: HttpResponseLike;
     if (service === 'ec2') response = await this.ec2(body, requestId);
     else if (service === 'ssm' || service === 'events') response = await this.json(request.headers, body, requestId);
+    else if (service === 'states') response = await this.json(request.headers, body, requestId, 'application/x-amz-json-1.0');
     else if (service === 'sns') response = await this.sns(body, requestId);
     else throw new Error(`the wire adapter does not serve ${request.hostname}`);
     this.stats.responseBytes += response.body.byteLength;
@@ -85,15 +87,15 @@ export class SimWireHandler {
     }
   }
 
-  private async json(headers: Record<string, string>, body: string, requestId: string): Promise<HttpResponseLike> {
+  private async json(headers: Record<string, string>, body: string, requestId: string, contentType = 'application/x-amz-json-1.1'): Promise<HttpResponseLike> {
     const target = headers['x-amz-target'] ?? headers['X-Amz-Target'] ?? '';
     const action = target.slice(target.indexOf('.') + 1);
     try {
       const out = await this.backend.answer(action, body ? JSON.parse(body) : {});
-      return respond(200, 'application/x-amz-json-1.1', jsonBody(out), requestId);
+      return respond(200, contentType, jsonBody(out), requestId);
     } catch (e) {
       const { code, message, status } = errorParts(e);
-      return respond(status, 'application/x-amz-json-1.1', JSON.stringify({ __type: code, message }), requestId, code);
+      return respond(status, contentType, JSON.stringify({ __type: code, message }), requestId, code);
     }
   }
 

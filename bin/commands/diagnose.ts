@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { diagnose, parseReportStrict, ReportFormatError } from '../../lambda/core/diagnosis/diagnose';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 import { ENV, parseCheckSettings, rejectUnknownVariables } from '../../lambda/core/settings';
 import type { Thresholds } from '../../lambda/core/types';
 import { ArgReader } from './args';
@@ -78,7 +79,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   try {
-    parseReportStrict(text);
+    parseReportStrict(text, nodeReportCodec);
   } catch (e) {
     if (e instanceof ReportFormatError) {
       io.err(
@@ -89,7 +90,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     throw e;
   }
-  const verdict = diagnose(text, thresholds);
+  const verdict = diagnose(text, thresholds, nodeReportCodec);
   io.out(parsed.pretty ? JSON.stringify(verdict, null, 2) : JSON.stringify(verdict));
   return 0;
 }

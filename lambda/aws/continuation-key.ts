@@ -4,7 +4,7 @@
  * read is not cached, so the next invocation tries again.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createClient } from './clients';
+import { createClient } from './client-factory';
 
 /** A key shorter than this is not the generated one (64 characters): refuse to sign with it. */
 export const MIN_KEY_CHARS = 32;

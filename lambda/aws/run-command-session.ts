@@ -6,7 +6,6 @@
  * what SSM answers is in ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
-  CancelCommandCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   type ListCommandInvocationsCommandOutput,
@@ -221,7 +220,8 @@ export class RunCommandSession implements RunSession {
     const out: InvocationResult[] = [];
     for (const id of ids) {
       const r = this.results.get(id);
-      if (!r || this.handedOut.has(id)) continue;
+      // A pending result is not final: the engine may still read the previous run's result for it.
+      if (!r || r.state === 'pending' || this.handedOut.has(id)) continue;
       this.handedOut.add(id);
       out.push(r);
     }
@@ -397,9 +397,10 @@ export class RunCommandSession implements RunSession {
 
   /**
    * Applies the straggler cutoff to the pending commands that are due: lists each once, records
-   * what finished, turns invocations past the cutoff into `straggler` and cancels them. A command
-   * with guests still within the cutoff stays pending and is looked at again when the first of
-   * them would pass it.
+   * what finished, and turns invocations past the cutoff into `pending`. They are not cancelled:
+   * the collector only reads, so it may finish after this run, and the next run reads its result
+   * (RunCommandPort.previousResults). A command with guests still within the cutoff stays pending
+   * and is looked at again when the first of them would pass it.
    */
   private async cutStragglers(watch: StragglerWatch, pending: Set<string>): Promise<void> {
     const now = this.options.clock.now();
@@ -410,8 +411,6 @@ export class RunCommandSession implements RunSession {
       const running = new Map<string, number>();
       const targets = unfinishedTargets(this.commands.get(commandId) ?? [], this.results);
       await this.collectCommand(commandId, targets, false, watch, { cutoffMs, running });
-      const cut = targets.filter((id) => this.results.get(id)?.state === 'straggler');
-      if (cut.length > 0) await this.cancelStragglers(commandId, cut);
       this.handOut(targets);
       if (running.size === 0) {
         pending.delete(commandId);
@@ -420,22 +419,6 @@ export class RunCommandSession implements RunSession {
         watch.relistAt.set(commandId, Math.min(...running.values()));
       }
     });
-  }
-
-  /** Cancels the stragglers' invocations so nothing lingers; if that fails, the document's timeout ends them. */
-  private async cancelStragglers(commandId: string, ids: readonly string[]): Promise<void> {
-    const { ssm, clock } = this.options;
-    let outcome = 'cancelled';
-    try {
-      this.stats.cancelCommand = (this.stats.cancelCommand ?? 0) + 1;
-      await withRetry(() => ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [...ids] })), clock, { operation: 'CancelCommand', ...this.retry });
-    } catch (err) {
-      outcome = `CancelCommand failed (${errorName(err)}): SSM ends it at the document's timeout`;
-    }
-    for (const id of ids) {
-      const r = this.results.get(id);
-      if (r) this.results.set(id, { ...r, detail: `${r.detail ?? ''}; ${outcome}` });
-    }
   }
 
   /** One poll: which of the pending commands are terminal (and, for the straggler cutoff, how far the others got). */
@@ -483,7 +466,7 @@ export class RunCommandSession implements RunSession {
 
   /**
    * Lists a command's invocations once (Details pages) and records one result per instance. With
-   * `cutoff` (a straggler look at a running command), an invocation still running is a straggler
+   * `cutoff` (a straggler look at a running command), an invocation still running is `pending`
    * past the cutoff, or else goes to `cutoff.running` with the moment it would pass it.
    */
   private async collectCommand(

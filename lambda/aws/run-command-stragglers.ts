@@ -111,9 +111,9 @@ export function stragglerResult(instanceId: string, status: string | undefined, 
   const s = (ms: number): string => (Math.round(ms / 100) / 10).toString();
   return {
     instanceId,
-    state: 'straggler',
+    state: 'pending',
     commandId,
     ...(status ? { status } : {}),
-    detail: `${status ?? 'not listed'} after ${s(ranMs)} s: past the straggler cutoff (${s(cutoffMs)} s) when the rest of the run had finished`,
+    detail: `${status ?? 'not listed'} after ${s(ranMs)} s: past the straggler cutoff (${s(cutoffMs)} s) when the rest of the run had finished; left running, its result is read by the next run`,
   };
 }

@@ -8,8 +8,9 @@
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/util/token-bucket';
-import type { Clock, RunCommandPort, RunDocumentRequest, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
+import type { Clock, InvocationResult, PreviousResultsRequest, RunCommandPort, RunDocumentRequest, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { PriorityRateLimiter, type RetryOptions } from './retry';
+import { readPreviousResults } from './run-command-previous';
 import { RunCommandSession } from './run-command-session';
 
 export type {
@@ -140,6 +141,13 @@ export class SsmRunCommand implements RunCommandPort {
     const session = this.startSession(request);
     session.add(request.instanceIds);
     return session.finish();
+  }
+
+  /** How an earlier run's collectors ended (./run-command-previous.ts), through the same SSM limiter. */
+  previousResults(request: PreviousResultsRequest): Promise<Map<string, InvocationResult>> {
+    const o = this.options;
+    const retry = this.limiter ? this.limiter.retryOptions(o.retry ?? {}) : (o.retry ?? {});
+    return readPreviousResults({ ssm: o.ssm, clock: o.clock, retry, concurrency: o.concurrency ?? DEFAULT_CONCURRENCY }, request);
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 
 /** Every parameter of the remediation document, in the order the engine sends them. */
-export const REMEDIATION_DOCUMENT_PARAMETERS = ['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds', 'FixNoProxy', 'FixTimeSync'] as const;
+export const REMEDIATION_DOCUMENT_PARAMETERS = ['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds', 'FixNoProxy', 'FixTimeSync', 'FixMixedSources'] as const;
 
 /** One parameter's name. */
 export type RemediationDocumentParameter = (typeof REMEDIATION_DOCUMENT_PARAMETERS)[number];
@@ -28,6 +28,8 @@ export interface RemediationDocumentValues {
   readonly fixNoProxy: boolean;
   /** Run the time-sync step (setting `fixTimeSync`; false leaves only the NO_PROXY step). */
   readonly fixTimeSync: boolean;
+  /** Linux: remove a smeared/unsmeared source mix from a host already on Amazon (setting `fixMixedSources`). */
+  readonly fixMixedSources: boolean;
 }
 
 /** SendCommand's `Parameters` for these values: every parameter, as SSM wants it (a list of strings). */
@@ -42,6 +44,7 @@ export function remediationDocumentParameters(v: RemediationDocumentValues): Rec
     VerifySeconds: [String(v.verifySeconds)],
     FixNoProxy: [String(v.fixNoProxy)],
     FixTimeSync: [String(v.fixTimeSync)],
+    FixMixedSources: [String(v.fixMixedSources)],
   };
 }
 

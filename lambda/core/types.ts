@@ -95,6 +95,12 @@ export type CheckState =
   | 'undeliverable'
   | 'gone'
   | 'output-unreadable'
+  /**
+   * The collector was still running at the straggler cutoff and its previous run's result could
+   * not stand in: not judged this run, and not counted in InstancesNotChecked (it is counted only
+   * when it was not read in two runs: then it is `timed-out`).
+   */
+  | 'pending'
   /** The run did not ask for the in-guest check (CLI `--no-guest`): only IMDS findings apply. */
   | 'not-requested';
 

@@ -13,7 +13,9 @@ import type { StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { CheckSettings, Settings } from '../core/settings';
 import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict } from '../core/types';
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
+import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
+import { CHECK_COMMAND_COMMENT, resolvePending } from './pending';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -25,7 +27,7 @@ export interface CheckDeps {
   readonly inventory: InstanceInventory;
   readonly runCommand: RunCommandPort;
   readonly clock: Clock;
-  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts */
+  /** @default - the real `diagnose` of lambda/core/diagnosis/diagnose.ts, opening compressed reports with node:zlib */
   readonly diagnose?: DiagnoseFn;
   /** @default - silent */
   readonly logger?: EngineLogger;
@@ -256,8 +258,9 @@ export function outcomeOf(result: InvocationResult | undefined, diagnose: Diagno
     }
     case 'timed-out':
       return { kind: 'not-checked', checkState: 'timed-out', code: 'command-timed-out', ...d };
-    case 'straggler':
-      return { kind: 'not-checked', checkState: 'timed-out', code: 'check-timed-out', ...d };
+    case 'pending':
+      // Left running past the straggler cutoff: not judged, not counted; the next run reads its result (./pending.ts).
+      return { kind: 'not-checked', checkState: 'pending', code: 'check-pending', ...d };
     case 'undeliverable':
       return { kind: 'not-checked', checkState: 'undeliverable', code: 'command-undeliverable', ...d };
     case 'cancelled':
@@ -301,7 +304,7 @@ export const COLLECTOR_MAX_ERRORS = '100%';
  */
 export async function runCheck(deps: CheckDeps, settings: CheckSettings, options: CheckOptions = {}): Promise<CheckRun> {
   const { clock } = deps;
-  const diagnose = deps.diagnose ?? realDiagnose;
+  const diagnose = deps.diagnose ?? ((report: string, t: Thresholds) => realDiagnose(report, t, nodeReportCodec));
   const thresholds: Thresholds = { maxOffsetSeconds: settings.maxOffsetSeconds, maxClockErrorBoundSeconds: settings.maxClockErrorBoundSeconds };
   const startedAt = clock.now();
   const guest = options.guest ?? true;
@@ -329,8 +332,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
     startMarker: REPORT_MAGIC,
-    comment: 'timesync-guard check',
-    // The collector only reads: a guest still running when the rest of the run is done is cut off (check-timed-out).
+    comment: CHECK_COMMAND_COMMENT,
+    // The collector only reads: a guest still running when the rest of the run is done is left running, `pending`.
     stragglerCutoff: options.stragglerCutoff ?? {},
     ...(stream ? { onResults } : {}),
   });
@@ -363,6 +366,9 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   // Beside the guests' wait, off the critical path: one S3 read on most runs, a refresh once a day.
   const imdsv2 = deps.imdsv2 && settings.imdsv2 !== 'off' ? runImdsv2Checks(deps.imdsv2, records, settings, clock, deps.logger) : undefined;
   const collected = await run.finish();
+  // Collectors still running at the straggler cutoff: how each one's previous run ended decides
+  // whether it is read (that result), pending (not counted) or unread twice (counted).
+  const resolved = await resolvePending(deps.runCommand, strategy, collected.results, { startedAt, clock, diagnose, thresholds, ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
   const imdsv2Result = await imdsv2;
   const collectDone = clock.now();
 
@@ -370,7 +376,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   for (const r of records) {
     const handed = streamed.get(r.instanceId);
     let outcome = handed ? undefined : outcomeWithoutCollector(r, guest);
-    if (!handed && !outcome) outcome = outcomeOf(collected.results.get(r.instanceId), diagnose, thresholds);
+    if (!handed && !outcome) outcome = resolved.get(r.instanceId) ?? outcomeOf(collected.results.get(r.instanceId), diagnose, thresholds);
     // Bounded memory at fleet scale: drop the raw output once it is judged.
     collected.results.delete(r.instanceId);
     evaluations.push(handed ?? evaluateInstance(r, outcome as CollectionOutcome, settings));

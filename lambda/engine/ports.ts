@@ -94,14 +94,14 @@ export interface RunDocumentRequest {
   readonly startMarker?: string;
   /**
    * Stop waiting for stragglers: once most targets finished, an invocation still running after
-   * the cutoff (see lambda/core/fleet/straggler.ts) becomes `straggler` and is cancelled. Only for
+   * the cutoff (see lambda/core/fleet/straggler.ts) becomes `pending` and is left running. Only for
    * read-only documents (the collector): a document that changes a guest must end on its own.
    * @default - no cutoff: wait for SSM's verdict (the document's timeout) or the deadline
    */
   readonly stragglerCutoff?: StragglerCutoffOptions;
   /**
    * Receives results as soon as they are final (the command's invocations listed, cut outputs
-   * fetched again, stragglers cancelled), each instance at most once, and only while the run has no
+   * fetched again; `pending` results are not final and are not handed out), each instance at most once, and only while the run has no
    * run-level error; `finish()` still returns every result. Must not block or throw.
    * @default - results only from `finish()`
    */
@@ -122,8 +122,11 @@ export type InvocationState =
   | 'denied'
   /** The command ended (or the deadline hit) with no invocation for this instance. */
   | 'no-invocation'
-  /** Still running (or not started) at the straggler cutoff while the run had finished: cancelled, never judged. */
-  | 'straggler'
+  /**
+   * Still running (or not started) at the straggler cutoff while the run had finished: left
+   * running (not cancelled) and not judged by this run; the next run reads its result.
+   */
+  | 'pending'
   /** SendCommand failed for a reason not attributable to this instance (see `detail`). */
   | 'send-failed';
 
@@ -142,6 +145,8 @@ export interface InvocationResult {
   readonly refetched?: boolean;
   /** True when waiting stopped at the deadline with this instance unfinished (alive but slow, not gone). */
   readonly atDeadline?: boolean;
+  /** When the guest finished (ms, its last plugin's end as SSM reports it), if it did. */
+  readonly finishedAt?: number;
 }
 
 /** API call counters of one run (the cost model and the benchmark read them). */
@@ -184,6 +189,25 @@ export interface RunSession {
  */
 export interface RunCommandPort {
   startSession(request: RunSessionRequest): RunSession;
+  /**
+   * The latest invocation of the document on each instance among the commands sent in
+   * [after, before): how an earlier run's `pending` collector ended. An instance with no such
+   * invocation is absent. Throws when SSM cannot be read (the caller then treats nothing as read).
+   * @default - not available: pending stays pending
+   */
+  previousResults?(request: PreviousResultsRequest): Promise<Map<string, InvocationResult>>;
+}
+
+/** What {@link RunCommandPort.previousResults} looks for. */
+export interface PreviousResultsRequest {
+  readonly documentName: string;
+  /** Only commands with exactly this comment (the engine's own). @default - any comment */
+  readonly comment?: string;
+  readonly instanceIds: readonly string[];
+  /** Commands requested at or after this moment (ms)… */
+  readonly after: number;
+  /** …and before this one (ms): the current run's own commands are not previous. */
+  readonly before: number;
 }
 
 // ---- IMDS ----------------------------------------------------------------------------------------

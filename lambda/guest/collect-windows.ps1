@@ -1,13 +1,16 @@
 # timesync-guard collector for Windows (report format v1). PowerShell 5.1 compatible.
 #
-# Read-only: it changes nothing and opens no network connection. It prints the same report
+# Read-only: it changes nothing; its only network use is one IMDSv2 token PUT and one GET to the
+# instance's own IMDS (with timeouts). It prints the same report
 # structure as collect-linux.sh (magic line, key=value header, [section rc=N] blocks, TSG-END),
 # and `npx timesync-guard diagnose` judges it. w32tm text is localized: it is passed through raw,
 # together with language-neutral registry values, and the parser decides what it can read.
 # Every probe runs with a timeout so a hung w32tm cannot hold the SSM command.
 #
 # No param() block: an SSM document may prepend `$TsgArgs = @{ ... }`; by hand, defaults apply.
-# Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400).
+# Keys: ProbeTimeoutSeconds (default 4), MaxChars (default 2400: the plain report's budget),
+# Plain ('1': print the plain report, never the compressed envelope), ImdsUrl (default
+# http://169.254.169.254; 'none' = no probe), ImdsTimeoutSeconds (default 2).
 # PowerShell 4.0 compatible where it costs nothing (no ::new, no classes); tests run it under pwsh.
 
 $ErrorActionPreference = 'SilentlyContinue'
@@ -167,15 +170,150 @@ for ($i = 0; $i -lt $out.Count; $i++) {
 }
 $out = $filtered
 
-# --- size budget ----------------------------------------------------------------------------------
-$total = ($out | Measure-Object -Property Length -Sum).Sum + $out.Count
-$cut = 0
-while ($total -gt ($MaxChars - 40) -and $out.Count -gt 1) {
-  $last = $out[$out.Count - 1]
-  $out.RemoveAt($out.Count - 1)
-  $total -= ($last.Length + 1)
-  $cut++
+# --- IMDS: can this guest get a token, and what time does AWS say it is? ---------------------------
+# One IMDSv2 token PUT (60 s TTL) and one GET through .NET's HttpClient, without a proxy (proxies are
+# judged apart) and with a timeout on each; only status codes, latencies and the Date header are
+# printed, never the token nor the answer. Off with AWS_EC2_METADATA_DISABLED=true (the SDKs' switch).
+$ImdsUrl = 'http://169.254.169.254'
+if ($TsgArgs.ContainsKey('ImdsUrl')) { $ImdsUrl = [string]$TsgArgs['ImdsUrl'] }
+$ImdsTimeoutMs = 2000
+if ($TsgArgs.ContainsKey('ImdsTimeoutSeconds')) { $ImdsTimeoutMs = [int]$TsgArgs['ImdsTimeoutSeconds'] * 1000 }
+function Invoke-ImdsStep($Client, [string]$Method, [string]$Path, [string]$Header, [string]$Value) {
+  $r = @{ st = 'error'; ms = 0; body = $null }
+  $sw = [Diagnostics.Stopwatch]::StartNew()
+  try {
+    $req = New-Object System.Net.Http.HttpRequestMessage -ArgumentList (New-Object System.Net.Http.HttpMethod $Method), ($ImdsUrl + $Path)
+    [void]$req.Headers.TryAddWithoutValidation($Header, $Value)
+    $task = $Client.SendAsync($req)
+    if (-not $task.Wait($ImdsTimeoutMs + 500)) {
+      $r.st = 'timeout'
+    } else {
+      $resp = $task.Result
+      $r.st = [string][int]$resp.StatusCode
+      # A Nullable<DateTimeOffset>: PowerShell unwraps it (no .Value).
+      $d = $resp.Headers.Date
+      if ($null -ne $d) {
+        $script:imdsDate = $d.UtcDateTime.ToString('r', [Globalization.CultureInfo]::InvariantCulture)
+        $script:imdsLocal = [int64][Math]::Floor(([DateTime]::UtcNow - $epoch).TotalSeconds)
+      }
+      if ($resp.IsSuccessStatusCode) { $r.body = $resp.Content.ReadAsStringAsync().Result }
+    }
+  } catch {
+    $e = $_.Exception
+    while ($null -ne $e.InnerException) { $e = $e.InnerException }
+    if ($e -is [System.Threading.Tasks.TaskCanceledException] -or $e -is [TimeoutException]) { $r.st = 'timeout' }
+    elseif ($e -is [System.Net.Sockets.SocketException]) { $r.st = 'refused' }
+  }
+  $r.ms = [int64]$sw.ElapsedMilliseconds
+  return $r
 }
-foreach ($l in $out) { Write-Output $l }
-if ($cut -gt 0) { Write-Output "TSG-CUT report $cut" }
-Write-Output 'TSG-END'
+$script:imdsDate = $null
+$script:imdsLocal = $null
+$out.Add('[imds rc=0]')
+if ($ImdsUrl -eq 'none' -or $env:AWS_EC2_METADATA_DISABLED -eq 'true') {
+  $out.Add('via=off')
+} else {
+  $client = $null
+  try {
+    Add-Type -AssemblyName System.Net.Http -ErrorAction Stop
+    $handler = New-Object System.Net.Http.HttpClientHandler
+    $handler.UseProxy = $false
+    $client = New-Object System.Net.Http.HttpClient -ArgumentList $handler
+    $client.Timeout = [TimeSpan]::FromMilliseconds($ImdsTimeoutMs)
+  } catch { $client = $null }
+  if ($null -eq $client) {
+    $out.Add('via=none')
+  } else {
+    $put = Invoke-ImdsStep $client 'PUT' '/latest/api/token' 'X-aws-ec2-metadata-token-ttl-seconds' '60'
+    $line = "via=dotnet put=$($put.st) put_ms=$($put.ms)"
+    if ($put.st -eq '200' -and $null -ne $put.body) {
+      $get = Invoke-ImdsStep $client 'GET' '/latest/meta-data/instance-id' 'X-aws-ec2-metadata-token' ([string]$put.body).Trim()
+      $line += " get=$($get.st) get_ms=$($get.ms)"
+    }
+    if ($null -ne $script:imdsDate) { $line += " local=$($script:imdsLocal) date=$($script:imdsDate)" }
+    $out.Add($line)
+    $client.Dispose()
+  }
+}
+
+# --- ENA: link-local drops ------------------------------------------------------------------------
+# The ENA driver (2.2.2 and later, with its EnaPerfCounters manifest) counts packets dropped over the
+# link-local allowance in the "ENA Packets Shaping" counter set; older drivers have no counter
+# ("unsupported"). Windows exposes no PHC error bound. Uptime from the performance counter clock (QPC
+# counts from boot), since the ENA counters restart at boot.
+$out.Insert(4, "uptime=$([int64]([Diagnostics.Stopwatch]::GetTimestamp() / [Diagnostics.Stopwatch]::Frequency))")
+$out.Add('[ena rc=0]')
+$enaAdapters = @(Get-NetAdapter -ErrorAction SilentlyContinue | Where-Object { $_.InterfaceDescription -like '*Elastic Network Adapter*' })
+$enaVer = 'unknown'
+if ($enaAdapters.Count -gt 0 -and $enaAdapters[0].DriverVersionString) { $enaVer = ([string]$enaAdapters[0].DriverVersionString) -replace '[^A-Za-z0-9._-]', '' }
+$samples = $null
+try { $samples = @((Get-Counter -Counter '\ENA Packets Shaping(*)\Link local packet rate allowance exceeded' -MaxSamples 1 -ErrorAction Stop).CounterSamples) } catch { $samples = $null }
+$n = 0
+if ($null -ne $samples -and $samples.Count -gt 0) {
+  foreach ($s in $samples) {
+    if ($n -ge 8) { break }
+    $n++
+    $out.Add("$(([string]$s.InstanceName) -replace '[^A-Za-z0-9._-]', '_') driver=$enaVer linklocal_allowance_exceeded=$([int64]$s.RawValue)")
+  }
+} else {
+  foreach ($a in $enaAdapters) {
+    if ($n -ge 8) { break }
+    $n++
+    $out.Add("$(([string]$a.Name) -replace '[^A-Za-z0-9._-]', '_') driver=$enaVer linklocal_allowance_exceeded=unsupported")
+  }
+}
+if ($n -eq 0) { $out.Add('interfaces=none') }
+
+# --- size budget ----------------------------------------------------------------------------------
+# The report with its end marker, at most about $Budget characters (lines dropped from the end, and said).
+function Get-Report([int]$Budget) {
+  $lines = New-Object System.Collections.Generic.List[string]
+  foreach ($l in $out) { $lines.Add($l) }
+  $total = ($lines | Measure-Object -Property Length -Sum).Sum + $lines.Count
+  $cut = 0
+  while ($total -gt ($Budget - 40) -and $lines.Count -gt 1) {
+    $last = $lines[$lines.Count - 1]
+    $lines.RemoveAt($lines.Count - 1)
+    $total -= ($last.Length + 1)
+    $cut++
+  }
+  if ($cut -gt 0) { $lines.Add("TSG-CUT report $cut") }
+  $lines.Add('TSG-END')
+  return ,$lines.ToArray()
+}
+
+# --- compressed envelope --------------------------------------------------------------------------
+# The report gzip-compressed (.NET GZipStream) and base64-encoded on one line with its size and
+# SHA-256 prefix (docs/guest-scripts.md, "Report envelope"), so that it fits the 2,500 characters SSM
+# returns inline. $null when it cannot be built or would not fit: the plain report is printed instead.
+function Get-Envelope([string[]]$Lines) {
+  if ($TsgArgs.ContainsKey('Plain') -and [string]$TsgArgs['Plain'] -eq '1') { return $null }
+  try {
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes((($Lines -join "`n") + "`n"))
+    $ms = New-Object System.IO.MemoryStream
+    $gz = New-Object System.IO.Compression.GZipStream($ms, [System.IO.Compression.CompressionMode]::Compress)
+    $gz.Write($bytes, 0, $bytes.Length)
+    $gz.Close()
+    $b64 = [Convert]::ToBase64String($ms.ToArray())
+    # The CSP class first: under the FIPS policy .NET Framework's default SHA256 (managed) throws.
+    $sha = $null
+    try { $sha = New-Object System.Security.Cryptography.SHA256CryptoServiceProvider } catch { $sha = $null }
+    if ($null -eq $sha) { $sha = [System.Security.Cryptography.SHA256]::Create() }
+    $hash = $sha.ComputeHash($bytes)
+    $hex = -join ($hash[0..7] | ForEach-Object { $_.ToString('x2') })
+    $line = "TSG-REPORT-GZ1 $($bytes.Length) $hex $b64 TSG-END"
+    if ($hex.Length -eq 16 -and $line.Length -le 2400) { return $line }
+  } catch {
+    return $null
+  }
+  return $null
+}
+
+# Compressed, the report keeps far more; if even that does not fit, the plain budget applies.
+$sealed = Get-Envelope (Get-Report 12000)
+$plain = $null
+if ($null -eq $sealed) {
+  $plain = Get-Report $MaxChars
+  $sealed = Get-Envelope $plain
+}
+if ($null -ne $sealed) { Write-Output $sealed } else { foreach ($l in $plain) { Write-Output $l } }

@@ -136,6 +136,7 @@ STEP=false
 VERIFY_SECONDS=60
 FIX_NO_PROXY=false
 FIX_TIME_SYNC=true
+FIX_MIXED=false
 
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
@@ -164,6 +165,7 @@ while [ $# -gt 0 ]; do
     --step) bool_opt STEP step "$_val" ;;
     --fix-no-proxy) bool_opt FIX_NO_PROXY fix-no-proxy "$_val" ;;
     --fix-time-sync) bool_opt FIX_TIME_SYNC fix-time-sync "$_val" ;;
+    --fix-mixed-sources) bool_opt FIX_MIXED fix-mixed-sources "$_val" ;;
     --endpoint)
       case "$(lower "$_val")" in
         '' | auto) ENDPOINT=auto ;;
@@ -184,7 +186,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-say "options: dry-run=$DRY_RUN endpoint=$ENDPOINT use-phc=$USE_PHC install-chrony=$INSTALL_CHRONY step=$STEP verify-seconds=$VERIFY_SECONDS fix-no-proxy=$FIX_NO_PROXY fix-time-sync=$FIX_TIME_SYNC"
+say "options: dry-run=$DRY_RUN endpoint=$ENDPOINT use-phc=$USE_PHC install-chrony=$INSTALL_CHRONY step=$STEP verify-seconds=$VERIFY_SECONDS fix-no-proxy=$FIX_NO_PROXY fix-time-sync=$FIX_TIME_SYNC fix-mixed-sources=$FIX_MIXED"
 
 if [ "$DRY_RUN" = false ] && [ "$(id -u)" != 0 ] && [ -z "${TSG_ALLOW_NON_ROOT:-}" ]; then
   finish failed preflight must-run-as-root
@@ -750,6 +752,42 @@ chrony_step_if_needed() {
   fi
 }
 
+# mix_candidate ADDING LINES: $MAIN_CAND from $CONF with LINES added ahead of the first source
+# (when ADDING), leap files and sources that do not smear commented out; $MIXED = how many sources.
+mix_candidate() {
+  MAIN_CAND="$WORK/main.conf"
+  awk -v lines="$2" -v adding="$1" -v a="$AMAZON_IPV4" -v b="$AMAZON_IPV6" '
+    BEGIN { block = "# Amazon Time Sync Service (added by timesync-guard)\n" lines }
+    adding && !done && ($1 == "server" || $1 == "pool" || $1 == "peer") { print block; done = 1 }
+    $1 ~ /^leaps(ectz|eclist)$/ || (($1 == "server" || $1 == "pool" || $1 == "peer") && $2 != a && $2 != b && $2 != "time.aws.com") {
+      print "# timesync-guard: disabled, not for a leap-smeared source"
+      print "#" $0
+      next
+    }
+    { print }
+    END { if (adding && !done) print block }
+  ' "$CONF" >"$MAIN_CAND" || finish failed build-candidate awk-failed
+  MIXED=$(($(grep -c '^# timesync-guard: disabled, not' "$MAIN_CAND") - $(grep -c '^# timesync-guard: disabled, not' "$CONF")))
+}
+
+# On a host already on Amazon: the mix out of the main config, verified, else rolled back.
+fix_mixed() {
+  say "plan: comment out $MIXED leap file or unsmeared source line(s) in $CONF"
+  chrony_validate "$MAIN_CAND" || finish failed validate main-config-invalid
+  [ "$DRY_RUN" = true ] && finish would-change remove-mixed-sources dry-run
+  checkpoint plan
+  install_file "$MAIN_CAND" "$CONF" || { restore_files; finish failed write write-failed; }
+  checkpoint write
+  APPLIED=1
+  if restart_chrony && wait_chrony_selected; then
+    stop_others
+    finish changed remove-mixed-sources "$MIXED-lines"
+  fi
+  restore_files
+  restart_chrony || say "warning: chronyd did not come back"
+  finish rolled-back remove-mixed-sources "not-selected-within-${VERIFY_SECONDS}s"
+}
+
 remediate_chrony() {
   DAEMON=chrony
   # shellcheck disable=SC2086 # unit names are single words; empty ones vanish
@@ -763,6 +801,10 @@ remediate_chrony() {
 
   if chrony_amazon_selected; then
     say "chrony already selects the Amazon source"
+    if [ "$FIX_MIXED" = true ]; then
+      mix_candidate 0 ""
+      [ "$MIXED" -gt 0 ] && fix_mixed
+    fi
     if [ -z "$OTHERS" ]; then finish already-compliant none amazon-source-selected; fi
     [ "$DRY_RUN" = true ] && { stop_others; finish would-change stop-others "other-daemons-running"; }
     stop_others
@@ -788,24 +830,13 @@ remediate_chrony() {
   if [ -n "$PHC_DEV" ]; then LINES="$LINES
 refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
 
-  # The Amazon NTP endpoint smears leap seconds; leapsectz would make chronyd insert the same
-  # second again on top of the smear, so it goes when (and only when) we add the smeared source.
-  LEAP=0
-  if awk '$1 == "leapsectz" { f = 1 } END { exit !f }' "$CONF"; then LEAP=1; fi
+  # The Amazon NTP endpoint smears leap seconds: a leap file would make chronyd insert the same
+  # second again on top of the smear, and a source that does not smear drifts up to 1 s from it
+  # around a leap second (AWS: do not mix). Both go from the main config when (and only when) we add
+  # the smeared source; files we do not write (other confdir/sourcedir files) are left as they are.
 
   DIR=$(persistent_sourcedir)
-  MAIN_CAND="$WORK/main.conf"
-  awk -v lines="$LINES" -v adding="$([ -z "$DIR" ] && echo 1 || echo 0)" -v leap="$LEAP" '
-    BEGIN { block = "# Amazon Time Sync Service (added by timesync-guard)\n" lines }
-    adding && !done && ($1 == "server" || $1 == "pool" || $1 == "peer") { print block; done = 1 }
-    leap && $1 == "leapsectz" {
-      print "# timesync-guard: disabled, the Amazon Time Sync NTP source is leap-smeared"
-      print "#" $0
-      next
-    }
-    { print }
-    END { if (adding && !done) print block }
-  ' "$CONF" >"$MAIN_CAND" || finish failed build-candidate awk-failed
+  mix_candidate "$([ -z "$DIR" ] && echo 1 || echo 0)" "$LINES"
 
   if [ -n "$DIR" ]; then
     VARIANT=drop-in
@@ -825,7 +856,7 @@ refclock PHC $PHC_DEV poll 0 delay 0.000010 prefer"; fi
   while [ -n "$_rest" ]; do say "line: ${_rest%%"$_nl"*}"; _rest=${_rest#*"$_nl"}; done
   MAIN_CHANGED=0
   cmp -s "$MAIN_CAND" "$CONF" || MAIN_CHANGED=1
-  [ "$LEAP" = 1 ] && say "plan: comment out leapsectz in $CONF (leap-smeared source)"
+  [ "$MIXED" -gt 0 ] && say "plan: comment out $MIXED leap file or unsmeared source line(s) in $CONF"
   if [ "$MAIN_CHANGED" = 1 ]; then
     chrony_validate "$MAIN_CAND" || finish failed validate main-config-invalid
   fi

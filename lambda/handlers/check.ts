@@ -4,24 +4,18 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createEventBridgeAudit } from '../aws/audit';
-import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
+import { lazyAuditActions, lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore } from '../aws/lazy-adapters';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
-import { secretRecordKey } from '../aws/imdsv2-record-key';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
 import { addAccountDefaultsMetrics, createEc2MetadataDefaultsPort, type MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
-import { S3SnapshotStore } from '../aws/readiness-cache';
 import { type RunCommandPort, SsmRunCommand } from '../aws/run-command';
 import { accountDefaultsSummary } from '../core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
@@ -30,6 +24,8 @@ import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
+import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
+import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -57,6 +53,8 @@ export interface CheckHandlerDeps {
   readonly metadataDefaults?: MetadataDefaultsPort;
   /** IMDSv2 readiness and rollback watch (docs/imdsv2.md). @default - not assessed */
   readonly imdsv2?: Imdsv2CheckPorts;
+  /** The remediation state machine, with the urgent path live (docs/remediation.md). @default - no urgent path */
+  readonly urgent?: UrgentExecutions;
   /**
    * Time kept back from the Lambda timeout for evaluation, logging and metrics after the guests' deadline.
    * @default 60000
@@ -143,6 +141,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
       deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
     }
+    const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
     // missing InstancesSeen sample (the heartbeat) is what the heartbeat alarm waits for.
     if (run.completed) {
@@ -165,6 +164,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       timings: run.timings,
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
+      ...(urgent ? { urgent } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
@@ -193,9 +193,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
 const settings = parseCheckSettings(process.env);
 
 /**
- * The real wiring, built at the first invocation: the cold start constructs no SDK client. EC2 and
- * SSM always; CloudWatch (GetMetricData) and S3 (the readiness snapshot) unless `imdsv2` is off;
- * EventBridge only when a rollback is audited. Metrics go out as EMF (no PutMetricData).
+ * The real wiring, built at the first invocation: the cold start constructs no SDK client and loads
+ * only EC2 and SSM, which every run uses. CloudWatch (GetMetricData, the daily readiness refresh),
+ * S3 (the readiness snapshot), Secrets Manager (the record key) and EventBridge (a rollback's audit)
+ * are loaded at their first call (lambda/aws/lazy-adapters.ts). Metrics go out as EMF (no PutMetricData).
  */
 const wired = lazy(() => {
   const ec2 = createClient(EC2Client, 'ec2');
@@ -210,28 +211,26 @@ const wired = lazy(() => {
     logger: defaultLogger,
     metrics: defaultMetrics,
     ...(imdsv2 ? { imdsv2 } : {}),
+    ...wireUrgentExecutions(settings, realClock),
   });
 });
 
-/** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, and (lazily) EC2 + EventBridge for a rollback. */
+/** The IMDSv2 adapters: CloudWatch metrics, the S3 snapshot, the record key and a rollback's audit, each loaded on first use; EC2 for a rollback. */
 function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
   const clock = realClock;
-  const audit = lazy(() =>
-    createEventBridgeAudit({
-      events: createClient(EventBridgeClient, 'eventbridge'),
-      source: settings.eventSource,
-      sleep: (ms) => clock.sleep(ms),
-      onLost: (entry, error) => defaultLogger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
-    }),
-  );
+  const auditActions = lazyAuditActions({
+    source: settings.eventSource,
+    sleep: (ms) => clock.sleep(ms),
+    onLost: (entry, error) => defaultLogger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error }),
+  });
   return {
-    metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock }),
-    store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket, clock }),
-    recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
+    metrics: lazyInstanceMetrics(clock),
+    store: lazySnapshotStore(bucket, clock),
+    recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
     ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
     audit: async (records) => {
       const at = new Date(clock.now()).toISOString();
-      await audit().actions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));
+      await auditActions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));
     },
   };
 }

@@ -6,26 +6,20 @@
  * continuation only if its signature verifies under the stack's key (anything else is refused and
  * audited), and always under the current settings.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeAudit } from '../aws/audit';
 import { createClient, lazy } from '../aws/clients';
 import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
-import { remediationScope } from '../core/fleet/launch';
-import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
+import { runScope } from '../core/fleet/urgent';
 import { createEc2ImdsPort } from '../aws/imds';
+import { lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore, lazySnsNotifier } from '../aws/lazy-adapters';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { createImdsv2Tagger } from '../aws/imdsv2-ec2';
-import { secretRecordKey } from '../aws/imdsv2-record-key';
-import { S3SnapshotStore } from '../aws/readiness-cache';
 import { Ec2SsmInventory } from '../aws/inventory';
-import { createSnsNotifier } from '../aws/notify';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { SsmRunCommand } from '../aws/run-command';
 import { parseRemediationOutput } from '../core/remediation/guest-result';
@@ -53,6 +47,8 @@ export interface RemediateEvent {
   readonly instanceIds?: unknown;
   /** `launch` on a launch remediation: then `instanceIds` must be a valid list (never the whole region). */
   readonly trigger?: unknown;
+  /** An urgent remediation (`trigger: "urgent"`, started by the check): instances the budget day's earlier runs changed. */
+  readonly capSpent?: unknown;
 }
 
 /** The bits of the Lambda context the handler reads. */
@@ -101,7 +97,7 @@ export function createRemediateHandler(
     const continuation = typeof event?.continuation === 'string' && event.continuation !== '' ? event.continuation : undefined;
 
     // Scope only matters to a new run: a continuation carries its own work lists.
-    const scope = continuation === undefined ? remediationScope(event) : { ok: true as const };
+    const scope = continuation === undefined ? runScope(event) : { ok: true as const };
     if (!scope.ok) {
       logger.error('launch-remediation-refused', { reason: scope.reason });
       throw new RemediationRunError(`launch remediation request refused: ${scope.reason}`);
@@ -128,6 +124,8 @@ export function createRemediateHandler(
         {
           clock,
           check,
+          // An urgent run shares the budget day's cap with the nightly run (docs/remediation.md).
+          ...(scope.ok && scope.capSpent !== undefined ? { capSpent: scope.capSpent } : {}),
           ...(settings.imdsv2 === 'enforce' ? { imdsv2Tag: createImdsv2Tagger(deps.ec2, clock) } : {}),
           ...(settings.imdsv2 === 'enforce' && deps.imdsv2
             ? { imdsv2Recheck: freshUsageRecheck(deps.imdsv2.metrics, clock, settings.imdsv2LookbackDays), ...(deps.imdsv2.recordKey ? { imdsv2RecordKey: deps.imdsv2.recordKey } : {}) }
@@ -161,7 +159,11 @@ export function createRemediateHandler(
 // Cold start: a bad setting fails here, naming the variable.
 const settings = parseSettings(process.env);
 
-/** The real wiring, built at the first invocation (the cold start constructs no SDK client). */
+/**
+ * The real wiring, built at the first invocation (the cold start constructs no SDK client). EC2, SSM,
+ * EventBridge (the audit) and Secrets Manager (the continuation key) serve every invocation; SNS,
+ * CloudWatch and S3 are loaded at their first call (lambda/aws/lazy-adapters.ts).
+ */
 const wired = lazy(() => {
   const ec2 = createClient(EC2Client, 'ec2');
   const ssm = createClient(SSMClient, 'ssm');
@@ -174,14 +176,15 @@ const wired = lazy(() => {
     eventbridge: createClient(EventBridgeClient, 'eventbridge'),
     inventory: new Ec2SsmInventory({ ec2, ssm, clock: realClock, optOutTagKey: settings.optOutTagKey }),
     runCommand: new SsmRunCommand({ ssm, clock: realClock }),
-    notifier: createSnsNotifier({ sns: createClient(SNSClient, 'sns'), topicArn: settings.topicArn }),
+    // The night's summary is sent once, at the end of the run: SNS is loaded then, not at start-up.
+    notifier: lazySnsNotifier(settings.topicArn),
     continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
     ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
       ? {
           imdsv2: {
-            metrics: new CloudWatchInstanceMetrics({ cloudwatch: createClient(CloudWatchClient, 'cloudwatch'), clock: realClock }),
-            store: new S3SnapshotStore({ s3: createClient(S3Client, 's3'), bucket: settings.imdsv2CacheBucket, clock: realClock }),
-            recordKey: secretRecordKey({ secretId: settings.imdsv2RecordKeySecret ?? '' }),
+            metrics: lazyInstanceMetrics(realClock),
+            store: lazySnapshotStore(settings.imdsv2CacheBucket, realClock),
+            recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
           },
         }
       : {}),

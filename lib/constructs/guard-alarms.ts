@@ -5,7 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
+import { CHECK_METRICS, METRIC_DIMENSIONS, REMEDIATION_METRICS, URGENT_METRICS } from '../../lambda/core/fleet/metric-names';
 import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
 
 /** Props of {@link GuardAlarms}. */
@@ -29,6 +29,11 @@ export interface GuardAlarmsProps {
    * @default false
    */
   readonly imdsv2?: boolean;
+  /**
+   * The urgent path is live (docs/remediation.md): alarm on a host urgent again within 24 h of its urgent fix.
+   * @default false
+   */
+  readonly urgent?: boolean;
 }
 
 /** Every alarm of the guard, by a stable key (also used in tests, docs and the dashboard). */
@@ -38,6 +43,8 @@ export interface GuardAlarmSet {
   readonly clockErrorBoundOverThreshold: cw.Alarm;
   readonly hopLimitTooLowForContainers: cw.Alarm;
   readonly metadataEndpointDisabled: cw.Alarm;
+  /** The ENA driver dropped link-local packets (IMDS, DNS, NTP) on some instance since its boot. */
+  readonly linkLocalPacketsDropped: cw.Alarm;
   readonly instancesNotChecked: cw.Alarm;
   readonly checkHeartbeat: cw.Alarm;
   readonly checkErrors: cw.Alarm;
@@ -48,6 +55,8 @@ export interface GuardAlarmSet {
   readonly imdsv2RolledBack?: cw.Alarm;
   /** IMDSv1 calls were rejected on an instance this deployment enforced (docs/imdsv2.md); only when `imdsv2` is not `off`. */
   readonly imdsv2Rejected?: cw.Alarm;
+  /** A host the urgent path took is urgent again within 24 h (left to the nightly run); only with the urgent path live. */
+  readonly urgentRepeat?: cw.Alarm;
 }
 
 /**
@@ -119,6 +128,7 @@ export class GuardAlarms extends Construct {
       clockErrorBoundOverThreshold: finding('ClockErrorBoundOverThreshold', CHECK_METRICS.clockErrorBoundOverThreshold, 0, 'instances whose clock offset or clock error bound is over its threshold'),
       hopLimitTooLowForContainers: finding('HopLimitTooLowForContainers', CHECK_METRICS.hopLimitTooLowForContainers, 0, 'instances running containers with an IMDS PUT response hop limit below 2 (no role credentials in containers)'),
       metadataEndpointDisabled: finding('MetadataEndpointDisabled', CHECK_METRICS.metadataEndpointDisabled, 0, 'instances with an instance profile whose metadata endpoint is disabled'),
+      linkLocalPacketsDropped: finding('LinkLocalPacketsDropped', CHECK_METRICS.linkLocalPacketsDropped, 0, 'instances whose ENA driver dropped link-local packets (IMDS, DNS, NTP) over the 1,024 packets/s allowance since boot'),
       // Two checks in a row: one slow run (guests cut off as stragglers, a busy SSM) must not page;
       // an instance that stays unchecked does, one check interval later.
       instancesNotChecked: finding(
@@ -177,6 +187,17 @@ export class GuardAlarms extends Construct {
             cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             notBreaching,
             'IMDSv1 calls were rejected on an instance the guard switched to IMDSv2-only (a workload still on IMDSv1, or an SSRF probe): see the runbook in docs/imdsv2.md',
+          )
+        : undefined,
+      // Not retried by the urgent path (no fight with whatever pushes the clock or the hop limit back): someone must look.
+      urgentRepeat: props.urgent
+        ? alarm(
+            'UrgentRepeat',
+            this.metric(URGENT_METRICS.repeat, cw.Stats.MAXIMUM, props.checkInterval),
+            0,
+            cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            notBreaching,
+            'a host the urgent path fixed is urgent again within 24 h (something keeps undoing the fix); the nightly run takes it, the urgent path does not retry: see docs/operations.md',
           )
         : undefined,
     };

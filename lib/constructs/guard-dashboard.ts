@@ -99,6 +99,13 @@ export class GuardDashboard extends Construct {
         max(CHECK_METRICS.hopLimitTooLowForContainers),
         max(CHECK_METRICS.metadataEndpointDisabled),
       ]),
+      graph('Link-local and IMDS from the guest (instances)', [
+        max(CHECK_METRICS.linkLocalPacketsDropped),
+        max(CHECK_METRICS.imdsUnreachable),
+        max(CHECK_METRICS.imdsThrottled),
+        max(CHECK_METRICS.clockSkewViaImds),
+        max(CHECK_METRICS.leapSmearAdvisory),
+      ]),
       graph('Clock error bound (seconds)', [
         props.metric(CHECK_METRICS.clockErrorBoundSeconds, cw.Stats.MAXIMUM, p).with({ label: 'max' }),
         props.metric(CHECK_METRICS.clockErrorBoundSeconds, cw.Stats.p(99), p).with({ label: 'p99' }),

@@ -17,7 +17,7 @@ export const COLLECTOR_STEP_TIMEOUT_SECONDS = 30;
 export const REMEDIATION_STEP_TIMEOUT_SECONDS = 1800;
 
 /** The Linux step's first line: the parameter convention of `lambda/guest/scripts.ts`. */
-export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}' --fix-no-proxy '${ref('FixNoProxy')}' --fix-time-sync '${ref('FixTimeSync')}'`;
+export const LINUX_REMEDIATION_ARGS_LINE = `set -- --dry-run '${ref('DryRun')}' --endpoint '${ref('Endpoint')}' --use-phc '${ref('UsePhc')}' --install-chrony '${ref('InstallChrony')}' --step '${ref('StepLargeOffset')}' --verify-seconds '${ref('VerifySeconds')}' --fix-no-proxy '${ref('FixNoProxy')}' --fix-time-sync '${ref('FixTimeSync')}' --fix-mixed-sources '${ref('FixMixedSources')}'`;
 /**
  * How long remediate-windows.ps1 lets W32Time stay START/STOP_PENDING after sc.exe start/stop: its
  * documented default, passed explicitly so production never depends on the tests' shorter value.
@@ -61,6 +61,16 @@ export function compactPowerShell(script: string): string[] {
   return withoutCommentLines(script)
     .map((l) => l.replace(/^\s+/, ''))
     .filter((l) => l !== '');
+}
+
+/**
+ * The Linux remediation script as the document carries it: without comment lines, blank lines and
+ * leading indentation. sh ignores indentation outside quotes; the script's only multi-line quoted
+ * texts are awk programs (awk ignores it too) and `IFS='<newline>'`, whose closing quote starts its
+ * line (a test runs the compacted script and requires the same output as the file's).
+ */
+export function compactShell(script: string): string[] {
+  return compactPowerShell(script);
 }
 
 function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
@@ -126,9 +136,10 @@ export function remediationDocumentContent(dryRun = false): Record<string, unkno
         description: 'Add 169.254.169.254,169.254.170.2,fd00:ec2::254 to NO_PROXY/no_proxy where a system-wide HTTP(S) proxy misses them (running services see it at their next restart).',
       },
       FixTimeSync: { ...BOOL, default: 'true', description: 'Run the time-sync step; false runs only the NO_PROXY step.' },
+      FixMixedSources: { ...BOOL, default: 'false', description: 'Linux: drop unsmeared sources and leapsectz beside Amazon.' },
     } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
     mainSteps: platformSteps(
-      [LINUX_REMEDIATION_ARGS_LINE, ...withoutCommentLines(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
+      [LINUX_REMEDIATION_ARGS_LINE, ...compactShell(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
       [WINDOWS_REMEDIATION_ARGS_LINE, ...compactPowerShell(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
       REMEDIATION_STEP_TIMEOUT_SECONDS,
     ),

@@ -113,9 +113,19 @@ export class RemediationStateMachine extends Construct {
     initLaunch.next(guard);
     const refused = new sfn.Fail(this, 'LaunchRequestRefused', {
       error: 'TimeSyncGuard.LaunchRequestRefused',
-      cause: 'a launch request (input with a trigger) must name its instanceIds; it is never widened to the whole region',
+      cause: 'a launch or urgent request (input with a trigger or capSpent) must name its instanceIds; it is never widened to the whole region',
     });
+    // An urgent remediation (`{ trigger: "urgent", instanceIds, capSpent }`, started by the check
+    // function) also hands on the part of the day's cap already spent; the handler refuses a
+    // malformed list or count. One without ids is refused here, like a launch request.
+    const initUrgent = sfn.Pass.jsonPath(this, 'InitUrgent', {
+      comment: 'Loop state of an urgent remediation: the first request carries the urgent instance ids and the cap the day has spent.',
+      parameters: { iteration: 0, request: { trigger: 'urgent', 'instanceIds.$': '$.instanceIds', 'capSpent.$': '$.capSpent' } },
+    });
+    initUrgent.next(guard);
+    const urgentIds = new sfn.Choice(this, 'UrgentHasIds').when(sfn.Condition.isPresent('$.instanceIds'), initUrgent).otherwise(refused);
     const definition = new sfn.Choice(this, 'LaunchOrScheduled')
+      .when(sfn.Condition.isPresent('$.capSpent'), urgentIds)
       .when(sfn.Condition.isPresent('$.instanceIds'), initLaunch)
       .when(sfn.Condition.isPresent('$.trigger'), refused)
       .otherwise(init);

@@ -1,6 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /** Loads a handler module with `createClient` recorded (each built client's `send` fails at once). */
@@ -34,11 +33,11 @@ describe('handler wiring', () => {
     expect(built).toEqual([EC2Client.name, SSMClient.name]);
   });
 
-  it('the remediate handler builds no client at import, then its four, once', async () => {
+  it('the remediate handler builds no client at import, then its three, once (SNS only when the summary is sent)', async () => {
     const { handler, built } = loadWithRecordedClients('../../lambda/handlers/remediate');
     expect(built).toEqual([]);
     await expect(handler({}, context)).rejects.toThrow();
     await expect(handler({}, context)).rejects.toThrow();
-    expect([...built].sort()).toEqual([EC2Client.name, EventBridgeClient.name, SNSClient.name, SSMClient.name].sort());
+    expect([...built].sort()).toEqual([EC2Client.name, EventBridgeClient.name, SSMClient.name].sort());
   });
 });

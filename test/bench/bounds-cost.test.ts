@@ -2,7 +2,7 @@
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
  * (bench/README.md, the team's shared reference aws-limits.md), or every ratio it prints is wrong.
  */
-import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
+import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, defaultTimeModel, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
@@ -12,17 +12,21 @@ const STEP = COLLECTOR_STEP_TIMEOUT_SECONDS;
 const shape = (n: number, extra: Partial<FleetShape> = {}): FleetShape => ({ n, managed: n, targets: n, cutOutputs: 0, hung: 0, ...extra });
 
 describe('lower bounds', () => {
-  it('derives the call bound of a check from page sizes and the 50-id cap, with no completion poll', () => {
-    expect(checkCallBounds(shape(10_000, { managed: 9000, targets: 8309, cutOutputs: 311 }))).toEqual({
+  it('derives the call bound of a check from page sizes and the 50-id cap, with no completion poll and no report-size term', () => {
+    const s = shape(10_000, { managed: 9000, targets: 8309, cutOutputs: 311 });
+    expect(checkCallBounds(s)).toEqual({
       DescribeInstances: 10,
       DescribeInstanceInformation: 180,
       SendCommand: 167,
       // Completion can come from the EventBridge status-change event: no design must poll.
       ListCommands: 0,
       ListCommandInvocations: 167,
-      GetCommandInvocation: 311,
-      total: 835,
+      // A report that fits Details needs none: how long this project's report is, is not the model's.
+      GetCommandInvocation: 0,
+      total: 524,
     });
+    // The bound before issue 25 (kept for the old figures) counted one per report over the cap.
+    expect(checkCallBounds(s, { reportSizeTerm: true })).toMatchObject({ GetCommandInvocation: 311, total: 835 });
   });
 
   it('ramps 50 targets at 25 concurrency in 14 s of 5 s scripts (1, 3, 7, 15, 25 in flight)', () => {
@@ -79,8 +83,9 @@ describe('lower bounds', () => {
       { describePage: 9, diiPage: 179, hung: false, cut: true },
     ] }));
     // Page 10 of DescribeInstances arrives at 10 s (the unfiltered SSM listing would reach page 180 only at 54 s);
-    // then one filtered DescribeInstanceInformation, SendCommand, the script, one Details page, one GetCommandInvocation.
-    expect(late.listingOrderPath).toBeCloseTo(10 + 0.3 + 0.1 + 5 + 0.3 + 0.1, 6);
+    // then one filtered DescribeInstanceInformation, SendCommand, the script, one Details page (no GetCommandInvocation
+    // in the model-only bound, even for a long report).
+    expect(late.listingOrderPath).toBeCloseTo(10 + 0.3 + 0.1 + 5 + 0.3, 6);
     expect(late.seconds).toBe(late.listingOrderPath);
   });
 
@@ -102,18 +107,37 @@ describe('lower bounds', () => {
 
   it('lets the last collector start a round sooner when the call target leaves room for commands of 31', () => {
     const pages = Array.from({ length: 843 }, (_, k) => ({ describePage: 0, diiPage: Math.floor(k / 50), hung: false }));
-    // 300 long outputs raise the call bound to 353, and its 1.1× target leaves room for 35 more commands.
-    const w = collectorWaitToMeetTargets(shape(1000, { managed: 900, targets: 843, cutOutputs: 300, targetPages: pages }));
+    // With the report-size term, 300 long outputs raise the call bound to 353, and its 1.1× target leaves room for 35 more commands.
+    const s = shape(1000, { managed: 900, targets: 843, cutOutputs: 300, targetPages: pages });
+    const w = collectorWaitToMeetTargets(s, { ...defaultTimeModel(), terms: { reportSizeTerm: true } });
     expect(w.sendsAllowed).toBe(52);
     expect(w.lastStartSeconds).toBeCloseTo(1 + 4 + 0.1, 6);
   });
 
-  it('bounds a large check by the SSM rate: every call of the call bound through the 40/20 bucket', () => {
+  it('bounds a large check by the SSM rate: every call of the call bound through the 40/20 bucket (23.8 s at 10,000; 39.35 s with the old report-size term)', () => {
     const s = shape(10_000, { managed: 9000, targets: 8309, cutOutputs: 311 });
     const b = checkTimeBound(s);
-    expect(b.ssmCalls).toBe(180 + 167 + 167 + 311);
-    expect(b.ssmRate).toBeCloseTo((825 - 40) / 20 + 0.1, 6);
+    expect(b.ssmCalls).toBe(180 + 167 + 167);
+    expect(b.ssmRate).toBeCloseTo((514 - 40) / 20 + 0.1, 6);
     expect(b.seconds).toBe(b.ssmRate);
+    expect(checkTimeBound(s, { ...defaultTimeModel(), terms: { reportSizeTerm: true } }).ssmRate).toBeCloseTo((825 - 40) / 20 + 0.1, 6);
+  });
+
+  it('joins the call target with the declared least hung cutoff (10 s = 2 × the guest run): 16.1 s at 1,000', () => {
+    const pages = Array.from({ length: 843 }, (_, k) => ({ describePage: 0, diiPage: Math.floor(k / 50), hung: k === 400 }));
+    const s = shape(1000, { managed: 900, targets: 843, hung: 1, targetPages: pages });
+    const w = collectorWaitToMeetTargets(s);
+    expect(w.minHungCutoffSeconds).toBe(10);
+    // The last collector starts at 6.1 s within the call target and may be the hung one: 10 s more.
+    expect(w.jointSeconds).toBeCloseTo(6.1 + 10, 6);
+    expect(w.jointSeconds).toBeGreaterThan(checkTimeBound(s).seconds);
+    // Without a hung collector the healthy guests decide: last start + the guest run + one Details page.
+    expect(collectorWaitToMeetTargets({ ...s, hung: 0, targetPages: pages.map((p) => ({ ...p, hung: false })) }).jointSeconds).toBeCloseTo(6.1 + 5 + 0.3, 6);
+  });
+
+  it('judges a size where the SSM rate decides by the same bound, joint or not', () => {
+    const s = shape(10_000, { managed: 9000, targets: 8309, hung: 23 });
+    expect(collectorWaitToMeetTargets(s).jointSeconds).toBe(checkTimeBound(s).seconds);
   });
 });
 

@@ -36,9 +36,9 @@ describe('the real engines on a simulated fleet of 200', () => {
     expect(measure.distinctMetrics.every((m) => m.endsWith('/service=timesync-guard'))).toBe(true);
     // One structured record per instance reached the log.
     expect(measure.logLines).toBeGreaterThanOrEqual(200);
-    // Cut outputs were fetched again, and only those (plus outputs with no end marker).
-    expect(measure.apiCalls['GetCommandInvocation'] ?? 0).toBeGreaterThan(0);
-    expect(measure.apiCalls['GetCommandInvocation'] ?? 0).toBeLessThan(30);
+    // Every simulated guest prints the compressed envelope, as the real collectors do: each report
+    // fits Details, so nothing is fetched again.
+    expect(measure.apiCalls['GetCommandInvocation'] ?? 0).toBe(0);
     expect(measure.simulatedSeconds).toBeLessThan(900);
   });
 

@@ -1,6 +1,6 @@
 import { FUNCTION_MEMORY_MB } from '../../lib/function-bundling';
 import { lambdaLikeEnv, lambdaRuntimeNodeArgs } from '../../bench/cold-load';
-import { measuredMemoryMB, measureMemory, memoryKey } from '../../bench/memory';
+import { measuredMemoryMB, measureMemory, memoryKey, memorySizedByRule, sizedMemoryMB } from '../../bench/memory';
 
 /** One small end-to-end run of the memory benchmark: bundled entry, deployed NODE_OPTIONS, wire-format answers. */
 describe('memory benchmark', () => {
@@ -17,7 +17,13 @@ describe('memory benchmark', () => {
       expect(run.wire.responseBytes).toBeGreaterThan(50_000);
     }
     expect(size!.runs.map((r) => r.mode)).toEqual(['check', 'remediation']);
+    // The simulator's share is measured in the same process and taken off: the Lambda's own peak is lower, never below the loaded code.
+    for (const run of size!.runs as unknown as { simulatorMiB: number; lambdaPeakMiB: number; peakRssMiB: number; loadedRssMiB: number }[]) {
+      expect(run.simulatorMiB).toBeGreaterThan(0);
+      expect(run.lambdaPeakMiB).toBeCloseTo(Math.max(run.loadedRssMiB, run.peakRssMiB - run.simulatorMiB), 0);
+    }
     expect(m['withinConfiguredMemory']).toBe(false); // 64 MB is far below any measured peak
+    expect(m['sizedByRule']).toBe(false); // and far more than one 64 MB step below what the rule gives
   }, 180_000);
 });
 
@@ -43,5 +49,30 @@ describe('the function memory a run is measured in', () => {
     expect(memoryKey([{ ...run, peakRssMiB: 250, memoryMB: 256 }], 576)['withinConfiguredMemory']).toBe(true);
     expect(memoryKey([{ ...run, peakRssMiB: 260, memoryMB: 256 }], 576)['withinConfiguredMemory']).toBe(false);
     expect(memoryKey([{ ...run, peakRssMiB: 500, memoryMB: 576 }], 512)['withinConfiguredMemory']).toBe(false);
+  });
+});
+
+describe('the sizing rule', () => {
+  it('sizes memory at ⌈1.25 × the Lambda\'s own peak / 64⌉ × 64 MB: 512 MB for a 400 MiB peak, 576 for 420', () => {
+    expect(sizedMemoryMB(400)).toBe(512);
+    expect(sizedMemoryMB(420)).toBe(576);
+    expect(sizedMemoryMB(10)).toBe(128);
+  });
+
+  it('fails a configured memory more than one 64 MB step off either way', () => {
+    expect(memorySizedByRule(512, 400)).toBe(true);
+    expect(memorySizedByRule(576, 400)).toBe(true);
+    expect(memorySizedByRule(448, 400)).toBe(true);
+    expect(memorySizedByRule(640, 400)).toBe(false);
+    expect(memorySizedByRule(384, 400)).toBe(false);
+  });
+
+  it('sizes on the Lambda\'s own peak (simulator share taken off), and says when the configured memory is off', () => {
+    const run = { mode: 'check' as const, n: 50_000, completed: true, simulatedSeconds: 1, cpuSeconds: 1, loadedRssMiB: 90, apiCalls: 1, memoryMB: 576 };
+    const m = memoryKey([{ ...run, peakRssMiB: 390, simulatorMiB: 60, lambdaPeakMiB: 330 }], 576);
+    expect(m['largestLambdaPeakMiB']).toBe(330);
+    expect(m['sizedMemoryMB']).toBe(448);
+    expect(m['sizedByRule']).toBe(false);
+    expect(memoryKey([{ ...run, peakRssMiB: 390, simulatorMiB: 60, lambdaPeakMiB: 330 }], 448)['sizedByRule']).toBe(true);
   });
 });

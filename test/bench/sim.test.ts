@@ -11,11 +11,16 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { diagnose as diagnosePlain } from '../../lambda/core/diagnosis/diagnose';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
+import type { Thresholds } from '../../lambda/core/types';
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { SimAccount, DETAILS_OUTPUT_CAP, type BucketSpec } from '../../bench/sim/account';
-import { collectorReport, generateFleet, remediationOutput, type SimInstance } from '../../bench/sim/fleet';
+import { collectorReport, generateFleet, plainCollectorReport, remediationOutput, type SimInstance } from '../../bench/sim/fleet';
 import { DeadlockError, DiscreteEventClock } from '../../bench/sim/virtual-clock';
+
+/** The real diagnosis as the Lambda runs it: compressed envelopes opened with node:zlib. */
+const diagnose = (report: string, t?: Thresholds) => diagnosePlain(report, t, nodeReportCodec);
 
 function setup(n: number, opts: { ssmBucket?: BucketSpec; mutate?: (f: SimInstance[]) => void } = {}) {
   const clock = new DiscreteEventClock({ startMs: Date.UTC(2026, 0, 1) });
@@ -81,13 +86,23 @@ describe('simulated guest reports', () => {
     expect(parseRemediationOutput(out.output).result).toBe(result);
   });
 
-  it('keeps realistic reports under the Details cap and only the 40-source one over it', () => {
+  it('prints every report as an envelope under the Details cap, the 40-source one too (its plain report is over it)', () => {
     const fleet = generateFleet(3000, { vanishing: 0 }).filter((x) => x.guest === 'normal');
+    let longest = 0;
     for (const x of fleet) {
-      const len = collectorReport(x, 1_767_225_600).length;
-      if (x.scenario === 'chrony-amazon-long') expect(len).toBeGreaterThan(DETAILS_OUTPUT_CAP);
-      else expect(len).toBeLessThan(DETAILS_OUTPUT_CAP);
+      const out = collectorReport(x, 1_767_225_600);
+      expect(out.startsWith('TSG-REPORT-GZ1 ')).toBe(true);
+      longest = Math.max(longest, out.length);
+      if (x.scenario === 'chrony-amazon-long') expect(plainCollectorReport(x, 1_767_225_600).length).toBeGreaterThan(DETAILS_OUTPUT_CAP);
     }
+    expect(longest).toBeLessThan(DETAILS_OUTPUT_CAP / 2);
+  });
+
+  it('prints the plain report for a guest without compression, and both read the same', () => {
+    const inst = generateFleet(3000, { vanishing: 0 }).find((x) => x.scenario === 'chrony-amazon' && x.guest === 'normal')!;
+    const plain = collectorReport({ ...inst, plainReport: true }, 1_767_225_600);
+    expect(plain.startsWith('TSG-REPORT v1 linux')).toBe(true);
+    expect(diagnose(plain)).toEqual(diagnose(collectorReport(inst, 1_767_225_600)));
   });
 });
 
@@ -239,7 +254,8 @@ describe('Run Command', () => {
 
   it('cuts Details output at 2,500 characters while GetCommandInvocation returns the whole report', async () => {
     const { clock, account, ssm, fleet } = setup(50, {
-      mutate: (f) => f.forEach((x, k) => Object.assign(x, { ssm: 'Online', guest: 'normal', platform: 'linux', scenario: k === 0 ? 'chrony-amazon-long' : 'chrony-amazon' })),
+      // A plain (uncompressed) long report: the one kind of output still over the cap.
+      mutate: (f) => f.forEach((x, k) => Object.assign(x, { ssm: 'Online', guest: 'normal', platform: 'linux', scenario: k === 0 ? 'chrony-amazon-long' : 'chrony-amazon', plainReport: k === 0 })),
     });
     current = account;
     const long = fleet[0]!;

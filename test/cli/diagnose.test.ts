@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../bin/commands/diagnose';
 import type { CliIo } from '../../bin/commands/io';
+import { reportEnvelope } from '../../bench/sim/report-envelope';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport } from '../core/report-builder';
 
 function io(stdin = '', env: Record<string, string> = {}) {
@@ -40,6 +41,21 @@ describe('timesync-guard diagnose', () => {
     const t = io(report.replace('TSG-END\n', ''));
     expect(await run(['-'], t.cli)).toBe(0);
     expect(JSON.parse(t.out[0]!).findings[0].code).toBe('report-truncated');
+  });
+
+  it('reads the compressed envelope the collectors print: the same verdict; a cut one is report-truncated (exit 0), a bad one exits 1', async () => {
+    const sealed = reportEnvelope(report);
+    const plain = io(report);
+    const t = io(sealed);
+    expect(await run(['-'], plain.cli)).toBe(0);
+    expect(await run(['-'], t.cli)).toBe(0);
+    expect(t.out).toEqual(plain.out);
+    const cut = io(sealed.slice(0, 120));
+    expect(await run(['-'], cut.cli)).toBe(0);
+    expect(JSON.parse(cut.out[0]!).findings.map((f: { code: string }) => f.code)).toEqual(['report-truncated']);
+    const bad = io(sealed.replace(/ [0-9a-f]{16} /, ' ffffffffffffffff '));
+    expect(await run(['-'], bad.cli)).toBe(1);
+    expect(bad.err.join('')).toMatch(/fails its checksum/);
   });
 
   it.each([

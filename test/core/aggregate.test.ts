@@ -51,6 +51,11 @@ describe('aggregate + toMetricData', () => {
       clockErrorBoundOverThreshold: 1,
       hopLimitTooLowForContainers: 1,
       metadataEndpointDisabled: 1,
+      linkLocalPacketsDropped: 0,
+      imdsUnreachable: 0,
+      imdsThrottled: 0,
+      clockSkewViaImds: 0,
+      leapSmearAdvisory: 0,
     });
     expect(s.byStatus).toEqual({ ok: 1, 'at-risk': 5, unknown: 1, 'opted-out': 1 });
     expect(s.maxAbsOffsetSeconds).toBeCloseTo(5, 5);

@@ -317,7 +317,7 @@ describe('finding codes', () => {
     for (const [code, meaning] of Object.entries(FINDING_CODES)) {
       expect(code).toMatch(/^[a-z]+(-[a-z]+)*$/);
       expect(meaning.length).toBeGreaterThan(10);
-      expect(['at-risk', 'unknown']).toContain(FINDING_EFFECTS[code as keyof typeof FINDING_EFFECTS]);
+      expect(['at-risk', 'unknown', 'report']).toContain(FINDING_EFFECTS[code as keyof typeof FINDING_EFFECTS]);
     }
   });
 });

@@ -15,6 +15,9 @@ import { parseNtpqPeers, parseNtpqRv } from '../../lambda/core/diagnosis/parsers
 import { parseNtpMessage, parseProperties, parseTimesyncStatus } from '../../lambda/core/diagnosis/parsers/timedatectl';
 import { parseDecimal, parseTimespan } from '../../lambda/core/diagnosis/parsers/units';
 import { ntpServerEntries, parseW32timeValues, parseW32tmStatus } from '../../lambda/core/diagnosis/parsers/w32tm';
+import { parseEnaInterfaces, parseHttpDate, parseImdsProbe } from '../../lambda/core/diagnosis/link-local';
+import { parseTimeConfig } from '../../lambda/core/diagnosis/leap-smear';
+import { MAX_ABS_OFFSET_SECONDS, MAX_BOUND_SECONDS } from '../../lambda/core/diagnosis/plausible';
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
 import { noProxyAudit } from '../../lambda/core/remediation/no-proxy-result';
 import { AMAZON_SOURCES_CSV, AMAZON_TRACKING_CSV, buildReport } from './report-builder';
@@ -58,6 +61,10 @@ const READERS: ReadonlyArray<readonly [string, (lines: string[]) => unknown]> = 
   ['proxyFindings', (l) => proxyFindings(parseReport(['TSG-REPORT v1 linux', '[proxy rc=0]', ...l.map((x) => x.slice(0, MAX_LINE_CHARS)), 'TSG-END'].join('\n')))],
   ['parseRemediationOutput', (l) => parseRemediationOutput(l.join('\n'))],
   ['noProxyAudit', (l) => noProxyAudit(l.join('\n'))],
+  ['parseImdsProbe', parseImdsProbe],
+  ['parseEnaInterfaces', parseEnaInterfaces],
+  ['parseTimeConfig', parseTimeConfig],
+  ['parseHttpDate', (l) => l.map(parseHttpDate)],
 ];
 
 /** The inputs that made the former patterns slow, each far longer than any line a collector prints. */
@@ -123,7 +130,7 @@ const junk = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
 );
 const junkLine = fc.array(junk, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('').slice(0, MAX_LINE_CHARS));
-const SECTIONS = ['chrony-tracking', 'chrony-sources', 'ntpq', 'ntpq-rv', 'ntpctl', 'timedatectl', 'timesync', 'timesync-status', 'w32tm-status', 'w32time-reg', 'w32tm-config', 'proxy'];
+const SECTIONS = ['chrony-tracking', 'chrony-sources', 'ntpq', 'ntpq-rv', 'ntpctl', 'timedatectl', 'timesync', 'timesync-status', 'w32tm-status', 'w32time-reg', 'w32tm-config', 'proxy', 'imds', 'ena', 'timeconf'];
 const DAEMONS = ['chronyd', 'ntpd', 'systemd-timesyncd', 'openntpd', 'none', 'chronyd,ntpd'];
 
 describe('adversarial reports (property)', () => {
@@ -170,5 +177,50 @@ describe('adversarial reports (property)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+/** Lines in (or just outside) the grammar of the imds, ena and timeconf sections, with hostile numbers and words. */
+const digits = fc.oneof(fc.constantFrom('0', '1', '600', '999999999999999', '1e299', '-5', 'NaN', ''), fc.integer({ min: 1, max: 40 }).map((n) => '9'.repeat(n)));
+const word = fc.oneof(fc.constantFrom('169.254.169.123', 'fd00:ec2::123', 'FD00:EC2:0::123', 'time.aws.com', 'time.aws.com.', 'pool.ntp.org', '127.127.1.0', 'PHC', ''), junk.map((j) => j.slice(0, 60)));
+const imdsLine = fc
+  .tuple(fc.constantFrom('curl', 'wget', 'dotnet', 'none', 'off', 'x'), fc.constantFrom('200', '429', '403', '401', 'timeout', 'refused', 'error', 'skipped', '999'), digits, digits, fc.constantFrom('Mon, 07 Dec 2026 14:26:02 GMT', 'Mon, 31 Feb 2026 14:26:02 GMT', 'Sun, 99 Xyz 9999 99:99:99 GMT', ''))
+  .map(([via, st, ms, local, date]) => `via=${via} put=${st} put_ms=${ms} get=${st} get_ms=${ms} local=${local} date=${date}`);
+const enaLine = fc.tuple(word, digits, digits).map(([n, c, eb]) => `${n.replace(/\s/g, '') || 'eth0'} driver=2.13.0g linklocal_allowance_exceeded=${c} phc_error_bound=${eb}`);
+const confLine = fc
+  .tuple(fc.constantFrom('chrony', 'ntpd', 'timesyncd', 'x'), fc.constantFrom('server', 'pool', 'peer', 'refclock', 'leapsectz', 'leapfile', 'NTP', 'FallbackNTP', 'include'), fc.array(word, { maxLength: 4 }))
+  .map(([d, k, ws]) => `${d} ${k} ${ws.join(' ')}`.slice(0, MAX_LINE_CHARS));
+
+describe('the link-local and time configuration sections (property)', () => {
+  const AMAZON_OK = buildReport({ sections: [['chrony-tracking', [AMAZON_TRACKING_CSV]], ['chrony-sources', AMAZON_SOURCES_CSV]] });
+  const withSections = (extra: ReadonlyArray<readonly [string, readonly string[]]>) =>
+    AMAZON_OK.replace('TSG-END\n', `${extra.flatMap(([n, l]) => [`[${n} rc=0]`, ...l]).join('\n')}\nTSG-END\n`);
+
+  it('never throw, never carry an impossible number, and the configuration lines never change the status (advisory)', () => {
+    expect(diagnose(AMAZON_OK).status).toBe('ok');
+    fc.assert(
+      fc.property(fc.array(imdsLine, { maxLength: 3 }), fc.array(enaLine, { maxLength: 10 }), fc.array(confLine, { maxLength: 20 }), (imds, ena, conf) => {
+        const without = diagnose(withSections([['imds', imds], ['ena', ena]]));
+        const v = diagnose(withSections([['imds', imds], ['ena', ena], ['timeconf', conf]]));
+        expect(v.status).toBe(without.status);
+        expect(v.findings.filter((f) => !['mixed-smeared-sources', 'leap-file-with-smeared-source'].includes(f.code))).toEqual(without.findings);
+        expect(() => JSON.stringify(v)).not.toThrow();
+        if (v.offsetSeconds !== null) expect(Math.abs(v.offsetSeconds)).toBeLessThanOrEqual(MAX_ABS_OFFSET_SECONDS);
+        const phc = v['phcErrorBoundSeconds'];
+        if (phc !== undefined) expect(typeof phc === 'number' && phc >= 0 && phc <= MAX_BOUND_SECONDS).toBe(true);
+        const skew = (v['imdsProbe'] as { skewSeconds?: number } | undefined)?.skewSeconds;
+        if (skew !== undefined) expect(Number.isFinite(skew) && Math.abs(skew) <= MAX_ABS_OFFSET_SECONDS).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads the skew only from a real calendar date, and never counts |skew| of 2 s or less', () => {
+    expect(parseHttpDate('Mon, 31 Feb 2026 14:26:02 GMT')).toBeNull();
+    const now = Date.UTC(2026, 11, 7, 14, 26, 2) / 1000;
+    for (const [skew, counted] of [[2, false], [-2, false], [3, true], [-600, true]] as const) {
+      const v = diagnose(withSections([['imds', [`via=curl put=200 put_ms=1 get=200 get_ms=1 local=${now + skew} date=Mon, 07 Dec 2026 14:26:02 GMT`]]]));
+      expect([skew, v.findings.some((f) => f.code === 'imds-date-skew')]).toEqual([skew, counted]);
+    }
   });
 });

@@ -156,6 +156,20 @@ describe('planRemediation: guest time sync', () => {
     expect(plan.skipped).toEqual([]);
   });
 
+  it.each`
+    findings                             | platform     | fixMixed | planned
+    ${['mixed-smeared-sources']}         | ${'linux'}   | ${false} | ${false}
+    ${['mixed-smeared-sources']}         | ${'linux'}   | ${true}  | ${true}
+    ${['leap-file-with-smeared-source']} | ${'linux'}   | ${true}  | ${true}
+    ${['mixed-smeared-sources']}         | ${'windows'} | ${true}  | ${false}
+    ${[]}                                | ${'linux'}   | ${true}  | ${false}
+  `('an ok $platform host with $findings is fixed only when fixMixedSources is $fixMixed → planned $planned', ({ findings, platform, fixMixed, planned }) => {
+    const e = ev('i-1', { findings, platform });
+    expect(e.verdict!.status).toBe('ok');
+    const plan = planRemediation([e], s({ fixMixedSources: fixMixed }), 1);
+    expect(plan.instances.some((p) => p.guest)).toBe(planned);
+  });
+
   it('never plans a guest fix from a verdict that carries report-truncated, whatever its status says', () => {
     const e = ev('i-1', { timeSource: 'other', findings: ['report-truncated', 'not-amazon-time-sync'], verdictStatus: 'at-risk' });
     expect(guestNeedsFix(e)).toBe(false);

@@ -4,12 +4,12 @@ const times = (n: number, ms: number): number[] => Array.from({ length: n }, () 
 
 describe('stragglerCutoffMs', () => {
   it.each([
-    ['a fast run: the floor', [...times(95, 5000), ...times(5, 6000)], 100, 100, 15_000],
+    ['a fast run: the floor', [...times(95, 5000), ...times(5, 6000)], 100, 100, 10_000],
     ['a uniformly slow run: twice its 95th percentile', times(100, 25_000), 100, 100, 50_000],
     ['slow tail beyond the 95th percentile does not raise it', [...times(96, 9000), ...times(4, 29_000)], 100, 100, 18_000],
     ['too few run times seen: no cutoff', times(19, 5000), 100, 100, undefined],
     ['too few targets finished: no cutoff', times(89, 5000), 89, 100, undefined],
-    ['exactly the finished share: cutoff', times(90, 5000), 90, 100, 15_000],
+    ['exactly the finished share: cutoff', times(90, 5000), 90, 100, 10_000],
   ])('%s', (_name, observed, finished, targets, expected) => {
     expect(stragglerCutoffMs(observed, finished, targets)).toBe(expected);
   });

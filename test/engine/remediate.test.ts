@@ -500,6 +500,7 @@ describe('runRemediation: in-guest step', () => {
       VerifySeconds: ['30'],
       FixNoProxy: ['false'],
       FixTimeSync: ['true'],
+      FixMixedSources: ['false'],
     });
   });
 

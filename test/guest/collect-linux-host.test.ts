@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { parseReport, section } from '../../lambda/core/diagnosis/report';
 import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
+import { unseal } from './sealed-report';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
@@ -38,11 +39,17 @@ function fakeChronyc(name: string, tracking: string, sources: string[]): string 
   );
 }
 
+/** The collector's plain report: opened from its envelope, or as printed with `TSG_PLAIN: '1'`. */
 function collect(root: string, env: Record<string, string>): string {
+  const printed = collectPrinted(root, env);
+  return env['TSG_PLAIN'] === '1' ? printed : unseal(printed);
+}
+
+function collectPrinted(root: string, env: Record<string, string>): string {
   return execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', ...env },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', ...env },
   });
 }
 
@@ -72,12 +79,38 @@ describe('collect-linux.sh on a fake host', () => {
     expect(v.findings.map((f) => f.code).sort()).toEqual(['multiple-daemons', 'proxy-without-no-proxy']);
   });
 
-  it('cuts unselected sources beyond a few to stay within 2,500 characters, keeps the selected one and marks the cut', () => {
+  const unusable = Array.from({ length: 30 }, (_, i) => `^,?,2a05:d018:c43:e312:ce77:6a1b:${i.toString(16)}:1,0,6,0,4294967295,0.000000000,0.000000000,0.000000000`);
+  const combined = Array.from({ length: 10 }, (_, i) => `^,+,203.0.113.${i},2,6,377,40,0.000100000,0.000100000,0.010000000`);
+  const many = (): string => fakeChronyc('many', TRACKING, [...combined.slice(0, 5), SELECTED, ...unusable, ...combined.slice(5)]);
+
+  it('keeps all 41 sources when it compresses, the envelope still within the Details budget', () => {
+    const root = join(dir, 'many-sealed');
+    proc(root, 10, 'chronyd');
+    const out = collect(root, { TSG_CHRONYC: many() });
+    expect(out.length).toBeGreaterThan(DETAILS_OUTPUT_LIMIT);
+    const p = parseReport(out);
+    expect(p.cuts).toEqual([]);
+    expect(section(p, 'chrony-sources')!.lines).toHaveLength(41);
+  });
+
+  it('falls back to the plain budget, sealed, when even the compressed report would not fit (200 sources of random numbers)', () => {
+    const root = join(dir, 'many-random');
+    proc(root, 10, 'chronyd');
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const noisy = Array.from({ length: 199 }, (_, i) => `^,+,2001:db8:${(rnd() * 65535) | 0}:${i.toString(16)}::${(rnd() * 65535) | 0},2,6,377,${(rnd() * 64) | 0},${rnd().toFixed(9)},${rnd().toFixed(9)},${rnd().toFixed(9)}`);
+    const out = collect(root, { TSG_CHRONYC: fakeChronyc('many-random', TRACKING, [SELECTED, ...noisy]) });
+    const p = parseReport(out);
+    expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
+    expect(section(p, 'chrony-sources')!.lines).toContain(SELECTED);
+    expect(p.cuts.reduce((n, c) => n + c.lines, 0)).toBeGreaterThan(150);
+  });
+
+  it('without compression, cuts unselected sources beyond a few to stay within 2,500 characters, keeps the selected one and marks the cut', () => {
     const root = join(dir, 'many');
     proc(root, 10, 'chronyd');
-    const unusable = Array.from({ length: 30 }, (_, i) => `^,?,2a05:d018:c43:e312:ce77:6a1b:${i.toString(16)}:1,0,6,0,4294967295,0.000000000,0.000000000,0.000000000`);
-    const combined = Array.from({ length: 10 }, (_, i) => `^,+,203.0.113.${i},2,6,377,40,0.000100000,0.000100000,0.010000000`);
-    const out = collect(root, { TSG_CHRONYC: fakeChronyc('many', TRACKING, [...combined.slice(0, 5), SELECTED, ...unusable, ...combined.slice(5)]) });
+    const out = collect(root, { TSG_CHRONYC: many(), TSG_PLAIN: '1' });
+    expect(out).toMatch(/^TSG-REPORT v1 linux\n/);
     expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
     const p = parseReport(out);
     expect(p.cuts.length).toBeGreaterThan(0);
@@ -93,14 +126,14 @@ describe('collect-linux.sh on a fake host', () => {
     expect(v['reportCuts']).toEqual(p.cuts);
   });
 
-  it('keeps to its time budget without timeout(1) (busybox-style hosts)', () => {
-    // A PATH holding every tool but timeout.
-    const bin = join(dir, 'bin-no-timeout');
+  /** A PATH directory holding every tool of this host but `missing`. */
+  function binWithout(missing: string): string {
+    const bin = join(dir, `bin-no-${missing}`);
     mkdirSync(bin, { recursive: true });
     for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
       const names = existsSync(d) ? readdirSync(d) : [];
       for (const n of names) {
-        if (n === 'timeout') continue;
+        if (n === missing) continue;
         try {
           symlinkSync(join(d, n), join(bin, n));
         } catch {
@@ -108,16 +141,36 @@ describe('collect-linux.sh on a fake host', () => {
         }
       }
     }
+    return bin;
+  }
+
+  it.each(['gzip', 'base64', 'sha256sum'])('prints the plain report on a host without %s', (missing) => {
+    const root = join(dir, `no-${missing}`);
+    proc(root, 10, 'chronyd');
+    const bin = binWithout(missing);
+    const out = execFileSync(join(bin, 'sh'), [SCRIPT], {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: fakeChronyc(`no-${missing}`, TRACKING, [SELECTED]) },
+    });
+    expect(out).toMatch(/^TSG-REPORT v1 linux\n/);
+    expect(out).toMatch(/\nTSG-END\n$/);
+    expect(diagnose(out, { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 }).status).toBe('ok');
+  });
+
+  it('keeps to its time budget without timeout(1) (busybox-style hosts)', () => {
+    const bin = binWithout('timeout');
     const root = join(dir, 'hang');
     proc(root, 10, 'chronyd');
     const hang = file(join(dir, 'hang.sh'), '#!/bin/sh\nexec sleep 30\n', 0o755);
     const t0 = Date.now();
-    const out = execFileSync(join(bin, 'sh'), [SCRIPT], {
+    let out = execFileSync(join(bin, 'sh'), [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: hang },
+      env: { PATH: bin, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: hang },
     });
     expect(Date.now() - t0).toBeLessThan(10000);
+    out = unseal(out);
     expect(out).toContain('[chrony-tracking rc=124]');
     expect(out).toMatch(/TSG-END\n$/);
     expect(diagnose(out).status).toBe('unknown');
@@ -253,7 +306,7 @@ describe('collect-linux.sh without a private temporary directory', () => {
     const r = spawnSync('sh', [SCRIPT], {
       encoding: 'utf8',
       timeout: 20000,
-      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'none' },
+      env: { PATH: `${bin}:${process.env.PATH}`, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: 'none' },
     });
     expect(r.status).toBe(1);
     expect(existsSync(`/tmp/tsg-collect.${r.pid}`)).toBe(false);

@@ -4,7 +4,7 @@
  * Every daemon is started here and stopped here, by PID.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -13,6 +13,9 @@ import type { Verdict } from '../../lambda/core/types';
 import { DETAILS_OUTPUT_LIMIT } from '../../lambda/aws/run-command-invocation';
 import { guestScriptPath } from '../../lambda/guest/scripts';
 import { planForVerdict } from '../core/verdict-plan';
+import { unseal } from './sealed-report';
+import { collectInAmazonNetns } from './amazon-netns';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 
 const SCRIPT = guestScriptPath('collect-linux.sh');
 const dir = mkdtempSync(join(tmpdir(), 'tsg-h1-collect-'));
@@ -87,14 +90,15 @@ function fakeRoot(name: string, comms: string[]): string {
   return root;
 }
 
-function collect(root: string, chronycCmd: string): { out: string; ms: number } {
+/** Runs the collector; `out` is the plain report inside the envelope it printed, `printed` the envelope. */
+function collect(root: string, chronycCmd: string): { out: string; printed: string; ms: number } {
   const t0 = Date.now();
-  const out = execFileSync('sh', [SCRIPT], {
+  const printed = execFileSync('sh', [SCRIPT], {
     encoding: 'utf8',
     timeout: 20000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none' },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_CHRONYC: chronycCmd, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none' },
   });
-  return { out, ms: Date.now() - t0 };
+  return { out: unseal(printed), printed, ms: Date.now() - t0 };
 }
 
 const chronyRoot = () => fakeRoot('chrony', ['chronyd', 'bash']);
@@ -140,10 +144,10 @@ afterAll(async () => {
 
 describe('collect-linux.sh on real chronyd', () => {
   it('reports a clock synchronised to a non-Amazon source as other, at risk', () => {
-    const { out, ms } = collect(chronyRoot(), `chronyc -h ${loopClient.sock}`);
+    const { out, printed, ms } = collect(chronyRoot(), `chronyc -h ${loopClient.sock}`);
     expect(out).toMatch(/^TSG-REPORT v1 linux\n/);
     expect(out).toMatch(/\nTSG-END\n$/);
-    expect(out.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
+    expect(printed.length).toBeLessThanOrEqual(DETAILS_OUTPUT_LIMIT);
     expect(ms).toBeLessThan(10000);
     const v = diagnose(out);
     expect(v).toMatchObject({ platform: 'linux', daemon: 'chrony', timeSource: 'other', synchronized: true, status: 'at-risk' });
@@ -153,51 +157,10 @@ describe('collect-linux.sh on real chronyd', () => {
   });
 
   it('reports a clock synchronised to 169.254.169.123 as amazon-ipv4, ok (inside a private network namespace)', () => {
-    const ns = join(dir, 'ns');
-    mkdirSync(join(ns, 'csock'), { recursive: true });
-    chmodSync(join(ns, 'csock'), 0o700);
-    const sock = join(ns, 'csock', 'chronyd.sock');
-    writeFileSync(
-      join(ns, 'server.conf'),
-      ['port 123', 'bindaddress 169.254.169.123', 'allow all', 'local stratum 3', 'cmdport 0', `pidfile ${ns}/server.pid`, ''].join('\n'),
-    );
-    writeFileSync(
-      join(ns, 'client.conf'),
-      [
-        'server 169.254.169.123 prefer iburst minpoll -2 maxpoll 0',
-        'port 0',
-        'cmdport 0',
-        `bindcmdaddress ${sock}`,
-        `pidfile ${ns}/client.pid`,
-        `driftfile ${ns}/client.drift`,
-        '',
-      ].join('\n'),
-    );
-    const root = chronyRoot();
-    const script = `
-      set -u
-      S= ; C=
-      trap 'kill $S $C 2>/dev/null; wait' EXIT INT TERM
-      ip link set lo up
-      ip addr add 169.254.169.123/32 dev lo
-      chronyd -x -d -u root -f ${ns}/server.conf 2>${ns}/server.log & S=$!
-      chronyd -x -d -u root -f ${ns}/client.conf 2>${ns}/client.log & C=$!
-      echo "$S $C" > ${ns}/pids
-      i=0
-      # Selected is not yet settled: on a loaded machine the first update after selection can carry
-      # a root dispersion near 1 s. Wait (up to 30 s) until the error bound has come down as well.
-      while [ $i -lt 150 ]; do
-        chronyc -h ${sock} -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,' &&
-          chronyc -h ${sock} -n -c tracking 2>/dev/null | awk -F, '$1 != "00000000" && $11 / 2 + $12 < 0.1 { ok = 1 } END { exit !ok }' && break
-        sleep 0.2; i=$((i+1))
-      done
-      TSG_ROOT=${root} TSG_CHRONYC="chronyc -h ${sock}" TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT}
-    `;
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
-    if (existsSync(join(ns, 'pids'))) extraPids.push(...readFileSync(join(ns, 'pids'), 'utf8').trim().split(/\s+/).map(Number));
+    const r = collectInAmazonNetns(join(dir, 'ns'), { root: chronyRoot() }, extraPids);
     expect(r.status).toBe(0);
-    amazonReport = r.stdout;
-    const v = diagnose(r.stdout);
+    amazonReport = unseal(r.stdout);
+    const v = diagnose(amazonReport);
     expect(v).toMatchObject({ daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, status: 'ok', findings: [] });
     expect(v['sourceAddress']).toBe('169.254.169.123');
   }, 90000);
@@ -221,6 +184,11 @@ describe('collect-linux.sh on real chronyd', () => {
         { numRuns: 200 },
       );
     }
+    // What SSM cuts is the printed envelope: every prefix short of its end marker reads as cut.
+    const sealed = collect(chronyRoot(), `chronyc -h ${skewClient.sock}`).printed.trimEnd();
+    for (let n = 'TSG-REPORT'.length; n < sealed.length; n++) {
+      expect([n, diagnose(sealed.slice(0, n), undefined, nodeReportCodec).findings.map((f) => f.code)]).toEqual([n, ['report-truncated']]);
+    }
   });
 
   it('counts a chronyd in another network or mount namespace as not the host daemon (real chronyd, private PID namespace)', () => {
@@ -241,7 +209,7 @@ describe('collect-linux.sh on real chronyd', () => {
       P=
       trap 'kill $P 2>/dev/null; wait' EXIT INT TERM
       waitpid() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; }
-      col() { TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
+      col() { TSG_PLAIN=1 TSG_ROOT= TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none TSG_IMDS=none sh ${SCRIPT} | grep -E '^(daemons|detect)='; }
       unshare -n chronyd -x -d -u root -f ${otherNet} 2>/dev/null & P="$P $!"
       unshare -m chronyd -x -d -u root -f ${otherMnt} 2>/dev/null & P="$P $!"
       waitpid ${nsd}/other-net.pid; waitpid ${nsd}/other-mnt.pid

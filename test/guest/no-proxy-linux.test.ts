@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { nodeReportCodec } from '../../lambda/engine/report-codec';
 import { noProxyCoversImds } from '../../lambda/core/diagnosis/proxy';
 import { NO_PROXY_ADDRESSES } from '../../lambda/core/remediation/no-proxy-result';
 import { guestScriptPath } from '../../lambda/guest/scripts';
@@ -76,9 +77,9 @@ function finding(root: string): boolean {
   const out = spawnSync('sh', [COLLECTOR], {
     encoding: 'utf8',
     timeout: 20_000,
-    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_CHRONYC: 'false' },
+    env: { PATH: process.env.PATH, TSG_ROOT: root, TSG_SYSTEMCTL: 'none', TSG_TIMEDATECTL: 'none', TSG_IMDS: 'none', TSG_CHRONYC: 'false' },
   }).stdout;
-  return diagnose(out).findings.some((f) => f.code === 'proxy-without-no-proxy');
+  return diagnose(out, undefined, nodeReportCodec).findings.some((f) => f.code === 'proxy-without-no-proxy');
 }
 
 /** The environment a login shell gets from a profile.d script. */
@@ -253,7 +254,7 @@ describe('remediate-linux.sh --fix-no-proxy on an isolated /etc', () => {
 
   it('works as the SSM document carries it: comment lines dropped, parameters substituted', () => {
     const doc = remediationDocumentContent() as { mainSteps: { inputs: { runCommand: string[] } }[] };
-    const params: Record<string, string> = { DryRun: 'false', Endpoint: 'auto', UsePhc: 'false', InstallChrony: 'false', StepLargeOffset: 'false', VerifySeconds: '5', FixNoProxy: 'true', FixTimeSync: 'false' };
+    const params: Record<string, string> = { DryRun: 'false', Endpoint: 'auto', UsePhc: 'false', InstallChrony: 'false', StepLargeOffset: 'false', VerifySeconds: '5', FixNoProxy: 'true', FixTimeSync: 'false', FixMixedSources: 'false' };
     const text = doc.mainSteps[0]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
     const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'run.sh': text });
     const r = run(root, [], (argv) => ['sh', join(root, 'run.sh'), ...argv.slice(2)]);

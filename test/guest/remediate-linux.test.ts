@@ -220,10 +220,12 @@ rem second; cp $D/etc/chrony/chrony.conf $D/after-second.conf`,
     const lines = run.file('after-first.conf').split('\n');
     const amazon = lines.indexOf('server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4');
     expect(amazon).toBeGreaterThan(-1);
-    expect(amazon).toBeLessThan(lines.indexOf('server 192.0.2.10 iburst'));
-    expect(amazon).toBeLessThan(lines.indexOf('pool 192.0.2.20 iburst'));
+    // Sources that do not smear and the leap file go with the switch to the leap-smeared source.
+    expect(amazon).toBeLessThan(lines.indexOf('#server 192.0.2.10 iburst'));
+    expect(amazon).toBeLessThan(lines.indexOf('#pool 192.0.2.20 iburst'));
     expect(lines).toContain('#leapsectz right/UTC');
-    expect(lines).not.toContain('leapsectz right/UTC');
+    expect(lines.filter((l) => /^(server|pool|leapsectz) /.test(l))).toEqual(['server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4']);
+    expect(run.out('first')).toContain('plan: comment out 3 leap file or unsmeared source line(s)');
     const [backup] = backups(run.dir);
     expect(readFileSync(join(run.dir, 'etc/chrony', backup!), 'utf8')).toBe(orig);
 
@@ -233,8 +235,45 @@ rem second; cp $D/etc/chrony/chrony.conf $D/after-second.conf`,
     expect(backups(run.dir)).toHaveLength(1);
   }, 60_000);
 
+  it('removes a smeared/unsmeared mix from a host already on Amazon only with --fix-mixed-sources, verified (real chronyd)', () => {
+    const original = `server 169.254.169.123 ${FAST}\npool 192.0.2.20 iburst\nleapsectz right/UTC\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      steps: `i=0; while [ $i -lt 100 ] && ! chronyc -h $D/csock/chronyd.sock -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,'; do sleep 0.2; i=$((i+1)); done
+rem off; rem dry --dry-run true --fix-mixed-sources true
+rem on --fix-mixed-sources true; snap on; cp $D/etc/chrony/chrony.conf $D/after-on.conf
+rem again --fix-mixed-sources true`,
+    });
+    const orig = original.replaceAll('$D', run.dir);
+    expect(run.final('off')).toEqual({ result: 'already-compliant', daemon: 'chrony', action: 'none', reason: 'amazon-source-selected' });
+    expect(run.final('dry')).toEqual({ result: 'would-change', daemon: 'chrony', action: 'remove-mixed-sources', reason: 'dry-run' });
+    expect(run.final('on')).toEqual({ result: 'changed', daemon: 'chrony', action: 'remove-mixed-sources', reason: '2-lines' });
+    const lines = run.file('after-on.conf').split('\n');
+    expect(lines).toEqual(expect.arrayContaining([`server 169.254.169.123 ${FAST}`, '#pool 192.0.2.20 iburst', '#leapsectz right/UTC']));
+    expect(run.file('on.sources')).toMatch(/^\^,\*,169\.254\.169\.123,/m);
+    const [backup] = backups(run.dir);
+    expect(readFileSync(join(run.dir, 'etc/chrony', backup!), 'utf8')).toBe(orig);
+    expect(run.final('again')).toEqual({ result: 'already-compliant', daemon: 'chrony', action: 'none', reason: 'amazon-source-selected' });
+  }, 60_000);
+
+  it('rolls the mix removal back when the Amazon source is not selected after the restart', () => {
+    // Nothing serves 169.254.169.123 after the change: a stand-in restart points chronyd at nothing.
+    const original = `server 169.254.169.123 ${FAST}\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    const run = scenario({
+      clientConf: original,
+      serve: true,
+      env: { TSG_RESTART_CHRONY: 'kill $(cat $TSG_ROOT/server.pid); sh $TSG_ROOT/restart.sh' },
+      steps: `i=0; while [ $i -lt 100 ] && ! chronyc -h $D/csock/chronyd.sock -n -c sources 2>/dev/null | grep -q '^^,[*],169.254.169.123,'; do sleep 0.2; i=$((i+1)); done
+rem on --fix-mixed-sources true --verify-seconds 2`,
+    });
+    expect(run.final('on')).toEqual({ result: 'rolled-back', daemon: 'chrony', action: 'remove-mixed-sources', reason: 'not-selected-within-2s' });
+    expect(readFileSync(run.conf, 'utf8')).toBe(original.replaceAll('$D', run.dir));
+  }, 60_000);
+
   it('uses a drop-in in a persistent sourcedir and reloads sources without a restart', () => {
-    const original = `sourcedir /run/tsg-h2-not-here\nsourcedir $D/etc/chrony/sources.d\nserver 192.0.2.10 iburst\n${CLIENT_TAIL}`;
+    // No source in the main config: nothing there to comment out, so the main config is not rewritten.
+    const original = `sourcedir /run/tsg-h2-not-here\nsourcedir $D/etc/chrony/sources.d\n${CLIENT_TAIL}`;
     const run = scenario({
       clientConf: original,
       serve: true,

@@ -2,11 +2,15 @@
  * collect-windows.ps1 under real pwsh: proxy configuration in the machine environment never leaves
  * the host except the exact HTTP_PROXY / HTTPS_PROXY / NO_PROXY values, credentials redacted.
  */
+import { unseal } from './sealed-report';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { parseReport, section } from '../../lambda/core/diagnosis/report';
 import { amazonWindows, type BatchRun, type BatchScenario, batchTests, describeWithPwsh, type FakeState } from './windows-harness';
 
 jest.setTimeout(300_000);
+
+const NO_PROXY_LIST = ['localhost', '127.0.0.1', '169.254.169.254', '.internal.corp.example.com', '.svc.cluster.local', '10.0.0.0/8', '172.16.0.0/12', '.amazonaws.com', 'registry.corp.example.com'].join(',');
+const PROXY = 'http://svc-proxy-user:S3cr3t-P4ssw0rd@egress-proxy.internal.corp.example.com:3128';
 
 const ENV = 'hklm:\\system\\currentcontrolset\\control\\session manager\\environment';
 
@@ -17,20 +21,20 @@ function host(env: Record<string, string>): FakeState {
   return s;
 }
 
-/** A scenario of one collector run whose exit code must be 0; `check` sees the report. */
+/** A scenario of one collector run whose exit code must be 0; `check` sees the plain report inside its envelope (checked by unseal). */
 function once(name: string, env: Record<string, string>, check: (out: string) => void): BatchScenario<BatchRun> {
   return {
     name,
     state: host(env),
     check: ([r]) => {
       expect(r!.code).toBe(0);
-      check(r!.stdout);
+      check(unseal(r!.stdout));
     },
   };
 }
 
 describeWithPwsh('collect-windows.ps1 prints only the proxy values the check needs (real pwsh)', () => {
-  // One pwsh process for both runs (see batchTests).
+  // One pwsh process for the file's runs (see batchTests).
   batchTests(
     'collect-windows.ps1',
     [
@@ -70,6 +74,21 @@ describeWithPwsh('collect-windows.ps1 prints only the proxy values the check nee
           expect(v.findings.map((f) => f.code)).toEqual(['proxy-without-no-proxy']);
         },
       ),
+      ...(['fr', 'ja'] as const).map((lang): BatchScenario<BatchRun> => {
+        const s = host({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: NO_PROXY_LIST, http_proxy: PROXY, https_proxy: PROXY, no_proxy: NO_PROXY_LIST });
+        s.world = { ...s.world, lang };
+        return {
+          name: `the largest Windows report (${lang} w32tm text, every proxy variable, long values) seals within 80 % of Details`,
+          state: s,
+          check: ([r]) => {
+            expect(r!.code).toBe(0);
+            const plain = unseal(r!.stdout);
+            expect(section(parseReport(plain), 'proxy')!.lines.length).toBeGreaterThanOrEqual(3);
+            expect(r!.stdout.trimEnd().length).toBeLessThanOrEqual(2000);
+            process.stdout.write(`report-size windows-${lang}: plain ${plain.length} chars, envelope ${r!.stdout.trimEnd().length} chars\n`);
+          },
+        };
+      }),
     ],
     (r) => r,
   );

@@ -198,6 +198,35 @@ describe('remediate handler', () => {
     expect(guest.flatMap((r) => r.instanceIds).sort()).toEqual([id(1), id(3)]);
   });
 
+  it("an urgent request fixes only its ids, within what the day's cap has left", async () => {
+    const { deps, sim } = setup(4, { TSG_MAX_CHANGES_PER_RUN: '3' });
+    const out = await createRemediateHandler(deps)({ trigger: 'urgent', instanceIds: [id(1), id(2), id(3)], capSpent: 1 }, ctx(900_000));
+    expect(out.done).toBe(true);
+    // The night spent one of the three: two of the urgent hosts are changed, the third waits (cap-reached).
+    expect(sim.modified.sort()).toEqual([id(1), id(2)]);
+    expect(out.summary).toMatchObject({ cap: 2, plannedInstances: 2 });
+  });
+
+  it("an urgent request whose day's cap is spent changes nothing", async () => {
+    const { deps, sim, runCommand } = setup(4, { TSG_MAX_CHANGES_PER_RUN: '3' });
+    const out = await createRemediateHandler(deps)({ trigger: 'urgent', instanceIds: [id(1)], capSpent: 3 }, ctx(900_000));
+    expect(out.summary).toMatchObject({ cap: 0, plannedInstances: 0 });
+    expect(sim.modified).toEqual([]);
+    expect(runCommand.requests.filter((r) => r.documentName === 'Stack-Remediate')).toHaveLength(0);
+  });
+
+  it.each<[string, unknown]>([
+    ['no spent cap', { trigger: 'urgent', instanceIds: [id(1)] }],
+    ['a negative spent cap', { trigger: 'urgent', instanceIds: [id(1)], capSpent: -5 }],
+    ['no ids', { trigger: 'urgent', capSpent: 0 }],
+  ])('an urgent request with %s is refused and changes nothing', async (_name, event) => {
+    const { deps, runCommand, inventory } = setup(3);
+    await expect(createRemediateHandler(deps)(event as never, ctx(900_000))).rejects.toThrow(/request refused/);
+    expect(account.ec2).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+    expect(runCommand.requests).toHaveLength(0);
+    expect(inventory.calls).toBe(0);
+  });
+
   it.each<[string, unknown]>([
     ['not a list', id(1)],
     ['an empty list', []],

@@ -8,48 +8,12 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
+import { resolver } from '../support/cfn-resolve';
 import { simulate } from '../support/iam-simulate';
 import { testApp } from '../lib/util';
 
-const ACCOUNT = '111122223333';
-const REGION = 'eu-west-1';
+import { ACCOUNT, REGION } from '../support/cfn-resolve';
 type Json = Record<string, unknown>;
-
-/** Ref / Fn::GetAtt / Fn::Join resolved to concrete ARNs for the resource types this file needs. */
-function resolver(resources: Record<string, Json>) {
-  const arnOf = (id: string): string => {
-    const type = String(resources[id]?.Type);
-    if (type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT}:role/${id}`;
-    if (type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
-    if (type === 'AWS::Events::Rule') return `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`;
-    if (type === 'AWS::StepFunctions::StateMachine') return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
-    if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
-    return `arn:aws:${type.split('::')[1]!.toLowerCase()}:${REGION}:${ACCOUNT}:${id}`;
-  };
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
-  const resolve = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(resolve);
-    if (v && typeof v === 'object') {
-      const o = v as Json;
-      if ('Ref' in o) {
-        const id = String(o.Ref);
-        if (pseudo[id]) return pseudo[id];
-        const type = String(resources[id]?.Type);
-        if (type === 'AWS::StepFunctions::StateMachine') return arnOf(id);
-        if (type === 'AWS::SQS::Queue') return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}`;
-        return id;
-      }
-      if ('Fn::GetAtt' in o) return arnOf((o['Fn::GetAtt'] as string[])[0]!);
-      if ('Fn::Join' in o) {
-        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-        return parts.map(resolve).join(sep);
-      }
-      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
-    }
-    return v;
-  };
-  return { resolve, arnOf };
-}
 
 function synthesized(props: TimeSyncGuardProps) {
   const stack = new Stack(testApp(), 'LaunchIam');
@@ -136,10 +100,11 @@ describe('launch remediation: only the launch role starts it (identity policies 
     expect(await start(s.launchRole, `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:SomethingElse`)).toBe('ImplicitlyDenied');
   });
 
-  it('gives StartExecution on it to the launch role and the nightly schedule only: no EventBridge rule role', async () => {
+  it('gives StartExecution on it to the launch role, the check role and the nightly schedule only: no EventBridge rule role', async () => {
     const allowed: string[] = [];
     for (const role of s.roles) if ((await start(role)) === 'Allowed') allowed.push(role.replace(/[0-9A-F]{8}$/, ''));
-    expect(allowed.sort()).toEqual(['GuardLaunchCheckHandlerRole', 'GuardSchedulerRole'].sort());
+    // The check role starts its urgent runs (urgentRemediation, live by default: docs/remediation.md).
+    expect(allowed.sort()).toEqual(['GuardCheckHandlerRole', 'GuardLaunchCheckHandlerRole', 'GuardSchedulerRole'].sort());
   });
 
   it('without remediateOnLaunch the launch role may start nothing', async () => {

@@ -58,19 +58,15 @@ describe('SSM documents', () => {
     const doc = remediationDocumentContent() as unknown as Doc;
     const linux = doc.mainSteps[0].inputs.runCommand;
     expect(linux[0]).toBe(
-      "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}' --fix-no-proxy '{{ FixNoProxy }}' --fix-time-sync '{{ FixTimeSync }}'",
+      "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}' --fix-no-proxy '{{ FixNoProxy }}' --fix-time-sync '{{ FixTimeSync }}' --fix-mixed-sources '{{ FixMixedSources }}'",
     );
     expect(linux[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
     const code = (s: string) => s.replace(/\r\n/g, '\n').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\n+$/, '');
-    expect(linux.slice(1).join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.remediateLinux)));
-    // Windows: also without blank lines and indentation (test/guest/windows-ps51.test.ts shows it tokenizes as the file does).
-    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(
-      code(readGuestScript(GUEST_SCRIPTS.remediateWindows))
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '')
-        .join('\n'),
-    );
+    // Both without blank lines and indentation: test/guest/remediate-linux-compact.test.ts shows the Linux
+    // script prints what the file prints, test/guest/windows-ps51.test.ts that Windows tokenizes as the file does.
+    const compact = (s: string) => code(s).split('\n').map((l) => l.trim()).filter((l) => l !== '').join('\n');
+    expect(linux.slice(1).join('\n')).toBe(compact(readGuestScript(GUEST_SCRIPTS.remediateLinux)));
+    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(compact(readGuestScript(GUEST_SCRIPTS.remediateWindows)));
     const windows = doc.mainSteps[1].inputs.runCommand;
     expect(windows[0]).toBe(
       "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}'; ServiceWaitSeconds = '30' }",
@@ -87,8 +83,8 @@ describe('SSM documents', () => {
 
   it('closes every remediation parameter with allowedValues or an anchored pattern', () => {
     const params = (remediationDocumentContent() as unknown as Doc).parameters!;
-    expect(Object.keys(params).sort()).toEqual(['DryRun', 'Endpoint', 'FixNoProxy', 'FixTimeSync', 'ForceDomainMembers', 'InstallChrony', 'StepLargeOffset', 'UsePhc', 'VerifySeconds']);
-    for (const name of ['DryRun', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'FixNoProxy', 'FixTimeSync']) {
+    expect(Object.keys(params).sort()).toEqual(['DryRun', 'Endpoint', 'FixMixedSources', 'FixNoProxy', 'FixTimeSync', 'ForceDomainMembers', 'InstallChrony', 'StepLargeOffset', 'UsePhc', 'VerifySeconds']);
+    for (const name of ['DryRun', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'FixNoProxy', 'FixTimeSync', 'FixMixedSources']) {
       expect(params[name]).toMatchObject({ type: 'String', allowedValues: ['true', 'false'] });
     }
     expect(params.Endpoint.allowedValues).toEqual(['auto', 'ipv4', 'ipv6']);

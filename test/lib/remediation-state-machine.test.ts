@@ -67,6 +67,31 @@ describe('remediation state machine (executed)', () => {
     expect(requests).toEqual([{ instanceIds: null }]);
   });
 
+  it("hands an urgent request's ids and spent cap to the first invocation only, as an urgent request", () => {
+    const { task, requests } = fake((_req, call) => (call < 2 ? { done: false, continuation: `tok${call}`, summary: {} } : { done: true, summary: {} }));
+    const ids = ['i-0123456789abcdef0'];
+    const run = runAsl(definition, { trigger: 'urgent', instanceIds: ids, capSpent: 7 }, task, context);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(requests).toEqual([{ trigger: 'urgent', instanceIds: ids, capSpent: 7 }, { continuation: 'tok1' }]);
+  });
+
+  it.each([
+    ['no instance ids', { trigger: 'urgent', capSpent: 0 }],
+    ['a spent cap and nothing else', { capSpent: 3 }],
+  ])('refuses an urgent request with %s without invoking the Lambda', (_name, input) => {
+    const { task, requests } = fake(() => ({ done: true, summary: {} }));
+    const run = runAsl(definition, input, task, context);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'TimeSyncGuard.LaunchRequestRefused' });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('skips an urgent request while another run is going (the check waits for it instead)', () => {
+    const { task, requests } = fake(() => ({ done: true, summary: {} }), 2);
+    const run = runAsl(definition, { trigger: 'urgent', instanceIds: ['i-0123456789abcdef0'], capSpent: 0 }, task, context);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { skipped: 'overlap' } });
+    expect(requests).toHaveLength(0);
+  });
+
   it('finishes after one invocation when the first run is done', () => {
     const { task, requests } = fake(() => ({ done: true, summary: {} }));
     expect(runAsl(definition, {}, task, context).status).toBe('SUCCEEDED');

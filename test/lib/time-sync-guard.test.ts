@@ -1,3 +1,4 @@
+import { URGENT_STATE_MACHINE_ENV } from '../../lambda/core/fleet/urgent';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, TimeZone } from 'aws-cdk-lib';
@@ -53,14 +54,14 @@ describe('TimeSyncGuardStack with defaults', () => {
   });
 
   describe('Lambda functions', () => {
-    it('runs both on arm64 Node.js 24 with 576 MB, no reserved concurrency by default and 15-minute timeouts', () => {
+    it('runs both on arm64 Node.js 24 with 512 MB, no reserved concurrency by default and 15-minute timeouts', () => {
       const fns = template.findResources('AWS::Lambda::Function');
       expect(Object.keys(fns)).toHaveLength(2);
       for (const fn of Object.values(fns)) {
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
-          MemorySize: 576,
+          MemorySize: 512,
           Timeout: 900,
           Handler: 'index.handler',
         });
@@ -119,7 +120,8 @@ describe('TimeSyncGuardStack with defaults', () => {
       const fnId = logicalId(template, 'AWS::Lambda::Function', 'GuardCheckHandler');
       const env = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
       const tsg = Object.keys(env).filter((k) => k.startsWith('TSG_')).sort();
-      expect(tsg).toEqual(rows().filter((r) => reaches(r, 'check')).map((r) => r.env).sort());
+      // And the remediation state machine it starts for urgent hosts (the urgent path is live by default).
+      expect(tsg).toEqual([...rows().filter((r) => reaches(r, 'check')).map((r) => r.env), URGENT_STATE_MACHINE_ENV].sort());
       expect(env).not.toHaveProperty([ENV.dryRun]);
       expect(env).not.toHaveProperty([ENV.remediationMaxErrors]);
       // The check judges HopLimitTooLowForContainers against the same target the remediation raises to.
@@ -367,8 +369,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 6 findings/not-checked, 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection: $1.20 a month at any fleet size.
-      expect(alarms).toHaveLength(12);
+      // 7 findings/not-checked (link-local drops included), 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection, urgent repeat: $1.40 a month at any fleet size.
+      expect(alarms).toHaveLength(14);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -402,9 +404,11 @@ describe('TimeSyncGuardStack with defaults', () => {
     });
 
     it('first lists its own RUNNING executions and skips the run when another one is going', () => {
-      // StartAt: a launch request (instanceIds present) or a scheduled run; both then reach the guard.
+      // StartAt: an urgent request (capSpent present), a launch request (instanceIds present) or a scheduled run; all then reach the guard.
       const start = asl.States[asl.StartAt] as { Choices: Array<Record<string, unknown>>; Default: string };
-      expect(start.Choices[0]).toMatchObject({ Variable: '$.instanceIds', IsPresent: true, Next: 'InitLaunch' });
+      expect(start.Choices[0]).toMatchObject({ Variable: '$.capSpent', IsPresent: true, Next: 'UrgentHasIds' });
+      expect(start.Choices[1]).toMatchObject({ Variable: '$.instanceIds', IsPresent: true, Next: 'InitLaunch' });
+      expect(asl.States.InitUrgent!.Next).toBe(asl.States[start.Default]!.Next);
       expect(asl.States.InitLaunch!.Next).toBe(asl.States[start.Default]!.Next);
       const first = asl.States[asl.States[start.Default].Next as string];
       expect(first.Resource).toBe('arn:${AWS::Partition}:states:::aws-sdk:sfn:listExecutions');
@@ -495,7 +499,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(10); // 8 + Imdsv2RolledBack + Imdsv2Rejected
+    expect(custom.length).toBe(12); // 9 (LinkLocalPacketsDropped included) + Imdsv2RolledBack + Imdsv2Rejected + UrgentRepeat
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);

@@ -10,15 +10,19 @@ import { evaluateNtpd } from './daemons/ntpd';
 import { evaluateOpenntpd } from './daemons/openntpd';
 import { evaluateTimesyncd } from './daemons/timesyncd';
 import { evaluateW32time } from './daemons/w32time';
+import { leapSmearFindings } from './leap-smear';
+import { judgeLinkLocal } from './link-local';
 import { implausible } from './plausible';
 import { proxyFindings, redactSecrets } from './proxy';
 import { type ClockReading, noDaemonReading, unknownReading } from './daemons/reading';
+import { openEnvelope, type ReportCodec } from './envelope';
 import { headerList, parseReport, type ParsedReport, REPORT_VERSION, ReportFormatError, ReportTruncatedError } from './report';
 import { DEFAULTS } from '../settings';
 import type { Daemon, Finding, Thresholds, Verdict, VerdictStatus } from '../types';
 
 export { ReportFormatError } from './report';
 export type { ParsedReport } from './report';
+export type { ReportCodec } from './envelope';
 
 /** The thresholds diagnose applies when the caller passes none. */
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -28,10 +32,16 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 
 /**
  * Parses a report and throws {@link ReportFormatError} when it is not a report at all (empty,
- * no magic line) or has a version this code does not know. What the CLI uses to exit non-zero.
+ * no magic line, an envelope that does not open) or has a version this code does not know. What the
+ * CLI uses to exit non-zero.
+ * @param codec opens a compressed envelope (lambda/core/diagnosis/envelope.ts); without one an envelope is refused
  */
-export function parseReportStrict(report: string): ParsedReport {
-  return checkVersion(parseReport(report));
+export function parseReportStrict(report: string, codec?: ReportCodec): ParsedReport {
+  const opened = openEnvelope(report, codec);
+  // A cut envelope is an incomplete report, as a plain report without its end marker: nothing in it is read.
+  if (opened.kind === 'truncated') return { version: REPORT_VERSION, platform: null, header: {}, sections: [], cuts: [], complete: false, strayLines: 0 };
+  if (opened.kind === 'invalid') throw new ReportFormatError(opened.message);
+  return checkVersion(parseReport(opened.text));
 }
 
 function checkVersion(parsed: ParsedReport): ParsedReport {
@@ -108,12 +118,18 @@ function guestNow(p: ParsedReport): number | null {
 /**
  * Judges a collector report. Never throws: unreadable input gives status `unknown` with a
  * `report-unreadable` / `unknown-format` finding.
- * @param report the collector's stdout (CRLF, a BOM and a few leading banner lines are tolerated)
+ * @param report the collector's stdout (CRLF, a BOM and a few leading banner lines are tolerated):
+ *   a plain report or its compressed envelope
  * @param thresholds limits for offset and clock error bound; defaults from settings.ts DEFAULTS
+ * @param codec opens a compressed envelope; without one an envelope gives `report-unreadable`
  */
-export function diagnose(report: string, thresholds?: Thresholds): Verdict {
+export function diagnose(report: string, thresholds?: Thresholds, codec?: ReportCodec): Verdict {
   try {
-    return diagnoseUnsafe(report, validThresholds(thresholds));
+    // An envelope is opened (or refused) first; what it carried is then read as any plain report.
+    const opened = openEnvelope(report, codec);
+    if (opened.kind === 'truncated') return unreadable('report-truncated', `${TRUNCATED_MESSAGE} (${opened.message})`);
+    if (opened.kind === 'invalid') return unreadable('report-unreadable', opened.message);
+    return diagnoseUnsafe(opened.text, validThresholds(thresholds));
   } catch (e) {
     if (e instanceof ReportTruncatedError) return unreadable('report-truncated', `${TRUNCATED_MESSAGE} (${e.message})`);
     if (e instanceof ReportFormatError) {
@@ -168,6 +184,14 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     findings.push(finding('not-amazon-time-sync', `synchronised to ${reading.sourceAddress ?? 'another source'}, not to the Amazon Time Sync Service`));
   }
 
+  // What the guest sees of IMDS and its link-local allowance, and how its daemon is configured.
+  const link = judgeLinkLocal(p, t.maxOffsetSeconds, t.maxClockErrorBoundSeconds);
+  const smear = leapSmearFindings(p, reading.timeSource === 'amazon-ipv4' || reading.timeSource === 'amazon-ipv6');
+  findings.push(...link.findings, ...smear.findings);
+  // No daemon reports an offset: the IMDS Date header is the estimate (imds-date-skew judges it).
+  const estimated = reading.offsetSeconds === null && link.skewSeconds !== null;
+  const offsetSeconds = estimated ? link.skewSeconds : reading.offsetSeconds;
+
   const containersList = headerList(p, 'containers');
   const containers = containersList === undefined ? null : containersList.length > 0;
   const proxy = proxyFindings(p);
@@ -181,7 +205,7 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     daemon: reading.daemon,
     timeSource: reading.timeSource,
     synchronized: reading.synchronized,
-    offsetSeconds: reading.offsetSeconds,
+    offsetSeconds,
     clockErrorBoundSeconds: reading.clockErrorBoundSeconds,
     containers,
     status,
@@ -194,6 +218,9 @@ function diagnoseUnsafe(text: string, t: Thresholds): Verdict {
     ...(reading.sourceAddress !== undefined ? { sourceAddress: redactSecrets(reading.sourceAddress) } : {}),
     ...(p.cuts.length > 0 ? { reportCuts: p.cuts } : {}),
     ...(now !== null ? { guestTime: now } : {}),
+    ...(estimated ? { offsetSource: 'imds-date' } : {}),
+    ...link.extra,
+    ...smear.extra,
     ...reading.extra,
   };
 }

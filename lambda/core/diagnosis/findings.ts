@@ -181,6 +181,62 @@ const CODES = {
     metric: null,
     fix: null
   },
+  'imds-packets-dropped': {
+    level: 'guest',
+    meaning: 'The ENA driver counted link-local packets dropped over the 1,024 packets/s per ENI that IMDS, DNS and Amazon Time Sync share (`linklocal_allowance_exceeded` > 0 since boot, ENA ≥ 2.2.10): IMDS answers, credential refreshes and NTP replies are lost. Cache DNS and IMDS answers locally, spread the calls; 0 or no counter is no finding.',
+    effect: 'at-risk',
+    metric: 'linkLocalPacketsDropped',
+    fix: null,
+  },
+  'imds-throttled': {
+    level: 'guest',
+    meaning: 'The collector\'s IMDSv2 probe got HTTP 429: IMDS throttles this instance, so SDKs fail to refresh role credentials. Configure SDK retries with backoff, cache credentials and metadata.',
+    effect: 'at-risk',
+    metric: 'imdsThrottled',
+    fix: null,
+  },
+  'imds-unreachable': {
+    level: 'guest',
+    meaning: 'The collector\'s IMDSv2 probe got no usable answer within its timeout (no answer, refused, or an unexpected status): check the hop limit, NO_PROXY for 169.254.169.254, host firewall rules and HttpEndpoint.',
+    effect: 'at-risk',
+    metric: 'imdsUnreachable',
+    fix: null,
+  },
+  'imds-token-refused': {
+    level: 'guest',
+    meaning: 'The IMDSv2 token PUT was refused (HTTP 403 or 405; 401 on the GET with a fresh token): a proxy or header rewrite in the path, or the metadata options refuse tokens.',
+    effect: 'at-risk',
+    metric: 'imdsUnreachable',
+    fix: null,
+  },
+  'imds-date-skew': {
+    level: 'guest',
+    meaning: 'The local clock differs from the IMDS `Date` header (AWS\'s clock, 1 s resolution) by more than the offset threshold (never by 2 s or less). When no daemon reports an offset, the verdict\'s offsetSeconds is this estimate (`offsetSource: imds-date`).',
+    effect: 'at-risk',
+    metric: 'clockSkewViaImds',
+    fix: null,
+  },
+  'mixed-smeared-sources': {
+    level: 'guest',
+    meaning: 'Advisory: the active configuration has a leap-smeared Amazon source (169.254.169.123, fd00:ec2::123, time.aws.com) beside a source or pool that does not smear: up to 1 s apart around a leap second. Never changes the status (Amazon Linux 2 ships this mix).',
+    effect: 'report',
+    metric: 'leapSmearAdvisory',
+    fix: 'enable-amazon-time-sync',
+  },
+  'leap-file-with-smeared-source': {
+    level: 'guest',
+    meaning: 'Advisory: `leapsectz`, `leapfile` or `leapseclist` is set while the source is leap-smeared Amazon Time Sync: the leap second is applied on top of the smear. Never changes the status.',
+    effect: 'report',
+    metric: 'leapSmearAdvisory',
+    fix: 'enable-amazon-time-sync',
+  },
+  'phc-error-bound-over-threshold': {
+    level: 'guest',
+    meaning: "The PTP hardware clock's error bound as the ENA driver reports it (`phc_error_bound` in sysfs) is larger than the clock-error-bound threshold (chrony's own bound for the PHC is near zero).",
+    effect: 'at-risk',
+    metric: 'clockErrorBoundOverThreshold',
+    fix: null,
+  },
   'imds-hop-limit-too-low-for-containers': {
     level: 'instance',
     meaning: 'The IMDS PUT response hop limit is below the target (default 2) and the guest runs containers: containers on a bridge network get no IMDSv2 token, hence no role credentials.',
@@ -240,7 +296,15 @@ const CODES = {
   'check-timed-out': {
     level: 'instance',
     meaning:
-      'The collector was still running when the rest of the run had finished, past the straggler cutoff (twice the run\'s 95th-percentile guest run time, at least 15 s): the check stopped waiting and cancelled it. Not judged this run (never ok); a guest that is this slow every run needs a look.',
+      "Not read in two runs: the collector was still running past the straggler cutoff (twice the run's 95th-percentile guest run time, at least 10 s) when the rest of the run had finished, and its previous run's collector gave no readable report either. Never ok; counted in InstancesNotChecked. A guest this slow or hung every run needs a look.",
+    effect: 'unknown',
+    metric: null,
+    fix: null,
+  },
+  'check-pending': {
+    level: 'instance',
+    meaning:
+      "The collector was still running past the straggler cutoff when the rest of the run had finished: left running (not cancelled), not judged this run and not counted in InstancesNotChecked. The next run reads its result if it is still running then; a host unread in two runs becomes check-timed-out.",
     effect: 'unknown',
     metric: null,
     fix: null,
@@ -343,7 +407,7 @@ export type InstanceFindingCode = Exclude<FindingCode, GuestFindingCode>;
 export const FINDING_TABLE: Readonly<Record<FindingCode, FindingCodeInfo>> = CODES;
 
 const entries = Object.entries(CODES) as [FindingCode, FindingCodeInfo][];
-const guestEntries = entries.filter(([, v]) => v.level === 'guest') as [GuestFindingCode, FindingCodeInfo & { effect: FindingEffect }][];
+const guestEntries = entries.filter(([, v]) => v.level === 'guest') as [GuestFindingCode, FindingCodeInfo][];
 
 /** The codes whose row satisfies `pick`. */
 export function codesWhere(pick: (info: FindingCodeInfo) => boolean): ReadonlySet<FindingCode> {
@@ -356,11 +420,15 @@ export const FINDING_CODES: Readonly<Record<GuestFindingCode, string>> = Object.
 ) as Record<GuestFindingCode, string>;
 
 /**
- * Guest code → what it does to the verdict status (`at-risk` or `unknown`). Keyed by any code so that
- * a verdict's findings index it directly; an instance code (never in a verdict) reads undefined.
+ * Guest code → what it does to the verdict status (`at-risk`, `unknown`, or `report`: advisory,
+ * no effect). Keyed by any code so that a verdict's findings index it directly; an instance code
+ * (never in a verdict) reads undefined.
  */
-export const FINDING_EFFECTS: Readonly<Partial<Record<FindingCode, FindingEffect>>> & Readonly<Record<GuestFindingCode, FindingEffect>> =
-  Object.fromEntries(guestEntries.map(([k, v]) => [k, v.effect])) as Record<GuestFindingCode, FindingEffect>;
+export const FINDING_EFFECTS: Readonly<Partial<Record<FindingCode, FindingCodeInfo['effect']>>> & Readonly<Record<GuestFindingCode, FindingCodeInfo['effect']>> =
+  Object.fromEntries(guestEntries.map(([k, v]) => [k, v.effect])) as Record<GuestFindingCode, FindingCodeInfo['effect']>;
+
+/** Advisory guest codes (effect `report`): counted and exported with low severity, never change a status. */
+export const ADVISORY_CODES: ReadonlySet<FindingCode> = codesWhere((c) => c.level === 'guest' && c.effect === 'report');
 
 /** Builds a finding with a stable code. */
 export function finding(code: FindingCode, message: string): Finding {

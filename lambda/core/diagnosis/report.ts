@@ -72,8 +72,9 @@ const HEADER_RE = /^([a-z0-9][a-z0-9._-]{0,40})=(.*)$/;
 const MAX_LEADING_LINES = 20;
 
 /**
- * The most characters a report may hold. The collectors keep theirs under 2,400 (SSM returns 2,500
- * inline, 24,000 at most); a text far beyond is not a report, and is not read at all.
+ * The most characters a report may hold (and the most bytes a compressed one may declare). The
+ * collectors keep theirs under 12,000 before compression and 2,400 plain (SSM returns 2,500 inline,
+ * 24,000 at most); a text far beyond is not a report, and is not read at all.
  */
 export const MAX_REPORT_CHARS = 65_536;
 

@@ -89,6 +89,11 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     clockErrorBoundOverThreshold: 0,
     hopLimitTooLowForContainers: 0,
     metadataEndpointDisabled: 0,
+    linkLocalPacketsDropped: 0,
+    imdsUnreachable: 0,
+    imdsThrottled: 0,
+    clockSkewViaImds: 0,
+    leapSmearAdvisory: 0,
   };
   const byStatus: Record<InstanceStatus, number> = { ok: 0, 'at-risk': 0, unknown: 0, 'opted-out': 0 };
   const byCheckState: Partial<Record<CheckState, number>> = {};
@@ -102,7 +107,8 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
     byCheckState[e.checkState] = (byCheckState[e.checkState] ?? 0) + 1;
     if (e.status === 'at-risk') counts.instancesAtRisk++;
     for (const m of metricsOf(e.findings, INSTANCE_METRIC)) counts[m]++;
-    if (e.checkState === 'opted-out') continue;
+    // Pending: left running past the straggler cutoff this once; counted only when unread in two runs.
+    if (e.checkState === 'opted-out' || e.checkState === 'pending') continue;
     if (e.checkState !== 'checked' || !e.verdict) {
       counts.instancesNotChecked++;
       continue;

@@ -3,7 +3,7 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
-import { codesWhere, type FindingCode } from '../diagnosis/findings';
+import { ADVISORY_CODES, codesWhere, type FindingCode } from '../diagnosis/findings';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
@@ -69,6 +69,11 @@ export interface PlanOptions {
   readonly ipv6Only?: ReadonlySet<string>;
   /** Instances this run selected before this plan (as the check streamed them): they count against the cap. @default 0 */
   readonly alreadySelected?: number;
+  /**
+   * Instances earlier runs of the same budget day already changed (an urgent run shares the nightly
+   * run's cap: docs/remediation.md, "Urgent hosts"); they count against the cap. @default 0
+   */
+  readonly spent?: number;
 }
 
 /**
@@ -104,11 +109,16 @@ export function isOptedOut(tags: readonly TagLike[] | undefined, optOutTagKey: s
   return (tags ?? []).some((t) => typeof t.Key === 'string' && t.Key.toLowerCase() === key && (t.Value ?? '').toLowerCase() !== 'false');
 }
 
-/** The effective cap: the smaller of the count cap and the percent of instances seen (rounded down). */
-export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxChangesPercent'>, fleetSize: number): number {
+/**
+ * The effective cap: the smaller of the count cap and the percent of instances seen (rounded down),
+ * less what earlier runs of the budget day already `spent` (a value that is not a finite number
+ * spends the whole cap: what could not be read is never taken as room).
+ */
+export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxChangesPercent'>, fleetSize: number, spent = 0): number {
   const n = Number.isFinite(fleetSize) && fleetSize > 0 ? Math.floor(fleetSize) : 0;
   const byPercent = Math.floor((n * settings.maxChangesPercent) / 100 + 1e-9);
-  return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent));
+  const used = Number.isFinite(spent) ? Math.max(0, Math.floor(spent)) : Infinity;
+  return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent) - used);
 }
 
 /**
@@ -123,6 +133,15 @@ export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: Instanc
 
 /** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
 const UNREAD_REPORT_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.vetoesFixes === true);
+
+/**
+ * Whether a Linux guest judged `ok` has only advisory leap-smear findings, which the time-sync fix
+ * removes when the `fixMixedSources` setting asks for it.
+ */
+export function guestHasMixedSources(e: InstanceEvaluation): boolean {
+  const v = e.verdict;
+  return e.checkState === 'checked' && e.platform === 'linux' && v?.status === 'ok' && (v.findings ?? []).some((f) => ADVISORY_CODES.has(f.code));
+}
 
 /**
  * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
@@ -172,10 +191,16 @@ export interface InstancePlan {
 }
 
 /**
+ * The settings one instance's plan reads: all of them reach the check too (its urgent path asks
+ * whether the night would change an urgent host before it starts a run for it).
+ */
+export type PlanInstanceSettings = Pick<Settings, 'hopLimitTarget' | 'hopLimitScope' | 'enableMetadataEndpoint' | 'fixTimeSync' | 'fixNoProxy' | 'fixMixedSources'>;
+
+/**
  * Judges one instance by the rules of {@link planRemediation}, without the cap. An evaluation with
  * no instance id gives an empty plan.
  */
-export function planInstance(e: InstanceEvaluation, settings: Settings, options: PlanOptions = {}): InstancePlan {
+export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettings, options: PlanOptions = {}): InstancePlan {
   if (!e || typeof e.instanceId !== 'string') return { wanted: [], skipped: [] };
   const wanted: WantedAction[] = [];
   const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
@@ -201,7 +226,7 @@ export function planInstance(e: InstanceEvaluation, settings: Settings, options:
 
   let guest = false;
   if (settings.fixTimeSync) {
-    if (guestNeedsFix(e)) {
+    if (guestNeedsFix(e) || (settings.fixMixedSources && guestHasMixedSources(e))) {
       guest = true;
       wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
     } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
@@ -260,7 +285,7 @@ export function planRemediation(
   fleetSize: number,
   options: PlanOptions = {},
 ): Plan {
-  const cap = effectiveCap(settings, fleetSize);
+  const cap = effectiveCap(settings, fleetSize, options.spent);
   const room = Math.max(0, cap - (options.alreadySelected ?? 0));
   const skipped: PlanSkip[] = [];
   const candidates: PlannedInstance[] = [];
@@ -313,7 +338,11 @@ export class StreamingPlan {
   private readonly waiting: InstancePlan[] = [];
   private readonly waitingIds = new Set<string>();
 
-  constructor(private readonly settings: Settings) {}
+  constructor(
+    private readonly settings: Settings,
+    /** Instances earlier runs of the budget day changed (see {@link PlanOptions.spent}). */
+    private readonly spent = 0,
+  ) {}
 
   /** Instances admitted so far (they count against the run's cap). */
   get selected(): number {
@@ -349,7 +378,7 @@ export class StreamingPlan {
   private drain(): StreamDecision {
     const admitted: PlannedInstance[] = [];
     const skipped: PlanSkip[] = [];
-    const cap = effectiveCap(this.settings, this.listedCount);
+    const cap = effectiveCap(this.settings, this.listedCount, this.spent);
     while (this.waiting.length > 0 && this.selectedCount < cap) {
       const ip = this.waiting.shift() as InstancePlan & { planned: PlannedInstance };
       this.waitingIds.delete(ip.planned.instanceId);

@@ -179,6 +179,31 @@ export const SETTINGS = {
     type: 'number', scope: 'both', env: 'TSG_HOP_LIMIT_TARGET', default: 2, min: 2, max: 64, integer: true,
     doc: 'IMDS PUT response hop limit the check requires for container hosts and the remediation raises to (never lowers).',
   },
+  // ── urgent path: the hourly check starts the remediation for urgent hosts (docs/remediation.md) ──
+  /**
+   * After each hourly check, remediate the urgent instances at once (|offset| ≥
+   * {@link urgentOffsetSeconds}, a container host whose hop limit is below the target, or a finding
+   * that stops credentials) with the nightly run's engine, plan, caps (the day's budget), opt-out and
+   * pacing, restricted to those ids. It depends on `dryRun`: the value is true, but the urgent path
+   * is live only when remediation is (the construct writes `urgentRemediation && !dryRun &&
+   * remediationEnabled` to the functions and grants the start only then), so in dry run it is off
+   * and nothing is started; set false to keep every change for the night.
+   * Live only when `dryRun` is false and `remediationEnabled` is true.
+   * @default true
+   */
+  urgentRemediation: {
+    type: 'boolean', scope: 'check', env: 'TSG_URGENT_REMEDIATION', default: true,
+    doc: 'After each check, remediate urgent hosts at once (same engine, plan, day\'s caps, opt-out and pacing as the night); live only when remediation is (off with dryRun or remediationEnabled false).',
+  },
+  /**
+   * |offset| at or above this many seconds makes a checked instance urgent (SigV4 refuses requests
+   * about 300 s off). Range 1–3600.
+   * @default 60
+   */
+  urgentOffsetSeconds: {
+    type: 'number', scope: 'check', env: 'TSG_URGENT_OFFSET_SECONDS', default: 60, min: 1, max: 3600, unit: 's',
+    doc: '|offset| at or above this makes a checked instance urgent (fixed within the hour, not at night).',
+  },
   // ── read only by the remediation ───────────────────────────────────────────────────────────
   remediationDocument: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
@@ -234,7 +259,7 @@ export const SETTINGS = {
    * @default false
    */
   enableMetadataEndpoint: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
+    type: 'boolean', scope: 'both', env: 'TSG_ENABLE_METADATA_ENDPOINT', default: false,
     doc: 'Enable the metadata endpoint where it is disabled on an instance with an instance profile.',
   },
   /**
@@ -255,7 +280,7 @@ export const SETTINGS = {
    * @default true
    */
   fixTimeSync: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_TIME_SYNC', default: true,
+    type: 'boolean', scope: 'both', env: 'TSG_FIX_TIME_SYNC', default: true,
     doc: 'Run the in-guest time-sync remediation document.',
   },
   /**
@@ -316,8 +341,20 @@ export const SETTINGS = {
    * @default false
    */
   fixNoProxy: {
-    type: 'boolean', scope: 'remediation', env: 'TSG_FIX_NO_PROXY', default: false,
+    type: 'boolean', scope: 'both', env: 'TSG_FIX_NO_PROXY', default: false,
     doc: 'Where a system-wide HTTP(S) proxy is set and NO_PROXY misses 169.254.169.254 (finding `proxy-without-no-proxy`), add the IMDS addresses to NO_PROXY/no_proxy in the guest (running services see it at their next restart).',
+  },
+  /**
+   * On a Linux host whose chrony already follows Amazon Time Sync, comment out the sources that do
+   * not smear leap seconds and the leap file in the main chrony config (findings
+   * `mixed-smeared-sources`, `leap-file-with-smeared-source`), validated, verified and rolled back
+   * like any other change. Off: such hosts are left as they are (the harm appears only around a leap
+   * second, and Amazon Linux 2 ships this mix). Hosts switched to Amazon Time Sync lose the mix anyway.
+   * @default false
+   */
+  fixMixedSources: {
+    type: 'boolean', scope: 'both', env: 'TSG_FIX_MIXED_SOURCES', default: false,
+    doc: 'On Linux hosts already on Amazon Time Sync, comment out non-smearing sources and the leap file in the main chrony config (findings `mixed-smeared-sources`, `leap-file-with-smeared-source`).',
   },
   topicArn: {
     type: 'string', scope: 'remediation', env: 'TSG_TOPIC_ARN', context: false, prop: false,
@@ -593,6 +630,9 @@ export function reaches(row: SettingRow, fn: 'check' | 'remediation' | 'launch')
 
 /**
  * `TSG_*` variables that are not settings but are read elsewhere on purpose, so they are not
- * reported as unknown: the error-stack switch, and the benchmark's SSM rate override.
+ * reported as unknown: the error-stack switch, the benchmark's SSM rate override, and the
+ * remediation state machine's ARN on the check function with the urgent path live (set by the
+ * construct on that function only: a setting row would reach the remediate function, whose
+ * environment cannot name the machine that invokes it).
  */
-export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET'] as const;
+export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET', 'TSG_URGENT_STATE_MACHINE_ARN'] as const;

@@ -27,6 +27,7 @@ export function guestParameters(ctx: Pick<RunContext, 'settings' | 'options'>, e
     verifySeconds: options.guestVerifySeconds,
     fixNoProxy: settings.fixNoProxy,
     fixTimeSync: settings.fixTimeSync,
+    fixMixedSources: settings.fixMixedSources,
   });
 }
 

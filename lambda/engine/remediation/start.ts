@@ -72,8 +72,9 @@ class PlanStream {
     private readonly trail: AuditTrail,
     private readonly phases: readonly ActionPhase[],
     private readonly imds: ImdsPhase,
+    spent: number,
   ) {
-    this.planner = new StreamingPlan(settings);
+    this.planner = new StreamingPlan(settings, spent);
     imds.openStream();
   }
 
@@ -116,7 +117,7 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   // The state exists before the check, so that the stream can audit against it and queue work on it.
   const state = newRunState({ runId, startedAt, dryRun: settings.dryRun, fleetSize: 0, cap: 0, plannedInstances: 0 });
   args.adopt(state);
-  const stream = !settings.dryRun && args.imds ? new PlanStream(state, settings, trail, phases, args.imds(state)) : undefined;
+  const stream = !settings.dryRun && args.imds ? new PlanStream(state, settings, trail, phases, args.imds(state), deps.capSpent ?? 0) : undefined;
   let checked: RemediationCheckResult;
   try {
     checked = await deps.check(stream?.sink);
@@ -129,7 +130,7 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const streamed = stream?.selected ?? [];
   // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
   const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
-  const base: Plan = planRemediation(rest, settings, fleetSize, { ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}), alreadySelected: streamed.length });
+  const base: Plan = planRemediation(rest, settings, fleetSize, { ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}), alreadySelected: streamed.length, ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}) });
   const planned = base.dryRun ? base.wouldChange : base.instances;
   const selected = [...streamed, ...planned];
   // IMDSv2 shares the run's cap with the other changes: only what they left (docs/imdsv2.md).

@@ -86,6 +86,12 @@ export interface RemediationDeps {
    * @default - tokens are never set
    */
   readonly tokensGate?: TokensGate;
+  /**
+   * Instances the earlier runs of this budget day changed (an urgent run: the nightly run's and the
+   * earlier urgent runs' selections since that night); they count against this run's cap.
+   * @default 0 (the nightly run: a whole cap)
+   */
+  readonly capSpent?: number;
 }
 
 /** Timing knobs; defaults suit production, tests shrink them. */

@@ -12,7 +12,7 @@ describe('runGuestPhase', () => {
     const { ctx, audit, state } = makeContext({ imds: fleet(3), runCommand: rc, state: { guest: items(3, (k) => k === 2), guestPlanned: 3 } });
     expect(await runGuestPhase(ctx)).toBe(true);
     expect(rc.requests.map((r) => r.parameters?.Endpoint)).toEqual([['auto'], ['ipv6']]);
-    expect(Object.keys(rc.requests[0]!.parameters!)).toEqual(['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds', 'FixNoProxy', 'FixTimeSync']);
+    expect(Object.keys(rc.requests[0]!.parameters!)).toEqual(['DryRun', 'Endpoint', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'VerifySeconds', 'FixNoProxy', 'FixTimeSync', 'FixMixedSources']);
     expect(brief(audit)).toEqual([0, 1, 2].map((k) => `${id(k)}:enable-amazon-time-sync:verified`));
     expect(state.counts).toMatchObject({ attempted: 3, succeeded: 3 });
   });
@@ -67,6 +67,7 @@ describe('guestParameters', () => {
       VerifySeconds: ['30'],
       FixNoProxy: [String(ctx.settings.fixNoProxy)],
       FixTimeSync: [String(ctx.settings.fixTimeSync)],
+      FixMixedSources: [String(ctx.settings.fixMixedSources)],
     });
   });
 });

@@ -30,7 +30,8 @@ export function parseTimespan(text: string): number | null {
   if (text.length > MAX_SPAN_CHARS) return null;
   const t = text.trim();
   if (t === '0') return 0;
-  const m = /^([+-]?)(.*)$/.exec(t)!;
+  // [\s\S], not `.`: a line terminator inside guest text (a \r, U+2028) must not make the match fail.
+  const m = /^([+-]?)([\s\S]*)$/.exec(t)!;
   const sign = m[1] === '-' ? -1 : 1;
   const parts = m[2]!.trim().split(/\s+/);
   if (parts.length === 0 || parts[0] === '') return null;

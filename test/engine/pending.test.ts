@@ -1,0 +1,172 @@
+/**
+ * The two-run rule for collectors past the straggler cutoff, through the check handler on the
+ * simulated account (real Run Command timing on a discrete-event clock, 5 s guests, the collector
+ * document's 30 s step timeout): a slow healthy host is pending on run 1 and read on run 2 from its
+ * run-1 collector, never counted; a host unread in two runs is counted in InstancesNotChecked.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SimAccount } from '../../bench/sim/account';
+import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
+import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
+import { Ec2SsmInventory } from '../../lambda/aws/inventory';
+import { SsmRunCommand } from '../../lambda/aws/run-command';
+import { diagnose } from '../../lambda/core/diagnosis/diagnose';
+import { parseSettings } from '../../lambda/core/settings';
+import { PENDING_RESULT_MAX_AGE_MS, previousOutcome, resolvePending } from '../../lambda/engine/pending';
+import type { InvocationResult, RunCommandPort } from '../../lambda/engine/ports';
+import { createCheckHandler } from '../../lambda/handlers/check';
+import { chronyReport } from './reports';
+
+let account: SimAccount | undefined;
+afterEach(() => {
+  account?.restore();
+  account = undefined;
+});
+
+const HOUR = 3600_000;
+const thresholds = { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 };
+
+/**
+ * 60 healthy managed Linux guests, two commands: the first one's 50 run times make the cutoff known
+ * (it needs 20) while the second still runs. `tweak` changes single ones.
+ */
+function fleetOf(tweak: (x: SimInstance, k: number) => SimInstance): SimInstance[] {
+  return generateFleet(60, { vanishing: 0 }).map((x, k) =>
+    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
+  );
+}
+
+interface Logged {
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+/** Hourly checks through the real handler and adapters; each returns its per-instance records and summary. */
+function hourlyChecks(fleet: SimInstance[]): () => Promise<{ records: Map<string, Record<string, unknown>>; notChecked: number; seconds: number }> {
+  const clock = new DiscreteEventClock();
+  account = new SimAccount(fleet, clock).install();
+  const settings = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'off' });
+  const ssm = new SSMClient({ region: 'us-east-1' });
+  const ec2 = new EC2Client({ region: 'us-east-1' });
+  let runs = 0;
+  return async () => {
+    if (runs++ > 0) await clock.run(() => clock.sleep(HOUR));
+    const logged: Logged[] = [];
+    const at = (message: string, extra: Record<string, unknown> = {}) => void logged.push({ message, extra });
+    const handler = createCheckHandler({
+      settings,
+      inventory: new Ec2SsmInventory({ ec2, ssm, clock, optOutTagKey: settings.optOutTagKey }),
+      runCommand: new SsmRunCommand({ ssm, clock }),
+      clock,
+      logger: { info: at, warn: at, error: at },
+      metrics: new Metrics({ serviceName: 'test', namespace: 'Test' }),
+    });
+    const t0 = clock.now();
+    const result = await clock.run(() => handler({}, { getRemainingTimeInMillis: () => 900_000 }));
+    const records = new Map(logged.filter((l) => l.message === 'instance').map((l) => [l.extra['instanceId'] as string, l.extra]));
+    return { records, notChecked: result.counts.instancesNotChecked, seconds: (clock.now() - t0) / 1000 };
+  };
+}
+
+describe('pending collectors: the two-run rule', () => {
+  it('a slow healthy host is pending on run 1 (not counted), read on run 2 from its run-1 collector, never counted', async () => {
+    // 14 s every run: past the 10 s cutoff each time, so this run never reads it itself.
+    const fleet = fleetOf((x, k) => (k === 57 ? { ...x, guestMs: 14_000 } : x));
+    const slow = fleet[57]!.id;
+    const check = hourlyChecks(fleet);
+
+    const run1 = await check();
+    expect(run1.records.get(slow)).toMatchObject({ checkState: 'pending', status: 'unknown', findings: 'check-pending' });
+    expect(run1.notChecked).toBe(0);
+    expect(run1.seconds).toBeLessThan(25);
+
+    const run2 = await check();
+    expect(run2.records.get(slow)).toMatchObject({ checkState: 'checked', status: 'ok', timeSource: 'amazon-ipv4' });
+    expect(String(run2.records.get(slow)!['detail'])).toMatch(/judged from the previous run's collector/);
+    expect(run2.notChecked).toBe(0);
+
+    const run3 = await check();
+    expect(run3.records.get(slow)).toMatchObject({ checkState: 'checked', status: 'ok' });
+    expect(run3.notChecked).toBe(0);
+  });
+
+  it('a hung host is pending on run 1 (not counted) and counted on run 2, unread in two runs', async () => {
+    const fleet = fleetOf((x, k) => (k === 55 ? { ...x, guest: 'times-out' } : x));
+    const hung = fleet[55]!.id;
+    const check = hourlyChecks(fleet);
+
+    const run1 = await check();
+    expect(run1.records.get(hung)).toMatchObject({ checkState: 'pending', status: 'unknown' });
+    expect(run1.notChecked).toBe(0);
+
+    const run2 = await check();
+    expect(run2.records.get(hung)).toMatchObject({ checkState: 'timed-out', status: 'unknown', findings: 'check-timed-out' });
+    expect(String(run2.records.get(hung)!['detail'])).toMatch(/not read in two runs/);
+    expect(run2.notChecked).toBe(1);
+  });
+
+  it('a host slow only once is pending, then read by its own collector on the next run', async () => {
+    const fleet = fleetOf((x, k) => (k === 53 ? { ...x, guestMs: 14_000 } : x));
+    const check = hourlyChecks(fleet);
+    const run1 = await check();
+    expect(run1.records.get(fleet[53]!.id)).toMatchObject({ checkState: 'pending' });
+    // The fleet's instances are the account's (mutable where the simulated APIs change them).
+    delete (fleet[53] as { guestMs?: number }).guestMs;
+    const run2 = await check();
+    expect(run2.records.get(fleet[53]!.id)).toMatchObject({ checkState: 'checked', status: 'ok' });
+    expect(run2.records.get(fleet[53]!.id)!['detail']).toBeUndefined();
+  });
+});
+
+describe('previousOutcome', () => {
+  const startedAt = Date.UTC(2026, 0, 1, 12);
+  const ctx = { startedAt, diagnose, thresholds };
+  const prev = (over: Partial<InvocationResult>): InvocationResult => ({ instanceId: 'i-0123456789abcdef0', state: 'success', commandId: 'c', output: chronyReport(), finishedAt: startedAt - HOUR + 14_000, ...over });
+
+  it('a previous report that ended within the age limit is judged', () => {
+    expect(previousOutcome(prev({}), ctx)).toMatchObject({ kind: 'report', verdict: { status: 'ok' } });
+  });
+
+  it.each([
+    ['ended too long ago', prev({ finishedAt: startedAt - PENDING_RESULT_MAX_AGE_MS - 1 })],
+    ['no finish time', prev({ finishedAt: undefined })],
+    ['a finish time in the future', prev({ finishedAt: startedAt + 10 * HOUR })],
+    ['TimedOut (hung)', prev({ state: 'timed-out', status: 'TimedOut', output: '' })],
+    ['Success without a report', prev({ output: 'sh: chronyc: not found' })],
+  ])('is unread twice (check-timed-out, counted) when the previous collector %s', (_why, p) => {
+    expect(previousOutcome(p, ctx)).toMatchObject({ kind: 'not-checked', checkState: 'timed-out', code: 'check-timed-out' });
+  });
+});
+
+describe('resolvePending', () => {
+  const clock = { now: () => Date.UTC(2026, 0, 1, 12), sleep: async () => undefined };
+  const strategy = { kind: 'document' as const, documentName: 'TimeSyncGuard-Collect', documentHash: 'a'.repeat(64) };
+  const results = new Map<string, InvocationResult>([
+    ['i-1', { instanceId: 'i-1', state: 'pending' }],
+    ['i-2', { instanceId: 'i-2', state: 'success', output: chronyReport() }],
+  ]);
+  const ctx = { startedAt: clock.now(), clock, diagnose, thresholds };
+
+  it('asks only for the pending instances, before this run, with the check comment; an instance without a previous invocation stays pending', async () => {
+    const asked: unknown[] = [];
+    const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: async (r) => (asked.push(r), new Map()) };
+    expect((await resolvePending(port, strategy, results, ctx)).size).toBe(0);
+    expect(asked).toEqual([expect.objectContaining({ instanceIds: ['i-1'], before: clock.now(), documentName: 'TimeSyncGuard-Collect', comment: 'timesync-guard check' })]);
+  });
+
+  it('a failed look-up acts on nothing: pending stays pending (not counted), and it is logged', async () => {
+    const warned: string[] = [];
+    const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: () => Promise.reject(new Error('ThrottlingException')) };
+    const out = await resolvePending(port, strategy, results, { ...ctx, logger: { info: () => undefined, warn: (m) => void warned.push(m), error: () => undefined } });
+    expect(out.size).toBe(0);
+    expect(warned).toEqual(['previous collector results not read']);
+  });
+
+  it('the CLI scripts (AWS-owned documents others use too) never read previous results', async () => {
+    const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: () => Promise.reject(new Error('must not be called')) };
+    expect((await resolvePending(port, { kind: 'scripts', linux: 'x', windows: 'y' }, results, ctx)).size).toBe(0);
+  });
+});
