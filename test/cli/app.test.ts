@@ -3,65 +3,77 @@
  * mistakes print one line `timesync-guard: <setting>: <problem>` with no stack trace, and
  * `npm run synth -- -c key=value` reaches the app.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Ran, runAsync } from '../support/run-async';
 
 const root = join(__dirname, '..', '..');
 const outdir = mkdtempSync(join(tmpdir(), 'tsg-app-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 /** Runs bin/app.ts as cdk does (context in CDK_CONTEXT_JSON, bundling skipped). */
-function app(context: Record<string, unknown>, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', 'bin/app.ts'], {
+function app(context: Record<string, unknown>, env: Record<string, string> = {}): Promise<Ran> {
+  return runAsync(process.execPath, ['-r', 'tsx/cjs', 'bin/app.ts'], {
     cwd: root,
-    encoding: 'utf8',
     env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }), ...env },
+    timeoutMs: 280_000,
   });
-  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
 const STACK_FRAME = /^\s+at .+[:(]/m;
 
+const MISTAKES: [string, Record<string, unknown>, string][] = [
+  ['a misspelled key', { dryrun: 'true' }, 'timesync-guard: dryrun: unknown context key; did you mean dryRun?'],
+  ['a key in the wrong case', { DryRun: 'true' }, 'timesync-guard: DryRun: unknown context key; did you mean dryRun?'],
+  ['an out-of-range value', { maxChangesPercent: '150' }, 'timesync-guard: maxChangesPercent: expected a number in [0, 100], got "150"'],
+  ['an empty value', { alarmEmails: '' }, 'timesync-guard: alarmEmails: is empty (remove it to use the default)'],
+  ['a cron with * in both day fields', { remediationSchedule: 'cron(0 2 * * * *)' }, 'timesync-guard: remediationSchedule: must be a valid schedule expression: exactly one of day-of-month and day-of-week must be ?'],
+  ['a check interval that contradicts the schedule', { checkIntervalMinutes: '5' }, 'timesync-guard: checkIntervalMinutes: contradicts checkSchedule rate(1 hour) (every 60 minutes)'],
+  ['a near-miss of an alarm e-mail key', { alarmEmail: 'ops@example.com' }, 'timesync-guard: alarmEmail: unknown context key; did you mean alarmEmails?'],
+  ['a dashed key', { 'dry-run': 'true' }, 'timesync-guard: dry-run: unknown context key; did you mean dryRun?'],
+];
+
+const synthOut = join(outdir, 'assembly');
+// The file's processes (each mostly loading the CDK) run at once, started before the first test.
+let mistakes: Ran[];
+let debugRun: Ran;
+let synthRun: Ran;
+beforeAll(async () => {
+  [mistakes, debugRun, synthRun] = await Promise.all([
+    Promise.all(MISTAKES.map(([, context]) => app(context))),
+    app({ dryrun: 'true' }, { TSG_DEBUG: '1' }),
+    runAsync('npm', ['run', 'synth', '--', '-c', 'dryRun=true', '--context', 'alarmEmails=ops@example.com', '-o', synthOut], { cwd: root, timeoutMs: 280_000 }),
+  ]);
+}, 300_000);
+
 describe('bin/app.ts', () => {
-  it.each<[string, Record<string, unknown>, string]>([
-    ['a misspelled key', { dryrun: 'true' }, 'timesync-guard: dryrun: unknown context key; did you mean dryRun?'],
-    ['a key in the wrong case', { DryRun: 'true' }, 'timesync-guard: DryRun: unknown context key; did you mean dryRun?'],
-    ['an out-of-range value', { maxChangesPercent: '150' }, 'timesync-guard: maxChangesPercent: expected a number in [0, 100], got "150"'],
-    ['an empty value', { alarmEmails: '' }, 'timesync-guard: alarmEmails: is empty (remove it to use the default)'],
-    ['a cron with * in both day fields', { remediationSchedule: 'cron(0 2 * * * *)' }, 'timesync-guard: remediationSchedule: must be a valid schedule expression: exactly one of day-of-month and day-of-week must be ?'],
-    ['a check interval that contradicts the schedule', { checkIntervalMinutes: '5' }, 'timesync-guard: checkIntervalMinutes: contradicts checkSchedule rate(1 hour) (every 60 minutes)'],
-    ['a near-miss of an alarm e-mail key', { alarmEmail: 'ops@example.com' }, 'timesync-guard: alarmEmail: unknown context key; did you mean alarmEmails?'],
-    ['a dashed key', { 'dry-run': 'true' }, 'timesync-guard: dry-run: unknown context key; did you mean dryRun?'],
-  ])('stops synth on %s with one line and no stack trace', (_what, context, line) => {
-    const r = app(context);
+  it.each(MISTAKES.map(([what, , line], i) => [what, line, i] as const))('stops synth on %s with one line and no stack trace', (_what, line, i) => {
+    const r = mistakes[i]!;
     expect(r.code).toBe(1);
     expect(r.stderr.startsWith(line)).toBe(true);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(STACK_FRAME);
-  }, 30_000);
+  });
 
   it('shows the stack trace with TSG_DEBUG=1', () => {
-    const r = app({ dryrun: 'true' }, { TSG_DEBUG: '1' });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(STACK_FRAME);
-  }, 30_000);
+    expect(debugRun.code).not.toBe(0);
+    expect(debugRun.stderr).toMatch(STACK_FRAME);
+  });
 });
 
 describe('npm run synth', () => {
   it('passes -c and --context to cdk and summarises the assembly it wrote with -o', () => {
-    const out = join(outdir, 'assembly');
-    const r = spawnSync('npm', ['run', 'synth', '--', '-c', 'dryRun=true', '--context', 'alarmEmails=ops@example.com', '-o', out], { cwd: root, encoding: 'utf8' });
+    const r = synthRun;
     expect(r.stderr).not.toContain('no cloud assembly');
-    expect(r.status).toBe(0);
-    const file = readdirSync(out).find((f) => f.endsWith('.template.json'))!;
-    const template = JSON.parse(readFileSync(join(out, file), 'utf8'));
+    expect(r.code).toBe(0);
+    const file = readdirSync(synthOut).find((f) => f.endsWith('.template.json'))!;
+    const template = JSON.parse(readFileSync(join(synthOut, file), 'utf8'));
     const fns = Object.values(template.Resources as Record<string, { Type: string; Properties: { Environment?: { Variables: Record<string, unknown> } } }>).filter((x) => x.Type === 'AWS::Lambda::Function');
     expect(fns.map((f) => f.Properties.Environment!.Variables.TSG_DRY_RUN)).toContain('true');
     expect(Object.values(template.Resources as Record<string, { Type: string }>).filter((x) => x.Type === 'AWS::SNS::Subscription')).toHaveLength(1);
     expect(r.stdout).toContain('DRY RUN (plans and reports, changes nothing)');
     expect(r.stdout).toContain('alarm e-mails:  ops@example.com');
     expect(r.stdout).toContain('cdk-nag: 0 unacknowledged finding(s)');
-  }, 300_000);
+  });
 });

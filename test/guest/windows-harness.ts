@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { runAsync } from '../support/run-async';
 
 export const INSTALL_PWSH = 'dotnet tool install --global PowerShell --version 7.6.9 (then add ~/.dotnet/tools to PATH)';
 
@@ -248,27 +249,47 @@ export interface BatchRun {
 export type BatchCase = { state: FakeState; args?: Record<string, string> } | { again: true; args?: Record<string, string> };
 
 /**
- * Runs a guest script once per case, each against its own fresh fake Windows, one after another in
- * a single pwsh process: the script runs as `& script` as in {@link FakeWindows.run} (its `exit`
- * ends that run, not the process), so only pwsh's start-up (seconds on a loaded machine) is shared.
- * `stderr` is the whole process's.
+ * Splits case indexes into `processes` groups of about equal size, keeping each `again` case in the
+ * group of the case it continues (it runs on that host, in that process).
  */
-export function runBatch(script: string, cases: readonly BatchCase[], timeoutMs = 280_000): { runs: BatchRun[]; stderr: string } {
+function groups(cases: readonly BatchCase[], processes: number): number[][] {
+  const chains: number[][] = [];
+  cases.forEach((c, i) => {
+    if ('again' in c) chains[chains.length - 1]!.push(i);
+    else chains.push([i]);
+  });
+  const out: number[][] = Array.from({ length: Math.max(1, Math.min(processes, chains.length)) }, () => []);
+  for (const chain of [...chains].sort((a, b) => b.length - a.length)) {
+    out.reduce((min, g) => (g.length < min.length ? g : min)).push(...chain);
+  }
+  return out.map((g) => g.sort((a, b) => a - b));
+}
+
+/**
+ * Runs a guest script once per case, each against its own fresh fake Windows, one after another in
+ * a pwsh process: the script runs as `& script` as in {@link FakeWindows.run} (its `exit` ends that
+ * run, not the process), so only pwsh's start-up (seconds on a loaded machine) is shared. With
+ * `processes` > 1 the cases are spread over that many pwsh processes running at once: the scripts
+ * mostly wait (verification polls, service waits), so a file's wall time drops with little more CPU.
+ * `stderr` is every process's.
+ */
+export async function runBatch(
+  script: string,
+  cases: readonly BatchCase[],
+  { timeoutMs = 280_000, processes = 1 }: { timeoutMs?: number; processes?: number } = {},
+): Promise<{ runs: BatchRun[]; stderr: string }> {
+  if (cases.length > 0 && 'again' in cases[0]!) throw new Error('runBatch: the first case cannot run again');
   const fresh: FakeWindows[] = [];
-  const fakes = cases.map((c, i) => {
-    if ('again' in c) {
-      if (i === 0) throw new Error('runBatch: the first case cannot run again');
-      return fresh[fresh.length - 1]!;
-    }
-    fresh.push(fakeWindows(c.state));
+  const fakes = cases.map((c) => {
+    if (!('again' in c)) fresh.push(fakeWindows(c.state));
     return fresh[fresh.length - 1]!;
   });
   const root = mkdtempSync(join(tmpdir(), 'tsg-win-batch-'));
   const snapshot = (i: number) => join(root, `after-${i}.json`);
   try {
     const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
-    const body = cases.flatMap((c, i) => {
-      const table = Object.entries(c.args ?? {})
+    const caseLines = (i: number) => {
+      const table = Object.entries(cases[i]!.args ?? {})
         .map(([k, v]) => `${k} = ${lit(v)}`)
         .join('; ');
       return [
@@ -276,27 +297,76 @@ export function runBatch(script: string, cases: readonly BatchCase[], timeoutMs 
         `$TsgArgs = @{ ${table} }`,
         `Write-Host 'TSG-TEST-BEGIN ${i}'; $t0 = [Diagnostics.Stopwatch]::StartNew(); $LASTEXITCODE = $null`,
         `& ${lit(join(GUEST, script))}`,
-        `Write-Host "TSG-TEST-END ${i} code=$LASTEXITCODE ms=$($t0.ElapsedMilliseconds)"`,
+        // The code its own process would exit with (`exit $LASTEXITCODE` in FakeWindows.run): 0 where the script set none.
+        `$code = if ($null -eq $LASTEXITCODE) { 0 } else { $LASTEXITCODE }`,
+        `Write-Host "TSG-TEST-END ${i} code=$code ms=$($t0.ElapsedMilliseconds)"`,
         `[System.IO.File]::Copy(${lit(fakes[i]!.statePath)}, ${lit(snapshot(i))})`,
       ];
-    });
-    const wrapper = join(root, 'batch.ps1');
-    writeFileSync(wrapper, [`. ${lit(join(FAKE, 'prelude.ps1'))}`, ...body].join('\n'));
-    const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      env: { ...process.env, TSG_FAKE_FIXTURES: join(ROOT, 'test', 'fixtures') },
-    });
+    };
+    const env = { ...process.env, TSG_FAKE_FIXTURES: join(ROOT, 'test', 'fixtures') };
+    const outputs = await Promise.all(
+      groups(cases, processes).map(async (g, n) => {
+        const wrapper = join(root, `batch-${n}.ps1`);
+        writeFileSync(wrapper, [`. ${lit(join(FAKE, 'prelude.ps1'))}`, ...g.flatMap(caseLines)].join('\n'));
+        return runAsync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', wrapper], { env, timeoutMs });
+      }),
+    );
+    const stdout = outputs.map((o) => o.stdout).join('\n');
     const runs = cases.map((_c, i) => {
-      const m = new RegExp(`^TSG-TEST-BEGIN ${i}\\r?\\n([\\s\\S]*?)^TSG-TEST-END ${i} code=(-?\\d*) ms=(\\d+)`, 'm').exec(r.stdout ?? '');
+      const m = new RegExp(`^TSG-TEST-BEGIN ${i}\\r?\\n([\\s\\S]*?)^TSG-TEST-END ${i} code=(-?\\d*) ms=(\\d+)`, 'm').exec(stdout);
       const after = existsSync(snapshot(i)) ? (JSON.parse(readFileSync(snapshot(i), 'utf8')) as FakeState) : fakes[i]!.state();
       return { stdout: m?.[1] ?? '', code: m !== null && m[2] !== '' ? Number(m[2]) : null, ms: m !== null ? Number(m[3]) : -1, after };
     });
-    return { runs, stderr: r.stderr ?? '' };
+    return { runs, stderr: outputs.map((o) => o.stderr).join('') };
   } finally {
     for (const f of fresh) f.cleanup();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * A test of one or more runs of a script: the first on a fresh fake Windows from `state`, each
+ * further one on the same host as the run before left it (`args` per run). `check` sees every run
+ * (as `read` gives it) and the state it started from.
+ */
+export interface BatchScenario<R> {
+  name: string;
+  state: FakeState;
+  runs?: readonly Record<string, string>[];
+  check: (runs: R[], before: FakeState) => void;
+}
+
+/**
+ * Registers one test per scenario; their runs go through {@link runBatch} (`processes` pwsh
+ * processes), started before the first test, each run's arguments over `args`. A run that printed
+ * to stderr fails the file's first test.
+ */
+export function batchTests<R>(
+  script: string,
+  scenarios: readonly BatchScenario<R>[],
+  read: (r: BatchRun) => R,
+  { args = {}, processes = 1 }: { args?: Record<string, string>; processes?: number } = {},
+): void {
+  const cases: BatchCase[] = [];
+  const at: number[] = [];
+  for (const s of scenarios) {
+    at.push(cases.length);
+    (s.runs ?? [{}]).forEach((own, k) => cases.push(k === 0 ? { state: s.state, args: { ...args, ...own } } : { again: true, args: { ...args, ...own } }));
+  }
+  let runs: R[] = [];
+  let stderr = '';
+  beforeAll(async () => {
+    const batch = await runBatch(script, cases, { processes });
+    runs = batch.runs.map(read);
+    stderr = batch.stderr;
+  });
+  it('writes nothing to stderr in any of its runs', () => {
+    expect(stderr).toBe('');
+  });
+  it.each(scenarios.map((s, i) => [s.name, i] as const))('%s', (_name, i) => {
+    const s = scenarios[i]!;
+    s.check(runs.slice(at[i], at[i]! + (s.runs ?? [{}]).length), s.state);
+  });
 }
 
 /** A registry value of a state, or undefined. */

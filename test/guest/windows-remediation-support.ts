@@ -3,7 +3,7 @@
  * pwsh against a fake Windows (windows-harness.ts) and reading its result line. Test code only.
  */
 import { parseRemediationOutput } from '../../lambda/core/remediation/guest-result';
-import { type BatchCase, type FakeState, fakeWindows, runBatch, stockWindows, TRIGGERS } from './windows-harness';
+import { type BatchRun, type BatchScenario, batchTests, type FakeState, fakeWindows, stockWindows, TRIGGERS } from './windows-harness';
 
 /**
  * Test values of the script's waits: verification 4 s, a pending service start/stop 3 s (the
@@ -53,55 +53,18 @@ export function fixThenRerun(state: FakeState, check: (stdout: string, after: Fa
   }
 }
 
-/** A run of {@link remediateBatch}: {@link BatchCase} with the script's arguments over {@link TEST_ARGS}. */
-export type RemediationCase = BatchCase;
+/** A batched run of the script: {@link BatchRun} with its parsed result line. */
+export type Run = BatchRun & { outcome: ReturnType<typeof parseRemediationOutput> };
 
-/** {@link remediate} for many cases in one pwsh process (see runBatch): each run's output, result and the state it left. */
-export function remediateBatch(cases: readonly RemediationCase[]) {
-  const { runs, stderr } = runBatch(
-    'remediate-windows.ps1',
-    cases.map((c) => ({ ...c, args: { ...TEST_ARGS, ...c.args } })),
-  );
-  return { runs: runs.map((r) => ({ ...r, outcome: parseRemediationOutput(r.stdout) })), stderr };
-}
-
-export type Run = ReturnType<typeof remediateBatch>['runs'][number];
+/** A {@link BatchScenario} of remediate-windows.ps1. */
+export type Scenario = BatchScenario<Run>;
 
 /**
- * A test of one or more runs: the first on a fresh fake Windows from `state`, each further one on
- * the same host as the run before left it (`args` per run). `check` sees every run and the state it started from.
+ * One test per scenario of remediate-windows.ps1 (see batchTests), run with {@link TEST_ARGS} under
+ * each run's own arguments; `check` sees each run's parsed result line too.
  */
-export interface Scenario {
-  name: string;
-  state: FakeState;
-  runs?: readonly Record<string, string>[];
-  check: (runs: Run[], before: FakeState) => void;
-}
-
-/**
- * Registers one test per scenario; all their runs go through one pwsh process (remediateBatch),
- * started before the first test. A run that printed to stderr fails its own file's first test.
- */
-export function scenarioTests(scenarios: readonly Scenario[]): void {
-  const cases: RemediationCase[] = [];
-  const at: number[] = [];
-  for (const s of scenarios) {
-    const runs = s.runs ?? [{}];
-    at.push(cases.length);
-    runs.forEach((args, k) => cases.push(k === 0 ? { state: s.state, args } : { again: true, args }));
-  }
-  let runs: Run[] = [];
-  let stderr = '';
-  beforeAll(() => {
-    ({ runs, stderr } = remediateBatch(cases));
-  });
-  it('writes nothing to stderr in any of its runs', () => {
-    expect(stderr).toBe('');
-  });
-  it.each(scenarios.map((s, i) => [s.name, i] as const))('%s', (_name, i) => {
-    const s = scenarios[i]!;
-    s.check(runs.slice(at[i], at[i]! + (s.runs ?? [{}]).length), s.state);
-  });
+export function scenarioTests(scenarios: readonly Scenario[], processes = 1): void {
+  batchTests('remediate-windows.ps1', scenarios, (r) => ({ ...r, outcome: parseRemediationOutput(r.stdout) }), { args: TEST_ARGS, processes });
 }
 
 /** The checks of {@link fixThenRerun} for a scenario with two runs: changed, then already-compliant with nothing written. */
