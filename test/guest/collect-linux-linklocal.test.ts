@@ -103,7 +103,10 @@ function collectWithImds(mode: 'answer' | 'throttle' | 'refuse' | 'silent' | 'no
     TSG_ROOT=${root} TSG_CHRONYC=none TSG_SYSTEMCTL=none TSG_TIMEDATECTL=none ${opts.env ?? ''} ${opts.wrap ?? ''} sh ${SCRIPT}
     echo "WALL_MS=$(( ($(date +%s%N) - t0) / 1000000 ))"
   `;
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
+  // The probe honours the SDKs' switch, which CI and the test setup set: off here, inside the private namespace only.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['AWS_EC2_METADATA_DISABLED'];
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000, env });
   expect(r.status).toBe(0);
   const ms = Number(/WALL_MS=(\d+)/.exec(r.stdout)?.[1]);
   return { out: opened(r.stdout.replace(/WALL_MS=\d+\n$/, '')), ms };
