@@ -158,7 +158,7 @@ export function costTable(results: Results, alarms: number): string {
     ['log ingestion', (n) => at(n, (s) => s.monthlyCost!.logs)],
     ['Lambda', (n) => at(n, (s) => s.monthlyCost!.lambda)],
     ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost!.stepFunctions + s.monthlyCost!.eventBridge + s.monthlyCost!.sns)],
-    ...(results.findingsExport ? [['Security Hub finding ingestion (healthy month; a fleet-wide regression: see bench/README.md)', (n: number) => securityHubHealthyMonthUSD(results.findingsExport, n) ?? 0] as [string, (n: number) => number]] : []),
+    ...(results.findingsExport ? [['Security Hub ingestion (healthy month)', (n: number) => securityHubHealthyMonthUSD(results.findingsExport, n) ?? 0] as [string, (n: number) => number]] : []),
     ...(imdsv2 ? [['IMDSv2 readiness (daily `GetMetricData`)', (n: number) => (imdsv2.dailyRefresh.usdPerMonth * n) / imdsv2.instances] as [string, (n: number) => number]] : []),
     ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
     ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
@@ -172,7 +172,7 @@ export function costTable(results: Results, alarms: number): string {
     ...lines.map(([label, f]) => `| ${label} | ${COST_SIZES.map((n) => usd(f(n))).join(' | ')} |`),
     `| **total** | ${COST_SIZES.map((n) => `**${usd(total(n))}**`).join(' | ')} |`,
     '',
-    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secrets are list prices (the dashboard is free if the account has fewer than three). No free tier counted, except Security Hub's 10,000 ingestion events a month (it is per account-region).`,
+    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secrets are list prices (the dashboard is free if the account has fewer than three). No free tier counted but Security Hub's.`,
   ].join('\n');
 }
 
