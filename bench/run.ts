@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the fleet-scale benchmark. For each N (default 1,000, 10,000 and 50,000) it runs
  * the real check engine against the simulated account, and (up to 10,000, where the remediation
- * targets are) the remediation engine and the polling peer, one process per measurement (see
- * worker.ts, two at a time); bundles the two Lambdas once, prices a month, prints a table with
+ * targets are) the remediation engine and the polling peer, and the findings export's hourly runs
+ * (findings-export.ts), one process per measurement (see worker.ts, two at a time); bundles the two Lambdas once, prices a month, prints a table with
  * PASS/MISS per target, writes bench/results.json, refreshes the figures in bench/README.md, and
  * exits non-zero when a target is missed.
  *
