@@ -1,5 +1,5 @@
 /**
- * Modelled monthly cost at us-east-1 list prices, no free tier (aws-limits.md): hourly checks and
+ * Modelled monthly cost at us-east-1 list prices, no free tier except Security Hub's (aws-limits.md): hourly checks and
  * nightly remediation, from the benchmark's measured log bytes, durations and metric counts.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -120,6 +120,8 @@ export interface CostInputs {
   readonly remediationMetrics: number;
   readonly alarms: number;
   readonly memoryMB?: number;
+  /** Security Hub finding ingestion events a month in the account-region (bench/findings-export.ts). @default 0 */
+  readonly securityHubEventsPerMonth?: number;
 }
 
 /** The monthly bill by line. */
@@ -131,6 +133,8 @@ export interface MonthlyCost {
   readonly stepFunctions: number;
   readonly eventBridge: number;
   readonly sns: number;
+  /** Security Hub finding ingestion (the free 10,000 events a month counted: they are per account-region, not per account). */
+  readonly securityHub: number;
   readonly total: number;
   readonly logGBPerMonth: number;
 }
@@ -155,7 +159,8 @@ export function monthlyCost(i: CostInputs): MonthlyCost {
   const stepFunctions = nights * (i.nightlyRemediation.sfnTransitions ?? 0) * PRICES.sfnTransition;
   const eventBridge = nights * (i.nightlyRemediation.auditEvents ?? 0) * PRICES.eventBridgeEvent;
   const sns = nights * (i.nightlyRemediation.snsPublishes ?? 0) * PRICES.snsPublish;
-  const total = metrics + alarms + logs + lambda + stepFunctions + eventBridge + sns;
+  const securityHub = securityHubMonthlyUSD(i.securityHubEventsPerMonth ?? 0);
+  const total = metrics + alarms + logs + lambda + stepFunctions + eventBridge + sns + securityHub;
   return {
     metrics: round(metrics),
     alarms: round(alarms),
@@ -164,6 +169,7 @@ export function monthlyCost(i: CostInputs): MonthlyCost {
     stepFunctions: round(stepFunctions, 4),
     eventBridge: round(eventBridge),
     sns: round(sns, 4),
+    securityHub: round(securityHub),
     total: round(total),
     logGBPerMonth: round(logGB, 3),
   };

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the fleet-scale benchmark. For each N (default 1,000, 10,000 and 50,000) it runs
  * the real check engine against the simulated account, and (up to 10,000, where the remediation
- * targets are) the remediation engine and the polling peer, one process per measurement (see
- * worker.ts, two at a time); bundles the two Lambdas once, prices a month, prints a table with
+ * targets are) the remediation engine and the polling peer, and the findings export's hourly runs
+ * (findings-export.ts), one process per measurement (see worker.ts, two at a time); bundles the two Lambdas once, prices a month, prints a table with
  * PASS/MISS per target, writes bench/results.json, refreshes the figures in bench/README.md, and
  * exits non-zero when a target is missed.
  *
@@ -22,10 +22,12 @@ import { COLD_LOAD_TARGETS, type ColdLoadResult, renderColdLoad } from './cold-l
 import { bundleMemoryEntry, type MeasuredRun, MEMORY_STEP_MB, memoryKey, type MemoryRun, renderMemory, runMeasured } from './memory';
 import { mergeResults, replaceReadmeSection } from './results-file';
 import { CHECK_TARGET_NAMES, CHECK_TARGET_RATIOS } from './targets';
-import { countAlarms, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
+import { countAlarms, HOURS_PER_MONTH, metricsMonthlyUSD, monthlyCost, PRICES, sfnTransitions, type MonthlyCost } from './cost';
 import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucketFromEnv } from './sim/account';
 import { perInstanceMetricsShape } from './peers';
 import { urgentKey } from './urgent';
+import { findingsExportKey } from './findings-export';
+import { type FindingsExportSize, renderFindingsExport } from './findings-export-figures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -125,7 +127,7 @@ function coldLoadChild(dir: string): Promise<ColdLoadResult> {
  * Relative CPU cost of each measurement (≈ CPU ms per instance, measured on the 2-core bench
  * machine), so the pool starts the longest first and its two lanes end together.
  */
-const JOB_COST = { check: 0.6, remediation: 5, polling: 0.3 } as const;
+const JOB_COST = { check: 0.6, remediation: 5, polling: 0.3, findingsExport: 1.5 } as const;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
   const before = readBefore();
   let coldLoad: ColdLoadResult | undefined;
   let memory: Record<string, unknown> | undefined;
+  const exported: FindingsExportSize[] = [];
   try {
     // Each measurement in a process of its own, two at a time, longest first. With bundling (the
     // default) the check and the remediation run once each, in the bundled entry with the functions'
@@ -155,6 +158,8 @@ async function main(): Promise<void> {
         if (withRemediation) jobs.push({ key: `remediation-${n}`, cost: JOB_COST.remediation * n, run: () => worker('remediation', n, dir).then((r) => ({ figures: r['remediation'] })) });
       }
       if (withRemediation) jobs.push({ key: `polling-${n}`, cost: JOB_COST.polling * n, run: () => worker('polling', n, dir).then((r) => r['polling']) });
+      // Security Hub and Compliance per hourly run (issue 22).
+      jobs.push({ key: `findings-export-${n}`, cost: JOB_COST.findingsExport * n, run: () => worker('findings-export', n, dir).then((r) => r['findings-export']) });
     }
     jobs.sort((a, b) => b.cost - a.cost);
     process.stderr.write(`bench: ${jobs.length} measurements, ${args.jobs} at a time…\n`);
@@ -177,7 +182,9 @@ async function main(): Promise<void> {
     for (const n of args.sizes) {
       const c = byKey.get(`check-${n}`) as Partial<MeasuredRun>;
       const r = byKey.get(`remediation-${n}`) as Partial<MeasuredRun> | undefined;
-      const entry = assemble(n, c.figures as Json, r?.figures as Json | undefined, byKey.get(`polling-${n}`) as Json | undefined, alarms.count, before[String(n)]);
+      const fe = byKey.get(`findings-export-${n}`) as FindingsExportSize;
+      exported.push(fe);
+      const entry = assemble(n, c.figures as Json, r?.figures as Json | undefined, byKey.get(`polling-${n}`) as Json | undefined, alarms.count, before[String(n)], fe);
       if (c.run) {
         measured.push(c.run);
         if (r?.run) measured.push(r.run);
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
   }
   // The urgent path over a simulated day (bench/urgent.ts): its figures and its target.
   const urgent = await urgentKey(targets);
+  const findingsExport = findingsExportKey(exported, targets);
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,
@@ -230,10 +238,11 @@ async function main(): Promise<void> {
     memory,
     targets,
     urgent,
+    findingsExport,
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, coldLoad);
-  process.stdout.write(table + `\nbench wall time: ${results.benchWallSeconds} s\n`);
+  process.stdout.write(table + `\n\nSecurity Hub and SSM Compliance per hourly run (bench/findings-export.ts):\n${renderFindingsExport(findingsExport)}\n\nbench wall time: ${results.benchWallSeconds} s\n`);
   if (memory && memory['withinConfiguredMemory'] !== true) {
     process.stderr.write(`bench: a measured peak exceeds the function memory its run was started for (largest ${String(memory['largestPeakRssMiB'])} MiB, configured ${String(memory['configuredMemoryMB'])} MB)\n`);
     process.exitCode = 1;
@@ -264,7 +273,7 @@ function readBefore(): Record<string, Json> {
   }
 }
 
-function assemble(n: number, c: Json, r: Json | undefined, p: Json | undefined, alarms: number, before: Json | undefined): Json {
+function assemble(n: number, c: Json, r: Json | undefined, p: Json | undefined, alarms: number, before: Json | undefined, fe: FindingsExportSize): Json {
   const checkMetrics = (c['distinctMetrics'] as string[]).length;
   const cb = c['callBounds'] as Json;
   const tb = c['timeBound'] as Json;
@@ -324,7 +333,9 @@ function assemble(n: number, c: Json, r: Json | undefined, p: Json | undefined, 
     sfnTransitions: sfnTransitions(night['invocations']),
     snsPublishes: 1,
   };
-  const ours: MonthlyCost = monthlyCost({ hourlyCheck, nightlyRemediation: nightly, checkMetrics, remediationMetrics: remMetrics, alarms });
+  // A healthy month: the steady state's imports every hour.
+  const securityHubEventsPerMonth = fe.steadyState.ingestionEvents * HOURS_PER_MONTH;
+  const ours: MonthlyCost = monthlyCost({ hourlyCheck, nightlyRemediation: nightly, checkMetrics, remediationMetrics: remMetrics, alarms, securityHubEventsPerMonth });
   const pim = perInstanceMetricsShape(n);
   const perInstanceCost = monthlyCost({ hourlyCheck, nightlyRemediation: nightly, checkMetrics: pim.metrics, remediationMetrics: remMetrics, alarms: alarms + pim.alarms });
   const rtb = r['timeBound'] as Json;
@@ -507,7 +518,7 @@ function render(perN: Json[], targets: Target[], coldLoad?: ColdLoadResult): str
   f('log bytes per check', (s) => `${s['check']['logBytes']}`);
   f('monthly $: metrics/alarms/logs/Lambda/other', (s) => {
     const m = s['monthlyCost'] as MonthlyCost;
-    return `${m.metrics}/${m.alarms}/${m.logs}/${m.lambda}/${r2(m.stepFunctions + m.eventBridge + m.sns)}`;
+    return `${m.metrics}/${m.alarms}/${m.logs}/${m.lambda}/${r2(m.stepFunctions + m.eventBridge + m.sns + m.securityHub)}`;
   });
   f('monthly cost USD', (s) => (s['monthlyCostUSD'] === undefined ? '–' : `$${s['monthlyCostUSD']}`));
   f('peer: per-instance polling calls, s', (s) => `${s['peers']['perInstancePolling']['apiCalls']}, ${s['peers']['perInstancePolling']['simulatedSeconds']} s`);

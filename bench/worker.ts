@@ -1,7 +1,7 @@
 /**
  * Measurements for one fleet size in a fresh process, so that peak memory is not inherited from a
  * bigger run: any of `check`, `remediation` (the full run and the next, steady-state night) and
- * `polling` (the peer design), in that order. RSS never shrinks, so a measurement's memory figure
+ * `polling` (the peer design), in that order, or `findings-export` (bench/findings-export.ts). RSS never shrinks, so a measurement's memory figure
  * is only its own when it comes first in its process. Started by bench/run.ts; by hand:
  * `npx tsx bench/worker.ts check,polling 1000 out.json`.
  */
@@ -9,14 +9,15 @@ import './env';
 import { writeFileSync } from 'node:fs';
 import { benchCheck, benchRemediation } from './drive';
 import { checkFigures, remediationFigures } from './figures';
+import { findingsExportSize, WIRE_MAX_N } from './findings-export';
 import { pollingPeer } from './peers';
 
 async function main(): Promise<void> {
   const [modesText, nText, out] = process.argv.slice(2);
   const n = Number(nText);
   const modes = (modesText ?? '').split(',');
-  if (!Number.isInteger(n) || n < 1 || !out || modes.some((m) => !['check', 'remediation', 'polling'].includes(m))) {
-    throw new Error('usage: worker.ts check,remediation,polling N OUT.json');
+  if (!Number.isInteger(n) || n < 1 || !out || modes.some((m) => !['check', 'remediation', 'polling', 'findings-export'].includes(m))) {
+    throw new Error('usage: worker.ts check,remediation,polling|findings-export N OUT.json');
   }
   const all: Record<string, unknown> = {};
   for (const mode of modes) all[mode] = await measureOne(mode, n);
@@ -34,6 +35,7 @@ async function measureOne(mode: string, n: number): Promise<unknown> {
     world.account.restore();
     return remediationFigures(n, measure);
   }
+  if (mode === 'findings-export') return findingsExportSize(n, n > WIRE_MAX_N ? 'mock' : 'wire');
   return pollingPeer(n);
 }
 

@@ -9,6 +9,7 @@ import { orgStackAlarms, stackAlarms } from '../bench/alarms';
 import { metricsMonthlyUSD, PRICES } from '../bench/cost';
 import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
+import { type FindingsExportKey, renderFindingsExport, securityHubHealthyMonthUSD } from '../bench/findings-export-figures';
 import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { ACCOUNT_DEFAULTS_METRICS } from '../lambda/core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../lambda/core/imdsv2/metrics';
@@ -93,6 +94,8 @@ interface Results {
   readonly sizes: readonly Size[];
   /** bench/imdsv2.ts: the daily readiness refresh (GetMetricData) at `instances`. */
   readonly imdsv2?: { readonly instances: number; readonly dailyRefresh: { readonly usdPerMonth: number } };
+  /** bench/findings-export.ts: Security Hub and Compliance per hourly run. */
+  readonly findingsExport?: FindingsExportKey;
 }
 
 /** bench/results.json, seen through the shape a reader needs. */
@@ -155,6 +158,7 @@ export function costTable(results: Results, alarms: number): string {
     ['log ingestion', (n) => at(n, (s) => s.monthlyCost!.logs)],
     ['Lambda', (n) => at(n, (s) => s.monthlyCost!.lambda)],
     ['Step Functions, audit events, SNS', (n) => at(n, (s) => s.monthlyCost!.stepFunctions + s.monthlyCost!.eventBridge + s.monthlyCost!.sns)],
+    ...(results.findingsExport ? [['Security Hub ingestion (healthy month)', (n: number) => securityHubHealthyMonthUSD(results.findingsExport, n) ?? 0] as [string, (n: number) => number]] : []),
     ...(imdsv2 ? [['IMDSv2 readiness (daily `GetMetricData`)', (n: number) => (imdsv2.dailyRefresh.usdPerMonth * n) / imdsv2.instances] as [string, (n: number) => number]] : []),
     ['KMS key of the alarm topic', () => FIXED_MONTHLY_USD.kmsKey],
     ['dashboard', () => FIXED_MONTHLY_USD.dashboard],
@@ -168,7 +172,7 @@ export function costTable(results: Results, alarms: number): string {
     ...lines.map(([label, f]) => `| ${label} | ${COST_SIZES.map((n) => usd(f(n))).join(' | ')} |`),
     `| **total** | ${COST_SIZES.map((n) => `**${usd(total(n))}**`).join(' | ')} |`,
     '',
-    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secrets are list prices (the dashboard is free if the account has fewer than three). No free tier counted.`,
+    `Usage lines from the benchmark (\`bench/results.json\`, ${results.generatedAt.slice(0, 10)}: ${measured.map((s) => int(s.n)).join(' and ')} instances measured${interpolated.length ? `; ${interpolated.map(int).join(', ')} interpolated line by line` : ''}${imdsv2 ? `; the IMDSv2 refresh measured at ${int(imdsv2.instances)} and scaled to the fleet` : ''})${extra ? `, plus ${extra} metrics the default \`imdsv2\` and \`accountDefaults\` reports publish every hour (from the code)` : ''}; alarms counted on the stack as it synthesizes; the KMS key, the dashboard and the secrets are list prices (the dashboard is free if the account has fewer than three). No free tier counted but Security Hub's.`,
   ].join('\n');
 }
 
@@ -207,7 +211,7 @@ export function generatedFiles(alarms: StackAlarmCounts = stackAlarmCounts()): R
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results, alarms.single)),
     'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results, alarms.org)),
     'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchMeasure> } }>().launch)),
-    'bench/README.md': (t) => replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())),
+    'bench/README.md': (t) => replaceBlock(replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())), 'findings-export', renderFindingsExport(results.findingsExport)),
   };
 }
 

@@ -76,7 +76,9 @@ export async function exportFindings(deps: FindingsExportDeps, evaluations: read
     logger?.error('findings-export-skipped', { reason: 'state unreadable', error });
     return { ...EMPTY, skipped: `state unreadable: ${error}`, errors: [error] };
   }
-  const now = clock.now();
+  // Whole milliseconds: the stored state accepts only those, and a clock may have finer ones (a
+  // fractional time would make every entry invalid on the next read, and everything be imported again).
+  const now = Math.floor(clock.now());
   const parsed = parseExportState(text, now);
   if (parsed.refused) logger?.warn('findings-export-state-refused', { reason: parsed.refused });
   const plan = planExport(evaluations, parsed.state, o.context, now, { securityHub: !!deps.securityHub, ssmCompliance: !!deps.compliance, complete: o.complete });

@@ -71,6 +71,11 @@ export function tagAuditEvents(events: Pick<EventBridgeClient, 'send'>, accountI
   };
 }
 
+/** One state object per member account-region in the hub's bucket (the hub's own credentials: the state never lives in the member account). */
+export function exportStoreIn(s3: Pick<S3Client, 'send'>, bucket: string, clock: Clock): (accountId: string, region: string) => ExportStateStore {
+  return (accountId, region) => new S3SnapshotStore({ s3, bucket, clock, key: `findings-export/${accountId}/${region}.json` });
+}
+
 export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, context?: { getRemainingTimeInMillis(): number }) => Promise<HubItemResult> {
   return async (event, context) => {
     const { clock, logger, settings } = deps;
@@ -170,11 +175,5 @@ export const handler = createHubItemHandler({
   centralEvents: createClient(EventBridgeClient, 'eventbridge'),
   continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
   securityHubFor: (region, credentials) => createClient(SecurityHubClient, 'securityhub', { region, ...(credentials ? { credentials } : {}) }),
-  ...(settings.exportStateBucket ? { exportStore: exportStoreIn(settings.exportStateBucket) } : {}),
+  ...(settings.exportStateBucket ? { exportStore: exportStoreIn(createClient(S3Client, 's3'), settings.exportStateBucket, realClock) } : {}),
 });
-
-/** One state object per member account-region in the hub's bucket. */
-function exportStoreIn(bucket: string): (accountId: string, region: string) => ExportStateStore {
-  const s3 = createClient(S3Client, 's3');
-  return (accountId, region) => new S3SnapshotStore({ s3, bucket, clock: realClock, key: `findings-export/${accountId}/${region}.json` });
-}

@@ -18,8 +18,8 @@ import { drifted, healthy, hopLimitOne, iid } from './support';
 
 const ctx = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
 
-function setup(n: number, options: SimAccountOptions = {}) {
-  const clock = new DiscreteEventClock({ startMs: Date.UTC(2026, 11, 7, 14) });
+function setup(n: number, options: SimAccountOptions = {}, startMs = Date.UTC(2026, 11, 7, 14)) {
+  const clock = new DiscreteEventClock({ startMs });
   const account = new SimAccount(Array.from({ length: n }, (_, k) => simInstance(iid(k))), clock, { latencies: { other: 30 }, ...options });
   const clients = wireClients(account);
   const store = new MemorySnapshotStore();
@@ -76,6 +76,13 @@ describe('findings export against the simulated Security Hub and SSM Compliance'
     expect(f.finding).toMatchObject({ RecordState: 'ACTIVE', Compliance: { Status: 'FAILED' }, Workflow: { Status: 'NEW' } });
     expect(f.workflow).toBe('NEW');
     expect(f.imports).toBe(3);
+  });
+
+  it('a clock with fractions of a millisecond (the simulated one after a check): the state it wrote is read back, the next run changes nothing', async () => {
+    const t = setup(2, {}, Date.UTC(2026, 11, 7, 14) + 0.2);
+    await t.run([drifted(0), healthy(1)]);
+    expect(await t.run([drifted(0), healthy(1)])).toMatchObject({ importCalls: 0, compliancePuts: 0, findingsUnchanged: 1, complianceUnchanged: 2 });
+    expect(t.warnings).toEqual([]);
   });
 
   it('an instance that is gone: every stored finding archived, only when the run saw the whole fleet', async () => {
