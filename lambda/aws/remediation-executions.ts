@@ -12,7 +12,7 @@
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { ExecutionRecord } from '../core/fleet/urgent';
-import { createClient, lazy, type ClientOptions } from './clients';
+import { createClient, lazy, type ClientOptions } from './client-factory';
 import type { Clock } from './clock';
 import { createStartExecution, type StartExecution } from './start-execution';
 import { withRetry } from './retry';

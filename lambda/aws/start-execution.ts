@@ -9,7 +9,7 @@
  * is the same execution (Step Functions answers an identical repeat with the first execution).
  */
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { createClient, lazy, type ClientOptions } from './clients';
+import { createClient, lazy, type ClientOptions } from './client-factory';
 import type { Clock } from './clock';
 import { withRetry } from './retry';
 

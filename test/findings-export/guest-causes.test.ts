@@ -43,3 +43,15 @@ describe('exported checks for the guest causes of ExpiredToken', () => {
     expect(judged(withVerdict({ platform: 'windows' }))['leap-smear']).toBeUndefined();
   });
 });
+
+describe("findings export metrics", () => {
+  const { findingsExportMetricValues } = jest.requireActual('../../lambda/core/findings-export/metrics') as typeof import('../../lambda/core/findings-export/metrics');
+  it('publishes nothing for a run that exported nothing (a steady fleet pays for no export metric), and each non-zero count', () => {
+    const zero = { securityHubNotSubscribed: false, findingsImported: 0, findingsArchived: 0, findingsFailed: 0, compliancePuts: 0, complianceFailed: 0 };
+    expect(findingsExportMetricValues(zero)).toEqual([]);
+    expect(findingsExportMetricValues({ ...zero, securityHubNotSubscribed: true, findingsImported: 3 })).toEqual([
+      ['SecurityHubNotSubscribed', 1],
+      ['SecurityHubFindingsImported', 3],
+    ]);
+  });
+});

@@ -12,7 +12,11 @@ export const FINDINGS_EXPORT_METRICS = {
   complianceFailed: 'CompliancePutFailed',
 } as const;
 
-/** The values of one run's summary, by metric name. */
+/**
+ * The values of one run's summary, by metric name: only those that are not 0. A custom metric is
+ * billed by the hours it is published in, and a steady fleet exports nothing, so these cost nothing
+ * until something changes (no alarm reads them; a missing hour means 0).
+ */
 export function findingsExportMetricValues(s: {
   securityHubNotSubscribed: boolean;
   findingsImported: number;
@@ -28,5 +32,5 @@ export function findingsExportMetricValues(s: {
     [FINDINGS_EXPORT_METRICS.importFailed, s.findingsFailed],
     [FINDINGS_EXPORT_METRICS.compliancePut, s.compliancePuts],
     [FINDINGS_EXPORT_METRICS.complianceFailed, s.complianceFailed],
-  ];
+  ].filter(([, n]) => n !== 0) as [string, number][];
 }
