@@ -4,6 +4,7 @@
  * time sync with LOW severity, and no check passed without its evidence.
  */
 import { judgeChecks } from '../../lambda/core/findings-export/checks';
+import { findingsExportMetricValues } from '../../lambda/core/findings-export/metrics';
 import type { Finding, Verdict } from '../../lambda/core/types';
 import { healthy } from './support';
 
@@ -44,8 +45,7 @@ describe('exported checks for the guest causes of ExpiredToken', () => {
   });
 });
 
-describe("findings export metrics", () => {
-  const { findingsExportMetricValues } = jest.requireActual('../../lambda/core/findings-export/metrics') as typeof import('../../lambda/core/findings-export/metrics');
+describe('findings export metrics', () => {
   it('publishes nothing for a run that exported nothing (a steady fleet pays for no export metric), and each non-zero count', () => {
     const zero = { securityHubNotSubscribed: false, findingsImported: 0, findingsArchived: 0, findingsFailed: 0, compliancePuts: 0, complianceFailed: 0 };
     expect(findingsExportMetricValues(zero)).toEqual([]);
