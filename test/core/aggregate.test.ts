@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { aggregate, percentile, toMetricData } from '../../lambda/core/fleet/aggregate';
+import { aggregate, percentile, SPARSE_CHECK_METRICS, toMetricData } from '../../lambda/core/fleet/aggregate';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
@@ -15,12 +15,14 @@ function rec(id: string, extra: Partial<InstanceRecord> = {}): InstanceRecord {
 const checked = (id: string, v: Verdict, extra: Partial<InstanceRecord> = {}): InstanceEvaluation => evaluateInstance(rec(id, extra), { kind: 'report', verdict: v }, settings);
 
 const ALL_NAMES = Object.values(CHECK_METRICS).sort();
+/** The metrics published every hour, 0 included (the sparse ones only when not 0). */
+const HOURLY_NAMES = (Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, string][]).filter(([k]) => !SPARSE_CHECK_METRICS.has(k)).map(([, n]) => n).sort();
 
 describe('aggregate + toMetricData', () => {
-  it('emits exactly the CHECK_METRICS names, all zero, for an empty fleet', () => {
+  it('emits the hourly CHECK_METRICS names, all zero, for an empty fleet (the sparse ones not at all)', () => {
     const s = aggregate([], thresholds);
     const data = toMetricData(s);
-    expect(data.map((d) => d.name).sort()).toEqual(ALL_NAMES);
+    expect(data.map((d) => d.name).sort()).toEqual(HOURLY_NAMES);
     for (const d of data) {
       if (d.unit === 'Count') expect(d.values).toEqual([0]);
       else expect(d.values).toEqual([]);
@@ -68,12 +70,23 @@ describe('aggregate + toMetricData', () => {
       fc.property(fc.integer({ min: 0, max: 300 }), (n) => {
         const v = diagnose(chronyReport());
         const data = toMetricData(aggregate(Array.from({ length: n }, (_, i) => checked(`i-${i}`, v)), thresholds));
-        expect(data).toHaveLength(ALL_NAMES.length);
+        expect(data).toHaveLength(HOURLY_NAMES.length);
         expect(data.find((d) => d.name === 'InstancesSeen')!.values).toEqual([n]);
         expect(data.find((d) => d.name === 'ClockErrorBoundSeconds')!.values).toHaveLength(n);
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('sparse metrics', () => {
+  it('publishes a rarer cause only in an hour where it is not 0, with its count', () => {
+    const s = aggregate([], thresholds);
+    const counts = { ...s.counts, linkLocalPacketsDropped: 3 };
+    const data = toMetricData({ ...s, counts });
+    expect(data.find((d) => d.name === CHECK_METRICS.linkLocalPacketsDropped)!.values).toEqual([3]);
+    expect(data.find((d) => d.name === CHECK_METRICS.imdsThrottled)).toBeUndefined();
+    expect(ALL_NAMES.length - HOURLY_NAMES.length).toBe(SPARSE_CHECK_METRICS.size);
   });
 });
 

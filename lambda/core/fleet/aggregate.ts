@@ -147,11 +147,26 @@ export function aggregate(evaluations: Iterable<InstanceEvaluation>, thresholds:
  * carry one value (zeros included); `ClockErrorBoundSeconds` carries one value per checked instance
  * with a known bound and may be empty (CloudWatch then has no datapoint, which is correct: no bound known).
  */
+/**
+ * Counts of the rarer guest-visible causes of ExpiredToken, published only in the hours they are not
+ * 0: a custom metric is billed by the hours it is published in, so a healthy fleet pays nothing for
+ * them. Their alarm (link-local drops) treats a missing hour as not breaching; InstancesSeen, published
+ * every hour, is the check's heartbeat.
+ */
+export const SPARSE_CHECK_METRICS: ReadonlySet<keyof typeof CHECK_METRICS> = new Set([
+  'linkLocalPacketsDropped',
+  'imdsUnreachable',
+  'imdsThrottled',
+  'clockSkewViaImds',
+  'leapSmearAdvisory',
+] as const);
+
 export function toMetricData(summary: FleetSummary): MetricDatum[] {
   const out: MetricDatum[] = [];
   for (const [key, name] of Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, MetricDatum['name']][]) {
     // Filtered again: a summary built by other code must not put an impossible value on the wire.
     if (key === 'clockErrorBoundSeconds') out.push({ name, unit: 'Seconds', values: summary.clockErrorBounds.filter(plausibleBound) });
+    else if (SPARSE_CHECK_METRICS.has(key) && summary.counts[key] === 0) continue;
     else out.push({ name, unit: 'Count', values: [summary.counts[key]] });
   }
   return out;
