@@ -4,7 +4,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
 import { SsmRunCommand } from '../../lambda/aws/run-command';
 import { CHECK_METRICS, METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
-import { SPARSE_CHECK_METRICS } from '../../lambda/core/fleet/aggregate';
+import { HOURLY_CHECK_METRIC_NAMES, SPARSE_CHECK_METRICS } from '../../lambda/core/fleet/aggregate';
 import { parseSettings } from '../../lambda/core/settings';
 import { CheckRunError, createCheckHandler, instanceLogRecord } from '../../lambda/handlers/check';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
@@ -85,7 +85,7 @@ describe('check handler', () => {
     expect(doc._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
     expect(doc.service).toBe(METRIC_SERVICE);
     expect(JSON.stringify(doc)).not.toMatch(/InstanceId|i-0/);
-    expect(metricNames(emf).sort()).toEqual((Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, string][]).filter(([k]) => !SPARSE_CHECK_METRICS.has(k)).map(([, n]) => n).sort());
+    expect(metricNames(emf).sort()).toEqual([...HOURLY_CHECK_METRIC_NAMES].sort());
     expect(doc).toMatchObject({ InstancesSeen: 3, InstancesChecked: 2, InstancesAtRisk: 1, InstancesNotChecked: 1, HopLimitTooLowForContainers: 1 });
     expect(doc.ClockErrorBoundSeconds).toHaveLength(2);
     expect(calls.find((c) => c.message === 'check-summary')!.extra).toMatchObject({ completed: true, instancesSeen: 3 });

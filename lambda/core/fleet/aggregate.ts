@@ -161,6 +161,11 @@ export const SPARSE_CHECK_METRICS: ReadonlySet<keyof typeof CHECK_METRICS> = new
   'leapSmearAdvisory',
 ] as const);
 
+/** The check metrics published every hour, 0 included (all but {@link SPARSE_CHECK_METRICS}). */
+export const HOURLY_CHECK_METRIC_NAMES: readonly string[] = (Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, string][])
+  .filter(([k]) => !SPARSE_CHECK_METRICS.has(k))
+  .map(([, n]) => n);
+
 export function toMetricData(summary: FleetSummary): MetricDatum[] {
   const out: MetricDatum[] = [];
   for (const [key, name] of Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, MetricDatum['name']][]) {
