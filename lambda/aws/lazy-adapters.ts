@@ -41,10 +41,15 @@ export function lazyInstanceMetrics(clock: Clock): Imdsv2MetricsPort {
   };
 }
 
+/** One object of the stack's S3 bucket, its store built at the first read or write. */
+function lazyObjectStore(build: (s3: typeof import('./on-demand/s3')) => Imdsv2SnapshotPort): Imdsv2SnapshotPort {
+  const store = onFirstUse(async () => build(await import('./on-demand/s3')));
+  return { read: async () => (await store()).read(), write: async (text) => (await store()).write(text) };
+}
+
 /** The readiness snapshot in the stack's S3 bucket. */
 export function lazySnapshotStore(bucket: string, clock: Clock): Imdsv2SnapshotPort {
-  const store = onFirstUse(async () => (await import('./on-demand/s3')).snapshotStore(bucket, clock));
-  return { read: async () => (await store()).read(), write: async (text) => (await store()).write(text) };
+  return lazyObjectStore((m) => m.snapshotStore(bucket, clock));
 }
 
 /** The IMDSv2 record key (Secrets Manager), read when a record is first made or verified. */
@@ -89,8 +94,7 @@ export function lazyRemediationExecutions(stateMachineArn: string, clock: Clock)
 
 /** The findings export's state object in the stack's S3 bucket. */
 export function lazyExportStateStore(bucket: string, clock: Clock): Imdsv2SnapshotPort {
-  const store = onFirstUse(async () => (await import('./on-demand/s3')).exportStateStore(bucket, clock));
-  return { read: async () => (await store()).read(), write: async (text) => (await store()).write(text) };
+  return lazyObjectStore((m) => m.exportStateStore(bucket, clock));
 }
 
 /** Security Hub: the findings export imports only what changed, so a steady fleet never loads it. Never throws (its port's contract). */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { aggregate, percentile, SPARSE_CHECK_METRICS, toMetricData } from '../../lambda/core/fleet/aggregate';
+import { aggregate, HOURLY_CHECK_METRIC_NAMES, percentile, SPARSE_CHECK_METRICS, toMetricData } from '../../lambda/core/fleet/aggregate';
 import { diagnose } from '../../lambda/core/diagnosis/diagnose';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { CHECK_METRICS } from '../../lambda/core/fleet/metric-names';
@@ -16,7 +16,7 @@ const checked = (id: string, v: Verdict, extra: Partial<InstanceRecord> = {}): I
 
 const ALL_NAMES = Object.values(CHECK_METRICS).sort();
 /** The metrics published every hour, 0 included (the sparse ones only when not 0). */
-const HOURLY_NAMES = (Object.entries(CHECK_METRICS) as [keyof typeof CHECK_METRICS, string][]).filter(([k]) => !SPARSE_CHECK_METRICS.has(k)).map(([, n]) => n).sort();
+const HOURLY_NAMES = [...HOURLY_CHECK_METRIC_NAMES].sort();
 
 describe('aggregate + toMetricData', () => {
   it('emits the hourly CHECK_METRICS names, all zero, for an empty fleet (the sparse ones not at all)', () => {
