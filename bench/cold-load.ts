@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { trimSourceMapFile } from '../bin/trim-source-map';
 import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../lib/function-bundling';
 import { mergeResults, replaceReadmeSection } from './results-file';
 
@@ -42,6 +43,7 @@ export async function bundleAsDeployed(entry: string, outfile: string): Promise<
     metafile: true,
     logLevel: 'silent',
   });
+  trimSourceMapFile(`${outfile}.map`);
   return r.metafile;
 }
 

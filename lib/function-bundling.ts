@@ -4,6 +4,7 @@
  * bench/memory.ts) builds and runs the same bundles from it, so what is measured cannot drift from
  * what is deployed. No aws-cdk-lib import: a benchmark process loads this without the CDK.
  */
+import { join } from 'node:path';
 
 /** esbuild options of every guard function (NodejsFunction passes these to the local esbuild). */
 export const FUNCTION_BUNDLING = {
@@ -22,7 +23,15 @@ export const FUNCTION_BUNDLING = {
   mainFields: ['module', 'main'],
 } as const;
 
-/** NODE_OPTIONS of every guard function: readable stack traces in the logs (costs load time and RSS, measured with it). */
+/**
+ * The script that keeps a bundle's source map to the project's own code (bin/trim-source-map.js),
+ * run on every bundle after esbuild: by the construct (NodejsFunction's afterBundling hook) and by
+ * the benchmark, so the measured bundle is the deployed one. Node parses the whole map at load with
+ * --enable-source-maps; the SDK's share of it cost about a fifth of the check bundle's load time.
+ */
+export const TRIM_SOURCE_MAP_SCRIPT = join(__dirname, '..', 'bin', 'trim-source-map.js');
+
+/** NODE_OPTIONS of every guard function: readable stack traces of our own code in the logs (costs load time and RSS, measured with it). */
 export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 
 /**

@@ -15,7 +15,7 @@ import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict 
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
 import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
-import { CHECK_COMMAND_COMMENT, resolvePending } from './pending';
+import { CHECK_COMMAND_COMMENT, isLate, resolvePending } from './pending';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -322,7 +322,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     const items: StreamedEvaluation[] = [];
     for (const res of results) {
       const record = awaited.get(res.instanceId);
-      if (!record) continue;
+      // A late collector is judged at the end, with the previous run's result (./pending.ts).
+      if (!record || isLate(res)) continue;
       awaited.delete(res.instanceId);
       items.push({ record, evaluation: evaluateInstance(record, outcomeOf(res, diagnose, thresholds), settings) });
     }

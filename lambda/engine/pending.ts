@@ -8,6 +8,10 @@
  * - it ended without a report (hung, timed out, failed) or too long ago → not read in two runs:
  *   `check-timed-out`, counted in InstancesNotChecked;
  * - there is none (a new instance, the first run, or the look-up failed) → stays `pending`, not counted.
+ * A collector SSM itself ended at its timeout (TimedOut: the document's step timeout, or never
+ * delivered) or still undelivered at the run's deadline is late in the same way, only later: it
+ * falls under the same rule, so a slow healthy host is never paged for one slow run, on a small
+ * fleet (where the straggler cutoff has too few run times to apply) as on a large one.
  * What SSM returns is guest output like any other: it is only ever diagnosed.
  */
 import type { CollectionOutcome } from '../core/fleet/evaluate-instance';
@@ -34,7 +38,31 @@ interface PendingContext {
   readonly logger?: EngineLogger;
 }
 
-/** The outcome of each pending instance that its previous invocation settles (read late, or unread twice). */
+/**
+ * Whether this run could not read the collector because it was slow, not because it failed: left
+ * running at the straggler cutoff, ended by SSM at its timeout, or not delivered by the deadline.
+ */
+export function isLate(r: InvocationResult): boolean {
+  return r.state === 'pending' || r.state === 'timed-out' || (r.state === 'no-invocation' && r.atDeadline === true);
+}
+
+/** A late collector's outcome while nothing earlier settles it: pending, not counted this run. */
+function unreadOnce(r: InvocationResult): CollectionOutcome {
+  const why = r.state === 'pending' ? undefined : [r.status, r.detail].filter(Boolean).join(': ') || r.state;
+  return {
+    kind: 'not-checked',
+    checkState: 'pending',
+    code: 'check-pending',
+    ...(why !== undefined ? { detail: `${why}; not read this run, counted only if the next run cannot read it either` } : {}),
+  };
+}
+
+/**
+ * The outcome of each late instance (see {@link isLate}): its previous invocation settles it (read
+ * late, or unread twice); without one it is pending (not counted). For the CLI's scripts through
+ * AWS's shared documents there is no previous run to read: nothing is returned, and the caller
+ * judges each result alone (a timeout counts at once there).
+ */
 export async function resolvePending(
   runCommand: RunCommandPort,
   strategy: DocumentStrategy,
@@ -42,9 +70,12 @@ export async function resolvePending(
   ctx: PendingContext,
 ): Promise<Map<string, CollectionOutcome>> {
   const out = new Map<string, CollectionOutcome>();
-  const pending = [...results.values()].filter((r) => r.state === 'pending').map((r) => r.instanceId);
   // The CLI's scripts go through AWS's shared documents, whose other users' commands are not ours to read.
-  if (pending.length === 0 || !runCommand.previousResults || strategy.kind !== 'document') return out;
+  if (!runCommand.previousResults || strategy.kind !== 'document') return out;
+  const late = [...results.values()].filter(isLate);
+  if (late.length === 0) return out;
+  for (const r of late) out.set(r.instanceId, unreadOnce(r));
+  const pending = late.map((r) => r.instanceId);
   if (ctx.deadline !== undefined && ctx.clock.now() >= ctx.deadline) return out;
   let previous: Map<string, InvocationResult>;
   try {

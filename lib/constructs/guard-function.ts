@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
-import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../function-bundling';
+import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, TRIM_SOURCE_MAP_SCRIPT } from '../function-bundling';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -106,6 +106,11 @@ export class GuardFunction extends Construct {
         mainFields: [...FUNCTION_BUNDLING.mainFields],
         externalModules: [],
         format: OutputFormat.CJS,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [`"${process.execPath}" "${TRIM_SOURCE_MAP_SCRIPT}" "${join(outputDir, 'index.js.map')}"`],
+        },
       },
     });
   }

@@ -3,7 +3,7 @@
  * mistakes print one line `timesync-guard: <setting>: <problem>` with no stack trace, and
  * `npm run synth -- -c key=value` reaches the app.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ran, runAsync } from '../support/run-async';
@@ -75,5 +75,16 @@ describe('npm run synth', () => {
     expect(r.stdout).toContain('DRY RUN (plans and reports, changes nothing)');
     expect(r.stdout).toContain('alarm e-mails:  ops@example.com');
     expect(r.stdout).toContain('cdk-nag: 0 unacknowledged finding(s)');
+  });
+
+  it('ships each function with a source map of our own code only (the afterBundling hook trimmed it)', () => {
+    const maps = readdirSync(synthOut)
+      .filter((d) => d.startsWith('asset.') && existsSync(join(synthOut, d, 'index.js.map')))
+      .map((d) => JSON.parse(readFileSync(join(synthOut, d, 'index.js.map'), 'utf8')) as { sources: string[] });
+    expect(maps.length).toBeGreaterThanOrEqual(2);
+    for (const m of maps) {
+      expect(m.sources.some((s) => s.includes('lambda/handlers/'))).toBe(true);
+      expect(m.sources.filter((s) => s.includes('node_modules'))).toEqual([]);
+    }
   });
 });

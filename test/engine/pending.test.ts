@@ -108,6 +108,25 @@ describe('pending collectors: the two-run rule', () => {
     expect(run2.notChecked).toBe(1);
   });
 
+  it('on a fleet too small for the straggler cutoff, a host that SSM times out once is pending (not counted), then read; one that times out every run is counted on the second', async () => {
+    // Five guests: too few run times for the cutoff, so the run waits for SSM's own TimedOut verdict.
+    const fleet = fleetOf((x) => x).slice(0, 5);
+    // SSM's verdict once: the document's step timeout (the simulator runs slow guests to the end).
+    Object.assign(fleet[1]!, { script: { status: 'TimedOut', statusDetails: 'ExecutionTimedOut' } });
+    Object.assign(fleet[2]!, { guest: 'times-out' });
+    const check = hourlyChecks(fleet);
+    const run1 = await check();
+    expect(run1.records.get(fleet[1]!.id)).toMatchObject({ checkState: 'pending', status: 'unknown', findings: 'check-pending' });
+    expect(String(run1.records.get(fleet[1]!.id)!['detail'])).toMatch(/TimedOut.*counted only if the next run cannot read it either/);
+    expect(run1.records.get(fleet[2]!.id)).toMatchObject({ checkState: 'pending', status: 'unknown' });
+    expect(run1.notChecked).toBe(0);
+    delete (fleet[1] as { script?: unknown }).script;
+    const run2 = await check();
+    expect(run2.records.get(fleet[1]!.id)).toMatchObject({ checkState: 'checked', status: 'ok' });
+    expect(run2.records.get(fleet[2]!.id)).toMatchObject({ checkState: 'timed-out', findings: 'check-timed-out' });
+    expect(run2.notChecked).toBe(1);
+  });
+
   it('a host slow only once is pending, then read by its own collector on the next run', async () => {
     const fleet = fleetOf((x, k) => (k === 53 ? { ...x, guestMs: 14_000 } : x));
     const check = hourlyChecks(fleet);
@@ -153,7 +172,9 @@ describe('resolvePending', () => {
   it('asks only for the pending instances, before this run, with the check comment; an instance without a previous invocation stays pending', async () => {
     const asked: unknown[] = [];
     const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: async (r) => (asked.push(r), new Map()) };
-    expect((await resolvePending(port, strategy, results, ctx)).size).toBe(0);
+    const out = await resolvePending(port, strategy, results, ctx);
+    expect([...out.keys()]).toEqual(['i-1']);
+    expect(out.get('i-1')).toEqual({ kind: 'not-checked', checkState: 'pending', code: 'check-pending' });
     expect(asked).toEqual([expect.objectContaining({ instanceIds: ['i-1'], before: clock.now(), documentName: 'TimeSyncGuard-Collect', comment: 'timesync-guard check' })]);
   });
 
@@ -161,8 +182,36 @@ describe('resolvePending', () => {
     const warned: string[] = [];
     const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: () => Promise.reject(new Error('ThrottlingException')) };
     const out = await resolvePending(port, strategy, results, { ...ctx, logger: { info: () => undefined, warn: (m) => void warned.push(m), error: () => undefined } });
-    expect(out.size).toBe(0);
+    expect([...out.values()].map((o) => o.kind === 'not-checked' && o.checkState)).toEqual(['pending']);
     expect(warned).toEqual(['previous collector results not read']);
+  });
+
+  it.each([
+    ['SSM TimedOut (ExecutionTimedOut)', { instanceId: 'i-3', state: 'timed-out', status: 'TimedOut', detail: 'ExecutionTimedOut' }],
+    ['SSM TimedOut (DeliveryTimedOut)', { instanceId: 'i-3', state: 'timed-out', status: 'TimedOut', detail: 'DeliveryTimedOut' }],
+    ['no invocation by the deadline', { instanceId: 'i-3', state: 'no-invocation', detail: 'no invocation by the deadline', atDeadline: true }],
+  ] as [string, InvocationResult][])('a collector late by %s falls under the two-run rule: pending once, read from the previous run, or counted', async (_why, late) => {
+    const asked: string[][] = [];
+    const lateResults = new Map<string, InvocationResult>([['i-3', late]]);
+    const none: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: async (r) => (asked.push([...r.instanceIds]), new Map()) };
+    const once = (await resolvePending(none, strategy, lateResults, ctx)).get('i-3');
+    expect(once).toMatchObject({ kind: 'not-checked', checkState: 'pending', code: 'check-pending' });
+    expect(once!.kind === 'not-checked' && once!.detail).toMatch(/counted only if the next run cannot read it either/);
+    expect(asked).toEqual([['i-3']]);
+    const withPrev = (p: InvocationResult): RunCommandPort => ({ startSession: () => { throw new Error('unused'); }, previousResults: async () => new Map([['i-3', p]]) });
+    const read = await resolvePending(withPrev({ instanceId: 'i-3', state: 'success', commandId: 'c0', output: chronyReport(), finishedAt: ctx.startedAt - HOUR + 9_000 }), strategy, lateResults, ctx);
+    expect(read.get('i-3')).toMatchObject({ kind: 'report', verdict: { status: 'ok' } });
+    const twice = await resolvePending(withPrev({ instanceId: 'i-3', state: 'timed-out', status: 'TimedOut', commandId: 'c0', output: '' }), strategy, lateResults, ctx);
+    expect(twice.get('i-3')).toMatchObject({ kind: 'not-checked', checkState: 'timed-out', code: 'check-timed-out' });
+  });
+
+  it('a failed collector or a vanished instance is not late: it is judged alone', async () => {
+    const port: RunCommandPort = { startSession: () => { throw new Error('unused'); }, previousResults: () => Promise.reject(new Error('must not be called')) };
+    const notLate = new Map<string, InvocationResult>([
+      ['i-4', { instanceId: 'i-4', state: 'failed', status: 'Failed', output: '' }],
+      ['i-5', { instanceId: 'i-5', state: 'no-invocation', detail: 'command ended without an invocation for this instance' }],
+    ]);
+    expect((await resolvePending(port, strategy, notLate, ctx)).size).toBe(0);
   });
 
   it('the CLI scripts (AWS-owned documents others use too) never read previous results', async () => {

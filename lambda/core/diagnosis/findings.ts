@@ -288,7 +288,8 @@ const CODES = {
   },
   'command-timed-out': {
     level: 'instance',
-    meaning: 'The collector was not delivered or did not finish in time (DeliveryTimedOut / ExecutionTimedOut / still running at the deadline).',
+    meaning:
+      "The collector was not delivered or did not finish in time (DeliveryTimedOut / ExecutionTimedOut / still running at the deadline), in a CLI check, which has no earlier run to read. The stack's check applies the two-run rule instead: check-pending, then check-timed-out.",
     effect: 'unknown',
     metric: null,
     fix: null,
@@ -304,7 +305,7 @@ const CODES = {
   'check-pending': {
     level: 'instance',
     meaning:
-      "The collector was still running past the straggler cutoff when the rest of the run had finished: left running (not cancelled), not judged this run and not counted in InstancesNotChecked. The next run reads its result if it is still running then; a host unread in two runs becomes check-timed-out.",
+      "The collector was still running past the straggler cutoff when the rest of the run had finished (left running, not cancelled), or SSM ended it at its timeout or never delivered it, and no earlier run's collector settles it: not judged this run and not counted in InstancesNotChecked. The next run reads its result if it is still running then; a host unread in two runs becomes check-timed-out.",
     effect: 'unknown',
     metric: null,
     fix: null,
