@@ -10,7 +10,7 @@
  * `node test/sequencer.js r.json`.
  */
 'use strict';
-const { readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -24,10 +24,27 @@ function readTable() {
   }
 }
 
+/**
+ * A test file's key in the table: its path from the repository root. A report written in another
+ * clone names files under that clone, so the key is the part from a `test/` folder on that names a
+ * file of this tree (a table keyed `../other-clone/test/…` would match nothing and order nothing).
+ */
+function tableKey(file) {
+  const own = relative(ROOT, file);
+  if (!own.startsWith('..')) return own;
+  const parts = file.split(/[\\/]/);
+  for (let i = parts.length - 2; i >= 0; i--) {
+    if (parts[i] !== 'test') continue;
+    const key = parts.slice(i).join('/');
+    if (existsSync(join(ROOT, key))) return key;
+  }
+  return own;
+}
+
 if (require.main === module) {
   const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
   const rows = report.testResults
-    .map((t) => [relative(ROOT, t.name), Math.max(1, Math.round((t.endTime - t.startTime) / 1000))])
+    .map((t) => [tableKey(t.name), Math.max(1, Math.round((t.endTime - t.startTime) / 1000))])
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   writeFileSync(TABLE, `${JSON.stringify(Object.fromEntries(rows), null, 1)}\n`);
   process.stdout.write(`${TABLE}: ${rows.length} files\n`);
@@ -42,4 +59,6 @@ if (require.main === module) {
       return s === undefined ? undefined : s * 1000;
     }
   };
+  module.exports.tableKey = tableKey;
+  module.exports.readTable = readTable;
 }
