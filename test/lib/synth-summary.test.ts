@@ -103,6 +103,60 @@ describe('bin/synth-summary.js', () => {
     }
   });
 
+  it('says what a default deploy does beyond the check and the nightly fix: urgent fixes, IMDSv2, account defaults, launch check, findings', () => {
+    report([]);
+    const { out } = summary(outdir);
+    expect(out).toContain('urgent fixes:   after each check, hosts 60 s or more off or without credentials fixed at once');
+    expect(out).toContain('; NO_PROXY no; mixed sources no');
+    expect(out).toContain('IMDSv2:         readiness reported; HttpTokens never changed');
+    expect(out).toContain('account:        metadata defaults reported, never written');
+    expect(out).toContain('launch check:   off');
+    expect(out).toContain('findings:       Security Hub yes; SSM Compliance yes');
+  });
+
+  it.each([
+    ['LIVE', false, ''],
+    ['DRY RUN', true, ' (dry run: planned, not made)'],
+  ])('names every opt-in action that changes something when it is on (%s)', (_mode, dryRun, planned) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-summary-'));
+    try {
+      const app = new App({ outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new TimeSyncGuardStack(app, 'On', {
+        guard: { dryRun, imdsv2: 'enforce', imdsv2AutoUndo: true, accountDefaults: 'set', fixNoProxy: true, fixMixedSources: true, launchCheck: true, remediateOnLaunch: true, securityHub: false },
+      });
+      app.synth();
+      const out = summary(dir).out;
+      const head = out.slice(0, out.indexOf('Stack On'));
+      expect(head).toContain('; NO_PROXY yes; mixed sources yes');
+      expect(head).toContain(`IMDSv2:         ENFORCE: HttpTokens=required set at night on ready instances; rejected IMDSv1 calls alarmed${planned}; auto-undo: the check sets optional again`);
+      expect(head).toContain(`account:        SET: metadata defaults raised to the hop-limit target, tokens required once IMDSv2 is enforced${planned}`);
+      expect(head).toContain(`launch check:   on, each new instance within minutes; at-risk launches remediated at once${planned}`);
+      expect(head).toContain('findings:       Security Hub no; SSM Compliance yes');
+      // The urgent path is live only when remediation is.
+      expect(head).toContain(dryRun ? 'urgent fixes:   off' : 'urgent fixes:   after each check');
+      expect(head).not.toMatch(/ \?( s\b|%| instances| hosts|$)/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('summarises an organization hub whose OUs are asked at deploy (no organizationalUnits): names the parameter, no crash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-summary-'));
+    try {
+      const app = new App({ outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new TimeSyncGuardOrgStack(app, 'Hub', {});
+      app.synth();
+      writeFileSync(join(dir, 'validation-report.json'), JSON.stringify({ pluginReports: [] }));
+      const { code, out } = summary(dir);
+      expect(out).not.toContain('synth-summary:');
+      expect(code).toBe(0);
+      expect(out).toContain('organization:   OUs the OrganizationalUnitIds parameter (asked at deploy); regions the deploy region');
+      expect(out).toContain('urgent fixes:   off');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("finds the assembly where cdk.json's output sends it when no -o is given", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tsg-summary-cwd-'));
     try {
