@@ -76,10 +76,22 @@ describe('README.md', () => {
   });
 
   it('lists every CLI command (bin/commands) with its npx line', () => {
-    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Folder map'));
+    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Documentation'));
     const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts') && !['io.ts', 'args.ts'].includes(f)).map((f) => f.replace(/\.ts$/, ''));
     expect(commands.length).toBeGreaterThanOrEqual(5);
     for (const c of [...commands, '--version']) expect(cli).toContain(`npx timesync-guard ${c}`);
+  });
+
+  it('says plainly that remediation is live by default, before the safe first deploy turns on the dry run', () => {
+    const before = readme.slice(0, readme.indexOf('## Safe first deploy'));
+    expect(before).toContain('**Remediation is LIVE by default**');
+    expect(before).toMatch(/remediation: +ON .*, LIVE \(changes instances\)/);
+  });
+
+  it('links the troubleshooting page and the changelog', () => {
+    expect(readme).toContain('(docs/troubleshooting.md)');
+    expect(readme).toContain('(CHANGELOG.md)');
+    expect(read('docs/README.md')).toContain('(troubleshooting.md)');
   });
 
   it('links the reference pages, including those other branches add', () => {
