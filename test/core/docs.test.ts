@@ -101,6 +101,29 @@ describe('README.md', () => {
   });
 });
 
+describe('docs/troubleshooting.md', () => {
+  const page = doc('troubleshooting.md');
+
+  it('starts from the errors users arrive with', () => {
+    const first = page.slice(0, page.indexOf('## 1.'));
+    for (const message of ['ExpiredToken', 'Signature expired', 'RequestExpired', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed']) expect(first).toContain(`\`${message}`);
+  });
+
+  it('walks to the cause with CLI commands that exist', () => {
+    const used = [...page.matchAll(/npx timesync-guard ([a-z-]+)/g)].map((m) => m[1]!);
+    const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    expect(used).toEqual(expect.arrayContaining(['check', 'collector', 'diagnose']));
+    expect(used.filter((c) => !commands.includes(c))).toEqual([]);
+  });
+
+  it('names only finding codes that exist', () => {
+    const table = page.slice(page.indexOf('## 3.'), page.indexOf('## 4.'));
+    const codes = [...table.matchAll(/`([a-z0-9]+(?:-[a-z0-9]+)+)`/g)].map((m) => m[1]!).filter((c) => !c.includes('orchestrators'));
+    expect(codes.length).toBeGreaterThanOrEqual(15);
+    expect(codes.filter((c) => !(c in FINDING_TABLE))).toEqual([]);
+  });
+});
+
 describe('README.md and docs/', () => {
   it('never uses the same heading twice', () => {
     const seen = new Map<string, string>();
