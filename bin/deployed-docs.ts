@@ -53,7 +53,7 @@ export interface DeployedFacts {
   readonly orgWithoutOus: Synthesized;
 }
 
-function facts(template: Template, alarms: Readonly<Record<string, unknown>>): Synthesized {
+function facts(template: Template, alarms: object): Synthesized {
   const types: Record<string, number> = {};
   let count = 0;
   let billed = 0;
@@ -64,7 +64,7 @@ function facts(template: Template, alarms: Readonly<Record<string, unknown>>): S
     const m = r.Properties?.Metrics;
     billed += Array.isArray(m) ? Math.max(1, m.filter((x) => x.MetricStat !== undefined).length) : 1;
   }
-  const alarmKeys = Object.entries(alarms).filter(([, a]) => a !== undefined).map(([k]) => k);
+  const alarmKeys = Object.entries(alarms as Record<string, unknown>).filter(([, a]) => a !== undefined).map(([k]) => k);
   return { alarmKeys, alarms: count, billedAlarms: billed, types };
 }
 
@@ -82,7 +82,7 @@ export function deployedFacts(): DeployedFacts {
     const org = new TimeSyncGuardOrgStack(app, 'Org', { organizationalUnits: ['ou-abcd-12345678'] });
     const orgWithoutOus = new TimeSyncGuardOrgStack(app, 'OrgWithoutOus', {});
     const assembly = app.synth();
-    const of = (stack: TimeSyncGuardStack | TimeSyncGuardOrgStack, alarms: Readonly<Record<string, unknown>>): Synthesized =>
+    const of = (stack: TimeSyncGuardStack | TimeSyncGuardOrgStack, alarms: object): Synthesized =>
       facts(assembly.getStackByName(stack.stackName).template as Template, alarms);
     cached = {
       single: of(single, single.guard.alarms),

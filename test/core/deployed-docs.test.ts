@@ -15,7 +15,7 @@ beforeAll(() => {
   f = deployedFacts();
 }, 240_000);
 
-const stacks = (): [string, DeployedFacts['single']][] => [['default', f.single], ...f.variants, ['every opt-in on', f.everythingOn], ['organization hub', f.org], ['organization hub without OUs', f.orgWithoutOus]];
+const stacks = (): (readonly [string, DeployedFacts['single']])[] => [['default', f.single], ...f.variants, ['every opt-in on', f.everythingOn], ['organization hub', f.org], ['organization hub without OUs', f.orgWithoutOus]];
 
 describe('the resource types a restricted deploy role must manage', () => {
   it('has a row for every resource type any stack synthesizes', () => {
