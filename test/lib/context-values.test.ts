@@ -2,6 +2,7 @@
  * Context values as a user types them: every boolean context key reads the same spellings (one
  * parser), and the log retention the messages offer is exactly what the validation accepts.
  */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { contextBoolean, ContextError, guardPropsFromContext } from '../../lib/context';
 import { organizationMode } from '../../lib/time-sync-guard-org-stack';
 import { contextKey, expected, LOG_RETENTION_DAYS, propName, row, rows } from '../../lambda/core/settings';
@@ -75,8 +76,8 @@ describe('logRetentionDays', () => {
     for (const o of offered) expect(problemOf(o)).toBe('accepted');
   });
 
-  it('offers the values CloudWatch Logs accepts for PutRetentionPolicy, and nothing else (no 9999 "never expire")', () => {
-    // The API's documented list (PutRetentionPolicy, retentionInDays).
-    expect([...LOG_RETENTION_DAYS]).toEqual([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+  it("offers the retention values the CDK knows CloudWatch Logs accepts, without its INFINITE (9999: no retention at all, not a value PutRetentionPolicy takes)", () => {
+    const cdk = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v !== RetentionDays.INFINITE);
+    expect([...LOG_RETENTION_DAYS]).toEqual([...cdk].sort((a, b) => a - b));
   });
 });
