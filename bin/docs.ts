@@ -11,6 +11,7 @@ import type { LaunchMeasure } from '../bench/launch';
 import { orgCostTableFrom } from '../bench/org-cost';
 import { type FindingsExportKey, renderFindingsExport, securityHubHealthyMonthUSD } from '../bench/findings-export-figures';
 import { type ReadingResults, readingOfFigures } from '../bench/reading';
+import { alarmCountText, deployRolePermissions, resourceTable } from './deployed-docs';
 import { ACCOUNT_DEFAULTS_METRICS } from '../lambda/core/fleet/metadata-defaults';
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../lambda/core/imdsv2/metrics';
 import { contextKey, expected, propName, rows, type SettingRow } from '../lambda/core/settings';
@@ -206,7 +207,9 @@ export function replaceBlock(text: string, name: string, content: string): strin
 export function generatedFiles(alarms: StackAlarmCounts = stackAlarmCounts()): Record<string, (text: string) => string> {
   const results = readResults();
   return {
-    'docs/configuration.md': (t) => replaceBlock(t, 'settings-table', settingsTable()),
+    'docs/configuration.md': (t) =>
+      replaceBlock(replaceBlock(replaceBlock(replaceBlock(t, 'settings-table', settingsTable()), 'deployed-resources', resourceTable()), 'alarm-count', alarmCountText()), 'deploy-role-permissions', deployRolePermissions()),
+    'docs/operations.md': (t) => replaceBlock(t, 'alarm-count', alarmCountText()),
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results, alarms.single)),
     'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results, alarms.org)),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Prints what `cdk synth` produced: first what the deploy will do (for the organization hub, which
-// OUs and regions; check schedule, remediation live or dry run, caps, what gets fixed, alarm
+// Prints what `cdk synth` produced: first every action the deploy will take (for the organization
+// hub, which OUs and regions; check schedule, remediation live or dry run, urgent fixes, caps, what
+// gets fixed, IMDSv2 enforcement, account-default writes, launch check, findings export, alarm
 // e-mails, opt-out tag, deprecation warnings), then
 // resources by type, schedules, Lambda functions, alarms and the cdk-nag verdict. Exits non-zero if
 // any validation finding is unacknowledged or the cloud assembly is missing. Plain Node (no
@@ -51,7 +52,11 @@ function flat(v) {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.map(flat).join(',');
   if (v && typeof v === 'object') {
-    if ('Fn::Join' in v) return v['Fn::Join'][1].map(flat).join(v['Fn::Join'][0]);
+    // The list may itself be a token (a Ref to a CommaDelimitedList parameter), not an array.
+    if ('Fn::Join' in v) {
+      const [separator, list] = v['Fn::Join'];
+      return Array.isArray(list) ? list.map(flat).join(separator) : flat(list);
+    }
     if ('Ref' in v) return `{${v.Ref}}`;
     if ('Fn::GetAtt' in v) return `{${[].concat(v['Fn::GetAtt']).join('.')}}`;
   }
@@ -71,11 +76,24 @@ function kib(n) {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
-/** The settings a user must see before deploying, read back from the template. */
-function whatItDoes(name, resources, artifact) {
+/** What each `imdsv2` mode does, in the summary's words. */
+const IMDSV2_TEXT = {
+  off: 'off (no readiness report; HttpTokens never changed)',
+  report: 'readiness reported; HttpTokens never changed',
+  enforce: 'ENFORCE: HttpTokens=required set at night on ready instances; rejected IMDSv1 calls alarmed',
+};
+
+/** A template value with its parameters named: `{OrganizationalUnitIds}` → the parameter asked at deploy. */
+function withParameters(text, parameters) {
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in parameters ? `the ${name} parameter (asked at deploy)` : m));
+}
+
+/** The settings a user must see before deploying, read back from the template: every action the deploy will take. */
+function whatItDoes(name, resources, artifact, parameters) {
   const fns = resources.filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([, r]) => (r.Properties.Environment || {}).Variables || {});
-  const remediate = fns.find((v) => 'TSG_DRY_RUN' in v) || {};
+  const remediate = fns.find((v) => 'TSG_DRY_RUN' in v && !('TSG_LAUNCH_SSM_WAIT_SECONDS' in v)) || {};
   const check = fns.find((v) => 'TSG_COLLECTOR_DOCUMENT' in v && !('TSG_DRY_RUN' in v)) || {};
+  const launch = fns.find((v) => 'TSG_LAUNCH_SSM_WAIT_SECONDS' in v);
   const schedules = resources.filter(([, r]) => r.Type === 'AWS::Scheduler::Schedule').map(([, r]) => r.Properties);
   const checkSchedule = schedules.find((p) => /check/.test(p.Description || ''));
   const remediationSchedule = schedules.find((p) => /remediation/.test(p.Description || ''));
@@ -87,17 +105,34 @@ function whatItDoes(name, resources, artifact) {
   const hubRun = fns.find((v) => 'TSG_HUB_OUS' in v);
   const hubItem = fns.find((v) => 'TSG_SPOKE_ROLE_NAME' in v) || {};
   const setting = (key) => check[key] ?? remediate[key] ?? '?';
+  // A change the nightly run makes is only planned in a dry run.
+  const planned = dryRun ? ' (dry run: planned, not made)' : '';
   console.log(`What stack ${name} will do:`);
   if (hubRun) {
+    const ous = withParameters(flat(hubRun.TSG_HUB_OUS), parameters);
     const regions = flat(hubRun.TSG_HUB_REGIONS ?? '?').replace('{AWS::Region}', 'the deploy region');
     const accounts = hubRun.TSG_HUB_ACCOUNTS ? `, accounts ${flat(hubRun.TSG_HUB_ACCOUNTS)}` : '';
-    console.log(`  organization:   OUs ${flat(hubRun.TSG_HUB_OUS)}${accounts}; regions ${regions}; through the spoke role ${hubItem.TSG_SPOKE_ROLE_NAME ?? '?'}`);
+    console.log(`  organization:   OUs ${ous}${accounts}; regions ${regions}; through the spoke role ${hubItem.TSG_SPOKE_ROLE_NAME ?? '?'}`);
   }
   console.log(`  check:          ${when(checkSchedule)}, read-only; offset/bound thresholds ${setting('TSG_MAX_OFFSET_SECONDS')} s / ${setting('TSG_MAX_CLOCK_ERROR_BOUND_SECONDS')} s`);
   if (!remediationSchedule) console.log('  remediation:    OFF (no schedule; the state machine can be started by hand)');
   else console.log(`  remediation:    ON ${when(remediationSchedule)}, ${dryRun ? 'DRY RUN (plans and reports, changes nothing)' : 'LIVE (changes instances)'}`);
+  const urgent = setting('TSG_URGENT_REMEDIATION') === 'true';
+  console.log(`  urgent fixes:   ${urgent ? `after each check, hosts ${setting('TSG_URGENT_OFFSET_SECONDS')} s or more off or without credentials fixed at once` : 'off'}`);
   console.log(`  caps:           at most ${remediate.TSG_MAX_CHANGES_PER_RUN ?? '?'} instances and ${remediate.TSG_MAX_CHANGES_PERCENT ?? '?'}% of the fleet per run; SSM MaxConcurrency ${remediate.TSG_REMEDIATION_MAX_CONCURRENCY ?? '?'}, MaxErrors ${remediate.TSG_REMEDIATION_MAX_ERRORS ?? '?'}`);
-  console.log(`  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${HOP_SCOPE_TEXT[remediate.TSG_HOP_LIMIT_SCOPE] ?? `${remediate.TSG_HOP_LIMIT_SCOPE ?? '?'} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}`);
+  console.log(
+    `  fixes:          hop limit raised to ${remediate.TSG_HOP_LIMIT_TARGET ?? '?'} on ${HOP_SCOPE_TEXT[remediate.TSG_HOP_LIMIT_SCOPE] ?? `${remediate.TSG_HOP_LIMIT_SCOPE ?? '?'} hosts`}; time sync ${yes(remediate.TSG_FIX_TIME_SYNC)}; metadata endpoint ${yes(remediate.TSG_ENABLE_METADATA_ENDPOINT)}; install chrony ${yes(remediate.TSG_INSTALL_CHRONY)}` +
+      `; NO_PROXY ${yes(remediate.TSG_FIX_NO_PROXY)}; mixed sources ${yes(remediate.TSG_FIX_MIXED_SOURCES)}`,
+  );
+  const imdsv2 = setting('TSG_IMDSV2');
+  const undo = imdsv2 === 'enforce' ? (setting('TSG_IMDSV2_AUTO_UNDO') === 'true' ? '; auto-undo: the check sets optional again' : '; never undone automatically') : '';
+  console.log(`  IMDSv2:         ${IMDSV2_TEXT[imdsv2] ?? imdsv2}${imdsv2 === 'enforce' ? planned : ''}${undo}`);
+  if (remediate.TSG_ACCOUNT_DEFAULTS !== undefined) {
+    const writes = remediate.TSG_ACCOUNT_DEFAULTS === 'set';
+    console.log(`  account:        ${writes ? `SET: metadata defaults raised to the hop-limit target, tokens required once IMDSv2 is enforced${planned}` : 'metadata defaults reported, never written'}`);
+  }
+  if (!hubRun) console.log(`  launch check:   ${launch ? `on, each new instance within minutes; ${launch.TSG_REMEDIATE_ON_LAUNCH === 'true' ? `at-risk launches remediated at once${planned}` : 'report only'}` : 'off'}`);
+  console.log(`  findings:       Security Hub ${yes(setting('TSG_SECURITY_HUB'))}; SSM Compliance ${yes(setting('TSG_SSM_COMPLIANCE'))}`);
   console.log(`  alarm e-mails:  ${emails.length ? `${emails.join(', ')} (each confirms the subscription by e-mail)` : 'none (alarms reach only the topic)'}`);
   console.log(`  opt-out tag:    ${check.TSG_OPT_OUT_TAG_KEY ?? remediate.TSG_OPT_OUT_TAG_KEY ?? '?'} (instances carrying it are never checked nor changed)`);
   const warnings = [];
@@ -129,7 +164,7 @@ function main() {
     const template = readJson(path.join(outdir, artifact.properties.templateFile));
     const resources = Object.entries(template.Resources || {});
     const env = artifact.environment || 'unknown';
-    whatItDoes(name, resources, artifact);
+    whatItDoes(name, resources, artifact, template.Parameters || {});
     console.log(`Stack ${name} (${env}): ${resources.length} resources`);
     const byType = {};
     for (const [, r] of resources) byType[r.Type] = (byType[r.Type] || 0) + 1;

@@ -64,7 +64,17 @@ function checked(row: SettingRow, key: string, raw: unknown): unknown {
   return v;
 }
 
-const RETENTION_VALUES = new Set<number>(Object.values(RetentionDays).filter((x): x is number => typeof x === 'number'));
+/** A boolean outside the settings schema (`organization`), read exactly as every schema boolean is. */
+const BOOLEAN_ROW: SettingRow = { type: 'boolean', scope: 'stack', doc: '' };
+
+/**
+ * Reads a boolean context key: `true`/`false` from cdk.json, or the strings every boolean setting
+ * accepts (true/1/yes, false/0/no, any case) from `-c key=value`; undefined when absent. One parser
+ * for every boolean key, so `organization=yes` means what `dryRun=yes` means.
+ */
+export function contextBoolean(key: string, raw: unknown): boolean | undefined {
+  return raw === undefined || raw === null ? undefined : (checked(BOOLEAN_ROW, key, raw) as boolean);
+}
 
 /**
  * Reads the app's configuration from CDK context into construct props by the settings schema:
@@ -93,10 +103,8 @@ export function guardPropsFromContext(get: Get, keys: readonly string[] = []): {
         case 'alarmTopicArn': alarmTopicArn = v as string; break;
         case 'timeZone': props.timeZone = TimeZone.of(v as string); break;
         case 'remediationHeartbeatWindowMinutes': props.remediationHeartbeatWindow = Duration.minutes(v as number); break;
-        case 'logRetentionDays':
-          if (!RETENTION_VALUES.has(v as number)) throw new ContextError(name, raw, `expected one of ${[...RETENTION_VALUES].sort((a, b) => a - b).join(', ')}`);
-          props.logRetention = v as RetentionDays;
-          break;
+        // The schema row holds the values CloudWatch Logs accepts (checked above).
+        case 'logRetentionDays': props.logRetention = v as RetentionDays; break;
         default: props[prop!] = v;
       }
     }

@@ -18,6 +18,7 @@ import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
+import { contextBoolean } from './context';
 import { stateBucket } from './findings-export-grants';
 import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
@@ -416,12 +417,9 @@ function contextList(v: unknown): string[] | undefined {
   return items.map((x) => x.trim()).filter((x) => x !== '');
 }
 
-/** Whether the app builds the organization hub: `organization` is true or "true". */
+/** Whether the app builds the organization hub: `organization` read as every boolean context key is. */
 export function organizationMode(get: Get): boolean {
-  const v = get('organization');
-  if (v === undefined || v === null || v === false || v === 'false') return false;
-  if (v === true || v === 'true') return true;
-  throw new TimeSyncGuardPropsError('organization', `must be true or false, got ${JSON.stringify(v)}`);
+  return contextBoolean('organization', get('organization')) ?? false;
 }
 
 /** The organization props from context (validated by the stack, which names the key at fault). */

@@ -3,7 +3,7 @@
  * anything is deployed. Same engine as the Lambda; the collector goes out through AWS-RunShellScript /
  * AWS-RunPowerShellScript (or a deployed document with --document). Publishes nothing unless --publish.
  *
- * Exit codes: 0 no instance at risk; 1 at least one instance at risk; 2 usage error; 3 the check could not run.
+ * Exit codes: 0 no instance at risk; 1 at least one instance at risk; 2 usage error (no region included); 3 the check could not run.
  */
 import type { AwsClients, ClientOptions } from '../../lambda/aws/clients';
 import { type Clock, realClock } from '../../lambda/aws/clock';
@@ -120,6 +120,20 @@ function collectorScripts(io: CliIo): DocumentStrategy {
   return { kind: 'scripts', linux, windows };
 }
 
+/**
+ * What to do when no region was found: the SDK says only "Region is missing", and the user needs to
+ * know the three places a region can come from.
+ */
+export function noRegionMessage(profile: string | undefined): string {
+  const configure = `aws configure set region eu-west-1${profile === undefined ? '' : ` --profile ${profile}`}`;
+  return [
+    'no AWS region: the check runs in one region and none was given; name it with one of',
+    `  ${'--region eu-west-1'.padEnd(configure.length)}  (command line)`,
+    `  ${'AWS_REGION=eu-west-1'.padEnd(configure.length)}  (environment)`,
+    `  ${configure}  (${profile === undefined ? 'the default profile' : `the profile ${profile}`} in ~/.aws/config)`,
+  ].join('\n');
+}
+
 /** Builds the command over injected dependencies. */
 export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) => Promise<number> {
   return async (args, io) => {
@@ -169,6 +183,10 @@ export function createRun(deps: CheckCommandDeps): (args: string[], io: CliIo) =
         { guest: parsed.guest, collector },
       );
     } catch (e) {
+      if (e instanceof Error && e.message === 'Region is missing') {
+        io.err(`timesync-guard check: ${noRegionMessage(parsed.profile)}`);
+        return 2;
+      }
       io.err(`timesync-guard check: the check could not run: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
       return 3;
     }

@@ -13,10 +13,10 @@ const outdir = mkdtempSync(join(tmpdir(), 'tsg-app-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 /** Runs bin/app.ts as cdk does (context in CDK_CONTEXT_JSON, bundling skipped). */
-function app(context: Record<string, unknown>, env: Record<string, string> = {}): Promise<Ran> {
+function app(context: Record<string, unknown>, env: Record<string, string> = {}, out = outdir): Promise<Ran> {
   return runAsync(process.execPath, ['-r', 'tsx/cjs', 'bin/app.ts'], {
     cwd: root,
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }), ...env },
+    env: { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }), ...env },
     timeoutMs: 280_000,
   });
 }
@@ -35,15 +35,25 @@ const MISTAKES: [string, Record<string, unknown>, string][] = [
 ];
 
 const synthOut = join(outdir, 'assembly');
+/** What a fresh clone synthesizes: the app with cdk.json's context and nothing else. */
+const freshOut = join(outdir, 'fresh');
+const freshContext = (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+/** The organization hub with no OUs (documented as valid: the OUs are then a deploy parameter). */
+const orgOut = join(outdir, 'org');
+const summaryOf = (dir: string): Promise<Ran> => runAsync(process.execPath, ['bin/synth-summary.js', dir], { cwd: root, timeoutMs: 60_000 });
 // The file's processes (each mostly loading the CDK) run at once, started before the first test.
 let mistakes: Ran[];
 let debugRun: Ran;
 let synthRun: Ran;
+let freshSummary: Ran;
+let orgSummary: Ran;
 beforeAll(async () => {
-  [mistakes, debugRun, synthRun] = await Promise.all([
+  [mistakes, debugRun, synthRun, freshSummary, orgSummary] = await Promise.all([
     Promise.all(MISTAKES.map(([, context]) => app(context))),
     app({ dryrun: 'true' }, { TSG_DEBUG: '1' }),
     runAsync('npm', ['run', 'synth', '--', '-c', 'dryRun=true', '--context', 'alarmEmails=ops@example.com', '-o', synthOut], { cwd: root, timeoutMs: 280_000 }),
+    app(freshContext, {}, freshOut).then(() => summaryOf(freshOut)),
+    app({ organization: 'yes' }, {}, orgOut).then(() => summaryOf(orgOut)),
   ]);
 }, 300_000);
 
@@ -86,5 +96,25 @@ describe('npm run synth', () => {
       expect(m.sources.some((s) => s.includes('lambda/handlers/'))).toBe(true);
       expect(m.sources.filter((s) => s.includes('node_modules'))).toEqual([]);
     }
+  });
+});
+
+describe('the README', () => {
+  it("shows exactly what a fresh clone's synth summary says the deploy will do", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /<!-- default-summary:begin[^>]*-->\n```\n([\s\S]*?)```\n<!-- default-summary:end -->/.exec(readme)?.[1];
+    const out = freshSummary.stdout;
+    const head = out.slice(0, out.indexOf('\nStack ') + 1);
+    expect(head).toMatch(/^What stack TimeSyncGuard will do:\n/);
+    expect(block).toBe(head);
+  });
+});
+
+describe('the app with -c organization=yes and no organizationalUnits, then the summary', () => {
+  it('summarises the hub, its OUs asked at deploy, without crashing', () => {
+    expect(orgSummary.stderr).toBe('');
+    expect(orgSummary.stdout).toContain('What stack TimeSyncGuardOrg will do:');
+    expect(orgSummary.stdout).toContain('OUs the OrganizationalUnitIds parameter (asked at deploy)');
+    expect(orgSummary.code).toBe(0);
   });
 });

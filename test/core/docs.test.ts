@@ -76,16 +76,51 @@ describe('README.md', () => {
   });
 
   it('lists every CLI command (bin/commands) with its npx line', () => {
-    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Folder map'));
+    const cli = readme.slice(readme.indexOf('## Command-line interface'), readme.indexOf('## Documentation'));
     const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts') && !['io.ts', 'args.ts'].includes(f)).map((f) => f.replace(/\.ts$/, ''));
     expect(commands.length).toBeGreaterThanOrEqual(5);
     for (const c of [...commands, '--version']) expect(cli).toContain(`npx timesync-guard ${c}`);
+  });
+
+  it('says plainly that remediation is live by default, before the safe first deploy turns on the dry run', () => {
+    const before = readme.slice(0, readme.indexOf('## Safe first deploy'));
+    expect(before).toContain('**Remediation is LIVE by default**');
+    expect(before).toMatch(/remediation: +ON .*, LIVE \(changes instances\)/);
+  });
+
+  it('links the troubleshooting page and the changelog', () => {
+    expect(readme).toContain('(docs/troubleshooting.md)');
+    expect(readme).toContain('(CHANGELOG.md)');
+    expect(read('docs/README.md')).toContain('(troubleshooting.md)');
   });
 
   it('links the reference pages, including those other branches add', () => {
     for (const page of ['configuration', 'operations', 'diagnosis', 'remediation', 'guest-scripts', 'development', 'decisions', 'windows', 'security', 'remediation-safety']) {
       expect(readme).toContain(`(docs/${page}.md`);
     }
+  });
+});
+
+describe('docs/troubleshooting.md', () => {
+  const page = doc('troubleshooting.md');
+
+  it('starts from the errors users arrive with', () => {
+    const first = page.slice(0, page.indexOf('## 1.'));
+    for (const message of ['ExpiredToken', 'Signature expired', 'RequestExpired', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed']) expect(first).toContain(`\`${message}`);
+  });
+
+  it('walks to the cause with CLI commands that exist', () => {
+    const used = [...page.matchAll(/npx timesync-guard ([a-z-]+)/g)].map((m) => m[1]!);
+    const commands = readdirSync(join(root, 'bin', 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    expect(used).toEqual(expect.arrayContaining(['check', 'collector', 'diagnose']));
+    expect(used.filter((c) => !commands.includes(c))).toEqual([]);
+  });
+
+  it('names only finding codes that exist', () => {
+    const table = page.slice(page.indexOf('## 3.'), page.indexOf('## 4.'));
+    const codes = [...table.matchAll(/`([a-z0-9]+(?:-[a-z0-9]+)+)`/g)].map((m) => m[1]!).filter((c) => !c.includes('orchestrators'));
+    expect(codes.length).toBeGreaterThanOrEqual(15);
+    expect(codes.filter((c) => !(c in FINDING_TABLE))).toEqual([]);
   });
 });
 

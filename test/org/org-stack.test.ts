@@ -276,7 +276,9 @@ describe('props and context', () => {
     ['false', false],
     [true, true],
     ['true', true],
-    ['yes', /organization must be true or false/],
+    ['yes', true],
+    ['NO', false],
+    ['maybe', /context organization="maybe": expected true or false/],
   ])('organization=%p → %p', (value, expected) => {
     const get = (k: string) => (k === 'organization' ? value : undefined);
     if (expected instanceof RegExp) expect(() => organizationMode(get)).toThrow(expected);

@@ -30,7 +30,7 @@ export class SettingsError extends Error {
 /** What a valid value of the row looks like ("an integer in [2, 64]"). */
 export function expected(row: SettingRow, quote = false): string {
   switch (row.type) {
-    case 'number': return `${row.integer ? 'an integer' : 'a number'} in [${row.min}, ${row.max}]`;
+    case 'number': return row.oneOf ? `one of ${row.oneOf.join(', ')}` : `${row.integer ? 'an integer' : 'a number'} in [${row.min}, ${row.max}]`;
     case 'boolean': return 'true or false';
     case 'enum': return row.values.map((v) => (quote ? `'${v}'` : v)).join(' or ');
     case 'list': return row.expected;
@@ -47,7 +47,8 @@ export function problemWith(row: SettingRow, value: unknown): string | undefined
   const mustBe = `must be ${expected(row, true)}, ${got}`;
   switch (row.type) {
     case 'number':
-      return typeof value !== 'number' || !Number.isFinite(value) || value < row.min || value > row.max || (row.integer && !Number.isInteger(value)) ? mustBe : undefined;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < row.min || value > row.max || (row.integer && !Number.isInteger(value))) return mustBe;
+      return row.oneOf && !row.oneOf.includes(value) ? mustBe : undefined;
     case 'boolean':
       return typeof value === 'boolean' ? undefined : mustBe;
     case 'enum':
@@ -67,6 +68,15 @@ const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no']);
 
 /**
+ * The one reading of a boolean string (environment variable, `-c key=value`): true/1/yes and
+ * false/0/no in any case; undefined for anything else.
+ */
+export function booleanOf(raw: string): boolean | undefined {
+  const b = raw.trim().toLowerCase();
+  return TRUE.has(b) ? true : FALSE.has(b) ? false : undefined;
+}
+
+/**
  * Converts a string (an environment variable, a `-c key=value`) into the row's type. An empty
  * value is an error, never the default: a blank that silently meant "default" hid typos.
  */
@@ -79,8 +89,8 @@ export function fromString(row: SettingRow, raw: string): { value: unknown } | {
       return Number.isFinite(n) ? { value: n } : { problem: `expected ${expected(row)}` };
     }
     case 'boolean': {
-      const b = v.toLowerCase();
-      return TRUE.has(b) ? { value: true } : FALSE.has(b) ? { value: false } : { problem: `expected ${expected(row)}` };
+      const b = booleanOf(v);
+      return b === undefined ? { problem: `expected ${expected(row)}` } : { value: b };
     }
     case 'list': return { value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') };
     default: return { value: v };

@@ -36,6 +36,8 @@ export interface NumberRow extends RowBase {
   readonly min: number;
   readonly max: number;
   readonly integer?: boolean;
+  /** The only values the service accepts, when not every number in [min, max] is one (log retention). */
+  readonly oneOf?: readonly number[];
 }
 export interface BooleanRow extends RowBase {
   readonly type: 'boolean';
@@ -557,7 +559,8 @@ export const SETTINGS = {
   },
   logRetentionDays: {
     type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
-    doc: `Retention of the function and state machine log groups; one of ${LOG_RETENTION_DAYS.join(', ')}.`,
+    oneOf: LOG_RETENTION_DAYS,
+    doc: 'Retention of the function and state machine log groups (a value CloudWatch Logs accepts).',
   },
   /**
    * E-mail addresses subscribed to the alarm topic (each confirms by e-mail). Excludes `alarmTopic`.
