@@ -127,12 +127,13 @@ export class TimeSyncGuard extends Construct {
 `;
 }
 
-function stage(): string {
+function stage(withBundles: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsg-jsii-'));
   cpSync(join(ROOT, 'lib'), join(dir, 'lib'), { recursive: true });
   for (const sub of ['core', 'guest', 'contracts']) cpSync(join(ROOT, 'lambda', sub), join(dir, 'lambda', sub), { recursive: true });
-  // The prebuilt Lambdas (npm run package), where lib/shipped-bundles.ts looks for them: a binding can synthesize.
-  if (existsSync(join(ROOT, 'dist', 'bundles'))) cpSync(join(ROOT, 'dist', 'bundles'), join(dir, 'bundles'), { recursive: true });
+  // The prebuilt Lambdas (npm run package), where lib/shipped-bundles.ts looks for them, so that a binding
+  // generated from a kept directory can synthesize; the check alone does not read them.
+  if (withBundles && existsSync(join(ROOT, 'dist', 'bundles'))) cpSync(join(ROOT, 'dist', 'bundles'), join(dir, 'bundles'), { recursive: true });
   mkdirSync(join(dir, 'jsii'));
   writeFileSync(join(dir, 'jsii', 'index.ts'), surfaceSource());
   copyFileSync(join(ROOT, 'README.md'), join(dir, 'README.md'));
@@ -166,16 +167,26 @@ function stage(): string {
   return dir;
 }
 
-function main(): void {
-  const keep = process.argv.includes('--keep');
-  const dir = stage();
+/**
+ * Compiles the surface with jsii and renders API.md in a staging directory; returns that API.md.
+ * `keep` leaves the directory (its path is printed).
+ */
+export function buildSurface({ keep = false }: { keep?: boolean } = {}): string {
+  const dir = stage(keep);
   try {
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'jsii'), ['--silence-warnings=reserved-word'], { cwd: dir, stdio: 'inherit' });
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'jsii-docgen'), ['--output', join(ROOT, 'API.md')], { cwd: dir, stdio: 'inherit' });
-    process.stdout.write(`timesync-guard: the jsii surface compiles; API.md written${keep ? ` (staging directory: ${dir})` : ''}\n`);
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'jsii'), ['--silence-warnings=reserved-word'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'jsii-docgen'), ['--output', join(dir, 'API.md')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (keep) process.stdout.write(`staging directory: ${dir}\n`);
+    return readFileSync(join(dir, 'API.md'), 'utf8');
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function main(): void {
+  const api = buildSurface({ keep: process.argv.includes('--keep') });
+  writeFileSync(join(ROOT, 'API.md'), api);
+  process.stdout.write('timesync-guard: the jsii surface compiles; API.md written\n');
 }
 
 if (require.main === module) main();
