@@ -63,6 +63,15 @@ function propLines(): string[] {
   return out;
 }
 
+/** `, name: props.name as GuardProps['name']` for each enum row's prop (jsii's string to the TypeScript union). */
+function enumNarrowing(): string {
+  return rows()
+    .filter((r) => r.type === 'enum')
+    .flatMap((r) => propName(r.key) ?? [])
+    .map((name) => `, ${name}: props.${name} as GuardProps['${name}']`)
+    .join('');
+}
+
 /** The jsii surface: props from the rows, and the construct around the TypeScript one. */
 export function surfaceSource(): string {
   return `import type * as cdk from 'aws-cdk-lib';
@@ -112,7 +121,10 @@ export class TimeSyncGuard extends Construct {
   constructor(scope: Construct, id: string, props: TimeSyncGuardProps = {}) {
     super(scope, id);
     // "Default": the child adds nothing to logical IDs, so the resources are named as from TypeScript.
-    const guard = new Guard(this, 'Default', props as GuardProps);
+    // Typed, not cast: a surface prop whose type drifts from the TypeScript prop fails jsii's compile.
+    // Enum rows only are narrowed (string → their union); the construct validates them by their row.
+    const guardProps: GuardProps = { ...props${enumNarrowing()} };
+    const guard = new Guard(this, 'Default', guardProps);
     this.checkFunction = guard.checkFunction.function;
     this.remediateFunction = guard.remediateFunction.function;
     this.checkLogGroup = guard.checkFunction.logGroup;

@@ -133,17 +133,19 @@ describe('the packed library in a fresh ts-node CDK app', () => {
     for (const [, alarm] of prodAlarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: alerts }]);
   });
 
-  it('deploys the bundles shipped in the package, byte for byte, as every function handler index.handler on Node.js 24', () => {
+  it('deploys the bundles shipped in the package, byte for byte, configured as from source (handler, Node.js 24, arm64, 512 MB, source maps)', () => {
     const shipped = new Map(readdirSync(join(pkg, 'dist', 'bundles')).map((name) => [sha(join(pkg, 'dist', 'bundles', name, 'index.js')), name]));
     const deployed = ofType('AWS::Lambda::Function')
       .filter(([id]) => id.includes('Guard'))
       .map(([, fn]) => {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const dir = join(app, 'cdk.out', assets.files[key.replace(/\.zip$/, '')].source.path);
-        return { handler: fn.Properties.Handler, runtime: fn.Properties.Runtime, bundle: shipped.get(sha(join(dir, 'index.js'))) };
+        const p = fn.Properties as { Handler: string; Runtime: string; MemorySize: number; Architectures: string[]; Environment: { Variables: Record<string, unknown> } };
+        return { bundle: shipped.get(sha(join(dir, 'index.js'))), config: [p.Handler, p.Runtime, p.MemorySize, p.Architectures, p.Environment.Variables.NODE_OPTIONS] };
       });
     expect(deployed.map((d) => d.bundle).sort()).toEqual(['check', 'check', 'launch', 'remediate', 'remediate']);
-    for (const d of deployed) expect([d.handler, d.runtime]).toEqual(['index.handler', 'nodejs24.x']);
+    // As this repository deploys them (lib/constructs/guard-function.ts): only the code's origin differs.
+    for (const d of deployed) expect(d.config).toEqual(['index.handler', 'nodejs24.x', 512, ['arm64'], '--enable-source-maps']);
   });
 
   it('has no esbuild within reach of the app or its aws-cdk-lib', () => {
