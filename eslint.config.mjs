@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'coverage/**', '**/*.d.ts', 'jest.config.js', 'test/setup-env.js', 'test/global-setup.js', 'test/sequencer.js', 'bin/*.js'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'coverage/**', '**/*.d.ts', 'jest.config.js', 'test/setup-env.js', 'test/global-setup.js', 'test/sequencer.js', 'bin/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,6 +7,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, TRIM_SOURCE_MAP_SCRIPT } from '../function-bundling';
+import { shippedCode } from '../shipped-bundles';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -81,6 +82,8 @@ export class GuardFunction extends Construct {
     this.function = new NodejsFunction(this, 'Resource', {
       entry: join(PROJECT_ROOT, 'lambda', 'handlers', props.entryFile),
       handler: 'handler',
+      // In the published package: its prebuilt bundle, and NodejsFunction does not bundle (lib/shipped-bundles.ts).
+      ...shippedCode(props.entryFile),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_24_X,
