@@ -30,6 +30,9 @@ import { findingsExportMetricValues } from '../core/findings-export/metrics';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
+import { coverageLogFields, type CoverageGap } from '../core/fleet/coverage';
+import type { CoverageDeps } from '../engine/coverage';
+import { addCoverageMetrics, coverageSummary, wireCoverage } from './coverage-hook';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -68,6 +71,8 @@ export interface CheckHandlerDeps {
   readonly reserveMs?: number;
   /** Security Hub findings and SSM Compliance items after a completed run (lambda/engine/findings-export.ts). @default - not exported */
   readonly findingsExport?: FindingsExportDeps;
+  /** SSM coverage with its causes (docs/coverage.md). @default - not assessed */
+  readonly coverage?: CoverageDeps;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -86,7 +91,7 @@ export class CheckRunError extends Error {
  * Whether the instance has a profile is not repeated here: it matters only with a disabled
  * endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
-export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness): Record<string, unknown> {
+export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness, coverage?: CoverageGap): Record<string, unknown> {
   const v = e.verdict;
   const record: Record<string, unknown> = {
     instanceId: e.instanceId,
@@ -111,6 +116,8 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     imdsv2LastV1Day: imdsv2?.lastImdsv1Day,
     imdsv2LikelySource: imdsv2?.likelySource,
     imdsv2Reason: imdsv2?.reason,
+    // SSM coverage (docs/coverage.md): `filter ssmCauses like /no-route/`.
+    ...coverageLogFields(coverage),
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
   return record;
@@ -134,6 +141,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
           ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
           ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
+          ...(deps.coverage ? { coverage: deps.coverage } : {}),
         },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
@@ -146,7 +154,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
+    const gaps = new Map(run.coverage?.gaps.map((g) => [g.instanceId, g]));
+    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId)));
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
@@ -160,6 +169,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
         for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) deps.metrics.addMetric(IMDSV2_STATE_METRIC[state as Imdsv2State], MetricUnit.Count, n);
       }
       if (exported && !exported.skipped) for (const [name, n] of findingsExportMetricValues(exported)) deps.metrics.addMetric(name, MetricUnit.Count, n);
+      if (run.coverage) addCoverageMetrics(deps.metrics, run.coverage);
       publishCheckMetrics(deps.metrics, run.summary);
     } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
@@ -176,6 +186,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
       ...(urgent ? { urgent } : {}),
+      ...(run.coverage ? { coverage: coverageSummary(run.coverage) } : {}),
       ...(exported ? { findingsExport: exported } : {}),
       ...(run.imdsv2
         ? {
@@ -241,6 +252,7 @@ const wired = lazy(() => {
     ...(imdsv2 ? { imdsv2 } : {}),
     ...wireUrgentExecutions(settings, realClock),
     ...(exportDeps(ssm) ?? {}),
+    ...wireCoverage(ec2, ssm, realClock),
   });
 });
 

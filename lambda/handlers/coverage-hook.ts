@@ -1,0 +1,30 @@
+/**
+ * The check handler's SSM coverage wiring (docs/coverage.md), kept out of check.ts: the adapter
+ * with a lazily built IAM client (loaded only when some instance is not Online), the cache a warm
+ * function keeps between runs, the fleet metric and the summary fields.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createClient, lazy } from '../aws/client-factory';
+import { createAwsCoveragePort } from '../aws/coverage';
+import { COVERAGE_METRICS, type CoverageReport } from '../core/fleet/coverage';
+import { CoverageCache, type CoverageDeps } from '../engine/coverage';
+import type { Clock } from '../engine/ports';
+
+/** The coverage deps of the real handler. */
+export function wireCoverage(ec2: EC2Client, ssm: SSMClient, clock: Clock): { coverage: CoverageDeps } {
+  const iam = lazy(() => createClient(IAMClient, 'iam'));
+  return { coverage: { port: createAwsCoveragePort({ ec2, ssm, iam, clock }), cache: new CoverageCache() } };
+}
+
+/** The fleet-level coverage metric (a percentage; none with no running instance). */
+export function addCoverageMetrics(metrics: Pick<Metrics, 'addMetric'>, report: CoverageReport): void {
+  if (report.percent !== undefined) metrics.addMetric(COVERAGE_METRICS.percent, MetricUnit.Percent, report.percent);
+}
+
+/** The run summary's coverage fields (the per-instance causes are in the instance records). */
+export function coverageSummary(r: CoverageReport): Record<string, unknown> {
+  return { running: r.running, managed: r.managed, percent: r.percent, dhmc: r.dhmc, dhmcWouldManage: r.dhmcWouldManage, byCause: r.byCause };
+}
