@@ -32,7 +32,9 @@ import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
 import { coverageLogFields, type CoverageGap } from '../core/fleet/coverage';
 import type { CoverageDeps } from '../engine/coverage';
-import { addCoverageMetrics, coverageSummary, wireCoverage } from './coverage-hook';
+import { addCoverageMetrics, addCredentialMetrics, coverageSummary, wireCoverage } from './coverage-hook';
+import { lazyCredentialEvidence } from '../aws/lazy-credentials';
+import { type CredentialCounts, credentialLogFields } from '../core/imdsv2/credential-delivery';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -91,7 +93,7 @@ export class CheckRunError extends Error {
  * Whether the instance has a profile is not repeated here: it matters only with a disabled
  * endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
-export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness, coverage?: CoverageGap): Record<string, unknown> {
+export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness, coverage?: CoverageGap, credentials?: CredentialCounts): Record<string, unknown> {
   const v = e.verdict;
   const record: Record<string, unknown> = {
     instanceId: e.instanceId,
@@ -118,6 +120,8 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     imdsv2Reason: imdsv2?.reason,
     // SSM coverage (docs/coverage.md): `filter ssmCauses like /no-route/`.
     ...coverageLogFields(coverage),
+    // CloudTrail (docs/imdsv2.md#cloudtrails-view): `filter imdsv1CredentialDeliveries > 0`.
+    ...credentialLogFields(credentials),
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
   return record;
@@ -155,7 +159,9 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
     const gaps = new Map(run.coverage?.gaps.map((g) => [g.instanceId, g]));
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId)));
+    const trail = run.imdsv2?.readiness.credentials;
+    const byInstance = trail?.outcome === 'read' ? trail.byInstance : {};
+    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId), byInstance[e.instanceId]));
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
@@ -170,6 +176,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       }
       if (exported && !exported.skipped) for (const [name, n] of findingsExportMetricValues(exported)) deps.metrics.addMetric(name, MetricUnit.Count, n);
       if (run.coverage) addCoverageMetrics(deps.metrics, run.coverage);
+      if (trail?.outcome === 'read') addCredentialMetrics(deps.metrics, trail.byInstance, run.evaluations, deps.settings.maxOffsetSeconds);
       publishCheckMetrics(deps.metrics, run.summary);
     } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
@@ -288,6 +295,7 @@ function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
     store: lazySnapshotStore(bucket, clock),
     recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
     ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
+    ...lazyCredentialEvidence(settings, bucket, clock),
     audit: async (records) => {
       const at = new Date(clock.now()).toISOString();
       await auditActions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));

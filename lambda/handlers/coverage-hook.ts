@@ -11,6 +11,8 @@ import { createClient, lazy } from '../aws/client-factory';
 import { createAwsCoveragePort } from '../aws/coverage';
 import { COVERAGE_METRICS, type CoverageReport } from '../core/fleet/coverage';
 import { CoverageCache, type CoverageDeps } from '../engine/coverage';
+import { confirmedImpact, CREDENTIAL_METRICS, type CredentialCounts } from '../core/imdsv2/credential-delivery';
+import type { InstanceEvaluation } from '../core/types';
 import type { Clock } from '../engine/ports';
 
 /** The coverage deps of the real handler. */
@@ -27,4 +29,19 @@ export function addCoverageMetrics(metrics: Pick<Metrics, 'addMetric'>, report: 
 /** The run summary's coverage fields (the per-instance causes are in the instance records). */
 export function coverageSummary(r: CoverageReport): Record<string, unknown> {
   return { running: r.running, managed: r.managed, percent: r.percent, dhmc: r.dhmc, dhmcWouldManage: r.dhmcWouldManage, byCause: r.byCause };
+}
+
+/**
+ * CloudTrail's "confirmed impact" (docs/imdsv2.md#cloudtrails-view): instances whose calls failed
+ * with a clock-shaped error in the window and whose measured |offset| is over the threshold now.
+ */
+export function addCredentialMetrics(
+  metrics: Pick<Metrics, 'addMetric'>,
+  byInstance: Readonly<Record<string, CredentialCounts>>,
+  evaluations: readonly InstanceEvaluation[],
+  maxOffsetSeconds: number,
+): void {
+  const offsets = new Map(evaluations.map((e) => [e.instanceId, e.verdict?.offsetSeconds]));
+  metrics.addMetric(CREDENTIAL_METRICS.confirmedImpact, MetricUnit.Count, confirmedImpact(byInstance, offsets, maxOffsetSeconds).length);
+  metrics.addMetric(CREDENTIAL_METRICS.imdsv1Credentials, MetricUnit.Count, Object.values(byInstance).filter((c) => c.imdsv1Deliveries > 0).length);
 }
