@@ -138,6 +138,12 @@ export function validateTimeSyncGuardProps(given: TimeSyncGuardProps): Duration 
     const problem = problemWith(row, v);
     if (problem !== undefined) throw new TimeSyncGuardPropsError(prop, problem);
   }
+  if (props.cloudTrailEventDataStoreArn !== undefined && props.cloudTrailLogGroupName !== undefined) {
+    throw new TimeSyncGuardPropsError('cloudTrailEventDataStoreArn, cloudTrailLogGroupName', 'are mutually exclusive', 'cloudTrailEventDataStoreArn and cloudTrailLogGroupName are mutually exclusive: give the CloudTrail Lake event data store or the trail\'s log group');
+  }
+  if ((props.cloudTrailEventDataStoreArn !== undefined || props.cloudTrailLogGroupName !== undefined) && props.imdsv2 === 'off') {
+    throw new TimeSyncGuardPropsError('cloudTrailEventDataStoreArn', 'needs imdsv2 report or enforce (the CloudTrail evidence feeds the IMDSv2 readiness)');
+  }
   if (props.alarmEmails !== undefined && props.alarmTopic !== undefined) {
     throw new TimeSyncGuardPropsError('alarmEmails, alarmTopic', 'are mutually exclusive', 'alarmEmails and alarmTopic are mutually exclusive: subscribe the addresses to your own topic, or let the construct create one');
   }

@@ -17,6 +17,7 @@ import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
+import { FleetCoverage } from './constructs/fleet-coverage';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
@@ -76,6 +77,8 @@ export class TimeSyncGuard extends Construct {
   public readonly imdsv2CacheBucket?: Bucket;
   /** The generated key that signs IMDSv2 enforcement records (docs/imdsv2.md); undefined when `imdsv2` is `off`. */
   public readonly imdsv2RecordKey?: ISecret;
+  /** SSM coverage: its alarm and, with `defaultHostManagement`, the DHMC role (docs/coverage.md). */
+  public readonly coverage: FleetCoverage;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -263,6 +266,18 @@ export class TimeSyncGuard extends Construct {
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
     }).dashboard;
+    this.coverage = new FleetCoverage(this, 'Coverage', {
+      checkFunction: this.checkFunction,
+      remediateFunction: this.remediateFunction,
+      metric: alarms.metric,
+      checkInterval,
+      topic: this.topic,
+      dashboard: this.dashboard,
+      alarmPercent: props.coverageAlarmPercent ?? DEFAULTS.coverageAlarmPercent,
+      defaultHostManagement: props.defaultHostManagement ?? DEFAULTS.defaultHostManagement,
+      cloudTrail: { ...(props.cloudTrailEventDataStoreArn ? { eventDataStoreArn: props.cloudTrailEventDataStoreArn } : {}), ...(props.cloudTrailLogGroupName ? { logGroupName: props.cloudTrailLogGroupName } : {}) },
+      ...(this.imdsv2CacheBucket ? { bucket: this.imdsv2CacheBucket } : {}),
+    });
   }
 
   /**
