@@ -61,7 +61,9 @@ export function createAwsCoveragePort(o: AwsCoveragePortOptions): CoveragePort {
     async dhmc() {
       try {
         const out = await retry('GetServiceSetting', () => o.ssm.send(new GetServiceSettingCommand({ SettingId: DHMC_SETTING_ID })));
-        return dhmcFromSetting(out.ServiceSetting?.SettingValue);
+        // An answer without the setting is not "off": it is unread (never a cause).
+        if (!out?.ServiceSetting) throw new Error('GetServiceSetting returned no setting');
+        return dhmcFromSetting(out.ServiceSetting.SettingValue);
       } catch (err) {
         // Never set in this region: the setting does not exist yet.
         if ((err as { name?: string }).name === 'ServiceSettingNotFound') return { state: 'off' };
