@@ -23,6 +23,7 @@ import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
+  cloudTrailSetting,
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
   DEFAULT_REMEDIATION_MAX_ITERATIONS,
@@ -122,6 +123,7 @@ export class TimeSyncGuard extends Construct {
       remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
       urgentRemediation: String(urgentLive),
+      cloudTrail: cloudTrailSetting(props.cloudTrail),
       ...(this.imdsv2CacheBucket && imdsv2 !== 'off' ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2CacheBucket && exportsFindings ? { exportStateBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
@@ -275,7 +277,7 @@ export class TimeSyncGuard extends Construct {
       dashboard: this.dashboard,
       alarmPercent: props.coverageAlarmPercent ?? DEFAULTS.coverageAlarmPercent,
       defaultHostManagement: props.defaultHostManagement ?? DEFAULTS.defaultHostManagement,
-      cloudTrail: { ...(props.cloudTrailEventDataStoreArn ? { eventDataStoreArn: props.cloudTrailEventDataStoreArn } : {}), ...(props.cloudTrailLogGroupName ? { logGroupName: props.cloudTrailLogGroupName } : {}) },
+      cloudTrail: cloudTrailSetting(props.cloudTrail),
       ...(this.imdsv2CacheBucket ? { bucket: this.imdsv2CacheBucket } : {}),
     });
   }

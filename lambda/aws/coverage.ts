@@ -2,29 +2,18 @@
  * The read-only calls behind the SSM coverage causes (lambda/engine/coverage.ts): the Default Host
  * Management setting, an instance profile's role simulated for the SSM Agent actions, and the
  * route tables and interface endpoints of the unmanaged instances' VPCs. Throttling is retried on
- * the injected clock; any other error is thrown and becomes an `unknown` fact in the engine.
- *
- * Why iam:SimulatePrincipalPolicy and not the policy listings: GetInstanceProfile + Simulate is two
- * calls per profile, and the simulation evaluates every policy on the role (managed, inline,
- * permissions boundary), so a custom policy granting the SSM actions is judged right. The listings
- * (ListAttachedRolePolicies + ListRolePolicies) cost as many calls and can only recognise
- * AmazonSSMManagedInstanceCore by name: any other grant would need GetPolicyVersion / GetRolePolicy
- * and a policy evaluator of our own. Neither sees SCPs, so a role judged allowed can still be
- * denied by an SCP (then the cause stays `ssm-cause-unknown`, never a wrong one).
+ * the injected clock; any other error is thrown and becomes an `unknown` fact in the engine. The
+ * profile check is ./coverage-iam.ts.
  */
 import { DescribeRouteTablesCommand, DescribeVpcEndpointsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { GetInstanceProfileCommand, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetServiceSettingCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
   DHMC_SETTING_ID,
   type DhmcState,
   internetRouteOf,
-  judgeSimulation,
   type NetworkPath,
-  type ProfilePermissions,
   routeTableOf,
   type RouteTableFacts,
-  SSM_AGENT_ACTIONS,
   ssmEndpointsOf,
 } from '../core/fleet/coverage';
 import type { Clock } from '../engine/ports';
@@ -34,8 +23,11 @@ import { withRetry } from './retry';
 export interface AwsCoveragePortOptions {
   readonly ec2: Pick<EC2Client, 'send'>;
   readonly ssm: Pick<SSMClient, 'send'>;
-  /** The client, or how to build it on first use (IAM is needed only when a profile must be read). */
-  readonly iam: Pick<IAMClient, 'send'> | (() => Pick<IAMClient, 'send'>);
+  /**
+   * The profile check (./coverage-iam.ts), loaded on first use by the handler: IAM is needed only
+   * when an unmanaged instance has a profile, so its client is not in the check's start-up.
+   */
+  readonly profile: CoveragePort['profile'];
   readonly clock: Clock;
 }
 
@@ -48,14 +40,7 @@ export function dhmcFromSetting(value: string | undefined): DhmcState {
   return v === '' || v === '$None' ? { state: 'off' } : { state: 'on', role: v };
 }
 
-/** The profile name of an instance profile ARN (`arn:aws:iam::1:instance-profile/path/name` → `name`). */
-export function profileNameOf(arn: string): string | undefined {
-  const m = /^arn:[\w-]+:iam::\d{12}:instance-profile\/(?:.*\/)?([\w+=,.@-]{1,128})$/.exec(arn);
-  return m?.[1];
-}
-
 export function createAwsCoveragePort(o: AwsCoveragePortOptions): CoveragePort {
-  const iam = (): Pick<IAMClient, 'send'> => (typeof o.iam === 'function' ? o.iam() : o.iam);
   const retry = <T>(operation: string, fn: () => Promise<T>): Promise<T> => withRetry(fn, o.clock, { operation, maxAttempts: 4 });
   return {
     async dhmc() {
@@ -70,16 +55,7 @@ export function createAwsCoveragePort(o: AwsCoveragePortOptions): CoveragePort {
         throw err;
       }
     },
-    async profile(arn): Promise<ProfilePermissions> {
-      const name = profileNameOf(arn);
-      if (!name) return { state: 'unknown', error: `not an instance profile ARN: ${arn.slice(0, 200)}` };
-      const out = await retry('GetInstanceProfile', () => iam().send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
-      const role = out.InstanceProfile?.Roles?.[0]?.Arn;
-      // A profile with no role gives the agent no credentials at all.
-      if (!role) return { state: 'denied', missing: [...SSM_AGENT_ACTIONS] };
-      const sim = await retry('SimulatePrincipalPolicy', () => iam().send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: role, ActionNames: [...SSM_AGENT_ACTIONS] })));
-      return judgeSimulation((sim.EvaluationResults ?? []).map((r) => ({ action: r.EvalActionName, decision: r.EvalDecision })));
-    },
+    profile: o.profile,
     async network(subnets) {
       const vpcs = [...new Set(subnets.map((s) => s.vpcId))].sort();
       const tables: RouteTableFacts[] = [];

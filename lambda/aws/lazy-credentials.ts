@@ -9,15 +9,16 @@ import type { Clock } from './clock';
 import { onFirstUse } from './lazy-adapters';
 
 /** The source the settings name, if any. */
-export function cloudTrailSourceOf(s: { readonly cloudTrailEventDataStoreArn?: string; readonly cloudTrailLogGroupName?: string }): CloudTrailSource | undefined {
-  if (s.cloudTrailEventDataStoreArn) return { kind: 'lake', eventDataStoreArn: s.cloudTrailEventDataStoreArn };
-  if (s.cloudTrailLogGroupName) return { kind: 'logs', logGroupName: s.cloudTrailLogGroupName };
+export function cloudTrailSourceOf(s: { readonly cloudTrail?: string }): CloudTrailSource | undefined {
+  const v = s.cloudTrail ?? 'off';
+  if (v.startsWith('arn:')) return { kind: 'lake', eventDataStoreArn: v };
+  if (v.startsWith('log-group:')) return { kind: 'logs', logGroupName: v.slice('log-group:'.length) };
   return undefined;
 }
 
 /** `{ credentials }` for the IMDSv2 ports, or nothing. */
 export function lazyCredentialEvidence(
-  settings: { readonly cloudTrailEventDataStoreArn?: string; readonly cloudTrailLogGroupName?: string },
+  settings: { readonly cloudTrail?: string },
   bucket: string,
   clock: Clock,
 ): { credentials: CredentialEvidenceDeps } | Record<string, never> {

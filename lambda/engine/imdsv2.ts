@@ -492,7 +492,7 @@ export interface Imdsv2CheckPorts {
   /** Rollback of enforced instances; without it the watch does not run. */
   readonly ec2?: Imdsv2Ec2Port;
   readonly audit?: (records: readonly Imdsv2AuditRecord[]) => Promise<void>;
-  /** CloudTrail's IMDSv1-credential evidence (setting `cloudTrailEventDataStoreArn` / `cloudTrailLogGroupName`). @default - not read */
+  /** CloudTrail's IMDSv1-credential evidence (setting `cloudTrail`). @default - not read */
   readonly credentials?: CredentialEvidenceDeps;
 }
 

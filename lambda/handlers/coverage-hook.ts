@@ -1,13 +1,12 @@
 /**
  * The check handler's SSM coverage wiring (docs/coverage.md), kept out of check.ts: the adapter
- * with a lazily built IAM client (loaded only when some instance is not Online), the cache a warm
+ * with the IAM profile check loaded at its first use (only when an unmanaged instance has a profile), the cache a warm
  * function keeps between runs, the fleet metric and the summary fields.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createClient, lazy } from '../aws/client-factory';
+import { onFirstUse } from '../aws/lazy-adapters';
 import { createAwsCoveragePort } from '../aws/coverage';
 import { COVERAGE_METRICS, type CoverageReport } from '../core/fleet/coverage';
 import { CoverageCache, type CoverageDeps } from '../engine/coverage';
@@ -17,8 +16,8 @@ import type { Clock } from '../engine/ports';
 
 /** The coverage deps of the real handler. */
 export function wireCoverage(ec2: EC2Client, ssm: SSMClient, clock: Clock): { coverage: CoverageDeps } {
-  const iam = lazy(() => createClient(IAMClient, 'iam'));
-  return { coverage: { port: createAwsCoveragePort({ ec2, ssm, iam, clock }), cache: new CoverageCache() } };
+  const check = onFirstUse(async () => (await import('../aws/on-demand/iam')).profileCheck(clock));
+  return { coverage: { port: createAwsCoveragePort({ ec2, ssm, profile: async (arn) => (await check())(arn), clock }), cache: new CoverageCache() } };
 }
 
 /** The fleet-level coverage metric (a percentage; none with no running instance). */

@@ -32,8 +32,8 @@ export interface FleetCoverageProps {
   readonly alarmPercent: number;
   /** Create the DHMC role and set the service setting (reset on delete). @default false */
   readonly defaultHostManagement?: boolean;
-  /** The CloudTrail source, when configured (needs `bucket`). @default - none */
-  readonly cloudTrail?: { readonly eventDataStoreArn?: string; readonly logGroupName?: string };
+  /** The `cloudTrail` setting (`off`, an event data store ARN, `log-group:<name>`). @default 'off' */
+  readonly cloudTrail?: string;
   /** The check's bucket (the evidence object lives beside the readiness snapshot). @default - none */
   readonly bucket?: IBucket;
 }
@@ -70,7 +70,7 @@ export class FleetCoverage extends Construct {
     this.alarm.addAlarmAction(action);
     this.alarm.addOkAction(action);
 
-    const trail = props.cloudTrail?.eventDataStoreArn !== undefined || props.cloudTrail?.logGroupName !== undefined;
+    const trail = (props.cloudTrail ?? 'off') !== 'off';
     props.dashboard.addWidgets(
       new cw.GraphWidget({ title: 'SSM coverage (% of running instances managed)', left: [percent], leftYAxis: { min: 0, max: 100 }, width: 12, height: 6 }),
       new cw.GraphWidget({
@@ -161,8 +161,9 @@ export class FleetCoverage extends Construct {
   private grantCloudTrail(fns: readonly GuardFunction[], props: FleetCoverageProps): void {
     const stack = Stack.of(this);
     const statements: PolicyStatement[] = [];
-    const eds = props.cloudTrail?.eventDataStoreArn;
-    const group = props.cloudTrail?.logGroupName;
+    const setting = props.cloudTrail ?? 'off';
+    const eds = setting.startsWith('arn:') ? setting : undefined;
+    const group = setting.startsWith('log-group:') ? setting.slice('log-group:'.length) : undefined;
     if (eds) statements.push(new PolicyStatement({ sid: 'QueryCloudTrailLake', actions: ['cloudtrail:StartQuery', 'cloudtrail:GetQueryResults'], resources: [eds] }));
     if (group) {
       statements.push(

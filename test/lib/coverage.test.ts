@@ -120,30 +120,40 @@ describe('defaultHostManagement', () => {
 
 describe('cloudTrail', () => {
   it('grants StartQuery / GetQueryResults on the event data store to both roles, and the evidence object', () => {
-    const { template } = guardTemplate({ cloudTrailEventDataStoreArn: EDS });
+    const { template } = guardTemplate({ cloudTrail: { eventDataStoreArn: EDS } });
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('QueryCloudTrailLake'));
     expect(policies).toHaveLength(2);
     expect(JSON.stringify(policies)).toContain('imdsv2/cloudtrail-evidence.json');
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ TSG_CLOUDTRAIL_EVENT_DATA_STORE_ARN: EDS }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ TSG_CLOUDTRAIL: EDS }) } });
   });
 
-  it('refuses both sources at once, and a source with imdsv2 off', () => {
-    expect(() => guardTemplate({ cloudTrailEventDataStoreArn: EDS, cloudTrailLogGroupName: 'trail' })).toThrow(/mutually exclusive/);
-    expect(() => guardTemplate({ cloudTrailLogGroupName: 'trail', imdsv2: 'off' })).toThrow(/needs imdsv2/);
+  it('takes a log group as log-group:<name> (the context form), and grants StartQuery on that group only', () => {
+    const { template } = guardTemplate({ cloudTrail: 'log-group:aws-cloudtrail-logs' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ TSG_CLOUDTRAIL: 'log-group:aws-cloudtrail-logs' }) } });
+    expect(JSON.stringify(template.toJSON())).toContain('log-group:aws-cloudtrail-logs:*');
   });
 
-  it('without the setting, no CloudTrail grant and no variable', () => {
-    const text = JSON.stringify(guardTemplate().template.toJSON());
+  it('refuses both sources at once, neither, a malformed ARN, and a source with imdsv2 off', () => {
+    expect(() => guardTemplate({ cloudTrail: { eventDataStoreArn: EDS, logGroupName: 'trail' } })).toThrow(/exactly one/);
+    expect(() => guardTemplate({ cloudTrail: {} })).toThrow(/exactly one/);
+    expect(() => guardTemplate({ cloudTrail: { eventDataStoreArn: 'arn:aws:s3:::bucket' } })).toThrow(/cloudTrail/);
+    expect(() => guardTemplate({ cloudTrail: { logGroupName: 'trail' }, imdsv2: 'off' })).toThrow(/needs imdsv2/);
+  });
+
+  it('without the setting, no CloudTrail grant and the variable says off', () => {
+    const { template } = guardTemplate();
+    const text = JSON.stringify(template.toJSON());
     expect(text).not.toContain('cloudtrail:StartQuery');
-    expect(text).not.toContain('TSG_CLOUDTRAIL');
+    expect(text).not.toContain('logs:StartQuery');
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ TSG_CLOUDTRAIL: 'off' }) } });
   });
 });
 
 describe('cdk-nag', () => {
   it('finds nothing unacknowledged with DHMC and a CloudTrail Lake or Logs source', () => {
     const app = nag.app();
-    new TimeSyncGuardStack(app, 'NagCovLake', { guard: { defaultHostManagement: true, cloudTrailEventDataStoreArn: EDS } });
-    new TimeSyncGuardStack(app, 'NagCovLogs', { guard: { cloudTrailLogGroupName: 'aws-cloudtrail-logs' } });
+    new TimeSyncGuardStack(app, 'NagCovLake', { guard: { defaultHostManagement: true, cloudTrail: { eventDataStoreArn: EDS } } });
+    new TimeSyncGuardStack(app, 'NagCovLogs', { guard: { cloudTrail: { logGroupName: 'aws-cloudtrail-logs' } } });
     expect(nag.findings(app)).toEqual([]);
   });
 });

@@ -429,26 +429,19 @@ export const SETTINGS = {
   },
   // ── CloudTrail's record of IMDSv1 credentials (docs/imdsv2.md#cloudtrails-view) ──────────────
   /**
-   * ARN of a CloudTrail Lake event data store holding this account's management events: once a day
-   * the check queries the last 14 days for instance-role calls signed with IMDSv1-delivered
-   * credentials (`ec2RoleDelivery = 1.0`) and for clock-shaped failures; an instance with any is
-   * never `ready` for IMDSv2. Needs `imdsv2` report or enforce. Excludes `cloudTrailLogGroupName`.
-   * @default - not queried
+   * Where CloudTrail is queried for the IMDSv1-credential signal (docs/imdsv2.md#cloudtrails-view):
+   * `off`, a CloudTrail Lake event data store ARN, or `log-group:<name>` of a CloudWatch Logs group a
+   * trail delivers to (context: that string; construct prop: `{ eventDataStoreArn }` or
+   * `{ logGroupName }`). Once a day the last 14 days are queried for instance-role calls signed with
+   * IMDSv1-delivered credentials (`ec2RoleDelivery = 1.0`) and for clock-shaped failures; an
+   * instance with any IMDSv1 delivery is never `ready` for IMDSv2. Needs `imdsv2` report or enforce.
+   * @default 'off'
    */
-  cloudTrailEventDataStoreArn: {
-    type: 'string', scope: 'both', env: 'TSG_CLOUDTRAIL_EVENT_DATA_STORE_ARN',
-    pattern: /^arn:[\w-]+:cloudtrail:[\w-]+:\d{12}:eventdatastore\/[\w-]{1,128}$/, expected: 'a CloudTrail Lake event data store ARN',
-    doc: 'CloudTrail Lake event data store queried daily (14 days) for IMDSv1-delivered role credentials and clock-shaped failures per instance; excludes cloudTrailLogGroupName.',
-  },
-  /**
-   * Name of the CloudWatch Logs group a trail delivers to, queried daily with Logs Insights instead
-   * of CloudTrail Lake (same query, same use). Excludes `cloudTrailEventDataStoreArn`.
-   * @default - not queried
-   */
-  cloudTrailLogGroupName: {
-    type: 'string', scope: 'both', env: 'TSG_CLOUDTRAIL_LOG_GROUP_NAME',
-    pattern: /^[\w\-./#]{1,512}$/, expected: 'a CloudWatch Logs group name',
-    doc: 'CloudWatch Logs group a trail delivers to, queried daily with Logs Insights instead of CloudTrail Lake; excludes cloudTrailEventDataStoreArn.',
+  cloudTrail: {
+    type: 'string', scope: 'both', env: 'TSG_CLOUDTRAIL', default: 'off',
+    pattern: /^(off|arn:[\w-]+:cloudtrail:[\w-]+:\d{12}:eventdatastore\/[\w-]{1,128}|log-group:[\w\-./#]{1,512})$/,
+    expected: '`off`, a CloudTrail Lake event data store ARN, or log-group:<CloudWatch Logs group name>',
+    doc: 'CloudTrail queried daily (14 days) for IMDSv1-delivered role credentials and clock-shaped failures per instance: `off`, an event data store ARN, or `log-group:<name>`.',
   },
   // ── findings where security teams look (docs/operations.md#security-hub-and-systems-manager-compliance) ──
   /**
@@ -637,7 +630,7 @@ type Typed<K extends SettingKey> = { readonly [P in K as Rows[P] extends { defau
  * Rows whose construct prop is declared by the construct itself, with a CDK type (`TimeZone`,
  * `Duration`, `RetentionDays`) or under another name; every other prop is derived from its row.
  */
-type ConstructTypedRow = 'timeZone';
+type ConstructTypedRow = 'timeZone' | 'cloudTrail';
 type PropValueOf<R> = R extends { type: 'list' } ? string[] : ValueOf<R>;
 
 /**
