@@ -90,3 +90,25 @@ describe('the readiness gate input', () => {
     expect(assessReadiness({ ...base, httpTokens: 'required', imdsv1CredentialDeliveries: 3 }, w).state).toBe('already-required');
   });
 });
+
+describe('the CloudTrail metrics of a check', () => {
+  it('counts confirmed impact and instances with IMDSv1 credentials', async () => {
+    const { addCredentialMetrics } = await import('../../lambda/handlers/coverage-hook');
+    const added: [string, number][] = [];
+    const metrics = { addMetric: (name: string, _unit: unknown, value: number) => void added.push([name, value]) };
+    const verdict = (offsetSeconds: number) => ({ offsetSeconds }) as never;
+    addCredentialMetrics(
+      metrics as never,
+      { 'i-00000001': { imdsv1Deliveries: 1, failed: { RequestExpired: 2 } }, 'i-00000002': { imdsv1Deliveries: 0, failed: { ExpiredToken: 1 } } },
+      [
+        { instanceId: 'i-00000001', verdict: verdict(301) },
+        { instanceId: 'i-00000002', verdict: verdict(0.001) },
+      ] as never,
+      1,
+    );
+    expect(added).toEqual([
+      ['ClockImpactConfirmed', 1],
+      ['Imdsv1CredentialInstances', 1],
+    ]);
+  });
+});
