@@ -32,7 +32,7 @@ import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
 import { coverageLogFields, type CoverageGap } from '../core/fleet/coverage';
 import type { CoverageDeps } from '../engine/coverage';
-import { addCoverageMetrics, addCredentialMetrics, coverageSummary, wireCoverage } from './coverage-hook';
+import { addCoverageMetrics, addCredentialMetrics, coverageSummary, credentialSummary, wireCoverage } from './coverage-hook';
 import { lazyCredentialEvidence } from '../aws/lazy-credentials';
 import { type CredentialCounts, credentialLogFields } from '../core/imdsv2/credential-delivery';
 
@@ -210,6 +210,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
               watchError: run.imdsv2.watch?.error,
               rolledBack: run.imdsv2.watch?.rolledBack,
               rollbackFailed: run.imdsv2.watch?.failed,
+              cloudTrail: credentialSummary(run.imdsv2.readiness.credentials),
             },
           }
         : {}),

@@ -12,6 +12,7 @@ import { COVERAGE_METRICS, type CoverageReport } from '../core/fleet/coverage';
 import { CoverageCache, type CoverageDeps } from '../engine/coverage';
 import { confirmedImpact, CREDENTIAL_METRICS, type CredentialCounts } from '../core/imdsv2/credential-delivery';
 import type { InstanceEvaluation } from '../core/types';
+import type { CredentialEvidenceResult } from '../engine/credential-evidence';
 import type { Clock } from '../engine/ports';
 
 /** The coverage deps of the real handler. */
@@ -43,4 +44,12 @@ export function addCredentialMetrics(
   const offsets = new Map(evaluations.map((e) => [e.instanceId, e.verdict?.offsetSeconds]));
   metrics.addMetric(CREDENTIAL_METRICS.confirmedImpact, MetricUnit.Count, confirmedImpact(byInstance, offsets, maxOffsetSeconds).length);
   metrics.addMetric(CREDENTIAL_METRICS.imdsv1Credentials, MetricUnit.Count, Object.values(byInstance).filter((c) => c.imdsv1Deliveries > 0).length);
+}
+
+/** The run summary's CloudTrail fields (undefined without the setting). */
+export function credentialSummary(r: CredentialEvidenceResult | undefined): Record<string, unknown> | undefined {
+  if (!r) return undefined;
+  return r.outcome === 'read'
+    ? { outcome: r.outcome, takenAt: r.takenAt, refreshed: r.refreshed, pages: r.pages, instances: Object.keys(r.byInstance).length }
+    : { outcome: r.outcome, error: r.error, ...(r.pending ? { pendingQuery: r.pending } : {}) };
 }
