@@ -65,6 +65,14 @@ export interface TimeSyncGuardProps extends SchemaProps {
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * CloudTrail's record of IMDSv1-delivered role credentials (docs/imdsv2.md#cloudtrails-view): a
+   * CloudTrail Lake event data store or a trail's CloudWatch Logs group, queried once a day for the
+   * last 14 days; an instance with any IMDSv1 delivery is never `ready` for IMDSv2. The context key
+   * `cloudTrail` takes the event data store ARN or `log-group:<name>`. Needs `imdsv2` report or enforce.
+   * @default - not queried
+   */
+  readonly cloudTrail?: CloudTrailSourceProps | string;
 }
 
 /** A props value the constructor rejects; `setting` names the prop. */
@@ -121,7 +129,42 @@ export function rateInterval(expression: string): Duration | undefined {
 export const MAX_CHECK_INTERVAL = Duration.hours(12);
 
 /** Props whose value is not the row's plain type: validated below by their own rule. */
-const SPECIAL: ReadonlySet<SettingKey> = new Set(['checkSchedule', 'remediationSchedule', 'timeZone', 'remediationHeartbeatWindowMinutes', 'logRetentionDays']);
+const SPECIAL: ReadonlySet<SettingKey> = new Set(['checkSchedule', 'remediationSchedule', 'timeZone', 'remediationHeartbeatWindowMinutes', 'logRetentionDays', 'cloudTrail']);
+
+/** Where the trail is queried (docs/imdsv2.md#cloudtrails-view): exactly one of the two. */
+export interface CloudTrailSourceProps {
+  /**
+   * ARN of a CloudTrail Lake event data store holding this account's management events.
+   * @default - not CloudTrail Lake
+   */
+  readonly eventDataStoreArn?: string;
+  /**
+   * Name of the CloudWatch Logs group a trail delivers to (queried with Logs Insights).
+   * @default - not a log group
+   */
+  readonly logGroupName?: string;
+}
+
+/**
+ * The `cloudTrail` setting's value (`off`, an event data store ARN, `log-group:<name>`) from the
+ * prop (object) or the context (that string); throws naming the prop when it is not exactly one
+ * valid source.
+ */
+export function cloudTrailSetting(v: CloudTrailSourceProps | string | undefined): string {
+  if (v === undefined) return 'off';
+  const row = rows().find((r) => r.key === 'cloudTrail')!;
+  let value: string;
+  if (typeof v === 'string') value = v;
+  else {
+    const given = [v.eventDataStoreArn, v.logGroupName].filter((x) => x !== undefined);
+    if (given.length !== 1) throw new TimeSyncGuardPropsError('cloudTrail', 'needs exactly one of eventDataStoreArn and logGroupName', 'cloudTrail: give exactly one of eventDataStoreArn (CloudTrail Lake) and logGroupName (a trail\'s log group)');
+    value = v.eventDataStoreArn ?? `log-group:${v.logGroupName}`;
+  }
+  if (unresolved(value)) return value;
+  const problem = problemWith(row, value);
+  if (problem !== undefined) throw new TimeSyncGuardPropsError('cloudTrail', problem);
+  return value;
+}
 
 /**
  * Validates props (skipping CDK tokens) by the settings schema and returns the check interval the
@@ -137,6 +180,9 @@ export function validateTimeSyncGuardProps(given: TimeSyncGuardProps): Duration 
     if (v === undefined || unresolved(v) || (Array.isArray(v) && v.some(unresolved))) continue;
     const problem = problemWith(row, v);
     if (problem !== undefined) throw new TimeSyncGuardPropsError(prop, problem);
+  }
+  if (cloudTrailSetting(props.cloudTrail) !== 'off' && props.imdsv2 === 'off') {
+    throw new TimeSyncGuardPropsError('cloudTrail', 'needs imdsv2 report or enforce (the CloudTrail evidence feeds the IMDSv2 readiness)');
   }
   if (props.alarmEmails !== undefined && props.alarmTopic !== undefined) {
     throw new TimeSyncGuardPropsError('alarmEmails, alarmTopic', 'are mutually exclusive', 'alarmEmails and alarmTopic are mutually exclusive: subscribe the addresses to your own topic, or let the construct create one');

@@ -17,11 +17,13 @@ import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
+import { FleetCoverage } from './constructs/fleet-coverage';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
+  cloudTrailSetting,
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
   DEFAULT_REMEDIATION_MAX_ITERATIONS,
@@ -76,6 +78,8 @@ export class TimeSyncGuard extends Construct {
   public readonly imdsv2CacheBucket?: Bucket;
   /** The generated key that signs IMDSv2 enforcement records (docs/imdsv2.md); undefined when `imdsv2` is `off`. */
   public readonly imdsv2RecordKey?: ISecret;
+  /** SSM coverage: its alarm and, with `defaultHostManagement`, the DHMC role (docs/coverage.md). */
+  public readonly coverage: FleetCoverage;
 
   constructor(scope: Construct, id: string, given: TimeSyncGuardProps = {}) {
     super(scope, id);
@@ -119,6 +123,7 @@ export class TimeSyncGuard extends Construct {
       remediationDocumentHash: this.documents.remediationHash,
       topicArn: this.topic.topicArn,
       urgentRemediation: String(urgentLive),
+      cloudTrail: cloudTrailSetting(props.cloudTrail),
       ...(this.imdsv2CacheBucket && imdsv2 !== 'off' ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2CacheBucket && exportsFindings ? { exportStateBucket: this.imdsv2CacheBucket.bucketName } : {}),
       ...(this.imdsv2RecordKey ? { imdsv2RecordKeySecret: this.imdsv2RecordKey.secretArn } : {}),
@@ -263,6 +268,18 @@ export class TimeSyncGuard extends Construct {
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
     }).dashboard;
+    this.coverage = new FleetCoverage(this, 'Coverage', {
+      checkFunction: this.checkFunction,
+      remediateFunction: this.remediateFunction,
+      metric: alarms.metric,
+      checkInterval,
+      topic: this.topic,
+      dashboard: this.dashboard,
+      alarmPercent: props.coverageAlarmPercent ?? DEFAULTS.coverageAlarmPercent,
+      defaultHostManagement: props.defaultHostManagement ?? DEFAULTS.defaultHostManagement,
+      cloudTrail: cloudTrailSetting(props.cloudTrail),
+      ...(this.imdsv2CacheBucket ? { bucket: this.imdsv2CacheBucket } : {}),
+    });
   }
 
   /**

@@ -20,6 +20,8 @@ import type { SimInstance } from './fleet';
 import { bump, DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
 import { SSM_SERVICE, type SimCommand, type SimSsmOptions } from './ssm';
 import { SECURITYHUB_SERVICE, type SimSecurityHubOptions } from './securityhub';
+import { IAM_SERVICE, type SimCoverageOptions } from './coverage';
+import { CLOUDTRAIL_SERVICE, LOGS_SERVICE, type SimCloudTrailOptions } from './cloudtrail';
 
 export { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, NO_LATENCY, percentOrCount, SimAwsError, SimBucket, type BucketSpec, type Latencies, type RunCommandModel, type SimClock } from './primitives';
 export { EC2_BUCKETS } from './ec2';
@@ -65,7 +67,7 @@ export interface SimService {
 }
 
 /** Every simulated service; the one place a new service is registered. */
-export const SERVICES: readonly SimService[] = [EC2_SERVICE, SSM_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE, CLOUDWATCH_SERVICE, SECURITYHUB_SERVICE];
+export const SERVICES: readonly SimService[] = [EC2_SERVICE, SSM_SERVICE, EVENTBRIDGE_SERVICE, SNS_SERVICE, CLOUDWATCH_SERVICE, SECURITYHUB_SERVICE, IAM_SERVICE, CLOUDTRAIL_SERVICE, LOGS_SERVICE];
 
 // ---------------------------------------------------------------------------------------------
 // The account
@@ -74,7 +76,7 @@ export const SERVICES: readonly SimService[] = [EC2_SERVICE, SSM_SERVICE, EVENTB
 export type DocumentKind = 'collect' | 'remediate';
 
 /** Options of {@link SimAccount}; a service's own options are declared in its module. */
-export interface SimAccountOptions extends SimSsmOptions, SimEventsOptions, SimCloudWatchAccountOptions, SimSecurityHubOptions {
+export interface SimAccountOptions extends SimSsmOptions, SimEventsOptions, SimCloudWatchAccountOptions, SimSecurityHubOptions, SimCoverageOptions, SimCloudTrailOptions {
   readonly ssmBucket?: BucketSpec;
   readonly latencies?: Partial<Latencies>;
   readonly runCommand?: Partial<RunCommandModel>;

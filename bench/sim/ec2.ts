@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { SimAccount, SimService } from './account';
 import { EC2_METADATA_DEFAULTS_ACTIONS } from './ec2-metadata-defaults';
+import { EC2_NETWORK_ACTIONS } from './coverage';
 import type { SimInstance } from './fleet';
 import { indexedPage, SimAwsError, type BucketSpec } from './primitives';
 
@@ -41,7 +42,9 @@ function toEc2(acct: SimAccount, inst: SimInstance): Instance {
     // The API returns lower-case `windows` although the SDK's enum spells `Windows`.
     ...(inst.platform === 'windows' ? { Platform: 'windows' as Instance['Platform'] } : {}),
     PlatformDetails: inst.platform === 'windows' ? 'Windows' : 'Linux/UNIX',
-    ...(inst.hasProfile ? { IamInstanceProfile: { Arn: `arn:aws:iam::111122223333:instance-profile/app-${n % 7}`, Id: `AIPA${n}` } } : {}),
+    ...(inst.hasProfile ? { IamInstanceProfile: { Arn: `arn:aws:iam::111122223333:instance-profile/${inst.profileName ?? `app-${n % 7}`}`, Id: `AIPA${n}` } } : {}),
+    SubnetId: inst.subnetId ?? 'subnet-default',
+    VpcId: inst.vpcId ?? 'vpc-default',
     MetadataOptions: {
       State: inst.metadataState,
       HttpTokens: inst.httpTokens,
@@ -183,5 +186,6 @@ export const EC2_SERVICE: SimService = {
     ModifyInstanceMetadataOptions: { command: ModifyInstanceMetadataOptionsCommand, answer: modifyMetadata, bucket: () => 'modifyInstanceMetadataOptions' },
     CreateTags: { command: CreateTagsCommand, answer: createTags, bucket: () => 'mutating' },
     ...EC2_METADATA_DEFAULTS_ACTIONS,
+    ...EC2_NETWORK_ACTIONS,
   },
 };

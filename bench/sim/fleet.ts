@@ -98,6 +98,12 @@ export interface SimInstance {
   readonly vanishAfterMs?: number;
   /** LaunchTime (virtual ms since the epoch); undefined = 90 days before the account was created. */
   readonly launchedAtMs?: number;
+  /** Network and profile of the coverage causes (sim/coverage.ts). @default subnet-default in vpc-default; profile app-<n mod 7> */
+  readonly subnetId?: string;
+  readonly vpcId?: string;
+  readonly profileName?: string;
+  /** SSM Agent version DescribeInstanceInformation reports. @default '3.3.1142.0' */
+  readonly agentVersion?: string;
   hopLimit: number;
   httpEndpoint: 'enabled' | 'disabled';
   httpTokens: 'optional' | 'required';

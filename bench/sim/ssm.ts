@@ -34,6 +34,7 @@ import type { DocumentKind, SimAccount, SimAccountOptions, SimService } from './
 import { collectorReport, remediationOutput, type InvocationScript, type SimInstance } from './fleet';
 import { DEFAULT_RUN_COMMAND_MODEL, indexedPage, pageAfter, percentOrCount, SimAwsError, ssmMeta, type BucketSpec, type RunCommandModel } from './primitives';
 import { COMPLIANCE_ACTIONS } from './securityhub';
+import { SSM_SERVICE_SETTING_ACTIONS } from './coverage';
 
 /** Options of the simulated SSM (part of SimAccountOptions); the defaults are what the benchmark measures. */
 export interface SimSsmOptions {
@@ -205,7 +206,7 @@ function describeInstanceInformation(acct: SimAccount, i: DescribeInstanceInform
         InstanceId: x.id,
         PingStatus: status,
         LastPingDateTime: new Date(acct.clock.now() - (status === 'Online' ? 60_000 : 3_600_000)),
-        AgentVersion: '3.3.1142.0',
+        AgentVersion: x.agentVersion ?? '3.3.1142.0',
         IsLatestVersion: false,
         PlatformType: x.platform === 'windows' ? 'Windows' : 'Linux',
         PlatformName: x.platform === 'windows' ? 'Microsoft Windows Server 2022 Datacenter' : 'Amazon Linux',
@@ -564,6 +565,7 @@ export const SSM_SERVICE: SimService = {
   throttled: () => new SimAwsError('ThrottlingException', 'Rate exceeded'),
   actions: {
     ...COMPLIANCE_ACTIONS,
+    ...SSM_SERVICE_SETTING_ACTIONS,
     DescribeInstanceInformation: { command: DescribeInstanceInformationCommand, answer: describeInstanceInformation, bucket: () => 'requests' },
     SendCommand: { command: SendCommandCommand, answer: sendCommand, bucket: () => 'requests' },
     DescribeDocument: { command: DescribeDocumentCommand, answer: describeDocument, bucket: () => 'requests' },

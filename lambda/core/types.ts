@@ -68,6 +68,11 @@ export interface InstanceRecord {
   readonly name?: string;
   readonly instanceType?: string;
   readonly hasInstanceProfile: boolean;
+  /** The instance profile's ARN, when it has one (SSM coverage causes: lambda/core/fleet/coverage.ts). */
+  readonly instanceProfileArn?: string;
+  /** Subnet and VPC (SSM coverage: the route to the SSM endpoints). */
+  readonly subnetId?: string;
+  readonly vpcId?: string;
   readonly optedOut: boolean;
   /** No IPv4 address at all: the Amazon endpoint to use is fd00:ec2::123. */
   readonly ipv6Only?: boolean;

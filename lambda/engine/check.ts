@@ -16,6 +16,8 @@ import type { Clock, EngineLogger, InstanceInventory, InvocationResult, Metadata
 import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
 import { CHECK_COMMAND_COMMENT, isLate, resolvePending } from './pending';
+import { type CoverageDeps, startCoverage } from './coverage';
+import type { CoverageReport } from '../core/fleet/coverage';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -38,6 +40,8 @@ export interface CheckDeps {
   readonly metadataDefaults?: MetadataDefaultsPort;
   /** IMDSv2 readiness (and the rollback watch): docs/imdsv2.md. @default - not assessed */
   readonly imdsv2?: Imdsv2CheckPorts;
+  /** SSM coverage with its causes (docs/coverage.md). @default - not assessed */
+  readonly coverage?: CoverageDeps;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -134,6 +138,8 @@ export interface CheckRun {
   readonly accountDefaults?: AccountDefaultsReport;
   /** IMDSv2 readiness and rollback watch; absent when not assessed (no ports, or `imdsv2: off`). */
   readonly imdsv2?: Imdsv2CheckResult;
+  /** SSM coverage and why the rest is not reached; absent when not assessed (no port). */
+  readonly coverage?: CoverageReport;
 }
 
 /** What a {@link DocumentRun} returns. */
@@ -366,11 +372,13 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   const inventoryDone = clock.now();
   // Beside the guests' wait, off the critical path: one S3 read on most runs, a refresh once a day.
   const imdsv2 = deps.imdsv2 && settings.imdsv2 !== 'off' ? runImdsv2Checks(deps.imdsv2, records, settings, clock, deps.logger) : undefined;
+  const coverage = startCoverage(deps.coverage, records, clock, deps.logger);
   const collected = await run.finish();
   // Collectors still running at the straggler cutoff: how each one's previous run ended decides
   // whether it is read (that result), pending (not counted) or unread twice (counted).
   const resolved = await resolvePending(deps.runCommand, strategy, collected.results, { startedAt, clock, diagnose, thresholds, ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
   const imdsv2Result = await imdsv2;
+  const coverageReport = await coverage;
   const collectDone = clock.now();
 
   const evaluations: InstanceEvaluation[] = [];
@@ -399,5 +407,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     commandStats: collected.stats,
     ...(accountDefaults ? { accountDefaults } : {}),
     ...(imdsv2Result ? { imdsv2: imdsv2Result } : {}),
+    ...(coverageReport ? { coverage: coverageReport } : {}),
   };
 }

@@ -21,6 +21,7 @@ import { decideRollbacks, type EnforcedTag, type Imdsv2Change, type Imdsv2Mode, 
 import { enforcementRecord, verifyEnforcementRecord } from './imdsv2-record';
 import type { InstanceRecord } from '../core/types';
 import type { Clock } from './ports';
+import { type CredentialEvidenceDeps, type CredentialEvidenceResult, readCredentialEvidence } from './credential-evidence';
 
 /** Daily / windowed sums of one per-instance metric (lambda/aws/cloudwatch-metrics.ts). */
 export interface Imdsv2MetricsPort {
@@ -92,6 +93,8 @@ export interface Imdsv2ReadinessResult {
   readonly error?: string;
   /** Why the stored snapshot was refused (its window is not the settings' one); the run refreshed instead. */
   readonly refused?: string;
+  /** CloudTrail's IMDSv1-credential evidence, when configured (./credential-evidence.ts). */
+  readonly credentials?: CredentialEvidenceResult;
 }
 
 const facts = (r: InstanceRecord): CurrentFacts => ({
@@ -108,13 +111,24 @@ const facts = (r: InstanceRecord): CurrentFacts => ({
  * instance without a readiness (never `ready`).
  */
 export async function imdsv2ReadinessStep(
-  ports: { readonly metrics: Imdsv2MetricsPort; readonly store: Imdsv2SnapshotPort; readonly clock: Clock; readonly logger?: { warn(m: string, ...x: Record<string, unknown>[]): void } },
+  ports: {
+    readonly metrics: Imdsv2MetricsPort;
+    readonly store: Imdsv2SnapshotPort;
+    readonly clock: Clock;
+    readonly logger?: { warn(m: string, ...x: Record<string, unknown>[]): void };
+    readonly credentials?: CredentialEvidenceDeps;
+  },
   records: readonly InstanceRecord[],
   settings: Pick<Imdsv2CheckSettings, 'imdsv2LookbackDays'>,
 ): Promise<Imdsv2ReadinessResult> {
   const { clock } = ports;
   const now = clock.now();
-  const current = records.filter((r) => !r.optedOut).map(facts);
+  const credentials = ports.credentials ? await readCredentialEvidence(ports.credentials, clock) : undefined;
+  if (credentials?.outcome === 'unreadable') ports.logger?.warn('imdsv2-cloudtrail-unreadable', { error: credentials.error });
+  // With CloudTrail configured, its evidence is part of every instance's facts (unreadable: never ready).
+  const withTrail = (f: CurrentFacts): CurrentFacts =>
+    credentials === undefined ? f : { ...f, imdsv1CredentialDeliveries: credentials.outcome === 'read' ? (credentials.byInstance[f.instanceId]?.imdsv1Deliveries ?? 0) : null };
+  const current = records.filter((r) => !r.optedOut).map(facts).map(withTrail);
   let stored: string | undefined;
   try {
     stored = await ports.store.read();
@@ -132,6 +146,7 @@ export async function imdsv2ReadinessStep(
     refresh,
     takenAt,
     ...(refused !== undefined ? { refused } : {}),
+    ...(credentials ? { credentials } : {}),
   });
   if (refused === undefined && snapshotIsFresh(snapshot, now, settings.imdsv2LookbackDays)) {
     return result(readinessFromSnapshot(snapshot, current, settings.imdsv2LookbackDays), false, { calls: 0, queries: 0, ms: 0 }, snapshot.takenAt);
@@ -477,6 +492,8 @@ export interface Imdsv2CheckPorts {
   /** Rollback of enforced instances; without it the watch does not run. */
   readonly ec2?: Imdsv2Ec2Port;
   readonly audit?: (records: readonly Imdsv2AuditRecord[]) => Promise<void>;
+  /** CloudTrail's IMDSv1-credential evidence (setting `cloudTrail`). @default - not read */
+  readonly credentials?: CredentialEvidenceDeps;
 }
 
 /** IMDSv2 part of one check run. */
@@ -493,7 +510,7 @@ export async function runImdsv2Checks(
   clock: Clock,
   logger?: { warn(m: string, ...x: Record<string, unknown>[]): void; error(m: string, ...x: Record<string, unknown>[]): void },
 ): Promise<Imdsv2CheckResult> {
-  const readinessP = imdsv2ReadinessStep({ metrics: ports.metrics, store: ports.store, clock, ...(logger ? { logger } : {}) }, records, settings);
+  const readinessP = imdsv2ReadinessStep({ metrics: ports.metrics, store: ports.store, clock, ...(logger ? { logger } : {}), ...(ports.credentials ? { credentials: ports.credentials } : {}) }, records, settings);
   const watchP =
     ports.ec2 && ports.audit
       ? imdsv2WatchStep(

@@ -30,6 +30,11 @@ import { findingsExportMetricValues } from '../core/findings-export/metrics';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
+import { coverageLogFields, type CoverageGap } from '../core/fleet/coverage';
+import type { CoverageDeps } from '../engine/coverage';
+import { addCoverageMetrics, addCredentialMetrics, coverageSummary, credentialSummary, wireCoverage } from './coverage-hook';
+import { lazyCredentialEvidence } from '../aws/lazy-credentials';
+import { type CredentialCounts, credentialLogFields } from '../core/imdsv2/credential-delivery';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -68,6 +73,8 @@ export interface CheckHandlerDeps {
   readonly reserveMs?: number;
   /** Security Hub findings and SSM Compliance items after a completed run (lambda/engine/findings-export.ts). @default - not exported */
   readonly findingsExport?: FindingsExportDeps;
+  /** SSM coverage with its causes (docs/coverage.md). @default - not assessed */
+  readonly coverage?: CoverageDeps;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -86,7 +93,7 @@ export class CheckRunError extends Error {
  * Whether the instance has a profile is not repeated here: it matters only with a disabled
  * endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
-export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness): Record<string, unknown> {
+export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness, coverage?: CoverageGap, credentials?: CredentialCounts): Record<string, unknown> {
   const v = e.verdict;
   const record: Record<string, unknown> = {
     instanceId: e.instanceId,
@@ -111,6 +118,10 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     imdsv2LastV1Day: imdsv2?.lastImdsv1Day,
     imdsv2LikelySource: imdsv2?.likelySource,
     imdsv2Reason: imdsv2?.reason,
+    // SSM coverage (docs/coverage.md): `filter ssmCauses like /no-route/`.
+    ...coverageLogFields(coverage),
+    // CloudTrail (docs/imdsv2.md#cloudtrails-view): `filter imdsv1CredentialDeliveries > 0`.
+    ...credentialLogFields(credentials),
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
   return record;
@@ -134,6 +145,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
           ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
           ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
+          ...(deps.coverage ? { coverage: deps.coverage } : {}),
         },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
@@ -146,7 +158,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
+    const gaps = new Map(run.coverage?.gaps.map((g) => [g.instanceId, g]));
+    const trail = run.imdsv2?.readiness.credentials;
+    const byInstance = trail?.outcome === 'read' ? trail.byInstance : {};
+    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId), byInstance[e.instanceId]));
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
@@ -160,6 +175,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
         for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) deps.metrics.addMetric(IMDSV2_STATE_METRIC[state as Imdsv2State], MetricUnit.Count, n);
       }
       if (exported && !exported.skipped) for (const [name, n] of findingsExportMetricValues(exported)) deps.metrics.addMetric(name, MetricUnit.Count, n);
+      if (run.coverage) addCoverageMetrics(deps.metrics, run.coverage);
+      if (trail?.outcome === 'read') addCredentialMetrics(deps.metrics, trail.byInstance, run.evaluations, deps.settings.maxOffsetSeconds);
       publishCheckMetrics(deps.metrics, run.summary);
     } else if (run.imdsv2?.watch) deps.metrics.publishStoredMetrics();
     logger.info('check-summary', {
@@ -176,6 +193,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       commandStats: run.commandStats,
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
       ...(urgent ? { urgent } : {}),
+      ...(run.coverage ? { coverage: coverageSummary(run.coverage) } : {}),
       ...(exported ? { findingsExport: exported } : {}),
       ...(run.imdsv2
         ? {
@@ -192,6 +210,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
               watchError: run.imdsv2.watch?.error,
               rolledBack: run.imdsv2.watch?.rolledBack,
               rollbackFailed: run.imdsv2.watch?.failed,
+              cloudTrail: credentialSummary(run.imdsv2.readiness.credentials),
             },
           }
         : {}),
@@ -241,6 +260,7 @@ const wired = lazy(() => {
     ...(imdsv2 ? { imdsv2 } : {}),
     ...wireUrgentExecutions(settings, realClock),
     ...(exportDeps(ssm) ?? {}),
+    ...wireCoverage(ec2, ssm, realClock),
   });
 });
 
@@ -276,6 +296,7 @@ function imdsv2Ports(ec2: EC2Client, bucket: string): Imdsv2CheckPorts {
     store: lazySnapshotStore(bucket, clock),
     recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
     ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock, optOutTagKey: settings.optOutTagKey }), ec2, clock),
+    ...lazyCredentialEvidence(settings, bucket, clock),
     audit: async (records) => {
       const at = new Date(clock.now()).toISOString();
       await auditActions(records.map((r) => ({ ...r, runId: `check-${at}`, dryRun: false, at })));

@@ -26,6 +26,7 @@ import { parseRemediationOutput } from '../core/remediation/guest-result';
 import { parseSettings, type Settings } from '../core/settings';
 import type { DiagnoseFn } from '../engine/check';
 import { freshUsageRecheck, type Imdsv2CheckPorts } from '../engine/imdsv2';
+import { lazyCredentialEvidence } from '../aws/lazy-credentials';
 import type { Clock, EngineLogger, InstanceInventory, Notifier, RunCommandPort } from '../engine/ports';
 import {
   freshCheck,
@@ -185,6 +186,7 @@ const wired = lazy(() => {
             metrics: lazyInstanceMetrics(realClock),
             store: lazySnapshotStore(settings.imdsv2CacheBucket, realClock),
             recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
+            ...lazyCredentialEvidence(settings, settings.imdsv2CacheBucket, realClock),
           },
         }
       : {}),

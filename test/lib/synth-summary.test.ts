@@ -52,7 +52,7 @@ describe('bin/synth-summary.js', () => {
     expect(out).toContain('rate(30 minutes) tz=Etc/UTC ENABLED');
     expect(out).toContain('cron(0 2 * * ? *) tz=Etc/UTC');
     expect(out).toMatch(/nodejs24\.x arm64 512 MB timeout 900 s reserved concurrency none/);
-    expect(out).toContain('Alarms (14):');
+    expect(out).toContain('Alarms (15):');
     expect(out).toMatch(/InstancesSeen SampleCount 3600s < 1, missing=breaching/);
     expect(out).toContain('cdk-nag: 0 unacknowledged finding(s)');
   });

@@ -369,8 +369,8 @@ describe('TimeSyncGuardStack with defaults', () => {
 
     it('sends every alarm and its recovery to the topic', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 7 findings/not-checked (link-local drops included), 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection, urgent repeat: $1.40 a month at any fleet size.
-      expect(alarms).toHaveLength(14);
+      // 7 findings/not-checked (link-local drops included), 2 heartbeats, check errors, failed executions, IMDSv2 rollback and rejection, urgent repeat, SSM coverage: $1.50 a month at any fleet size.
+      expect(alarms).toHaveLength(15);
       const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'GuardTopic') };
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topic]);
@@ -499,7 +499,7 @@ describe('TimeSyncGuard configured', () => {
   it('uses a custom namespace for every fleet metric alarm and the configured log retention', () => {
     const { template } = guardTemplate({ metricNamespace: 'Acme/Time', logRetention: RetentionDays.ONE_YEAR, notCheckedThreshold: 5 });
     const custom = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace && !String(a.Properties.Namespace).startsWith('AWS/'));
-    expect(custom.length).toBe(12); // 9 (LinkLocalPacketsDropped included) + Imdsv2RolledBack + Imdsv2Rejected + UrgentRepeat
+    expect(custom.length).toBe(13); // 9 (LinkLocalPacketsDropped included) + Imdsv2RolledBack + Imdsv2Rejected + UrgentRepeat + SsmCoverage
     for (const a of custom) expect(a.Properties.Namespace).toBe('Acme/Time');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CHECK_METRICS.instancesNotChecked, Threshold: 5 });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365 }, 3);

@@ -156,6 +156,13 @@ export const CODE_CHECK: { readonly [K in FindingCode]: CodeCheck } = {
   'ssm-connection-lost': null,
   'ssm-inactive': null,
   'ssm-unmanaged': null,
+  // Why SSM does not reach an instance: reported in the coverage report and the log, never a failed check.
+  'ssm-cause-no-profile-dhmc-off': null,
+  'ssm-cause-role-lacks-ssm-permissions': null,
+  'ssm-cause-imds-endpoint-disabled': null,
+  'ssm-cause-agent-too-old-for-dhmc': null,
+  'ssm-cause-no-route-to-ssm': null,
+  'ssm-cause-unknown': null,
   'command-failed': null,
   'command-timed-out': null,
   'check-timed-out': null,

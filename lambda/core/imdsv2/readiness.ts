@@ -76,6 +76,13 @@ export interface ReadinessInput {
    * for this instance (never judged ready then).
    */
   readonly daily: Readonly<Record<string, number>> | undefined;
+  /**
+   * Calls in the window signed with role credentials delivered over IMDSv1 (CloudTrail
+   * `ec2RoleDelivery = 1.0`, lambda/core/imdsv2/credential-delivery.ts): any is `uses-imdsv1`
+   * whatever MetadataNoToken says; `null` when CloudTrail is configured but could not be read
+   * (never `ready` then). @default - CloudTrail not configured: no effect
+   */
+  readonly imdsv1CredentialDeliveries?: number | null;
 }
 
 /** The judgement of one instance. */
@@ -88,7 +95,7 @@ export interface Imdsv2Readiness {
   readonly lastImdsv1Day?: string;
   /** Whole days of the window with a datapoint. */
   readonly daysWithData?: number;
-  /** Why (not-enough-history): `younger-than-window`, `gaps`, `metrics-unreadable`, `tokens-unknown`, `launch-time-unknown`, `not-in-snapshot`, `snapshot-refused`. */
+  /** Why (not-enough-history): `younger-than-window`, `gaps`, `metrics-unreadable`, `cloudtrail-unreadable`, `tokens-unknown`, `launch-time-unknown`, `not-in-snapshot`, `snapshot-refused`. */
   readonly reason?: string;
   /** A likely source of the IMDSv1 calls (uses-imdsv1), e.g. `ssm-agent-3.0.222.0`. */
   readonly likelySource?: string;
@@ -122,6 +129,11 @@ export function agentTriesImdsv1First(agentVersion: string | undefined): boolean
 export function assessReadiness(input: ReadinessInput, window: ReadinessWindow): Imdsv2Readiness {
   const base = { instanceId: input.instanceId };
   if (input.httpTokens === 'required') return { ...base, state: 'already-required' };
+  const v1Credentials = input.imdsv1CredentialDeliveries;
+  if (typeof v1Credentials === 'number' && v1Credentials > 0) {
+    return { ...base, state: 'uses-imdsv1', imdsv1Calls: v1Credentials, likelySource: 'cloudtrail-ec2RoleDelivery-1.0' };
+  }
+  if (v1Credentials === null) return { ...base, state: 'not-enough-history', reason: 'cloudtrail-unreadable' };
   if (input.daily === undefined) return { ...base, state: 'not-enough-history', reason: 'metrics-unreadable' };
   let calls = 0;
   let last: string | undefined;

@@ -429,6 +429,22 @@ export const SETTINGS = {
     type: 'string', scope: 'both', env: 'TSG_IMDSV2_RECORD_KEY_SECRET', context: false, prop: false,
     doc: 'ARN of the secret whose value signs the IMDSv2 enforcement records (set by the construct).',
   },
+  // ── CloudTrail's record of IMDSv1 credentials (docs/imdsv2.md#cloudtrails-view) ──────────────
+  /**
+   * Where CloudTrail is queried for the IMDSv1-credential signal (docs/imdsv2.md#cloudtrails-view):
+   * `off`, a CloudTrail Lake event data store ARN, or `log-group:<name>` of a CloudWatch Logs group a
+   * trail delivers to (context: that string; construct prop: `{ eventDataStoreArn }` or
+   * `{ logGroupName }`). Once a day the last 14 days are queried for instance-role calls signed with
+   * IMDSv1-delivered credentials (`ec2RoleDelivery = 1.0`) and for clock-shaped failures; an
+   * instance with any IMDSv1 delivery is never `ready` for IMDSv2. Needs `imdsv2` report or enforce.
+   * @default 'off'
+   */
+  cloudTrail: {
+    type: 'string', scope: 'both', env: 'TSG_CLOUDTRAIL', default: 'off',
+    pattern: /^(off|arn:[\w-]+:cloudtrail:[\w-]+:\d{12}:eventdatastore\/[\w-]{1,128}|log-group:[\w\-./#]{1,512})$/,
+    expected: '`off`, a CloudTrail Lake event data store ARN, or log-group:<CloudWatch Logs group name>',
+    doc: 'CloudTrail queried daily (14 days) for IMDSv1-delivered role credentials and clock-shaped failures per instance: `off`, an event data store ARN, or `log-group:<name>`.',
+  },
   // ── findings where security teams look (docs/operations.md#security-hub-and-systems-manager-compliance) ──
   /**
    * Import one AWS Security Finding Format finding per instance and failing check into Security Hub,
@@ -557,6 +573,26 @@ export const SETTINGS = {
     type: 'number', scope: 'stack', min: 1, max: 1000, integer: true,
     doc: 'Reserved concurrency of each function; unset by default so the stack deploys on accounts with the default quota of 10 (1 also stops a manual invoke overlapping a check).',
   },
+  /**
+   * The SsmCoveragePercent alarm fires when fewer than this percentage of the running instances are
+   * SSM managed (Online) in two checks in a row (docs/coverage.md). 0 never fires.
+   * @default 90
+   */
+  coverageAlarmPercent: {
+    type: 'number', scope: 'stack', default: 90, min: 0, max: 100, unit: '%',
+    doc: 'SsmCoveragePercent (SSM-managed ÷ running instances) alarms below this in two checks in a row.',
+  },
+  /**
+   * Turn on Default Host Management Configuration in the region: the stack creates the role with
+   * AWS's managed policy AmazonSSMManagedEC2InstanceDefaultPolicy and points the SSM service setting
+   * `/ssm/managed-instance/default-ec2-instance-management-role` at it; deleting the stack (or
+   * turning this off) resets the setting. See docs/coverage.md.
+   * @default false
+   */
+  defaultHostManagement: {
+    type: 'boolean', scope: 'stack', default: false,
+    doc: 'Create the Default Host Management role and turn DHMC on in the region (reset on delete): instances without a profile become SSM managed.',
+  },
   logRetentionDays: {
     type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
     oneOf: LOG_RETENTION_DAYS,
@@ -597,7 +633,7 @@ type Typed<K extends SettingKey> = { readonly [P in K as Rows[P] extends { defau
  * Rows whose construct prop is declared by the construct itself, with a CDK type (`TimeZone`,
  * `Duration`, `RetentionDays`) or under another name; every other prop is derived from its row.
  */
-type ConstructTypedRow = 'timeZone';
+type ConstructTypedRow = 'timeZone' | 'cloudTrail';
 type PropValueOf<R> = R extends { type: 'list' } ? string[] : ValueOf<R>;
 
 /**
