@@ -204,6 +204,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       collectorDocumentHash: documents.collector.sha256,
       remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
       remediationDocumentHash: documents.remediation.sha256,
+      windowsRemediationDocument: SPOKE_DOCUMENT_NAMES.windowsRemediation,
+      windowsRemediationDocumentHash: documents.windowsRemediation.sha256,
       topicArn: this.topic.topicArn,
       // The urgent path is the single-account stack's (its check starts the remediation); the hub has none.
       urgentRemediation: 'false',

@@ -117,6 +117,8 @@ export class TimeSyncGuard extends Construct {
       collectorDocumentHash: this.documents.collectorHash,
       remediationDocument: this.documents.remediation.ref,
       remediationDocumentHash: this.documents.remediationHash,
+      windowsRemediationDocument: this.documents.windowsRemediation.ref,
+      windowsRemediationDocumentHash: this.documents.windowsRemediationHash,
       topicArn: this.topic.topicArn,
       urgentRemediation: String(urgentLive),
       ...(this.imdsv2CacheBucket && imdsv2 !== 'off' ? { imdsv2CacheBucket: this.imdsv2CacheBucket.bucketName } : {}),
@@ -155,7 +157,7 @@ export class TimeSyncGuard extends Construct {
     this.grantCheck(
       this.remediateFunction,
       optOutTagKey,
-      [GuestDocuments.documentArn(this.documents.collector), GuestDocuments.documentArn(this.documents.remediation)],
+      [this.documents.collector, this.documents.remediation, this.documents.windowsRemediation].map((d) => GuestDocuments.documentArn(d)),
       writesDefaults ? 'write' : 'read',
     );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
@@ -388,7 +390,7 @@ export class TimeSyncGuard extends Construct {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
         reason:
           fn === this.remediateFunction
-            ? 'The fleet is every instance of the region by design. ssm:SendCommand also needs one of this stack\'s two documents (no other document is granted); ec2:ModifyInstanceMetadataOptions is conditioned to raise the hop limit to at least the target (and to enable the endpoint only when enableMetadataEndpoint is on), with explicit Denies on disabling the endpoint, making tokens optional and lowering the hop limit; opted-out instances are denied both actions.'
+            ? 'The fleet is every instance of the region by design. ssm:SendCommand also needs one of this stack\'s three documents (no other document is granted); ec2:ModifyInstanceMetadataOptions is conditioned to raise the hop limit to at least the target (and to enable the endpoint only when enableMetadataEndpoint is on), with explicit Denies on disabling the endpoint, making tokens optional and lowering the hop limit; opted-out instances are denied both actions.'
             : 'The fleet is every instance of the region by design. ssm:SendCommand also needs this stack\'s read-only collector document (no other document is granted), and opted-out instances are denied.',
       },
     );

@@ -185,12 +185,13 @@ describe('TimeSyncGuardStack with defaults', () => {
       expect(logs[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'GuardCheckHandlerLogs'), 'Arn'] });
     });
 
-    it('lets the remediate function send both documents to instances, denying opted-out instances', () => {
+    it('lets the remediate function send the collector and both remediation documents (Linux, Windows) to instances, denying opted-out instances', () => {
       const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
       const send = statementsFor(st, 'ssm:SendCommand');
       expect((send[0].Resource as unknown[]).map(flat)).toEqual([
         expect.stringMatching(/:document\/\$\{GuardDocumentsCollector/),
         expect.stringMatching(/:document\/\$\{GuardDocumentsRemediation/),
+        expect.stringMatching(/:document\/\$\{GuardDocumentsWindowsRemediation/),
         instanceArn,
       ]);
       const deny = statementsFor(st, 'ssm:SendCommand', 'Deny');

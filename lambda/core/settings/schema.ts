@@ -207,12 +207,22 @@ export const SETTINGS = {
   // ── read only by the remediation ───────────────────────────────────────────────────────────
   remediationDocument: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
-    doc: 'Name of the SSM remediation document (set by the construct).',
+    doc: 'Name of the SSM remediation document for Linux instances (set by the construct).',
   },
   remediationDocumentHash: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT_HASH', context: false, prop: false,
     pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
-    doc: 'SHA-256 of the remediation document content, sent as its DocumentHash (set by the construct).',
+    doc: 'SHA-256 of the Linux remediation document content, sent as its DocumentHash (set by the construct).',
+  },
+  // One remediation document per platform (room to grow under SSM's 64 KB): the rows above name the Linux one.
+  windowsRemediationDocument: {
+    type: 'string', scope: 'remediation', env: 'TSG_WINDOWS_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate-Windows', context: false, prop: false,
+    doc: 'Name of the SSM remediation document for Windows instances (set by the construct).',
+  },
+  windowsRemediationDocumentHash: {
+    type: 'string', scope: 'remediation', env: 'TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH', context: false, prop: false,
+    pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
+    doc: 'SHA-256 of the Windows remediation document content, sent as its DocumentHash (set by the construct).',
   },
   /**
    * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).
