@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -8,10 +8,12 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IMDSV2_ENFORCED_TAG_KEY } from '../lambda/core/imdsv2/readiness';
 import { DEFAULTS, type SettingKey } from '../lambda/core/settings';
+import { ControlTowerReady, deadLetterQueue, guardKey } from './constructs/control-tower';
+import { FunctionNetwork } from './constructs/function-network';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
@@ -88,7 +90,7 @@ export class TimeSyncGuard extends Construct {
     const metricNamespace = props.metricNamespace ?? DEFAULTS.metricNamespace;
     const optOutTagKey = props.optOutTagKey ?? DEFAULTS.optOutTagKey;
     const eventSource = props.eventSource ?? DEFAULTS.eventSource;
-    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const timeZone = props.timeZone ?? TimeZone.ETC_UTC;
     const remediationEnabled = props.remediationEnabled ?? true;
     const dryRun = props.dryRun ?? DEFAULTS.dryRun;
@@ -101,6 +103,9 @@ export class TimeSyncGuard extends Construct {
     // The urgent path is live only when remediation is: its default (true) yields to dryRun and to a disabled schedule.
     const urgentLive = (props.urgentRemediation ?? DEFAULTS.urgentRemediation) && !dryRun && remediationEnabled;
 
+    // Control Tower ready (docs/control-tower.md): every log group under the guard encrypted with its key.
+    Aspects.of(this).add(new ControlTowerReady(guardKey(this)));
+    FunctionNetwork.create(this, props);
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
@@ -185,15 +190,7 @@ export class TimeSyncGuard extends Construct {
     });
     if (urgentLive) wireUrgentPath(this.checkFunction, this.remediation.stateMachine);
 
-    this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on, not reprocessed.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetterQueue', 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on, not reprocessed.');
 
     // One role for both targets, inside this construct (the targets' default role lives at stack
     // level and would be shared between two guards in one stack).

@@ -565,9 +565,29 @@ export const SETTINGS = {
     type: 'number', scope: 'stack', min: 1, max: 1000, integer: true,
     doc: 'Reserved concurrency of each function; unset by default so the stack deploys on accounts with the default quota of 10 (1 also stops a manual invoke overlapping a check).',
   },
+  // A year by default: Control Tower's CT.CLOUDWATCH.PR.2 refuses a shorter retention (docs/control-tower.md).
   logRetentionDays: {
-    type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
+    type: 'number', scope: 'stack', default: 365, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
     doc: `Retention of the function and state machine log groups; one of ${LOG_RETENTION_DAYS.join(', ')}.`,
+  },
+  /**
+   * Subnets every function of the guard runs in (`subnet-…` ids of one VPC), with
+   * `vpcSecurityGroupIds`. They need a route to every AWS API the functions call: a NAT gateway,
+   * or the VPC endpoints docs/vpc.md lists. Construct users may give `vpc` (an `ec2.IVpc`) instead.
+   * @default - the functions run outside any VPC
+   */
+  vpcSubnetIds: {
+    type: 'list', scope: 'stack', pattern: /^subnet-[0-9a-f]{8,17}$/, expected: 'a list of subnet ids (subnet-…)',
+    doc: 'Subnets every function runs in (comma-separated in context), with vpcSecurityGroupIds; they need NAT or the VPC endpoints in docs/vpc.md.',
+  },
+  /**
+   * Security groups of the functions' network interfaces (`sg-…` ids), with `vpcSubnetIds`; they
+   * must allow outbound HTTPS to the AWS APIs (the functions take no inbound connection).
+   * @default - none (required with `vpcSubnetIds`)
+   */
+  vpcSecurityGroupIds: {
+    type: 'list', scope: 'stack', pattern: /^sg-[0-9a-f]{8,17}$/, expected: 'a list of security group ids (sg-…)',
+    doc: 'Security groups of the functions (comma-separated in context), with vpcSubnetIds; outbound HTTPS to the AWS APIs is all they need.',
   },
   /**
    * E-mail addresses subscribed to the alarm topic (each confirms by e-mail). Excludes `alarmTopic`.
