@@ -5,28 +5,19 @@ import { Vpc } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
-import { TimeSyncGuard, type TimeSyncGuardProps } from '../../lib/time-sync-guard';
+import { TimeSyncGuard } from '../../lib/time-sync-guard';
 import { TimeSyncGuardOrgStack } from '../../lib/time-sync-guard-org-stack';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
 import { controlTowerViolations, DOCUMENTED_EXCEPTIONS, LAMBDA_IN_VPC, templateFile, templatePaths, typesWithControls } from '../support/control-tower';
 import { OU } from '../org/util';
+import { ALL_OPTIONS, VPC_SECURITY_GROUPS, VPC_SUBNETS } from './util';
 
 /** An app that skips esbuild: the rules read the template, not the bundles. */
 const app = (): App => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
-/** Every optional part on, so that every resource the guard can create is in a template. */
-const ALL_ON: TimeSyncGuardProps = {
-  launchCheck: true,
-  remediateOnLaunch: true,
-  imdsv2: 'enforce',
-  imdsv2AutoUndo: true,
-  securityHub: true,
-  ssmCompliance: true,
-  accountDefaults: 'set',
-  alarmEmails: ['ops@example.com'],
-};
-const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'];
-const GROUPS = ['sg-0123456789abcdef0'];
+const ALL_ON = ALL_OPTIONS;
+const SUBNETS = VPC_SUBNETS;
+const GROUPS = VPC_SECURITY_GROUPS;
 
 /** Type of every resource of the templates, with the files. */
 function resourceTypes(files: readonly string[]): Set<string> {

@@ -6,20 +6,9 @@ import { TimeSyncGuardOrgStack } from '../../lib/time-sync-guard-org-stack';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
 import { OU } from '../org/util';
 import { LIMITS, measure, overShare, type Sizes } from '../support/size-headroom';
+import { ALL_OPTIONS, VPC_SECURITY_GROUPS, VPC_SUBNETS } from './util';
 
-/** Every optional part on: the most statements, variables and documents a guard can have. */
-const ALL_ON: TimeSyncGuardProps = {
-  launchCheck: true,
-  remediateOnLaunch: true,
-  imdsv2: 'enforce',
-  imdsv2AutoUndo: true,
-  securityHub: true,
-  ssmCompliance: true,
-  accountDefaults: 'set',
-  alarmEmails: ['ops@example.com'],
-  vpcSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
-  vpcSecurityGroupIds: ['sg-0123456789abcdef0'],
-};
+const ALL_ON: TimeSyncGuardProps = { ...ALL_OPTIONS, vpcSubnetIds: VPC_SUBNETS, vpcSecurityGroupIds: VPC_SECURITY_GROUPS };
 
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 

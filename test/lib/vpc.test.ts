@@ -10,10 +10,10 @@ import { TimeSyncGuardOrgStack } from '../../lib/time-sync-guard-org-stack';
 import { OU } from '../org/util';
 import { useNag } from '../support/nag';
 import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
-import { stackTemplate, testApp } from './util';
+import { stackTemplate, testApp, VPC_SECURITY_GROUPS, VPC_SUBNETS } from './util';
 
-const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'];
-const GROUPS = ['sg-0123456789abcdef0'];
+const SUBNETS = VPC_SUBNETS;
+const GROUPS = VPC_SECURITY_GROUPS;
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
 function resources(template: Template, type: string): [string, Resource][] {
