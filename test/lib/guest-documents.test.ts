@@ -51,9 +51,11 @@ describe('SSM documents', () => {
     expect((remediationDocumentContent('windows') as unknown as Doc).parameters).toEqual((remediationDocumentContent('linux') as unknown as Doc).parameters);
   });
 
-  it('embeds the collector scripts verbatim, line by line', () => {
+  it('embeds the collector scripts line by line: Linux without its whole-line comments, Windows verbatim', () => {
     const doc = collectorDocumentContent() as unknown as Doc;
-    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.collectLinux).replace(/\n+$/, ''));
+    const code = (s: string) => s.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\n+$/, '');
+    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.collectLinux)));
+    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toContain('TSG-REPORT v1 linux');
     expect(doc.mainSteps[1].inputs.runCommand.join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.collectWindows).replace(/\r\n/g, '\n').replace(/\n+$/, ''));
     expect(doc.parameters).toBeUndefined();
   });
