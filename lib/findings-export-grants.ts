@@ -55,15 +55,24 @@ export function findingsExportStatements(s: FindingsExportScope): PolicyStatemen
 
 /**
  * A bucket of state the guard rewrites at least daily (the IMDSv2 snapshot, the export state):
- * private, encrypted, SSL only; an object no longer written is gone within a week. `holds` says
- * what it holds, for the server-access-log acknowledgement.
+ * private, SSL only, encrypted with KMS by default and versioned (Control Tower's CT.S3.PR.10 and
+ * .11, docs/control-tower.md); an object no longer written is gone within a week, and so is each
+ * version it replaced. `holds` says what it holds, for the server-access-log acknowledgement.
+ * The key is S3's AWS managed key (`aws/s3`): S3 permissions alone decide who reads an object, as
+ * they did with SSE-S3, so no role needs a KMS grant; a bucket key keeps KMS requests to a few.
  */
 export function stateBucket(scope: Construct, id: string, holds: string): Bucket {
   const bucket = new Bucket(scope, id, {
-    encryption: BucketEncryption.S3_MANAGED,
+    encryption: BucketEncryption.KMS_MANAGED,
+    bucketKeyEnabled: true,
+    versioned: true,
     enforceSSL: true,
     blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-    lifecycleRules: [{ expiration: Duration.days(7) }],
+    lifecycleRules: [
+      { id: 'ExpireStateAndVersions', expiration: Duration.days(7), noncurrentVersionExpiration: Duration.days(7) },
+      // Separate rule: S3 refuses ExpiredObjectDeleteMarker beside an expiration in days.
+      { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+    ],
   });
   Validations.of(bucket).acknowledge({
     id: 'AwsSolutions-S1',

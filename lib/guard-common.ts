@@ -7,12 +7,13 @@
  */
 import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ENV, propName, reaches, rows, type SettingKey } from '../lambda/core/settings';
+import { guardKey } from './constructs/control-tower';
 import type { GuardFunction } from './constructs/guard-function';
 import type { TimeSyncGuardProps } from './time-sync-guard-props';
 
@@ -172,10 +173,8 @@ export function createContinuationKey(scope: Construct, fn: GuardFunction): Secr
 /** The alarm and run-summary topic, encrypted with its own key that only this account's alarms may use besides IAM. */
 export function createAlarmTopic(scope: Construct, emails: readonly string[]): { topic: Topic; key: Key } {
   const stack = Stack.of(scope);
-  const key = new Key(scope, 'TopicKey', {
-    enableKeyRotation: true,
-    description: 'timesync-guard alarm topic',
-  });
+  // The guard's one key, which also encrypts its log groups (lib/constructs/control-tower.ts).
+  const key = guardKey(scope);
   // CloudWatch alarms are the only service that publishes to this topic (the remediate Lambda
   // publishes with its role). They need exactly GenerateDataKey + Decrypt, and only for this
   // account's alarms (confused-deputy guard).

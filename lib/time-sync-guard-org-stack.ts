@@ -1,4 +1,4 @@
-import { Aws, type CfnElement, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, Aws, type CfnElement, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -8,11 +8,12 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { HUB_ACCOUNT_METRICS, HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
 import { METRIC_DIMENSIONS } from '../lambda/core/fleet/metric-names';
 import { DEFAULTS } from '../lambda/core/settings';
+import { ControlTowerReady, deadLetterQueue as scheduleDeadLetterQueue, guardKey } from './constructs/control-tower';
+import { FunctionNetwork } from './constructs/function-network';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
@@ -179,7 +180,7 @@ export class TimeSyncGuardOrgStack extends Stack {
     const metricNamespace = guard.metricNamespace ?? DEFAULTS.metricNamespace;
     const optOutTagKey = guard.optOutTagKey ?? DEFAULTS.optOutTagKey;
     const eventSource = guard.eventSource ?? DEFAULTS.eventSource;
-    const logRetention = guard.logRetention ?? RetentionDays.THREE_MONTHS;
+    const logRetention = guard.logRetention ?? RetentionDays.ONE_YEAR;
     const timeZone = guard.timeZone ?? TimeZone.ETC_UTC;
     const remediationEnabled = guard.remediationEnabled ?? true;
     const spokeRoleName = props.spokeRoleName ?? HUB_DEFAULTS.spokeRoleName;
@@ -191,6 +192,9 @@ export class TimeSyncGuardOrgStack extends Stack {
         description: 'OU or root ids (ou-…, r-…) whose accounts timesync-guard covers (the spoke StackSets deploy to them)',
       }).valueAsList;
 
+    // Control Tower ready (docs/control-tower.md): every log group of the hub encrypted with its key.
+    Aspects.of(this).add(new ControlTowerReady(guardKey(this)));
+    FunctionNetwork.create(this, guard);
     let topicKey: Key | undefined;
     if (props.alarmTopicArn !== undefined) this.topic = Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
     else if (guard.alarmTopic !== undefined) this.topic = guard.alarmTopic;
@@ -205,6 +209,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       collectorDocumentHash: documents.collector.sha256,
       remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
       remediationDocumentHash: documents.remediation.sha256,
+      windowsRemediationDocument: SPOKE_DOCUMENT_NAMES.windowsRemediation,
+      windowsRemediationDocumentHash: documents.windowsRemediation.sha256,
       topicArn: this.topic.topicArn,
       // The urgent path is the single-account stack's (its check starts the remediation); the hub has none.
       urgentRemediation: 'false',
@@ -368,11 +374,7 @@ export class TimeSyncGuardOrgStack extends Stack {
   }
 
   private createSchedules(guard: TimeSyncGuardProps, timeZone: TimeZone, remediationEnabled: boolean, checkInterval: Duration): { check: Schedule; remediation?: Schedule } {
-    const deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on through the heartbeats, not reprocessed.',
-    });
+    const deadLetterQueue = scheduleDeadLetterQueue(this, 'ScheduleDeadLetterQueue', 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on through the heartbeats, not reprocessed.');
     const role = new Role(this, 'SchedulerRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
       description: 'timesync-guard: EventBridge Scheduler starts the organization check and remediation',

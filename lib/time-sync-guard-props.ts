@@ -1,4 +1,5 @@
 import { Duration, TimeZone, Token } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CHECK_TIMEOUT } from './constructs/guard-function';
@@ -62,7 +63,8 @@ export interface TimeSyncGuardProps extends SchemaProps {
   readonly alarmTopic?: ITopic;
   /**
    * Retention of the Lambda and state machine log groups (the per-instance records live there).
-   * @default RetentionDays.THREE_MONTHS
+   * A year or more passes Control Tower's CT.CLOUDWATCH.PR.2 (docs/control-tower.md).
+   * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: RetentionDays;
   /**
@@ -73,6 +75,22 @@ export interface TimeSyncGuardProps extends SchemaProps {
    * @default - not queried
    */
   readonly cloudTrail?: CloudTrailSourceProps | string;
+  /**
+   * A VPC to run every function of the guard in (docs/vpc.md lists the endpoints it needs without
+   * NAT). Excludes `vpcSubnetIds` and `vpcSecurityGroupIds`.
+   * @default - the functions run outside any VPC (unless `vpcSubnetIds` is given)
+   */
+  readonly vpc?: IVpc;
+  /**
+   * The subnets of `vpc` the functions run in.
+   * @default - the VPC's private subnets (CDK's default selection)
+   */
+  readonly vpcSubnets?: SubnetSelection;
+  /**
+   * Security groups of the functions in `vpc`.
+   * @default - one new security group that allows outbound HTTPS (443) only
+   */
+  readonly securityGroups?: ISecurityGroup[];
 }
 
 /** A props value the constructor rejects; `setting` names the prop. */

@@ -37,7 +37,8 @@ export class TimeSyncGuardStack extends Stack {
     new CfnOutput(this, 'CheckLogGroup', { value: this.guard.checkFunction.logGroup.logGroupName, description: 'Per-instance records (Logs Insights)' });
     new CfnOutput(this, 'RemediationStateMachineArn', { value: this.guard.remediation.stateMachine.stateMachineArn });
     new CfnOutput(this, 'CollectorDocumentName', { value: this.guard.documents.collector.ref });
-    new CfnOutput(this, 'RemediationDocumentName', { value: this.guard.documents.remediation.ref });
+    new CfnOutput(this, 'RemediationDocumentName', { value: this.guard.documents.remediation.ref, description: 'Linux instances' });
+    new CfnOutput(this, 'WindowsRemediationDocumentName', { value: this.guard.documents.windowsRemediation.ref });
     new CfnOutput(this, 'DashboardName', { value: this.guard.dashboard.dashboardName });
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -8,10 +8,12 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IMDSV2_ENFORCED_TAG_KEY } from '../lambda/core/imdsv2/readiness';
 import { DEFAULTS, type SettingKey } from '../lambda/core/settings';
+import { ControlTowerReady, deadLetterQueue, guardKey } from './constructs/control-tower';
+import { FunctionNetwork } from './constructs/function-network';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { CHECK_TIMEOUT, GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
@@ -92,7 +94,7 @@ export class TimeSyncGuard extends Construct {
     const metricNamespace = props.metricNamespace ?? DEFAULTS.metricNamespace;
     const optOutTagKey = props.optOutTagKey ?? DEFAULTS.optOutTagKey;
     const eventSource = props.eventSource ?? DEFAULTS.eventSource;
-    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const timeZone = props.timeZone ?? TimeZone.ETC_UTC;
     const remediationEnabled = props.remediationEnabled ?? true;
     const dryRun = props.dryRun ?? DEFAULTS.dryRun;
@@ -105,6 +107,9 @@ export class TimeSyncGuard extends Construct {
     // The urgent path is live only when remediation is: its default (true) yields to dryRun and to a disabled schedule.
     const urgentLive = (props.urgentRemediation ?? DEFAULTS.urgentRemediation) && !dryRun && remediationEnabled;
 
+    // Control Tower ready (docs/control-tower.md): every log group under the guard encrypted with its key.
+    Aspects.of(this).add(new ControlTowerReady(guardKey(this)));
+    FunctionNetwork.create(this, props);
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
     this.documents = new GuestDocuments(this, 'Documents', { dryRun });
@@ -121,6 +126,8 @@ export class TimeSyncGuard extends Construct {
       collectorDocumentHash: this.documents.collectorHash,
       remediationDocument: this.documents.remediation.ref,
       remediationDocumentHash: this.documents.remediationHash,
+      windowsRemediationDocument: this.documents.windowsRemediation.ref,
+      windowsRemediationDocumentHash: this.documents.windowsRemediationHash,
       topicArn: this.topic.topicArn,
       urgentRemediation: String(urgentLive),
       cloudTrail: cloudTrailSetting(props.cloudTrail),
@@ -160,7 +167,7 @@ export class TimeSyncGuard extends Construct {
     this.grantCheck(
       this.remediateFunction,
       optOutTagKey,
-      [GuestDocuments.documentArn(this.documents.collector), GuestDocuments.documentArn(this.documents.remediation)],
+      [this.documents.collector, this.documents.remediation, this.documents.windowsRemediation].map((d) => GuestDocuments.documentArn(d)),
       writesDefaults ? 'write' : 'read',
     );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
@@ -188,15 +195,7 @@ export class TimeSyncGuard extends Construct {
     });
     if (urgentLive) wireUrgentPath(this.checkFunction, this.remediation.stateMachine);
 
-    this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on, not reprocessed.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetterQueue', 'This queue is itself the dead-letter queue of the two schedule targets; its messages are alarmed on, not reprocessed.');
 
     // One role for both targets, inside this construct (the targets' default role lives at stack
     // level and would be shared between two guards in one stack).
@@ -405,7 +404,7 @@ export class TimeSyncGuard extends Construct {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
         reason:
           fn === this.remediateFunction
-            ? 'The fleet is every instance of the region by design. ssm:SendCommand also needs one of this stack\'s two documents (no other document is granted); ec2:ModifyInstanceMetadataOptions is conditioned to raise the hop limit to at least the target (and to enable the endpoint only when enableMetadataEndpoint is on), with explicit Denies on disabling the endpoint, making tokens optional and lowering the hop limit; opted-out instances are denied both actions.'
+            ? 'The fleet is every instance of the region by design. ssm:SendCommand also needs one of this stack\'s three documents (no other document is granted); ec2:ModifyInstanceMetadataOptions is conditioned to raise the hop limit to at least the target (and to enable the endpoint only when enableMetadataEndpoint is on), with explicit Denies on disabling the endpoint, making tokens optional and lowering the hop limit; opted-out instances are denied both actions.'
             : 'The fleet is every instance of the region by design. ssm:SendCommand also needs this stack\'s read-only collector document (no other document is granted), and opted-out instances are denied.',
       },
     );

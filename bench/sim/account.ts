@@ -169,7 +169,7 @@ export class SimAccount {
     this.sortedManaged = this.sortedIds.filter((id) => this.byId.get(id)!.ssm !== 'unmanaged');
     this.lat = { ...DEFAULT_LATENCIES, ...options.latencies };
     this.rc = { ...DEFAULT_RUN_COMMAND_MODEL, ...options.runCommand };
-    this.documents = { 'TimeSyncGuard-Collect': 'collect', 'TimeSyncGuard-Remediate': 'remediate', ...options.documents };
+    this.documents = { 'TimeSyncGuard-Collect': 'collect', 'TimeSyncGuard-Remediate': 'remediate', 'TimeSyncGuard-Remediate-Windows': 'remediate', ...options.documents };
     this.optOutTagKey = options.optOutTagKey ?? 'timesync-guard:opt-out';
     this.deniedResource = options.deniedResource ?? 'instance';
     this.throttle = options.throttle;

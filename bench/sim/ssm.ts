@@ -72,16 +72,18 @@ export function simDocumentHash(name: string): string {
   return createHash('sha256').update(`{"simulated":"${name}"}`).digest('hex');
 }
 
-/** The hashes of the simulated account's two default documents (TimeSyncGuard-Collect, TimeSyncGuard-Remediate). */
+/** The hashes of the simulated account's default documents (TimeSyncGuard-Collect, TimeSyncGuard-Remediate[-Windows]). */
 export const SIM_DOCUMENT_HASHES: Readonly<Record<string, string>> = {
   'TimeSyncGuard-Collect': simDocumentHash('TimeSyncGuard-Collect'),
   'TimeSyncGuard-Remediate': simDocumentHash('TimeSyncGuard-Remediate'),
+  'TimeSyncGuard-Remediate-Windows': simDocumentHash('TimeSyncGuard-Remediate-Windows'),
 };
 
 /** The settings that pin the default documents, as the construct sets them (a test's or benchmark's env). */
 export const SIM_DOCUMENT_PINS = {
   TSG_COLLECTOR_DOCUMENT_HASH: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect']!,
   TSG_REMEDIATION_DOCUMENT_HASH: SIM_DOCUMENT_HASHES['TimeSyncGuard-Remediate']!,
+  TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH: SIM_DOCUMENT_HASHES['TimeSyncGuard-Remediate-Windows']!,
 } as const;
 
 /** The hash SSM holds for `name`, for a document of the account (AWS's own are not modelled). */

@@ -96,7 +96,9 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     // Nothing runs in an account-region whose documents are not the StackSet's (changed in place,
     // or a same-name document where the StackSet does not deploy): the whole item is refused.
     const pins: DocumentPin[] = [{ name: settings.collectorDocument, sha256: settings.collectorDocumentHash }];
-    if (mode === 'remediate') pins.push({ name: settings.remediationDocument, sha256: settings.remediationDocumentHash });
+    if (mode === 'remediate') {
+      pins.push({ name: settings.remediationDocument, sha256: settings.remediationDocumentHash }, { name: settings.windowsRemediationDocument, sha256: settings.windowsRemediationDocumentHash });
+    }
     const pinned = await checkDocumentPins(spoke.ssm, pins, clock);
     if (!pinned.ok) return failed(pinned.reason, pinned.detail);
     const runCommand = new SsmRunCommand({ ssm: spoke.ssm, clock });

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
+import { FunctionNetwork } from './function-network';
 import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, TRIM_SOURCE_MAP_SCRIPT } from '../function-bundling';
 import { shippedCode } from '../shipped-bundles';
 
@@ -58,7 +59,8 @@ export interface GuardFunctionProps {
 /**
  * One Lambda of the guard: NodejsFunction bundled locally with esbuild (SDK included, so the
  * versions tested are the versions deployed), arm64, Node.js 24, optional reserved concurrency,
- * its own log group and its own role with no managed policy.
+ * its own log group and its own role with no managed policy; in the guard's subnets when it has
+ * some (FunctionNetwork).
  */
 export class GuardFunction extends Construct {
   /** The function. */
@@ -116,5 +118,7 @@ export class GuardFunction extends Construct {
         },
       },
     });
+    // The VPC option (docs/vpc.md): every function under a guard given subnets runs in them.
+    FunctionNetwork.of(this)?.join(this.function, this.role);
   }
 }

@@ -73,30 +73,32 @@ export function compactShell(script: string): string[] {
   return compactPowerShell(script);
 }
 
-function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
-  return [
-    {
-      action: 'aws:runShellScript',
-      name: 'linux',
-      precondition: { StringEquals: ['platformType', 'Linux'] },
-      inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: linux },
-    },
-    {
-      action: 'aws:runPowerShellScript',
-      name: 'windows',
-      precondition: { StringEquals: ['platformType', 'Windows'] },
-      inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: windows },
-    },
-  ];
+/** The platforms of the guest scripts: one remediation document each. */
+export type GuestPlatform = 'linux' | 'windows';
+
+/** One platform's step, under its platform precondition. */
+function platformStep(platform: GuestPlatform, runCommand: string[], timeoutSeconds: number): object {
+  return platform === 'linux'
+    ? { action: 'aws:runShellScript', name: 'linux', precondition: { StringEquals: ['platformType', 'Linux'] }, inputs: { timeoutSeconds: String(timeoutSeconds), runCommand } }
+    : { action: 'aws:runPowerShellScript', name: 'windows', precondition: { StringEquals: ['platformType', 'Windows'] }, inputs: { timeoutSeconds: String(timeoutSeconds), runCommand } };
 }
 
-/** Builds the collector document content (schema 2.2) from the guest script files. */
+function platformSteps(linux: string[], windows: string[], timeoutSeconds: number): object[] {
+  return [platformStep('linux', linux, timeoutSeconds), platformStep('windows', windows, timeoutSeconds)];
+}
+
+/**
+ * Builds the collector document content (schema 2.2) from the guest script files: the Linux script
+ * without its whole-line comments (44.1 KB of SSM's 64 KB with them, 35.4 KB without; its only `#`
+ * lines inside a quote are comments of an awk program, and test/guest/collect-linux-document.test.ts
+ * shows it prints what the file prints), the Windows script verbatim (it holds here-strings).
+ */
 export function collectorDocumentContent(): Record<string, unknown> {
   return {
     schemaVersion: '2.2',
     description: 'timesync-guard collector: reports the time source, sync state, offset and clock error bound (read-only).',
     mainSteps: platformSteps(
-      lines(readGuestScript(GUEST_SCRIPTS.collectLinux)),
+      withoutCommentLines(readGuestScript(GUEST_SCRIPTS.collectLinux)),
       lines(readGuestScript(GUEST_SCRIPTS.collectWindows)),
       COLLECTOR_STEP_TIMEOUT_SECONDS,
     ),
@@ -104,45 +106,57 @@ export function collectorDocumentContent(): Record<string, unknown> {
 }
 
 /**
- * Builds the remediation document content. Every parameter is closed by `allowedValues` or an
- * anchored `allowedPattern`, so no value can break out of the single-quoted argument line.
+ * The remediation document's parameters. Both platform documents declare every parameter (each
+ * script reads only its own), so the engine sends the one parameter set of the contract to either.
  */
-export function remediationDocumentContent(dryRun = false): Record<string, unknown> {
+function remediationParameters(dryRun: boolean): Record<RemediationDocumentParameter, Record<string, unknown>> {
+  return {
+    DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
+    Endpoint: {
+      type: 'String',
+      allowedValues: ['auto', 'ipv4', 'ipv6'],
+      default: 'auto',
+      description: 'Amazon Time Sync endpoint: auto picks fd00:ec2::123 only on IPv6-only instances.',
+    },
+    UsePhc: { ...BOOL, default: 'false', description: 'Add the PTP hardware clock refclock where /dev/ptp_ena exists.' },
+    InstallChrony: { ...BOOL, default: 'false', description: 'Install chrony with the OS package manager when no daemon is present.' },
+    StepLargeOffset: { ...BOOL, default: 'false', description: 'Step the clock (chronyc makestep) when the offset is large.' },
+    ForceDomainMembers: { ...BOOL, default: 'false', description: 'Windows: also reconfigure domain members (normally left to the domain hierarchy).' },
+    VerifySeconds: {
+      type: 'String',
+      allowedPattern: '^\\d{1,3}$',
+      default: '60',
+      description: 'Bounded wait for the Amazon source to be selected before rolling back.',
+    },
+    FixNoProxy: {
+      ...BOOL,
+      default: 'false',
+      description: 'Add 169.254.169.254,169.254.170.2,fd00:ec2::254 to NO_PROXY/no_proxy where a system-wide HTTP(S) proxy misses them (running services see it at their next restart).',
+    },
+    FixTimeSync: { ...BOOL, default: 'true', description: 'Run the time-sync step; false runs only the NO_PROXY step.' },
+    FixMixedSources: { ...BOOL, default: 'false', description: 'Linux: drop unsmeared sources and leapsectz beside Amazon.' },
+  };
+}
+
+/**
+ * Builds one platform's remediation document content. One document per platform (not one with a
+ * step per platform): the two scripts together came to 62 KB of SSM's 64 KB; apart, each leaves
+ * room for the next guest feature (test/lib/size-headroom.test.ts holds every document under 80 %).
+ * Every parameter is closed by `allowedValues` or an anchored `allowedPattern`, so no value can
+ * break out of the single-quoted argument line. The step keeps its platform precondition, so the
+ * document sent to the wrong platform does nothing.
+ */
+export function remediationDocumentContent(platform: GuestPlatform, dryRun = false): Record<string, unknown> {
+  const script =
+    platform === 'linux'
+      ? [LINUX_REMEDIATION_ARGS_LINE, ...compactShell(readGuestScript(GUEST_SCRIPTS.remediateLinux))]
+      : [WINDOWS_REMEDIATION_ARGS_LINE, ...compactPowerShell(readGuestScript(GUEST_SCRIPTS.remediateWindows))];
   return {
     schemaVersion: '2.2',
-    description: 'timesync-guard remediation: points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.',
+    description: `timesync-guard remediation (${platform === 'linux' ? 'Linux' : 'Windows'}): points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.`,
     // Typed by the contract the engine sends with: a parameter missing here (or extra) fails to compile.
-    parameters: {
-      DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
-      Endpoint: {
-        type: 'String',
-        allowedValues: ['auto', 'ipv4', 'ipv6'],
-        default: 'auto',
-        description: 'Amazon Time Sync endpoint: auto picks fd00:ec2::123 only on IPv6-only instances.',
-      },
-      UsePhc: { ...BOOL, default: 'false', description: 'Add the PTP hardware clock refclock where /dev/ptp_ena exists.' },
-      InstallChrony: { ...BOOL, default: 'false', description: 'Install chrony with the OS package manager when no daemon is present.' },
-      StepLargeOffset: { ...BOOL, default: 'false', description: 'Step the clock (chronyc makestep) when the offset is large.' },
-      ForceDomainMembers: { ...BOOL, default: 'false', description: 'Windows: also reconfigure domain members (normally left to the domain hierarchy).' },
-      VerifySeconds: {
-        type: 'String',
-        allowedPattern: '^\\d{1,3}$',
-        default: '60',
-        description: 'Bounded wait for the Amazon source to be selected before rolling back.',
-      },
-      FixNoProxy: {
-        ...BOOL,
-        default: 'false',
-        description: 'Add 169.254.169.254,169.254.170.2,fd00:ec2::254 to NO_PROXY/no_proxy where a system-wide HTTP(S) proxy misses them (running services see it at their next restart).',
-      },
-      FixTimeSync: { ...BOOL, default: 'true', description: 'Run the time-sync step; false runs only the NO_PROXY step.' },
-      FixMixedSources: { ...BOOL, default: 'false', description: 'Linux: drop unsmeared sources and leapsectz beside Amazon.' },
-    } satisfies Record<RemediationDocumentParameter, Record<string, unknown>>,
-    mainSteps: platformSteps(
-      [LINUX_REMEDIATION_ARGS_LINE, ...compactShell(readGuestScript(GUEST_SCRIPTS.remediateLinux))],
-      [WINDOWS_REMEDIATION_ARGS_LINE, ...compactPowerShell(readGuestScript(GUEST_SCRIPTS.remediateWindows))],
-      REMEDIATION_STEP_TIMEOUT_SECONDS,
-    ),
+    parameters: remediationParameters(dryRun),
+    mainSteps: [platformStep(platform, script, REMEDIATION_STEP_TIMEOUT_SECONDS)],
   };
 }
 
@@ -194,27 +208,35 @@ function pinnedDocument(scope: Construct, id: string, text: string): CfnDocument
 }
 
 /**
- * The two SSM Command documents of the stack. CloudFormation names them (stack name + id + suffix),
+ * The three SSM Command documents of the stack (collector, Linux and Windows remediation). CloudFormation names them (stack name + id + suffix),
  * which keeps them unique per stack and per construct instance; the Lambdas get the names via env.
  */
 export class GuestDocuments extends Construct {
   /** Collector document (its name is what `SendCommand` takes). */
   public readonly collector: CfnDocument;
-  /** Remediation document. */
+  /** Linux remediation document (the Windows one is {@link windowsRemediation}). */
   public readonly remediation: CfnDocument;
+  /** Windows remediation document. */
+  public readonly windowsRemediation: CfnDocument;
   /** SHA-256 of the collector's Content string: its pin, sent with every SendCommand of it. */
   public readonly collectorHash: string;
-  /** SHA-256 of the remediation document's Content string. */
+  /** SHA-256 of the Linux remediation document's Content string. */
   public readonly remediationHash: string;
+  /** SHA-256 of the Windows remediation document's Content string. */
+  public readonly windowsRemediationHash: string;
 
   constructor(scope: Construct, id: string, props: GuestDocumentsProps = {}) {
     super(scope, id);
     const collector = pinnedContent(collectorDocumentContent());
-    const remediation = pinnedContent(remediationDocumentContent(props.dryRun ?? false));
+    const remediation = pinnedContent(remediationDocumentContent('linux', props.dryRun ?? false));
+    const windows = pinnedContent(remediationDocumentContent('windows', props.dryRun ?? false));
     this.collectorHash = collector.sha256;
     this.remediationHash = remediation.sha256;
+    this.windowsRemediationHash = windows.sha256;
     this.collector = pinnedDocument(this, 'Collector', collector.text);
+    // The Linux document keeps the id of the former two-platform document.
     this.remediation = pinnedDocument(this, 'Remediation', remediation.text);
+    this.windowsRemediation = pinnedDocument(this, 'WindowsRemediation', windows.text);
   }
 
   /** ARN of a document of this construct, as `ssm:SendCommand` wants it as a resource. */

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -9,6 +9,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EC2_STATE_CHANGE, LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_STATE_MACHINE_ENV } from '../../lambda/core/fleet/launch';
 import { ENV } from '../../lambda/core/settings';
+import { deadLetterQueue } from './control-tower';
 import { GuardFunction } from './guard-function';
 
 /**
@@ -54,11 +55,7 @@ export class LaunchCheck extends Construct {
   constructor(scope: Construct, id: string, props: LaunchCheckProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the launch queue (messages the launch check failed on five times).',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', 'This queue is itself the dead-letter queue of the launch queue (messages the launch check failed on five times).');
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -44,8 +44,8 @@ export interface SpokeTemplateOptions {
   readonly ssmCompliance?: boolean;
 }
 
-/** The two SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
-export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, remediation: DEFAULTS.remediationDocument } as const;
+/** The SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
+export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, remediation: DEFAULTS.remediationDocument, windowsRemediation: DEFAULTS.windowsRemediationDocument } as const;
 
 /**
  * The spoke documents' Content strings and their pins, computed once: the documents StackSet
@@ -54,12 +54,18 @@ export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, rem
  */
 export interface SpokeDocuments {
   readonly collector: PinnedDocumentContent;
+  /** The Linux remediation document. */
   readonly remediation: PinnedDocumentContent;
+  readonly windowsRemediation: PinnedDocumentContent;
 }
 
 /** The spoke documents of this build (the remediation document's DryRun default is false: the hub always sends it). */
 export function spokeDocuments(): SpokeDocuments {
-  return { collector: pinnedContent(collectorDocumentContent()), remediation: pinnedContent(remediationDocumentContent(false)) };
+  return {
+    collector: pinnedContent(collectorDocumentContent()),
+    remediation: pinnedContent(remediationDocumentContent('linux', false)),
+    windowsRemediation: pinnedContent(remediationDocumentContent('windows', false)),
+  };
 }
 
 /** Statements whose grant is limited to the regions the documents StackSet deploys to. */
@@ -87,7 +93,7 @@ function substituted(v: unknown): unknown {
 export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
   const instances = 'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*';
   const document = (name: string) => `arn:\${AWS::Partition}:ssm:*:\${AWS::AccountId}:document/${name}`;
-  const documents = [document(SPOKE_DOCUMENT_NAMES.collector), document(SPOKE_DOCUMENT_NAMES.remediation)];
+  const documents = Object.values(SPOKE_DOCUMENT_NAMES).map(document);
   const statements = [
     ...checkStatements(instances, documents, o.optOutTagKey),
     new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
@@ -152,10 +158,11 @@ export function spokeDocumentsTemplate(documents: SpokeDocuments = spokeDocument
   });
   return {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: 'timesync-guard spoke: the collector and remediation SSM Command documents (no code, no other resource)',
+    Description: 'timesync-guard spoke: the collector and the Linux and Windows remediation SSM Command documents (no code, no other resource)',
     Resources: {
       Collector: doc(SPOKE_DOCUMENT_NAMES.collector, documents.collector.text),
       Remediation: doc(SPOKE_DOCUMENT_NAMES.remediation, documents.remediation.text),
+      WindowsRemediation: doc(SPOKE_DOCUMENT_NAMES.windowsRemediation, documents.windowsRemediation.text),
     },
   };
 }
@@ -191,7 +198,7 @@ export interface OrgSpokeProps extends SpokeTemplateOptions {
 export class OrgSpoke extends Construct {
   /** The StackSet of the spoke role (one region per account). */
   public readonly roleStackSet: CfnStackSet;
-  /** The StackSet of the two SSM documents (every covered region). */
+  /** The StackSet of the three SSM documents (every covered region). */
   public readonly documentsStackSet: CfnStackSet;
   /** The role template as deployed (TemplateBody). */
   public readonly roleTemplateBody: string;
@@ -241,7 +248,7 @@ export class OrgSpoke extends Construct {
     this.documentsStackSet = new CfnStackSet(this, 'DocumentsStackSet', {
       ...common,
       stackSetName: `${props.spokeRoleName}-Documents`,
-      description: 'timesync-guard spoke SSM documents (collector, remediation)',
+      description: 'timesync-guard spoke SSM documents (collector, Linux and Windows remediation)',
       templateUrl: template.httpUrl,
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: props.regions }],
     });

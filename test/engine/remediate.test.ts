@@ -504,6 +504,26 @@ describe('runRemediation: in-guest step', () => {
     });
   });
 
+  it('sends each platform its own remediation document with its own pin: Linux and Windows never share a SendCommand', async () => {
+    const ids = ['i-l1', 'i-w1', 'i-l2', 'i-w2'];
+    const { clock } = simulate(running(ids, { output: line('changed') }), { documents: { 'Stack-Remediate': 'remediate', 'Stack-Remediate-Windows': 'remediate' } });
+    const evaluations = ids.map((i) => ({ ...ev(i, { hop: 2, timeSource: 'other' }), platform: i.startsWith('i-w') ? ('windows' as const) : ('linux' as const) }));
+    const { d } = deps(clock, evaluations, { check: async () => ({ evaluations, ipv6Only: new Set(['i-w2']) }) });
+    const linuxPin = simDocumentHash('Stack-Remediate');
+    const windowsPin = simDocumentHash('Stack-Remediate-Windows');
+    const doc = { remediationDocument: 'Stack-Remediate', remediationDocumentHash: linuxPin, windowsRemediationDocument: 'Stack-Remediate-Windows', windowsRemediationDocumentHash: windowsPin };
+    const out = await runRemediation(d, settings({ fixTimeSync: true, ...doc }), {}, far(clock, { guestVerifySeconds: 30 }));
+    expect(out.summary.counts.succeeded).toBe(4);
+    const sends = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    const by = (name: string) => sends.filter((s) => s.DocumentName === name);
+    expect(by('Stack-Remediate').flatMap((s) => s.InstanceIds).sort()).toEqual(['i-l1', 'i-l2']);
+    expect(by('Stack-Remediate').every((s) => s.DocumentHash === linuxPin)).toBe(true);
+    expect(by('Stack-Remediate-Windows').map((s) => [s.InstanceIds, s.Parameters!.Endpoint![0], s.DocumentHash])).toEqual(
+      expect.arrayContaining([[['i-w1'], 'auto', windowsPin], [['i-w2'], 'ipv6', windowsPin]]),
+    );
+    expect(sends).toHaveLength(3);
+  });
+
   it('passes fixNoProxy and fixTimeSync to the document, and runs it for the NO_PROXY step alone when time sync is off', async () => {
     const npLine = 'TSG-NO-PROXY v1 result=changed files=/etc/environment reason=services-pick-it-up-at-next-restart\n';
     const { clock } = simulate(running(['i-p'], { output: npLine + line('skipped', 'time-sync-fix-off') }));

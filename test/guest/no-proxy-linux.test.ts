@@ -253,7 +253,7 @@ describe('remediate-linux.sh --fix-no-proxy on an isolated /etc', () => {
   });
 
   it('works as the SSM document carries it: comment lines dropped, parameters substituted', () => {
-    const doc = remediationDocumentContent() as { mainSteps: { inputs: { runCommand: string[] } }[] };
+    const doc = remediationDocumentContent('linux') as { mainSteps: { inputs: { runCommand: string[] } }[] };
     const params: Record<string, string> = { DryRun: 'false', Endpoint: 'auto', UsePhc: 'false', InstallChrony: 'false', StepLargeOffset: 'false', VerifySeconds: '5', FixNoProxy: 'true', FixTimeSync: 'false', FixMixedSources: 'false' };
     const text = doc.mainSteps[0]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
     const root = tree({ 'etc/environment': 'HTTPS_PROXY=http://p:3128\n', 'run.sh': text });

@@ -187,9 +187,9 @@ describeWithPwsh('remediate-windows.ps1 helpers return one typed value (real pws
 
 describeWithPwsh('remediate-windows.ps1 as the SSM document carries it (real pwsh)', () => {
   it('fixes a stock host from the compacted document text with its parameters substituted, waiting the production 30 s for the service', () => {
-    const doc = remediationDocumentContent() as { mainSteps: { inputs: { runCommand: string[] } }[] };
+    const doc = remediationDocumentContent('windows') as { mainSteps: { inputs: { runCommand: string[] } }[] };
     const params: Record<string, string> = { DryRun: 'false', Endpoint: 'ipv4', ForceDomainMembers: 'false', VerifySeconds: '10', FixNoProxy: 'false', FixTimeSync: 'true' };
-    const text = doc.mainSteps[1]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
+    const text = doc.mainSteps[0]!.inputs.runCommand.join('\n').replace(/\{\{ (\w+) \}\}/g, (_m, k: string) => params[k]!);
     const w = fakeWindows(stockWindows({ services: { w32time: { status: 'Stopped' } } }));
     try {
       const file = join(w.dir, 'document-step.ps1');

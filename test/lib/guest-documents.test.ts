@@ -26,37 +26,42 @@ describe('SSM documents', () => {
     ({ template } = guardTemplate());
   });
 
-  it('creates two Command documents without fixed names, so two stacks never clash', () => {
+  it('creates three Command documents (collector, Linux and Windows remediation) without fixed names, so two stacks never clash', () => {
     const docs = Object.values(template.findResources('AWS::SSM::Document'));
-    expect(docs).toHaveLength(2);
+    expect(docs).toHaveLength(3);
     for (const d of docs) {
       expect(d.Properties).toMatchObject({ DocumentType: 'Command', DocumentFormat: 'JSON' });
       expect(d.Properties.Name).toBeUndefined();
     }
   });
 
+  const LINUX_STEP = ['aws:runShellScript', { StringEquals: ['platformType', 'Linux'] }];
+  const WINDOWS_STEP = ['aws:runPowerShellScript', { StringEquals: ['platformType', 'Windows'] }];
   it.each([
-    ['collector', collectorDocumentContent() as unknown as Doc, 30],
-    ['remediation', remediationDocumentContent() as unknown as Doc, 1800],
-  ])('runs the %s on Linux and Windows only, each under its platform precondition and a timeout', (_name, doc, timeout) => {
+    ['collector', collectorDocumentContent() as unknown as Doc, 30, [LINUX_STEP, WINDOWS_STEP]],
+    ['Linux remediation', remediationDocumentContent('linux') as unknown as Doc, 1800, [LINUX_STEP]],
+    ['Windows remediation', remediationDocumentContent('windows') as unknown as Doc, 1800, [WINDOWS_STEP]],
+  ])('runs the %s only under its platform precondition and a timeout', (_name, doc, timeout, steps) => {
     expect(doc.schemaVersion).toBe('2.2');
-    expect(doc.mainSteps.map((s) => [s.action, s.precondition])).toEqual([
-      ['aws:runShellScript', { StringEquals: ['platformType', 'Linux'] }],
-      ['aws:runPowerShellScript', { StringEquals: ['platformType', 'Windows'] }],
-    ]);
+    expect(doc.mainSteps.map((s) => [s.action, s.precondition])).toEqual(steps);
     for (const s of doc.mainSteps) expect(s.inputs.timeoutSeconds).toBe(String(timeout));
   });
 
-  it('embeds the collector scripts verbatim, line by line', () => {
+  it('declares the same parameters in both remediation documents (the engine sends one parameter set to either)', () => {
+    expect((remediationDocumentContent('windows') as unknown as Doc).parameters).toEqual((remediationDocumentContent('linux') as unknown as Doc).parameters);
+  });
+
+  it('embeds the collector scripts line by line: Linux without its whole-line comments, Windows verbatim', () => {
     const doc = collectorDocumentContent() as unknown as Doc;
-    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.collectLinux).replace(/\n+$/, ''));
+    const code = (s: string) => s.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\n+$/, '');
+    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toBe(code(readGuestScript(GUEST_SCRIPTS.collectLinux)));
+    expect(doc.mainSteps[0].inputs.runCommand.join('\n')).toContain('TSG-REPORT v1 linux');
     expect(doc.mainSteps[1].inputs.runCommand.join('\n')).toBe(readGuestScript(GUEST_SCRIPTS.collectWindows).replace(/\r\n/g, '\n').replace(/\n+$/, ''));
     expect(doc.parameters).toBeUndefined();
   });
 
   it('prefixes the remediation scripts with the parameter line of the convention', () => {
-    const doc = remediationDocumentContent() as unknown as Doc;
-    const linux = doc.mainSteps[0].inputs.runCommand;
+    const linux = (remediationDocumentContent('linux') as unknown as Doc).mainSteps[0].inputs.runCommand;
     expect(linux[0]).toBe(
       "set -- --dry-run '{{ DryRun }}' --endpoint '{{ Endpoint }}' --use-phc '{{ UsePhc }}' --install-chrony '{{ InstallChrony }}' --step '{{ StepLargeOffset }}' --verify-seconds '{{ VerifySeconds }}' --fix-no-proxy '{{ FixNoProxy }}' --fix-time-sync '{{ FixTimeSync }}' --fix-mixed-sources '{{ FixMixedSources }}'",
     );
@@ -66,8 +71,8 @@ describe('SSM documents', () => {
     // script prints what the file prints, test/guest/windows-ps51.test.ts that Windows tokenizes as the file does.
     const compact = (s: string) => code(s).split('\n').map((l) => l.trim()).filter((l) => l !== '').join('\n');
     expect(linux.slice(1).join('\n')).toBe(compact(readGuestScript(GUEST_SCRIPTS.remediateLinux)));
-    expect(doc.mainSteps[1].inputs.runCommand.slice(1).join('\n')).toBe(compact(readGuestScript(GUEST_SCRIPTS.remediateWindows)));
-    const windows = doc.mainSteps[1].inputs.runCommand;
+    const windows = (remediationDocumentContent('windows') as unknown as Doc).mainSteps[0].inputs.runCommand;
+    expect(windows.slice(1).join('\n')).toBe(compact(readGuestScript(GUEST_SCRIPTS.remediateWindows)));
     expect(windows[0]).toBe(
       "$TsgArgs = @{ DryRun = '{{ DryRun }}'; Endpoint = '{{ Endpoint }}'; ForceDomainMembers = '{{ ForceDomainMembers }}'; VerifySeconds = '{{ VerifySeconds }}'; FixNoProxy = '{{ FixNoProxy }}'; FixTimeSync = '{{ FixTimeSync }}'; ServiceWaitSeconds = '30' }",
     );
@@ -82,7 +87,7 @@ describe('SSM documents', () => {
   });
 
   it('closes every remediation parameter with allowedValues or an anchored pattern', () => {
-    const params = (remediationDocumentContent() as unknown as Doc).parameters!;
+    const params = (remediationDocumentContent('linux') as unknown as Doc).parameters!;
     expect(Object.keys(params).sort()).toEqual(['DryRun', 'Endpoint', 'FixMixedSources', 'FixNoProxy', 'FixTimeSync', 'ForceDomainMembers', 'InstallChrony', 'StepLargeOffset', 'UsePhc', 'VerifySeconds']);
     for (const name of ['DryRun', 'UsePhc', 'InstallChrony', 'StepLargeOffset', 'ForceDomainMembers', 'FixNoProxy', 'FixTimeSync', 'FixMixedSources']) {
       expect(params[name]).toMatchObject({ type: 'String', allowedValues: ['true', 'false'] });
@@ -102,7 +107,7 @@ describe('SSM documents', () => {
   });
 
   it('references every declared parameter in the Linux or Windows argument line, and no undeclared one', () => {
-    const params = Object.keys((remediationDocumentContent() as unknown as Doc).parameters!);
+    const params = Object.keys((remediationDocumentContent('linux') as unknown as Doc).parameters!);
     const used = [...`${LINUX_REMEDIATION_ARGS_LINE} ${WINDOWS_REMEDIATION_ARGS_LINE}`.matchAll(/\{\{ (\w+) \}\}/g)].map((m) => m[1]);
     expect(new Set(used)).toEqual(new Set(params));
   });
@@ -110,9 +115,10 @@ describe('SSM documents', () => {
   it('puts the generated content into the template, as the exact string that is hashed', () => {
     const contents = Object.values(template.findResources('AWS::SSM::Document')).map((d) => d.Properties.Content as unknown);
     for (const c of contents) expect(typeof c).toBe('string');
-    expect(contents).toContain(documentText(remediationDocumentContent()));
+    expect(contents).toContain(documentText(remediationDocumentContent('linux')));
+    expect(contents).toContain(documentText(remediationDocumentContent('windows')));
     expect(contents).toContain(documentText(collectorDocumentContent()));
-    expect((JSON.parse(documentText(remediationDocumentContent())) as Doc).mainSteps[0]!.inputs.runCommand[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
+    expect((JSON.parse(documentText(remediationDocumentContent('linux'))) as Doc).mainSteps[0]!.inputs.runCommand[0]).toBe(LINUX_REMEDIATION_ARGS_LINE);
   });
 
   describe('pinned by hash (docs/security.md "Documents run as root: pinned by hash")', () => {
@@ -137,15 +143,18 @@ describe('SSM documents', () => {
         if ('TSG_REMEDIATION_DOCUMENT' in v) {
           const remediation = docs.find((d) => (v.TSG_REMEDIATION_DOCUMENT as { Ref: string }).Ref === d.id)!;
           expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBe(remediation.sha256);
-          expect(remediation.sha256).not.toBe(collector.sha256);
+          const windows = docs.find((d) => (v.TSG_WINDOWS_REMEDIATION_DOCUMENT as { Ref: string }).Ref === d.id)!;
+          expect(v.TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH).toBe(windows.sha256);
+          expect(new Set([collector.sha256, remediation.sha256, windows.sha256]).size).toBe(3);
         } else {
           expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBeUndefined();
+          expect(v.TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH).toBeUndefined();
         }
       }
     });
 
     it('writes the Content as plain ASCII (non-ASCII as \\u escapes), so the hashed bytes are the same in any encoding, and it parses back to the document', () => {
-      for (const content of [collectorDocumentContent(), remediationDocumentContent(), remediationDocumentContent(true)]) {
+      for (const content of [collectorDocumentContent(), remediationDocumentContent('linux'), remediationDocumentContent('windows', true)]) {
         const text = documentText(content);
         expect(text).toMatch(/^[\x20-\x7e]*$/);
         expect(JSON.parse(text)).toEqual(content);
@@ -165,6 +174,7 @@ describe('SSM documents', () => {
       for (const v of fns) {
         expect(v.TSG_COLLECTOR_DOCUMENT_HASH).toBe(sha256(byName[v.TSG_COLLECTOR_DOCUMENT as string] as string));
         expect(v.TSG_REMEDIATION_DOCUMENT_HASH).toBe(sha256(byName[v.TSG_REMEDIATION_DOCUMENT as string] as string));
+        expect(v.TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH).toBe(sha256(byName[v.TSG_WINDOWS_REMEDIATION_DOCUMENT as string] as string));
       }
       // And the asset CloudFormation reads is that very template.
       const file = readdirSync(join(App.of(stack)!.outdir, 'timesync-guard-spoke')).map((f) => join(App.of(stack)!.outdir, 'timesync-guard-spoke', f))[0]!;
@@ -184,6 +194,6 @@ describe('SSM documents', () => {
 
   it('stays within the SSM document size limit (64 KB), as the string SSM receives', () => {
     expect(Buffer.byteLength(documentText(collectorDocumentContent()), 'utf8')).toBeLessThan(64 * 1024);
-    expect(Buffer.byteLength(documentText(remediationDocumentContent()), 'utf8')).toBeLessThan(64 * 1024);
+    for (const platform of ['linux', 'windows'] as const) expect(Buffer.byteLength(documentText(remediationDocumentContent(platform)), 'utf8')).toBeLessThan(64 * 1024);
   });
 });

@@ -570,7 +570,9 @@ describe('IAM, evaluated by iam-simulate on the synthesized policies', () => {
             const service = (st.Principal as { Service?: string } | undefined)?.Service;
             if (!service || st.Effect !== 'Allow') continue;
             const keys = Object.values((st.Condition ?? {}) as Record<string, Json>).flatMap((c) => Object.keys(c));
-            found.push(`${service} ${keys.some((k) => k === 'aws:SourceAccount' || k === 'aws:SourceArn') ? 'conditioned' : 'open'} (${id})`);
+            // CloudWatch Logs' use of the guard key is bound to this account's log groups by the encryption context (the ARN of the log group).
+            const bound = keys.some((k) => k === 'aws:SourceAccount' || k === 'aws:SourceArn' || k === 'kms:EncryptionContext:aws:logs:arn');
+            found.push(`${typeof service === 'string' ? service : JSON.stringify(service)} ${bound ? 'conditioned' : 'open'} (${id})`);
           }
         }
       }

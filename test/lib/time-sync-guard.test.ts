@@ -73,12 +73,12 @@ describe('TimeSyncGuardStack with defaults', () => {
       }
     });
 
-    it('gives each function its own log group, kept for three months and retained when the stack is deleted', () => {
+    it('gives each function its own log group, kept for a year (CT.CLOUDWATCH.PR.2), encrypted with the guard key and retained when the stack is deleted', () => {
       template.resourcePropertiesCountIs('AWS::Logs::LogGroup', {}, 3);
       for (const prefix of ['GuardCheckHandlerLogs', 'GuardRemediateHandlerLogs']) {
         expect(template.toJSON().Resources[logicalId(template, 'AWS::Logs::LogGroup', prefix)].DeletionPolicy).toBe('Retain');
       }
-      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'GuardTopicKey'), 'Arn'] } }, 3);
       for (const prefix of ['GuardCheckHandler', 'GuardRemediateHandler']) {
         const fnId = logicalId(template, 'AWS::Lambda::Function', `${prefix}`);
         const fn = template.toJSON().Resources[fnId];
@@ -185,12 +185,13 @@ describe('TimeSyncGuardStack with defaults', () => {
       expect(logs[0].Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'GuardCheckHandlerLogs'), 'Arn'] });
     });
 
-    it('lets the remediate function send both documents to instances, denying opted-out instances', () => {
+    it('lets the remediate function send the collector and both remediation documents (Linux, Windows) to instances, denying opted-out instances', () => {
       const st = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy');
       const send = statementsFor(st, 'ssm:SendCommand');
       expect((send[0].Resource as unknown[]).map(flat)).toEqual([
         expect.stringMatching(/:document\/\$\{GuardDocumentsCollector/),
         expect.stringMatching(/:document\/\$\{GuardDocumentsRemediation/),
+        expect.stringMatching(/:document\/\$\{GuardDocumentsWindowsRemediation/),
         instanceArn,
       ]);
       const deny = statementsFor(st, 'ssm:SendCommand', 'Deny');
@@ -259,12 +260,17 @@ describe('TimeSyncGuardStack with defaults', () => {
   });
 
   describe('alarm topic', () => {
-    it("encrypts the topic with a rotating customer-managed key that only this account's alarms may use as a service", () => {
+    it("encrypts the topic with a rotating customer-managed key that only this account's alarms and log groups may use as a service, and no one for a grant but for AWS resources", () => {
       template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardTopicKey'), 'Arn'] } });
       const [key] = Object.values(template.findResources('AWS::KMS::Key'));
       expect(key.Properties.EnableKeyRotation).toBe(true);
       const services = (key.Properties.KeyPolicy.Statement as Statement[]).filter((x) => x.Principal?.Service);
       expect(services).toEqual([
+        expect.objectContaining({
+          Sid: 'AllowCloudWatchLogsForThisAccountsLogGroups',
+          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': expect.anything() } },
+        }),
         expect.objectContaining({
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -274,7 +280,12 @@ describe('TimeSyncGuardStack with defaults', () => {
           },
         }),
       ]);
-      expect(flat(services[0].Condition!.ArnLike['aws:SourceArn'])).toBe('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*');
+      expect(flat(services[0].Condition!.ArnLike['kms:EncryptionContext:aws:logs:arn'])).toBe('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*');
+      expect(flat(services[1].Condition!.ArnLike['aws:SourceArn'])).toBe('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*');
+      // CT.KMS.PR.3.
+      expect((key.Properties.KeyPolicy.Statement as Statement[]).filter((x) => x.Effect === 'Deny')).toEqual([
+        { Sid: 'DenyGrantsExceptForAwsServices', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:CreateGrant', Resource: '*', Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } } },
+      ]);
     });
 
     it('denies non-TLS publishing and allows this account\'s alarms', () => {
@@ -508,7 +519,8 @@ describe('TimeSyncGuard configured', () => {
   it('uses an existing topic instead of creating one', () => {
     const { template } = stackTemplate({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-alarms' });
     template.resourceCountIs('AWS::SNS::Topic', 0);
-    template.resourceCountIs('AWS::KMS::Key', 0);
+    // The guard's key still encrypts the log groups.
+    template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops-alarms'] });
   });
 });

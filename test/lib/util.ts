@@ -67,3 +67,19 @@ export function logicalId(template: Template, type: string, prefix: string): str
   if (ids.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${ids.join(', ') || 'none'}`);
   return ids[0];
 }
+
+/** Example ids for the VPC option (docs/vpc.md). */
+export const VPC_SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'];
+export const VPC_SECURITY_GROUPS = ['sg-0123456789abcdef0'];
+
+/** Every optional part of a guard on: the most resources, statements and variables it can have. */
+export const ALL_OPTIONS: TimeSyncGuardProps = {
+  launchCheck: true,
+  remediateOnLaunch: true,
+  imdsv2: 'enforce',
+  imdsv2AutoUndo: true,
+  securityHub: true,
+  ssmCompliance: true,
+  accountDefaults: 'set',
+  alarmEmails: ['ops@example.com'],
+};

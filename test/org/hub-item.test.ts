@@ -123,9 +123,13 @@ describe('hub item handler over a simulated organization', () => {
     // The simulated SSM keeps what each command named (the mocks' call history is trimmed in long runs).
     const sends = [...world.account.commands.values()];
     expect(sends.length).toBeGreaterThan(0);
-    const pins: Record<string, string> = { 'TimeSyncGuard-Collect': SIM_DOCUMENT_PINS.TSG_COLLECTOR_DOCUMENT_HASH, 'TimeSyncGuard-Remediate': SIM_DOCUMENT_PINS.TSG_REMEDIATION_DOCUMENT_HASH };
+    const pins: Record<string, string> = {
+      'TimeSyncGuard-Collect': SIM_DOCUMENT_PINS.TSG_COLLECTOR_DOCUMENT_HASH,
+      'TimeSyncGuard-Remediate': SIM_DOCUMENT_PINS.TSG_REMEDIATION_DOCUMENT_HASH,
+      'TimeSyncGuard-Remediate-Windows': SIM_DOCUMENT_PINS.TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH,
+    };
     for (const c of sends) expect(c.documentHash).toBe(pins[c.documentName]);
-    if (mode === 'remediate') expect(new Set(sends.map((c) => c.documentName))).toEqual(new Set(['TimeSyncGuard-Collect', 'TimeSyncGuard-Remediate']));
+    if (mode === 'remediate') expect(new Set(sends.map((c) => c.documentName))).toEqual(new Set(['TimeSyncGuard-Collect', 'TimeSyncGuard-Remediate', 'TimeSyncGuard-Remediate-Windows']));
   });
 
   it.each`
@@ -133,6 +137,7 @@ describe('hub item handler over a simulated organization', () => {
     ${'check'}     | ${'TimeSyncGuard-Collect'}
     ${'remediate'} | ${'TimeSyncGuard-Collect'}
     ${'remediate'} | ${'TimeSyncGuard-Remediate'}
+    ${'remediate'} | ${'TimeSyncGuard-Remediate-Windows'}
   `('$mode: refuses an account whose $document differs (changed in place): document-mismatch, nothing sent, nothing changed', async ({ mode, document }) => {
     const other = 'e'.repeat(64);
     const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode }, 50, 10, {}, { documentHashes: { [document]: other } });

@@ -70,6 +70,7 @@ describe('spoke StackSets', () => {
     expect(resources.map((r) => [r.Type, r.Properties.Name, r.Properties.UpdateMethod])).toEqual([
       ['AWS::SSM::Document', 'TimeSyncGuard-Collect', 'NewVersion'],
       ['AWS::SSM::Document', 'TimeSyncGuard-Remediate', 'NewVersion'],
+      ['AWS::SSM::Document', 'TimeSyncGuard-Remediate-Windows', 'NewVersion'],
     ]);
   });
 
@@ -141,6 +142,7 @@ describe('spoke role: trust and statements', () => {
       'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Collect',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Remediate',
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Remediate-Windows',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:managed-instance/*',
     ]);
   });

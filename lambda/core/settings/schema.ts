@@ -209,12 +209,22 @@ export const SETTINGS = {
   // ── read only by the remediation ───────────────────────────────────────────────────────────
   remediationDocument: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate', context: false, prop: false,
-    doc: 'Name of the SSM remediation document (set by the construct).',
+    doc: 'Name of the SSM remediation document for Linux instances (set by the construct).',
   },
   remediationDocumentHash: {
     type: 'string', scope: 'remediation', env: 'TSG_REMEDIATION_DOCUMENT_HASH', context: false, prop: false,
     pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
-    doc: 'SHA-256 of the remediation document content, sent as its DocumentHash (set by the construct).',
+    doc: 'SHA-256 of the Linux remediation document content, sent as its DocumentHash (set by the construct).',
+  },
+  // One remediation document per platform (room to grow under SSM's 64 KB): the rows above name the Linux one.
+  windowsRemediationDocument: {
+    type: 'string', scope: 'remediation', env: 'TSG_WINDOWS_REMEDIATION_DOCUMENT', default: 'TimeSyncGuard-Remediate-Windows', context: false, prop: false,
+    doc: 'Name of the SSM remediation document for Windows instances (set by the construct).',
+  },
+  windowsRemediationDocumentHash: {
+    type: 'string', scope: 'remediation', env: 'TSG_WINDOWS_REMEDIATION_DOCUMENT_HASH', context: false, prop: false,
+    pattern: SHA256_HEX, expected: 'a SHA-256 as 64 lower-case hex digits',
+    doc: 'SHA-256 of the Windows remediation document content, sent as its DocumentHash (set by the construct).',
   },
   /**
    * SSM Run Command MaxConcurrency of the remediation document: a count (1–99999) or a percent (1%–100%).
@@ -593,10 +603,30 @@ export const SETTINGS = {
     type: 'boolean', scope: 'stack', default: false,
     doc: 'Create the Default Host Management role and turn DHMC on in the region (reset on delete): instances without a profile become SSM managed.',
   },
+  // A year by default: Control Tower's CT.CLOUDWATCH.PR.2 refuses a shorter retention (docs/control-tower.md).
   logRetentionDays: {
-    type: 'number', scope: 'stack', default: 90, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
+    type: 'number', scope: 'stack', default: 365, min: 1, max: 3653, integer: true, prop: 'logRetention', unit: 'days',
     oneOf: LOG_RETENTION_DAYS,
     doc: 'Retention of the function and state machine log groups (a value CloudWatch Logs accepts).',
+  },
+  /**
+   * Subnets every function of the guard runs in (`subnet-…` ids of one VPC), with
+   * `vpcSecurityGroupIds`. They need a route to every AWS API the functions call: a NAT gateway,
+   * or the VPC endpoints docs/vpc.md lists. Construct users may give `vpc` (an `ec2.IVpc`) instead.
+   * @default - the functions run outside any VPC
+   */
+  vpcSubnetIds: {
+    type: 'list', scope: 'stack', pattern: /^subnet-[0-9a-f]{8,17}$/, expected: 'a list of subnet ids (subnet-…)',
+    doc: 'Subnets every function runs in (comma-separated in context), with vpcSecurityGroupIds; they need NAT or the VPC endpoints in docs/vpc.md.',
+  },
+  /**
+   * Security groups of the functions' network interfaces (`sg-…` ids), with `vpcSubnetIds`; they
+   * must allow outbound HTTPS to the AWS APIs (the functions take no inbound connection).
+   * @default - none (required with `vpcSubnetIds`)
+   */
+  vpcSecurityGroupIds: {
+    type: 'list', scope: 'stack', pattern: /^sg-[0-9a-f]{8,17}$/, expected: 'a list of security group ids (sg-…)',
+    doc: 'Security groups of the functions (comma-separated in context), with vpcSubnetIds; outbound HTTPS to the AWS APIs is all they need.',
   },
   /**
    * E-mail addresses subscribed to the alarm topic (each confirms by e-mail). Excludes `alarmTopic`.

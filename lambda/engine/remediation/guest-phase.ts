@@ -9,6 +9,7 @@ import { guestStepStops, judgeGuestResult } from '../../core/remediation/guest-j
 import { noProxyAudit } from '../../core/remediation/no-proxy-result';
 import type { InvocationResult } from '../ports';
 import { runDocument } from '../run-document';
+import { guestDocument, guestGroups } from './guest-document';
 import type { RunContext } from './context';
 import type { GuestItem } from './state';
 
@@ -76,20 +77,14 @@ export async function runGuestPhase(ctx: RunContext): Promise<boolean> {
       continue;
     }
     const waveDeadline = clock.now() + waveBudgetMs;
-    const groups: { endpoint: RemediationEndpoint; items: GuestItem[] }[] = [
-      { endpoint: 'auto', items: wave.filter((g) => !g.ipv6) },
-      { endpoint: 'ipv6', items: wave.filter((g) => g.ipv6) },
-    ];
     state.counts.attempted += wave.length;
     const results = await Promise.all(
-      groups
-        .filter((g) => g.items.length > 0)
+      guestGroups(wave)
         .map(async (g) => {
           try {
             const res = await runDocument(ctx.deps.runCommand, {
               instanceIds: g.items.map((i) => i.id),
-              documentName: settings.remediationDocument,
-              documentHash: settings.remediationDocumentHash,
+              ...guestDocument(settings, g.platform),
               parameters: guestParameters(ctx, g.endpoint),
               comment: `timesync-guard remediation ${state.runId}`,
               maxConcurrency: settings.remediationMaxConcurrency,
