@@ -10,8 +10,8 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { HUB_ACCOUNT_METRICS, HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
-import { METRIC_DIMENSIONS } from '../lambda/core/fleet/metric-names';
+import { HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
+import { HUB_RUN_PREFIX } from '../lambda/core/fleet/hub-run-data';
 import { DEFAULTS } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
@@ -213,6 +213,12 @@ export class TimeSyncGuardOrgStack extends Stack {
     // What each member account-region last exported: one object per account-region in the hub.
     const exportState = securityHub || ssmCompliance ? this.createExportStateBucket() : undefined;
     const settings = settingsEnvironment('remediation', guard, { ...fixed, ...(exportState ? { exportStateBucket: exportState.bucketName } : {}) });
+    // A run's item list, the Map's result files and the full summary: nothing of that size in the execution state.
+    const runBucket = stateBucket(
+      this,
+      'RunData',
+      "The bucket holds each hub run's account-region list, the distributed Map's result files and the run summary, written by hub-run and the state machine and read back by them",
+    );
     this.itemFunction = new GuardFunction(this, 'HubItem', {
       entryFile: 'hub-item.ts',
       description: 'timesync-guard organization hub: one account-region under the spoke role',
@@ -231,11 +237,19 @@ export class TimeSyncGuardOrgStack extends Stack {
         [HUB_ENV.organizationalUnits]: Fn.join(',', organizationalUnits),
         ...(props.accounts ? { [HUB_ENV.accounts]: props.accounts.join(',') } : {}),
         [HUB_ENV.regions]: Fn.join(',', regions),
+        [HUB_ENV.runBucket]: runBucket.bucketName,
       },
       logRetention,
       metricNamespace,
     });
     createContinuationKey(this, this.itemFunction);
+    this.runFunction.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'RunData', actions: ['s3:GetObject', 's3:PutObject'], resources: [runBucket.arnForObjects(`${HUB_RUN_PREFIX}/*`)] }),
+    );
+    Validations.of(this.runFunction.role.node.tryFindChild('DefaultPolicy') ?? this.runFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runBucket.node.defaultChild as CfnElement)}.Arn>/${HUB_RUN_PREFIX}/*]`,
+      reason: "Each run's item list, result files and summary under runs/ of the hub's own run bucket; their keys carry the execution and map run ids, generated at run time.",
+    });
     if (exportState) {
       this.itemFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'FindingsExportState', actions: ['s3:GetObject', 's3:PutObject'], resources: [exportState.arnForObjects('findings-export/*')] }));
       Validations.of(this.itemFunction.role.node.tryFindChild('DefaultPolicy') ?? this.itemFunction.role).acknowledge({
@@ -268,6 +282,7 @@ export class TimeSyncGuardOrgStack extends Stack {
       maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
       maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
       logRetention,
+      runBucket,
     });
     ({ check: this.checkSchedule, remediation: this.remediationSchedule } = this.createSchedules(guard, timeZone, remediationEnabled, checkInterval));
 
@@ -301,24 +316,24 @@ export class TimeSyncGuardOrgStack extends Stack {
       stateMachine: this.orchestration.stateMachine,
       functionLabels: { check: 'hub-item', remediate: 'hub-run' },
     }).dashboard;
-    // Per account: a search over the AccountId dimension (only these three metrics carry it).
-    const perAccount = (metricName: string, title: string) =>
-      new cw.GraphWidget({
-        title,
-        width: 8,
-        height: 6,
-        left: [
-          new cw.MathExpression({
-            expression: `SEARCH('{${metricNamespace},AccountId,${Object.keys(METRIC_DIMENSIONS).join(',')}} MetricName="${metricName}"', 'Maximum', ${checkInterval.toSeconds()})`,
-            label: '',
-            period: checkInterval,
-          }),
-        ],
-      });
+    // Per account: Logs Insights over hub-item's own records, not a metric series per account (their
+    // cost grew with the organization: docs/organization.md). Queried only when the dashboard is viewed.
+    const perAccount = (title: string, query: string) =>
+      new cw.LogQueryWidget({ title, width: 12, height: 6, logGroupNames: [this.itemFunction.logGroup.logGroupName], view: cw.LogQueryVisualizationType.TABLE, queryString: query });
     this.dashboard.addWidgets(
-      perAccount(HUB_ACCOUNT_METRICS.instancesAtRisk, 'Instances at risk, by account'),
-      perAccount(HUB_ACCOUNT_METRICS.instancesNotChecked, 'Instances not checked, by account'),
-      perAccount(HUB_ACCOUNT_METRICS.accountNotCovered, 'Account-regions not covered, by account'),
+      perAccount(
+        'Accounts with instances at risk or not checked (last check slices)',
+        [
+          'filter message = "check-summary" and (instancesAtRisk > 0 or instancesNotChecked > 0)',
+          'stats latest(instancesAtRisk) as atRisk, latest(instancesNotChecked) as notChecked by accountId, region, slice',
+          'sort atRisk desc, notChecked desc',
+          'limit 100',
+        ].join(' | '),
+      ),
+      perAccount(
+        'Account-regions not covered, by reason',
+        ['filter message = "account-not-covered"', 'stats count(*) as runs, latest(reason) as reason, latest(detail) as detail by accountId, region', 'sort runs desc', 'limit 100'].join(' | '),
+      ),
     );
 
     new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn });

@@ -12,6 +12,8 @@ export const HUB_ENV = {
   accounts: 'TSG_HUB_ACCOUNTS',
   regions: 'TSG_HUB_REGIONS',
   slicePages: 'TSG_HUB_SLICE_PAGES',
+  /** The bucket of the run's item list, the Map's results and the full summary (hub-run only). */
+  runBucket: 'TSG_HUB_RUN_BUCKET',
 } as const;
 
 /**
@@ -26,6 +28,8 @@ export interface HubSettings {
   readonly accounts: readonly string[];
   readonly regions: readonly string[];
   readonly slicePages: number;
+  /** Where a run keeps its item list, results and summary; unset: the listing and results travel in the execution state (tests, ≤ 1,000 items). */
+  readonly runBucket?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -54,7 +58,15 @@ export function parseHubSettings(env: Env, defaultRegion: string | undefined): H
   const pagesRaw = (env[HUB_ENV.slicePages] ?? '').trim();
   const slicePages = pagesRaw === '' ? HUB_DEFAULTS.slicePages : Number(pagesRaw);
   if (!Number.isInteger(slicePages) || slicePages < 1 || slicePages > 100) throw new SettingsError(HUB_ENV.slicePages, `${JSON.stringify(pagesRaw)}: expected an integer in [1, 100]`);
-  return { spokeRoleName: role, organizationalUnits: ous, accounts, regions: regions.length > 0 ? regions : defaultRegion ? [defaultRegion] : [], slicePages };
+  const runBucket = (env[HUB_ENV.runBucket] ?? '').trim();
+  return {
+    spokeRoleName: role,
+    organizationalUnits: ous,
+    accounts,
+    regions: regions.length > 0 ? regions : defaultRegion ? [defaultRegion] : [],
+    slicePages,
+    ...(runBucket ? { runBucket } : {}),
+  };
 }
 
 /** What the Map state hands the item handler (and the loop hands back for the next slice). */
@@ -123,14 +135,6 @@ export function addCounts(a: Readonly<Record<string, number>> | null | undefined
   return out;
 }
 
-/** Per-account metrics: only these carry an `AccountId` dimension (cost grows with accounts, so they are few). */
-export const HUB_ACCOUNT_METRICS = {
-  instancesAtRisk: 'InstancesAtRisk',
-  instancesNotChecked: 'InstancesNotChecked',
-  /** 1 for an account-region the hub could not cover (role missing, SCP, throttled, check failed). */
-  accountNotCovered: 'AccountNotCovered',
-} as const;
-
 /**
  * Run-level metric of the hub, `service` dimension only (no AccountId): account-regions the run could
  * not cover, published on every run (0 included) so one alarm watches the whole organization.
@@ -139,6 +143,9 @@ export const HUB_FLEET_METRICS = { accountRegionsNotCovered: 'AccountRegionsNotC
 
 /** `detail-type` of the hub's run summary on the central bus. */
 export const HUB_SUMMARY_DETAIL_TYPE = 'TimeSync Guard Organization Run Summary';
+
+/** `detail-type` of the audit event of a run that stopped because an earlier run of the hub is still RUNNING. */
+export const HUB_SKIPPED_DETAIL_TYPE = 'TimeSync Guard Organization Run Skipped';
 
 /** Run totals: fleet counts summed over covered account-regions, and the ones not covered. */
 export interface HubRunTotals {
