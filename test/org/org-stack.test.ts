@@ -149,20 +149,22 @@ describe('spoke role: trust and statements', () => {
 describe('hub state machine', () => {
   const { template } = orgTemplate({ organizationalUnits: [OU], maxConcurrency: 25 });
   const definition = definitionOf(template);
-  const accounts = definition.States.Accounts as Json & { ItemProcessor: { ProcessorConfig: Json; States: Record<string, Json & { ItemProcessor: Definition & { ProcessorConfig: Json } }> } };
+  const map = definition.States.AccountRegions as Json & { ItemProcessor: Definition & { ProcessorConfig: Json } };
 
-  it('lists, maps over accounts in DISTRIBUTED mode tolerating every failure, then summarizes', () => {
+  it('guards against overlap, maps over the account-regions in DISTRIBUTED mode from and to S3 tolerating every failure, then summarizes', () => {
     expect(definition.StartAt).toBe('ListTargets');
-    expect(Object.keys(definition.States)).toEqual(['ListTargets', 'Accounts', 'Summarize']);
-    expect(accounts).toMatchObject({ Type: 'Map', ItemsPath: '$.listing.accounts', MaxConcurrency: 25, ToleratedFailurePercentage: 100, ResultPath: '$.results' });
-    expect(accounts.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
-    expect(accounts.ItemReader).toBeUndefined();
+    expect(Object.keys(definition.States).sort()).toEqual(['AccountRegions', 'ListTargets', 'OverlapGuard', 'SkippedOverlap', 'Summarize']);
+    expect(definition.States.OverlapGuard).toMatchObject({ Type: 'Choice', Default: 'AccountRegions', Choices: [expect.objectContaining({ Next: 'SkippedOverlap' })] });
+    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 25, ToleratedFailurePercentage: 100, ResultPath: '$.results' });
+    expect(map.ItemsPath).toBeUndefined();
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(flat(map.ItemReader)).toContain('s3:getObject');
+    expect(flat(map.ResultWriter)).toContain('s3:putObject');
+    expect(map.ItemSelector).toEqual({ 'accountId.$': '$$.Map.Item.Value.accountId', 'region.$': '$$.Map.Item.Value.region', 'mode.$': '$.listing.mode' });
   });
 
-  it('maps over regions inline inside each account, and loops hub-item until done', () => {
-    const regions = accounts.ItemProcessor.States.Regions!;
-    expect(regions.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
-    const loop = regions.ItemProcessor.States;
+  it('loops hub-item until done in each account-region', () => {
+    const loop = map.ItemProcessor.States;
     expect(loop.CheckOrRemediateItem).toMatchObject({ Type: 'Task', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'ItemFailed' }] });
     expect(loop.ItemIsDone).toMatchObject({ Type: 'Choice', Default: 'NextSlice' });
     expect(loop.NextSlice).toMatchObject({ Next: 'CheckOrRemediateItem' });
@@ -170,8 +172,17 @@ describe('hub state machine', () => {
     expect(loop.TooManyInvocations).toMatchObject({ Type: 'Pass', Parameters: { status: 'failed', reason: 'error', done: true } });
   });
 
-  it('defaults to 40 accounts at once', () => {
-    expect((definitionOf(orgTemplate().template).States.Accounts as Json).MaxConcurrency).toBe(40);
+  it('defaults to 40 account-regions at once', () => {
+    expect((definitionOf(orgTemplate().template).States.AccountRegions as Json).MaxConcurrency).toBe(40);
+  });
+
+  it('lets hub-run read only its own executions (overlap guard) and only the run prefix of its bucket', () => {
+    const [, policy] = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('HubRunRole'))!;
+    const statements = (policy.Properties as { PolicyDocument: { Statement: (Json & { Sid?: string })[] } }).PolicyDocument.Statement;
+    const [, sm] = resourcesOf(template, 'AWS::StepFunctions::StateMachine')[0]!;
+    const name = (sm.Properties as { StateMachineName: string }).StateMachineName;
+    expect(flat(statements.find((x) => x.Sid === 'OverlapGuard'))).toMatch(new RegExp(`"Action":"states:ListExecutions".*:stateMachine:${name}"`));
+    expect(flat(statements.find((x) => x.Sid === 'RunData'))).toContain('/runs/*');
   });
 
   it('is started hourly with {"mode":"check"} and nightly with {"mode":"remediate"} by EventBridge Scheduler', () => {
@@ -236,10 +247,12 @@ describe('alarms and dashboard', () => {
     expect(Object.keys(stack.alarms)).toContain('checkHeartbeat');
   });
 
-  it('graphs the per-account metrics by a search on the AccountId dimension', () => {
+  it('shows the accounts at risk and not covered by Logs Insights over hub-item\'s records, not by per-account metrics', () => {
     const [, dash] = resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]!;
     const body = flat((dash.Properties as Json).DashboardBody);
-    for (const m of ['InstancesAtRisk', 'InstancesNotChecked', 'AccountNotCovered']) expect(body).toContain(`{TimeSyncGuard,AccountId,service} MetricName=\\"${m}\\"`);
+    expect(body).not.toContain('AccountId,');
+    expect(body).toMatch(/"type":"log".*check-summary.*by accountId, region/);
+    expect(body).toMatch(/"type":"log".*account-not-covered/);
     expect(body).toContain('hub-item errors');
   });
 
