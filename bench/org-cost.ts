@@ -118,13 +118,23 @@ interface BenchResults {
   readonly sizes: readonly { readonly n: number; readonly monthlyCost?: { readonly lambda: number; readonly logs: number } }[];
 }
 
+/** One account-region's usage: the smallest measured fleet of the benchmark. */
+function usageFrom(results: BenchResults): AccountRegionUsage {
+  const smallest = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n)[0];
+  if (!smallest?.monthlyCost) throw new Error('bench/results.json has no measured monthly cost');
+  return { instances: smallest.n, lambdaUSD: smallest.monthlyCost.lambda, logsUSD: smallest.monthlyCost.logs };
+}
+
 /**
  * The table from the benchmark results: the smallest measured fleet is one account-region. `alarms`
  * is the hub's billed alarm metrics (bench/alarms.ts orgStackAlarms); without it, the benchmark's
  * single-account count plus AccountRegionsNotCovered.
  */
 export function orgCostTableFrom(results: BenchResults, alarms = results.model.alarms.count + 1): string {
-  const smallest = results.sizes.filter((s) => s.monthlyCost !== undefined).sort((a, b) => a.n - b.n)[0];
-  if (!smallest?.monthlyCost) throw new Error('bench/results.json has no measured monthly cost');
-  return orgCostTable({ instances: smallest.n, lambdaUSD: smallest.monthlyCost.lambda, logsUSD: smallest.monthlyCost.logs }, alarms, results.generatedAt);
+  return orgCostTable(usageFrom(results), alarms, results.generatedAt);
+}
+
+/** The hub's monthly cost per account at `accounts` accounts, one region each (the table's model). */
+export function orgCostPerAccountAt(accounts: number, results: BenchResults, alarms = results.model.alarms.count + 1): number {
+  return orgMonthlyCost(accounts, 1, usageFrom(results), alarms).total / accounts;
 }

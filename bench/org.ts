@@ -35,7 +35,8 @@ import { DEFAULT_ORG_MAX_CONCURRENCY, DEFAULT_ORG_MAX_ITEM_INVOCATIONS } from '.
 import { FUNCTION_MEMORY_MB } from '../lib/function-bundling';
 import { HOURS_PER_MONTH, NIGHTS_PER_MONTH, PRICES } from './cost';
 import { createWorld } from './drive';
-import { orgMonthlyCost } from './org-cost';
+import { orgCostPerAccountAt, type orgCostTableFrom, orgMonthlyCost } from './org-cost';
+import type { Target } from './reading';
 import { SimAwsError } from './sim/account';
 import { modelledWallMs, runDistributedMap, runItemLoop } from './sim/distributed-map';
 import { SimS3 } from './sim/s3';
@@ -251,9 +252,23 @@ export async function benchOrganization(o: OrgBenchOptions = {}): Promise<Organi
   }
 }
 
-/** The `organization` key of bench/results.json (bench/run.ts). */
-export async function organizationKey(): Promise<OrganizationFigures> {
-  return benchOrganization();
+/** The hub's monthly cost per account at 1,000 accounts must stay at or below this (issue 27). */
+export const ORG_COST_PER_ACCOUNT_TARGET_USD = 0.4;
+
+/** The `organization` key of bench/results.json (bench/run.ts), and its targets. */
+export async function organizationKey(targets: Target[]): Promise<OrganizationFigures> {
+  const r = await benchOrganization();
+  targets.push({
+    n: 'all',
+    name: `every one of ${r.accountRegions.toLocaleString('en-US')} account-regions covered or deliberately broken`,
+    value: `${r.covered} + ${r.expectedUncovered}, ${r.unexpected} other`,
+    limit: `${r.accountRegions}, 0 other`,
+    pass: r.unexpected === 0 && r.covered + r.expectedUncovered === r.accountRegions,
+  });
+  const bench = JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as Parameters<typeof orgCostTableFrom>[0];
+  const perAccount = orgCostPerAccountAt(1000, bench);
+  targets.push({ n: 'all', name: 'hub cost a month per account at 1,000 accounts', value: `$${perAccount.toFixed(2)}`, limit: `$${ORG_COST_PER_ACCOUNT_TARGET_USD.toFixed(2)}`, pass: perAccount <= ORG_COST_PER_ACCOUNT_TARGET_USD });
+  return r;
 }
 
 if (require.main === module) {

@@ -137,6 +137,12 @@ export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
   for (const name of ['launchCheck', 'remediateOnLaunch'] as const) {
     if (g[name]) throw new TimeSyncGuardPropsError(`guard.${name}`, 'does not apply to the organization hub (deploy the single-account stack where you need a launch check)');
   }
+  if (g.imdsv2AutoUndo && (g.imdsv2 ?? DEFAULTS.imdsv2) === 'enforce') {
+    throw new TimeSyncGuardPropsError(
+      'guard.imdsv2AutoUndo',
+      'does not apply to the organization hub yet: one spoke role serves the check and the remediation, and the role that enforces must not be the one that may undo (docs/organization.md)',
+    );
+  }
   if (p.alarmTopicArn !== undefined && (g.alarmTopic !== undefined || g.alarmEmails !== undefined)) {
     throw new TimeSyncGuardPropsError('alarmTopicArn', 'excludes guard.alarmTopic and guard.alarmEmails (subscribe addresses to your own topic)');
   }
@@ -266,6 +272,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       enableMetadataEndpoint: guard.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint,
       securityHub,
       ssmCompliance,
+      accountDefaults: guard.accountDefaults ?? DEFAULTS.accountDefaults,
+      imdsv2: guard.imdsv2 ?? DEFAULTS.imdsv2,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
       hubRoleArns: [this.itemFunction.role.roleArn],

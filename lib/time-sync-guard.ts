@@ -331,10 +331,11 @@ export class TimeSyncGuard extends Construct {
   private grantImdsv2(fn: GuardFunction, id: string, o: { bucket: Bucket; hopLimitTarget: number; eventSource: string; optOutTagKey: string; enforce: boolean; undo: boolean }): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const [readMetrics, ...onInstances] = imdsv2InstanceStatements(instances, o);
     const policy = new Policy(this, `${id}Policy`, {
       roles: [fn.role],
       statements: [
-        new PolicyStatement({ sid: 'ReadImdsMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+        readMetrics!,
         new PolicyStatement({ sid: 'ReadinessSnapshot', actions: ['s3:GetObject', 's3:PutObject'], resources: [o.bucket.arnForObjects('imdsv2/readiness.json')] }),
         new PolicyStatement({
           sid: 'Imdsv2AuditEvents',
@@ -342,14 +343,7 @@ export class TimeSyncGuard extends Construct {
           resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
           conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
         }),
-        ...imdsv2Statements(instances, { enforce: o.enforce, undo: o.undo, hopLimitTarget: o.hopLimitTarget }),
-        new PolicyStatement({
-          sid: 'Imdsv2NeverTouchOptedOut',
-          effect: Effect.DENY,
-          actions: ['ec2:ModifyInstanceMetadataOptions', 'ec2:CreateTags'],
-          resources: [instances],
-          conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
-        }),
+        ...onInstances,
       ],
     });
     Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference); it reads AWS/EC2 MetadataNoToken sums.' });
@@ -468,6 +462,26 @@ export function neverMakeTokensOptional(sid: string, instances: string): PolicyS
     resources: [instances],
     conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } },
   });
+}
+
+/**
+ * What IMDSv2 readiness, the watch and (with `enforce`) the enforcement need in the account of the
+ * instances: GetMetricData (no resource-level permission exists; it reads AWS/EC2 MetadataNoToken),
+ * the {@link imdsv2Statements}, and the opt-out Deny on both instance actions. The single-account
+ * roles and the organization's spoke role are built from this one function.
+ */
+export function imdsv2InstanceStatements(instances: string, o: { readonly enforce: boolean; readonly undo: boolean; readonly hopLimitTarget: number; readonly optOutTagKey: string }): PolicyStatement[] {
+  return [
+    new PolicyStatement({ sid: 'ReadImdsMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    ...imdsv2Statements(instances, { enforce: o.enforce, undo: o.undo, hopLimitTarget: o.hopLimitTarget }),
+    new PolicyStatement({
+      sid: 'Imdsv2NeverTouchOptedOut',
+      effect: Effect.DENY,
+      actions: ['ec2:ModifyInstanceMetadataOptions', 'ec2:CreateTags'],
+      resources: [instances],
+      conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
+    }),
+  ];
 }
 
 /**

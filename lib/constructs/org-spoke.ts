@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS } from '../../lambda/core/settings';
 import { findingsExportStatements } from '../findings-export-grants';
 import { checkStatements, remediateInstanceStatements } from '../guard-common';
+import { imdsv2InstanceStatements, metadataDefaultsStatements } from '../time-sync-guard';
 import { collectorDocumentContent, type PinnedDocumentContent, pinnedContent, remediationDocumentContent } from './guest-documents';
 
 /** CloudFormation's limit on an inline `TemplateBody` (bytes); a `TemplateURL` template may be 1 MB. */
@@ -42,6 +43,17 @@ export interface SpokeTemplateOptions {
    * @default true
    */
   readonly ssmCompliance?: boolean;
+  /**
+   * The account metadata defaults: read on every run; raised (never lowered) by the nightly run with `set`.
+   * @default 'report'
+   */
+  readonly accountDefaults?: string;
+  /**
+   * IMDSv2 readiness (`report`: GetMetricData) and, with `enforce`, the nightly enforcement's tag and
+   * switch; `off`: none of it, and a Deny on ever making tokens optional stays.
+   * @default 'report'
+   */
+  readonly imdsv2?: string;
 }
 
 /** The two SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
@@ -92,6 +104,13 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     ...checkStatements(instances, documents, o.optOutTagKey),
     new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
     ...remediateInstanceStatements(instances, o),
+    // The same builders as the single-account check and remediate roles: one spoke role serves both
+    // runs, so it holds their union (the undo of an enforcement is refused in organization mode:
+    // validateOrgProps; the role that enforces must not also be the one that may undo).
+    ...metadataDefaultsStatements({ write: (o.accountDefaults ?? DEFAULTS.accountDefaults) === 'set', hopLimitTarget: o.hopLimitTarget, allowTokensRequired: o.imdsv2 === 'enforce' }),
+    ...((o.imdsv2 ?? DEFAULTS.imdsv2) === 'off'
+      ? []
+      : imdsv2InstanceStatements(instances, { enforce: o.imdsv2 === 'enforce', undo: false, hopLimitTarget: o.hopLimitTarget, optOutTagKey: o.optOutTagKey })),
     // Findings land in the member account itself (Security Hub aggregates them cross-account from there).
     ...findingsExportStatements({ partition: '${AWS::Partition}', region: '*', account: '${AWS::AccountId}', securityHub: o.securityHub ?? true, ssmCompliance: o.ssmCompliance ?? true }),
   ].map((s) => {
