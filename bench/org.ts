@@ -158,6 +158,37 @@ export async function benchOrganization(o: OrgBenchOptions = {}): Promise<Organi
 
     const settings = parseSettings(env);
     const hub = parseHubSettings(hubEnv, 'eu-west-1');
+    // Each account its own simulated account (fleet, clock, limits), shared by its regions' items,
+    // which the item list keeps together. sinon's default sandbox keeps every restored fake, so a
+    // world's call histories are dropped before it is restored (10,000 worlds would not fit).
+    let current: { accountId: string; world: ReturnType<typeof createWorld>; handler: ReturnType<typeof createHubItemHandler> } | undefined;
+    let done = 0;
+    const closeWorld = () => {
+      if (!current) return;
+      current.world.account.trimHistory();
+      current.world.account.restore();
+      current = undefined;
+      if (++done % 250 === 0) sts.resetHistory();
+    };
+    const accountWorld = (id: string) => {
+      if (current?.accountId === id) return current;
+      closeWorld();
+      const world = createWorld(perRegion, { vanishing: 0 });
+      const handler = createHubItemHandler({
+        settings,
+        hub,
+        partition: 'aws',
+        clock: world.clock,
+        logger: quiet,
+        metrics,
+        sts: new STSClient({ region: 'eu-west-1' }),
+        clientsFor: (region, credentials) => createClients({ region, credentials }),
+        centralEvents: world.clients.eventbridge,
+        continuationKey: async () => new Uint8Array(32).fill(7),
+      });
+      current = { accountId: id, world, handler };
+      return current;
+    };
     const map = await runDistributedMap({
       s3,
       bucket: BUCKET,
@@ -167,32 +198,16 @@ export async function benchOrganization(o: OrgBenchOptions = {}): Promise<Organi
       executionName: first.name,
       select: (item) => ({ ...(item as object), mode: listing.mode }),
       child: async (input) => {
-        // Each account-region its own simulated account (a fresh fleet, clock and limits).
-        const world = createWorld(perRegion, { vanishing: 0 });
-        try {
-          const handler = createHubItemHandler({
-            settings,
-            hub,
-            partition: 'aws',
-            clock: world.clock,
-            logger: quiet,
-            metrics,
-            sts: new STSClient({ region: 'eu-west-1' }),
-            clientsFor: (region, credentials) => createClients({ region, credentials }),
-            centralEvents: world.clients.eventbridge,
-            continuationKey: async () => new Uint8Array(32).fill(7),
-          });
-          let out: Awaited<ReturnType<typeof runItemLoop>> | undefined;
-          const t0 = world.clock.now();
-          await world.clock.run(async () => {
-            out = await runItemLoop((e: HubItemEvent) => handler(e, { getRemainingTimeInMillis: () => 900_000 }) as Promise<HubItemResult>, input as never, DEFAULT_ORG_MAX_ITEM_INVOCATIONS);
-          });
-          return { output: state(out!.result), durationMs: world.clock.now() - t0 };
-        } finally {
-          world.account.restore();
-        }
+        const { world, handler } = accountWorld(String(input.accountId));
+        let out: Awaited<ReturnType<typeof runItemLoop>> | undefined;
+        const t0 = world.clock.now();
+        await world.clock.run(async () => {
+          out = await runItemLoop((e: HubItemEvent) => handler(e, { getRemainingTimeInMillis: () => 900_000 }) as Promise<HubItemResult>, input as never, DEFAULT_ORG_MAX_ITEM_INVOCATIONS);
+        });
+        return { output: state(out!.result), durationMs: world.clock.now() - t0 };
       },
     });
+    closeWorld();
     const results = state(map.output);
     const summary = (await hubRun({ action: 'summarize', listing, results })) as { covered: number; accountRegions: number; notCovered: number };
     const full = JSON.parse(s3.get(BUCKET, String(listing.summaryKey)) ?? '{}') as { notCovered: { accountId: string; region: string; reason: string }[] };
