@@ -16,7 +16,6 @@
  * list and summary steps (O2). Run directly: `npx tsx bench/org.ts` (prints the `organization` key).
  */
 import './env';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';

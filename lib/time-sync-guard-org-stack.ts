@@ -19,7 +19,7 @@ import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
 import { stateBucket } from './findings-export-grants';
-import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
+import { createAlarmTopic, createContinuationKey, createImdsv2RecordKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -218,13 +218,20 @@ export class TimeSyncGuardOrgStack extends Stack {
     const ssmCompliance = guard.ssmCompliance ?? DEFAULTS.ssmCompliance;
     // What each member account-region last exported: one object per account-region in the hub.
     const exportState = securityHub || ssmCompliance ? this.createExportStateBucket() : undefined;
-    const settings = settingsEnvironment('remediation', guard, { ...fixed, ...(exportState ? { exportStateBucket: exportState.bucketName } : {}) });
     // A run's item list, the Map's result files and the full summary: nothing of that size in the execution state.
     const runBucket = stateBucket(
       this,
       'RunData',
       "The bucket holds each hub run's account-region list, the distributed Map's result files and the run summary, written by hub-run and the state machine and read back by them",
     );
+    // IMDSv2 in the member accounts: readiness snapshots per account-region in the run bucket (imdsv2/…), the hub's record key.
+    const imdsv2 = guard.imdsv2 ?? DEFAULTS.imdsv2;
+    const recordKey = imdsv2 !== 'off' ? createImdsv2RecordKey(this) : undefined;
+    const settings = settingsEnvironment('remediation', guard, {
+      ...fixed,
+      ...(exportState ? { exportStateBucket: exportState.bucketName } : {}),
+      ...(recordKey ? { imdsv2CacheBucket: runBucket.bucketName, imdsv2RecordKeySecret: recordKey.secretArn } : {}),
+    });
     this.itemFunction = new GuardFunction(this, 'HubItem', {
       entryFile: 'hub-item.ts',
       description: 'timesync-guard organization hub: one account-region under the spoke role',
@@ -249,6 +256,14 @@ export class TimeSyncGuardOrgStack extends Stack {
       metricNamespace,
     });
     createContinuationKey(this, this.itemFunction);
+    if (recordKey) {
+      recordKey.grantRead(this.itemFunction.role);
+      this.itemFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Imdsv2Snapshots', actions: ['s3:GetObject', 's3:PutObject'], resources: [runBucket.arnForObjects('imdsv2/*')] }));
+      Validations.of(this.itemFunction.role.node.tryFindChild('DefaultPolicy') ?? this.itemFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runBucket.node.defaultChild as CfnElement)}.Arn>/imdsv2/*]`,
+        reason: 'One IMDSv2 readiness snapshot per member account-region (imdsv2/<account>/<region>/readiness.json) in the hub\'s run bucket; accounts join the OUs after deploy.',
+      });
+    }
     this.runFunction.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'RunData', actions: ['s3:GetObject', 's3:PutObject'], resources: [runBucket.arnForObjects(`${HUB_RUN_PREFIX}/*`)] }),
     );

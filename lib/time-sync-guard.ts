@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -19,7 +19,7 @@ import { GuestDocuments } from './constructs/guest-documents';
 import { LaunchCheck } from './constructs/launch-check';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { wireUrgentPath } from './constructs/urgent-path';
-import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
+import { checkStatements, createAlarmTopic, createContinuationKey, createImdsv2RecordKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
   currentProps,
@@ -309,18 +309,7 @@ export class TimeSyncGuard extends Construct {
    * remediate role (signs). A principal who may tag instances cannot forge a record without it.
    */
   private createImdsv2RecordKey(): Secret {
-    const secret = new Secret(this, 'Imdsv2RecordKey', {
-      description: 'timesync-guard: HMAC key of the IMDSv2 enforcement records (check and remediate functions only)',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      // A new key (after a destroy) only makes older records unverifiable: those instances are no longer watched.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The secret only authenticates the IMDSv2 enforcement records the guard writes as instance tags (each watched for the rollback window, 72 h by default); it protects no data and grants no access. Rotation would make the records of instances enforced before it unverifiable (no longer watched).',
-    });
-    return secret;
+    return createImdsv2RecordKey(this);
   }
 
   /**
