@@ -1,7 +1,8 @@
 import { Aws, type CfnElement, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { AnyPrincipal, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -16,6 +17,7 @@ import { DEFAULTS } from '../lambda/core/settings';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
+import { LaunchCheck } from './constructs/launch-check';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
 import { stateBucket } from './findings-export-grants';
@@ -134,8 +136,8 @@ export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
   checkInteger('maxItemInvocations', p.maxItemInvocations, 1, 1000);
   checkInteger('slicePages', p.slicePages, 1, 100);
   const g = p.guard ?? {};
-  for (const name of ['launchCheck', 'remediateOnLaunch'] as const) {
-    if (g[name]) throw new TimeSyncGuardPropsError(`guard.${name}`, 'does not apply to the organization hub (deploy the single-account stack where you need a launch check)');
+  if (g.remediateOnLaunch) {
+    throw new TimeSyncGuardPropsError('guard.remediateOnLaunch', 'does not apply to the organization hub: the launch check reports member-account launches, the nightly run fixes them');
   }
   if (g.imdsv2AutoUndo && (g.imdsv2 ?? DEFAULTS.imdsv2) === 'enforce') {
     throw new TimeSyncGuardPropsError(
@@ -174,6 +176,8 @@ export class TimeSyncGuardOrgStack extends Stack {
   public readonly alarms: GuardAlarms['alarms'] & { readonly accountRegionsNotCovered: cw.Alarm };
   /** The central dashboard. */
   public readonly dashboard: cw.Dashboard;
+  /** The member accounts' launch events (with `guard.launchCheck`): the bus, and the queue and handler behind it. */
+  public readonly launchCheck?: { readonly bus: EventBus; readonly check: LaunchCheck };
 
   constructor(scope: Construct, id: string, props: TimeSyncGuardOrgStackProps = {}) {
     super(scope, id, { description: 'timesync-guard organization hub: spoke StackSets, fan-out over accounts and regions, central alarms', ...props });
@@ -205,7 +209,7 @@ export class TimeSyncGuardOrgStack extends Stack {
     // fixed names and the pins of the contents the documents StackSet deploys (one computation for
     // both), and the hub's own variables are added beside them.
     const documents = spokeDocuments();
-    const fixed = {
+    const fixed: Record<string, string> = {
       collectorDocument: SPOKE_DOCUMENT_NAMES.collector,
       collectorDocumentHash: documents.collector.sha256,
       remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
@@ -280,7 +284,11 @@ export class TimeSyncGuardOrgStack extends Stack {
     }
     this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey);
 
+    if (guard.launchCheck) this.launchCheck = this.createLaunchCheck(guard, fixed, spokeRoleName, organizationalUnits, regions, props, logRetention, metricNamespace);
+
     this.spoke = new OrgSpoke(this, 'Spoke', {
+      launchCheck: this.launchCheck !== undefined,
+      ...(this.launchCheck ? { hubLaunchBusArn: this.launchCheck.bus.eventBusArn } : {}),
       spokeRoleName,
       optOutTagKey,
       hopLimitTarget: guard.hopLimitTarget ?? DEFAULTS.hopLimitTarget,
@@ -364,6 +372,79 @@ export class TimeSyncGuardOrgStack extends Stack {
     new CfnOutput(this, 'HubItemRoleArn', { value: this.itemFunction.role.roleArn, description: 'The only principal the spoke roles trust' });
     new CfnOutput(this, 'HubItemLogGroup', { value: this.itemFunction.logGroup.logGroupName, description: 'Per-instance records of every account (Logs Insights)' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+  }
+
+  /**
+   * The launch check of the member accounts: a bus whose resource policy admits PutEvents from the
+   * organization only (each member account's forwarding rule, deployed by the documents StackSet),
+   * a rule on it → the launch queue → hub-launch, which checks that the event's account is covered
+   * before it assumes the spoke role and runs the single-account launch check there.
+   */
+  private createLaunchCheck(
+    guard: TimeSyncGuardProps,
+    fixed: Record<string, string>,
+    spokeRoleName: string,
+    organizationalUnits: string[],
+    regions: string[],
+    props: TimeSyncGuardOrgStackProps,
+    logRetention: RetentionDays,
+    metricNamespace: string,
+  ): { bus: EventBus; check: LaunchCheck } {
+    // The bus admits the organization only: its id from the prop, else asked at deploy.
+    const organizationId =
+      props.organizationId ??
+      new CfnParameter(this, 'OrganizationId', {
+        type: 'String',
+        allowedPattern: '^o-[a-z0-9]{10,32}$',
+        description: "The organization id (o-…): the hub's launch bus admits PutEvents from its accounts only",
+      }).valueAsString;
+    const bus = new EventBus(this, 'LaunchBus', { description: "timesync-guard: the member accounts' EC2 running events (organization only)" });
+    bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OrganizationMembersOnly',
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
+      }),
+    );
+    const check = new LaunchCheck(this, 'LaunchCheck', {
+      environment: settingsEnvironment('launch', guard, fixed),
+      logRetention,
+      metricNamespace,
+      ssmWaitSeconds: guard.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+      organization: {
+        eventBus: bus,
+        entryFile: 'hub-launch.ts',
+        environment: {
+          [HUB_ENV.spokeRoleName]: spokeRoleName,
+          [HUB_ENV.organizationalUnits]: Fn.join(',', organizationalUnits),
+          ...(props.accounts ? { [HUB_ENV.accounts]: props.accounts.join(',') } : {}),
+          [HUB_ENV.regions]: Fn.join(',', regions),
+        },
+      },
+    });
+    const role = check.handler.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'AssumeSpokeRoles',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${spokeRoleName}`],
+        conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
+      }),
+    );
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CoveredAccountCheck', actions: ['organizations:ListParents'], resources: ['*'] }));
+    Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${spokeRoleName}]`,
+        reason: 'The launch check enters the member account of each event through the one spoke role of that name, inside the organization only (aws:ResourceOrgID); accounts join the OUs after deploy.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'organizations:ListParents is read-only; the hub reads the parent of an event\'s account to check it is one of its OUs, whose resources live in the management account under an id unknown at synth.',
+      },
+    );
+    return { bus, check };
   }
 
   /** The hub's bucket of the findings export state (one object per member account-region). */
