@@ -299,7 +299,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       imdsv2: guard.imdsv2 ?? DEFAULTS.imdsv2,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
-      hubRoleArns: [this.itemFunction.role.roleArn],
+      // The launch check enters the member accounts too (its own role, check statements only used).
+      hubRoleArns: [this.itemFunction.role.roleArn, ...(this.launchCheck ? [this.launchCheck.check.handler.role.roleArn] : [])],
       organizationalUnits,
       regions,
       documents,

@@ -4,7 +4,7 @@
  * schedules, the hub roles and the alarms. The single-account stack is untouched (its own tests).
  */
 import { Match } from 'aws-cdk-lib/assertions';
-import { TEMPLATE_BODY_LIMIT_BYTES, TEMPLATE_URL_LIMIT_BYTES, spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
+import { LAUNCH_EVENT_PATTERN, spokeDocuments, TEMPLATE_BODY_LIMIT_BYTES, TEMPLATE_URL_LIMIT_BYTES, spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
 import { orgPropsFromContext, organizationMode } from '../../lib/time-sync-guard-org-stack';
 import { flat, policyStatements, type Statement, stackTemplate, statementsFor } from '../lib/util';
 import { OU, orgTemplate, resourcesOf, stackSet } from './util';
@@ -118,16 +118,18 @@ describe('spoke role: trust and statements', () => {
   it('has the single-account fleet statements (same Sids, actions and conditions), running and reading the documents only in the StackSet regions', () => {
     const { policy } = trustOf();
     const { template } = stackTemplate();
-    // The hub does not read account metadata defaults in member accounts yet (docs/organization.md,
-    // limits), so the spoke does not get that read.
+    // The account metadata defaults read comes with them; the audit events and the summary are the hub's own.
     const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter(
-      (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary', 'ReadAccountMetadataDefaults'].includes(s.Sid ?? '') && s.Sid !== undefined,
+      (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary'].includes(s.Sid ?? '') && s.Sid !== undefined,
     );
+    // IMDSv2 readiness (imdsv2 report by default): the single-account policy's statements on the account's own resources (its snapshot and audit live in the hub).
+    const imdsv2 = policyStatements(template, 'GuardRemediateImdsv2Policy').filter((s) => !['ReadinessSnapshot', 'Imdsv2AuditEvents'].includes(s.Sid ?? ''));
     const shape = (s: Statement) => ({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Condition: s.Condition });
     // The spoke's own additions: the region bound on the documents, and the hub's read of their hash.
     const regionBound = { StringEquals: { 'aws:RequestedRegion': { Ref: 'Regions' } } };
     const expected = single.map(shape).map((s) => (s.Sid === 'RunDocumentsOnInstances' ? { ...s, Condition: regionBound } : s));
     expected.splice(expected.findIndex((s) => s.Sid === 'NeverTouchOptedOutInstances') + 1, 0, { Sid: 'ReadPinnedDocuments', Effect: 'Allow', Action: 'ssm:DescribeDocument', Condition: regionBound });
+    expected.push(...imdsv2.map(shape));
     // And the findings export, which the single-account stack grants its check role (lib/findings-export-grants.ts).
     expected.push(
       { Sid: 'ImportOwnFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Condition: { StringEquals: { 'securityhub:TargetAccount': { 'Fn::Sub': '${AWS::AccountId}' } } } },
@@ -263,6 +265,46 @@ describe('alarms and dashboard', () => {
   });
 });
 
+describe('launch check of the member accounts', () => {
+  const ORG = 'o-abcdefghij';
+  const { template } = orgTemplate({ organizationalUnits: [OU], organizationId: ORG, guard: { launchCheck: true } });
+
+  it('admits PutEvents on the hub launch bus from the organization only', () => {
+    template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: { Action: 'events:PutEvents', Effect: 'Allow', Principal: { AWS: '*' }, Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } } },
+    });
+  });
+
+  it('routes the bus\'s EC2 running events to the hub launch queue and handler (any member account: the handler checks coverage)', () => {
+    const [, rule] = resourcesOf(template, 'AWS::Events::Rule').find(([, r]) => flat((r.Properties as Json).EventBusName).includes('LaunchBus'))!;
+    expect((rule.Properties as Json).EventPattern).toEqual({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running'] } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'timesync-guard organization hub: launch check of the member accounts' });
+  });
+
+  it('deploys the forwarding rule in every covered region and its role once per account, through the StackSets', () => {
+    const roleBody = JSON.parse(stackSet(template, 'SpokeRoleStackSet').TemplateBody as string) as { Resources: Record<string, { Type: string; Properties: Json }> };
+    const forwarder = roleBody.Resources.LaunchForwarderRole!;
+    expect(forwarder.Properties.RoleName).toBe('TimeSyncGuardSpoke-LaunchEvents');
+    expect(JSON.stringify(forwarder.Properties.Policies)).toContain('"Action":"events:PutEvents","Resource":{"Ref":"HubLaunchBusArn"}');
+    const params = (stackSet(template, 'SpokeDocumentsStackSet').Parameters as { ParameterKey: string }[]).map((p) => p.ParameterKey);
+    expect(params).toEqual(['HubLaunchBusArn']);
+    const rule = spokeDocumentsTemplate(spokeDocuments(), { spokeRoleName: 'TimeSyncGuardSpoke' }) as { Resources: Record<string, { Type: string; Properties: Json }> };
+    expect(rule.Resources.LaunchForwarder).toMatchObject({ Type: 'AWS::Events::Rule', Properties: { EventPattern: LAUNCH_EVENT_PATTERN, Targets: [{ Arn: { Ref: 'HubLaunchBusArn' } }] } });
+  });
+
+  it('lets the launch handler\'s role assume the spoke role beside the item function\'s', () => {
+    const params = stackSet(template, 'SpokeRoleStackSet').Parameters as { ParameterKey: string; ParameterValue: unknown }[];
+    const arns = flat(params.find((p) => p.ParameterKey === 'HubRoleArns')!.ParameterValue);
+    expect(arns).toMatch(/HubItemRole.*LaunchCheckHandler/);
+  });
+
+  it('has no launch resources without launchCheck', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU] });
+    t.resourceCountIs('AWS::Events::EventBus', 0);
+    expect(stackSet(t, 'SpokeDocumentsStackSet').Parameters).toBeUndefined();
+  });
+});
+
 describe('props and context', () => {
   it.each<[string, object, RegExp]>([
     ['a malformed OU', { organizationalUnits: ['ou-x'] }, /organizationalUnits must be OU or root ids/],
@@ -271,7 +313,8 @@ describe('props and context', () => {
     ['a bad region', { regions: ['Europe'] }, /regions must be region names/],
     ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency must be an integer in \[1, 10000\]/],
     ['a bad organization id', { organizationId: 'org-1' }, /organizationId must be an organization id/],
-    ['the launch check', { guard: { launchCheck: true } }, /guard.launchCheck does not apply to the organization hub/],
+    ['a remediation started from a launch', { guard: { launchCheck: true, remediateOnLaunch: true } }, /guard.remediateOnLaunch does not apply to the organization hub/],
+    ['the IMDSv2 auto-undo with enforcement', { guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /guard.imdsv2AutoUndo does not apply to the organization hub yet/],
     ['an invalid guard setting', { guard: { maxChangesPercent: 150 } }, /maxChangesPercent/],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     expect(() => orgTemplate({ organizationalUnits: [OU], ...props })).toThrow(message);
