@@ -11,10 +11,10 @@ import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONT
 /** Account counts of the docs' table. */
 export const ORG_COST_ACCOUNTS = [10, 100, 1000] as const;
 
-/** The fixed lines (docs/FIXED_MONTHLY_USD in bin/docs.ts): the topic's KMS key, the dashboard and the continuation key's secret. */
+/** The fixed lines (docs/FIXED_MONTHLY_USD in bin/docs.ts): the topic's KMS key, the dashboard, the continuation key's and the IMDSv2 record key's secrets (imdsv2 report, the default). */
 const KMS_KEY_USD = 1;
 const DASHBOARD_USD = 3;
-const SECRET_USD = 0.4;
+const SECRET_USD = 0.8;
 
 /**
  * Distinct metric series one check run publishes: the fleet counts under the single-account names
@@ -103,7 +103,7 @@ export function orgCostTable(usage: AccountRegionUsage, alarms: number, generate
     row('run bucket: item list, Map results, summary (S3, kept 7 days)', (c) => c.runBucket),
     row(`hub-item work: Lambda and logs of one ${usage.instances.toLocaleString('en-US')}-instance account-region each`, (c) => c.accountRegionWork),
     row('hub-run, summary events and SNS', (c) => c.hubRun),
-    row('KMS key of the topic, dashboard, continuation-key secret', (c) => c.fixed),
+    row('KMS key of the topic, dashboard, continuation-key and IMDSv2 record-key secrets', (c) => c.fixed),
     `| **total** | ${costs.map((c) => `**${usd(c.total)}**`).join(' | ')} |`,
     `| per account | ${costs.map((c, i) => usd(c.total / ORG_COST_ACCOUNTS[i]!)).join(' | ')} |`,
     '',
