@@ -5,6 +5,7 @@
  * for one account-region (bench/results.json): each account-region does the work of one
  * single-account check and remediation, only under the spoke role.
  */
+import { HUB_EXTRA_METRICS } from '../lambda/core/fleet/hub';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../lambda/core/fleet/metric-names';
 import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONTH, PRICES } from './cost';
 
@@ -19,12 +20,14 @@ const SECRET_USD = 0.8;
 /**
  * Distinct metric series one check run publishes: the fleet counts under the single-account names
  * (every CHECK_METRICS name but the clock error bound distribution, which the hub does not
- * aggregate) and AccountRegionsNotCovered, all on the `service` dimension only. None per account:
+ * aggregate) and AccountRegionsNotCovered, and (by default, `imdsv2` report and the defaults read)
+ * the account-default and IMDSv2 sums, all on the `service` dimension only. None per account:
  * whatever the organization's size, the series are the same (the dashboard's per-account views
  * are Logs Insights queries over hub-item's records).
  */
-export function hubMetricSeries(): number {
-  return Object.keys(CHECK_METRICS).filter((k) => k !== 'clockErrorBoundSeconds').length + 1;
+export function hubMetricSeries(o: { readonly accountDefaults?: boolean; readonly imdsv2?: boolean } = { accountDefaults: true, imdsv2: true }): number {
+  const extra = Object.keys(HUB_EXTRA_METRICS).filter((k) => (k.startsWith('imdsv2') ? o.imdsv2 : o.accountDefaults)).length;
+  return Object.keys(CHECK_METRICS).filter((k) => k !== 'clockErrorBoundSeconds').length + 1 + extra;
 }
 
 /** States entered by one run, whatever its size: ListTargets, OverlapGuard, AccountRegions, Summarize. */

@@ -326,6 +326,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       topic: this.topic,
       checkFunction: this.itemFunction.function,
       stateMachine: this.orchestration.stateMachine,
+      // The member accounts' IMDSv2 watch (rejected calls after enforcement) is alarmed as in one account.
+      imdsv2: imdsv2 !== 'off',
     });
     const notCovered = new cw.Alarm(this, 'AccountRegionsNotCoveredAlarm', {
       metric: alarms.metric(HUB_FLEET_METRICS.accountRegionsNotCovered, cw.Stats.MAXIMUM, checkInterval),

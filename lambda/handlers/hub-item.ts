@@ -34,6 +34,7 @@ import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
 import { createEc2ImdsPort } from '../aws/imds';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
+import { accountDefaultsMetricValues } from '../core/fleet/metadata-defaults';
 import { lazyRecordKey } from '../aws/lazy-adapters';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 
@@ -189,7 +190,21 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     if (!run.completed) return failed('check-failed', run.errors.join('; '));
     const readiness = run.imdsv2?.readiness.readiness;
     for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId)), accountId, region });
-    const counts = addCounts(event.carry, run.summary.counts);
+    // The account-region's own figures, once (first slice): account defaults, IMDSv2 readiness and watch.
+    const extra: Record<string, number> = {};
+    if (slices === 1 && run.accountDefaults) {
+      const v = accountDefaultsMetricValues(run.accountDefaults);
+      if (v.findings !== undefined) extra.accountDefaultFindings = v.findings;
+      extra.accountDefaultsUnknown = v.unknown;
+    }
+    if (run.imdsv2) {
+      if (!run.imdsv2.readiness.error) for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) extra[`imdsv2:${state}`] = n;
+      if (run.imdsv2.watch) {
+        extra.imdsv2Rejected = run.imdsv2.watch.rejected.length;
+        extra.imdsv2RolledBack = run.imdsv2.watch.rolledBack.length;
+      }
+    }
+    const counts = addCounts(event.carry, addCounts(run.summary.counts, extra));
     const done = inventory.nextToken === undefined;
     // Findings land in the member account (its own product): Security Hub's cross-account aggregation takes them from there.
     const store = deps.exportStore?.(accountId, region);

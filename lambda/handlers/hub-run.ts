@@ -18,7 +18,7 @@ import { createSnsNotifier, type Notifier } from '../aws/notify';
 import { listAccountsOfOus } from '../aws/organizations';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { withRetry } from '../aws/retry';
-import { HUB_FLEET_METRICS, HUB_SKIPPED_DETAIL_TYPE, HUB_SUMMARY_DETAIL_TYPE, type HubItemResult, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/fleet/hub';
+import { HUB_EXTRA_METRICS, HUB_FLEET_METRICS, HUB_SKIPPED_DETAIL_TYPE, HUB_SUMMARY_DETAIL_TYPE, type HubItemResult, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/fleet/hub';
 import { blockingRun, type HubRunItem, parseManifest, reconcile, resultsOfFile, type RunningExecution, runItems, runKeys, SUMMARY_NAMED_LIMIT } from '../core/fleet/hub-run-data';
 import { CHECK_METRICS } from '../core/fleet/metric-names';
 import { parseSettings, type Settings } from '../core/settings';
@@ -173,6 +173,8 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
         if (key === 'clockErrorBoundSeconds') continue;
         m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
       }
+      // Account defaults and IMDSv2 of the member accounts, when the items measured them.
+      for (const [key, name] of Object.entries(HUB_EXTRA_METRICS)) if (key in totals.counts) m.addMetric(name, MetricUnit.Count, totals.counts[key] ?? 0);
     }
     m.publishStoredMetrics();
     const notCoveredByReason: Record<string, number> = {};

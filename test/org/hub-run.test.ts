@@ -161,6 +161,16 @@ describe('hub-run summarize', () => {
     expect(s.some((x) => x.startsWith('ClockErrorBoundSeconds'))).toBe(false);
   });
 
+  it('sums the member accounts\' account-default and IMDSv2 figures under the single-account names (the imdsv2Rejected alarm reads them)', async () => {
+    const { handler, emf } = setup({});
+    const withExtras = [
+      [ok('111111111111', 'eu-west-1', { instancesSeen: 1, imdsv2Rejected: 1, accountDefaultFindings: 1, 'imdsv2:ready': 3 })],
+      [ok('333333333333', 'eu-west-1', { instancesSeen: 1, imdsv2Rejected: 2, accountDefaultFindings: 0, 'imdsv2:ready': 1 })],
+    ];
+    await handler({ action: 'summarize', listing, results: withExtras });
+    expect(series(emf)).toEqual(expect.arrayContaining(['Imdsv2Rejected{service=timesync-guard}=3', 'AccountDefaultFindings{service=timesync-guard}=1', 'Imdsv2Ready{service=timesync-guard}=4']));
+  });
+
   it('names the accounts at risk in the summary instead (largest first)', async () => {
     const { handler, published } = setup({});
     await handler({ action: 'summarize', listing, results });
@@ -175,7 +185,7 @@ describe('hub-run summarize', () => {
     const { handler, emf } = setup({});
     await handler({ action: 'summarize', listing, results });
     const distinct = new Set(series(emf).map((x) => x.replace(/=[^=]*$/, '')));
-    expect(distinct.size).toBe(hubMetricSeries());
+    expect(distinct.size).toBe(hubMetricSeries({ accountDefaults: false, imdsv2: false }));
   });
 
   it('publishes no check counts from a remediation run (they would reset the check alarms), only the coverage', async () => {

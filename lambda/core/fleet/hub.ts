@@ -3,7 +3,9 @@
  * as settings.ts), the item the Map state hands to the item handler and what it returns, and the
  * run totals. Pure: no SDK, no I/O.
  */
+import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../imdsv2/metrics';
 import { SettingsError } from '../settings';
+import { ACCOUNT_DEFAULTS_METRICS } from './metadata-defaults';
 
 /** Environment variables of the hub Lambdas (in addition to settings.ts's ENV). */
 export const HUB_ENV = {
@@ -140,6 +142,20 @@ export function addCounts(a: Readonly<Record<string, number>> | null | undefined
  * not cover, published on every run (0 included) so one alarm watches the whole organization.
  */
 export const HUB_FLEET_METRICS = { accountRegionsNotCovered: 'AccountRegionsNotCovered' } as const;
+
+/**
+ * Counts an item adds beside the check counts (first slice of an account-region only: the account
+ * defaults and the readiness are the account-region's, not the slice's), published by the summary
+ * under the single-account metric names so the single-account alarms (imdsv2Rejected,
+ * imdsv2RolledBack) and dashboard widgets read the organization's sums.
+ */
+export const HUB_EXTRA_METRICS: Readonly<Record<string, string>> = {
+  accountDefaultFindings: ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings,
+  accountDefaultsUnknown: ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown,
+  imdsv2Rejected: IMDSV2_METRICS.rejected,
+  imdsv2RolledBack: IMDSV2_METRICS.rolledBack,
+  ...Object.fromEntries(Object.entries(IMDSV2_STATE_METRIC).map(([state, name]) => [`imdsv2:${state}`, name])),
+};
 
 /** `detail-type` of the hub's run summary on the central bus. */
 export const HUB_SUMMARY_DETAIL_TYPE = 'TimeSync Guard Organization Run Summary';
