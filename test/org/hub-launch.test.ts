@@ -70,7 +70,8 @@ async function run(records: { messageId: string; body: string }[]) {
   const time = new Date(world.clock.now()).toISOString();
   try {
     const result = await world.clock.run(() => handler({ Records: records.map((r) => ({ ...r, body: r.body.replace('$ID', id).replace('$TIME', time) })) }, { getRemainingTimeInMillis: () => 300_000 }));
-    return { result, assumed, logs, id };
+    const sent = sqs.commandCalls(SendMessageCommand).map((c) => JSON.parse(c.args[0].input.MessageBody!) as Record<string, unknown>);
+    return { result, assumed, logs, id, sent };
   } finally {
     world.account.restore();
   }
@@ -78,10 +79,13 @@ async function run(records: { messageId: string; body: string }[]) {
 
 describe('hub launch check', () => {
   it('checks a covered account\'s launch there, under the spoke role, with the account-region on every record', async () => {
-    const { result, assumed, logs, id } = await run([{ messageId: 'm1', body: event(COVERED, 'eu-west-1', '$ID', '$TIME') }]);
+    const { result, assumed, logs, id, sent } = await run([{ messageId: 'm1', body: event(COVERED, 'eu-west-1', '$ID', '$TIME') }]);
     expect(assumed).toEqual([`arn:aws:iam::${COVERED}:role/TimeSyncGuardSpoke`]);
     expect(result.refused).toBe(0);
     expect(result.reported + result.requeued).toBe(1);
+    // A retry keeps its account-region around the single-account retry message.
+    for (const m of sent) expect(m).toMatchObject({ kind: HUB_LAUNCH_RETRY_KIND, accountId: COVERED, region: 'eu-west-1', message: { kind: LAUNCH_RETRY_KIND } });
+    expect(sent).toHaveLength(result.requeued);
     const record = logs.find((l) => (l.m === 'instance' || l.m === 'instance-pending') && l.x.instanceId === id);
     expect(record?.x).toMatchObject({ accountId: COVERED, region: 'eu-west-1', trigger: 'launch' });
   }, 60_000);
