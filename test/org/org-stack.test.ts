@@ -238,8 +238,9 @@ describe('hub functions', () => {
 describe('alarms and dashboard', () => {
   const { stack, template } = orgTemplate();
 
-  it('has the single-account alarms plus one on account-regions not covered', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+  it('has the single-account alarms (the IMDSv2 ones included: imdsv2 report by default) plus one on account-regions not covered', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Imdsv2Rejected' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'AccountRegionsNotCovered',
       Dimensions: [{ Name: 'service', Value: 'timesync-guard' }],
