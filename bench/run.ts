@@ -27,6 +27,7 @@ import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucket
 import { perInstanceMetricsShape } from './peers';
 import { urgentKey } from './urgent';
 import { findingsExportKey } from './findings-export';
+import { organizationKey } from './org';
 import { type FindingsExportSize, renderFindingsExport } from './findings-export-figures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -223,6 +224,8 @@ async function main(): Promise<void> {
   // The urgent path over a simulated day (bench/urgent.ts): its figures and its target.
   const urgent = await urgentKey(targets);
   const findingsExport = findingsExportKey(exported, targets);
+  // The organization hub over 10,000 simulated account-regions (bench/org.ts): its figures and targets.
+  const organization = await organizationKey(targets);
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,
@@ -239,6 +242,7 @@ async function main(): Promise<void> {
     targets,
     urgent,
     findingsExport,
+    organization,
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, coldLoad);

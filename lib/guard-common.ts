@@ -170,6 +170,25 @@ export function createContinuationKey(scope: Construct, fn: GuardFunction): Secr
   return secret;
 }
 
+/**
+ * The HMAC key of the IMDSv2 enforcement records (lambda/engine/imdsv2-record.ts), generated at
+ * deploy; the single-account guard and the organization hub each make one.
+ */
+export function createImdsv2RecordKey(scope: Construct): Secret {
+  const secret = new Secret(scope, 'Imdsv2RecordKey', {
+    description: 'timesync-guard: HMAC key of the IMDSv2 enforcement records (check and remediate functions only)',
+    generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    // A new key (after a destroy) only makes older records unverifiable: those instances are no longer watched.
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'The secret only authenticates the IMDSv2 enforcement records the guard writes as instance tags (each watched for the rollback window, 72 h by default); it protects no data and grants no access. Rotation would make the records of instances enforced before it unverifiable (no longer watched).',
+  });
+  return secret;
+}
+
 /** The alarm and run-summary topic, encrypted with its own key that only this account's alarms may use besides IAM. */
 export function createAlarmTopic(scope: Construct, emails: readonly string[]): { topic: Topic; key: Key } {
   const stack = Stack.of(scope);

@@ -1,7 +1,8 @@
 import { Aspects, Aws, type CfnElement, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { AnyPrincipal, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -9,19 +10,20 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { HUB_ACCOUNT_METRICS, HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
-import { METRIC_DIMENSIONS } from '../lambda/core/fleet/metric-names';
+import { HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
+import { HUB_RUN_PREFIX } from '../lambda/core/fleet/hub-run-data';
 import { DEFAULTS } from '../lambda/core/settings';
 import { ControlTowerReady, deadLetterQueue as scheduleDeadLetterQueue, guardKey } from './constructs/control-tower';
 import { FunctionNetwork } from './constructs/function-network';
 import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
+import { LaunchCheck } from './constructs/launch-check';
 import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
 import { contextBoolean } from './context';
 import { stateBucket } from './findings-export-grants';
-import { createAlarmTopic, createContinuationKey, reportStatements, settingsEnvironment } from './guard-common';
+import { createAlarmTopic, createContinuationKey, createImdsv2RecordKey, reportStatements, settingsEnvironment } from './guard-common';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -136,8 +138,14 @@ export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
   checkInteger('maxItemInvocations', p.maxItemInvocations, 1, 1000);
   checkInteger('slicePages', p.slicePages, 1, 100);
   const g = p.guard ?? {};
-  for (const name of ['launchCheck', 'remediateOnLaunch'] as const) {
-    if (g[name]) throw new TimeSyncGuardPropsError(`guard.${name}`, 'does not apply to the organization hub (deploy the single-account stack where you need a launch check)');
+  if (g.remediateOnLaunch) {
+    throw new TimeSyncGuardPropsError('guard.remediateOnLaunch', 'does not apply to the organization hub: the launch check reports member-account launches, the nightly run fixes them');
+  }
+  if (g.imdsv2AutoUndo && (g.imdsv2 ?? DEFAULTS.imdsv2) === 'enforce') {
+    throw new TimeSyncGuardPropsError(
+      'guard.imdsv2AutoUndo',
+      'does not apply to the organization hub yet: one spoke role serves the check and the remediation, and the role that enforces must not be the one that may undo (docs/organization.md)',
+    );
   }
   if (p.alarmTopicArn !== undefined && (g.alarmTopic !== undefined || g.alarmEmails !== undefined)) {
     throw new TimeSyncGuardPropsError('alarmTopicArn', 'excludes guard.alarmTopic and guard.alarmEmails (subscribe addresses to your own topic)');
@@ -170,6 +178,8 @@ export class TimeSyncGuardOrgStack extends Stack {
   public readonly alarms: GuardAlarms['alarms'] & { readonly accountRegionsNotCovered: cw.Alarm };
   /** The central dashboard. */
   public readonly dashboard: cw.Dashboard;
+  /** The member accounts' launch events (with `guard.launchCheck`): the bus, and the queue and handler behind it. */
+  public readonly launchCheck?: { readonly bus: EventBus; readonly check: LaunchCheck };
 
   constructor(scope: Construct, id: string, props: TimeSyncGuardOrgStackProps = {}) {
     super(scope, id, { description: 'timesync-guard organization hub: spoke StackSets, fan-out over accounts and regions, central alarms', ...props });
@@ -204,7 +214,7 @@ export class TimeSyncGuardOrgStack extends Stack {
     // fixed names and the pins of the contents the documents StackSet deploys (one computation for
     // both), and the hub's own variables are added beside them.
     const documents = spokeDocuments();
-    const fixed = {
+    const fixed: Record<string, string> = {
       collectorDocument: SPOKE_DOCUMENT_NAMES.collector,
       collectorDocumentHash: documents.collector.sha256,
       remediationDocument: SPOKE_DOCUMENT_NAMES.remediation,
@@ -219,7 +229,20 @@ export class TimeSyncGuardOrgStack extends Stack {
     const ssmCompliance = guard.ssmCompliance ?? DEFAULTS.ssmCompliance;
     // What each member account-region last exported: one object per account-region in the hub.
     const exportState = securityHub || ssmCompliance ? this.createExportStateBucket() : undefined;
-    const settings = settingsEnvironment('remediation', guard, { ...fixed, ...(exportState ? { exportStateBucket: exportState.bucketName } : {}) });
+    // A run's item list, the Map's result files and the full summary: nothing of that size in the execution state.
+    const runBucket = stateBucket(
+      this,
+      'RunData',
+      "The bucket holds each hub run's account-region list, the distributed Map's result files and the run summary, written by hub-run and the state machine and read back by them",
+    );
+    // IMDSv2 in the member accounts: readiness snapshots per account-region in the run bucket (imdsv2/…), the hub's record key.
+    const imdsv2 = guard.imdsv2 ?? DEFAULTS.imdsv2;
+    const recordKey = imdsv2 !== 'off' ? createImdsv2RecordKey(this) : undefined;
+    const settings = settingsEnvironment('remediation', guard, {
+      ...fixed,
+      ...(exportState ? { exportStateBucket: exportState.bucketName } : {}),
+      ...(recordKey ? { imdsv2CacheBucket: runBucket.bucketName, imdsv2RecordKeySecret: recordKey.secretArn } : {}),
+    });
     this.itemFunction = new GuardFunction(this, 'HubItem', {
       entryFile: 'hub-item.ts',
       description: 'timesync-guard organization hub: one account-region under the spoke role',
@@ -238,11 +261,27 @@ export class TimeSyncGuardOrgStack extends Stack {
         [HUB_ENV.organizationalUnits]: Fn.join(',', organizationalUnits),
         ...(props.accounts ? { [HUB_ENV.accounts]: props.accounts.join(',') } : {}),
         [HUB_ENV.regions]: Fn.join(',', regions),
+        [HUB_ENV.runBucket]: runBucket.bucketName,
       },
       logRetention,
       metricNamespace,
     });
     createContinuationKey(this, this.itemFunction);
+    if (recordKey) {
+      recordKey.grantRead(this.itemFunction.role);
+      this.itemFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Imdsv2Snapshots', actions: ['s3:GetObject', 's3:PutObject'], resources: [runBucket.arnForObjects('imdsv2/*')] }));
+      Validations.of(this.itemFunction.role.node.tryFindChild('DefaultPolicy') ?? this.itemFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runBucket.node.defaultChild as CfnElement)}.Arn>/imdsv2/*]`,
+        reason: 'One IMDSv2 readiness snapshot per member account-region (imdsv2/<account>/<region>/readiness.json) in the hub\'s run bucket; accounts join the OUs after deploy.',
+      });
+    }
+    this.runFunction.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'RunData', actions: ['s3:GetObject', 's3:PutObject'], resources: [runBucket.arnForObjects(`${HUB_RUN_PREFIX}/*`)] }),
+    );
+    Validations.of(this.runFunction.role.node.tryFindChild('DefaultPolicy') ?? this.runFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runBucket.node.defaultChild as CfnElement)}.Arn>/${HUB_RUN_PREFIX}/*]`,
+      reason: "Each run's item list, result files and summary under runs/ of the hub's own run bucket; their keys carry the execution and map run ids, generated at run time.",
+    });
     if (exportState) {
       this.itemFunction.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'FindingsExportState', actions: ['s3:GetObject', 's3:PutObject'], resources: [exportState.arnForObjects('findings-export/*')] }));
       Validations.of(this.itemFunction.role.node.tryFindChild('DefaultPolicy') ?? this.itemFunction.role).acknowledge({
@@ -252,16 +291,23 @@ export class TimeSyncGuardOrgStack extends Stack {
     }
     this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey);
 
+    if (guard.launchCheck) this.launchCheck = this.createLaunchCheck(guard, fixed, spokeRoleName, organizationalUnits, regions, props, logRetention, metricNamespace);
+
     this.spoke = new OrgSpoke(this, 'Spoke', {
+      launchCheck: this.launchCheck !== undefined,
+      ...(this.launchCheck ? { hubLaunchBusArn: this.launchCheck.bus.eventBusArn } : {}),
       spokeRoleName,
       optOutTagKey,
       hopLimitTarget: guard.hopLimitTarget ?? DEFAULTS.hopLimitTarget,
       enableMetadataEndpoint: guard.enableMetadataEndpoint ?? DEFAULTS.enableMetadataEndpoint,
       securityHub,
       ssmCompliance,
+      accountDefaults: guard.accountDefaults ?? DEFAULTS.accountDefaults,
+      imdsv2: guard.imdsv2 ?? DEFAULTS.imdsv2,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
-      hubRoleArns: [this.itemFunction.role.roleArn],
+      // The launch check enters the member accounts too (its own role, check statements only used).
+      hubRoleArns: [this.itemFunction.role.roleArn, ...(this.launchCheck ? [this.launchCheck.check.handler.role.roleArn] : [])],
       organizationalUnits,
       regions,
       documents,
@@ -275,6 +321,7 @@ export class TimeSyncGuardOrgStack extends Stack {
       maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
       maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
       logRetention,
+      runBucket,
     });
     ({ check: this.checkSchedule, remediation: this.remediationSchedule } = this.createSchedules(guard, timeZone, remediationEnabled, checkInterval));
 
@@ -286,6 +333,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       topic: this.topic,
       checkFunction: this.itemFunction.function,
       stateMachine: this.orchestration.stateMachine,
+      // The member accounts' IMDSv2 watch (rejected calls after enforcement) is alarmed as in one account.
+      imdsv2: imdsv2 !== 'off',
     });
     const notCovered = new cw.Alarm(this, 'AccountRegionsNotCoveredAlarm', {
       metric: alarms.metric(HUB_FLEET_METRICS.accountRegionsNotCovered, cw.Stats.MAXIMUM, checkInterval),
@@ -308,24 +357,24 @@ export class TimeSyncGuardOrgStack extends Stack {
       stateMachine: this.orchestration.stateMachine,
       functionLabels: { check: 'hub-item', remediate: 'hub-run' },
     }).dashboard;
-    // Per account: a search over the AccountId dimension (only these three metrics carry it).
-    const perAccount = (metricName: string, title: string) =>
-      new cw.GraphWidget({
-        title,
-        width: 8,
-        height: 6,
-        left: [
-          new cw.MathExpression({
-            expression: `SEARCH('{${metricNamespace},AccountId,${Object.keys(METRIC_DIMENSIONS).join(',')}} MetricName="${metricName}"', 'Maximum', ${checkInterval.toSeconds()})`,
-            label: '',
-            period: checkInterval,
-          }),
-        ],
-      });
+    // Per account: Logs Insights over hub-item's own records, not a metric series per account (their
+    // cost grew with the organization: docs/organization.md). Queried only when the dashboard is viewed.
+    const perAccount = (title: string, query: string) =>
+      new cw.LogQueryWidget({ title, width: 12, height: 6, logGroupNames: [this.itemFunction.logGroup.logGroupName], view: cw.LogQueryVisualizationType.TABLE, queryString: query });
     this.dashboard.addWidgets(
-      perAccount(HUB_ACCOUNT_METRICS.instancesAtRisk, 'Instances at risk, by account'),
-      perAccount(HUB_ACCOUNT_METRICS.instancesNotChecked, 'Instances not checked, by account'),
-      perAccount(HUB_ACCOUNT_METRICS.accountNotCovered, 'Account-regions not covered, by account'),
+      perAccount(
+        'Accounts with instances at risk or not checked (last check slices)',
+        [
+          'filter message = "check-summary" and (instancesAtRisk > 0 or instancesNotChecked > 0)',
+          'stats latest(instancesAtRisk) as atRisk, latest(instancesNotChecked) as notChecked by accountId, region, slice',
+          'sort atRisk desc, notChecked desc',
+          'limit 100',
+        ].join(' | '),
+      ),
+      perAccount(
+        'Account-regions not covered, by reason',
+        ['filter message = "account-not-covered"', 'stats count(*) as runs, latest(reason) as reason, latest(detail) as detail by accountId, region', 'sort runs desc', 'limit 100'].join(' | '),
+      ),
     );
 
     new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn });
@@ -333,6 +382,79 @@ export class TimeSyncGuardOrgStack extends Stack {
     new CfnOutput(this, 'HubItemRoleArn', { value: this.itemFunction.role.roleArn, description: 'The only principal the spoke roles trust' });
     new CfnOutput(this, 'HubItemLogGroup', { value: this.itemFunction.logGroup.logGroupName, description: 'Per-instance records of every account (Logs Insights)' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+  }
+
+  /**
+   * The launch check of the member accounts: a bus whose resource policy admits PutEvents from the
+   * organization only (each member account's forwarding rule, deployed by the documents StackSet),
+   * a rule on it → the launch queue → hub-launch, which checks that the event's account is covered
+   * before it assumes the spoke role and runs the single-account launch check there.
+   */
+  private createLaunchCheck(
+    guard: TimeSyncGuardProps,
+    fixed: Record<string, string>,
+    spokeRoleName: string,
+    organizationalUnits: string[],
+    regions: string[],
+    props: TimeSyncGuardOrgStackProps,
+    logRetention: RetentionDays,
+    metricNamespace: string,
+  ): { bus: EventBus; check: LaunchCheck } {
+    // The bus admits the organization only: its id from the prop, else asked at deploy.
+    const organizationId =
+      props.organizationId ??
+      new CfnParameter(this, 'OrganizationId', {
+        type: 'String',
+        allowedPattern: '^o-[a-z0-9]{10,32}$',
+        description: "The organization id (o-…): the hub's launch bus admits PutEvents from its accounts only",
+      }).valueAsString;
+    const bus = new EventBus(this, 'LaunchBus', { description: "timesync-guard: the member accounts' EC2 running events (organization only)" });
+    bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OrganizationMembersOnly',
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
+      }),
+    );
+    const check = new LaunchCheck(this, 'LaunchCheck', {
+      environment: settingsEnvironment('launch', guard, fixed),
+      logRetention,
+      metricNamespace,
+      ssmWaitSeconds: guard.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+      organization: {
+        eventBus: bus,
+        entryFile: 'hub-launch.ts',
+        environment: {
+          [HUB_ENV.spokeRoleName]: spokeRoleName,
+          [HUB_ENV.organizationalUnits]: Fn.join(',', organizationalUnits),
+          ...(props.accounts ? { [HUB_ENV.accounts]: props.accounts.join(',') } : {}),
+          [HUB_ENV.regions]: Fn.join(',', regions),
+        },
+      },
+    });
+    const role = check.handler.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'AssumeSpokeRoles',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${spokeRoleName}`],
+        conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
+      }),
+    );
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CoveredAccountCheck', actions: ['organizations:ListParents'], resources: ['*'] }));
+    Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${spokeRoleName}]`,
+        reason: 'The launch check enters the member account of each event through the one spoke role of that name, inside the organization only (aws:ResourceOrgID); accounts join the OUs after deploy.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'organizations:ListParents is read-only; the hub reads the parent of an event\'s account to check it is one of its OUs, whose resources live in the management account under an id unknown at synth.',
+      },
+    );
+    return { bus, check };
   }
 
   /** The hub's bucket of the findings export state (one object per member account-region). */

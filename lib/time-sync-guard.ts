@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Aspects, type CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -22,7 +22,7 @@ import { LaunchCheck } from './constructs/launch-check';
 import { FleetCoverage } from './constructs/fleet-coverage';
 import { RemediationStateMachine } from './constructs/remediation-state-machine';
 import { wireUrgentPath } from './constructs/urgent-path';
-import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
+import { checkStatements, createAlarmTopic, createContinuationKey, createImdsv2RecordKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import {
   cloudTrailSetting,
@@ -325,18 +325,7 @@ export class TimeSyncGuard extends Construct {
    * remediate role (signs). A principal who may tag instances cannot forge a record without it.
    */
   private createImdsv2RecordKey(): Secret {
-    const secret = new Secret(this, 'Imdsv2RecordKey', {
-      description: 'timesync-guard: HMAC key of the IMDSv2 enforcement records (check and remediate functions only)',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      // A new key (after a destroy) only makes older records unverifiable: those instances are no longer watched.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The secret only authenticates the IMDSv2 enforcement records the guard writes as instance tags (each watched for the rollback window, 72 h by default); it protects no data and grants no access. Rotation would make the records of instances enforced before it unverifiable (no longer watched).',
-    });
-    return secret;
+    return createImdsv2RecordKey(this);
   }
 
   /**
@@ -347,10 +336,11 @@ export class TimeSyncGuard extends Construct {
   private grantImdsv2(fn: GuardFunction, id: string, o: { bucket: Bucket; hopLimitTarget: number; eventSource: string; optOutTagKey: string; enforce: boolean; undo: boolean }): void {
     const stack = Stack.of(this);
     const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const [readMetrics, ...onInstances] = imdsv2InstanceStatements(instances, o);
     const policy = new Policy(this, `${id}Policy`, {
       roles: [fn.role],
       statements: [
-        new PolicyStatement({ sid: 'ReadImdsMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+        readMetrics!,
         new PolicyStatement({ sid: 'ReadinessSnapshot', actions: ['s3:GetObject', 's3:PutObject'], resources: [o.bucket.arnForObjects('imdsv2/readiness.json')] }),
         new PolicyStatement({
           sid: 'Imdsv2AuditEvents',
@@ -358,14 +348,7 @@ export class TimeSyncGuard extends Construct {
           resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
           conditions: { 'ForAllValues:StringEquals': { 'events:source': [o.eventSource] }, Null: { 'events:source': 'false' } },
         }),
-        ...imdsv2Statements(instances, { enforce: o.enforce, undo: o.undo, hopLimitTarget: o.hopLimitTarget }),
-        new PolicyStatement({
-          sid: 'Imdsv2NeverTouchOptedOut',
-          effect: Effect.DENY,
-          actions: ['ec2:ModifyInstanceMetadataOptions', 'ec2:CreateTags'],
-          resources: [instances],
-          conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
-        }),
+        ...onInstances,
       ],
     });
     Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference); it reads AWS/EC2 MetadataNoToken sums.' });
@@ -484,6 +467,26 @@ export function neverMakeTokensOptional(sid: string, instances: string): PolicyS
     resources: [instances],
     conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } },
   });
+}
+
+/**
+ * What IMDSv2 readiness, the watch and (with `enforce`) the enforcement need in the account of the
+ * instances: GetMetricData (no resource-level permission exists; it reads AWS/EC2 MetadataNoToken),
+ * the {@link imdsv2Statements}, and the opt-out Deny on both instance actions. The single-account
+ * roles and the organization's spoke role are built from this one function.
+ */
+export function imdsv2InstanceStatements(instances: string, o: { readonly enforce: boolean; readonly undo: boolean; readonly hopLimitTarget: number; readonly optOutTagKey: string }): PolicyStatement[] {
+  return [
+    new PolicyStatement({ sid: 'ReadImdsMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    ...imdsv2Statements(instances, { enforce: o.enforce, undo: o.undo, hopLimitTarget: o.hopLimitTarget }),
+    new PolicyStatement({
+      sid: 'Imdsv2NeverTouchOptedOut',
+      effect: Effect.DENY,
+      actions: ['ec2:ModifyInstanceMetadataOptions', 'ec2:CreateTags'],
+      resources: [instances],
+      conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`),
+    }),
+  ];
 }
 
 /**

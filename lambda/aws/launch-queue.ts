@@ -17,12 +17,19 @@ export interface LaunchRequeue {
 export const TARGETS_PER_MESSAGE = LAUNCH_RETRY_MAX_TARGETS;
 
 /** SQS-backed requeue (SendMessage with DelaySeconds, ≤ 900 s). */
-export function createSqsLaunchRequeue(options: { readonly sqs: Pick<SQSClient, 'send'>; readonly queueUrl: string; readonly clock: Clock }): LaunchRequeue {
+export function createSqsLaunchRequeue(options: {
+  readonly sqs: Pick<SQSClient, 'send'>;
+  readonly queueUrl: string;
+  readonly clock: Clock;
+  /** Wraps each retry message (the organization hub adds the member account and region). @default - sent as it is */
+  readonly wrap?: (message: Record<string, unknown>) => Record<string, unknown>;
+}): LaunchRequeue {
   return {
     async requeue(targets, delaySeconds) {
       const delay = Math.max(0, Math.min(900, Math.round(delaySeconds)));
       for (let k = 0; k < targets.length; k += TARGETS_PER_MESSAGE) {
-        const body = JSON.stringify({ kind: LAUNCH_RETRY_KIND, targets: targets.slice(k, k + TARGETS_PER_MESSAGE) });
+        const message = { kind: LAUNCH_RETRY_KIND, targets: targets.slice(k, k + TARGETS_PER_MESSAGE) };
+        const body = JSON.stringify(options.wrap ? options.wrap(message) : message);
         await withRetry(() => options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body, DelaySeconds: delay })), options.clock, {
           operation: 'SendMessage',
         });

@@ -29,6 +29,14 @@ import { parseSettings, type Settings } from '../core/settings';
 import { type EngineLogger, runCheck } from '../engine/check';
 import { instanceLogRecord } from './check';
 import { createRemediateHandler } from './remediate';
+import { createEventBridgeAudit } from '../aws/audit';
+import { CloudWatchInstanceMetrics } from '../aws/cloudwatch-metrics';
+import { createEc2ImdsPort } from '../aws/imds';
+import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
+import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
+import { accountDefaultsMetricValues } from '../core/fleet/metadata-defaults';
+import { lazyRecordKey } from '../aws/lazy-adapters';
+import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 
 export interface HubItemDeps {
   readonly settings: Settings;
@@ -48,6 +56,44 @@ export interface HubItemDeps {
   readonly securityHubFor?: (region: string, credentials: ClientOptions['credentials']) => Pick<SecurityHubClient, 'send'>;
   /** Where the hub keeps what it last exported for one account-region. @default - nothing exported */
   readonly exportStore?: (accountId: string, region: string) => ExportStateStore;
+  /** IMDSv2 readiness, watch and enforcement ports of one member account-region (settings.imdsv2 not off). @default - not assessed */
+  readonly imdsv2For?: (accountId: string, region: string, spoke: AwsClients) => Imdsv2CheckPorts;
+}
+
+/**
+ * IMDSv2 in a member account-region, as the single-account check wires it: that account's
+ * MetadataNoToken metrics and EC2 under the spoke credentials; the readiness snapshot in the hub's
+ * bucket (one per account-region); the hub's record key; the watch's audit on the central bus with
+ * the account and region added.
+ */
+export function imdsv2PortsIn(o: {
+  readonly s3: Pick<S3Client, 'send'>;
+  readonly bucket: string;
+  readonly clock: Clock;
+  readonly recordKey: () => Promise<Uint8Array>;
+  readonly centralEvents: Pick<EventBridgeClient, 'send'>;
+  readonly eventSource: string;
+  readonly optOutTagKey: string;
+  readonly logger: EngineLogger;
+}): (accountId: string, region: string, spoke: AwsClients) => Imdsv2CheckPorts {
+  return (accountId, region, spoke) => {
+    const audit = createEventBridgeAudit({
+      events: tagAuditEvents(o.centralEvents, accountId, region),
+      source: o.eventSource,
+      sleep: (ms) => o.clock.sleep(ms),
+      onLost: (entry, error) => o.logger.error('audit-event-lost', { detailType: entry.DetailType, detail: entry.Detail, error, accountId, region }),
+    });
+    return {
+      metrics: new CloudWatchInstanceMetrics({ cloudwatch: spoke.cloudwatch, clock: o.clock }),
+      store: new S3SnapshotStore({ s3: o.s3, bucket: o.bucket, clock: o.clock, key: `imdsv2/${accountId}/${region}/readiness.json` }),
+      recordKey: o.recordKey,
+      ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2: spoke.ec2, clock: o.clock, optOutTagKey: o.optOutTagKey }), spoke.ec2, o.clock),
+      audit: async (records) => {
+        const at = new Date(o.clock.now()).toISOString();
+        await audit.actions(records.map((r) => ({ ...r, runId: `org-check-${at}`, dryRun: false, at })));
+      },
+    };
+  };
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -102,6 +148,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     const pinned = await checkDocumentPins(spoke.ssm, pins, clock);
     if (!pinned.ok) return failed(pinned.reason, pinned.detail);
     const runCommand = new SsmRunCommand({ ssm: spoke.ssm, clock });
+    const imdsv2 = settings.imdsv2 !== 'off' ? deps.imdsv2For?.(accountId, region, spoke) : undefined;
     const remaining = context?.getRemainingTimeInMillis();
     const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : 14 * 60_000;
 
@@ -116,6 +163,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         inventory: new Ec2SsmInventory({ ec2: spoke.ec2, ssm: spoke.ssm, clock, optOutTagKey: settings.optOutTagKey }),
         runCommand,
         continuationKey: deps.continuationKey,
+        ...(imdsv2 ? { imdsv2 } : {}),
       });
       try {
         const r = await remediate({ continuation: event.continuation ?? null }, { getRemainingTimeInMillis: () => budget });
@@ -135,13 +183,30 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     });
     let run;
     try {
-      run = await runCheck({ inventory, runCommand, clock, logger }, settings, { deadline: clock.now() + budget / 2 });
+      // The account metadata defaults and IMDSv2 readiness of the member account-region, as in one account.
+      const metadataDefaults = createEc2MetadataDefaultsPort({ ec2: spoke.ec2, clock });
+      run = await runCheck({ inventory, runCommand, clock, logger, metadataDefaults, ...(imdsv2 ? { imdsv2 } : {}) }, settings, { deadline: clock.now() + budget / 2 });
     } catch (err) {
       return failed('check-failed', errorText(err));
     }
     if (!run.completed) return failed('check-failed', run.errors.join('; '));
-    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e), accountId, region });
-    const counts = addCounts(event.carry, run.summary.counts);
+    const readiness = run.imdsv2?.readiness.readiness;
+    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId)), accountId, region });
+    // The account-region's own figures, once (first slice): account defaults, IMDSv2 readiness and watch.
+    const extra: Record<string, number> = {};
+    if (slices === 1 && run.accountDefaults) {
+      const v = accountDefaultsMetricValues(run.accountDefaults);
+      if (v.findings !== undefined) extra.accountDefaultFindings = v.findings;
+      extra.accountDefaultsUnknown = v.unknown;
+    }
+    if (run.imdsv2) {
+      if (!run.imdsv2.readiness.error) for (const [state, n] of Object.entries(run.imdsv2.readiness.counts)) extra[`imdsv2:${state}`] = n;
+      if (run.imdsv2.watch) {
+        extra.imdsv2Rejected = run.imdsv2.watch.rejected.length;
+        extra.imdsv2RolledBack = run.imdsv2.watch.rolledBack.length;
+      }
+    }
+    const counts = addCounts(event.carry, addCounts(run.summary.counts, extra));
     const done = inventory.nextToken === undefined;
     // Findings land in the member account (its own product): Security Hub's cross-account aggregation takes them from there.
     const store = deps.exportStore?.(accountId, region);
@@ -156,7 +221,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
             { context: { partition: deps.partition, region, accountId }, runId: `org-check-${new Date(run.startedAt).toISOString()}`, complete: slices === 1 && done, deadline: clock.now() + budget / 2 - 30_000 },
           )
         : undefined;
-    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts, ...(findingsExport ? { findingsExport } : {}) });
+    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts, ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}), ...(run.imdsv2 ? { imdsv2: { ...run.imdsv2.readiness.counts, error: run.imdsv2.readiness.error, rejected: run.imdsv2.watch?.rejected } } : {}), ...(findingsExport ? { findingsExport } : {}) });
     return { ...base, status: 'ok', reason: null, detail: null, done, sliceToken: inventory.nextToken ?? null, counts };
   };
 }
@@ -178,4 +243,18 @@ export const handler = createHubItemHandler({
   continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
   securityHubFor: (region, credentials) => createClient(SecurityHubClient, 'securityhub', { region, ...(credentials ? { credentials } : {}) }),
   ...(settings.exportStateBucket ? { exportStore: exportStoreIn(createClient(S3Client, 's3'), settings.exportStateBucket, realClock) } : {}),
+  ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
+    ? {
+        imdsv2For: imdsv2PortsIn({
+          s3: createClient(S3Client, 's3'),
+          bucket: settings.imdsv2CacheBucket,
+          clock: realClock,
+          recordKey: lazyRecordKey(settings.imdsv2RecordKeySecret ?? ''),
+          centralEvents: createClient(EventBridgeClient, 'eventbridge'),
+          eventSource: settings.eventSource,
+          optOutTagKey: settings.optOutTagKey,
+          logger: defaultLogger,
+        }),
+      }
+    : {}),
 });

@@ -1,6 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Rule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -35,6 +35,12 @@ export interface LaunchCheckProps {
    * (its plan, caps and pacing). @default - none: at-risk launches wait for the nightly run
    */
   readonly remediation?: IStateMachine;
+  /**
+   * The organization hub: the rule listens on this bus (the member accounts' forwarded events, any
+   * account: the handler checks it is covered) and the handler is this entry file.
+   * @default - this account's and region's EC2 events on the default bus, handler launch.ts
+   */
+  readonly organization?: { readonly eventBus: IEventBus; readonly entryFile: string; readonly environment: Record<string, string> };
 }
 
 /**
@@ -66,19 +72,23 @@ export class LaunchCheck extends Construct {
     this.rule = new Rule(this, 'RunningRule', {
       description: 'timesync-guard: check new instances as soon as they run',
       // Account and region too: events forwarded from another account's or region's bus keep their `aws.ec2` source.
-      eventPattern: { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], account: [stack.account], region: [stack.region], detail: { state: ['running'] } },
+      eventPattern: props.organization
+        ? { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], detail: { state: ['running'] } }
+        : { source: ['aws.ec2'], detailType: [EC2_STATE_CHANGE], account: [stack.account], region: [stack.region], detail: { state: ['running'] } },
+      ...(props.organization ? { eventBus: props.organization.eventBus } : {}),
       targets: [new SqsQueue(this.queue)],
     });
 
     this.handler = new GuardFunction(this, 'Handler', {
-      entryFile: 'launch.ts',
-      description: 'timesync-guard launch check',
+      entryFile: props.organization?.entryFile ?? 'launch.ts',
+      description: props.organization ? 'timesync-guard organization hub: launch check of the member accounts' : 'timesync-guard launch check',
       timeout: LAUNCH_TIMEOUT,
       environment: {
         ...props.environment,
         [ENV.launchSsmWaitSeconds]: String(props.ssmWaitSeconds),
         [ENV.remediateOnLaunch]: String(props.remediation !== undefined),
         [LAUNCH_QUEUE_URL_ENV]: this.queue.queueUrl,
+        ...props.organization?.environment,
       },
       logRetention: props.logRetention,
       metricNamespace: props.metricNamespace,

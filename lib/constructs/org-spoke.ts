@@ -4,9 +4,11 @@ import { CfnStackSet, Fn, Stage } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { EC2_STATE_CHANGE } from '../../lambda/core/fleet/launch';
 import { DEFAULTS } from '../../lambda/core/settings';
 import { findingsExportStatements } from '../findings-export-grants';
 import { checkStatements, remediateInstanceStatements } from '../guard-common';
+import { imdsv2InstanceStatements, metadataDefaultsStatements } from '../time-sync-guard';
 import { collectorDocumentContent, type PinnedDocumentContent, pinnedContent, remediationDocumentContent } from './guest-documents';
 
 /** CloudFormation's limit on an inline `TemplateBody` (bytes); a `TemplateURL` template may be 1 MB. */
@@ -42,7 +44,33 @@ export interface SpokeTemplateOptions {
    * @default true
    */
   readonly ssmCompliance?: boolean;
+  /**
+   * The account metadata defaults: read on every run; raised (never lowered) by the nightly run with `set`.
+   * @default 'report'
+   */
+  readonly accountDefaults?: string;
+  /**
+   * IMDSv2 readiness (`report`: GetMetricData) and, with `enforce`, the nightly enforcement's tag and
+   * switch; `off`: none of it, and a Deny on ever making tokens optional stays.
+   * @default 'report'
+   */
+  readonly imdsv2?: string;
+  /**
+   * The launch check: the role template adds the role EventBridge uses in each member account to
+   * forward EC2 `running` events to the hub's launch bus (PutEvents on that bus only); the documents
+   * template adds the rule, in every covered region.
+   * @default false
+   */
+  readonly launchCheck?: boolean;
 }
+
+/** Name of the role that forwards a member account's launch events to the hub (one per account). */
+export function launchForwarderRoleName(spokeRoleName: string): string {
+  return `${spokeRoleName}-LaunchEvents`;
+}
+
+/** The one event the member accounts forward: EC2's own `running` state change (PutEvents cannot forge an `aws.*` source). */
+export const LAUNCH_EVENT_PATTERN = { source: ['aws.ec2'], 'detail-type': [EC2_STATE_CHANGE], detail: { state: ['running'] } } as const;
 
 /** The SSM documents in every member account: fixed names, the hub Lambdas' defaults. */
 export const SPOKE_DOCUMENT_NAMES = { collector: DEFAULTS.collectorDocument, remediation: DEFAULTS.remediationDocument, windowsRemediation: DEFAULTS.windowsRemediationDocument } as const;
@@ -98,6 +126,13 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     ...checkStatements(instances, documents, o.optOutTagKey),
     new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
     ...remediateInstanceStatements(instances, o),
+    // The same builders as the single-account check and remediate roles: one spoke role serves both
+    // runs, so it holds their union (the undo of an enforcement is refused in organization mode:
+    // validateOrgProps; the role that enforces must not also be the one that may undo).
+    ...metadataDefaultsStatements({ write: (o.accountDefaults ?? DEFAULTS.accountDefaults) === 'set', hopLimitTarget: o.hopLimitTarget, allowTokensRequired: o.imdsv2 === 'enforce' }),
+    ...((o.imdsv2 ?? DEFAULTS.imdsv2) === 'off'
+      ? []
+      : imdsv2InstanceStatements(instances, { enforce: o.imdsv2 === 'enforce', undo: false, hopLimitTarget: o.hopLimitTarget, optOutTagKey: o.optOutTagKey })),
     // Findings land in the member account itself (Security Hub aggregates them cross-account from there).
     ...findingsExportStatements({ partition: '${AWS::Partition}', region: '*', account: '${AWS::AccountId}', securityHub: o.securityHub ?? true, ssmCompliance: o.ssmCompliance ?? true }),
   ].map((s) => {
@@ -113,6 +148,7 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
       HubAccountId: { Type: 'String', AllowedPattern: '^\\d{12}$', Description: 'The hub (delegated administrator) account' },
       HubRoleArns: { Type: 'CommaDelimitedList', Description: 'ARNs of the hub roles allowed to assume this role' },
       Regions: { Type: 'CommaDelimitedList', Description: 'The regions the documents StackSet deploys to: the only ones where the role may run or read them' },
+      ...(o.launchCheck ? { HubLaunchBusArn: { Type: 'String', Description: "The hub's launch event bus (the only target the forwarder role may put events on)" } } : {}),
     },
     Resources: {
       SpokeRole: {
@@ -139,6 +175,30 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
           Policies: [{ PolicyName: 'timesync-guard', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
         },
       },
+      ...(o.launchCheck
+        ? {
+            LaunchForwarderRole: {
+              Type: 'AWS::IAM::Role',
+              Properties: {
+                RoleName: launchForwarderRoleName(o.spokeRoleName),
+                Description: "timesync-guard spoke: EventBridge forwards this account's EC2 running events to the hub's launch bus",
+                MaxSessionDuration: 3600,
+                AssumeRolePolicyDocument: {
+                  Version: '2012-10-17',
+                  Statement: [
+                    { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+                  ],
+                },
+                Policies: [
+                  {
+                    PolicyName: 'forward-launch-events',
+                    PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'HubLaunchBusOnly', Effect: 'Allow', Action: 'events:PutEvents', Resource: { Ref: 'HubLaunchBusArn' } }] },
+                  },
+                ],
+              },
+            },
+          }
+        : {}),
     },
     Outputs: { SpokeRoleArn: { Value: { 'Fn::GetAtt': ['SpokeRole', 'Arn'] } } },
   };
@@ -149,7 +209,7 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
  * names, in every covered region. `UpdateMethod: NewVersion` updates a named document in place (a
  * replacement would collide with its own name) and makes the new version the default one.
  */
-export function spokeDocumentsTemplate(documents: SpokeDocuments = spokeDocuments()): Json {
+export function spokeDocumentsTemplate(documents: SpokeDocuments = spokeDocuments(), launch?: { readonly spokeRoleName: string }): Json {
   // Content is the exact string the hub's pin is the SHA-256 of (see documentText): CloudFormation
   // passes a string Content to SSM unchanged.
   const doc = (name: string, content: string) => ({
@@ -159,10 +219,25 @@ export function spokeDocumentsTemplate(documents: SpokeDocuments = spokeDocument
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'timesync-guard spoke: the collector and the Linux and Windows remediation SSM Command documents (no code, no other resource)',
+    ...(launch ? { Parameters: { HubLaunchBusArn: { Type: 'String', Description: "The hub's launch event bus" } } } : {}),
     Resources: {
       Collector: doc(SPOKE_DOCUMENT_NAMES.collector, documents.collector.text),
       Remediation: doc(SPOKE_DOCUMENT_NAMES.remediation, documents.remediation.text),
       WindowsRemediation: doc(SPOKE_DOCUMENT_NAMES.windowsRemediation, documents.windowsRemediation.text),
+      ...(launch
+        ? {
+            // Launch check: this region's EC2 running events, to the hub (its bus admits only the organization; the hub checks the account).
+            LaunchForwarder: {
+              Type: 'AWS::Events::Rule',
+              Properties: {
+                Description: "timesync-guard: forward this account's EC2 running events to the organization hub's launch check",
+                EventPattern: LAUNCH_EVENT_PATTERN,
+                State: 'ENABLED',
+                Targets: [{ Id: 'hub', Arn: { Ref: 'HubLaunchBusArn' }, RoleArn: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${launchForwarderRoleName(launch.spokeRoleName)}` } }],
+              },
+            },
+          }
+        : {}),
     },
   };
 }
@@ -186,6 +261,11 @@ export interface OrgSpokeProps extends SpokeTemplateOptions {
   readonly roleRegion: string;
   /** Who calls the StackSet APIs. */
   readonly callAs: StackSetCallAs;
+  /**
+   * ARN of the hub's launch event bus (with `launchCheck`).
+   * @default - no launch forwarding
+   */
+  readonly hubLaunchBusArn?: string;
 }
 
 /**
@@ -231,12 +311,14 @@ export class OrgSpoke extends Construct {
         { parameterKey: 'HubRoleArns', parameterValue: Fn.join(',', props.hubRoleArns) },
         // The same list the documents StackSet deploys to, so the grant and the documents agree.
         { parameterKey: 'Regions', parameterValue: Fn.join(',', props.regions) },
+        ...(props.launchCheck && props.hubLaunchBusArn ? [{ parameterKey: 'HubLaunchBusArn', parameterValue: props.hubLaunchBusArn }] : []),
       ],
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: [props.roleRegion] }],
     });
 
     this.documents = props.documents ?? spokeDocuments();
-    const body = JSON.stringify(spokeDocumentsTemplate(this.documents));
+    const launch = props.launchCheck && props.hubLaunchBusArn ? { spokeRoleName: props.spokeRoleName } : undefined;
+    const body = JSON.stringify(spokeDocumentsTemplate(this.documents, launch));
     if (body.length > TEMPLATE_URL_LIMIT_BYTES) throw new Error(`OrgSpoke: the documents template is ${body.length} bytes, above CloudFormation's 1 MB TemplateURL limit`);
     // Written into the cloud assembly (not a temporary folder): with asset staging disabled the asset
     // points at this very file, which must outlive the synth.
@@ -250,7 +332,10 @@ export class OrgSpoke extends Construct {
       stackSetName: `${props.spokeRoleName}-Documents`,
       description: 'timesync-guard spoke SSM documents (collector, Linux and Windows remediation)',
       templateUrl: template.httpUrl,
+      ...(launch ? { parameters: [{ parameterKey: 'HubLaunchBusArn', parameterValue: props.hubLaunchBusArn! }] } : {}),
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: props.regions }],
     });
+    // The launch rule names the forwarder role of the role StackSet.
+    if (launch) this.documentsStackSet.node.addDependency(this.roleStackSet);
   }
 }

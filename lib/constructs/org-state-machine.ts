@@ -1,9 +1,13 @@
-import { type CfnElement, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { HUB_RUN_PREFIX } from '../../lambda/core/fleet/hub-run-data';
 import { loggedStateMachine } from './logged-state-machine';
 
 /** Props of {@link OrgStateMachine}. */
@@ -18,15 +22,20 @@ export interface OrgStateMachineProps {
   readonly maxItemInvocations: number;
   /** Retention of the execution log group. */
   readonly logRetention: RetentionDays;
+  /** The run bucket: hub-run writes the item list there, the Map's ResultWriter its results. */
+  readonly runBucket: IBucket;
 }
 
 /** A run (1,000 accounts × slices, or a night's remediation) ends before the next night's one starts. */
 export const ORG_RUN_TIMEOUT = Duration.hours(23);
 
 /**
- * The hub's run: ListTargets (hub-run list) → Map DISTRIBUTED over the accounts (child executions,
- * every failure tolerated) → inline Map over that account's regions → loop calling hub-item until
- * `done` (EC2-page slices of a check, continuations of a remediation) → Summarize (hub-run).
+ * The hub's run: ListTargets (hub-run list: the overlap guard, then the account-region items written
+ * to S3) → OverlapGuard (a later run stops there) → Map DISTRIBUTED over the account-regions, read by
+ * an S3 ItemReader (one child execution each, every failure tolerated, results written to S3 by a
+ * ResultWriter) → loop calling hub-item until `done` (EC2-page slices of a check, continuations of a
+ * remediation) → Summarize (hub-run reads the written results). Neither the items nor the results
+ * sit in the execution state (≤ 256 KB), so the organization's size is bounded by AWS's Map limits only.
  * One account-region never fails the run: hub-item answers failures as data, and a Lambda error or
  * a loop past its bound is caught inside the item and turned into a `failed` result.
  */
@@ -38,21 +47,37 @@ export class OrgStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: OrgStateMachineProps) {
     super(scope, id);
+    // ResultWriterV2 renders (and grants its S3 writes) only under this flag; set on this construct, before its children, it changes nothing else of the app.
+    this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const stack = Stack.of(this);
     const stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
 
     const list = tasks.LambdaInvoke.jsonPath(this, 'ListTargets', {
       lambdaFunction: props.runHandler,
-      payload: sfn.TaskInput.fromObject({ action: 'list', mode: sfn.JsonPath.stringAt('$.mode') }),
-      resultSelector: {
-        accounts: sfn.JsonPath.listAt('$.Payload.accounts'),
-        regions: sfn.JsonPath.listAt('$.Payload.regions'),
-        mode: sfn.JsonPath.stringAt('$.Payload.mode'),
-        ouFailures: sfn.JsonPath.listAt('$.Payload.ouFailures'),
-      },
+      payload: sfn.TaskInput.fromObject({
+        action: 'list',
+        mode: sfn.JsonPath.stringAt('$.mode'),
+        execution: {
+          executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+          name: sfn.JsonPath.stringAt('$$.Execution.Name'),
+          startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+          stateMachineArn: sfn.JsonPath.stringAt('$$.StateMachine.Id'),
+        },
+      }),
+      // Small whatever the organization: mode, regions, OU failures, the overlap verdict and the items' S3 key.
+      payloadResponseOnly: true,
       resultPath: '$.listing',
       retryOnServiceExceptions: true,
     });
+    // The guard reads this state machine's RUNNING executions. Its ARN from its name: a reference to
+    // the state machine would make the function's policy depend on the machine that invokes it.
+    props.runHandler.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'OverlapGuard',
+        actions: ['states:ListExecutions'],
+        resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
 
     // ---- one account-region: the slice / continuation loop ----
     const item = (p: string) => sfn.JsonPath.stringAt(`$.${p}`);
@@ -110,28 +135,26 @@ export class OrgStateMachine extends Construct {
         .otherwise(next.next(invoke)),
     );
 
-    const regions = sfn.Map.jsonPath(this, 'Regions', {
-      comment: "The account's regions, in parallel (each its own STS session and clients).",
-      itemsPath: '$.regions',
-      itemSelector: { accountId: item('accountId'), region: sfn.JsonPath.stringAt('$$.Map.Item.Value'), mode: item('mode') },
-    });
-    regions.itemProcessor(loop);
-
-    const accounts = sfn.DistributedMap.jsonPath(this, 'Accounts', {
-      comment: 'Every account of the listing as a child execution; a failed one is tolerated (it is data in the summary).',
-      itemsPath: '$.listing.accounts',
-      itemSelector: { accountId: sfn.JsonPath.stringAt('$$.Map.Item.Value'), regions: sfn.JsonPath.listAt('$.listing.regions'), mode: item('listing.mode') },
+    const accountRegions = sfn.DistributedMap.jsonPath(this, 'AccountRegions', {
+      comment: 'Every account-region of the item list (S3) as a child execution; a failed one is tolerated (it is data in the summary). Results go to S3.',
+      itemReader: new sfn.S3JsonItemReader({ bucket: props.runBucket, key: sfn.JsonPath.stringAt('$.listing.itemsKey') }),
+      itemSelector: {
+        accountId: sfn.JsonPath.stringAt('$$.Map.Item.Value.accountId'),
+        region: sfn.JsonPath.stringAt('$$.Map.Item.Value.region'),
+        mode: item('listing.mode'),
+      },
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: props.runBucket, prefix: HUB_RUN_PREFIX }),
       maxConcurrency: props.maxConcurrency,
       toleratedFailurePercentage: 100,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       resultPath: '$.results',
-      label: 'Accounts',
+      label: 'AccountRegions',
     });
-    accounts.itemProcessor(regions);
+    accountRegions.itemProcessor(loop);
 
     const summarize = tasks.LambdaInvoke.jsonPath(this, 'Summarize', {
       lambdaFunction: props.runHandler,
-      payload: sfn.TaskInput.fromObject({ action: 'summarize', listing: sfn.JsonPath.objectAt('$.listing'), results: sfn.JsonPath.listAt('$.results') }),
+      payload: sfn.TaskInput.fromObject({ action: 'summarize', listing: sfn.JsonPath.objectAt('$.listing'), results: sfn.JsonPath.objectAt('$.results') }),
       resultSelector: { summary: sfn.JsonPath.objectAt('$.Payload') },
       outputPath: '$.summary',
       retryOnServiceExceptions: true,
@@ -139,7 +162,14 @@ export class OrgStateMachine extends Construct {
 
     ({ stateMachine: this.stateMachine, logGroup: this.logGroup } = loggedStateMachine(this, {
       stateMachineName,
-      definition: list.next(accounts).next(summarize),
+      definition: list.next(
+        new sfn.Choice(this, 'OverlapGuard')
+          .when(
+            sfn.Condition.and(sfn.Condition.isPresent('$.listing.overlap'), sfn.Condition.isNotNull('$.listing.overlap')),
+            new sfn.Succeed(this, 'SkippedOverlap', { comment: 'An earlier run is still RUNNING: hub-run sent the audit event; this run stops.' }),
+          )
+          .otherwise(accountRegions.next(summarize)),
+      ),
       timeout: ORG_RUN_TIMEOUT,
       logRetention: props.logRetention,
       invokes: [
@@ -155,8 +185,15 @@ export class OrgStateMachine extends Construct {
     if (mapPolicy) {
       Validations.of(mapPolicy).acknowledge(
         { id: `AwsSolutions-IAM5[Resource::${executions}:*]`, reason: "The distributed Map describes and stops this state machine's own executions, whose names are generated at run time; no other state machine's executions match." },
-        { id: `AwsSolutions-IAM5[Resource::${executions}/Accounts:*]`, reason: "The distributed Map's map runs (label Accounts) of this state machine's executions, generated at run time; nothing else matches." },
+        { id: `AwsSolutions-IAM5[Resource::${executions}/AccountRegions:*]`, reason: "The distributed Map's map runs (label AccountRegions) of this state machine's executions, generated at run time; nothing else matches." },
       );
     }
+    // The ItemReader reads the run's item list and the ResultWriter writes the map run's results:
+    // both under keys carrying execution and map run ids, in the hub's own run bucket only.
+    const bucketId = stack.getLogicalId(props.runBucket.node.defaultChild as CfnElement);
+    Validations.of(this.stateMachine.role.node.tryFindChild('DefaultPolicy') ?? this.stateMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${bucketId}>/*]`,
+      reason: "The distributed Map's ItemReader (the run's item list) and ResultWriter (manifest and result files named by the map run id, generated at run time), in the hub's own run bucket and no other.",
+    });
   }
 }

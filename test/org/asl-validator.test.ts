@@ -35,9 +35,19 @@ describe('state machine definitions (asl-validator)', () => {
     expect(validate(definitionOf(stackTemplate().template))).toEqual([]);
   });
 
-  it('accepts the organization hub state machine (distributed Map, inline Map, item loop)', () => {
-    const definition = definitionOf(orgTemplate({ organizationalUnits: [OU] }).template);
+  it('accepts the organization hub state machine (overlap guard, distributed Map reading from and writing to S3, item loop)', () => {
+    const definition = definitionOf(orgTemplate({ organizationalUnits: [OU] }).template) as { States: Record<string, Record<string, unknown>> };
     expect(JSON.stringify(definition)).toContain('"Mode":"DISTRIBUTED"');
+    const map = definition.States.AccountRegions!;
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSON' },
+      Parameters: { Bucket: expect.any(String), 'Key.$': '$.listing.itemsKey' },
+    });
+    expect(map.ResultWriter).toEqual({ Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: (map.ItemReader as { Parameters: { Bucket: string } }).Parameters.Bucket, Prefix: 'runs' } });
+    // Nothing of the organization's size in the state: no ItemsPath, no inline results.
+    expect(map.ItemsPath).toBeUndefined();
+    expect(definition.States.OverlapGuard!.Type).toBe('Choice');
     expect(validate(definition)).toEqual([]);
   });
 
@@ -47,7 +57,7 @@ describe('state machine definitions (asl-validator)', () => {
     broken.States.ListTargets!.Next = 'Nowhere';
     expect(validate(broken).join('\n')).toMatch(/Nowhere/);
     const noProcessor = structuredClone(definition);
-    delete noProcessor.States.Accounts!.ItemProcessor;
+    delete noProcessor.States.AccountRegions!.ItemProcessor;
     expect(validate(noProcessor)).not.toEqual([]);
   });
 });

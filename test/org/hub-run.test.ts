@@ -100,13 +100,14 @@ describe('hub-run list', () => {
       regions: ['eu-west-1', 'us-east-1'],
       mode: 'remediate',
       ouFailures: [{ ou: OU_DENIED, error: expect.stringMatching(/^AccessDeniedException: /) }],
+      overlap: null,
     });
     expect(orgs.commandCalls(ListAccountsForParentCommand, { ParentId: OU_A }).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'p2']);
   });
 
   it('lists nothing from Organizations when only explicit accounts are set, and defaults to a check in the hub region', async () => {
     const { handler } = setup({ [HUB_ENV.accounts]: '999999999999' });
-    expect(await handler({ action: 'list' })).toEqual({ accounts: ['999999999999'], regions: ['eu-west-1'], mode: 'check', ouFailures: [] });
+    expect(await handler({ action: 'list' })).toEqual({ accounts: ['999999999999'], regions: ['eu-west-1'], mode: 'check', ouFailures: [], overlap: null });
     expect(orgs.calls()).toHaveLength(0);
   });
 
@@ -144,7 +145,7 @@ describe('hub-run summarize', () => {
     expect(published).toEqual([{ subject: 'timesync-guard organization check: 3/6 account-regions covered', summary: detail }]);
   });
 
-  it('publishes the fleet counts on `service` only, two counts per covered account and one per failed account-region', async () => {
+  it('publishes the fleet counts on `service` only, and no series per account (the dashboard queries the logs for those)', async () => {
     const { handler, emf } = setup({});
     await handler({ action: 'summarize', listing, results });
     const s = series(emf);
@@ -154,26 +155,37 @@ describe('hub-run summarize', () => {
         'InstancesSeen{service=timesync-guard}=22',
         'InstancesAtRisk{service=timesync-guard}=3',
         'InstancesNotChecked{service=timesync-guard}=1',
-        'InstancesAtRisk{service=timesync-guard,AccountId=111111111111}=2',
-        'InstancesNotChecked{service=timesync-guard,AccountId=111111111111}=1',
-        'InstancesAtRisk{service=timesync-guard,AccountId=333333333333}=1',
-        'AccountNotCovered{service=timesync-guard,AccountId=222222222222}=1',
-        'AccountNotCovered{service=timesync-guard,AccountId=333333333333}=1',
       ]),
     );
-    // The account that failed everywhere gets no per-account counts, only AccountNotCovered.
-    expect(s.filter((x) => x.includes('AccountId=222222222222') && !x.startsWith('AccountNotCovered'))).toEqual([]);
+    expect(s.filter((x) => x.includes('AccountId'))).toEqual([]);
     expect(s.some((x) => x.startsWith('ClockErrorBoundSeconds'))).toBe(false);
   });
 
-  it('publishes exactly the series the organization cost model prices', async () => {
+  it('sums the member accounts\' account-default and IMDSv2 figures under the single-account names (the imdsv2Rejected alarm reads them)', async () => {
+    const { handler, emf } = setup({});
+    const withExtras = [
+      [ok('111111111111', 'eu-west-1', { instancesSeen: 1, imdsv2Rejected: 1, accountDefaultFindings: 1, 'imdsv2:ready': 3 })],
+      [ok('333333333333', 'eu-west-1', { instancesSeen: 1, imdsv2Rejected: 2, accountDefaultFindings: 0, 'imdsv2:ready': 1 })],
+    ];
+    await handler({ action: 'summarize', listing, results: withExtras });
+    expect(series(emf)).toEqual(expect.arrayContaining(['Imdsv2Rejected{service=timesync-guard}=3', 'AccountDefaultFindings{service=timesync-guard}=1', 'Imdsv2Ready{service=timesync-guard}=4']));
+  });
+
+  it('names the accounts at risk in the summary instead (largest first)', async () => {
+    const { handler, published } = setup({});
+    await handler({ action: 'summarize', listing, results });
+    expect(published[0]!.summary.accountsAtRisk).toEqual([
+      { accountId: '111111111111', instancesAtRisk: 2, instancesNotChecked: 1 },
+      { accountId: '333333333333', instancesAtRisk: 1, instancesNotChecked: 0 },
+    ]);
+    expect(published[0]!.summary.notCoveredByReason).toEqual({ 'access-denied': 2, throttled: 1 });
+  });
+
+  it('publishes exactly the series the organization cost model prices, however many accounts', async () => {
     const { handler, emf } = setup({});
     await handler({ action: 'summarize', listing, results });
     const distinct = new Set(series(emf).map((x) => x.replace(/=[^=]*$/, '')));
-    const failedAccounts = new Set(['222222222222', '333333333333']).size;
-    const model = hubMetricSeries(2, failedAccounts);
-    expect(distinct.size).toBe(model.fleet + model.perAccount);
-    expect([...distinct].filter((x) => !x.includes('AccountId'))).toHaveLength(model.fleet);
+    expect(distinct.size).toBe(hubMetricSeries({ accountDefaults: false, imdsv2: false }));
   });
 
   it('publishes no check counts from a remediation run (they would reset the check alarms), only the coverage', async () => {
@@ -181,7 +193,7 @@ describe('hub-run summarize', () => {
     const remediation = results.map((r) => r.map((x) => ({ ...x, mode: 'remediate', counts: x.status === 'ok' ? { succeeded: 1 } : null })));
     await handler({ action: 'summarize', listing: { ...listing, mode: 'remediate' }, results: remediation });
     const names = series(emf).map((x) => x.replace(/\{.*$/, ''));
-    expect([...new Set(names)].sort()).toEqual(['AccountNotCovered', 'AccountRegionsNotCovered']);
+    expect([...new Set(names)].sort()).toEqual(['AccountRegionsNotCovered']);
     expect(published[0]!.subject).toBe('timesync-guard organization remediate: 3/6 account-regions covered');
   });
 
@@ -200,9 +212,10 @@ describe('hub-run summarize', () => {
 });
 
 describe('hub settings beside the single-account settings', () => {
-  it('lets the hub Lambdas start with their TSG_HUB_* variables (the settings parser rejects unknown TSG_* ones)', () => {
+  it('lets the hub Lambdas start with their TSG_HUB_* variables (their bundles load the single-account handler modules, whose cold start parses the environment)', () => {
     const env = { [HUB_ENV.organizationalUnits]: OU_A, [HUB_ENV.regions]: 'eu-west-1', [HUB_ENV.spokeRoleName]: 'Spoke', [HUB_ENV.slicePages]: '5', TSG_DRY_RUN: 'true' };
-    expect(() => parseSettings(env)).toThrow(/TSG_HUB_OUS|TSG_HUB_REGIONS|TSG_SPOKE_ROLE_NAME|TSG_HUB_SLICE_PAGES/);
+    for (const name of Object.values(HUB_ENV)) expect(() => parseSettings({ [name]: 'x' })).not.toThrow();
+    expect(() => parseSettings({ TSG_HUB_TYPO: 'x' })).toThrow(/TSG_HUB_TYPO/);
     expect(parseSettings(withoutHubVariables(env)).dryRun).toBe(true);
     expect(parseHubSettings(env, 'us-east-1')).toEqual({ spokeRoleName: 'Spoke', organizationalUnits: [OU_A], accounts: [], regions: ['eu-west-1'], slicePages: 5 });
   });

@@ -4,7 +4,7 @@
  * schedules, the hub roles and the alarms. The single-account stack is untouched (its own tests).
  */
 import { Match } from 'aws-cdk-lib/assertions';
-import { TEMPLATE_BODY_LIMIT_BYTES, TEMPLATE_URL_LIMIT_BYTES, spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
+import { LAUNCH_EVENT_PATTERN, spokeDocuments, TEMPLATE_BODY_LIMIT_BYTES, TEMPLATE_URL_LIMIT_BYTES, spokeDocumentsTemplate, spokeRoleTemplate } from '../../lib/constructs/org-spoke';
 import { orgPropsFromContext, organizationMode } from '../../lib/time-sync-guard-org-stack';
 import { flat, policyStatements, type Statement, stackTemplate, statementsFor } from '../lib/util';
 import { OU, orgTemplate, resourcesOf, stackSet } from './util';
@@ -119,16 +119,18 @@ describe('spoke role: trust and statements', () => {
   it('has the single-account fleet statements (same Sids, actions and conditions), running and reading the documents only in the StackSet regions', () => {
     const { policy } = trustOf();
     const { template } = stackTemplate();
-    // The hub does not read account metadata defaults in member accounts yet (docs/organization.md,
-    // limits), so the spoke does not get that read.
+    // The account metadata defaults read comes with them; the audit events and the summary are the hub's own.
     const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter(
-      (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary', 'ReadAccountMetadataDefaults'].includes(s.Sid ?? '') && s.Sid !== undefined,
+      (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary'].includes(s.Sid ?? '') && s.Sid !== undefined,
     );
+    // IMDSv2 readiness (imdsv2 report by default): the single-account policy's statements on the account's own resources (its snapshot and audit live in the hub).
+    const imdsv2 = policyStatements(template, 'GuardRemediateImdsv2Policy').filter((s) => !['ReadinessSnapshot', 'Imdsv2AuditEvents'].includes(s.Sid ?? ''));
     const shape = (s: Statement) => ({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Condition: s.Condition });
     // The spoke's own additions: the region bound on the documents, and the hub's read of their hash.
     const regionBound = { StringEquals: { 'aws:RequestedRegion': { Ref: 'Regions' } } };
     const expected = single.map(shape).map((s) => (s.Sid === 'RunDocumentsOnInstances' ? { ...s, Condition: regionBound } : s));
     expected.splice(expected.findIndex((s) => s.Sid === 'NeverTouchOptedOutInstances') + 1, 0, { Sid: 'ReadPinnedDocuments', Effect: 'Allow', Action: 'ssm:DescribeDocument', Condition: regionBound });
+    expected.push(...imdsv2.map(shape));
     // And the findings export, which the single-account stack grants its check role (lib/findings-export-grants.ts).
     expected.push(
       { Sid: 'ImportOwnFindings', Effect: 'Allow', Action: 'securityhub:BatchImportFindings', Condition: { StringEquals: { 'securityhub:TargetAccount': { 'Fn::Sub': '${AWS::AccountId}' } } } },
@@ -151,20 +153,22 @@ describe('spoke role: trust and statements', () => {
 describe('hub state machine', () => {
   const { template } = orgTemplate({ organizationalUnits: [OU], maxConcurrency: 25 });
   const definition = definitionOf(template);
-  const accounts = definition.States.Accounts as Json & { ItemProcessor: { ProcessorConfig: Json; States: Record<string, Json & { ItemProcessor: Definition & { ProcessorConfig: Json } }> } };
+  const map = definition.States.AccountRegions as Json & { ItemProcessor: Definition & { ProcessorConfig: Json } };
 
-  it('lists, maps over accounts in DISTRIBUTED mode tolerating every failure, then summarizes', () => {
+  it('guards against overlap, maps over the account-regions in DISTRIBUTED mode from and to S3 tolerating every failure, then summarizes', () => {
     expect(definition.StartAt).toBe('ListTargets');
-    expect(Object.keys(definition.States)).toEqual(['ListTargets', 'Accounts', 'Summarize']);
-    expect(accounts).toMatchObject({ Type: 'Map', ItemsPath: '$.listing.accounts', MaxConcurrency: 25, ToleratedFailurePercentage: 100, ResultPath: '$.results' });
-    expect(accounts.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
-    expect(accounts.ItemReader).toBeUndefined();
+    expect(Object.keys(definition.States).sort()).toEqual(['AccountRegions', 'ListTargets', 'OverlapGuard', 'SkippedOverlap', 'Summarize']);
+    expect(definition.States.OverlapGuard).toMatchObject({ Type: 'Choice', Default: 'AccountRegions', Choices: [expect.objectContaining({ Next: 'SkippedOverlap' })] });
+    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 25, ToleratedFailurePercentage: 100, ResultPath: '$.results' });
+    expect(map.ItemsPath).toBeUndefined();
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(flat(map.ItemReader)).toContain('s3:getObject');
+    expect(flat(map.ResultWriter)).toContain('s3:putObject');
+    expect(map.ItemSelector).toEqual({ 'accountId.$': '$$.Map.Item.Value.accountId', 'region.$': '$$.Map.Item.Value.region', 'mode.$': '$.listing.mode' });
   });
 
-  it('maps over regions inline inside each account, and loops hub-item until done', () => {
-    const regions = accounts.ItemProcessor.States.Regions!;
-    expect(regions.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
-    const loop = regions.ItemProcessor.States;
+  it('loops hub-item until done in each account-region', () => {
+    const loop = map.ItemProcessor.States;
     expect(loop.CheckOrRemediateItem).toMatchObject({ Type: 'Task', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'ItemFailed' }] });
     expect(loop.ItemIsDone).toMatchObject({ Type: 'Choice', Default: 'NextSlice' });
     expect(loop.NextSlice).toMatchObject({ Next: 'CheckOrRemediateItem' });
@@ -172,8 +176,17 @@ describe('hub state machine', () => {
     expect(loop.TooManyInvocations).toMatchObject({ Type: 'Pass', Parameters: { status: 'failed', reason: 'error', done: true } });
   });
 
-  it('defaults to 40 accounts at once', () => {
-    expect((definitionOf(orgTemplate().template).States.Accounts as Json).MaxConcurrency).toBe(40);
+  it('defaults to 40 account-regions at once', () => {
+    expect((definitionOf(orgTemplate().template).States.AccountRegions as Json).MaxConcurrency).toBe(40);
+  });
+
+  it('lets hub-run read only its own executions (overlap guard) and only the run prefix of its bucket', () => {
+    const [, policy] = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('HubRunRole'))!;
+    const statements = (policy.Properties as { PolicyDocument: { Statement: (Json & { Sid?: string })[] } }).PolicyDocument.Statement;
+    const [, sm] = resourcesOf(template, 'AWS::StepFunctions::StateMachine')[0]!;
+    const name = (sm.Properties as { StateMachineName: string }).StateMachineName;
+    expect(flat(statements.find((x) => x.Sid === 'OverlapGuard'))).toMatch(new RegExp(`"Action":"states:ListExecutions".*:stateMachine:${name}"`));
+    expect(flat(statements.find((x) => x.Sid === 'RunData'))).toContain('/runs/*');
   });
 
   it('is started hourly with {"mode":"check"} and nightly with {"mode":"remediate"} by EventBridge Scheduler', () => {
@@ -227,8 +240,9 @@ describe('hub functions', () => {
 describe('alarms and dashboard', () => {
   const { stack, template } = orgTemplate();
 
-  it('has the single-account alarms plus one on account-regions not covered', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+  it('has the single-account alarms (the IMDSv2 ones included: imdsv2 report by default) plus one on account-regions not covered', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Imdsv2Rejected' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'AccountRegionsNotCovered',
       Dimensions: [{ Name: 'service', Value: 'timesync-guard' }],
@@ -238,10 +252,12 @@ describe('alarms and dashboard', () => {
     expect(Object.keys(stack.alarms)).toContain('checkHeartbeat');
   });
 
-  it('graphs the per-account metrics by a search on the AccountId dimension', () => {
+  it('shows the accounts at risk and not covered by Logs Insights over hub-item\'s records, not by per-account metrics', () => {
     const [, dash] = resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]!;
     const body = flat((dash.Properties as Json).DashboardBody);
-    for (const m of ['InstancesAtRisk', 'InstancesNotChecked', 'AccountNotCovered']) expect(body).toContain(`{TimeSyncGuard,AccountId,service} MetricName=\\"${m}\\"`);
+    expect(body).not.toContain('AccountId,');
+    expect(body).toMatch(/"type":"log".*check-summary.*by accountId, region/);
+    expect(body).toMatch(/"type":"log".*account-not-covered/);
     expect(body).toContain('hub-item errors');
   });
 
@@ -249,6 +265,46 @@ describe('alarms and dashboard', () => {
     const { template: t } = orgTemplate({ organizationalUnits: [OU], guard: { alarmEmails: ['ops@example.com'] } });
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     t.resourceCountIs('AWS::SNS::Subscription', 1);
+  });
+});
+
+describe('launch check of the member accounts', () => {
+  const ORG = 'o-abcdefghij';
+  const { template } = orgTemplate({ organizationalUnits: [OU], organizationId: ORG, guard: { launchCheck: true } });
+
+  it('admits PutEvents on the hub launch bus from the organization only', () => {
+    template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: { Action: 'events:PutEvents', Effect: 'Allow', Principal: { AWS: '*' }, Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } } },
+    });
+  });
+
+  it('routes the bus\'s EC2 running events to the hub launch queue and handler (any member account: the handler checks coverage)', () => {
+    const [, rule] = resourcesOf(template, 'AWS::Events::Rule').find(([, r]) => flat((r.Properties as Json).EventBusName).includes('LaunchBus'))!;
+    expect((rule.Properties as Json).EventPattern).toEqual({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['running'] } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'timesync-guard organization hub: launch check of the member accounts' });
+  });
+
+  it('deploys the forwarding rule in every covered region and its role once per account, through the StackSets', () => {
+    const roleBody = JSON.parse(stackSet(template, 'SpokeRoleStackSet').TemplateBody as string) as { Resources: Record<string, { Type: string; Properties: Json }> };
+    const forwarder = roleBody.Resources.LaunchForwarderRole!;
+    expect(forwarder.Properties.RoleName).toBe('TimeSyncGuardSpoke-LaunchEvents');
+    expect(JSON.stringify(forwarder.Properties.Policies)).toContain('"Action":"events:PutEvents","Resource":{"Ref":"HubLaunchBusArn"}');
+    const params = (stackSet(template, 'SpokeDocumentsStackSet').Parameters as { ParameterKey: string }[]).map((p) => p.ParameterKey);
+    expect(params).toEqual(['HubLaunchBusArn']);
+    const rule = spokeDocumentsTemplate(spokeDocuments(), { spokeRoleName: 'TimeSyncGuardSpoke' }) as { Resources: Record<string, { Type: string; Properties: Json }> };
+    expect(rule.Resources.LaunchForwarder).toMatchObject({ Type: 'AWS::Events::Rule', Properties: { EventPattern: LAUNCH_EVENT_PATTERN, Targets: [{ Arn: { Ref: 'HubLaunchBusArn' } }] } });
+  });
+
+  it('lets the launch handler\'s role assume the spoke role beside the item function\'s', () => {
+    const params = stackSet(template, 'SpokeRoleStackSet').Parameters as { ParameterKey: string; ParameterValue: unknown }[];
+    const arns = flat(params.find((p) => p.ParameterKey === 'HubRoleArns')!.ParameterValue);
+    expect(arns).toMatch(/HubItemRole.*LaunchCheckHandler/);
+  });
+
+  it('has no launch resources without launchCheck', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU] });
+    t.resourceCountIs('AWS::Events::EventBus', 0);
+    expect(stackSet(t, 'SpokeDocumentsStackSet').Parameters).toBeUndefined();
   });
 });
 
@@ -260,7 +316,8 @@ describe('props and context', () => {
     ['a bad region', { regions: ['Europe'] }, /regions must be region names/],
     ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency must be an integer in \[1, 10000\]/],
     ['a bad organization id', { organizationId: 'org-1' }, /organizationId must be an organization id/],
-    ['the launch check', { guard: { launchCheck: true } }, /guard.launchCheck does not apply to the organization hub/],
+    ['a remediation started from a launch', { guard: { launchCheck: true, remediateOnLaunch: true } }, /guard.remediateOnLaunch does not apply to the organization hub/],
+    ['the IMDSv2 auto-undo with enforcement', { guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /guard.imdsv2AutoUndo does not apply to the organization hub yet/],
     ['an invalid guard setting', { guard: { maxChangesPercent: 150 } }, /maxChangesPercent/],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     expect(() => orgTemplate({ organizationalUnits: [OU], ...props })).toThrow(message);

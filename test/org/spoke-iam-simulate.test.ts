@@ -35,8 +35,16 @@ function resolve(v: unknown, params: Record<string, string | string[]>): unknown
   return v;
 }
 
-function spoke(options: { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string } = {}) {
-  const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: options.optOutTagKey ?? 'timesync-guard:opt-out', hopLimitTarget: options.hopLimitTarget ?? 2, enableMetadataEndpoint: false, organizationId: options.organizationId });
+function spoke(options: { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string; accountDefaults?: string; imdsv2?: string } = {}) {
+  const t = spokeRoleTemplate({
+    spokeRoleName: 'TimeSyncGuardSpoke',
+    optOutTagKey: options.optOutTagKey ?? 'timesync-guard:opt-out',
+    hopLimitTarget: options.hopLimitTarget ?? 2,
+    enableMetadataEndpoint: false,
+    organizationId: options.organizationId,
+    ...(options.accountDefaults ? { accountDefaults: options.accountDefaults } : {}),
+    ...(options.imdsv2 ? { imdsv2: options.imdsv2 } : {}),
+  });
   const role = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
   const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE], Regions: STACKSET_REGIONS };
   return {
@@ -138,6 +146,48 @@ describe('spoke role permissions (iam-simulate)', () => {
     expect(await asSpoke(policy, 'securityhub:BatchImportFindings', `arn:aws:securityhub:eu-west-1:${MEMBER}:product/${OTHER}/default`, { 'securityhub:TargetAccount': MEMBER })).toBe('ImplicitlyDenied');
     expect(await asSpoke(policy, 'ssm:PutComplianceItems', instance())).toBe('Allowed');
     expect(await asSpoke(policy, 'ssm:PutComplianceItems', `arn:aws:ec2:eu-west-1:${OTHER}:instance/i-0123456789abcdef0`)).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('spoke role: the single-account capabilities in the member account (same builders as the single-account roles)', () => {
+  const ENFORCED = 'timesync-guard:imdsv2-enforced';
+  const defaults = (attrs: Record<string, string>) => Object.fromEntries(Object.entries(attrs).map(([k, v]) => [`ec2:Attribute/${k}`, v]));
+
+  it('reads the account metadata defaults always, and raises them only with accountDefaults=set', async () => {
+    const report = spoke().policy;
+    expect(await asSpoke(report, 'ec2:GetInstanceMetadataDefaults', '*')).toBe('Allowed');
+    expect(await asSpoke(report, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpPutResponseHopLimit: '2' }))).toBe('ImplicitlyDenied');
+    const set = spoke({ accountDefaults: 'set' }).policy;
+    expect(await asSpoke(set, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpPutResponseHopLimit: '2' }))).toBe('Allowed');
+    expect(await asSpoke(set, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpPutResponseHopLimit: '1' }))).toBe('ExplicitlyDenied');
+    expect(await asSpoke(set, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpTokens: 'optional' }))).toBe('ExplicitlyDenied');
+    // Tokens required by default only when IMDSv2 enforcement is on, as in one account.
+    expect(await asSpoke(set, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpTokens: 'required' }))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(spoke({ accountDefaults: 'set', imdsv2: 'enforce' }).policy, 'ec2:ModifyInstanceMetadataDefaults', '*', defaults({ HttpTokens: 'required' }))).toBe('Allowed');
+  });
+
+  it('reads the MetadataNoToken metrics for IMDSv2 readiness unless imdsv2=off (GetMetricData has no resource type: the statement itself is compared)', () => {
+    const reads = (p: { policy: unknown }[]) => (p[0]!.policy as { Statement: { Sid?: string; Action?: unknown; Effect: string }[] }).Statement.filter((x) => x.Action === 'cloudwatch:GetMetricData' && x.Effect === 'Allow');
+    expect(reads(spoke().policy)).toEqual([expect.objectContaining({ Sid: 'ReadImdsMetrics', Resource: '*' })]);
+    expect(reads(spoke({ imdsv2: 'off' }).policy)).toEqual([]);
+  });
+
+  it('enforces IMDSv2 (tag first, then HttpTokens=required) only with imdsv2=enforce, never on an opted-out instance', async () => {
+    const required = { 'ec2:Attribute/HttpTokens': 'required' };
+    const tag = { 'aws:TagKeys': [ENFORCED] };
+    expect(await asSpoke(spoke().policy, 'ec2:ModifyInstanceMetadataOptions', instance(), required)).toBe('ImplicitlyDenied');
+    expect(await asSpoke(spoke().policy, 'ec2:CreateTags', instance(), tag)).toBe('ImplicitlyDenied');
+    const enforce = spoke({ imdsv2: 'enforce' }).policy;
+    expect(await asSpoke(enforce, 'ec2:ModifyInstanceMetadataOptions', instance(), required)).toBe('Allowed');
+    expect(await asSpoke(enforce, 'ec2:CreateTags', instance(), tag)).toBe('Allowed');
+    expect(await asSpoke(enforce, 'ec2:CreateTags', instance(), { 'aws:TagKeys': ['Name'] })).toBe('ImplicitlyDenied');
+    expect(await asSpoke(enforce, 'ec2:ModifyInstanceMetadataOptions', instance(), { ...required, 'aws:ResourceTag/timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
+    expect(await asSpoke(enforce, 'ec2:CreateTags', instance(), { ...tag, 'aws:ResourceTag/timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
+  });
+
+  it('never undoes an enforcement from the spoke: tokens optional is denied even on an enforced instance', async () => {
+    const enforce = spoke({ imdsv2: 'enforce' }).policy;
+    expect(await asSpoke(enforce, 'ec2:ModifyInstanceMetadataOptions', instance(), { 'ec2:Attribute/HttpTokens': 'optional', [`aws:ResourceTag/${ENFORCED}`]: 'record' })).toBe('ExplicitlyDenied');
   });
 });
 

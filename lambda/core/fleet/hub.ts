@@ -3,7 +3,9 @@
  * as settings.ts), the item the Map state hands to the item handler and what it returns, and the
  * run totals. Pure: no SDK, no I/O.
  */
+import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../imdsv2/metrics';
 import { SettingsError } from '../settings';
+import { ACCOUNT_DEFAULTS_METRICS } from './metadata-defaults';
 
 /** Environment variables of the hub Lambdas (in addition to settings.ts's ENV). */
 export const HUB_ENV = {
@@ -12,6 +14,8 @@ export const HUB_ENV = {
   accounts: 'TSG_HUB_ACCOUNTS',
   regions: 'TSG_HUB_REGIONS',
   slicePages: 'TSG_HUB_SLICE_PAGES',
+  /** The bucket of the run's item list, the Map's results and the full summary (hub-run only). */
+  runBucket: 'TSG_HUB_RUN_BUCKET',
 } as const;
 
 /**
@@ -26,6 +30,8 @@ export interface HubSettings {
   readonly accounts: readonly string[];
   readonly regions: readonly string[];
   readonly slicePages: number;
+  /** Where a run keeps its item list, results and summary; unset: the listing and results travel in the execution state (tests, ≤ 1,000 items). */
+  readonly runBucket?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -54,7 +60,15 @@ export function parseHubSettings(env: Env, defaultRegion: string | undefined): H
   const pagesRaw = (env[HUB_ENV.slicePages] ?? '').trim();
   const slicePages = pagesRaw === '' ? HUB_DEFAULTS.slicePages : Number(pagesRaw);
   if (!Number.isInteger(slicePages) || slicePages < 1 || slicePages > 100) throw new SettingsError(HUB_ENV.slicePages, `${JSON.stringify(pagesRaw)}: expected an integer in [1, 100]`);
-  return { spokeRoleName: role, organizationalUnits: ous, accounts, regions: regions.length > 0 ? regions : defaultRegion ? [defaultRegion] : [], slicePages };
+  const runBucket = (env[HUB_ENV.runBucket] ?? '').trim();
+  return {
+    spokeRoleName: role,
+    organizationalUnits: ous,
+    accounts,
+    regions: regions.length > 0 ? regions : defaultRegion ? [defaultRegion] : [],
+    slicePages,
+    ...(runBucket ? { runBucket } : {}),
+  };
 }
 
 /** What the Map state hands the item handler (and the loop hands back for the next slice). */
@@ -123,22 +137,31 @@ export function addCounts(a: Readonly<Record<string, number>> | null | undefined
   return out;
 }
 
-/** Per-account metrics: only these carry an `AccountId` dimension (cost grows with accounts, so they are few). */
-export const HUB_ACCOUNT_METRICS = {
-  instancesAtRisk: 'InstancesAtRisk',
-  instancesNotChecked: 'InstancesNotChecked',
-  /** 1 for an account-region the hub could not cover (role missing, SCP, throttled, check failed). */
-  accountNotCovered: 'AccountNotCovered',
-} as const;
-
 /**
  * Run-level metric of the hub, `service` dimension only (no AccountId): account-regions the run could
  * not cover, published on every run (0 included) so one alarm watches the whole organization.
  */
 export const HUB_FLEET_METRICS = { accountRegionsNotCovered: 'AccountRegionsNotCovered' } as const;
 
+/**
+ * Counts an item adds beside the check counts (first slice of an account-region only: the account
+ * defaults and the readiness are the account-region's, not the slice's), published by the summary
+ * under the single-account metric names so the single-account alarms (imdsv2Rejected,
+ * imdsv2RolledBack) and dashboard widgets read the organization's sums.
+ */
+export const HUB_EXTRA_METRICS: Readonly<Record<string, string>> = {
+  accountDefaultFindings: ACCOUNT_DEFAULTS_METRICS.accountDefaultFindings,
+  accountDefaultsUnknown: ACCOUNT_DEFAULTS_METRICS.accountDefaultsUnknown,
+  imdsv2Rejected: IMDSV2_METRICS.rejected,
+  imdsv2RolledBack: IMDSV2_METRICS.rolledBack,
+  ...Object.fromEntries(Object.entries(IMDSV2_STATE_METRIC).map(([state, name]) => [`imdsv2:${state}`, name])),
+};
+
 /** `detail-type` of the hub's run summary on the central bus. */
 export const HUB_SUMMARY_DETAIL_TYPE = 'TimeSync Guard Organization Run Summary';
+
+/** `detail-type` of the audit event of a run that stopped because an earlier run of the hub is still RUNNING. */
+export const HUB_SKIPPED_DETAIL_TYPE = 'TimeSync Guard Organization Run Skipped';
 
 /** Run totals: fleet counts summed over covered account-regions, and the ones not covered. */
 export interface HubRunTotals {

@@ -730,4 +730,16 @@ export function reaches(row: SettingRow, fn: 'check' | 'remediation' | 'launch')
  * construct on that function only: a setting row would reach the remediate function, whose
  * environment cannot name the machine that invokes it).
  */
-export const OTHER_TSG_VARIABLES = ['TSG_DEBUG', 'TSG_BENCH_SSM_BUCKET', 'TSG_URGENT_STATE_MACHINE_ARN'] as const;
+export const OTHER_TSG_VARIABLES = [
+  'TSG_DEBUG',
+  'TSG_BENCH_SSM_BUCKET',
+  'TSG_URGENT_STATE_MACHINE_ARN',
+  // The organization hub's own (lambda/core/fleet/hub.ts HUB_ENV): its bundles also load the
+  // single-account handler modules, whose cold start parses the whole environment.
+  'TSG_SPOKE_ROLE_NAME',
+  'TSG_HUB_OUS',
+  'TSG_HUB_ACCOUNTS',
+  'TSG_HUB_REGIONS',
+  'TSG_HUB_SLICE_PAGES',
+  'TSG_HUB_RUN_BUCKET',
+] as const;
