@@ -32,9 +32,13 @@ export function ruleBreakCondition(row: MetadataOptionRow, hopLimitTarget: numbe
     : { StringEqualsIgnoreCase: { [attributeKey(row)]: row.rule.refused } };
 }
 
-/** One Deny per row that has an action and a Deny Sid, in table order: the rules stand even if an Allow is widened. */
+/**
+ * One Deny per row that has an action and a Deny Sid: the rules stand even if an Allow is widened.
+ * Never-disable rows first, then never-lower ones, each in table order (the template's order).
+ */
 export function ruleDenies(hopLimitTarget: number, table: readonly MetadataOptionRow[] = METADATA_OPTIONS): { sid: string; conditions: Conditions }[] {
-  return table.filter((r) => r.action !== null && r.denySid !== undefined).map((r) => ({ sid: r.denySid!, conditions: ruleBreakCondition(r, hopLimitTarget) }));
+  const denied = table.filter((r) => r.action !== null && r.denySid !== undefined);
+  return [...denied.filter((r) => r.rule.never === 'disable'), ...denied.filter((r) => r.rule.never === 'lower')].map((r) => ({ sid: r.denySid!, conditions: ruleBreakCondition(r, hopLimitTarget) }));
 }
 
 /**

@@ -9,7 +9,8 @@
  * `fix` = the row's action): the plan wants it where the finding is, IAM allows exactly its desired
  * value and denies the value its rule refuses (test/engine/remediation/metadata-options.test.ts).
  *
- * Row order is the order of the IAM conditions and Deny statements (stable: the stack's template).
+ * Row order is the order of the plan's wanted actions (and of the audit records) and of the IAM
+ * conditions; the Deny statements put the never-disable rows first (stable: the stack's template).
  */
 
 /** Never lower (a number: at least the target) or never disable (a value: never the refused one). */
@@ -47,6 +48,16 @@ export interface MetadataOptionRow {
 
 export const METADATA_OPTIONS = [
   {
+    parameter: 'HttpPutResponseHopLimit',
+    field: 'hopLimit',
+    action: 'raise-hop-limit',
+    finding: 'imds-hop-limit-too-low-for-containers',
+    desired: { atLeast: 'hopLimitTarget' },
+    rule: { never: 'lower' },
+    grant: 'nightly',
+    denySid: 'NeverLowerHopLimit',
+  },
+  {
     parameter: 'HttpEndpoint',
     field: 'httpEndpoint',
     action: 'enable-metadata-endpoint',
@@ -67,16 +78,6 @@ export const METADATA_OPTIONS = [
     rule: { never: 'disable', refused: 'optional' },
     grant: 'imdsv2',
     denySid: 'NeverMakeTokensOptional',
-  },
-  {
-    parameter: 'HttpPutResponseHopLimit',
-    field: 'hopLimit',
-    action: 'raise-hop-limit',
-    finding: 'imds-hop-limit-too-low-for-containers',
-    desired: { atLeast: 'hopLimitTarget' },
-    rule: { never: 'lower' },
-    grant: 'nightly',
-    denySid: 'NeverLowerHopLimit',
   },
   {
     parameter: 'HttpProtocolIpv6',

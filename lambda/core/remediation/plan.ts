@@ -3,13 +3,14 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
+import { METADATA_OPTIONS, type MetadataOptionRow } from '../../contracts/metadata-options';
 import { ADVISORY_CODES, codesWhere, type FindingCode } from '../diagnosis/findings';
-import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
-import type { InstanceEvaluation, Platform } from '../types';
+import type { InstanceEvaluation, Platform, RemediationAction } from '../types';
+import { hopLimitScopeCovers, metadataWant, nightlyRows } from './metadata-wants';
 
-/** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2';
+export type { RemediationAction };
+export { hopLimitScopeCovers };
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
@@ -36,6 +37,11 @@ export interface PlannedInstance {
   readonly guest: boolean;
   /** The actions above, in execution order. */
   readonly actions: readonly RemediationAction[];
+  /**
+   * Metadata options beyond the hop limit and the endpoint (a row added to the metadata-options
+   * table), by parameter: the value to set. Absent when there is none.
+   */
+  readonly metadata?: Readonly<Record<string, string | number>>;
 }
 
 /** An action the plan will not execute, with the reason. */
@@ -74,6 +80,8 @@ export interface PlanOptions {
    * run's cap: docs/remediation.md, "Urgent hosts"); they count against the cap. @default 0
    */
   readonly spent?: number;
+  /** The metadata-options table the plan judges rows of (tests pass a copy with a row added). @default METADATA_OPTIONS */
+  readonly metadataOptions?: readonly MetadataOptionRow[];
 }
 
 /**
@@ -121,14 +129,6 @@ export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxC
   return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent) - used);
 }
 
-/**
- * Whether a container host is in the hop-limit scope: under `containers` a Kubernetes node or ECS
- * container instance is left at its hop limit (pods/tasks would reach the node role's credentials);
- * `containers-and-orchestrators` and `all` include it.
- */
-export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: InstanceEvaluation): boolean {
-  return scope !== 'containers' || orchestratorsOf(e.verdict).length === 0;
-}
 
 
 /** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
@@ -205,24 +205,20 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
   const wanted: WantedAction[] = [];
   const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
 
-  // Hop limit. The API reports it for every instance; treat a missing value as EC2's default (1).
-  const current = typeof e.imds?.hopLimit === 'number' && Number.isFinite(e.imds.hopLimit) ? e.imds.hopLimit : undefined;
-  const effective = current ?? 1;
+  // Metadata options: one loop over the table's rows the nightly grant sends (./metadata-wants.ts).
   let hopLimit: PlannedInstance['hopLimit'];
-  if (effective < settings.hopLimitTarget) {
-    const containers = e.verdict?.containers;
-    const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
-    if (settings.hopLimitScope === 'all' || (containers === true && hopLimitScopeCovers(settings.hopLimitScope, e))) {
-      hopLimit = { from: current, to: settings.hopLimitTarget };
-      wanted.push({ action: 'raise-hop-limit', before, after });
-    } else if (e.checkState !== 'checked' && containers == null) {
-      // We do not know whether containers run there; a later check will tell.
-      blocked.push({ action: 'raise-hop-limit', reason: 'not-checked', before, after });
-    }
+  let enableEndpoint = false;
+  let metadata: Record<string, string | number> | undefined;
+  for (const row of nightlyRows(options.metadataOptions ?? METADATA_OPTIONS)) {
+    const w = metadataWant(row, e, settings);
+    if (w.notChecked) blocked.push({ ...w.notChecked, reason: 'not-checked' });
+    if (!w.want) continue;
+    const { value, ...wanted1 } = w.want;
+    wanted.push(wanted1);
+    if (w.want.action === 'raise-hop-limit') hopLimit = { from: (wanted1.before as { hopLimit?: number }).hopLimit, to: value as number };
+    else if (w.want.action === 'enable-metadata-endpoint') enableEndpoint = true;
+    else (metadata ??= {})[row.parameter] = value;
   }
-
-  const enableEndpoint = settings.enableMetadataEndpoint && e.imds?.httpEndpoint === 'disabled' && e.hasInstanceProfile === true;
-  if (enableEndpoint) wanted.push({ action: 'enable-metadata-endpoint', before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
 
   let guest = false;
   if (settings.fixTimeSync) {
@@ -251,6 +247,7 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
     enableEndpoint,
     guest,
     actions: wanted.map((w) => w.action),
+    ...(metadata ? { metadata } : {}),
   };
   return { planned, wanted, skipped };
 }
