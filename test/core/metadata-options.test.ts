@@ -78,7 +78,7 @@ describe('a new metadata option is one table row plus its finding', () => {
     const options = { metadataOptions: withIpv6 };
     const wanted = planInstance(evaluation({ ipv6: 'disabled', findings: ['imds-ipv6-endpoint-disabled'] }), settings, options);
     expect(wanted.planned?.actions).toEqual(['enable-imds-ipv6']);
-    expect(wanted.planned?.metadata).toEqual({ HttpProtocolIpv6: 'enabled' });
+    expect(wanted.planned?.metadata).toEqual({ HttpProtocolIpv6: { from: 'disabled', to: 'enabled' } });
     expect(wanted.wanted).toEqual([{ action: 'enable-imds-ipv6', before: { httpProtocolIpv6: 'disabled' }, after: { httpProtocolIpv6: 'enabled' } }]);
     // No finding, or already enabled: nothing.
     expect(planInstance(evaluation({ ipv6: 'disabled' }), settings, options).planned).toBeUndefined();

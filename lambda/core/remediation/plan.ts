@@ -39,9 +39,9 @@ export interface PlannedInstance {
   readonly actions: readonly RemediationAction[];
   /**
    * Metadata options beyond the hop limit and the endpoint (a row added to the metadata-options
-   * table), by parameter: the value to set. Absent when there is none.
+   * table), by parameter: the value the plan saw and the one to set. Absent when there is none.
    */
-  readonly metadata?: Readonly<Record<string, string | number>>;
+  readonly metadata?: Readonly<Record<string, { readonly from?: unknown; readonly to: string | number }>>;
 }
 
 /** An action the plan will not execute, with the reason. */
@@ -208,7 +208,7 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
   // Metadata options: one loop over the table's rows the nightly grant sends (./metadata-wants.ts).
   let hopLimit: PlannedInstance['hopLimit'];
   let enableEndpoint = false;
-  let metadata: Record<string, string | number> | undefined;
+  let metadata: Record<string, { from?: unknown; to: string | number }> | undefined;
   for (const row of nightlyRows(options.metadataOptions ?? METADATA_OPTIONS)) {
     const w = metadataWant(row, e, settings);
     if (w.notChecked) blocked.push({ ...w.notChecked, reason: 'not-checked' });
@@ -217,7 +217,7 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
     wanted.push(wanted1);
     if (w.want.action === 'raise-hop-limit') hopLimit = { from: (wanted1.before as { hopLimit?: number }).hopLimit, to: value as number };
     else if (w.want.action === 'enable-metadata-endpoint') enableEndpoint = true;
-    else (metadata ??= {})[row.parameter] = value;
+    else (metadata ??= {})[row.parameter] = { from: (wanted1.before as Record<string, unknown> | undefined)?.[row.field], to: value };
   }
 
   let guest = false;

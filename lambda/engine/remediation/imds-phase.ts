@@ -4,17 +4,35 @@
  * then verification until each change is `applied` (or the bounded wait runs out). A chunk of
  * instances gets one fresh DescribeInstances before and one verification pass after.
  */
+import { desiredValue, METADATA_OPTIONS, type MetadataOptionRow, satisfies } from '../../contracts/metadata-options';
 import type { RemediationAction } from '../../core/remediation/plan';
+import type { Settings } from '../../core/settings';
 import type { FreshImdsOptions } from '../ports';
 import type { RunContext } from './context';
 import type { ImdsItem, VerifyItem } from './state';
 
-/** The actions an IMDS item stands for (an item with both counts twice). */
-export function imdsActionsOf(i: { hop: number; endpoint: boolean }): RemediationAction[] {
+/** The metadata-options rows of an item's further parameters (./state.ts `opts`), in the item's order. */
+export function optRows(opts: readonly string[] | undefined): MetadataOptionRow[] {
+  return (opts ?? []).flatMap((p) => METADATA_OPTIONS.filter((r) => r.parameter === p && r.action !== null));
+}
+
+/** Whether the current settings switch a row off (a row gated by a boolean setting that is now false). */
+export function rowSwitchedOff(row: MetadataOptionRow, settings: Settings): boolean {
+  return row.setting !== undefined && (settings as unknown as Record<string, unknown>)[row.setting] !== true;
+}
+
+/** The actions an IMDS item stands for (an item with several counts each). */
+export function imdsActionsOf(i: { hop: number; endpoint: boolean; opts?: readonly string[] }): RemediationAction[] {
   const a: RemediationAction[] = [];
   if (i.hop > 0) a.push('raise-hop-limit');
   if (i.endpoint) a.push('enable-metadata-endpoint');
+  for (const r of optRows(i.opts)) a.push(r.action as RemediationAction);
   return a;
+}
+
+/** A row's field of a fresh read (undefined: not reported, never taken as compliant). */
+function fieldOf(cur: FreshImdsOptions | undefined, row: MetadataOptionRow): unknown {
+  return (cur as Record<string, unknown> | undefined)?.[row.field];
 }
 
 /** The IMDS side of one invocation: `changes()` then `verify()`, each true once its list is empty. */
@@ -46,11 +64,13 @@ export class ImdsPhase {
       const cur = fresh.get(v.id);
       const hopOk = v.hop === 0 || (cur?.hopLimit ?? 0) >= v.hop;
       const endpointOk = !v.endpoint || cur?.httpEndpoint === 'enabled';
-      const after = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, state: cur.state } : undefined;
+      const rows = optRows(v.opts);
+      const optsOk = rows.every((r) => satisfies(r, fieldOf(cur, r), ctx.settings.hopLimitTarget));
+      const after = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, ...Object.fromEntries(rows.map((r) => [r.field, fieldOf(cur, r)])), state: cur.state } : undefined;
       if (!cur) {
         for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'instance-gone' });
         resolved.add(v);
-      } else if (cur.state === 'applied' && hopOk && endpointOk) {
+      } else if (cur.state === 'applied' && hopOk && endpointOk && optsOk) {
         for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'verified', { after });
         resolved.add(v);
       } else if (t - v.at >= o.verifyTimeoutMs && v.seen >= 1) {
@@ -103,7 +123,8 @@ export class ImdsPhase {
   async modifyOne(item: ImdsItem, cur: FreshImdsOptions | undefined): Promise<void> {
     const { ctx } = this;
     const { state, settings, clock, imds, log } = ctx;
-    const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint } : undefined;
+    const rows = optRows(item.opts);
+    const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, ...Object.fromEntries(rows.map((r) => [r.field, fieldOf(cur, r)])) } : undefined;
     if (!cur) {
       for (const a of imdsActionsOf(item)) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone' });
       return;
@@ -119,21 +140,26 @@ export class ImdsPhase {
     if (item.hop > 0 && hop === undefined) ctx.audit(item.id, 'raise-hop-limit', 'skipped', { reason: 'already-compliant', before });
     const endpoint = item.endpoint && cur.httpEndpoint === 'disabled';
     if (item.endpoint && !endpoint) ctx.audit(item.id, 'enable-metadata-endpoint', 'skipped', { reason: 'already-compliant', before });
-    if (hop === undefined && !endpoint) return;
-    const doing = { hop: hop ?? 0, endpoint };
-    const res = await imds.modify({ instanceId: item.id, ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { enableEndpoint: true } : {}) });
+    // Further rows of the table: each sent only while the fresh read is not yet as the row wants.
+    const sending = rows.filter((r) => !satisfies(r, fieldOf(cur, r), target));
+    for (const r of rows) if (!sending.includes(r)) ctx.audit(item.id, r.action as RemediationAction, 'skipped', { reason: 'already-compliant', before });
+    if (hop === undefined && !endpoint && sending.length === 0) return;
+    const opts = sending.length > 0 ? { opts: sending.map((r) => r.parameter) } : {};
+    const doing = { hop: hop ?? 0, endpoint, ...opts };
+    const options = sending.length > 0 ? { options: Object.fromEntries(sending.map((r) => [r.parameter, desiredValue(r, target)])) } : {};
+    const res = await imds.modify({ instanceId: item.id, ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { enableEndpoint: true } : {}), ...options });
     if (res.outcome === 'throttled') {
       // Not lost: back of the queue, tried again in this invocation or the next.
-      state.imds.push({ ...item, hop: doing.hop, endpoint: doing.endpoint });
+      state.imds.push({ id: item.id, hop: doing.hop, from: item.from, endpoint: doing.endpoint, ...opts });
       log?.warn('remediation-throttled', { runId: state.runId, instanceId: item.id, attempts: res.attempts });
       return;
     }
     const actions = imdsActionsOf(doing);
     state.counts.attempted += actions.length;
     if (res.outcome === 'requested') {
-      const after = { ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { httpEndpoint: 'enabled' } : {}) };
+      const after = { ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { httpEndpoint: 'enabled' } : {}), ...Object.fromEntries(sending.map((r) => [r.field, desiredValue(r, target)])) };
       for (const a of actions) ctx.audit(item.id, a, 'applied', { before, after });
-      state.verifying.push({ id: item.id, hop: doing.hop, endpoint: doing.endpoint, at: clock.now(), seen: 0 });
+      state.verifying.push({ id: item.id, hop: doing.hop, endpoint: doing.endpoint, at: clock.now(), seen: 0, ...opts });
     } else if (res.outcome === 'gone') {
       state.counts.attempted -= actions.length;
       for (const a of actions) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone', before, error: res.error });

@@ -5,12 +5,12 @@
  * the CURRENT settings to what is left).
  */
 import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
-import { planRemediation, type Plan, type PlannedInstance, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
+import { planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
 import type { AuditTrail } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
-import { type ImdsPhase, imdsActionsOf } from './imds-phase';
+import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
 import { accountDefaultsStep } from './account-defaults';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
@@ -39,6 +39,10 @@ export interface StartArgs {
 function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
   if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
   if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
+  for (const r of optRows(Object.keys(p.metadata ?? {}))) {
+    const m = p.metadata![r.parameter]!;
+    trail.record(p.instanceId, r.action as RemediationAction, 'planned', { before: { [r.field]: m.from }, after: { [r.field]: m.to } });
+  }
   if (p.actions.includes('enable-amazon-time-sync')) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
   if (p.actions.includes('add-imds-no-proxy')) trail.record(p.instanceId, 'add-imds-no-proxy', 'planned', { after: { noProxyCoversImds: true } });
   for (const phase of phases) {
@@ -48,7 +52,10 @@ function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: Plan
 
 /** Queues one selected instance's built-in work (the plugged-in phases select from the whole plan at the end). */
 function queueWork(state: RunState, p: PlannedInstance): void {
-  if (p.hopLimit !== undefined || p.enableEndpoint) state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint });
+  const opts = optRows(Object.keys(p.metadata ?? {})).map((r) => r.parameter);
+  if (p.hopLimit !== undefined || p.enableEndpoint || opts.length > 0) {
+    state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint, ...(opts.length > 0 ? { opts } : {}) });
+  }
   if (p.guest) state.guest.push({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only });
 }
 
@@ -225,8 +232,17 @@ export function applyCurrentSettings(state: RunState, settings: Settings, trail:
       i.endpoint = false;
       trail.record(i.id, 'enable-metadata-endpoint', 'skipped', { reason: 'setting-off' });
     }
-    state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
   }
+  // Further metadata rows gated by a setting that is now off (the table's `setting`).
+  for (const i of state.imds) {
+    const off = optRows(i.opts).filter((r) => rowSwitchedOff(r, settings));
+    if (off.length === 0) continue;
+    for (const r of off) trail.record(i.id, r.action as RemediationAction, 'skipped', { reason: 'setting-off' });
+    const keep = (i.opts ?? []).filter((p) => !off.some((r) => r.parameter === p));
+    if (keep.length > 0) i.opts = keep;
+    else delete i.opts;
+  }
+  state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint || (i.opts ?? []).length > 0);
   if (!settings.fixTimeSync && !settings.fixNoProxy) {
     for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
   }
