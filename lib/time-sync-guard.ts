@@ -105,7 +105,7 @@ export class TimeSyncGuard extends Construct {
 
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
-    this.documents = new GuestDocuments(this, 'Documents', { dryRun });
+    this.documents = new GuestDocuments(this, 'Documents');
 
     // Values the construct sets itself; every other row comes from its prop or its default.
     const securityHub = props.securityHub ?? DEFAULTS.securityHub;

@@ -27,14 +27,6 @@ export const WINDOWS_SERVICE_WAIT_SECONDS = 30;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
 export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}'; ServiceWaitSeconds = '${WINDOWS_SERVICE_WAIT_SECONDS}' }`;
 
-/** Props of {@link GuestDocuments}. */
-export interface GuestDocumentsProps {
-  /**
-   * Default of the remediation document's `DryRun` parameter (the Lambda always passes it explicitly).
-   * @default false
-   */
-  readonly dryRun?: boolean;
-}
 
 const BOOL = { type: 'String', allowedValues: ['true', 'false'] } as const;
 
@@ -107,13 +99,13 @@ export function collectorDocumentContent(): Record<string, unknown> {
  * Builds the remediation document content. Every parameter is closed by `allowedValues` or an
  * anchored `allowedPattern`, so no value can break out of the single-quoted argument line.
  */
-export function remediationDocumentContent(dryRun = false): Record<string, unknown> {
+export function remediationDocumentContent(): Record<string, unknown> {
   return {
     schemaVersion: '2.2',
     description: 'timesync-guard remediation: points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.',
     // Typed by the contract the engine sends with: a parameter missing here (or extra) fails to compile.
     parameters: {
-      DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
+      DryRun: { ...BOOL, default: 'false', description: 'Plan and report only; change nothing.' },
       Endpoint: {
         type: 'String',
         allowedValues: ['auto', 'ipv4', 'ipv6'],
@@ -207,10 +199,16 @@ export class GuestDocuments extends Construct {
   /** SHA-256 of the remediation document's Content string. */
   public readonly remediationHash: string;
 
-  constructor(scope: Construct, id: string, props: GuestDocumentsProps = {}) {
+  /**
+   * The remediation document's `DryRun` default is fixed at `false` and does not follow the guard's
+   * `dryRun`: the engine always sends `DryRun` explicitly and, in a dry run, sends no document at
+   * all (docs/remediation.md), so a default that followed the setting would be read by nobody while
+   * changing the document's content (and its pinned hash) each time the runtime switch is flipped.
+   */
+  constructor(scope: Construct, id: string) {
     super(scope, id);
     const collector = pinnedContent(collectorDocumentContent());
-    const remediation = pinnedContent(remediationDocumentContent(props.dryRun ?? false));
+    const remediation = pinnedContent(remediationDocumentContent());
     this.collectorHash = collector.sha256;
     this.remediationHash = remediation.sha256;
     this.collector = pinnedDocument(this, 'Collector', collector.text);

@@ -59,7 +59,7 @@ export interface SpokeDocuments {
 
 /** The spoke documents of this build (the remediation document's DryRun default is false: the hub always sends it). */
 export function spokeDocuments(): SpokeDocuments {
-  return { collector: pinnedContent(collectorDocumentContent()), remediation: pinnedContent(remediationDocumentContent(false)) };
+  return { collector: pinnedContent(collectorDocumentContent()), remediation: pinnedContent(remediationDocumentContent()) };
 }
 
 /** Statements whose grant is limited to the regions the documents StackSet deploys to. */
