@@ -82,7 +82,16 @@ export interface PlanOptions {
   readonly spent?: number;
   /** The metadata-options table the plan judges rows of (tests pass a copy with a row added). @default METADATA_OPTIONS */
   readonly metadataOptions?: readonly MetadataOptionRow[];
+  /**
+   * The per-instance wants of plugged-in action phases (`ActionPhase.wants`, lambda/engine/
+   * remediation/phase.ts), judged after the built-in rows: what they want counts the instance in
+   * under the cap like any other action. @default none
+   */
+  readonly wants?: readonly InstanceWants[];
 }
+
+/** What one action phase wants of one instance (judged alone, no cap): nothing, or its actions with before/after. */
+export type InstanceWants = (e: InstanceEvaluation, settings: PlanInstanceSettings) => readonly WantedAction[];
 
 /**
  * Finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so the
@@ -171,7 +180,7 @@ export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
 }
 
 /** One wanted action with the change it stands for (the audit record's before/after). */
-interface WantedAction {
+export interface WantedAction {
   readonly action: RemediationAction;
   readonly before?: unknown;
   readonly after?: unknown;
@@ -232,6 +241,14 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
   if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
     guest = true;
     wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
+  }
+  // Plugged-in phases: each judges the instance alone; an exception is a bug there, never a crash here (nothing wanted).
+  for (const w of options.wants ?? []) {
+    try {
+      wanted.push(...w(e, settings));
+    } catch {
+      continue;
+    }
   }
 
   if (e.status === 'opted-out' || e.checkState === 'opted-out') {
@@ -339,6 +356,8 @@ export class StreamingPlan {
     private readonly settings: Settings,
     /** Instances earlier runs of the budget day changed (see {@link PlanOptions.spent}). */
     private readonly spent = 0,
+    /** Plugged-in phases' wants (see {@link PlanOptions.wants}). */
+    private readonly wants: readonly InstanceWants[] = [],
   ) {}
 
   /** Instances admitted so far (they count against the run's cap). */
@@ -362,7 +381,7 @@ export class StreamingPlan {
     const none: StreamDecision = { admitted: [], skipped: [] };
     if (this.settings.dryRun || !e || typeof e.instanceId !== 'string') return none;
     if (this.decided.has(e.instanceId) || this.waitingIds.has(e.instanceId)) return none;
-    const ip = planInstance(e, this.settings, ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {});
+    const ip = planInstance(e, this.settings, { ...(ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {}), ...(this.wants.length > 0 ? { wants: this.wants } : {}) });
     if (!ip.planned) {
       this.decided.add(e.instanceId);
       return { admitted: [], skipped: ip.skipped };

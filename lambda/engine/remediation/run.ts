@@ -15,7 +15,7 @@ import { AuditTrail, createRunContext, resolveOptions, type RunContext } from '.
 import { runGuestPhase } from './guest-phase';
 import { ImdsPhase } from './imds-phase';
 import type { ActionPhase } from './phase';
-import { ACTION_PHASES } from './phases';
+import { ACTION_PHASES, RUN_PHASES } from './phases';
 import { resumeRun, startRun } from './start';
 import type { RunState } from './state';
 import { finishInvocation } from './summary';
@@ -39,7 +39,7 @@ export async function runRemediation(
   opts: RemediationOptions,
 ): Promise<RemediationResult> {
   const options = resolveOptions(opts);
-  const phases = deps.actionPhases ?? ACTION_PHASES;
+  const phases = [...RUN_PHASES, ...(deps.actionPhases ?? ACTION_PHASES)];
   let state: RunState | undefined;
   const trail = new AuditTrail(deps.audit, deps.clock, deps.logger, () => state as RunState);
   // One context and one IMDS side per invocation, made as soon as the state exists: a new run's

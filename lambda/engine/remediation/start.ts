@@ -4,14 +4,13 @@
  * or a resumed one (verify and decode the continuation, refuse and audit anything else, then apply
  * the CURRENT settings to what is left).
  */
-import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
-import { planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
+import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
+import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
 import type { AuditTrail } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
 import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
-import { accountDefaultsStep } from './account-defaults';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
 import type { FreshCheckStream, RemediationCheckResult, RemediationDeps } from './types';
@@ -33,6 +32,11 @@ export interface StartArgs {
    * @default - no stream: everything is planned at the end of the check
    */
   readonly imds?: (state: RunState) => ImdsPhase;
+}
+
+/** The per-instance wants of the phases that have them, for the plan. */
+function wantsOf(phases: readonly ActionPhase[]): InstanceWants[] {
+  return phases.flatMap((p) => (p.wants ? [p.wants] : []));
 }
 
 /** `planned` records of one selected instance: the built-in actions, then each plugged-in phase's. */
@@ -81,7 +85,7 @@ class PlanStream {
     private readonly imds: ImdsPhase,
     spent: number,
   ) {
-    this.planner = new StreamingPlan(settings, spent);
+    this.planner = new StreamingPlan(settings, spent, wantsOf(phases));
     imds.openStream();
   }
 
@@ -137,7 +141,13 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const streamed = stream?.selected ?? [];
   // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
   const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
-  const base: Plan = planRemediation(rest, settings, fleetSize, { ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}), alreadySelected: streamed.length, ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}) });
+  const wants = wantsOf(phases);
+  const base: Plan = planRemediation(rest, settings, fleetSize, {
+    ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}),
+    alreadySelected: streamed.length,
+    ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}),
+    ...(wants.length > 0 ? { wants } : {}),
+  });
   const planned = base.dryRun ? base.wouldChange : base.instances;
   const selected = [...streamed, ...planned];
   // IMDSv2 shares the run's cap with the other changes: only what they left (docs/imdsv2.md).
@@ -166,16 +176,8 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   } else {
     state.phase = 'done';
   }
-  // Tokens required by default only in enforce mode on a fleet whose readiness the check proved.
-  const gate = deps.tokensGate ?? (checked?.imdsv2 ? tokensGateFromReadiness(settings.imdsv2, checked.imdsv2) : undefined);
-  if (deps.metadataDefaults) {
-    // Account level, once per run: a fresh read, the pure decision, at most one write (dry run: none).
-    state.accountDefaults = await accountDefaultsStep(
-      { defaults: deps.metadataDefaults, audit: (d) => deps.audit.accountDefaults?.({ ...d }) ?? Promise.resolve(), clock, ...(deps.logger ? { logger: deps.logger } : {}) },
-      checked?.accountDefaults,
-      { runId, mode: settings.accountDefaults, dryRun: plan.dryRun, hopLimitTarget: settings.hopLimitTarget, ...(gate ? { gate } : {}) },
-    );
-  }
+  // Run-level work of the phases (the account defaults: ./account-defaults-phase.ts), once per run, dry run too.
+  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state });
   deps.logger?.info('remediation-plan', {
     runId,
     dryRun: plan.dryRun,
