@@ -5,7 +5,7 @@
  * no grant sends must be absent from the request. Why `ec2:Attribute/<Parameter>` and not the
  * `ec2:MetadataHttp*` keys: see `imdsStatements` in ./guard-common.ts.
  */
-import { attributeKey, desiredValue, METADATA_OPTIONS, type MetadataGrant, type MetadataOptionRow } from '../lambda/contracts/metadata-options';
+import { attributeKey, desiredValue, METADATA_OPTIONS, type MetadataGrant, type MetadataOptionRow, type MetadataSwitch } from '../lambda/contracts/metadata-options';
 
 export type Conditions = Record<string, Record<string, string>>;
 
@@ -46,7 +46,7 @@ export function ruleDenies(hopLimitTarget: number, table: readonly MetadataOptio
  * setting is on), every other row absent — the rows of other grants first, in table order, then the
  * gated rows switched off.
  */
-export function grantConditions(grant: MetadataGrant, o: { hopLimitTarget: number; settings?: Readonly<Record<string, boolean>> }, table: readonly MetadataOptionRow[] = METADATA_OPTIONS): Conditions {
+export function grantConditions(grant: MetadataGrant, o: { hopLimitTarget: number; settings?: Readonly<Partial<Record<MetadataSwitch, boolean>>> }, table: readonly MetadataOptionRow[] = METADATA_OPTIONS): Conditions {
   const mine = table.filter((r) => r.grant === grant);
   const on = mine.filter((r) => r.setting === undefined || o.settings?.[r.setting] === true);
   const off = mine.filter((r) => !on.includes(r));

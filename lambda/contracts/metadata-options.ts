@@ -26,6 +26,9 @@ export type MetadataDesired = { readonly atLeast: 'hopLimitTarget' } | { readonl
  */
 export type MetadataGrant = 'nightly' | 'imdsv2' | 'none';
 
+/** The boolean settings a metadata row may be gated by. */
+export type MetadataSwitch = 'enableMetadataEndpoint';
+
 export interface MetadataOptionRow {
   /** The ModifyInstanceMetadataOptions parameter; IAM sees the request's value as `ec2:Attribute/<parameter>`. */
   readonly parameter: string;
@@ -40,8 +43,12 @@ export interface MetadataOptionRow {
   readonly desired: MetadataDesired;
   readonly rule: MetadataRule;
   readonly grant: MetadataGrant;
-  /** A `nightly` row sent only while this boolean setting is on. */
-  readonly setting?: string;
+  /**
+   * A `nightly` row sent only while this boolean setting is on (the plan, the IMDS phase on every
+   * resume, and the IAM grant all read it). Only the switches the construct hands to the IMDS grant
+   * (lib/guard-common.ts `imdsStatements`); a new switch joins {@link MetadataSwitch} and that call.
+   */
+  readonly setting?: MetadataSwitch;
   /** The Deny statement's Sid that enforces the rule for the remediate role (rows with an action). */
   readonly denySid?: string;
 }

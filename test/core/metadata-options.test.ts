@@ -88,6 +88,14 @@ describe('a new metadata option is one table row plus its finding', () => {
     expect(both.planned?.actions).toEqual(['raise-hop-limit', 'enable-imds-ipv6']);
   });
 
+  it('a row gated by a switch is wanted only while the switch is on (and IAM admits it only then)', () => {
+    const gated = withIpv6.map((r) => (r.parameter === 'HttpProtocolIpv6' ? { ...r, setting: 'enableMetadataEndpoint' as const } : r));
+    const e = evaluation({ ipv6: 'disabled', findings: ['imds-ipv6-endpoint-disabled'] });
+    expect(planInstance(e, { ...settings, enableMetadataEndpoint: true }, { metadataOptions: gated }).planned?.actions).toEqual(['enable-imds-ipv6']);
+    expect(planInstance(e, { ...settings, enableMetadataEndpoint: false }, { metadataOptions: gated }).planned).toBeUndefined();
+    expect(grantConditions('nightly', { hopLimitTarget: 2, settings: { enableMetadataEndpoint: false } }, gated).Null).toHaveProperty(['ec2:Attribute/HttpProtocolIpv6'], 'true');
+  });
+
   it('IAM allows exactly its desired value and denies the value its rule refuses', () => {
     const allow = grantConditions('nightly', { hopLimitTarget: 2, settings: { enableMetadataEndpoint: true } }, withIpv6);
     expect(allow.StringEqualsIfExists).toEqual({ 'ec2:Attribute/HttpEndpoint': 'enabled', 'ec2:Attribute/HttpProtocolIpv6': 'enabled' });

@@ -39,6 +39,8 @@ function currentOf(row: MetadataOptionRow, e: InstanceEvaluation): unknown {
 export const findingWant: WantRule = (row, e, settings) => {
   const action = row.action as RemediationAction | null;
   if (action === null || row.finding === null || !e.findings.some((f) => f.code === row.finding)) return {};
+  // A row gated by a switch that is off (or not given) is not wanted.
+  if (row.setting !== undefined && (settings as Partial<Record<string, unknown>>)[row.setting] !== true) return {};
   const current = currentOf(row, e);
   if (satisfies(row, current, settings.hopLimitTarget)) return {};
   const value = desiredValue(row, settings.hopLimitTarget);

@@ -57,7 +57,7 @@ describe('a metadata-options row added to the table', () => {
         audit,
         continuationKey: async () => Buffer.from('k'),
       },
-      settings({ fixTimeSync: false, fixNoProxy: false }),
+      settings({ fixTimeSync: false, fixNoProxy: false, enableMetadataEndpoint: true }),
       {},
       { deadline: clock.now() + 3_600_000, verifyMinAgeMs: 0 },
     );
@@ -77,7 +77,7 @@ describe('a metadata-options row added to the table', () => {
 
   it('skips it already-compliant on the fresh read, travels in the continuation, and is dropped when its setting goes off', async () => {
     const imds = new MemoryImds(new Map([[id(1), { hopLimit: 2, httpEndpoint: 'enabled', httpProtocolIpv6: 'enabled' }]]));
-    const { ctx, audit, state, clock } = makeContext({ imds, state: { imds: [{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }] } });
+    const { ctx, audit, state, clock } = makeContext({ imds, settings: settings({ enableMetadataEndpoint: true }), state: { imds: [{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }] } });
     const key = Buffer.from('k');
     const back = decodeContinuation(encodeContinuation(state, key, clock.now()), key, clock.now());
     expect(back.imds).toEqual([{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }]);
