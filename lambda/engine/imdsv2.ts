@@ -7,9 +7,9 @@
  *   enforcement: reported (alarm metric, audit) by default; rolled back to `optional` only with
  *   `imdsv2AutoUndo` and rejections in two separate hours;
  * - {@link runImdsv2Enforcement}: the nightly phase that switches `ready` instances to
- *   `HttpTokens=required` (hop limit raised in the same call on container hosts), paced like the
- *   hop-limit changes, each one re-read from CloudWatch first, tagged with the signed record,
- *   verified until `applied`.
+ *   `HttpTokens=required` (hop limit raised in the same call on container hosts), on the same
+ *   read → pace → verify loop as the hop-limit changes (./remediation/metadata-loop.ts), each one
+ *   re-read from CloudWatch first, tagged with the signed record, verified until `applied`.
  *
  * Why the watch runs in the check and not in the next nightly run: a rejected IMDSv1 call is a
  * workload failing now (its credentials stop refreshing), or someone probing the instance; the

@@ -7,8 +7,10 @@
  * redoing finished work.
  *
  * Every wait goes through the injected `Clock`, so the benchmark can run it on a virtual clock.
- * The steps are separate modules: start.ts (start or resume), imds-phase.ts, guest-phase.ts,
- * phase.ts (how a new action plugs in), summary.ts (the end of an invocation).
+ * The steps are separate modules: start.ts (start or resume), imds-phase.ts (the metadata-options
+ * rows, on metadata-loop.ts: the one ModifyInstanceMetadataOptions loop, IMDSv2's too),
+ * guest-phase.ts, phase.ts (how a new action plugs in; account-defaults-phase.ts is one),
+ * summary.ts (the end of an invocation).
  */
 import type { Settings } from '../../core/settings';
 import { AuditTrail, createRunContext, resolveOptions, type RunContext } from './context';
