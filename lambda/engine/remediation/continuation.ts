@@ -145,13 +145,18 @@ function optsField(opts: readonly string[] | undefined): string {
   return (opts ?? []).map((p) => `.${p}`).join('');
 }
 
-/** Further metadata rows of an item: each a parameter the table acts on, or the continuation is refused. */
+/**
+ * Further metadata rows of an item: each a parameter the table acts on, or the continuation is
+ * refused. Only fields that start with a letter are parameters: a number with a fraction (a clock
+ * reading) splits into more numeric fields, which the fixed fields never read and this ignores too.
+ */
 function optsOf(fields: readonly string[]): { opts?: string[] } {
-  if (fields.length === 0) return {};
-  for (const p of fields) {
+  const names = fields.filter((f) => /^[A-Za-z]/.test(f));
+  if (names.length === 0) return {};
+  for (const p of names) {
     if (!METADATA_OPTIONS.some((r) => r.parameter === p && r.action !== null)) throw new ContinuationError(`continuation: unknown metadata option ${JSON.stringify(p)}`);
   }
-  return { opts: [...fields] };
+  return { opts: names };
 }
 
 function list(s: unknown, table: readonly string[]): { id: string; f: string[] }[] {

@@ -92,4 +92,12 @@ describe('a metadata-options row added to the table', () => {
     expect(back.imds).toEqual([]);
     expect(brief(audit).at(-1)).toBe(`${id(1)}:enable-imds-ipv6:skipped:setting-off`);
   });
+
+  it('reads a continuation whose change time has a fraction as before: its numeric overflow is never taken for a metadata option', () => {
+    const { state, clock } = makeContext({ state: { verifying: [{ id: id(1), hop: 2, endpoint: false, at: 1_800_000_000_123.5, seen: 0 }] } });
+    const key = Buffer.from('k');
+    const back = decodeContinuation(encodeContinuation(state, key, clock.now()), key, clock.now());
+    expect(back.verifying).toHaveLength(1);
+    expect(back.verifying[0]!.opts).toBeUndefined();
+  });
 });
