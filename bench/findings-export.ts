@@ -22,7 +22,7 @@ import { exportFindings, type FindingsExportSummary } from '../lambda/engine/fin
 import { type FindingsExportKey, type FindingsExportSize, findingsExportTarget, type PhaseFigures, renderFindingsExport, summarizeFindingsExport } from './findings-export-figures';
 import type { Target } from './reading';
 import { mergeResults } from './results-file';
-import { writeGeneratedDocs } from '../bin/docs';
+import { writeGeneratedDocs } from './generated-docs';
 import { SimAccount } from './sim/account';
 import { simInstance } from './sim/fleet';
 import { securityHubState } from './sim/securityhub';

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeGeneratedDocs } from '../bin/docs';
+import { writeGeneratedDocs } from './generated-docs';
 import { FUNCTION_MEMORY_MB } from '../lib/function-bundling';
 import { MAX_VCPU_SHARE_USED, type Target, vcpuOf, vcpuUsed } from './reading';
 import { COLD_LOAD_TARGETS, type ColdLoadResult, renderColdLoad } from './cold-load';

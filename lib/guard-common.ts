@@ -16,6 +16,7 @@ import { ENV, propName, reaches, rows, type SettingKey } from '../lambda/core/se
 import { guardKey } from './constructs/control-tower';
 import type { GuardFunction } from './constructs/guard-function';
 import type { TimeSyncGuardProps } from './time-sync-guard-props';
+import { grantConditions, ruleDenies } from './metadata-options-iam';
 
 /**
  * The environment of one function, from the settings schema: every row that reaches it, valued by
@@ -91,30 +92,18 @@ export function remediateInstanceStatements(instances: string, o: { hopLimitTarg
  */
 export function imdsStatements(instances: string, hopLimitTarget: number, enableMetadataEndpoint: boolean): PolicyStatement[] {
   const action = 'ec2:ModifyInstanceMetadataOptions';
+  // Every condition comes from the metadata-options table (lambda/contracts/metadata-options.ts).
   const allow = new PolicyStatement({
     sid: 'RaiseHopLimitOnly',
     actions: [action],
     resources: [instances],
-    conditions: {
-      NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) },
-      ...(enableMetadataEndpoint ? { StringEqualsIfExists: { 'ec2:Attribute/HttpEndpoint': 'enabled' } } : {}),
-      Null: {
-        'ec2:Attribute/HttpTokens': 'true',
-        'ec2:Attribute/HttpProtocolIpv6': 'true',
-        'ec2:Attribute/InstanceMetadataTags': 'true',
-        ...(enableMetadataEndpoint ? {} : { 'ec2:Attribute/HttpEndpoint': 'true' }),
-      },
-    },
+    conditions: grantConditions('nightly', { hopLimitTarget, settings: { enableMetadataEndpoint } }),
   });
-  const deny = (sid: string, conditions: Record<string, Record<string, string>>): PolicyStatement =>
-    new PolicyStatement({ sid, effect: Effect.DENY, actions: [action], resources: [instances], conditions });
-  return [
-    allow,
-    deny('NeverDisableMetadataEndpoint', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpEndpoint': 'disabled' } }),
-    // On every instance, tagged or not: the IMDSv2 undo (docs/imdsv2.md) is the check role's, opt-in, never this role's.
-    deny('NeverMakeTokensOptional', { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } }),
-    deny('NeverLowerHopLimit', { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(hopLimitTarget) } }),
-  ];
+  // On every instance, tagged or not: the IMDSv2 undo (docs/imdsv2.md) is the check role's, opt-in, never this role's.
+  const denies = ruleDenies(hopLimitTarget).map(
+    ({ sid, conditions }) => new PolicyStatement({ sid, effect: Effect.DENY, actions: [action], resources: [instances], conditions }),
+  );
+  return [allow, ...denies];
 }
 
 /** Tag present and its value anything but `false` (case-insensitive): both conditions in one block, ANDed. */

@@ -24,6 +24,8 @@ import { RemediationStateMachine } from './constructs/remediation-state-machine'
 import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, createImdsv2RecordKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
+import { absentConditions, grantedValueConditions, rowOf, ruleBreakCondition } from './metadata-options-iam';
+import { attributeKey, desiredValue, METADATA_OPTIONS, refusedValue } from '../lambda/contracts/metadata-options';
 import {
   cloudTrailSetting,
   currentProps,
@@ -112,7 +114,7 @@ export class TimeSyncGuard extends Construct {
     FunctionNetwork.create(this, props);
     if (props.alarmTopic) this.topic = props.alarmTopic;
     else ({ topic: this.topic, key: this.topicKey } = createAlarmTopic(this, props.alarmEmails ?? []));
-    this.documents = new GuestDocuments(this, 'Documents', { dryRun });
+    this.documents = new GuestDocuments(this, 'Documents');
 
     // Values the construct sets itself; every other row comes from its prop or its default.
     const securityHub = props.securityHub ?? DEFAULTS.securityHub;
@@ -465,7 +467,7 @@ export function neverMakeTokensOptional(sid: string, instances: string): PolicyS
     effect: Effect.DENY,
     actions: ['ec2:ModifyInstanceMetadataOptions'],
     resources: [instances],
-    conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' } },
+    conditions: ruleBreakCondition(rowOf('HttpTokens'), 0),
   });
 }
 
@@ -505,7 +507,10 @@ export function imdsv2InstanceStatements(instances: string, o: { readonly enforc
 export function imdsv2Statements(instances: string, o: { readonly enforce: boolean; readonly undo: boolean; readonly hopLimitTarget: number }): PolicyStatement[] {
   const action = 'ec2:ModifyInstanceMetadataOptions';
   const tag = `aws:ResourceTag/${IMDSV2_ENFORCED_TAG_KEY}`;
-  const others = { 'ec2:Attribute/HttpEndpoint': 'true', 'ec2:Attribute/HttpProtocolIpv6': 'true', 'ec2:Attribute/InstanceMetadataTags': 'true' };
+  // From the metadata-options table: tokens are this grant's row, the hop limit may ride along, every other row stays out.
+  const tokens = rowOf('HttpTokens');
+  const hop = rowOf('HttpPutResponseHopLimit');
+  const others = absentConditions(METADATA_OPTIONS.filter((r) => r !== tokens && r !== hop));
   const out: PolicyStatement[] = [];
   if (o.undo) {
     out.push(
@@ -513,14 +518,14 @@ export function imdsv2Statements(instances: string, o: { readonly enforce: boole
         sid: 'UndoImdsv2OnlyWhereEnforced',
         actions: [action],
         resources: [instances],
-        conditions: { StringEquals: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'false', 'ec2:Attribute/HttpPutResponseHopLimit': 'true', ...others } },
+        conditions: { StringEquals: { [attributeKey(tokens)]: refusedValue(tokens) }, Null: { [tag]: 'false', ...absentConditions([hop]), ...others } },
       }),
       new PolicyStatement({
         sid: 'NeverMakeTokensOptionalUntagged',
         effect: Effect.DENY,
         actions: [action],
         resources: [instances],
-        conditions: { StringEqualsIgnoreCase: { 'ec2:Attribute/HttpTokens': 'optional' }, Null: { [tag]: 'true' } },
+        conditions: { ...ruleBreakCondition(tokens, o.hopLimitTarget), Null: { [tag]: 'true' } },
       }),
     );
   } else {
@@ -532,7 +537,7 @@ export function imdsv2Statements(instances: string, o: { readonly enforce: boole
       effect: Effect.DENY,
       actions: [action],
       resources: [instances],
-      conditions: { NumericLessThan: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) } },
+      conditions: ruleBreakCondition(hop, o.hopLimitTarget),
     }),
   );
   if (o.enforce || o.undo) {
@@ -552,8 +557,8 @@ export function imdsv2Statements(instances: string, o: { readonly enforce: boole
         actions: [action],
         resources: [instances],
         conditions: {
-          StringEquals: { 'ec2:Attribute/HttpTokens': 'required' },
-          NumericGreaterThanEqualsIfExists: { 'ec2:Attribute/HttpPutResponseHopLimit': String(o.hopLimitTarget) },
+          StringEquals: { [attributeKey(tokens)]: String(desiredValue(tokens, o.hopLimitTarget)) },
+          ...grantedValueConditions([hop], o.hopLimitTarget),
           Null: others,
         },
       }),

@@ -94,8 +94,12 @@ function storedHash(acct: SimAccount, name: string): string | undefined {
 /** A1: SSM publishes no API rate; one shared bucket of 20 requests/s with a burst of 40. */
 export const DEFAULT_SSM_BUCKET: BucketSpec = { capacity: 40, refillPerSecond: 20 };
 
-/** Environment variable that sets the SSM bucket of a benchmark run: `RATE` or `RATE,BURST` (run.ts --ssm-rate). */
-export const SSM_BUCKET_ENV = 'TSG_BENCH_SSM_BUCKET';
+/**
+ * Environment variable that sets the SSM bucket of a benchmark run: `RATE` or `RATE,BURST` (run.ts
+ * --ssm-rate sets it for its workers). Not `TSG_`-prefixed: the product's settings parser owns that
+ * prefix and knows nothing of the benchmark.
+ */
+export const SSM_BUCKET_ENV = 'BENCH_SSM_BUCKET';
 
 /** The SSM bucket of this process: from {@link SSM_BUCKET_ENV} when set (burst defaults to 2 × rate), else A1. */
 export function ssmBucketFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): BucketSpec {

@@ -4,6 +4,7 @@
  * `instance-id` filter, batched, on the non-mutating bucket) that the engine uses before a change and
  * to verify that it reached state `applied`.
  */
+import { METADATA_OPTIONS } from '../contracts/metadata-options';
 import {
   DescribeInstancesCommand,
   ModifyInstanceMetadataOptionsCommand,
@@ -127,7 +128,11 @@ export function createEc2ImdsPort(options: Ec2ImdsPortOptions): ImdsPort {
       if (request.hopLimit !== undefined) input.HttpPutResponseHopLimit = request.hopLimit;
       if (request.enableEndpoint) input.HttpEndpoint = 'enabled';
       if (request.httpTokens) input.HttpTokens = request.httpTokens;
-      if (input.HttpPutResponseHopLimit === undefined && input.HttpEndpoint === undefined && input.HttpTokens === undefined) {
+      for (const [parameter, value] of Object.entries(request.options ?? {})) {
+        // Only what the metadata-options table describes (and IAM therefore bounds) is sent.
+        if (METADATA_OPTIONS.some((r) => r.parameter === parameter && r.action !== null)) (input as unknown as Record<string, unknown>)[parameter] = value;
+      }
+      if (Object.keys(input).length === 1) {
         return { outcome: 'failed', error: 'nothing to change', attempts: 0 };
       }
       let attempts = 0;

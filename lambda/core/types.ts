@@ -1,8 +1,16 @@
 /**
  * The seam between the in-guest diagnosis, the fleet engines and the infrastructure.
- * Pure types only: no SDK, no CDK, no I/O.
+ * Pure types (and the metric vocabulary, plain data) only: no SDK, no CDK, no I/O.
  */
+import type { MetadataOptionAction } from '../contracts/metadata-options';
 import type { FindingCode } from './diagnosis/findings';
+
+/**
+ * Every change the remediation can make, as named in the audit events and in the finding table's
+ * `fix`: one per row of the metadata-options table (lambda/contracts/metadata-options.ts), and the
+ * guest document's two steps.
+ */
+export type RemediationAction = MetadataOptionAction | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
 
 export type Platform = 'linux' | 'windows';
 
@@ -125,3 +133,58 @@ export interface InstanceEvaluation {
   /** SSM invocation status or other detail when checkState is not `checked`. */
   readonly detail?: string;
 }
+
+/*
+ * The metric vocabulary the finding table names (`metric`): defined here, below the diagnosis and
+ * the fleet code, so neither imports the other for it (re-exported by ./fleet/metric-names.ts and
+ * ./fleet/metadata-defaults.ts, where the rest of the metric names live).
+ */
+
+/** The check's fleet metrics (see ./fleet/metric-names.ts for why so few). */
+export const CHECK_METRICS = {
+  /**
+   * Instances running in the region, opted-out ones included. Emitted (even as 0) once per
+   * completed check run, so it doubles as the heartbeat: its SampleCount missing means the
+   * check did not run or did not finish.
+   */
+  instancesSeen: 'InstancesSeen',
+  /** Instances whose guest was checked this run. */
+  instancesChecked: 'InstancesChecked',
+  /** Instances with status at-risk (any at-risk finding, guest or IMDS). */
+  instancesAtRisk: 'InstancesAtRisk',
+  /** Neither checked nor opted out: unmanaged, SSM offline, command failed/timed out/undeliverable, unreadable, vanished. */
+  instancesNotChecked: 'InstancesNotChecked',
+  /** Checked, and the selected time source is not Amazon Time Sync (IPv4, IPv6 or PHC). */
+  notOnAmazonTimeSync: 'NotOnAmazonTimeSync',
+  /** Checked, and not synchronised (no selected source, source lost, free-running, daemon down). */
+  notSynchronized: 'NotSynchronized',
+  /** Checked, and |offset| or the clock error bound is over its threshold. */
+  clockErrorBoundOverThreshold: 'ClockErrorBoundOverThreshold',
+  /** Hop limit below the target on an instance whose guest runs containers. */
+  hopLimitTooLowForContainers: 'HopLimitTooLowForContainers',
+  /** Metadata endpoint disabled on an instance with an instance profile. */
+  metadataEndpointDisabled: 'MetadataEndpointDisabled',
+  /** Checked, and the ENA driver dropped link-local packets (IMDS, DNS, NTP) over the per-ENI allowance since boot. */
+  linkLocalPacketsDropped: 'LinkLocalPacketsDropped',
+  /** Checked, and the guest's IMDSv2 probe got no usable answer or its token was refused. */
+  imdsUnreachable: 'ImdsUnreachable',
+  /** Checked, and the guest's IMDSv2 probe got HTTP 429. */
+  imdsThrottled: 'ImdsThrottled',
+  /** Checked, and the clock is off by more than the offset threshold against the IMDS `Date` header. */
+  clockSkewViaImds: 'ClockSkewViaImds',
+  /** Checked, and the time configuration mixes smeared and unsmeared sources or keeps a leap file with a smeared source (advisory: no alarm). */
+  leapSmearAdvisory: 'LeapSmearAdvisory',
+  /**
+   * One value per checked instance with a known bound (EMF values arrays), so CloudWatch computes
+   * Maximum and p99 itself from a single metric.
+   */
+  clockErrorBoundSeconds: 'ClockErrorBoundSeconds',
+} as const;
+
+/** The account-level fleet metrics (dimension `service` only, like every fleet metric). */
+export const ACCOUNT_DEFAULTS_METRICS = {
+  /** Account-level findings of this run (0, 1 or 2); not emitted when the defaults could not be read. */
+  accountDefaultFindings: 'AccountDefaultFindings',
+  /** 1 when the defaults could not be read this run, else 0. */
+  accountDefaultsUnknown: 'AccountDefaultsUnknown',
+} as const;

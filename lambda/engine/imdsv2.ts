@@ -7,9 +7,9 @@
  *   enforcement: reported (alarm metric, audit) by default; rolled back to `optional` only with
  *   `imdsv2AutoUndo` and rejections in two separate hours;
  * - {@link runImdsv2Enforcement}: the nightly phase that switches `ready` instances to
- *   `HttpTokens=required` (hop limit raised in the same call on container hosts), paced like the
- *   hop-limit changes, each one re-read from CloudWatch first, tagged with the signed record,
- *   verified until `applied`.
+ *   `HttpTokens=required` (hop limit raised in the same call on container hosts), on the same
+ *   read → pace → verify loop as the hop-limit changes (./remediation/metadata-loop.ts), each one
+ *   re-read from CloudWatch first, tagged with the signed record, verified until `applied`.
  *
  * Why the watch runs in the check and not in the next nightly run: a rejected IMDSv1 call is a
  * workload failing now (its credentials stop refreshing), or someone probing the instance; the
@@ -22,6 +22,7 @@ import { enforcementRecord, verifyEnforcementRecord } from './imdsv2-record';
 import type { InstanceRecord } from '../core/types';
 import type { Clock } from './ports';
 import { type CredentialEvidenceDeps, type CredentialEvidenceResult, readCredentialEvidence } from './credential-evidence';
+import { MetadataChangeLoop } from './remediation/metadata-loop';
 
 /** Daily / windowed sums of one per-instance metric (lambda/aws/cloudwatch-metrics.ts). */
 export interface Imdsv2MetricsPort {
@@ -372,33 +373,10 @@ export async function runImdsv2Enforcement(
   const verifyTimeoutMs = opts.verifyTimeoutMs ?? 120_000;
   const pollMs = opts.verifyPollMs ?? 5_000;
   const chunkSize = Math.max(1, Math.min(200, opts.chunkSize ?? 100));
-  const timeLeft = (): number => opts.deadline - clock.now();
   if (opts.dryRun) {
     for (const c of state.pending.splice(0)) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'dry-run' });
     return true;
   }
-  const verify = async (): Promise<void> => {
-    const due = state.verifying.filter((v) => clock.now() - v.at >= 2_000);
-    if (due.length === 0) return;
-    const fresh = await ec2.describe(due.map((v) => v.id));
-    if (!fresh) return;
-    const done = new Set<string>();
-    for (const v of due) {
-      const cur = fresh.get(v.id);
-      const after = cur ? { httpTokens: cur.httpTokens, hopLimit: cur.hopLimit, state: cur.state } : undefined;
-      if (!cur) {
-        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'failed', reason: 'instance-gone' });
-        done.add(v.id);
-      } else if (cur.state === 'applied' && cur.httpTokens === 'required' && (v.hop === 0 || (cur.hopLimit ?? 0) >= v.hop)) {
-        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'verified', after });
-        done.add(v.id);
-      } else if (clock.now() - v.at >= verifyTimeoutMs) {
-        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'failed', reason: 'not-applied', after });
-        done.add(v.id);
-      }
-    }
-    state.verifying = state.verifying.filter((v) => !done.has(v.id));
-  };
   let key: Uint8Array | undefined;
   if (state.pending.length > 0) {
     try {
@@ -409,62 +387,61 @@ export async function runImdsv2Enforcement(
       for (const c of state.pending.splice(0)) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'failed', reason: 'record-key-unreadable', after: { error } });
     }
   }
-  while (state.pending.length > 0 && key) {
-    if (timeLeft() < 2_000 + ec2.modifyWaitMs()) return false;
-    const chunk = state.pending.splice(0, chunkSize);
-    const fresh = await ec2.describe(chunk.map((c) => c.instanceId));
-    if (!fresh) {
-      state.pending.unshift(...chunk);
-      if (timeLeft() < pollMs + 2_000) return false;
-      await clock.sleep(pollMs);
-      continue;
-    }
-    let usage: ReadonlyMap<string, FreshUsage>;
-    try {
-      usage = await ports.recheck(chunk.map((c) => c.instanceId));
-    } catch (err) {
-      const error = String((err as Error)?.message ?? err);
-      for (const c of chunk) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'usage-unreadable', after: { error } });
-      continue;
-    }
-    for (let k = 0; k < chunk.length; k++) {
-      const c = chunk[k]!;
-      if (timeLeft() < ec2.modifyWaitMs() + 1_000) {
-        state.pending.unshift(...chunk.slice(k));
-        return false;
+  type Item = Imdsv2Change & { readonly id: string };
+  // The shared read → pace → verify loop (./remediation/metadata-loop.ts); its queue is `state.pending`, keyed by id.
+  const queue: Item[] = state.pending.map((c) => ({ ...c, id: c.instanceId }));
+  const loop = new MetadataChangeLoop<Item, Imdsv2Fresh, ReadonlyMap<string, FreshUsage>>({
+    clock,
+    chunkSize,
+    pollMs,
+    verifyMinAgeMs: 2_000,
+    queue: () => queue,
+    verifying: () => state.verifying,
+    keepVerifying: (left) => void (state.verifying = left as Imdsv2EnforcementState['verifying']),
+    timeLeft: () => opts.deadline - clock.now(),
+    modifyWaitMs: () => ec2.modifyWaitMs(),
+    describe: (ids) => ec2.describe(ids),
+    async prepare(chunk) {
+      try {
+        return { value: await ports.recheck(chunk.map((c) => c.instanceId)) };
+      } catch (err) {
+        const error = String((err as Error)?.message ?? err);
+        for (const c of chunk) audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'usage-unreadable', after: { error } });
+        return undefined;
       }
-      const cur = fresh.get(c.instanceId);
+    },
+    async act(c, cur, usage) {
       const before = cur ? { httpTokens: cur.httpTokens, hopLimit: cur.hopLimit } : undefined;
       if (!cur) {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'instance-gone' });
-        continue;
+        return;
       }
       if (cur.optedOut) {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'opted-out', before });
-        continue;
+        return;
       }
       if (cur.httpTokens === 'required') {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: 'already-compliant', before });
-        continue;
+        return;
       }
       const used = usage.get(c.instanceId) ?? 'unreadable';
       if (used !== 'clean') {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'skipped', reason: used === 'uses-imdsv1' ? 'uses-imdsv1' : `usage-${used}`, before });
-        continue;
+        return;
       }
       // Never lower: the hop limit is sent only when it raises it.
       const hop = c.hopLimit !== undefined && (cur.hopLimit ?? 1) < c.hopLimit ? c.hopLimit : undefined;
       try {
-        await ec2.tag(c.instanceId, enforcementRecord(key, c.instanceId, clock.now()));
+        await ec2.tag(c.instanceId, enforcementRecord(key!, c.instanceId, clock.now()));
       } catch (err) {
         // Without the record the watch would not know the switch is ours: do not switch.
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'failed', reason: 'tag-failed', before, after: { error: String((err as Error)?.message ?? err) } });
-        continue;
+        return;
       }
       const res = await ec2.modify({ instanceId: c.instanceId, httpTokens: 'required', ...(hop !== undefined ? { hopLimit: hop } : {}) });
       if (res.outcome === 'throttled') {
-        state.pending.push(c);
-        continue;
+        queue.push(c);
+        return;
       }
       if (res.outcome === 'requested') {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: 'applied', before, after: { httpTokens: 'required', ...(hop !== undefined ? { hopLimit: hop } : {}) } });
@@ -472,15 +449,32 @@ export async function runImdsv2Enforcement(
       } else {
         audit({ instanceId: c.instanceId, action: 'require-imdsv2', outcome: res.outcome === 'gone' ? 'skipped' : 'failed', reason: res.outcome === 'gone' ? 'instance-gone' : 'modify-failed', before, ...(res.error ? { after: { error: res.error } } : {}) });
       }
-    }
-    await verify();
+    },
+    judge(v, cur, now) {
+      const hop = (v as Imdsv2EnforcementState['verifying'][number]).hop;
+      const after = cur ? { httpTokens: cur.httpTokens, hopLimit: cur.hopLimit, state: cur.state } : undefined;
+      if (!cur) {
+        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'failed', reason: 'instance-gone' });
+        return true;
+      }
+      if (cur.state === 'applied' && cur.httpTokens === 'required' && (hop === 0 || (cur.hopLimit ?? 0) >= hop)) {
+        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'verified', after });
+        return true;
+      }
+      if (now - v.at >= verifyTimeoutMs) {
+        audit({ instanceId: v.id, action: 'require-imdsv2', outcome: 'failed', reason: 'not-applied', after });
+        return true;
+      }
+      return false;
+    },
+  });
+  try {
+    if (key && !(await loop.changes())) return false;
+    return await loop.verify();
+  } finally {
+    // What is left goes back to the caller's state (it carries `pending` to the next invocation).
+    state.pending = queue.map(({ id: _id, ...c }) => c);
   }
-  while (state.verifying.length > 0) {
-    if (timeLeft() < pollMs + 2_000) return false;
-    await clock.sleep(pollMs);
-    await verify();
-  }
-  return true;
 }
 
 /** The ports the check needs for IMDSv2: readiness always, the watch when EC2 and audit are given. */

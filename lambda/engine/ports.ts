@@ -223,6 +223,11 @@ export interface ImdsModifyRequest {
   readonly enableEndpoint?: boolean;
   /** Set `HttpTokens` (IMDSv2 enforcement and its tag-gated undo: docs/imdsv2.md). */
   readonly httpTokens?: 'required' | 'optional';
+  /**
+   * Further metadata options by parameter (rows of lambda/contracts/metadata-options.ts beyond the
+   * three above), each the row's desired value. A parameter the table has no row for is never sent.
+   */
+  readonly options?: Readonly<Record<string, string | number>>;
 }
 
 export type ImdsModifyResult =

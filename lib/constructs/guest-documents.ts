@@ -27,14 +27,6 @@ export const WINDOWS_SERVICE_WAIT_SECONDS = 30;
 /** The Windows step's first line: the `$TsgArgs` hashtable the script reads. */
 export const WINDOWS_REMEDIATION_ARGS_LINE = `$TsgArgs = @{ DryRun = '${ref('DryRun')}'; Endpoint = '${ref('Endpoint')}'; ForceDomainMembers = '${ref('ForceDomainMembers')}'; VerifySeconds = '${ref('VerifySeconds')}'; FixNoProxy = '${ref('FixNoProxy')}'; FixTimeSync = '${ref('FixTimeSync')}'; ServiceWaitSeconds = '${WINDOWS_SERVICE_WAIT_SECONDS}' }`;
 
-/** Props of {@link GuestDocuments}. */
-export interface GuestDocumentsProps {
-  /**
-   * Default of the remediation document's `DryRun` parameter (the Lambda always passes it explicitly).
-   * @default false
-   */
-  readonly dryRun?: boolean;
-}
 
 const BOOL = { type: 'String', allowedValues: ['true', 'false'] } as const;
 
@@ -109,9 +101,9 @@ export function collectorDocumentContent(): Record<string, unknown> {
  * The remediation document's parameters. Both platform documents declare every parameter (each
  * script reads only its own), so the engine sends the one parameter set of the contract to either.
  */
-function remediationParameters(dryRun: boolean): Record<RemediationDocumentParameter, Record<string, unknown>> {
+function remediationParameters(): Record<RemediationDocumentParameter, Record<string, unknown>> {
   return {
-    DryRun: { ...BOOL, default: String(dryRun), description: 'Plan and report only; change nothing.' },
+    DryRun: { ...BOOL, default: 'false', description: 'Plan and report only; change nothing.' },
     Endpoint: {
       type: 'String',
       allowedValues: ['auto', 'ipv4', 'ipv6'],
@@ -146,7 +138,7 @@ function remediationParameters(dryRun: boolean): Record<RemediationDocumentParam
  * break out of the single-quoted argument line. The step keeps its platform precondition, so the
  * document sent to the wrong platform does nothing.
  */
-export function remediationDocumentContent(platform: GuestPlatform, dryRun = false): Record<string, unknown> {
+export function remediationDocumentContent(platform: GuestPlatform): Record<string, unknown> {
   const script =
     platform === 'linux'
       ? [LINUX_REMEDIATION_ARGS_LINE, ...compactShell(readGuestScript(GUEST_SCRIPTS.remediateLinux))]
@@ -155,7 +147,7 @@ export function remediationDocumentContent(platform: GuestPlatform, dryRun = fal
     schemaVersion: '2.2',
     description: `timesync-guard remediation (${platform === 'linux' ? 'Linux' : 'Windows'}): points the guest time daemon at the Amazon Time Sync Service, validating before and verifying after, with rollback.`,
     // Typed by the contract the engine sends with: a parameter missing here (or extra) fails to compile.
-    parameters: remediationParameters(dryRun),
+    parameters: remediationParameters(),
     mainSteps: [platformStep(platform, script, REMEDIATION_STEP_TIMEOUT_SECONDS)],
   };
 }
@@ -225,11 +217,17 @@ export class GuestDocuments extends Construct {
   /** SHA-256 of the Windows remediation document's Content string. */
   public readonly windowsRemediationHash: string;
 
-  constructor(scope: Construct, id: string, props: GuestDocumentsProps = {}) {
+  /**
+   * The remediation document's `DryRun` default is fixed at `false` and does not follow the guard's
+   * `dryRun`: the engine always sends `DryRun` explicitly and, in a dry run, sends no document at
+   * all (docs/remediation.md), so a default that followed the setting would be read by nobody while
+   * changing the document's content (and its pinned hash) each time the runtime switch is flipped.
+   */
+  constructor(scope: Construct, id: string) {
     super(scope, id);
     const collector = pinnedContent(collectorDocumentContent());
-    const remediation = pinnedContent(remediationDocumentContent('linux', props.dryRun ?? false));
-    const windows = pinnedContent(remediationDocumentContent('windows', props.dryRun ?? false));
+    const remediation = pinnedContent(remediationDocumentContent('linux'));
+    const windows = pinnedContent(remediationDocumentContent('windows'));
     this.collectorHash = collector.sha256;
     this.remediationHash = remediation.sha256;
     this.windowsRemediationHash = windows.sha256;

@@ -91,8 +91,8 @@ export interface SpokeDocuments {
 export function spokeDocuments(): SpokeDocuments {
   return {
     collector: pinnedContent(collectorDocumentContent()),
-    remediation: pinnedContent(remediationDocumentContent('linux', false)),
-    windowsRemediation: pinnedContent(remediationDocumentContent('windows', false)),
+    remediation: pinnedContent(remediationDocumentContent('linux')),
+    windowsRemediation: pinnedContent(remediationDocumentContent('windows')),
   };
 }
 

@@ -33,6 +33,14 @@ describe('createEc2ImdsPort.modify', () => {
     expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
   });
 
+  it('never sends a metadata option the table has no action row for (the shipped IPv6 and tags rows, an unknown one)', async () => {
+    const port = createEc2ImdsPort({ ec2, clock: new VirtualClock() });
+    expect(await port.modify({ instanceId: 'i-1', options: { HttpProtocolIpv6: 'enabled', InstanceMetadataTags: 'enabled', Bogus: 'x' } })).toEqual(
+      expect.objectContaining({ outcome: 'failed', error: 'nothing to change' }),
+    );
+    expect(ec2Mock).toHaveReceivedCommandTimes(ModifyInstanceMetadataOptionsCommand, 0);
+  });
+
   it('retries RequestLimitExceeded on the clock and drains the bucket so the next call waits for a refill', async () => {
     const clock = new VirtualClock();
     ec2Mock

@@ -70,7 +70,11 @@ describe('unknown and mistyped variables', () => {
   });
 
   it('ignores variables that are not ours and the documented non-setting ones', () => {
-    expect(() => parseSettings({ PATH: '/bin', AWS_REGION: 'eu-west-1', TSG_DEBUG: '1', TSG_BENCH_SSM_BUCKET: '40' })).not.toThrow();
+    expect(() => parseSettings({ PATH: '/bin', AWS_REGION: 'eu-west-1', TSG_DEBUG: '1', BENCH_SSM_BUCKET: '40' })).not.toThrow();
+  });
+
+  it('knows nothing of the benchmark: its SSM rate variable is not a TSG_ one (bench --ssm-rate sets BENCH_SSM_BUCKET)', () => {
+    expect(() => parseSettings({ TSG_BENCH_SSM_BUCKET: '40' })).toThrow(SettingsError);
   });
 });
 

@@ -7,10 +7,7 @@
  *
  * Codes never change once released: alarms, metrics, Logs Insights queries and users' runbooks key on them.
  */
-import type { ACCOUNT_DEFAULTS_METRICS } from '../fleet/metadata-defaults';
-import type { CHECK_METRICS } from '../fleet/metric-names';
-import type { RemediationAction } from '../remediation/plan';
-import type { Finding } from '../types';
+import type { ACCOUNT_DEFAULTS_METRICS, CHECK_METRICS, Finding, RemediationAction } from '../types';
 
 /** What each guest finding does to the verdict status: `at-risk` is a judged problem; `unknown` means we could not judge. */
 export type FindingEffect = 'at-risk' | 'unknown';

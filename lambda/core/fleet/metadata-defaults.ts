@@ -39,13 +39,8 @@ export const ACCOUNT_FINDING_CODES: Readonly<Record<AccountFindingCode, string>>
 ) as Record<AccountFindingCode, string>;
 export type { AccountFindingCode };
 
-/** The account-level fleet metrics (dimension `service` only, like every fleet metric). */
-export const ACCOUNT_DEFAULTS_METRICS = {
-  /** Account-level findings of this run (0, 1 or 2); not emitted when the defaults could not be read. */
-  accountDefaultFindings: 'AccountDefaultFindings',
-  /** 1 when the defaults could not be read this run, else 0. */
-  accountDefaultsUnknown: 'AccountDefaultsUnknown',
-} as const;
+/** The account-level fleet metrics: the vocabulary lives in ../types.ts (the finding table names them too). */
+export { ACCOUNT_DEFAULTS_METRICS } from '../types';
 
 export interface AccountFinding {
   readonly code: AccountFindingCode;

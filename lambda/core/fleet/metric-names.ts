@@ -12,45 +12,8 @@
 export const METRIC_SERVICE = 'timesync-guard';
 export const METRIC_DIMENSIONS = { service: METRIC_SERVICE } as const;
 
-export const CHECK_METRICS = {
-  /**
-   * Instances running in the region, opted-out ones included. Emitted (even as 0) once per
-   * completed check run, so it doubles as the heartbeat: its SampleCount missing means the
-   * check did not run or did not finish.
-   */
-  instancesSeen: 'InstancesSeen',
-  /** Instances whose guest was checked this run. */
-  instancesChecked: 'InstancesChecked',
-  /** Instances with status at-risk (any at-risk finding, guest or IMDS). */
-  instancesAtRisk: 'InstancesAtRisk',
-  /** Neither checked nor opted out: unmanaged, SSM offline, command failed/timed out/undeliverable, unreadable, vanished. */
-  instancesNotChecked: 'InstancesNotChecked',
-  /** Checked, and the selected time source is not Amazon Time Sync (IPv4, IPv6 or PHC). */
-  notOnAmazonTimeSync: 'NotOnAmazonTimeSync',
-  /** Checked, and not synchronised (no selected source, source lost, free-running, daemon down). */
-  notSynchronized: 'NotSynchronized',
-  /** Checked, and |offset| or the clock error bound is over its threshold. */
-  clockErrorBoundOverThreshold: 'ClockErrorBoundOverThreshold',
-  /** Hop limit below the target on an instance whose guest runs containers. */
-  hopLimitTooLowForContainers: 'HopLimitTooLowForContainers',
-  /** Metadata endpoint disabled on an instance with an instance profile. */
-  metadataEndpointDisabled: 'MetadataEndpointDisabled',
-  /** Checked, and the ENA driver dropped link-local packets (IMDS, DNS, NTP) over the per-ENI allowance since boot. */
-  linkLocalPacketsDropped: 'LinkLocalPacketsDropped',
-  /** Checked, and the guest's IMDSv2 probe got no usable answer or its token was refused. */
-  imdsUnreachable: 'ImdsUnreachable',
-  /** Checked, and the guest's IMDSv2 probe got HTTP 429. */
-  imdsThrottled: 'ImdsThrottled',
-  /** Checked, and the clock is off by more than the offset threshold against the IMDS `Date` header. */
-  clockSkewViaImds: 'ClockSkewViaImds',
-  /** Checked, and the time configuration mixes smeared and unsmeared sources or keeps a leap file with a smeared source (advisory: no alarm). */
-  leapSmearAdvisory: 'LeapSmearAdvisory',
-  /**
-   * One value per checked instance with a known bound (EMF values arrays), so CloudWatch computes
-   * Maximum and p99 itself from a single metric.
-   */
-  clockErrorBoundSeconds: 'ClockErrorBoundSeconds',
-} as const;
+/** The check's metrics: the vocabulary lives in ../types.ts (the finding table names them too). */
+export { CHECK_METRICS } from '../types';
 
 /** Launch check only (dimension `trigger=launch`), published only when non-zero. */
 export const LAUNCH_METRICS = {

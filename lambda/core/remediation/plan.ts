@@ -3,13 +3,14 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
+import { METADATA_OPTIONS, type MetadataOptionRow } from '../../contracts/metadata-options';
 import { ADVISORY_CODES, codesWhere, type FindingCode } from '../diagnosis/findings';
-import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
-import type { InstanceEvaluation, Platform } from '../types';
+import type { InstanceEvaluation, Platform, RemediationAction } from '../types';
+import { hopLimitScopeCovers, metadataWant, nightlyRows } from './metadata-wants';
 
-/** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2';
+export type { RemediationAction };
+export { hopLimitScopeCovers };
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =
@@ -36,6 +37,11 @@ export interface PlannedInstance {
   readonly guest: boolean;
   /** The actions above, in execution order. */
   readonly actions: readonly RemediationAction[];
+  /**
+   * Metadata options beyond the hop limit and the endpoint (a row added to the metadata-options
+   * table), by parameter: the value the plan saw and the one to set. Absent when there is none.
+   */
+  readonly metadata?: Readonly<Record<string, { readonly from?: unknown; readonly to: string | number }>>;
 }
 
 /** An action the plan will not execute, with the reason. */
@@ -74,7 +80,18 @@ export interface PlanOptions {
    * run's cap: docs/remediation.md, "Urgent hosts"); they count against the cap. @default 0
    */
   readonly spent?: number;
+  /** The metadata-options table the plan judges rows of (tests pass a copy with a row added). @default METADATA_OPTIONS */
+  readonly metadataOptions?: readonly MetadataOptionRow[];
+  /**
+   * The per-instance wants of plugged-in action phases (`ActionPhase.wants`, lambda/engine/
+   * remediation/phase.ts), judged after the built-in rows: what they want counts the instance in
+   * under the cap like any other action. @default none
+   */
+  readonly wants?: readonly InstanceWants[];
 }
+
+/** What one action phase wants of one instance (judged alone, no cap): nothing, or its actions with before/after. */
+export type InstanceWants = (e: InstanceEvaluation, settings: PlanInstanceSettings) => readonly WantedAction[];
 
 /**
  * Finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so the
@@ -121,14 +138,6 @@ export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxC
   return Math.max(0, Math.min(settings.maxChangesPerRun, byPercent) - used);
 }
 
-/**
- * Whether a container host is in the hop-limit scope: under `containers` a Kubernetes node or ECS
- * container instance is left at its hop limit (pods/tasks would reach the node role's credentials);
- * `containers-and-orchestrators` and `all` include it.
- */
-export function hopLimitScopeCovers(scope: Settings['hopLimitScope'], e: InstanceEvaluation): boolean {
-  return scope !== 'containers' || orchestratorsOf(e.verdict).length === 0;
-}
 
 
 /** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
@@ -171,7 +180,7 @@ export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
 }
 
 /** One wanted action with the change it stands for (the audit record's before/after). */
-interface WantedAction {
+export interface WantedAction {
   readonly action: RemediationAction;
   readonly before?: unknown;
   readonly after?: unknown;
@@ -205,24 +214,20 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
   const wanted: WantedAction[] = [];
   const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
 
-  // Hop limit. The API reports it for every instance; treat a missing value as EC2's default (1).
-  const current = typeof e.imds?.hopLimit === 'number' && Number.isFinite(e.imds.hopLimit) ? e.imds.hopLimit : undefined;
-  const effective = current ?? 1;
+  // Metadata options: one loop over the table's rows the nightly grant sends (./metadata-wants.ts).
   let hopLimit: PlannedInstance['hopLimit'];
-  if (effective < settings.hopLimitTarget) {
-    const containers = e.verdict?.containers;
-    const before = { hopLimit: current }, after = { hopLimit: settings.hopLimitTarget };
-    if (settings.hopLimitScope === 'all' || (containers === true && hopLimitScopeCovers(settings.hopLimitScope, e))) {
-      hopLimit = { from: current, to: settings.hopLimitTarget };
-      wanted.push({ action: 'raise-hop-limit', before, after });
-    } else if (e.checkState !== 'checked' && containers == null) {
-      // We do not know whether containers run there; a later check will tell.
-      blocked.push({ action: 'raise-hop-limit', reason: 'not-checked', before, after });
-    }
+  let enableEndpoint = false;
+  let metadata: Record<string, { from?: unknown; to: string | number }> | undefined;
+  for (const row of nightlyRows(options.metadataOptions ?? METADATA_OPTIONS)) {
+    const w = metadataWant(row, e, settings);
+    if (w.notChecked) blocked.push({ ...w.notChecked, reason: 'not-checked' });
+    if (!w.want) continue;
+    const { value, ...wanted1 } = w.want;
+    wanted.push(wanted1);
+    if (w.want.action === 'raise-hop-limit') hopLimit = { from: (wanted1.before as { hopLimit?: number }).hopLimit, to: value as number };
+    else if (w.want.action === 'enable-metadata-endpoint') enableEndpoint = true;
+    else (metadata ??= {})[row.parameter] = { from: (wanted1.before as Record<string, unknown> | undefined)?.[row.field], to: value };
   }
-
-  const enableEndpoint = settings.enableMetadataEndpoint && e.imds?.httpEndpoint === 'disabled' && e.hasInstanceProfile === true;
-  if (enableEndpoint) wanted.push({ action: 'enable-metadata-endpoint', before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
 
   let guest = false;
   if (settings.fixTimeSync) {
@@ -236,6 +241,14 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
   if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
     guest = true;
     wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
+  }
+  // Plugged-in phases: each judges the instance alone; an exception is a bug there, never a crash here (nothing wanted).
+  for (const w of options.wants ?? []) {
+    try {
+      wanted.push(...w(e, settings));
+    } catch {
+      continue;
+    }
   }
 
   if (e.status === 'opted-out' || e.checkState === 'opted-out') {
@@ -251,6 +264,7 @@ export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettin
     enableEndpoint,
     guest,
     actions: wanted.map((w) => w.action),
+    ...(metadata ? { metadata } : {}),
   };
   return { planned, wanted, skipped };
 }
@@ -342,6 +356,8 @@ export class StreamingPlan {
     private readonly settings: Settings,
     /** Instances earlier runs of the budget day changed (see {@link PlanOptions.spent}). */
     private readonly spent = 0,
+    /** Plugged-in phases' wants (see {@link PlanOptions.wants}). */
+    private readonly wants: readonly InstanceWants[] = [],
   ) {}
 
   /** Instances admitted so far (they count against the run's cap). */
@@ -365,7 +381,7 @@ export class StreamingPlan {
     const none: StreamDecision = { admitted: [], skipped: [] };
     if (this.settings.dryRun || !e || typeof e.instanceId !== 'string') return none;
     if (this.decided.has(e.instanceId) || this.waitingIds.has(e.instanceId)) return none;
-    const ip = planInstance(e, this.settings, ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {});
+    const ip = planInstance(e, this.settings, { ...(ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {}), ...(this.wants.length > 0 ? { wants: this.wants } : {}) });
     if (!ip.planned) {
       this.decided.add(e.instanceId);
       return { admitted: [], skipped: ip.skipped };

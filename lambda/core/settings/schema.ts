@@ -725,14 +725,13 @@ export function reaches(row: SettingRow, fn: 'check' | 'remediation' | 'launch')
 
 /**
  * `TSG_*` variables that are not settings but are read elsewhere on purpose, so they are not
- * reported as unknown: the error-stack switch, the benchmark's SSM rate override, and the
+ * reported as unknown: the error-stack switch and the
  * remediation state machine's ARN on the check function with the urgent path live (set by the
  * construct on that function only: a setting row would reach the remediate function, whose
  * environment cannot name the machine that invokes it).
  */
 export const OTHER_TSG_VARIABLES = [
   'TSG_DEBUG',
-  'TSG_BENCH_SSM_BUCKET',
   'TSG_URGENT_STATE_MACHINE_ARN',
   // The organization hub's own (lambda/core/fleet/hub.ts HUB_ENV): its bundles also load the
   // single-account handler modules, whose cold start parses the whole environment.

@@ -4,6 +4,7 @@
  * stopped — and refuses anything it did not issue, anything too old, anything it cannot read.
  */
 import { accountDefaultsRecordFrom } from './account-defaults';
+import { METADATA_OPTIONS } from '../../contracts/metadata-options';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TokenBucketState } from '../../core/util/token-bucket';
@@ -124,8 +125,9 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     why: s.reasons,
     b: s.bucket,
     // Settings are never carried: no dry-run flag, no hop target (1 = "raise to the configured one").
-    q: deltas(s.imds, (i) => `.${i.hop > 0 ? 1 : 0}.${i.from}.${i.endpoint ? 1 : 0}`),
-    w: deltas(s.verifying, (i) => `.${i.hop}.${i.endpoint ? 1 : 0}.${i.at}.${i.seen}`),
+    // Further metadata rows, by parameter, after the fixed fields (none: exactly the format before them).
+    q: deltas(s.imds, (i) => `.${i.hop > 0 ? 1 : 0}.${i.from}.${i.endpoint ? 1 : 0}${optsField(i.opts)}`),
+    w: deltas(s.verifying, (i) => `.${i.hop}.${i.endpoint ? 1 : 0}.${i.at}.${i.seen}${optsField(i.opts)}`),
     g: deltas(s.guest, (i) => `.${i.platform === 'windows' ? 'w' : 'l'}.${i.ipv6 ? 1 : 0}`),
     t: table.join(','),
     gp: s.guestPlanned,
@@ -137,6 +139,24 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     ad: s.accountDefaults,
   };
   return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64'), key);
+}
+
+function optsField(opts: readonly string[] | undefined): string {
+  return (opts ?? []).map((p) => `.${p}`).join('');
+}
+
+/**
+ * Further metadata rows of an item: each a parameter the table acts on, or the continuation is
+ * refused. Only fields that start with a letter are parameters: a number with a fraction (a clock
+ * reading) splits into more numeric fields, which the fixed fields never read and this ignores too.
+ */
+function optsOf(fields: readonly string[]): { opts?: string[] } {
+  const names = fields.filter((f) => /^[A-Za-z]/.test(f));
+  if (names.length === 0) return {};
+  for (const p of names) {
+    if (!METADATA_OPTIONS.some((r) => r.parameter === p && r.action !== null)) throw new ContinuationError(`continuation: unknown metadata option ${JSON.stringify(p)}`);
+  }
+  return { opts: names };
 }
 
 function list(s: unknown, table: readonly string[]): { id: string; f: string[] }[] {
@@ -223,8 +243,8 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
     },
     reasons: typeof o.why === 'object' && o.why !== null ? (o.why as Record<string, number>) : {},
     bucket: b && Number.isFinite(b.tokens) && Number.isFinite(b.at) ? b : undefined,
-    imds: list(o.q, table).map(({ id, f: [hop, from, e] }) => ({ id, hop: int(hop, 'hop') > 0 ? 1 : 0, from: int(from, 'from'), endpoint: e === '1' })),
-    verifying: list(o.w, table).map(({ id, f: [hop, e, at, seen] }) => ({ id, hop: int(hop, 'hop'), endpoint: e === '1', at: int(at, 'at'), seen: int(seen, 'seen') })),
+    imds: list(o.q, table).map(({ id, f: [hop, from, e, ...more] }) => ({ id, hop: int(hop, 'hop') > 0 ? 1 : 0, from: int(from, 'from'), endpoint: e === '1', ...optsOf(more) })),
+    verifying: list(o.w, table).map(({ id, f: [hop, e, at, seen, ...more] }) => ({ id, hop: int(hop, 'hop'), endpoint: e === '1', at: int(at, 'at'), seen: int(seen, 'seen'), ...optsOf(more) })),
     guest: list(o.g, table).map(({ id, f: [p, v6] }) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' })),
     guestPlanned: int(o.gp, 'guestPlanned'),
     guestFailures: int(o.gf, 'guestFailures'),

@@ -4,106 +4,110 @@
  * then verification until each change is `applied` (or the bounded wait runs out). A chunk of
  * instances gets one fresh DescribeInstances before and one verification pass after.
  */
+import { desiredValue, METADATA_OPTIONS, type MetadataOptionRow, satisfies } from '../../contracts/metadata-options';
 import type { RemediationAction } from '../../core/remediation/plan';
+import type { Settings } from '../../core/settings';
 import type { FreshImdsOptions } from '../ports';
 import type { RunContext } from './context';
+import { MetadataChangeLoop } from './metadata-loop';
 import type { ImdsItem, VerifyItem } from './state';
 
-/** The actions an IMDS item stands for (an item with both counts twice). */
-export function imdsActionsOf(i: { hop: number; endpoint: boolean }): RemediationAction[] {
+/** The metadata-options rows of an item's further parameters (./state.ts `opts`), in the item's order. */
+export function optRows(opts: readonly string[] | undefined): MetadataOptionRow[] {
+  return (opts ?? []).flatMap((p) => METADATA_OPTIONS.filter((r) => r.parameter === p && r.action !== null));
+}
+
+/** Whether the current settings switch a row off (a row gated by a boolean setting that is now false). */
+export function rowSwitchedOff(row: MetadataOptionRow, settings: Settings): boolean {
+  return row.setting !== undefined && (settings as unknown as Record<string, unknown>)[row.setting] !== true;
+}
+
+/** The actions an IMDS item stands for (an item with several counts each). */
+export function imdsActionsOf(i: { hop: number; endpoint: boolean; opts?: readonly string[] }): RemediationAction[] {
   const a: RemediationAction[] = [];
   if (i.hop > 0) a.push('raise-hop-limit');
   if (i.endpoint) a.push('enable-metadata-endpoint');
+  for (const r of optRows(i.opts)) a.push(r.action as RemediationAction);
   return a;
+}
+
+/** A row's field of a fresh read (undefined: not reported, never taken as compliant). */
+function fieldOf(cur: FreshImdsOptions | undefined, row: MetadataOptionRow): unknown {
+  return (cur as Record<string, unknown> | undefined)?.[row.field];
 }
 
 /** The IMDS side of one invocation: `changes()` then `verify()`, each true once its list is empty. */
 export class ImdsPhase {
-  /** Clock ms of the last verification pass (throttling can stretch a chunk; verification stays timely). */
-  private lastVerifyAt: number;
+  /** The shared read → pace → verify loop (./metadata-loop.ts) over `state.imds` and `state.verifying`. */
+  private readonly loop: MetadataChangeLoop<ImdsItem, FreshImdsOptions>;
   /** While the check streams: whether more changes may come, the worker's wake-up, and the worker. */
   private feed?: { open: boolean; wake?: () => void; worker: Promise<boolean> };
   /** Set by {@link halt}: no further change is started. */
   private halted = false;
 
   constructor(private readonly ctx: RunContext) {
-    this.lastVerifyAt = ctx.clock.now();
+    const { state, clock, options: o } = ctx;
+    this.loop = new MetadataChangeLoop<ImdsItem, FreshImdsOptions>({
+      clock,
+      chunkSize: o.imdsChunkSize,
+      pollMs: o.verifyPollMs,
+      verifyMinAgeMs: o.verifyMinAgeMs,
+      queue: () => state.imds,
+      verifying: () => state.verifying,
+      keepVerifying: (left) => void (state.verifying = left as VerifyItem[]),
+      timeLeft: () => ctx.timeLeft(),
+      modifyWaitMs: () => ctx.imds.modifyWaitMs(),
+      describe: (ids) => ctx.describeOrWait(ids),
+      act: (item, cur) => this.modifyOne(item, cur),
+      judge: (v, cur, t) => this.judge(v as VerifyItem, cur, t),
+      halted: () => this.halted,
+      flush: () => ctx.trail.flush(),
+      verifyWhileSending: true,
+      verifyBeforeWaiting: true,
+    });
+  }
+
+  /** One change made, judged on its fresh read: true when resolved (verified, or failed). */
+  private judge(v: VerifyItem, cur: FreshImdsOptions | undefined, t: number): boolean {
+    const { ctx } = this;
+    const hopOk = v.hop === 0 || (cur?.hopLimit ?? 0) >= v.hop;
+    const endpointOk = !v.endpoint || cur?.httpEndpoint === 'enabled';
+    const rows = optRows(v.opts);
+    const optsOk = rows.every((r) => satisfies(r, fieldOf(cur, r), ctx.settings.hopLimitTarget));
+    const after = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, ...Object.fromEntries(rows.map((r) => [r.field, fieldOf(cur, r)])), state: cur.state } : undefined;
+    if (!cur) {
+      for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'instance-gone' });
+      return true;
+    }
+    if (cur.state === 'applied' && hopOk && endpointOk && optsOk) {
+      for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'verified', { after });
+      return true;
+    }
+    if (t - v.at >= ctx.options.verifyTimeoutMs && v.seen >= 1) {
+      // Past the bounded wait, and seen pending before this look too: a late first look never fails a change.
+      for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'not-applied', after });
+      return true;
+    }
+    v.seen++;
+    return false;
   }
 
   /** One verification pass over the changes old enough to look at: one batched describe. */
-  async verifyPass(): Promise<void> {
-    const { ctx } = this;
-    const { state, clock, options: o } = ctx;
-    const now = clock.now();
-    this.lastVerifyAt = now;
-    const due = state.verifying.filter((v) => now - v.at >= o.verifyMinAgeMs);
-    if (due.length === 0) return;
-    const fresh = await ctx.describeOrWait(due.map((v) => v.id));
-    if (!fresh) return; // throttled past the retries: look again at the next pass
-    const t = clock.now();
-    const resolved = new Set<VerifyItem>();
-    for (const v of due) {
-      const cur = fresh.get(v.id);
-      const hopOk = v.hop === 0 || (cur?.hopLimit ?? 0) >= v.hop;
-      const endpointOk = !v.endpoint || cur?.httpEndpoint === 'enabled';
-      const after = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, state: cur.state } : undefined;
-      if (!cur) {
-        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'instance-gone' });
-        resolved.add(v);
-      } else if (cur.state === 'applied' && hopOk && endpointOk) {
-        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'verified', { after });
-        resolved.add(v);
-      } else if (t - v.at >= o.verifyTimeoutMs && v.seen >= 1) {
-        // Past the bounded wait, and seen pending before this look too: a late first look never fails a change.
-        for (const a of imdsActionsOf(v)) ctx.audit(v.id, a, 'failed', { reason: 'not-applied', after });
-        resolved.add(v);
-      } else {
-        v.seen++;
-      }
-    }
-    state.verifying = state.verifying.filter((v) => !resolved.has(v));
+  verifyPass(): Promise<void> {
+    return this.loop.verifyPass();
   }
 
   /** Makes the pending changes; false when the deadline stops it (the rest stays queued). */
-  async changes(): Promise<boolean> {
-    const { ctx } = this;
-    const { state, clock, imds, options: o } = ctx;
-    while (state.imds.length > 0) {
-      if (this.halted) return false;
-      // A chunk needs at least one describe and one modify; do not start one we cannot finish.
-      if (ctx.timeLeft() < 2_000 + imds.modifyWaitMs()) return false;
-      const chunk = state.imds.splice(0, o.imdsChunkSize);
-      const fresh = await ctx.describeOrWait(chunk.map((i) => i.id));
-      if (!fresh) {
-        // Sustained Describe throttling: nothing is lost, the chunk waits for the next round.
-        state.imds.unshift(...chunk);
-        if (ctx.timeLeft() < o.verifyPollMs + 2_000) return false;
-        await clock.sleep(o.verifyPollMs);
-        continue;
-      }
-      for (let k = 0; k < chunk.length; k++) {
-        const item = chunk[k]!;
-        // Paced: stop before a token wait (or the call) would cross the deadline; the rest waits for the next invocation.
-        if (this.halted || ctx.timeLeft() < imds.modifyWaitMs() + 1_000) {
-          state.imds.unshift(...chunk.slice(k));
-          await ctx.trail.flush();
-          return false;
-        }
-        await this.modifyOne(item, fresh.get(item.id));
-        // Throttling can stretch a chunk: keep verification timely (one batched describe, not one per change).
-        if (state.verifying.length > 0 && clock.now() - this.lastVerifyAt >= o.verifyPollMs) await this.verifyPass();
-      }
-      await this.verifyPass();
-      await ctx.trail.flush();
-    }
-    return true;
+  changes(): Promise<boolean> {
+    return this.loop.changes();
   }
 
   /** One change, decided on the fresh read: only ever raises, to the configured target, and skips what is already right. */
   async modifyOne(item: ImdsItem, cur: FreshImdsOptions | undefined): Promise<void> {
     const { ctx } = this;
     const { state, settings, clock, imds, log } = ctx;
-    const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint } : undefined;
+    const rows = optRows(item.opts);
+    const before = cur ? { hopLimit: cur.hopLimit, httpEndpoint: cur.httpEndpoint, ...Object.fromEntries(rows.map((r) => [r.field, fieldOf(cur, r)])) } : undefined;
     if (!cur) {
       for (const a of imdsActionsOf(item)) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone' });
       return;
@@ -119,21 +123,26 @@ export class ImdsPhase {
     if (item.hop > 0 && hop === undefined) ctx.audit(item.id, 'raise-hop-limit', 'skipped', { reason: 'already-compliant', before });
     const endpoint = item.endpoint && cur.httpEndpoint === 'disabled';
     if (item.endpoint && !endpoint) ctx.audit(item.id, 'enable-metadata-endpoint', 'skipped', { reason: 'already-compliant', before });
-    if (hop === undefined && !endpoint) return;
-    const doing = { hop: hop ?? 0, endpoint };
-    const res = await imds.modify({ instanceId: item.id, ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { enableEndpoint: true } : {}) });
+    // Further rows of the table: each sent only while the fresh read is not yet as the row wants.
+    const sending = rows.filter((r) => !satisfies(r, fieldOf(cur, r), target));
+    for (const r of rows) if (!sending.includes(r)) ctx.audit(item.id, r.action as RemediationAction, 'skipped', { reason: 'already-compliant', before });
+    if (hop === undefined && !endpoint && sending.length === 0) return;
+    const opts = sending.length > 0 ? { opts: sending.map((r) => r.parameter) } : {};
+    const doing = { hop: hop ?? 0, endpoint, ...opts };
+    const options = sending.length > 0 ? { options: Object.fromEntries(sending.map((r) => [r.parameter, desiredValue(r, target)])) } : {};
+    const res = await imds.modify({ instanceId: item.id, ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { enableEndpoint: true } : {}), ...options });
     if (res.outcome === 'throttled') {
       // Not lost: back of the queue, tried again in this invocation or the next.
-      state.imds.push({ ...item, hop: doing.hop, endpoint: doing.endpoint });
+      state.imds.push({ id: item.id, hop: doing.hop, from: item.from, endpoint: doing.endpoint, ...opts });
       log?.warn('remediation-throttled', { runId: state.runId, instanceId: item.id, attempts: res.attempts });
       return;
     }
     const actions = imdsActionsOf(doing);
     state.counts.attempted += actions.length;
     if (res.outcome === 'requested') {
-      const after = { ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { httpEndpoint: 'enabled' } : {}) };
+      const after = { ...(hop !== undefined ? { hopLimit: hop } : {}), ...(endpoint ? { httpEndpoint: 'enabled' } : {}), ...Object.fromEntries(sending.map((r) => [r.field, desiredValue(r, target)])) };
       for (const a of actions) ctx.audit(item.id, a, 'applied', { before, after });
-      state.verifying.push({ id: item.id, hop: doing.hop, endpoint: doing.endpoint, at: clock.now(), seen: 0 });
+      state.verifying.push({ id: item.id, hop: doing.hop, endpoint: doing.endpoint, at: clock.now(), seen: 0, ...opts });
     } else if (res.outcome === 'gone') {
       state.counts.attempted -= actions.length;
       for (const a of actions) ctx.audit(item.id, a, 'skipped', { reason: 'instance-gone', before, error: res.error });
@@ -143,18 +152,8 @@ export class ImdsPhase {
   }
 
   /** Waits (polling) until every change made is verified or failed; false when the deadline stops it. */
-  async verify(): Promise<boolean> {
-    const { ctx } = this;
-    const { state, clock, options: o } = ctx;
-    await this.verifyPass();
-    while (state.verifying.length > 0) {
-      if (ctx.timeLeft() < o.verifyPollMs + 2_000) return false;
-      await clock.sleep(o.verifyPollMs);
-      await this.verifyPass();
-      await ctx.trail.flush();
-    }
-    await ctx.trail.flush();
-    return true;
+  verify(): Promise<boolean> {
+    return this.loop.verify();
   }
 
   /**

@@ -1,7 +1,11 @@
 /**
- * How a remediation action plugs in. The built-in sides (IMDS: ./imds-phase.ts, guest:
- * ./guest-phase.ts) keep their own lists in the run state; a NEW action is one object of this shape
- * in its own file, listed in ./phases.ts. The run then, for it and without further code:
+ * How a remediation action plugs in. The built-in sides (IMDS: ./imds-phase.ts, driven by the
+ * metadata-options table; guest: ./guest-phase.ts) keep their own lists in the run state; a NEW
+ * action is one object of this shape in its own file, listed in ./phases.ts (the account-defaults
+ * step is one: ./account-defaults-phase.ts). The run then, for it and without further code:
+ * - with `wants`, judges every instance by it in the plan (`planInstance`), beside the built-in
+ *   rows: what it wants counts the instance in under the run's cap,
+ * - with `begin`, calls it once per new run, right after the plan is audited (dry run too),
  * - audits `planned` for every instance the plan selected (dry run too: `planned(p)`),
  * - queues `select(plan)`'s items on a real run (never on a dry run),
  * - carries the pending items across invocations in the signed continuation (`encode`/`decode`),
@@ -14,9 +18,11 @@
  * (which keeps the counters), counts `state.counts.attempted` for what it sends, and checks
  * `ctx.timeLeft()` before anything it could not finish.
  */
-import type { PlannedInstance, Plan, RemediationAction } from '../../core/remediation/plan';
+import type { InstanceWants, PlannedInstance, Plan, RemediationAction } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { RunContext } from './context';
+import type { RunState } from './state';
+import type { RemediationCheckResult, RemediationDeps } from './types';
 
 /** An item of a phase's list: at least the instance id. */
 export interface PhaseItem {
@@ -28,6 +34,17 @@ export interface PlannedAudit {
   readonly action: RemediationAction;
   readonly before?: unknown;
   readonly after?: unknown;
+}
+
+/** What `begin` sees: the new run right after its plan was audited. */
+export interface RunStart {
+  readonly deps: RemediationDeps;
+  readonly settings: Settings;
+  readonly plan: Plan;
+  /** The fresh check's result (undefined fields: not read). */
+  readonly checked: RemediationCheckResult | undefined;
+  /** The run's state (a phase may keep a run-level record on it, carried by the continuation). */
+  readonly state: RunState;
 }
 
 /** A remediation action phase (see the file comment). */
@@ -51,4 +68,11 @@ export interface ActionPhase<Item extends PhaseItem = PhaseItem> {
    * true when none is left, false when the deadline stops it.
    */
   run(ctx: RunContext, items: Item[]): Promise<boolean>;
+  /**
+   * What the phase wants of one instance, judged alone (no cap), for the plan (`planInstance` loops
+   * over every phase's wants). Pure; an exception counts as nothing wanted. @default - nothing per instance
+   */
+  readonly wants?: InstanceWants;
+  /** Once per new run, after the plan is audited (dry run too): run-level work. @default - nothing */
+  begin?(run: RunStart): Promise<void>;
 }

@@ -7,15 +7,17 @@
  * redoing finished work.
  *
  * Every wait goes through the injected `Clock`, so the benchmark can run it on a virtual clock.
- * The steps are separate modules: start.ts (start or resume), imds-phase.ts, guest-phase.ts,
- * phase.ts (how a new action plugs in), summary.ts (the end of an invocation).
+ * The steps are separate modules: start.ts (start or resume), imds-phase.ts (the metadata-options
+ * rows, on metadata-loop.ts: the one ModifyInstanceMetadataOptions loop, IMDSv2's too),
+ * guest-phase.ts, phase.ts (how a new action plugs in; account-defaults-phase.ts is one),
+ * summary.ts (the end of an invocation).
  */
 import type { Settings } from '../../core/settings';
 import { AuditTrail, createRunContext, resolveOptions, type RunContext } from './context';
 import { runGuestPhase } from './guest-phase';
 import { ImdsPhase } from './imds-phase';
 import type { ActionPhase } from './phase';
-import { ACTION_PHASES } from './phases';
+import { ACTION_PHASES, RUN_PHASES } from './phases';
 import { resumeRun, startRun } from './start';
 import type { RunState } from './state';
 import { finishInvocation } from './summary';
@@ -39,7 +41,7 @@ export async function runRemediation(
   opts: RemediationOptions,
 ): Promise<RemediationResult> {
   const options = resolveOptions(opts);
-  const phases = deps.actionPhases ?? ACTION_PHASES;
+  const phases = [...RUN_PHASES, ...(deps.actionPhases ?? ACTION_PHASES)];
   let state: RunState | undefined;
   const trail = new AuditTrail(deps.audit, deps.clock, deps.logger, () => state as RunState);
   // One context and one IMDS side per invocation, made as soon as the state exists: a new run's

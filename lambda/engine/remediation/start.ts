@@ -4,14 +4,13 @@
  * or a resumed one (verify and decode the continuation, refuse and audit anything else, then apply
  * the CURRENT settings to what is left).
  */
-import { planImdsv2Enforcement, tokensGateFromReadiness } from '../../core/imdsv2/enforcement';
-import { planRemediation, type Plan, type PlannedInstance, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
+import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
+import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
 import type { AuditTrail } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
-import { type ImdsPhase, imdsActionsOf } from './imds-phase';
-import { accountDefaultsStep } from './account-defaults';
+import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
 import type { FreshCheckStream, RemediationCheckResult, RemediationDeps } from './types';
@@ -35,10 +34,19 @@ export interface StartArgs {
   readonly imds?: (state: RunState) => ImdsPhase;
 }
 
+/** The per-instance wants of the phases that have them, for the plan. */
+function wantsOf(phases: readonly ActionPhase[]): InstanceWants[] {
+  return phases.flatMap((p) => (p.wants ? [p.wants] : []));
+}
+
 /** `planned` records of one selected instance: the built-in actions, then each plugged-in phase's. */
 function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
   if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
   if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
+  for (const r of optRows(Object.keys(p.metadata ?? {}))) {
+    const m = p.metadata![r.parameter]!;
+    trail.record(p.instanceId, r.action as RemediationAction, 'planned', { before: { [r.field]: m.from }, after: { [r.field]: m.to } });
+  }
   if (p.actions.includes('enable-amazon-time-sync')) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
   if (p.actions.includes('add-imds-no-proxy')) trail.record(p.instanceId, 'add-imds-no-proxy', 'planned', { after: { noProxyCoversImds: true } });
   for (const phase of phases) {
@@ -48,7 +56,10 @@ function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: Plan
 
 /** Queues one selected instance's built-in work (the plugged-in phases select from the whole plan at the end). */
 function queueWork(state: RunState, p: PlannedInstance): void {
-  if (p.hopLimit !== undefined || p.enableEndpoint) state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint });
+  const opts = optRows(Object.keys(p.metadata ?? {})).map((r) => r.parameter);
+  if (p.hopLimit !== undefined || p.enableEndpoint || opts.length > 0) {
+    state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint, ...(opts.length > 0 ? { opts } : {}) });
+  }
   if (p.guest) state.guest.push({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only });
 }
 
@@ -74,7 +85,7 @@ class PlanStream {
     private readonly imds: ImdsPhase,
     spent: number,
   ) {
-    this.planner = new StreamingPlan(settings, spent);
+    this.planner = new StreamingPlan(settings, spent, wantsOf(phases));
     imds.openStream();
   }
 
@@ -130,7 +141,13 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const streamed = stream?.selected ?? [];
   // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
   const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
-  const base: Plan = planRemediation(rest, settings, fleetSize, { ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}), alreadySelected: streamed.length, ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}) });
+  const wants = wantsOf(phases);
+  const base: Plan = planRemediation(rest, settings, fleetSize, {
+    ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}),
+    alreadySelected: streamed.length,
+    ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}),
+    ...(wants.length > 0 ? { wants } : {}),
+  });
   const planned = base.dryRun ? base.wouldChange : base.instances;
   const selected = [...streamed, ...planned];
   // IMDSv2 shares the run's cap with the other changes: only what they left (docs/imdsv2.md).
@@ -159,16 +176,8 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   } else {
     state.phase = 'done';
   }
-  // Tokens required by default only in enforce mode on a fleet whose readiness the check proved.
-  const gate = deps.tokensGate ?? (checked?.imdsv2 ? tokensGateFromReadiness(settings.imdsv2, checked.imdsv2) : undefined);
-  if (deps.metadataDefaults) {
-    // Account level, once per run: a fresh read, the pure decision, at most one write (dry run: none).
-    state.accountDefaults = await accountDefaultsStep(
-      { defaults: deps.metadataDefaults, audit: (d) => deps.audit.accountDefaults?.({ ...d }) ?? Promise.resolve(), clock, ...(deps.logger ? { logger: deps.logger } : {}) },
-      checked?.accountDefaults,
-      { runId, mode: settings.accountDefaults, dryRun: plan.dryRun, hopLimitTarget: settings.hopLimitTarget, ...(gate ? { gate } : {}) },
-    );
-  }
+  // Run-level work of the phases (the account defaults: ./account-defaults-phase.ts), once per run, dry run too.
+  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state });
   deps.logger?.info('remediation-plan', {
     runId,
     dryRun: plan.dryRun,
@@ -225,8 +234,17 @@ export function applyCurrentSettings(state: RunState, settings: Settings, trail:
       i.endpoint = false;
       trail.record(i.id, 'enable-metadata-endpoint', 'skipped', { reason: 'setting-off' });
     }
-    state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint);
   }
+  // Further metadata rows gated by a setting that is now off (the table's `setting`).
+  for (const i of state.imds) {
+    const off = optRows(i.opts).filter((r) => rowSwitchedOff(r, settings));
+    if (off.length === 0) continue;
+    for (const r of off) trail.record(i.id, r.action as RemediationAction, 'skipped', { reason: 'setting-off' });
+    const keep = (i.opts ?? []).filter((p) => !off.some((r) => r.parameter === p));
+    if (keep.length > 0) i.opts = keep;
+    else delete i.opts;
+  }
+  state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint || (i.opts ?? []).length > 0);
   if (!settings.fixTimeSync && !settings.fixNoProxy) {
     for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
   }

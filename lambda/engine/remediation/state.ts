@@ -21,6 +21,11 @@ export interface ImdsItem {
   /** Hop limit the plan saw (−1 = unreported). */
   from: number;
   endpoint: boolean;
+  /**
+   * Further metadata-options rows to set (their parameters; each to the row's desired value at the
+   * point of action). Absent: none.
+   */
+  opts?: string[];
 }
 /** An IMDS change made and not yet seen `applied`. */
 export interface VerifyItem {
@@ -31,6 +36,8 @@ export interface VerifyItem {
   at: number;
   /** Describes that have seen it not yet applied. */
   seen: number;
+  /** Further metadata-options rows sent (their parameters). Absent: none. */
+  opts?: string[];
 }
 /** An instance still to get the remediation document. */
 export interface GuestItem {

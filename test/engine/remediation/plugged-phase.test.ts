@@ -138,3 +138,38 @@ describe('continuation with plugged-in phases', () => {
     expect(() => decodeContinuation(encodeContinuation(s, KEY, clock.now(), [codec]), KEY, clock.now())).toThrow(ContinuationError);
   });
 });
+
+describe("a plugged-in phase's wants (planInstance loops over them)", () => {
+  /** Wants every instance whose hop limit reads 1, whatever the built-in rows say; selects what the plan kept for it. */
+  function wantingPhase(log: string[]): ActionPhase<Item> {
+    return {
+      ...fakePhase(log),
+      wants: (e) => (e.imds?.hopLimit === 1 ? [{ action: 'raise-hop-limit', after: { fake: true } }] : []),
+      planned: (p) => (p.actions.includes('raise-hop-limit') ? [{ action: 'raise-hop-limit', after: { fake: true } }] : []),
+      select: (plan) => plan.instances.map((p) => ({ id: p.instanceId, tries: 0 })),
+    };
+  }
+
+  it('plans an instance no built-in row wants, under the cap, and runs it', async () => {
+    const clock = new VirtualClock();
+    const ran: string[] = [];
+    const { d, audit } = deps(clock, wantingPhase(ran));
+    // hopLimitScope `containers` with no containers: no built-in row wants the instance; the phase does.
+    const noContainers = { ...ev(id(1)), verdict: { ...ev(id(1)).verdict!, containers: false } };
+    const out = await runRemediation({ ...d, check: async () => ({ evaluations: [noContainers] }) }, settings({ fixTimeSync: false }), {}, { deadline: clock.now() + 3_600_000 });
+    expect(out.done).toBe(true);
+    expect(ran).toEqual([id(1)]);
+    expect(out.summary.plannedInstances).toBe(1);
+    expect(audit.sent.filter((a) => (a.after as { fake?: boolean } | undefined)?.fake).map((a) => a.outcome)).toEqual(['planned', 'verified']);
+  });
+
+  it('counts against the cap like any other action: at cap 0 the instance is skipped cap-reached and never run', async () => {
+    const clock = new VirtualClock();
+    const ran: string[] = [];
+    const { d, audit } = deps(clock, wantingPhase(ran));
+    const noContainers = { ...ev(id(1)), verdict: { ...ev(id(1)).verdict!, containers: false } };
+    await runRemediation({ ...d, check: async () => ({ evaluations: [noContainers] }) }, settings({ fixTimeSync: false, maxChangesPerRun: 0 }), {}, { deadline: clock.now() + 3_600_000 });
+    expect(ran).toEqual([]);
+    expect(audit.sent.map((a) => `${a.action}:${a.outcome}:${a.reason ?? ''}`)).toContain('raise-hop-limit:skipped:cap-reached');
+  });
+});

@@ -3,6 +3,7 @@
  * an in-memory audit sink, a Run Command port answering from a table, the real settings parser.
  */
 import { VirtualClock } from '../../../lambda/aws/clock';
+import { METADATA_OPTIONS } from '../../../lambda/contracts/metadata-options';
 import { parseRemediationOutput } from '../../../lambda/core/remediation/guest-result';
 import { parseSettings, type Settings } from '../../../lambda/core/settings';
 import type {
@@ -55,6 +56,8 @@ export class MemoryImds implements ImdsPort {
       ...cur,
       ...(r.hopLimit !== undefined ? { hopLimit: r.hopLimit } : {}),
       ...(r.enableEndpoint ? { httpEndpoint: 'enabled' as const } : {}),
+      // Further metadata-options rows: each parameter lands on its row's field.
+      ...Object.fromEntries(Object.entries(r.options ?? {}).map(([p, v]) => [METADATA_OPTIONS.find((row) => row.parameter === p)?.field ?? p, v])),
       state: 'applied',
     });
     return { outcome: 'requested', state: 'pending', attempts: 1 };
