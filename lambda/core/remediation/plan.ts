@@ -9,7 +9,7 @@ import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform } from '../types';
 
 /** Every change the remediation can make, as named in the audit events and in the finding table's `fix`. */
-export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2';
+export type RemediationAction = 'raise-hop-limit' | 'enable-metadata-endpoint' | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'require-imdsv2' | 'update-launch-template';
 
 /** Why an action was not taken (planning time; the engine adds execution-time reasons). */
 export type PlanSkipReason =

@@ -3,6 +3,7 @@
  * remediation action adds its phase here; order is the order of their `planned` audit records.
  */
 import { IMDSV2_PHASE } from './imdsv2-phase';
+import { LAUNCH_TEMPLATE_PHASE } from './launch-template-phase';
 import type { ActionPhase } from './phase';
 
-export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as ActionPhase];
+export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as ActionPhase, LAUNCH_TEMPLATE_PHASE as unknown as ActionPhase];
