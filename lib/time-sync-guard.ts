@@ -21,6 +21,7 @@ import { RemediationStateMachine } from './constructs/remediation-state-machine'
 import { wireUrgentPath } from './constructs/urgent-path';
 import { checkStatements, createAlarmTopic, createContinuationKey, optOutConditions, remediateInstanceStatements, reportStatements, settingsEnvironment } from './guard-common';
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
+import { launchTemplateStatements } from './launch-template-grants';
 import {
   currentProps,
   DEFAULT_CHECK_SCHEDULE,
@@ -160,6 +161,11 @@ export class TimeSyncGuard extends Construct {
     );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
+    // The fix at the source (docs/launch-templates.md): both roles read, only the remediate role writes.
+    const templates = stack.formatArn({ service: 'ec2', resource: 'launch-template', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    for (const fn of [this.checkFunction, this.remediateFunction]) {
+      for (const s of launchTemplateStatements({ mode: props.launchTemplates ?? DEFAULTS.launchTemplates, write: fn === this.remediateFunction, templates, optOutTagKey })) fn.role.addToPrincipalPolicy(s);
+    }
     if (this.imdsv2CacheBucket && this.imdsv2RecordKey) {
       // The check watches (and, with the opt-in undo, undoes); only the remediate role enforces.
       this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, hopLimitTarget, eventSource, optOutTagKey, enforce: false, undo: autoUndo });
