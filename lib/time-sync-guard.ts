@@ -166,6 +166,13 @@ export class TimeSyncGuard extends Construct {
     for (const fn of [this.checkFunction, this.remediateFunction]) {
       for (const s of launchTemplateStatements({ mode: props.launchTemplates ?? DEFAULTS.launchTemplates, write: fn === this.remediateFunction, templates, optOutTagKey })) fn.role.addToPrincipalPolicy(s);
     }
+    if ((props.launchTemplates ?? DEFAULTS.launchTemplates) === 'fix') {
+      Validations.of(this.remediateFunction.role.node.tryFindChild('DefaultPolicy') ?? this.remediateFunction.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:launch-template/*]',
+        reason:
+          'The templates to fix are whatever the region\'s Auto Scaling groups launch (not known at deploy time). Only CreateLaunchTemplateVersion and ModifyLaunchTemplate, only on templates without the aws:cloudformation:stack-name tag, with explicit Denies on CloudFormation-managed and opted-out templates and on every delete.',
+      });
+    }
     if (this.imdsv2CacheBucket && this.imdsv2RecordKey) {
       // The check watches (and, with the opt-in undo, undoes); only the remediate role enforces.
       this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, hopLimitTarget, eventSource, optOutTagKey, enforce: false, undo: autoUndo });
