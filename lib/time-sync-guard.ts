@@ -45,6 +45,8 @@ const SCHEDULE_RETRY_ATTEMPTS = 3;
  * audited on the default event bus). Embed it in any stack; two instances never clash.
  */
 export class TimeSyncGuard extends Construct {
+  /** The read grants of the source fix, named in the check policies' wildcard acknowledgement. */
+  private readonly launchSourcesReason: string;
   /** The check Lambda. */
   public readonly checkFunction: GuardFunction;
   /** The remediate Lambda (invoked only by the state machine). */
@@ -152,6 +154,8 @@ export class TimeSyncGuard extends Construct {
       maxEventAge: checkInterval.toSeconds() > 6 * 3600 ? Duration.hours(6) : checkInterval,
     });
     const writesDefaults = (props.accountDefaults ?? DEFAULTS.accountDefaults) === 'set';
+    this.launchSourcesReason =
+      (props.launchTemplates ?? DEFAULTS.launchTemplates) === 'off' ? '' : ' Nor do autoscaling:DescribeAutoScalingGroups, ec2:DescribeLaunchTemplates, ec2:DescribeLaunchTemplateVersions and ec2:DescribeImages (launchTemplates, docs/launch-templates.md).';
     this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'read');
     this.grantCheck(
       this.remediateFunction,
@@ -395,7 +399,7 @@ export class TimeSyncGuard extends Construct {
             read: '; nor does ec2:GetInstanceMetadataDefaults (account level: no resource type).',
             write: '; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
           }[defaults]
-        }`,
+        }${fn === this.checkFunction || fn === this.remediateFunction ? this.launchSourcesReason : ''}`,
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',

@@ -3,6 +3,7 @@
  * Pure types only: no SDK, no CDK, no I/O.
  */
 import type { FindingCode } from './diagnosis/findings';
+import type { LaunchOrigin } from './sources/origin';
 
 export type Platform = 'linux' | 'windows';
 
@@ -76,6 +77,8 @@ export interface InstanceRecord {
   readonly launchTime?: string;
   /** Value of the `timesync-guard:imdsv2-enforced` tag, when present (docs/imdsv2.md). */
   readonly imdsv2Enforced?: string;
+  /** Where it came from (launch template, group, node group, node pool, AMI): docs/launch-templates.md. */
+  readonly origin?: LaunchOrigin;
   /** Undefined when the instance is not an SSM managed node. */
   readonly ssm?: {
     readonly pingStatus: PingStatus;

@@ -5,6 +5,9 @@
  * the adapters (lambda/aws/launch-sources.ts) and the simulated account fill it.
  */
 import type { AccountMetadataDefaults } from '../fleet/metadata-defaults';
+import type { LaunchOrigin } from './origin';
+
+export type { LaunchOrigin };
 import type { TagLike } from '../remediation/plan';
 
 /** The instance tags that say where an instance came from (set by EC2, Auto Scaling, EKS and Karpenter). */
@@ -20,19 +23,6 @@ export const ORIGIN_TAGS = {
 
 /** The tag CloudFormation puts on what it creates: a template carrying it is changed in its stack, never by us. */
 export const CLOUDFORMATION_STACK_TAG = 'aws:cloudformation:stack-name';
-
-/** Where one instance came from, read from its tags and ImageId (every field untrusted, bounded). */
-export interface LaunchOrigin {
-  readonly templateId?: string;
-  /** The version number the instance was launched from (EC2 writes the number, never `$Default`). */
-  readonly templateVersion?: number;
-  readonly autoScalingGroup?: string;
-  readonly eksNodegroup?: string;
-  readonly eksCluster?: string;
-  readonly karpenterNodePool?: string;
-  readonly karpenterNodeClass?: string;
-  readonly imageId?: string;
-}
 
 /** IMDS options as a launch template version (or an instance) states them; absent = not stated. */
 export interface MetadataOptionsSpec {
