@@ -16,6 +16,8 @@ import type { Clock, EngineLogger, InstanceInventory, InvocationResult, Metadata
 import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
 import { CHECK_COMMAND_COMMENT, resolvePending } from './pending';
+import type { LaunchSourcesPort } from './source-ports';
+import { runSourcesCheck, type SourcesCheckResult } from './sources-check';
 
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
@@ -38,6 +40,8 @@ export interface CheckDeps {
   readonly metadataDefaults?: MetadataDefaultsPort;
   /** IMDSv2 readiness (and the rollback watch): docs/imdsv2.md. @default - not assessed */
   readonly imdsv2?: Imdsv2CheckPorts;
+  /** Launch templates, groups and AMIs (docs/launch-templates.md). @default - no attribution */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -134,6 +138,8 @@ export interface CheckRun {
   readonly accountDefaults?: AccountDefaultsReport;
   /** IMDSv2 readiness and rollback watch; absent when not assessed (no ports, or `imdsv2: off`). */
   readonly imdsv2?: Imdsv2CheckResult;
+  /** Attribution and the launch sources' judgement; absent without the port or with `launchTemplates: off`. */
+  readonly sources?: SourcesCheckResult;
 }
 
 /** What a {@link DocumentRun} returns. */
@@ -382,6 +388,9 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     evaluations.push(handed ?? evaluateInstance(r, outcome as CollectionOutcome, settings));
   }
   streamed.clear();
+  // IMDS options at their source, once per run (O(groups + templates), never per instance).
+  const sources = deps.launchSources && settings.launchTemplates !== 'off' ? await runSourcesCheck(deps.launchSources, records, evaluations, settings, await defaultsRead) : undefined;
+  if (sources) evaluations.splice(0, evaluations.length, ...sources.evaluations);
   const summary = aggregate(evaluations, thresholds);
   const accountDefaults = defaultsRead && evaluateMetadataDefaults(await defaultsRead, countContainerHosts(evaluations), settings.hopLimitTarget);
   const finishedAt = clock.now();
@@ -398,5 +407,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     commandStats: collected.stats,
     ...(accountDefaults ? { accountDefaults } : {}),
     ...(imdsv2Result ? { imdsv2: imdsv2Result } : {}),
+    ...(sources ? { sources: sources.result } : {}),
   };
 }

@@ -30,6 +30,8 @@ import { findingsExportMetricValues } from '../core/findings-export/metrics';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
 import { type UrgentExecutions, type UrgentOutcome } from '../engine/urgent';
 import { urgentAfterCheck, wireUrgentExecutions } from './urgent-hook';
+import type { LaunchSourcesPort } from '../engine/source-ports';
+import { publishSources, sourceLogFields, sourcesSummary } from './sources-hook';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -68,6 +70,8 @@ export interface CheckHandlerDeps {
   readonly reserveMs?: number;
   /** Security Hub findings and SSM Compliance items after a completed run (lambda/engine/findings-export.ts). @default - not exported */
   readonly findingsExport?: FindingsExportDeps;
+  /** Launch templates, groups and AMIs: attribution and the sources' report (docs/launch-templates.md). @default - not read */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -134,6 +138,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
           ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
           ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
+          ...(deps.launchSources ? { launchSources: deps.launchSources } : {}),
         },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
@@ -146,7 +151,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     const urgent: UrgentOutcome | undefined = run.completed ? await urgentAfterCheck(deps, run.evaluations, context) : undefined;
     const exported = run.completed && deps.findingsExport ? await exportAfterCheck(deps.findingsExport, run, context) : undefined;
     const readiness = run.imdsv2?.readiness.readiness;
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId)));
+    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId)), ...sourceLogFields(run.sources, e.instanceId) });
+    if (run.sources) publishSources(run.sources, logger, run.completed ? deps.metrics : undefined);
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
@@ -177,6 +183,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       ...(run.accountDefaults ? { accountDefaults: accountDefaultsSummary(run.accountDefaults) } : {}),
       ...(urgent ? { urgent } : {}),
       ...(exported ? { findingsExport: exported } : {}),
+      ...(run.sources ? { launchSources: sourcesSummary(run.sources) } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
