@@ -4,6 +4,7 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -11,6 +12,7 @@ import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
+import { createLaunchSourcesPort } from '../aws/launch-sources';
 import { lazyAuditActions, lazyExportStateStore, lazyInstanceMetrics, lazyRecordKey, lazySecurityHub, lazySnapshotStore } from '../aws/lazy-adapters';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
@@ -248,6 +250,8 @@ const wired = lazy(() => {
     ...(imdsv2 ? { imdsv2 } : {}),
     ...wireUrgentExecutions(settings, realClock),
     ...(exportDeps(ssm) ?? {}),
+    // Every run reads the sources unless the setting is off (docs/launch-templates.md).
+    ...(settings.launchTemplates !== 'off' ? { launchSources: createLaunchSourcesPort({ ec2, autoScaling: createClient(AutoScalingClient, 'autoscaling'), clock: realClock }) } : {}),
   });
 });
 
