@@ -12,6 +12,7 @@ import './env';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createLaunchSourcesPort } from '../lambda/aws/launch-sources';
+import { groupPages } from '../lambda/aws/on-demand/auto-scaling';
 import { attributeInstance, launchOriginOf } from '../lambda/core/sources/attribute';
 import { planSources, type SourceWants } from '../lambda/core/sources/plan';
 import { applySourcePlan, readSources } from '../lambda/engine/sources';
@@ -81,7 +82,7 @@ export async function runSourcesBench(): Promise<SourcesFigures> {
   const ec2 = new EC2Client({ region: 'us-east-1' });
   const autoScaling = new AutoScalingClient({ region: 'us-east-1' });
   sim.attach(ec2, autoScaling);
-  const port = createLaunchSourcesPort({ ec2, autoScaling, clock, random: () => 0.5 });
+  const port = createLaunchSourcesPort({ ec2, autoScaling: async () => groupPages(autoScaling), clock, random: () => 0.5 });
   const isContainerHost = (id: string): boolean => {
     const i = sim.instances.get(id);
     return (i?.group !== undefined && containerGroups.has(i.group)) || Boolean(i?.tags.some((x) => x.Key === 'karpenter.sh/nodepool'));

@@ -279,6 +279,7 @@ export class TimeSyncGuard extends Construct {
       remediateFunction: this.remediateFunction.function,
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
+      launchSources: (props.launchTemplates ?? DEFAULTS.launchTemplates) !== 'off',
     }).dashboard;
   }
 

@@ -6,7 +6,7 @@
  * "aws-limits") on the injected clock and retries throttling (./retry.ts). Reads and writes never
  * throw: an error is data.
  */
-import { type AutoScalingClient, type AutoScalingGroup, type DescribeAutoScalingGroupsCommandOutput, paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingGroup, DescribeAutoScalingGroupsCommandOutput } from '@aws-sdk/client-auto-scaling';
 import {
   CreateLaunchTemplateVersionCommand,
   type DescribeImagesCommandOutput,
@@ -23,6 +23,7 @@ import { NON_MUTATING_BUCKET, TokenBucket, type TokenBucketOptions } from '../co
 import type { AutoScalingGroupInfo, ImageInfo, LaunchTemplateInfo, LaunchTemplateVersionInfo, MetadataOptionsSpec, TemplateReference } from '../core/sources/types';
 import type { Clock } from '../engine/ports';
 import type { LaunchSourcesPort, SourceRead, SourceWrite } from '../engine/source-ports';
+import type { GroupPages } from './on-demand/auto-scaling';
 import { shortError } from './paced-call';
 import { isThrottlingError, paginateWithRetry, withRetry } from './retry';
 
@@ -33,7 +34,12 @@ const IDS_PER_CALL = 200;
 
 export interface LaunchSourcesOptions {
   readonly ec2: Pick<EC2Client, 'send'>;
-  readonly autoScaling: Pick<AutoScalingClient, 'send'>;
+  /**
+   * DescribeAutoScalingGroups pages; a promise so that the Auto Scaling client is loaded at the first
+   * read, not at the Lambda's start-up (./on-demand/auto-scaling.ts: `groupPages`).
+   * @default - the on-demand module's own client
+   */
+  readonly autoScaling?: () => Promise<GroupPages>;
   readonly clock: Clock;
   /** Attempts per call, throttling included. @default 5 */
   readonly maxAttempts?: number;
@@ -95,7 +101,8 @@ function writeError(err: unknown): SourceWrite<never> {
 
 /** The API-backed port. */
 export function createLaunchSourcesPort(options: LaunchSourcesOptions): LaunchSourcesPort {
-  const { ec2, autoScaling, clock } = options;
+  const { ec2, clock } = options;
+  const pages = options.autoScaling ?? (async () => (await import('./on-demand/auto-scaling')).groupPages());
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const bucketTaker = (o: TokenBucketOptions) => {
     const bucket = new TokenBucket(o, () => clock.now());
@@ -127,13 +134,20 @@ export function createLaunchSourcesPort(options: LaunchSourcesOptions): LaunchSo
     return { ok: true, value: out };
   };
   return {
-    listGroups: () =>
-      readAll<DescribeAutoScalingGroupsCommandOutput, AutoScalingGroupInfo>(
+    async listGroups() {
+      let open: GroupPages;
+      try {
+        open = await pages();
+      } catch (err) {
+        return { ok: false, error: `DescribeAutoScalingGroups: ${shortError(err)}` };
+      }
+      return readAll<DescribeAutoScalingGroupsCommandOutput, AutoScalingGroupInfo>(
         'DescribeAutoScalingGroups',
-        (startingToken) => paginateDescribeAutoScalingGroups({ client: autoScaling as AutoScalingClient, startingToken }, { MaxRecords: 100 }),
+        open,
         (p) => p.NextToken,
         (p) => (p.AutoScalingGroups ?? []).map(toGroup).filter((g) => g.name !== ''),
-      ),
+      );
+    },
     describeTemplates: (ids) =>
       inChunks(ids, (c) =>
         readAll<DescribeLaunchTemplatesCommandOutput, LaunchTemplateInfo>(

@@ -4,7 +4,6 @@
  * the fleet metrics as EMF. A failed run throws at the end so the Lambda Errors alarm fires; an
  * instance that could not be checked is data, not an error.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -251,7 +250,7 @@ const wired = lazy(() => {
     ...wireUrgentExecutions(settings, realClock),
     ...(exportDeps(ssm) ?? {}),
     // Every run reads the sources unless the setting is off (docs/launch-templates.md).
-    ...(settings.launchTemplates !== 'off' ? { launchSources: createLaunchSourcesPort({ ec2, autoScaling: createClient(AutoScalingClient, 'autoscaling'), clock: realClock }) } : {}),
+    ...(settings.launchTemplates !== 'off' ? { launchSources: createLaunchSourcesPort({ ec2, clock: realClock }) } : {}),
   });
 });
 

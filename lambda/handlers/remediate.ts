@@ -6,7 +6,6 @@
  * continuation only if its signature verifies under the stack's key (anything else is refused and
  * audited), and always under the current settings.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -186,7 +185,7 @@ const wired = lazy(() => {
     // The night's summary is sent once, at the end of the run: SNS is loaded then, not at start-up.
     notifier: lazySnsNotifier(settings.topicArn),
     continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
-    ...(settings.launchTemplates === 'fix' ? { launchSources: createLaunchSourcesPort({ ec2, autoScaling: createClient(AutoScalingClient, 'autoscaling'), clock: realClock }) } : {}),
+    ...(settings.launchTemplates === 'fix' ? { launchSources: createLaunchSourcesPort({ ec2, clock: realClock }) } : {}),
     ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
       ? {
           imdsv2: {

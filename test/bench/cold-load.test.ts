@@ -15,9 +15,9 @@ describe('bundles as deployed', () => {
     expect(FUNCTION_NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it('the check bundle carries only the clients the check uses (IMDSv2 readiness adds CloudWatch, its snapshot S3, its watch audit EventBridge and the record key Secrets Manager; the urgent path Step Functions; the findings export Security Hub)', async () => {
+  it('the check bundle carries only the clients the check uses (IMDSv2 readiness adds CloudWatch, its snapshot S3, its watch audit EventBridge and the record key Secrets Manager; the urgent path Step Functions; the findings export Security Hub; the launch sources Auto Scaling)', async () => {
     const check = await bundleAsDeployed(join(ROOT, 'lambda', 'handlers', 'check.ts'), join(dir, 'check.js'));
-    expect(clientPackages(check)).toEqual(['client-cloudwatch', 'client-ec2', 'client-eventbridge', 'client-s3', 'client-secrets-manager', 'client-securityhub', 'client-sfn', 'client-ssm']);
+    expect(clientPackages(check)).toEqual(['client-auto-scaling', 'client-cloudwatch', 'client-ec2', 'client-eventbridge', 'client-s3', 'client-secrets-manager', 'client-securityhub', 'client-sfn', 'client-ssm']);
     expect(clientPackages(check)).not.toContain('client-sns');
     const naive = await bundleNaive(join(dir, 'naive.js'));
     expect(clientPackages(naive)).toEqual(['client-cloudwatch', 'client-ec2', 'client-ssm']);

@@ -1,6 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createLaunchSourcesPort } from '../../lambda/aws/launch-sources';
+import { groupPages } from '../../lambda/aws/on-demand/auto-scaling';
 import { launchOriginOf } from '../../lambda/core/sources/attribute';
 import { parseSettings } from '../../lambda/core/settings';
 import type { InstanceEvaluation, InstanceRecord } from '../../lambda/core/types';
@@ -17,7 +18,7 @@ function world() {
   const ec2 = new EC2Client({ region: 'us-east-1' });
   const autoScaling = new AutoScalingClient({ region: 'us-east-1' });
   sim.attach(ec2, autoScaling);
-  const port = createLaunchSourcesPort({ ec2, autoScaling, clock, random: () => 0.5 });
+  const port = createLaunchSourcesPort({ ec2, autoScaling: async () => groupPages(autoScaling), clock, random: () => 0.5 });
   const records: InstanceRecord[] = [...sim.instances.values()].map((i) => ({ instanceId: i.instanceId, platform: 'linux', hasInstanceProfile: true, optedOut: false, imds: i.imds, origin: launchOriginOf(i.tags, i.imageId) }));
   const evaluations: InstanceEvaluation[] = records.map((r) => {
     const host = containerGroups.has(sim.instances.get(r.instanceId)!.group ?? '');
