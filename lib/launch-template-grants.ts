@@ -16,7 +16,8 @@ export const LAUNCH_TEMPLATE_DELETE_ACTIONS = ['ec2:DeleteLaunchTemplate', 'ec2:
 
 /** The statements of one role; `templates` is the `launch-template/*` ARN of the stack's account and region. */
 export function launchTemplateStatements(o: { readonly mode: 'off' | 'report' | 'fix'; readonly write: boolean; readonly templates: string; readonly optOutTagKey: string }): PolicyStatement[] {
-  const neverDelete = new PolicyStatement({ sid: 'NeverDeleteLaunchTemplates', effect: Effect.DENY, actions: [...LAUNCH_TEMPLATE_DELETE_ACTIONS], resources: ['*'] });
+  // Both deletes act on launch-template resources only: the Deny covers every one of them.
+  const neverDelete = new PolicyStatement({ sid: 'NeverDeleteLaunchTemplates', effect: Effect.DENY, actions: [...LAUNCH_TEMPLATE_DELETE_ACTIONS], resources: [o.templates] });
   if (o.mode === 'off') return [neverDelete];
   const read = new PolicyStatement({
     sid: 'ReadLaunchSources',
@@ -28,7 +29,7 @@ export function launchTemplateStatements(o: { readonly mode: 'off' | 'report' | 
   return [
     read,
     new PolicyStatement({ sid: 'NewLaunchTemplateVersions', actions: [...LAUNCH_TEMPLATE_WRITE_ACTIONS], resources: [o.templates], conditions: { Null: { [stackTag]: 'true' } } }),
-    new PolicyStatement({ sid: 'NeverTouchCloudFormationTemplates', effect: Effect.DENY, actions: [...LAUNCH_TEMPLATE_WRITE_ACTIONS], resources: ['*'], conditions: { Null: { [stackTag]: 'false' } } }),
+    new PolicyStatement({ sid: 'NeverTouchCloudFormationTemplates', effect: Effect.DENY, actions: [...LAUNCH_TEMPLATE_WRITE_ACTIONS], resources: [o.templates], conditions: { Null: { [stackTag]: 'false' } } }),
     new PolicyStatement({ sid: 'NeverTouchOptedOutTemplates', effect: Effect.DENY, actions: [...LAUNCH_TEMPLATE_WRITE_ACTIONS], resources: [o.templates], conditions: optOutConditions(`aws:ResourceTag/${o.optOutTagKey}`) }),
     neverDelete,
   ];
