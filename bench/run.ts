@@ -27,6 +27,7 @@ import { DEFAULT_LATENCIES, DEFAULT_RUN_COMMAND_MODEL, SSM_BUCKET_ENV, ssmBucket
 import { perInstanceMetricsShape } from './peers';
 import { urgentKey } from './urgent';
 import { findingsExportKey } from './findings-export';
+import { runSourcesBench } from './sources';
 import { type FindingsExportSize, renderFindingsExport } from './findings-export-figures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -239,6 +240,8 @@ async function main(): Promise<void> {
     targets,
     urgent,
     findingsExport,
+    // IMDS options at their source on a simulated account (bench/sources.ts, docs/launch-templates.md).
+    sources: await runSourcesBench(),
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, coldLoad);
