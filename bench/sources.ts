@@ -14,9 +14,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { createLaunchSourcesPort } from '../lambda/aws/launch-sources';
 import { groupPages } from '../lambda/aws/on-demand/auto-scaling';
 import { attributeInstance, launchOriginOf } from '../lambda/core/sources/attribute';
+import { planRemediation } from '../lambda/core/remediation/plan';
+import { parseSettings } from '../lambda/core/settings';
 import { planSources, type SourceWants } from '../lambda/core/sources/plan';
+import type { InstanceEvaluation } from '../lambda/core/types';
 import { applySourcePlan, readSources } from '../lambda/engine/sources';
 import { SimSources } from './sim/launch-templates';
+import { SIM_DOCUMENT_PINS } from './sim/ssm';
 import { DiscreteEventClock } from './sim/virtual-clock';
 
 /** The `sources` object of results.json. */
@@ -76,7 +80,8 @@ export function buildSourcesAccount(): { sim: SimSources; containerGroups: Set<s
   return { sim, containerGroups, readyGroups: new Set(['asg-latest-2']) };
 }
 
-export async function runSourcesBench(): Promise<SourcesFigures> {
+/** `apply: false` plans the fix but does not make it: the counterfactual the test compares against. */
+export async function runSourcesBench(options: { apply?: boolean } = {}): Promise<SourcesFigures> {
   const { sim, containerGroups, readyGroups } = buildSourcesAccount();
   const clock = new DiscreteEventClock();
   const ec2 = new EC2Client({ region: 'us-east-1' });
@@ -104,14 +109,26 @@ export async function runSourcesBench(): Promise<SourcesFigures> {
     let right = 0;
     for (const i of first) if (attributeInstance(i, inv).layer === sim.instances.get(i.instanceId)!.truth) right++;
     const plan = planSources(inv, wants, first, 'fix');
-    const applied = await applySourcePlan(port, plan, { dryRun: false, cap: 10_000, audit: () => undefined, hasTime: () => true });
-    // Scale-out: every group whose template was fixed launches 5 more.
+    const applied = await applySourcePlan(port, plan, { dryRun: options.apply === false, cap: 10_000, audit: () => undefined, hasTime: () => true });
+    // The rest of the first night's instance fix (every container host below the target), then a
+    // scale-out: every group whose template was fixed launches 5 more.
+    for (const i of sim.instances.values()) if (isContainerHost(i.instanceId) && i.imds.hopLimit! < TARGET) sim.modifyInstance(i.instanceId, { hopLimit: TARGET });
     const fixedGroups = plan.decisions.flatMap((d) => (d.kind === 'fix' ? d.groups : []));
     const launched = fixedGroups.flatMap((g) => sim.scaleOut(g, 5, {}, true));
     const compliant = launched.filter((i) => (!isContainerHost(i.instanceId) || i.imds.hopLimit! >= TARGET) && (!wants.tokensAllowed(i.instanceId) || i.imds.httpTokens === 'required'));
-    // The next night: the instance fix would change what is still below the target on a host whose source we fixed; the source plan re-plans.
-    const fixedSet = new Set(fixedGroups);
-    const instanceChanges = [...sim.instances.values()].filter((i) => i.scaleOut && fixedSet.has(i.group ?? '') && isContainerHost(i.instanceId) && i.imds.hopLimit! < TARGET).length;
+    // The next night, planned by the real instance plan over the whole fleet (Kubernetes nodes in scope, as here).
+    const settings = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_HOP_LIMIT_SCOPE: 'containers-and-orchestrators', TSG_HOP_LIMIT_TARGET: String(TARGET) });
+    const evaluations: InstanceEvaluation[] = [...sim.instances.values()].map((i) => ({
+      instanceId: i.instanceId,
+      platform: 'linux',
+      status: 'ok',
+      checkState: 'checked',
+      findings: [],
+      imds: i.imds,
+      hasInstanceProfile: true,
+      verdict: { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.001, containers: isContainerHost(i.instanceId), status: 'ok', findings: [] },
+    }));
+    const instanceChanges = planRemediation(evaluations, settings, evaluations.length).instances.length;
     const second = fleet();
     const inv2 = await readSources(port, second.map((i) => i.origin), sim.accountDefaults);
     const plan2 = planSources(inv2, wants, second, 'fix');

@@ -12,4 +12,11 @@ describe('bench/sources', () => {
     expect(f.secondRunInstanceChanges).toBe(0);
     expect(f.sourcesLeftToOwners).toBeGreaterThan(0);
   });
+
+  it('can fail: without the fix applied, the scale-out comes back wrong and the next night changes instances', async () => {
+    const f = await runSourcesBench({ apply: false });
+    expect(f.templatesFixed).toBe(0);
+    expect(f.scaleOutLaunchesCompliant).toBeLessThan(1);
+    expect(f.secondRunInstanceChanges).toBeGreaterThan(0);
+  });
 });
