@@ -28,6 +28,7 @@ import { perInstanceMetricsShape } from './peers';
 import { urgentKey } from './urgent';
 import { findingsExportKey } from './findings-export';
 import { organizationKey } from './org';
+import { runSourcesBench } from './sources';
 import { type FindingsExportSize, renderFindingsExport } from './findings-export-figures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -243,6 +244,8 @@ async function main(): Promise<void> {
     urgent,
     findingsExport,
     organization,
+    // IMDS options at their source on a simulated account (bench/sources.ts, docs/launch-templates.md).
+    sources: await runSourcesBench(),
     benchWallSeconds: r1((Date.now() - wall0) / 1000),
   };
   const table = render(perN, targets, coldLoad);

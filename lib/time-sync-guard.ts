@@ -26,6 +26,7 @@ import { checkStatements, createAlarmTopic, createContinuationKey, createImdsv2R
 import { findingsExportStatements, stateBucket } from './findings-export-grants';
 import { absentConditions, grantedValueConditions, rowOf, ruleBreakCondition } from './metadata-options-iam';
 import { attributeKey, desiredValue, METADATA_OPTIONS, refusedValue } from '../lambda/contracts/metadata-options';
+import { launchTemplateStatements } from './launch-template-grants';
 import {
   cloudTrailSetting,
   currentProps,
@@ -50,6 +51,8 @@ const SCHEDULE_RETRY_ATTEMPTS = 3;
  * audited on the default event bus). Embed it in any stack; two instances never clash.
  */
 export class TimeSyncGuard extends Construct {
+  /** The read grants of the source fix, named in the check policies' wildcard acknowledgement. */
+  private readonly launchSourcesReason: string;
   /** The check Lambda. */
   public readonly checkFunction: GuardFunction;
   /** The remediate Lambda (invoked only by the state machine). */
@@ -165,6 +168,8 @@ export class TimeSyncGuard extends Construct {
       maxEventAge: checkInterval.toSeconds() > 6 * 3600 ? Duration.hours(6) : checkInterval,
     });
     const writesDefaults = (props.accountDefaults ?? DEFAULTS.accountDefaults) === 'set';
+    this.launchSourcesReason =
+      (props.launchTemplates ?? DEFAULTS.launchTemplates) === 'off' ? '' : ' Nor do autoscaling:DescribeAutoScalingGroups, ec2:DescribeLaunchTemplates, ec2:DescribeLaunchTemplateVersions and ec2:DescribeImages (launchTemplates, docs/launch-templates.md).';
     this.grantCheck(this.checkFunction, optOutTagKey, [GuestDocuments.documentArn(this.documents.collector)], 'read');
     this.grantCheck(
       this.remediateFunction,
@@ -174,6 +179,18 @@ export class TimeSyncGuard extends Construct {
     );
     this.grantRemediate(this.remediateFunction, { optOutTagKey, eventSource, hopLimitTarget, enableMetadataEndpoint });
     this.grantMetadataDefaults(props, hopLimitTarget);
+    // The fix at the source (docs/launch-templates.md): both roles read, only the remediate role writes.
+    const templates = stack.formatArn({ service: 'ec2', resource: 'launch-template', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    for (const fn of [this.checkFunction, this.remediateFunction]) {
+      for (const s of launchTemplateStatements({ mode: props.launchTemplates ?? DEFAULTS.launchTemplates, write: fn === this.remediateFunction, templates, optOutTagKey })) fn.role.addToPrincipalPolicy(s);
+    }
+    if ((props.launchTemplates ?? DEFAULTS.launchTemplates) === 'fix') {
+      Validations.of(this.remediateFunction.role.node.tryFindChild('DefaultPolicy') ?? this.remediateFunction.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:launch-template/*]',
+        reason:
+          'The templates to fix are whatever the region\'s Auto Scaling groups launch (not known at deploy time). Only CreateLaunchTemplateVersion and ModifyLaunchTemplate, only on templates without the aws:cloudformation:stack-name tag, with explicit Denies on CloudFormation-managed and opted-out templates and on every delete.',
+      });
+    }
     if (this.imdsv2CacheBucket && this.imdsv2RecordKey) {
       // The check watches (and, with the opt-in undo, undoes); only the remediate role enforces.
       this.grantImdsv2(this.checkFunction, 'CheckImdsv2', { bucket: this.imdsv2CacheBucket, hopLimitTarget, eventSource, optOutTagKey, enforce: false, undo: autoUndo });
@@ -268,6 +285,7 @@ export class TimeSyncGuard extends Construct {
       remediateFunction: this.remediateFunction.function,
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
+      launchSources: (props.launchTemplates ?? DEFAULTS.launchTemplates) !== 'off',
     }).dashboard;
     this.coverage = new FleetCoverage(this, 'Coverage', {
       checkFunction: this.checkFunction,
@@ -383,7 +401,7 @@ export class TimeSyncGuard extends Construct {
             read: '; nor does ec2:GetInstanceMetadataDefaults (account level: no resource type).',
             write: '; nor do ec2:GetInstanceMetadataDefaults and ec2:ModifyInstanceMetadataDefaults (account level: no resource type), the latter conditioned on the attributes it may set.',
           }[defaults]
-        }`,
+        }${fn === this.checkFunction || fn === this.remediateFunction ? this.launchSourcesReason : ''}`,
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',

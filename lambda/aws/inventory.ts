@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { enforcedTagValueOf } from '../core/imdsv2/enforcement';
 import { isOptedOut as matchOptOut } from '../core/remediation/plan';
+import { launchOriginOf } from '../core/sources/attribute';
 import type { ImdsOptions, InstanceRecord, PingStatus, Platform } from '../core/types';
 import type { Clock, InstanceInventory } from '../engine/ports';
 import { isThrottlingError, paginateWithRetry, type PriorityRateLimiter, type RetryOptions } from './retry';
@@ -202,6 +203,8 @@ export function toRecord(i: Instance, info: InstanceInformation | undefined, opt
   const ping = info?.PingStatus;
   // Matched as IAM matches aws:ResourceTag/<key>: whatever the key's letter case.
   const enforced = enforcedTagValueOf(i.Tags);
+  // Where its IMDS options came from (docs/launch-templates.md): only what its tags say, dropped when empty.
+  const origin = launchOriginOf(i.Tags, i.ImageId);
   return {
     instanceId: i.InstanceId ?? '',
     platform: platformOf(i, info),
@@ -216,6 +219,7 @@ export function toRecord(i: Instance, info: InstanceInformation | undefined, opt
     imds: imdsOf(i),
     ...(i.LaunchTime instanceof Date && Number.isFinite(i.LaunchTime.getTime()) ? { launchTime: i.LaunchTime.toISOString() } : {}),
     ...(enforced !== undefined ? { imdsv2Enforced: enforced } : {}),
+    ...(Object.keys(origin).length > 0 ? { origin } : {}),
     ...(info
       ? {
           ssm: {

@@ -4,13 +4,14 @@
  */
 import type { MetadataOptionAction } from '../contracts/metadata-options';
 import type { FindingCode } from './diagnosis/findings';
+import type { LaunchOrigin } from './sources/origin';
 
 /**
  * Every change the remediation can make, as named in the audit events and in the finding table's
- * `fix`: one per row of the metadata-options table (lambda/contracts/metadata-options.ts), and the
- * guest document's two steps.
+ * `fix`: one per row of the metadata-options table (lambda/contracts/metadata-options.ts), the
+ * guest document's two steps, and the launch-template fix at the source (docs/launch-templates.md).
  */
-export type RemediationAction = MetadataOptionAction | 'enable-amazon-time-sync' | 'add-imds-no-proxy';
+export type RemediationAction = MetadataOptionAction | 'enable-amazon-time-sync' | 'add-imds-no-proxy' | 'update-launch-template';
 
 export type Platform = 'linux' | 'windows';
 
@@ -89,6 +90,8 @@ export interface InstanceRecord {
   readonly launchTime?: string;
   /** Value of the `timesync-guard:imdsv2-enforced` tag, when present (docs/imdsv2.md). */
   readonly imdsv2Enforced?: string;
+  /** Where it came from (launch template, group, node group, node pool, AMI): docs/launch-templates.md. */
+  readonly origin?: LaunchOrigin;
   /** Undefined when the instance is not an SSM managed node. */
   readonly ssm?: {
     readonly pingStatus: PingStatus;

@@ -19,6 +19,9 @@ import { CHECK_COMMAND_COMMENT, isLate, resolvePending } from './pending';
 import { type CoverageDeps, startCoverage } from './coverage';
 import type { CoverageReport } from '../core/fleet/coverage';
 
+import type { LaunchSourcesPort } from './source-ports';
+import { runSourcesCheck, type SourcesCheckResult } from './sources-check';
+
 /** The pure diagnosis seam: report text in, verdict out (never throws). */
 export type DiagnoseFn = (report: string, thresholds: Thresholds) => Verdict;
 
@@ -42,6 +45,8 @@ export interface CheckDeps {
   readonly imdsv2?: Imdsv2CheckPorts;
   /** SSM coverage with its causes (docs/coverage.md). @default - not assessed */
   readonly coverage?: CoverageDeps;
+  /** Launch templates, groups and AMIs (docs/launch-templates.md). @default - no attribution */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** SSM's own documents the CLI uses before anything is deployed. */
@@ -140,6 +145,8 @@ export interface CheckRun {
   readonly imdsv2?: Imdsv2CheckResult;
   /** SSM coverage and why the rest is not reached; absent when not assessed (no port). */
   readonly coverage?: CoverageReport;
+  /** Attribution and the launch sources' judgement; absent without the port or with `launchTemplates: off`. */
+  readonly sources?: SourcesCheckResult;
 }
 
 /** What a {@link DocumentRun} returns. */
@@ -391,6 +398,9 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     evaluations.push(handed ?? evaluateInstance(r, outcome as CollectionOutcome, settings));
   }
   streamed.clear();
+  // IMDS options at their source, once per run (O(groups + templates), never per instance).
+  const sources = deps.launchSources && settings.launchTemplates !== 'off' ? await runSourcesCheck(deps.launchSources, records, evaluations, settings, await defaultsRead) : undefined;
+  if (sources) evaluations.splice(0, evaluations.length, ...sources.evaluations);
   const summary = aggregate(evaluations, thresholds);
   const accountDefaults = defaultsRead && evaluateMetadataDefaults(await defaultsRead, countContainerHosts(evaluations), settings.hopLimitTarget);
   const finishedAt = clock.now();
@@ -408,5 +418,6 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     ...(accountDefaults ? { accountDefaults } : {}),
     ...(imdsv2Result ? { imdsv2: imdsv2Result } : {}),
     ...(coverageReport ? { coverage: coverageReport } : {}),
+    ...(sources ? { sources: sources.result } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { publishCheckMetrics } from '../aws/metrics';
 import { createClient, lazy } from '../aws/clients';
 import { type Clock, realClock } from '../aws/clock';
 import { createEc2ImdsPort } from '../aws/imds';
+import { createLaunchSourcesPort } from '../aws/launch-sources';
 import { lazyAuditActions, lazyExportStateStore, lazyInstanceMetrics, lazyRecordKey, lazySecurityHub, lazySnapshotStore } from '../aws/lazy-adapters';
 import { createImdsv2Ec2Port } from '../aws/imdsv2-ec2';
 import { Ec2SsmInventory, type InstanceInventory } from '../aws/inventory';
@@ -35,6 +36,8 @@ import type { CoverageDeps } from '../engine/coverage';
 import { addCoverageMetrics, addCredentialMetrics, coverageSummary, credentialSummary, wireCoverage } from './coverage-hook';
 import { lazyCredentialEvidence } from '../aws/lazy-credentials';
 import { type CredentialCounts, credentialLogFields } from '../core/imdsv2/credential-delivery';
+import type { LaunchSourcesPort } from '../engine/source-ports';
+import { publishSources, sourceLogFields, sourcesSummary } from './sources-hook';
 
 /** The bits of the Lambda context the handler reads. */
 export interface CheckContext {
@@ -75,6 +78,8 @@ export interface CheckHandlerDeps {
   readonly findingsExport?: FindingsExportDeps;
   /** SSM coverage with its causes (docs/coverage.md). @default - not assessed */
   readonly coverage?: CoverageDeps;
+  /** Launch templates, groups and AMIs: attribution and the sources' report (docs/launch-templates.md). @default - not read */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** The run failed as a whole (not one instance): thrown so the Lambda Errors alarm fires. */
@@ -146,6 +151,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
           ...(deps.metadataDefaults ? { metadataDefaults: deps.metadataDefaults } : {}),
           ...(deps.imdsv2 ? { imdsv2: deps.imdsv2 } : {}),
           ...(deps.coverage ? { coverage: deps.coverage } : {}),
+          ...(deps.launchSources ? { launchSources: deps.launchSources } : {}),
         },
         deps.settings,
         deadline !== undefined ? { deadline } : {},
@@ -161,7 +167,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     const gaps = new Map(run.coverage?.gaps.map((g) => [g.instanceId, g]));
     const trail = run.imdsv2?.readiness.credentials;
     const byInstance = trail?.outcome === 'read' ? trail.byInstance : {};
-    for (const e of run.evaluations) logger.info('instance', instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId), byInstance[e.instanceId]));
+    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId), gaps.get(e.instanceId), byInstance[e.instanceId]), ...sourceLogFields(run.sources, e.instanceId) });
+    if (run.sources) publishSources(run.sources, logger, run.completed ? deps.metrics : undefined);
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
       deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
@@ -195,6 +202,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
       ...(urgent ? { urgent } : {}),
       ...(run.coverage ? { coverage: coverageSummary(run.coverage) } : {}),
       ...(exported ? { findingsExport: exported } : {}),
+      ...(run.sources ? { launchSources: sourcesSummary(run.sources) } : {}),
       ...(run.imdsv2
         ? {
             imdsv2: {
@@ -261,6 +269,8 @@ const wired = lazy(() => {
     ...wireUrgentExecutions(settings, realClock),
     ...(exportDeps(ssm) ?? {}),
     ...wireCoverage(ec2, ssm, realClock),
+    // Every run reads the sources unless the setting is off (docs/launch-templates.md).
+    ...(settings.launchTemplates !== 'off' ? { launchSources: createLaunchSourcesPort({ ec2, clock: realClock }) } : {}),
   });
 });
 

@@ -16,6 +16,7 @@ import { realClock } from '../aws/clock';
 import { secretContinuationKey } from '../aws/continuation-key';
 import { runScope } from '../core/fleet/urgent';
 import { createEc2ImdsPort } from '../aws/imds';
+import { createLaunchSourcesPort } from '../aws/launch-sources';
 import { lazyInstanceMetrics, lazyRecordKey, lazySnapshotStore, lazySnsNotifier } from '../aws/lazy-adapters';
 import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { createImdsv2Tagger } from '../aws/imdsv2-ec2';
@@ -25,6 +26,7 @@ import { SsmRunCommand } from '../aws/run-command';
 import { parseRemediationOutput } from '../core/remediation/guest-result';
 import { parseSettings, type Settings } from '../core/settings';
 import type { DiagnoseFn } from '../engine/check';
+import type { LaunchSourcesPort } from '../engine/source-ports';
 import { freshUsageRecheck, type Imdsv2CheckPorts } from '../engine/imdsv2';
 import { lazyCredentialEvidence } from '../aws/lazy-credentials';
 import type { Clock, EngineLogger, InstanceInventory, Notifier, RunCommandPort } from '../engine/ports';
@@ -80,6 +82,8 @@ export interface RemediateHandlerDeps {
   readonly safetyMarginMs?: number;
   /** Engine timing knobs other than the deadline (tests shrink them). */
   readonly engine?: Omit<RemediationOptions, 'deadline'>;
+  /** The source fix's port (`launchTemplates: fix`; docs/launch-templates.md). @default - the phase skips */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** Without a Lambda context (a test invoke, a local run) the handler gives itself this much time. */
@@ -145,6 +149,8 @@ export function createRemediateHandler(
           metrics: (v) => publishRemediationMetrics(deps.metrics, v),
           logger,
           metadataDefaults,
+          // Read by the source-fix phase (lambda/engine/remediation/launch-template-phase.ts: SourceFixDeps).
+          ...(deps.launchSources ? { launchSources: deps.launchSources } : {}),
         },
         settings,
         { continuation },
@@ -180,6 +186,7 @@ const wired = lazy(() => {
     // The night's summary is sent once, at the end of the run: SNS is loaded then, not at start-up.
     notifier: lazySnsNotifier(settings.topicArn),
     continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
+    ...(settings.launchTemplates === 'fix' ? { launchSources: createLaunchSourcesPort({ ec2, clock: realClock }) } : {}),
     ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
       ? {
           imdsv2: {

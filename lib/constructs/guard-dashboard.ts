@@ -4,6 +4,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ACCOUNT_DEFAULTS_METRICS } from '../../lambda/core/fleet/metadata-defaults';
+import { sourcesWidgets } from './sources-widgets';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 import { IMDSV2_METRICS } from '../../lambda/core/imdsv2/metrics';
 
@@ -26,6 +27,11 @@ export interface GuardDashboardProps {
    * @default false
    */
   readonly imdsv2?: boolean;
+  /**
+   * Show the launch sources' counts (`launchTemplates` not `off`: docs/launch-templates.md).
+   * @default false
+   */
+  readonly launchSources?: boolean;
   /**
    * Labels of the two functions in the Lambda graphs (the organization hub's are other functions).
    * @default - `check` and `remediate`
@@ -81,6 +87,7 @@ export class GuardDashboard extends Construct {
         height: 4,
       }),
     );
+    if (props.launchSources) this.dashboard.addWidgets(...sourcesWidgets(max));
     this.dashboard.addWidgets(
       graph('Fleet counts', [
         max(CHECK_METRICS.instancesSeen),

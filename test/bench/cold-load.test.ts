@@ -15,9 +15,9 @@ describe('bundles as deployed', () => {
     expect(FUNCTION_NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it('the check bundle carries only the clients the check uses (IMDSv2 readiness adds CloudWatch, its snapshot S3, its watch audit EventBridge and the record key Secrets Manager; the urgent path Step Functions; the findings export Security Hub; SSM coverage IAM; the CloudTrail signal CloudTrail and CloudWatch Logs)', async () => {
+  it('the check bundle carries only the clients the check uses (IMDSv2 readiness adds CloudWatch, its snapshot S3, its watch audit EventBridge and the record key Secrets Manager; the urgent path Step Functions; the findings export Security Hub; SSM coverage IAM; the CloudTrail signal CloudTrail and CloudWatch Logs; the launch sources Auto Scaling)', async () => {
     const check = await bundleAsDeployed(join(ROOT, 'lambda', 'handlers', 'check.ts'), join(dir, 'check.js'));
-    expect(clientPackages(check)).toEqual(['client-cloudtrail', 'client-cloudwatch', 'client-cloudwatch-logs', 'client-ec2', 'client-eventbridge', 'client-iam', 'client-s3', 'client-secrets-manager', 'client-securityhub', 'client-sfn', 'client-ssm']);
+    expect(clientPackages(check)).toEqual(['client-auto-scaling', 'client-cloudtrail', 'client-cloudwatch', 'client-cloudwatch-logs', 'client-ec2', 'client-eventbridge', 'client-iam', 'client-s3', 'client-secrets-manager', 'client-securityhub', 'client-sfn', 'client-ssm']);
     expect(clientPackages(check)).not.toContain('client-sns');
     const naive = await bundleNaive(join(dir, 'naive.js'));
     expect(clientPackages(naive)).toEqual(['client-cloudwatch', 'client-ec2', 'client-ssm']);

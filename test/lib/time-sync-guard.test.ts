@@ -178,7 +178,8 @@ describe('TimeSyncGuardStack with defaults', () => {
         const star = policyStatements(template, prefix).filter((s) => s.Resource === '*');
         expect(star.flatMap(actions).sort()).toEqual(
           // ec2:GetInstanceMetadataDefaults is account level (no resource type); ModifyInstanceMetadataDefaults only with accountDefaults=set.
-          ['ec2:DescribeInstances', 'ec2:GetInstanceMetadataDefaults', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'].sort(),
+          // The launch sources' reads (launchTemplates report, the default) support none either.
+          ['ec2:DescribeInstances', 'ec2:GetInstanceMetadataDefaults', 'ssm:CancelCommand', 'ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeImages'].sort(),
         );
       }
     });

@@ -385,6 +385,22 @@ const CODES = {
     metric: null,
     fix: null,
   },
+  'launch-source-noncompliant': {
+    level: 'instance',
+    meaning:
+      "The source that launches this instance's replacements (its Auto Scaling group's launch template version, an EKS managed node group or a Karpenter EC2NodeClass) sets IMDS options the nightly run has to correct on every new instance: fix it at the source (launchTemplates: fix, or the IaC change the run reports; docs/launch-templates.md).",
+    effect: 'report',
+    metric: null,
+    fix: null,
+  },
+  'launch-source-owned-by-iac': {
+    level: 'instance',
+    meaning:
+      "This instance's launch source is owned elsewhere (a launch template a CloudFormation stack manages, an EKS managed node group, a Karpenter EC2NodeClass, or a group pinned to a version): nothing changes it here; the run's source record carries the exact change to make there (docs/launch-templates.md).",
+    effect: 'report',
+    metric: null,
+    fix: null,
+  },
   'guest-not-checked': {
     level: 'instance',
     meaning: 'The in-guest check was not requested for this run (CLI --no-guest): only IMDS findings apply.',

@@ -172,6 +172,9 @@ export const CODE_CHECK: { readonly [K in FindingCode]: CodeCheck } = {
   'command-not-sent': null,
   'instance-gone': null,
   'output-unreadable': null,
+  // The launch source fails EC2.170, not the instance: the instance's own options are judged by the IMDS checks.
+  'launch-source-noncompliant': null,
+  'launch-source-owned-by-iac': null,
   'guest-not-checked': null,
 };
 

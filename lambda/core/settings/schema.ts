@@ -89,6 +89,9 @@ export type HopLimitScope = (typeof HOP_LIMIT_SCOPES)[number];
  */
 export const ACCOUNT_DEFAULTS_MODES = ['report', 'set'] as const;
 export type AccountDefaultsMode = (typeof ACCOUNT_DEFAULTS_MODES)[number];
+/** Values of `launchTemplates` (docs/launch-templates.md). */
+export const LAUNCH_TEMPLATE_MODES = ['off', 'report', 'fix'] as const;
+export type LaunchTemplateMode = (typeof LAUNCH_TEMPLATE_MODES)[number];
 /** Values of `imdsv2` (docs/imdsv2.md). */
 export const IMDSV2_MODES = ['off', 'report', 'enforce'] as const;
 export type Imdsv2Mode = (typeof IMDSV2_MODES)[number];
@@ -287,6 +290,19 @@ export const SETTINGS = {
     type: 'enum', scope: 'remediation', env: 'TSG_ACCOUNT_DEFAULTS', values: ACCOUNT_DEFAULTS_MODES, default: 'report',
     doc: 'Account instance metadata defaults (new launches only): report them (report), or also raise the hop-limit default to the target on a fleet that runs containers and require tokens once IMDSv2 enforcement is on and the fleet is ready (set); never written when a declarative policy manages them (docs/account-defaults.md).',
   } satisfies EnumRow<AccountDefaultsMode>,
+  /**
+   * IMDS options where they come from (docs/launch-templates.md): `off`, `report` (attribute every
+   * instance to the layer that decided its options and report the launch templates, groups, EKS node
+   * groups and Karpenter node classes that launch non-compliant instances, each with the exact IaC
+   * change), or `fix` (also create a new launch template version copied from the one a group
+   * launches with only `MetadataOptions` changed, and move `$Default` where a group follows it;
+   * never a template CloudFormation manages, never a delete).
+   * @default 'report'
+   */
+  launchTemplates: {
+    type: 'enum', scope: 'both', env: 'TSG_LAUNCH_TEMPLATES', values: LAUNCH_TEMPLATE_MODES, default: 'report',
+    doc: 'IMDS options at their source: off, report (attribution, non-compliant launch templates and groups with the IaC change), or fix (new template version with only MetadataOptions changed; $Default moved where a group follows it; never CloudFormation-managed templates) (docs/launch-templates.md).',
+  } satisfies EnumRow<LaunchTemplateMode>,
   /**
    * Run the in-guest time-sync remediation document.
    * @default true

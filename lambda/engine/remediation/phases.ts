@@ -4,9 +4,10 @@
  */
 import { ACCOUNT_DEFAULTS_PHASE } from './account-defaults-phase';
 import { IMDSV2_PHASE } from './imdsv2-phase';
+import { LAUNCH_TEMPLATE_PHASE } from './launch-template-phase';
 import type { ActionPhase } from './phase';
 
-export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as ActionPhase];
+export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as ActionPhase, LAUNCH_TEMPLATE_PHASE as unknown as ActionPhase];
 
 /**
  * Phases every run has, whatever `actionPhases` the caller plugs in (tests replace those): the
