@@ -24,7 +24,7 @@ const ROOT = join(__dirname, '..');
 const CDK_TYPED: Readonly<Record<string, { readonly type: string; readonly doc: string; readonly default: string }>> = {
   timeZone: { type: 'cdk.TimeZone', doc: 'Time zone of both schedules (an IANA name), e.g. for a local maintenance window.', default: 'TimeZone.ETC_UTC' },
   remediationHeartbeatWindow: { type: 'cdk.Duration', doc: 'Window of the RemediationCompleted heartbeat alarm (whole minutes, at most 1 day).', default: 'Duration.days(1)' },
-  logRetention: { type: 'logs.RetentionDays', doc: 'Retention of the Lambda and state machine log groups (the per-instance records live there).', default: 'RetentionDays.THREE_MONTHS' },
+  logRetention: { type: 'logs.RetentionDays', doc: 'Retention of the Lambda and state machine log groups (the per-instance records live there). A year or more passes Control Tower\'s CT.CLOUDWATCH.PR.2.', default: 'RetentionDays.ONE_YEAR' },
 };
 
 /** Props that are not schema rows. */
@@ -35,6 +35,14 @@ const EXTRA_PROPS = [
     doc: 'An existing topic for alarms and run summaries instead of a new one. Excludes `alarmEmails`. Its key policy (if encrypted) must let CloudWatch use the key.',
     default: '- a new topic, TLS only, encrypted with a new customer-managed KMS key',
   },
+  {
+    name: 'vpc',
+    type: 'ec2.IVpc',
+    doc: 'A VPC to run every function of the guard in (docs/vpc.md lists the endpoints it needs without NAT). Excludes `vpcSubnetIds` and `vpcSecurityGroupIds`.',
+    default: '- the functions run outside any VPC (unless `vpcSubnetIds` is given)',
+  },
+  { name: 'vpcSubnets', type: 'ec2.SubnetSelection', doc: 'The subnets of `vpc` the functions run in.', default: "- the VPC's private subnets (CDK's default selection)" },
+  { name: 'securityGroups', type: 'ec2.ISecurityGroup[]', doc: 'Security groups of the functions in `vpc`.', default: '- one new security group that allows outbound HTTPS (443) only' },
 ];
 
 function tsdoc(lines: readonly string[], indent = '  '): string {
@@ -76,6 +84,7 @@ function enumNarrowing(): string {
 export function surfaceSource(): string {
   return `import type * as cdk from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';

@@ -2,7 +2,7 @@ import { Duration, TimeZone, Token } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { CHECK_TIMEOUT } from './constructs/guard-function';
+import { CHECK_TIMEOUT } from './constructs/function-timeouts';
 import {
   DEFAULTS,
   problemWith,

@@ -276,7 +276,6 @@ export class TimeSyncGuard extends Construct {
       imdsv2: imdsv2 !== 'off',
       urgent: urgentLive,
     });
-    this.alarms = alarms.alarms;
     this.dashboard = new GuardDashboard(this, 'Dashboard', {
       metric: alarms.metric,
       checkInterval,
@@ -299,6 +298,7 @@ export class TimeSyncGuard extends Construct {
       cloudTrail: cloudTrailSetting(props.cloudTrail),
       ...(this.imdsv2CacheBucket ? { bucket: this.imdsv2CacheBucket } : {}),
     });
+    this.alarms = { ...alarms.alarms, ssmCoverage: this.coverage.alarm };
   }
 
   /**

@@ -57,6 +57,8 @@ export interface GuardAlarmSet {
   readonly imdsv2Rejected?: cw.Alarm;
   /** A host the urgent path took is urgent again within 24 h (left to the nightly run); only with the urgent path live. */
   readonly urgentRepeat?: cw.Alarm;
+  /** SSM coverage below `coverageAlarmPercent` (docs/coverage.md): made by the guard's FleetCoverage, listed here so every alarm of a guard is in one set. */
+  readonly ssmCoverage?: cw.Alarm;
 }
 
 /**

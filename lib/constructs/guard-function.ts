@@ -32,8 +32,7 @@ export const PROJECT_ROOT = join(__dirname, '..', '..');
  *   (3 invocations in the benchmark).
  */
 export { FUNCTION_MEMORY_MB };
-export const CHECK_TIMEOUT = Duration.minutes(15);
-export const REMEDIATE_TIMEOUT = Duration.minutes(15);
+export { CHECK_TIMEOUT, REMEDIATE_TIMEOUT } from './function-timeouts';
 
 /** Props of {@link GuardFunction}. */
 export interface GuardFunctionProps {

@@ -9,11 +9,11 @@ import { buildSurface, surfaceSource } from '../../bin/jsii';
 import { propName, rows } from '../../lambda/core/settings';
 
 describe('jsii surface', () => {
-  it('has one prop per construct prop of the settings schema, plus alarmTopic', () => {
+  it('has one prop per construct prop of the settings schema, plus alarmTopic and the VPC objects', () => {
     const source = surfaceSource();
     const props = [...source.matchAll(/^ {2}readonly (\w+)\?: /gm)].map((m) => m[1]);
     const expected = rows().flatMap((r) => propName(r.key) ?? []);
-    expect(props.sort()).toEqual([...expected, 'alarmTopic'].sort());
+    expect(props.sort()).toEqual([...expected, 'alarmTopic', 'vpc', 'vpcSubnets', 'securityGroups'].sort());
     // jsii has no string-literal unions: enum rows are strings, validated by their row at construction.
     expect(source).toMatch(/readonly imdsv2\?: string;/);
   });
