@@ -308,6 +308,36 @@ describe('launch check of the member accounts', () => {
   });
 });
 
+describe('IMDSv2 undo (imdsv2AutoUndo with enforce): a second spoke role, entered by hub-item only', () => {
+  const { template: t } = orgTemplate({ organizationalUnits: [OU], guard: { imdsv2: 'enforce', imdsv2AutoUndo: true, launchCheck: true }, organizationId: 'o-abcdefghij' });
+  const set = stackSet(t, 'SpokeRoleStackSet');
+  const inner = JSON.parse(set.TemplateBody as string) as { Parameters: Json; Resources: Record<string, { Properties: Json }> };
+  const params = set.Parameters as { ParameterKey: string; ParameterValue: unknown }[];
+
+  it('deploys the undo role beside the spoke role, trusting the hub item role alone (its ARN as the HubItemRoleArn parameter)', () => {
+    expect(inner.Resources.Imdsv2UndoRole!.Properties.RoleName).toBe('TimeSyncGuardSpoke-Imdsv2Undo');
+    expect(JSON.stringify(inner.Resources.Imdsv2UndoRole!.Properties.AssumeRolePolicyDocument)).toContain('"Ref":"HubItemRoleArn"');
+    expect(JSON.stringify(params.find((p) => p.ParameterKey === 'HubItemRoleArn')!.ParameterValue)).toMatch(/HubItemRole[0-9A-F]+\b/);
+    expect(JSON.stringify(params.find((p) => p.ParameterKey === 'HubItemRoleArn')!.ParameterValue)).not.toMatch(/LaunchCheck/);
+    expect((set.TemplateBody as string).length).toBeLessThan(TEMPLATE_BODY_LIMIT_BYTES);
+  });
+
+  it('lets hub-item assume it (inside the organization), and not the launch check', () => {
+    const item = policyStatements(t, 'HubItemRoleDefaultPolicy').find((x) => x.Sid === 'AssumeSpokeRoles')!;
+    expect(JSON.stringify(item.Resource)).toContain('TimeSyncGuardSpoke-Imdsv2Undo');
+    const launch = policyStatements(t, 'LaunchCheckHandlerRoleDefaultPolicy').find((x) => x.Sid === 'AssumeSpokeRoles')!;
+    expect(JSON.stringify(launch.Resource)).not.toContain('Imdsv2Undo');
+  });
+
+  it('has no undo role without imdsv2AutoUndo, nor in report mode', () => {
+    for (const guard of [{ imdsv2: 'enforce' as const }, { imdsv2: 'report' as const, imdsv2AutoUndo: true }]) {
+      const s = stackSet(orgTemplate({ organizationalUnits: [OU], guard }).template, 'SpokeRoleStackSet');
+      expect(s.TemplateBody as string).not.toContain('Imdsv2Undo');
+      expect((s.Parameters as { ParameterKey: string }[]).map((p) => p.ParameterKey)).not.toContain('HubItemRoleArn');
+    }
+  });
+});
+
 describe('props and context', () => {
   it.each<[string, object, RegExp]>([
     ['a malformed OU', { organizationalUnits: ['ou-x'] }, /organizationalUnits must be OU or root ids/],
@@ -317,7 +347,7 @@ describe('props and context', () => {
     ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency must be an integer in \[1, 10000\]/],
     ['a bad organization id', { organizationId: 'org-1' }, /organizationId must be an organization id/],
     ['a remediation started from a launch', { guard: { launchCheck: true, remediateOnLaunch: true } }, /guard.remediateOnLaunch does not apply to the organization hub/],
-    ['the IMDSv2 auto-undo with enforcement', { guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /guard.imdsv2AutoUndo does not apply to the organization hub yet/],
+    ['a spoke role name leaving no room for the IMDSv2 undo role', { spokeRoleName: 'R'.repeat(60), guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /spokeRoleName must leave room for the IMDSv2 undo role/],
     ['an invalid guard setting', { guard: { maxChangesPercent: 150 } }, /maxChangesPercent/],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     expect(() => orgTemplate({ organizationalUnits: [OU], ...props })).toThrow(message);
