@@ -42,7 +42,7 @@ export const DEFAULT_ORG_MAX_ITEM_INVOCATIONS = 100;
 export interface TimeSyncGuardOrgStackProps extends StackProps {
   /**
    * The guard's settings, as for the single-account stack (thresholds, schedules, remediation,
-   * alarms, retention); `launchCheck` and `remediateOnLaunch` do not apply to the hub.
+   * alarms, retention, `launchCheck`, `remediateOnLaunch`, `imdsv2AutoUndo`); only `urgentRemediation` is off in the hub.
    * @default - every setting at its default
    */
   readonly guard?: TimeSyncGuardProps;
@@ -138,9 +138,6 @@ export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
   checkInteger('maxItemInvocations', p.maxItemInvocations, 1, 1000);
   checkInteger('slicePages', p.slicePages, 1, 100);
   const g = p.guard ?? {};
-  if (g.remediateOnLaunch) {
-    throw new TimeSyncGuardPropsError('guard.remediateOnLaunch', 'does not apply to the organization hub: the launch check reports member-account launches, the nightly run fixes them');
-  }
   // The undo role's name is the spoke role's plus a suffix, within IAM's 64 characters.
   if (spokeHasUndoRole({ imdsv2: g.imdsv2 ?? DEFAULTS.imdsv2, imdsv2AutoUndo: g.imdsv2AutoUndo }) && p.spokeRoleName !== undefined && !Token.isUnresolved(p.spokeRoleName)) {
     const undoRole = imdsv2UndoRoleName(p.spokeRoleName);
@@ -292,6 +289,14 @@ export class TimeSyncGuardOrgStack extends Stack {
     const imdsv2AutoUndo = spokeHasUndoRole({ imdsv2, imdsv2AutoUndo: guard.imdsv2AutoUndo ?? DEFAULTS.imdsv2AutoUndo });
     this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey, imdsv2AutoUndo);
 
+    this.orchestration = new OrgStateMachine(this, 'Run', {
+      runHandler: this.runFunction.function,
+      itemHandler: this.itemFunction.function,
+      maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
+      maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
+      logRetention,
+      runBucket,
+    });
     if (guard.launchCheck) this.launchCheck = this.createLaunchCheck(guard, fixed, spokeRoleName, organizationalUnits, regions, props, logRetention, metricNamespace);
 
     this.spoke = new OrgSpoke(this, 'Spoke', {
@@ -318,14 +323,6 @@ export class TimeSyncGuardOrgStack extends Stack {
       callAs: props.callAs ?? 'DELEGATED_ADMIN',
     });
 
-    this.orchestration = new OrgStateMachine(this, 'Run', {
-      runHandler: this.runFunction.function,
-      itemHandler: this.itemFunction.function,
-      maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
-      maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
-      logRetention,
-      runBucket,
-    });
     ({ check: this.checkSchedule, remediation: this.remediationSchedule } = this.createSchedules(guard, timeZone, remediationEnabled, checkInterval));
 
     const alarms = new GuardAlarms(this, 'Alarms', {
@@ -426,6 +423,9 @@ export class TimeSyncGuardOrgStack extends Stack {
       logRetention,
       metricNamespace,
       ssmWaitSeconds: guard.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+      // remediateOnLaunch: the launch role starts the hub's own run for one account-region (a launch run:
+      // the nightly run's overlap guard, plan, caps, dry run, opt-out and audit, scoped to those instances).
+      ...((guard.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.orchestration.stateMachine } : {}),
       organization: {
         eventBus: bus,
         entryFile: 'hub-launch.ts',

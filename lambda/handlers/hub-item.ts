@@ -26,6 +26,7 @@ import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/power
 import { SsmRunCommand } from '../aws/run-command';
 import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
 import { addCounts, type HubItemEvent, type HubItemResult, imdsv2UndoRoleName, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/fleet/hub';
+import { launchScopeOf } from '../core/fleet/hub-launch-remediation';
 import { parseSettings, type Settings } from '../core/settings';
 import { type EngineLogger, runCheck } from '../engine/check';
 import { instanceLogRecord } from './check';
@@ -193,7 +194,9 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         ...(imdsv2 ? { imdsv2 } : {}),
       });
       try {
-        const r = await remediate({ continuation: event.continuation ?? null }, { getRemainingTimeInMillis: () => budget });
+        // A launch run's first request is scoped to its instances (the remediation refuses a bad list, never widens it); a continuation carries its scope.
+        const launch = event.continuation ? undefined : launchScopeOf(event.target);
+        const r = await remediate({ continuation: event.continuation ?? null, ...launch }, { getRemainingTimeInMillis: () => budget });
         return { ...base, status: 'ok', reason: null, detail: null, done: r.done, continuation: r.continuation ?? null, counts: { ...r.summary.counts } as Record<string, number> };
       } catch (err) {
         return failed('remediation-failed', errorText(err));

@@ -105,7 +105,7 @@ describe('IMDSv2 ports in a member account: the rollback goes through the undo c
 
   it('sends HttpTokens=optional with the undo role\'s credentials, never the spoke role\'s', async () => {
     ec2.on(ModifyInstanceMetadataOptionsCommand).resolves({ InstanceMetadataOptions: { State: 'pending' } });
-    const r = await ports(clients('SPOKE'), clients('UNDO')).ec2.modify({ instanceId: 'i-0123456789abcdef0', httpTokens: 'optional' });
+    const r = await ports(clients('SPOKE'), clients('UNDO')).ec2!.modify({ instanceId: 'i-0123456789abcdef0', httpTokens: 'optional' });
     expect(r.outcome).toBe('requested');
     const calls = ec2.commandCalls(ModifyInstanceMetadataOptionsCommand);
     expect(calls).toHaveLength(1);
@@ -115,7 +115,7 @@ describe('IMDSv2 ports in a member account: the rollback goes through the undo c
 
   it('the test can fail: without undo clients the spoke role\'s are used', async () => {
     ec2.on(ModifyInstanceMetadataOptionsCommand).resolves({});
-    await ports(clients('SPOKE')).ec2.modify({ instanceId: 'i-0123456789abcdef0', httpTokens: 'optional' });
+    await ports(clients('SPOKE')).ec2!.modify({ instanceId: 'i-0123456789abcdef0', httpTokens: 'optional' });
     const used = await (ec2.commandCalls(ModifyInstanceMetadataOptionsCommand)[0]!.thisValue as EC2Client).config.credentials();
     expect(used.accessKeyId).toBe('SPOKE');
   });
@@ -123,7 +123,7 @@ describe('IMDSv2 ports in a member account: the rollback goes through the undo c
   it('an undo role that cannot be assumed throws into the call that needs it (a failed rollback, audited), and is tried again next time', async () => {
     // aws-sdk-client-mock bypasses the SDK's credential middleware, so the provider is tested itself:
     // the SDK signs nothing without credentials, so a throw here means no request is sent.
-    sts.on(AssumeRoleCommand).rejectsOnce(Object.assign(new Error('not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' })).resolves({ Credentials: { AccessKeyId: 'AKIDU', SecretAccessKey: 's', SessionToken: 't' } });
+    sts.on(AssumeRoleCommand).rejectsOnce(Object.assign(new Error('not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' })).resolves({ Credentials: { AccessKeyId: 'AKIDU', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(3_600_000) } });
     const provider = undoRoleCredentials(new STSClient({ region: 'us-east-1' }), UNDO, { now: () => 0, sleep: async () => undefined });
     await expect(provider()).rejects.toThrow(/undo role could not be assumed \(access-denied\)/);
     await expect(provider()).resolves.toMatchObject({ accessKeyId: 'AKIDU' });

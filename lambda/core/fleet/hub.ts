@@ -95,6 +95,8 @@ export interface HubItemEvent {
   /** Counts of the earlier slices of this account-region. */
   readonly carry?: Readonly<Record<string, number>> | null;
   readonly slices?: number;
+  /** The item as the run listed it (first request only): a launch run's names its instances (hub-launch-remediation.ts). */
+  readonly target?: unknown;
 }
 
 /**
