@@ -10,7 +10,7 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS } from '../lambda/core/fleet/hub';
+import { HUB_DEFAULTS, HUB_ENV, HUB_FLEET_METRICS, imdsv2UndoRoleName } from '../lambda/core/fleet/hub';
 import { HUB_RUN_PREFIX } from '../lambda/core/fleet/hub-run-data';
 import { DEFAULTS } from '../lambda/core/settings';
 import { ControlTowerReady, deadLetterQueue as scheduleDeadLetterQueue, guardKey } from './constructs/control-tower';
@@ -19,7 +19,7 @@ import { GuardAlarms } from './constructs/guard-alarms';
 import { GuardDashboard } from './constructs/guard-dashboard';
 import { GuardFunction, REMEDIATE_TIMEOUT } from './constructs/guard-function';
 import { LaunchCheck } from './constructs/launch-check';
-import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, type StackSetCallAs } from './constructs/org-spoke';
+import { OrgSpoke, SPOKE_DOCUMENT_NAMES, spokeDocuments, spokeHasUndoRole, type StackSetCallAs } from './constructs/org-spoke';
 import { OrgStateMachine } from './constructs/org-state-machine';
 import { contextBoolean } from './context';
 import { stateBucket } from './findings-export-grants';
@@ -42,7 +42,7 @@ export const DEFAULT_ORG_MAX_ITEM_INVOCATIONS = 100;
 export interface TimeSyncGuardOrgStackProps extends StackProps {
   /**
    * The guard's settings, as for the single-account stack (thresholds, schedules, remediation,
-   * alarms, retention); `launchCheck` and `remediateOnLaunch` do not apply to the hub.
+   * alarms, retention, `launchCheck`, `remediateOnLaunch`, `imdsv2AutoUndo`); only `urgentRemediation` is off in the hub.
    * @default - every setting at its default
    */
   readonly guard?: TimeSyncGuardProps;
@@ -138,14 +138,10 @@ export function validateOrgProps(p: TimeSyncGuardOrgStackProps): void {
   checkInteger('maxItemInvocations', p.maxItemInvocations, 1, 1000);
   checkInteger('slicePages', p.slicePages, 1, 100);
   const g = p.guard ?? {};
-  if (g.remediateOnLaunch) {
-    throw new TimeSyncGuardPropsError('guard.remediateOnLaunch', 'does not apply to the organization hub: the launch check reports member-account launches, the nightly run fixes them');
-  }
-  if (g.imdsv2AutoUndo && (g.imdsv2 ?? DEFAULTS.imdsv2) === 'enforce') {
-    throw new TimeSyncGuardPropsError(
-      'guard.imdsv2AutoUndo',
-      'does not apply to the organization hub yet: one spoke role serves the check and the remediation, and the role that enforces must not be the one that may undo (docs/organization.md)',
-    );
+  // The undo role's name is the spoke role's plus a suffix, within IAM's 64 characters.
+  if (spokeHasUndoRole({ imdsv2: g.imdsv2 ?? DEFAULTS.imdsv2, imdsv2AutoUndo: g.imdsv2AutoUndo }) && p.spokeRoleName !== undefined && !Token.isUnresolved(p.spokeRoleName)) {
+    const undoRole = imdsv2UndoRoleName(p.spokeRoleName);
+    if (undoRole.length > 64) throw new TimeSyncGuardPropsError('spokeRoleName', `must leave room for the IMDSv2 undo role ${JSON.stringify(undoRole)} (64 characters at most) with guard.imdsv2AutoUndo`);
   }
   if (p.alarmTopicArn !== undefined && (g.alarmTopic !== undefined || g.alarmEmails !== undefined)) {
     throw new TimeSyncGuardPropsError('alarmTopicArn', 'excludes guard.alarmTopic and guard.alarmEmails (subscribe addresses to your own topic)');
@@ -289,8 +285,18 @@ export class TimeSyncGuardOrgStack extends Stack {
         reason: 'One state object per member account-region (findings-export/<account>/<region>.json) in the hub\'s own export-state bucket; accounts join the OUs after deploy, so the object names are not known at synth.',
       });
     }
-    this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey);
+    // The opt-in undo of an IMDSv2 enforcement, as in one account: its own spoke role, entered by hub-item only.
+    const imdsv2AutoUndo = spokeHasUndoRole({ imdsv2, imdsv2AutoUndo: guard.imdsv2AutoUndo ?? DEFAULTS.imdsv2AutoUndo });
+    this.grantHub(spokeRoleName, props.organizationId, eventSource, topicKey, imdsv2AutoUndo);
 
+    this.orchestration = new OrgStateMachine(this, 'Run', {
+      runHandler: this.runFunction.function,
+      itemHandler: this.itemFunction.function,
+      maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
+      maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
+      logRetention,
+      runBucket,
+    });
     if (guard.launchCheck) this.launchCheck = this.createLaunchCheck(guard, fixed, spokeRoleName, organizationalUnits, regions, props, logRetention, metricNamespace);
 
     this.spoke = new OrgSpoke(this, 'Spoke', {
@@ -304,6 +310,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       ssmCompliance,
       accountDefaults: guard.accountDefaults ?? DEFAULTS.accountDefaults,
       imdsv2: guard.imdsv2 ?? DEFAULTS.imdsv2,
+      imdsv2AutoUndo,
+      hubItemRoleArn: this.itemFunction.role.roleArn,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
       // The launch check enters the member accounts too (its own role, check statements only used).
@@ -315,14 +323,6 @@ export class TimeSyncGuardOrgStack extends Stack {
       callAs: props.callAs ?? 'DELEGATED_ADMIN',
     });
 
-    this.orchestration = new OrgStateMachine(this, 'Run', {
-      runHandler: this.runFunction.function,
-      itemHandler: this.itemFunction.function,
-      maxConcurrency: props.maxConcurrency ?? DEFAULT_ORG_MAX_CONCURRENCY,
-      maxItemInvocations: props.maxItemInvocations ?? DEFAULT_ORG_MAX_ITEM_INVOCATIONS,
-      logRetention,
-      runBucket,
-    });
     ({ check: this.checkSchedule, remediation: this.remediationSchedule } = this.createSchedules(guard, timeZone, remediationEnabled, checkInterval));
 
     const alarms = new GuardAlarms(this, 'Alarms', {
@@ -423,6 +423,9 @@ export class TimeSyncGuardOrgStack extends Stack {
       logRetention,
       metricNamespace,
       ssmWaitSeconds: guard.launchSsmWaitSeconds ?? DEFAULTS.launchSsmWaitSeconds,
+      // remediateOnLaunch: the launch role starts the hub's own run for one account-region (a launch run:
+      // the nightly run's overlap guard, plan, caps, dry run, opt-out and audit, scoped to those instances).
+      ...((guard.remediateOnLaunch ?? DEFAULTS.remediateOnLaunch) ? { remediation: this.orchestration.stateMachine } : {}),
       organization: {
         eventBus: bus,
         entryFile: 'hub-launch.ts',
@@ -467,13 +470,14 @@ export class TimeSyncGuardOrgStack extends Stack {
   }
 
   /** Least privilege of the two hub functions. */
-  private grantHub(spokeRoleName: string, organizationId: string | undefined, eventSource: string, topicKey: Key | undefined): void {
+  private grantHub(spokeRoleName: string, organizationId: string | undefined, eventSource: string, topicKey: Key | undefined, imdsv2AutoUndo: boolean): void {
     const item = this.itemFunction.role;
+    const undoRole = imdsv2UndoRoleName(spokeRoleName);
     item.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'AssumeSpokeRoles',
         actions: ['sts:AssumeRole'],
-        resources: [`arn:${Aws.PARTITION}:iam::*:role/${spokeRoleName}`],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${spokeRoleName}`, ...(imdsv2AutoUndo ? [`arn:${Aws.PARTITION}:iam::*:role/${undoRole}`] : [])],
         ...(organizationId ? { conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } } } : {}),
       }),
     );
@@ -489,6 +493,12 @@ export class TimeSyncGuardOrgStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${spokeRoleName}]`,
       reason: `The hub enters every member account through the one role of that name (deployed by the spoke StackSet); the account is the wildcard because accounts join the OUs after deploy. Each spoke role's trust admits only this role's ARN${organizationId ? ', and aws:ResourceOrgID keeps the hub inside the organization' : ''}.`,
     });
+    if (imdsv2AutoUndo) {
+      acknowledge(this.itemFunction, {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${undoRole}]`,
+        reason: `imdsv2AutoUndo: the hourly check's rollback enters each member account through the IMDSv2 undo role of that name (the role StackSet deploys it beside the spoke role); accounts join the OUs after deploy. Its trust admits only this role's ARN${organizationId ? ', and aws:ResourceOrgID keeps the hub inside the organization' : ''}.`,
+      });
+    }
     acknowledge(this.runFunction, {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'organizations:ListAccountsForParent is read-only; its OU resources live in the management account under an organization id the hub does not know at synth time.',

@@ -14,6 +14,7 @@ import { createSsmCompliancePort } from '../aws/ssm-compliance';
 import { exportFindings } from '../engine/findings-export';
 import type { ExportStateStore } from '../engine/ports';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type AwsClients, type ClientOptions, createClient, createClients } from '../aws/clients';
@@ -24,7 +25,8 @@ import { Ec2SsmInventory } from '../aws/inventory';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/powertools';
 import { SsmRunCommand } from '../aws/run-command';
 import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
-import { addCounts, type HubItemEvent, type HubItemResult, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/fleet/hub';
+import { addCounts, type HubItemEvent, type HubItemResult, imdsv2UndoRoleName, parseHubSettings, type HubSettings, withoutHubVariables } from '../core/fleet/hub';
+import { launchScopeOf } from '../core/fleet/hub-launch-remediation';
 import { parseSettings, type Settings } from '../core/settings';
 import { type EngineLogger, runCheck } from '../engine/check';
 import { instanceLogRecord } from './check';
@@ -56,8 +58,11 @@ export interface HubItemDeps {
   readonly securityHubFor?: (region: string, credentials: ClientOptions['credentials']) => Pick<SecurityHubClient, 'send'>;
   /** Where the hub keeps what it last exported for one account-region. @default - nothing exported */
   readonly exportStore?: (accountId: string, region: string) => ExportStateStore;
-  /** IMDSv2 readiness, watch and enforcement ports of one member account-region (settings.imdsv2 not off). @default - not assessed */
-  readonly imdsv2For?: (accountId: string, region: string, spoke: AwsClients) => Imdsv2CheckPorts;
+  /**
+   * IMDSv2 readiness, watch and enforcement ports of one member account-region (settings.imdsv2 not
+   * off); `undo`: the clients under the IMDSv2 undo role, for the watch's rollback. @default - not assessed
+   */
+  readonly imdsv2For?: (accountId: string, region: string, spoke: AwsClients, undo?: AwsClients) => Imdsv2CheckPorts;
 }
 
 /**
@@ -75,8 +80,11 @@ export function imdsv2PortsIn(o: {
   readonly eventSource: string;
   readonly optOutTagKey: string;
   readonly logger: EngineLogger;
-}): (accountId: string, region: string, spoke: AwsClients) => Imdsv2CheckPorts {
-  return (accountId, region, spoke) => {
+}): (accountId: string, region: string, spoke: AwsClients, undo?: AwsClients) => Imdsv2CheckPorts {
+  return (accountId, region, spoke, undo) => {
+    // The rollback (the watch's only EC2 writes) goes through the undo role when there is one; the
+    // spoke role itself may never make tokens optional.
+    const ec2 = (undo ?? spoke).ec2;
     const audit = createEventBridgeAudit({
       events: tagAuditEvents(o.centralEvents, accountId, region),
       source: o.eventSource,
@@ -87,13 +95,28 @@ export function imdsv2PortsIn(o: {
       metrics: new CloudWatchInstanceMetrics({ cloudwatch: spoke.cloudwatch, clock: o.clock }),
       store: new S3SnapshotStore({ s3: o.s3, bucket: o.bucket, clock: o.clock, key: `imdsv2/${accountId}/${region}/readiness.json` }),
       recordKey: o.recordKey,
-      ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2: spoke.ec2, clock: o.clock, optOutTagKey: o.optOutTagKey }), spoke.ec2, o.clock),
+      ec2: createImdsv2Ec2Port(createEc2ImdsPort({ ec2, clock: o.clock, optOutTagKey: o.optOutTagKey }), ec2, o.clock),
       audit: async (records) => {
         const at = new Date(o.clock.now()).toISOString();
         await audit.actions(records.map((r) => ({ ...r, runId: `org-check-${at}`, dryRun: false, at })));
       },
     };
   };
+}
+
+/**
+ * Credentials of a member account's IMDSv2 undo role, assumed at the first call that needs them
+ * (a check with nothing to roll back never enters it). A failure throws into that call: the
+ * rollback is then reported `failed` (audit, alarm) and nothing is undone.
+ */
+export function undoRoleCredentials(sts: Pick<STSClient, 'send'>, roleArn: string, clock: Clock): () => Promise<AwsCredentialIdentity> {
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  return () =>
+    (pending ??= assumeSpokeRole(sts, roleArn, 'timesync-guard-imdsv2-undo', clock).then((r) => {
+      if (r.ok) return r.credentials;
+      pending = undefined;
+      throw new Error(`the IMDSv2 undo role could not be assumed (${r.reason}): ${r.detail}`);
+    }));
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -148,7 +171,12 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     const pinned = await checkDocumentPins(spoke.ssm, pins, clock);
     if (!pinned.ok) return failed(pinned.reason, pinned.detail);
     const runCommand = new SsmRunCommand({ ssm: spoke.ssm, clock });
-    const imdsv2 = settings.imdsv2 !== 'off' ? deps.imdsv2For?.(accountId, region, spoke) : undefined;
+    // The check's opt-in undo (enforce with imdsv2AutoUndo) acts under its own role, as the single-account check role does.
+    const undo =
+      mode === 'check' && settings.imdsv2 === 'enforce' && settings.imdsv2AutoUndo
+        ? deps.clientsFor(region, undoRoleCredentials(deps.sts, spokeRoleArn(deps.partition, accountId, imdsv2UndoRoleName(deps.hub.spokeRoleName)), clock))
+        : undefined;
+    const imdsv2 = settings.imdsv2 !== 'off' ? deps.imdsv2For?.(accountId, region, spoke, undo) : undefined;
     const remaining = context?.getRemainingTimeInMillis();
     const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : 14 * 60_000;
 
@@ -166,7 +194,9 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         ...(imdsv2 ? { imdsv2 } : {}),
       });
       try {
-        const r = await remediate({ continuation: event.continuation ?? null }, { getRemainingTimeInMillis: () => budget });
+        // A launch run's first request is scoped to its instances (the remediation refuses a bad list, never widens it); a continuation carries its scope.
+        const launch = event.continuation ? undefined : launchScopeOf(event.target);
+        const r = await remediate({ continuation: event.continuation ?? null, ...launch }, { getRemainingTimeInMillis: () => budget });
         return { ...base, status: 'ok', reason: null, detail: null, done: r.done, continuation: r.continuation ?? null, counts: { ...r.summary.counts } as Record<string, number> };
       } catch (err) {
         return failed('remediation-failed', errorText(err));

@@ -17,11 +17,13 @@ import { InstanceSubsetInventory } from '../aws/instance-subset';
 import { createSqsLaunchRequeue } from '../aws/launch-queue';
 import { logger as defaultLogger } from '../aws/powertools';
 import { withRetry } from '../aws/retry';
+import { createStartExecution, type StartExecution } from '../aws/start-execution';
 import { SsmRunCommand } from '../aws/run-command';
 import { assumeSpokeRole, spokeRoleArn } from '../aws/sts';
 import { type HubSettings, parseHubSettings, withoutHubVariables } from '../core/fleet/hub';
 import { coversAccount, HUB_LAUNCH_RETRY_KIND, routeLaunchMessage } from '../core/fleet/hub-launch';
-import { LAUNCH_QUEUE_URL_ENV } from '../core/fleet/launch';
+import { HUB_LAUNCH_TRIGGER } from '../core/fleet/hub-launch-remediation';
+import { LAUNCH_QUEUE_URL_ENV, LAUNCH_REMEDIATION_STATE_MACHINE_ENV } from '../core/fleet/launch';
 import { METRIC_SERVICE } from '../core/fleet/metric-names';
 import { DEFAULTS, ENV, type LaunchSettings, parseLaunchSettings } from '../core/settings';
 import type { EngineLogger } from '../engine/check';
@@ -39,6 +41,11 @@ export interface HubLaunchDeps {
   readonly clientsFor: (region: string, credentials: ClientOptions['credentials']) => AwsClients;
   readonly sqs: Pick<SQSClient, 'send'>;
   readonly queueUrl: string;
+  /**
+   * Starts the hub's state machine (`remediateOnLaunch`): a launch run of one account-region,
+   * `{ mode: "remediate", trigger: "launch", accountId, region, instanceIds }`. @default - none: at-risk launches wait for the nightly run
+   */
+  readonly startRemediation?: StartExecution;
 }
 
 /** The logger with the account-region added to every record (the single-account records have none). */
@@ -48,6 +55,11 @@ function tagged(logger: EngineLogger, accountId: string, region: string): Engine
     warn: (m, x = {}) => logger.warn(m, { ...x, accountId, region }),
     error: (m, x = {}) => logger.error(m, { ...x, accountId, region }),
   };
+}
+
+/** The launch check's remediation request, as a launch run of the hub's state machine for one account-region. */
+export function launchRunStarter(start: StartExecution, accountId: string, region: string): StartExecution {
+  return (input, name) => start({ ...input, mode: 'remediate', trigger: HUB_LAUNCH_TRIGGER, accountId, region }, name);
 }
 
 export function createHubLaunchHandler(deps: HubLaunchDeps): (event?: LaunchSqsEvent, context?: { getRemainingTimeInMillis(): number }) => Promise<LaunchResult> {
@@ -119,6 +131,8 @@ export function createHubLaunchHandler(deps: HubLaunchDeps): (event?: LaunchSqsE
         metrics: deps.metrics,
         runCommand: new SsmRunCommand({ ssm: spoke.ssm, clock: deps.clock }),
         inventoryFor: (instanceIds) => new InstanceSubsetInventory({ ec2: spoke.ec2, ssm: spoke.ssm, clock: deps.clock, optOutTagKey: deps.settings.optOutTagKey, selection: { kind: 'ids', instanceIds } }),
+        // The single-account launch check's own request ({ trigger, instanceIds }, its execution name), with this account-region added.
+        ...(deps.startRemediation ? { startRemediation: launchRunStarter(deps.startRemediation, g.accountId, g.region) } : {}),
         requeue: createSqsLaunchRequeue({
           sqs: deps.sqs,
           queueUrl: deps.queueUrl,
@@ -158,6 +172,9 @@ const wired = lazy(() =>
     clientsFor: (region, credentials) => createClients({ region, ...(credentials ? { credentials } : {}) }),
     sqs: createClient(SQSClient, 'sqs'),
     queueUrl: process.env[LAUNCH_QUEUE_URL_ENV] ?? '',
+    ...(settings.remediateOnLaunch && process.env[LAUNCH_REMEDIATION_STATE_MACHINE_ENV]
+      ? { startRemediation: createStartExecution({ stateMachineArn: process.env[LAUNCH_REMEDIATION_STATE_MACHINE_ENV], clock: realClock }) }
+      : {}),
   }),
 );
 

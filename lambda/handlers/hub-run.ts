@@ -20,6 +20,7 @@ import { logger as defaultLogger, metrics as defaultMetrics } from '../aws/power
 import { withRetry } from '../aws/retry';
 import { HUB_EXTRA_METRICS, HUB_FLEET_METRICS, HUB_SKIPPED_DETAIL_TYPE, HUB_SUMMARY_DETAIL_TYPE, type HubItemResult, type HubSettings, parseHubSettings, totalsOf, withoutHubVariables } from '../core/fleet/hub';
 import { blockingRun, type HubRunItem, parseManifest, reconcile, resultsOfFile, type RunningExecution, runItems, runKeys, SUMMARY_NAMED_LIMIT } from '../core/fleet/hub-run-data';
+import { HUB_LAUNCH_TRIGGER, hubRunInput, runsToWeigh } from '../core/fleet/hub-launch-remediation';
 import { CHECK_METRICS } from '../core/fleet/metric-names';
 import { parseSettings, type Settings } from '../core/settings';
 import type { EngineLogger } from '../engine/check';
@@ -48,12 +49,14 @@ export interface HubExecution {
 }
 
 export type HubRunEvent =
-  | { readonly action: 'list'; readonly mode?: string; readonly execution?: HubExecution }
+  | { readonly action: 'list'; readonly mode?: string; readonly execution?: HubExecution; /** The execution's whole input (a launch run names its account-region and instances). */ readonly input?: unknown }
   | { readonly action: 'summarize'; readonly listing?: unknown; readonly results?: unknown };
 
 /** What `list` hands the state machine: small, whatever the number of accounts (the items are in S3). */
 interface Listing {
   readonly mode: 'check' | 'remediate';
+  /** `launch`: a launch remediation of one account-region (remediateOnLaunch). */
+  readonly trigger?: typeof HUB_LAUNCH_TRIGGER;
   readonly regions: readonly string[];
   readonly ouFailures: readonly unknown[];
   /** The execution this run yields to (the overlap guard), or null. */
@@ -104,18 +107,33 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
     const { hub, clock, logger } = deps;
     const mode = event.mode === 'remediate' ? 'remediate' : 'check';
     const execution = event.execution;
+    const input = hubRunInput(event.input, hub.regions);
+    // Only the launch role may start a run with a scope (IAM); whatever else names one is refused, never widened to the organization.
+    if (input.kind === 'refused') {
+      logger.error('hub-launch-run-refused', { reason: input.reason, executionArn: execution?.executionArn });
+      throw new Error(`launch remediation request refused: ${input.reason}`);
+    }
+    const launch = input.kind === 'launch' ? input.item : undefined;
     // The overlap guard, before anything is listed or written: the earliest RUNNING run goes on,
     // a later one stops with an audit event. A guard that cannot read the executions throws (the
     // task retries, then the run fails and alarms): a run is never started blind.
     if (deps.sfn && execution?.stateMachineArn && execution.executionArn) {
       const self = { executionArn: execution.executionArn, startDate: Date.parse(execution.startTime) || clock.now() };
-      const blocking = blockingRun(self, await runningExecutions(deps.sfn, execution.stateMachineArn, clock));
+      const blocking = blockingRun(self, runsToWeigh(launch !== undefined, await runningExecutions(deps.sfn, execution.stateMachineArn, clock)));
       if (blocking) {
-        const detail = { reason: 'overlap', mode, executionArn: execution.executionArn, runningExecutionArn: blocking.executionArn, runningSince: new Date(blocking.startDate).toISOString() };
+        const detail = { reason: 'overlap', mode, ...(launch ? { trigger: launch.trigger, accountId: launch.accountId, region: launch.region, instanceIds: launch.instanceIds } : {}), executionArn: execution.executionArn, runningExecutionArn: blocking.executionArn, runningSince: new Date(blocking.startDate).toISOString() };
         logger.warn('hub-run-skipped', detail);
         await putEvent(HUB_SKIPPED_DETAIL_TYPE, detail, 'hub-skipped-event-lost');
         return { overlap: blocking.executionArn, mode, regions: hub.regions, ouFailures: [] } satisfies Listing;
       }
+    }
+    if (launch) {
+      // hub-launch verified the account is covered before it looked at the instances; the run's one item is that account-region.
+      logger.info('hub-list', { accounts: 1, regions: [launch.region], mode, trigger: launch.trigger, accountId: launch.accountId, instances: launch.instanceIds.length });
+      if (!s3 || !bucket) return { accounts: [launch.accountId], regions: [launch.region], mode, trigger: launch.trigger, ouFailures: [], overlap: null };
+      const keys = runKeys(execution?.name ?? `launch-${new Date(clock.now()).toISOString()}`);
+      await putJson(s3, bucket, keys.items, [launch], clock);
+      return { mode, trigger: launch.trigger, regions: [launch.region], ouFailures: [], overlap: null, bucket, itemsKey: keys.items, summaryKey: keys.summary, accountRegions: 1 } satisfies Listing;
     }
     const fromOus = hub.organizationalUnits.length > 0 ? await listAccountsOfOus(deps.organizations, hub.organizationalUnits, clock) : { accounts: [], failures: [] };
     const accounts = [...new Set([...hub.accounts, ...fromOus.accounts])];
@@ -185,6 +203,7 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
       .sort((a, b) => b.instancesAtRisk - a.instancesAtRisk || b.instancesNotChecked - a.instancesNotChecked);
     const full = {
       mode,
+      ...(listing.trigger === HUB_LAUNCH_TRIGGER ? { trigger: HUB_LAUNCH_TRIGGER } : {}),
       accountRegions: totals.accountRegions,
       covered: totals.covered,
       notCovered: totals.notCovered,
@@ -208,7 +227,7 @@ export function createHubRunHandler(deps: HubRunDeps): (event: HubRunEvent) => P
     };
     logger.info('hub-summary', { ...summary, notCovered: totals.notCovered });
     await putEvent(HUB_SUMMARY_DETAIL_TYPE, summary, 'hub-summary-event-lost');
-    const sent = await deps.notifier.publish(`timesync-guard organization ${summary.mode}: ${totals.covered}/${totals.accountRegions} account-regions covered`, summary);
+    const sent = await deps.notifier.publish(`timesync-guard organization ${summary.mode}${listing.trigger === HUB_LAUNCH_TRIGGER ? ' (launch)' : ''}: ${totals.covered}/${totals.accountRegions} account-regions covered`, summary);
     if (!sent) logger.warn('hub-summary-not-sent', {});
     return { covered: totals.covered, accountRegions: totals.accountRegions, notCovered: totals.notCovered.length };
   };

@@ -4,6 +4,7 @@ import { CfnStackSet, Fn, Stage } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { imdsv2UndoRoleName } from '../../lambda/core/fleet/hub';
 import { EC2_STATE_CHANGE } from '../../lambda/core/fleet/launch';
 import { DEFAULTS } from '../../lambda/core/settings';
 import { findingsExportStatements } from '../findings-export-grants';
@@ -55,6 +56,14 @@ export interface SpokeTemplateOptions {
    * @default 'report'
    */
   readonly imdsv2?: string;
+  /**
+   * With `imdsv2=enforce`: a second role in every member account, `<spokeRoleName>-Imdsv2Undo`,
+   * holding only the single-account check role's undo statements and trusted by the hub's item
+   * role only (template parameter `HubItemRoleArn`); the spoke role that enforces keeps its Deny on
+   * ever making tokens optional. Ignored unless `imdsv2` is `enforce`, as in one account.
+   * @default false
+   */
+  readonly imdsv2AutoUndo?: boolean;
   /**
    * The launch check: the role template adds the role EventBridge uses in each member account to
    * forward EC2 `running` events to the hub's launch bus (PutEvents on that bus only); the documents
@@ -127,8 +136,8 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     new PolicyStatement({ sid: 'ReadPinnedDocuments', actions: ['ssm:DescribeDocument'], resources: documents }),
     ...remediateInstanceStatements(instances, o),
     // The same builders as the single-account check and remediate roles: one spoke role serves both
-    // runs, so it holds their union (the undo of an enforcement is refused in organization mode:
-    // validateOrgProps; the role that enforces must not also be the one that may undo).
+    // runs, so it holds their union, except the undo of an enforcement: that is the undo role's
+    // alone (below), so the role that enforces never may undo, as in one account.
     ...metadataDefaultsStatements({ write: (o.accountDefaults ?? DEFAULTS.accountDefaults) === 'set', hopLimitTarget: o.hopLimitTarget, allowTokensRequired: o.imdsv2 === 'enforce' }),
     ...((o.imdsv2 ?? DEFAULTS.imdsv2) === 'off'
       ? []
@@ -141,6 +150,7 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     const condition = (json.Condition ?? {}) as Record<string, Json>;
     return { ...json, Condition: { ...condition, StringEquals: { ...condition.StringEquals, 'aws:RequestedRegion': { Ref: 'Regions' } } } };
   });
+  const undo = spokeHasUndoRole(o);
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'timesync-guard spoke: the role the organization hub assumes to check and fix this account (no code, no other resource)',
@@ -148,6 +158,7 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
       HubAccountId: { Type: 'String', AllowedPattern: '^\\d{12}$', Description: 'The hub (delegated administrator) account' },
       HubRoleArns: { Type: 'CommaDelimitedList', Description: 'ARNs of the hub roles allowed to assume this role' },
       Regions: { Type: 'CommaDelimitedList', Description: 'The regions the documents StackSet deploys to: the only ones where the role may run or read them' },
+      ...(undo ? { HubItemRoleArn: { Type: 'String', Description: "ARN of the hub's item-function role: the only principal allowed to assume the IMDSv2 undo role" } } : {}),
       ...(o.launchCheck ? { HubLaunchBusArn: { Type: 'String', Description: "The hub's launch event bus (the only target the forwarder role may put events on)" } } : {}),
     },
     Resources: {
@@ -175,6 +186,7 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
           Policies: [{ PolicyName: 'timesync-guard', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
         },
       },
+      ...(undo ? { Imdsv2UndoRole: imdsv2UndoRole(o, instances) } : {}),
       ...(o.launchCheck
         ? {
             LaunchForwarderRole: {
@@ -201,6 +213,45 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
         : {}),
     },
     Outputs: { SpokeRoleArn: { Value: { 'Fn::GetAtt': ['SpokeRole', 'Arn'] } } },
+  };
+}
+
+/** Whether the role template holds the IMDSv2 undo role: the opt-in undo of an enforcement, as in one account. */
+export function spokeHasUndoRole(o: Pick<SpokeTemplateOptions, 'imdsv2' | 'imdsv2AutoUndo'>): boolean {
+  return o.imdsv2 === 'enforce' && o.imdsv2AutoUndo === true;
+}
+
+/**
+ * The member account's IMDSv2 undo role: exactly the statements the single-account check role gets
+ * for the opt-in undo (`imdsv2InstanceStatements` with `undo` and without `enforce`: HttpTokens=optional
+ * alone, only where the enforcement tag is, the tag rewritten only where it is), trusted by the hub's
+ * item-function role only (not the launch check's), which enters it only for the hourly check's rollback.
+ */
+function imdsv2UndoRole(o: SpokeTemplateOptions, instances: string): Json {
+  const statements = imdsv2InstanceStatements(instances, { enforce: false, undo: true, hopLimitTarget: o.hopLimitTarget, optOutTagKey: o.optOutTagKey }).map((s) => s.toStatementJson() as Json);
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: imdsv2UndoRoleName(o.spokeRoleName),
+      Description: "timesync-guard spoke: the IMDSv2 undo (imdsv2AutoUndo), assumed by the organization hub's item function only",
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'HubItemFunctionOnly',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:root' } },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubItemRoleArn' } },
+              ...(o.organizationId ? { StringEquals: { 'aws:PrincipalOrgID': o.organizationId } } : {}),
+            },
+          },
+        ],
+      },
+      Policies: [{ PolicyName: 'timesync-guard-imdsv2-undo', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
+    },
   };
 }
 
@@ -262,6 +313,11 @@ export interface OrgSpokeProps extends SpokeTemplateOptions {
   /** Who calls the StackSet APIs. */
   readonly callAs: StackSetCallAs;
   /**
+   * ARN of the hub's item-function role, the only one trusted by the IMDSv2 undo role (with `imdsv2AutoUndo`).
+   * @default - no undo role
+   */
+  readonly hubItemRoleArn?: string;
+  /**
    * ARN of the hub's launch event bus (with `launchCheck`).
    * @default - no launch forwarding
    */
@@ -287,6 +343,8 @@ export class OrgSpoke extends Construct {
 
   constructor(scope: Construct, id: string, props: OrgSpokeProps) {
     super(scope, id);
+    const undo = spokeHasUndoRole(props);
+    if (undo && props.hubItemRoleArn === undefined) throw new Error('OrgSpoke: imdsv2AutoUndo with imdsv2=enforce needs hubItemRoleArn (the only principal the undo role trusts)');
     this.roleTemplateBody = JSON.stringify(spokeRoleTemplate(props));
     if (this.roleTemplateBody.length > TEMPLATE_BODY_LIMIT_BYTES) {
       throw new Error(`OrgSpoke: the spoke role template is ${this.roleTemplateBody.length} bytes, above CloudFormation's ${TEMPLATE_BODY_LIMIT_BYTES}-byte TemplateBody limit`);
@@ -311,6 +369,7 @@ export class OrgSpoke extends Construct {
         { parameterKey: 'HubRoleArns', parameterValue: Fn.join(',', props.hubRoleArns) },
         // The same list the documents StackSet deploys to, so the grant and the documents agree.
         { parameterKey: 'Regions', parameterValue: Fn.join(',', props.regions) },
+        ...(undo ? [{ parameterKey: 'HubItemRoleArn', parameterValue: props.hubItemRoleArn! }] : []),
         ...(props.launchCheck && props.hubLaunchBusArn ? [{ parameterKey: 'HubLaunchBusArn', parameterValue: props.hubLaunchBusArn }] : []),
       ],
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: props.organizationalUnits }, regions: [props.roleRegion] }],

@@ -57,6 +57,8 @@ export class OrgStateMachine extends Construct {
       payload: sfn.TaskInput.fromObject({
         action: 'list',
         mode: sfn.JsonPath.stringAt('$.mode'),
+        // A launch run (remediateOnLaunch) names its account-region and instances beside the mode.
+        input: sfn.JsonPath.entirePayload,
         execution: {
           executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
           name: sfn.JsonPath.stringAt('$$.Execution.Name'),
@@ -85,7 +87,8 @@ export class OrgStateMachine extends Construct {
       comment: 'Loop state: invocation counter and the first request of this account-region.',
       parameters: {
         iteration: 0,
-        request: { accountId: item('accountId'), region: item('region'), mode: item('mode'), slices: 0 },
+        // target: the item as listed (a launch run's carries its instances); only the first request needs it, a continuation carries its scope.
+        request: { accountId: item('accountId'), region: item('region'), mode: item('mode'), slices: 0, target: sfn.JsonPath.objectAt('$.target') },
       },
     });
     const invoke = tasks.LambdaInvoke.jsonPath(this, 'CheckOrRemediateItem', {
@@ -142,6 +145,7 @@ export class OrgStateMachine extends Construct {
         accountId: sfn.JsonPath.stringAt('$$.Map.Item.Value.accountId'),
         region: sfn.JsonPath.stringAt('$$.Map.Item.Value.region'),
         mode: item('listing.mode'),
+        target: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
       },
       resultWriterV2: new sfn.ResultWriterV2({ bucket: props.runBucket, prefix: HUB_RUN_PREFIX }),
       maxConcurrency: props.maxConcurrency,

@@ -117,6 +117,29 @@ describe('hub item handler over a simulated organization', () => {
     expect(world.account.eventCount).toBeGreaterThan(0);
   });
 
+  it('a launch run (remediateOnLaunch) remediates only the instances its item names, with the guards of the nightly engine (dry run shown here) and audit', async () => {
+    const all = await runItem({ accountId: OK, region: 'eu-west-1', mode: 'remediate' }, 200, 10);
+    const fixedByNightly = [...all.world.account.modified.keys()];
+    expect(fixedByNightly.length).toBeGreaterThan(1);
+    const chosen = fixedByNightly.slice(0, 1);
+    const target = { accountId: OK, region: 'eu-west-1', trigger: 'launch', instanceIds: chosen };
+    const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode: 'remediate', target }, 200, 10);
+    expect(last).toMatchObject({ status: 'ok', done: true });
+    expect([...world.account.modified.keys()]).toEqual(chosen);
+    expect(world.account.eventCount).toBeGreaterThan(0);
+    // dryRun: planned and audited, nothing changed.
+    const dry = await runItem({ accountId: OK, region: 'eu-west-1', mode: 'remediate', target }, 200, 10, { TSG_DRY_RUN: 'true' });
+    expect(dry.last).toMatchObject({ status: 'ok', done: true });
+    expect(dry.world.account.modified.size).toBe(0);
+  });
+
+  it('a launch run whose item names no valid instance list is refused as remediation-failed, never widened to the region', async () => {
+    const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode: 'remediate', target: { accountId: OK, region: 'eu-west-1', trigger: 'launch', instanceIds: [] } }, 50, 10);
+    expect(last).toMatchObject({ status: 'failed', reason: 'remediation-failed', done: true });
+    expect(last.detail).toMatch(/instanceIds is empty/);
+    expect(world.account.modified.size).toBe(0);
+  });
+
   it.each(['check', 'remediate'] as const)('%s: names the pinned DocumentHash (Sha256) on every SendCommand in the member account', async (mode) => {
     const { last, world } = await runItem({ accountId: OK, region: 'eu-west-1', mode }, 120, 10);
     expect(last).toMatchObject({ status: 'ok', done: true });

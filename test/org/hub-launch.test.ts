@@ -17,7 +17,9 @@ import { parseHubSettings } from '../../lambda/core/fleet/hub';
 import { HUB_LAUNCH_RETRY_KIND, routeLaunchMessage } from '../../lambda/core/fleet/hub-launch';
 import { EC2_STATE_CHANGE, LAUNCH_RETRY_KIND } from '../../lambda/core/fleet/launch';
 import { parseLaunchSettings } from '../../lambda/core/settings';
-import { createHubLaunchHandler } from '../../lambda/handlers/hub-launch';
+import { createHubLaunchHandler, launchRunStarter } from '../../lambda/handlers/hub-launch';
+import type { StartExecution } from '../../lambda/aws/start-execution';
+import { hubRunInput } from '../../lambda/core/fleet/hub-launch-remediation';
 
 const COVERED = '111111111111';
 const IN_OU = '222222222222';
@@ -36,7 +38,7 @@ afterAll(() => {
 const event = (account: string, region: string, instanceId: string, time: string) =>
   JSON.stringify({ source: 'aws.ec2', 'detail-type': EC2_STATE_CHANGE, account, region, time, detail: { 'instance-id': instanceId, state: 'running' } });
 
-async function run(records: { messageId: string; body: string }[]) {
+async function run(records: { messageId: string; body: string }[], o: { env?: Record<string, string>; instances?: number; startRemediation?: StartExecution } = {}) {
   sts.reset();
   orgs.reset();
   sqs.reset();
@@ -50,11 +52,11 @@ async function run(records: { messageId: string; body: string }[]) {
     if (input.RoleArn.includes(THROTTLED)) throw new SimAwsError('Throttling', 'Rate exceeded');
     return { Credentials: { AccessKeyId: 'AKID', SecretAccessKey: 's', SessionToken: 't' } };
   });
-  const world = createWorld(3, { vanishing: 0 });
+  const world = createWorld(o.instances ?? 3, { vanishing: 0 });
   const logs: { m: string; x: Record<string, unknown> }[] = [];
   const log = (m: string, x: Record<string, unknown> = {}) => logs.push({ m, x });
   const handler = createHubLaunchHandler({
-    settings: parseLaunchSettings({ ...SIM_DOCUMENT_PINS }),
+    settings: parseLaunchSettings({ ...SIM_DOCUMENT_PINS, ...o.env }),
     hub: parseHubSettings({ TSG_HUB_ACCOUNTS: COVERED, TSG_HUB_OUS: OU, TSG_HUB_REGIONS: 'eu-west-1,us-east-1' }, 'eu-west-1'),
     partition: 'aws',
     clock: world.clock,
@@ -65,13 +67,16 @@ async function run(records: { messageId: string; body: string }[]) {
     clientsFor: (region, credentials) => createClients({ region, credentials }),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queueUrl: 'https://sqs.eu-west-1.amazonaws.com/999988887777/launch',
+    ...(o.startRemediation ? { startRemediation: o.startRemediation } : {}),
   });
   const id = world.fleet[0]!.id;
+  // '$ALL': one message per instance of the simulated account.
+  if (records.length === 1 && records[0]!.body.includes('$ALL')) records = world.fleet.map((f, i) => ({ messageId: `m${i}`, body: records[0]!.body.replace('$ALL', f.id) }));
   const time = new Date(world.clock.now()).toISOString();
   try {
     const result = await world.clock.run(() => handler({ Records: records.map((r) => ({ ...r, body: r.body.replace('$ID', id).replace('$TIME', time) })) }, { getRemainingTimeInMillis: () => 300_000 }));
     const sent = sqs.commandCalls(SendMessageCommand).map((c) => JSON.parse(c.args[0].input.MessageBody!) as Record<string, unknown>);
-    return { result, assumed, logs, id, sent };
+    return { result, assumed, logs, id, sent, world };
   } finally {
     world.account.restore();
   }
@@ -125,4 +130,35 @@ describe('routing of the hub launch queue\'s messages', () => {
     expect(routeLaunchMessage(JSON.stringify({ kind: HUB_LAUNCH_RETRY_KIND, accountId: '12', region: 'eu-west-1', message: inner }))).toMatchObject({ ok: false });
     expect(routeLaunchMessage('not json')).toMatchObject({ ok: false });
   });
+});
+
+describe('hub launch check with remediateOnLaunch: at-risk launches start a launch run of the hub', () => {
+  it('wraps the single-account request with the account-region and mode', async () => {
+    const calls: [Record<string, unknown>, string | undefined][] = [];
+    const start = launchRunStarter(async (input, name) => (calls.push([input, name]), 'arn:exec'), COVERED, 'eu-west-1');
+    await start({ trigger: 'launch', instanceIds: ['i-0123456789abcdef0'] }, 'launch-1');
+    expect(calls).toEqual([[{ mode: 'remediate', trigger: 'launch', accountId: COVERED, region: 'eu-west-1', instanceIds: ['i-0123456789abcdef0'] }, 'launch-1']]);
+  });
+
+  it.each([true, false])('a covered account\'s at-risk launches → one launch run named launch-… (remediateOnLaunch %s)', async (remediateOnLaunch) => {
+    const started: Record<string, unknown>[] = [];
+    const names: (string | undefined)[] = [];
+    const { world } = await run([{ messageId: 'all', body: event(COVERED, 'eu-west-1', '$ALL', '$TIME') }], {
+      instances: 60,
+      env: { TSG_REMEDIATE_ON_LAUNCH: String(remediateOnLaunch), TSG_LAUNCH_SSM_WAIT_SECONDS: '0' },
+      startRemediation: async (input, name) => (started.push(input), names.push(name), 'arn:aws:states:eu-west-1:999988887777:execution:Hub:x'),
+    });
+    // Nothing is changed by the launch path itself: the run it starts does the remediation.
+    expect(world.account.modified.size).toBe(0);
+    if (!remediateOnLaunch) {
+      expect(started).toEqual([]);
+      return;
+    }
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ mode: 'remediate', trigger: 'launch', accountId: COVERED, region: 'eu-west-1' });
+    expect((started[0]!.instanceIds as string[]).length).toBeGreaterThan(0);
+    // What hub-run accepts: the same request through its own reader.
+    expect(hubRunInput(started[0], ['eu-west-1', 'us-east-1']).kind).toBe('launch');
+    expect(names[0]).toMatch(/^launch-/);
+  }, 60_000);
 });

@@ -182,3 +182,44 @@ describe('the result file format', () => {
     expect(reconcile([{ accountId: '222222222222', region: 'eu-west-1' }], results)).toEqual([expect.objectContaining({ accountId: '222222222222', status: 'failed' })]);
   });
 });
+
+describe('a launch run (remediateOnLaunch) lists its one account-region', () => {
+  const ACCOUNT = '111111111111';
+  const ID = 'i-0123456789abcdef0';
+  const launchInput = (o: Record<string, unknown> = {}) => ({ mode: 'remediate', trigger: 'launch', accountId: ACCOUNT, region: 'eu-west-1', instanceIds: [ID], ...o });
+  const launchHub = () => setup([ACCOUNT, '222222222222']);
+
+  it('writes one item, the account-region with its instances, and marks the listing as a launch run', async () => {
+    const self = exec('launch-20261207T100000000Z-abc', '2026-12-07T10:00:00.000Z');
+    running(self);
+    const listing = await launchHub().handler({ action: 'list', mode: 'remediate', execution: self, input: launchInput() });
+    expect(listing).toMatchObject({ overlap: null, mode: 'remediate', trigger: 'launch', accountRegions: 1, regions: ['eu-west-1'] });
+    expect(JSON.parse(s3.get(BUCKET, 'runs/launch-20261207T100000000Z-abc/items.json')!)).toEqual([{ accountId: ACCOUNT, region: 'eu-west-1', trigger: 'launch', instanceIds: [ID] }]);
+  });
+
+  it('refuses a bad scope by failing the run (the failed-execution alarm), listing nothing', async () => {
+    const self = exec('x', '2026-12-07T10:00:00.000Z');
+    running(self);
+    await expect(launchHub().handler({ action: 'list', mode: 'remediate', execution: self, input: launchInput({ instanceIds: [] }) })).rejects.toThrow(/launch remediation request refused: instanceIds is empty/);
+    expect(s3.get(BUCKET, 'runs/x/items.json')).toBeUndefined();
+  });
+
+  it('a launch run yields to an earlier nightly run (audit event, its instances wait for that run)', async () => {
+    const nightly = exec('nightly', '2026-12-07T02:00:00.000Z');
+    const self = exec('launch-20261207T020500000Z-abc', '2026-12-07T02:05:00.000Z');
+    running(nightly, self);
+    const listing = await launchHub().handler({ action: 'list', mode: 'remediate', execution: self, input: launchInput() });
+    expect(listing).toMatchObject({ overlap: nightly.executionArn });
+    const detail = JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!) as Record<string, unknown>;
+    expect(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.DetailType).toBe(HUB_SKIPPED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ reason: 'overlap', trigger: 'launch', accountId: ACCOUNT, instanceIds: [ID], runningExecutionArn: nightly.executionArn });
+  });
+
+  it('a scheduled run goes on beside an earlier launch run (one account\'s launch never costs the organization its check)', async () => {
+    const launch = exec('launch-20261207T095900000Z-abc', '2026-12-07T09:59:00.000Z');
+    const hourly = exec('hourly', '2026-12-07T10:00:00.000Z');
+    running(launch, hourly);
+    const listing = await launchHub().handler({ action: 'list', mode: 'check', execution: hourly, input: { mode: 'check' } });
+    expect(listing).toMatchObject({ overlap: null, accountRegions: 4 });
+  });
+});

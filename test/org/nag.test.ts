@@ -34,6 +34,16 @@ describe('cdk-nag AwsSolutions on the organization hub', () => {
     expect(findings(app)).toEqual([]);
   });
 
+  it.each([undefined, 'o-abcdefghij'])('finds nothing unacknowledged with every capability on (launch check and remediation, IMDSv2 enforcement with the undo role, account defaults, proxy fix; organization id %s)', (organizationId) => {
+    const app = nagApp();
+    new TimeSyncGuardOrgStack(app, `OrgNagAll${organizationId ? 'Org' : ''}`, {
+      organizationalUnits: [OU],
+      ...(organizationId ? { organizationId } : {}),
+      guard: { launchCheck: true, remediateOnLaunch: true, imdsv2: 'enforce', imdsv2AutoUndo: true, accountDefaults: 'set', fixNoProxy: true },
+    });
+    expect(findings(app)).toEqual([]);
+  });
+
   it('still reports a wildcard nobody acknowledged (the check can fail)', () => {
     const app = nagApp();
     const stack = new TimeSyncGuardOrgStack(app, 'OrgNagBroken', { organizationalUnits: [OU] });

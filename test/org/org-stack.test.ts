@@ -164,7 +164,7 @@ describe('hub state machine', () => {
     expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
     expect(flat(map.ItemReader)).toContain('s3:getObject');
     expect(flat(map.ResultWriter)).toContain('s3:putObject');
-    expect(map.ItemSelector).toEqual({ 'accountId.$': '$$.Map.Item.Value.accountId', 'region.$': '$$.Map.Item.Value.region', 'mode.$': '$.listing.mode' });
+    expect(map.ItemSelector).toEqual({ 'accountId.$': '$$.Map.Item.Value.accountId', 'region.$': '$$.Map.Item.Value.region', 'mode.$': '$.listing.mode', 'target.$': '$$.Map.Item.Value' });
   });
 
   it('loops hub-item until done in each account-region', () => {
@@ -301,10 +301,54 @@ describe('launch check of the member accounts', () => {
     expect(arns).toMatch(/HubItemRole.*LaunchCheckHandler/);
   });
 
+  it('with remediateOnLaunch the launch role alone may start the hub\'s run (a launch run), and knows which one', () => {
+    const { template: t } = orgTemplate({ organizationalUnits: [OU], organizationId: 'o-abcdefghij', guard: { launchCheck: true, remediateOnLaunch: true } });
+    const [smId] = resourcesOf(t, 'AWS::StepFunctions::StateMachine')[0]!;
+    const [, fn] = resourcesOf(t, 'AWS::Lambda::Function').find(([id]) => id.startsWith('LaunchCheckHandler'))!;
+    expect((fn.Properties as { Environment: { Variables: Json } }).Environment.Variables).toMatchObject({ TSG_REMEDIATE_ON_LAUNCH: 'true', TSG_REMEDIATION_STATE_MACHINE_ARN: { Ref: smId } });
+    const start = policyStatements(t, 'LaunchCheckHandlerRoleDefaultPolicy').find((x) => x.Sid === 'LaunchRemediationStart')!;
+    expect(start).toMatchObject({ Action: 'states:StartExecution', Resource: { Ref: smId } });
+    // Besides it only the schedules' role (and the distributed Map, for its own child executions) may start executions.
+    const starters = resourcesOf(t, 'AWS::IAM::Policy').filter(([, p]) => flat(p).includes('states:StartExecution')).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(starters.sort()).toEqual(['LaunchCheckHandlerRoleDefaultPolicy', 'RunDistributedMapPolicy', 'SchedulerRoleDefaultPolicy']);
+    const { template: off } = orgTemplate({ organizationalUnits: [OU], organizationId: 'o-abcdefghij', guard: { launchCheck: true } });
+    expect(policyStatements(off, 'LaunchCheckHandlerRoleDefaultPolicy').find((x) => x.Sid === 'LaunchRemediationStart')).toBeUndefined();
+  });
+
   it('has no launch resources without launchCheck', () => {
     const { template: t } = orgTemplate({ organizationalUnits: [OU] });
     t.resourceCountIs('AWS::Events::EventBus', 0);
     expect(stackSet(t, 'SpokeDocumentsStackSet').Parameters).toBeUndefined();
+  });
+});
+
+describe('IMDSv2 undo (imdsv2AutoUndo with enforce): a second spoke role, entered by hub-item only', () => {
+  const { template: t } = orgTemplate({ organizationalUnits: [OU], guard: { imdsv2: 'enforce', imdsv2AutoUndo: true, launchCheck: true }, organizationId: 'o-abcdefghij' });
+  const set = stackSet(t, 'SpokeRoleStackSet');
+  const inner = JSON.parse(set.TemplateBody as string) as { Parameters: Json; Resources: Record<string, { Properties: Json }> };
+  const params = set.Parameters as { ParameterKey: string; ParameterValue: unknown }[];
+
+  it('deploys the undo role beside the spoke role, trusting the hub item role alone (its ARN as the HubItemRoleArn parameter)', () => {
+    expect(inner.Resources.Imdsv2UndoRole!.Properties.RoleName).toBe('TimeSyncGuardSpoke-Imdsv2Undo');
+    expect(JSON.stringify(inner.Resources.Imdsv2UndoRole!.Properties.AssumeRolePolicyDocument)).toContain('"Ref":"HubItemRoleArn"');
+    expect(JSON.stringify(params.find((p) => p.ParameterKey === 'HubItemRoleArn')!.ParameterValue)).toMatch(/HubItemRole[0-9A-F]+\b/);
+    expect(JSON.stringify(params.find((p) => p.ParameterKey === 'HubItemRoleArn')!.ParameterValue)).not.toMatch(/LaunchCheck/);
+    expect((set.TemplateBody as string).length).toBeLessThan(TEMPLATE_BODY_LIMIT_BYTES);
+  });
+
+  it('lets hub-item assume it (inside the organization), and not the launch check', () => {
+    const item = policyStatements(t, 'HubItemRoleDefaultPolicy').find((x) => x.Sid === 'AssumeSpokeRoles')!;
+    expect(JSON.stringify(item.Resource)).toContain('TimeSyncGuardSpoke-Imdsv2Undo');
+    const launch = policyStatements(t, 'LaunchCheckHandlerRoleDefaultPolicy').find((x) => x.Sid === 'AssumeSpokeRoles')!;
+    expect(JSON.stringify(launch.Resource)).not.toContain('Imdsv2Undo');
+  });
+
+  it('has no undo role without imdsv2AutoUndo, nor in report mode', () => {
+    for (const guard of [{ imdsv2: 'enforce' as const }, { imdsv2: 'report' as const, imdsv2AutoUndo: true }]) {
+      const s = stackSet(orgTemplate({ organizationalUnits: [OU], guard }).template, 'SpokeRoleStackSet');
+      expect(s.TemplateBody as string).not.toContain('Imdsv2Undo');
+      expect((s.Parameters as { ParameterKey: string }[]).map((p) => p.ParameterKey)).not.toContain('HubItemRoleArn');
+    }
   });
 });
 
@@ -316,8 +360,7 @@ describe('props and context', () => {
     ['a bad region', { regions: ['Europe'] }, /regions must be region names/],
     ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency must be an integer in \[1, 10000\]/],
     ['a bad organization id', { organizationId: 'org-1' }, /organizationId must be an organization id/],
-    ['a remediation started from a launch', { guard: { launchCheck: true, remediateOnLaunch: true } }, /guard.remediateOnLaunch does not apply to the organization hub/],
-    ['the IMDSv2 auto-undo with enforcement', { guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /guard.imdsv2AutoUndo does not apply to the organization hub yet/],
+    ['a spoke role name leaving no room for the IMDSv2 undo role', { spokeRoleName: 'R'.repeat(60), guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }, /spokeRoleName must leave room for the IMDSv2 undo role/],
     ['an invalid guard setting', { guard: { maxChangesPercent: 150 } }, /maxChangesPercent/],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     expect(() => orgTemplate({ organizationalUnits: [OU], ...props })).toThrow(message);

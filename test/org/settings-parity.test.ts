@@ -14,7 +14,6 @@ import { OU } from './util';
 
 /** Rows the hub refuses or fixes, and why (docs/organization.md). */
 const HUB_REFUSES: Partial<Record<SettingKey, string>> = {
-  remediateOnLaunch: 'the hub starts no remediation from a launch event (the nightly run fixes launches; the launch check reports them)',
   urgentRemediation: 'the hub has no urgent path (an hourly check starting a remediation of its urgent hosts): they wait for the nightly run',
 };
 
@@ -91,8 +90,10 @@ describe('settings: the hub and the single-account stack share every schema row'
   });
 
   it('the comparison can fail: a hub refusal of its own shows as a difference', () => {
-    const s = refusal(() => new TimeSyncGuardStack(app(), 'S', { guard: { remediateOnLaunch: true, launchCheck: true } }));
-    const h = refusal(() => new TimeSyncGuardOrgStack(app(), 'H', { organizationalUnits: [OU], guard: { remediateOnLaunch: true, launchCheck: true } }));
+    // The hub refuses no setting any more; a hub-only constraint on the same settings stands in (the undo role's name must fit IAM).
+    const guard = { imdsv2: 'enforce', imdsv2AutoUndo: true } as const;
+    const s = refusal(() => new TimeSyncGuardStack(app(), 'S', { guard }));
+    const h = refusal(() => new TimeSyncGuardOrgStack(app(), 'H', { organizationalUnits: [OU], spokeRoleName: 'R'.repeat(60), guard }));
     expect(s).toBe('accepted');
     expect(h).not.toBe('accepted');
   });

@@ -9,6 +9,12 @@ import { spokeRoleTemplate } from '../../lib/constructs/org-spoke';
 import { simulate } from '../support/iam-simulate';
 import { policyStatements } from '../lib/util';
 import { HUB, orgTemplate } from './util';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { TimeSyncGuardStack } from '../../lib/time-sync-guard-stack';
+
+/** The single-account stack with the same undo setting: its check role's IMDSv2 policy is the reference. */
+const singleAccountUndo = Template.fromStack(new TimeSyncGuardStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Single', { guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } }));
 
 const MEMBER = '111122223333';
 /** The regions the documents StackSet deploys to (the role StackSet's `Regions` parameter). */
@@ -17,6 +23,8 @@ const OTHER = '444455556666';
 const ORG = 'o-abcdefghij';
 const SPOKE = `arn:aws:iam::${MEMBER}:role/TimeSyncGuardSpoke`;
 const HUB_ITEM_ROLE = `arn:aws:iam::${HUB}:role/Org-HubItemRole5EF2922A-ABCDEF`;
+const HUB_LAUNCH_ROLE = `arn:aws:iam::${HUB}:role/Org-LaunchCheckHandlerRole1A2B3C4D-GHIJKL`;
+const UNDO_ROLE = `arn:aws:iam::${MEMBER}:role/TimeSyncGuardSpoke-Imdsv2Undo`;
 const instance = (region = 'eu-west-1') => `arn:aws:ec2:${region}:${MEMBER}:instance/i-0123456789abcdef0`;
 const document = (name: string, region = 'eu-west-1', account = MEMBER) => `arn:aws:ssm:${region}:${account}:document/${name}`;
 
@@ -35,7 +43,9 @@ function resolve(v: unknown, params: Record<string, string | string[]>): unknown
   return v;
 }
 
-function spoke(options: { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string; accountDefaults?: string; imdsv2?: string } = {}) {
+type SpokeOptions = { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string; accountDefaults?: string; imdsv2?: string; imdsv2AutoUndo?: boolean };
+
+function spoke(options: SpokeOptions = {}, resource = 'SpokeRole') {
   const t = spokeRoleTemplate({
     spokeRoleName: 'TimeSyncGuardSpoke',
     optOutTagKey: options.optOutTagKey ?? 'timesync-guard:opt-out',
@@ -44,9 +54,10 @@ function spoke(options: { organizationId?: string; hopLimitTarget?: number; optO
     organizationId: options.organizationId,
     ...(options.accountDefaults ? { accountDefaults: options.accountDefaults } : {}),
     ...(options.imdsv2 ? { imdsv2: options.imdsv2 } : {}),
+    ...(options.imdsv2AutoUndo !== undefined ? { imdsv2AutoUndo: options.imdsv2AutoUndo } : {}),
   });
-  const role = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
-  const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE], Regions: STACKSET_REGIONS };
+  const role = (t.Resources as Record<string, { Properties: Json }>)[resource]!.Properties;
+  const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE, HUB_LAUNCH_ROLE], HubItemRoleArn: HUB_ITEM_ROLE, Regions: STACKSET_REGIONS };
   return {
     policy: [{ name: 'timesync-guard', policy: resolve((role.Policies as { PolicyDocument: Json }[])[0]!.PolicyDocument, params) }],
     trust: resolve(role.AssumeRolePolicyDocument, params),
@@ -221,5 +232,77 @@ describe('spoke role trust: only the hub item role can assume it', () => {
     const open = structuredClone(spoke().trust) as { Statement: { Condition?: unknown }[] };
     delete open.Statement[0]!.Condition;
     expect(await assume(`arn:aws:iam::${HUB}:role/Admin`, open)).toBe('Allowed');
+  });
+});
+
+describe('IMDSv2 undo in the member account (imdsv2AutoUndo with enforce): a second spoke role, as the single-account check role', () => {
+  const ENFORCED = 'timesync-guard:imdsv2-enforced';
+  const TAG = { [`aws:ResourceTag/${ENFORCED}`]: 'record' };
+  const optional = { 'ec2:Attribute/HttpTokens': 'optional' };
+  const required = { 'ec2:Attribute/HttpTokens': 'required' };
+  const enforcing = spoke({ imdsv2: 'enforce', imdsv2AutoUndo: true }).policy;
+  const undo = spoke({ imdsv2: 'enforce', imdsv2AutoUndo: true }, 'Imdsv2UndoRole');
+  const asUndo = (action: string, resource: string, context: Record<string, string | string[]> = {}) =>
+    decide(
+      { principal: `arn:aws:sts::${MEMBER}:assumed-role/TimeSyncGuardSpoke-Imdsv2Undo/timesync-guard-imdsv2-undo`, action, resource, accountId: MEMBER, context: { 'aws:RequestedRegion': 'eu-west-1', ...context } },
+      undo.policy,
+    );
+
+  it('exists only with enforce and imdsv2AutoUndo (report ignores the undo, as in one account)', () => {
+    const resources = (o: SpokeOptions) => Object.keys(spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: 'timesync-guard:opt-out', hopLimitTarget: 2, enableMetadataEndpoint: false, ...o }).Resources as Json);
+    expect(resources({ imdsv2: 'enforce', imdsv2AutoUndo: true })).toEqual(['SpokeRole', 'Imdsv2UndoRole']);
+    expect(resources({ imdsv2: 'enforce' })).toEqual(['SpokeRole']);
+    expect(resources({ imdsv2: 'report', imdsv2AutoUndo: true })).toEqual(['SpokeRole']);
+  });
+
+  it('the undo role makes tokens optional only alone and only on an instance carrying the enforcement tag (any key case)', async () => {
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, ...TAG })).toBe('Allowed');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, 'aws:ResourceTag/TimeSync-Guard:IMDSv2-Enforced': 'x' })).toBe('Allowed');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), optional)).toBe('ExplicitlyDenied');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, ...TAG, 'ec2:Attribute/HttpEndpoint': 'disabled' })).not.toBe('Allowed');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, ...TAG, 'ec2:Attribute/HttpPutResponseHopLimit': '3' })).not.toBe('Allowed');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, ...TAG, 'aws:ResourceTag/timesync-guard:opt-out': 'true' })).toBe('ExplicitlyDenied');
+  });
+
+  it('the role that may undo cannot enforce, tag afresh, raise or run anything', async () => {
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), required)).toBe('ImplicitlyDenied');
+    expect(await asUndo('ec2:ModifyInstanceMetadataOptions', instance(), { 'ec2:Attribute/HttpPutResponseHopLimit': '2' })).toBe('ImplicitlyDenied');
+    expect(await asUndo('ec2:CreateTags', instance(), { 'aws:TagKeys': [ENFORCED] })).toBe('ImplicitlyDenied');
+    // The rollback's mark: the tag rewritten only where it already is.
+    expect(await asUndo('ec2:CreateTags', instance(), { 'aws:TagKeys': [ENFORCED], ...TAG })).toBe('Allowed');
+    expect(await asUndo('ec2:CreateTags', instance(), { 'aws:TagKeys': ['Name'], ...TAG })).toBe('ImplicitlyDenied');
+    expect(await asUndo('ssm:SendCommand', document('TimeSyncGuard-Remediate'))).toBe('ImplicitlyDenied');
+    expect(await asUndo('ec2:ModifyInstanceMetadataDefaults', '*')).toBe('ImplicitlyDenied');
+    expect(await asUndo('sts:AssumeRole', SPOKE)).toBe('ImplicitlyDenied');
+  });
+
+  it('the role that enforces cannot undo, tagged or not, with imdsv2AutoUndo on', async () => {
+    expect(await asSpoke(enforcing, 'ec2:ModifyInstanceMetadataOptions', instance(), required)).toBe('Allowed');
+    expect(await asSpoke(enforcing, 'ec2:ModifyInstanceMetadataOptions', instance(), { ...optional, ...TAG })).toBe('ExplicitlyDenied');
+    expect(await asSpoke(enforcing, 'ec2:ModifyInstanceMetadataOptions', instance(), optional)).toBe('ExplicitlyDenied');
+  });
+
+  it('the undo role holds exactly the single-account check role\'s undo statements (same builder)', () => {
+    const single = policyStatements(singleAccountUndo, 'GuardCheckImdsv2Policy').filter((x) => !['ReadinessSnapshot', 'Imdsv2AuditEvents'].includes(x.Sid ?? ''));
+    const sids = (undo.policy[0]!.policy as { Statement: { Sid?: string }[] }).Statement.map((x) => x.Sid);
+    expect(sids).toEqual(single.map((x) => x.Sid));
+  });
+
+  describe('trust: only the hub item role, not the launch check', () => {
+    const { template } = orgTemplate({ organizationalUnits: ['ou-ab12-cdef3456'], guard: { imdsv2: 'enforce', imdsv2AutoUndo: true } });
+    const hubPolicy = [{ name: 'hub', policy: { Version: '2012-10-17', Statement: policyStatements(template, 'HubItemRoleDefaultPolicy').filter((x) => x.Sid === 'AssumeSpokeRoles').map((x) => ({ ...x, Resource: (x.Resource as unknown[]).map((_r, i) => (i === 0 ? 'arn:aws:iam::*:role/TimeSyncGuardSpoke' : 'arn:aws:iam::*:role/TimeSyncGuardSpoke-Imdsv2Undo')) })) } }];
+    const assume = (principal: string, identity = hubPolicy) =>
+      decide({ principal, action: 'sts:AssumeRole', resource: UNDO_ROLE, accountId: MEMBER, context: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': principal.split(':')[4]! } }, identity, undo.trust);
+
+    it('lets the hub item role assume it (its own policy names the undo role)', async () => {
+      expect(await assume(HUB_ITEM_ROLE)).toBe('Allowed');
+    });
+
+    it('refuses the launch check role (trusted by the spoke role) and any other role of the hub account', async () => {
+      expect(await assume(HUB_LAUNCH_ROLE)).not.toBe('Allowed');
+      expect(await assume(`arn:aws:iam::${HUB}:role/Admin`)).not.toBe('Allowed');
+      // The spoke role itself does trust the launch check role: the undo role is narrower.
+      expect(await decide({ principal: HUB_LAUNCH_ROLE, action: 'sts:AssumeRole', resource: SPOKE, accountId: MEMBER, context: { 'aws:PrincipalArn': HUB_LAUNCH_ROLE, 'aws:PrincipalAccount': HUB } }, hubPolicy, spoke().trust)).toBe('Allowed');
+    });
   });
 });

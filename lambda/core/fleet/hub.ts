@@ -24,6 +24,18 @@ export const HUB_ENV = {
  */
 export const HUB_DEFAULTS = { spokeRoleName: 'TimeSyncGuardSpoke', slicePages: 10 } as const;
 
+/** Suffix of the second spoke role, the IMDSv2 undo's (`imdsv2AutoUndo` with `imdsv2=enforce`). */
+export const IMDSV2_UNDO_ROLE_SUFFIX = '-Imdsv2Undo';
+
+/**
+ * The member account's IMDSv2 undo role: only the hourly check's rollback enters it, and it holds
+ * only the single-account check role's undo statements, so the spoke role that enforces never may
+ * undo and this one never may enforce (docs/organization.md).
+ */
+export function imdsv2UndoRoleName(spokeRoleName: string): string {
+  return `${spokeRoleName}${IMDSV2_UNDO_ROLE_SUFFIX}`;
+}
+
 export interface HubSettings {
   readonly spokeRoleName: string;
   readonly organizationalUnits: readonly string[];
@@ -83,6 +95,8 @@ export interface HubItemEvent {
   /** Counts of the earlier slices of this account-region. */
   readonly carry?: Readonly<Record<string, number>> | null;
   readonly slices?: number;
+  /** The item as the run listed it (first request only): a launch run's names its instances (hub-launch-remediation.ts). */
+  readonly target?: unknown;
 }
 
 /**
