@@ -45,6 +45,11 @@ export interface RunStart {
   readonly checked: RemediationCheckResult | undefined;
   /** The run's state (a phase may keep a run-level record on it, carried by the continuation). */
   readonly state: RunState;
+  /**
+   * This invocation's context (audit trail and counters, fresh IMDS reads, the deadline): what a
+   * phase's dry run audits through. Absent only where a caller starts a run without one (tests of the plan).
+   */
+  readonly ctx?: RunContext;
 }
 
 /** A remediation action phase (see the file comment). */

@@ -58,7 +58,7 @@ export async function runRemediation(
   const running =
     continuation !== undefined && continuation !== null && continuation !== ''
       ? await resumeRun({ ...startArgs, continuation, key })
-      : await startRun({ ...startArgs, imds: imdsOf });
+      : await startRun({ ...startArgs, imds: imdsOf, context: contextOf });
 
   const ctx = contextOf(running);
   try {

@@ -8,7 +8,7 @@ import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
 import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
-import type { AuditTrail } from './context';
+import type { AuditTrail, RunContext } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
 import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
 import type { ActionPhase } from './phase';
@@ -32,6 +32,8 @@ export interface StartArgs {
    * @default - no stream: everything is planned at the end of the check
    */
   readonly imds?: (state: RunState) => ImdsPhase;
+  /** The invocation's context, for the phases' `begin`. @default - `begin` gets none */
+  readonly context?: (state: RunState) => RunContext;
 }
 
 /** The per-instance wants of the phases that have them, for the plan. */
@@ -177,7 +179,8 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     state.phase = 'done';
   }
   // Run-level work of the phases (the account defaults: ./account-defaults-phase.ts), once per run, dry run too.
-  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state });
+  const ctx = args.context?.(state);
+  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state, ...(ctx ? { ctx } : {}) });
   deps.logger?.info('remediation-plan', {
     runId,
     dryRun: plan.dryRun,
