@@ -73,7 +73,7 @@ export interface RemediationDeps {
   /** @default - time + random suffix */
   readonly newRunId?: () => string;
   /**
-   * Action phases run beside the IMDS and guest sides (see ./phase.ts).
+   * Action phases run beside the IMDS side and the phases every run has (./phases.ts: account defaults, guest document).
    * @default ACTION_PHASES (./phases.ts)
    */
   readonly actionPhases?: readonly ActionPhase[];
