@@ -92,7 +92,7 @@ function sameOptions(a: LaunchTemplateVersionInfo | undefined, b: SourceDecision
   return m !== undefined && m.hopLimit === b.metadataOptions.hopLimit && m.httpTokens === b.metadataOptions.httpTokens && m.httpEndpoint === b.metadataOptions.httpEndpoint;
 }
 
-/** Applies (or, in a dry run, only audits) the plan's decisions. */
+/** Applies (or, in a dry run, only audits: `planned`, then `skipped` / `dry-run`) the plan's decisions. */
 export async function applySourcePlan(port: LaunchSourcesPort, plan: SourcePlan, o: ApplySourcesOptions): Promise<ApplySourcesResult> {
   const fixed: { templateId: string; version: number; movedDefault: boolean }[] = [];
   let failed = 0;
@@ -112,7 +112,11 @@ export async function applySourcePlan(port: LaunchSourcesPort, plan: SourcePlan,
     }
     used++;
     o.audit({ templateId: d.templateId, outcome: 'planned', before, after });
-    if (o.dryRun) continue;
+    // As every action of a dry run: planned, then skipped `dry-run`.
+    if (o.dryRun) {
+      o.audit({ templateId: d.templateId, outcome: 'skipped', reason: 'dry-run', before, after });
+      continue;
+    }
     if (!o.hasTime()) {
       left++;
       o.audit({ templateId: d.templateId, outcome: 'skipped', reason: 'out-of-time', before, after });

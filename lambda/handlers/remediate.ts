@@ -149,7 +149,7 @@ export function createRemediateHandler(
           metrics: (v) => publishRemediationMetrics(deps.metrics, v),
           logger,
           metadataDefaults,
-          // Read by the source-fix phase (lambda/engine/remediation/launch-template-phase.ts: SourceFixDeps).
+          // The source-fix phase's port (lambda/engine/remediation/launch-template-phase.ts).
           ...(deps.launchSources ? { launchSources: deps.launchSources } : {}),
         },
         settings,

@@ -25,6 +25,10 @@ import {
   runRemediation,
   signContinuationPayload,
 } from '../../lambda/engine/remediate';
+import { GUEST_PHASE } from '../../lambda/engine/remediation/guest-phase';
+import type { ActionPhase } from '../../lambda/engine/remediation/phase';
+import type { GuestItem } from '../../lambda/engine/remediation/state';
+import { ACTION_PHASES, RUN_PHASES } from '../../lambda/engine/remediation/phases';
 import { type SimTestAccount, useSimAccount } from '../support/sim';
 
 const sim = useSimAccount();
@@ -32,6 +36,8 @@ const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:tsg';
 
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
 const KEY = Buffer.from('test-continuation-key-0123456789abcdef0123456789abcdef');
+/** The guest document's phase: its items travel in the continuation under `actions.guest`. */
+const GUEST = [GUEST_PHASE as unknown as ActionPhase];
 const OPT_OUT = 'timesync-guard:opt-out';
 /** Running instances as DescribeInstances sees them (hop limit 2; the guest step re-reads them before each wave). */
 const running = (ids: readonly string[], script?: InvocationScript): SimInstance[] => ids.map((i) => simInstance(i, script ? { script } : {}));
@@ -416,7 +422,7 @@ describe('runRemediation: continuation', () => {
     const state = decodeContinuation(
       encodeContinuation({
         runId: 'x', startedAt: now - 3_600_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
-        counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [], guest: [],
+        counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [],
         guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
       }, KEY, now),
       KEY,
@@ -426,16 +432,16 @@ describe('runRemediation: continuation', () => {
     const ids = Array.from({ length: 10_000 }, rnd);
     // Pending hop raises carry no target (1 = "raise to the configured one"), so the round trip keeps 1.
     state.imds = ids.map((i) => ({ id: i, hop: 1, from: 1, endpoint: false }));
-    state.guest = ids.map((i) => ({ id: i, platform: 'linux', ipv6: false }));
+    state.actions = { guest: ids.map((i) => ({ id: i, platform: 'linux', ipv6: false })) };
     state.verifying = ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 }));
     state.reasons = { 'skipped:cap-reached': 3 };
-    const text = encodeContinuation(state, KEY, now);
+    const text = encodeContinuation(state, KEY, now, GUEST);
     // Every instance pending in both phases, with random ids (no compression luck).
     console.info(`continuation for 10,000 pending instances: ${text.length} bytes`);
     expect(text.length).toBeLessThan(160_000);
-    expect(decodeContinuation(text, KEY, now)).toEqual(state);
-    expect(decodeContinuation(text, KEY, now).imds).toHaveLength(10_000);
-    expect(decodeContinuation(text, KEY, now).guest[9_999]!.id).toBe(ids[9_999]);
+    expect(decodeContinuation(text, KEY, now, GUEST)).toEqual(state);
+    expect(decodeContinuation(text, KEY, now, GUEST).imds).toHaveLength(10_000);
+    expect(decodeContinuation(text, KEY, now, GUEST).actions!.guest![9_999]!.id).toBe(ids[9_999]);
   });
 
   it.each([['not base64 at all'], [Buffer.from('{"v":1}').toString('base64')], ['']])('a malformed continuation %p is refused with a clear error, never guessed at', async (bad) => {
@@ -674,11 +680,12 @@ describe('runRemediation: continuation across phases', () => {
 
 describe('runRemediation: a continuation that cannot be forged or stretched', () => {
   type State = Parameters<typeof encodeContinuation>[0];
+  const clock0 = (): number => Date.UTC(2026, 0, 1);
   const OTHER_KEY = Buffer.from('another-stacks-continuation-key-0123456789abcdef');
   const zero = { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 };
   const crafted = (clock: VirtualClock, over: Partial<State> = {}): State => ({
     runId: 'run-1', startedAt: clock.now() - 60_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10, cap: 10, plannedInstances: 2,
-    counts: { ...zero }, reasons: {}, imds: [], verifying: [], guest: [], guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
+    counts: { ...zero }, reasons: {}, imds: [], verifying: [], guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
     ...over,
   });
   const refusals = (): Record<string, unknown>[] =>
@@ -777,13 +784,29 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     expect(actions()).toContainEqual(expect.objectContaining({ instanceId: tagged, action: 'raise-hop-limit', outcome: 'skipped', reason: 'opted-out' }));
   });
 
+  it('a continuation written before the guest document was a phase (its list under `g`) is read into actions.guest', () => {
+    const now = clock0();
+    const state = crafted(new VirtualClock(now), { phase: 'guest', actions: { guest: [id(2), id(5)].map((i, k) => ({ id: i, platform: k === 0 ? ('windows' as const) : ('linux' as const), ipv6: k === 1 })) }, guestPlanned: 2 });
+    const text = encodeContinuation(state, KEY, now, GUEST);
+    const json = JSON.parse(gunzipSync(Buffer.from(text.split('.')[0]!, 'base64')).toString()) as { x?: { guest?: string }; g?: string };
+    // The old encoder's layout: the same delta list and fields, under `g`, and no `x`.
+    json.g = json.x!.guest!;
+    delete json.x;
+    const legacy = signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(json))).toString('base64'), KEY);
+    const all = [...RUN_PHASES, ...ACTION_PHASES];
+    expect(decodeContinuation(legacy, KEY, now, all)).toEqual(decodeContinuation(text, KEY, now, all));
+    expect(decodeContinuation(legacy, KEY, now, all).actions!.guest!.map((i) => i.id)).toEqual([id(2), id(5)]);
+    // An engine without the guest phase has nowhere to put the list: refused, never dropped.
+    expect(() => decodeContinuation(legacy, KEY, now, [])).toThrow(ContinuationError);
+  });
+
   it('the guest step re-reads opt-out before each wave: an instance tagged since the plan is never sent the document', async () => {
     const ids2 = [id(0), id(1), id(2)];
     const [first, tagged, gone] = running(ids2, { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` });
     const { clock } = simulate([first!, { ...tagged!, tags: [{ Key: OPT_OUT, Value: 'yes' }] }, { ...gone!, vanishAfterMs: 0 }]); // id(2): terminated since the plan
     const { d } = deps(clock, []);
-    const state = crafted(clock, { phase: 'guest', guest: ids2.map((i) => ({ id: i, platform: 'linux' as const, ipv6: false })), guestPlanned: 3 });
-    const out = await runRemediation(d, settings({ fixTimeSync: true }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    const state = crafted(clock, { phase: 'guest', actions: { guest: ids2.map((i) => ({ id: i, platform: 'linux' as const, ipv6: false })) }, guestPlanned: 3 });
+    const out = await runRemediation(d, settings({ fixTimeSync: true }), { continuation: encodeContinuation(state, KEY, clock.now(), GUEST) }, far(clock));
     expect(out.done).toBe(true);
     expect(sim.ssm.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds)).toEqual([id(0)]);
     expect(actions()).toEqual(
@@ -802,10 +825,10 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     const { d } = deps(clock, []);
     const state = crafted(clock, {
       imds: [{ id: id(0), hop: 0, from: 2, endpoint: true }, { id: id(1), hop: 1, from: 1, endpoint: true }],
-      guest: [{ id: id(0), platform: 'linux', ipv6: false }],
+      actions: { guest: [{ id: id(0), platform: 'linux', ipv6: false } as GuestItem] },
       guestPlanned: 1,
     });
-    const out = await runRemediation(d, settings({ enableMetadataEndpoint: false, fixTimeSync: false }), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    const out = await runRemediation(d, settings({ enableMetadataEndpoint: false, fixTimeSync: false }), { continuation: encodeContinuation(state, KEY, clock.now(), GUEST) }, far(clock));
     expect(out.done).toBe(true);
     expect(modifyInputs()).toEqual([{ InstanceId: id(1), HttpPutResponseHopLimit: 2 }]);
     expect(account.fleet.map((i) => i.httpEndpoint)).toEqual(['disabled', 'disabled']);

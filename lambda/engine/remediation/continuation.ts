@@ -29,6 +29,8 @@ export class ContinuationError extends Error {
 
 
 const CONTINUATION_VERSION = 2;
+/** The guest phase's key (./guest-phase.ts): continuations written before it was a phase carry its list as `g`. */
+const LEGACY_GUEST_KEY = 'guest';
 
 /** Domain separation for the MAC: this key signs nothing else, but the prefix says what is signed. */
 const MAC_CONTEXT = 'timesync-guard remediation continuation v2\n';
@@ -128,7 +130,6 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     // Further metadata rows, by parameter, after the fixed fields (none: exactly the format before them).
     q: deltas(s.imds, (i) => `.${i.hop > 0 ? 1 : 0}.${i.from}.${i.endpoint ? 1 : 0}${optsField(i.opts)}`),
     w: deltas(s.verifying, (i) => `.${i.hop}.${i.endpoint ? 1 : 0}.${i.at}.${i.seen}${optsField(i.opts)}`),
-    g: deltas(s.guest, (i) => `.${i.platform === 'windows' ? 'w' : 'l'}.${i.ipv6 ? 1 : 0}`),
     t: table.join(','),
     gp: s.guestPlanned,
     gf: s.guestFailures,
@@ -224,6 +225,13 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
   if (unknownKey !== undefined) throw new ContinuationError(`continuation: unknown action phase ${JSON.stringify(unknownKey)}`);
   const actions: ActionPhaseItems = {};
   for (const c of codecs) if (x[c.key] !== undefined) actions[c.key] = list(x[c.key], table).map(({ id, f }) => c.decode(id, f));
+  // Before the guest document was a phase, its list was `g` (same fields): read it into its phase's list.
+  const legacyGuest = list(o.g, table);
+  if (legacyGuest.length > 0) {
+    const c = codecs.find((k) => k.key === LEGACY_GUEST_KEY);
+    if (!c || actions[LEGACY_GUEST_KEY] !== undefined) throw new ContinuationError('continuation: a guest list this engine cannot place');
+    actions[LEGACY_GUEST_KEY] = legacyGuest.map(({ id, f }) => c.decode(id, f));
+  }
   return {
     runId: o.r,
     startedAt: int(o.s, 'startedAt'),
@@ -245,7 +253,6 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
     bucket: b && Number.isFinite(b.tokens) && Number.isFinite(b.at) ? b : undefined,
     imds: list(o.q, table).map(({ id, f: [hop, from, e, ...more] }) => ({ id, hop: int(hop, 'hop') > 0 ? 1 : 0, from: int(from, 'from'), endpoint: e === '1', ...optsOf(more) })),
     verifying: list(o.w, table).map(({ id, f: [hop, e, at, seen, ...more] }) => ({ id, hop: int(hop, 'hop'), endpoint: e === '1', at: int(at, 'at'), seen: int(seen, 'seen'), ...optsOf(more) })),
-    guest: list(o.g, table).map(({ id, f: [p, v6] }) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' })),
     guestPlanned: int(o.gp, 'guestPlanned'),
     guestFailures: int(o.gf, 'guestFailures'),
     guestStopped: o.gs === 1,

@@ -2,15 +2,20 @@
  * The guest side of a run: the stack's remediation document in waves (`guestWaveBatches` × 50
  * instances), the opt-out re-read for each wave, each result judged (lambda/core/remediation/
  * guest-judgement.ts), and the step stopped once failures pass MaxErrors. It runs beside the IMDS
- * side: the two wait on independent limits.
+ * side: the two wait on independent limits. It is an action phase (./phase.ts, `GUEST_PHASE`) that
+ * every run has: its items are queued per instance as the plan admits them (while the check streams
+ * too) and carried in the continuation under `actions.guest`; its MaxErrors counters stay on the run
+ * state (the summary reports them).
  */
 import { remediationDocumentParameters, type RemediationEndpoint } from '../../contracts/remediation-document';
 import { guestStepStops, judgeGuestResult } from '../../core/remediation/guest-judgement';
 import { noProxyAudit } from '../../core/remediation/no-proxy-result';
+import type { PlannedInstance } from '../../core/remediation/plan';
 import type { InvocationResult } from '../ports';
 import { runDocument } from '../run-document';
 import { guestDocument, guestGroups } from './guest-document';
 import type { RunContext } from './context';
+import type { ActionPhase } from './phase';
 import type { GuestItem } from './state';
 
 const ACTION = 'enable-amazon-time-sync';
@@ -44,23 +49,23 @@ export function judgeGuest(ctx: RunContext, item: GuestItem, r: InvocationResult
   return j.countsAsError || np?.outcome === 'failed' || np?.outcome === 'rolled-back';
 }
 
-/** Works through `state.guest`; false when the deadline stops it (the rest stays queued). */
-export async function runGuestPhase(ctx: RunContext): Promise<boolean> {
+/** Works through `queue` (the run's guest items); false when the deadline stops it (the rest stays queued). */
+export async function runGuestPhase(ctx: RunContext, queue: GuestItem[]): Promise<boolean> {
   const { state, settings, clock, log, options: o } = ctx;
   const waveBudgetMs = o.guestWaveBudgetMs;
-  while (state.guest.length > 0) {
+  while (queue.length > 0) {
     if (state.guestStopped || guestStepStops(state.guestFailures, settings.remediationMaxErrors, state.guestPlanned)) {
       state.guestStopped = true;
-      for (const g of state.guest.splice(0)) ctx.audit(g.id, ACTION, 'skipped', { reason: 'max-errors-reached' });
+      for (const g of queue.splice(0)) ctx.audit(g.id, ACTION, 'skipped', { reason: 'max-errors-reached' });
       await ctx.trail.flush();
       break;
     }
     if (ctx.timeLeft() < waveBudgetMs) return false;
-    const picked = state.guest.splice(0, o.guestWaveBatches * 50);
+    const picked = queue.splice(0, o.guestWaveBatches * 50);
     // Opt-out re-read at the point of action: one batched DescribeInstances per wave.
     const fresh = await ctx.describeOrWait(picked.map((g) => g.id));
     if (!fresh) {
-      state.guest.unshift(...picked);
+      queue.unshift(...picked);
       if (ctx.timeLeft() < o.verifyPollMs + waveBudgetMs) return false;
       await clock.sleep(o.verifyPollMs);
       continue;
@@ -107,3 +112,30 @@ export async function runGuestPhase(ctx: RunContext): Promise<boolean> {
   }
   return true;
 }
+
+const byId = (a: GuestItem, b: GuestItem): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The guest document as an action phase (see the file comment). */
+export const GUEST_PHASE: ActionPhase<GuestItem> = {
+  key: 'guest',
+  // Setting-off, dry-run and check-failed drops are audited on the time-sync action, as they always were.
+  actionsOf: () => [ACTION],
+  planned(p) {
+    const out: { action: typeof ACTION | 'add-imds-no-proxy'; after: unknown }[] = [];
+    if (p.actions.includes(ACTION)) out.push({ action: ACTION, after: { timeSource: 'amazon' } });
+    if (p.actions.includes('add-imds-no-proxy')) out.push({ action: 'add-imds-no-proxy', after: { noProxyCoversImds: true } });
+    return out;
+  },
+  queue: (p: PlannedInstance) => (p.guest ? { id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only } : undefined),
+  select: () => [],
+  enabled: (settings) => settings.fixTimeSync || settings.fixNoProxy,
+  encode: (i) => [i.platform === 'windows' ? 'w' : 'l', i.ipv6 ? '1' : '0'],
+  decode: (id, [p, v6]) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' }),
+  run: (ctx, items) => runGuestPhase(ctx, items),
+  // After the plan: the waves go in instance-id order, and MaxErrors is judged against what was planned.
+  async begin({ state }) {
+    const items = (state.actions?.[GUEST_PHASE.key] ?? []) as GuestItem[];
+    items.sort(byId);
+    state.guestPlanned = items.length;
+  },
+};

@@ -1,17 +1,19 @@
 /**
- * How a remediation action plugs in. The built-in sides (IMDS: ./imds-phase.ts, driven by the
- * metadata-options table; guest: ./guest-phase.ts) keep their own lists in the run state; a NEW
- * action is one object of this shape in its own file, listed in ./phases.ts (the account-defaults
- * step is one: ./account-defaults-phase.ts). The run then, for it and without further code:
+ * How a remediation action plugs in. The built-in IMDS side (./imds-phase.ts, driven by the
+ * metadata-options table) keeps its own lists in the run state; every other action is one object
+ * of this shape in its own file, listed in ./phases.ts (the account-defaults step and the guest
+ * document are two: ./account-defaults-phase.ts, ./guest-phase.ts). The run then, for it and
+ * without further code:
  * - with `wants`, judges every instance by it in the plan (`planInstance`), beside the built-in
  *   rows: what it wants counts the instance in under the run's cap,
  * - with `begin`, calls it once per new run, right after the plan is audited (dry run too),
  * - audits `planned` for every instance the plan selected (dry run too: `planned(p)`),
- * - queues `select(plan)`'s items on a real run (never on a dry run),
+ * - queues `queue(p)`'s item for each instance the plan admits, then `select(plan)`'s items, on a
+ *   real run (never on a dry run),
  * - carries the pending items across invocations in the signed continuation (`encode`/`decode`),
  * - on every resume applies the CURRENT settings (dry run now: every item skipped `dry-run`;
  *   `enabled(settings)` false: skipped `setting-off`),
- * - runs `run(ctx, items)` beside the IMDS and guest sides until it returns true (done) or false
+ * - runs `run(ctx, items)` beside the IMDS side and the other phases until it returns true (done) or false
  *   (out of time: what is left in `items` goes into the continuation),
  * - counts the run done only when every phase is done.
  * The phase decides on fresh data at the point of action, audits each outcome with `ctx.audit`
@@ -45,6 +47,11 @@ export interface RunStart {
   readonly checked: RemediationCheckResult | undefined;
   /** The run's state (a phase may keep a run-level record on it, carried by the continuation). */
   readonly state: RunState;
+  /**
+   * This invocation's context (audit trail and counters, fresh IMDS reads, the deadline): what a
+   * phase's dry run audits through. Absent only where a caller starts a run without one (tests of the plan).
+   */
+  readonly ctx?: RunContext;
 }
 
 /** A remediation action phase (see the file comment). */
@@ -55,8 +62,14 @@ export interface ActionPhase<Item extends PhaseItem = PhaseItem> {
   actionsOf(item: Item): readonly RemediationAction[];
   /** `planned` audit records for an instance the plan selected (also in dry run). */
   planned(p: PlannedInstance): readonly PlannedAudit[];
-  /** The items of a real (not dry-run) plan this phase acts on, in plan order. */
+  /** The items of a real (not dry-run) plan this phase acts on, in plan order (after those `queue` gave). */
   select(plan: Plan): Item[];
+  /**
+   * An instance's item, queued as soon as the plan admits the instance (a real plan only; while the
+   * check streams too, so a check that then fails drops it audited `skipped` / `check-failed`).
+   * @default - nothing queued per instance: `select` gives the items
+   */
+  queue?(p: PlannedInstance): Item | undefined;
   /** Whether the current settings still want this action (checked on every resume). */
   enabled(settings: Settings): boolean;
   /** An item's fields after its id, for the continuation: each without `.` or `,`. */

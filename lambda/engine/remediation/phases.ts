@@ -1,8 +1,9 @@
 /**
- * The action phases plugged in beside the built-in IMDS and guest sides (see ./phase.ts). A new
+ * The action phases plugged in beside the built-in IMDS side (see ./phase.ts). A new
  * remediation action adds its phase here; order is the order of their `planned` audit records.
  */
 import { ACCOUNT_DEFAULTS_PHASE } from './account-defaults-phase';
+import { GUEST_PHASE } from './guest-phase';
 import { IMDSV2_PHASE } from './imdsv2-phase';
 import { LAUNCH_TEMPLATE_PHASE } from './launch-template-phase';
 import type { ActionPhase } from './phase';
@@ -11,6 +12,7 @@ export const ACTION_PHASES: readonly ActionPhase[] = [IMDSV2_PHASE as unknown as
 
 /**
  * Phases every run has, whatever `actionPhases` the caller plugs in (tests replace those): the
- * account defaults, run-level (`begin`), before the plugged-in ones.
+ * account defaults, run-level (`begin`), and the guest document, before the plugged-in ones (so
+ * the guest's `planned` records come right after the IMDS rows', as they always have).
  */
-export const RUN_PHASES: readonly ActionPhase[] = [ACCOUNT_DEFAULTS_PHASE];
+export const RUN_PHASES: readonly ActionPhase[] = [ACCOUNT_DEFAULTS_PHASE, GUEST_PHASE as unknown as ActionPhase];

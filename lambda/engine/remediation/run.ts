@@ -14,7 +14,6 @@
  */
 import type { Settings } from '../../core/settings';
 import { AuditTrail, createRunContext, resolveOptions, type RunContext } from './context';
-import { runGuestPhase } from './guest-phase';
 import { ImdsPhase } from './imds-phase';
 import type { ActionPhase } from './phase';
 import { ACTION_PHASES, RUN_PHASES } from './phases';
@@ -58,7 +57,7 @@ export async function runRemediation(
   const running =
     continuation !== undefined && continuation !== null && continuation !== ''
       ? await resumeRun({ ...startArgs, continuation, key })
-      : await startRun({ ...startArgs, imds: imdsOf });
+      : await startRun({ ...startArgs, imds: imdsOf, context: contextOf });
 
   const ctx = contextOf(running);
   try {
@@ -81,13 +80,12 @@ export async function runRemediation(
 export async function drivePhases(ctx: RunContext, phases: readonly ActionPhase[], imdsSide: ImdsPhase = new ImdsPhase(ctx)): Promise<void> {
   const { state } = ctx;
   if (state.phase === 'done') return;
-  const [, guestDone, ...actionsDone] = await Promise.all([
+  const [, ...actionsDone] = await Promise.all([
     imdsSide.run(),
-    runGuestPhase(ctx),
     ...phases.map((p) => {
       const items = state.actions?.[p.key];
       return items && items.length > 0 ? p.run(ctx, items) : Promise.resolve(true);
     }),
   ]);
-  if (state.phase === 'guest' && guestDone && actionsDone.every(Boolean)) state.phase = 'done';
+  if (state.phase === 'guest' && actionsDone.every(Boolean)) state.phase = 'done';
 }

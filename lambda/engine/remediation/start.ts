@@ -8,8 +8,9 @@ import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
 import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
-import type { AuditTrail } from './context';
+import type { AuditTrail, RunContext } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
+import { GUEST_PHASE } from './guest-phase';
 import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
@@ -32,6 +33,8 @@ export interface StartArgs {
    * @default - no stream: everything is planned at the end of the check
    */
   readonly imds?: (state: RunState) => ImdsPhase;
+  /** The invocation's context, for the phases' `begin`. @default - `begin` gets none */
+  readonly context?: (state: RunState) => RunContext;
 }
 
 /** The per-instance wants of the phases that have them, for the plan. */
@@ -39,7 +42,7 @@ function wantsOf(phases: readonly ActionPhase[]): InstanceWants[] {
   return phases.flatMap((p) => (p.wants ? [p.wants] : []));
 }
 
-/** `planned` records of one selected instance: the built-in actions, then each plugged-in phase's. */
+/** `planned` records of one selected instance: the IMDS rows, then each phase's (the guest's first). */
 function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
   if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
   if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
@@ -47,20 +50,21 @@ function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: Plan
     const m = p.metadata![r.parameter]!;
     trail.record(p.instanceId, r.action as RemediationAction, 'planned', { before: { [r.field]: m.from }, after: { [r.field]: m.to } });
   }
-  if (p.actions.includes('enable-amazon-time-sync')) trail.record(p.instanceId, 'enable-amazon-time-sync', 'planned', { after: { timeSource: 'amazon' } });
-  if (p.actions.includes('add-imds-no-proxy')) trail.record(p.instanceId, 'add-imds-no-proxy', 'planned', { after: { noProxyCoversImds: true } });
   for (const phase of phases) {
     for (const a of phase.planned(p)) trail.record(p.instanceId, a.action, 'planned', { before: a.before, after: a.after });
   }
 }
 
-/** Queues one selected instance's built-in work (the plugged-in phases select from the whole plan at the end). */
-function queueWork(state: RunState, p: PlannedInstance): void {
+/** Queues one selected instance's IMDS work and its per-instance phase items (`queue`); `select` gives the rest at the end. */
+function queueWork(state: RunState, phases: readonly ActionPhase[], p: PlannedInstance): void {
   const opts = optRows(Object.keys(p.metadata ?? {})).map((r) => r.parameter);
   if (p.hopLimit !== undefined || p.enableEndpoint || opts.length > 0) {
     state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint, ...(opts.length > 0 ? { opts } : {}) });
   }
-  if (p.guest) state.guest.push({ id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only });
+  for (const phase of phases) {
+    const item = phase.queue?.(p);
+    if (item) ((state.actions ??= {})[phase.key] ??= []).push(item);
+  }
 }
 
 /**
@@ -68,7 +72,7 @@ function queueWork(state: RunState, p: PlannedInstance): void {
  * instance is judged by the pure per-instance plan as its evaluation becomes final, admitted first
  * come first served within the caps (`StreamingPlan`), audited `planned` (or `skipped`) at once, and
  * its IMDS change queued for the IMDS side, which starts making changes before the check ends.
- * Guest work is queued too; the guest side starts after the check, as before. The stream lives in
+ * The phases' per-instance items (`queue`: the guest document's) are queued too; they run after the check, as before. The stream lives in
  * the first invocation only (the check finishes there, or the run fails), so the continuation never
  * carries it: only the lists it filled.
  */
@@ -101,7 +105,7 @@ class PlanStream {
     for (const p of d.admitted) {
       this.selected.push(p);
       auditPlanned(this.trail, this.phases, p);
-      queueWork(this.state, p);
+      queueWork(this.state, this.phases, p);
     }
     if (d.admitted.length > 0) this.imds.queued();
   }
@@ -113,7 +117,7 @@ class PlanStream {
   async abort(): Promise<void> {
     await this.imds.halt();
     for (const i of this.state.imds.splice(0)) for (const a of imdsActionsOf(i)) this.trail.record(i.id, a, 'skipped', { reason: 'check-failed' });
-    for (const g of this.state.guest.splice(0)) this.trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'check-failed' });
+    for (const phase of this.phases) dropPhase(this.state, this.trail, phase, 'check-failed');
     await this.imds.verify();
     await this.trail.flush();
   }
@@ -165,19 +169,17 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     trail.record(e.instanceId, 'require-imdsv2', 'planned', { before: { httpTokens: 'optional' }, after: { httpTokens: 'required', ...(e.hopLimit !== undefined ? { hopLimit: e.hopLimit } : {}) } });
   }
   if (!plan.dryRun) {
-    for (const p of planned) queueWork(state, p);
-    // The guest side starts after the check either way: its waves keep the plan's instance-id order.
-    state.guest.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    state.guestPlanned = state.guest.length;
+    for (const p of planned) queueWork(state, phases, p);
     for (const phase of phases) {
       const items = phase.select(plan);
-      if (items.length > 0) (state.actions ??= {})[phase.key] = items;
+      if (items.length > 0) ((state.actions ??= {})[phase.key] ??= []).push(...items);
     }
   } else {
     state.phase = 'done';
   }
   // Run-level work of the phases (the account defaults: ./account-defaults-phase.ts), once per run, dry run too.
-  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state });
+  const ctx = args.context?.(state);
+  for (const phase of phases) await phase.begin?.({ deps, settings, plan, checked, state, ...(ctx ? { ctx } : {}) });
   deps.logger?.info('remediation-plan', {
     runId,
     dryRun: plan.dryRun,
@@ -186,7 +188,7 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     plannedInstances: selected.length,
     plannedWhileChecking: streamed.length,
     imdsChanges: state.imds.length,
-    guestChanges: state.guest.length,
+    guestChanges: state.actions?.[GUEST_PHASE.key]?.length ?? 0,
     skipped: plan.skipped.length,
   });
   await trail.flush();
@@ -209,6 +211,13 @@ export async function refuseContinuation(deps: RemediationDeps, text: unknown, e
   await deps.audit.refused(detail);
 }
 
+/** Drops a phase's pending items, each of its actions audited `skipped` with `reason`. */
+function dropPhase(state: RunState, trail: AuditTrail, phase: ActionPhase, reason: string): void {
+  const items = state.actions?.[phase.key];
+  if (!items) return;
+  for (const i of items.splice(0)) for (const a of phase.actionsOf(i)) trail.record(i.id, a, 'skipped', { reason });
+}
+
 /**
  * On every resume the CURRENT settings win over the plan carried in the continuation: a run that
  * is now a dry run applies nothing more, an action whose switch is now off is dropped, and the hop
@@ -217,15 +226,9 @@ export async function refuseContinuation(deps: RemediationDeps, text: unknown, e
  */
 export function applyCurrentSettings(state: RunState, settings: Settings, trail: AuditTrail, phases: readonly ActionPhase[]): void {
   state.dryRun = settings.dryRun;
-  const dropPhase = (phase: ActionPhase, reason: string): void => {
-    const items = state.actions?.[phase.key];
-    if (!items) return;
-    for (const i of items.splice(0)) for (const a of phase.actionsOf(i)) trail.record(i.id, a, 'skipped', { reason });
-  };
   if (settings.dryRun) {
     for (const i of state.imds.splice(0)) for (const a of imdsActionsOf(i)) trail.record(i.id, a, 'skipped', { reason: 'dry-run' });
-    for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'dry-run' });
-    for (const phase of phases) dropPhase(phase, 'dry-run');
+    for (const phase of phases) dropPhase(state, trail, phase, 'dry-run');
     return;
   }
   if (!settings.enableMetadataEndpoint) {
@@ -245,10 +248,7 @@ export function applyCurrentSettings(state: RunState, settings: Settings, trail:
     else delete i.opts;
   }
   state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint || (i.opts ?? []).length > 0);
-  if (!settings.fixTimeSync && !settings.fixNoProxy) {
-    for (const g of state.guest.splice(0)) trail.record(g.id, 'enable-amazon-time-sync', 'skipped', { reason: 'setting-off' });
-  }
-  for (const phase of phases) if (!phase.enabled(settings)) dropPhase(phase, 'setting-off');
+  for (const phase of phases) if (!phase.enabled(settings)) dropPhase(state, trail, phase, 'setting-off');
 }
 
 /** A resumed run: the continuation verified and decoded (or refused: audited, then thrown), the current settings applied. */

@@ -39,7 +39,7 @@ export interface VerifyItem {
   /** Further metadata-options rows sent (their parameters). Absent: none. */
   opts?: string[];
 }
-/** An instance still to get the remediation document. */
+/** An instance still to get the remediation document (the guest phase's item). */
 export interface GuestItem {
   id: string;
   platform: Platform;
@@ -47,7 +47,7 @@ export interface GuestItem {
 }
 
 
-/** The items of an action phase plugged in beside the built-in ones (see ./phase.ts), by phase key. */
+/** The pending items of each action phase (see ./phase.ts), by phase key (the guest document's: `guest`). */
 export type ActionPhaseItems = Record<string, { id: string }[]>;
 
 /** The mutable state of a run. */
@@ -65,12 +65,12 @@ export interface RunState {
   bucket?: TokenBucketState;
   imds: ImdsItem[];
   verifying: VerifyItem[];
-  guest: GuestItem[];
+  /** The guest phase's MaxErrors counters (its items are `actions.guest`: ./guest-phase.ts). */
   guestPlanned: number;
   guestFailures: number;
   guestStopped: boolean;
   auditLost: number;
-  /** Pending items of plugged-in action phases (absent or empty: none). */
+  /** Pending items of the action phases, by key (absent or empty: none). */
   actions?: ActionPhaseItems;
   /** The account-defaults step of this run (first invocation), carried to the final summary. */
   accountDefaults?: AccountDefaultsRunRecord;
@@ -92,7 +92,6 @@ export function newRunState(init: Pick<RunState, 'runId' | 'startedAt' | 'dryRun
     reasons: {},
     imds: [],
     verifying: [],
-    guest: [],
     guestPlanned: 0,
     guestFailures: 0,
     guestStopped: false,

@@ -5,6 +5,7 @@
 import { buildSummary, remediationMetricValues, summarySubject } from '../../core/remediation/summary';
 import type { RunContext } from './context';
 import { encodeContinuation } from './continuation';
+import { GUEST_PHASE } from './guest-phase';
 import type { ActionPhase } from './phase';
 import type { RemediationResult } from './types';
 
@@ -12,7 +13,7 @@ import type { RemediationResult } from './types';
 export async function finishInvocation(ctx: RunContext, key: Uint8Array, phases: readonly ActionPhase[]): Promise<RemediationResult> {
   const { state, clock, log, deps } = ctx;
   const summary = buildSummary(
-    { ...state, pending: { imds: state.imds.length, verifying: state.verifying.length, guest: state.guest.length } },
+    { ...state, pending: { imds: state.imds.length, verifying: state.verifying.length, guest: state.actions?.[GUEST_PHASE.key]?.length ?? 0 } },
     clock.now(),
   );
   if (!summary.done) {

@@ -7,6 +7,7 @@ import type { TokenBucketState } from '../../core/util/token-bucket';
 import type { InstanceEvaluation } from '../../core/types';
 import type { AccountDefaultsReport, TokensGate } from '../../core/fleet/metadata-defaults';
 import type { AuditSink, Clock, EngineLogger, ImdsPort, MetadataDefaultsPort, Notifier, RunCommandPort } from '../ports';
+import type { LaunchSourcesPort } from '../source-ports';
 import type { ActionPhase } from './phase';
 
 /** Fresh fleet data for the plan (the check engine's run, reduced to what planning needs). */
@@ -72,7 +73,7 @@ export interface RemediationDeps {
   /** @default - time + random suffix */
   readonly newRunId?: () => string;
   /**
-   * Action phases run beside the IMDS and guest sides (see ./phase.ts).
+   * Action phases run beside the IMDS side and the phases every run has (./phases.ts: account defaults, guest document).
    * @default ACTION_PHASES (./phases.ts)
    */
   readonly actionPhases?: readonly ActionPhase[];
@@ -92,6 +93,12 @@ export interface RemediationDeps {
    * @default 0 (the nightly run: a whole cap)
    */
   readonly capSpent?: number;
+  /**
+   * The launch sources (templates, groups, AMIs) the source fix reads and, under `launchTemplates: fix`,
+   * changes (./launch-template-phase.ts; docs/launch-templates.md).
+   * @default - the source fix audits `skipped` / `no-sources-port`
+   */
+  readonly launchSources?: LaunchSourcesPort;
 }
 
 /** Timing knobs; defaults suit production, tests shrink them. */

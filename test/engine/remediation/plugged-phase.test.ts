@@ -116,6 +116,29 @@ describe('a plugged-in action phase', () => {
   });
 });
 
+describe("a plugged-in phase's begin", () => {
+  it('gets the invocation context in a dry run: what it audits through it is sent and counted like the dry run\'s instance actions', async () => {
+    const clock = new VirtualClock();
+    const seen: boolean[] = [];
+    const phase: ActionPhase<Item> = {
+      ...fakePhase([]),
+      async begin({ plan, ctx }) {
+        seen.push(plan.dryRun);
+        ctx?.audit('lt-1', 'raise-hop-limit', 'planned', { after: { fake: true } });
+        ctx?.audit('lt-1', 'raise-hop-limit', 'skipped', { reason: 'dry-run', after: { fake: true } });
+      },
+    };
+    const { d, audit } = deps(clock, phase);
+    const out = await runRemediation(d, settings({ fixTimeSync: false, dryRun: true }), {}, { deadline: clock.now() + 3_600_000 });
+    expect(seen).toEqual([true]);
+    expect(out.done).toBe(true);
+    const mine = audit.sent.filter((a) => a.instanceId === 'lt-1');
+    expect(mine.map((a) => `${a.outcome}:${a.reason ?? ''}:${a.dryRun}`)).toEqual(['planned::true', 'skipped:dry-run:true']);
+    // The dry run's instance (hop limit planned by the built-in row and by the phase, skipped dry-run) and the phase's records, counted alike.
+    expect(out.summary.counts).toMatchObject({ planned: 3, skipped: 2 });
+  });
+});
+
 describe('continuation with plugged-in phases', () => {
   const KEY = Buffer.from('k');
   const codec = fakePhase([]);

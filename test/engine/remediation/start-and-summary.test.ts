@@ -1,4 +1,7 @@
 import { VirtualClock } from '../../../lambda/aws/clock';
+import { GUEST_PHASE } from '../../../lambda/engine/remediation/guest-phase';
+import type { ActionPhase } from '../../../lambda/engine/remediation/phase';
+import type { GuestItem } from '../../../lambda/engine/remediation/state';
 import { applyCurrentSettings } from '../../../lambda/engine/remediation/start';
 import { freshCheck, RemediationRunError } from '../../../lambda/engine/remediation/fresh-check';
 import { finishInvocation } from '../../../lambda/engine/remediation/summary';
@@ -8,9 +11,9 @@ import { brief, id, makeContext, settings } from './support';
 describe('applyCurrentSettings (every resume)', () => {
   it('a run that is now a dry run applies nothing more: every pending action is skipped dry-run', async () => {
     const { ctx, audit, state } = makeContext({
-      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }], guest: [{ id: id(2), platform: 'linux', ipv6: false }] },
+      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }], actions: { guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
     });
-    applyCurrentSettings(state, settings({ dryRun: true }), ctx.trail, []);
+    applyCurrentSettings(state, settings({ dryRun: true }), ctx.trail, [GUEST_PHASE as unknown as ActionPhase]);
     await ctx.trail.flush();
     expect(state.dryRun).toBe(true);
     expect(brief(audit)).toEqual([
@@ -18,17 +21,17 @@ describe('applyCurrentSettings (every resume)', () => {
       `${id(1)}:enable-metadata-endpoint:skipped:dry-run`,
       `${id(2)}:enable-amazon-time-sync:skipped:dry-run`,
     ]);
-    expect([state.imds, state.guest]).toEqual([[], []]);
+    expect([state.imds, state.actions?.guest]).toEqual([[], []]);
   });
 
   it('drops only the action whose switch is now off', async () => {
     const { ctx, audit, state } = makeContext({
-      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }, { id: id(3), hop: 0, from: 2, endpoint: true }], guest: [{ id: id(2), platform: 'linux', ipv6: false }] },
+      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }, { id: id(3), hop: 0, from: 2, endpoint: true }], actions: { guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
     });
-    applyCurrentSettings(state, settings({ dryRun: false, enableMetadataEndpoint: false, fixTimeSync: true }), ctx.trail, []);
+    applyCurrentSettings(state, settings({ dryRun: false, enableMetadataEndpoint: false, fixTimeSync: true }), ctx.trail, [GUEST_PHASE as unknown as ActionPhase]);
     await ctx.trail.flush();
     expect(state.imds).toEqual([{ id: id(1), hop: 1, from: 1, endpoint: false }]);
-    expect(state.guest).toHaveLength(1);
+    expect(state.actions?.guest).toHaveLength(1);
     expect(brief(audit)).toEqual([`${id(1)}:enable-metadata-endpoint:skipped:setting-off`, `${id(3)}:enable-metadata-endpoint:skipped:setting-off`]);
   });
 });

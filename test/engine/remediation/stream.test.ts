@@ -237,6 +237,21 @@ describe('remediation while the fresh check streams', () => {
     ]);
   });
 
+  it('a check that fails after guest work streamed in drops that work too, skipped check-failed, and never sends the document', async () => {
+    const { clock, log, imds } = world([id(1)]);
+    const offSource = ev(id(1), { verdict: { status: 'at-risk', timeSource: 'other' } });
+    const check = async (stream?: FreshCheckStream): Promise<RemediationCheckResult> => {
+      stream?.listed(1);
+      stream?.evaluated([arrival(offSource)]);
+      await checkGoesOn(clock, () => log.length > 0);
+      throw new RemediationRunError('the fleet check before remediation failed: SendCommand denied');
+    };
+    const { deps, audit, runCommand } = runDeps(clock, imds, check);
+    await expect(runRemediation(deps, hopAll({ fixTimeSync: true }), {}, { deadline: clock.now() + 600_000 })).rejects.toThrow(RemediationRunError);
+    expect(runCommand.requests).toEqual([]);
+    expect(brief(audit)).toContain(`${id(1)}:enable-amazon-time-sync:skipped:check-failed`);
+  });
+
   it('queues guest work that streamed in for the guest side, which runs once the check is done', async () => {
     const { clock, log, imds } = world([id(1)]);
     const offSource = ev(id(1), { verdict: { status: 'at-risk', timeSource: 'other' } });
