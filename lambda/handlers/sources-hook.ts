@@ -21,7 +21,10 @@ export function publishSources(sources: SourcesCheckResult, logger: EngineLogger
   for (const d of sources.plan.decisions) logger.info('launch-source', { ...d });
   for (const b of sources.enforcementBlockers) logger.warn('launch-source-enforcement-blocker', { ...b, groups: b.groups.join(',') });
   for (const e of sources.errors) logger.warn('launch-source-not-read', { error: e });
-  if (metrics) for (const [name, n] of Object.entries(sourceMetricValues(sources.plan))) metrics.addMetric(name, MetricUnit.Count, n);
+  // Published only in the hours they are not 0, like the check's rarer causes (SPARSE_CHECK_METRICS):
+  // a custom metric is billed by the hours it is published in, and a fleet whose templates are right
+  // pays nothing for these. No alarm reads them; the dashboard shows a missing hour as none.
+  if (metrics) for (const [name, n] of Object.entries(sourceMetricValues(sources.plan))) if (n > 0) metrics.addMetric(name, MetricUnit.Count, n);
 }
 
 /** The summary's `launchSources` block. */
