@@ -20,13 +20,13 @@ const SECRET_USD = 0.8;
 /**
  * Distinct metric series one check run publishes: the fleet counts under the single-account names
  * (every CHECK_METRICS name but the clock error bound distribution, which the hub does not
- * aggregate) and AccountRegionsNotCovered, and (by default, `imdsv2` report and the defaults read)
- * the account-default and IMDSv2 sums, all on the `service` dimension only. None per account:
+ * aggregate) and AccountRegionsNotCovered, and (by default, `imdsv2` report, the defaults read and
+ * `launchTemplates` report) the account-default, IMDSv2 and launch-source sums, all on the `service` dimension only. None per account:
  * whatever the organization's size, the series are the same (the dashboard's per-account views
  * are Logs Insights queries over hub-item's records).
  */
-export function hubMetricSeries(o: { readonly accountDefaults?: boolean; readonly imdsv2?: boolean } = { accountDefaults: true, imdsv2: true }): number {
-  const extra = Object.keys(HUB_EXTRA_METRICS).filter((k) => (k.startsWith('imdsv2') ? o.imdsv2 : o.accountDefaults)).length;
+export function hubMetricSeries(o: { readonly accountDefaults?: boolean; readonly imdsv2?: boolean; readonly launchSources?: boolean } = { accountDefaults: true, imdsv2: true, launchSources: true }): number {
+  const extra = Object.keys(HUB_EXTRA_METRICS).filter((k) => (k.startsWith('imdsv2') ? o.imdsv2 : k.startsWith('sources:') ? o.launchSources : o.accountDefaults)).length;
   return Object.keys(CHECK_METRICS).filter((k) => k !== 'clockErrorBoundSeconds').length + 1 + extra;
 }
 

@@ -311,6 +311,7 @@ export class TimeSyncGuardOrgStack extends Stack {
       accountDefaults: guard.accountDefaults ?? DEFAULTS.accountDefaults,
       imdsv2: guard.imdsv2 ?? DEFAULTS.imdsv2,
       imdsv2AutoUndo,
+      launchTemplates: guard.launchTemplates ?? DEFAULTS.launchTemplates,
       hubItemRoleArn: this.itemFunction.role.roleArn,
       organizationId: props.organizationId,
       hubAccountId: Aws.ACCOUNT_ID,
@@ -356,6 +357,8 @@ export class TimeSyncGuardOrgStack extends Stack {
       remediateFunction: this.runFunction.function,
       stateMachine: this.orchestration.stateMachine,
       functionLabels: { check: 'hub-item', remediate: 'hub-run' },
+      // The member accounts' launch sources, summed by the summary under the single-account names.
+      launchSources: (guard.launchTemplates ?? DEFAULTS.launchTemplates) !== 'off',
     }).dashboard;
     // Per account: Logs Insights over hub-item's own records, not a metric series per account (their
     // cost grew with the organization: docs/organization.md). Queried only when the dashboard is viewed.

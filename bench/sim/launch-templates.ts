@@ -63,6 +63,11 @@ export interface SimGroup {
   readonly instanceIds: string[];
 }
 
+/** The part of an aws-sdk-client-mock stub the simulator uses. */
+export interface CommandStub {
+  on(command: unknown): { callsFake(f: (input: never) => unknown): unknown };
+}
+
 export interface SimSourceInstance {
   readonly instanceId: string;
   readonly tags: { Key: string; Value: string }[];
@@ -174,8 +179,11 @@ export class SimSources {
 
   /** Wires the simulator to these two SDK clients (only these instances are mocked). */
   attach(ec2: EC2Client, autoScaling: AutoScalingClient): void {
-    const asg = mockClient(autoScaling as never) as unknown as { on(c: unknown): { callsFake(f: (i: never) => unknown): void } };
-    const e = mockClient(ec2 as never) as unknown as { on(c: unknown): { callsFake(f: (i: never) => unknown): void } };
+    this.wire(mockClient(ec2 as never) as unknown as CommandStub, mockClient(autoScaling as never) as unknown as CommandStub);
+  }
+
+  /** Wires the simulator's commands onto existing mocks (e.g. a simulated account's EC2 mock, whose other commands it keeps). */
+  wire(e: CommandStub, asg: CommandStub): void {
     asg.on(DescribeAutoScalingGroupsCommand).callsFake((input: DescribeAutoScalingGroupsCommandInput) => {
       this.count('DescribeAutoScalingGroups');
       const all = [...this.groups.values()];

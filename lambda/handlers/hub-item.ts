@@ -39,6 +39,9 @@ import { createEc2MetadataDefaultsPort } from '../aws/metadata-defaults';
 import { accountDefaultsMetricValues } from '../core/fleet/metadata-defaults';
 import { lazyRecordKey } from '../aws/lazy-adapters';
 import type { Imdsv2CheckPorts } from '../engine/imdsv2';
+import { memberLaunchSources, type MemberLaunchSources } from '../aws/member-launch-sources';
+import { publishSources, sourceLogFields, sourcesSummary } from './sources-hook';
+import { sourceCounts, withSourceCounts } from '../core/fleet/hub-sources';
 
 export interface HubItemDeps {
   readonly settings: Settings;
@@ -63,6 +66,12 @@ export interface HubItemDeps {
    * off); `undo`: the clients under the IMDSv2 undo role, for the watch's rollback. @default - not assessed
    */
   readonly imdsv2For?: (accountId: string, region: string, spoke: AwsClients, undo?: AwsClients) => Imdsv2CheckPorts;
+  /**
+   * The launch sources of one member account-region under the spoke credentials (settings.launchTemplates
+   * not off): attribution and the sources' report in the check, the source fix in the remediation
+   * (`fix`). @default - not read
+   */
+  readonly launchSourcesFor?: MemberLaunchSources;
 }
 
 /**
@@ -117,6 +126,15 @@ export function undoRoleCredentials(sts: Pick<STSClient, 'send'>, roleArn: strin
       pending = undefined;
       throw new Error(`the IMDSv2 undo role could not be assumed (${r.reason}): ${r.detail}`);
     }));
+}
+
+/** The logger with these fields added to every record. */
+function withFields(logger: EngineLogger, fields: Record<string, unknown>): EngineLogger {
+  return {
+    info: (message, ...extra) => logger.info(message, Object.assign({}, ...extra, fields)),
+    warn: (message, ...extra) => logger.warn(message, Object.assign({}, ...extra, fields)),
+    error: (message, ...extra) => logger.error(message, Object.assign({}, ...extra, fields)),
+  };
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -177,6 +195,8 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         ? deps.clientsFor(region, undoRoleCredentials(deps.sts, spokeRoleArn(deps.partition, accountId, imdsv2UndoRoleName(deps.hub.spokeRoleName)), clock))
         : undefined;
     const imdsv2 = settings.imdsv2 !== 'off' ? deps.imdsv2For?.(accountId, region, spoke, undo) : undefined;
+    // The sources as in one account: read by the check unless off, fixed by the remediation with `fix` only.
+    const launchSources = settings.launchTemplates !== 'off' && (mode === 'check' || settings.launchTemplates === 'fix') ? deps.launchSourcesFor?.(region, assumed.credentials, spoke) : undefined;
     const remaining = context?.getRemainingTimeInMillis();
     const budget = typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : 14 * 60_000;
 
@@ -192,6 +212,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         runCommand,
         continuationKey: deps.continuationKey,
         ...(imdsv2 ? { imdsv2 } : {}),
+        ...(launchSources ? { launchSources } : {}),
       });
       try {
         // A launch run's first request is scoped to its instances (the remediation refuses a bad list, never widens it); a continuation carries its scope.
@@ -215,13 +236,15 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
     try {
       // The account metadata defaults and IMDSv2 readiness of the member account-region, as in one account.
       const metadataDefaults = createEc2MetadataDefaultsPort({ ec2: spoke.ec2, clock });
-      run = await runCheck({ inventory, runCommand, clock, logger, metadataDefaults, ...(imdsv2 ? { imdsv2 } : {}) }, settings, { deadline: clock.now() + budget / 2 });
+      run = await runCheck({ inventory, runCommand, clock, logger, metadataDefaults, ...(imdsv2 ? { imdsv2 } : {}), ...(launchSources ? { launchSources } : {}) }, settings, { deadline: clock.now() + budget / 2 });
     } catch (err) {
       return failed('check-failed', errorText(err));
     }
     if (!run.completed) return failed('check-failed', run.errors.join('; '));
     const readiness = run.imdsv2?.readiness.readiness;
-    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId)), accountId, region });
+    for (const e of run.evaluations) logger.info('instance', { ...instanceLogRecord(e, readiness?.get(e.instanceId)), ...sourceLogFields(run.sources, e.instanceId), accountId, region });
+    // The sources' records with the account-region; their metrics are the summary's (sums over the organization), not this item's.
+    if (run.sources) publishSources(run.sources, withFields(logger, { accountId, region, slice: slices }), undefined);
     // The account-region's own figures, once (first slice): account defaults, IMDSv2 readiness and watch.
     const extra: Record<string, number> = {};
     if (slices === 1 && run.accountDefaults) {
@@ -236,7 +259,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
         extra.imdsv2RolledBack = run.imdsv2.watch.rolledBack.length;
       }
     }
-    const counts = addCounts(event.carry, addCounts(run.summary.counts, extra));
+    const counts = withSourceCounts(addCounts(event.carry, addCounts(run.summary.counts, extra)), event.carry, run.sources ? sourceCounts(run.sources.plan) : undefined);
     const done = inventory.nextToken === undefined;
     // Findings land in the member account (its own product): Security Hub's cross-account aggregation takes them from there.
     const store = deps.exportStore?.(accountId, region);
@@ -251,7 +274,7 @@ export function createHubItemHandler(deps: HubItemDeps): (event: HubItemEvent, c
             { context: { partition: deps.partition, region, accountId }, runId: `org-check-${new Date(run.startedAt).toISOString()}`, complete: slices === 1 && done, deadline: clock.now() + budget / 2 - 30_000 },
           )
         : undefined;
-    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts, ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}), ...(run.imdsv2 ? { imdsv2: { ...run.imdsv2.readiness.counts, error: run.imdsv2.readiness.error, rejected: run.imdsv2.watch?.rejected } } : {}), ...(findingsExport ? { findingsExport } : {}) });
+    logger.info('check-summary', { trigger: 'organization', accountId, region, slice: slices, done, durationMs: run.durationMs, ...run.summary.counts, ...(run.accountDefaults ? { accountDefaults: run.accountDefaults } : {}), ...(run.imdsv2 ? { imdsv2: { ...run.imdsv2.readiness.counts, error: run.imdsv2.readiness.error, rejected: run.imdsv2.watch?.rejected } } : {}), ...(findingsExport ? { findingsExport } : {}), ...(run.sources ? { launchSources: sourcesSummary(run.sources) } : {}) });
     return { ...base, status: 'ok', reason: null, detail: null, done, sliceToken: inventory.nextToken ?? null, counts };
   };
 }
@@ -272,6 +295,7 @@ export const handler = createHubItemHandler({
   centralEvents: createClient(EventBridgeClient, 'eventbridge'),
   continuationKey: secretContinuationKey({ secretId: settings.continuationKeySecret ?? '' }),
   securityHubFor: (region, credentials) => createClient(SecurityHubClient, 'securityhub', { region, ...(credentials ? { credentials } : {}) }),
+  ...(settings.launchTemplates !== 'off' ? { launchSourcesFor: memberLaunchSources(realClock) } : {}),
   ...(settings.exportStateBucket ? { exportStore: exportStoreIn(createClient(S3Client, 's3'), settings.exportStateBucket, realClock) } : {}),
   ...(settings.imdsv2 !== 'off' && settings.imdsv2CacheBucket
     ? {

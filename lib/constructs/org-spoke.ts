@@ -8,6 +8,7 @@ import { imdsv2UndoRoleName } from '../../lambda/core/fleet/hub';
 import { EC2_STATE_CHANGE } from '../../lambda/core/fleet/launch';
 import { DEFAULTS } from '../../lambda/core/settings';
 import { findingsExportStatements } from '../findings-export-grants';
+import { launchTemplateStatements } from '../launch-template-grants';
 import { checkStatements, remediateInstanceStatements } from '../guard-common';
 import { imdsv2InstanceStatements, metadataDefaultsStatements } from '../time-sync-guard';
 import { collectorDocumentContent, type PinnedDocumentContent, pinnedContent, remediationDocumentContent } from './guest-documents';
@@ -71,6 +72,13 @@ export interface SpokeTemplateOptions {
    * @default false
    */
   readonly launchCheck?: boolean;
+  /**
+   * The IMDS options at their source (docs/launch-templates.md), from the single-account builder:
+   * `report` reads the groups, templates and AMIs; `fix` also creates versions and moves `$Default`
+   * on templates without the `aws:cloudformation:stack-name` tag; every delete is denied, `off` included.
+   * @default 'report'
+   */
+  readonly launchTemplates?: 'off' | 'report' | 'fix';
 }
 
 /** Name of the role that forwards a member account's launch events to the hub (one per account). */
@@ -139,6 +147,8 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
     // runs, so it holds their union, except the undo of an enforcement: that is the undo role's
     // alone (below), so the role that enforces never may undo, as in one account.
     ...metadataDefaultsStatements({ write: (o.accountDefaults ?? DEFAULTS.accountDefaults) === 'set', hopLimitTarget: o.hopLimitTarget, allowTokensRequired: o.imdsv2 === 'enforce' }),
+    // The check reads the sources, the remediation fixes them: the one role gets the remediate role's set.
+    ...launchTemplateStatements({ mode: o.launchTemplates ?? DEFAULTS.launchTemplates, write: true, templates: 'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:launch-template/*', optOutTagKey: o.optOutTagKey }),
     ...((o.imdsv2 ?? DEFAULTS.imdsv2) === 'off'
       ? []
       : imdsv2InstanceStatements(instances, { enforce: o.imdsv2 === 'enforce', undo: false, hopLimitTarget: o.hopLimitTarget, optOutTagKey: o.optOutTagKey })),

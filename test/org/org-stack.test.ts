@@ -93,8 +93,8 @@ describe('spoke StackSets', () => {
 });
 
 describe('spoke role: trust and statements', () => {
-  const trustOf = (organizationId?: string) => {
-    const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: 'timesync-guard:opt-out', hopLimitTarget: 2, enableMetadataEndpoint: false, organizationId });
+  const trustOf = (organizationId?: string, launchTemplates?: 'report' | 'fix') => {
+    const t = spokeRoleTemplate({ spokeRoleName: 'TimeSyncGuardSpoke', optOutTagKey: 'timesync-guard:opt-out', hopLimitTarget: 2, enableMetadataEndpoint: false, organizationId, ...(launchTemplates ? { launchTemplates } : {}) });
     const props = (t.Resources as Record<string, { Properties: Json }>).SpokeRole!.Properties;
     return { trust: (props.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement, policy: (props.Policies as { PolicyDocument: { Statement: Statement[] } }[])[0]!.PolicyDocument.Statement };
   };
@@ -116,9 +116,10 @@ describe('spoke role: trust and statements', () => {
     expect(trustOf('o-abcdefghij').trust[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } }, StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' } });
   });
 
-  it('has the single-account fleet statements (same Sids, actions and conditions), running and reading the documents only in the StackSet regions', () => {
-    const { policy } = trustOf();
-    const { template } = stackTemplate();
+  // launchTemplates report (the default: the sources read) and fix (the remediate role's writes and Denies): the single-account remediate role's, whatever the mode.
+  it.each([undefined, 'fix'] as const)('has the single-account fleet statements (same Sids, actions and conditions), running and reading the documents only in the StackSet regions (launchTemplates %s)', (launchTemplates) => {
+    const { policy } = trustOf(undefined, launchTemplates);
+    const { template } = stackTemplate(launchTemplates ? { guard: { launchTemplates } } : {});
     // The account metadata defaults read comes with them; the audit events and the summary are the hub's own.
     const single = policyStatements(template, 'GuardRemediateHandlerRoleDefaultPolicy').filter(
       (s) => !['AuditEvents', 'PublishRunSummary', 'EncryptRunSummary'].includes(s.Sid ?? '') && s.Sid !== undefined,
@@ -141,6 +142,7 @@ describe('spoke role: trust and statements', () => {
     expect([...new Set(resources)].sort()).toEqual([
       '*',
       'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*',
+      'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:launch-template/*',
       'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Collect',
       'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/TimeSyncGuard-Remediate',

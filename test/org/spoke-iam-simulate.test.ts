@@ -43,7 +43,7 @@ function resolve(v: unknown, params: Record<string, string | string[]>): unknown
   return v;
 }
 
-type SpokeOptions = { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string; accountDefaults?: string; imdsv2?: string; imdsv2AutoUndo?: boolean };
+type SpokeOptions = { organizationId?: string; hopLimitTarget?: number; optOutTagKey?: string; accountDefaults?: string; imdsv2?: string; imdsv2AutoUndo?: boolean; launchTemplates?: 'off' | 'report' | 'fix' };
 
 function spoke(options: SpokeOptions = {}, resource = 'SpokeRole') {
   const t = spokeRoleTemplate({
@@ -55,6 +55,7 @@ function spoke(options: SpokeOptions = {}, resource = 'SpokeRole') {
     ...(options.accountDefaults ? { accountDefaults: options.accountDefaults } : {}),
     ...(options.imdsv2 ? { imdsv2: options.imdsv2 } : {}),
     ...(options.imdsv2AutoUndo !== undefined ? { imdsv2AutoUndo: options.imdsv2AutoUndo } : {}),
+    ...(options.launchTemplates ? { launchTemplates: options.launchTemplates } : {}),
   });
   const role = (t.Resources as Record<string, { Properties: Json }>)[resource]!.Properties;
   const params = { HubAccountId: HUB, HubRoleArns: [HUB_ITEM_ROLE, HUB_LAUNCH_ROLE], HubItemRoleArn: HUB_ITEM_ROLE, Regions: STACKSET_REGIONS };
@@ -199,6 +200,48 @@ describe('spoke role: the single-account capabilities in the member account (sam
   it('never undoes an enforcement from the spoke: tokens optional is denied even on an enforced instance', async () => {
     const enforce = spoke({ imdsv2: 'enforce' }).policy;
     expect(await asSpoke(enforce, 'ec2:ModifyInstanceMetadataOptions', instance(), { 'ec2:Attribute/HttpTokens': 'optional', [`aws:ResourceTag/${ENFORCED}`]: 'record' })).toBe('ExplicitlyDenied');
+  });
+});
+
+describe('spoke role: the launch templates in the member account (launchTemplates, the single-account builder)', () => {
+  const template = (region = 'eu-west-1') => `arn:aws:ec2:${region}:${MEMBER}:launch-template/lt-0123456789abcdef0`;
+  const tagged = (tags: Record<string, string>) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+  const WRITES = ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate'];
+
+  it.each(['eu-west-1', 'ap-southeast-2'])('fix: creates a version and moves $Default on a template without the CloudFormation tag (%s)', async (region) => {
+    const fix = spoke({ launchTemplates: 'fix' }).policy;
+    for (const action of WRITES) expect(await asSpoke(fix, action, template(region), tagged({ Name: 'web' }))).toBe('Allowed');
+  });
+
+  it('fix: never on a template CloudFormation manages, nor on an opted-out one (explicit Denies)', async () => {
+    const fix = spoke({ launchTemplates: 'fix' }).policy;
+    for (const action of WRITES) {
+      expect(await asSpoke(fix, action, template(), tagged({ 'aws:cloudformation:stack-name': 'web-stack' }))).toBe('ExplicitlyDenied');
+      expect(await asSpoke(fix, action, template(), tagged({ 'timesync-guard:opt-out': 'true' }))).toBe('ExplicitlyDenied');
+    }
+  });
+
+  it.each(['off', 'report', 'fix'] as const)('%s: never deletes a launch template or a version', async (launchTemplates) => {
+    const p = spoke({ launchTemplates }).policy;
+    for (const action of ['ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions']) expect(await asSpoke(p, action, template(), tagged({ Name: 'web' }))).toBe('ExplicitlyDenied');
+  });
+
+  it('report (the default): reads the groups, templates and AMIs, and writes nothing', async () => {
+    for (const p of [spoke().policy, spoke({ launchTemplates: 'report' }).policy]) {
+      for (const action of ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeImages']) expect(await asSpoke(p, action, '*')).toBe('Allowed');
+      for (const action of WRITES) expect(await asSpoke(p, action, template(), tagged({ Name: 'web' }))).toBe('ImplicitlyDenied');
+    }
+  });
+
+  it('off: reads nothing of the sources', async () => {
+    const off = spoke({ launchTemplates: 'off' }).policy;
+    expect(await asSpoke(off, 'autoscaling:DescribeAutoScalingGroups', '*')).toBe('ImplicitlyDenied');
+    expect(await asSpoke(off, 'ec2:DescribeLaunchTemplateVersions', '*')).toBe('ImplicitlyDenied');
+  });
+
+  it('the test can fail: the fix-mode write is allowed on the very request report mode denies', async () => {
+    expect(await asSpoke(spoke({ launchTemplates: 'report' }).policy, 'ec2:CreateLaunchTemplateVersion', template(), tagged({ Name: 'web' }))).toBe('ImplicitlyDenied');
+    expect(await asSpoke(spoke({ launchTemplates: 'fix' }).policy, 'ec2:CreateLaunchTemplateVersion', template(), tagged({ Name: 'web' }))).toBe('Allowed');
   });
 });
 

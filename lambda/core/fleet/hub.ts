@@ -5,6 +5,7 @@
  */
 import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../imdsv2/metrics';
 import { SettingsError } from '../settings';
+import { HUB_SOURCE_METRICS } from './hub-sources';
 import { ACCOUNT_DEFAULTS_METRICS } from './metadata-defaults';
 
 /** Environment variables of the hub Lambdas (in addition to settings.ts's ENV). */
@@ -169,6 +170,8 @@ export const HUB_EXTRA_METRICS: Readonly<Record<string, string>> = {
   imdsv2Rejected: IMDSV2_METRICS.rejected,
   imdsv2RolledBack: IMDSV2_METRICS.rolledBack,
   ...Object.fromEntries(Object.entries(IMDSV2_STATE_METRIC).map(([state, name]) => [`imdsv2:${state}`, name])),
+  // Launch sources (every slice, largest slice kept: ./hub-sources.ts).
+  ...HUB_SOURCE_METRICS,
 };
 
 /** `detail-type` of the hub's run summary on the central bus. */
