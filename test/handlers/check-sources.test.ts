@@ -43,14 +43,16 @@ function run(env: Record<string, string>) {
 }
 
 describe('check handler: launch sources', () => {
-  it('puts imdsSource in every instance record, the fleet metrics in the EMF and a launchSources block in the summary; writes nothing', async () => {
+  it('puts imdsSource in every instance record and a launchSources block in the summary, publishes no zero source metric; writes nothing', async () => {
     sim.simulate([member(idOf(1)), member(idOf(2))]);
     const { handler, emf, logs, calls } = run({});
     await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     const records = logs.filter((l) => l.message === 'instance');
     expect(records).toHaveLength(2);
     for (const r of records) expect(typeof r.extra.imdsSource).toBe('string');
-    expect(emf[0]).toMatchObject({ [SOURCE_METRICS.templatesLaunchingNonCompliant]: 0, [SOURCE_METRICS.groupsLaunchingNonCompliant]: 0 });
+    // Published only in the hours they are not 0 (test/handlers/sources-hook.test.ts): the check's own metrics are there, these are not.
+    expect(emf[0]).toMatchObject({ InstancesSeen: 2 });
+    for (const name of Object.values(SOURCE_METRICS)) expect(emf[0]).not.toHaveProperty(name);
     expect(logs.find((l) => l.message === 'check-summary')!.extra.launchSources).toMatchObject({ templatesLaunchingNonCompliant: 0 });
     expect(calls).toEqual(['groups']);
   });
