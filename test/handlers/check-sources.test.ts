@@ -43,14 +43,19 @@ function run(env: Record<string, string>) {
 }
 
 describe('check handler: launch sources', () => {
-  it('puts imdsSource in every instance record, the fleet metrics in the EMF and a launchSources block in the summary; writes nothing', async () => {
+  it('names the common layer in the summary (not in each instance record), publishes no zero source metric, puts a launchSources block in the summary; writes nothing', async () => {
     sim.simulate([member(idOf(1)), member(idOf(2))]);
     const { handler, emf, logs, calls } = run({});
     await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     const records = logs.filter((l) => l.message === 'instance');
     expect(records).toHaveLength(2);
-    for (const r of records) expect(typeof r.extra.imdsSource).toBe('string');
-    expect(emf[0]).toMatchObject({ [SOURCE_METRICS.templatesLaunchingNonCompliant]: 0, [SOURCE_METRICS.groupsLaunchingNonCompliant]: 0 });
+    // Both decided by the same layer: the summary names it, the records leave it out.
+    const common = (logs.find((l) => l.message === 'check-summary')!.extra.launchSources as { commonLayer?: string }).commonLayer;
+    expect(typeof common).toBe('string');
+    for (const r of records) expect(r.extra.imdsSource).toBeUndefined();
+    // Zero counts are not published (sources-hook.ts: billed by the hours published).
+    expect(emf[0]).not.toHaveProperty(SOURCE_METRICS.templatesLaunchingNonCompliant);
+    expect(emf[0]).not.toHaveProperty(SOURCE_METRICS.groupsLaunchingNonCompliant);
     expect(logs.find((l) => l.message === 'check-summary')!.extra.launchSources).toMatchObject({ templatesLaunchingNonCompliant: 0 });
     expect(calls).toEqual(['groups']);
   });
