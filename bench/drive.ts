@@ -22,6 +22,7 @@ import { wireClients } from './wire/clients';
 import { generateFleet, prng, type FleetOptions, type SimInstance } from './sim/fleet';
 import { DiscreteEventClock } from './sim/virtual-clock';
 import { SIM_DOCUMENT_PINS } from './sim/ssm';
+import { deployedCheckPorts, spreadNetwork, withCoverageAccount } from './check-ports';
 
 /** Lambda's maximum timeout, the stack's setting for both functions (lib/constructs/guard-function.ts). */
 export const LAMBDA_TIMEOUT_MS = 900_000;
@@ -251,8 +252,9 @@ export async function benchCheck(
   accountOptions: SimAccountOptions = {},
   transport: Transport = 'mock',
 ): Promise<{ measure: CheckMeasure; world: World }> {
-  const world = createWorld(n, fleetOptions, accountOptions, transport);
+  const world = createWorld(n, fleetOptions, withCoverageAccount(accountOptions), transport);
   const { clock, account, clients } = world;
+  spreadNetwork(world.fleet);
   // The simulated account's documents, pinned as the construct pins the stack's.
   const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...settingsEnv });
   const { logger, metrics } = powertools();
@@ -264,6 +266,8 @@ export async function benchCheck(
     clock,
     logger,
     metrics,
+    // As deployed (lambda/handlers/check.ts `wired`): coverage and the launch sources by default.
+    ...deployedCheckPorts(world, settings, transport),
   });
   const start = startMeasuredRun(world);
   const { t0 } = start;

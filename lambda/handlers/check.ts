@@ -115,7 +115,8 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     containers: v?.containers,
     hopLimit: e.imds.hopLimit,
     httpTokens: e.imds.httpTokens,
-    httpEndpoint: e.imds.httpEndpoint,
+    // Only `disabled` is written: `enabled` is EC2's default and most of the fleet (~25 bytes a record).
+    httpEndpoint: e.imds.httpEndpoint === 'enabled' ? undefined : e.imds.httpEndpoint,
     detail: e.detail,
     // IMDSv2 readiness (docs/imdsv2.md): `filter imdsv2 = 'uses-imdsv1'` lists what would break.
     imdsv2: imdsv2?.state,

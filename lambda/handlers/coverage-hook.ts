@@ -21,9 +21,14 @@ export function wireCoverage(ec2: EC2Client, ssm: SSMClient, clock: Clock): { co
   return { coverage: { port: createAwsCoveragePort({ ec2, ssm, profile: async (arn) => (await check())(arn), clock }), cache: new CoverageCache() } };
 }
 
-/** The fleet-level coverage metric (a percentage; none with no running instance). */
+/**
+ * The fleet-level coverage metric (a percentage), published only while coverage is below 100 %: a
+ * custom metric is billed by the hours it is published in, the SsmCoverage alarm treats missing data as
+ * not breaching, and the dashboard shows a missing hour as full coverage. The run summary's `coverage`
+ * keeps the figure every run. None with no running instance.
+ */
 export function addCoverageMetrics(metrics: Pick<Metrics, 'addMetric'>, report: CoverageReport): void {
-  if (report.percent !== undefined) metrics.addMetric(COVERAGE_METRICS.percent, MetricUnit.Percent, report.percent);
+  if (report.percent !== undefined && report.percent < 100) metrics.addMetric(COVERAGE_METRICS.percent, MetricUnit.Percent, report.percent);
 }
 
 /** The run summary's coverage fields (the per-instance causes are in the instance records). */

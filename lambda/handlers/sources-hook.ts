@@ -10,7 +10,29 @@ import { sourceMetricValues } from '../core/sources/report';
 import type { EngineLogger } from '../engine/ports';
 import type { SourcesCheckResult } from '../engine/sources-check';
 
-/** The per-instance record's `imdsSource…` fields (empty without attribution). */
+/** Per result: its most common layer (computed once, not once per instance record). */
+const commonLayers = new WeakMap<SourcesCheckResult, string | undefined>();
+
+/**
+ * The layer most of the run's instances share (the first in attribution order on a tie), named in the
+ * summary (`launchSources.commonLayer`). `unknown` is never the common layer.
+ */
+export function commonLayer(sources: SourcesCheckResult): string | undefined {
+  if (commonLayers.has(sources)) return commonLayers.get(sources);
+  const counts = new Map<string, number>();
+  for (const s of sources.attribution.values()) if (s.layer !== 'unknown') counts.set(s.layer, (counts.get(s.layer) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [layer, n] of counts) if (best === undefined || n > counts.get(best)!) best = layer;
+  commonLayers.set(sources, best);
+  return best;
+}
+
+/**
+ * The per-instance record's `imdsSource…` fields (empty without attribution). Every record names its
+ * layer, the common one included: one record per instance must answer `filter imdsSource = …` alone
+ * (leaving the common layer out saved ~85 bytes a record, ~$0.29 a month at 10,000 instances, and
+ * made the same query mean different things from one run to the next).
+ */
 export function sourceLogFields(sources: SourcesCheckResult | undefined, instanceId: string): Record<string, string | number> {
   const s = sources?.attribution.get(instanceId);
   return s ? imdsSourceLogFields(s) : {};
@@ -32,6 +54,7 @@ export function sourcesSummary(sources: SourcesCheckResult): Record<string, unkn
   const layers: Record<string, number> = {};
   for (const s of sources.attribution.values()) layers[s.layer] = (layers[s.layer] ?? 0) + 1;
   return {
+    commonLayer: commonLayer(sources),
     templatesLaunchingNonCompliant: sources.plan.templatesLaunchingNonCompliant,
     groupsLaunchingNonCompliant: sources.plan.groupsLaunchingNonCompliant,
     groupsNotRead: sources.plan.groupsNotRead,

@@ -5,6 +5,7 @@
  */
 import { REMEDIATION_METRICS } from '../../lambda/core/fleet/metric-names';
 import { HOURLY_CHECK_METRIC_NAMES } from '../../lambda/core/fleet/aggregate';
+import { COVERAGE_METRICS } from '../../lambda/core/fleet/coverage';
 
 // The benchmark uses the Lambda's own Powertools Logger/Metrics and captures what they print; the
 // test setup silences them at creation, so they are loaded (with the drive) only after undoing that.
@@ -34,7 +35,8 @@ describe('the real engines on a simulated fleet of 200', () => {
     expect(measure.byCheckState['checked'] ?? 0).toBeLessThanOrEqual(measure.onlineTargets);
     expect(measure.byCheckState['checked'] ?? 0).toBeGreaterThan(150);
     // The simulated fleet is healthy on the rarer guest causes: their sparse counts are not published.
-    expect(measure.distinctMetrics.map((m) => m.split('/')[1]).sort()).toEqual([...HOURLY_CHECK_METRIC_NAMES].sort());
+    // Run as deployed (bench/check-ports.ts): the fleet is not fully SSM-covered, so SsmCoveragePercent is published.
+    expect(measure.distinctMetrics.map((m) => m.split('/')[1]).sort()).toEqual([...HOURLY_CHECK_METRIC_NAMES, COVERAGE_METRICS.percent].sort());
     expect(measure.distinctMetrics.every((m) => m.endsWith('/service=timesync-guard'))).toBe(true);
     // One structured record per instance reached the log.
     expect(measure.logLines).toBeGreaterThanOrEqual(200);

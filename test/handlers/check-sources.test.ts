@@ -43,16 +43,19 @@ function run(env: Record<string, string>) {
 }
 
 describe('check handler: launch sources', () => {
-  it('puts imdsSource in every instance record and a launchSources block in the summary, publishes no zero source metric; writes nothing', async () => {
+  it('puts imdsSource in every instance record and the common layer in the summary, publishes no zero source metric; writes nothing', async () => {
     sim.simulate([member(idOf(1)), member(idOf(2))]);
     const { handler, emf, logs, calls } = run({});
     await handler({}, { getRemainingTimeInMillis: () => 900_000 });
     const records = logs.filter((l) => l.message === 'instance');
     expect(records).toHaveLength(2);
-    for (const r of records) expect(typeof r.extra.imdsSource).toBe('string');
-    // Published only in the hours they are not 0 (test/handlers/sources-hook.test.ts): the check's own metrics are there, these are not.
-    expect(emf[0]).toMatchObject({ InstancesSeen: 2 });
-    for (const name of Object.values(SOURCE_METRICS)) expect(emf[0]).not.toHaveProperty(name);
+    // Both decided by the same layer: the summary names it, and every record still names its own.
+    const common = (logs.find((l) => l.message === 'check-summary')!.extra.launchSources as { commonLayer?: string }).commonLayer;
+    expect(typeof common).toBe('string');
+    for (const r of records) expect(r.extra.imdsSource).toBe(common);
+    // Zero counts are not published (sources-hook.ts: billed by the hours published).
+    expect(emf[0]).not.toHaveProperty(SOURCE_METRICS.templatesLaunchingNonCompliant);
+    expect(emf[0]).not.toHaveProperty(SOURCE_METRICS.groupsLaunchingNonCompliant);
     expect(logs.find((l) => l.message === 'check-summary')!.extra.launchSources).toMatchObject({ templatesLaunchingNonCompliant: 0 });
     expect(calls).toEqual(['groups']);
   });

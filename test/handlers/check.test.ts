@@ -199,4 +199,11 @@ describe('instanceLogRecord', () => {
     expect(r).not.toHaveProperty('findings');
     expect(r).toMatchObject({ offsetSeconds: 0, containers: false, hopLimit: 2 });
   });
+
+  it('writes httpEndpoint only when it is disabled (enabled is the default)', () => {
+    const rec = (httpEndpoint: 'enabled' | 'disabled') =>
+      instanceLogRecord({ instanceId: 'i-3', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2, httpEndpoint }, hasInstanceProfile: true });
+    expect(rec('enabled')).not.toHaveProperty('httpEndpoint');
+    expect(rec('disabled')).toMatchObject({ httpEndpoint: 'disabled' });
+  });
 });

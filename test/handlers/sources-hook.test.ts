@@ -1,4 +1,4 @@
-import { publishSources } from '../../lambda/handlers/sources-hook';
+import { commonLayer, publishSources, sourceLogFields, sourcesSummary } from '../../lambda/handlers/sources-hook';
 import type { SourcesCheckResult } from '../../lambda/engine/sources-check';
 
 const result = (counts: { templates: number; groups: number; notRead: number }): SourcesCheckResult => ({
@@ -28,5 +28,24 @@ describe('the launch sources metrics', () => {
   it('are not published for a run that did not complete', () => {
     const r = result({ templates: 2, groups: 3, notRead: 1 });
     expect(() => publishSources(r, logger, undefined)).not.toThrow();
+  });
+});
+
+describe('the per-instance imdsSource fields', () => {
+  const src = (layer: string, extra: Record<string, unknown> = {}) => ({ layer, fields: { hopLimit: layer, httpTokens: layer }, ...extra }) as never;
+  const sources = (byId: Record<string, never>): SourcesCheckResult => ({ ...result({ templates: 0, groups: 0, notRead: 0 }), attribution: new Map(Object.entries(byId)) });
+
+  it("name every instance's layer, the common one included (the summary names the common one too)", () => {
+    const s = sources({ a: src('changed-after-launch', { detail: 'hopLimit 1->2' }), b: src('changed-after-launch'), c: src('ec2-default') });
+    expect(sourcesSummary(s)).toMatchObject({ commonLayer: 'changed-after-launch', byLayer: { 'changed-after-launch': 2, 'ec2-default': 1 } });
+    expect(sourceLogFields(s, 'a')).toEqual({ imdsSource: 'changed-after-launch', imdsSourceDetail: 'hopLimit 1->2' });
+    expect(sourceLogFields(s, 'c')).toEqual({ imdsSource: 'ec2-default' });
+  });
+
+  it('never treat unknown as the common layer', () => {
+    const s = sources({ a: src('launch-template', { templateId: 'lt-0123456789abcdef0', templateVersion: 3 }), b: src('unknown', { detail: 'image-not-read' }), c: src('unknown', { detail: 'image-not-read' }) });
+    expect(commonLayer(s)).toBe('launch-template');
+    expect(sourceLogFields(s, 'a')).toEqual({ imdsSource: 'launch-template', imdsSourceTemplate: 'lt-0123456789abcdef0:3' });
+    expect(sourceLogFields(s, 'b')).toEqual({ imdsSource: 'unknown', imdsSourceDetail: 'image-not-read' });
   });
 });

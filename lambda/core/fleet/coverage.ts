@@ -205,8 +205,20 @@ export function coverageLookups(records: readonly InstanceRecord[]): CoverageLoo
  */
 export function coverageLogFields(g: CoverageGap | undefined): Record<string, unknown> {
   if (!g) return {};
-  return { ssmRegistration: g.registration, ssmCauses: g.causes.join(','), ssmCauseDetail: g.details.join('; '), dhmcWouldManage: g.dhmcWouldManage, ...(g.dhmcReason ? { dhmcReason: g.dhmcReason } : {}) };
+  // A cause whose sentence is always the same adds nothing to its code (the finding table has it);
+  // only the ones naming this instance's facts (actions, agent version, endpoints) are written.
+  const detail = g.details.filter((_, k) => !CONSTANT_DETAIL_CAUSES.has(g.causes[k]!)).join('; ');
+  return {
+    ssmRegistration: g.registration,
+    ssmCauses: g.causes.join(','),
+    ...(detail ? { ssmCauseDetail: detail } : {}),
+    dhmcWouldManage: g.dhmcWouldManage,
+    ...(g.dhmcReason ? { dhmcReason: g.dhmcReason } : {}),
+  };
 }
+
+/** Causes whose detail line names no fact of the instance (left out of its log record). */
+export const CONSTANT_DETAIL_CAUSES: ReadonlySet<CoverageCause> = new Set(['ssm-cause-no-profile-dhmc-off', 'ssm-cause-imds-endpoint-disabled', 'ssm-cause-unknown']);
 
 /** One route of a route table, as DescribeRouteTables gives it (the fields the judgement reads). */
 export interface RouteFacts {
