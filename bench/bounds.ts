@@ -52,6 +52,13 @@ export interface FleetShape {
   readonly hung: number;
   /** Each target's position, in instance-id order (both APIs list in that order). */
   readonly targetPages?: readonly TargetPosition[];
+  /**
+   * Running instances without an Online SSM ping (unmanaged, ConnectionLost, Inactive): the ones
+   * whose cause the coverage report must name (issue 26). @default 0
+   */
+  readonly notOnline?: number;
+  /** Distinct instance profiles among {@link notOnline} (each one's role must be judged once). @default 0 */
+  readonly notOnlineProfiles?: number;
 }
 
 /** Counts the shape of a generated fleet. */
@@ -62,7 +69,14 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
   let hung = 0;
   const targetPages: TargetPosition[] = [];
   const sorted = [...fleet].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let notOnline = 0;
+  const profiles = new Set<string>();
   sorted.forEach((x, k) => {
+    if (x.ssm !== 'Online') {
+      notOnline++;
+      // The simulated account names a profile as bench/sim/ec2.ts does.
+      if (x.hasProfile) profiles.add(x.profileName ?? `app-${Number.parseInt(x.id.slice(-6), 16) % 7}`);
+    }
     if (x.ssm !== 'unmanaged') managed++;
     if (x.ssm !== 'Online' || x.optedOut) return;
     // Vanishing instances are targets too: SendCommand must at least try them.
@@ -75,7 +89,7 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
     if (isCut) cut++;
     targetPages.push({ describePage: Math.floor(k / AWS_LIMITS.describeInstancesPage), diiPage: Math.floor((managed - 1) / AWS_LIMITS.instanceInformationPage), hung: isHung, cut: isCut });
   });
-  return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages };
+  return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages, notOnline, notOnlineProfiles: profiles.size };
 }
 
 /**
@@ -106,6 +120,13 @@ export interface CheckCallBounds {
   readonly ListCommandInvocations: number;
   /** 0 in the model-only bound: a report that fits `Details` needs none (with `reportSizeTerm`: the cut outputs). */
   readonly GetCommandInvocation: number;
+  /**
+   * What the default deployment's other two reports need whatever the design (issues 26 and 21):
+   * with any instance not Online, the region's Default Host Management setting (1), its route tables
+   * and VPC endpoints (1 page each), and per distinct instance profile among them the profile and one
+   * judgement of its role's permissions (2); the Auto Scaling groups (1 page) for the launch sources.
+   */
+  readonly CoverageAndSources: number;
   readonly total: number;
 }
 
@@ -129,6 +150,8 @@ export function checkCallBounds(s: FleetShape, terms: BoundTerms = {}): CheckCal
     // A report that fits the 2,500 Details characters needs no GetCommandInvocation: how long the
     // report is, is this implementation's choice, not the model's (counted only for the old figures).
     GetCommandInvocation: terms.reportSizeTerm ? s.cutOutputs : 0,
+    // The old figures (reportSizeTerm) are the bounds before these reports existed.
+    CoverageAndSources: terms.reportSizeTerm ? 0 : ((s.notOnline ?? 0) > 0 ? 3 + 2 * (s.notOnlineProfiles ?? 0) : 0) + 1,
   };
   return { ...b, total: Object.values(b).reduce((a, c) => a + c, 0) };
 }

@@ -23,10 +23,17 @@ describe('lower bounds', () => {
       ListCommandInvocations: 167,
       // A report that fits Details needs none: how long this project's report is, is not the model's.
       GetCommandInvocation: 0,
-      total: 524,
+      // No instance off SSM in this shape: only the Auto Scaling groups' page of the launch sources.
+      CoverageAndSources: 1,
+      total: 525,
     });
     // The bound before issue 25 (kept for the old figures) counted one per report over the cap.
-    expect(checkCallBounds(s, { reportSizeTerm: true })).toMatchObject({ GetCommandInvocation: 311, total: 835 });
+    expect(checkCallBounds(s, { reportSizeTerm: true })).toMatchObject({ GetCommandInvocation: 311, CoverageAndSources: 0, total: 835 });
+  });
+
+  it('counts what the coverage report needs once any instance is off SSM: the DHMC setting, routes, endpoints, and two calls per distinct profile', () => {
+    const s = { ...shape(1000, { managed: 900, targets: 830, cutOutputs: 0 }), notOnline: 170, notOnlineProfiles: 7 };
+    expect(checkCallBounds(s).CoverageAndSources).toBe(3 + 2 * 7 + 1);
   });
 
   it('ramps 50 targets at 25 concurrency in 14 s of 5 s scripts (1, 3, 7, 15, 25 in flight)', () => {
