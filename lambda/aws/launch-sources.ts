@@ -2,7 +2,7 @@
  * The IMDS-option sources through the API: Auto Scaling DescribeAutoScalingGroups, EC2
  * DescribeLaunchTemplates / DescribeLaunchTemplateVersions / DescribeImages (paginated), and the two
  * writes of the source fix, CreateLaunchTemplateVersion and ModifyLaunchTemplate. Every call waits
- * for a token of its EC2 bucket (non-mutating 100/20, mutating 50/5: /work/shared reference
+ * for a token of its EC2 bucket (non-mutating 100/20, mutating 50/5: the reference
  * "aws-limits") on the injected clock and retries throttling (./retry.ts). Reads and writes never
  * throw: an error is data.
  */
