@@ -141,3 +141,39 @@ export function orgCostTableFrom(results: BenchResults, alarms = results.model.a
 export function orgCostPerAccountAt(accounts: number, results: BenchResults, alarms = results.model.alarms.count + 1): number {
   return orgMonthlyCost(accounts, 1, usageFrom(results), alarms).total / accounts;
 }
+
+/** What bench/org.ts writes under `organization` in results.json. */
+export interface OrganizationFigures {
+  readonly accountRegions: number;
+  readonly covered: number;
+  readonly expectedUncovered: number;
+  readonly unexpected: number;
+  readonly broken: { readonly missingRole: number; readonly throttled: number; readonly suspended: number };
+  readonly mapConcurrency: number;
+  readonly hubWallSecondsModelled: number;
+  readonly hubWallSecondsAtDefaultConcurrency: number;
+  readonly meanChildSeconds: number;
+  readonly overlapSecondRunSkipped: boolean;
+  readonly largestStatePayloadBytes: number;
+  readonly monthlyCostUSD: number;
+}
+
+const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+/** The sentence on the hub's cost per account at 1,000 accounts, from the table's model. */
+export function orgPerAccountText(results: BenchResults, alarms?: number): string {
+  return `At 1,000 accounts the hub costs ${usd(orgCostPerAccountAt(1000, results, alarms))} a month per account (target: ≤ $0.40).`;
+}
+
+/** The 10,000-account-region run's figures (bench/org.ts), as the docs quote them. */
+export function orgTenThousandText(o: OrganizationFigures): string {
+  return (
+    `Latest run: ${int(o.covered)} account-regions covered and the ${int(o.expectedUncovered)} deliberately broken ones named ` +
+    `(${o.broken.missingRole} accounts without the spoke role, ${o.broken.throttled} throttled, ${o.broken.suspended} suspended), ` +
+    `${int(o.unexpected)} other, of ${int(o.accountRegions)}; ` +
+    `${o.overlapSecondRunSkipped ? 'a second run started during the first stopped at the overlap guard' : 'the overlap guard did NOT stop a second run'}; ` +
+    `the largest payload a step handed on was ${int(o.largestStatePayloadBytes)} bytes. Modelled wall time of a check run (mean child ${o.meanChildSeconds} s): ` +
+    `**${int(o.hubWallSecondsModelled)} s at \`maxConcurrency\` ${o.mapConcurrency}**, ${int(o.hubWallSecondsAtDefaultConcurrency)} s at the default 40. ` +
+    `Monthly hub cost of that organization: ${usd(o.monthlyCostUSD)}.`
+  );
+}

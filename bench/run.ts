@@ -28,6 +28,7 @@ import { perInstanceMetricsShape } from './peers';
 import { urgentKey } from './urgent';
 import { findingsExportKey } from './findings-export';
 import { organizationKey } from './org';
+import { orgStackAlarms } from './alarms';
 import { runSourcesBench } from './sources';
 import { type FindingsExportSize, renderFindingsExport } from './findings-export-figures';
 
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
   const urgent = await urgentKey(targets);
   const findingsExport = findingsExportKey(exported, targets);
   // The organization hub over 10,000 simulated account-regions (bench/org.ts): its figures and targets.
-  const organization = await organizationKey(targets);
+  const organization = await organizationKey(targets, { generatedAt: new Date().toISOString(), model: { alarms }, sizes: perN as unknown as Parameters<typeof organizationKey>[1]['sizes'] }, orgStackAlarms().billed);
   const results = {
     generatedAt: new Date().toISOString(),
     node: process.version,

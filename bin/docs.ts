@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { orgStackAlarms, stackAlarms } from '../bench/alarms';
 import { metricsMonthlyUSD, PRICES } from '../bench/cost';
 import type { LaunchMeasure } from '../bench/launch';
-import { orgCostTableFrom } from '../bench/org-cost';
+import { orgCostTableFrom, type OrganizationFigures, orgPerAccountText, orgTenThousandText } from '../bench/org-cost';
 import { type FindingsExportKey, renderFindingsExport, securityHubHealthyMonthUSD } from '../bench/findings-export-figures';
 import { type ReadingResults, readingOfFigures } from '../bench/reading';
 import { alarmCountText, deployRolePermissions, resourceTable } from './deployed-docs';
@@ -97,6 +97,8 @@ interface Results {
   readonly imdsv2?: { readonly instances: number; readonly dailyRefresh: { readonly usdPerMonth: number } };
   /** bench/findings-export.ts: Security Hub and Compliance per hourly run. */
   readonly findingsExport?: FindingsExportKey;
+  /** bench/org.ts: the 10,000-account-region organization. */
+  readonly organization: OrganizationFigures;
 }
 
 /** bench/results.json, seen through the shape a reader needs. */
@@ -212,9 +214,11 @@ export function generatedFiles(alarms: StackAlarmCounts = stackAlarmCounts()): R
     'docs/operations.md': (t) => replaceBlock(t, 'alarm-count', alarmCountText()),
     'docs/development.md': (t) => replaceBlock(t, 'bench-figures', benchTable(results)),
     'README.md': (t) => replaceBlock(t, 'cost-table', costTable(results, alarms.single)),
-    'docs/organization.md': (t) => replaceBlock(t, 'org-cost-table', orgCostTableFrom(results, alarms.org)),
+    'docs/organization.md': (t) =>
+      replaceBlock(replaceBlock(replaceBlock(t, 'org-cost-table', orgCostTableFrom(results, alarms.org)), 'org-per-account', orgPerAccountText(results, alarms.org)), 'org-10k', orgTenThousandText(results.organization)),
     'docs/launch-check.md': (t) => replaceBlock(t, 'launch-table', launchTable(readResults<{ launch: { bursts: Record<string, LaunchMeasure> } }>().launch)),
-    'bench/README.md': (t) => replaceBlock(replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())), 'findings-export', renderFindingsExport(results.findingsExport)),
+    'bench/README.md': (t) =>
+      replaceBlock(replaceBlock(replaceBlock(t, 'reading', readingOfFigures(readResults<ReadingResults>())), 'findings-export', renderFindingsExport(results.findingsExport)), 'org-10k', orgTenThousandText(results.organization)),
   };
 }
 
