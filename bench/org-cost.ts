@@ -5,6 +5,7 @@
  * for one account-region (bench/results.json): each account-region does the work of one
  * single-account check and remediation, only under the spoke role.
  */
+import type { OrganizationFigures } from './org';
 import { HUB_EXTRA_METRICS } from '../lambda/core/fleet/hub';
 import { CHECK_METRICS, REMEDIATION_METRICS } from '../lambda/core/fleet/metric-names';
 import { FUNCTION_MEMORY_MB, HOURS_PER_MONTH, metricsMonthlyUSD, NIGHTS_PER_MONTH, PRICES } from './cost';
@@ -142,21 +143,7 @@ export function orgCostPerAccountAt(accounts: number, results: BenchResults, ala
   return orgMonthlyCost(accounts, 1, usageFrom(results), alarms).total / accounts;
 }
 
-/** What bench/org.ts writes under `organization` in results.json. */
-export interface OrganizationFigures {
-  readonly accountRegions: number;
-  readonly covered: number;
-  readonly expectedUncovered: number;
-  readonly unexpected: number;
-  readonly broken: { readonly missingRole: number; readonly throttled: number; readonly suspended: number };
-  readonly mapConcurrency: number;
-  readonly hubWallSecondsModelled: number;
-  readonly hubWallSecondsAtDefaultConcurrency: number;
-  readonly meanChildSeconds: number;
-  readonly overlapSecondRunSkipped: boolean;
-  readonly largestStatePayloadBytes: number;
-  readonly monthlyCostUSD: number;
-}
+export type { OrganizationFigures };
 
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 

@@ -172,30 +172,14 @@ export function spokeRoleTemplate(o: SpokeTemplateOptions): Json {
       ...(o.launchCheck ? { HubLaunchBusArn: { Type: 'String', Description: "The hub's launch event bus (the only target the forwarder role may put events on)" } } : {}),
     },
     Resources: {
-      SpokeRole: {
-        Type: 'AWS::IAM::Role',
-        Properties: {
-          RoleName: o.spokeRoleName,
-          Description: 'timesync-guard spoke: assumed by the organization hub only',
-          MaxSessionDuration: 3600,
-          AssumeRolePolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'HubItemFunctionOnly',
-                Effect: 'Allow',
-                Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:root' } },
-                Action: 'sts:AssumeRole',
-                Condition: {
-                  ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubRoleArns' } },
-                  ...(o.organizationId ? { StringEquals: { 'aws:PrincipalOrgID': o.organizationId } } : {}),
-                },
-              },
-            ],
-          },
-          Policies: [{ PolicyName: 'timesync-guard', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
-        },
-      },
+      SpokeRole: hubOnlyRole({
+        roleName: o.spokeRoleName,
+        description: 'timesync-guard spoke: assumed by the organization hub only',
+        principals: { Ref: 'HubRoleArns' },
+        organizationId: o.organizationId,
+        policyName: 'timesync-guard',
+        statements,
+      }),
       ...(undo ? { Imdsv2UndoRole: imdsv2UndoRole(o, instances) } : {}),
       ...(o.launchCheck
         ? {
@@ -239,11 +223,23 @@ export function spokeHasUndoRole(o: Pick<SpokeTemplateOptions, 'imdsv2' | 'imdsv
  */
 function imdsv2UndoRole(o: SpokeTemplateOptions, instances: string): Json {
   const statements = imdsv2InstanceStatements(instances, { enforce: false, undo: true, hopLimitTarget: o.hopLimitTarget, optOutTagKey: o.optOutTagKey }).map((s) => s.toStatementJson() as Json);
+  return hubOnlyRole({
+    roleName: imdsv2UndoRoleName(o.spokeRoleName),
+    description: "timesync-guard spoke: the IMDSv2 undo (imdsv2AutoUndo), assumed by the organization hub's item function only",
+    principals: { Ref: 'HubItemRoleArn' },
+    organizationId: o.organizationId,
+    policyName: 'timesync-guard-imdsv2-undo',
+    statements,
+  });
+}
+
+/** A member-account role only the named hub roles may assume (within the organization, when its id is known). */
+function hubOnlyRole(r: { roleName: string; description: string; principals: Json; organizationId?: string; policyName: string; statements: Json[] }): Json {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
-      RoleName: imdsv2UndoRoleName(o.spokeRoleName),
-      Description: "timesync-guard spoke: the IMDSv2 undo (imdsv2AutoUndo), assumed by the organization hub's item function only",
+      RoleName: r.roleName,
+      Description: r.description,
       MaxSessionDuration: 3600,
       AssumeRolePolicyDocument: {
         Version: '2012-10-17',
@@ -254,13 +250,13 @@ function imdsv2UndoRole(o: SpokeTemplateOptions, instances: string): Json {
             Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:root' } },
             Action: 'sts:AssumeRole',
             Condition: {
-              ArnEquals: { 'aws:PrincipalArn': { Ref: 'HubItemRoleArn' } },
-              ...(o.organizationId ? { StringEquals: { 'aws:PrincipalOrgID': o.organizationId } } : {}),
+              ArnEquals: { 'aws:PrincipalArn': r.principals },
+              ...(r.organizationId ? { StringEquals: { 'aws:PrincipalOrgID': r.organizationId } } : {}),
             },
           },
         ],
       },
-      Policies: [{ PolicyName: 'timesync-guard-imdsv2-undo', PolicyDocument: { Version: '2012-10-17', Statement: substituted(statements) } }],
+      Policies: [{ PolicyName: r.policyName, PolicyDocument: { Version: '2012-10-17', Statement: substituted(r.statements) } }],
     },
   };
 }

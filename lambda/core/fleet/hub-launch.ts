@@ -5,7 +5,7 @@
  * to its account-region; the single-account parser (./launch.ts) then judges the message itself.
  * Pure: no SDK, no I/O, never throws.
  */
-import { EC2_STATE_CHANGE } from './launch';
+import { EC2_STATE_CHANGE, messageObject } from './launch';
 
 /** `kind` of a hub retry: `{ kind, accountId, region, message }` around the single-account retry message. */
 export const HUB_LAUNCH_RETRY_KIND = 'timesync-guard-org-launch-retry';
@@ -17,14 +17,9 @@ export type RoutedLaunchMessage = { readonly ok: true; readonly accountId: strin
 
 /** The account-region a queue message belongs to, and the body the single-account launch handler reads. */
 export function routeLaunchMessage(body: string): RoutedLaunchMessage {
-  let m: unknown;
-  try {
-    m = JSON.parse(body);
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
-  }
-  if (!m || typeof m !== 'object') return { ok: false, reason: 'body is not an object' };
-  const o = m as Record<string, unknown>;
+  const parsed = messageObject(body);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
   if (o.kind === HUB_LAUNCH_RETRY_KIND) {
     if (typeof o.accountId !== 'string' || !ACCOUNT.test(o.accountId) || typeof o.region !== 'string' || !REGION.test(o.region)) return { ok: false, reason: 'retry message without a valid account and region' };
     if (!o.message || typeof o.message !== 'object') return { ok: false, reason: 'retry message without its inner message' };

@@ -48,11 +48,8 @@ function since(v: unknown, receivedAt: number): number {
   return Number.isFinite(t) ? Math.min(t, receivedAt) : receivedAt;
 }
 
-/**
- * Reads one queue message body. Anything that is neither a `running` EC2 state-change event nor our
- * retry message is refused with a reason (logged and dropped by the handler: never guessed at).
- */
-export function parseLaunchMessage(body: string, receivedAt: number): ParsedLaunchMessage {
+/** A queue message body as a JSON object, or why it is not one (untrusted: never thrown). */
+export function messageObject(body: string): { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly reason: string } {
   let m: unknown;
   try {
     m = JSON.parse(body);
@@ -60,7 +57,17 @@ export function parseLaunchMessage(body: string, receivedAt: number): ParsedLaun
     return { ok: false, reason: 'body is not JSON' };
   }
   if (!m || typeof m !== 'object') return { ok: false, reason: 'body is not an object' };
-  const o = m as Record<string, unknown>;
+  return { ok: true, value: m as Record<string, unknown> };
+}
+
+/**
+ * Reads one queue message body. Anything that is neither a `running` EC2 state-change event nor our
+ * retry message is refused with a reason (logged and dropped by the handler: never guessed at).
+ */
+export function parseLaunchMessage(body: string, receivedAt: number): ParsedLaunchMessage {
+  const parsed = messageObject(body);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
   if (o.kind === LAUNCH_RETRY_KIND) {
     if (!Array.isArray(o.targets) || o.targets.length === 0) return { ok: false, reason: 'retry message without targets' };
     if (o.targets.length > LAUNCH_RETRY_MAX_TARGETS) return { ok: false, reason: `retry message with ${o.targets.length} targets (at most ${LAUNCH_RETRY_MAX_TARGETS})` };
