@@ -94,13 +94,15 @@ describe('a bundle with an on-demand client (SNS), built as the guard functions 
 describe('the check asset the construct synthesizes', () => {
   const assembly = join(dir, 'cdk.out');
   let asset = '';
+  let nodeOptions: unknown;
   beforeAll(() => {
     // Real bundling (NodejsFunction, local esbuild, the afterBundling hook), as `npm run synth` and `npm run package` do.
     const app = new App({ outdir: assembly, context: { 'aws:cdk:enable-asset-metadata': true } });
     const stack = new Stack(app, 'Assets');
     const fn = new GuardFunction(stack, 'check', { entryFile: 'check.ts', description: 'check', timeout: Duration.minutes(1), environment: {}, logRetention: RetentionDays.ONE_DAY, metricNamespace: 'Assets' });
-    app.synth();
+    const template = app.synth().getStackByName('Assets').template as { Resources: Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }> };
     asset = join(assembly, (fn.function.node.defaultChild as CfnFunction).getMetadata('aws:asset:path') as string);
+    nodeOptions = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')?.Properties.Environment?.Variables?.['NODE_OPTIONS'];
   }, 120_000);
 
   it('holds each on-demand module the check loads, in on-demand/ beside index.js, with its trimmed map', () => {
@@ -118,6 +120,8 @@ describe('the check asset the construct synthesizes', () => {
     for (const m of onDemand) expect(readFileSync(m.file)).toEqual(readFileSync(join(asset, 'on-demand', `${m.name}.js`)));
     // index.js: only the clients every check uses.
     expect(clientPackages(meta)).toEqual(['client-ec2', 'client-ssm']);
+    // And the benchmark loads it with the template's NODE_OPTIONS.
+    expect(lambdaLikeEnv()['NODE_OPTIONS']).toBe(nodeOptions);
   }, 60_000);
 
 });
