@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { bundleOnDemand } from '../bin/bundle-on-demand';
 import { trimSourceMapFile } from '../bin/trim-source-map';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../lib/constructs/guest-documents';
 import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, LAMBDA_MB_PER_VCPU } from '../lib/function-bundling';
@@ -78,6 +79,8 @@ export async function bundleMemoryEntry(dir: string): Promise<string> {
   await build({ ...FUNCTION_BUNDLING, mainFields: [...FUNCTION_BUNDLING.mainFields], entryPoints: [join(__dirname, 'memory-entry.ts')], bundle: true, outfile: bundle, plugins: [noCdk], logLevel: 'silent' });
   // As deployed (lib/function-bundling.ts TRIM_SOURCE_MAP_SCRIPT): the map's size is part of the RSS measured.
   trimSourceMapFile(`${bundle}.map`);
+  // As deployed: what the handlers load on first use is in files of its own beside the bundle.
+  bundleOnDemand(dir, { ...FUNCTION_BUNDLING, mainFields: [...FUNCTION_BUNDLING.mainFields] }, 'memory-entry.js');
   return bundle;
 }
 

@@ -536,7 +536,7 @@ function render(perN: Json[], targets: Target[], coldLoad?: ColdLoadResult): str
   lines.push('');
   if (coldLoad) {
     for (const [name, a] of Object.entries(coldLoad.assets)) {
-      lines.push(`bundle ${name}: ${(a.bytes / 1024).toFixed(0)} KiB (+ ${(a.sourceMapBytes / 1024).toFixed(0)} KiB source map), require ${a.loadMsMedian} ms vs naive ${a.naiveLoadMsMedian} ms (${a.timeRatio}×), RSS ${a.rssMiBMedian} vs ${a.naiveRssMiBMedian} MiB (${a.rssRatio}×)`);
+      lines.push(`bundle ${name}: ${(a.bytes / 1024).toFixed(0)} KiB (+ ${(a.sourceMapBytes / 1024).toFixed(0)} KiB source map${a.onDemand ? `; ${(a.onDemand.bytes / 1024).toFixed(0)} KiB in ${a.onDemand.modules.length} on-demand files, not read at start-up` : ''}), require ${a.loadMsMedian} ms vs naive ${a.naiveLoadMsMedian} ms (${a.timeRatio}×), RSS ${a.rssMiBMedian} vs ${a.naiveRssMiBMedian} MiB (${a.rssRatio}×)`);
     }
     lines.push('');
   }

@@ -31,6 +31,13 @@ export const FUNCTION_BUNDLING = {
  */
 export const TRIM_SOURCE_MAP_SCRIPT = join(__dirname, '..', 'bin', 'trim-source-map.js');
 
+/**
+ * The script that bundles, beside a handler's index.js, the on-demand modules it loads on first use
+ * (bin/bundle-on-demand.js: `on-demand/<name>.js`, lambda/aws/on-demand-loader.ts), run after esbuild
+ * by the construct and by the benchmark: code in index.js is parsed at every start-up, run or not.
+ */
+export const BUNDLE_ON_DEMAND_SCRIPT = join(__dirname, '..', 'bin', 'bundle-on-demand.js');
+
 /** NODE_OPTIONS of every guard function: readable stack traces of our own code in the logs (costs load time and RSS, measured with it). */
 export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 

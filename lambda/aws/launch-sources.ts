@@ -24,6 +24,7 @@ import type { AutoScalingGroupInfo, ImageInfo, LaunchTemplateInfo, LaunchTemplat
 import type { Clock } from '../engine/ports';
 import type { LaunchSourcesPort, SourceRead, SourceWrite } from '../engine/source-ports';
 import type { GroupPages } from './on-demand/auto-scaling';
+import { loadOnDemand } from './on-demand-loader';
 import { shortError } from './paced-call';
 import { isThrottlingError, paginateWithRetry, withRetry } from './retry';
 
@@ -102,7 +103,7 @@ function writeError(err: unknown): SourceWrite<never> {
 /** The API-backed port. */
 export function createLaunchSourcesPort(options: LaunchSourcesOptions): LaunchSourcesPort {
   const { ec2, clock } = options;
-  const pages = options.autoScaling ?? (async () => (await import('./on-demand/auto-scaling')).groupPages());
+  const pages = options.autoScaling ?? (async () => (await loadOnDemand('on-demand/auto-scaling')).groupPages());
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const bucketTaker = (o: TokenBucketOptions) => {
     const bucket = new TokenBucket(o, () => clock.now());

@@ -7,6 +7,7 @@ import type { CloudTrailSource } from '../core/imdsv2/credential-delivery';
 import type { CredentialEvidenceDeps } from '../engine/credential-evidence';
 import type { Clock } from './clock';
 import { onFirstUse } from './lazy-adapters';
+import { loadOnDemand } from './on-demand-loader';
 
 /** The source the settings name, if any. */
 export function cloudTrailSourceOf(s: { readonly cloudTrail?: string }): CloudTrailSource | undefined {
@@ -24,7 +25,7 @@ export function lazyCredentialEvidence(
 ): { credentials: CredentialEvidenceDeps } | Record<string, never> {
   const source = cloudTrailSourceOf(settings);
   if (!source) return {};
-  const ports = onFirstUse(async () => (await import('./on-demand/cloudtrail')).credentialEvidencePorts(source, bucket, clock));
+  const ports = onFirstUse(async () => (await loadOnDemand('on-demand/cloudtrail')).credentialEvidencePorts(source, bucket, clock));
   return {
     credentials: {
       source,

@@ -7,6 +7,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { onFirstUse } from '../aws/lazy-adapters';
+import { loadOnDemand } from '../aws/on-demand-loader';
 import { createAwsCoveragePort } from '../aws/coverage';
 import { COVERAGE_METRICS, type CoverageReport } from '../core/fleet/coverage';
 import { CoverageCache, type CoverageDeps } from '../engine/coverage';
@@ -17,7 +18,7 @@ import type { Clock } from '../engine/ports';
 
 /** The coverage deps of the real handler. */
 export function wireCoverage(ec2: EC2Client, ssm: SSMClient, clock: Clock): { coverage: CoverageDeps } {
-  const check = onFirstUse(async () => (await import('../aws/on-demand/iam')).profileCheck(clock));
+  const check = onFirstUse(async () => (await loadOnDemand('on-demand/iam')).profileCheck(clock));
   return { coverage: { port: createAwsCoveragePort({ ec2, ssm, profile: async (arn) => (await check())(arn), clock }), cache: new CoverageCache() } };
 }
 

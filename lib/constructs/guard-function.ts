@@ -7,7 +7,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRIC_SERVICE } from '../../lambda/core/fleet/metric-names';
 import { FunctionNetwork } from './function-network';
-import { FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, TRIM_SOURCE_MAP_SCRIPT } from '../function-bundling';
+import { BUNDLE_ON_DEMAND_SCRIPT, FUNCTION_BUNDLING, FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, TRIM_SOURCE_MAP_SCRIPT } from '../function-bundling';
 import { shippedCode } from '../shipped-bundles';
 
 /** Repository root: entries and the lock file are resolved from it, wherever the construct is used. */
@@ -33,6 +33,9 @@ export const PROJECT_ROOT = join(__dirname, '..', '..');
  */
 export { FUNCTION_MEMORY_MB };
 export { CHECK_TIMEOUT, REMEDIATE_TIMEOUT } from './function-timeouts';
+
+/** The handler's own esbuild options for its on-demand modules, as one shell-safe word (base64 JSON). */
+const ON_DEMAND_OPTIONS = Buffer.from(JSON.stringify(FUNCTION_BUNDLING)).toString('base64');
 
 /** Props of {@link GuardFunction}. */
 export interface GuardFunctionProps {
@@ -113,7 +116,11 @@ export class GuardFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) => [`"${process.execPath}" "${TRIM_SOURCE_MAP_SCRIPT}" "${join(outputDir, 'index.js.map')}"`],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `"${process.execPath}" "${TRIM_SOURCE_MAP_SCRIPT}" "${join(outputDir, 'index.js.map')}"`,
+            // The modules the handler loads on first use, each in a file of its own (not parsed at start-up).
+            `"${process.execPath}" "${BUNDLE_ON_DEMAND_SCRIPT}" "${outputDir}" ${ON_DEMAND_OPTIONS}`,
+          ],
         },
       },
     });

@@ -148,6 +148,23 @@ describe('the packed library in a fresh ts-node CDK app', () => {
     for (const d of deployed) expect(d.config).toEqual(['index.handler', 'nodejs24.x', 512, ['arm64'], '--enable-source-maps']);
   });
 
+  it('deploys each bundle with the on-demand files beside it (bin/bundle-on-demand.js), the same bytes as the package ships', () => {
+    const filesOf = (dir: string): Record<string, string> =>
+      existsSync(join(dir, 'on-demand')) ? Object.fromEntries(readdirSync(join(dir, 'on-demand')).sort().map((f) => [f, sha(join(dir, 'on-demand', f))])) : {};
+    const shipped = new Map(readdirSync(join(pkg, 'dist', 'bundles')).map((name) => [sha(join(pkg, 'dist', 'bundles', name, 'index.js')), name]));
+    const seen = new Map<string, number>();
+    for (const [, fn] of ofType('AWS::Lambda::Function').filter(([id]) => id.includes('Guard'))) {
+      const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+      const dir = join(app, 'cdk.out', assets.files[key.replace(/\.zip$/, '')].source.path);
+      const name = shipped.get(sha(join(dir, 'index.js'))) ?? '?';
+      expect({ name, files: filesOf(dir) }).toEqual({ name, files: filesOf(join(pkg, 'dist', 'bundles', name)) });
+      seen.set(name, Object.keys(filesOf(dir)).length);
+    }
+    // The check and the remediation load some clients only on some runs: those are on-demand files.
+    expect(seen.get('check')).toBeGreaterThan(0);
+    expect(seen.get('remediate')).toBeGreaterThan(0);
+  });
+
   it('has no esbuild within reach of the app or its aws-cdk-lib', () => {
     for (const from of [app, join(modules, 'aws-cdk-lib')]) expect(() => require.resolve('esbuild', { paths: [from] })).toThrow();
     expect(consumerEnv().PATH?.split(delimiter).some((dir) => existsSync(join(dir, 'esbuild')))).toBe(false);
