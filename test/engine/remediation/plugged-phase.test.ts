@@ -1,7 +1,7 @@
 /**
  * A new remediation action plugs in as one ActionPhase: planned audit, queued on a real plan,
- * carried in the continuation, dropped by the current settings on resume, run beside the built-in
- * sides, and the run is done only when it is.
+ * carried in the continuation, dropped by the current settings on resume, run beside the phases
+ * every run has (IMDS rows, guest document), and the run is done only when it is.
  */
 import { VirtualClock } from '../../../lambda/aws/clock';
 import type { InstanceEvaluation } from '../../../lambda/core/types';
