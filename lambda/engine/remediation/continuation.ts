@@ -28,8 +28,6 @@ export class ContinuationError extends Error {
 
 
 const CONTINUATION_VERSION = 2;
-/** The guest phase's key (./guest-phase.ts): continuations written before it was a phase carry its list as `g`. */
-const LEGACY_GUEST_KEY = 'guest';
 
 /** Domain separation for the MAC: this key signs nothing else, but the prefix says what is signed. */
 const MAC_CONTEXT = 'timesync-guard remediation continuation v2\n';
@@ -78,7 +76,7 @@ export interface ItemCodec {
  * The top-level fields of this format; any other that holds a list (a non-empty string) must be a
  * phase's `legacy` one, or the continuation is refused: work no phase reads would be lost.
  */
-const FIELDS = new Set(['v', 'ia', 'r', 's', 'n', 'p', 'f', 'c', 'pi', 'k', 'why', 'b', 't', 'gp', 'gf', 'gs', 'al', 'x', 'ad', 'g']);
+const FIELDS = new Set(['v', 'ia', 'r', 's', 'n', 'p', 'f', 'c', 'pi', 'k', 'why', 'b', 't', 'gp', 'gf', 'gs', 'al', 'x', 'ad']);
 
 /** The "i-" prefix is the same for every id: leave it out of the continuation. */
 const ID_PREFIX = 'i-';
@@ -213,7 +211,7 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
   if (unknownKey !== undefined) throw new ContinuationError(`continuation: unknown action phase ${JSON.stringify(unknownKey)}`);
   const actions: ActionPhaseItems = {};
   for (const c of codecs) if (x[c.key] !== undefined) actions[c.key] = list(x[c.key], table).map(({ id, f }) => c.decode(id, f));
-  // Lists of earlier formats, read into their phase's list (the IMDS side's `w` and `q`: ./imds-phase.ts).
+  // Lists of earlier formats, read into their phase's list (the IMDS side's `w` and `q`: ./imds-phase.ts; the guest's `g`).
   for (const c of codecs) {
     for (const l of c.legacy ?? []) {
       const items = list(o[l.field], table);
@@ -224,13 +222,6 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
   }
   const stray = Object.keys(o).find((k) => !FIELDS.has(k) && !codecs.some((c) => c.legacy?.some((l) => l.field === k)) && typeof o[k] === 'string' && o[k] !== '');
   if (stray !== undefined) throw new ContinuationError(`continuation: a ${JSON.stringify(stray)} list this engine cannot place`);
-  // Before the guest document was a phase, its list was `g` (same fields): read it into its phase's list.
-  const legacyGuest = list(o.g, table);
-  if (legacyGuest.length > 0) {
-    const c = codecs.find((k) => k.key === LEGACY_GUEST_KEY);
-    if (!c || actions[LEGACY_GUEST_KEY] !== undefined) throw new ContinuationError('continuation: a guest list this engine cannot place');
-    actions[LEGACY_GUEST_KEY] = legacyGuest.map(({ id, f }) => c.decode(id, f));
-  }
   return {
     runId: o.r,
     startedAt: int(o.s, 'startedAt'),

@@ -131,6 +131,8 @@ export const GUEST_PHASE: ActionPhase<GuestItem> = {
   enabled: (settings) => settings.fixTimeSync || settings.fixNoProxy,
   encode: (i) => [i.platform === 'windows' ? 'w' : 'l', i.ipv6 ? '1' : '0'],
   decode: (id, [p, v6]) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' }),
+  // Before the guest document was a phase, its list was `g` (same fields).
+  legacy: [{ field: 'g', decode: (id, fields) => GUEST_PHASE.decode(id, fields) }],
   run: (ctx, items) => runGuestPhase(ctx, items),
   // After the plan: the waves go in instance-id order, and MaxErrors is judged against what was planned.
   async begin({ state }) {
