@@ -13,9 +13,9 @@
  *   real run (never on a dry run),
  * - carries the items across invocations in the signed continuation (`encode`/`decode`; lists of
  *   an earlier format through `legacy`),
- * - on every resume applies the CURRENT settings (dry run now: every item skipped `dry-run`;
+ * - on every resume applies the CURRENT settings (dry run now: each item skipped `dry-run`;
  *   `enabled(settings)` false: skipped `setting-off`; otherwise `narrow` takes out what the
- *   settings no longer want), never dropping an item `acted` says was already sent,
+ *   settings no longer want), never dropping an item `acted` says was already sent (it is verified),
  * - runs `run(ctx, items)` beside the other phases (on every invocation with `always`, else while it
  *   has items) until it returns true (done) or false (out of time: what is left in `items` goes
  *   into the continuation),
