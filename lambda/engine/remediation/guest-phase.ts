@@ -10,6 +10,7 @@
 import { remediationDocumentParameters, type RemediationEndpoint } from '../../contracts/remediation-document';
 import { guestStepStops, judgeGuestResult } from '../../core/remediation/guest-judgement';
 import { noProxyAudit } from '../../core/remediation/no-proxy-result';
+import { guestDocumentWants } from '../../core/remediation/guest-wants';
 import type { PlannedInstance } from '../../core/remediation/plan';
 import type { InvocationResult } from '../ports';
 import { runDocument } from '../run-document';
@@ -126,6 +127,7 @@ export const GUEST_PHASE: ActionPhase<GuestItem> = {
     if (p.actions.includes('add-imds-no-proxy')) out.push({ action: 'add-imds-no-proxy', after: { noProxyCoversImds: true } });
     return out;
   },
+  wants: guestDocumentWants,
   queue: (p: PlannedInstance) => (p.guest ? { id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only } : undefined),
   select: () => [],
   enabled: (settings) => settings.fixTimeSync || settings.fixNoProxy,

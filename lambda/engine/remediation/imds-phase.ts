@@ -12,6 +12,7 @@
  */
 import { desiredValue, METADATA_OPTIONS, type MetadataOptionRow, satisfies } from '../../contracts/metadata-options';
 import type { RemediationAction } from '../../core/remediation/plan';
+import { metadataOptionsWants } from '../../core/remediation/metadata-wants';
 import type { Settings } from '../../core/settings';
 import type { FreshImdsOptions } from '../ports';
 import type { RunContext } from './context';
@@ -379,6 +380,8 @@ export const IMDS_PHASE: ActionPhase<ImdsPhaseItem> = {
     if (p.hopLimit === undefined && !p.enableEndpoint && opts.length === 0) return undefined;
     return { id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint, ...(opts.length > 0 ? { opts } : {}) };
   },
+  // One loop over the table's rows the nightly grant sends (the table is read on every call).
+  wants: metadataOptionsWants(),
   select: () => [],
   // Each row has its own switch (the table's `setting`): `narrow` applies them.
   enabled: () => true,

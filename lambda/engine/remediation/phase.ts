@@ -4,9 +4,10 @@
  * lambda/contracts/metadata-options.ts), the account defaults (./account-defaults-phase.ts), the
  * guest document (./guest-phase.ts), IMDSv2 enforcement and the launch-template fix. The run then,
  * for it and without further code:
- * - with `wants`, judges every instance by it in the plan (`planInstance`), beside the metadata
- *   rows and the guest document (judged there: their fields are the plan's own): what it wants
- *   counts the instance in under the run's cap,
+ * - with `wants`, judges every instance by it in the plan (`planInstance` loops over every phase's
+ *   wants in phase order: the metadata rows' and the guest document's first): what it wants counts
+ *   the instance in under the run's cap, what it blocks is audited `skipped`, and its `fields`
+ *   (hop limit, endpoint, further options, guest) are set on the planned instance,
  * - with `begin`, calls it once per new run, right after the plan is audited (dry run too),
  * - audits `planned` for every instance the plan selected (dry run too: `planned(p)`),
  * - queues `queue(p)`'s item for each instance the plan admits, then `select(plan)`'s items, on a
@@ -87,7 +88,8 @@ export interface ActionPhase<Item extends PhaseItem = PhaseItem> {
   run(ctx: RunContext, items: Item[]): Promise<boolean>;
   /**
    * What the phase wants of one instance, judged alone (no cap), for the plan (`planInstance` loops
-   * over every phase's wants). Pure; an exception counts as nothing wanted. @default - nothing per instance
+   * over every phase's wants): actions wanted, actions blocked with their reason (`not-checked`),
+   * fields of the planned instance. Pure; an exception counts as nothing wanted. @default - nothing per instance
    */
   readonly wants?: InstanceWants;
   /** Once per new run, after the plan is audited (dry run too): run-level work. @default - nothing */

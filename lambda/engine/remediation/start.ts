@@ -37,7 +37,11 @@ export interface StartArgs {
   readonly context?: (state: RunState) => RunContext;
 }
 
-/** The per-instance wants of the phases that have them, for the plan. */
+/**
+ * The per-instance wants of the phases that have them, in phase order, for the plan: the run's
+ * phases are the only wants it judges (the metadata-options rows and the guest document are the
+ * IMDS and guest phases' wants, so the plan's built-in defaults are never added a second time).
+ */
 function wantsOf(phases: readonly ActionPhase[]): InstanceWants[] {
   return phases.flatMap((p) => (p.wants ? [p.wants] : []));
 }
@@ -134,12 +138,11 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const streamed = stream?.selected ?? [];
   // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
   const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
-  const wants = wantsOf(phases);
   const base: Plan = planRemediation(rest, settings, fleetSize, {
     ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}),
     alreadySelected: streamed.length,
     ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}),
-    ...(wants.length > 0 ? { wants } : {}),
+    wants: wantsOf(phases),
   });
   const planned = base.dryRun ? base.wouldChange : base.instances;
   const selected = [...streamed, ...planned];
