@@ -26,6 +26,8 @@ import {
   signContinuationPayload,
 } from '../../lambda/engine/remediate';
 import { GUEST_PHASE } from '../../lambda/engine/remediation/guest-phase';
+import { IMDS_PHASE, imdsStages } from '../../lambda/engine/remediation/imds-phase';
+import type { ImdsPhaseItem } from '../../lambda/engine/remediation/imds-phase';
 import type { ActionPhase } from '../../lambda/engine/remediation/phase';
 import type { GuestItem } from '../../lambda/engine/remediation/state';
 import { ACTION_PHASES, RUN_PHASES } from '../../lambda/engine/remediation/phases';
@@ -37,7 +39,8 @@ const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:tsg';
 const id = (k: number): string => `i-0${String(k).padStart(16, '0')}`;
 const KEY = Buffer.from('test-continuation-key-0123456789abcdef0123456789abcdef');
 /** The guest document's phase: its items travel in the continuation under `actions.guest`. */
-const GUEST = [GUEST_PHASE as unknown as ActionPhase];
+/** The codecs of the phases whose items these tests carry in continuations. */
+const GUEST = [IMDS_PHASE as unknown as ActionPhase, GUEST_PHASE as unknown as ActionPhase];
 const OPT_OUT = 'timesync-guard:opt-out';
 /** Running instances as DescribeInstances sees them (hop limit 2; the guest step re-reads them before each wave). */
 const running = (ids: readonly string[], script?: InvocationScript): SimInstance[] => ids.map((i) => simInstance(i, script ? { script } : {}));
@@ -422,7 +425,7 @@ describe('runRemediation: continuation', () => {
     const state = decodeContinuation(
       encodeContinuation({
         runId: 'x', startedAt: now - 3_600_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10_000, cap: 10_000, plannedInstances: 10_000,
-        counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {}, imds: [], verifying: [],
+        counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 }, reasons: {},
         guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
       }, KEY, now),
       KEY,
@@ -431,16 +434,18 @@ describe('runRemediation: continuation', () => {
     const rnd = (): string => `i-0${Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')}`;
     const ids = Array.from({ length: 10_000 }, rnd);
     // Pending hop raises carry no target (1 = "raise to the configured one"), so the round trip keeps 1.
-    state.imds = ids.map((i) => ({ id: i, hop: 1, from: 1, endpoint: false }));
-    state.actions = { guest: ids.map((i) => ({ id: i, platform: 'linux', ipv6: false })) };
-    state.verifying = ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 }));
+    // The IMDS phase's list: the changes made (verifying) first, then those to make.
+    state.actions = {
+      imds: [...ids.slice(0, 100).map((i) => ({ id: i, hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 })), ...ids.map((i) => ({ id: i, hop: 1, from: 1, endpoint: false }))] as ImdsPhaseItem[],
+      guest: ids.map((i) => ({ id: i, platform: 'linux', ipv6: false })),
+    };
     state.reasons = { 'skipped:cap-reached': 3 };
     const text = encodeContinuation(state, KEY, now, GUEST);
     // Every instance pending in both phases, with random ids (no compression luck).
     console.info(`continuation for 10,000 pending instances: ${text.length} bytes`);
     expect(text.length).toBeLessThan(160_000);
     expect(decodeContinuation(text, KEY, now, GUEST)).toEqual(state);
-    expect(decodeContinuation(text, KEY, now, GUEST).imds).toHaveLength(10_000);
+    expect(imdsStages(decodeContinuation(text, KEY, now, GUEST)).pending).toHaveLength(10_000);
     expect(decodeContinuation(text, KEY, now, GUEST).actions!.guest![9_999]!.id).toBe(ids[9_999]);
   });
 
@@ -685,7 +690,7 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   const zero = { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 };
   const crafted = (clock: VirtualClock, over: Partial<State> = {}): State => ({
     runId: 'run-1', startedAt: clock.now() - 60_000, invocations: 1, phase: 'imds', dryRun: false, fleetSize: 10, cap: 10, plannedInstances: 2,
-    counts: { ...zero }, reasons: {}, imds: [], verifying: [], guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
+    counts: { ...zero }, reasons: {}, guestPlanned: 0, guestFailures: 0, guestStopped: false, auditLost: 0,
     ...over,
   });
   const refusals = (): Record<string, unknown>[] =>
@@ -727,7 +732,7 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
 
   it('refuses a continuation signed with another key (another stack, or a guessed key)', async () => {
     const clock = new VirtualClock();
-    await expectRefused(encodeContinuation(crafted(clock, { imds: [{ id: id(0), hop: 1, from: 1, endpoint: false }] }), OTHER_KEY, clock.now()), 'forged');
+    await expectRefused(encodeContinuation(crafted(clock, { actions: { imds: [{ id: id(0), hop: 1, from: 1, endpoint: false }] as ImdsPhaseItem[] } }), OTHER_KEY, clock.now(), GUEST), 'forged');
   });
 
   it('refuses a genuine continuation replayed after its validity, and one of a run older than a day', async () => {
@@ -748,8 +753,8 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
   it('a continuation carried from a dry run is resumed under the current (live) settings: it follows them', async () => {
     const { clock } = simulate(ec2Fleet(2));
     const { d } = deps(clock, []);
-    const state = crafted(clock, { dryRun: true, imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) });
-    const out = await runRemediation(d, settings(), { continuation: encodeContinuation(state, KEY, clock.now()) }, far(clock));
+    const state = crafted(clock, { dryRun: true, actions: { imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) } });
+    const out = await runRemediation(d, settings(), { continuation: encodeContinuation(state, KEY, clock.now(), GUEST) }, far(clock));
     expect(out.summary.dryRun).toBe(false);
     expect(modified()).toEqual([id(0), id(1)]);
     expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([2, 2]);
@@ -760,12 +765,16 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     const clock = account.clock;
     const { d } = deps(clock, []);
     // A payload the encoder would never write (hop 64), signed with the stack's own key.
-    const text = encodeContinuation(crafted(clock, { imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) }), KEY, clock.now());
-    const json = JSON.parse(gunzipSync(Buffer.from(text.split('.')[0]!, 'base64')).toString()) as { q: string };
-    expect(json.q).toBe('1.1.1.0,1.1.1.0');
-    json.q = '1.64.1.0,1.64.1.0';
+    const text = encodeContinuation(crafted(clock, { actions: { imds: [0, 1].map((k) => ({ id: id(k), hop: 1, from: 1, endpoint: false })) } }), KEY, clock.now(), GUEST);
+    const json = JSON.parse(gunzipSync(Buffer.from(text.split('.')[0]!, 'base64')).toString()) as { x: { imds: string } };
+    expect(json.x.imds).toBe('1.p.1.1.0,1.p.1.1.0');
+    json.x.imds = '1.p.64.1.0,1.p.64.1.0';
     const stretched = signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(json))).toString('base64'), KEY);
-    expect(decodeContinuation(stretched, KEY, clock.now()).imds.map((i) => i.hop)).toEqual([1, 1]);
+    expect(imdsStages(decodeContinuation(stretched, KEY, clock.now(), GUEST)).pending.map((i) => i.hop)).toEqual([1, 1]);
+    // The previous format's list (`q`) is read the same way.
+    const old = { ...json, x: undefined, q: '1.64.1.0,1.64.1.0' };
+    const stretchedOld = signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(old))).toString('base64'), KEY);
+    expect(imdsStages(decodeContinuation(stretchedOld, KEY, clock.now(), GUEST)).pending.map((i) => i.hop)).toEqual([1, 1]);
     const out = await runRemediation(d, settings({ hopLimitTarget: 3 }), { continuation: stretched }, far(clock));
     expect(out.done).toBe(true);
     expect(modifyInputs().map((i) => i.HttpPutResponseHopLimit)).toEqual([3, 3]);
@@ -800,6 +809,50 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     expect(() => decodeContinuation(legacy, KEY, now, [])).toThrow(ContinuationError);
   });
 
+  /**
+   * A continuation of this format rewritten as the previous encoder wrote it: the IMDS phase's list
+   * (`x.imds`) back to its two lists, `q` (to make) and `w` (made, verifying), same fields without
+   * the stage, each delta-coded on its own.
+   */
+  function previousFormat(text: string): string {
+    const json = JSON.parse(gunzipSync(Buffer.from(text.split('.')[0]!, 'base64')).toString()) as { x?: Record<string, string>; q?: string; w?: string };
+    const lists: Record<string, [number, string][]> = { p: [], v: [] };
+    let at = -1;
+    for (const e of (json.x?.['imds'] ?? '').split(',').filter(Boolean)) {
+      const [d, stage, ...f] = e.split('.');
+      at += Number(d);
+      lists[stage!]!.push([at, f.join('.')]);
+    }
+    const deltas = (l: [number, string][]): string => {
+      let prev = -1;
+      return l.map(([k, f]) => `${k - prev}.${f}${((prev = k), '')}`).join(',');
+    };
+    json.q = deltas(lists['p']!);
+    json.w = deltas(lists['v']!);
+    delete json.x!['imds'];
+    if (Object.keys(json.x!).length === 0) delete json.x;
+    return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(json))).toString('base64'), KEY);
+  }
+
+  it('a continuation written before the IMDS side was a phase (its lists `q` and `w`) resumes to the same outcome', async () => {
+    const finish = async (convert: (t: string) => string) => {
+      const { d, clock, first } = await genuine();
+      let out = await runRemediation(d, settings(), { continuation: convert(first.continuation!) }, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+      for (let k = 0; k < 20 && !out.done; k++) out = await runRemediation(d, settings(), { continuation: out.continuation }, { deadline: clock.now() + 25_000, reserveMs: 2_000 });
+      return { first, out, modified: modified(), actions: actions() };
+    };
+    const now = await finish((t) => t);
+    const before = await finish(previousFormat);
+    // The first invocation stopped with changes both to make and made (being verified): both lists carried.
+    const old = JSON.parse(gunzipSync(Buffer.from(previousFormat(now.first.continuation!).split('.')[0]!, 'base64')).toString()) as { q: string; w: string };
+    expect([old.q.length > 0, old.w.length > 0]).toEqual([true, true]);
+    expect(before.out.done).toBe(true);
+    expect(before.out.summary).toEqual(now.out.summary);
+    expect(before.modified).toEqual(now.modified);
+    expect(before.actions).toEqual(now.actions);
+    expect(now.out.summary.counts).toEqual(expect.objectContaining({ succeeded: 300, failed: 0 }));
+  });
+
   it('the guest step re-reads opt-out before each wave: an instance tagged since the plan is never sent the document', async () => {
     const ids2 = [id(0), id(1), id(2)];
     const [first, tagged, gone] = running(ids2, { output: `${formatRemediationLine({ result: 'changed', daemon: 'chrony', action: 'add-source', reason: '' })}\n` });
@@ -824,8 +877,7 @@ describe('runRemediation: a continuation that cannot be forged or stretched', ()
     const clock = account.clock;
     const { d } = deps(clock, []);
     const state = crafted(clock, {
-      imds: [{ id: id(0), hop: 0, from: 2, endpoint: true }, { id: id(1), hop: 1, from: 1, endpoint: true }],
-      actions: { guest: [{ id: id(0), platform: 'linux', ipv6: false } as GuestItem] },
+      actions: { imds: [{ id: id(0), hop: 0, from: 2, endpoint: true }, { id: id(1), hop: 1, from: 1, endpoint: true }] as ImdsPhaseItem[], guest: [{ id: id(0), platform: 'linux', ipv6: false } as GuestItem] },
       guestPlanned: 1,
     });
     const out = await runRemediation(d, settings({ enableMetadataEndpoint: false, fixTimeSync: false }), { continuation: encodeContinuation(state, KEY, clock.now(), GUEST) }, far(clock));

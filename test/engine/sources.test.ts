@@ -51,7 +51,7 @@ describe('the source-fix phase', () => {
   ): RunContext {
     const settings = parseSettings({ ...SIM_DOCUMENT_PINS, ...env });
     return {
-      state: { runId: 'r', dryRun: o.dryRun ?? false, cap: 100, plannedInstances: 0, counts: { attempted: 0 }, imds: o.imds ?? [], verifying: [] },
+      state: { runId: 'r', dryRun: o.dryRun ?? false, cap: 100, plannedInstances: 0, counts: { attempted: 0 }, actions: { imds: o.imds ?? [] } },
       settings,
       options: { imdsChunkSize: 100 },
       clock,

@@ -3,12 +3,14 @@
  * (lambda/contracts/metadata-options.ts). A row the nightly grant sends is wanted where the instance
  * carries the row's finding and its current value does not satisfy the row yet; the two rows with
  * wider rules (the hop limit's scope, the endpoint's instance profile and setting) keep them here,
- * keyed by action, so the loop in `planInstance` (./plan.ts) treats every row the same way.
+ * keyed by action, so one loop over the table ({@link metadataOptionsWants}, the IMDS phase's
+ * `wants`) treats every row the same way.
  */
 import { desiredValue, METADATA_OPTIONS, type MetadataOptionRow, satisfies } from '../../contracts/metadata-options';
 import { orchestratorsOf } from '../fleet/evaluate-instance';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation, RemediationAction } from '../types';
+import type { BlockedAction, InstanceWants, WantedAction, WantFields } from './wants';
 
 /** The settings the metadata wants read. */
 export type MetadataWantSettings = Pick<Settings, 'hopLimitTarget' | 'hopLimitScope' | 'enableMetadataEndpoint'>;
@@ -80,4 +82,32 @@ export function nightlyRows(table: readonly MetadataOptionRow[] = METADATA_OPTIO
 /** One row's want for one instance. */
 export function metadataWant(row: MetadataOptionRow, e: InstanceEvaluation, settings: MetadataWantSettings): MetadataWant {
   return (RULES[row.action as RemediationAction] ?? findingWant)(row, e, settings);
+}
+
+/**
+ * The metadata-options rows as one want (the IMDS phase's): the rows the nightly grant sends, in
+ * table order, each wanted or blocked (`not-checked`) by its rule, the planned instance's hop limit,
+ * endpoint and further options set from what is wanted. `table` is read on every call.
+ * @param table - the metadata-options table @default METADATA_OPTIONS
+ */
+export function metadataOptionsWants(table?: readonly MetadataOptionRow[]): InstanceWants {
+  return (e, settings) => {
+    const wanted: WantedAction[] = [];
+    const blocked: BlockedAction[] = [];
+    let hopLimit: WantFields['hopLimit'];
+    let enableEndpoint = false;
+    let metadata: Record<string, { from?: unknown; to: string | number }> | undefined;
+    for (const row of nightlyRows(table ?? METADATA_OPTIONS)) {
+      const w = metadataWant(row, e, settings);
+      if (w.notChecked) blocked.push({ ...w.notChecked, reason: 'not-checked' });
+      if (!w.want) continue;
+      const { value, ...one } = w.want;
+      wanted.push(one);
+      if (one.action === 'raise-hop-limit') hopLimit = { from: (one.before as { hopLimit?: number }).hopLimit, to: value as number };
+      else if (one.action === 'enable-metadata-endpoint') enableEndpoint = true;
+      else (metadata ??= {})[row.parameter] = { from: (one.before as Record<string, unknown> | undefined)?.[row.field], to: value };
+    }
+    const fields: WantFields = { ...(hopLimit ? { hopLimit } : {}), ...(enableEndpoint ? { enableEndpoint } : {}), ...(metadata ? { metadata } : {}) };
+    return { wanted, ...(blocked.length > 0 ? { blocked } : {}), fields };
+  };
 }

@@ -3,25 +3,17 @@
  * and the settings it decides, per instance, which changes to make and — for everything it will not
  * touch — why. Nothing here talks to AWS; the engine executes the plan.
  */
-import { METADATA_OPTIONS, type MetadataOptionRow } from '../../contracts/metadata-options';
-import { ADVISORY_CODES, codesWhere, type FindingCode } from '../diagnosis/findings';
+import type { MetadataOptionRow } from '../../contracts/metadata-options';
 import type { Settings } from '../settings';
 import type { InstanceEvaluation, Platform, RemediationAction } from '../types';
-import { hopLimitScopeCovers, metadataWant, nightlyRows } from './metadata-wants';
+import { guestDocumentWants } from './guest-wants';
+import { hopLimitScopeCovers, metadataOptionsWants } from './metadata-wants';
+import type { BlockedAction, InstanceWants, PlanInstanceSettings, PlanSkipReason, WantedAction } from './wants';
 
 export type { RemediationAction };
+export type { BlockedAction, InstanceWants, PlanInstanceSettings, PlanSkipReason, WantedAction, WantFields, WantResult } from './wants';
 export { hopLimitScopeCovers };
-
-/** Why an action was not taken (planning time; the engine adds execution-time reasons). */
-export type PlanSkipReason =
-  /** The instance carries the opt-out tag. */
-  | 'opted-out'
-  /** The guest was not checked this run: its state is unknown and we never act blind. */
-  | 'not-checked'
-  /** The per-run cap (count or percent, the smaller) was reached. */
-  | 'cap-reached'
-  /** Dry run: planned and reported, not executed. */
-  | 'dry-run';
+export { GUEST_FIX_FINDINGS, guestHasMixedSources, guestNeedsFix, guestNeedsNoProxy } from './guest-wants';
 
 /** One instance the engine will change (or would, in dry run). */
 export interface PlannedInstance {
@@ -80,30 +72,32 @@ export interface PlanOptions {
    * run's cap: docs/remediation.md, "Urgent hosts"); they count against the cap. @default 0
    */
   readonly spent?: number;
-  /** The metadata-options table the plan judges rows of (tests pass a copy with a row added). @default METADATA_OPTIONS */
+  /**
+   * The metadata-options table the built-in wants judge rows of (tests pass a copy with a row
+   * added); read only when `wants` is not given. @default METADATA_OPTIONS
+   */
   readonly metadataOptions?: readonly MetadataOptionRow[];
   /**
-   * The per-instance wants of plugged-in action phases (`ActionPhase.wants`, lambda/engine/
-   * remediation/phase.ts), judged after the built-in rows: what they want counts the instance in
-   * under the cap like any other action. @default none
+   * Every per-instance want the plan judges, in order (the engine passes its action phases'
+   * `wants`, lambda/engine/remediation/phase.ts: the metadata-options rows', the guest document's,
+   * then the plugged-in phases'): what each wants counts the instance in under the cap.
+   * @default builtInWants(metadataOptions) - the metadata-options rows, then the guest document
    */
   readonly wants?: readonly InstanceWants[];
 }
 
-/** What one action phase wants of one instance (judged alone, no cap): nothing, or its actions with before/after. */
-export type InstanceWants = (e: InstanceEvaluation, settings: PlanInstanceSettings) => readonly WantedAction[];
-
 /**
- * Finding codes that say the guest is not (reliably) synchronised to Amazon Time Sync, so the
- * in-guest remediation is worth running even when the time source reads as Amazon: the finding
- * table's rows whose fix is `enable-amazon-time-sync`.
+ * The wants of the actions every run has, in the order their actions are planned and audited: the
+ * metadata-options rows (`table`), then the guest document. The plan's default when no phases are
+ * passed (the check's urgent path, the benchmark, tests); the engine gets the same wants from its
+ * IMDS and guest phases.
  */
-export const GUEST_FIX_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.fix === 'enable-amazon-time-sync');
+export function builtInWants(table?: readonly MetadataOptionRow[]): readonly InstanceWants[] {
+  return [metadataOptionsWants(table), guestDocumentWants];
+}
 
-/** Finding codes the guest's NO_PROXY step fixes: the table's rows whose fix is `add-imds-no-proxy`. */
-const NO_PROXY_FIX_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.fix === 'add-imds-no-proxy');
-
-const AMAZON_SOURCES = new Set(['amazon-ipv4', 'amazon-ipv6', 'amazon-phc']);
+/** {@link builtInWants} of the shipped table. */
+export const BUILT_IN_WANTS: readonly InstanceWants[] = builtInWants();
 
 /** An EC2 tag as DescribeInstances returns it (the SDK's `Tag`, without importing the SDK here). */
 export interface TagLike {
@@ -139,53 +133,6 @@ export function effectiveCap(settings: Pick<Settings, 'maxChangesPerRun' | 'maxC
 }
 
 
-
-/** Findings that say the report itself could not be read whole: nothing in it may be acted on (the table's `vetoesFixes`). */
-const UNREAD_REPORT_FINDINGS: ReadonlySet<FindingCode> = codesWhere((c) => c.vetoesFixes === true);
-
-/**
- * Whether a Linux guest judged `ok` has only advisory leap-smear findings, which the time-sync fix
- * removes when the `fixMixedSources` setting asks for it.
- */
-export function guestHasMixedSources(e: InstanceEvaluation): boolean {
-  const v = e.verdict;
-  return e.checkState === 'checked' && e.platform === 'linux' && v?.status === 'ok' && (v.findings ?? []).some((f) => ADVISORY_CODES.has(f.code));
-}
-
-/**
- * Whether the guest needs the time-sync fix, judged only from a completed check whose verdict is
- * `at-risk`: an `unknown` verdict (cut or unreadable report, daemon not answering, probe timed out)
- * is never fixed blind — the next check looks again.
- */
-export function guestNeedsFix(e: InstanceEvaluation): boolean {
-  const v = e.verdict;
-  if (e.checkState !== 'checked' || !v || v.status !== 'at-risk') return false;
-  if ((v.findings ?? []).some((f) => UNREAD_REPORT_FINDINGS.has(f.code))) return false;
-  if (!AMAZON_SOURCES.has(v.timeSource)) return true;
-  if (v.synchronized === false) return true;
-  return (v.findings ?? []).some((f) => GUEST_FIX_FINDINGS.has(f.code)) || e.findings.some((f) => GUEST_FIX_FINDINGS.has(f.code));
-}
-
-/**
- * Whether the guest's NO_PROXY step is worth running: the check read the guest whole (a verdict that
- * is not `unknown`, no unread report) and found a code whose table row's fix is `add-imds-no-proxy`
- * (`proxy-without-no-proxy`). The document also runs
- * the time-sync step, which re-detects before it acts; an unknown verdict is never acted on.
- */
-export function guestNeedsNoProxy(e: InstanceEvaluation): boolean {
-  const v = e.verdict;
-  if (e.checkState !== 'checked' || !v || v.status === 'unknown') return false;
-  const codes = [...(v.findings ?? []), ...e.findings].map((f) => f.code);
-  return !codes.some((c) => UNREAD_REPORT_FINDINGS.has(c)) && codes.some((c) => NO_PROXY_FIX_FINDINGS.has(c));
-}
-
-/** One wanted action with the change it stands for (the audit record's before/after). */
-export interface WantedAction {
-  readonly action: RemediationAction;
-  readonly before?: unknown;
-  readonly after?: unknown;
-}
-
 /**
  * One instance judged alone (no cap): what it would change, or nothing. The plan of a run and the
  * streaming planner both apply the caps on top of this, so an instance is judged the same either way.
@@ -200,55 +147,32 @@ export interface InstancePlan {
 }
 
 /**
- * The settings one instance's plan reads: all of them reach the check too (its urgent path asks
- * whether the night would change an urgent host before it starts a run for it).
- */
-export type PlanInstanceSettings = Pick<Settings, 'hopLimitTarget' | 'hopLimitScope' | 'enableMetadataEndpoint' | 'fixTimeSync' | 'fixNoProxy' | 'fixMixedSources'>;
-
-/**
  * Judges one instance by the rules of {@link planRemediation}, without the cap. An evaluation with
  * no instance id gives an empty plan.
  */
 export function planInstance(e: InstanceEvaluation, settings: PlanInstanceSettings, options: PlanOptions = {}): InstancePlan {
   if (!e || typeof e.instanceId !== 'string') return { wanted: [], skipped: [] };
   const wanted: WantedAction[] = [];
-  const blocked: { action: RemediationAction; reason: PlanSkipReason; before?: unknown; after?: unknown }[] = [];
-
-  // Metadata options: one loop over the table's rows the nightly grant sends (./metadata-wants.ts).
+  const blocked: BlockedAction[] = [];
   let hopLimit: PlannedInstance['hopLimit'];
   let enableEndpoint = false;
-  let metadata: Record<string, { from?: unknown; to: string | number }> | undefined;
-  for (const row of nightlyRows(options.metadataOptions ?? METADATA_OPTIONS)) {
-    const w = metadataWant(row, e, settings);
-    if (w.notChecked) blocked.push({ ...w.notChecked, reason: 'not-checked' });
-    if (!w.want) continue;
-    const { value, ...wanted1 } = w.want;
-    wanted.push(wanted1);
-    if (w.want.action === 'raise-hop-limit') hopLimit = { from: (wanted1.before as { hopLimit?: number }).hopLimit, to: value as number };
-    else if (w.want.action === 'enable-metadata-endpoint') enableEndpoint = true;
-    else (metadata ??= {})[row.parameter] = { from: (wanted1.before as Record<string, unknown> | undefined)?.[row.field], to: value };
-  }
-
   let guest = false;
-  if (settings.fixTimeSync) {
-    if (guestNeedsFix(e) || (settings.fixMixedSources && guestHasMixedSources(e))) {
-      guest = true;
-      wanted.push({ action: 'enable-amazon-time-sync', before: { timeSource: e.verdict?.timeSource, synchronized: e.verdict?.synchronized } });
-    } else if (e.checkState !== 'checked' && e.checkState !== 'opted-out') {
-      blocked.push({ action: 'enable-amazon-time-sync', reason: 'not-checked' });
-    }
-  }
-  if (settings.fixNoProxy && guestNeedsNoProxy(e)) {
-    guest = true;
-    wanted.push({ action: 'add-imds-no-proxy', before: { systemProxy: true, noProxyCoversImds: false } });
-  }
-  // Plugged-in phases: each judges the instance alone; an exception is a bug there, never a crash here (nothing wanted).
-  for (const w of options.wants ?? []) {
+  let metadata: Record<string, { from?: unknown; to: string | number }> | undefined;
+  // Each want judges the instance alone, in order; an exception is a bug there, never a crash here (nothing wanted).
+  for (const want of options.wants ?? (options.metadataOptions ? builtInWants(options.metadataOptions) : BUILT_IN_WANTS)) {
+    let r: ReturnType<InstanceWants>;
     try {
-      wanted.push(...w(e, settings));
+      r = want(e, settings);
     } catch {
       continue;
     }
+    if (Array.isArray(r?.wanted)) wanted.push(...r.wanted);
+    if (Array.isArray(r?.blocked)) blocked.push(...r.blocked);
+    const f = r?.fields;
+    if (f?.hopLimit) hopLimit = f.hopLimit;
+    if (f?.enableEndpoint) enableEndpoint = true;
+    if (f?.guest) guest = true;
+    if (f?.metadata) metadata = { ...metadata, ...f.metadata };
   }
 
   if (e.status === 'opted-out' || e.checkState === 'opted-out') {
@@ -356,8 +280,8 @@ export class StreamingPlan {
     private readonly settings: Settings,
     /** Instances earlier runs of the budget day changed (see {@link PlanOptions.spent}). */
     private readonly spent = 0,
-    /** Plugged-in phases' wants (see {@link PlanOptions.wants}). */
-    private readonly wants: readonly InstanceWants[] = [],
+    /** The wants judged (see {@link PlanOptions.wants}). @default the built-in wants */
+    private readonly wants?: readonly InstanceWants[],
   ) {}
 
   /** Instances admitted so far (they count against the run's cap). */
@@ -381,7 +305,7 @@ export class StreamingPlan {
     const none: StreamDecision = { admitted: [], skipped: [] };
     if (this.settings.dryRun || !e || typeof e.instanceId !== 'string') return none;
     if (this.decided.has(e.instanceId) || this.waitingIds.has(e.instanceId)) return none;
-    const ip = planInstance(e, this.settings, { ...(ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {}), ...(this.wants.length > 0 ? { wants: this.wants } : {}) });
+    const ip = planInstance(e, this.settings, { ...(ipv6Only ? { ipv6Only: new Set([e.instanceId]) } : {}), ...(this.wants ? { wants: this.wants } : {}) });
     if (!ip.planned) {
       this.decided.add(e.instanceId);
       return { admitted: [], skipped: ip.skipped };

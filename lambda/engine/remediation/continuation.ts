@@ -4,7 +4,6 @@
  * stopped — and refuses anything it did not issue, anything too old, anything it cannot read.
  */
 import { accountDefaultsRecordFrom } from './account-defaults';
-import { METADATA_OPTIONS } from '../../contracts/metadata-options';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TokenBucketState } from '../../core/util/token-bucket';
@@ -29,8 +28,6 @@ export class ContinuationError extends Error {
 
 
 const CONTINUATION_VERSION = 2;
-/** The guest phase's key (./guest-phase.ts): continuations written before it was a phase carry its list as `g`. */
-const LEGACY_GUEST_KEY = 'guest';
 
 /** Domain separation for the MAC: this key signs nothing else, but the prefix says what is signed. */
 const MAC_CONTEXT = 'timesync-guard remediation continuation v2\n';
@@ -71,7 +68,15 @@ export interface ItemCodec {
   readonly key: string;
   encode(item: { id: string }): readonly string[];
   decode(id: string, fields: readonly string[]): { id: string };
+  /** Lists of an earlier format that carried these items (top-level field, its items' reader), read in this order. */
+  readonly legacy?: readonly { readonly field: string; decode(id: string, fields: readonly string[]): { id: string } }[];
 }
+
+/**
+ * The top-level fields of this format; any other that holds a list (a non-empty string) must be a
+ * phase's `legacy` one, or the continuation is refused: work no phase reads would be lost.
+ */
+const FIELDS = new Set(['v', 'ia', 'r', 's', 'n', 'p', 'f', 'c', 'pi', 'k', 'why', 'b', 't', 'gp', 'gf', 'gs', 'al', 'x', 'ad']);
 
 /** The "i-" prefix is the same for every id: leave it out of the continuation. */
 const ID_PREFIX = 'i-';
@@ -107,12 +112,15 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
       })
       .join(',');
   };
-  // Plugged-in phases' lists, only when one has items (a run without them encodes exactly as before).
+  // Every phase's list that has items (the IMDS side's too: ./imds-phase.ts); settings are never carried.
   let x: Record<string, string> | undefined;
   for (const c of codecs) {
     const items = s.actions?.[c.key] ?? [];
     if (items.length > 0) (x ??= {})[c.key] = deltas(items, (i) => c.encode(i).map((f) => `.${f}`).join(''));
   }
+  // A list no codec carries would be lost work: a bug in the caller, never a silent drop.
+  const lost = Object.keys(s.actions ?? {}).find((k) => (s.actions?.[k]?.length ?? 0) > 0 && !codecs.some((c) => c.key === k));
+  if (lost !== undefined) throw new Error(`continuation: no codec for the pending items of phase ${JSON.stringify(lost)}`);
   const compact = {
     v: CONTINUATION_VERSION,
     ia: issuedAt,
@@ -126,10 +134,6 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     k: s.counts,
     why: s.reasons,
     b: s.bucket,
-    // Settings are never carried: no dry-run flag, no hop target (1 = "raise to the configured one").
-    // Further metadata rows, by parameter, after the fixed fields (none: exactly the format before them).
-    q: deltas(s.imds, (i) => `.${i.hop > 0 ? 1 : 0}.${i.from}.${i.endpoint ? 1 : 0}${optsField(i.opts)}`),
-    w: deltas(s.verifying, (i) => `.${i.hop}.${i.endpoint ? 1 : 0}.${i.at}.${i.seen}${optsField(i.opts)}`),
     t: table.join(','),
     gp: s.guestPlanned,
     gf: s.guestFailures,
@@ -140,24 +144,6 @@ export function encodeContinuation(s: RunState, key: Uint8Array, issuedAt: numbe
     ad: s.accountDefaults,
   };
   return signContinuationPayload(gzipSync(Buffer.from(JSON.stringify(compact)), { level: 9 }).toString('base64'), key);
-}
-
-function optsField(opts: readonly string[] | undefined): string {
-  return (opts ?? []).map((p) => `.${p}`).join('');
-}
-
-/**
- * Further metadata rows of an item: each a parameter the table acts on, or the continuation is
- * refused. Only fields that start with a letter are parameters: a number with a fraction (a clock
- * reading) splits into more numeric fields, which the fixed fields never read and this ignores too.
- */
-function optsOf(fields: readonly string[]): { opts?: string[] } {
-  const names = fields.filter((f) => /^[A-Za-z]/.test(f));
-  if (names.length === 0) return {};
-  for (const p of names) {
-    if (!METADATA_OPTIONS.some((r) => r.parameter === p && r.action !== null)) throw new ContinuationError(`continuation: unknown metadata option ${JSON.stringify(p)}`);
-  }
-  return { opts: names };
 }
 
 function list(s: unknown, table: readonly string[]): { id: string; f: string[] }[] {
@@ -225,13 +211,17 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
   if (unknownKey !== undefined) throw new ContinuationError(`continuation: unknown action phase ${JSON.stringify(unknownKey)}`);
   const actions: ActionPhaseItems = {};
   for (const c of codecs) if (x[c.key] !== undefined) actions[c.key] = list(x[c.key], table).map(({ id, f }) => c.decode(id, f));
-  // Before the guest document was a phase, its list was `g` (same fields): read it into its phase's list.
-  const legacyGuest = list(o.g, table);
-  if (legacyGuest.length > 0) {
-    const c = codecs.find((k) => k.key === LEGACY_GUEST_KEY);
-    if (!c || actions[LEGACY_GUEST_KEY] !== undefined) throw new ContinuationError('continuation: a guest list this engine cannot place');
-    actions[LEGACY_GUEST_KEY] = legacyGuest.map(({ id, f }) => c.decode(id, f));
+  // Lists of earlier formats, read into their phase's list (the IMDS side's `w` and `q`: ./imds-phase.ts; the guest's `g`).
+  for (const c of codecs) {
+    for (const l of c.legacy ?? []) {
+      const items = list(o[l.field], table);
+      if (items.length === 0) continue;
+      if (x[c.key] !== undefined) throw new ContinuationError(`continuation: both a ${l.field} list and a ${c.key} list`);
+      (actions[c.key] ??= []).push(...items.map(({ id, f }) => l.decode(id, f)));
+    }
   }
+  const stray = Object.keys(o).find((k) => !FIELDS.has(k) && !codecs.some((c) => c.legacy?.some((l) => l.field === k)) && typeof o[k] === 'string' && o[k] !== '');
+  if (stray !== undefined) throw new ContinuationError(`continuation: a ${JSON.stringify(stray)} list this engine cannot place`);
   return {
     runId: o.r,
     startedAt: int(o.s, 'startedAt'),
@@ -251,8 +241,6 @@ export function decodeContinuation(text: string, key: Uint8Array, now: number, c
     },
     reasons: typeof o.why === 'object' && o.why !== null ? (o.why as Record<string, number>) : {},
     bucket: b && Number.isFinite(b.tokens) && Number.isFinite(b.at) ? b : undefined,
-    imds: list(o.q, table).map(({ id, f: [hop, from, e, ...more] }) => ({ id, hop: int(hop, 'hop') > 0 ? 1 : 0, from: int(from, 'from'), endpoint: e === '1', ...optsOf(more) })),
-    verifying: list(o.w, table).map(({ id, f: [hop, e, at, seen, ...more] }) => ({ id, hop: int(hop, 'hop'), endpoint: e === '1', at: int(at, 'at'), seen: int(seen, 'seen'), ...optsOf(more) })),
     guestPlanned: int(o.gp, 'guestPlanned'),
     guestFailures: int(o.gf, 'guestFailures'),
     guestStopped: o.gs === 1,

@@ -10,6 +10,7 @@
 import { remediationDocumentParameters, type RemediationEndpoint } from '../../contracts/remediation-document';
 import { guestStepStops, judgeGuestResult } from '../../core/remediation/guest-judgement';
 import { noProxyAudit } from '../../core/remediation/no-proxy-result';
+import { guestDocumentWants } from '../../core/remediation/guest-wants';
 import type { PlannedInstance } from '../../core/remediation/plan';
 import type { InvocationResult } from '../ports';
 import { runDocument } from '../run-document';
@@ -126,11 +127,14 @@ export const GUEST_PHASE: ActionPhase<GuestItem> = {
     if (p.actions.includes('add-imds-no-proxy')) out.push({ action: 'add-imds-no-proxy', after: { noProxyCoversImds: true } });
     return out;
   },
+  wants: guestDocumentWants,
   queue: (p: PlannedInstance) => (p.guest ? { id: p.instanceId, platform: p.platform, ipv6: p.ipv6Only } : undefined),
   select: () => [],
   enabled: (settings) => settings.fixTimeSync || settings.fixNoProxy,
   encode: (i) => [i.platform === 'windows' ? 'w' : 'l', i.ipv6 ? '1' : '0'],
   decode: (id, [p, v6]) => ({ id, platform: p === 'w' ? 'windows' : 'linux', ipv6: v6 === '1' }),
+  // Before the guest document was a phase, its list was `g` (same fields).
+  legacy: [{ field: 'g', decode: (id, fields) => GUEST_PHASE.decode(id, fields) }],
   run: (ctx, items) => runGuestPhase(ctx, items),
   // After the plan: the waves go in instance-id order, and MaxErrors is judged against what was planned.
   async begin({ state }) {

@@ -33,6 +33,8 @@ interface SourcesItem extends PhaseItem {
 
 const ITEM_ID = 'launch-templates';
 const IMDSV2_KEY = 'imdsv2';
+/** The IMDS phase's list (./imds-phase.ts): changes to make and changes made, each with its hop (0: none). */
+const IMDS_KEY = 'imds';
 
 function itemOf(plan: Plan): SourcesItem {
   return {
@@ -45,7 +47,7 @@ function itemOf(plan: Plan): SourcesItem {
 /** A resumed run's wants: what it still has to raise or switch (what it already did, the fresh read shows). */
 function pendingWants(ctx: RunContext): { hosts: Set<string>; ready: Set<string> } {
   const { state } = ctx;
-  const hosts = new Set([...state.imds, ...state.verifying].filter((i) => i.hop > 0).map((i) => i.id));
+  const hosts = new Set(((state.actions?.[IMDS_KEY] ?? []) as { id: string; hop?: number }[]).filter((i) => (i.hop ?? 0) > 0).map((i) => i.id));
   const ready = new Set((state.actions?.[IMDSV2_KEY] ?? []).map((i) => i.id));
   return { hosts, ready };
 }

@@ -17,6 +17,16 @@ export interface MetadataVerifyItem {
   readonly at: number;
 }
 
+/**
+ * The work still to do, as the loop uses it: taken from the front, put back at the front on a stop.
+ * An array is one; the IMDS phase's is a view of its pending stage (./imds-phase.ts).
+ */
+export interface MetadataQueue<Item> {
+  readonly length: number;
+  splice(start: number, deleteCount: number): Item[];
+  unshift(...items: Item[]): number;
+}
+
 /** What one user of the loop supplies. */
 export interface MetadataLoop<Item extends { id: string }, Fresh, Prepared = undefined> {
   readonly clock: Clock;
@@ -27,7 +37,7 @@ export interface MetadataLoop<Item extends { id: string }, Fresh, Prepared = und
   /** A change is first looked at this long after it was requested. */
   readonly verifyMinAgeMs: number;
   /** The work still to do (the list is mutated: taken from the front, put back on a stop). */
-  queue(): Item[];
+  queue(): MetadataQueue<Item>;
   /** The changes made and not yet resolved. */
   verifying(): readonly MetadataVerifyItem[];
   /** Replaces the verification list with what is still unresolved. */

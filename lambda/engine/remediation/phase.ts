@@ -1,20 +1,25 @@
 /**
- * How a remediation action plugs in. The built-in IMDS side (./imds-phase.ts, driven by the
- * metadata-options table) keeps its own lists in the run state; every other action is one object
- * of this shape in its own file, listed in ./phases.ts (the account-defaults step and the guest
- * document are two: ./account-defaults-phase.ts, ./guest-phase.ts). The run then, for it and
- * without further code:
- * - with `wants`, judges every instance by it in the plan (`planInstance`), beside the built-in
- *   rows: what it wants counts the instance in under the run's cap,
+ * How a remediation action plugs in: every action is one object of this shape in its own file,
+ * listed in ./phases.ts — the metadata-options rows (./imds-phase.ts, driven by the table in
+ * lambda/contracts/metadata-options.ts), the account defaults (./account-defaults-phase.ts), the
+ * guest document (./guest-phase.ts), IMDSv2 enforcement and the launch-template fix. The run then,
+ * for it and without further code:
+ * - with `wants`, judges every instance by it in the plan (`planInstance` loops over every phase's
+ *   wants in phase order: the metadata rows' and the guest document's first): what it wants counts
+ *   the instance in under the run's cap, what it blocks is audited `skipped`, and its `fields`
+ *   (hop limit, endpoint, further options, guest) are set on the planned instance,
  * - with `begin`, calls it once per new run, right after the plan is audited (dry run too),
  * - audits `planned` for every instance the plan selected (dry run too: `planned(p)`),
  * - queues `queue(p)`'s item for each instance the plan admits, then `select(plan)`'s items, on a
  *   real run (never on a dry run),
- * - carries the pending items across invocations in the signed continuation (`encode`/`decode`),
- * - on every resume applies the CURRENT settings (dry run now: every item skipped `dry-run`;
- *   `enabled(settings)` false: skipped `setting-off`),
- * - runs `run(ctx, items)` beside the IMDS side and the other phases until it returns true (done) or false
- *   (out of time: what is left in `items` goes into the continuation),
+ * - carries the items across invocations in the signed continuation (`encode`/`decode`; lists of
+ *   an earlier format through `legacy`),
+ * - on every resume applies the CURRENT settings (dry run now: each item skipped `dry-run`;
+ *   `enabled(settings)` false: skipped `setting-off`; otherwise `narrow` takes out what the
+ *   settings no longer want), never dropping an item `acted` says was already sent (it is verified),
+ * - runs `run(ctx, items)` beside the other phases (on every invocation with `always`, else while it
+ *   has items) until it returns true (done) or false (out of time: what is left in `items` goes
+ *   into the continuation),
  * - counts the run done only when every phase is done.
  * The phase decides on fresh data at the point of action, audits each outcome with `ctx.audit`
  * (which keeps the counters), counts `state.counts.attempted` for what it sends, and checks
@@ -83,9 +88,38 @@ export interface ActionPhase<Item extends PhaseItem = PhaseItem> {
   run(ctx: RunContext, items: Item[]): Promise<boolean>;
   /**
    * What the phase wants of one instance, judged alone (no cap), for the plan (`planInstance` loops
-   * over every phase's wants). Pure; an exception counts as nothing wanted. @default - nothing per instance
+   * over every phase's wants): actions wanted, actions blocked with their reason (`not-checked`),
+   * fields of the planned instance. Pure; an exception counts as nothing wanted. @default - nothing per instance
    */
   readonly wants?: InstanceWants;
   /** Once per new run, after the plan is audited (dry run too): run-level work. @default - nothing */
   begin?(run: RunStart): Promise<void>;
+  /**
+   * Whether an item's change was already sent (it is being verified): no drop (dry run now, a setting
+   * off, a failed check) takes it out, `run` resolves it. @default - no item is
+   */
+  acted?(item: Item): boolean;
+  /**
+   * On a resume, after `enabled`: takes out of the items not yet `acted` on what the CURRENT settings
+   * no longer want, auditing each action taken out with `skip` (reason `setting-off`). @default - nothing more
+   */
+  narrow?(items: Item[], settings: Settings, skip: (id: string, action: RemediationAction) => void): void;
+  /**
+   * Run on every invocation, with no items too (the IMDS side: changes may still be under way off
+   * its list, and it moves `state.phase`). @default false - only while the phase has items
+   */
+  readonly always?: boolean;
+  /**
+   * Lists of an earlier continuation format that carried this phase's items (top-level field, and
+   * how its items read), read into the phase's list in this order. @default - none
+   */
+  readonly legacy?: readonly LegacyList<Item>[];
+}
+
+/** A list of an earlier continuation format (see {@link ActionPhase.legacy}). */
+export interface LegacyList<Item extends PhaseItem = PhaseItem> {
+  /** The continuation's top-level field that held it. */
+  readonly field: string;
+  /** Its item's fields after the id; throws a ContinuationError for a field it cannot read. */
+  decode(id: string, fields: readonly string[]): Item;
 }

@@ -7,14 +7,14 @@
  * redoing finished work.
  *
  * Every wait goes through the injected `Clock`, so the benchmark can run it on a virtual clock.
- * The steps are separate modules: start.ts (start or resume), imds-phase.ts (the metadata-options
- * rows, on metadata-loop.ts: the one ModifyInstanceMetadataOptions loop, IMDSv2's too),
- * guest-phase.ts, phase.ts (how a new action plugs in; account-defaults-phase.ts is one),
+ * The steps are separate modules: start.ts (start or resume), phase.ts (the one shape of an action;
+ * phases.ts lists them: account-defaults-phase.ts, imds-phase.ts — the metadata-options rows, on
+ * metadata-loop.ts: the one ModifyInstanceMetadataOptions loop, IMDSv2's too — guest-phase.ts, …),
  * summary.ts (the end of an invocation).
  */
 import type { Settings } from '../../core/settings';
 import { AuditTrail, createRunContext, resolveOptions, type RunContext } from './context';
-import { ImdsPhase } from './imds-phase';
+import { type ImdsPhase, imdsSideOf } from './imds-phase';
 import type { ActionPhase } from './phase';
 import { ACTION_PHASES, RUN_PHASES } from './phases';
 import { resumeRun, startRun } from './start';
@@ -43,12 +43,11 @@ export async function runRemediation(
   const phases = [...RUN_PHASES, ...(deps.actionPhases ?? ACTION_PHASES)];
   let state: RunState | undefined;
   const trail = new AuditTrail(deps.audit, deps.clock, deps.logger, () => state as RunState);
-  // One context and one IMDS side per invocation, made as soon as the state exists: a new run's
-  // IMDS side starts while the check still runs (start.ts).
+  // One context per invocation (and with it one IMDS side), made as soon as the state exists: a new
+  // run's IMDS side starts while the check still runs (start.ts).
   let context: RunContext | undefined;
-  let imdsSide: ImdsPhase | undefined;
   const contextOf = (s: RunState): RunContext => (context ??= createRunContext({ state: s, settings, options, deps, trail, imds: deps.imds(s.bucket) }));
-  const imdsOf = (s: RunState): ImdsPhase => (imdsSide ??= new ImdsPhase(contextOf(s)));
+  const imdsOf = (s: RunState): ImdsPhase => imdsSideOf(contextOf(s));
   const startArgs = { deps, settings, phases, trail, adopt: (s: RunState) => void (state = s) };
 
   // Read before any work: a run that could not hand on its continuation must not start acting.
@@ -61,7 +60,7 @@ export async function runRemediation(
 
   const ctx = contextOf(running);
   try {
-    await drivePhases(ctx, phases, imdsOf(running));
+    await drivePhases(ctx, phases);
   } finally {
     await trail.flush();
     running.bucket = ctx.imds.bucketState();
@@ -73,19 +72,20 @@ export async function runRemediation(
 /**
  * The IMDS changes wait on EC2's ModifyInstanceMetadataOptions bucket (5/s: ≈ 33 min for 10,000),
  * the guest waves on Run Command and SSM's rate: independent limits, and the in-guest scripts use
- * neither IMDS nor its settings. So the guest waves (and any plugged-in phase) go out while the IMDS
- * changes are paced, instead of after them. `phase` stays the IMDS side's progress; the other
- * sides' lists hold theirs, so a continuation resumes each wherever it stopped.
+ * neither IMDS nor its settings. So every phase runs at once: the guest waves (and any plugged-in
+ * phase) go out while the IMDS changes are paced, instead of after them. `phase` stays the IMDS
+ * side's progress (it moves it to `guest` once done); every phase's list holds its own, so a
+ * continuation resumes each wherever it stopped. The run is done when every phase is.
  */
-export async function drivePhases(ctx: RunContext, phases: readonly ActionPhase[], imdsSide: ImdsPhase = new ImdsPhase(ctx)): Promise<void> {
+export async function drivePhases(ctx: RunContext, phases: readonly ActionPhase[]): Promise<void> {
   const { state } = ctx;
   if (state.phase === 'done') return;
-  const [, ...actionsDone] = await Promise.all([
-    imdsSide.run(),
-    ...phases.map((p) => {
+  const done = await Promise.all(
+    phases.map((p) => {
       const items = state.actions?.[p.key];
+      if (p.always) return p.run(ctx, ((state.actions ??= {})[p.key] ??= []));
       return items && items.length > 0 ? p.run(ctx, items) : Promise.resolve(true);
     }),
-  ]);
-  if (state.phase === 'guest' && actionsDone.every(Boolean)) state.phase = 'done';
+  );
+  if (done.every(Boolean)) state.phase = 'done';
 }

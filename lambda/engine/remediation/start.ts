@@ -5,13 +5,13 @@
  * the CURRENT settings to what is left).
  */
 import { planImdsv2Enforcement } from '../../core/imdsv2/enforcement';
-import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type RemediationAction, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
+import { type InstanceWants, planRemediation, type Plan, type PlannedInstance, type StreamDecision, StreamingPlan } from '../../core/remediation/plan';
 import type { Settings } from '../../core/settings';
 import type { Clock } from '../ports';
 import type { AuditTrail, RunContext } from './context';
 import { ContinuationError, continuationFingerprint, decodeContinuation } from './continuation';
 import { GUEST_PHASE } from './guest-phase';
-import { type ImdsPhase, imdsActionsOf, optRows, rowSwitchedOff } from './imds-phase';
+import { type ImdsPhase, imdsStages } from './imds-phase';
 import type { ActionPhase } from './phase';
 import { newRunState, type RunState } from './state';
 import type { FreshCheckStream, RemediationCheckResult, RemediationDeps } from './types';
@@ -37,30 +37,24 @@ export interface StartArgs {
   readonly context?: (state: RunState) => RunContext;
 }
 
-/** The per-instance wants of the phases that have them, for the plan. */
+/**
+ * The per-instance wants of the phases that have them, in phase order, for the plan: the run's
+ * phases are the only wants it judges (the metadata-options rows and the guest document are the
+ * IMDS and guest phases' wants, so the plan's built-in defaults are never added a second time).
+ */
 function wantsOf(phases: readonly ActionPhase[]): InstanceWants[] {
   return phases.flatMap((p) => (p.wants ? [p.wants] : []));
 }
 
-/** `planned` records of one selected instance: the IMDS rows, then each phase's (the guest's first). */
+/** `planned` records of one selected instance: each phase's, in phase order (the IMDS rows', then the guest's). */
 function auditPlanned(trail: AuditTrail, phases: readonly ActionPhase[], p: PlannedInstance): void {
-  if (p.hopLimit) trail.record(p.instanceId, 'raise-hop-limit', 'planned', { before: { hopLimit: p.hopLimit.from }, after: { hopLimit: p.hopLimit.to } });
-  if (p.enableEndpoint) trail.record(p.instanceId, 'enable-metadata-endpoint', 'planned', { before: { httpEndpoint: 'disabled' }, after: { httpEndpoint: 'enabled' } });
-  for (const r of optRows(Object.keys(p.metadata ?? {}))) {
-    const m = p.metadata![r.parameter]!;
-    trail.record(p.instanceId, r.action as RemediationAction, 'planned', { before: { [r.field]: m.from }, after: { [r.field]: m.to } });
-  }
   for (const phase of phases) {
     for (const a of phase.planned(p)) trail.record(p.instanceId, a.action, 'planned', { before: a.before, after: a.after });
   }
 }
 
-/** Queues one selected instance's IMDS work and its per-instance phase items (`queue`); `select` gives the rest at the end. */
+/** Queues one selected instance's per-instance phase items (`queue`: its IMDS change, its guest item); `select` gives the rest at the end. */
 function queueWork(state: RunState, phases: readonly ActionPhase[], p: PlannedInstance): void {
-  const opts = optRows(Object.keys(p.metadata ?? {})).map((r) => r.parameter);
-  if (p.hopLimit !== undefined || p.enableEndpoint || opts.length > 0) {
-    state.imds.push({ id: p.instanceId, hop: p.hopLimit?.to ?? 0, from: p.hopLimit?.from ?? -1, endpoint: p.enableEndpoint, ...(opts.length > 0 ? { opts } : {}) });
-  }
   for (const phase of phases) {
     const item = phase.queue?.(p);
     if (item) ((state.actions ??= {})[phase.key] ??= []).push(item);
@@ -116,7 +110,6 @@ class PlanStream {
    */
   async abort(): Promise<void> {
     await this.imds.halt();
-    for (const i of this.state.imds.splice(0)) for (const a of imdsActionsOf(i)) this.trail.record(i.id, a, 'skipped', { reason: 'check-failed' });
     for (const phase of this.phases) dropPhase(this.state, this.trail, phase, 'check-failed');
     await this.imds.verify();
     await this.trail.flush();
@@ -145,12 +138,11 @@ export async function startRun(args: StartArgs): Promise<RunState> {
   const streamed = stream?.selected ?? [];
   // What the stream did not decide (no verdict before the end, or no room under the cap yet) is planned now, as before.
   const rest = stream ? evaluations.filter((e) => !stream.planner.decidedFor(e?.instanceId)) : evaluations;
-  const wants = wantsOf(phases);
   const base: Plan = planRemediation(rest, settings, fleetSize, {
     ...(checked?.ipv6Only ? { ipv6Only: checked.ipv6Only } : {}),
     alreadySelected: streamed.length,
     ...(deps.capSpent !== undefined ? { spent: deps.capSpent } : {}),
-    ...(wants.length > 0 ? { wants } : {}),
+    wants: wantsOf(phases),
   });
   const planned = base.dryRun ? base.wouldChange : base.instances;
   const selected = [...streamed, ...planned];
@@ -187,7 +179,7 @@ export async function startRun(args: StartArgs): Promise<RunState> {
     cap: plan.cap,
     plannedInstances: selected.length,
     plannedWhileChecking: streamed.length,
-    imdsChanges: state.imds.length,
+    imdsChanges: imdsStages(state).pending.length,
     guestChanges: state.actions?.[GUEST_PHASE.key]?.length ?? 0,
     skipped: plan.skipped.length,
   });
@@ -211,44 +203,36 @@ export async function refuseContinuation(deps: RemediationDeps, text: unknown, e
   await deps.audit.refused(detail);
 }
 
-/** Drops a phase's pending items, each of its actions audited `skipped` with `reason`. */
+/** Drops a phase's pending items (not those it already `acted` on), each of its actions audited `skipped` with `reason`. */
 function dropPhase(state: RunState, trail: AuditTrail, phase: ActionPhase, reason: string): void {
   const items = state.actions?.[phase.key];
   if (!items) return;
-  for (const i of items.splice(0)) for (const a of phase.actionsOf(i)) trail.record(i.id, a, 'skipped', { reason });
+  const acted = (i: { id: string }): boolean => phase.acted?.(i) ?? false;
+  const dropped = items.filter((i) => !acted(i));
+  if (dropped.length < items.length) items.splice(0, items.length, ...items.filter(acted));
+  else items.splice(0);
+  for (const i of dropped) for (const a of phase.actionsOf(i)) trail.record(i.id, a, 'skipped', { reason });
 }
 
 /**
  * On every resume the CURRENT settings win over the plan carried in the continuation: a run that
- * is now a dry run applies nothing more, an action whose switch is now off is dropped, and the hop
+ * is now a dry run applies nothing more, an action whose switch is now off is dropped (a change
+ * already made is still verified: the phase's `acted`), and the hop
  * target is always read from the settings at the point of action (the continuation carries none).
  * Opt-out tags are re-read at the point of action (IMDS and guest), not here.
  */
 export function applyCurrentSettings(state: RunState, settings: Settings, trail: AuditTrail, phases: readonly ActionPhase[]): void {
   state.dryRun = settings.dryRun;
   if (settings.dryRun) {
-    for (const i of state.imds.splice(0)) for (const a of imdsActionsOf(i)) trail.record(i.id, a, 'skipped', { reason: 'dry-run' });
     for (const phase of phases) dropPhase(state, trail, phase, 'dry-run');
     return;
   }
-  if (!settings.enableMetadataEndpoint) {
-    for (const i of state.imds) {
-      if (!i.endpoint) continue;
-      i.endpoint = false;
-      trail.record(i.id, 'enable-metadata-endpoint', 'skipped', { reason: 'setting-off' });
-    }
+  for (const phase of phases) {
+    if (!phase.enabled(settings)) dropPhase(state, trail, phase, 'setting-off');
+    const items = state.actions?.[phase.key];
+    // A row of the IMDS side switched off (the table's `setting`): that action only.
+    if (items && items.length > 0) phase.narrow?.(items, settings, (id, action) => trail.record(id, action, 'skipped', { reason: 'setting-off' }));
   }
-  // Further metadata rows gated by a setting that is now off (the table's `setting`).
-  for (const i of state.imds) {
-    const off = optRows(i.opts).filter((r) => rowSwitchedOff(r, settings));
-    if (off.length === 0) continue;
-    for (const r of off) trail.record(i.id, r.action as RemediationAction, 'skipped', { reason: 'setting-off' });
-    const keep = (i.opts ?? []).filter((p) => !off.some((r) => r.parameter === p));
-    if (keep.length > 0) i.opts = keep;
-    else delete i.opts;
-  }
-  state.imds = state.imds.filter((i) => i.hop > 0 || i.endpoint || (i.opts ?? []).length > 0);
-  for (const phase of phases) if (!phase.enabled(settings)) dropPhase(state, trail, phase, 'setting-off');
 }
 
 /** A resumed run: the continuation verified and decoded (or refused: audited, then thrown), the current settings applied. */

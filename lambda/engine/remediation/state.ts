@@ -10,7 +10,7 @@ import type { Platform } from '../../core/types';
 
 export type { RemediationCounts, RemediationPhase };
 
-/** An IMDS change still to make. */
+/** An IMDS change still to make (the IMDS phase's pending stage: ./imds-phase.ts). */
 export interface ImdsItem {
   id: string;
   /**
@@ -27,12 +27,13 @@ export interface ImdsItem {
    */
   opts?: string[];
 }
-/** An IMDS change made and not yet seen `applied`. */
+/** An IMDS change made and not yet seen `applied` (the IMDS phase's verifying stage). */
 export interface VerifyItem {
   id: string;
+  /** The hop limit sent (0: none). */
   hop: number;
   endpoint: boolean;
-  /** Clock ms of the Modify call. */
+  /** Clock ms of the Modify call: its presence marks the stage (a pending item has none). */
   at: number;
   /** Describes that have seen it not yet applied. */
   seen: number;
@@ -47,7 +48,10 @@ export interface GuestItem {
 }
 
 
-/** The pending items of each action phase (see ./phase.ts), by phase key (the guest document's: `guest`). */
+/**
+ * The pending items of each action phase (see ./phase.ts), by phase key (the IMDS side's: `imds`,
+ * the guest document's: `guest`).
+ */
 export type ActionPhaseItems = Record<string, { id: string }[]>;
 
 /** The mutable state of a run. */
@@ -63,8 +67,6 @@ export interface RunState {
   counts: RemediationCounts;
   reasons: Record<string, number>;
   bucket?: TokenBucketState;
-  imds: ImdsItem[];
-  verifying: VerifyItem[];
   /** The guest phase's MaxErrors counters (its items are `actions.guest`: ./guest-phase.ts). */
   guestPlanned: number;
   guestFailures: number;
@@ -90,8 +92,6 @@ export function newRunState(init: Pick<RunState, 'runId' | 'startedAt' | 'dryRun
     plannedInstances: init.plannedInstances,
     counts: { planned: 0, attempted: 0, succeeded: 0, failed: 0, rolledBack: 0, skipped: 0 },
     reasons: {},
-    imds: [],
-    verifying: [],
     guestPlanned: 0,
     guestFailures: 0,
     guestStopped: false,

@@ -6,14 +6,16 @@ import { buildSummary, remediationMetricValues, summarySubject } from '../../cor
 import type { RunContext } from './context';
 import { encodeContinuation } from './continuation';
 import { GUEST_PHASE } from './guest-phase';
+import { imdsStages } from './imds-phase';
 import type { ActionPhase } from './phase';
 import type { RemediationResult } from './types';
 
 /** Closes an invocation (the state's lists say what is pending). */
 export async function finishInvocation(ctx: RunContext, key: Uint8Array, phases: readonly ActionPhase[]): Promise<RemediationResult> {
   const { state, clock, log, deps } = ctx;
+  const imds = imdsStages(state);
   const summary = buildSummary(
-    { ...state, pending: { imds: state.imds.length, verifying: state.verifying.length, guest: state.actions?.[GUEST_PHASE.key]?.length ?? 0 } },
+    { ...state, pending: { imds: imds.pending.length, verifying: imds.verifying.length, guest: state.actions?.[GUEST_PHASE.key]?.length ?? 0 } },
     clock.now(),
   );
   if (!summary.done) {

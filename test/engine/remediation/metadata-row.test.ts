@@ -9,6 +9,9 @@ import type { FindingCode } from '../../../lambda/core/diagnosis/findings';
 import type { InstanceEvaluation } from '../../../lambda/core/types';
 import { decodeContinuation, encodeContinuation } from '../../../lambda/engine/remediation/continuation';
 import { runRemediation } from '../../../lambda/engine/remediation/run';
+import { IMDS_PHASE, ImdsPhase } from '../../../lambda/engine/remediation/imds-phase';
+import type { ImdsPhaseItem } from '../../../lambda/engine/remediation/imds-phase';
+import type { ActionPhase } from '../../../lambda/engine/remediation/phase';
 import { applyCurrentSettings } from '../../../lambda/engine/remediation/start';
 import { brief, id, makeContext, MemoryAudit, MemoryImds, settings, TableRunCommand } from './support';
 import { VirtualClock } from '../../../lambda/aws/clock';
@@ -77,27 +80,25 @@ describe('a metadata-options row added to the table', () => {
 
   it('skips it already-compliant on the fresh read, travels in the continuation, and is dropped when its setting goes off', async () => {
     const imds = new MemoryImds(new Map([[id(1), { hopLimit: 2, httpEndpoint: 'enabled', httpProtocolIpv6: 'enabled' }]]));
-    const { ctx, audit, state, clock } = makeContext({ imds, settings: settings({ enableMetadataEndpoint: true }), state: { imds: [{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }] } });
+    const { ctx, audit, state, clock } = makeContext({ imds, settings: settings({ enableMetadataEndpoint: true }), state: { actions: { imds: [{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }] as ImdsPhaseItem[] } } });
     const key = Buffer.from('k');
-    const back = decodeContinuation(encodeContinuation(state, key, clock.now()), key, clock.now());
-    expect(back.imds).toEqual([{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }]);
-    const { ImdsPhase } = await import('../../../lambda/engine/remediation/imds-phase');
+    const back = decodeContinuation(encodeContinuation(state, key, clock.now(), [IMDS_PHASE]), key, clock.now(), [IMDS_PHASE]);
+    expect(back.actions?.imds).toEqual([{ id: id(1), hop: 0, from: 2, endpoint: false, opts: ['HttpProtocolIpv6'] }]);
     expect(await new ImdsPhase(ctx).changes()).toBe(true);
     await ctx.trail.flush();
     expect(imds.modified).toEqual([]);
     expect(brief(audit)).toEqual([`${id(1)}:enable-imds-ipv6:skipped:already-compliant`]);
 
-    applyCurrentSettings(back, settings({ enableMetadataEndpoint: false }), ctx.trail, []);
+    applyCurrentSettings(back, settings({ enableMetadataEndpoint: false }), ctx.trail, [IMDS_PHASE as unknown as ActionPhase]);
     await ctx.trail.flush();
-    expect(back.imds).toEqual([]);
+    expect(back.actions?.imds).toEqual([]);
     expect(brief(audit).at(-1)).toBe(`${id(1)}:enable-imds-ipv6:skipped:setting-off`);
   });
 
-  it('reads a continuation whose change time has a fraction as before: its numeric overflow is never taken for a metadata option', () => {
-    const { state, clock } = makeContext({ state: { verifying: [{ id: id(1), hop: 2, endpoint: false, at: 1_800_000_000_123.5, seen: 0 }] } });
+  it('carries a change time with a fraction as whole milliseconds: it never splits into further fields or into `seen`', () => {
+    const { state, clock } = makeContext({ state: { actions: { imds: [{ id: id(1), hop: 2, endpoint: false, at: 1_800_000_000_123.5, seen: 1, opts: ['HttpProtocolIpv6'] }] as ImdsPhaseItem[] } } });
     const key = Buffer.from('k');
-    const back = decodeContinuation(encodeContinuation(state, key, clock.now()), key, clock.now());
-    expect(back.verifying).toHaveLength(1);
-    expect(back.verifying[0]!.opts).toBeUndefined();
+    const back = decodeContinuation(encodeContinuation(state, key, clock.now(), [IMDS_PHASE]), key, clock.now(), [IMDS_PHASE]);
+    expect(back.actions?.imds).toEqual([{ id: id(1), hop: 2, endpoint: false, at: 1_800_000_000_123, seen: 1, opts: ['HttpProtocolIpv6'] }]);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * A new remediation action plugs in as one ActionPhase: planned audit, queued on a real plan,
- * carried in the continuation, dropped by the current settings on resume, run beside the built-in
- * sides, and the run is done only when it is.
+ * carried in the continuation, dropped by the current settings on resume, run beside the phases
+ * every run has (IMDS rows, guest document), and the run is done only when it is.
  */
 import { VirtualClock } from '../../../lambda/aws/clock';
 import type { InstanceEvaluation } from '../../../lambda/core/types';
 import { ContinuationError, decodeContinuation, encodeContinuation, int } from '../../../lambda/engine/remediation/continuation';
+import { GUEST_PHASE } from '../../../lambda/engine/remediation/guest-phase';
+import { IMDS_PHASE } from '../../../lambda/engine/remediation/imds-phase';
 import type { ActionPhase } from '../../../lambda/engine/remediation/phase';
 import { runRemediation } from '../../../lambda/engine/remediation/run';
 import { newRunState } from '../../../lambda/engine/remediation/state';
@@ -163,21 +165,21 @@ describe('continuation with plugged-in phases', () => {
 });
 
 describe("a plugged-in phase's wants (planInstance loops over them)", () => {
-  /** Wants every instance whose hop limit reads 1, whatever the built-in rows say; selects what the plan kept for it. */
+  /** Wants every instance whose hop limit reads 1, whatever the metadata rows say; selects what the plan kept for it. */
   function wantingPhase(log: string[]): ActionPhase<Item> {
     return {
       ...fakePhase(log),
-      wants: (e) => (e.imds?.hopLimit === 1 ? [{ action: 'raise-hop-limit', after: { fake: true } }] : []),
+      wants: (e) => ({ wanted: e.imds?.hopLimit === 1 ? [{ action: 'raise-hop-limit', after: { fake: true } }] : [] }),
       planned: (p) => (p.actions.includes('raise-hop-limit') ? [{ action: 'raise-hop-limit', after: { fake: true } }] : []),
       select: (plan) => plan.instances.map((p) => ({ id: p.instanceId, tries: 0 })),
     };
   }
 
-  it('plans an instance no built-in row wants, under the cap, and runs it', async () => {
+  it('plans an instance no metadata row wants, under the cap, and runs it', async () => {
     const clock = new VirtualClock();
     const ran: string[] = [];
     const { d, audit } = deps(clock, wantingPhase(ran));
-    // hopLimitScope `containers` with no containers: no built-in row wants the instance; the phase does.
+    // hopLimitScope `containers` with no containers: no metadata row wants the instance; the phase does.
     const noContainers = { ...ev(id(1)), verdict: { ...ev(id(1)).verdict!, containers: false } };
     const out = await runRemediation({ ...d, check: async () => ({ evaluations: [noContainers] }) }, settings({ fixTimeSync: false }), {}, { deadline: clock.now() + 3_600_000 });
     expect(out.done).toBe(true);
@@ -194,5 +196,38 @@ describe("a plugged-in phase's wants (planInstance loops over them)", () => {
     await runRemediation({ ...d, check: async () => ({ evaluations: [noContainers] }) }, settings({ fixTimeSync: false, maxChangesPerRun: 0 }), {}, { deadline: clock.now() + 3_600_000 });
     expect(ran).toEqual([]);
     expect(audit.sent.map((a) => `${a.action}:${a.outcome}:${a.reason ?? ''}`)).toContain('raise-hop-limit:skipped:cap-reached');
+  });
+
+  it("the engine's plan calls each phase's wants, in phase order (IMDS rows, guest document, plugged-in), once per instance, and nothing twice", async () => {
+    const calls: string[] = [];
+    const imdsOwn = IMDS_PHASE.wants!;
+    const guestOwn = GUEST_PHASE.wants!;
+    const imdsWants = jest.spyOn(IMDS_PHASE, 'wants' as never) as unknown as jest.SpyInstance;
+    const guestWants = jest.spyOn(GUEST_PHASE, 'wants' as never) as unknown as jest.SpyInstance;
+    imdsWants.mockImplementation(((e: InstanceEvaluation, s: never) => (calls.push(`imds:${e.instanceId}`), imdsOwn(e, s))) as never);
+    guestWants.mockImplementation(((e: InstanceEvaluation, s: never) => (calls.push(`guest:${e.instanceId}`), guestOwn(e, s))) as never);
+    try {
+      for (const dryRun of [false, true]) {
+        calls.length = 0;
+        const clock = new VirtualClock();
+        const phase = wantingPhase([]);
+        const own = phase.wants!;
+        const actions: string[][] = [];
+        const { d, audit } = deps(clock, {
+          ...phase,
+          wants: (e, s) => (calls.push(`fake:${e.instanceId}`), own(e, s)),
+          planned: (p) => (actions.push([...p.actions]), phase.planned(p)),
+        });
+        await runRemediation(d, settings({ fixTimeSync: false, dryRun }), {}, { deadline: clock.now() + 3_600_000 });
+        expect(calls).toEqual([`imds:${id(1)}`, `guest:${id(1)}`, `fake:${id(1)}`]);
+        // The metadata rows are the IMDS phase's wants, not added again: the hop limit is wanted by it and by the plugged-in phase, once each.
+        expect(actions).toEqual([['raise-hop-limit', 'raise-hop-limit']]);
+        const planned = audit.sent.filter((a) => a.outcome === 'planned' && a.action === 'raise-hop-limit');
+        expect(planned.map((a) => ((a.after as { fake?: boolean }).fake ? 'fake' : 'imds'))).toEqual(['imds', 'fake']);
+      }
+    } finally {
+      imdsWants.mockRestore();
+      guestWants.mockRestore();
+    }
   });
 });

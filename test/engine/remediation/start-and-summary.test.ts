@@ -1,5 +1,7 @@
 import { VirtualClock } from '../../../lambda/aws/clock';
 import { GUEST_PHASE } from '../../../lambda/engine/remediation/guest-phase';
+import { IMDS_PHASE, imdsStages } from '../../../lambda/engine/remediation/imds-phase';
+import type { ImdsPhaseItem } from '../../../lambda/engine/remediation/imds-phase';
 import type { ActionPhase } from '../../../lambda/engine/remediation/phase';
 import type { GuestItem } from '../../../lambda/engine/remediation/state';
 import { applyCurrentSettings } from '../../../lambda/engine/remediation/start';
@@ -8,12 +10,14 @@ import { finishInvocation } from '../../../lambda/engine/remediation/summary';
 import { publishRemediationMetrics } from '../../../lambda/engine/remediation/metrics';
 import { brief, id, makeContext, settings } from './support';
 
+const PHASES = [IMDS_PHASE as unknown as ActionPhase, GUEST_PHASE as unknown as ActionPhase];
+
 describe('applyCurrentSettings (every resume)', () => {
   it('a run that is now a dry run applies nothing more: every pending action is skipped dry-run', async () => {
     const { ctx, audit, state } = makeContext({
-      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }], actions: { guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
+      state: { actions: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }] as ImdsPhaseItem[], guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
     });
-    applyCurrentSettings(state, settings({ dryRun: true }), ctx.trail, [GUEST_PHASE as unknown as ActionPhase]);
+    applyCurrentSettings(state, settings({ dryRun: true }), ctx.trail, PHASES);
     await ctx.trail.flush();
     expect(state.dryRun).toBe(true);
     expect(brief(audit)).toEqual([
@@ -21,16 +25,25 @@ describe('applyCurrentSettings (every resume)', () => {
       `${id(1)}:enable-metadata-endpoint:skipped:dry-run`,
       `${id(2)}:enable-amazon-time-sync:skipped:dry-run`,
     ]);
-    expect([state.imds, state.actions?.guest]).toEqual([[], []]);
+    expect([state.actions?.imds, state.actions?.guest]).toEqual([[], []]);
+  });
+
+  it('a run that is now a dry run still verifies the changes it made: only those not yet made are skipped', async () => {
+    const made = { id: id(4), hop: 2, endpoint: false, at: 1_800_000_000_000, seen: 0 };
+    const { ctx, audit, state } = makeContext({ state: { actions: { imds: [made, { id: id(1), hop: 1, from: 1, endpoint: false }] as ImdsPhaseItem[] } } });
+    applyCurrentSettings(state, settings({ dryRun: true }), ctx.trail, PHASES);
+    await ctx.trail.flush();
+    expect(brief(audit)).toEqual([`${id(1)}:raise-hop-limit:skipped:dry-run`]);
+    expect(imdsStages(state)).toEqual({ pending: [], verifying: [made] });
   });
 
   it('drops only the action whose switch is now off', async () => {
     const { ctx, audit, state } = makeContext({
-      state: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }, { id: id(3), hop: 0, from: 2, endpoint: true }], actions: { guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
+      state: { actions: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: true }, { id: id(3), hop: 0, from: 2, endpoint: true }] as ImdsPhaseItem[], guest: [{ id: id(2), platform: 'linux', ipv6: false } as GuestItem] } },
     });
-    applyCurrentSettings(state, settings({ dryRun: false, enableMetadataEndpoint: false, fixTimeSync: true }), ctx.trail, [GUEST_PHASE as unknown as ActionPhase]);
+    applyCurrentSettings(state, settings({ dryRun: false, enableMetadataEndpoint: false, fixTimeSync: true }), ctx.trail, PHASES);
     await ctx.trail.flush();
-    expect(state.imds).toEqual([{ id: id(1), hop: 1, from: 1, endpoint: false }]);
+    expect(state.actions?.imds).toEqual([{ id: id(1), hop: 1, from: 1, endpoint: false }]);
     expect(state.actions?.guest).toHaveLength(1);
     expect(brief(audit)).toEqual([`${id(1)}:enable-metadata-endpoint:skipped:setting-off`, `${id(3)}:enable-metadata-endpoint:skipped:setting-off`]);
   });
@@ -39,8 +52,8 @@ describe('applyCurrentSettings (every resume)', () => {
 describe('finishInvocation', () => {
   it('with work pending returns a continuation and sends no summary, metrics or mail', async () => {
     const metrics = jest.fn();
-    const { ctx, audit } = makeContext({ state: { phase: 'imds', imds: [{ id: id(1), hop: 1, from: 1, endpoint: false }] }, deps: { metrics } });
-    const out = await finishInvocation(ctx, Buffer.from('k'), []);
+    const { ctx, audit } = makeContext({ state: { phase: 'imds', actions: { imds: [{ id: id(1), hop: 1, from: 1, endpoint: false }] as ImdsPhaseItem[] } }, deps: { metrics } });
+    const out = await finishInvocation(ctx, Buffer.from('k'), PHASES);
     expect(out.done).toBe(false);
     expect(out.continuation).toEqual(expect.any(String));
     expect(out.summary.pending).toEqual({ imds: 1, verifying: 0, guest: 0 });

@@ -11,6 +11,8 @@ import type { FreshImdsOptions, ImdsDescribeResult, ImdsModifyRequest, ImdsModif
 import { decodeContinuation, RemediationRunError, runRemediation } from '../../../lambda/engine/remediate';
 import type { FreshCheckStream, RemediationCheckResult, RemediationDeps } from '../../../lambda/engine/remediation/types';
 import { brief, id, MemoryAudit, MemoryImds, settings, TableRunCommand } from './support';
+import { imdsStages } from '../../../lambda/engine/remediation/imds-phase';
+import { RUN_PHASES } from '../../../lambda/engine/remediation/phases';
 
 const KEY = Buffer.from('stream-test-key-0123456789abcdef0123456789abcdef');
 
@@ -203,10 +205,10 @@ describe('remediation while the fresh check streams', () => {
     const { deps, audit } = runDeps(clock, imds, check);
     const first = await runRemediation(deps, hopAll(), {}, { deadline: clock.now() + 25_000 });
     expect(first.done).toBe(false);
-    const carried = decodeContinuation(first.continuation!, KEY, clock.now());
+    const carried = decodeContinuation(first.continuation!, KEY, clock.now(), RUN_PHASES);
     const madeFirst = imds.modified.length;
     expect(madeFirst).toBeGreaterThan(10);
-    expect(carried.imds.length + madeFirst).toBe(ids.length);
+    expect(imdsStages(carried).pending.length + madeFirst).toBe(ids.length);
     let second = await runRemediation(deps, hopAll(), { continuation: first.continuation! }, { deadline: clock.now() + 600_000 });
     for (let k = 0; k < 5 && !second.done; k++) {
       second = await runRemediation(deps, hopAll(), { continuation: second.continuation! }, { deadline: clock.now() + 600_000 });
