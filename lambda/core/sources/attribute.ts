@@ -23,6 +23,9 @@ import {
   versionKey,
 } from './types';
 
+/** EC2's own options for a launch nothing else sets (the lowest layer). */
+export const EC2_DEFAULT_OPTIONS = { hopLimit: EC2_DEFAULT_HOP_LIMIT, httpTokens: 'optional' } as const;
+
 /** Tag values are untrusted: bounded, printable, else ignored. */
 const TAG_VALUE = /^[\p{L}\p{N} _.:/=+\-@$]{1,256}$/u;
 const TEMPLATE_ID = /^lt-[0-9a-f]{8,32}$/;
@@ -78,14 +81,28 @@ export function resolveLaunchOptions(spec: MetadataOptionsSpec | undefined, imag
   if (spec?.hopLimit !== undefined) [hopLimit, hopLayer] = [spec.hopLimit, 'launch-template'];
   else if (v2Ami) [hopLimit, hopLayer] = [2, 'ami'];
   else if (defaults?.hopLimit !== undefined && defaults.hopLimit > 0) [hopLimit, hopLayer] = [defaults.hopLimit, 'account-default'];
-  else [hopLimit, hopLayer] = [EC2_DEFAULT_HOP_LIMIT, 'ec2-default'];
+  else [hopLimit, hopLayer] = [EC2_DEFAULT_OPTIONS.hopLimit, 'ec2-default'];
   let httpTokens: 'optional' | 'required';
   let tokensLayer: DecidingLayer;
   if (spec?.httpTokens !== undefined) [httpTokens, tokensLayer] = [spec.httpTokens, 'launch-template'];
   else if (v2Ami) [httpTokens, tokensLayer] = ['required', 'ami'];
   else if (defaults?.httpTokens !== undefined) [httpTokens, tokensLayer] = [defaults.httpTokens, 'account-default'];
-  else [httpTokens, tokensLayer] = ['optional', 'ec2-default'];
+  else [httpTokens, tokensLayer] = [EC2_DEFAULT_OPTIONS.httpTokens, 'ec2-default'];
   return { hopLimit, httpTokens, fields: { hopLimit: hopLayer, httpTokens: tokensLayer } };
+}
+
+/**
+ * The detail of a change after launch: the options it launched with that are not EC2's defaults
+ * (`launched hopLimit 2, httpTokens required`), empty when it launched with EC2's defaults. The
+ * current options are in the same log record, so the changed ones are those differing from the
+ * launch values; writing `1->2` again would pay for them twice (10,000 records an hour).
+ */
+export function launchDetail(launch: Pick<ResolvedLaunchOptions, 'hopLimit' | 'httpTokens'>): string {
+  const parts = [
+    launch.hopLimit !== EC2_DEFAULT_OPTIONS.hopLimit ? `hopLimit ${launch.hopLimit}` : '',
+    launch.httpTokens !== EC2_DEFAULT_OPTIONS.httpTokens ? `httpTokens ${launch.httpTokens}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? `launched ${parts.join(', ')}` : '';
 }
 
 const PRECEDENCE: readonly DecidingLayer[] = ['launch-template', 'ami', 'account-default', 'ec2-default'];
@@ -154,7 +171,7 @@ export function attributeInstance(i: AttributionInput, inv: SourceInventory): Im
   else if (o.karpenterNodePool !== undefined || o.karpenterNodeClass !== undefined) layer = 'karpenter';
   else if (o.eksNodegroup !== undefined) layer = 'eks-nodegroup';
   else layer = PRECEDENCE.find((l) => l === fields.hopLimit || l === fields.httpTokens) ?? 'ec2-default';
-  const changedDetail = [hopChanged ? `hopLimit ${expected.hopLimit}->${i.imds.hopLimit}` : '', tokensChanged ? `httpTokens ${expected.httpTokens}->${i.imds.httpTokens}` : ''].filter(Boolean).join(', ');
+  const changedDetail = hopChanged || tokensChanged ? launchDetail(expected) : '';
   return {
     layer,
     ...(o.templateId !== undefined ? { templateId: o.templateId } : {}),

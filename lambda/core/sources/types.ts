@@ -127,6 +127,9 @@ export interface ImdsSource {
   readonly nodePool?: string;
   /** Per option, the layer that set it (what a single layer name cannot say). */
   readonly fields: { readonly hopLimit: DecidingLayer; readonly httpTokens: DecidingLayer };
-  /** Why unknown / what changed after launch. */
+  /**
+   * Why unknown; after a change after launch, the launch options that were not EC2's defaults
+   * (`launched hopLimit 2`), absent when it launched with EC2's defaults (attribute.ts `launchDetail`).
+   */
   readonly detail?: string;
 }
