@@ -98,7 +98,8 @@ export class CheckRunError extends Error {
  * record already says (docs/operations.md#the-per-instance-log-record documents each absence):
  * fields with no value are left out rather than written as null (Logs Insights treats a missing
  * field like a null one); a field at its documented default is left out (`platform` linux, as
- * EC2's own `Platform` is absent for Linux; `checkState` checked; `httpEndpoint` enabled); the
+ * EC2's own `Platform` is absent for Linux; `checkState` checked; `httpTokens` required;
+ * `httpEndpoint` enabled); the
  * checked guest's two flags are written only when they are the exception (`synchronized` false,
  * `containers` true; `unknown` when the report could not say); a `detail` that only repeats its
  * finding code is left out. Whether the instance has a profile is not repeated here: it matters
@@ -121,8 +122,10 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     daemon: v?.daemon,
     containers: v ? exceptionFlag(v.containers, true) : undefined,
     hopLimit: e.imds.hopLimit,
-    httpTokens: e.imds.httpTokens,
-    // Only `disabled` is written: `enabled` is EC2's default and most of the fleet (~25 bytes a record).
+    // The IMDS flags are written when they need attention: `optional` (IMDSv1 allowed; absent:
+    // required, and `unknown` when EC2 did not say, never read as required) and `disabled`
+    // (absent: enabled, EC2's default), so `filter httpTokens = "optional"` still finds every one.
+    httpTokens: e.imds.httpTokens === 'required' ? undefined : (e.imds.httpTokens ?? 'unknown'),
     httpEndpoint: e.imds.httpEndpoint === 'enabled' ? undefined : e.imds.httpEndpoint,
     detail: e.detail !== undefined && codes.some((c) => FINDING_SENTENCE_DETAILS.get(c) === e.detail) ? undefined : e.detail,
     // IMDSv2 readiness (docs/imdsv2.md): `filter imdsv2 = 'uses-imdsv1'` lists what would break.

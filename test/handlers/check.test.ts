@@ -190,13 +190,13 @@ describe('instanceLogRecord', () => {
     const r = instanceLogRecord({
       instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: [{ code: 'ssm-unmanaged', message: 'x' }], imds: {}, hasInstanceProfile: false,
     });
-    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged' });
+    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged', httpTokens: 'unknown' });
   });
 
   const verdict = { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.0001, containers: false, status: 'ok', findings: [] } as const;
   const checked = (v: Partial<typeof verdict> | Record<string, unknown> = {}) =>
     instanceLogRecord({
-      instanceId: 'i-2', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2 }, hasInstanceProfile: true,
+      instanceId: 'i-2', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2, httpTokens: 'required' }, hasInstanceProfile: true,
       verdict: { ...verdict, ...v } as never,
     });
 
@@ -226,6 +226,14 @@ describe('instanceLogRecord', () => {
     expect(notChecked('unmanaged', 'ssm-unmanaged', 'not an SSM managed node')).not.toHaveProperty('detail');
     expect(notChecked('ssm-offline', 'ssm-connection-lost', 'SSM PingStatus ConnectionLost')).not.toHaveProperty('detail');
     expect(notChecked('ssm-offline', 'ssm-inactive', 'SSM PingStatus Inactive')).toMatchObject({ detail: 'SSM PingStatus Inactive' });
+  });
+
+  it('writes httpTokens only when it is not required: optional, or unknown when EC2 did not say (never read as required)', () => {
+    const rec = (httpTokens?: 'optional' | 'required') =>
+      instanceLogRecord({ instanceId: 'i-3', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2, ...(httpTokens ? { httpTokens } : {}) }, hasInstanceProfile: true });
+    expect(rec('required')).not.toHaveProperty('httpTokens');
+    expect(rec('optional')).toMatchObject({ httpTokens: 'optional' });
+    expect(rec()).toMatchObject({ httpTokens: 'unknown' });
   });
 
   it('writes httpEndpoint only when it is disabled (enabled is the default)', () => {

@@ -3,7 +3,7 @@
  * Launch parameters (the launch template version the instance was launched from) win over the AMI's
  * `ImdsSupport: v2.0` (tokens required, hop limit 2), which wins over the account default (itself
  * possibly set by a declarative policy), which wins over EC2's own default (tokens optional, hop
- * limit 1). An instance whose options differ from what its sources give was changed after launch.
+ * limit 1). An instance whose options differ from what its sources give was `modified` after launch.
  * Pure: tags and API data in, a verdict out; nothing read is trusted, nothing throws.
  */
 import type { ImdsOptions } from '../types';
@@ -92,7 +92,7 @@ export function resolveLaunchOptions(spec: MetadataOptionsSpec | undefined, imag
 }
 
 /**
- * The detail of a change after launch: the options it launched with that are not EC2's defaults
+ * The detail of a `modified` instance: the options it launched with that are not EC2's defaults
  * (`launched hopLimit 2, httpTokens required`), empty when it launched with EC2's defaults. The
  * current options are in the same log record, so the changed ones are those differing from the
  * launch values; writing `1->2` again would pay for them twice (10,000 records an hour).
@@ -163,11 +163,11 @@ export function attributeInstance(i: AttributionInput, inv: SourceInventory): Im
   const hopChanged = i.imds.hopLimit !== undefined && i.imds.hopLimit !== expected.hopLimit;
   const tokensChanged = i.imds.httpTokens !== undefined && i.imds.httpTokens !== expected.httpTokens;
   const fields = {
-    hopLimit: hopChanged ? 'changed-after-launch' : expected.fields.hopLimit,
-    httpTokens: tokensChanged ? 'changed-after-launch' : expected.fields.httpTokens,
+    hopLimit: hopChanged ? 'modified' : expected.fields.hopLimit,
+    httpTokens: tokensChanged ? 'modified' : expected.fields.httpTokens,
   } as const;
   let layer: DecidingLayer;
-  if (hopChanged || tokensChanged) layer = 'changed-after-launch';
+  if (hopChanged || tokensChanged) layer = 'modified';
   else if (o.karpenterNodePool !== undefined || o.karpenterNodeClass !== undefined) layer = 'karpenter';
   else if (o.eksNodegroup !== undefined) layer = 'eks-nodegroup';
   else layer = PRECEDENCE.find((l) => l === fields.hopLimit || l === fields.httpTokens) ?? 'ec2-default';

@@ -37,9 +37,9 @@ describe('attribution', () => {
     expect([r.fields.hopLimit, r.fields.httpTokens]).toContain(layer);
   });
 
-  it('says changed-after-launch when the instance differs from its template version', () => {
+  it('says modified when the instance differs from its template version', () => {
     const s = attributeInstance({ instanceId: 'i-1', imds: { hopLimit: 2, httpTokens: 'optional' }, origin: launchOriginOf(tags(1), 'ami-00000000000000001') }, inventory());
-    expect(s.layer).toBe('changed-after-launch');
+    expect(s.layer).toBe('modified');
     // Launched with EC2's defaults: the record's own options say what changed.
     expect(s.detail).toBeUndefined();
   });
@@ -50,7 +50,7 @@ describe('attribution', () => {
       { instanceId: 'i-1', imds: { hopLimit: 2, httpTokens: 'optional' }, origin: launchOriginOf(tags(1), 'ami-00000000000000001') },
       inventory({ versions: [{ templateId: LT, version: 1, metadataOptions: v2, imageId: 'ami-00000000000000001' }] }),
     );
-    expect(s.layer).toBe('changed-after-launch');
+    expect(s.layer).toBe('modified');
     expect(s.detail).toBe('launched hopLimit 2, httpTokens required');
   });
 
