@@ -188,7 +188,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     if (run.sources) publishSources(run.sources, logger, run.completed ? deps.metrics : undefined);
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
-      deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
+      // Only when not 0: outside `enforce` with `imdsv2AutoUndo` no rollback can happen, and a
+      // metric of zeros is billed as any other for every hour the watch runs (its alarm treats
+      // missing data as not breaching).
+      if (run.imdsv2.watch.rolledBack.length > 0) deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
       deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
     }
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the
