@@ -40,10 +40,21 @@ export interface Captured {
 }
 
 /**
+ * The `_X_AMZN_TRACE_ID` Lambda sets on every invocation, traced or not (a function without active
+ * tracing gets a pass-through header with no `Sampled=1`: the X-Ray SDKs' pass-through support,
+ * aws/aws-xray-sdk-node#660), so the logger sees what it sees in Lambda. `sampled`: an invocation
+ * X-Ray records (the remediate function, invoked by the traced state machine).
+ */
+export function lambdaTraceHeader(sampled: boolean): string {
+  return sampled ? 'Root=1-6570f3a0-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1;Lineage=0a1b2c3d:0' : 'Root=1-6570f3a0-0123456789abcdef01234567;Lineage=0a1b2c3d:0';
+}
+
+/**
  * Replaces process.stdout.write (where Powertools' Logger and Metrics print) while `fn` runs:
  * counts bytes, parses EMF records, swallows the text so the benchmark's own output stays readable.
+ * The trace header is set as Lambda sets it (default: an invocation X-Ray does not record).
  */
-export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; captured: Captured }> {
+export async function captureStdout<T>(fn: () => Promise<T>, traceHeader: string = lambdaTraceHeader(false)): Promise<{ result: T; captured: Captured }> {
   const captured: Captured = { bytes: 0, lines: 0, metrics: new Set(), metricValues: 0 };
   const original = process.stdout.write.bind(process.stdout);
   const originalErr = process.stderr.write.bind(process.stderr);
@@ -83,6 +94,8 @@ export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: 
   // Lambda ships stdout and stderr to the same log stream; both are billed as ingestion.
   process.stdout.write = sink;
   process.stderr.write = sink;
+  const savedTrace = process.env['_X_AMZN_TRACE_ID'];
+  process.env['_X_AMZN_TRACE_ID'] = traceHeader;
   try {
     const result = await fn();
     if (partial) onLine(partial);
@@ -90,6 +103,8 @@ export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: 
   } finally {
     process.stdout.write = original;
     process.stderr.write = originalErr;
+    if (savedTrace === undefined) delete process.env['_X_AMZN_TRACE_ID'];
+    else process.env['_X_AMZN_TRACE_ID'] = savedTrace;
   }
 }
 
@@ -388,7 +403,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
     }
     return { invocations, last };
   };
-  const { result: run1, captured } = await captureStdout(() => clock.run(stateMachine));
+  const { result: run1, captured } = await captureStdout(() => clock.run(stateMachine), lambdaTraceHeader(true));
   const { invocations, last } = run1;
   const first = measure(world, start, captured);
   // The first IMDS change: it goes out as soon as the check has a final verdict on an instance that needs one.
@@ -405,7 +420,7 @@ export async function benchRemediation(n: number, extraEnv: Record<string, strin
   await clock.run(() => clock.sleep(3_600_000));
   account.startRun();
   const n0 = clock.now();
-  const { result: run2, captured: cap2 } = await captureStdout(() => clock.run(stateMachine));
+  const { result: run2, captured: cap2 } = await captureStdout(() => clock.run(stateMachine), lambdaTraceHeader(true));
   const nextNight: NightMeasure = {
     simulatedSeconds: (clock.now() - n0) / 1000,
     invocations: run2.invocations,

@@ -83,7 +83,8 @@ export async function benchLaunch(n: number, env: Record<string, string> = {}): 
       if (message !== 'instance') return;
       const rec = extra[0] ?? {};
       verdictAt.set(String(rec.instanceId), clock.now());
-      const s = String(rec.checkState);
+      // The record leaves its default out: no checkState is checked.
+      const s = rec.checkState === undefined ? 'checked' : String(rec.checkState);
       states[s] = (states[s] ?? 0) + 1;
     },
     warn: () => undefined,

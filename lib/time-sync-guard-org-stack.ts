@@ -336,6 +336,7 @@ export class TimeSyncGuardOrgStack extends Stack {
       stateMachine: this.orchestration.stateMachine,
       // The member accounts' IMDSv2 watch (rejected calls after enforcement) is alarmed as in one account.
       imdsv2: imdsv2 !== 'off',
+      imdsv2AutoUndo,
     });
     const notCovered = new cw.Alarm(this, 'AccountRegionsNotCoveredAlarm', {
       metric: alarms.metric(HUB_FLEET_METRICS.accountRegionsNotCovered, cw.Stats.MAXIMUM, checkInterval),

@@ -274,6 +274,7 @@ export class TimeSyncGuard extends Construct {
       checkFunction: this.checkFunction.function,
       stateMachine: this.remediation.stateMachine,
       imdsv2: imdsv2 !== 'off',
+      imdsv2AutoUndo: autoUndo,
       urgent: urgentLive,
     });
     this.dashboard = new GuardDashboard(this, 'Dashboard', {

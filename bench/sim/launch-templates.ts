@@ -165,7 +165,7 @@ export class SimSources {
   modifyInstance(id: string, imds: Partial<ImdsOptions>): void {
     const i = this.instances.get(id)!;
     const next = { ...i.imds, ...imds };
-    if (next.hopLimit !== i.imds.hopLimit || next.httpTokens !== i.imds.httpTokens) i.truth = 'changed-after-launch';
+    if (next.hopLimit !== i.imds.hopLimit || next.httpTokens !== i.imds.httpTokens) i.truth = 'modified';
     i.imds = next;
   }
 

@@ -24,6 +24,7 @@ import { IMDSV2_METRICS, IMDSV2_STATE_METRIC } from '../core/imdsv2/metrics';
 import type { Imdsv2Readiness, Imdsv2State } from '../core/imdsv2/readiness';
 import { type CheckSettings, parseCheckSettings } from '../core/settings';
 import type { InstanceEvaluation } from '../core/types';
+import { FINDING_SENTENCE_DETAILS } from '../core/fleet/evaluate-instance';
 import { type CheckRun, type DiagnoseFn, type EngineLogger, runCheck } from '../engine/check';
 import { exportFindings, type FindingsExportDeps, type FindingsExportSummary } from '../engine/findings-export';
 import { contextFromFunctionArn } from '../core/findings-export/asff';
@@ -92,32 +93,41 @@ export class CheckRunError extends Error {
 
 /**
  * One flat, queryable log record per instance (Logs Insights fields). `findings` is the codes
- * joined by commas so `filter findings like /not-synchronized/` works. Fields with no value are
- * left out rather than written as null: at 10,000 instances an hour, every byte of this record is
- * ~$0.004 a month of log ingestion, and Logs Insights treats a missing field like a null one.
- * Whether the instance has a profile is not repeated here: it matters only with a disabled
- * endpoint, and then the `imds-endpoint-disabled` finding says so.
+ * joined by commas so `filter findings like /not-synchronized/` works. At 10,000 instances an hour,
+ * every byte of this record is ~$0.0034 a month of log ingestion, so nothing is written that the
+ * record already says (docs/operations.md#the-per-instance-log-record documents each absence):
+ * fields with no value are left out rather than written as null (Logs Insights treats a missing
+ * field like a null one); a field at its documented default is left out (`platform` linux, as
+ * EC2's own `Platform` is absent for Linux; `checkState` checked; `httpTokens` required;
+ * `httpEndpoint` enabled); the
+ * checked guest's two flags are written only when they are the exception (`synchronized` false,
+ * `containers` true; `unknown` when the report could not say); a `detail` that only repeats its
+ * finding code is left out. Whether the instance has a profile is not repeated here: it matters
+ * only with a disabled endpoint, and then the `imds-endpoint-disabled` finding says so.
  */
 export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readiness, coverage?: CoverageGap, credentials?: CredentialCounts): Record<string, unknown> {
   const v = e.verdict;
+  const codes = e.findings.map((f) => f.code);
   const record: Record<string, unknown> = {
     instanceId: e.instanceId,
     name: e.name,
-    platform: e.platform,
+    platform: e.platform === 'linux' ? undefined : e.platform,
     status: e.status,
-    checkState: e.checkState,
-    findings: e.findings.length > 0 ? e.findings.map((f) => f.code).join(',') : undefined,
+    checkState: e.checkState === 'checked' ? undefined : e.checkState,
+    findings: codes.length > 0 ? codes.join(',') : undefined,
     timeSource: v?.timeSource,
-    synchronized: v?.synchronized,
+    synchronized: v ? exceptionFlag(v.synchronized, false) : undefined,
     offsetSeconds: v?.offsetSeconds,
     clockErrorBoundSeconds: v?.clockErrorBoundSeconds,
     daemon: v?.daemon,
-    containers: v?.containers,
+    containers: v ? exceptionFlag(v.containers, true) : undefined,
     hopLimit: e.imds.hopLimit,
-    httpTokens: e.imds.httpTokens,
-    // Only `disabled` is written: `enabled` is EC2's default and most of the fleet (~25 bytes a record).
+    // The IMDS flags are written when they need attention: `optional` (IMDSv1 allowed; absent:
+    // required, and `unknown` when EC2 did not say, never read as required) and `disabled`
+    // (absent: enabled, EC2's default), so `filter httpTokens = "optional"` still finds every one.
+    httpTokens: e.imds.httpTokens === 'required' ? undefined : (e.imds.httpTokens ?? 'unknown'),
     httpEndpoint: e.imds.httpEndpoint === 'enabled' ? undefined : e.imds.httpEndpoint,
-    detail: e.detail,
+    detail: e.detail !== undefined && codes.some((c) => FINDING_SENTENCE_DETAILS.get(c) === e.detail) ? undefined : e.detail,
     // IMDSv2 readiness (docs/imdsv2.md): `filter imdsv2 = 'uses-imdsv1'` lists what would break.
     imdsv2: imdsv2?.state,
     imdsv2V1Calls: imdsv2?.imdsv1Calls,
@@ -125,12 +135,18 @@ export function instanceLogRecord(e: InstanceEvaluation, imdsv2?: Imdsv2Readines
     imdsv2LikelySource: imdsv2?.likelySource,
     imdsv2Reason: imdsv2?.reason,
     // SSM coverage (docs/coverage.md): `filter ssmCauses like /no-route/`.
-    ...coverageLogFields(coverage),
+    ...coverageLogFields(coverage, codes),
     // CloudTrail (docs/imdsv2.md#cloudtrails-view): `filter imdsv1CredentialDeliveries > 0`.
     ...credentialLogFields(credentials),
   };
   for (const [k, val] of Object.entries(record)) if (val === undefined || val === null) delete record[k];
   return record;
+}
+
+/** A guest flag written only when it is the exception (`exception`) or unknown; its usual value is left out. */
+function exceptionFlag(value: boolean | null, exception: boolean): boolean | 'unknown' | undefined {
+  if (value === null) return 'unknown';
+  return value === exception ? value : undefined;
 }
 
 /** Builds the handler over injected dependencies (the module's `handler` wires the real ones). */
@@ -172,7 +188,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): (event?: unknown, co
     if (run.sources) publishSources(run.sources, logger, run.completed ? deps.metrics : undefined);
     // Rejections and rollbacks are published whatever else failed: their alarms must not wait for a healthy run.
     if (run.imdsv2?.watch) {
-      deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
+      // Only when not 0: outside `enforce` with `imdsv2AutoUndo` no rollback can happen, and a
+      // metric of zeros is billed as any other for every hour the watch runs (its alarm treats
+      // missing data as not breaching).
+      if (run.imdsv2.watch.rolledBack.length > 0) deps.metrics.addMetric(IMDSV2_METRICS.rolledBack, MetricUnit.Count, run.imdsv2.watch.rolledBack.length);
       deps.metrics.addMetric(IMDSV2_METRICS.rejected, MetricUnit.Count, run.imdsv2.watch.rejected.length);
     }
     // A failed run publishes nothing: partial counts would look like a healthy fleet, and the

@@ -25,10 +25,19 @@ export interface GuardAlarmsProps {
   /** Its failed executions are alarmed (a remediate Lambda that fails after its retries fails the execution). */
   readonly stateMachine: IStateMachine;
   /**
-   * The IMDSv2 readiness/enforcement is on (`imdsv2` not `off`): alarm on an automatic rollback.
+   * The IMDSv2 readiness/enforcement is on (`imdsv2` not `off`): alarm on rejected IMDSv1 calls
+   * after an enforcement.
    * @default false
    */
   readonly imdsv2?: boolean;
+  /**
+   * The check may undo an enforcement (`imdsv2: 'enforce'` with `imdsv2AutoUndo`): alarm on an
+   * automatic rollback. Without it no rollback can happen (the engine does not decide one and IAM
+   * grants no role `HttpTokens=optional`), so an alarm on one could never fire and would still cost
+   * $0.10 a month.
+   * @default false
+   */
+  readonly imdsv2AutoUndo?: boolean;
   /**
    * The urgent path is live (docs/remediation.md): alarm on a host urgent again within 24 h of its urgent fix.
    * @default false
@@ -51,7 +60,7 @@ export interface GuardAlarmSet {
   readonly remediationExecutionsFailed: cw.Alarm;
   /** Only when the remediation schedule is enabled. */
   readonly remediationHeartbeat?: cw.Alarm;
-  /** An IMDSv2-enforced instance was rolled back to optional (docs/imdsv2.md); only when `imdsv2` is not `off`. */
+  /** An IMDSv2-enforced instance was rolled back to optional (docs/imdsv2.md); only with `imdsv2: 'enforce'` and `imdsv2AutoUndo`. */
   readonly imdsv2RolledBack?: cw.Alarm;
   /** IMDSv1 calls were rejected on an instance this deployment enforced (docs/imdsv2.md); only when `imdsv2` is not `off`. */
   readonly imdsv2Rejected?: cw.Alarm;
@@ -170,7 +179,7 @@ export class GuardAlarms extends Construct {
               'no remediation run completed within the remediation heartbeat window',
             ),
       // A rollback is the gate working, but someone must learn which workload still needs IMDSv1.
-      imdsv2RolledBack: props.imdsv2
+      imdsv2RolledBack: props.imdsv2 && props.imdsv2AutoUndo
         ? alarm(
             'Imdsv2RolledBack',
             this.metric(IMDSV2_METRICS.rolledBack, cw.Stats.SUM, props.checkInterval),

@@ -19,7 +19,7 @@ export function sourcesWidgets(max: (name: string) => cw.Metric): cw.IWidget[] {
     }),
     new cw.TextWidget({
       markdown:
-        "**Which layer decided each instance's IMDS options**: the `instance` log records, field `imdsSource` (`launch-template`, `ami`, `account-default`, `ec2-default`, `changed-after-launch`, `karpenter`, `eks-nodegroup`, `unknown`), e.g. `stats count(*) by imdsSource`. The exact change per template, node group or node class: the `launch-source` records (`snippet`). [docs/launch-templates.md]",
+        "**Which layer decided each instance's IMDS options**: the `instance` log records, field `imdsSource` (`launch-template`, `ami`, `account-default`, `ec2-default`, `modified`, `karpenter`, `eks-nodegroup`, `unknown`), e.g. `stats count(*) by imdsSource`. The exact change per template, node group or node class: the `launch-source` records (`snippet`). [docs/launch-templates.md]",
       width: 12,
       height: 4,
     }),

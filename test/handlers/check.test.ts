@@ -68,14 +68,16 @@ describe('check handler', () => {
     expect(records[1]!.extra).toMatchObject({
       instanceId: idOf(2),
       status: 'at-risk',
-      checkState: 'checked',
       findings: 'imds-hop-limit-too-low-for-containers',
       timeSource: 'amazon-ipv4',
       hopLimit: 1,
       containers: true,
-      platform: 'linux',
       daemon: 'chrony',
     });
+    // Their documented defaults (checked, linux, synchronised) are left out.
+    expect(records[1]!.extra).not.toHaveProperty('checkState');
+    expect(records[1]!.extra).not.toHaveProperty('platform');
+    expect(records[1]!.extra).not.toHaveProperty('synchronized');
     expect(records[2]!.extra).toMatchObject({ checkState: 'ssm-offline', findings: 'ssm-connection-lost', status: 'unknown' });
     for (const r of records) for (const v of Object.values(r.extra)) expect(typeof v === 'object' && v !== null).toBe(false);
 
@@ -188,16 +190,50 @@ describe('instanceLogRecord', () => {
     const r = instanceLogRecord({
       instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: [{ code: 'ssm-unmanaged', message: 'x' }], imds: {}, hasInstanceProfile: false,
     });
-    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged' });
+    expect(r).toEqual({ instanceId: 'i-1', platform: 'windows', status: 'unknown', checkState: 'unmanaged', findings: 'ssm-unmanaged', httpTokens: 'unknown' });
   });
 
-  it('writes no findings field for an instance without findings, and keeps false and 0 values', () => {
-    const r = instanceLogRecord({
-      instanceId: 'i-2', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2 }, hasInstanceProfile: true,
-      verdict: { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.0001, containers: false, status: 'ok', findings: [] },
+  const verdict = { platform: 'linux', daemon: 'chrony', timeSource: 'amazon-ipv4', synchronized: true, offsetSeconds: 0, clockErrorBoundSeconds: 0.0001, containers: false, status: 'ok', findings: [] } as const;
+  const checked = (v: Partial<typeof verdict> | Record<string, unknown> = {}) =>
+    instanceLogRecord({
+      instanceId: 'i-2', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2, httpTokens: 'required' }, hasInstanceProfile: true,
+      verdict: { ...verdict, ...v } as never,
     });
+
+  it('writes no findings field for an instance without findings, and keeps 0 values', () => {
+    const r = checked();
     expect(r).not.toHaveProperty('findings');
-    expect(r).toMatchObject({ offsetSeconds: 0, containers: false, hopLimit: 2 });
+    expect(r).toEqual({ instanceId: 'i-2', status: 'ok', timeSource: 'amazon-ipv4', offsetSeconds: 0, clockErrorBoundSeconds: 0.0001, daemon: 'chrony', hopLimit: 2 });
+  });
+
+  it('writes platform only for Windows (absent: linux, as EC2 leaves Platform out for Linux) and checkState only when not checked', () => {
+    expect(checked()).not.toHaveProperty('platform');
+    expect(checked()).not.toHaveProperty('checkState');
+    const win = instanceLogRecord({ instanceId: 'i-4', platform: 'windows', status: 'opted-out', checkState: 'opted-out', findings: [], imds: {}, hasInstanceProfile: false });
+    expect(win).toMatchObject({ platform: 'windows', checkState: 'opted-out' });
+  });
+
+  it('writes synchronized only when false and containers only when true, each as unknown when the report could not say', () => {
+    expect(checked({ synchronized: false, containers: true })).toMatchObject({ synchronized: false, containers: true });
+    expect(checked({ synchronized: null, containers: null })).toMatchObject({ synchronized: 'unknown', containers: 'unknown' });
+    expect(checked()).not.toHaveProperty('synchronized');
+    expect(checked()).not.toHaveProperty('containers');
+  });
+
+  it('leaves out a detail that only repeats its finding code, and keeps one that says more', () => {
+    const notChecked = (checkState: 'unmanaged' | 'ssm-offline', code: 'ssm-unmanaged' | 'ssm-connection-lost' | 'ssm-inactive', detail: string) =>
+      instanceLogRecord({ instanceId: 'i-5', platform: 'linux', status: 'unknown', checkState, findings: [{ code, message: detail }], imds: {}, hasInstanceProfile: true, detail });
+    expect(notChecked('unmanaged', 'ssm-unmanaged', 'not an SSM managed node')).not.toHaveProperty('detail');
+    expect(notChecked('ssm-offline', 'ssm-connection-lost', 'SSM PingStatus ConnectionLost')).not.toHaveProperty('detail');
+    expect(notChecked('ssm-offline', 'ssm-inactive', 'SSM PingStatus Inactive')).toMatchObject({ detail: 'SSM PingStatus Inactive' });
+  });
+
+  it('writes httpTokens only when it is not required: optional, or unknown when EC2 did not say (never read as required)', () => {
+    const rec = (httpTokens?: 'optional' | 'required') =>
+      instanceLogRecord({ instanceId: 'i-3', platform: 'linux', status: 'ok', checkState: 'checked', findings: [], imds: { hopLimit: 2, ...(httpTokens ? { httpTokens } : {}) }, hasInstanceProfile: true });
+    expect(rec('required')).not.toHaveProperty('httpTokens');
+    expect(rec('optional')).toMatchObject({ httpTokens: 'optional' });
+    expect(rec()).toMatchObject({ httpTokens: 'unknown' });
   });
 
   it('writes httpEndpoint only when it is disabled (enabled is the default)', () => {

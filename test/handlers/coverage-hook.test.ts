@@ -1,4 +1,5 @@
-import { COVERAGE_METRICS, coverageLogFields, type CoverageGap, type CoverageReport } from '../../lambda/core/fleet/coverage';
+import { COVERAGE_METRICS, type CoverageFacts, coverageLogFields, type CoverageGap, type CoverageReport, dhmcWouldManageOfReason, judgeGap } from '../../lambda/core/fleet/coverage';
+import type { InstanceRecord } from '../../lambda/core/types';
 import { addCoverageMetrics } from '../../lambda/handlers/coverage-hook';
 
 const report = (percent: number | undefined): CoverageReport =>
@@ -27,7 +28,42 @@ describe('the per-instance coverage log fields', () => {
 
   it('leave out a detail that only restates its cause code', () => {
     const f = coverageLogFields(gap(['ssm-cause-unknown'], ['no cause found in the read-only facts']));
-    expect(f).toEqual({ ssmRegistration: 'never-registered', ssmCauses: 'ssm-cause-unknown', dhmcWouldManage: 'no', dhmcReason: 'has-instance-profile' });
+    expect(f).toEqual({ ssmRegistration: 'never-registered', ssmCauses: 'ssm-cause-unknown', dhmcReason: 'has-instance-profile' });
+  });
+
+  it('leave out the registration when a finding code of the same record names it', () => {
+    const g = gap(['ssm-cause-unknown'], ['x']);
+    expect(coverageLogFields(g, ['ssm-unmanaged'])).not.toHaveProperty('ssmRegistration');
+    expect(coverageLogFields({ ...g, registration: 'connection-lost' }, ['ssm-connection-lost'])).not.toHaveProperty('ssmRegistration');
+    expect(coverageLogFields({ ...g, registration: 'inactive' }, ['ssm-inactive'])).not.toHaveProperty('ssmRegistration');
+    // An opted-out instance has no such finding: the field is its only trace.
+    expect(coverageLogFields(g, [])).toMatchObject({ ssmRegistration: 'never-registered' });
+    expect(coverageLogFields({ ...g, registration: 'connection-lost' }, ['ssm-unmanaged'])).toMatchObject({ ssmRegistration: 'connection-lost' });
+  });
+
+  it('write dhmcWouldManage only when no reason implies it', () => {
+    const g = gap(['ssm-cause-unknown'], ['x']);
+    expect(coverageLogFields({ ...g, dhmcWouldManage: 'unknown', dhmcReason: 'agent-version-unknown' })).not.toHaveProperty('dhmcWouldManage');
+    expect(coverageLogFields({ ...g, dhmcWouldManage: 'yes', dhmcReason: undefined })).toMatchObject({ dhmcWouldManage: 'yes' });
+    expect(coverageLogFields({ ...g, dhmcWouldManage: 'already-on', dhmcReason: undefined })).toMatchObject({ dhmcWouldManage: 'already-on' });
+    // A reason that does not imply the verdict (never judged so today) keeps both.
+    expect(coverageLogFields({ ...g, dhmcWouldManage: 'yes', dhmcReason: 'has-instance-profile' })).toMatchObject({ dhmcWouldManage: 'yes', dhmcReason: 'has-instance-profile' });
+  });
+
+  it.each([
+    ['a profile', { hasInstanceProfile: true }, {}],
+    ['a disabled endpoint', { imds: { httpEndpoint: 'disabled' } }, {}],
+    ['no route', { subnetId: 'subnet-1' }, { network: new Map([['subnet-1', { internetRoute: 'no', endpoints: [] }]]) }],
+    ['an unknown agent', {}, {}],
+    ['an old agent', { ssm: { pingStatus: 'ConnectionLost', agentVersion: '3.0.0.0' } }, {}],
+    ['a current agent', { ssm: { pingStatus: 'ConnectionLost', agentVersion: '3.3.2000.0' } }, {}],
+  ])('every reason judgeGap gives implies its verdict (%s)', (_name, record, facts) => {
+    const g = judgeGap(
+      { instanceId: 'i-1', platform: 'linux', imds: {}, hasInstanceProfile: false, ...record } as InstanceRecord,
+      { dhmc: { state: 'off' }, profiles: new Map(), network: new Map(), ...facts } as unknown as CoverageFacts,
+    );
+    if (g.dhmcReason !== undefined) expect(dhmcWouldManageOfReason(g.dhmcReason)).toBe(g.dhmcWouldManage);
+    else expect(['yes', 'already-on']).toContain(g.dhmcWouldManage);
   });
 
   it("keep the details that name the instance's facts (missing actions, endpoints)", () => {

@@ -36,9 +36,9 @@ describe('the per-instance imdsSource fields', () => {
   const sources = (byId: Record<string, never>): SourcesCheckResult => ({ ...result({ templates: 0, groups: 0, notRead: 0 }), attribution: new Map(Object.entries(byId)) });
 
   it("name every instance's layer, the common one included (the summary names the common one too)", () => {
-    const s = sources({ a: src('changed-after-launch', { detail: 'hopLimit 1->2' }), b: src('changed-after-launch'), c: src('ec2-default') });
-    expect(sourcesSummary(s)).toMatchObject({ commonLayer: 'changed-after-launch', byLayer: { 'changed-after-launch': 2, 'ec2-default': 1 } });
-    expect(sourceLogFields(s, 'a')).toEqual({ imdsSource: 'changed-after-launch', imdsSourceDetail: 'hopLimit 1->2' });
+    const s = sources({ a: src('modified', { detail: 'launched hopLimit 2' }), b: src('modified'), c: src('ec2-default') });
+    expect(sourcesSummary(s)).toMatchObject({ commonLayer: 'modified', byLayer: { modified: 2, 'ec2-default': 1 } });
+    expect(sourceLogFields(s, 'a')).toEqual({ imdsSource: 'modified', imdsSourceDetail: 'launched hopLimit 2' });
     expect(sourceLogFields(s, 'c')).toEqual({ imdsSource: 'ec2-default' });
   });
 

@@ -602,3 +602,27 @@ describe('IMDSv2 record key (signs the enforcement records: docs/imdsv2.md)', ()
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 });
+
+describe('the IMDSv2 alarms (docs/imdsv2.md)', () => {
+  const metricsOf = (template: Template): unknown[] => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName);
+
+  it.each([
+    ['report (the default)', {}],
+    ['enforce without imdsv2AutoUndo', { imdsv2: 'enforce' as const }],
+  ])('%s: alarms on rejected IMDSv1 calls, not on a rollback no role may make (it could never fire)', (_name, props) => {
+    const metrics = metricsOf(guardTemplate(props).template);
+    expect(metrics).toContain('Imdsv2Rejected');
+    expect(metrics).not.toContain('Imdsv2RolledBack');
+  });
+
+  it('enforce with imdsv2AutoUndo: alarms on a rollback too', () => {
+    const metrics = metricsOf(guardTemplate({ imdsv2: 'enforce', imdsv2AutoUndo: true }).template);
+    expect(metrics).toEqual(expect.arrayContaining(['Imdsv2Rejected', 'Imdsv2RolledBack']));
+  });
+
+  it('off: neither', () => {
+    const metrics = metricsOf(guardTemplate({ imdsv2: 'off' }).template);
+    expect(metrics).not.toContain('Imdsv2Rejected');
+    expect(metrics).not.toContain('Imdsv2RolledBack');
+  });
+});

@@ -199,20 +199,36 @@ export function coverageLookups(records: readonly InstanceRecord[]): CoverageLoo
   return { profileArns: [...profiles].sort(), subnets: [...subnets].sort(([a], [b]) => (a < b ? -1 : 1)).map(([subnetId, vpcId]) => ({ subnetId, vpcId })), unmanaged };
 }
 
+/** The finding code of the record that already names each registration. */
+const REGISTRATION_CODES: Readonly<Record<SsmRegistration, string>> = {
+  'never-registered': 'ssm-unmanaged',
+  'connection-lost': 'ssm-connection-lost',
+  inactive: 'ssm-inactive',
+};
+
+/** What a `dhmcReason` says about `dhmcWouldManage` (every reason but the unknown agent version means no). */
+export function dhmcWouldManageOfReason(reason: string): CoverageGap['dhmcWouldManage'] {
+  return reason === 'agent-version-unknown' ? 'unknown' : 'no';
+}
+
 /**
  * Per-instance log fields (Logs Insights): `filter ssmCauses like /no-route/`. Absent for an
- * instance SSM reaches.
+ * instance SSM reaches. What the same record already says is left out (10,000 records an hour):
+ * `ssmRegistration` when one of the record's finding `codes` names it (`ssm-unmanaged`:
+ * never-registered, `ssm-connection-lost`, `ssm-inactive`), `dhmcWouldManage` when `dhmcReason`
+ * implies it ({@link dhmcWouldManageOfReason}).
  */
-export function coverageLogFields(g: CoverageGap | undefined): Record<string, unknown> {
+export function coverageLogFields(g: CoverageGap | undefined, codes: readonly string[] = []): Record<string, unknown> {
   if (!g) return {};
   // A cause whose sentence is always the same adds nothing to its code (the finding table has it);
   // only the ones naming this instance's facts (actions, agent version, endpoints) are written.
   const detail = g.details.filter((_, k) => !CONSTANT_DETAIL_CAUSES.has(g.causes[k]!)).join('; ');
+  const implied = g.dhmcReason !== undefined && dhmcWouldManageOfReason(g.dhmcReason) === g.dhmcWouldManage;
   return {
-    ssmRegistration: g.registration,
+    ...(codes.includes(REGISTRATION_CODES[g.registration]) ? {} : { ssmRegistration: g.registration }),
     ssmCauses: g.causes.join(','),
     ...(detail ? { ssmCauseDetail: detail } : {}),
-    dhmcWouldManage: g.dhmcWouldManage,
+    ...(implied ? {} : { dhmcWouldManage: g.dhmcWouldManage }),
     ...(g.dhmcReason ? { dhmcReason: g.dhmcReason } : {}),
   };
 }

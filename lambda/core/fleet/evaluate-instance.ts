@@ -54,14 +54,25 @@ function instanceFinding(code: InstanceFindingCode, message: string): Finding {
 }
 
 /**
+ * The fixed `detail` sentences of the inventory's verdicts, by the finding code that says the same
+ * (the per-instance log record leaves such a detail out: its finding code is in the same record).
+ */
+const UNMANAGED_DETAIL = 'not an SSM managed node';
+const CONNECTION_LOST_DETAIL = 'SSM PingStatus ConnectionLost';
+export const FINDING_SENTENCE_DETAILS: ReadonlyMap<string, string> = new Map([
+  ['ssm-unmanaged', UNMANAGED_DETAIL],
+  ['ssm-connection-lost', CONNECTION_LOST_DETAIL],
+]);
+
+/**
  * What the inventory alone says about reachability: opted out, unmanaged or not Online.
  * Returns undefined for an instance the collector should run on.
  */
 export function preCollectionOutcome(record: InstanceRecord): CollectionOutcome | 'opted-out' | undefined {
   if (record.optedOut) return 'opted-out';
-  if (!record.ssm) return { kind: 'not-checked', checkState: 'unmanaged', code: 'ssm-unmanaged', detail: 'not an SSM managed node' };
+  if (!record.ssm) return { kind: 'not-checked', checkState: 'unmanaged', code: 'ssm-unmanaged', detail: UNMANAGED_DETAIL };
   if (record.ssm.pingStatus === 'ConnectionLost') {
-    return { kind: 'not-checked', checkState: 'ssm-offline', code: 'ssm-connection-lost', detail: 'SSM PingStatus ConnectionLost' };
+    return { kind: 'not-checked', checkState: 'ssm-offline', code: 'ssm-connection-lost', detail: CONNECTION_LOST_DETAIL };
   }
   if (record.ssm.pingStatus !== 'Online') {
     return { kind: 'not-checked', checkState: 'ssm-offline', code: 'ssm-inactive', detail: `SSM PingStatus ${record.ssm.pingStatus}` };

@@ -3,7 +3,7 @@
  * Launch parameters (the launch template version the instance was launched from) win over the AMI's
  * `ImdsSupport: v2.0` (tokens required, hop limit 2), which wins over the account default (itself
  * possibly set by a declarative policy), which wins over EC2's own default (tokens optional, hop
- * limit 1). An instance whose options differ from what its sources give was changed after launch.
+ * limit 1). An instance whose options differ from what its sources give was `modified` after launch.
  * Pure: tags and API data in, a verdict out; nothing read is trusted, nothing throws.
  */
 import type { ImdsOptions } from '../types';
@@ -22,6 +22,9 @@ import {
   type LaunchTemplateInfo,
   versionKey,
 } from './types';
+
+/** EC2's own options for a launch nothing else sets (the lowest layer). */
+export const EC2_DEFAULT_OPTIONS = { hopLimit: EC2_DEFAULT_HOP_LIMIT, httpTokens: 'optional' } as const;
 
 /** Tag values are untrusted: bounded, printable, else ignored. */
 const TAG_VALUE = /^[\p{L}\p{N} _.:/=+\-@$]{1,256}$/u;
@@ -78,14 +81,28 @@ export function resolveLaunchOptions(spec: MetadataOptionsSpec | undefined, imag
   if (spec?.hopLimit !== undefined) [hopLimit, hopLayer] = [spec.hopLimit, 'launch-template'];
   else if (v2Ami) [hopLimit, hopLayer] = [2, 'ami'];
   else if (defaults?.hopLimit !== undefined && defaults.hopLimit > 0) [hopLimit, hopLayer] = [defaults.hopLimit, 'account-default'];
-  else [hopLimit, hopLayer] = [EC2_DEFAULT_HOP_LIMIT, 'ec2-default'];
+  else [hopLimit, hopLayer] = [EC2_DEFAULT_OPTIONS.hopLimit, 'ec2-default'];
   let httpTokens: 'optional' | 'required';
   let tokensLayer: DecidingLayer;
   if (spec?.httpTokens !== undefined) [httpTokens, tokensLayer] = [spec.httpTokens, 'launch-template'];
   else if (v2Ami) [httpTokens, tokensLayer] = ['required', 'ami'];
   else if (defaults?.httpTokens !== undefined) [httpTokens, tokensLayer] = [defaults.httpTokens, 'account-default'];
-  else [httpTokens, tokensLayer] = ['optional', 'ec2-default'];
+  else [httpTokens, tokensLayer] = [EC2_DEFAULT_OPTIONS.httpTokens, 'ec2-default'];
   return { hopLimit, httpTokens, fields: { hopLimit: hopLayer, httpTokens: tokensLayer } };
+}
+
+/**
+ * The detail of a `modified` instance: the options it launched with that are not EC2's defaults
+ * (`launched hopLimit 2, httpTokens required`), empty when it launched with EC2's defaults. The
+ * current options are in the same log record, so the changed ones are those differing from the
+ * launch values; writing `1->2` again would pay for them twice (10,000 records an hour).
+ */
+export function launchDetail(launch: Pick<ResolvedLaunchOptions, 'hopLimit' | 'httpTokens'>): string {
+  const parts = [
+    launch.hopLimit !== EC2_DEFAULT_OPTIONS.hopLimit ? `hopLimit ${launch.hopLimit}` : '',
+    launch.httpTokens !== EC2_DEFAULT_OPTIONS.httpTokens ? `httpTokens ${launch.httpTokens}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? `launched ${parts.join(', ')}` : '';
 }
 
 const PRECEDENCE: readonly DecidingLayer[] = ['launch-template', 'ami', 'account-default', 'ec2-default'];
@@ -146,15 +163,15 @@ export function attributeInstance(i: AttributionInput, inv: SourceInventory): Im
   const hopChanged = i.imds.hopLimit !== undefined && i.imds.hopLimit !== expected.hopLimit;
   const tokensChanged = i.imds.httpTokens !== undefined && i.imds.httpTokens !== expected.httpTokens;
   const fields = {
-    hopLimit: hopChanged ? 'changed-after-launch' : expected.fields.hopLimit,
-    httpTokens: tokensChanged ? 'changed-after-launch' : expected.fields.httpTokens,
+    hopLimit: hopChanged ? 'modified' : expected.fields.hopLimit,
+    httpTokens: tokensChanged ? 'modified' : expected.fields.httpTokens,
   } as const;
   let layer: DecidingLayer;
-  if (hopChanged || tokensChanged) layer = 'changed-after-launch';
+  if (hopChanged || tokensChanged) layer = 'modified';
   else if (o.karpenterNodePool !== undefined || o.karpenterNodeClass !== undefined) layer = 'karpenter';
   else if (o.eksNodegroup !== undefined) layer = 'eks-nodegroup';
   else layer = PRECEDENCE.find((l) => l === fields.hopLimit || l === fields.httpTokens) ?? 'ec2-default';
-  const changedDetail = [hopChanged ? `hopLimit ${expected.hopLimit}->${i.imds.hopLimit}` : '', tokensChanged ? `httpTokens ${expected.httpTokens}->${i.imds.httpTokens}` : ''].filter(Boolean).join(', ');
+  const changedDetail = hopChanged || tokensChanged ? launchDetail(expected) : '';
   return {
     layer,
     ...(o.templateId !== undefined ? { templateId: o.templateId } : {}),

@@ -100,9 +100,10 @@ export function versionKey(templateId: string, version: number): string {
 /**
  * The layer that decided an instance's IMDS options, highest precedence first: Karpenter and EKS
  * managed node groups (their template belongs to the orchestrator), the launch template version,
- * the AMI's `ImdsSupport: v2.0`, the account default, EC2's own default; or a change made after
- * launch (the instance's options differ from what its source says), or unknown (a source that
- * could not be read).
+ * the AMI's `ImdsSupport: v2.0`, the account default, EC2's own default; or `modified` (the
+ * instance's options differ from what its source says: ModifyInstanceMetadataOptions after launch,
+ * or options given in RunInstances), or unknown (a source that could not be read). Short names:
+ * every per-instance log record carries one, 10,000 times an hour.
  */
 export type DecidingLayer =
   | 'karpenter'
@@ -111,7 +112,7 @@ export type DecidingLayer =
   | 'ami'
   | 'account-default'
   | 'ec2-default'
-  | 'changed-after-launch'
+  | 'modified'
   | 'unknown';
 
 /** One instance's attribution (the per-instance log record's `imdsSource`). */
@@ -127,6 +128,9 @@ export interface ImdsSource {
   readonly nodePool?: string;
   /** Per option, the layer that set it (what a single layer name cannot say). */
   readonly fields: { readonly hopLimit: DecidingLayer; readonly httpTokens: DecidingLayer };
-  /** Why unknown / what changed after launch. */
+  /**
+   * Why unknown; when `modified`, the launch options that were not EC2's defaults
+   * (`launched hopLimit 2`), absent when it launched with EC2's defaults (attribute.ts `launchDetail`).
+   */
   readonly detail?: string;
 }

@@ -1,4 +1,4 @@
-import { attributeInstance, launchOriginOf, resolveLaunchOptions, resolveReference } from '../../../lambda/core/sources/attribute';
+import { attributeInstance, launchDetail, launchOriginOf, resolveLaunchOptions, resolveReference } from '../../../lambda/core/sources/attribute';
 import { enforcementBlockers } from '../../../lambda/core/sources/enforcement';
 import { planSources, type SourceWants } from '../../../lambda/core/sources/plan';
 import { sourceFindingIndex } from '../../../lambda/core/sources/report';
@@ -37,10 +37,29 @@ describe('attribution', () => {
     expect([r.fields.hopLimit, r.fields.httpTokens]).toContain(layer);
   });
 
-  it('says changed-after-launch when the instance differs from its template version', () => {
+  it('says modified when the instance differs from its template version', () => {
     const s = attributeInstance({ instanceId: 'i-1', imds: { hopLimit: 2, httpTokens: 'optional' }, origin: launchOriginOf(tags(1), 'ami-00000000000000001') }, inventory());
-    expect(s.layer).toBe('changed-after-launch');
-    expect(s.detail).toBe('hopLimit 1->2');
+    expect(s.layer).toBe('modified');
+    // Launched with EC2's defaults: the record's own options say what changed.
+    expect(s.detail).toBeUndefined();
+  });
+
+  it("names the launch options that were not EC2's defaults after a change", () => {
+    const v2 = { hopLimit: 2, httpTokens: 'required' as const, httpEndpoint: 'enabled' as const };
+    const s = attributeInstance(
+      { instanceId: 'i-1', imds: { hopLimit: 2, httpTokens: 'optional' }, origin: launchOriginOf(tags(1), 'ami-00000000000000001') },
+      inventory({ versions: [{ templateId: LT, version: 1, metadataOptions: v2, imageId: 'ami-00000000000000001' }] }),
+    );
+    expect(s.layer).toBe('modified');
+    expect(s.detail).toBe('launched hopLimit 2, httpTokens required');
+  });
+
+  it.each([
+    [{ hopLimit: 1, httpTokens: 'optional' as const }, ''],
+    [{ hopLimit: 3, httpTokens: 'optional' as const }, 'launched hopLimit 3'],
+    [{ hopLimit: 1, httpTokens: 'required' as const }, 'launched httpTokens required'],
+  ])('launchDetail(%o) = %j', (launch, detail) => {
+    expect(launchDetail(launch)).toBe(detail);
   });
 
   it('never attributes to a lower layer when the template version could not be read', () => {

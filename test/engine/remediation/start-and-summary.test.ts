@@ -1,3 +1,4 @@
+import { REMEDIATION_METRICS } from '../../../lambda/core/fleet/metric-names';
 import { VirtualClock } from '../../../lambda/aws/clock';
 import { GUEST_PHASE } from '../../../lambda/engine/remediation/guest-phase';
 import { IMDS_PHASE, imdsStages } from '../../../lambda/engine/remediation/imds-phase';
@@ -82,6 +83,17 @@ describe('publishRemediationMetrics', () => {
     publishRemediationMetrics(sink, { attempted: 1, succeeded: 2, failed: 3, rolledBack: 4, skipped: 5, completed: 1 });
     expect(sink.addMetric).toHaveBeenCalledTimes(6);
     expect(sink.addMetric.mock.calls.every(([, unit]) => unit === 'Count')).toBe(true);
+    expect(sink.publishStoredMetrics).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves out the counts that are 0 (absent: 0; billed by the hours published) and always sends the heartbeat', () => {
+    const sink = { addMetric: jest.fn(), publishStoredMetrics: jest.fn() };
+    publishRemediationMetrics(sink, { attempted: 3, succeeded: 0, failed: 1, rolledBack: 0, skipped: 0, completed: 1 });
+    expect(sink.addMetric.mock.calls.map(([name, , n]) => [name, n])).toEqual([
+      [REMEDIATION_METRICS.attempted, 3],
+      [REMEDIATION_METRICS.failed, 1],
+      [REMEDIATION_METRICS.remediationCompleted, 1],
+    ]);
     expect(sink.publishStoredMetrics).toHaveBeenCalledTimes(1);
   });
 });
