@@ -111,7 +111,7 @@ const sharedLimiters = new WeakMap<object, { clock: Clock; limiter: PriorityRate
  * The SSM limiter shared by every adapter that uses this client on this clock (the inventory's
  * DescribeInstanceInformation and Run Command): SSM's rate is one bucket for all of them.
  */
-export function ssmLimiter(ssm: SSMClient, clock: Clock, rate: AdaptiveRateOptions = SSM_ASSUMED_RATE): PriorityRateLimiter {
+export function ssmLimiter(ssm: Pick<SSMClient, 'send'>, clock: Clock, rate: AdaptiveRateOptions = SSM_ASSUMED_RATE): PriorityRateLimiter {
   const found = sharedLimiters.get(ssm);
   if (found && found.clock === clock) return found.limiter;
   const limiter = new PriorityRateLimiter(rate, clock, ssmPriority);
