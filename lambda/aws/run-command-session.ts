@@ -113,6 +113,8 @@ export class RunCommandSession implements RunSession {
   private firstSentAt: number | undefined;
   /** The straggler cutoff's and the completion looks' bookkeeping (collector runs only). */
   private readonly stragglers: StragglerWatch | undefined;
+  /** Whether `request.onLate` was called. */
+  private lateNoted = false;
   /** Ids already handed to `request.onResults`. */
   private readonly handedOut = new Set<string>();
   /**
@@ -287,6 +289,18 @@ export class RunCommandSession implements RunSession {
     }
     this.queue.splice(0, queued, ...batches);
     while (this.workers < Math.min(this.concurrency, this.queue.length)) void this.work();
+  }
+
+  /** Records a late result (pending at the cutoff, or ended by SSM at its timeout); the first one tells `request.onLate`. */
+  private setLate(r: InvocationResult): void {
+    this.results.set(r.instanceId, r);
+    if (this.lateNoted || !this.request.onLate) return;
+    this.lateNoted = true;
+    try {
+      this.request.onLate();
+    } catch (err) {
+      this.errors.add(`the late-collector hook failed: ${errorMessage(err)}`);
+    }
   }
 
   private enqueue(batch: string[]): void {
@@ -559,12 +573,13 @@ export class RunCommandSession implements RunSession {
         if (!id || !targetSet.has(id)) continue;
         if (cutoff && !isTerminalInvocation(inv.Status)) {
           const since = invocationStart(inv) ?? requestedAt ?? inv.RequestedDateTime?.getTime() ?? clock.now();
-          if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
+          if (clock.now() - since >= cutoff.cutoffMs) this.setLate(stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
           else cutoff.running.set(id, since);
           continue;
         }
         const r = toInvocationResult(inv, commandId, unfinished);
-        results.set(id, r);
+        if (r.state === 'timed-out') this.setLate(r);
+        else results.set(id, r);
         stragglers?.observe(inv);
         const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
         const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
@@ -582,7 +597,7 @@ export class RunCommandSession implements RunSession {
       if (cutoff) {
         // Not listed yet at the cutoff: counted from the send.
         const since = requestedAt ?? clock.now();
-        if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
+        if (clock.now() - since >= cutoff.cutoffMs) this.setLate(stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
         else cutoff.running.set(id, since);
         continue;
       }
