@@ -43,7 +43,9 @@ export interface SsmRunCommandOptions {
   /**
    * First wait before polling, from the first send. Delivery ramps up (1, 3, 7, 15, 31… instances a
    * second: the 50th target of a command starts ≈ 5 s after the send) and the script then needs its
-   * seconds in the guest, so an earlier poll only finds running commands and costs a call.
+   * seconds in the guest, so an earlier poll only finds running commands and costs a call. A run with
+   * a straggler cutoff (the collector) looks at its oldest command then instead of polling, and at
+   * every other command when it is expected to have finished (RunCommandSession.cutStragglers).
    * @default 10000
    */
   readonly pollIntervalMs?: number;
