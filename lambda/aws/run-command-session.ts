@@ -2,8 +2,12 @@
  * One streaming document run: targets arrive over time (page by page from the inventory, or all at
  * once), are buffered into batches of 50 and sent in the background by a bounded pool of senders, so
  * the guests work while the inventory is still listing; `finish()` sends the rest, polls until every
- * command is terminal (or the deadline) and lists each command's invocations once. The mapping of
- * what SSM answers is in ./run-command-invocation.ts (pure); this class only makes the calls.
+ * command is terminal (or the deadline) and lists each command's invocations once. A collector run
+ * (straggler cutoff) polls only while it has nothing to expect: it lists each command when it should
+ * have finished (its send + its last wave's start + the longest run seen), looks again at a guest
+ * that may still end healthy, and leaves one past the cutoff pending; its last queued commands are
+ * cut smaller so their guests start sooner (sizeTail). The mapping of what SSM answers is in
+ * ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
   GetCommandInvocationCommand,
