@@ -18,7 +18,8 @@ import {
 } from '../core/fleet/coverage';
 import type { Clock } from '../engine/ports';
 import type { CoveragePort } from '../engine/coverage';
-import { withRetry } from './retry';
+import { type PriorityRateLimiter, withRetry } from './retry';
+import { ssmLimiter } from './run-command';
 
 export interface AwsCoveragePortOptions {
   readonly ec2: Pick<EC2Client, 'send'>;
@@ -29,6 +30,14 @@ export interface AwsCoveragePortOptions {
    */
   readonly profile: CoveragePort['profile'];
   readonly clock: Clock;
+  /**
+   * Paces the SSM call (GetServiceSetting): SSM's rate is one bucket per account, so a call beside
+   * the check's must wait its turn in the same limiter, or it takes a token the limiter counted on
+   * and a SendCommand is throttled (which halves the limiter's rate for the rest of the run).
+   * `false`: not paced (throttles are still retried).
+   * @default - ssmLimiter(ssm, clock), shared with the inventory and Run Command on the same client
+   */
+  readonly ssmLimiter?: PriorityRateLimiter | false;
 }
 
 /** DescribeRouteTables / DescribeVpcEndpoints accept this many values in one filter. */
@@ -42,10 +51,13 @@ export function dhmcFromSetting(value: string | undefined): DhmcState {
 
 export function createAwsCoveragePort(o: AwsCoveragePortOptions): CoveragePort {
   const retry = <T>(operation: string, fn: () => Promise<T>): Promise<T> => withRetry(fn, o.clock, { operation, maxAttempts: 4 });
+  const limiter = o.ssmLimiter === false ? undefined : (o.ssmLimiter ?? ssmLimiter(o.ssm, o.clock));
+  const ssmRetry = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, o.clock, limiter ? limiter.retryOptions({ operation, maxAttempts: 4 }) : { operation, maxAttempts: 4 });
   return {
     async dhmc() {
       try {
-        const out = await retry('GetServiceSetting', () => o.ssm.send(new GetServiceSettingCommand({ SettingId: DHMC_SETTING_ID })));
+        const out = await ssmRetry('GetServiceSetting', () => o.ssm.send(new GetServiceSettingCommand({ SettingId: DHMC_SETTING_ID })));
         // An answer without the setting is not "off": it is unread (never a cause).
         if (!out?.ServiceSetting) throw new Error('GetServiceSetting returned no setting');
         return dhmcFromSetting(out.ServiceSetting.SettingValue);

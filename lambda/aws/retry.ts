@@ -167,6 +167,15 @@ export class PriorityRateLimiter {
     return this.queue.length;
   }
 
+  /**
+   * When (ms from now) the k-th call (0-based) to ask after every call already waiting can go out,
+   * at the current rate and with no throttle: the schedule a caller plans its queued calls on.
+   */
+  etaMs(k: number): number {
+    const behind = this.queue.length + k + 1 - this.bucket.available;
+    return behind <= 0 ? 0 : (behind / this.bucket.rate) * 1000;
+  }
+
   /** Retry options that route every attempt through this limiter and report throttles to it. */
   retryOptions(base: RetryOptions = {}): RetryOptions {
     return {

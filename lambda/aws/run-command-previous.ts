@@ -10,7 +10,7 @@
  */
 import { type Command, ListCommandInvocationsCommand, ListCommandsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { mapLimit } from '../core/util/batching';
-import type { Clock, InvocationResult, PreviousResultsRequest } from '../engine/ports';
+import type { Clock, InvocationResult, PreviousResultsRequest, PreviousWindow } from '../engine/ports';
 import { type RetryOptions, withRetry } from './retry';
 import { toInvocationResult } from './run-command-invocation';
 
@@ -29,15 +29,22 @@ export interface PreviousResultsOptions {
 const MAX_LISTED_COMMANDS = 5_000;
 const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The latest invocation on each asked instance among the window's commands (see the file comment). */
-export async function readPreviousResults(options: PreviousResultsOptions, request: PreviousResultsRequest): Promise<Map<string, InvocationResult>> {
+/** One command of the look-back window that is ours (document, window, comment), with its targets. */
+export interface PreviousCommand {
+  readonly commandId: string;
+  readonly at: number;
+  readonly instanceIds: readonly string[];
+}
+
+/**
+ * The window's commands (one ListCommands page per 50, sequential), checked as untrusted: a
+ * command id of SSM's form, a time in the window, the document and comment asked for, string ids.
+ */
+export async function listPreviousCommands(options: PreviousResultsOptions, window: PreviousWindow): Promise<PreviousCommand[]> {
   const { ssm, clock } = options;
   const retry = options.retry ?? {};
-  const out = new Map<string, InvocationResult>();
-  const wanted = new Set(request.instanceIds);
-  if (wanted.size === 0 || !(request.before > request.after)) return out;
-  // The latest command of the window that targeted each wanted instance.
-  const latest = new Map<string, { commandId: string; at: number }>();
+  const out: PreviousCommand[] = [];
+  if (!(window.before > window.after)) return out;
   let token: string | undefined;
   let listed = 0;
   do {
@@ -47,9 +54,9 @@ export async function readPreviousResults(options: PreviousResultsOptions, reque
         ssm.send(
           new ListCommandsCommand({
             Filters: [
-              { key: 'InvokedAfter', value: new Date(request.after).toISOString() },
-              { key: 'InvokedBefore', value: new Date(request.before).toISOString() },
-              { key: 'DocumentName', value: request.documentName },
+              { key: 'InvokedAfter', value: new Date(window.after).toISOString() },
+              { key: 'InvokedBefore', value: new Date(window.before).toISOString() },
+              { key: 'DocumentName', value: window.documentName },
             ],
             MaxResults: 50,
             NextToken: token,
@@ -58,10 +65,36 @@ export async function readPreviousResults(options: PreviousResultsOptions, reque
       clock,
       { operation: 'ListCommands', ...retry },
     );
-    for (const c of page.Commands ?? []) consider(c, request, wanted, latest);
+    for (const c of page.Commands ?? []) {
+      const ours = ourCommand(c, window);
+      if (ours) out.push(ours);
+    }
     listed += page.Commands?.length ?? 0;
     token = typeof page.NextToken === 'string' && page.NextToken !== '' ? page.NextToken : undefined;
   } while (token && listed < MAX_LISTED_COMMANDS);
+  return out;
+}
+
+/**
+ * The latest invocation on each asked instance among the window's commands (see the file comment).
+ * `listed`: the window's commands if already being listed ({@link listPreviousCommands}, started
+ * early by SsmRunCommand.prefetchPrevious); else they are listed here.
+ */
+export async function readPreviousResults(options: PreviousResultsOptions, request: PreviousResultsRequest, listed?: Promise<readonly PreviousCommand[]>): Promise<Map<string, InvocationResult>> {
+  const { ssm, clock } = options;
+  const retry = options.retry ?? {};
+  const out = new Map<string, InvocationResult>();
+  const wanted = new Set(request.instanceIds);
+  if (wanted.size === 0 || !(request.before > request.after)) return out;
+  // The latest command of the window that targeted each wanted instance.
+  const latest = new Map<string, { commandId: string; at: number }>();
+  for (const c of await (listed ?? listPreviousCommands(options, request))) {
+    for (const id of c.instanceIds) {
+      if (!wanted.has(id)) continue;
+      const seen = latest.get(id);
+      if (!seen || c.at > seen.at) latest.set(id, { commandId: c.commandId, at: c.at });
+    }
+  }
   await mapLimit([...latest], options.concurrency ?? 8, async ([instanceId, { commandId }]) => {
     options.onCall?.('ListCommandInvocations');
     const page = await withRetry(
@@ -78,16 +111,12 @@ export async function readPreviousResults(options: PreviousResultsOptions, reque
   return out;
 }
 
-/** Keeps `c` as an instance's latest command if it is the document's, in the window, and (when asked) ours by its comment. */
-function consider(c: Command, request: PreviousResultsRequest, wanted: ReadonlySet<string>, latest: Map<string, { commandId: string; at: number }>): void {
+/** `c` as one of the window's commands if it is the document's, in the window, and (when asked) ours by its comment. */
+function ourCommand(c: Command, window: PreviousWindow): PreviousCommand | undefined {
   const at = c.RequestedDateTime?.getTime();
-  if (typeof c.CommandId !== 'string' || !COMMAND_ID.test(c.CommandId) || at === undefined || !Number.isFinite(at)) return;
-  if (c.DocumentName !== request.documentName || at < request.after || at >= request.before) return;
-  if (request.comment !== undefined && c.Comment !== request.comment) return;
-  if (!Array.isArray(c.InstanceIds)) return;
-  for (const id of c.InstanceIds) {
-    if (typeof id !== 'string' || !wanted.has(id)) continue;
-    const seen = latest.get(id);
-    if (!seen || at > seen.at) latest.set(id, { commandId: c.CommandId, at });
-  }
+  if (typeof c.CommandId !== 'string' || !COMMAND_ID.test(c.CommandId) || at === undefined || !Number.isFinite(at)) return undefined;
+  if (c.DocumentName !== window.documentName || at < window.after || at >= window.before) return undefined;
+  if (window.comment !== undefined && c.Comment !== window.comment) return undefined;
+  if (!Array.isArray(c.InstanceIds)) return undefined;
+  return { commandId: c.CommandId, at, instanceIds: c.InstanceIds.filter((id): id is string => typeof id === 'string') };
 }

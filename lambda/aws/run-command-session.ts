@@ -2,8 +2,12 @@
  * One streaming document run: targets arrive over time (page by page from the inventory, or all at
  * once), are buffered into batches of 50 and sent in the background by a bounded pool of senders, so
  * the guests work while the inventory is still listing; `finish()` sends the rest, polls until every
- * command is terminal (or the deadline) and lists each command's invocations once. The mapping of
- * what SSM answers is in ./run-command-invocation.ts (pure); this class only makes the calls.
+ * command is terminal (or the deadline) and lists each command's invocations once. A collector run
+ * (straggler cutoff) polls only while it has nothing to expect: it lists each command when it should
+ * have finished (its send + its last wave's start + the longest run seen), looks again at a guest
+ * that may still end healthy, and leaves one past the cutoff pending; its last queued commands are
+ * cut smaller so their guests start sooner (sizeTail). The mapping of what SSM answers is in
+ * ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
   GetCommandInvocationCommand,
@@ -14,6 +18,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mapLimit } from '../core/util/batching';
+import { tailCommandSizes } from '../core/fleet/command-sizes';
 import type { Clock, InvocationResult, RunCommandStats, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { paginateWithRetry, type PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
 import { type CommandProgress, commandProgress, invocationStart, isTerminalInvocation, StragglerWatch, stragglerResult, unfinishedTargets } from './run-command-stragglers';
@@ -71,6 +76,14 @@ export function unpinnedDocumentProblem(documentName: string, documentHash: stri
   return SHA256_HEX.test(documentHash) ? undefined : `not sent: the pinned DocumentHash of ${documentName} is not a SHA-256 (64 lower-case hex digits)`;
 }
 
+/**
+ * Extra SendCommand calls the tail of a collector run may take to start its last targets sooner
+ * (see {@link RunCommandSession.sizeTail}): a tenth of the run's commands, at most 12 (0.6 s of
+ * SSM's assumed 20 calls/s; beyond that each call buys less than it costs the reads behind it).
+ */
+export const TAIL_EXTRA_COMMANDS_SHARE = 0.02;
+export const TAIL_EXTRA_COMMANDS_MAX = 12;
+
 /** One SendCommand of a batch, with what is left of its isolation budget. */
 interface SendBatch {
   readonly batch: readonly string[];
@@ -102,6 +115,10 @@ export class RunCommandSession implements RunSession {
   private readonly idle: (() => void)[] = [];
   private finished = false;
   private firstSentAt: number | undefined;
+  /** The straggler cutoff's and the completion looks' bookkeeping (collector runs only). */
+  private readonly stragglers: StragglerWatch | undefined;
+  /** Whether `request.onLate` was called. */
+  private lateNoted = false;
   /** Ids already handed to `request.onResults`. */
   private readonly handedOut = new Set<string>();
   /**
@@ -125,6 +142,7 @@ export class RunCommandSession implements RunSession {
     this.start = options.clock.now();
     this.concurrency = options.concurrency;
     this.refused = unpinnedDocumentProblem(request.documentName, request.documentHash);
+    this.stragglers = request.stragglerCutoff ? new StragglerWatch(request.stragglerCutoff, this.commands) : undefined;
   }
 
   add(instanceIds: readonly string[]): void {
@@ -146,6 +164,7 @@ export class RunCommandSession implements RunSession {
     this.finished = true;
     if (this.buffer.length > 0) this.enqueue(this.buffer);
     this.buffer = [];
+    if (request.stragglerCutoff) this.sizeTail();
     if (this.workers > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     // A denial that names no resource says nothing about one instance unless some send was accepted:
     // with none accepted it is the run's (a role without the grant), not the instances'.
@@ -168,7 +187,7 @@ export class RunCommandSession implements RunSession {
     // poll. The first is due one interval after the first send, which may be long past when the
     // targets came in page by page.
     let nextPoll = Math.max(clock.now(), (this.firstSentAt ?? clock.now()) + interval);
-    const stragglers = request.stragglerCutoff ? new StragglerWatch(request.stragglerCutoff, commands) : undefined;
+    const stragglers = this.stragglers;
     while (pending.size > 0) {
       const wake = Math.min(nextPoll, deadline, stragglers?.nextCheckAt(pending) ?? Number.POSITIVE_INFINITY);
       const sleep = clock.sleep(Math.max(0, wake - clock.now()));
@@ -180,6 +199,22 @@ export class RunCommandSession implements RunSession {
       }
       interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
       nextPoll = clock.now() + interval;
+      if (stragglers && clock.now() < deadline) {
+        // Every pending command has a look of its own ahead (its completion, or its cutoff): a poll
+        // would learn nothing they will not, and costs a call per 50 commands.
+        if (stragglers.coversAll(pending)) {
+          await this.cutStragglers(stragglers, pending);
+          continue;
+        }
+        // No guest has finished yet, so no completion can be expected: one look at the oldest
+        // command not looked at yet reads its results (needed anyway) and the run times the looks
+        // are timed from, for one call where a poll takes one per 50 commands and a read after it.
+        const oldest = stragglers.hasRunTimes() ? undefined : [...pending].find((id) => !stragglers.looked.has(id));
+        if (oldest !== undefined) {
+          await this.cutStragglers(stragglers, pending, [oldest]);
+          continue;
+        }
+      }
       stats.polls++;
       const terminal = await this.terminalCommands(pending, commands.size, stragglers?.progress);
       const atDeadline = clock.now() >= deadline;
@@ -230,6 +265,45 @@ export class RunCommandSession implements RunSession {
       on(out);
     } catch (err) {
       this.errors.add(`the results consumer failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * Once every target is known, re-cuts the batches still queued so that the last ones are small
+   * enough to start all their targets soonest under SSM's delivery ramp (./../core/fleet/command-sizes.ts),
+   * within a few extra SendCommand calls. Only for runs with a straggler cutoff (the collector): there
+   * the last collector's start decides when a hung one may be left pending. Needs the limiter's
+   * schedule; without a limiter the sends are not queued on our side and nothing is re-cut.
+   */
+  private sizeTail(): void {
+    const limiter = this.options.limiter;
+    const queued = this.queue.length;
+    if (!limiter || queued === 0) return;
+    const ids = this.queue.flat();
+    const extra = Math.min(TAIL_EXTRA_COMMANDS_MAX, Math.floor(TAIL_EXTRA_COMMANDS_SHARE * (this.stats.sendCommand + queued)));
+    const maxCommands = queued + extra;
+    const eta = Array.from({ length: maxCommands }, (_, j) => limiter.etaMs(j));
+    const sizes = tailCommandSizes({ targets: ids.length, sendAtMs: (j) => eta[j] ?? Number.POSITIVE_INFINITY, maxCommands });
+    if (sizes.length === queued) return;
+    const batches: string[][] = [];
+    let at = 0;
+    for (const size of sizes) {
+      batches.push(ids.slice(at, at + size));
+      at += size;
+    }
+    this.queue.splice(0, queued, ...batches);
+    while (this.workers < Math.min(this.concurrency, this.queue.length)) void this.work();
+  }
+
+  /** Records a late result (pending at the cutoff, or ended by SSM at its timeout); the first one tells `request.onLate`. */
+  private setLate(r: InvocationResult): void {
+    this.results.set(r.instanceId, r);
+    if (this.lateNoted || !this.request.onLate) return;
+    this.lateNoted = true;
+    try {
+      this.request.onLate();
+    } catch (err) {
+      this.errors.add(`the late-collector hook failed: ${errorMessage(err)}`);
     }
   }
 
@@ -298,6 +372,7 @@ export class RunCommandSession implements RunSession {
         return budget;
       }
       commands.set(commandId, batch);
+      this.stragglers?.sent(commandId, out.Command?.RequestedDateTime?.getTime() ?? clock.now());
       return budget;
     } catch (err) {
       const name = errorName(err);
@@ -402,21 +477,29 @@ export class RunCommandSession implements RunSession {
    * (RunCommandPort.previousResults). A command with guests still within the cutoff stays pending
    * and is looked at again when the first of them would pass it.
    */
-  private async cutStragglers(watch: StragglerWatch, pending: Set<string>): Promise<void> {
+  private async cutStragglers(watch: StragglerWatch, pending: Set<string>, only?: readonly string[]): Promise<void> {
     const now = this.options.clock.now();
     const cutoffMs = watch.cutoffMs(pending);
-    if (cutoffMs === undefined) return;
-    const due = [...pending].filter((id) => (watch.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY) <= now);
+    const due = only ?? [...pending].filter((id) => watch.lookDue(id, cutoffMs, now));
     await mapLimit(due, this.concurrency, async (commandId) => {
+      watch.looked.add(commandId);
+      // Started at: each guest still running (within the cutoff, or with none known yet).
       const running = new Map<string, number>();
-      const targets = unfinishedTargets(this.commands.get(commandId) ?? [], this.results);
-      await this.collectCommand(commandId, targets, false, watch, { cutoffMs, running });
+      const all = this.commands.get(commandId) ?? [];
+      const targets = unfinishedTargets(all, this.results);
+      await this.collectCommand(commandId, targets, false, watch, { cutoffMs: cutoffMs ?? Number.POSITIVE_INFINITY, running });
       this.handOut(targets);
+      watch.afterLook(commandId, now, running);
+      watch.progress.set(commandId, { ...watch.progress.get(commandId), completed: all.length - running.size });
       if (running.size === 0) {
         pending.delete(commandId);
         watch.relistAt.delete(commandId);
+        watch.runningSince.delete(commandId);
+        watch.relookAt.delete(commandId);
       } else {
-        watch.relistAt.set(commandId, Math.min(...running.values()));
+        const since = Math.min(...running.values());
+        watch.runningSince.set(commandId, since);
+        if (cutoffMs !== undefined) watch.relistAt.set(commandId, since + cutoffMs);
       }
     });
   }
@@ -466,8 +549,8 @@ export class RunCommandSession implements RunSession {
 
   /**
    * Lists a command's invocations once (Details pages) and records one result per instance. With
-   * `cutoff` (a straggler look at a running command), an invocation still running is `pending`
-   * past the cutoff, or else goes to `cutoff.running` with the moment it would pass it.
+   * `cutoff` (a look at a running command), an invocation still running is `pending` past the
+   * cutoff (+∞ while none is known), or else goes to `cutoff.running` with the moment it started.
    */
   private async collectCommand(
     commandId: string,
@@ -494,12 +577,13 @@ export class RunCommandSession implements RunSession {
         if (!id || !targetSet.has(id)) continue;
         if (cutoff && !isTerminalInvocation(inv.Status)) {
           const since = invocationStart(inv) ?? requestedAt ?? inv.RequestedDateTime?.getTime() ?? clock.now();
-          if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
-          else cutoff.running.set(id, since + cutoff.cutoffMs);
+          if (clock.now() - since >= cutoff.cutoffMs) this.setLate(stragglerResult(id, inv.Status, commandId, clock.now() - since, cutoff.cutoffMs));
+          else cutoff.running.set(id, since);
           continue;
         }
         const r = toInvocationResult(inv, commandId, unfinished);
-        results.set(id, r);
+        if (r.state === 'timed-out') this.setLate(r);
+        else results.set(id, r);
         stragglers?.observe(inv);
         const atLimit = outputPlugins(inv).some((p) => (p.Output ?? '').length >= DETAILS_OUTPUT_LIMIT);
         const endRuleApplies = request.startMarker === undefined || (r.output ?? '').includes(request.startMarker);
@@ -517,8 +601,8 @@ export class RunCommandSession implements RunSession {
       if (cutoff) {
         // Not listed yet at the cutoff: counted from the send.
         const since = requestedAt ?? clock.now();
-        if (clock.now() - since >= cutoff.cutoffMs) results.set(id, stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
-        else cutoff.running.set(id, since + cutoff.cutoffMs);
+        if (clock.now() - since >= cutoff.cutoffMs) this.setLate(stragglerResult(id, undefined, commandId, clock.now() - since, cutoff.cutoffMs));
+        else cutoff.running.set(id, since);
         continue;
       }
       results.set(id, {

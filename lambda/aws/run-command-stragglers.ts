@@ -5,6 +5,7 @@
  * Only read-only documents (the collector) ask for it.
  */
 import type { CommandInvocation } from '@aws-sdk/client-ssm';
+import { rampDelayMs } from '../core/fleet/command-sizes';
 import { stragglerCutoffMs, type StragglerCutoffOptions } from '../core/fleet/straggler';
 import type { InvocationResult } from '../engine/ports';
 
@@ -26,9 +27,23 @@ export class StragglerWatch {
   readonly progress = new Map<string, CommandProgress>();
   /** Commands with guests still within the cutoff at their last look: when the first would pass it. */
   readonly relistAt = new Map<string, number>();
+  /** Commands with guests still running at their last look: when the first of those started. */
+  readonly runningSince = new Map<string, number>();
+  /** Commands already listed once at their expected completion (see {@link lookAt}). */
+  readonly looked = new Set<string>();
+  /** Looked-at commands with guests that may still end healthy: when the last of those should have. */
+  readonly relookAt = new Map<string, number>();
   private readonly runTimes: number[] = [];
+  private longestRunMs = 0;
   /** Longest wait seen from a send to its guest starting (delivery ramp, agent pick-up). */
   private startDelayMs = 0;
+  /**
+   * Longest wait seen beyond what SSM's delivery ramp explains for the size of its command (send
+   * latency, agent pick-up): with it, a small command is looked at when its own last wave can be
+   * past the cutoff, not when a 50-target command's would be (the run's last commands are small,
+   * RunCommandSession.sizeTail).
+   */
+  private beyondRampMs = 0;
   private wakers: (() => void)[] = [];
 
   constructor(
@@ -43,9 +58,23 @@ export class StragglerWatch {
     const plugins = inv.CommandPlugins ?? [];
     const starts = plugins.map((p) => p.ResponseStartDateTime?.getTime()).filter((t): t is number => t !== undefined);
     const ends = plugins.map((p) => p.ResponseFinishDateTime?.getTime()).filter((t): t is number => t !== undefined);
-    if (starts.length > 0 && ends.length > 0) this.runTimes.push(Math.max(...ends) - Math.min(...starts));
+    if (starts.length > 0 && ends.length > 0) {
+      const ran = Math.max(...ends) - Math.min(...starts);
+      this.runTimes.push(ran);
+      this.longestRunMs = Math.max(this.longestRunMs, ran);
+    }
     const requested = inv.RequestedDateTime?.getTime();
-    if (starts.length > 0 && requested !== undefined) this.startDelayMs = Math.max(this.startDelayMs, Math.min(...starts) - requested);
+    if (starts.length > 0 && requested !== undefined) {
+      const delay = Math.min(...starts) - requested;
+      this.startDelayMs = Math.max(this.startDelayMs, delay);
+      const size = inv.CommandId ? this.commands.get(inv.CommandId)?.length : undefined;
+      if (size !== undefined) this.beyondRampMs = Math.max(this.beyondRampMs, delay - rampDelayMs(size));
+    }
+  }
+
+  /** A command was accepted at `requestedAt` (SSM's RequestedDateTime): its looks are timed from it. */
+  sent(commandId: string, requestedAt: number): void {
+    if (!this.progress.has(commandId)) this.progress.set(commandId, { completed: 0, requestedAt });
   }
 
   /** Resolves at the next {@link wake}: run times were added. */
@@ -73,21 +102,90 @@ export class StragglerWatch {
   /**
    * When a pending command is next worth a look. No guest of it can pass the cutoff before its send
    * + the cutoff; guests of this run started up to the longest start delay seen after their send
-   * (at most one cutoff more), so looking then usually settles the command in one listing.
+   * (at most one cutoff more), and a command's last guest no later than its ramp allows plus the
+   * longest delay seen beyond the ramp, so looking then usually settles the command in one listing
+   * (a guest found still within the cutoff is looked at again when it passes it).
    */
   dueAt(commandId: string, cutoffMs: number): number | undefined {
     const again = this.relistAt.get(commandId);
     if (again !== undefined) return again;
+    const since = this.runningSince.get(commandId);
+    if (since !== undefined) return since + cutoffMs;
     const sent = this.progress.get(commandId)?.requestedAt;
-    return sent === undefined ? undefined : sent + Math.min(this.startDelayMs, cutoffMs) + cutoffMs;
+    if (sent === undefined) return undefined;
+    return sent + Math.min(this.lastStartDelayMs(commandId), cutoffMs) + cutoffMs;
   }
 
-  /** The earliest moment a pending command is due, or +∞ when none can be cut yet. */
+  /** How long after its send a command's last guest starts: the longest delay seen, or its ramp's if shorter. */
+  private lastStartDelayMs(commandId: string): number {
+    const size = this.commands.get(commandId)?.length;
+    return size === undefined ? this.startDelayMs : Math.min(this.startDelayMs, rampDelayMs(size) + this.beyondRampMs);
+  }
+
+  /**
+   * When a command is expected to have finished, for one look at it then (instead of waiting for a
+   * poll to find it terminal): its send + its last guest's start delay + the longest run time seen.
+   * Undefined before any guest of the run finished (nothing to expect from), and once looked at.
+   * A look that finds guests still running records when they started ({@link runningSince}): the
+   * cutoff's look is then timed from that, not from the send.
+   */
+  lookAt(commandId: string): number | undefined {
+    const again = this.relookAt.get(commandId);
+    if (again !== undefined) return again;
+    if (this.looked.has(commandId) || this.runTimes.length === 0) return undefined;
+    const sent = this.progress.get(commandId)?.requestedAt;
+    return sent === undefined ? undefined : sent + this.lastStartDelayMs(commandId) + this.longestRunMs;
+  }
+
+  /** Whether a pending command is due for a look now: its expected completion, or its cutoff. */
+  lookDue(commandId: string, cutoffMs: number | undefined, now: number): boolean {
+    if ((this.lookAt(commandId) ?? Number.POSITIVE_INFINITY) <= now) return true;
+    return cutoffMs !== undefined && (this.dueAt(commandId, cutoffMs) ?? Number.POSITIVE_INFINITY) <= now;
+  }
+
+  /**
+   * After a look at `lookedAt` found guests still running (each with its start): if one of them has
+   * run less than the longest run time seen, it may still end healthy, and the command is looked at
+   * again when it should have; guests that have all run longer wait for the cutoff's look.
+   */
+  afterLook(commandId: string, lookedAt: number, running: ReadonlyMap<string, number>): void {
+    this.relookAt.delete(commandId);
+    if (running.size === 0 || this.runTimes.length === 0) return;
+    const healthyEnd = Math.max(...running.values()) + this.longestRunMs;
+    if (healthyEnd > lookedAt) this.relookAt.set(commandId, healthyEnd);
+  }
+
+  /** Whether a guest of the run has finished (the completion looks are timed from run times). */
+  hasRunTimes(): boolean {
+    return this.runTimes.length > 0;
+  }
+
+  /**
+   * Whether every pending command has a look ahead, so a poll would learn nothing the looks will
+   * not: its completion look, or its cutoff look. A command already looked at with guests still
+   * running counts as covered while other commands' looks are ahead: they update the progress the
+   * cutoff waits for; once none is, polls learn when its guests end.
+   */
+  coversAll(pending: ReadonlySet<string>): boolean {
+    const cutoffMs = this.cutoffMs(pending);
+    const looksAhead = [...pending].some((id) => this.lookAt(id) !== undefined);
+    for (const id of pending) {
+      if (this.lookAt(id) !== undefined) continue;
+      if (cutoffMs !== undefined && this.dueAt(id, cutoffMs) !== undefined) continue;
+      if (looksAhead && this.runningSince.has(id)) continue;
+      return false;
+    }
+    return true;
+  }
+
+  /** The earliest moment a pending command is due for a look (completion or cutoff), or +∞. */
   nextCheckAt(pending: ReadonlySet<string>): number {
     const cutoffMs = this.cutoffMs(pending);
-    if (cutoffMs === undefined) return Number.POSITIVE_INFINITY;
     let next = Number.POSITIVE_INFINITY;
-    for (const id of pending) next = Math.min(next, this.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY);
+    for (const id of pending) {
+      next = Math.min(next, this.lookAt(id) ?? Number.POSITIVE_INFINITY);
+      if (cutoffMs !== undefined) next = Math.min(next, this.dueAt(id, cutoffMs) ?? Number.POSITIVE_INFINITY);
+    }
     return next;
   }
 }

@@ -8,9 +8,9 @@
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/util/token-bucket';
-import type { Clock, InvocationResult, PreviousResultsRequest, RunCommandPort, RunDocumentRequest, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
+import type { Clock, InvocationResult, PreviousResultsRequest, PreviousWindow, RunCommandPort, RunDocumentRequest, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { PriorityRateLimiter, type RetryOptions } from './retry';
-import { readPreviousResults } from './run-command-previous';
+import { listPreviousCommands, type PreviousCommand, type PreviousResultsOptions, readPreviousResults } from './run-command-previous';
 import { RunCommandSession } from './run-command-session';
 
 export type {
@@ -43,7 +43,9 @@ export interface SsmRunCommandOptions {
   /**
    * First wait before polling, from the first send. Delivery ramps up (1, 3, 7, 15, 31… instances a
    * second: the 50th target of a command starts ≈ 5 s after the send) and the script then needs its
-   * seconds in the guest, so an earlier poll only finds running commands and costs a call.
+   * seconds in the guest, so an earlier poll only finds running commands and costs a call. A run with
+   * a straggler cutoff (the collector) looks at its oldest command then instead of polling, and at
+   * every other command when it is expected to have finished (RunCommandSession.cutStragglers).
    * @default 10000
    */
   readonly pollIntervalMs?: number;
@@ -111,7 +113,7 @@ const sharedLimiters = new WeakMap<object, { clock: Clock; limiter: PriorityRate
  * The SSM limiter shared by every adapter that uses this client on this clock (the inventory's
  * DescribeInstanceInformation and Run Command): SSM's rate is one bucket for all of them.
  */
-export function ssmLimiter(ssm: SSMClient, clock: Clock, rate: AdaptiveRateOptions = SSM_ASSUMED_RATE): PriorityRateLimiter {
+export function ssmLimiter(ssm: Pick<SSMClient, 'send'>, clock: Clock, rate: AdaptiveRateOptions = SSM_ASSUMED_RATE): PriorityRateLimiter {
   const found = sharedLimiters.get(ssm);
   if (found && found.clock === clock) return found.limiter;
   const limiter = new PriorityRateLimiter(rate, clock, ssmPriority);
@@ -128,9 +130,15 @@ function limiterOf(options: SsmRunCommandOptions): PriorityRateLimiter | undefin
   return new PriorityRateLimiter(adaptive, options.clock, ssmPriority);
 }
 
+/** Which look-back window a listing is of. */
+function windowKey(w: PreviousWindow): string {
+  return JSON.stringify([w.documentName, w.comment ?? null, w.after, w.before]);
+}
+
 /** SSM Run Command implementation of {@link RunCommandPort}. */
 export class SsmRunCommand implements RunCommandPort {
   private readonly limiter: PriorityRateLimiter | undefined;
+  private prefetched: { readonly key: string; readonly commands: Promise<PreviousCommand[]> } | undefined;
 
   constructor(private readonly options: SsmRunCommandOptions) {
     this.limiter = limiterOf(options);
@@ -145,9 +153,28 @@ export class SsmRunCommand implements RunCommandPort {
 
   /** How an earlier run's collectors ended (./run-command-previous.ts), through the same SSM limiter. */
   previousResults(request: PreviousResultsRequest): Promise<Map<string, InvocationResult>> {
+    const listed = this.prefetched?.key === windowKey(request) ? this.prefetched.commands : undefined;
+    return readPreviousResults(this.previousOptions(), request, listed);
+  }
+
+  /**
+   * Starts listing a look-back window's commands (see RunCommandPort.prefetchPrevious): the check
+   * calls it when its first collector is left pending, so the listing's sequential pages run while
+   * the run still waits on its last guests, not after. One window at a time (the latest asked).
+   */
+  prefetchPrevious(window: PreviousWindow): void {
+    const key = windowKey(window);
+    if (this.prefetched?.key === key) return;
+    const commands = listPreviousCommands(this.previousOptions(), window);
+    // Seen by previousResults, which rethrows it; never an unhandled rejection here.
+    commands.catch(() => undefined);
+    this.prefetched = { key, commands };
+  }
+
+  private previousOptions(): PreviousResultsOptions {
     const o = this.options;
     const retry = this.limiter ? this.limiter.retryOptions(o.retry ?? {}) : (o.retry ?? {});
-    return readPreviousResults({ ssm: o.ssm, clock: o.clock, retry, concurrency: o.concurrency ?? DEFAULT_CONCURRENCY }, request);
+    return { ssm: o.ssm, clock: o.clock, retry, concurrency: o.concurrency ?? DEFAULT_CONCURRENCY };
   }
 
   /**

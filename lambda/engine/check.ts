@@ -15,7 +15,7 @@ import type { InstanceEvaluation, InstanceRecord, Platform, Thresholds, Verdict 
 import type { Clock, EngineLogger, InstanceInventory, InvocationResult, MetadataDefaultsPort, RunCommandPort, RunCommandStats, RunSession, RunSessionRequest } from './ports';
 import { nodeReportCodec } from './report-codec';
 import { type Imdsv2CheckPorts, type Imdsv2CheckResult, runImdsv2Checks } from './imdsv2';
-import { CHECK_COMMAND_COMMENT, isLate, resolvePending } from './pending';
+import { CHECK_COMMAND_COMMENT, isLate, previousWindowOf, resolvePending } from './pending';
 import { type CoverageDeps, startCoverage } from './coverage';
 import type { CoverageReport } from '../core/fleet/coverage';
 
@@ -171,6 +171,8 @@ export interface RunOnInstancesOptions {
   readonly stragglerCutoff?: StragglerCutoffOptions;
   /** Final results as they come (see RunDocumentRequest). @default - results only from `finish()` */
   readonly onResults?: (results: readonly InvocationResult[]) => void;
+  /** The run's first late collector (see RunDocumentRequest). @default - nothing is called */
+  readonly onLate?: () => void;
 }
 
 function emptyStats(): RunCommandStats {
@@ -209,6 +211,7 @@ export function openDocumentRun(
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
     ...(options.stragglerCutoff !== undefined ? { stragglerCutoff: options.stragglerCutoff } : {}),
     ...(options.onResults !== undefined ? { onResults: options.onResults } : {}),
+    ...(options.onLate !== undefined ? { onLate: options.onLate } : {}),
   };
   const requestFor = (platform: Platform): RunSessionRequest => {
     if (strategy.kind === 'document') {
@@ -342,6 +345,10 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     }
     handOut(items);
   };
+  // The previous runs' commands are listed as soon as a collector is late (the listing's pages are
+  // sequential), while this run still waits on its last guests: resolvePending then only reads.
+  const window = previousWindowOf(strategy, startedAt);
+  const prefetch = window && deps.runCommand.previousResults && deps.runCommand.prefetchPrevious ? () => deps.runCommand.prefetchPrevious?.(window) : undefined;
   const run = openDocumentRun(deps.runCommand, strategy, { ...settings, remediationMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, remediationMaxErrors: COLLECTOR_MAX_ERRORS }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
@@ -350,6 +357,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     // The collector only reads: a guest still running when the rest of the run is done is left running, `pending`.
     stragglerCutoff: options.stragglerCutoff ?? {},
     ...(stream ? { onResults } : {}),
+    ...(prefetch ? { onLate: prefetch } : {}),
   });
   // One call, in parallel with the inventory; a failed read is data (`unknown`), never a failed run.
   const defaultsRead = deps.metadataDefaults?.read();

@@ -18,7 +18,7 @@ import type { CollectionOutcome } from '../core/fleet/evaluate-instance';
 import { REPORT_MAGIC } from '../core/diagnosis/report';
 import type { Thresholds } from '../core/types';
 import type { DiagnoseFn, DocumentStrategy } from './check';
-import type { Clock, EngineLogger, InvocationResult, RunCommandPort } from './ports';
+import type { Clock, EngineLogger, InvocationResult, PreviousWindow, RunCommandPort } from './ports';
 
 /** How far back a previous run's command is looked for: two hourly runs, with slack. */
 export const PENDING_LOOKBACK_MS = 2 * 3600_000;
@@ -58,6 +58,16 @@ function unreadOnce(r: InvocationResult): CollectionOutcome {
 }
 
 /**
+ * The look-back window of a run started at `startedAt`: the engine's own commands of the collector
+ * document in the two hours before it. Undefined for the CLI's scripts (AWS's shared documents,
+ * whose other users' commands are not ours to read).
+ */
+export function previousWindowOf(strategy: DocumentStrategy, startedAt: number): PreviousWindow | undefined {
+  if (strategy.kind !== 'document') return undefined;
+  return { documentName: strategy.documentName, comment: CHECK_COMMAND_COMMENT, after: startedAt - PENDING_LOOKBACK_MS, before: startedAt };
+}
+
+/**
  * The outcome of each late instance (see {@link isLate}): its previous invocation settles it (read
  * late, or unread twice); without one it is pending (not counted). For the CLI's scripts through
  * AWS's shared documents there is no previous run to read: nothing is returned, and the caller
@@ -71,7 +81,8 @@ export async function resolvePending(
 ): Promise<Map<string, CollectionOutcome>> {
   const out = new Map<string, CollectionOutcome>();
   // The CLI's scripts go through AWS's shared documents, whose other users' commands are not ours to read.
-  if (!runCommand.previousResults || strategy.kind !== 'document') return out;
+  const window = previousWindowOf(strategy, ctx.startedAt);
+  if (!runCommand.previousResults || !window) return out;
   const late = [...results.values()].filter(isLate);
   if (late.length === 0) return out;
   for (const r of late) out.set(r.instanceId, unreadOnce(r));
@@ -79,13 +90,7 @@ export async function resolvePending(
   if (ctx.deadline !== undefined && ctx.clock.now() >= ctx.deadline) return out;
   let previous: Map<string, InvocationResult>;
   try {
-    previous = await runCommand.previousResults({
-      documentName: strategy.documentName,
-      comment: CHECK_COMMAND_COMMENT,
-      instanceIds: pending,
-      after: ctx.startedAt - PENDING_LOOKBACK_MS,
-      before: ctx.startedAt,
-    });
+    previous = await runCommand.previousResults({ ...window, instanceIds: pending });
   } catch (err) {
     // Nothing read is nothing acted on: they stay pending (not counted) this run.
     ctx.logger?.warn('previous collector results not read', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), pending: pending.length });

@@ -108,6 +108,13 @@ export interface RunDocumentRequest {
    * @default - results only from `finish()`
    */
   readonly onResults?: (results: readonly InvocationResult[]) => void;
+  /**
+   * Called once, when the run first leaves a collector `pending` at the straggler cutoff (or reads
+   * one SSM ended at its timeout): the caller may start what it will need for late collectors (the
+   * previous runs' commands, {@link RunCommandPort.prefetchPrevious}) while the run still waits.
+   * Must not block or throw. @default - nothing is called
+   */
+  readonly onLate?: () => void;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -198,7 +205,17 @@ export interface RunCommandPort {
    * @default - not available: pending stays pending
    */
   previousResults?(request: PreviousResultsRequest): Promise<Map<string, InvocationResult>>;
+  /**
+   * Starts listing the commands of a look-back window now, so that a later `previousResults` for
+   * the same window only reads the invocations (the listing is paged and sequential: one page per
+   * 50 commands). Never throws; a failed listing is seen by `previousResults`.
+   * @default - not available: `previousResults` lists the window itself
+   */
+  prefetchPrevious?(window: PreviousWindow): void;
 }
+
+/** The commands a {@link PreviousResultsRequest} looks among. */
+export type PreviousWindow = Omit<PreviousResultsRequest, 'instanceIds'>;
 
 /** What {@link RunCommandPort.previousResults} looks for. */
 export interface PreviousResultsRequest {

@@ -39,17 +39,31 @@ function fleetOf(tweak: (x: SimInstance, k: number) => SimInstance): SimInstance
   );
 }
 
+/** One SSM call as the adapters made it. */
+interface SsmCall {
+  readonly at: number;
+  readonly name: string;
+  readonly input: Record<string, unknown>;
+}
+
 interface Logged {
   message: string;
   extra: Record<string, unknown>;
 }
 
 /** Hourly checks through the real handler and adapters; each returns its per-instance records and summary. */
-function hourlyChecks(fleet: SimInstance[]): () => Promise<{ records: Map<string, Record<string, unknown>>; notChecked: number; seconds: number }> {
+function hourlyChecks(fleet: SimInstance[], calls?: SsmCall[]): () => Promise<{ records: Map<string, Record<string, unknown>>; notChecked: number; seconds: number }> {
   const clock = new DiscreteEventClock();
   account = new SimAccount(fleet, clock).install();
   const settings = parseSettings({ ...SIM_DOCUMENT_PINS, TSG_IMDSV2: 'off' });
   const ssm = new SSMClient({ region: 'us-east-1' });
+  if (calls) {
+    const send = ssm.send.bind(ssm) as (c: unknown) => Promise<unknown>;
+    (ssm as unknown as { send: (c: unknown) => Promise<unknown> }).send = (c) => {
+      calls.push({ at: clock.now(), name: (c as object).constructor.name, input: (c as { input: Record<string, unknown> }).input });
+      return send(c);
+    };
+  }
   const ec2 = new EC2Client({ region: 'us-east-1' });
   let runs = 0;
   return async () => {
@@ -131,6 +145,26 @@ describe('pending collectors: the two-run rule', () => {
     expect(run2.records.get(fleet[1]!.id)).toMatchObject({ status: 'ok' });
     expect(run2.records.get(fleet[2]!.id)).toMatchObject({ checkState: 'timed-out', findings: 'check-timed-out' });
     expect(run2.notChecked).toBe(1);
+  });
+
+  it("lists the previous runs' commands as soon as a collector is left pending, while the run still waits, and reads them from that one listing", async () => {
+    // Two hung guests: one early in the first command, one in the second command's last wave (left pending last).
+    const fleet = fleetOf((x, k) => (k === 2 || k === 55 ? { ...x, guest: 'times-out' } : x));
+    const calls: SsmCall[] = [];
+    const check = hourlyChecks(fleet, calls);
+    await check();
+    const from = calls.length;
+    const run2 = await check();
+    const own = calls.slice(from);
+    const windowListings = own.filter((c) => c.name === 'ListCommandsCommand' && JSON.stringify(c.input['Filters'] ?? []).includes('InvokedBefore'));
+    // One page (run 1's two commands), listed once: the read after the run reuses it.
+    expect(windowListings).toHaveLength(1);
+    const lastLook = Math.max(...own.filter((c) => c.name === 'ListCommandInvocationsCommand' && c.input['InstanceId'] === undefined).map((c) => c.at));
+    expect(windowListings[0]!.at).toBeLessThan(lastLook);
+    // And the rule still holds: both unread in two runs, counted.
+    expect(run2.records.get(fleet[2]!.id)).toMatchObject({ checkState: 'timed-out', findings: 'check-timed-out' });
+    expect(run2.records.get(fleet[55]!.id)).toMatchObject({ checkState: 'timed-out', findings: 'check-timed-out' });
+    expect(run2.notChecked).toBe(2);
   });
 
   it('a host slow only once is pending, then read by its own collector on the next run', async () => {

@@ -189,6 +189,12 @@ export class AdaptiveTokenBucket {
     this.at = Math.max(this.at, t);
   }
 
+  /** Tokens in the bucket now (fractional): with `rate`, when the next calls can go out. */
+  get available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
   /** Milliseconds until a token is available (0 when one is now). */
   waitMs(): number {
     this.refill();
