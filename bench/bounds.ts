@@ -265,6 +265,50 @@ export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandM
   return hi;
 }
 
+/**
+ * The least time (from t = 0, the SSM bucket full) by which `count` targets can all have started
+ * when each must first have been returned by a DescribeInstanceInformation call on the same bucket
+ * (A1): SendCommand refuses an id SSM does not manage, and on an account with no earlier run only
+ * that call says which instances are managed and Online, at most 50 a call. Whatever the design,
+ * with J commands the last one goes out after ⌈count/50⌉ such calls and J SendCommand calls, so it
+ * takes token J + ⌈count/50⌉ or later; the one k places before it is followed by k commands and at
+ * most k more inventory calls (the later commands' ≤ 50k targets), so it takes token
+ * J + ⌈count/50⌉ − k − min(k, ⌈count/50⌉) or later. Generous everywhere else: no EC2 call, no call
+ * of any other report, inventory calls that return only targets. A command sent at τ starts at most
+ * rampCapacity(F − τ) targets by F (A6). Least F over every J from ⌈count/50⌉ to `maxSends`
+ * (whole ms, binary search); Infinity when `maxSends` commands cannot hold `count` ids.
+ */
+export function deliveryAfterInventoryMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL, maxSends = Number.POSITIVE_INFINITY): number {
+  if (count <= 0) return 0;
+  const per = AWS_LIMITS.idsPerSendCommand;
+  const minSends = Math.ceil(count / per);
+  if (maxSends < minSends) return Number.POSITIVE_INFINITY;
+  const inventory = Math.ceil(count / per);
+  const tokenAt = (i: number): number => Math.max(0, ((i - bucket.capacity) / bucket.refillPerSecond) * 1000);
+  // More commands than this only push the last one later without starting anything sooner.
+  const lastJ = Math.min(maxSends, minSends + Math.ceil((6 * m.rampRoundMs * bucket.refillPerSecond) / 1000) + 1);
+  let best = Number.POSITIVE_INFINITY;
+  for (let j = minSends; j <= lastJ; j++) {
+    const last = j + inventory;
+    const sendAt = (k: number): number => tokenAt(last - k - Math.min(k, inventory));
+    const startedBy = (f: number): number => {
+      let total = 0;
+      for (let k = 0; k < j && total < count; k++) total += rampCapacity(f - sendAt(k), m);
+      return total;
+    };
+    let lo = -1;
+    let hi = Math.ceil(sendAt(0) + 6 * m.rampRoundMs);
+    if (startedBy(hi) < count) continue;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (startedBy(mid) >= count) hi = mid;
+      else lo = mid;
+    }
+    best = Math.min(best, hi);
+  }
+  return best;
+}
+
 /** Lower bounds of a check's duration. */
 export function checkTimeBound(s: FleetShape, m: TimeModel = defaultTimeModel()): CheckTimeBound {
   const strict = checkTimeBoundWith(s, m, m.hungMs ?? m.runCommand.guestMs);
@@ -358,8 +402,18 @@ export interface CollectorWaitToMeetTargets {
    * the reads it would also need are not charged, so this is generous).
    */
   readonly sendsAllowed: number;
-  /** The earliest moment (s) by which every collector can have started with at most that many commands. */
+  /**
+   * The earliest moment (s) by which every collector can have started with at most that many
+   * commands: the later of the two below.
+   */
   readonly lastStartSeconds: number;
+  /** From the listings alone: each page's later targets sent from when the earliest of them is known, the bucket full then. */
+  readonly lastStartByPagesSeconds: number;
+  /**
+   * From the SSM bucket alone: every command after the inventory calls its targets need (one per 50
+   * targets at best, on the same bucket: {@link deliveryAfterInventoryMs}), from t = 0.
+   */
+  readonly lastStartAfterInventorySeconds: number;
   /** Whether the healthy guests alone fit: last start + the guest's run + one Details page ≤ the time limit. */
   readonly healthyFit: boolean;
   /**
@@ -399,6 +453,10 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
   for (const { later, earliest } of laterTargetsByPage(positions, knownAt)) {
     lastStart = Math.max(lastStart, earliest + deliveryRampMs(later, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other);
   }
+  // The inventory calls every target needs before its command share the bucket with the commands.
+  const afterInventory = deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other;
+  const byPages = lastStart;
+  lastStart = Math.max(lastStart, afterInventory);
   const wait = timeLimitMs - lastStart;
   const cutoffMs = MIN_HUNG_CUTOFF_GUEST_RUNS * m.runCommand.guestMs;
   const heldForCutoff = checkTimeBoundWith(s, m, cutoffMs).seconds * 1000;
@@ -407,6 +465,8 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
     timeLimitSeconds: sec(timeLimitMs),
     sendsAllowed,
     lastStartSeconds: sec(lastStart),
+    lastStartByPagesSeconds: sec(byPages),
+    lastStartAfterInventorySeconds: sec(afterInventory),
     healthyFit: lastStart + m.runCommand.guestMs + lat.ssmListPage <= timeLimitMs,
     longestWaitSeconds: sec(wait),
     longestWaitOverGuest: Math.round((wait / m.runCommand.guestMs) * 100) / 100,

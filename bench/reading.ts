@@ -27,6 +27,10 @@ interface CheckFigures {
     readonly timeLimitSeconds: number;
     readonly sendsAllowed: number;
     readonly lastStartSeconds: number;
+    readonly lastStartByPagesSeconds?: number;
+    readonly lastStartAfterInventorySeconds?: number;
+    readonly minHungCutoffSeconds?: number;
+    readonly jointSeconds?: number;
     readonly longestWaitSeconds: number;
     readonly longestWaitOverGuest: number;
   };
@@ -98,10 +102,10 @@ const PATH_WORDS: Record<string, string> = {
 /** Why the engine makes more calls than the bound, per action. */
 const EXCESS_WORDS: Record<string, string> = {
   DescribeInstanceInformation: 'filtered calls that also carry the unmanaged ids',
-  ListCommands: 'completion polls, where the bound assumes the EventBridge completion event',
-  SendCommand: 're-sends after instances terminated mid-run',
+  ListCommands: "the previous runs' commands, listed for the two-run rule",
+  SendCommand: 'smaller last commands, so their guests start sooner under the ramp, and re-sends after instances terminated mid-run',
   CancelCommand: 'cancelling cut-off stragglers',
-  ListCommandInvocations: 'extra result pages',
+  ListCommandInvocations: 'second reads of commands with a collector still running, and the smaller commands\' pages',
   GetCommandInvocation: 'extra full-output reads',
   DescribeInstances: 'extra EC2 pages',
 };
@@ -109,6 +113,12 @@ const EXCESS_WORDS: Record<string, string> = {
 function decidingPath(c: CheckFigures): string {
   const parts = c.lowerBoundParts;
   const best = Object.keys(PATH_WORDS).reduce((a, b) => ((parts[b] ?? 0) > (parts[a] ?? 0) ? b : a));
+  const w = c.collectorWaitToMeetTargets;
+  // The joint bound decides when the last collector's start + the least hung cutoff (A16) is later than every any-design path.
+  if (w?.jointSeconds !== undefined && w.jointSeconds > (parts[best] ?? 0) && w.lastStartAfterInventorySeconds !== undefined && w.lastStartByPagesSeconds !== undefined) {
+    const why = w.lastStartAfterInventorySeconds >= w.lastStartByPagesSeconds ? 'after the inventory calls its targets need and the commands, on the one SSM bucket' : 'after its listing page';
+    return `the joint bound: the last collector starts no sooner than ${s1(w.lastStartSeconds)} s, ${why}, and may be hung, held ${s1(w.minHungCutoffSeconds ?? 10)} s (A16); ${PATH_WORDS[best]} alone gives ${s1(parts[best] ?? 0)} s`;
+  }
   return PATH_WORDS[best]!;
 }
 

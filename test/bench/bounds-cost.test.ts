@@ -2,7 +2,7 @@
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
  * (bench/README.md, the team's shared reference aws-limits.md), or every ratio it prints is wrong.
  */
-import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, defaultTimeModel, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
+import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, defaultTimeModel, deliveryAfterInventoryMs, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
@@ -142,9 +142,84 @@ describe('lower bounds', () => {
     expect(collectorWaitToMeetTargets({ ...s, hung: 0, targetPages: pages.map((p) => ({ ...p, hung: false })) }).jointSeconds).toBeCloseTo(6.1 + 5 + 0.3, 6);
   });
 
-  it('judges a size where the SSM rate decides by the same bound, joint or not', () => {
-    const s = shape(10_000, { managed: 9000, targets: 8309, hung: 23 });
+  it('judges 50,000, where the SSM rate decides, by the same bound, joint or not', () => {
+    const s = shape(50_000, { managed: 45_000, targets: 41_500, hung: 120 });
     expect(collectorWaitToMeetTargets(s).jointSeconds).toBe(checkTimeBound(s).seconds);
+  });
+
+  it('charges the inventory calls every target needs before its command: at 10,000 the last collector starts at 16 s, not 13.5 s, and the joint bound is 26 s', () => {
+    const s = shape(10_000, { managed: 9000, targets: 8309, hung: 23 });
+    const w = collectorWaitToMeetTargets(s);
+    const m = defaultTimeModel();
+    // + SendCommand's 0.1 s before the guest can start.
+    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(deliveryAfterInventoryMs(8309, m.ssmBucket, m.runCommand, w.sendsAllowed) / 1000 + 0.1, 6);
+    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(16.0, 6);
+    expect(w.lastStartSeconds).toBe(w.lastStartAfterInventorySeconds);
+    expect(w.lastStartByPagesSeconds).toBeLessThan(w.lastStartSeconds);
+    expect(w.jointSeconds).toBeCloseTo(16.0 + 10, 6);
+    expect(w.jointSeconds).toBeGreaterThan(checkTimeBound(s).seconds);
+  });
+
+  it('leaves 1,000 to its listings: the inventory calls fit in the burst there', () => {
+    const pages = Array.from({ length: 843 }, (_, k) => ({ describePage: 0, diiPage: Math.floor(k / 50), hung: false }));
+    const w = collectorWaitToMeetTargets(shape(1000, { managed: 900, targets: 843, targetPages: pages }));
+    expect(w.lastStartAfterInventorySeconds).toBeLessThan(w.lastStartByPagesSeconds);
+    expect(w.lastStartSeconds).toBeCloseTo(6.1, 6);
+  });
+});
+
+describe('deliveryAfterInventoryMs', () => {
+  const m = defaultTimeModel();
+  /**
+   * One concrete design, played out call by call on the bucket: an inventory call for the next 50
+   * targets, then `sizes` commands in order (each sent as soon as its targets are listed).
+   */
+  function playOut(sizes: readonly number[]): number {
+    const tokenAt = (i: number) => Math.max(0, ((i - m.ssmBucket.capacity) / m.ssmBucket.refillPerSecond) * 1000);
+    let token = 0;
+    let listed = 0;
+    let sent = 0;
+    let lastStart = 0;
+    for (const size of sizes) {
+      while (listed < sent + size) {
+        token++;
+        listed += 50;
+      }
+      token++;
+      const at = tokenAt(token);
+      // The ramp starts wave w (targets 2^w .. 2^(w+1) − 1) w rounds after the send.
+      lastStart = Math.max(lastStart, at + (Math.ceil(Math.log2(size + 1)) - 1) * m.runCommand.rampRoundMs);
+      sent += size;
+    }
+    return lastStart;
+  }
+
+  it('is never later than a design played out call by call (full commands, or small last ones)', () => {
+    for (const count of [60, 843, 2000, 8309]) {
+      const full = Array.from({ length: Math.ceil(count / 50) }, (_, k) => Math.min(50, count - 50 * k));
+      const bound = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand, full.length + 30);
+      expect(bound).toBeLessThanOrEqual(playOut(full));
+      // The same targets with the last 100 split into commands of 1, 3, 7, 15, … (sent last, smallest last).
+      const tail = [31, 31, 15, 15, 7, 1].filter((_x, i, a) => a.slice(0, i + 1).reduce((p, q) => p + q, 0) <= Math.min(100, count));
+      const head = count - tail.reduce((p, q) => p + q, 0);
+      const split = [...Array.from({ length: Math.ceil(head / 50) }, (_, k) => Math.min(50, head - 50 * k)), ...tail];
+      expect(bound).toBeLessThanOrEqual(playOut(split));
+    }
+  });
+
+  it('is at least the commands alone (deliveryRampMs), and grows with the targets', () => {
+    let previous = 0;
+    for (const count of [1, 50, 400, 843, 2000, 8309, 20_000]) {
+      const sends = Math.ceil(count / 50) + 20;
+      const b = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand, sends);
+      expect(b).toBeGreaterThanOrEqual(deliveryRampMs(count, m.ssmBucket, m.runCommand, sends));
+      expect(b).toBeGreaterThanOrEqual(previous);
+      previous = b;
+    }
+  });
+
+  it('is Infinity when the commands allowed cannot hold the targets', () => {
+    expect(deliveryAfterInventoryMs(101, m.ssmBucket, m.runCommand, 2)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
