@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { appRunsInOneProcess } from '../support/app-in-process';
 import { type Ran, runAsync } from '../support/run-async';
 
 const root = join(__dirname, '..', '..');
@@ -42,14 +43,18 @@ const freshContext = (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) a
 const orgOut = join(outdir, 'org');
 const summaryOf = (dir: string): Promise<Ran> => runAsync(process.execPath, ['bin/synth-summary.js', dir], { cwd: root, timeoutMs: 60_000 });
 // The file's processes (each mostly loading the CDK) run at once, started before the first test.
+// The first mistake is a real `node bin/app.ts` (its exit code and stderr as the user sees them);
+// all of them also run in one process (support/app-in-process.ts), which must agree with it.
+let spawnedMistake: Ran;
 let mistakes: Ran[];
 let debugRun: Ran;
 let synthRun: Ran;
 let freshSummary: Ran;
 let orgSummary: Ran;
 beforeAll(async () => {
-  [mistakes, debugRun, synthRun, freshSummary, orgSummary] = await Promise.all([
-    Promise.all(MISTAKES.map(([, context]) => app(context))),
+  [spawnedMistake, mistakes, debugRun, synthRun, freshSummary, orgSummary] = await Promise.all([
+    app(MISTAKES[0]![1]),
+    appRunsInOneProcess(MISTAKES.map(([, context]) => context)),
     app({ dryrun: 'true' }, { TSG_DEBUG: '1' }),
     runAsync('npm', ['run', 'synth', '--', '-c', 'dryRun=true', '--context', 'alarmEmails=ops@example.com', '-o', synthOut], { cwd: root, timeoutMs: 280_000 }),
     app(freshContext, {}, freshOut).then(() => summaryOf(freshOut)),
@@ -58,6 +63,12 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('bin/app.ts', () => {
+  it('stops a spawned synth on a mistake with exit code 1 and one line, as the in-process runs of the other mistakes report', () => {
+    expect(spawnedMistake.code).toBe(1);
+    expect(spawnedMistake.stderr).toBe(`${MISTAKES[0]![2]}\n`);
+    expect(mistakes[0]).toEqual({ code: spawnedMistake.code, stdout: '', stderr: spawnedMistake.stderr });
+  });
+
   it.each(MISTAKES.map(([what, , line], i) => [what, line, i] as const))('stops synth on %s with one line and no stack trace', (_what, line, i) => {
     const r = mistakes[i]!;
     expect(r.code).toBe(1);
