@@ -11,3 +11,8 @@ process.env.POWERTOOLS_DEV = 'false';
 // The Windows guest tests start pwsh (.NET): without dynamic PGO its JIT spends ~15% less CPU on
 // these short scripts (the same PowerShell, the same results), and the suite is CPU-bound.
 process.env.DOTNET_TieredPGO ??= '0';
+// aws-cdk-lib's built-in CloudFormation validation loads a WebAssembly engine at every synth (about
+// 2.5 CPU-s a file, a third of the suite's CPU) and, without @aws-cdk/core:validateAgainstDefaultRules,
+// only warns, which no test reads. test/lib/cfn-validation.test.ts runs it on every shipped
+// configuration with its errors failing synth.
+process.env.CDK_VALIDATION ??= 'false';
