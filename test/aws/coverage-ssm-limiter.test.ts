@@ -21,12 +21,18 @@ function fakeSsm(clock: DiscreteEventClock, calledAt: number[]): Pick<SSMClient,
 
 const noEc2 = { send: (async () => ({})) as never };
 
-test('GetServiceSetting waits for a token of the shared SSM limiter (no token, no call)', async () => {
+/** The coverage port on a fake SSM, sharing a limiter of one token refilled at 10/s. */
+function coverageOnOneTokenLimiter() {
   const clock = new DiscreteEventClock();
   const calledAt: number[] = [];
   const ssm = fakeSsm(clock, calledAt);
   const limiter = new PriorityRateLimiter({ capacity: 1, initialRate: 10 }, clock, ssmPriority);
   const port = createAwsCoveragePort({ ec2: noEc2, ssm, profile: async () => ({ state: 'unknown', detail: 'not asked' }) as never, clock, ssmLimiter: limiter });
+  return { clock, calledAt, limiter, port };
+}
+
+test('GetServiceSetting waits for a token of the shared SSM limiter (no token, no call)', async () => {
+  const { clock, calledAt, limiter, port } = coverageOnOneTokenLimiter();
   await clock.run(async () => {
     await limiter.acquire('SendCommand'); // the only token
     const start = clock.now();
@@ -37,11 +43,7 @@ test('GetServiceSetting waits for a token of the shared SSM limiter (no token, n
 });
 
 test('GetServiceSetting goes after SendCommand calls already waiting (a read, priority 2)', async () => {
-  const clock = new DiscreteEventClock();
-  const calledAt: number[] = [];
-  const ssm = fakeSsm(clock, calledAt);
-  const limiter = new PriorityRateLimiter({ capacity: 1, initialRate: 10 }, clock, ssmPriority);
-  const port = createAwsCoveragePort({ ec2: noEc2, ssm, profile: async () => ({ state: 'unknown', detail: 'not asked' }) as never, clock, ssmLimiter: limiter });
+  const { clock, limiter, port } = coverageOnOneTokenLimiter();
   await clock.run(async () => {
     await limiter.acquire('SendCommand');
     const order: string[] = [];

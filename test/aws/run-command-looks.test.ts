@@ -9,7 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { SimAccount } from '../../bench/sim/account';
 import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
-import { SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
+import { request } from '../support/sim';
 import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
 import { TAIL_EXTRA_COMMANDS_SHARE } from '../../lambda/aws/run-command-session';
 
@@ -39,17 +39,9 @@ async function collect(fleet: SimInstance[], o: { cutoff?: boolean; bucket?: { c
   const rc = new SsmRunCommand({ ssm: new SSMClient({ region: 'us-east-1' }), clock, ...(o.bucket ? { rateLimit: o.bucket } : {}) });
   const t0 = clock.now();
   const out = await clock.run(() =>
-    rc.runDocument({
-      instanceIds: fleet.map((x) => x.id),
-      documentName: 'TimeSyncGuard-Collect',
-      documentHash: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect'],
-      maxConcurrency: '100%',
-      maxErrors: '100%',
-      timeoutSeconds: 600,
-      endMarker: 'TSG-END',
-      startMarker: 'TSG-REPORT',
-      ...(o.cutoff === false ? {} : { stragglerCutoff: {} }),
-    }),
+    rc.runDocument(
+      request(fleet.map((x) => x.id), { maxConcurrency: '100%', startMarker: 'TSG-REPORT', ...(o.cutoff === false ? {} : { stragglerCutoff: {} }) }),
+    ),
   );
   const commands = [...account.commands.values()].sort((a, b) => a.requestedAt - b.requestedAt);
   const starts = commands.flatMap((c) => [...c.invocations.values()].map((i) => i.startAt));

@@ -8,7 +8,7 @@ import { CancelCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SimAccount } from '../../bench/sim/account';
 import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
-import { SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
+import { request } from '../support/sim';
 import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { planRemediation } from '../../lambda/core/remediation/plan';
@@ -40,18 +40,9 @@ async function collect(fleet: SimInstance[], cutoff = true, onResults?: (r: read
   const rc = new SsmRunCommand({ ssm, clock });
   const t0 = clock.now();
   const out = await clock.run(() =>
-    rc.runDocument({
-      instanceIds: fleet.map((x) => x.id),
-      documentName: 'TimeSyncGuard-Collect',
-      documentHash: SIM_DOCUMENT_HASHES['TimeSyncGuard-Collect'],
-      maxConcurrency: '100%',
-      maxErrors: '100%',
-      timeoutSeconds: 600,
-      endMarker: 'TSG-END',
-      startMarker: 'TSG-REPORT',
-      ...(cutoff ? { stragglerCutoff: {} } : {}),
-      ...(onResults ? { onResults } : {}),
-    }),
+    rc.runDocument(
+      request(fleet.map((x) => x.id), { maxConcurrency: '100%', startMarker: 'TSG-REPORT', ...(cutoff ? { stragglerCutoff: {} } : {}), ...(onResults ? { onResults } : {}) }),
+    ),
   );
   const cancels = send.mock.calls.map(([command]) => command).filter((c) => c instanceof CancelCommandCommand).map((c) => c.input as { CommandId?: string; InstanceIds?: string[] });
   return { out, seconds: (clock.now() - t0) / 1000, cancels };
