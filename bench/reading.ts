@@ -105,7 +105,7 @@ const EXCESS_WORDS: Record<string, string> = {
   ListCommands: "the previous runs' commands, listed for the two-run rule",
   SendCommand: 'smaller last commands, so their guests start sooner under the ramp, and re-sends after instances terminated mid-run',
   CancelCommand: 'cancelling cut-off stragglers',
-  ListCommandInvocations: 'second reads of commands with a collector still running, and the smaller commands\' pages',
+  ListCommandInvocations: 'sweeps of the collectors still in progress at their cutoff (one for several commands), the few second reads of a command, and the smaller commands\' pages',
   GetCommandInvocation: 'extra full-output reads',
   DescribeInstances: 'extra EC2 pages',
 };

@@ -457,15 +457,44 @@ function listCommands(acct: SimAccount, i: ListCommandsCommandInput): { result: 
   return { result: { Commands: p.page.map((c) => commandView(acct, c)), ...(p.next ? { NextToken: p.next } : {}) }, latency: acct.lat.ssmListPage };
 }
 
+/**
+ * ListCommandInvocations' Filters as SSM applies them (all must hold): Status (the invocation's),
+ * DocumentName, InvokedAfter / InvokedBefore (the command's request time). ExecutionStage is
+ * ListCommands' only and, like any other key or an unreadable time, is refused.
+ */
+function invocationFilter(acct: SimAccount, filters: readonly { key?: string; value?: string }[]): (cmd: SimCommand, inv: Invocation) => boolean {
+  if (filters.length > 5) throw new SimAwsError('ValidationException', 'Member must have length less than or equal to 5');
+  const tests = filters.map(({ key, value }): ((cmd: SimCommand, inv: Invocation) => boolean) => {
+    const v = value ?? '';
+    switch (key) {
+      case 'Status':
+        return (cmd, inv) => invStatus(acct, inv, cmd).status === v;
+      case 'DocumentName':
+        return (cmd) => cmd.documentName === v;
+      case 'InvokedAfter':
+      case 'InvokedBefore': {
+        const at = Date.parse(v);
+        if (!Number.isFinite(at)) throw new SimAwsError('InvalidFilterValue', `${key}: ${v} is not a timestamp`);
+        return key === 'InvokedAfter' ? (cmd) => cmd.requestedAt >= at : (cmd) => cmd.requestedAt <= at;
+      }
+      default:
+        throw new SimAwsError('InvalidFilterKey', `${String(key)} is not a filter key of ListCommandInvocations`);
+    }
+  });
+  return (cmd, inv) => tests.every((t) => t(cmd, inv));
+}
+
 function listCommandInvocations(acct: SimAccount, i: ListCommandInvocationsCommandInput): { result: object; latency: number } {
   const asked = i.MaxResults ?? 50;
   if (asked < 1 || asked > 50) throw new SimAwsError('ValidationException', `Value '${asked}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50`);
   const size = Math.min(asked, acct.options.invocationPageSize ?? asked);
   const cmds = i.CommandId ? [command(acct, i.CommandId)] : [...acct.commands.values()];
+  const keep = invocationFilter(acct, i.Filters ?? []);
   const rows: { cmd: SimCommand; inv: Invocation; key: string }[] = [];
   for (const cmd of cmds) {
     for (const inv of cmd.invocations.values()) {
       if (i.InstanceId && inv.instanceId !== i.InstanceId) continue;
+      if (!keep(cmd, inv)) continue;
       rows.push({ cmd, inv, key: `${cmd.commandId}/${inv.instanceId}` });
     }
   }

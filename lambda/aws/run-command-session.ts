@@ -5,11 +5,13 @@
  * command is terminal (or the deadline) and lists each command's invocations once. A collector run
  * (straggler cutoff) polls only while it has nothing to expect: it lists each command when it should
  * have finished (its send + its last wave's start + the longest run seen), looks again at a guest
- * that may still end healthy, and leaves one past the cutoff pending; its last queued commands are
+ * that may still end healthy, and leaves one past the cutoff pending (several commands' cutoff
+ * looks are one sweep of the run's invocations still in progress, sweepRunning); its last queued commands are
  * cut smaller so their guests start sooner (sizeTail). The mapping of what SSM answers is in
  * ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
+  ListCommandInvocationsCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   type ListCommandInvocationsCommandOutput,
@@ -189,6 +191,9 @@ export class RunCommandSession implements RunSession {
     let nextPoll = Math.max(clock.now(), (this.firstSentAt ?? clock.now()) + interval);
     const stragglers = this.stragglers;
     while (pending.size > 0) {
+      // Only guests past their healthy time are left, for one sweep at the last one's cutoff: the
+      // previous runs' commands can be listed now, while the run waits for it.
+      if (stragglers?.sweepAt(pending, stragglers.cutoffMs(pending)) !== undefined) this.noteLate();
       const wake = Math.min(nextPoll, deadline, stragglers?.nextCheckAt(pending) ?? Number.POSITIVE_INFINITY);
       const sleep = clock.sleep(Math.max(0, wake - clock.now()));
       // New run times can make the straggler cutoff known (or due) before the next poll.
@@ -298,6 +303,11 @@ export class RunCommandSession implements RunSession {
   /** Records a late result (pending at the cutoff, or ended by SSM at its timeout); the first one tells `request.onLate`. */
   private setLate(r: InvocationResult): void {
     this.results.set(r.instanceId, r);
+    this.noteLate();
+  }
+
+  /** Tells `request.onLate`, once: a collector is (or is about to be) left late. */
+  private noteLate(): void {
     if (this.lateNoted || !this.request.onLate) return;
     this.lateNoted = true;
     try {
@@ -480,28 +490,113 @@ export class RunCommandSession implements RunSession {
   private async cutStragglers(watch: StragglerWatch, pending: Set<string>, only?: readonly string[]): Promise<void> {
     const now = this.options.clock.now();
     const cutoffMs = watch.cutoffMs(pending);
-    const due = only ?? [...pending].filter((id) => watch.lookDue(id, cutoffMs, now));
-    await mapLimit(due, this.concurrency, async (commandId) => {
-      watch.looked.add(commandId);
-      // Started at: each guest still running (within the cutoff, or with none known yet).
+    const sweepAt = watch.sweepAt(pending, cutoffMs);
+    const due = only ?? [...pending].filter((id) => watch.lookDue(id, cutoffMs, now, sweepAt));
+    // Cutoff looks at commands whose only unfinished guests were running at their last look: one
+    // sweep of the run's invocations still in progress answers for all of them (see sweepRunning).
+    const relists = only || cutoffMs === undefined ? [] : due.filter((id) => watch.runningGuests.has(id) && watch.lookAt(id) === undefined);
+    const swept = relists.length >= 2 ? await this.sweepRunning(watch, relists, cutoffMs!, pending) : new Set<string>();
+    await mapLimit(
+      due.filter((id) => !swept.has(id)),
+      this.concurrency,
+      async (commandId) => {
+        watch.looked.add(commandId);
+        // Started at: each guest still running (within the cutoff, or with none known yet).
+        const running = new Map<string, number>();
+        const all = this.commands.get(commandId) ?? [];
+        const targets = unfinishedTargets(all, this.results);
+        await this.collectCommand(commandId, targets, false, watch, { cutoffMs: cutoffMs ?? Number.POSITIVE_INFINITY, running });
+        this.handOut(targets);
+        this.afterCutoffLook(watch, pending, commandId, now, running, cutoffMs);
+      },
+    );
+  }
+
+  /** Records what a cutoff look (a listing or a sweep) left running on a command. */
+  private afterCutoffLook(watch: StragglerWatch, pending: Set<string>, commandId: string, now: number, running: ReadonlyMap<string, number>, cutoffMs: number | undefined): void {
+    const all = this.commands.get(commandId) ?? [];
+    watch.afterLook(commandId, now, running);
+    watch.progress.set(commandId, { ...watch.progress.get(commandId), completed: all.length - running.size });
+    if (running.size === 0) {
+      pending.delete(commandId);
+      watch.relistAt.delete(commandId);
+      watch.runningSince.delete(commandId);
+      watch.relookAt.delete(commandId);
+      watch.runningGuests.delete(commandId);
+    } else {
+      const since = Math.min(...running.values());
+      watch.runningSince.set(commandId, since);
+      watch.runningGuests.set(commandId, new Map(running));
+      if (cutoffMs !== undefined) watch.relistAt.set(commandId, since + cutoffMs);
+    }
+  }
+
+  /**
+   * One sweep for the cutoff looks of several commands: lists the run's invocations still
+   * `InProgress` (ListCommandInvocations filtered by status, this document and the run's start,
+   * 50 a page) instead of every command's again. A guest found still in progress past the cutoff is
+   * left `pending` as a listing would; one found no longer in progress (it ended, or SSM shows it in
+   * another state) sends its command to the per-command listing, which reads its result. Returns
+   * the commands it settled. Settles none when the sweep fails or runs past the pages its guests
+   * need (invocations of other runs of the same document): the listings do the work then.
+   */
+  private async sweepRunning(watch: StragglerWatch, commandIds: readonly string[], cutoffMs: number, pending: Set<string>): Promise<Set<string>> {
+    const { ssm, clock } = this.options;
+    const { request, stats, retry } = this;
+    const guests = commandIds.reduce((n, id) => n + (watch.runningGuests.get(id)?.size ?? 0), 0);
+    const maxPages = Math.ceil(guests / 50) + 1;
+    const inProgress = new Set<string>();
+    const invokedAfter = new Date((this.firstSentAt ?? this.start) - 60_000).toISOString();
+    try {
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        if (pages >= maxPages) return new Set();
+        pages++;
+        stats.listCommandInvocationsPages++;
+        const out = await withRetry(
+          () =>
+            ssm.send(
+              new ListCommandInvocationsCommand({
+                Filters: [
+                  { key: 'Status', value: 'InProgress' },
+                  { key: 'DocumentName', value: request.documentName },
+                  { key: 'InvokedAfter', value: invokedAfter },
+                ],
+                MaxResults: 50,
+                ...(token ? { NextToken: token } : {}),
+              }),
+            ),
+          clock,
+          { operation: 'ListCommandInvocations', ...retry },
+        );
+        for (const inv of out.CommandInvocations ?? []) {
+          // Only what the filter asked for counts: a row in any other state says nothing.
+          if (inv.CommandId && inv.InstanceId && inv.Status === 'InProgress') inProgress.add(`${inv.CommandId}/${inv.InstanceId}`);
+        }
+        token = out.NextToken;
+      } while (token);
+    } catch {
+      return new Set();
+    }
+    const now = clock.now();
+    const settled = new Set<string>();
+    for (const commandId of commandIds) {
+      const before = watch.runningGuests.get(commandId) ?? new Map<string, number>();
+      const targets = unfinishedTargets(this.commands.get(commandId) ?? [], this.results);
+      // Every unfinished target must be one the last look saw running, and still in progress now.
+      if (!targets.every((id) => before.has(id) && inProgress.has(`${commandId}/${id}`))) continue;
       const running = new Map<string, number>();
-      const all = this.commands.get(commandId) ?? [];
-      const targets = unfinishedTargets(all, this.results);
-      await this.collectCommand(commandId, targets, false, watch, { cutoffMs: cutoffMs ?? Number.POSITIVE_INFINITY, running });
-      this.handOut(targets);
-      watch.afterLook(commandId, now, running);
-      watch.progress.set(commandId, { ...watch.progress.get(commandId), completed: all.length - running.size });
-      if (running.size === 0) {
-        pending.delete(commandId);
-        watch.relistAt.delete(commandId);
-        watch.runningSince.delete(commandId);
-        watch.relookAt.delete(commandId);
-      } else {
-        const since = Math.min(...running.values());
-        watch.runningSince.set(commandId, since);
-        if (cutoffMs !== undefined) watch.relistAt.set(commandId, since + cutoffMs);
+      for (const id of targets) {
+        const since = before.get(id)!;
+        if (now - since >= cutoffMs) this.setLate(stragglerResult(id, 'InProgress', commandId, now - since, cutoffMs));
+        else running.set(id, since);
       }
-    });
+      watch.looked.add(commandId);
+      this.afterCutoffLook(watch, pending, commandId, now, running, cutoffMs);
+      settled.add(commandId);
+    }
+    return settled;
   }
 
   /** One poll: which of the pending commands are terminal (and, for the straggler cutoff, how far the others got). */

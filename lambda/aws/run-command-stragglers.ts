@@ -29,6 +29,11 @@ export class StragglerWatch {
   readonly relistAt = new Map<string, number>();
   /** Commands with guests still running at their last look: when the first of those started. */
   readonly runningSince = new Map<string, number>();
+  /**
+   * Commands with guests still running at their last look: each such guest and when it started
+   * (what a sweep, {@link sweepAt}, checks without listing the whole command again).
+   */
+  readonly runningGuests = new Map<string, ReadonlyMap<string, number>>();
   /** Commands already listed once at their expected completion (see {@link lookAt}). */
   readonly looked = new Set<string>();
   /** Looked-at commands with guests that may still end healthy: when the last of those should have. */
@@ -137,10 +142,31 @@ export class StragglerWatch {
     return sent === undefined ? undefined : sent + this.lastStartDelayMs(commandId) + this.longestRunMs;
   }
 
-  /** Whether a pending command is due for a look now: its expected completion, or its cutoff. */
-  lookDue(commandId: string, cutoffMs: number | undefined, now: number): boolean {
+  /** Whether a pending command is due for a look now: its expected completion, or its cutoff (or the sweep's time, while one is deferred). */
+  lookDue(commandId: string, cutoffMs: number | undefined, now: number, sweepAt?: number): boolean {
     if ((this.lookAt(commandId) ?? Number.POSITIVE_INFINITY) <= now) return true;
+    if (sweepAt !== undefined) return sweepAt <= now;
     return cutoffMs !== undefined && (this.dueAt(commandId, cutoffMs) ?? Number.POSITIVE_INFINITY) <= now;
+  }
+
+  /**
+   * The end of a run: when every pending command has been looked at and holds only guests that ran
+   * past their healthy time (none is expected to end healthy), the cutoff looks of all of them are
+   * deferred to the last one, where one sweep of the guests still in progress settles them together
+   * (RunCommandSession.cutStragglers). Deferring costs the run no time, since it waits for that last
+   * look anyway, and it saves a listing per command. Undefined while any command may still end
+   * healthy, has not been looked at, or the cutoff is not known.
+   */
+  sweepAt(pending: ReadonlySet<string>, cutoffMs: number | undefined): number | undefined {
+    if (cutoffMs === undefined || pending.size < 2) return undefined;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const id of pending) {
+      if (!this.runningGuests.has(id) || this.lookAt(id) !== undefined) return undefined;
+      const due = this.dueAt(id, cutoffMs);
+      if (due === undefined) return undefined;
+      last = Math.max(last, due);
+    }
+    return last;
   }
 
   /**
@@ -181,6 +207,8 @@ export class StragglerWatch {
   /** The earliest moment a pending command is due for a look (completion or cutoff), or +∞. */
   nextCheckAt(pending: ReadonlySet<string>): number {
     const cutoffMs = this.cutoffMs(pending);
+    const sweep = this.sweepAt(pending, cutoffMs);
+    if (sweep !== undefined) return sweep;
     let next = Number.POSITIVE_INFINITY;
     for (const id of pending) {
       next = Math.min(next, this.lookAt(id) ?? Number.POSITIVE_INFINITY);

@@ -110,7 +110,8 @@ export interface RunDocumentRequest {
   readonly onResults?: (results: readonly InvocationResult[]) => void;
   /**
    * Called once, when the run first leaves a collector `pending` at the straggler cutoff (or reads
-   * one SSM ended at its timeout): the caller may start what it will need for late collectors (the
+   * one SSM ended at its timeout, or is left waiting only on collectors past their healthy run time
+   * for one sweep at the last one's cutoff): the caller may start what it will need for late collectors (the
    * previous runs' commands, {@link RunCommandPort.prefetchPrevious}) while the run still waits.
    * Must not block or throw. @default - nothing is called
    */

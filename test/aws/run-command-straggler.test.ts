@@ -5,7 +5,7 @@
  * a slow but healthy one within the cutoff is judged; the cutoff follows the run's own run times.
  */
 import { CancelCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { SimAccount } from '../../bench/sim/account';
+import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
 import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
 import { request } from '../support/sim';
@@ -144,5 +144,94 @@ describe('straggler cutoff', () => {
     const { out, cancels } = await collect(fleet);
     expect(out.results.get(fleet[4]!.id)!.state).toBe('timed-out');
     expect(cancels).toEqual([]);
+  });
+});
+
+/** Like collect, with every SSM call the run made (its input and virtual time) and the account's options. */
+async function collectCalls(fleet: SimInstance[], options: SimAccountOptions = {}): Promise<{ out: RunDocumentResult; calls: { name: string; input: Record<string, unknown>; at: number }[] }> {
+  const clock = new DiscreteEventClock();
+  account = new SimAccount(fleet, clock, options).install();
+  const ssm = new SSMClient({ region: 'us-east-1' });
+  const calls: { name: string; input: Record<string, unknown>; at: number }[] = [];
+  const send = ssm.send.bind(ssm) as (c: unknown) => Promise<unknown>;
+  jest.spyOn(ssm, 'send').mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    calls.push({ name: command.constructor.name, input: command.input, at: clock.now() });
+    return send(command);
+  }) as never);
+  const rc = new SsmRunCommand({ ssm, clock });
+  const out = await clock.run(() => rc.runDocument(request(fleet.map((x) => x.id), { maxConcurrency: '100%', startMarker: 'TSG-REPORT', stragglerCutoff: {} })));
+  return { out, calls };
+}
+
+const listings = <C extends { name: string; input: Record<string, unknown> }>(calls: C[]): C[] => calls.filter((c) => c.name === 'ListCommandInvocationsCommand');
+
+describe('straggler sweep', () => {
+  it('settles the stragglers of several commands with one sweep of the invocations in progress, not a second listing per command', async () => {
+    // Four commands of 50, one hung guest in each.
+    const hung = [5, 60, 110, 160];
+    const fleet = fleetOf(200, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collectCalls(fleet);
+    for (const k of hung) expect(out.results.get(fleet[k]!.id)!.state).toBe('pending');
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(196);
+    const sweeps = listings(calls).filter((c) => c.input['CommandId'] === undefined);
+    expect(sweeps).toHaveLength(1);
+    expect(sweeps[0]!.input['Filters']).toEqual([
+      { key: 'Status', value: 'InProgress' },
+      { key: 'DocumentName', value: 'TimeSyncGuard-Collect' },
+      { key: 'InvokedAfter', value: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+    ]);
+    // Every command is listed at its completion, none again for its cutoff look: the sweep does
+    // those (four more listings before the sweep, at 12.1 s and 13.1 s of this run).
+    const perCommand = listings(calls).filter((c) => c.input['CommandId'] !== undefined);
+    expect(new Set(perCommand.map((c) => c.input['CommandId'])).size).toBe(4);
+    expect(perCommand.every((c) => c.at < sweeps[0]!.at)).toBe(true);
+    expect(perCommand.length).toBeLessThanOrEqual(5);
+  });
+
+  it('reads a straggler that ended before the sweep from its command, rather than leaving it pending', async () => {
+    // A 12 s guest early in the second command would be past the 10 s cutoff at its own look; the
+    // hung guest in the last command's last wave defers the sweep past the slow guest's end.
+    const fleet = fleetOf(200, (x, k) => (k === 55 ? { ...x, guestMs: 12_000 } : k === 199 ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collectCalls(fleet);
+    expect(out.results.get(fleet[55]!.id)!.state).toBe('success');
+    expect(out.results.get(fleet[199]!.id)!.state).toBe('pending');
+    // The sweep did not find it in progress: its command was listed again, and read.
+    const second = listings(calls).filter((c) => c.input['CommandId'] === out.results.get(fleet[55]!.id)!.commandId);
+    expect(second).toHaveLength(2);
+    expect(listings(calls).filter((c) => c.input['CommandId'] === undefined)).toHaveLength(1);
+  });
+
+  it('falls back to listing each command when the sweep would take more pages than its stragglers need', async () => {
+    // One invocation a page: three stragglers would need three sweep pages, more than the two allowed.
+    const hung = [5, 60, 110];
+    const fleet = fleetOf(150, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collectCalls(fleet, { invocationPageSize: 1, latencies: NO_LATENCY });
+    for (const k of hung) expect(out.results.get(fleet[k]!.id)!.state).toBe('pending');
+    expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(147);
+    expect(listings(calls).filter((c) => c.input['CommandId'] === undefined)).toHaveLength(2);
+    // Each command was listed again for its cutoff look.
+    for (const k of hung) {
+      const commandId = out.results.get(fleet[k]!.id)!.commandId;
+      expect(listings(calls).filter((c) => c.input['CommandId'] === commandId && c.input['NextToken'] === undefined)).toHaveLength(2);
+    }
+  });
+
+  it("the simulated ListCommandInvocations applies SSM's filters and refuses ListCommands' ExecutionStage", async () => {
+    const fleet = fleetOf(3, (x, k) => (k === 1 ? { ...x, guest: 'times-out' } : x));
+    const clock = new DiscreteEventClock();
+    account = new SimAccount(fleet, clock).install();
+    const ssm = new SSMClient({ region: 'us-east-1' });
+    const { ListCommandInvocationsCommand, SendCommandCommand } = await import('@aws-sdk/client-ssm');
+    await clock.run(async () => {
+      const sent = await ssm.send(new SendCommandCommand({ DocumentName: 'TimeSyncGuard-Collect', DocumentHash: request([]).documentHash, DocumentHashType: 'Sha256', InstanceIds: fleet.map((x) => x.id) }));
+      await clock.sleep(15_000);
+      const running = await ssm.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'Status', value: 'InProgress' }, { key: 'DocumentName', value: 'TimeSyncGuard-Collect' }] }));
+      expect(running.CommandInvocations?.map((i) => [i.CommandId, i.InstanceId])).toEqual([[sent.Command!.CommandId, fleet[1]!.id]]);
+      const other = await ssm.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'DocumentName', value: 'Another' }] }));
+      expect(other.CommandInvocations).toEqual([]);
+      const later = await ssm.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'InvokedAfter', value: new Date(clock.now()).toISOString() }] }));
+      expect(later.CommandInvocations).toEqual([]);
+      await expect(ssm.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'ExecutionStage', value: 'Executing' }] }))).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    });
   });
 });
