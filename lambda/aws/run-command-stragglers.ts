@@ -153,8 +153,8 @@ export class StragglerWatch {
    * The end of a run: when every pending command has been looked at and holds only guests that ran
    * past their healthy time (none is expected to end healthy), the cutoff looks of all of them are
    * deferred to the last one, where one sweep of the guests still in progress settles them together
-   * (RunCommandSession.cutStragglers). Deferring costs the run no time, since it waits for that last
-   * look anyway, and it saves a listing per command. Undefined while any command may still end
+   * (RunCommandSession.cutStragglers). The run waits for that last look anyway, so deferring costs
+   * it at most the listing of a command whose straggler ended meanwhile, and saves a listing per command. Undefined while any command may still end
    * healthy, has not been looked at, or the cutoff is not known.
    */
   sweepAt(pending: ReadonlySet<string>, cutoffMs: number | undefined): number | undefined {
