@@ -259,13 +259,22 @@ export interface CheckMeasure extends RunMeasure {
   readonly lastInvocationEndSeconds: number;
 }
 
-/** Runs the real check handler once over a fresh world of N instances. */
+/** The hourly check's schedule (the stack's default). */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Runs the real check handler over a fresh world of N instances and measures one run: the first
+ * (`hourlyBefore` 0: a fresh account, no earlier command), or the one after `hourlyBefore`
+ * unmeasured runs an hour apart on the same account (the steady state of the hourly schedule:
+ * the two-run rule reads the previous run's commands, and collectors that hung before go first).
+ */
 export async function benchCheck(
   n: number,
   settingsEnv: Record<string, string> = {},
   fleetOptions: FleetOptions = {},
   accountOptions: SimAccountOptions = {},
   transport: Transport = 'mock',
+  hourlyBefore = 0,
 ): Promise<{ measure: CheckMeasure; world: World }> {
   const world = createWorld(n, fleetOptions, withCoverageAccount(accountOptions), transport);
   const { clock, account, clients } = world;
@@ -284,6 +293,15 @@ export async function benchCheck(
     // As deployed (lambda/handlers/check.ts `wired`): coverage and the launch sources by default.
     ...deployedCheckPorts(world, settings, transport),
   });
+  for (let k = 0; k < hourlyBefore; k++) {
+    await captureStdout(() =>
+      clock.run(async () => {
+        await handler({}, lambdaContext(clock));
+        await clock.sleep(HOUR_MS);
+      }),
+    );
+    account.resetStats();
+  }
   const start = startMeasuredRun(world);
   const { t0 } = start;
   let completed = true;

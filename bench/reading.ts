@@ -35,6 +35,8 @@ interface CheckFigures {
     readonly longestWaitOverGuest: number;
   };
   readonly timeline: Timeline;
+  /** The next hourly run on the same account (bench/run.ts `check-steady`). */
+  readonly steadyState?: { readonly simulatedSeconds: number; readonly simulatedSecondsRatio: number; readonly apiCalls: number; readonly apiCallsRatio: number };
 }
 interface RemediationFigures {
   readonly simulatedSeconds: number;
@@ -147,6 +149,9 @@ function checkBullet(results: ReadingResults, s: SizeFigures): string {
     s.before?.check ? `Before issue 11: ${s1(s.before.check.simulatedSeconds)} s.` : '',
     `The SendCommand calls went out between ${s1(t.SendCommand?.[0] ?? 0)} s and ${s1(t.SendCommand?.[1] ?? 0)} s, the last result was read at ${s1(lastRead)} s${t.CancelCommand ? `, and the hung collectors (${int(s.fleet.hung)} in the fleet) were cut off by ${s1(t.CancelCommand[1])} s` : ''}.`,
     `Calls over the bound: ${excess(c)}.`,
+    c.steadyState
+      ? `The next hourly run on the same account: ${s1(c.steadyState.simulatedSeconds)} s (${c.steadyState.simulatedSecondsRatio}×) and ${int(c.steadyState.apiCalls)} calls (${c.steadyState.apiCallsRatio}×); ${verdict(target(results, s.n, 'next hourly run')).replace(/^(PASS|MISS) on .*?\(limit/, '$1 (limit')}: the first run's timed-out collectors go first and are read from one listing.`
+      : '',
   ];
   const timeTarget = target(results, s.n, CHECK_TARGET_NAMES.time);
   const wait = c.collectorWaitToMeetTargets;

@@ -1,6 +1,6 @@
 /**
  * Measurements for one fleet size in a fresh process, so that peak memory is not inherited from a
- * bigger run: any of `check`, `remediation` (the full run and the next, steady-state night) and
+ * bigger run: any of `check`, `check-steady` (the next hourly check on the same account), `remediation` (the full run and the next, steady-state night) and
  * `polling` (the peer design), in that order, or `findings-export` (bench/findings-export.ts). RSS never shrinks, so a measurement's memory figure
  * is only its own when it comes first in its process. Started by bench/run.ts; by hand:
  * `npx tsx bench/worker.ts check,polling 1000 out.json`.
@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   const [modesText, nText, out] = process.argv.slice(2);
   const n = Number(nText);
   const modes = (modesText ?? '').split(',');
-  if (!Number.isInteger(n) || n < 1 || !out || modes.some((m) => !['check', 'remediation', 'polling', 'findings-export'].includes(m))) {
-    throw new Error('usage: worker.ts check,remediation,polling|findings-export N OUT.json');
+  if (!Number.isInteger(n) || n < 1 || !out || modes.some((m) => !['check', 'check-steady', 'remediation', 'polling', 'findings-export'].includes(m))) {
+    throw new Error('usage: worker.ts check,check-steady,remediation,polling|findings-export N OUT.json');
   }
   const all: Record<string, unknown> = {};
   for (const mode of modes) all[mode] = await measureOne(mode, n);
@@ -29,6 +29,13 @@ async function measureOne(mode: string, n: number): Promise<unknown> {
     const { measure, world } = await benchCheck(n);
     world.account.restore();
     return checkFigures(n, measure);
+  }
+  if (mode === 'check-steady') {
+    // The next hourly run on the same account (bench/drive.ts benchCheck, hourlyBefore 1).
+    const { measure, world } = await benchCheck(n, {}, {}, {}, 'mock', 1);
+    world.account.restore();
+    const f = checkFigures(n, measure);
+    return { simulatedSeconds: f['simulatedSeconds'], apiCallsTotal: f['apiCallsTotal'], apiCalls: f['apiCalls'], throttled: f['throttled'], byCheckState: f['byCheckState'], timeline: f['timeline'] };
   }
   if (mode === 'remediation') {
     const { measure, world } = await benchRemediation(n);

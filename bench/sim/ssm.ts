@@ -528,6 +528,7 @@ function listCommandInvocations(acct: SimAccount, i: ListCommandInvocationsComma
           CommandId: cmd.commandId,
           InstanceId: inv.instanceId,
           DocumentName: cmd.documentName,
+          ...(cmd.comment !== undefined ? { Comment: cmd.comment } : {}),
           RequestedDateTime: new Date(cmd.requestedAt),
           Status: status,
           StatusDetails: details,

@@ -8,7 +8,7 @@
  * Nothing is written; what SSM returns is untrusted like any guest output: ids are checked, the
  * output is only ever diagnosed, and an invocation is matched only to an instance the caller asked for.
  */
-import { type Command, ListCommandInvocationsCommand, ListCommandsCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { type Command, type CommandFilter, type CommandInvocation, ListCommandInvocationsCommand, type ListCommandInvocationsCommandOutput, ListCommandsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { mapLimit } from '../core/util/batching';
 import type { Clock, InvocationResult, PreviousResultsRequest, PreviousWindow } from '../engine/ports';
 import { type RetryOptions, withRetry } from './retry';
@@ -76,11 +76,80 @@ export async function listPreviousCommands(options: PreviousResultsOptions, wind
 }
 
 /**
+ * One page (50) of the account's invocations that match every filter, across commands (for the
+ * filters, SSM's CommandFilter: Status, DocumentName, InvokedAfter, InvokedBefore), retried.
+ */
+export function filteredInvocationsPage(
+  options: Pick<PreviousResultsOptions, 'ssm' | 'clock' | 'retry'>,
+  filters: readonly CommandFilter[],
+  token: string | undefined,
+  details: boolean,
+): Promise<ListCommandInvocationsCommandOutput> {
+  return withRetry(
+    () => options.ssm.send(new ListCommandInvocationsCommand({ Filters: [...filters], ...(details ? { Details: true } : {}), MaxResults: 50, ...(token ? { NextToken: token } : {}) })),
+    options.clock,
+    { operation: 'ListCommandInvocations', ...(options.retry ?? {}) },
+  );
+}
+
+/** Most pages of the window's timed-out collectors read (50 a page): past it, per-instance reads do the rest. */
+const MAX_TIMED_OUT_PAGES = 20;
+
+/**
+ * The window's collector invocations that SSM ended `TimedOut` (hung guests, or never delivered),
+ * keyed `commandId/instanceId`: one ListCommandInvocations filtered by status, document and window
+ * (50 a page, with `Details`), checked as untrusted like {@link listPreviousCommands}. A hung
+ * collector is usually hung again: the check starts these instances' collectors first, so their
+ * straggler cutoff runs out while the rest of the fleet is still being checked, and the two-run
+ * rule reads their previous result from here instead of one call per instance. Bounded by
+ * {@link MAX_TIMED_OUT_PAGES}; what it leaves out is read per instance.
+ */
+export async function listTimedOut(options: PreviousResultsOptions, window: PreviousWindow): Promise<Map<string, CommandInvocation>> {
+  const { ssm, clock } = options;
+  const retry = options.retry ?? {};
+  const out = new Map<string, CommandInvocation>();
+  if (!(window.before > window.after)) return out;
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    options.onCall?.('ListCommandInvocations');
+    pages++;
+    const page = await filteredInvocationsPage(
+      { ssm, clock, retry },
+      [
+        { key: 'Status', value: 'TimedOut' },
+        { key: 'DocumentName', value: window.documentName },
+        { key: 'InvokedAfter', value: new Date(window.after).toISOString() },
+        { key: 'InvokedBefore', value: new Date(window.before).toISOString() },
+      ],
+      token,
+      true,
+    );
+    for (const inv of page.CommandInvocations ?? []) {
+      const at = inv.RequestedDateTime?.getTime();
+      if (typeof inv.CommandId !== 'string' || !COMMAND_ID.test(inv.CommandId) || typeof inv.InstanceId !== 'string' || inv.Status !== 'TimedOut') continue;
+      if (inv.DocumentName !== window.documentName || at === undefined || !Number.isFinite(at) || at < window.after || at >= window.before) continue;
+      if (window.comment !== undefined && inv.Comment !== window.comment) continue;
+      out.set(`${inv.CommandId}/${inv.InstanceId}`, inv);
+    }
+    token = typeof page.NextToken === 'string' && page.NextToken !== '' ? page.NextToken : undefined;
+  } while (token && pages < MAX_TIMED_OUT_PAGES);
+  return out;
+}
+
+/**
  * The latest invocation on each asked instance among the window's commands (see the file comment).
  * `listed`: the window's commands if already being listed ({@link listPreviousCommands}, started
- * early by SsmRunCommand.prefetchPrevious); else they are listed here.
+ * early by SsmRunCommand.prefetchPrevious); else they are listed here. `timedOut`: the window's
+ * timed-out invocations ({@link listTimedOut}) if listed: an instance whose latest invocation is
+ * among them is read from there, with no call of its own.
  */
-export async function readPreviousResults(options: PreviousResultsOptions, request: PreviousResultsRequest, listed?: Promise<readonly PreviousCommand[]>): Promise<Map<string, InvocationResult>> {
+export async function readPreviousResults(
+  options: PreviousResultsOptions,
+  request: PreviousResultsRequest,
+  listed?: Promise<readonly PreviousCommand[]>,
+  timedOut?: Promise<ReadonlyMap<string, CommandInvocation>>,
+): Promise<Map<string, InvocationResult>> {
   const { ssm, clock } = options;
   const retry = options.retry ?? {};
   const out = new Map<string, InvocationResult>();
@@ -95,14 +164,19 @@ export async function readPreviousResults(options: PreviousResultsOptions, reque
       if (!seen || c.at > seen.at) latest.set(id, { commandId: c.commandId, at: c.at });
     }
   }
+  // A failed listing of the timed-out ones only costs the per-instance reads.
+  const ended = timedOut ? await timedOut.catch(() => undefined) : undefined;
   await mapLimit([...latest], options.concurrency ?? 8, async ([instanceId, { commandId }]) => {
-    options.onCall?.('ListCommandInvocations');
-    const page = await withRetry(
-      () => ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, InstanceId: instanceId, Details: true, MaxResults: 1 })),
-      clock,
-      { operation: 'ListCommandInvocations', ...retry },
-    );
-    const inv = (page.CommandInvocations ?? []).find((i) => i.InstanceId === instanceId && i.CommandId === commandId);
+    let inv = ended?.get(`${commandId}/${instanceId}`);
+    if (!inv) {
+      options.onCall?.('ListCommandInvocations');
+      const page = await withRetry(
+        () => ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, InstanceId: instanceId, Details: true, MaxResults: 1 })),
+        clock,
+        { operation: 'ListCommandInvocations', ...retry },
+      );
+      inv = (page.CommandInvocations ?? []).find((i) => i.InstanceId === instanceId && i.CommandId === commandId);
+    }
     if (!inv) return;
     const ends = (inv.CommandPlugins ?? []).map((p) => p.ResponseFinishDateTime?.getTime()).filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
     const r = toInvocationResult(inv, commandId, false);

@@ -11,7 +11,6 @@
  * ./run-command-invocation.ts (pure); this class only makes the calls.
  */
 import {
-  ListCommandInvocationsCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   type ListCommandInvocationsCommandOutput,
@@ -23,6 +22,7 @@ import { mapLimit } from '../core/util/batching';
 import { tailCommandSizes } from '../core/fleet/command-sizes';
 import type { Clock, InvocationResult, RunCommandStats, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { paginateWithRetry, type PriorityRateLimiter, withRetry, type RetryOptions } from './retry';
+import { filteredInvocationsPage } from './run-command-previous';
 import { type CommandProgress, commandProgress, invocationStart, isTerminalInvocation, StragglerWatch, stragglerResult, unfinishedTargets } from './run-command-stragglers';
 import {
   cutPlugin,
@@ -117,6 +117,8 @@ export class RunCommandSession implements RunSession {
   private readonly idle: (() => void)[] = [];
   private finished = false;
   private firstSentAt: number | undefined;
+  /** Whether the batch being filled holds one of them. */
+  private bufferFirst = false;
   /** The straggler cutoff's and the completion looks' bookkeeping (collector runs only). */
   private readonly stragglers: StragglerWatch | undefined;
   /** Whether `request.onLate` was called. */
@@ -149,13 +151,21 @@ export class RunCommandSession implements RunSession {
 
   add(instanceIds: readonly string[]): void {
     if (this.finished) throw new Error('RunSession.add after finish()');
+    const first = this.request.startFirst?.();
     for (const id of instanceIds) {
       if (this.seen.has(id)) continue;
       this.seen.add(id);
-      this.buffer.push(id);
+      // An instance to start first leads its command, in the ramp's first wave.
+      if (first?.has(id)) {
+        this.buffer.unshift(id);
+        this.bufferFirst = true;
+      } else {
+        this.buffer.push(id);
+      }
       if (this.buffer.length === MAX_IDS_PER_SEND) {
-        this.enqueue(this.buffer);
+        this.enqueue(this.buffer, this.bufferFirst);
         this.buffer = [];
+        this.bufferFirst = false;
       }
     }
   }
@@ -164,7 +174,7 @@ export class RunCommandSession implements RunSession {
     const { clock } = this.options;
     const { request, commands, results, errors, stats } = this;
     this.finished = true;
-    if (this.buffer.length > 0) this.enqueue(this.buffer);
+    if (this.buffer.length > 0) this.enqueue(this.buffer, this.bufferFirst);
     this.buffer = [];
     if (request.stragglerCutoff) this.sizeTail();
     if (this.workers > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -317,9 +327,11 @@ export class RunCommandSession implements RunSession {
     }
   }
 
-  private enqueue(batch: string[]): void {
+  /** Queues a batch; one holding an instance to start first goes ahead of the batches waiting. */
+  private enqueue(batch: string[], first = false): void {
     this.firstSentAt ??= this.options.clock.now();
-    this.queue.push(batch);
+    if (first) this.queue.unshift(batch);
+    else this.queue.push(batch);
     if (this.workers < this.concurrency) void this.work();
   }
 
@@ -515,6 +527,9 @@ export class RunCommandSession implements RunSession {
   /** Records what a cutoff look (a listing or a sweep) left running on a command. */
   private afterCutoffLook(watch: StragglerWatch, pending: Set<string>, commandId: string, now: number, running: ReadonlyMap<string, number>, cutoffMs: number | undefined): void {
     const all = this.commands.get(commandId) ?? [];
+    // A guest running longer than any that finished will likely be left pending: what late
+    // collectors need (the previous runs' commands) can be listed now, while the run goes on.
+    if (watch.pastHealthy(running, now)) this.noteLate();
     watch.afterLook(commandId, now, running);
     watch.progress.set(commandId, { ...watch.progress.get(commandId), completed: all.length - running.size });
     if (running.size === 0) {
@@ -554,21 +569,15 @@ export class RunCommandSession implements RunSession {
         if (pages >= maxPages) return new Set();
         pages++;
         stats.listCommandInvocationsPages++;
-        const out = await withRetry(
-          () =>
-            ssm.send(
-              new ListCommandInvocationsCommand({
-                Filters: [
-                  { key: 'Status', value: 'InProgress' },
-                  { key: 'DocumentName', value: request.documentName },
-                  { key: 'InvokedAfter', value: invokedAfter },
-                ],
-                MaxResults: 50,
-                ...(token ? { NextToken: token } : {}),
-              }),
-            ),
-          clock,
-          { operation: 'ListCommandInvocations', ...retry },
+        const out = await filteredInvocationsPage(
+          { ssm, clock, retry },
+          [
+            { key: 'Status', value: 'InProgress' },
+            { key: 'DocumentName', value: request.documentName },
+            { key: 'InvokedAfter', value: invokedAfter },
+          ],
+          token,
+          false,
         );
         for (const inv of out.CommandInvocations ?? []) {
           // Only what the filter asked for counts: a row in any other state says nothing.

@@ -181,6 +181,13 @@ export class StragglerWatch {
     if (healthyEnd > lookedAt) this.relookAt.set(commandId, healthyEnd);
   }
 
+  /** Whether one of `running` (guest → start) has run longer than any guest of the run that finished: a likely straggler. */
+  pastHealthy(running: ReadonlyMap<string, number>, now: number): boolean {
+    if (this.runTimes.length === 0) return false;
+    for (const since of running.values()) if (now - since > this.longestRunMs) return true;
+    return false;
+  }
+
   /** Whether a guest of the run has finished (the completion looks are timed from run times). */
   hasRunTimes(): boolean {
     return this.runTimes.length > 0;

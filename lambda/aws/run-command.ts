@@ -6,11 +6,11 @@
  * {@link RunSession} (./run-command-session.ts); what SSM's answers mean is mapped in
  * ./run-command-invocation.ts (pure). This file holds the adapter's options and the shared SSM limiter.
  */
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CommandInvocation, SSMClient } from '@aws-sdk/client-ssm';
 import type { AdaptiveRateOptions, TokenBucketOptions } from '../core/util/token-bucket';
 import type { Clock, InvocationResult, PreviousResultsRequest, PreviousWindow, RunCommandPort, RunDocumentRequest, RunDocumentResult, RunSession, RunSessionRequest } from '../engine/ports';
 import { PriorityRateLimiter, type RetryOptions } from './retry';
-import { listPreviousCommands, type PreviousCommand, type PreviousResultsOptions, readPreviousResults } from './run-command-previous';
+import { listPreviousCommands, listTimedOut, type PreviousCommand, type PreviousResultsOptions, readPreviousResults } from './run-command-previous';
 import { RunCommandSession } from './run-command-session';
 
 export type {
@@ -139,6 +139,7 @@ function windowKey(w: PreviousWindow): string {
 export class SsmRunCommand implements RunCommandPort {
   private readonly limiter: PriorityRateLimiter | undefined;
   private prefetched: { readonly key: string; readonly commands: Promise<PreviousCommand[]> } | undefined;
+  private timedOut: { readonly key: string; readonly rows: Promise<Map<string, CommandInvocation>> } | undefined;
 
   constructor(private readonly options: SsmRunCommandOptions) {
     this.limiter = limiterOf(options);
@@ -154,7 +155,26 @@ export class SsmRunCommand implements RunCommandPort {
   /** How an earlier run's collectors ended (./run-command-previous.ts), through the same SSM limiter. */
   previousResults(request: PreviousResultsRequest): Promise<Map<string, InvocationResult>> {
     const listed = this.prefetched?.key === windowKey(request) ? this.prefetched.commands : undefined;
-    return readPreviousResults(this.previousOptions(), request, listed);
+    const timedOut = this.timedOut?.key === windowKey(request) ? this.timedOut.rows : undefined;
+    return readPreviousResults(this.previousOptions(), request, listed, timedOut);
+  }
+
+  /**
+   * The instances whose collector SSM ended `TimedOut` in a look-back window (RunCommandPort.recentTimedOut):
+   * one listing, kept for previousResults of the same window. Never rejects: a failed listing is an
+   * empty set here, and previousResults reads those instances one by one.
+   */
+  recentTimedOut(window: PreviousWindow): Promise<ReadonlySet<string>> {
+    const key = windowKey(window);
+    if (this.timedOut?.key !== key) {
+      const rows = listTimedOut(this.previousOptions(), window);
+      rows.catch(() => undefined);
+      this.timedOut = { key, rows };
+    }
+    return this.timedOut.rows.then(
+      (rows) => new Set([...rows.values()].map((inv) => inv.InstanceId).filter((id): id is string => typeof id === 'string')),
+      () => new Set<string>(),
+    );
   }
 
   /**

@@ -173,6 +173,8 @@ export interface RunOnInstancesOptions {
   readonly onResults?: (results: readonly InvocationResult[]) => void;
   /** The run's first late collector (see RunDocumentRequest). @default - nothing is called */
   readonly onLate?: () => void;
+  /** Instances to start first (see RunDocumentRequest). @default - in the order they are added */
+  readonly startFirst?: () => ReadonlySet<string> | undefined;
 }
 
 function emptyStats(): RunCommandStats {
@@ -212,6 +214,7 @@ export function openDocumentRun(
     ...(options.stragglerCutoff !== undefined ? { stragglerCutoff: options.stragglerCutoff } : {}),
     ...(options.onResults !== undefined ? { onResults: options.onResults } : {}),
     ...(options.onLate !== undefined ? { onLate: options.onLate } : {}),
+    ...(options.startFirst !== undefined ? { startFirst: options.startFirst } : {}),
   };
   const requestFor = (platform: Platform): RunSessionRequest => {
     if (strategy.kind === 'document') {
@@ -349,6 +352,13 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   // sequential), while this run still waits on its last guests: resolvePending then only reads.
   const window = previousWindowOf(strategy, startedAt);
   const prefetch = window && deps.runCommand.previousResults && deps.runCommand.prefetchPrevious ? () => deps.runCommand.prefetchPrevious?.(window) : undefined;
+  // Collectors SSM timed out in that window (hung guests) go first: one that hung before likely
+  // hangs again, and its straggler cutoff then runs out while the rest of the fleet is checked,
+  // not after the run's last command. The same listing spares the two-run rule a read per instance.
+  const timedOut = window && deps.runCommand.previousResults ? deps.runCommand.recentTimedOut?.(window) : undefined;
+  let hungBefore: ReadonlySet<string> | undefined;
+  void timedOut?.then((ids) => void (hungBefore = ids));
+  const startFirst = timedOut ? () => hungBefore : undefined;
   const run = openDocumentRun(deps.runCommand, strategy, { ...settings, remediationMaxConcurrency: COLLECTOR_MAX_CONCURRENCY, remediationMaxErrors: COLLECTOR_MAX_ERRORS }, {
     deadline: options.deadline ?? startedAt + settings.commandTimeoutSeconds * 1000 + 60_000,
     endMarker: REPORT_END,
@@ -358,6 +368,7 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
     stragglerCutoff: options.stragglerCutoff ?? {},
     ...(stream ? { onResults } : {}),
     ...(prefetch ? { onLate: prefetch } : {}),
+    ...(startFirst ? { startFirst } : {}),
   });
   // One call, in parallel with the inventory; a failed read is data (`unknown`), never a failed run.
   const defaultsRead = deps.metadataDefaults?.read();

@@ -110,12 +110,18 @@ export interface RunDocumentRequest {
   readonly onResults?: (results: readonly InvocationResult[]) => void;
   /**
    * Called once, when the run first leaves a collector `pending` at the straggler cutoff (or reads
-   * one SSM ended at its timeout, or is left waiting only on collectors past their healthy run time
-   * for one sweep at the last one's cutoff): the caller may start what it will need for late collectors (the
+   * one SSM ended at its timeout, or first finds one running longer than any that finished): the caller may start what it will need for late collectors (the
    * previous runs' commands, {@link RunCommandPort.prefetchPrevious}) while the run still waits.
    * Must not block or throw. @default - nothing is called
    */
   readonly onLate?: () => void;
+  /**
+   * Instances to start first, as far as known when they are added (asked at each `add`): each goes
+   * to the front of its command, and its command to the front of the queue, so its guest starts in
+   * the ramp's first wave soon after it is added. Only an order: an id never added is never sent.
+   * @default - targets are sent in the order they are added
+   */
+  readonly startFirst?: () => ReadonlySet<string> | undefined;
 }
 
 /** Where one instance's invocation ended. Anything but `success` is not a clean run. */
@@ -213,6 +219,14 @@ export interface RunCommandPort {
    * @default - not available: `previousResults` lists the window itself
    */
   prefetchPrevious?(window: PreviousWindow): void;
+  /**
+   * The instances whose collector SSM ended `TimedOut` in a look-back window (a hung guest, or one
+   * never delivered), from one listing that a later `previousResults` of the same window reuses.
+   * The check starts them first: a collector that hung before likely hangs again, and its straggler
+   * cutoff then runs out while the rest of the fleet is checked. Never rejects (empty on failure).
+   * @default - not available: every target is sent in listing order
+   */
+  recentTimedOut?(window: PreviousWindow): Promise<ReadonlySet<string>>;
 }
 
 /** The commands a {@link PreviousResultsRequest} looks among. */

@@ -35,6 +35,36 @@ function simulateSsm(list: string[], script: (id: string, k: number) => Invocati
 /** The adapter on the account's clock. */
 const runCommand = (account: SimTestAccount, extra: Partial<ConstructorParameters<typeof SsmRunCommand>[0]> = {}): SsmRunCommand => new SsmRunCommand({ ssm, clock: account.clock, ...extra });
 
+describe('SsmRunCommand.startSession: instances to start first', () => {
+  it('puts an instance to start first at the head of its command, and its command ahead of the commands waiting', async () => {
+    const list = ids(150);
+    const account = simulateSsm(list);
+    // One sender and one SendCommand a second: the second and third batches wait in the queue.
+    const rc = runCommand(account, { concurrency: 1, rateLimit: { capacity: 1, refillPerSecond: 1 } });
+    const session = rc.startSession({ ...request([]), startFirst: () => new Set([list[120]!]) });
+    session.add(list.slice(0, 50));
+    session.add(list.slice(50, 100));
+    session.add(list.slice(100));
+    const out = await session.finish();
+    const sent = sim.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input.InstanceIds!);
+    expect(sent.map((b) => b[0])).toEqual([list[0], list[120], list[50]]);
+    expect(sent[1]).toEqual([list[120], ...list.slice(100, 120), ...list.slice(121)]);
+    expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
+  });
+
+  it('changes only the order: an instance to start first that is never added is never sent', async () => {
+    const list = ids(60);
+    const account = simulateSsm(list);
+    const rc = runCommand(account);
+    const session = rc.startSession({ ...request([]), startFirst: () => new Set(['i-0ffffffffffffffff', list[55]!]) });
+    session.add(list);
+    const out = await session.finish();
+    const sent = sim.ssm.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds!);
+    expect(sent.sort()).toEqual([...list].sort());
+    expect(out.results.size).toBe(60);
+  });
+});
+
 describe('SsmRunCommand.runDocument', () => {
   it('sends 120 instances as 3 SendCommand calls of at most 50 ids with the settings', async () => {
     const list = ids(120);

@@ -86,6 +86,33 @@ function hourlyChecks(fleet: SimInstance[], calls?: SsmCall[]): () => Promise<{ 
 }
 
 describe('pending collectors: the two-run rule', () => {
+  it('the next run starts the collector that hung before first, at the head of its command, and reads its previous result from one listing of the timed-out ones', async () => {
+    // Hung in the second command's last wave on run 1; 60 guests, two commands.
+    const fleet = fleetOf((x, k) => (k === 57 ? { ...x, guest: 'times-out' } : x));
+    const hung = fleet[57]!.id;
+    const calls: SsmCall[] = [];
+    const check = hourlyChecks(fleet, calls);
+    const run1 = await check();
+    expect(run1.records.get(hung)).toMatchObject({ checkState: 'pending', status: 'unknown' });
+    const from = calls.length;
+    const run2 = await check();
+    const own = calls.slice(from);
+    // The window's timed-out collectors, listed once, at the start.
+    const timedOut = own.filter((c) => c.name === 'ListCommandInvocationsCommand' && JSON.stringify(c.input['Filters'] ?? []).includes('TimedOut'));
+    expect(timedOut).toHaveLength(1);
+    expect(timedOut[0]!.at).toBe(own[0]!.at);
+    // Its collector leads its command (the ramp's first wave), where run 1 started it in the fourth.
+    const sends = own.filter((c) => c.name === 'SendCommandCommand').map((c) => c.input['InstanceIds'] as string[]);
+    expect(sends.find((ids) => ids.includes(hung))![0]).toBe(hung);
+    // Unread in two runs, counted, with no read of its own.
+    expect(run2.records.get(hung)).toMatchObject({ checkState: 'timed-out', findings: 'check-timed-out' });
+    expect(run2.notChecked).toBe(1);
+    expect(own.filter((c) => c.name === 'ListCommandInvocationsCommand' && c.input['InstanceId'] !== undefined)).toEqual([]);
+    // Left pending 10 s after its early start (run 1: its fourth ramp wave): run 2 ends 2.5 s sooner,
+    // when the first command's last wave is read.
+    expect(run2.seconds).toBeLessThanOrEqual(run1.seconds - 2.5);
+  });
+
   it('a slow healthy host is pending on run 1 (not counted), read on run 2 from its run-1 collector, never counted', async () => {
     // 14 s every run: past the 10 s cutoff each time, so this run never reads it itself.
     const fleet = fleetOf((x, k) => (k === 57 ? { ...x, guestMs: 14_000 } : x));
