@@ -355,7 +355,8 @@ export async function runCheck(deps: CheckDeps, settings: CheckSettings, options
   // Collectors SSM timed out in that window (hung guests) go first: one that hung before likely
   // hangs again, and its straggler cutoff then runs out while the rest of the fleet is checked,
   // not after the run's last command. The same listing spares the two-run rule a read per instance.
-  const timedOut = window && deps.runCommand.previousResults ? deps.runCommand.recentTimedOut?.(window) : undefined;
+  // Not for a check of a few named instances (launch checks): there it would cost more than it saves.
+  const timedOut = window && !options.instanceIds && deps.runCommand.previousResults ? deps.runCommand.recentTimedOut?.(window) : undefined;
   let hungBefore: ReadonlySet<string> | undefined;
   void timedOut?.then((ids) => void (hungBefore = ids));
   const startFirst = timedOut ? () => hungBefore : undefined;

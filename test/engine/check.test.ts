@@ -207,6 +207,17 @@ describe('runCheck', () => {
     process.stdout.write(`10k check: wall ${wallMs} ms, virtual ${run.durationMs} ms, stats ${JSON.stringify(run.commandStats)}\n`);
     expect(wallMs).toBeLessThan(30_000);
   });
+
+  it("lists the look-back window's timed-out collectors for a fleet check, not for a check of named instances", async () => {
+    const fleet = Array.from({ length: 60 }, (_, k) => member(idOf(k)));
+    simulateFleet(fleet);
+    const clock = sim.account.clock;
+    const timedOutListings = () => sim.ssm.commandCalls(ListCommandInvocationsCommand).filter((c) => JSON.stringify(c.args[0].input.Filters ?? []).includes('TimedOut')).length;
+    await runCheck(deps(clock), settings, { instanceIds: [idOf(3), idOf(7)] });
+    expect(timedOutListings()).toBe(0);
+    await runCheck(deps(clock), settings);
+    expect(timedOutListings()).toBe(1);
+  });
 });
 
 describe('openDocumentRun', () => {
