@@ -535,12 +535,10 @@ export class RunCommandSession implements RunSession {
     if (running.size === 0) {
       pending.delete(commandId);
       watch.relistAt.delete(commandId);
-      watch.runningSince.delete(commandId);
       watch.relookAt.delete(commandId);
       watch.runningGuests.delete(commandId);
     } else {
       const since = Math.min(...running.values());
-      watch.runningSince.set(commandId, since);
       watch.runningGuests.set(commandId, new Map(running));
       if (cutoffMs !== undefined) watch.relistAt.set(commandId, since + cutoffMs);
     }

@@ -27,11 +27,10 @@ export class StragglerWatch {
   readonly progress = new Map<string, CommandProgress>();
   /** Commands with guests still within the cutoff at their last look: when the first would pass it. */
   readonly relistAt = new Map<string, number>();
-  /** Commands with guests still running at their last look: when the first of those started. */
-  readonly runningSince = new Map<string, number>();
   /**
    * Commands with guests still running at their last look: each such guest and when it started
-   * (what a sweep, {@link sweepAt}, checks without listing the whole command again).
+   * (what a sweep, {@link sweepAt}, checks without listing the whole command again; the first start
+   * times the command's cutoff look).
    */
   readonly runningGuests = new Map<string, ReadonlyMap<string, number>>();
   /** Commands already listed once at their expected completion (see {@link lookAt}). */
@@ -114,8 +113,8 @@ export class StragglerWatch {
   dueAt(commandId: string, cutoffMs: number): number | undefined {
     const again = this.relistAt.get(commandId);
     if (again !== undefined) return again;
-    const since = this.runningSince.get(commandId);
-    if (since !== undefined) return since + cutoffMs;
+    const running = this.runningGuests.get(commandId);
+    if (running && running.size > 0) return Math.min(...running.values()) + cutoffMs;
     const sent = this.progress.get(commandId)?.requestedAt;
     if (sent === undefined) return undefined;
     return sent + Math.min(this.lastStartDelayMs(commandId), cutoffMs) + cutoffMs;
@@ -205,7 +204,7 @@ export class StragglerWatch {
     for (const id of pending) {
       if (this.lookAt(id) !== undefined) continue;
       if (cutoffMs !== undefined && this.dueAt(id, cutoffMs) !== undefined) continue;
-      if (looksAhead && this.runningSince.has(id)) continue;
+      if (looksAhead && this.runningGuests.has(id)) continue;
       return false;
     }
     return true;

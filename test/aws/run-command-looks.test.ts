@@ -7,9 +7,9 @@
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SimAccount } from '../../bench/sim/account';
-import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
-import { request } from '../support/sim';
+import { healthyLinuxFleet, request } from '../support/sim';
 import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
 import { TAIL_EXTRA_COMMANDS_SHARE } from '../../lambda/aws/run-command-session';
 
@@ -19,11 +19,6 @@ afterEach(() => {
   account = undefined;
 });
 
-function fleetOf(n: number, tweak: (x: SimInstance, k: number) => SimInstance = (x) => x): SimInstance[] {
-  return generateFleet(n, { vanishing: 0 }).map((x, k) =>
-    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
-  );
-}
 
 interface Collected {
   readonly out: RunDocumentResult;
@@ -50,7 +45,7 @@ async function collect(fleet: SimInstance[], o: { cutoff?: boolean; bucket?: { c
 
 describe('completion looks', () => {
   it('lists each command of a collector run once, when it is expected to have finished, with no ListCommands poll', async () => {
-    const { out } = await collect(fleetOf(200));
+    const { out } = await collect(healthyLinuxFleet(200));
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
     expect(out.stats.sendCommand).toBe(4);
     // The first look comes at the first poll's time (10 s after the first send), before any run time is
@@ -61,7 +56,7 @@ describe('completion looks', () => {
   });
 
   it('a run without a straggler cutoff (remediation) still polls ListCommands before reading', async () => {
-    const { out } = await collect(fleetOf(200), { cutoff: false });
+    const { out } = await collect(healthyLinuxFleet(200), { cutoff: false });
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
     expect(out.stats.listCommands).toBeGreaterThan(0);
   });
@@ -69,7 +64,7 @@ describe('completion looks', () => {
   it("leaves a hung collector pending 10 s after its own start: a first-wave guest is not held for its command's last wave", async () => {
     // The first target of the first command starts in the ramp's first wave (≈ 0.1 s after the send);
     // timed from the send + the longest ramp, it would be looked at ≈ 15 s.
-    const fleet = fleetOf(100, (x, k) => (k === 0 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 0 ? { ...x, guest: 'times-out' } : x));
     const { out, seconds } = await collect(fleet);
     const hung = out.results.get(fleet[0]!.id)!;
     expect(hung.state).toBe('pending');
@@ -79,7 +74,7 @@ describe('completion looks', () => {
   });
 
   it('a slow healthy guest still running at its command\'s look is read when it ends (within the cutoff), not left pending', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 45 ? { ...x, guestMs: 8_000 } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 45 ? { ...x, guestMs: 8_000 } : x));
     const { out } = await collect(fleet);
     expect(out.results.get(fleet[45]!.id)!.state).toBe('success');
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
@@ -91,7 +86,7 @@ describe('the tail of a collector run', () => {
   const bucket = { capacity: 5, refillPerSecond: 5 };
 
   it('cuts its last commands smaller when the sends queue behind the SSM rate, so its last guest starts sooner', async () => {
-    const fleet = fleetOf(5_000);
+    const fleet = healthyLinuxFleet(5_000);
     const cut = await collect(fleet, { bucket });
     const plain = await collect(fleet, { bucket, cutoff: false });
     expect(plain.sizes.every((s) => s === 50)).toBe(true);
@@ -104,7 +99,7 @@ describe('the tail of a collector run', () => {
   });
 
   it('keeps plain 50-target commands when the sends do not queue (nothing to gain)', async () => {
-    const { sizes } = await collect(fleetOf(1_000));
+    const { sizes } = await collect(healthyLinuxFleet(1_000));
     expect(sizes.every((s) => s === 50)).toBe(true);
   });
 });

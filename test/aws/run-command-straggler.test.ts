@@ -6,9 +6,9 @@
  */
 import { CancelCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
-import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import type { SimInstance } from '../../bench/sim/fleet';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
-import { request } from '../support/sim';
+import { healthyLinuxFleet, request } from '../support/sim';
 import { SsmRunCommand, type RunDocumentResult } from '../../lambda/aws/run-command';
 import { evaluateInstance } from '../../lambda/core/fleet/evaluate-instance';
 import { planRemediation } from '../../lambda/core/remediation/plan';
@@ -25,18 +25,29 @@ afterEach(() => {
   account = undefined;
 });
 
-/** `n` managed, healthy Linux guests; `tweak` changes single ones (run time, hang). */
-function fleetOf(n: number, tweak: (x: SimInstance, k: number) => SimInstance = (x) => x): SimInstance[] {
-  return generateFleet(n, { vanishing: 0 }).map((x, k) =>
-    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
-  );
+/** One SSM call of the run: its command, input and virtual time. */
+interface SsmCall {
+  readonly name: string;
+  readonly input: Record<string, unknown>;
+  readonly at: number;
 }
 
-async function collect(fleet: SimInstance[], cutoff = true, onResults?: (r: readonly InvocationResult[]) => void): Promise<{ out: RunDocumentResult; seconds: number; cancels: { CommandId?: string; InstanceIds?: string[] }[] }> {
+/** Collects `fleet` on a fresh simulated account (`options`), with every SSM call the run made. */
+async function collect(
+  fleet: SimInstance[],
+  cutoff = true,
+  onResults?: (r: readonly InvocationResult[]) => void,
+  options: SimAccountOptions = {},
+): Promise<{ out: RunDocumentResult; seconds: number; cancels: { CommandId?: string; InstanceIds?: string[] }[]; calls: SsmCall[] }> {
   const clock = new DiscreteEventClock();
-  account = new SimAccount(fleet, clock).install();
+  account = new SimAccount(fleet, clock, options).install();
   const ssm = new SSMClient({ region: 'us-east-1' });
-  const send = jest.spyOn(ssm, 'send');
+  const calls: SsmCall[] = [];
+  const send = ssm.send.bind(ssm) as (c: unknown) => Promise<unknown>;
+  jest.spyOn(ssm, 'send').mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    calls.push({ name: command.constructor.name, input: command.input, at: clock.now() });
+    return send(command);
+  }) as never);
   const rc = new SsmRunCommand({ ssm, clock });
   const t0 = clock.now();
   const out = await clock.run(() =>
@@ -44,14 +55,14 @@ async function collect(fleet: SimInstance[], cutoff = true, onResults?: (r: read
       request(fleet.map((x) => x.id), { maxConcurrency: '100%', startMarker: 'TSG-REPORT', ...(cutoff ? { stragglerCutoff: {} } : {}), ...(onResults ? { onResults } : {}) }),
     ),
   );
-  const cancels = send.mock.calls.map(([command]) => command).filter((c) => c instanceof CancelCommandCommand).map((c) => c.input as { CommandId?: string; InstanceIds?: string[] });
-  return { out, seconds: (clock.now() - t0) / 1000, cancels };
+  const cancels = calls.filter((c) => c.name === CancelCommandCommand.name).map((c) => c.input as { CommandId?: string; InstanceIds?: string[] });
+  return { out, seconds: (clock.now() - t0) / 1000, cancels, calls };
 }
 
 describe('straggler cutoff', () => {
   it('judges a slow but healthy guest within the cutoff normally (9 s against a 10 s cutoff, still running when the rest is done)', async () => {
     // The 46th target starts in the ramp's last wave (≈ 5 s after the send) and ends ≈ 4 s after everyone else.
-    const fleet = fleetOf(100, (x, k) => (k === 45 ? { ...x, guestMs: 9_000 } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 45 ? { ...x, guestMs: 9_000 } : x));
     const { out, cancels } = await collect(fleet);
     const slow = out.results.get(fleet[45]!.id)!;
     expect(slow.state).toBe('success');
@@ -61,7 +72,7 @@ describe('straggler cutoff', () => {
   });
 
   it('leaves a hung collector running as pending (no CancelCommand) and stops waiting long before the 30 s step timeout', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
     const { out, seconds, cancels } = await collect(fleet);
     const hung = out.results.get(fleet[42]!.id)!;
     expect(hung.state).toBe('pending');
@@ -74,7 +85,7 @@ describe('straggler cutoff', () => {
   });
 
   it('a slow healthy guest past the cutoff is pending, and its command keeps running in SSM to Success', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 45 ? { ...x, guestMs: 14_000 } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 45 ? { ...x, guestMs: 14_000 } : x));
     const { out } = await collect(fleet);
     const slow = out.results.get(fleet[45]!.id)!;
     expect(slow.state).toBe('pending');
@@ -84,7 +95,7 @@ describe('straggler cutoff', () => {
   });
 
   it('does not hand a pending result out (it is not final), and hands every other result out once', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
     const handed: InvocationResult[] = [];
     const { out } = await collect(fleet, true, (r) => void handed.push(...r));
     expect(handed).toHaveLength(99);
@@ -94,7 +105,7 @@ describe('straggler cutoff', () => {
   });
 
   it('never judges a pending collector: check-pending, status unknown, never ok, and the plan does not touch its guest', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out', scenario: 'ntpd' } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out', scenario: 'ntpd' } : x));
     const { out } = await collect(fleet);
     const thresholds = { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 };
     const outcome = outcomeOf(out.results.get(fleet[42]!.id), diagnose, thresholds);
@@ -118,21 +129,21 @@ describe('straggler cutoff', () => {
   });
 
   it('adapts to the run: a fleet of uniformly slow guests (25 s each) is not cut', async () => {
-    const fleet = fleetOf(100, (x) => ({ ...x, guestMs: 25_000 }));
+    const fleet = healthyLinuxFleet(100, (x) => ({ ...x, guestMs: 25_000 }));
     const { out, cancels } = await collect(fleet);
     expect([...out.results.values()].every((r) => r.state === 'success')).toBe(true);
     expect(cancels).toEqual([]);
   });
 
   it('adapts to the run: in a slow run (14 s) a 25 s guest is within twice the 95th percentile and is judged', async () => {
-    const fleet = fleetOf(100, (x, k) => ({ ...x, guestMs: k === 3 ? 25_000 : 14_000 }));
+    const fleet = healthyLinuxFleet(100, (x, k) => ({ ...x, guestMs: k === 3 ? 25_000 : 14_000 }));
     const { out, cancels } = await collect(fleet);
     expect(out.results.get(fleet[3]!.id)!.state).toBe('success');
     expect(cancels).toEqual([]);
   });
 
   it('without a cutoff (a document that changes guests) waits for SSM: the hung one ends TimedOut at the step timeout', async () => {
-    const fleet = fleetOf(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(100, (x, k) => (k === 42 ? { ...x, guest: 'times-out' } : x));
     const { out, seconds, cancels } = await collect(fleet, false);
     expect(out.results.get(fleet[42]!.id)!.state).toBe('timed-out');
     expect(cancels).toEqual([]);
@@ -140,37 +151,21 @@ describe('straggler cutoff', () => {
   });
 
   it('does not cut in a small run (fewer than 20 run times seen)', async () => {
-    const fleet = fleetOf(10, (x, k) => (k === 4 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(10, (x, k) => (k === 4 ? { ...x, guest: 'times-out' } : x));
     const { out, cancels } = await collect(fleet);
     expect(out.results.get(fleet[4]!.id)!.state).toBe('timed-out');
     expect(cancels).toEqual([]);
   });
 });
 
-/** Like collect, with every SSM call the run made (its input and virtual time) and the account's options. */
-async function collectCalls(fleet: SimInstance[], options: SimAccountOptions = {}): Promise<{ out: RunDocumentResult; calls: { name: string; input: Record<string, unknown>; at: number }[] }> {
-  const clock = new DiscreteEventClock();
-  account = new SimAccount(fleet, clock, options).install();
-  const ssm = new SSMClient({ region: 'us-east-1' });
-  const calls: { name: string; input: Record<string, unknown>; at: number }[] = [];
-  const send = ssm.send.bind(ssm) as (c: unknown) => Promise<unknown>;
-  jest.spyOn(ssm, 'send').mockImplementation(((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    calls.push({ name: command.constructor.name, input: command.input, at: clock.now() });
-    return send(command);
-  }) as never);
-  const rc = new SsmRunCommand({ ssm, clock });
-  const out = await clock.run(() => rc.runDocument(request(fleet.map((x) => x.id), { maxConcurrency: '100%', startMarker: 'TSG-REPORT', stragglerCutoff: {} })));
-  return { out, calls };
-}
-
-const listings = <C extends { name: string; input: Record<string, unknown> }>(calls: C[]): C[] => calls.filter((c) => c.name === 'ListCommandInvocationsCommand');
+const listings = (calls: readonly SsmCall[]): SsmCall[] => calls.filter((c) => c.name === 'ListCommandInvocationsCommand');
 
 describe('straggler sweep', () => {
   it('settles the stragglers of several commands with one sweep of the invocations in progress, not a second listing per command', async () => {
     // Four commands of 50, one hung guest in each.
     const hung = [5, 60, 110, 160];
-    const fleet = fleetOf(200, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
-    const { out, calls } = await collectCalls(fleet);
+    const fleet = healthyLinuxFleet(200, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collect(fleet);
     for (const k of hung) expect(out.results.get(fleet[k]!.id)!.state).toBe('pending');
     expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(196);
     const sweeps = listings(calls).filter((c) => c.input['CommandId'] === undefined);
@@ -191,8 +186,8 @@ describe('straggler sweep', () => {
   it('reads a straggler that ended before the sweep from its command, rather than leaving it pending', async () => {
     // A 12 s guest early in the second command would be past the 10 s cutoff at its own look; the
     // hung guest in the last command's last wave defers the sweep past the slow guest's end.
-    const fleet = fleetOf(200, (x, k) => (k === 55 ? { ...x, guestMs: 12_000 } : k === 199 ? { ...x, guest: 'times-out' } : x));
-    const { out, calls } = await collectCalls(fleet);
+    const fleet = healthyLinuxFleet(200, (x, k) => (k === 55 ? { ...x, guestMs: 12_000 } : k === 199 ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collect(fleet);
     expect(out.results.get(fleet[55]!.id)!.state).toBe('success');
     expect(out.results.get(fleet[199]!.id)!.state).toBe('pending');
     // The sweep did not find it in progress: its command was listed again, and read.
@@ -204,8 +199,8 @@ describe('straggler sweep', () => {
   it('falls back to listing each command when the sweep would take more pages than its stragglers need', async () => {
     // One invocation a page: three stragglers would need three sweep pages, more than the two allowed.
     const hung = [5, 60, 110];
-    const fleet = fleetOf(150, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
-    const { out, calls } = await collectCalls(fleet, { invocationPageSize: 1, latencies: NO_LATENCY });
+    const fleet = healthyLinuxFleet(150, (x, k) => (hung.includes(k) ? { ...x, guest: 'times-out' } : x));
+    const { out, calls } = await collect(fleet, true, undefined, { invocationPageSize: 1, latencies: NO_LATENCY });
     for (const k of hung) expect(out.results.get(fleet[k]!.id)!.state).toBe('pending');
     expect([...out.results.values()].filter((r) => r.state === 'success')).toHaveLength(147);
     expect(listings(calls).filter((c) => c.input['CommandId'] === undefined)).toHaveLength(2);
@@ -217,7 +212,7 @@ describe('straggler sweep', () => {
   });
 
   it("the simulated ListCommandInvocations applies SSM's filters and refuses ListCommands' ExecutionStage", async () => {
-    const fleet = fleetOf(3, (x, k) => (k === 1 ? { ...x, guest: 'times-out' } : x));
+    const fleet = healthyLinuxFleet(3, (x, k) => (k === 1 ? { ...x, guest: 'times-out' } : x));
     const clock = new DiscreteEventClock();
     account = new SimAccount(fleet, clock).install();
     const ssm = new SSMClient({ region: 'us-east-1' });

@@ -8,7 +8,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SimAccount } from '../../bench/sim/account';
-import { generateFleet, type SimInstance } from '../../bench/sim/fleet';
+import type { SimInstance } from '../../bench/sim/fleet';
+import { healthyLinuxFleet } from '../support/sim';
 import { SIM_DOCUMENT_PINS } from '../../bench/sim/ssm';
 import { DiscreteEventClock } from '../../bench/sim/virtual-clock';
 import { Ec2SsmInventory } from '../../lambda/aws/inventory';
@@ -34,9 +35,7 @@ const thresholds = { maxOffsetSeconds: 1, maxClockErrorBoundSeconds: 1 };
  * (it needs 20) while the second still runs. `tweak` changes single ones.
  */
 function fleetOf(tweak: (x: SimInstance, k: number) => SimInstance): SimInstance[] {
-  return generateFleet(60, { vanishing: 0 }).map((x, k) =>
-    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
-  );
+  return healthyLinuxFleet(60, tweak);
 }
 
 /** One SSM call as the adapters made it. */

@@ -9,7 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AccessDeniedException, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_LATENCY, SimAccount, type SimAccountOptions } from '../../bench/sim/account';
-import { simInstance, type SimInstance } from '../../bench/sim/fleet';
+import { generateFleet, simInstance, type SimInstance } from '../../bench/sim/fleet';
 import { SIM_CALLER, SIM_DOCUMENT_HASHES } from '../../bench/sim/ssm';
 import { VirtualClock } from '../../lambda/aws/clock';
 import type { RunDocumentRequest } from '../../lambda/aws/run-command';
@@ -18,6 +18,17 @@ import { chronyReport } from '../engine/reports';
 /** A healthy Linux instance whose collector prints {@link chronyReport} (unless `overrides.script` says otherwise). */
 export function member(id: string, overrides: Partial<SimInstance> = {}): SimInstance {
   return simInstance(id, { script: { output: chronyReport() }, ...overrides });
+}
+
+/**
+ * `n` instances of the benchmark's fleet made managed, Online, healthy Linux guests (none opted out,
+ * none vanishing), for tests of Run Command timing on the simulated account; `tweak` changes single
+ * ones (run time, hang).
+ */
+export function healthyLinuxFleet(n: number, tweak: (x: SimInstance, k: number) => SimInstance = (x) => x): SimInstance[] {
+  return generateFleet(n, { vanishing: 0 }).map((x, k) =>
+    tweak({ ...x, platform: 'linux', ssm: 'Online', optedOut: false, guest: 'normal', scenario: 'chrony-amazon', hopLimit: 2, httpEndpoint: 'enabled' }, k),
+  );
 }
 
 /** The simulated account over `fleet`, installed, on its own VirtualClock (or `clock`) with no latency. */
