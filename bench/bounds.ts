@@ -59,6 +59,11 @@ export interface FleetShape {
   readonly notOnline?: number;
   /** Distinct instance profiles among {@link notOnline} (each one's role must be judged once). @default 0 */
   readonly notOnlineProfiles?: number;
+  /**
+   * Running instances not opted out: the ones a design that cannot tell which instances SSM manages
+   * must ask about (only {@link CollectorWaitToMeetTargets.lastStartAskingEveryIdSeconds} reads it).
+   */
+  readonly asked?: number;
 }
 
 /** Counts the shape of a generated fleet. */
@@ -70,8 +75,10 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
   const targetPages: TargetPosition[] = [];
   const sorted = [...fleet].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let notOnline = 0;
+  let asked = 0;
   const profiles = new Set<string>();
   sorted.forEach((x, k) => {
+    if (!x.optedOut) asked++;
     if (x.ssm !== 'Online') {
       notOnline++;
       // The simulated account names a profile as bench/sim/ec2.ts does.
@@ -89,7 +96,7 @@ export function fleetShape(fleet: readonly SimInstance[]): FleetShape {
     if (isCut) cut++;
     targetPages.push({ describePage: Math.floor(k / AWS_LIMITS.describeInstancesPage), diiPage: Math.floor((managed - 1) / AWS_LIMITS.instanceInformationPage), hung: isHung, cut: isCut });
   });
-  return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages, notOnline, notOnlineProfiles: profiles.size };
+  return { n: fleet.length, managed, targets, cutOutputs: cut, hung, targetPages, notOnline, notOnlineProfiles: profiles.size, asked };
 }
 
 /**
@@ -266,7 +273,9 @@ export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandM
 }
 
 /**
- * The least time (from t = 0, the SSM bucket full) by which `count` targets can all have started
+ * The bound before {@link deliveryAfterInventoryMs} was exact, kept because it alone counts a limit
+ * on the commands (and to show the old figure beside the new). A time (from t = 0, the SSM bucket
+ * full) before which `count` targets cannot all have started
  * when each must first have been returned by a DescribeInstanceInformation call on the same bucket
  * (A1): SendCommand refuses an id SSM does not manage, and on an account with no earlier run only
  * that call says which instances are managed and Online, at most 50 a call. Whatever the design,
@@ -278,7 +287,7 @@ export function deliveryRampMs(count: number, bucket: BucketSpec, m: RunCommandM
  * rampCapacity(F − τ) targets by F (A6). Least F over every J from ⌈count/50⌉ to `maxSends`
  * (whole ms, binary search); Infinity when `maxSends` commands cannot hold `count` ids.
  */
-export function deliveryAfterInventoryMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL, maxSends = Number.POSITIVE_INFINITY): number {
+export function closedFormAfterInventoryMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL, maxSends = Number.POSITIVE_INFINITY): number {
   if (count <= 0) return 0;
   const per = AWS_LIMITS.idsPerSendCommand;
   const minSends = Math.ceil(count / per);
@@ -307,6 +316,84 @@ export function deliveryAfterInventoryMs(count: number, bucket: BucketSpec, m: R
     best = Math.min(best, hi);
   }
   return best;
+}
+
+
+/** What the inventory calls of {@link deliveryAfterInventoryMs} may know, and from when. */
+export interface InventoryCalls {
+  /**
+   * Targets known after the first `calls` inventory calls (non-decreasing). @default 50 × calls: every
+   * call returns 50 targets, the most one DescribeInstanceInformation page holds
+   */
+  readonly revealed?: (calls: number) => number;
+  /**
+   * When the first SSM call can go out (ms), the bucket full then; after it, the ids every call asks
+   * about are taken to be known. @default 0
+   */
+  readonly startMs?: number;
+}
+
+/**
+ * The least time F (from t = 0) by which `count` targets can all have started, when each must first
+ * have been returned by a DescribeInstanceInformation call on the same bucket as the commands (A1):
+ * SendCommand refuses an id SSM does not manage, and on an account with no earlier run only that
+ * call says which instances are managed and Online. The exact optimum over every order of calls:
+ * token i (1-based) of the bucket comes at (i − burst)/rate; each is an inventory call, a command or
+ * unused; a command sent at τ starts at most rampCapacity(F − τ) targets by F (A6) and only targets
+ * already returned. For a fixed F the best play keeps, per count of inventory calls made, the most
+ * targets started (more started never hurts later), so one pass over the tokens decides whether F is
+ * reachable; F is found by binary search (whole ms). Generous by default: every inventory call returns
+ * 50 targets, its answer is known at once, no EC2 call comes first, no call of another report, and
+ * the commands are not limited in number (the call target's limit is {@link closedFormAfterInventoryMs}'s:
+ * {@link collectorWaitToMeetTargets} takes the later of the two, both hold). The closed form charged
+ * the last k commands at most k inventory calls, one each; under the ramp those commands carry few
+ * targets, so nearly every inventory call has to come before them: 15.9 s at 10,000, here 18.05 s.
+ */
+export function deliveryAfterInventoryMs(count: number, bucket: BucketSpec, m: RunCommandModel = DEFAULT_RUN_COMMAND_MODEL, calls: InventoryCalls = {}): number {
+  if (count <= 0) return 0;
+  const per = AWS_LIMITS.idsPerSendCommand;
+  const revealed = calls.revealed ?? ((k: number) => per * k);
+  const startMs = calls.startMs ?? 0;
+  let invMax = 0;
+  while (revealed(invMax) < count) {
+    invMax++;
+    if (invMax > 10 * count) return Number.POSITIVE_INFINITY;
+  }
+  const tokenAt = (i: number): number => startMs + Math.max(0, ((i - bucket.capacity) / bucket.refillPerSecond) * 1000);
+  const known = Float64Array.from({ length: invMax + 1 }, (_x, k) => revealed(k));
+  const reachable = (f: number): boolean => {
+    // best[k]: the most targets started by F after the tokens so far, with k inventory calls made (−1: unreachable).
+    const best = new Float64Array(invMax + 1).fill(-1);
+    best[0] = 0;
+    for (let i = 1; ; i++) {
+      const t = tokenAt(i);
+      if (t > f) return false;
+      const c = rampCapacity(f - t, m);
+      // Only the first i inventory calls can have been made by token i.
+      for (let k = i < invMax ? i : invMax; k >= 0; k--) {
+        let v = best[k]!;
+        if (c > 0 && v >= 0) {
+          const sent = v + c < known[k]! ? v + c : known[k]!;
+          if (sent > v) v = sent;
+        }
+        if (k > 0) {
+          const before = best[k - 1]!;
+          if (before > v) v = before;
+        }
+        best[k] = v;
+        if (v >= count) return true;
+      }
+    }
+  };
+  let lo = -1;
+  // Every inventory call first, then full commands: reachable.
+  let hi = Math.ceil(tokenAt(invMax + Math.ceil(count / per)) + 6 * m.rampRoundMs);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (reachable(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /** Lower bounds of a check's duration. */
@@ -411,9 +498,24 @@ export interface CollectorWaitToMeetTargets {
   readonly lastStartByPagesSeconds: number;
   /**
    * From the SSM bucket alone: every command after the inventory calls its targets need (one per 50
-   * targets at best, on the same bucket: {@link deliveryAfterInventoryMs}), from t = 0.
+   * targets at best, on the same bucket), from t = 0: the later of the exact optimum with any number
+   * of commands ({@link deliveryAfterInventoryMs}) and the closed form within `sendsAllowed`
+   * ({@link closedFormAfterInventoryMs}).
    */
   readonly lastStartAfterInventorySeconds: number;
+  /** The closed form alone (s): the bound's figure before issue 25's last stop, kept beside the new. */
+  readonly lastStartAfterInventoryClosedFormSeconds: number;
+  /**
+   * Not a bound: the same exact optimum for a design that cannot tell which instances SSM manages
+   * before it asks (EC2's view of an instance says nothing about it, A10), so it asks about every
+   * running instance not opted out, each call returning the fleet's share of targets (targets ÷
+   * those instances × 50), with no SSM call before the first EC2 page. Still generous: answers known
+   * at once, every later id known from that page on, any number of commands. Undefined without
+   * {@link FleetShape.asked}.
+   */
+  readonly lastStartAskingEveryIdSeconds?: number;
+  /** The joint bound with that last start (s): what such a design's check takes at best when a hung collector starts last. */
+  readonly jointAskingEveryIdSeconds?: number;
   /** Whether the healthy guests alone fit: last start + the guest's run + one Details page ≤ the time limit. */
   readonly healthyFit: boolean;
   /**
@@ -454,19 +556,31 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
     lastStart = Math.max(lastStart, earliest + deliveryRampMs(later, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other);
   }
   // The inventory calls every target needs before its command share the bucket with the commands.
-  const afterInventory = deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other;
+  const closedForm = closedFormAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, sendsAllowed) + lat.other;
+  const afterInventory = Math.max(deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand) + lat.other, closedForm);
   const byPages = lastStart;
   lastStart = Math.max(lastStart, afterInventory);
   const wait = timeLimitMs - lastStart;
   const cutoffMs = MIN_HUNG_CUTOFF_GUEST_RUNS * m.runCommand.guestMs;
   const heldForCutoff = checkTimeBoundWith(s, m, cutoffMs).seconds * 1000;
   const joint = Math.max(heldForCutoff, lastStart + (s.hung > 0 ? cutoffMs : 0), lastStart + m.runCommand.guestMs + lat.ssmListPage);
+  let askingEveryId: number | undefined;
+  if (s.asked !== undefined && s.asked >= s.targets && s.targets > 0) {
+    const share = s.targets / s.asked;
+    const firstPage = describeArrivals(Math.min(s.n, AWS_LIMITS.describeInstancesPage), lat)[0]!;
+    const revealed = (k: number): number => Math.floor(AWS_LIMITS.instanceInformationPage * k * share);
+    askingEveryId = deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, { revealed, startMs: firstPage }) + lat.other;
+  }
   return {
     timeLimitSeconds: sec(timeLimitMs),
     sendsAllowed,
     lastStartSeconds: sec(lastStart),
     lastStartByPagesSeconds: sec(byPages),
     lastStartAfterInventorySeconds: sec(afterInventory),
+    lastStartAfterInventoryClosedFormSeconds: sec(closedForm),
+    ...(askingEveryId === undefined
+      ? {}
+      : { lastStartAskingEveryIdSeconds: sec(askingEveryId), jointAskingEveryIdSeconds: sec(Math.max(joint, askingEveryId + (s.hung > 0 ? cutoffMs : 0))) }),
     healthyFit: lastStart + m.runCommand.guestMs + lat.ssmListPage <= timeLimitMs,
     longestWaitSeconds: sec(wait),
     longestWaitOverGuest: Math.round((wait / m.runCommand.guestMs) * 100) / 100,

@@ -29,6 +29,9 @@ interface CheckFigures {
     readonly lastStartSeconds: number;
     readonly lastStartByPagesSeconds?: number;
     readonly lastStartAfterInventorySeconds?: number;
+    readonly lastStartAfterInventoryClosedFormSeconds?: number;
+    readonly lastStartAskingEveryIdSeconds?: number;
+    readonly jointAskingEveryIdSeconds?: number;
     readonly minHungCutoffSeconds?: number;
     readonly jointSeconds?: number;
     readonly longestWaitSeconds: number;
@@ -91,6 +94,8 @@ export interface ReadingResults {
 
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const s1 = (v: number): string => String(Math.round(v * 10) / 10);
+/** Two decimals where a bound has them (28.15 s), so a rounded figure is never read as the bound. */
+const s2 = (v: number): string => String(Math.round(v * 100) / 100);
 const usd = (v: number): string => `$${v.toFixed(2)}`;
 
 /** The bound path that decides a check's time bound, in words. */
@@ -119,7 +124,7 @@ function decidingPath(c: CheckFigures): string {
   // The joint bound decides when the last collector's start + the least hung cutoff (A16) is later than every any-design path.
   if (w?.jointSeconds !== undefined && w.jointSeconds > (parts[best] ?? 0) && w.lastStartAfterInventorySeconds !== undefined && w.lastStartByPagesSeconds !== undefined) {
     const why = w.lastStartAfterInventorySeconds >= w.lastStartByPagesSeconds ? 'after the inventory calls its targets need and the commands, on the one SSM bucket' : 'after its listing page';
-    return `the joint bound: the last collector starts no sooner than ${s1(w.lastStartSeconds)} s, ${why}, and may be hung, held ${s1(w.minHungCutoffSeconds ?? 10)} s (A16); ${PATH_WORDS[best]} alone gives ${s1(parts[best] ?? 0)} s`;
+    return `the joint bound: the last collector starts no sooner than ${s2(w.lastStartSeconds)} s, ${why}, and may be hung, held ${s1(w.minHungCutoffSeconds ?? 10)} s (A16); ${PATH_WORDS[best]} alone gives ${s1(parts[best] ?? 0)} s`;
   }
   return PATH_WORDS[best]!;
 }
@@ -137,18 +142,34 @@ function target(results: ReadingResults, n: number | 'all', prefix: string): Tar
 }
 const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : 'MISS'} on ${t.name.replace(/^check |^whole /, '')} (limit ${t.limit})` : '');
 
+/**
+ * Where the joint bound's generosity matters (the exact optimum for a design that cannot tell which
+ * instances SSM manages starts its last collector later than the bound's): what such a design gets.
+ */
+function askingEveryId(c: CheckFigures): string {
+  const w = c.collectorWaitToMeetTargets;
+  if (w?.jointAskingEveryIdSeconds === undefined || w.lastStartAskingEveryIdSeconds === undefined || w.jointSeconds === undefined) return '';
+  if (w.jointAskingEveryIdSeconds <= w.jointSeconds) return '';
+  const closed = w.lastStartAfterInventoryClosedFormSeconds;
+  return (
+    `The bound's last start is the exact optimum of a lucky design whose every inventory call returns 50 targets${closed !== undefined && closed < w.lastStartSeconds ? ` (the closed form used before gave ${s2(closed)} s)` : ''};` +
+    ` a design that cannot tell which instances SSM manages asks about every running instance not opted out, and with this fleet's share of targets per call and no SSM call before the first EC2 page the same optimum starts its last collector at ${s2(w.lastStartAskingEveryIdSeconds)} s, so a hung collector started last holds it to ${s2(w.jointAskingEveryIdSeconds)} s (${(c.simulatedSeconds / w.jointAskingEveryIdSeconds).toFixed(2)}× for the engine; an estimate, not a bound).`
+  );
+}
+
 function checkBullet(results: ReadingResults, s: SizeFigures): string {
   const c = s.check;
   const t = c.timeline;
   const lastRead = Math.max(...['ListCommandInvocations', 'GetCommandInvocation'].map((a) => t[a]?.[1] ?? 0));
   const lines = [
-    `- **${int(s.n)}: check ${s1(c.simulatedSeconds)} s, ${c.simulatedSecondsRatio}× its bound (${s1(c.simulatedSecondsLowerBound)} s, decided by ${decidingPath(c)}); ${int(c.apiCalls)} calls, ${c.apiCallsRatio}× (bound ${int(c.apiCallsLowerBound)}).**`,
+    `- **${int(s.n)}: check ${s1(c.simulatedSeconds)} s, ${c.simulatedSecondsRatio}× its bound (${s2(c.simulatedSecondsLowerBound)} s, decided by ${decidingPath(c)}); ${int(c.apiCalls)} calls, ${c.apiCallsRatio}× (bound ${int(c.apiCallsLowerBound)}).**`,
     [verdict(target(results, s.n, CHECK_TARGET_NAMES.time)), verdict(target(results, s.n, CHECK_TARGET_NAMES.calls)), verdict(results.targets.find((x) => x.n === s.n && /^check time ≤ \d+ simulated s/.test(x.name)))]
       .filter(Boolean)
       .join('; ') + '.',
     s.before?.check ? `Before issue 11: ${s1(s.before.check.simulatedSeconds)} s.` : '',
     `The SendCommand calls went out between ${s1(t.SendCommand?.[0] ?? 0)} s and ${s1(t.SendCommand?.[1] ?? 0)} s, the last result was read at ${s1(lastRead)} s${t.CancelCommand ? `, and the hung collectors (${int(s.fleet.hung)} in the fleet) were cut off by ${s1(t.CancelCommand[1])} s` : ''}.`,
     `Calls over the bound: ${excess(c)}.`,
+    askingEveryId(c),
     c.steadyState
       ? `The next hourly run on the same account: ${s1(c.steadyState.simulatedSeconds)} s (${c.steadyState.simulatedSecondsRatio}×) and ${int(c.steadyState.apiCalls)} calls (${c.steadyState.apiCallsRatio}×); ${verdict(target(results, s.n, 'next hourly run')).replace(/^(PASS|MISS) on .*?\(limit/, '$1 (limit')}: the first run's timed-out collectors go first and are read from one listing.`
       : '',

@@ -298,7 +298,7 @@ function assemble(n: number, c: Json, r: Json | undefined, p: Json | undefined, 
     throttledByAction: c['throttled'],
     errorsByAction: c['errors'],
     simulatedSeconds: r1(c['simulatedSeconds']),
-    simulatedSecondsLowerBound: r1(judged),
+    simulatedSecondsLowerBound: r2(judged),
     simulatedSecondsRatio: r2(c['simulatedSeconds'] / judged),
     anyDesignSecondsLowerBound: tb['seconds'],
     // Before issue 25 the bounds counted a GetCommandInvocation per report over the Details cap.

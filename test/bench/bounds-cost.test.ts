@@ -2,7 +2,7 @@
  * The benchmark's yardsticks: bounds and prices must match the documented derivations
  * (bench/README.md, the team's shared reference aws-limits.md), or every ratio it prints is wrong.
  */
-import { checkCallBounds, checkTimeBound, collectorWaitToMeetTargets, defaultTimeModel, deliveryAfterInventoryMs, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
+import { checkCallBounds, checkTimeBound, closedFormAfterInventoryMs, collectorWaitToMeetTargets, defaultTimeModel, deliveryAfterInventoryMs, deliveryRampMs, describeArrivals, modifyPacingSeconds, rampCapacity, type FleetShape } from '../../bench/bounds';
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
@@ -147,17 +147,30 @@ describe('lower bounds', () => {
     expect(collectorWaitToMeetTargets(s).jointSeconds).toBe(checkTimeBound(s).seconds);
   });
 
-  it('charges the inventory calls every target needs before its command: at 10,000 the last collector starts at 16 s, not 13.5 s, and the joint bound is 26 s', () => {
+  it('charges the inventory calls every target needs before its command: at 10,000 the last collector starts at 18.15 s, not 13.5 s, and the joint bound is 28.15 s', () => {
     const s = shape(10_000, { managed: 9000, targets: 8309, hung: 23 });
     const w = collectorWaitToMeetTargets(s);
     const m = defaultTimeModel();
-    // + SendCommand's 0.1 s before the guest can start.
-    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(deliveryAfterInventoryMs(8309, m.ssmBucket, m.runCommand, w.sendsAllowed) / 1000 + 0.1, 6);
-    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(16.0, 6);
+    // + SendCommand's 0.1 s before the guest can start. The exact optimum decides; the closed form (16 s) is looser.
+    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(deliveryAfterInventoryMs(8309, m.ssmBucket, m.runCommand) / 1000 + 0.1, 6);
+    expect(w.lastStartAfterInventorySeconds).toBeCloseTo(18.15, 6);
+    expect(w.lastStartAfterInventoryClosedFormSeconds).toBeCloseTo(16.0, 6);
     expect(w.lastStartSeconds).toBe(w.lastStartAfterInventorySeconds);
     expect(w.lastStartByPagesSeconds).toBeLessThan(w.lastStartSeconds);
-    expect(w.jointSeconds).toBeCloseTo(16.0 + 10, 6);
+    expect(w.jointSeconds).toBeCloseTo(18.15 + 10, 6);
     expect(w.jointSeconds).toBeGreaterThan(checkTimeBound(s).seconds);
+    // Without the running instances a design must ask about, no figure for asking about every id.
+    expect(w.lastStartAskingEveryIdSeconds).toBeUndefined();
+  });
+
+  it('shows what a design that asks about every instance not opted out gets: at 10,000 (9,793 asked, 8,309 targets) its last collector starts at 20.55 s, so a hung one started last holds it to 30.55 s', () => {
+    const s = shape(10_000, { managed: 9000, targets: 8309, hung: 23, asked: 9793 });
+    const w = collectorWaitToMeetTargets(s);
+    expect(w.lastStartAskingEveryIdSeconds).toBeCloseTo(20.55, 6);
+    expect(w.jointAskingEveryIdSeconds).toBeCloseTo(30.55, 6);
+    // Above the bound (it is not one: a design that guessed the managed ids could do better) and above 1.25 × 23.8 s.
+    expect(w.lastStartAskingEveryIdSeconds!).toBeGreaterThan(w.lastStartSeconds);
+    expect(w.jointAskingEveryIdSeconds!).toBeGreaterThan(1.25 * 23.8);
   });
 
   it('leaves 1,000 to its listings: the inventory calls fit in the burst there', () => {
@@ -197,7 +210,7 @@ describe('deliveryAfterInventoryMs', () => {
   it('is never later than a design played out call by call (full commands, or small last ones)', () => {
     for (const count of [60, 843, 2000, 8309]) {
       const full = Array.from({ length: Math.ceil(count / 50) }, (_, k) => Math.min(50, count - 50 * k));
-      const bound = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand, full.length + 30);
+      const bound = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand);
       expect(bound).toBeLessThanOrEqual(playOut(full));
       // The same targets with the last 100 split into commands of 1, 3, 7, 15, … (sent last, smallest last).
       const tail = [31, 31, 15, 15, 7, 1].filter((_x, i, a) => a.slice(0, i + 1).reduce((p, q) => p + q, 0) <= Math.min(100, count));
@@ -207,19 +220,57 @@ describe('deliveryAfterInventoryMs', () => {
     }
   });
 
-  it('is at least the commands alone (deliveryRampMs), and grows with the targets', () => {
+  it('is at least the commands alone (deliveryRampMs) and the closed form, and grows with the targets', () => {
     let previous = 0;
     for (const count of [1, 50, 400, 843, 2000, 8309, 20_000]) {
-      const sends = Math.ceil(count / 50) + 20;
-      const b = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand, sends);
-      expect(b).toBeGreaterThanOrEqual(deliveryRampMs(count, m.ssmBucket, m.runCommand, sends));
+      const b = deliveryAfterInventoryMs(count, m.ssmBucket, m.runCommand);
+      expect(b).toBeGreaterThanOrEqual(deliveryRampMs(count, m.ssmBucket, m.runCommand));
+      expect(b).toBeGreaterThanOrEqual(closedFormAfterInventoryMs(count, m.ssmBucket, m.runCommand));
       expect(b).toBeGreaterThanOrEqual(previous);
       previous = b;
     }
   });
 
+  it('comes later when the calls return fewer targets or the bucket starts later', () => {
+    const base = deliveryAfterInventoryMs(2000, m.ssmBucket, m.runCommand);
+    const fewer = deliveryAfterInventoryMs(2000, m.ssmBucket, m.runCommand, { revealed: (k) => 40 * k });
+    const later = deliveryAfterInventoryMs(2000, m.ssmBucket, m.runCommand, { startMs: 1000 });
+    expect(fewer).toBeGreaterThan(base);
+    expect(later).toBe(base + 1000);
+  });
+
+  it('is the exact optimum: no order of inventory calls and commands, tried one by one on a small bucket, starts every target sooner, and one starts them all by then', () => {
+    // A small bucket (2 burst, 2/s) and 3 targets an inventory call, so every schedule can be tried.
+    const bucket = { capacity: 2, refillPerSecond: 2 };
+    const per = 3;
+    const tokenAt = (i: number) => Math.max(0, ((i - bucket.capacity) / bucket.refillPerSecond) * 1000);
+    /** The most targets any schedule of the first `tokens` tokens starts by f (each token idle, inventory or command). */
+    const bestBrute = (f: number, tokens: number): number => {
+      let best = 0;
+      const walk = (i: number, inv: number, started: number): void => {
+        best = Math.max(best, started);
+        if (i > tokens || tokenAt(i) > f) return;
+        const c = rampCapacity(f - tokenAt(i), m.runCommand);
+        walk(i + 1, inv, started);
+        walk(i + 1, inv + 1, started);
+        if (c > 0 && started < per * inv) walk(i + 1, inv, Math.min(per * inv, started + c));
+      };
+      walk(1, 0, 0);
+      return best;
+    };
+    for (const count of [1, 4, 7, 10, 14]) {
+      const f = deliveryAfterInventoryMs(count, bucket, m.runCommand, { revealed: (k) => per * k });
+      const tokens = Math.floor((f / 1000) * bucket.refillPerSecond) + bucket.capacity;
+      expect(bestBrute(f, tokens)).toBeGreaterThanOrEqual(count);
+      expect(bestBrute(f - 1, tokens)).toBeLessThan(count);
+    }
+  });
+});
+
+describe('closedFormAfterInventoryMs', () => {
+  const m = defaultTimeModel();
   it('is Infinity when the commands allowed cannot hold the targets', () => {
-    expect(deliveryAfterInventoryMs(101, m.ssmBucket, m.runCommand, 2)).toBe(Number.POSITIVE_INFINITY);
+    expect(closedFormAfterInventoryMs(101, m.ssmBucket, m.runCommand, 2)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
