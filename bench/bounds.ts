@@ -567,9 +567,8 @@ export function collectorWaitToMeetTargets(s: FleetShape, m: TimeModel = default
   let askingEveryId: number | undefined;
   if (s.asked !== undefined && s.asked >= s.targets && s.targets > 0) {
     const share = s.targets / s.asked;
-    const firstPage = describeArrivals(Math.min(s.n, AWS_LIMITS.describeInstancesPage), lat)[0]!;
     const revealed = (k: number): number => Math.floor(AWS_LIMITS.instanceInformationPage * k * share);
-    askingEveryId = deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, { revealed, startMs: firstPage }) + lat.other;
+    askingEveryId = deliveryAfterInventoryMs(s.targets, m.ssmBucket, m.runCommand, { revealed, startMs: describePageMs(lat, s.n) }) + lat.other;
   }
   return {
     timeLimitSeconds: sec(timeLimitMs),

@@ -6,6 +6,8 @@ import { checkCallBounds, checkTimeBound, closedFormAfterInventoryMs, collectorW
 import { metricsMonthlyUSD, monthlyCost, sfnTransitions } from '../../bench/cost';
 import { deliveryMakespanMs } from '../../bench/sim/account';
 import { COLLECTOR_STEP_TIMEOUT_SECONDS } from '../../lib/constructs/guest-documents';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const STEP = COLLECTOR_STEP_TIMEOUT_SECONDS;
 
@@ -264,6 +266,20 @@ describe('deliveryAfterInventoryMs', () => {
       expect(bestBrute(f, tokens)).toBeGreaterThanOrEqual(count);
       expect(bestBrute(f - 1, tokens)).toBeLessThan(count);
     }
+  });
+});
+
+describe('the joint bound as bench/README.md derives it', () => {
+  it('quotes the 10,000 figures results.json holds, not figures typed apart from them', () => {
+    const results = JSON.parse(readFileSync(join(__dirname, '../../bench/results.json'), 'utf8')) as {
+      sizes: { n: number; check?: { collectorWaitToMeetTargets: Record<string, number> } }[];
+    };
+    const w = results.sizes.find((x) => x.n === 10_000)!.check!.collectorWaitToMeetTargets;
+    const readme = readFileSync(join(__dirname, '../../bench/README.md'), 'utf8');
+    for (const key of ['lastStartSeconds', 'jointSeconds', 'lastStartAskingEveryIdSeconds', 'jointAskingEveryIdSeconds']) {
+      expect(readme).toContain(`**${w[key]} s**`);
+    }
+    expect(readme).toContain(`it gave ${w['lastStartAfterInventoryClosedFormSeconds']} s`);
   });
 });
 
